@@ -1,0 +1,130 @@
+"""Exception and warning classes shared by the whole engine.
+
+Every error about user input names the file, the row (the line number a user sees when
+opening the file in an editor, header included) and the column, and an error carries
+*every* problem found in one pass, not only the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+__all__ = [
+    "CatchmentError",
+    "DataProblem",
+    "InputDataError",
+    "MissingFileError",
+    "NetworkError",
+    "TravelTimeError",
+    "ProblemCollector",
+    "DataWarning",
+    "SnapWarning",
+    "EstimateWarning",
+]
+
+
+class CatchmentError(Exception):
+    """Base class of every error raised by the engine on purpose."""
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    """One problem found in an input file.
+
+    Parameters
+    ----------
+    file
+        Path of the file (or a label such as ``"<GeoDataFrame>"``).
+    message
+        What is wrong, in words a planner understands.
+    row
+        Line number in the file as shown by an editor (1-based, header line included),
+        or ``None`` when the problem concerns the whole file or a column.
+    column
+        Column name (or 1-based position for headerless files), or ``None``.
+    """
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class InputDataError(CatchmentError, ValueError):
+    """Input data is unusable; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: Iterable[DataProblem], *, limit: int = 50) -> None:
+        self.problems: tuple[DataProblem, ...] = tuple(problems)
+        lines = [str(p) for p in self.problems[:limit]]
+        more = len(self.problems) - limit
+        if more > 0:
+            lines.append(f"... and {more} more problem(s)")
+        n = len(self.problems)
+        header = f"{n} problem{'s' if n != 1 else ''} in the input data:"
+        super().__init__("\n  ".join([header, *lines]))
+
+
+class MissingFileError(InputDataError, FileNotFoundError):
+    """An input file does not exist."""
+
+    def __init__(self, path: str | Path, *, what: str = "input file") -> None:
+        super().__init__([DataProblem(str(path), f"{what} not found")])
+        self.path = Path(path)
+
+
+class NetworkError(CatchmentError):
+    """A road network cannot be built, read or downloaded."""
+
+
+class TravelTimeError(CatchmentError):
+    """A travel-time matrix cannot be computed or read."""
+
+
+class ProblemCollector:
+    """Gather :class:`DataProblem` objects and raise them together.
+
+    Examples
+    --------
+    >>> problems = ProblemCollector("practices.csv")
+    >>> problems.add("duplicate practice code 'F86001'", row=12, column="code")
+    >>> problems.raise_if_any()  # doctest: +SKIP
+    """
+
+    def __init__(self, file: str | Path) -> None:
+        self.file = str(file)
+        self.problems: list[DataProblem] = []
+
+    def add(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
+        self.problems.append(DataProblem(self.file, message, row, column))
+
+    def extend(self, problems: Iterable[DataProblem]) -> None:
+        self.problems.extend(problems)
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputDataError(self.problems)
+
+
+class DataWarning(UserWarning):
+    """Input data is usable but something was dropped or repaired (and counted)."""
+
+
+class SnapWarning(DataWarning):
+    """A point lies far from the road network; its access leg is long."""
+
+
+class EstimateWarning(UserWarning):
+    """Figures come from a crow-fly estimate, not a road network."""

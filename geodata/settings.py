@@ -1,0 +1,45 @@
+"""Project-wide settings: where the real data lives, the projected CRS, the cache folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["BNG", "WGS84", "DATA_DIR_ENV", "CACHE_DIR_ENV", "data_dir", "cache_dir"]
+
+#: British National Grid: the projected CRS used for every distance (metres).
+BNG = "EPSG:27700"
+#: Longitude/latitude, as published by NHS Choices, ONS centroids and OpenStreetMap.
+WGS84 = "EPSG:4326"
+
+#: Environment variable naming the folder of real published data.
+DATA_DIR_ENV = "CATCHMENT_DATA_DIR"
+#: Environment variable naming the travel-time cache folder.
+CACHE_DIR_ENV = "CATCHMENT_CACHE_DIR"
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    """Folder holding the real published data files.
+
+    ``$CATCHMENT_DATA_DIR`` when set; otherwise ``../shared/data`` relative to the
+    working directory, then relative to the project checkout.
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    for base in (Path.cwd(), _PROJECT_ROOT):
+        candidate = (base / ".." / "shared" / "data").resolve()
+        if candidate.is_dir():
+            return candidate
+    return (_PROJECT_ROOT / ".." / "shared" / "data").resolve()
+
+
+def cache_dir() -> Path:
+    """Folder for cached travel-time matrices (``$CATCHMENT_CACHE_DIR`` or ``~/.cache/catchment``)."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "catchment"
