@@ -1,0 +1,106 @@
+"""The result of a solve: an immutable :class:`Plan`.
+
+A plan names, for every unit, the hub site of its polysystem, and for every open hub the
+option chosen (reuse, refurbish, new build). It carries the solver's own account of itself:
+status, objective, best bound, gap, runtime. A polysystem is identified by its hub site;
+``polysystem_ids`` gives stable, human-friendly names (PS01, PS02, ... ordered by hub site id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["Plan", "PLAN_STATUSES"]
+
+#: ``optimal``: proven optimal within the requested relative gap; ``feasible``: valid but not
+#: proven optimal (time limit, heuristic); ``infeasible``: proven that no plan exists;
+#: ``unsolved``: the solver stopped without a plan and without a proof.
+PLAN_STATUSES = ("optimal", "feasible", "infeasible", "unsolved")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An assignment of units to polysystems with their hubs (immutable).
+
+    Attributes
+    ----------
+    assignment : Mapping[str, str]
+        Unit id -> hub site id of the unit's polysystem (empty when there is no plan).
+    hub_options : Mapping[str, str]
+        Open hub site id -> option (``reuse`` / ``refurbish`` / ``new_build``).
+    status : str
+        One of :data:`PLAN_STATUSES`.
+    objective : float or None
+        Objective value as the solver reports it (the model's weighted objective).
+    bound : float or None
+        Best proven lower bound on the objective.
+    gap : float or None
+        Relative gap ``(objective - bound) / max(|objective|, 1e-9)``.
+    solver : str
+        Solver that produced the plan (``highs``, ``cbc``, ``heuristic``, ``evaluate``).
+    runtime_s : float
+        Wall-clock seconds spent building and solving.
+    mip_gap : float or None
+        Relative gap tolerance that was requested (``optimal`` means proven within it).
+    notes : tuple of str
+        Anything a reader must know (time limit hit, warm start used, fallback taken).
+    """
+
+    assignment: Mapping[str, str]
+    hub_options: Mapping[str, str]
+    status: str
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    solver: str = ""
+    runtime_s: float = 0.0
+    mip_gap: float | None = None
+    notes: tuple[str, ...] = ()
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in PLAN_STATUSES:
+            raise ValueError(f"status must be one of {PLAN_STATUSES}, got {self.status!r}")
+        object.__setattr__(self, "assignment", MappingProxyType(dict(self.assignment)))
+        object.__setattr__(self, "hub_options", MappingProxyType(dict(self.hub_options)))
+        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "stats", MappingProxyType(dict(self.stats)))
+
+    @property
+    def proven_optimal(self) -> bool:
+        """True only when the solver proved optimality (within ``mip_gap``)."""
+        return self.status == "optimal"
+
+    @property
+    def has_plan(self) -> bool:
+        return bool(self.assignment)
+
+    @property
+    def status_label(self) -> str:
+        """Honest words for the status, for terminals and reports."""
+        if self.status == "optimal":
+            if self.mip_gap:
+                return f"optimal (proven within a relative gap of {self.mip_gap:.2%})"
+            return "optimal (proven)"
+        if self.status == "feasible":
+            return "feasible, not proven optimal"
+        if self.status == "infeasible":
+            return "infeasible (no plan satisfies the rules)"
+        return "no plan found"
+
+    @property
+    def hubs(self) -> tuple[str, ...]:
+        """Open hub site ids, sorted."""
+        return tuple(sorted(self.hub_options))
+
+    def polysystem_ids(self) -> dict[str, str]:
+        """Hub site id -> polysystem id (``PS01``, ``PS02``, ... by hub site id)."""
+        width = max(2, len(str(len(self.hub_options))))
+        return {site: f"PS{k:0{width}d}" for k, site in enumerate(self.hubs, start=1)}
+
+    def units_of(self, site_id: str) -> tuple[str, ...]:
+        """Units assigned to the hub at ``site_id``."""
+        return tuple(u for u, s in self.assignment.items() if s == site_id)

@@ -1,0 +1,487 @@
+"""The catchment problem: units, candidate hub sites, hub options, rules and objectives.
+
+A :class:`Problem` is built once, validated once, and never mutated: solvers, the validator
+and the maps only read it. Identifiers are the real codes (practice codes, LSOA codes, site
+ids); positions in the arrays are an internal detail that follows ``unit_ids`` and
+``site_ids``.
+
+Two constructors:
+
+* :meth:`Problem.from_arrays` — plain sequences and a travel-time matrix (minutes);
+* :meth:`Problem.from_geodataframes` — units and sites as GeoDataFrames (EPSG:27700) plus a
+  :class:`geodata.travel.TravelTimes`-like matrix; for practice units, travel to a hub is the
+  patient-weighted mean over the small areas where the practice's patients live.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from catchment._errors import ProblemDefinitionError
+
+__all__ = [
+    "UNIT_TYPES",
+    "SITE_TYPES",
+    "SITE_STATUSES",
+    "OPTION_KINDS",
+    "OBJECTIVE_TERMS",
+    "HubOption",
+    "Rules",
+    "Objective",
+    "Problem",
+]
+
+UNIT_TYPES = ("practice", "lsoa")
+SITE_TYPES = ("community", "hospital")
+SITE_STATUSES = ("candidate", "required", "excluded")
+OPTION_KINDS = ("reuse", "refurbish", "new_build")
+#: Objective terms: population-weighted mean travel (minutes), maximum travel of any unit
+#: to its hub (minutes), deprivation-weighted mean travel (IMD score x population weights,
+#: minutes) and capital cost (GBP millions, so that weights are of comparable size).
+OBJECTIVE_TERMS = ("mean_travel", "max_travel", "deprivation_travel", "capital")
+
+UnitType = Literal["practice", "lsoa"]
+
+
+def _frozen_array(values: Any, *, dtype: Any) -> np.ndarray:
+    arr = np.array(values, dtype=dtype, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True)
+class HubOption:
+    """One way of providing a hub at a site: reuse, refurbishment or new build.
+
+    Parameters
+    ----------
+    site_id
+        The site this option belongs to.
+    option
+        One of ``"reuse"``, ``"refurbish"``, ``"new_build"``.
+    capital_cost
+        Capital cost in GBP (>= 0).
+    capacity
+        Maximum population the hub can serve under this option, or ``None`` (unlimited).
+    """
+
+    site_id: str
+    option: str
+    capital_cost: float = 0.0
+    capacity: float | None = None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The rules every plan must satisfy.
+
+    Parameters
+    ----------
+    floor
+        Minimum population per polysystem (NHS London 2009: 50,000; PCN-style: 30,000).
+    ceiling
+        Maximum population per polysystem, or ``None``.
+    min_polysystems, max_polysystems
+        Bounds on the number of polysystems (equal for an exact count; ``None`` = free).
+    max_travel_min
+        Maximum travel time (minutes) from any unit to its hub, or ``None``.
+    budget
+        Maximum total capital cost (GBP) of the chosen hub options, or ``None``.
+    contiguity
+        Polysystems must be contiguous (LSOA units, adjacency from boundaries).
+    respect_groups
+        No polysystem may cross the boundaries given by ``Problem.groups`` (borough, PCT).
+    waivers
+        Unit id -> reason: a polysystem containing a waived unit may fall below the floor
+        (the rural PCN rule). The reason is carried into every report.
+    """
+
+    floor: float = 50_000.0
+    ceiling: float | None = None
+    min_polysystems: int | None = None
+    max_polysystems: int | None = None
+    max_travel_min: float | None = None
+    budget: float | None = None
+    contiguity: bool = False
+    respect_groups: bool = False
+    waivers: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "waivers", MappingProxyType(dict(self.waivers)))
+        problems = []
+        if not (self.floor >= 0 and math.isfinite(self.floor)):
+            problems.append(f"floor must be a non-negative number, got {self.floor!r}")
+        if self.ceiling is not None and not self.ceiling >= max(self.floor, 0):
+            problems.append(f"ceiling ({self.ceiling!r}) must be at least the floor ({self.floor!r})")
+        for name in ("min_polysystems", "max_polysystems"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 1):
+                problems.append(f"{name} must be a positive integer, got {value!r}")
+        if (
+            self.min_polysystems is not None
+            and self.max_polysystems is not None
+            and self.min_polysystems > self.max_polysystems
+        ):
+            problems.append(
+                f"min_polysystems ({self.min_polysystems}) exceeds max_polysystems ({self.max_polysystems})"
+            )
+        if self.max_travel_min is not None and not self.max_travel_min > 0:
+            problems.append(f"max_travel_min must be positive, got {self.max_travel_min!r}")
+        if self.budget is not None and not self.budget >= 0:
+            problems.append(f"budget must be non-negative, got {self.budget!r}")
+        for unit, reason in self.waivers.items():
+            if not str(reason).strip():
+                problems.append(f"waiver for {unit!r} needs a reason")
+        if problems:
+            raise ProblemDefinitionError(problems)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a plan minimises.
+
+    Parameters
+    ----------
+    weights
+        Term -> weight for a weighted sum. Terms: ``mean_travel`` (population-weighted mean
+        travel minutes), ``max_travel`` (minutes), ``deprivation_travel`` (mean travel
+        weighted by population x IMD score), ``capital`` (GBP millions).
+    lexicographic
+        Terms in priority order; when given, each term is minimised in turn, the earlier
+        ones held at their optimum (within ``lexicographic_tolerance``); ``weights`` is
+        then ignored.
+    lexicographic_tolerance
+        Relative slack allowed on earlier terms in a lexicographic solve.
+    """
+
+    weights: Mapping[str, float] = field(default_factory=lambda: {"mean_travel": 1.0})
+    lexicographic: tuple[str, ...] | None = None
+    lexicographic_tolerance: float = 1e-6
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+        if self.lexicographic is not None:
+            object.__setattr__(self, "lexicographic", tuple(self.lexicographic))
+        problems = []
+        for term, weight in self.weights.items():
+            if term not in OBJECTIVE_TERMS:
+                problems.append(f"unknown objective term {term!r}; choose from {', '.join(OBJECTIVE_TERMS)}")
+            elif not (weight >= 0 and math.isfinite(weight)):
+                problems.append(f"weight of {term!r} must be a non-negative number, got {weight!r}")
+        for term in self.lexicographic or ():
+            if term not in OBJECTIVE_TERMS:
+                problems.append(f"unknown objective term {term!r}; choose from {', '.join(OBJECTIVE_TERMS)}")
+        if self.lexicographic is None and not any(w > 0 for w in self.weights.values()):
+            problems.append("the objective needs at least one term with a positive weight")
+        if problems:
+            raise ProblemDefinitionError(problems)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Terms in use, in priority order for a lexicographic objective."""
+        if self.lexicographic is not None:
+            return self.lexicographic
+        return tuple(t for t, w in self.weights.items() if w > 0)
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A polysystem planning problem (immutable).
+
+    Attributes
+    ----------
+    unit_ids : tuple of str
+        Real codes of the units (practice codes or LSOA codes), in array order.
+    unit_type : {"practice", "lsoa"}
+    population : ndarray of float, shape (n_units,)
+        Registered list (practices) or mid-year population (LSOAs).
+    site_ids, site_names, site_types, site_status : tuple of str, length n_sites
+    options : tuple of HubOption
+        At least one option per site that is not excluded.
+    travel_min : ndarray of float, shape (n_units, n_sites)
+        Travel time in minutes from each unit to each site; ``inf`` where unreachable.
+    travel_source : {"network", "matrix", "estimate"}
+        Where the travel times come from; ``travel_label`` describes it in words.
+    deprivation : ndarray of float or None
+        IMD score per unit (higher = more deprived), needed for ``deprivation_travel``.
+    groups : tuple of str or None
+        Boundary group (borough, PCT) of each unit, for ``Rules.respect_groups``.
+    adjacency : tuple of (int, int) or None
+        Undirected adjacent unit pairs ``(i, j)`` with ``i < j``, for contiguity.
+    site_unit : tuple of (int or None) or None
+        Index of the unit whose area contains each site (LSOA mode): an open hub's host
+        unit belongs to the hub's own polysystem, which roots contiguity.
+    unit_names : tuple of str
+    rules : Rules
+    objective : Objective
+    units, sites : GeoDataFrame or None
+        The frames the problem was built from (read only; used by maps and outputs).
+    """
+
+    unit_ids: tuple[str, ...]
+    unit_type: UnitType
+    population: np.ndarray
+    site_ids: tuple[str, ...]
+    site_names: tuple[str, ...]
+    site_types: tuple[str, ...]
+    site_status: tuple[str, ...]
+    options: tuple[HubOption, ...]
+    travel_min: np.ndarray
+    rules: Rules = field(default_factory=Rules)
+    objective: Objective = field(default_factory=Objective)
+    travel_source: str = "matrix"
+    travel_label: str = "user-supplied travel times"
+    deprivation: np.ndarray | None = None
+    groups: tuple[str, ...] | None = None
+    adjacency: tuple[tuple[int, int], ...] | None = None
+    site_unit: tuple[int | None, ...] | None = None
+    unit_names: tuple[str, ...] | None = None
+    units: Any = None
+    sites: Any = None
+
+    # ------------------------------------------------------------------ construction
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        n, m = len(self.unit_ids), len(self.site_ids)
+        object.__setattr__(self, "unit_ids", tuple(str(u) for u in self.unit_ids))
+        object.__setattr__(self, "site_ids", tuple(str(s) for s in self.site_ids))
+        object.__setattr__(self, "population", _frozen_array(self.population, dtype=float))
+        object.__setattr__(self, "travel_min", _frozen_array(self.travel_min, dtype=float))
+        if self.deprivation is not None:
+            object.__setattr__(self, "deprivation", _frozen_array(self.deprivation, dtype=float))
+        if self.unit_names is None:
+            object.__setattr__(self, "unit_names", self.unit_ids)
+        for name in ("site_names", "site_types", "site_status", "options"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.groups is not None:
+            object.__setattr__(self, "groups", tuple(str(g) for g in self.groups))
+        if self.adjacency is not None:
+            pairs = {(min(int(i), int(j)), max(int(i), int(j))) for i, j in self.adjacency if int(i) != int(j)}
+            object.__setattr__(self, "adjacency", tuple(sorted(pairs)))
+        if self.site_unit is not None:
+            object.__setattr__(
+                self, "site_unit", tuple(None if s is None or pd.isna(s) else int(s) for s in self.site_unit)
+            )
+
+        if self.unit_type not in UNIT_TYPES:
+            problems.append(f"unit_type must be one of {UNIT_TYPES}, got {self.unit_type!r}")
+        if n == 0:
+            problems.append("there are no units")
+        if m == 0:
+            problems.append("there are no candidate hub sites")
+        _check_unique("unit", self.unit_ids, problems)
+        _check_unique("site", self.site_ids, problems)
+        if self.population.shape != (n,):
+            problems.append(f"population has shape {self.population.shape}, expected ({n},)")
+        else:
+            bad = [self.unit_ids[i] for i in np.flatnonzero(~(self.population >= 0) | ~np.isfinite(self.population))]
+            if bad:
+                problems.append(f"population must be a non-negative number for every unit; not for {_few(bad)}")
+        for name in ("site_names", "site_types", "site_status"):
+            if len(getattr(self, name)) != m:
+                problems.append(f"{name} has {len(getattr(self, name))} entries, expected {m}")
+        if len(self.site_types) == m:
+            bad = [s for s, t in zip(self.site_ids, self.site_types) if t not in SITE_TYPES]
+            if bad:
+                problems.append(f"site type must be one of {SITE_TYPES}; not for {_few(bad)}")
+        if len(self.site_status) == m:
+            bad = [s for s, t in zip(self.site_ids, self.site_status) if t not in SITE_STATUSES]
+            if bad:
+                problems.append(f"site status must be one of {SITE_STATUSES}; not for {_few(bad)}")
+        if self.travel_min.shape != (n, m):
+            problems.append(f"travel_min has shape {self.travel_min.shape}, expected ({n}, {m})")
+        elif np.any(self.travel_min < 0) or np.any(np.isnan(self.travel_min)):
+            problems.append("travel_min must be non-negative minutes (inf for unreachable), no NaN")
+        if self.travel_source not in ("network", "matrix", "estimate"):
+            problems.append(f"travel_source must be network, matrix or estimate, got {self.travel_source!r}")
+
+        site_set = set(self.site_ids)
+        seen_options: set[tuple[str, str]] = set()
+        for opt in self.options:
+            if opt.site_id not in site_set:
+                problems.append(f"option {opt.option!r} names unknown site {opt.site_id!r}")
+            if opt.option not in OPTION_KINDS:
+                problems.append(f"option of site {opt.site_id!r} must be one of {OPTION_KINDS}, got {opt.option!r}")
+            if (opt.site_id, opt.option) in seen_options:
+                problems.append(f"site {opt.site_id!r} has option {opt.option!r} twice")
+            seen_options.add((opt.site_id, opt.option))
+            if not (opt.capital_cost >= 0 and math.isfinite(opt.capital_cost)):
+                problems.append(f"capital cost of {opt.site_id!r}/{opt.option} must be >= 0, got {opt.capital_cost!r}")
+            if opt.capacity is not None and not opt.capacity > 0:
+                problems.append(f"capacity of {opt.site_id!r}/{opt.option} must be positive, got {opt.capacity!r}")
+        with_options = {o.site_id for o in self.options}
+        if len(self.site_status) == m:
+            missing = [s for s, st in zip(self.site_ids, self.site_status) if st != "excluded" and s not in with_options]
+            if missing:
+                problems.append(f"every usable site needs at least one hub option; none for {_few(missing)}")
+
+        if self.deprivation is not None and self.deprivation.shape != (n,):
+            problems.append(f"deprivation has shape {self.deprivation.shape}, expected ({n},)")
+        if "deprivation_travel" in self.objective.terms and self.deprivation is None:
+            problems.append("the deprivation_travel objective needs a deprivation (IMD) score per unit")
+        if self.groups is not None and len(self.groups) != n:
+            problems.append(f"groups has {len(self.groups)} entries, expected {n}")
+        if self.rules.respect_groups and self.groups is None:
+            problems.append("respect_groups needs a boundary group per unit")
+        if self.adjacency is not None:
+            bad_pairs = [p for p in self.adjacency if not (0 <= p[0] < n and 0 <= p[1] < n)]
+            if bad_pairs:
+                problems.append(f"adjacency refers to units out of range: {_few(bad_pairs)}")
+        if self.rules.contiguity:
+            if self.adjacency is None:
+                problems.append("contiguity needs unit adjacency (LSOA boundaries)")
+            if self.unit_type != "lsoa":
+                problems.append("contiguity applies to LSOA units (areas), not to practices")
+        if self.site_unit is not None:
+            if len(self.site_unit) != m:
+                problems.append(f"site_unit has {len(self.site_unit)} entries, expected {m}")
+            elif any(s is not None and not 0 <= s < n for s in self.site_unit):
+                problems.append("site_unit refers to units out of range")
+        unknown_waivers = [u for u in self.rules.waivers if u not in set(self.unit_ids)]
+        if unknown_waivers:
+            problems.append(f"waivers name unknown units: {_few(unknown_waivers)}")
+        if len(self.unit_names or ()) != n:
+            problems.append(f"unit_names has {len(self.unit_names or ())} entries, expected {n}")
+        if problems:
+            raise ProblemDefinitionError(problems)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        unit_ids: Sequence[str],
+        population: Sequence[float],
+        site_ids: Sequence[str],
+        travel_min: Any,
+        unit_type: UnitType = "practice",
+        site_names: Sequence[str] | None = None,
+        site_types: Sequence[str] | None = None,
+        site_status: Sequence[str] | None = None,
+        options: Sequence[HubOption] | None = None,
+        rules: Rules | None = None,
+        objective: Objective | None = None,
+        **extra: Any,
+    ) -> Problem:
+        """Build a problem from plain sequences.
+
+        Sites default to community candidates, each with a single zero-cost ``reuse``
+        option; ``extra`` passes the remaining :class:`Problem` fields (``deprivation``,
+        ``groups``, ``adjacency``, ``site_unit``, ``travel_source``, ...).
+        """
+        site_ids = [str(s) for s in site_ids]
+        m = len(site_ids)
+        if options is None:
+            options = [HubOption(s, "reuse", 0.0) for s in site_ids]
+        return cls(
+            unit_ids=tuple(str(u) for u in unit_ids),
+            unit_type=unit_type,
+            population=np.asarray(population, dtype=float),
+            site_ids=tuple(site_ids),
+            site_names=tuple(site_names) if site_names is not None else tuple(site_ids),
+            site_types=tuple(site_types) if site_types is not None else ("community",) * m,
+            site_status=tuple(site_status) if site_status is not None else ("candidate",) * m,
+            options=tuple(options),
+            travel_min=np.asarray(travel_min, dtype=float),
+            rules=rules or Rules(),
+            objective=objective or Objective(),
+            **extra,
+        )
+
+    # ------------------------------------------------------------------ derived views
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_ids)
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.site_ids)
+
+    @property
+    def total_population(self) -> float:
+        return float(self.population.sum())
+
+    def unit_index(self, unit_id: str) -> int:
+        """Array position of a unit id."""
+        return self._unit_pos[unit_id]
+
+    def site_index(self, site_id: str) -> int:
+        """Array position of a site id."""
+        return self._site_pos[site_id]
+
+    @property
+    def _unit_pos(self) -> dict[str, int]:
+        cached = self.__dict__.get("_unit_pos_cache")
+        if cached is None:
+            cached = {u: i for i, u in enumerate(self.unit_ids)}
+            object.__setattr__(self, "_unit_pos_cache", cached)
+        return cached
+
+    @property
+    def _site_pos(self) -> dict[str, int]:
+        cached = self.__dict__.get("_site_pos_cache")
+        if cached is None:
+            cached = {s: j for j, s in enumerate(self.site_ids)}
+            object.__setattr__(self, "_site_pos_cache", cached)
+        return cached
+
+    def options_of(self, site_id: str) -> tuple[HubOption, ...]:
+        """Hub options of one site, cheapest first."""
+        return tuple(sorted((o for o in self.options if o.site_id == site_id), key=lambda o: o.capital_cost))
+
+    def option(self, site_id: str, option: str) -> HubOption:
+        """The option ``option`` of site ``site_id`` (KeyError if absent)."""
+        for o in self.options:
+            if o.site_id == site_id and o.option == option:
+                return o
+        raise KeyError(f"site {site_id!r} has no option {option!r}")
+
+    def usable_sites(self) -> np.ndarray:
+        """Indices of sites that are not excluded."""
+        return np.array([j for j, st in enumerate(self.site_status) if st != "excluded"], dtype=int)
+
+    def required_sites(self) -> np.ndarray:
+        """Indices of sites whose hub must open."""
+        return np.array([j for j, st in enumerate(self.site_status) if st == "required"], dtype=int)
+
+    def describe(self) -> dict[str, Any]:
+        """Plain-data summary of the problem and its rules (for solution.json)."""
+        r = self.rules
+        return {
+            "unit_type": self.unit_type,
+            "n_units": self.n_units,
+            "n_sites": self.n_sites,
+            "total_population": self.total_population,
+            "floor": r.floor,
+            "ceiling": r.ceiling,
+            "min_polysystems": r.min_polysystems,
+            "max_polysystems": r.max_polysystems,
+            "max_travel_min": r.max_travel_min,
+            "budget": r.budget,
+            "contiguity": r.contiguity,
+            "respect_groups": r.respect_groups,
+            "waivers": dict(r.waivers),
+            "objective": dict(self.objective.weights) if self.objective.lexicographic is None
+            else {"lexicographic": list(self.objective.lexicographic)},
+            "travel_source": self.travel_source,
+            "travel_label": self.travel_label,
+        }
+
+
+def _check_unique(kind: str, ids: Sequence[str], problems: list[str]) -> None:
+    seen: set[str] = set()
+    dups = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+    if dups:
+        problems.append(f"{kind} ids must be unique; duplicated: {_few(dups)}")
+
+
+def _few(items: Sequence[Any], limit: int = 10) -> str:
+    items = list(items)
+    shown = ", ".join(repr(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
