@@ -1,0 +1,405 @@
+"""Scenario files (TOML): what to plan, with which data, under which rules.
+
+A scenario is parsed and validated once; every problem is reported together, each naming
+the file and the key (``[rules] floor``). The schema is documented in the README
+("Scenario files") and the examples live in ``scenarios/``.
+
+Example
+-------
+.. code-block:: toml
+
+    [scenario]
+    name = "Redbridge practices"
+
+    [units]
+    type = "practice"          # or "lsoa"
+    ccg = "08N"                # select by CCG code, or lad = "E09000026", or bbox = [w, s, e, n]
+
+    [sites]
+    hospitals_within_m = 3000  # NHS hospital sites within 3 km of the selected area
+    largest_practices = 12     # the 12 largest practices as community sites
+    required = []              # site ids whose hub must open
+    excluded = []              # site ids that may not host a hub
+
+    [travel]
+    source = "estimate"        # network | matrix | estimate
+
+    [rules]
+    floor = 50000
+    polysystems = [4, 6]       # exact number, [min, max], or omitted for free
+
+    [objective]
+    mean_travel = 1.0
+
+    [solver]
+    name = "highs"
+    time_limit = 60
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from catchment._errors import ScenarioError
+from catchment.problem import OBJECTIVE_TERMS, OPTION_KINDS, Objective, Rules
+
+__all__ = [
+    "Scenario",
+    "UnitsSpec",
+    "SitesSpec",
+    "TravelSpec",
+    "SolverSpec",
+    "DEFAULT_OPTIONS",
+    "read_scenario",
+    "parse_scenario",
+]
+
+#: Hub options assumed when a scenario gives none: indicative capital costs (GBP) per site
+#: type. They are placeholders for a planner's own estates figures and are reported as such.
+DEFAULT_OPTIONS: Mapping[str, tuple[tuple[str, float], ...]] = MappingProxyType(
+    {
+        "hospital": (("reuse", 500_000.0), ("refurbish", 3_000_000.0), ("new_build", 12_000_000.0)),
+        "community": (("reuse", 250_000.0), ("refurbish", 2_000_000.0), ("new_build", 9_000_000.0)),
+    }
+)
+
+_TRAVEL_SOURCES = ("network", "matrix", "estimate")
+_MODES = ("drive", "walk")
+_SOLVERS = ("highs", "cbc")
+
+
+@dataclass(frozen=True)
+class UnitsSpec:
+    """Which units to plan: ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon."""
+
+    type: str = "practice"
+    ccg: str | None = None
+    lad: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    polygon: str | None = None
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class SitesSpec:
+    """Candidate hub sites: hospitals near the area, the largest practices, a user file."""
+
+    hospitals_within_m: float | None = 3000.0
+    hospital_sector: str | None = "NHS Sector"
+    largest_practices: int = 0
+    file: str | None = None
+    options_file: str | None = None
+    required: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    options: Mapping[str, tuple[tuple[str, float, float | None], ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TravelSpec:
+    """Where travel times come from."""
+
+    source: str = "estimate"
+    network: str | None = None
+    mode: str = "drive"
+    matrix: str | None = None
+    detour_factor: float = 1.3
+    speed_kph: float = 25.0
+    cutoff_min: float | None = None
+    max_snap_m: float = 500.0
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    name: str = "highs"
+    time_limit: float | None = 300.0
+    mip_gap: float = 1e-4
+    k_nearest: int | None = None
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. Relative paths resolve against ``data_dir`` at load time."""
+
+    name: str
+    path: Path | None
+    units: UnitsSpec
+    sites: SitesSpec
+    travel: TravelSpec
+    rules: Rules
+    objective: Objective
+    solver: SolverSpec
+    boundaries: str | None = None
+    data: Mapping[str, str] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def resolve(self, relative: str, data_dir: Path) -> Path:
+        """Resolve a scenario path: absolute stays, relative is taken under ``data_dir``."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else Path(data_dir) / p
+
+
+def read_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem, each naming the file and the key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError([f"{path}: scenario file not found"])
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{path}: not UTF-8 text"]) from None
+    return parse_scenario(raw, source=str(path), path=path)
+
+
+class _Reader:
+    """Typed access to a TOML table that records every problem instead of stopping."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def table(self, raw: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            self.problems.append(f"{self.source}: [{key}] must be a table")
+            return {}
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            self.problems.append(
+                f"{self.source}: [{key}] has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            )
+        return value
+
+    def get(self, table: Mapping[str, Any], section: str, key: str, kind: Any, default: Any = None,
+            *, choices: tuple[str, ...] | None = None, positive: bool = False, minimum: float | None = None) -> Any:
+        if key not in table:
+            return default
+        value = table[key]
+        where = f"{self.source}: [{section}] {key}"
+        if kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                self.problems.append(f"{where} must be a number, got {value!r}")
+                return default
+            value = float(value)
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.problems.append(f"{where} must be a whole number, got {value!r}")
+                return default
+        elif kind is str:
+            if not isinstance(value, str) or not value.strip():
+                self.problems.append(f"{where} must be a non-empty text, got {value!r}")
+                return default
+        elif kind is bool:
+            if not isinstance(value, bool):
+                self.problems.append(f"{where} must be true or false, got {value!r}")
+                return default
+        if choices is not None and value not in choices:
+            self.problems.append(f"{where} must be one of {', '.join(choices)}, got {value!r}")
+            return default
+        if positive and not value > 0:
+            self.problems.append(f"{where} must be positive, got {value!r}")
+            return default
+        if minimum is not None and value < minimum:
+            self.problems.append(f"{where} must be at least {minimum}, got {value!r}")
+            return default
+        return value
+
+    def str_list(self, table: Mapping[str, Any], section: str, key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{self.source}: [{section}] {key} must be a list of texts, got {value!r}")
+            return ()
+        return tuple(value)
+
+
+def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: Path | None = None) -> Scenario:
+    """Validate a scenario given as a mapping (parsed TOML); see :func:`read_scenario`."""
+    r = _Reader(source)
+    top_allowed = {"scenario", "units", "sites", "travel", "rules", "objective", "solver", "data"}
+    unknown = sorted(set(raw) - top_allowed)
+    if unknown:
+        r.problems.append(f"{source}: unknown section(s) {', '.join(unknown)}; allowed: {', '.join(sorted(top_allowed))}")
+
+    meta = r.table(raw, "scenario", {"name", "description"})
+    name = r.get(meta, "scenario", "name", str, default=(path.stem if path else "scenario"))
+
+    u = r.table(raw, "units", {"type", "ccg", "lad", "bbox", "polygon", "file"})
+    bbox = u.get("bbox")
+    if bbox is not None:
+        if (not isinstance(bbox, list) or len(bbox) != 4
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
+            r.problems.append(f"{source}: [units] bbox must be [west, south, east, north] in degrees, got {bbox!r}")
+            bbox = None
+        elif not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
+            r.problems.append(f"{source}: [units] bbox must have west < east and south < north, got {bbox!r}")
+            bbox = None
+        else:
+            bbox = tuple(float(v) for v in bbox)
+    units = UnitsSpec(
+        type=r.get(u, "units", "type", str, "practice", choices=("practice", "lsoa")),
+        ccg=r.get(u, "units", "ccg", str),
+        lad=r.get(u, "units", "lad", str),
+        bbox=bbox,
+        polygon=r.get(u, "units", "polygon", str),
+        file=r.get(u, "units", "file", str),
+    )
+    if not any((units.ccg, units.lad, units.bbox, units.polygon, units.file)):
+        r.problems.append(f"{source}: [units] needs a selection: ccg, lad, bbox, polygon or file")
+
+    s = r.table(raw, "sites", {"hospitals_within_m", "hospital_sector", "largest_practices", "file",
+                               "options_file", "required", "excluded", "options"})
+    options: dict[str, tuple[tuple[str, float, float | None], ...]] = {}
+    raw_options = s.get("options", {})
+    if not isinstance(raw_options, dict):
+        r.problems.append(f"{source}: [sites.options] must be a table of site types")
+        raw_options = {}
+    for site_type, entries in raw_options.items():
+        if site_type not in ("hospital", "community"):
+            r.problems.append(f"{source}: [sites.options] unknown site type {site_type!r}; use hospital or community")
+            continue
+        if not isinstance(entries, dict) or not entries:
+            r.problems.append(f"{source}: [sites.options.{site_type}] must map option -> capital cost (GBP)")
+            continue
+        parsed = []
+        for option, cost in entries.items():
+            capacity = None
+            if isinstance(cost, dict):
+                capacity = cost.get("capacity")
+                cost = cost.get("capital_cost")
+            if option not in OPTION_KINDS:
+                r.problems.append(f"{source}: [sites.options.{site_type}] unknown option {option!r}; use {', '.join(OPTION_KINDS)}")
+            elif isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
+                r.problems.append(f"{source}: [sites.options.{site_type}] {option} needs a capital cost >= 0, got {cost!r}")
+            elif capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or capacity <= 0):
+                r.problems.append(f"{source}: [sites.options.{site_type}] {option} capacity must be positive, got {capacity!r}")
+            else:
+                parsed.append((option, float(cost), None if capacity is None else float(capacity)))
+        options[site_type] = tuple(parsed)
+    hw = s.get("hospitals_within_m", 3000.0)
+    sites = SitesSpec(
+        hospitals_within_m=None if hw is False else r.get(s, "sites", "hospitals_within_m", float, 3000.0, minimum=0),
+        hospital_sector=r.get(s, "sites", "hospital_sector", str, "NHS Sector"),
+        largest_practices=r.get(s, "sites", "largest_practices", int, 0, minimum=0),
+        file=r.get(s, "sites", "file", str),
+        options_file=r.get(s, "sites", "options_file", str),
+        required=r.str_list(s, "sites", "required"),
+        excluded=r.str_list(s, "sites", "excluded"),
+        options=MappingProxyType(options),
+    )
+    both = set(sites.required) & set(sites.excluded)
+    if both:
+        r.problems.append(f"{source}: [sites] site(s) both required and excluded: {', '.join(sorted(both))}")
+    if sites.hospitals_within_m is None and not sites.largest_practices and not sites.file:
+        r.problems.append(f"{source}: [sites] gives no candidate hub sites (hospitals_within_m, largest_practices or file)")
+
+    t = r.table(raw, "travel", {"source", "network", "mode", "matrix", "detour_factor", "speed_kph",
+                                "cutoff_min", "max_snap_m"})
+    travel = TravelSpec(
+        source=r.get(t, "travel", "source", str, "estimate", choices=_TRAVEL_SOURCES),
+        network=r.get(t, "travel", "network", str),
+        mode=r.get(t, "travel", "mode", str, "drive", choices=_MODES),
+        matrix=r.get(t, "travel", "matrix", str),
+        detour_factor=r.get(t, "travel", "detour_factor", float, 1.3, minimum=1.0),
+        speed_kph=r.get(t, "travel", "speed_kph", float, 25.0, positive=True),
+        cutoff_min=r.get(t, "travel", "cutoff_min", float, None, positive=True),
+        max_snap_m=r.get(t, "travel", "max_snap_m", float, 500.0, positive=True),
+    )
+    if travel.source == "network" and not travel.network:
+        r.problems.append(f"{source}: [travel] source = \"network\" needs network = <OSM XML/PBF or GraphML file>")
+    if travel.source == "matrix" and not travel.matrix:
+        r.problems.append(f"{source}: [travel] source = \"matrix\" needs matrix = <CSV or Parquet file>")
+
+    ru = r.table(raw, "rules", {"floor", "ceiling", "polysystems", "max_travel_min", "budget",
+                                "contiguity", "boundaries", "waivers"})
+    count = ru.get("polysystems")
+    min_n = max_n = None
+    if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+        min_n = max_n = count
+    elif (isinstance(count, list) and len(count) == 2
+          and all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in count)):
+        min_n, max_n = count
+    elif count is not None:
+        r.problems.append(f"{source}: [rules] polysystems must be a positive whole number or [min, max], got {count!r}")
+    waivers = ru.get("waivers", {})
+    if not isinstance(waivers, dict) or not all(isinstance(v, str) and v.strip() for v in waivers.values()):
+        r.problems.append(f"{source}: [rules.waivers] must map unit id -> reason (text)")
+        waivers = {}
+    boundaries = r.get(ru, "rules", "boundaries", str, None, choices=("lad", "ccg"))
+    rules_kwargs = dict(
+        floor=r.get(ru, "rules", "floor", float, 50_000.0, minimum=0),
+        ceiling=r.get(ru, "rules", "ceiling", float, None, positive=True),
+        min_polysystems=min_n,
+        max_polysystems=max_n,
+        max_travel_min=r.get(ru, "rules", "max_travel_min", float, None, positive=True),
+        budget=r.get(ru, "rules", "budget", float, None, minimum=0),
+        contiguity=r.get(ru, "rules", "contiguity", bool, False),
+        respect_groups=boundaries is not None,
+        waivers=waivers,
+    )
+    if rules_kwargs["contiguity"] and units.type != "lsoa":
+        r.problems.append(f"{source}: [rules] contiguity applies to LSOA units; [units] type is {units.type!r}")
+
+    o = r.table(raw, "objective", set(OBJECTIVE_TERMS) | {"lexicographic"})
+    weights = {term: r.get(o, "objective", term, float, None, minimum=0) for term in OBJECTIVE_TERMS if term in o}
+    weights = {k: v for k, v in weights.items() if v is not None} or {"mean_travel": 1.0}
+    lex = None
+    if "lexicographic" in o:
+        lex = r.str_list(o, "objective", "lexicographic") or None
+
+    so = r.table(raw, "solver", {"name", "time_limit", "mip_gap", "k_nearest", "threads"})
+    solver = SolverSpec(
+        name=r.get(so, "solver", "name", str, "highs", choices=_SOLVERS),
+        time_limit=r.get(so, "solver", "time_limit", float, 300.0, positive=True),
+        mip_gap=r.get(so, "solver", "mip_gap", float, 1e-4, minimum=0),
+        k_nearest=r.get(so, "solver", "k_nearest", int, None, positive=True),
+        threads=r.get(so, "solver", "threads", int, None, positive=True),
+    )
+
+    d = raw.get("data", {})
+    if not isinstance(d, dict) or not all(isinstance(v, str) for v in d.values()):
+        r.problems.append(f"{source}: [data] must map a data file role to a path")
+        d = {}
+
+    rules = objective = None
+    try:
+        rules = Rules(**rules_kwargs)
+    except ScenarioError as exc:  # pragma: no cover - ScenarioError is a subclass, kept explicit
+        r.problems.extend(exc.problems)
+    except ValueError as exc:
+        r.problems.extend(f"{source}: [rules] {p}" for p in getattr(exc, "problems", [str(exc)]))
+    try:
+        objective = Objective(weights=weights, lexicographic=lex)
+    except ValueError as exc:
+        r.problems.extend(f"{source}: [objective] {p}" for p in getattr(exc, "problems", [str(exc)]))
+
+    if r.problems:
+        raise ScenarioError(r.problems)
+    assert rules is not None and objective is not None
+    return Scenario(
+        name=name,
+        path=path,
+        units=units,
+        sites=sites,
+        travel=travel,
+        rules=rules,
+        objective=objective,
+        solver=solver,
+        boundaries=boundaries,
+        data=MappingProxyType(dict(d)),
+        raw=MappingProxyType(dict(raw)),
+    )
