@@ -1,0 +1,531 @@
+"""Reading and checking published tables: one place for every input-data check.
+
+The loaders in :mod:`geodata.nhs`, :mod:`geodata.ons`, :mod:`geodata.postcodes` and
+:mod:`geodata.practices` read through these helpers so that every problem is reported the
+same way: an :class:`~geodata._errors.InputDataError` naming the file, the row (the line an
+editor shows, header included) and the column, listing *every* problem found at once. A
+raw ``KeyError``, ``UnicodeDecodeError`` or pandas ``ParserError`` never reaches the user.
+
+While a table is being checked its index holds the editor line number of each row (see
+:func:`read_table`); loaders reset the index before returning.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from ._errors import DataProblem, InputDataError, MissingFileError, ProblemCollector
+from .settings import BNG
+
+__all__ = [
+    "require_file",
+    "read_table",
+    "read_parquet_table",
+    "read_vector",
+    "find_column",
+    "rename_columns",
+    "check_columns",
+    "check_unique",
+    "parse_numbers",
+    "parse_dates",
+    "snake_case",
+    "to_bng",
+    "few",
+]
+
+#: How many example codes or rows a single problem message quotes.
+_SHOWN = 20
+
+
+def require_file(path: str | Path, *, what: str = "input file") -> Path:
+    """Return ``path`` as a :class:`~pathlib.Path`, or raise if it is not an existing file.
+
+    Parameters
+    ----------
+    path
+        File to check.
+    what
+        Description used in the error message, e.g. ``"epraccur file"``.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    MissingFileError
+        If ``path`` does not exist or is a folder.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise MissingFileError(path, what=what)
+    return path
+
+
+def _raw_bytes(path: Path) -> bytes:
+    """Bytes of ``path``, decompressed when the name ends in ``.gz``."""
+    if path.name.lower().endswith(".gz"):
+        try:
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        except (OSError, EOFError) as exc:
+            raise InputDataError([DataProblem(str(path), f"not a readable gzip file ({exc})")]) from None
+    return path.read_bytes()
+
+
+def _codec(encoding: str) -> str:
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else encoding
+
+
+def _decode(path: Path, raw: bytes, encoding: str) -> str:
+    """Decode ``raw`` (the bytes of ``path``) or raise naming the line of the first bad byte."""
+    codec = _codec(encoding)
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        hint = ""
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            hint = " (the file looks like UTF-16: save it as UTF-8)"
+        elif codec.startswith("utf-8"):
+            hint = " (is it latin-1/Windows-1252? save it as UTF-8)"
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(path),
+                    f"cannot be decoded as {encoding}: byte 0x{raw[exc.start]:02x} (byte "
+                    f"{exc.start - line_start + 1} of the line) is not valid {encoding}{hint}",
+                    row=line,
+                )
+            ]
+        ) from None
+
+
+def read_table(
+    path: str | Path,
+    *,
+    sep: str = ",",
+    encoding: str = "utf-8",
+    header: bool = True,
+    what: str = "input file",
+) -> pd.DataFrame:
+    """Read a delimited text file as strings, indexed by editor line number.
+
+    Every cell is read as text (blank cells as ``""``) so that numbers and codes can be
+    checked, and reported by row, by :func:`parse_numbers` and friends.
+
+    Parameters
+    ----------
+    path
+        CSV file (``.gz`` allowed).
+    sep
+        Field separator. A separator other than one ASCII character (e.g. NHS Choices'
+        ``"¬"``) uses pandas' python engine.
+    encoding
+        Expected text encoding.
+    header
+        Whether the first line holds column names. Headerless files get integer column
+        labels 1, 2, ... (the 1-based positions an editor or a file specification uses).
+    what
+        Description used if the file is missing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        All columns of dtype ``str``; index = line number in the file (1-based, header
+        line included). Column names are stripped of surrounding spaces.
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        If it cannot be decoded, is empty, or has rows with too many fields.
+    """
+    path = require_file(path, what=what)
+    raw = _raw_bytes(path)
+    text = _decode(path, raw, encoding)
+    if not text.strip():
+        raise InputDataError([DataProblem(str(path), "the file is empty")])
+    if len(sep) == 1 and sep.isascii():
+        engine, source, codec = "c", io.BytesIO(raw), _codec(encoding)
+    else:  # pandas' C parser only splits on one-byte separators
+        engine, source, codec = "python", io.StringIO(text), None
+    try:
+        frame = pd.read_csv(
+            source,
+            encoding=codec,
+            sep=sep,
+            header=0 if header else None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            engine=engine,
+        )
+    except pd.errors.ParserError as exc:
+        raise InputDataError([DataProblem(str(path), f"not a valid {sep!r}-separated table: {exc}")]) from None
+    except pd.errors.EmptyDataError:
+        raise InputDataError([DataProblem(str(path), "the file has no columns")]) from None
+    first_line = 2 if header else 1
+    if header:
+        frame.columns = [str(c).strip() for c in frame.columns]
+    else:
+        frame.columns = range(1, frame.shape[1] + 1)
+    frame.index = pd.RangeIndex(first_line, first_line + len(frame), name="line")
+    return frame
+
+
+def read_parquet_table(path: str | Path, *, what: str = "input file") -> pd.DataFrame:
+    """Read a Parquet file, its index (if any) as columns, indexed by record number.
+
+    Parameters
+    ----------
+    path
+        Parquet file.
+    what
+        Description used if the file is missing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index = 1-based record number (Parquet has no header line, so "row" in messages
+        about Parquet files is the record number).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        If the file is not valid Parquet.
+    """
+    path = require_file(path, what=what)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several unrelated exception types
+        raise InputDataError([DataProblem(str(path), f"not a readable Parquet file ({exc})")]) from None
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+        frame = frame.reset_index()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="record")
+    return frame
+
+
+def read_vector(path: str | Path, *, what: str = "input file", layer: str | int | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoPackage / GeoJSON / shapefile with pyogrio (Arrow when available).
+
+    Parameters
+    ----------
+    path
+        Vector file.
+    what
+        Description used if the file is missing.
+    layer
+        Layer name or index; the first layer when ``None``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Index = 1-based feature number; column names stripped.
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        If it cannot be read, has no coordinate reference system, or has no geometry.
+    """
+    path = require_file(path, what=what)
+    try:
+        frame = gpd.read_file(path, engine="pyogrio", layer=layer, use_arrow=True)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+        raise InputDataError([DataProblem(str(path), f"not a readable vector file ({exc})")]) from None
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
+        raise InputDataError([DataProblem(str(path), "the file has no geometry")])
+    if frame.crs is None:
+        raise InputDataError([DataProblem(str(path), "the file declares no coordinate reference system")])
+    frame.columns = [c if c == frame.geometry.name else str(c).strip() for c in frame.columns]
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="feature")
+    return frame
+
+
+def find_column(frame: pd.DataFrame, pattern: str) -> str | None:
+    """Name of the first column matching ``pattern`` (a regular expression, case-insensitive).
+
+    Parameters
+    ----------
+    frame
+        Table to search.
+    pattern
+        Regular expression matched against the whole column name.
+
+    Returns
+    -------
+    str or None
+    """
+    rx = re.compile(pattern, re.IGNORECASE)
+    return next((c for c in frame.columns if isinstance(c, str) and rx.fullmatch(c)), None)
+
+
+def rename_columns(
+    frame: pd.DataFrame,
+    spec: Mapping[str, tuple[str, str]],
+    *,
+    file: str | Path,
+    required: Iterable[str],
+) -> pd.DataFrame:
+    """Rename published columns (found by pattern) to tidy names, checking required ones.
+
+    Parameters
+    ----------
+    frame
+        Table as read.
+    spec
+        ``tidy name -> (regex, description)``; the regex is matched case-insensitively
+        against whole column names; the description (usually the published name) is used
+        in the error message.
+    file
+        File name for error messages.
+    required
+        Tidy names that must be found.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` with the found columns renamed, the others kept as they are.
+
+    Raises
+    ------
+    InputDataError
+        Listing every required column that is missing, and the columns present.
+    """
+    required = set(required)
+    mapping: dict[str, str] = {}
+    problems = ProblemCollector(file)
+    for tidy, (pattern, description) in spec.items():
+        found = find_column(frame, pattern)
+        if found is not None:
+            mapping[found] = tidy
+        elif tidy in required:
+            problems.add(f"required column is missing (columns found: {_listing(frame.columns)})", column=description)
+    problems.raise_if_any()
+    return frame.rename(columns=mapping)
+
+
+def check_columns(frame: pd.DataFrame, columns: Iterable[str], *, file: str | Path) -> None:
+    """Raise one error naming every column of ``columns`` missing from ``frame``.
+
+    Parameters
+    ----------
+    frame
+        Table as read.
+    columns
+        Column names that must be present.
+    file
+        File name for error messages.
+
+    Raises
+    ------
+    InputDataError
+        If any column is missing.
+    """
+    problems = ProblemCollector(file)
+    for column in columns:
+        if column not in frame.columns:
+            problems.add(f"required column is missing (columns found: {_listing(frame.columns)})", column=column)
+    problems.raise_if_any()
+
+
+def check_unique(
+    frame: pd.DataFrame,
+    column: str | Sequence[str],
+    *,
+    problems: ProblemCollector,
+    label: str | None = None,
+    what: str = "code",
+) -> None:
+    """Add one problem per duplicated value of ``column``, naming all the rows holding it.
+
+    Parameters
+    ----------
+    frame
+        Table indexed by editor line number (see :func:`read_table`).
+    column
+        Column (or columns, checked as a combination) whose values must be unique.
+    problems
+        Collector receiving the problems.
+    label
+        Column name shown in messages (defaults to ``column``).
+    what
+        Noun for the value, e.g. ``"practice code"``.
+    """
+    columns = [column] if isinstance(column, str) else list(column)
+    dup = frame.duplicated(columns, keep=False)
+    if not dup.any():
+        return
+    shown = label if label is not None else ", ".join(map(str, columns))
+    for key, group in frame.loc[dup].groupby(columns, sort=True):
+        value = key if isinstance(key, tuple) and len(columns) > 1 else (key[0] if isinstance(key, tuple) else key)
+        rows = ", ".join(str(r) for r in group.index)
+        problems.add(f"duplicate {what} {value!r} (rows {rows})", row=int(group.index[0]), column=shown)
+
+
+def parse_numbers(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    problems: ProblemCollector,
+    label: str | None = None,
+    integer: bool = False,
+    minimum: float | None = None,
+    allow_blank: bool = False,
+    thousands: bool = False,
+) -> pd.Series:
+    """Convert a text column to numbers, adding one problem per unusable cell.
+
+    Surrounding spaces are accepted.
+
+    Parameters
+    ----------
+    frame
+        Table indexed by editor line number.
+    column
+        Column to convert.
+    problems
+        Collector receiving the problems (row = index label, column = ``label``).
+    label
+        Column name shown in messages (defaults to ``column``).
+    integer
+        Require whole numbers; the result is then ``Int64``.
+    minimum
+        Smallest allowed value, or ``None``.
+    allow_blank
+        Whether blank cells are allowed (they become missing values).
+    thousands
+        Accept thousands separators (``"1,749"``), as in published counts.
+
+    Returns
+    -------
+    pandas.Series
+        ``float64`` (or ``Int64`` when ``integer``), missing where the cell was blank or bad.
+    """
+    shown = label if label is not None else str(column)
+    values = frame[column]
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("float64")
+        blank = numbers.isna()
+        bad = pd.Series(False, index=frame.index)
+    else:
+        text = values.astype(str).str.strip()
+        if thousands:
+            text = text.str.replace(",", "", regex=False)
+        blank = (text == "") | values.isna()
+        numbers = pd.to_numeric(text.where(~blank), errors="coerce")
+        bad = numbers.isna() & ~blank
+    for row in frame.index[bad]:
+        problems.add(f"{values.loc[row]!r} is not a number", row=int(row), column=shown)
+    if not allow_blank:
+        for row in frame.index[blank]:
+            problems.add("missing value (a number is required)", row=int(row), column=shown)
+    ok = ~bad & ~blank
+    if integer:
+        for row in frame.index[ok & (numbers % 1 != 0)]:
+            problems.add(f"{values.loc[row]!r} is not a whole number", row=int(row), column=shown)
+    if minimum is not None:
+        for row in frame.index[ok & (numbers < minimum)]:
+            problems.add(f"{values.loc[row]!r} is below the minimum {minimum:g}", row=int(row), column=shown)
+    if integer:
+        whole = numbers.where(ok & (numbers % 1 == 0))
+        return whole.round().astype("Int64")
+    return numbers.where(ok).astype("float64")
+
+
+def parse_dates(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    problems: ProblemCollector,
+    fmt: str,
+    label: str | None = None,
+    allow_blank: bool = True,
+) -> pd.Series:
+    """Convert a text column of dates in format ``fmt``, adding one problem per bad cell.
+
+    Parameters
+    ----------
+    frame
+        Table indexed by editor line number.
+    column
+        Column to convert.
+    problems
+        Collector receiving the problems.
+    fmt
+        :func:`datetime.datetime.strptime` format, e.g. ``"%Y%m%d"``.
+    label
+        Column name shown in messages (defaults to ``column``).
+    allow_blank
+        Whether blank cells are allowed (they become ``NaT``).
+
+    Returns
+    -------
+    pandas.Series
+        ``datetime64`` values, ``NaT`` where blank or bad.
+    """
+    shown = label if label is not None else str(column)
+    text = frame[column].astype(str).str.strip()
+    blank = text == ""
+    dates = pd.to_datetime(text.where(~blank), format=fmt, errors="coerce")
+    for row in frame.index[dates.isna() & ~blank]:
+        problems.add(f"{text.loc[row]!r} is not a date in the form {fmt}", row=int(row), column=shown)
+    if not allow_blank:
+        for row in frame.index[blank]:
+            problems.add("missing date", row=int(row), column=shown)
+    return dates
+
+
+def to_bng(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``frame`` in British National Grid (a no-op when it already is)."""
+    if frame.crs is not None and frame.crs.equals(BNG):
+        return frame
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pyproj on empty frames
+        return frame.to_crs(BNG)
+
+
+def snake_case(name: str) -> str:
+    """Tidy column name: ``"Persons_65+"`` -> ``"persons_65_plus"``, ``"(0-15)"`` -> ``"0_15"``.
+
+    Parameters
+    ----------
+    name
+        Published column name.
+
+    Returns
+    -------
+    str
+    """
+    text = str(name).replace("+", "_plus").replace("&", "_and_")
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
+    text = re.sub(r"[^0-9A-Za-z]+", "_", text)
+    return text.strip("_").lower()
+
+
+def few(items: Iterable[object], limit: int = _SHOWN) -> str:
+    """``"a, b, c"`` for up to ``limit`` items, then ``"... (N in all)"``."""
+    items = [str(i) for i in items]
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown}, ... ({len(items):,} in all)"
+
+
+def _listing(columns: Iterable[object]) -> str:
+    return few((str(c) for c in columns), limit=30)

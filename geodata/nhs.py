@@ -1,0 +1,477 @@
+"""NHS Digital and NHS Choices files: GP practices, list sizes, hospital sites.
+
+Each reader takes one published file as downloaded (layout, encoding and quirks
+included) and returns a tidy table with snake_case columns; points are in EPSG:27700.
+
+* ``epraccur.csv`` (NHS Digital ODS): every GP practice and other prescribing
+  organisation ever registered, headerless.
+* "Patients Registered at a GP Practice" (``gp-reg-pat-prac-all.csv``): list sizes.
+* "Patients registered at a GP practice by LSOA" (Parquet or CSV).
+* NHS Choices ``GP.csv`` and ``Hospital.csv``: latin-1 text separated by ``¬``, with
+  latitude/longitude (WGS84). They hold a few Windows-1252 characters (en dash 0x96,
+  apostrophe 0x92), so they are decoded as Windows-1252, the superset of latin-1 that
+  Windows writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import _validate as v
+from ._errors import DataProblem, InputDataError, ProblemCollector
+from .postcodes import normalise_postcode
+from .settings import WGS84
+
+__all__ = [
+    "EPRACCUR_COLUMNS",
+    "read_epraccur",
+    "read_list_sizes",
+    "read_practice_lsoa",
+    "read_nhs_choices_gp",
+    "read_nhs_choices_hospitals",
+]
+
+logger = logging.getLogger(__name__)
+
+#: epraccur columns used, by 1-based position in the official headerless layout.
+EPRACCUR_COLUMNS: dict[int, str] = {
+    1: "practice_code",
+    2: "name",
+    10: "postcode",
+    11: "open_date",
+    12: "close_date",
+    13: "status",
+    15: "ccg_code",
+    26: "prescribing_setting",
+}
+
+#: epraccur status codes.
+_STATUS = {"A": "active", "C": "closed", "D": "dormant", "P": "proposed"}
+#: epraccur prescribing setting of a GP practice.
+_GP_PRACTICE = 4
+
+#: Latitude/longitude box of Great Britain, Northern Ireland and the islands: coordinates
+#: outside it (e.g. 0, 0 placeholders) are treated as missing.
+_UK_LAT = (49.0, 61.5)
+_UK_LON = (-9.0, 2.5)
+
+#: NHS Choices field separator and encoding (Windows-1252 = latin-1 plus printable
+#: characters in 0x80-0x9F, which the published files use).
+_CHOICES_SEP = "¬"
+_CHOICES_ENCODING = "cp1252"
+
+
+def _label(position: int) -> str:
+    return f"{position} ({EPRACCUR_COLUMNS[position]})"
+
+
+def read_epraccur(path: str | Path, *, gp_only: bool = True, active_only: bool = True) -> pd.DataFrame:
+    """Read NHS Digital's ``epraccur.csv`` (GP practices and prescribing cost centres).
+
+    The file is headerless; columns are taken by position from the official layout:
+    1 code, 2 name, 10 postcode, 11 open date, 12 close date, 13 status (A active,
+    C closed, D dormant, P proposed), 15 commissioner (CCG) code, 26 prescribing setting
+    (4 = GP practice). The numbers of rows excluded are logged.
+
+    Parameters
+    ----------
+    path
+        ``epraccur.csv`` as downloaded.
+    gp_only
+        Keep only prescribing setting 4 (GP practices); out-of-hours services, walk-in
+        centres, prisons etc. are dropped.
+    active_only
+        Keep only status A; closed, dormant and proposed organisations are dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per organisation:
+
+        ``practice_code`` (str, unique), ``name`` (str), ``postcode`` (str, normalised),
+        ``open_date`` and ``close_date`` (datetime64, ``NaT`` when blank), ``status``
+        (str: A/C/D/P), ``ccg_code`` (str: commissioner), ``prescribing_setting`` (int).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        If the file has fewer than 26 columns, a code is blank or duplicated, a status is
+        unknown, a date is not YYYYMMDD or a prescribing setting is not a number: every
+        problem with its row and column.
+    """
+    path = Path(path)
+    table = v.read_table(path, header=False, what="epraccur file")
+    problems = ProblemCollector(path)
+    missing = [p for p in EPRACCUR_COLUMNS if p > table.shape[1]]
+    for position in missing:
+        problems.add(
+            f"required column is missing: the file has {table.shape[1]} columns, the official "
+            "headerless epraccur layout has 27",
+            column=_label(position),
+        )
+    problems.raise_if_any()
+
+    out = table[list(EPRACCUR_COLUMNS)].rename(columns=EPRACCUR_COLUMNS)
+    out = out.apply(lambda s: s.str.strip())
+    for row in out.index[out["practice_code"] == ""]:
+        problems.add("missing organisation code", row=int(row), column=_label(1))
+    bad_status = ~out["status"].isin(list(_STATUS))
+    for row in out.index[bad_status]:
+        problems.add(
+            f"unknown status {out.at[row, 'status']!r} (expected one of A, C, D, P)", row=int(row), column=_label(13)
+        )
+    out["open_date"] = v.parse_dates(out, "open_date", problems=problems, fmt="%Y%m%d", label=_label(11))
+    out["close_date"] = v.parse_dates(out, "close_date", problems=problems, fmt="%Y%m%d", label=_label(12))
+    setting = v.parse_numbers(out, "prescribing_setting", problems=problems, label=_label(26), integer=True)
+    v.check_unique(out, "practice_code", problems=problems, label=_label(1), what="organisation code")
+    problems.raise_if_any()
+    out["prescribing_setting"] = setting.astype("int64")
+    out["postcode"] = normalise_postcode(out["postcode"])
+
+    keep = pd.Series(True, index=out.index)
+    excluded: list[str] = []
+    if active_only:
+        inactive = out["status"] != "A"
+        counts = out.loc[inactive, "status"].value_counts()
+        excluded += [f"{counts[s]:,} {_STATUS[s]}" for s in ("C", "D", "P") if s in counts.index]
+        keep &= ~inactive
+    if gp_only:
+        not_gp = keep & (out["prescribing_setting"] != _GP_PRACTICE)
+        excluded.append(f"{int(not_gp.sum()):,} {'open ' if active_only else ''}organisations not GP practices")
+        keep &= ~not_gp
+    out = out.loc[keep].reset_index(drop=True)
+    logger.info(
+        "%s: kept %s of %s organisations%s",
+        path.name,
+        f"{len(out):,}",
+        f"{len(table):,}",
+        f"; excluded {', '.join(excluded)}" if excluded else "",
+    )
+    return out
+
+
+def read_list_sizes(path: str | Path) -> pd.DataFrame:
+    """Read NHS Digital "Patients Registered at a GP Practice" (all persons, all ages).
+
+    Only the rows for all sexes and all ages (``SEX == AGE == "ALL"``) are kept, so the
+    reader also works on the files broken down by sex and age.
+
+    Parameters
+    ----------
+    path
+        ``gp-reg-pat-prac-all.csv`` (columns PUBLICATION, EXTRACT_DATE, TYPE, CCG_CODE,
+        ONS_CCG_CODE, CODE, POSTCODE, SEX, AGE, NUMBER_OF_PATIENTS).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per practice: ``practice_code`` (str, unique), ``ccg_code`` (str),
+        ``ons_ccg_code`` (str), ``postcode`` (str, normalised), ``list_size`` (int64),
+        ``extract_date`` (datetime64).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        If columns are missing (all named), a patient count is not a non-negative whole
+        number, an extract date is unreadable or a practice appears twice: every problem
+        with its row and column.
+    """
+    path = Path(path)
+    table = v.read_table(path, what="list-size file")
+    columns = {
+        "CODE": "practice_code",
+        "CCG_CODE": "ccg_code",
+        "ONS_CCG_CODE": "ons_ccg_code",
+        "POSTCODE": "postcode",
+        "NUMBER_OF_PATIENTS": "list_size",
+        "EXTRACT_DATE": "extract_date",
+    }
+    v.check_columns(table, [*columns, "SEX", "AGE"], file=path)
+    total = (table["SEX"].str.strip().str.upper() == "ALL") & (table["AGE"].str.strip().str.upper() == "ALL")
+    out = table.loc[total, list(columns)].rename(columns=columns)
+    out = out.apply(lambda s: s.str.strip())
+    problems = ProblemCollector(path)
+    sizes = v.parse_numbers(
+        out, "list_size", problems=problems, label="NUMBER_OF_PATIENTS", integer=True, minimum=0, thousands=True
+    )
+    dates = v.parse_dates(out, "extract_date", problems=problems, fmt="%d%b%Y", label="EXTRACT_DATE")
+    for row in out.index[out["practice_code"] == ""]:
+        problems.add("missing practice code", row=int(row), column="CODE")
+    v.check_unique(out, "practice_code", problems=problems, label="CODE", what="practice code")
+    problems.raise_if_any()
+    out["list_size"] = sizes.astype("int64")
+    out["extract_date"] = dates
+    out["postcode"] = normalise_postcode(out["postcode"])
+    out = out.reset_index(drop=True)
+    logger.info(
+        "%s: %s practices, %s registered patients", path.name, f"{len(out):,}", f"{int(out['list_size'].sum()):,}"
+    )
+    return out
+
+
+def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
+    """Read "Patients registered at a GP practice" by LSOA of residence.
+
+    Parameters
+    ----------
+    path
+        Parquet or CSV file with columns OrganisationCode (or PRACTICE_CODE), LSOA11CD
+        (or LSOA_CODE) and Patient (or NUMBER_OF_PATIENTS); the practice name column
+        (published as ``OranisationName``) is not needed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (practice, LSOA) pair: ``practice_code`` (str), ``lsoa_code`` (str),
+        ``patients`` (int64).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        If a column is missing, a patient count is not a non-negative whole number, or a
+        (practice, LSOA) pair appears twice. Rows of a Parquet file are record numbers.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        table = v.read_parquet_table(path, what="practice-by-LSOA file")
+    else:
+        table = v.read_table(path, what="practice-by-LSOA file")
+    spec = {
+        "practice_code": (r"organisation_?code|practice_?code|code", "OrganisationCode"),
+        "lsoa_code": (r"lsoa\d\dcd|lsoa_?code", "LSOA11CD"),
+        "patients": (r"patients?|number_of_patients", "Patient"),
+    }
+    table = v.rename_columns(table, spec, file=path, required=spec)
+    out = table[list(spec)].copy()
+    problems = ProblemCollector(path)
+    patients = v.parse_numbers(
+        out, "patients", problems=problems, label=spec["patients"][1], integer=True, minimum=0, thousands=True
+    )
+    out["practice_code"] = out["practice_code"].astype(str).str.strip()
+    out["lsoa_code"] = out["lsoa_code"].astype(str).str.strip()
+    v.check_unique(
+        out, ["practice_code", "lsoa_code"], problems=problems, label="OrganisationCode, LSOA11CD", what="pair"
+    )
+    problems.raise_if_any()
+    out["patients"] = patients.astype("int64")
+    out = out.reset_index(drop=True)
+    logger.info(
+        "%s: %s practices, %s LSOAs, %s patients",
+        path.name,
+        f"{out['practice_code'].nunique():,}",
+        f"{out['lsoa_code'].nunique():,}",
+        f"{int(out['patients'].sum()):,}",
+    )
+    return out
+
+
+def _read_choices(path: Path, *, what: str, encoding: str | None) -> pd.DataFrame:
+    """Read an NHS Choices ``¬``-separated file, detecting a UTF-8 re-save."""
+    with v.require_file(path, what=what).open("rb") as handle:
+        first_line = handle.readline(65536)
+    if encoding is None:
+        # Published as latin-1/Windows-1252 (¬ = 0xAC); a UTF-8 re-save has 0xC2 0xAC.
+        encoding = "utf-8" if "¬".encode() in first_line else _CHOICES_ENCODING
+    header = first_line.decode(encoding, errors="replace")
+    if "Â¬" in header:
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(path),
+                    f"the file is UTF-8 text but was read as {encoding}: pass encoding='utf-8' (or None to detect)",
+                    row=1,
+                )
+            ]
+        )
+    if _CHOICES_SEP not in header:
+        found = max((",", ";", "\t", "|"), key=header.count)
+        detail = f"it looks {found!r}-separated" if header.count(found) else "no separator was recognised"
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(path),
+                    "no '¬' separator in the header line: NHS Choices files are latin-1 text "
+                    f"separated by '¬' ({detail}; was the file re-saved or decoded with the wrong encoding "
+                    f"(read as {encoding})?)",
+                    row=1,
+                )
+            ]
+        )
+    return v.read_table(path, sep=_CHOICES_SEP, encoding=encoding, what=what)
+
+
+def _choices_points(
+    table: pd.DataFrame,
+    *,
+    path: Path,
+    problems: ProblemCollector,
+    code_column: str,
+    strict: bool,
+    kind: str,
+) -> gpd.GeoSeries:
+    """Check latitude/longitude; raise every problem collected so far, or return the points.
+
+    Returns the WGS84 points of the rows with usable coordinates, indexed like ``table``.
+    Text in a coordinate is always an error; blank or out-of-range coordinates leave the
+    row out (logged), or are errors when ``strict``.
+    """
+    lat = v.parse_numbers(table, "Latitude", problems=problems, allow_blank=True)
+    lon = v.parse_numbers(table, "Longitude", problems=problems, allow_blank=True)
+    usable = (lat.between(*_UK_LAT) & lon.between(*_UK_LON)).fillna(False).astype(bool)
+    malformed = (lat.isna() & (table["Latitude"] != "")) | (lon.isna() & (table["Longitude"] != ""))
+    unusable = table.index[~usable & ~malformed]  # malformed numbers are reported already
+    if strict:
+        for row in unusable:
+            problems.add(
+                f"{kind} {table.at[row, code_column]!r} has no usable coordinates "
+                f"(latitude {table.at[row, 'Latitude']!r}, longitude {table.at[row, 'Longitude']!r})",
+                row=int(row),
+                column="Latitude",
+            )
+    problems.raise_if_any()
+    if len(unusable):
+        codes = [f"{table.at[r, code_column]} (row {r})" for r in unusable]
+        logger.info(
+            "%s: %s %s(s) without usable coordinates left out: %s", path.name, f"{len(codes):,}", kind, v.few(codes)
+        )
+    return gpd.GeoSeries(gpd.points_from_xy(lon[usable], lat[usable]), index=table.index[usable], crs=WGS84)
+
+
+def read_nhs_choices_gp(path: str | Path, *, strict: bool = False, encoding: str | None = None) -> gpd.GeoDataFrame:
+    """Read the NHS Choices GP practice file (``GP.csv``) with its coordinates.
+
+    Parameters
+    ----------
+    path
+        NHS Choices GP file: latin-1 text separated by ``¬`` with columns
+        OrganisationCode, OrganisationName, Postcode, Latitude, Longitude, ParentODSCode
+        (CCG) and optionally ParentName.
+    strict
+        Raise on practices without usable coordinates instead of leaving them out (they
+        are always reported in the log with their codes and rows).
+    encoding
+        ``None`` detects the published latin-1 (read as its superset Windows-1252) or a
+        UTF-8 re-save from the header line.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:27700: ``practice_code`` (str, unique), ``name``, ``postcode``
+        (normalised), ``ccg_code``, ``ccg_name``, ``geometry`` (point).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        If the encoding or separator is wrong, columns are missing (all named), a
+        coordinate is not a number, a practice code is duplicated, or (``strict``) a
+        practice lacks usable coordinates: every problem with its row and column.
+    """
+    path = Path(path)
+    table = _read_choices(path, what="NHS Choices GP file", encoding=encoding)
+    columns = {
+        "OrganisationCode": "practice_code",
+        "OrganisationName": "name",
+        "Postcode": "postcode",
+        "ParentODSCode": "ccg_code",
+    }
+    v.check_columns(table, [*columns, "Latitude", "Longitude"], file=path)
+    table = table.apply(lambda s: s.str.strip())
+    problems = ProblemCollector(path)
+    v.check_unique(table, "OrganisationCode", problems=problems, what="practice code")
+    points = _choices_points(
+        table, path=path, problems=problems, code_column="OrganisationCode", strict=strict, kind="practice"
+    )
+    out = table.loc[points.index, list(columns)].rename(columns=columns)
+    out["ccg_name"] = table.loc[points.index, "ParentName"] if "ParentName" in table else ""
+    out["postcode"] = normalise_postcode(out["postcode"])
+    result = gpd.GeoDataFrame(out, geometry=points, crs=WGS84).reset_index(drop=True)
+    return v.to_bng(result)
+
+
+def read_nhs_choices_hospitals(
+    path: str | Path, *, strict: bool = False, encoding: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read the NHS Choices hospital file (``Hospital.csv``) with its coordinates.
+
+    The published file lists a few sites twice under the same site code (once as
+    "Independent Sector", once as "NHS Sector") at the same postcode and point: such
+    repeats are merged (the NHS-sector record is kept) and logged. Repeats of a code at
+    different places are an error.
+
+    Parameters
+    ----------
+    path
+        NHS Choices hospital file: latin-1, ``¬``-separated, with columns
+        OrganisationCode, OrganisationName, Sector, Postcode, Latitude, Longitude,
+        ParentODSCode (trust) and optionally SubType, ParentName.
+    strict
+        Raise on sites without usable coordinates instead of leaving them out (logged).
+    encoding
+        ``None`` detects the published latin-1 (Windows-1252) or a UTF-8 re-save.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:27700: ``site_id`` (str: ODS site code, unique), ``name``, ``postcode``,
+        ``sector`` (``"NHS"`` or ``"Independent"``), ``subtype``, ``trust_code``,
+        ``trust_name``, ``geometry`` (point).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        Wrong encoding or separator, missing columns, non-numeric coordinates, a site code
+        repeated at different places, or (``strict``) a site without coordinates.
+    """
+    path = Path(path)
+    table = _read_choices(path, what="NHS Choices hospital file", encoding=encoding)
+    columns = {
+        "OrganisationCode": "site_id",
+        "OrganisationName": "name",
+        "Postcode": "postcode",
+        "Sector": "sector",
+        "ParentODSCode": "trust_code",
+    }
+    v.check_columns(table, [*columns, "Latitude", "Longitude"], file=path)
+    table = table.apply(lambda s: s.str.strip())
+    table["Postcode"] = normalise_postcode(table["Postcode"])
+
+    problems = ProblemCollector(path)
+    places = table.drop_duplicates(["OrganisationCode", "Postcode", "Latitude", "Longitude"])
+    n_places = places.groupby("OrganisationCode").size()
+    conflicting = table["OrganisationCode"].isin(n_places.index[n_places > 1])
+    v.check_unique(table.loc[conflicting], "OrganisationCode", problems=problems, what="site code at different places")
+    points = _choices_points(
+        table, path=path, problems=problems, code_column="OrganisationCode", strict=strict, kind="site"
+    )
+    repeated = table.duplicated("OrganisationCode", keep=False)
+    if repeated.any():
+        nhs_first = table.assign(_rank=(~table["Sector"].str.startswith("NHS")).astype(int))
+        keep_rows = nhs_first.sort_values("_rank", kind="stable").drop_duplicates("OrganisationCode").index
+        merged = sorted(set(table.loc[repeated, "OrganisationCode"]))
+        logger.info(
+            "%s: %d site code(s) listed twice at the same place merged: %s", path.name, len(merged), v.few(merged)
+        )
+        table = table.loc[table.index.isin(keep_rows)]
+
+    rows = table.index[table.index.isin(points.index)]
+    out = table.loc[rows, list(columns)].rename(columns=columns)
+    out["sector"] = out["sector"].str.replace(r"\s*Sector$", "", regex=True)
+    out.insert(4, "subtype", table.loc[rows, "SubType"] if "SubType" in table else "")
+    out["trust_name"] = table.loc[rows, "ParentName"] if "ParentName" in table else ""
+    result = gpd.GeoDataFrame(out, geometry=points.loc[rows], crs=WGS84).reset_index(drop=True)
+    logger.info("%s: %s hospital sites", path.name, f"{len(result):,}")
+    return v.to_bng(result)

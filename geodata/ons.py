@@ -1,0 +1,422 @@
+"""ONS and MHCLG small-area files: LSOA centroids, boundaries, populations, deprivation.
+
+Readers return tidy (Geo)DataFrames in EPSG:27700 with snake_case columns;
+:func:`load_lsoas` joins them into the LSOA table used as planning units.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from . import _validate as v
+from ._errors import DataProblem, DataWarning, InputDataError, ProblemCollector
+from .settings import BNG, WGS84
+from .settings import data_dir as default_data_dir
+
+__all__ = [
+    "LSOA_FILES",
+    "read_lsoa_centroids",
+    "read_lsoa_boundaries",
+    "read_lsoa_population",
+    "read_imd",
+    "read_lad_boundaries",
+    "load_lsoas",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Default files of :func:`load_lsoas`, relative to the data folder.
+LSOA_FILES: dict[str, str] = {
+    "boundaries": "london/lsoa11-boundaries-gen20.gpkg",
+    "population": "london/lsoa11-mid2020-population.csv",
+    "imd": "england/lsoa11-imd2019.parquet",
+    "centroids": "england/lsoa11-population-weighted-centroids.csv",
+}
+
+# Published IMD 2019 column -> tidy name (other columns get a generic snake_case name).
+_IMD_NAMES: dict[str, str] = {
+    "IMD": "imd_score",
+    "Income": "income_score",
+    "Employment": "employment_score",
+    "Education": "education_score",
+    "Health": "health_score",
+    "Crime": "crime_score",
+    "Barriers (H&S)": "barriers_score",
+    "Environment": "living_environment_score",
+    "IDACI": "idaci_score",
+    "IDAOPI": "idaopi_score",
+    "YouthSubDomain": "children_young_people_score",
+    "AdultSkills": "adult_skills_score",
+    "Barriers (Geo)": "geographical_barriers_score",
+    "Barriers (Wider)": "wider_barriers_score",
+    "IndoorsSubDomain": "indoors_score",
+    "OutdoorSubDomain": "outdoors_score",
+    "Population (Total)": "population_total",
+    "Population (0-15)": "population_0_15",
+    "Population (16-59)": "population_16_59",
+    "Population (60+)": "population_60_plus",
+    "Population (Working)": "population_working",
+}
+
+# Code / name columns of the ONS geography files, any vintage (2011, 2021, ...).
+_LSOA_CODE = (r"lsoa\d\dcd|lsoa_?code", "LSOA11CD")
+_LSOA_NAME = (r"lsoa\d\dnm|lsoa_?name", "LSOA11NM")
+_MSOA_CODE = (r"msoa\d\dcd|msoa_?code", "MSOA11CD")
+_LAD_CODE = (r"lad\d\dcd|lad_?code", "LAD11CD")
+_LAD_NAME = (r"lad\d\dnm|lad_?name", "LAD11NM")
+
+
+def read_lsoa_centroids(path: str | Path, *, crs: str | None = None) -> gpd.GeoDataFrame:
+    """Read ONS LSOA population-weighted centroids (CSV with X, Y).
+
+    Parameters
+    ----------
+    path
+        CSV with columns X, Y and the LSOA code (``lsoa11cd``/``LSOA21CD``...) and name.
+        A UTF-8 byte-order mark is accepted.
+    crs
+        CRS of X/Y. ``None`` decides from the values: longitude/latitude (EPSG:4326,
+        as in the ONS "centroids" CSV) when every X is within +-180 and Y within +-90,
+        British National Grid eastings/northings otherwise.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:27700: ``lsoa_code`` (str, unique), ``name`` (str), ``geometry`` (point).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        Missing columns (all named), non-numeric X/Y (row and column), duplicate codes.
+    """
+    path = Path(path)
+    table = v.read_table(path, what="LSOA centroid file")
+    spec = {"lsoa_code": _LSOA_CODE, "name": _LSOA_NAME, "x": (r"x", "X"), "y": (r"y", "Y")}
+    table = v.rename_columns(table, spec, file=path, required=["lsoa_code", "x", "y"])
+    problems = ProblemCollector(path)
+    x = v.parse_numbers(table, "x", problems=problems, label="X")
+    y = v.parse_numbers(table, "y", problems=problems, label="Y")
+    v.check_unique(table, "lsoa_code", problems=problems, label=spec["lsoa_code"][1], what="LSOA code")
+    problems.raise_if_any()
+    if crs is None:
+        crs = WGS84 if bool(x.abs().le(180).all() and y.abs().le(90).all()) else BNG
+    out = pd.DataFrame({"lsoa_code": table["lsoa_code"].str.strip()})
+    out["name"] = table["name"].str.strip() if "name" in table else ""
+    frame = gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.points_from_xy(x, y, crs=crs), crs=crs)
+    logger.info("%s: %s LSOA centroids (X/Y read as %s)", path.name, f"{len(frame):,}", crs)
+    return v.to_bng(frame)
+
+
+def _boundaries(path: Path, *, what: str, spec: dict[str, tuple[str, str]], required: list[str]) -> gpd.GeoDataFrame:
+    """Read a boundary file, rename its code columns, check them, return it in EPSG:27700."""
+    frame = v.read_vector(path, what=what)
+    frame = v.rename_columns(frame, spec, file=path, required=required)
+    problems = ProblemCollector(path)
+    key = required[0]
+    empty = frame.geometry.isna() | frame.geometry.is_empty
+    for row in frame.index[empty]:
+        problems.add(f"{frame.at[row, key]!r} has no geometry", row=int(row), column="geometry")
+    v.check_unique(frame, key, problems=problems, label=spec[key][1], what="code")
+    problems.raise_if_any()
+    for column in spec:
+        if column not in frame:
+            frame[column] = ""
+    frame = frame[[*spec, frame.geometry.name]]
+    if frame.geometry.name != "geometry":
+        frame = frame.rename_geometry("geometry")
+    if not frame.is_valid.all():
+        n_fixed = int((~frame.is_valid).sum())
+        frame["geometry"] = shapely.make_valid(frame.geometry.array)
+        logger.info("%s: repaired %d invalid polygon(s)", path.name, n_fixed)
+    return v.to_bng(frame.reset_index(drop=True))
+
+
+def read_lsoa_boundaries(path: str | Path) -> gpd.GeoDataFrame:
+    """Read LSOA boundaries (2011 or 2021 ONS GeoPackage/GeoJSON/shapefile).
+
+    Parameters
+    ----------
+    path
+        Boundary file with LSOA11CD / LSOA21CD (code), and optionally the LSOA name,
+        MSOA code and LAD code and name of any vintage (LAD11CD, LAD22CD, ...).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:27700: ``lsoa_code`` (str, unique), ``name``, ``msoa_code``, ``lad_code``,
+        ``lad_name`` (``""`` when the file has no such column), ``geometry`` (polygons).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        If the file is unreadable, has no CRS, lacks the LSOA code column, has an empty
+        geometry or a duplicated code.
+    """
+    spec = {
+        "lsoa_code": _LSOA_CODE,
+        "name": _LSOA_NAME,
+        "msoa_code": _MSOA_CODE,
+        "lad_code": _LAD_CODE,
+        "lad_name": _LAD_NAME,
+    }
+    frame = _boundaries(Path(path), what="LSOA boundary file", spec=spec, required=["lsoa_code"])
+    logger.info("%s: %s LSOA boundaries", Path(path).name, f"{len(frame):,}")
+    return frame
+
+
+def read_lad_boundaries(path: str | Path) -> gpd.GeoDataFrame:
+    """Read local authority district (borough) boundaries of any vintage.
+
+    Parameters
+    ----------
+    path
+        E.g. the ONS 2017 super-generalised GeoJSON (WGS84, ``lad17cd``/``lad17nm``) or
+        the 2022 London GeoPackage (EPSG:27700, ``LAD22CD``/``LAD22NM``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:27700: ``lad_code`` (str, unique), ``lad_name``, ``geometry``.
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        Unreadable file, no CRS, missing code column, empty geometry, duplicate codes.
+    """
+    spec = {"lad_code": _LAD_CODE, "lad_name": _LAD_NAME}
+    frame = _boundaries(Path(path), what="LAD boundary file", spec=spec, required=["lad_code"])
+    logger.info("%s: %s local authority districts", Path(path).name, f"{len(frame):,}")
+    return frame
+
+
+def read_lsoa_population(path: str | Path) -> pd.DataFrame:
+    """Read ONS mid-year population estimates by LSOA (wide CSV, one row per LSOA).
+
+    Parameters
+    ----------
+    path
+        CSV with LSOA11CD, LSOA11NM, LAD11CD, LAD11NM, ``Persons_All-Ages`` and
+        ``Persons_<band>`` age bands (``Males_*``/``Females_*`` are not kept). Thousands
+        separators in counts are accepted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lsoa_code`` (str, unique), ``name``, ``lad_code``, ``lad_name``,
+        ``population`` (int64, all ages, both sexes), then one int64 column per age band
+        named ``population_<band>`` (``population_0_15`` ... ``population_65_plus``).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        Missing columns (all named), counts that are not whole non-negative numbers (row
+        and column), duplicated LSOA codes.
+    """
+    path = Path(path)
+    table = v.read_table(path, what="LSOA population file")
+    spec = {
+        "lsoa_code": _LSOA_CODE,
+        "name": _LSOA_NAME,
+        "lad_code": _LAD_CODE,
+        "lad_name": _LAD_NAME,
+        "population": (r"persons_all[-_ ]ages|all[-_ ]ages|population", "Persons_All-Ages"),
+    }
+    table = v.rename_columns(table, spec, file=path, required=["lsoa_code", "population"])
+    bands = [c for c in table.columns if isinstance(c, str) and c.lower().startswith("persons_")]
+    problems = ProblemCollector(path)
+    out = pd.DataFrame(index=table.index)
+    for column in ("lsoa_code", "name", "lad_code", "lad_name"):
+        out[column] = table[column].str.strip() if column in table else ""
+    published = {"population": spec["population"][1]} | {b: b for b in bands}
+    for column, label in published.items():
+        source = column if column in table else label
+        tidy = "population" if column == "population" else "population_" + v.snake_case(label[len("persons_") :])
+        out[tidy] = v.parse_numbers(
+            table, source, problems=problems, label=label, integer=True, minimum=0, thousands=True
+        )
+    v.check_unique(out, "lsoa_code", problems=problems, label=spec["lsoa_code"][1], what="LSOA code")
+    problems.raise_if_any()
+    counts = [c for c in out.columns if c.startswith("population")]
+    out[counts] = out[counts].astype("int64")
+    out = out.reset_index(drop=True)
+    logger.info("%s: %s LSOAs, %s people", path.name, f"{len(out):,}", f"{int(out['population'].sum()):,}")
+    return out
+
+
+def read_imd(path: str | Path) -> pd.DataFrame:
+    """Read the English Indices of Deprivation 2019 by LSOA (Parquet or CSV).
+
+    Parameters
+    ----------
+    path
+        Table indexed by (or with a column) LSOA11CD, with the IMD score, the domain
+        scores and the populations used (``Population (Total)`` ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lsoa_code`` (str, unique), ``imd_score`` (float; higher = more deprived), the
+        domain and sub-domain scores (``income_score``, ``employment_score``,
+        ``education_score``, ``health_score``, ``crime_score``, ``barriers_score``,
+        ``living_environment_score``, ``idaci_score``, ``idaopi_score``,
+        ``children_young_people_score``, ``adult_skills_score``,
+        ``geographical_barriers_score``, ``wider_barriers_score``, ``indoors_score``,
+        ``outdoors_score``; other columns get a snake_case name), and the mid-2015
+        populations ``population_total``, ``population_0_15``, ``population_16_59``,
+        ``population_60_plus``, ``population_working`` (int64).
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        Missing LSOA code or IMD column, non-numeric values (row and column), duplicate
+        LSOA codes. Rows of a Parquet file are record numbers.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        table = v.read_parquet_table(path, what="IMD file")
+    else:
+        table = v.read_table(path, what="IMD file")
+    code = v.find_column(table, _LSOA_CODE[0])
+    v.check_columns(table, [code or _LSOA_CODE[1], "IMD"], file=path)
+    problems = ProblemCollector(path)
+    out = pd.DataFrame({"lsoa_code": table[code].astype(str).str.strip()}, index=table.index)
+    for column in table.columns:
+        if column == code:
+            continue
+        tidy = _IMD_NAMES.get(column, v.snake_case(column))
+        is_count = tidy.startswith("population")
+        out[tidy] = v.parse_numbers(table, column, problems=problems, integer=is_count, minimum=0 if is_count else None)
+    v.check_unique(out, "lsoa_code", problems=problems, label=code, what="LSOA code")
+    problems.raise_if_any()
+    counts = [c for c in out.columns if c.startswith("population")]
+    out[counts] = out[counts].astype("int64")
+    logger.info("%s: IMD for %s LSOAs", path.name, f"{len(out):,}")
+    return out.reset_index(drop=True)
+
+
+def load_lsoas(
+    data_dir: str | Path | None = None,
+    *,
+    lad: str | Iterable[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    polygon: object | None = None,
+    bbox_crs: str = WGS84,
+    polygon_crs: str | None = None,
+    boundaries_path: str | Path | None = None,
+    population_path: str | Path | None = None,
+    imd_path: str | Path | None = None,
+    centroids_path: str | Path | None = None,
+) -> gpd.GeoDataFrame:
+    """LSOAs as planning units: boundary, population, deprivation and weighted centroid.
+
+    Joins the 2011 LSOA boundaries, the ONS mid-2020 populations, the IMD 2019 scores
+    and the ONS population-weighted centroids (London by default), then keeps the LSOAs
+    of the selection: ``lad`` by the LSOA's own LAD code, ``bbox``/``polygon`` by its
+    population-weighted centroid (see :func:`geodata.select.select`).
+
+    Parameters
+    ----------
+    data_dir
+        Folder holding the files of :data:`LSOA_FILES`; defaults to
+        :func:`geodata.settings.data_dir`.
+    lad
+        Local authority (borough) code(s), e.g. ``"E09000026"`` (Redbridge).
+    bbox
+        ``(west, south, east, north)`` in ``bbox_crs`` (longitude/latitude by default).
+    polygon
+        Shapely geometry, GeoSeries or GeoDataFrame (see :func:`geodata.select.select`).
+    bbox_crs, polygon_crs
+        CRS of ``bbox`` and of a bare shapely ``polygon``.
+    boundaries_path, population_path, imd_path, centroids_path
+        Override one file (absolute, or relative to the working directory).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:27700, one row per LSOA: ``lsoa_code``, ``name``, ``msoa_code``,
+        ``lad_code``, ``lad_name``, ``population`` (mid-2020, int64), the
+        ``population_<band>`` age bands, ``imd_score`` and the IMD domain scores (NaN,
+        with a :class:`DataWarning`, for LSOAs missing from the IMD file),
+        ``centroid_x``/``centroid_y`` (population-weighted centroid, EPSG:27700 metres;
+        kept as two float columns rather than a second geometry so the frame can be
+        written to any format), and ``geometry`` (boundary polygon).
+
+    Raises
+    ------
+    MissingFileError
+        If a file does not exist.
+    InputDataError
+        If a file is malformed, or LSOAs of the selection have no population or no
+        centroid (all their codes named).
+
+    Warns
+    -----
+    DataWarning
+        LSOAs of the selection missing from the IMD file.
+    """
+    from .select import select  # select imports this module for LAD boundaries
+
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    paths = {
+        key: Path(override) if override is not None else root / LSOA_FILES[key]
+        for key, override in (
+            ("boundaries", boundaries_path),
+            ("population", population_path),
+            ("imd", imd_path),
+            ("centroids", centroids_path),
+        )
+    }
+    lsoas = read_lsoa_boundaries(paths["boundaries"])
+    if lad is not None:
+        lsoas = select(lsoas, lad=lad)
+    centroids = read_lsoa_centroids(paths["centroids"])
+    lookup = centroids.set_index("lsoa_code").geometry
+    known = lsoas["lsoa_code"].isin(lookup.index)
+    if not known.all():
+        missing = lsoas.loc[~known, "lsoa_code"]
+        raise InputDataError(
+            [DataProblem(str(paths["centroids"]), f"no centroid for {len(missing):,} LSOA(s): {v.few(missing)}")]
+        )
+    points = gpd.GeoSeries(lookup.loc[lsoas["lsoa_code"]].array, crs=BNG)
+    lsoas["centroid_x"] = points.x.to_numpy()
+    lsoas["centroid_y"] = points.y.to_numpy()
+    if bbox is not None or polygon is not None:
+        lsoas = select(lsoas, bbox=bbox, polygon=polygon, bbox_crs=bbox_crs, polygon_crs=polygon_crs)
+
+    population = read_lsoa_population(paths["population"])
+    known = lsoas["lsoa_code"].isin(population["lsoa_code"])
+    if not known.all():
+        missing = lsoas.loc[~known, "lsoa_code"]
+        raise InputDataError(
+            [DataProblem(str(paths["population"]), f"no population for {len(missing):,} LSOA(s): {v.few(missing)}")]
+        )
+    population = population.drop(columns=["name", "lad_code", "lad_name"])
+    imd = read_imd(paths["imd"])
+    imd = imd.drop(columns=[c for c in imd.columns if c.startswith("population")])
+    lsoas = lsoas.merge(population, on="lsoa_code", how="left").merge(imd, on="lsoa_code", how="left")
+    no_imd = lsoas.loc[lsoas["imd_score"].isna(), "lsoa_code"]
+    if len(no_imd):
+        warnings.warn(
+            f"{paths['imd']}: no IMD score for {len(no_imd):,} LSOA(s): {v.few(no_imd)}", DataWarning, stacklevel=2
+        )
+    columns = [c for c in lsoas.columns if c not in {"centroid_x", "centroid_y", "geometry"}]
+    lsoas = lsoas[[*columns, "centroid_x", "centroid_y", "geometry"]]
+    logger.info("%s LSOAs selected, %s people", f"{len(lsoas):,}", f"{int(lsoas['population'].sum()):,}")
+    return lsoas

@@ -1,0 +1,331 @@
+"""GP practices and hospital sites of a study area, assembled from the published files.
+
+:func:`load_practices` joins the open GP practices of ``epraccur`` with their list sizes
+and places each one: at its NHS Choices coordinates, or failing that at the Code-Point
+Open point of its postcode. :func:`load_hospitals` returns the NHS Choices hospital sites
+of an area (optionally widened, e.g. "within 3 km of the borough").
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from . import _validate as v
+from ._errors import DataProblem, DataWarning, InputDataError
+from .nhs import read_epraccur, read_list_sizes, read_nhs_choices_gp, read_nhs_choices_hospitals
+from .postcodes import geocode_postcodes, read_codepoint
+from .select import LAD_BOUNDARIES_FILE, select
+from .settings import BNG, WGS84
+from .settings import data_dir as default_data_dir
+
+__all__ = ["PRACTICE_FILES", "load_practices", "load_hospitals"]
+
+logger = logging.getLogger(__name__)
+
+#: Default files, relative to the data folder (see the data README).
+PRACTICE_FILES: dict[str, str] = {
+    "epraccur": "england/epraccur_2019-12.csv",
+    "list_sizes": "england/gp-reg-pat-prac-all_2021-01.csv",
+    "nhs_choices": "england/nhs-choices-gp_2019.csv",
+    "hospitals": "england/nhs-choices-hospital_2018-01.csv",
+    "codepoint": "postcodes/codepoint-open-2014-london-areas.csv.gz",
+    "codepoint_headers": "postcodes/Code-Point_Open_Column_Headers.csv",
+    "lad_boundaries": LAD_BOUNDARIES_FILE,
+}
+
+#: Columns of :func:`load_practices`.
+PRACTICE_COLUMNS = ["practice_code", "name", "postcode", "ccg_code", "list_size", "coord_source", "geometry"]
+
+
+def _path(root: Path, key: str, override: str | Path | None) -> Path:
+    return Path(override) if override is not None else root / PRACTICE_FILES[key]
+
+
+def _codes(value: str | Iterable[str]) -> list[str]:
+    return [value] if isinstance(value, str) else [str(c) for c in value]
+
+
+def _join_list_sizes(practices: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Inner join on practice code; both sides' leftovers are counted in the log."""
+    sizes = read_list_sizes(path)
+    joined = practices.merge(
+        sizes[["practice_code", "ccg_code", "list_size"]], on="practice_code", how="inner", suffixes=("_epraccur", "")
+    )
+    no_size = practices.loc[~practices["practice_code"].isin(sizes["practice_code"]), "practice_code"]
+    if len(no_size):
+        logger.info(
+            "%s open GP practice(s) have no list size in %s (closed or merged since) and are left out: %s",
+            f"{len(no_size):,}",
+            path.name,
+            v.few(no_size),
+        )
+    extra = sizes.loc[~sizes["practice_code"].isin(practices["practice_code"]), "practice_code"]
+    if len(extra):
+        logger.info(
+            "%s practice(s) of %s are not open GP practices in epraccur and are left out: %s",
+            f"{len(extra):,}",
+            path.name,
+            v.few(extra),
+        )
+    return joined
+
+
+def _place(
+    practices: pd.DataFrame,
+    *,
+    choices_path: Path,
+    codepoint_path: Path,
+    headers_path: Path | None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Coordinates from NHS Choices, else from the Code-Point point of the postcode."""
+    choices = read_nhs_choices_gp(choices_path)
+    lookup = choices.set_index("practice_code").geometry
+    found = practices["practice_code"].isin(lookup.index)
+    placed = gpd.GeoDataFrame(
+        practices.loc[found].assign(coord_source="nhs_choices").reset_index(drop=True),
+        geometry=gpd.GeoSeries(lookup.loc[practices.loc[found, "practice_code"]].array, crs=BNG),
+        crs=BNG,
+    )
+    missing = practices.loc[~found].assign(coord_source="codepoint")
+    if missing.empty:
+        return placed, missing.drop(columns="coord_source")
+    logger.info(
+        "%s practice(s) not in %s, geocoding by postcode: %s",
+        f"{len(missing):,}",
+        choices_path.name,
+        v.few(missing["practice_code"]),
+    )
+    codepoint = read_codepoint(codepoint_path, headers_path=headers_path)
+    geocoded, unmatched = geocode_postcodes(missing, codepoint)
+    placed = pd.concat([placed, geocoded], ignore_index=True)
+    return gpd.GeoDataFrame(placed, geometry="geometry", crs=BNG), unmatched.drop(columns="coord_source")
+
+
+def load_practices(
+    data_dir: str | Path | None = None,
+    *,
+    ccg: str | Iterable[str] | None = None,
+    lad: str | Iterable[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    polygon: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    bbox_crs: str = WGS84,
+    polygon_crs: str | None = None,
+    list_sizes: bool = True,
+    strict: bool = False,
+    epraccur_path: str | Path | None = None,
+    list_sizes_path: str | Path | None = None,
+    nhs_choices_path: str | Path | None = None,
+    codepoint_path: str | Path | None = None,
+    codepoint_headers_path: str | Path | None = None,
+    lad_boundaries_path: str | Path | None = None,
+) -> gpd.GeoDataFrame:
+    """Open GP practices of a study area with list sizes and coordinates.
+
+    1. Open GP practices from ``epraccur`` (status A, prescribing setting 4).
+    2. With ``list_sizes``, joined to "Patients Registered at a GP Practice": practices
+       without a list size (closed or merged since) are left out and counted in the log.
+    3. ``ccg`` keeps practices whose commissioner code in epraccur *or* in the list-size
+       file is one of the codes (CCGs merged between the two publications).
+    4. Each practice is placed at its NHS Choices point (``coord_source="nhs_choices"``),
+       else at the Code-Point Open point of its postcode (``"codepoint"``).
+    5. ``lad``, ``bbox`` and ``polygon`` keep practices whose point lies in the area
+       (:func:`geodata.select.select`; LADs spatially, within the borough boundary).
+    6. Practices that could not be placed are left out with a :class:`DataWarning`
+       listing their codes (or an :class:`InputDataError` when ``strict``). When the
+       selection is spatial, only those of the CCGs of the selected practices are
+       reported (others cannot be known to lie in the area) and the rest are logged.
+
+    Parameters
+    ----------
+    data_dir
+        Folder of the files of :data:`PRACTICE_FILES`; :func:`geodata.settings.data_dir`
+        by default.
+    ccg
+        CCG code(s), e.g. ``"08N"`` (Redbridge).
+    lad
+        Local authority (borough) code(s), e.g. ``"E09000026"``.
+    bbox
+        ``(west, south, east, north)`` in ``bbox_crs`` (longitude/latitude by default).
+    polygon
+        Shapely geometry (in ``polygon_crs``), GeoSeries or GeoDataFrame.
+    bbox_crs, polygon_crs
+        See :func:`geodata.select.select`.
+    list_sizes
+        Join list sizes (and keep only practices that have one). When ``False``,
+        ``list_size`` is missing (``<NA>``) and ``ccg_code`` comes from epraccur.
+    strict
+        Raise instead of warning about practices without coordinates.
+    epraccur_path, list_sizes_path, nhs_choices_path, codepoint_path, codepoint_headers_path, lad_boundaries_path
+        Override one file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:27700, one row per practice: ``practice_code`` (str), ``name``,
+        ``postcode``, ``ccg_code`` (commissioner at the list-size date when
+        ``list_sizes``), ``list_size`` (Int64), ``coord_source`` (``"nhs_choices"`` or
+        ``"codepoint"``), ``geometry`` (point).
+
+    Raises
+    ------
+    MissingFileError
+        If a file needed does not exist (Code-Point is read only when a practice is
+        missing from NHS Choices).
+    InputDataError
+        If a file is malformed, or ``strict`` and a practice has no coordinates.
+
+    Warns
+    -----
+    DataWarning
+        Practices of the selection without coordinates (left out).
+    """
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    epraccur = _path(root, "epraccur", epraccur_path)
+    practices = read_epraccur(epraccur)[["practice_code", "name", "postcode", "ccg_code"]]
+    if list_sizes:
+        practices = _join_list_sizes(practices, _path(root, "list_sizes", list_sizes_path))
+    else:
+        practices = practices.assign(ccg_code_epraccur=practices["ccg_code"], list_size=pd.NA)
+    practices["list_size"] = practices["list_size"].astype("Int64")
+    if ccg is not None:
+        codes = _codes(ccg)
+        keep = practices["ccg_code"].isin(codes) | practices["ccg_code_epraccur"].isin(codes)
+        practices = practices.loc[keep].reset_index(drop=True)
+        logger.info("%s practice(s) of CCG %s", f"{len(practices):,}", ", ".join(codes))
+
+    headers = _path(root, "codepoint_headers", codepoint_headers_path)
+    placed, unplaced = _place(
+        practices,
+        choices_path=_path(root, "nhs_choices", nhs_choices_path),
+        codepoint_path=_path(root, "codepoint", codepoint_path),
+        headers_path=headers if headers.is_file() or codepoint_headers_path is not None else None,
+    )
+    spatial = lad is not None or bbox is not None or polygon is not None
+    if spatial:
+        placed = select(
+            placed,
+            lad=lad,
+            bbox=bbox,
+            polygon=polygon,
+            bbox_crs=bbox_crs,
+            polygon_crs=polygon_crs,
+            lad_boundaries=_path(root, "lad_boundaries", lad_boundaries_path),
+        )
+        nearby = unplaced["ccg_code"].isin(placed["ccg_code"]) | unplaced["ccg_code_epraccur"].isin(placed["ccg_code"])
+        if (~nearby).any():
+            logger.info(
+                "%s practice(s) without coordinates outside the CCGs of the selection ignored: %s",
+                f"{int((~nearby).sum()):,}",
+                v.few(unplaced.loc[~nearby, "practice_code"]),
+            )
+        unplaced = unplaced.loc[nearby]
+    if len(unplaced):
+        described = [f"{r.practice_code} ({r.name}, {r.postcode})" for r in unplaced.itertuples()]
+        if strict:
+            raise InputDataError(
+                [
+                    DataProblem(
+                        str(epraccur),
+                        f"practice {d} has no coordinates: not in NHS Choices and postcode not in Code-Point Open",
+                        column="practice_code",
+                    )
+                    for d in described
+                ]
+            )
+        warnings.warn(
+            f"{len(unplaced):,} practice(s) left out, no coordinates (not in NHS Choices, postcode not in "
+            f"Code-Point Open): {v.few(described)}",
+            DataWarning,
+            stacklevel=2,
+        )
+    placed = placed.sort_values("practice_code", kind="stable").reset_index(drop=True)
+    result = gpd.GeoDataFrame(placed[PRACTICE_COLUMNS], geometry="geometry", crs=BNG)
+    by_source = result["coord_source"].value_counts()
+    logger.info(
+        "%s practice(s), %s registered patients; coordinates: %s",
+        f"{len(result):,}",
+        f"{int(result['list_size'].sum()):,}" if list_sizes else "n/a",
+        ", ".join(f"{n:,} {source}" for source, n in by_source.items()),
+    )
+    return result
+
+
+def load_hospitals(
+    data_dir: str | Path | None = None,
+    *,
+    lad: str | Iterable[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    polygon: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    within_m: float = 0.0,
+    sector: str | None = None,
+    bbox_crs: str = WGS84,
+    polygon_crs: str | None = None,
+    strict: bool = False,
+    hospitals_path: str | Path | None = None,
+    lad_boundaries_path: str | Path | None = None,
+) -> gpd.GeoDataFrame:
+    """NHS Choices hospital sites in (or near) a study area.
+
+    Parameters
+    ----------
+    data_dir
+        Folder of the files of :data:`PRACTICE_FILES`.
+    lad
+        Borough code(s): sites within the LAD boundary (widened by ``within_m``).
+    bbox
+        ``(west, south, east, north)`` in ``bbox_crs``.
+    polygon
+        Shapely geometry, GeoSeries or GeoDataFrame (e.g. the LSOAs of the study area).
+    within_m
+        Also keep sites up to this distance (metres) outside the area: hubs on a
+        hospital site just across a boundary are real options.
+    sector
+        ``"NHS"`` or ``"Independent"`` to keep one sector; ``None`` keeps both.
+    bbox_crs, polygon_crs
+        See :func:`geodata.select.select`.
+    strict
+        Raise on sites without coordinates instead of logging them.
+    hospitals_path, lad_boundaries_path
+        Override one file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns of :func:`geodata.nhs.read_nhs_choices_hospitals`: ``site_id``,
+        ``name``, ``postcode``, ``sector``, ``subtype``, ``trust_code``, ``trust_name``,
+        ``geometry`` (EPSG:27700).
+
+    Raises
+    ------
+    MissingFileError
+        If a file does not exist.
+    InputDataError
+        If the file is malformed or ``sector`` is not ``"NHS"``/``"Independent"``.
+    """
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    hospitals = read_nhs_choices_hospitals(_path(root, "hospitals", hospitals_path), strict=strict)
+    if sector is not None:
+        if sector not in {"NHS", "Independent"}:
+            raise InputDataError(
+                [DataProblem("<sector>", f"unknown sector {sector!r} (expected 'NHS' or 'Independent')")]
+            )
+        hospitals = hospitals.loc[hospitals["sector"] == sector].reset_index(drop=True)
+    if lad is not None or bbox is not None or polygon is not None:
+        hospitals = select(
+            hospitals,
+            lad=lad,
+            bbox=bbox,
+            polygon=polygon,
+            bbox_crs=bbox_crs,
+            polygon_crs=polygon_crs,
+            buffer_m=within_m,
+            lad_boundaries=_path(root, "lad_boundaries", lad_boundaries_path),
+        )
+    return hospitals

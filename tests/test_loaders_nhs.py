@@ -1,0 +1,213 @@
+"""NHS loaders on the real published files (counts as in the data README)."""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from geodata._errors import DataWarning, InputDataError
+from geodata.nhs import (
+    read_epraccur,
+    read_list_sizes,
+    read_nhs_choices_gp,
+    read_nhs_choices_hospitals,
+    read_practice_lsoa,
+)
+from geodata.practices import PRACTICE_COLUMNS, load_hospitals, load_practices
+from geodata.settings import BNG
+
+REDBRIDGE_CCG = "08N"
+REDBRIDGE_LAD = "E09000026"
+
+# British National Grid extent of Great Britain (metres): a point outside is a projection
+# bug. (Not England only: NHS Choices places the St Agnes, Isles of Scilly branch surgery
+# L82017001 in the Outer Hebrides, as published.)
+GREAT_BRITAIN = (0, 0, 700_000, 1_300_000)
+
+
+def _in_great_britain(frame: gpd.GeoDataFrame) -> bool:
+    x, y = frame.geometry.x, frame.geometry.y
+    west, south, east, north = GREAT_BRITAIN
+    return bool(x.between(west, east).all() and y.between(south, north).all())
+
+
+@pytest.fixture(scope="module")
+def england(real_data):
+    return real_data / "england"
+
+
+def test_epraccur_all_rows(england):
+    every = read_epraccur(england / "epraccur_2019-12.csv", gp_only=False, active_only=False)
+    assert len(every) == 14_357
+    assert every["status"].value_counts().to_dict() == {"A": 11_474, "C": 2_427, "D": 451, "P": 5}
+    assert (every["prescribing_setting"] == 4).sum() == 8_204
+    assert every["practice_code"].is_unique
+    assert every["close_date"].notna().sum() == 2_427
+    first = every.iloc[0]
+    assert first["practice_code"] == "A81001"
+    assert first["name"] == "THE DENSHAM SURGERY"
+    assert first["postcode"] == "TS18 1HU"
+    assert first["open_date"] == pd.Timestamp("1974-04-01")
+    assert first["ccg_code"] == "00K"
+
+
+def test_epraccur_open_gp_practices_logged(england, caplog):
+    with caplog.at_level(logging.INFO, logger="geodata.nhs"):
+        gp = read_epraccur(england / "epraccur_2019-12.csv")
+    assert len(gp) == 6_830
+    assert set(gp["status"]) == {"A"} and set(gp["prescribing_setting"]) == {4}
+    assert list(gp.columns) == [
+        "practice_code", "name", "postcode", "open_date", "close_date", "status", "ccg_code", "prescribing_setting",
+    ]  # fmt: skip
+    assert pd.api.types.is_datetime64_any_dtype(gp["open_date"])
+    assert "excluded 2,427 closed, 451 dormant, 5 proposed, 4,644 open organisations not GP practices" in caplog.text
+    assert (gp["ccg_code"] == REDBRIDGE_CCG).sum() == 42
+
+
+def test_list_sizes(england):
+    sizes = read_list_sizes(england / "gp-reg-pat-prac-all_2021-01.csv")
+    assert len(sizes) == 6_658
+    assert list(sizes.columns) == ["practice_code", "ccg_code", "ons_ccg_code", "postcode", "list_size", "extract_date"]
+    assert sizes["list_size"].dtype == "int64"
+    assert sizes["list_size"].sum() == 60_606_345
+    assert (sizes["extract_date"] == pd.Timestamp("2021-01-01")).all()
+    redbridge = sizes[sizes["ccg_code"] == REDBRIDGE_CCG]
+    assert len(redbridge) == 42
+    assert redbridge["list_size"].sum() == 337_420
+
+
+def test_practice_lsoa_parquet(england):
+    pairs = read_practice_lsoa(england / "gp-reg-pat-prac-lsoa_2022.parquet")
+    assert list(pairs.columns) == ["practice_code", "lsoa_code", "patients"]
+    assert len(pairs) == 865_965
+    assert pairs["practice_code"].nunique() == 6_484
+    assert pairs["lsoa_code"].nunique() == 32_940
+    assert pairs["patients"].sum() == 61_768_942
+
+
+def test_practice_lsoa_csv_same_as_parquet(tmp_path):
+    csv = tmp_path / "by_lsoa.csv"
+    csv.write_text("OrganisationCode,OranisationName,LSOA11CD,Patient\nF86001,A,E01003638,12\nF86001,A,E01003639,7\n")
+    pairs = read_practice_lsoa(csv)
+    assert pairs.to_dict("list") == {
+        "practice_code": ["F86001", "F86001"],
+        "lsoa_code": ["E01003638", "E01003639"],
+        "patients": [12, 7],
+    }
+
+
+def test_nhs_choices_gp(england, caplog):
+    with caplog.at_level(logging.INFO, logger="geodata.nhs"):
+        gp = read_nhs_choices_gp(england / "nhs-choices-gp_2019.csv")
+    # 8,883 rows; the homeless healthcare team J82217 has no coordinates.
+    assert len(gp) == 8_882
+    assert "J82217" not in set(gp["practice_code"])
+    assert "1 practice(s) without usable coordinates" in caplog.text and "J82217 (row 8708)" in caplog.text
+    assert gp.crs.equals(BNG) and _in_great_britain(gp)
+    assert list(gp.columns) == ["practice_code", "name", "postcode", "ccg_code", "ccg_name", "geometry"]
+    densham = gp.set_index("practice_code").loc["A81001"]
+    assert densham["postcode"] == "TS18 1HU"
+    assert densham.geometry.distance(gpd.points_from_xy([444137], [518701])[0]) < 5  # Stockton-on-Tees
+
+
+def test_nhs_choices_gp_latin1_names(england):
+    gp = read_nhs_choices_gp(england / "nhs-choices-gp_2019.csv")
+    names = set(gp["name"])
+    # Windows-1252 punctuation (0x92, 0x96) decoded as such, trailing no-break space stripped.
+    assert "St Martin\u2019s Practice" in names
+    assert "The De Parys Group \u2013 Goldington Branch" in names
+    assert "Mckenzie Group Practice" in names
+    assert not gp["name"].str.contains("[\u0080-\u009f\u00c2]").any()
+
+
+def test_nhs_choices_gp_strict_names_the_row(england):
+    with pytest.raises(InputDataError) as info:
+        read_nhs_choices_gp(england / "nhs-choices-gp_2019.csv", strict=True)
+    (problem,) = info.value.problems
+    assert problem.row == 8_708 and problem.column == "Latitude"
+    assert "J82217" in problem.message and problem.file.endswith("nhs-choices-gp_2019.csv")
+
+
+def test_nhs_choices_hospitals(england, caplog):
+    with caplog.at_level(logging.INFO, logger="geodata.nhs"):
+        sites = read_nhs_choices_hospitals(england / "nhs-choices-hospital_2018-01.csv")
+    # 1,234 rows: 8 sites listed twice at the same place, Noble's Hospital (Isle of Man) without coordinates.
+    assert len(sites) == 1_234 - 8 - 1
+    assert sites["site_id"].is_unique
+    assert "8 site code(s) listed twice" in caplog.text and "REM95" in caplog.text
+    assert set(sites["sector"]) == {"NHS", "Independent"}
+    assert sites.set_index("site_id").loc["RT1FC", "sector"] == "NHS"  # the NHS record of a repeat is kept
+    assert list(sites.columns) == [
+        "site_id", "name", "postcode", "sector", "subtype", "trust_code", "trust_name", "geometry",
+    ]  # fmt: skip
+    assert sites.crs.equals(BNG) and _in_great_britain(sites)
+
+
+@pytest.fixture(scope="module")
+def redbridge(real_data):
+    return load_practices(real_data, ccg=REDBRIDGE_CCG)
+
+
+def test_load_practices_redbridge(redbridge):
+    assert list(redbridge.columns) == PRACTICE_COLUMNS
+    assert len(redbridge) == 42
+    assert redbridge["list_size"].sum() == 337_420
+    assert set(redbridge["coord_source"]) == {"nhs_choices"}
+    assert redbridge.geometry.notna().all() and not redbridge.geometry.is_empty.any()
+    assert redbridge.crs.equals(BNG)
+    assert redbridge["practice_code"].is_unique
+
+
+def test_redbridge_practices_lie_in_or_near_the_borough(real_data, redbridge):
+    from geodata.ons import read_lad_boundaries
+
+    boroughs = read_lad_boundaries(real_data / "london" / "lad22-boundaries-gen20.gpkg")
+    borough = boroughs.set_index("lad_code").geometry.loc[REDBRIDGE_LAD]
+    assert redbridge.geometry.distance(borough).max() < 1_000
+    assert redbridge.within(borough).sum() >= 40
+
+
+def test_load_practices_codepoint_fallback(real_data):
+    # Y03296 (Clover Health Centre, SE18 6AB, Greenwich CCG 08A) is not in the 2019 NHS Choices file.
+    greenwich = load_practices(real_data, ccg="08A")
+    clover = greenwich.set_index("practice_code").loc["Y03296"]
+    assert clover["coord_source"] == "codepoint"
+    assert clover["postcode"] == "SE18 6AB"
+    assert (greenwich["coord_source"] == "nhs_choices").sum() == len(greenwich) - 1
+
+
+def test_load_practices_without_list_sizes(real_data):
+    practices = load_practices(real_data, ccg=REDBRIDGE_CCG, list_sizes=False)
+    assert len(practices) == 42
+    assert practices["list_size"].isna().all()
+
+
+def test_load_practices_england_warns_about_unplaced(real_data):
+    with pytest.warns(DataWarning, match=r"7 practice\(s\) left out, no coordinates") as record:
+        practices = load_practices(real_data)
+    message = str(record[0].message)
+    for code in ("J82217", "Y02645", "Y06378", "Y06443", "Y06487", "Y06499", "Y06507"):
+        assert code in message
+    # 6,830 open GP practices - 194 without a 2021 list size - 7 without coordinates.
+    assert len(practices) == 6_629
+    assert practices["coord_source"].value_counts().to_dict() == {"nhs_choices": 6_627, "codepoint": 2}
+
+
+def test_load_practices_strict_raises(real_data):
+    with pytest.raises(InputDataError) as info:
+        load_practices(real_data, strict=True)
+    assert len(info.value.problems) == 7
+    assert all(p.file.endswith("epraccur_2019-12.csv") for p in info.value.problems)
+
+
+def test_load_hospitals_near_redbridge(real_data):
+    inside = load_hospitals(real_data, lad=REDBRIDGE_LAD)
+    near = load_hospitals(real_data, lad=REDBRIDGE_LAD, within_m=2_000)
+    assert "RF4DG" in set(inside["site_id"])  # King George Hospital, Goodmayes
+    assert set(inside["site_id"]) < set(near["site_id"])
+    assert "R1HKH" in set(near["site_id"])  # Whipps Cross, just over the boundary in Waltham Forest
+    nhs = load_hospitals(real_data, lad=REDBRIDGE_LAD, within_m=2_000, sector="NHS")
+    assert set(nhs["sector"]) == {"NHS"} and len(nhs) < len(near)

@@ -1,0 +1,182 @@
+"""ONS / MHCLG / OS loaders on the real published files (counts as in the data README)."""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geodata.ons import (
+    load_lsoas,
+    read_imd,
+    read_lad_boundaries,
+    read_lsoa_boundaries,
+    read_lsoa_centroids,
+    read_lsoa_population,
+)
+from geodata.postcodes import CODEPOINT_COLUMNS, normalise_postcode, read_codepoint
+from geodata.settings import BNG
+
+REDBRIDGE = "E09000026"
+
+
+@pytest.fixture(scope="module")
+def england(real_data):
+    return real_data / "england"
+
+
+@pytest.fixture(scope="module")
+def london(real_data):
+    return real_data / "london"
+
+
+def test_lsoa_centroids(england):
+    centroids = read_lsoa_centroids(england / "lsoa11-population-weighted-centroids.csv")
+    assert len(centroids) == 34_753
+    assert list(centroids.columns) == ["lsoa_code", "name", "geometry"]
+    # The BOM is not glued to the first column name and X/Y were read as longitude/latitude.
+    assert centroids.crs.equals(BNG)
+    first = centroids.iloc[0]
+    assert first["lsoa_code"] == "E01008657" and first["name"] == "South Tyneside 009F"
+    assert 430_000 < first.geometry.x < 440_000 and 560_000 < first.geometry.y < 570_000
+    assert centroids["lsoa_code"].str.match(r"^[EW]01\d{6}$").all()
+
+
+def test_lsoa_centroids_in_bng_detected(tmp_path):
+    csv = tmp_path / "centroids_bng.csv"
+    csv.write_text("X,Y,lsoa11cd,lsoa11nm\n544214.1,189183.0,E01003638,Redbridge 017A\n")
+    (point,) = read_lsoa_centroids(csv).geometry
+    assert point.equals_exact(shapely.Point(544214.1, 189183.0), 1e-6)
+
+
+def test_lsoa_boundaries_2011(london):
+    lsoas = read_lsoa_boundaries(london / "lsoa11-boundaries-gen20.gpkg")
+    assert len(lsoas) == 4_835
+    assert list(lsoas.columns) == ["lsoa_code", "name", "msoa_code", "lad_code", "lad_name", "geometry"]
+    assert lsoas.crs.equals(BNG)
+    assert lsoas["lsoa_code"].is_unique
+    assert (lsoas["lad_code"] == REDBRIDGE).sum() == 161
+    assert set(lsoas.loc[lsoas["lad_code"] == REDBRIDGE, "lad_name"]) == {"Redbridge"}
+    assert lsoas["lad_code"].nunique() == 33
+
+
+def test_lsoa_boundaries_2021(london):
+    lsoas = read_lsoa_boundaries(london / "lsoa21-boundaries-gen20.gpkg")
+    assert len(lsoas) == 4_994
+    assert lsoas["lad_code"].nunique() == 33  # from LAD22CD
+    assert lsoas["msoa_code"].str.startswith("E02").all()
+    assert lsoas.crs.equals(BNG)
+
+
+def test_lsoa_population(london):
+    population = read_lsoa_population(london / "lsoa11-mid2020-population.csv")
+    assert len(population) == 4_835
+    assert list(population.columns) == [
+        "lsoa_code", "name", "lad_code", "lad_name", "population", "population_0_15", "population_16_29",
+        "population_30_44", "population_45_64", "population_65_plus",
+    ]  # fmt: skip
+    assert population["population"].sum() == 9_002_488
+    bands = population.filter(like="population_").sum(axis=1)
+    assert (bands == population["population"]).all()
+    city = population.set_index("lsoa_code").loc["E01000001"]
+    assert city["population"] == 1_749 and city["population_65_plus"] == 455
+
+
+def test_imd(england):
+    imd = read_imd(england / "lsoa11-imd2019.parquet")
+    assert len(imd) == 32_844
+    assert imd.columns[:2].tolist() == ["lsoa_code", "imd_score"]
+    assert {"income_score", "barriers_score", "population_total", "population_60_plus"} <= set(imd.columns)
+    assert imd["population_total"].dtype == "int64"
+    assert imd["lsoa_code"].str.startswith("E01").all() and imd["lsoa_code"].is_unique
+    city = imd.set_index("lsoa_code").loc["E01000001"]
+    assert city["imd_score"] == pytest.approx(6.208)
+
+
+def test_lad_boundaries_2017_geojson(england):
+    lads = read_lad_boundaries(england / "lad17-boundaries-super-generalised.geojson")
+    assert len(lads) == 391
+    assert list(lads.columns) == ["lad_code", "lad_name", "geometry"]
+    assert lads.crs.equals(BNG)  # reprojected from WGS84
+    redbridge = lads.set_index("lad_code").loc[REDBRIDGE]
+    assert redbridge["lad_name"] == "Redbridge"
+    assert 50e6 < redbridge.geometry.area < 65e6  # 56 km2, in square metres
+
+
+def test_lad_boundaries_2022_gpkg(london):
+    lads = read_lad_boundaries(london / "lad22-boundaries-gen20.gpkg")
+    assert len(lads) == 33
+    assert lads.set_index("lad_code").loc[REDBRIDGE, "lad_name"] == "Redbridge"
+    assert lads.crs.equals(BNG)
+
+
+@pytest.fixture(scope="module")
+def redbridge_lsoas(real_data):
+    return load_lsoas(real_data, lad=REDBRIDGE)
+
+
+def test_load_lsoas_redbridge(redbridge_lsoas):
+    lsoas = redbridge_lsoas
+    assert len(lsoas) == 161
+    assert lsoas.crs.equals(BNG)
+    assert set(lsoas["lad_code"]) == {REDBRIDGE}
+    assert lsoas["population"].sum() == 305_658  # mid-2020 (the README's 278,970 is the 2011 census)
+    assert lsoas["imd_score"].notna().all()
+    assert not any(c.startswith("population_total") for c in lsoas.columns)  # IMD's mid-2015 counts not mixed in
+    assert lsoas.columns[-3:].tolist() == ["centroid_x", "centroid_y", "geometry"]
+    assert lsoas.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+
+
+def test_population_weighted_centroids_lie_in_their_lsoa(redbridge_lsoas):
+    centroids = gpd.points_from_xy(redbridge_lsoas["centroid_x"], redbridge_lsoas["centroid_y"])
+    inside = redbridge_lsoas.geometry.buffer(25).covers(gpd.GeoSeries(centroids, crs=BNG))
+    assert inside.all()
+
+
+def test_codepoint(real_data, caplog):
+    folder = real_data / "postcodes"
+    with caplog.at_level(logging.INFO, logger="geodata.postcodes"):
+        postcodes = read_codepoint(
+            folder / "codepoint-open-2014-london-areas.csv.gz",
+            headers_path=folder / "Code-Point_Open_Column_Headers.csv",
+        )
+    # 217,555 lines in the file (the README says 217,554); 67 have no coordinates (quality 90).
+    assert len(postcodes) == 217_555 - 67
+    assert "dropped 67 postcode(s) without coordinates" in caplog.text
+    expected = [c for c in CODEPOINT_COLUMNS if c not in {"easting", "northing"}] + ["geometry"]
+    assert list(postcodes.columns) == expected
+    assert postcodes.crs.equals(BNG)
+    first = postcodes.iloc[0]
+    assert first["postcode"] == "E1 0AA"  # published as "E1  0AA"
+    assert (first.geometry.x, first.geometry.y) == (535267, 181084)
+    assert first["lad_code"] == "E09000030"
+    assert postcodes["postcode"].str.match(r"^[A-Z0-9]{2,4} [0-9][A-Z]{2}$").all()
+    assert set(postcodes["quality"]) <= {10, 30, 40, 50, 60}
+
+
+def test_codepoint_default_layout_matches_header_file(real_data, tmp_path):
+    folder = real_data / "postcodes"
+    sample = tmp_path / "sample.csv"
+    sample.write_text('"IG1 4DR",10,544000,186900,"E92000001","E19000003","E18000007","","E09000026","E05000496"\n')
+    with_headers = read_codepoint(sample, headers_path=folder / "Code-Point_Open_Column_Headers.csv")
+    default = read_codepoint(sample)
+    pd.testing.assert_frame_equal(pd.DataFrame(with_headers), pd.DataFrame(default))
+    assert default.loc[0, "lad_code"] == REDBRIDGE
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("e1  0aa", "E1 0AA"), ("IG14DR", "IG1 4DR"), (" sw1a 1aa ", "SW1A 1AA"), ("ec1a\t1bb", "EC1A 1BB"), ("n1", "N1")],
+)
+def test_normalise_postcode(raw, expected):
+    assert normalise_postcode(raw) == expected
+    assert normalise_postcode(pd.Series([raw])).tolist() == [expected]
+
+
+def test_normalise_postcode_keeps_missing():
+    result = normalise_postcode(pd.Series(["ig1 4dr", None]))
+    assert result.iloc[0] == "IG1 4DR" and pd.isna(result.iloc[1])
+    assert normalise_postcode(None) is None
