@@ -1,0 +1,351 @@
+"""Plan metrics, recomputed from the Problem and the Plan (never taken from a solver).
+
+* :func:`objective_terms` — every objective term and the weighted objective;
+* :func:`assignments_frame` — one row per unit (an output contract: ``assignments.csv``);
+* :func:`polysystems_frame` — one row per polysystem (``polysystems.csv``);
+* :func:`waived_polysystems` — polysystems allowed below the floor by a waiver, with reasons;
+* :func:`plan_summary` — plain data for ``solution.json`` and the report, with the solver's
+  account of itself and the label of the travel times (an estimate is always labelled).
+
+Travel figures are in minutes, populations in people, capital costs in GBP except the
+``capital`` objective term, which is in GBP millions (see :data:`catchment.problem.OBJECTIVE_TERMS`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from catchment.plan import Plan
+from catchment.problem import Problem
+from catchment.validate import unit_hub_index
+
+__all__ = [
+    "ASSIGNMENT_COLUMNS",
+    "POLYSYSTEM_COLUMNS",
+    "objective_terms",
+    "capital_cost",
+    "assignments_frame",
+    "polysystems_frame",
+    "waived_polysystems",
+    "plan_summary",
+]
+
+#: Leading columns of :func:`assignments_frame`, in order (an output contract).
+ASSIGNMENT_COLUMNS = ("unit_id", "unit_type", "polysystem_id", "hub_site_id", "population", "travel_min")
+#: Leading columns of :func:`polysystems_frame`, in order (an output contract).
+POLYSYSTEM_COLUMNS = (
+    "polysystem_id",
+    "hub_site_id",
+    "hub_site_name",
+    "hub_type",
+    "hub_option",
+    "population",
+    "n_units",
+    "mean_travel_min",
+    "max_travel_min",
+    "capital_cost",
+)
+
+
+def objective_terms(problem: Problem, plan: Plan) -> dict[str, float | None]:
+    """Recompute every objective term of a plan.
+
+    Units assigned to a site of the problem count (open or not); unassigned units do not.
+    A unit that cannot reach its hub makes the travel terms infinite.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    plan
+        The plan.
+
+    Returns
+    -------
+    dict
+        ``mean_travel`` (population-weighted mean minutes), ``max_travel`` (minutes),
+        ``deprivation_travel`` (mean minutes weighted by population x IMD score; ``None``
+        without deprivation scores), ``capital`` (GBP millions), ``weighted`` (the sum of
+        ``problem.objective.weights`` x terms) and ``objective`` (the value the objective
+        minimises: ``weighted``, or the first term of a lexicographic objective). Means over
+        zero weight are NaN.
+    """
+    site = unit_hub_index(problem, plan)
+    rows = np.flatnonzero(site >= 0)
+    times = problem.travel_min[rows, site[rows]]
+    pop = problem.population[rows]
+    terms: dict[str, float | None] = {
+        "mean_travel": _weighted_mean(times, pop),
+        "max_travel": float(times.max()) if len(times) else math.nan,
+        "deprivation_travel": None
+        if problem.deprivation is None
+        else _weighted_mean(times, pop * problem.deprivation[rows]),
+        "capital": capital_cost(problem, plan) / 1e6,
+    }
+    weighted = 0.0
+    for term, weight in problem.objective.weights.items():
+        if weight > 0:
+            value = terms[term]
+            weighted += weight * (math.nan if value is None else value)
+    terms["weighted"] = weighted
+    lexicographic = problem.objective.lexicographic
+    terms["objective"] = weighted if lexicographic is None else terms[lexicographic[0]]
+    return terms
+
+
+def capital_cost(problem: Problem, plan: Plan) -> float:
+    """Total capital cost (GBP) of the plan's hub options that the problem knows.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    plan
+        The plan.
+
+    Returns
+    -------
+    float
+        Sum of the capital costs of the chosen options; options the problem does not offer
+        count as zero (the validator reports them).
+    """
+    cost = {(o.site_id, o.option): o.capital_cost for o in problem.options}
+    return float(sum(cost.get(item, 0.0) for item in plan.hub_options.items()))
+
+
+def assignments_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
+    """One row per unit of the problem, in the problem's order.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    plan
+        The plan.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`ASSIGNMENT_COLUMNS` (``unit_id``, ``unit_type``, ``polysystem_id``,
+        ``hub_site_id``, ``population``, ``travel_min``), then ``unit_name``,
+        ``hub_site_name``, ``waiver_reason`` and, when the problem has them, ``group`` and
+        ``imd_score``. An unassigned unit has no polysystem, hub or travel time (missing
+        values); a unit assigned to a site that is not an open hub has no polysystem id.
+    """
+    site = unit_hub_index(problem, plan)
+    ps_ids = plan.polysystem_ids()
+    hub_ids = [plan.assignment.get(u) for u in problem.unit_ids]
+    rows = np.flatnonzero(site >= 0)
+    travel = np.full(problem.n_units, np.nan)
+    travel[rows] = problem.travel_min[rows, site[rows]]
+    names = np.asarray(problem.site_names, dtype=object)
+    hub_names = np.full(problem.n_units, None, dtype=object)
+    hub_names[rows] = names[site[rows]]
+    frame = pd.DataFrame(
+        {
+            "unit_id": list(problem.unit_ids),
+            "unit_type": problem.unit_type,
+            "polysystem_id": [ps_ids.get(s) if s is not None else None for s in hub_ids],
+            "hub_site_id": hub_ids,
+            "population": problem.population,
+            "travel_min": travel,
+            "unit_name": list(problem.unit_names or problem.unit_ids),
+            "hub_site_name": hub_names,
+            "waiver_reason": [problem.rules.waivers.get(u) for u in problem.unit_ids],
+        }
+    )
+    if problem.groups is not None:
+        frame["group"] = list(problem.groups)
+    if problem.deprivation is not None:
+        frame["imd_score"] = problem.deprivation
+    return frame
+
+
+def waived_polysystems(problem: Problem, plan: Plan) -> list[dict[str, Any]]:
+    """Polysystems below the floor that the rules allow because they hold a waived unit.
+
+    Parameters
+    ----------
+    problem
+        The problem (``rules.waivers``: unit id -> reason).
+    plan
+        The plan.
+
+    Returns
+    -------
+    list of dict
+        One dict per such polysystem, in polysystem-id order: ``polysystem_id``,
+        ``hub_site_id``, ``population``, ``floor``, ``waived_units`` (list of ids) and
+        ``reason`` (``"unit: reason"`` for each waived unit, joined by ``"; "``).
+    """
+    waivers = problem.rules.waivers
+    floor = problem.rules.floor
+    out = []
+    frame = polysystems_frame(problem, plan)
+    for row in frame.itertuples(index=False):
+        if row.below_floor and row.n_units > 0 and pd.notna(row.waiver_reason):
+            units = [u for u in plan.units_of(row.hub_site_id) if u in waivers]
+            out.append(
+                {
+                    "polysystem_id": row.polysystem_id,
+                    "hub_site_id": row.hub_site_id,
+                    "population": float(row.population),
+                    "floor": float(floor),
+                    "waived_units": sorted(units),
+                    "reason": row.waiver_reason,
+                }
+            )
+    return out
+
+
+def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
+    """One row per polysystem (open hub), in polysystem-id order.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    plan
+        The plan.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`POLYSYSTEM_COLUMNS` (``polysystem_id``, ``hub_site_id``,
+        ``hub_site_name``, ``hub_type``, ``hub_option``, ``population``, ``n_units``,
+        ``mean_travel_min`` (population-weighted), ``max_travel_min``, ``capital_cost``
+        (GBP)), then ``below_floor`` (bool), ``waiver_reason`` (the reasons of the waived
+        units it holds, ``"unit: reason"`` joined by ``"; "``, or ``None``), ``capacity``
+        (of the chosen option; NaN = unlimited), ``site_status`` and, when the problem has
+        boundary groups, ``groups`` (distinct groups joined by ``"; "``).
+    """
+    hubs = list(plan.hubs)
+    ps_ids = plan.polysystem_ids()
+    site_pos = {s: j for j, s in enumerate(problem.site_ids)}
+    options = {(o.site_id, o.option): o for o in problem.options}
+    hub_k = {site_pos[s]: k for k, s in enumerate(hubs) if s in site_pos}
+    site = unit_hub_index(problem, plan)
+    label = np.array([hub_k.get(int(j), -1) for j in site], dtype=np.int64)
+    rows = np.flatnonzero(label >= 0)
+    k_of = label[rows]
+    pop = problem.population[rows]
+    times = problem.travel_min[rows, site[rows]]
+    n_hubs = len(hubs)
+    ps_pop = np.bincount(k_of, weights=pop, minlength=n_hubs)
+    ps_n = np.bincount(k_of, minlength=n_hubs)
+    weighted = np.bincount(k_of, weights=np.where(pop > 0, pop * times, 0.0), minlength=n_hubs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ps_pop > 0, weighted / np.where(ps_pop > 0, ps_pop, 1.0), np.nan)
+    longest = np.full(n_hubs, -np.inf)
+    np.maximum.at(longest, k_of, times)
+    longest[ps_n == 0] = np.nan
+
+    waivers = problem.rules.waivers
+    reasons: list[list[str]] = [[] for _ in hubs]
+    for unit, reason in sorted(waivers.items()):
+        i = problem.unit_index(unit)
+        if label[i] >= 0:
+            reasons[label[i]].append(f"{unit}: {reason}")
+    group_names: list[str | None] = [None] * n_hubs
+    if problem.groups is not None:
+        groups = np.asarray(problem.groups, dtype=object)
+        for k in range(n_hubs):
+            members = rows[k_of == k]
+            group_names[k] = "; ".join(sorted(set(groups[members]))) if len(members) else None
+
+    records = []
+    for k, hub in enumerate(hubs):
+        j = site_pos.get(hub)
+        option = options.get((hub, plan.hub_options[hub]))
+        records.append(
+            {
+                "polysystem_id": ps_ids[hub],
+                "hub_site_id": hub,
+                "hub_site_name": problem.site_names[j] if j is not None else None,
+                "hub_type": problem.site_types[j] if j is not None else None,
+                "hub_option": plan.hub_options[hub],
+                "population": float(ps_pop[k]),
+                "n_units": int(ps_n[k]),
+                "mean_travel_min": float(mean[k]),
+                "max_travel_min": float(longest[k]),
+                "capital_cost": option.capital_cost if option is not None else math.nan,
+                "below_floor": bool(ps_pop[k] < problem.rules.floor),
+                "waiver_reason": "; ".join(reasons[k]) if reasons[k] else None,
+                "capacity": option.capacity if option is not None and option.capacity is not None else math.nan,
+                "site_status": problem.site_status[j] if j is not None else None,
+            }
+        )
+        if problem.groups is not None:
+            records[-1]["groups"] = group_names[k]
+    columns = [*POLYSYSTEM_COLUMNS, "below_floor", "waiver_reason", "capacity", "site_status"]
+    if problem.groups is not None:
+        columns.append("groups")
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def plan_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
+    """Plain-data summary of a plan (for ``solution.json`` and the report).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    plan
+        The plan.
+
+    Returns
+    -------
+    dict
+        ``status``, ``status_label``, ``proven_optimal``, ``solver``, ``objective`` (as the
+        solver reported it), ``bound``, ``gap``, ``mip_gap``, ``runtime_s``, ``n_units``,
+        ``n_units_assigned``, ``total_population``, ``population_assigned``, ``coverage``
+        (share of the population assigned to an open hub), ``n_polysystems``,
+        ``capital_cost`` (GBP), ``objective_terms`` (:func:`objective_terms`),
+        ``waived_polysystems`` (:func:`waived_polysystems`), ``travel_source``,
+        ``travel_label`` (always says "estimate" for estimated travel times) and ``notes``.
+    """
+    site = unit_hub_index(problem, plan)
+    in_open_hub = np.array(
+        [j >= 0 and problem.site_ids[j] in plan.hub_options for j in site], dtype=bool
+    )
+    total = problem.total_population
+    assigned_pop = float(problem.population[in_open_hub].sum())
+    label = problem.travel_label
+    if problem.travel_source == "estimate" and "estimate" not in label.lower():
+        label = f"estimate: {label}"
+    return {
+        "status": plan.status,
+        "status_label": plan.status_label,
+        "proven_optimal": plan.proven_optimal,
+        "solver": plan.solver,
+        "objective": plan.objective,
+        "bound": plan.bound,
+        "gap": plan.gap,
+        "mip_gap": plan.mip_gap,
+        "runtime_s": plan.runtime_s,
+        "n_units": problem.n_units,
+        "n_units_assigned": int(in_open_hub.sum()),
+        "total_population": total,
+        "population_assigned": assigned_pop,
+        "coverage": assigned_pop / total if total > 0 else math.nan,
+        "n_polysystems": len(plan.hub_options),
+        "capital_cost": capital_cost(problem, plan),
+        "objective_terms": objective_terms(problem, plan) if plan.has_plan else None,
+        "waived_polysystems": waived_polysystems(problem, plan),
+        "travel_source": problem.travel_source,
+        "travel_label": label,
+        "notes": list(plan.notes),
+    }
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean over positive weights (so that ``inf x 0`` cannot make a NaN)."""
+    keep = weights > 0
+    total = weights[keep].sum()
+    if not total > 0:
+        return math.nan
+    return float((values[keep] * weights[keep]).sum() / total)

@@ -1,0 +1,479 @@
+"""The independent validator: does a plan satisfy every rule of its problem?
+
+Every check is re-derived from the :class:`~catchment.problem.Problem` and the
+:class:`~catchment.plan.Plan` alone. Nothing here is shared with the model builders in
+``solvers/``: a modelling error cannot hide itself by being checked with the code that made
+it.
+
+Rules checked (the ``rule`` of each :class:`Violation`, in report order):
+
+``unknown_unit``
+    the plan assigns a unit the problem does not have;
+``unassigned``
+    a unit of the problem is in no polysystem;
+``unknown_site``
+    a hub or an assigned site is not a site of the problem;
+``hub_not_open``
+    a unit is assigned to a site that is not an open hub;
+``empty_hub``
+    an open hub serves no unit;
+``excluded_site``
+    a hub opens on an excluded site;
+``required_site``
+    a required site has no hub;
+``hub_option``
+    a hub's option is not one its site offers;
+``floor`` / ``ceiling``
+    a polysystem's population is below the floor (unless it contains a waived unit) or
+    above the ceiling;
+``capacity``
+    a polysystem's population exceeds the capacity of its hub's option;
+``polysystem_count``
+    the number of polysystems is outside ``[min_polysystems, max_polysystems]``;
+``budget``
+    the total capital cost of the chosen options exceeds the budget;
+``unreachable``
+    a unit cannot reach its hub at all (infinite travel time; always a violation);
+``max_travel``
+    a unit's travel time to its hub exceeds ``max_travel_min``;
+``groups``
+    a polysystem crosses boundary groups (``respect_groups``);
+``contiguity``
+    a polysystem's units do not form one connected area (``contiguity``);
+``host_unit``
+    the unit whose area holds an open hub (``Problem.site_unit``) is not in the hub's own
+    polysystem (checked whenever ``site_unit`` is given, as the models enforce it).
+
+A polysystem below the floor that contains a waived unit is *not* a violation; it is
+reported with the waiver's reason by :func:`catchment.metrics.waived_polysystems`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from catchment._errors import PlanInvalidError
+from catchment.plan import Plan
+from catchment.problem import HubOption, Problem
+
+__all__ = ["RULES", "Violation", "validate_plan", "check_plan", "unit_hub_index"]
+
+logger = logging.getLogger(__name__)
+
+#: Rule names in the order violations are reported.
+RULES = (
+    "unknown_unit",
+    "unassigned",
+    "unknown_site",
+    "hub_not_open",
+    "empty_hub",
+    "excluded_site",
+    "required_site",
+    "hub_option",
+    "floor",
+    "ceiling",
+    "capacity",
+    "polysystem_count",
+    "budget",
+    "unreachable",
+    "max_travel",
+    "groups",
+    "contiguity",
+    "host_unit",
+)
+
+#: Relative tolerance on populations and costs (sums of floats), absolute on minutes.
+_REL_TOL = 1e-9
+_MIN_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule.
+
+    Parameters
+    ----------
+    rule
+        One of :data:`RULES`.
+    message
+        What is wrong, with names and numbers.
+    ids
+        The unit and site ids involved (the hub site first for polysystem rules).
+    """
+
+    rule: str
+    message: str
+    ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.message}"
+
+
+# ---------------------------------------------------------------------------- public API
+def unit_hub_index(problem: Problem, plan: Plan) -> np.ndarray:
+    """Array position of each unit's assigned site.
+
+    Parameters
+    ----------
+    problem
+        The problem the plan answers.
+    plan
+        The plan.
+
+    Returns
+    -------
+    ndarray of int, shape (n_units,)
+        Index into ``problem.site_ids`` of the site each unit is assigned to, ``-1`` when the
+        unit is unassigned or assigned to a site the problem does not have. Whether the site
+        is an open hub is not checked here.
+    """
+    site_pos = {s: j for j, s in enumerate(problem.site_ids)}
+    idx = np.full(problem.n_units, -1, dtype=np.int64)
+    for i, unit in enumerate(problem.unit_ids):
+        site = plan.assignment.get(unit)
+        if site is not None:
+            idx[i] = site_pos.get(site, -1)
+    return idx
+
+
+def validate_plan(problem: Problem, plan: Plan) -> list[Violation]:
+    """Check a plan against every rule of its problem.
+
+    Parameters
+    ----------
+    problem
+        The problem (units, sites, options, rules).
+    plan
+        The plan to check. A plan without an assignment (infeasible or unsolved) breaks
+        ``unassigned`` for every unit.
+
+    Returns
+    -------
+    list of Violation
+        Every broken rule, in the order of :data:`RULES`; empty when the plan is valid.
+        A polysystem below the floor that contains a waived unit is not a violation.
+    """
+    return _Checker(problem, plan).run()
+
+
+def check_plan(problem: Problem, plan: Plan) -> None:
+    """Raise if a plan breaks any rule.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    plan
+        The plan to check.
+
+    Raises
+    ------
+    PlanInvalidError
+        Listing every violation found by :func:`validate_plan`.
+    """
+    violations = validate_plan(problem, plan)
+    if violations:
+        raise PlanInvalidError(violations)
+
+
+# ---------------------------------------------------------------------------- wording
+def few(items: Iterable[object], limit: int = 10) -> str:
+    """``'a', 'b', 'c' and 12 more``: a short, quoted listing."""
+    items = list(items)
+    shown = ", ".join(repr(str(i)) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def unit_label(problem: Problem, i: int) -> str:
+    """``'E01000001' (Camden 001A)``, or the quoted id when the name is the id."""
+    uid, name = problem.unit_ids[i], (problem.unit_names or problem.unit_ids)[i]
+    return f"{uid!r}" if name == uid else f"{uid!r} ({name})"
+
+
+def site_label(problem: Problem, j: int) -> str:
+    """``'RF4QH' (King George Hospital)``, or the quoted id when the name is the id."""
+    sid, name = problem.site_ids[j], problem.site_names[j]
+    return f"{sid!r}" if name == sid else f"{sid!r} ({name})"
+
+
+def people(x: float) -> str:
+    """A population with thousands separators."""
+    return f"{x:,.0f}" if math.isfinite(x) else str(x)
+
+
+def minutes(x: float) -> str:
+    """A travel time in minutes, ``inf`` spelled out."""
+    return f"{x:.1f} min" if math.isfinite(x) else "unreachable"
+
+
+# ---------------------------------------------------------------------------- the checks
+class _Checker:
+    """One validation pass; attributes hold the plan as arrays over the problem's units."""
+
+    def __init__(self, problem: Problem, plan: Plan) -> None:
+        self.problem = problem
+        self.plan = plan
+        self.rules = problem.rules
+        self.violations: list[Violation] = []
+        self.site_pos = {s: j for j, s in enumerate(problem.site_ids)}
+        self.options = {(o.site_id, o.option): o for o in problem.options}
+        unit_set = set(problem.unit_ids)
+        self.unknown_units = sorted(u for u in plan.assignment if u not in unit_set)
+        self.assigned = np.array([u in plan.assignment for u in problem.unit_ids], dtype=bool)
+        self.site_of = unit_hub_index(problem, plan)
+        self.ps_ids = plan.polysystem_ids()
+        # open hubs on known sites, in polysystem-id order; label of each unit = its position
+        self.hubs = [s for s in plan.hubs if s in self.site_pos]
+        hub_k = {self.site_pos[s]: k for k, s in enumerate(self.hubs)}
+        self.label = np.array([hub_k.get(int(j), -1) for j in self.site_of], dtype=np.int64)
+        inside = self.label >= 0
+        k = len(self.hubs)
+        self.ps_pop = np.bincount(self.label[inside], weights=problem.population[inside], minlength=k)
+        self.ps_n = np.bincount(self.label[inside], minlength=k)
+        waived_units = [problem.unit_index(u) for u in self.rules.waivers]
+        self.waived_k = {int(self.label[i]) for i in waived_units if self.label[i] >= 0}
+
+    def add(self, rule: str, message: str, ids: Sequence[object] = ()) -> None:
+        self.violations.append(Violation(rule, message, tuple(map(str, ids))))
+
+    def run(self) -> list[Violation]:
+        self.check_membership()
+        self.check_sites()
+        self.check_populations()
+        self.check_count_and_budget()
+        self.check_travel()
+        if self.rules.respect_groups and self.problem.groups is not None:
+            self.check_groups()
+        if self.rules.contiguity and self.problem.adjacency is not None:
+            self.check_contiguity()
+        if self.problem.site_unit is not None:
+            self.check_host_units()
+        order = {r: n for n, r in enumerate(RULES)}
+        self.violations.sort(key=lambda v: order[v.rule])  # stable: keeps the order within a rule
+        if self.violations:
+            logger.debug("plan breaks %d rule(s)", len(self.violations))
+        return self.violations
+
+    def ps(self, site: str) -> str:
+        """``polysystem PS03 (hub 'S1' (name))``."""
+        j = self.site_pos.get(site)
+        hub = site_label(self.problem, j) if j is not None else repr(site)
+        return f"polysystem {self.ps_ids.get(site, '?')} (hub {hub})"
+
+    # -------------------------------------------------------------- units and sites
+    def check_membership(self) -> None:
+        problem, plan = self.problem, self.plan
+        if self.unknown_units:
+            self.add(
+                "unknown_unit",
+                f"{len(self.unknown_units)} unit(s) in the plan are not units of the problem: "
+                f"{few(self.unknown_units)}",
+                self.unknown_units,
+            )
+        missing = [problem.unit_ids[i] for i in np.flatnonzero(~self.assigned)]
+        if missing:
+            self.add(
+                "unassigned",
+                f"{len(missing)} of {problem.n_units} unit(s) are in no polysystem: {few(missing)}",
+                missing,
+            )
+
+    def check_sites(self) -> None:
+        problem, plan = self.problem, self.plan
+        units_at: dict[str, list[str]] = defaultdict(list)
+        for unit, site in plan.assignment.items():
+            units_at[site].append(unit)
+        for site in sorted((set(plan.hub_options) | set(units_at)) - set(self.site_pos)):
+            roles = []
+            if site in plan.hub_options:
+                roles.append("opened as a hub")
+            if units_at.get(site):
+                roles.append(f"{len(units_at[site])} unit(s) assigned to it")
+            self.add("unknown_site", f"site {site!r} is not a site of the problem ({'; '.join(roles)})", [site])
+        for site in sorted(set(units_at) - set(plan.hub_options)):
+            units = sorted(units_at[site])
+            j = self.site_pos.get(site)
+            where = site_label(problem, j) if j is not None else repr(site)
+            self.add(
+                "hub_not_open",
+                f"{len(units)} unit(s) are assigned to site {where}, which is not an open hub: {few(units)}",
+                [site, *units],
+            )
+        for k, site in enumerate(self.hubs):
+            if self.ps_n[k] == 0:
+                self.add("empty_hub", f"{self.ps(site)} serves no unit", [site])
+        for site in self.hubs:
+            if problem.site_status[self.site_pos[site]] == "excluded":
+                self.add("excluded_site", f"{self.ps(site)} opens on an excluded site", [site])
+        for j in problem.required_sites():
+            site = problem.site_ids[j]
+            if site not in plan.hub_options:
+                self.add("required_site", f"required site {site_label(problem, j)} has no hub", [site])
+        offered: dict[str, list[str]] = defaultdict(list)
+        for opt in problem.options:
+            offered[opt.site_id].append(opt.option)
+        for site in self.hubs:
+            option = plan.hub_options[site]
+            if option not in offered[site]:
+                choices = ", ".join(offered[site]) or "no option at all"
+                self.add(
+                    "hub_option",
+                    f"{self.ps(site)} has option {option!r}, but the site offers {choices}",
+                    [site],
+                )
+
+    # -------------------------------------------------------------- polysystem sizes
+    def check_populations(self) -> None:
+        rules = self.rules
+        floor, ceiling = rules.floor, rules.ceiling
+        for k, site in enumerate(self.hubs):
+            if self.ps_n[k] == 0:
+                continue  # reported as empty_hub
+            pop = float(self.ps_pop[k])
+            if pop < floor * (1 - _REL_TOL) and k not in self.waived_k:
+                self.add(
+                    "floor",
+                    f"{self.ps(site)} has {people(pop)} people, below the floor of {people(floor)}",
+                    [site],
+                )
+            if ceiling is not None and pop > ceiling * (1 + _REL_TOL):
+                self.add(
+                    "ceiling",
+                    f"{self.ps(site)} has {people(pop)} people, above the ceiling of {people(ceiling)}",
+                    [site],
+                )
+            option = self._option(site)
+            if option is not None and option.capacity is not None and pop > option.capacity * (1 + _REL_TOL):
+                self.add(
+                    "capacity",
+                    f"{self.ps(site)} has {people(pop)} people, above the capacity of its "
+                    f"{option.option} option ({people(option.capacity)})",
+                    [site],
+                )
+
+    def _option(self, site: str) -> HubOption | None:
+        return self.options.get((site, self.plan.hub_options.get(site)))
+
+    def check_count_and_budget(self) -> None:
+        rules, plan = self.rules, self.plan
+        n = len(plan.hub_options)
+        if rules.min_polysystems is not None and n < rules.min_polysystems:
+            self.add("polysystem_count", f"{n} polysystem(s), fewer than the minimum of {rules.min_polysystems}")
+        if rules.max_polysystems is not None and n > rules.max_polysystems:
+            self.add("polysystem_count", f"{n} polysystem(s), more than the maximum of {rules.max_polysystems}")
+        if rules.budget is not None:
+            chosen = (self.options.get(item) for item in plan.hub_options.items())
+            total = sum(o.capital_cost for o in chosen if o is not None)
+            if total > rules.budget * (1 + _REL_TOL) + _REL_TOL:
+                self.add(
+                    "budget",
+                    f"the chosen hub options cost GBP {total:,.0f} in total, above the budget of "
+                    f"GBP {rules.budget:,.0f}",
+                    plan.hubs,
+                )
+
+    # -------------------------------------------------------------- travel
+    def check_travel(self) -> None:
+        problem, limit = self.problem, self.rules.max_travel_min
+        rows = np.flatnonzero(self.site_of >= 0)
+        times = problem.travel_min[rows, self.site_of[rows]]
+        inf_rows = rows[np.isinf(times)]
+        far_rows = rows[np.isfinite(times) & (times > limit + _MIN_TOL)] if limit is not None else rows[:0]
+        for rule, bad in (("unreachable", inf_rows), ("max_travel", far_rows)):
+            by_site: dict[int, list[int]] = defaultdict(list)
+            for i in bad:
+                by_site[int(self.site_of[i])].append(int(i))
+            for j, units in sorted(by_site.items()):
+                site = problem.site_ids[j]
+                where = self.ps(site) if site in self.plan.hub_options else f"site {site_label(problem, j)}"
+                listed = ", ".join(
+                    f"{problem.unit_ids[i]!r} ({minutes(problem.travel_min[i, j])})" for i in units[:10]
+                ) + (f" and {len(units) - 10} more" if len(units) > 10 else "")
+                if rule == "unreachable":
+                    message = f"{len(units)} unit(s) cannot reach the hub of {where} at all: {listed}"
+                else:
+                    message = f"{len(units)} unit(s) of {where} travel beyond the {limit:g}-minute limit: {listed}"
+                self.add(rule, message, [site, *(problem.unit_ids[i] for i in units)])
+
+    # -------------------------------------------------------------- boundaries
+    def check_groups(self) -> None:
+        problem = self.problem
+        groups = np.asarray(problem.groups, dtype=object)
+        inside = np.flatnonzero(self.label >= 0)
+        codes, names = _factorize(groups)
+        pairs = np.unique(np.stack([self.label[inside], codes[inside]], axis=1), axis=0)
+        n_groups = np.bincount(pairs[:, 0], minlength=len(self.hubs))
+        for k in np.flatnonzero(n_groups > 1):
+            site = self.hubs[k]
+            members = inside[self.label[inside] == k]
+            parts = []
+            for g in np.unique(codes[members]):
+                in_g = members[codes[members] == g]
+                parts.append(f"{names[g]} ({len(in_g)} unit(s), {people(problem.population[in_g].sum())} people)")
+            self.add(
+                "groups",
+                f"{self.ps(site)} crosses {n_groups[k]} boundary groups: {', '.join(parts)}",
+                [site, *(names[g] for g in np.unique(codes[members]))],
+            )
+
+    def check_contiguity(self) -> None:
+        problem = self.problem
+        n = problem.n_units
+        edges = np.asarray(problem.adjacency, dtype=np.int64).reshape(-1, 2)
+        same = (self.label[edges[:, 0]] == self.label[edges[:, 1]]) & (self.label[edges[:, 0]] >= 0)
+        e = edges[same]
+        graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+        _, comp = connected_components(graph, directed=False)
+        inside = np.flatnonzero(self.label >= 0)
+        pairs = np.unique(np.stack([self.label[inside], comp[inside]], axis=1), axis=0)
+        n_parts = np.bincount(pairs[:, 0], minlength=len(self.hubs))
+        for k in np.flatnonzero(n_parts > 1):
+            site = self.hubs[k]
+            members = inside[self.label[inside] == k]
+            parts = sorted(
+                (members[comp[members] == c] for c in np.unique(comp[members])),
+                key=lambda p: (-problem.population[p].sum(), problem.unit_ids[p[0]]),
+            )
+            described = "; ".join(
+                f"[{few((problem.unit_ids[i] for i in p), 5)}] ({people(problem.population[p].sum())} people)"
+                for p in parts
+            )
+            detached = [problem.unit_ids[i] for p in parts[1:] for i in p]
+            self.add(
+                "contiguity",
+                f"{self.ps(site)} falls into {len(parts)} disconnected parts: {described}",
+                [site, *detached],
+            )
+
+    def check_host_units(self) -> None:
+        problem = self.problem
+        for k, site in enumerate(self.hubs):
+            host = problem.site_unit[self.site_pos[site]]
+            if host is None or self.label[host] == k:
+                continue
+            if self.label[host] >= 0:
+                elsewhere = f"is in {self.ps(self.hubs[self.label[host]])}"
+            else:
+                elsewhere = "is in no open polysystem"
+            self.add(
+                "host_unit",
+                f"the hub of {self.ps(site)} stands in unit {unit_label(problem, host)}, which {elsewhere}",
+                [site, problem.unit_ids[host]],
+            )
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and the sorted distinct names of a string array."""
+    names, codes = np.unique(values.astype(str), return_inverse=True)
+    return codes.astype(np.int64), [str(x) for x in names]
