@@ -216,8 +216,9 @@ class Problem:
     adjacency : tuple of (int, int) or None
         Undirected adjacent unit pairs ``(i, j)`` with ``i < j``, for contiguity.
     site_unit : tuple of (int or None) or None
-        Index of the unit whose area contains each site (LSOA mode): an open hub's host
-        unit belongs to the hub's own polysystem, which roots contiguity.
+        Index of the unit whose area contains each site (LSOA mode). Whenever it is given,
+        an open hub's host unit belongs to the hub's own polysystem (a hub sits inside the
+        area it serves); under contiguity that unit is the root of the polysystem.
     unit_names : tuple of str
     rules : Rules
     objective : Objective
@@ -263,7 +264,10 @@ class Problem:
         if self.groups is not None:
             object.__setattr__(self, "groups", tuple(str(g) for g in self.groups))
         if self.adjacency is not None:
-            pairs = {(min(int(i), int(j)), max(int(i), int(j))) for i, j in self.adjacency if int(i) != int(j)}
+            try:
+                pairs = {(min(int(i), int(j)), max(int(i), int(j))) for i, j in self.adjacency if int(i) != int(j)}
+            except (TypeError, ValueError):
+                raise ProblemDefinitionError(["adjacency must be pairs of unit positions (whole numbers)"]) from None
             object.__setattr__(self, "adjacency", tuple(sorted(pairs)))
         if self.site_unit is not None:
             object.__setattr__(
@@ -322,8 +326,13 @@ class Problem:
             if missing:
                 problems.append(f"every usable site needs at least one hub option; none for {_few(missing)}")
 
-        if self.deprivation is not None and self.deprivation.shape != (n,):
-            problems.append(f"deprivation has shape {self.deprivation.shape}, expected ({n},)")
+        if self.deprivation is not None:
+            if self.deprivation.shape != (n,):
+                problems.append(f"deprivation has shape {self.deprivation.shape}, expected ({n},)")
+            else:
+                bad = [self.unit_ids[i] for i in np.flatnonzero(~(self.deprivation >= 0) | ~np.isfinite(self.deprivation))]
+                if bad:
+                    problems.append(f"deprivation (IMD score) must be a non-negative number; not for {_few(bad)}")
         if "deprivation_travel" in self.objective.terms and self.deprivation is None:
             problems.append("the deprivation_travel objective needs a deprivation (IMD) score per unit")
         if self.groups is not None and len(self.groups) != n:
@@ -431,14 +440,25 @@ class Problem:
             object.__setattr__(self, "_site_pos_cache", cached)
         return cached
 
+    @property
+    def _options_by_site(self) -> dict[str, tuple[HubOption, ...]]:
+        cached = self.__dict__.get("_options_cache")
+        if cached is None:
+            grouped: dict[str, list[HubOption]] = {}
+            for o in self.options:
+                grouped.setdefault(o.site_id, []).append(o)
+            cached = {s: tuple(sorted(v, key=lambda o: o.capital_cost)) for s, v in grouped.items()}
+            object.__setattr__(self, "_options_cache", cached)
+        return cached
+
     def options_of(self, site_id: str) -> tuple[HubOption, ...]:
         """Hub options of one site, cheapest first."""
-        return tuple(sorted((o for o in self.options if o.site_id == site_id), key=lambda o: o.capital_cost))
+        return self._options_by_site.get(site_id, ())
 
     def option(self, site_id: str, option: str) -> HubOption:
         """The option ``option`` of site ``site_id`` (KeyError if absent)."""
-        for o in self.options:
-            if o.site_id == site_id and o.option == option:
+        for o in self.options_of(site_id):
+            if o.option == option:
                 return o
         raise KeyError(f"site {site_id!r} has no option {option!r}")
 
