@@ -1,0 +1,698 @@
+"""From data to a :class:`~catchment.problem.Problem`.
+
+Two entry points:
+
+* :func:`problem_from_frames` — the general constructor from GeoDataFrames (units, sites,
+  hub options) and travel times; also reachable as ``Problem.from_geodataframes``.
+* :func:`build_from_scenario` — reads the real published files a scenario names (through
+  :mod:`geodata`), selects the study area, gathers candidate hub sites, computes travel
+  times (road network, user matrix or crow-fly estimate) and returns a :class:`BuiltProblem`.
+
+Travel for practice units
+-------------------------
+A practice's travel time to a hub is the patient-weighted mean, over the small areas
+(LSOAs) where its registered patients live, of the travel time from each area's
+population-weighted centroid to the hub. A practice without registrations data falls back
+to its own location. Areas too far from the road network (snap distance above the limit)
+are left out of the mean and counted in the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+
+from catchment._errors import ProblemDefinitionError
+from catchment.problem import HubOption, Objective, Problem, Rules
+from catchment.scenario import DEFAULT_OPTIONS, Scenario
+from geodata._errors import DataProblem, InputDataError, ProblemCollector
+from geodata.settings import BNG
+
+__all__ = [
+    "BuiltProblem",
+    "problem_from_frames",
+    "build_from_scenario",
+    "lsoa_adjacency",
+    "practice_travel",
+    "default_options",
+    "file_sha256",
+    "build_demo",
+    "read_sites_file",
+    "read_options_file",
+]
+
+logger = logging.getLogger(__name__)
+
+SITE_COLUMNS = ["site_id", "name", "site_type", "status", "geometry"]
+
+
+@dataclass(frozen=True, eq=False)
+class BuiltProblem:
+    """A problem with the frames and provenance it was built from (read only).
+
+    Attributes
+    ----------
+    problem : Problem
+    units : GeoDataFrame
+        One row per unit, column ``unit_id`` first (practice points or LSOA polygons).
+    sites : GeoDataFrame
+        ``site_id``, ``name``, ``site_type``, ``status``, point geometry (EPSG:27700).
+    areas : GeoDataFrame or None
+        Small-area polygons for maps (LSOA mode: the units; practice mode: the LSOAs
+        where the practices' patients live, when boundaries are available).
+    registrations : DataFrame or None
+        ``practice_code``, ``lsoa_code``, ``patients`` (practice mode).
+    boundaries : GeoDataFrame or None
+        Borough (LAD) outlines around the study area, for maps.
+    travel_description : str
+        Where the travel times come from, in words (an estimate says so).
+    input_files : dict
+        Path -> SHA-256 of every input file read.
+    load_s : float
+        Seconds spent reading data and computing travel times.
+    """
+
+    problem: Problem
+    units: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame | None = None
+    registrations: pd.DataFrame | None = None
+    boundaries: gpd.GeoDataFrame | None = None
+    travel_description: str = ""
+    input_files: Mapping[str, str] = field(default_factory=dict)
+    load_s: float = 0.0
+
+
+# ---------------------------------------------------------------------------- helpers
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (streamed)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def default_options(
+    sites: pd.DataFrame,
+    per_type: Mapping[str, tuple[tuple[str, float, float | None] | tuple[str, float], ...]] | None = None,
+) -> pd.DataFrame:
+    """Hub options for every site from per-type defaults (``site_id, option, capital_cost, capacity``)."""
+    rows = []
+    for site_id, site_type in zip(sites["site_id"], sites["site_type"]):
+        entries = (per_type or {}).get(site_type) or DEFAULT_OPTIONS[site_type]
+        for entry in entries:
+            option, cost = entry[0], entry[1]
+            capacity = entry[2] if len(entry) > 2 else None
+            rows.append({"site_id": site_id, "option": option, "capital_cost": float(cost), "capacity": capacity})
+    return pd.DataFrame(rows, columns=["site_id", "option", "capital_cost", "capacity"])
+
+
+def lsoa_adjacency(areas: gpd.GeoDataFrame, *, min_shared_m: float = 1.0) -> list[tuple[int, int]]:
+    """Rook adjacency of polygons: pairs sharing a boundary at least ``min_shared_m`` long.
+
+    Polygons touching at a point only (queen contiguity) are not neighbours: a
+    polysystem joined through a single corner is not one area on the ground.
+    """
+    geoms = areas.geometry.to_numpy()
+    left, right = areas.sindex.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if len(left) == 0:
+        return []
+    shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.boundary(geoms[right]))
+    lengths = shapely.length(shared)
+    ok = lengths >= min_shared_m
+    return list(zip(left[ok].tolist(), right[ok].tolist()))
+
+
+def practice_travel(
+    practice_ids: list[str],
+    registrations: pd.DataFrame,
+    area_ids: list[str],
+    area_minutes: np.ndarray,
+    *,
+    fallback_minutes: np.ndarray | None = None,
+    area_ok: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Patient-weighted mean travel time of each practice to each site.
+
+    Parameters
+    ----------
+    practice_ids
+        Practices, in row order of the result.
+    registrations
+        ``practice_code``, ``lsoa_code``, ``patients``.
+    area_ids, area_minutes
+        Areas (rows of ``area_minutes``) and their travel minutes to each site.
+    fallback_minutes
+        ``(n_practices, n_sites)`` minutes from each practice's own location, used where a
+        practice has no usable registrations.
+    area_ok
+        Boolean mask of areas usable in the mean (e.g. close enough to the network).
+
+    Returns
+    -------
+    minutes : ndarray (n_practices, n_sites)
+    covered : ndarray (n_practices,)
+        Share of each practice's registered patients represented in its mean (0 where
+        the fallback was used).
+    """
+    area_pos = pd.Index(area_ids)
+    prac_pos = pd.Index(practice_ids)
+    reg = registrations.loc[registrations["practice_code"].isin(prac_pos)]
+    rows = prac_pos.get_indexer(reg["practice_code"])
+    cols = area_pos.get_indexer(reg["lsoa_code"])
+    weights = reg["patients"].to_numpy(dtype=float)
+    totals = np.bincount(rows, weights=weights, minlength=len(prac_pos))
+    usable = cols >= 0
+    if area_ok is not None:
+        usable &= np.where(cols >= 0, area_ok[np.maximum(cols, 0)], False)
+    W = sparse.csr_array((weights[usable], (rows[usable], cols[usable])), shape=(len(prac_pos), len(area_pos)))
+    used = np.asarray(W.sum(axis=1)).ravel()
+    finite = np.isfinite(area_minutes)
+    numer = W @ np.where(finite, area_minutes, 0.0)
+    denom = W @ finite.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        minutes = np.where(denom > 0, numer / np.where(denom > 0, denom, 1.0), np.inf)
+    covered = np.divide(used, totals, out=np.zeros_like(used), where=totals > 0)
+    no_data = used <= 0
+    if no_data.any():
+        if fallback_minutes is None:
+            raise InputDataError(
+                [DataProblem("<registrations>", f"no usable registrations for practice(s) {', '.join(np.asarray(practice_ids)[no_data][:10])}")]
+            )
+        minutes[no_data] = fallback_minutes[no_data]
+        logger.info("%d practice(s) without registrations data: travel from the practice's own location", int(no_data.sum()))
+    return minutes, covered
+
+
+# ---------------------------------------------------------------------------- frames
+def problem_from_frames(
+    units: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    options: pd.DataFrame,
+    travel_min: np.ndarray,
+    *,
+    unit_type: str,
+    rules: Rules | None = None,
+    objective: Objective | None = None,
+    travel_source: str = "matrix",
+    travel_label: str = "user-supplied travel times",
+    unit_id_column: str = "unit_id",
+    population_column: str = "population",
+    name_column: str | None = "name",
+    deprivation_column: str | None = "imd_score",
+    group_column: str | None = None,
+    adjacency: list[tuple[int, int]] | None = None,
+) -> Problem:
+    """Build a :class:`Problem` from GeoDataFrames (EPSG:27700).
+
+    Parameters
+    ----------
+    units
+        One row per unit with id, population and (optionally) name, IMD score, group.
+    sites
+        ``site_id``, ``name``, ``site_type`` (community/hospital), ``status``
+        (candidate/required/excluded), point geometry.
+    options
+        ``site_id``, ``option``, ``capital_cost`` and optional ``capacity`` (NaN = none).
+    travel_min
+        ``(n_units, n_sites)`` minutes, rows in ``units`` order, columns in ``sites`` order.
+    unit_type
+        ``"practice"`` or ``"lsoa"``.
+    adjacency
+        Unit position pairs (LSOA mode); computed from the polygons when ``None`` and the
+        units are polygons.
+
+    Returns
+    -------
+    Problem
+    """
+    problems = ProblemCollector("<units>")
+    for column in (unit_id_column, population_column):
+        if column not in units.columns:
+            problems.add("missing column", column=column)
+    for column in ("site_id", "name", "site_type", "status"):
+        if column not in sites.columns:
+            problems.add("missing column in sites", column=column)
+    for column in ("site_id", "option", "capital_cost"):
+        if column not in options.columns:
+            problems.add("missing column in options", column=column)
+    problems.raise_if_any()
+
+    units = units.reset_index(drop=True)
+    sites = sites.reset_index(drop=True)
+    site_unit: list[int | None] | None = None
+    is_area = unit_type == "lsoa" and units.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    if is_area:
+        if adjacency is None:
+            adjacency = lsoa_adjacency(units)
+        site_unit = _host_units(units, sites)
+    capacity = options["capacity"] if "capacity" in options.columns else pd.Series(np.nan, index=options.index)
+    hub_options = tuple(
+        HubOption(str(s), str(o), float(c), None if pd.isna(k) else float(k))
+        for s, o, c, k in zip(options["site_id"], options["option"], options["capital_cost"], capacity)
+    )
+    deprivation = None
+    if deprivation_column and deprivation_column in units.columns and units[deprivation_column].notna().all():
+        deprivation = units[deprivation_column].to_numpy(dtype=float)
+    return Problem(
+        unit_ids=tuple(units[unit_id_column].astype(str)),
+        unit_type=unit_type,  # type: ignore[arg-type]
+        population=units[population_column].to_numpy(dtype=float),
+        site_ids=tuple(sites["site_id"].astype(str)),
+        site_names=tuple(sites["name"].astype(str)),
+        site_types=tuple(sites["site_type"].astype(str)),
+        site_status=tuple(sites["status"].astype(str)),
+        options=hub_options,
+        travel_min=np.asarray(travel_min, dtype=float),
+        rules=rules or Rules(),
+        objective=objective or Objective(),
+        travel_source=travel_source,
+        travel_label=travel_label,
+        deprivation=deprivation,
+        groups=tuple(units[group_column].astype(str)) if group_column else None,
+        adjacency=tuple(adjacency) if adjacency is not None else None,
+        site_unit=tuple(site_unit) if site_unit is not None else None,
+        unit_names=tuple(units[name_column].astype(str)) if name_column and name_column in units.columns else None,
+        units=units,
+        sites=sites,
+    )
+
+
+def _host_units(units: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> list[int | None]:
+    """Area containing each site; a site outside every area is hosted by the nearest area.
+
+    A hub just outside the study area (a hospital across the borough line) serves the
+    polysystem of the area it stands next to; that area roots contiguity.
+    """
+    joined = gpd.sjoin_nearest(
+        sites[["geometry"]].set_crs(units.crs, allow_override=True) if sites.crs is None else sites[["geometry"]],
+        units[["geometry"]],
+        how="left",
+    )
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return [int(v) for v in joined["index_right"].to_numpy()]
+
+
+# ---------------------------------------------------------------------------- scenario
+def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = None) -> BuiltProblem:
+    """Read the data a scenario names and build its problem.
+
+    Raises
+    ------
+    MissingFileError, InputDataError
+        Unreadable or inconsistent input files (file, row and column named).
+    ProblemDefinitionError
+        Rules that contradict the data (e.g. a required site that is not a candidate).
+    """
+    from geodata import ons, practices as gp_practices  # local: heavy modules
+    from geodata.nhs import read_practice_lsoa
+    from geodata.settings import data_dir as default_data_dir
+
+    started = time.perf_counter()
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    files: dict[str, Path] = {}
+
+    def role(name: str, default: str) -> Path:
+        path = scenario.resolve(scenario.data.get(name, default), root)
+        files[name] = path
+        return path
+
+    spec = scenario.units
+    lsoa_paths = {k: role(k, v) for k, v in ons.LSOA_FILES.items()}
+    prac_paths = {k: role(k, v) for k, v in gp_practices.PRACTICE_FILES.items()
+                  if k not in ("codepoint", "codepoint_headers")}
+    polygon = _read_polygon(scenario.resolve(spec.polygon, root)) if spec.polygon else None
+    if spec.polygon:
+        files["units_polygon"] = scenario.resolve(spec.polygon, root)
+
+    practices_frame = None
+    registrations = None
+    if spec.type == "lsoa":
+        lsoas = ons.load_lsoas(
+            root, lad=spec.lad, bbox=spec.bbox, polygon=polygon,
+            boundaries_path=lsoa_paths["boundaries"], population_path=lsoa_paths["population"],
+            imd_path=lsoa_paths["imd"], centroids_path=lsoa_paths["centroids"],
+        )
+        if len(lsoas) == 0:
+            raise InputDataError([DataProblem(str(lsoa_paths["boundaries"]), "the selection contains no LSOAs")])
+        units = lsoas.rename(columns={"lsoa_code": "unit_id"}).reset_index(drop=True)
+        units.insert(0, "unit_id", units.pop("unit_id"))
+        area_geom = units.geometry.union_all()
+        origin_points = gpd.GeoSeries(gpd.points_from_xy(units["centroid_x"], units["centroid_y"]), crs=BNG)
+        origin_ids = list(units["unit_id"])
+        areas = units
+    else:
+        practices_frame = gp_practices.load_practices(
+            root, ccg=spec.ccg, lad=spec.lad, bbox=spec.bbox, polygon=polygon,
+            epraccur_path=prac_paths["epraccur"], list_sizes_path=prac_paths["list_sizes"],
+            nhs_choices_path=prac_paths["nhs_choices"], lad_boundaries_path=prac_paths["lad_boundaries"],
+            codepoint_path=role("codepoint", gp_practices.PRACTICE_FILES["codepoint"]),
+            codepoint_headers_path=role("codepoint_headers", gp_practices.PRACTICE_FILES["codepoint_headers"]),
+        )
+        if len(practices_frame) == 0:
+            raise InputDataError([DataProblem(str(prac_paths["epraccur"]), "the selection contains no open GP practices")])
+        units = practices_frame.rename(columns={"practice_code": "unit_id", "list_size": "population"})
+        units = units.reset_index(drop=True)
+        reg_path = role("registrations", "england/gp-reg-pat-prac-lsoa_2022.parquet")
+        registrations = read_practice_lsoa(reg_path)
+        registrations = registrations.loc[registrations["practice_code"].isin(units["unit_id"])].reset_index(drop=True)
+        centroids = ons.read_lsoa_centroids(lsoa_paths["centroids"])
+        centroids = centroids.loc[centroids["lsoa_code"].isin(registrations["lsoa_code"])].reset_index(drop=True)
+        origin_points = centroids.geometry
+        origin_ids = list(centroids["lsoa_code"])
+        imd = ons.read_imd(lsoa_paths["imd"])
+        units["imd_score"] = _practice_imd(units["unit_id"], registrations, imd)
+        area_geom = shapely.convex_hull(units.geometry.union_all()).buffer(500.0)
+        # areas for maps: the London LSOAs where these practices' patients live
+        boundaries = ons.read_lsoa_boundaries(lsoa_paths["boundaries"])
+        areas = boundaries.loc[boundaries["lsoa_code"].isin(registrations["lsoa_code"])].reset_index(drop=True)
+
+    sites = _gather_sites(scenario, root, units, practices_frame, area_geom, files, spec.type)
+    options = _gather_options(scenario, root, sites, files)
+
+    # -- travel times
+    site_points = sites.geometry
+    description, source, matrix, fallback, area_ok = _travel(
+        scenario, root, files, origin_ids, origin_points, sites, units if spec.type == "practice" else None
+    )
+    if spec.type == "practice":
+        minutes, covered = practice_travel(
+            list(units["unit_id"]), registrations, origin_ids, matrix, fallback_minutes=fallback, area_ok=area_ok
+        )
+        units["registrations_covered"] = covered
+        logger.info(
+            "practice travel: patient-weighted over %d LSOAs; %.1f%% of registered patients represented",
+            len(origin_ids), 100 * float((covered * units["population"]).sum() / units["population"].sum()),
+        )
+    else:
+        minutes = matrix
+    del site_points
+
+    group_column = None
+    if scenario.boundaries == "lad":
+        if "lad_code" not in units.columns:
+            units["lad_code"] = _lad_of_points(units, prac_paths["lad_boundaries"])
+        group_column = "lad_code"
+    elif scenario.boundaries == "ccg":
+        if "ccg_code" not in units.columns:
+            raise ProblemDefinitionError(["[rules] boundaries = \"ccg\" needs practice units (CCG codes)"])
+        group_column = "ccg_code"
+
+    problem = problem_from_frames(
+        units, sites, options, minutes,
+        unit_type=spec.type, rules=scenario.rules, objective=scenario.objective,
+        travel_source=source, travel_label=description, group_column=group_column,
+    )
+    lad_path = prac_paths["lad_boundaries"]
+    lad = ons.read_lad_boundaries(lad_path)
+    near = lad.loc[lad.intersects(shapely.buffer(area_geom, 1000.0))].reset_index(drop=True)
+    input_files = {str(p): file_sha256(p) for p in sorted(set(files.values()), key=str) if p.is_file()}
+    return BuiltProblem(
+        problem=problem, units=units, sites=sites, areas=areas, registrations=registrations,
+        boundaries=near, travel_description=description, input_files=input_files,
+        load_s=time.perf_counter() - started,
+    )
+
+
+def _read_polygon(path: Path) -> gpd.GeoDataFrame:
+    from geodata._errors import MissingFileError
+
+    if not path.is_file():
+        raise MissingFileError(path, what="selection polygon file")
+    return gpd.read_file(path)
+
+
+def _practice_imd(practice_ids: pd.Series, registrations: pd.DataFrame, imd: pd.DataFrame) -> np.ndarray:
+    """Patient-weighted mean IMD score of the areas where each practice's patients live."""
+    reg = registrations.merge(imd[["lsoa_code", "imd_score"]], on="lsoa_code", how="inner")
+    reg = reg.assign(w=reg["patients"] * reg["imd_score"])
+    sums = reg.groupby("practice_code")[["w", "patients"]].sum()
+    score = (sums["w"] / sums["patients"]).reindex(practice_ids.to_numpy())
+    return score.fillna(score.mean()).to_numpy(dtype=float)
+
+
+def _lad_of_points(units: gpd.GeoDataFrame, lad_path: Path) -> np.ndarray:
+    from geodata.ons import read_lad_boundaries
+
+    lad = read_lad_boundaries(lad_path)
+    joined = gpd.sjoin_nearest(units[["geometry"]], lad[["lad_code", "geometry"]], how="left")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["lad_code"].to_numpy()
+
+
+def _gather_sites(
+    scenario: Scenario,
+    root: Path,
+    units: gpd.GeoDataFrame,
+    practices_frame: gpd.GeoDataFrame | None,
+    area_geom: Any,
+    files: dict[str, Path],
+    unit_type: str,
+) -> gpd.GeoDataFrame:
+    from geodata import practices as gp_practices
+
+    spec = scenario.sites
+    parts: list[gpd.GeoDataFrame] = []
+    if spec.hospitals_within_m is not None:
+        hospitals = gp_practices.load_hospitals(
+            root, polygon=gpd.GeoSeries([area_geom], crs=BNG), within_m=spec.hospitals_within_m,
+            sector=spec.hospital_sector, hospitals_path=files["hospitals"],
+        )
+        parts.append(gpd.GeoDataFrame(
+            {"site_id": hospitals["site_id"].astype(str), "name": hospitals["name"], "site_type": "hospital",
+             "status": "candidate"}, geometry=hospitals.geometry.to_numpy(), crs=BNG))
+    if spec.largest_practices:
+        if practices_frame is None:
+            practices_frame = gp_practices.load_practices(
+                root, polygon=gpd.GeoSeries([area_geom], crs=BNG),
+                epraccur_path=files["epraccur"], list_sizes_path=files["list_sizes"],
+                nhs_choices_path=files["nhs_choices"], lad_boundaries_path=files["lad_boundaries"],
+            )
+        top = practices_frame.sort_values(["list_size", "practice_code"], ascending=[False, True]).head(spec.largest_practices)
+        parts.append(gpd.GeoDataFrame(
+            {"site_id": top["practice_code"].astype(str), "name": top["name"], "site_type": "community",
+             "status": "candidate"}, geometry=top.geometry.to_numpy(), crs=BNG))
+    if spec.file:
+        path = scenario.resolve(spec.file, root)
+        files["sites"] = path
+        parts.append(read_sites_file(path))
+    sites = pd.concat(parts, ignore_index=True) if parts else gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=BNG)
+    sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG).drop_duplicates("site_id", keep="last").reset_index(drop=True)
+    known = set(sites["site_id"])
+    unknown = [s for s in (*spec.required, *spec.excluded) if s not in known]
+    if unknown:
+        raise ProblemDefinitionError(
+            [f"[sites] required/excluded name site(s) that are not candidates: {', '.join(unknown)}"]
+        )
+    sites.loc[sites["site_id"].isin(spec.required), "status"] = "required"
+    sites.loc[sites["site_id"].isin(spec.excluded), "status"] = "excluded"
+    if len(sites) == 0:
+        raise ProblemDefinitionError(["no candidate hub sites were found for this scenario"])
+    logger.info("%d candidate hub sites (%s)", len(sites), ", ".join(f"{k}: {v}" for k, v in sites["site_type"].value_counts().items()))
+    return sites
+
+
+def read_sites_file(path: Path) -> gpd.GeoDataFrame:
+    """Read user-supplied hub sites (CSV with easting/northing or longitude/latitude, or any vector file).
+
+    Columns: ``site_id``, ``name``, ``site_type`` (community/hospital), optional ``status``
+    (candidate/required/excluded, default candidate).
+    """
+    from geodata._errors import MissingFileError
+
+    if not path.is_file():
+        raise MissingFileError(path, what="sites file")
+    problems = ProblemCollector(path)
+    if path.suffix.lower() == ".csv":
+        frame = pd.read_csv(path, dtype={"site_id": str})
+        if {"easting", "northing"} <= set(frame.columns):
+            xy, crs = ("easting", "northing"), BNG
+        elif {"longitude", "latitude"} <= set(frame.columns):
+            xy, crs = ("longitude", "latitude"), "EPSG:4326"
+        else:
+            problems.add("needs easting/northing (EPSG:27700) or longitude/latitude columns", column="easting")
+            problems.raise_if_any()
+        for column in xy:
+            bad = pd.to_numeric(frame[column], errors="coerce").isna()
+            for row in np.flatnonzero(bad.to_numpy()):
+                problems.add(f"not a number: {frame[column].iloc[row]!r}", row=int(row) + 2, column=column)
+        problems.raise_if_any()
+        sites = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[xy[0]], frame[xy[1]]), crs=crs).to_crs(BNG)
+        row_offset = 2
+    else:
+        sites = gpd.read_file(path).to_crs(BNG)
+        row_offset = 1
+    for column in ("site_id", "name", "site_type"):
+        if column not in sites.columns:
+            problems.add("missing column", column=column)
+    problems.raise_if_any()
+    if "status" not in sites.columns:
+        sites["status"] = "candidate"
+    sites["status"] = sites["status"].fillna("candidate")
+    for column, allowed in (("site_type", ("community", "hospital")), ("status", ("candidate", "required", "excluded"))):
+        for row in np.flatnonzero(~sites[column].isin(allowed).to_numpy()):
+            problems.add(f"must be one of {', '.join(allowed)}, got {sites[column].iloc[row]!r}", row=int(row) + row_offset, column=column)
+    dup = sites["site_id"].duplicated(keep=False).to_numpy()
+    for row in np.flatnonzero(dup):
+        problems.add(f"duplicate site id {sites['site_id'].iloc[row]!r}", row=int(row) + row_offset, column="site_id")
+    problems.raise_if_any()
+    return sites[SITE_COLUMNS].reset_index(drop=True)
+
+
+def _gather_options(scenario: Scenario, root: Path, sites: gpd.GeoDataFrame, files: dict[str, Path]) -> pd.DataFrame:
+    from geodata._errors import MissingFileError
+
+    if not scenario.sites.options_file:
+        return default_options(sites, scenario.sites.options)
+    path = scenario.resolve(scenario.sites.options_file, root)
+    files["options"] = path
+    if not path.is_file():
+        raise MissingFileError(path, what="hub options file")
+    return read_options_file(path, known_sites=set(sites["site_id"]))
+
+
+def read_options_file(path: Path, *, known_sites: set[str] | None = None) -> pd.DataFrame:
+    """Read hub options (CSV: ``site_id, option, capital_cost[, capacity]``), every problem listed."""
+    frame = pd.read_csv(path, dtype={"site_id": str, "option": str})
+    problems = ProblemCollector(path)
+    for column in ("site_id", "option", "capital_cost"):
+        if column not in frame.columns:
+            problems.add("missing column", column=column)
+    problems.raise_if_any()
+    if "capacity" not in frame.columns:
+        frame["capacity"] = np.nan
+    for column in ("capital_cost", "capacity"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = (values.isna() & frame[column].notna()) | (values < 0)
+        for row in np.flatnonzero(bad.to_numpy()):
+            problems.add(f"must be a non-negative number, got {frame[column].iloc[row]!r}", row=int(row) + 2, column=column)
+        frame[column] = values
+    for row in np.flatnonzero(~frame["option"].isin(("reuse", "refurbish", "new_build")).to_numpy()):
+        problems.add(f"option must be reuse, refurbish or new_build, got {frame['option'].iloc[row]!r}", row=int(row) + 2, column="option")
+    if known_sites is not None:
+        for row in np.flatnonzero(~frame["site_id"].isin(known_sites).to_numpy()):
+            problems.add(f"unknown site {frame['site_id'].iloc[row]!r}", row=int(row) + 2, column="site_id")
+    for row in np.flatnonzero(frame.duplicated(["site_id", "option"], keep="first").to_numpy()):
+        problems.add(f"option given twice for site {frame['site_id'].iloc[row]!r}", row=int(row) + 2, column="option")
+    problems.raise_if_any()
+    return frame[["site_id", "option", "capital_cost", "capacity"]]
+
+
+def _travel(
+    scenario: Scenario,
+    root: Path,
+    files: dict[str, Path],
+    origin_ids: list[str],
+    origin_points: gpd.GeoSeries,
+    sites: gpd.GeoDataFrame,
+    practice_units: gpd.GeoDataFrame | None,
+) -> tuple[str, str, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Travel minutes from origins (LSOA centroids) to sites, plus the practice fallback."""
+    from geodata import travel as gt
+
+    spec = scenario.travel
+    site_ids = list(sites["site_id"])
+    fallback = None
+    area_ok = None
+    if spec.source == "estimate":
+        tt = gt.crow_fly_matrix(origin_points, sites.geometry, origin_ids=origin_ids, destination_ids=site_ids,
+                                detour_factor=spec.detour_factor, speed_kph=spec.speed_kph)
+        if practice_units is not None:
+            fallback = gt.crow_fly_matrix(practice_units.geometry, sites.geometry,
+                                          origin_ids=list(practice_units["unit_id"]), destination_ids=site_ids,
+                                          detour_factor=spec.detour_factor, speed_kph=spec.speed_kph).minutes
+        return tt.label, "estimate", np.asarray(tt.minutes), fallback, None
+    if spec.source == "matrix":
+        path = scenario.resolve(spec.matrix or "", root)
+        files["travel_matrix"] = path
+        ids = origin_ids if practice_units is None else list(practice_units["unit_id"])
+        tt = gt.read_travel_matrix(path, origin_ids=ids, destination_ids=site_ids)
+        minutes = np.asarray(tt.minutes)
+        if practice_units is not None:
+            # a user matrix for practices is practice -> site already: no weighting
+            return tt.label, "matrix", minutes, minutes, np.zeros(len(origin_ids), dtype=bool)
+        return tt.label, "matrix", minutes, None, None
+    from geodata import network as gn
+
+    path = scenario.resolve(spec.network or "", root)
+    files["network"] = path
+    if path.suffix.lower() == ".graphml":
+        graph = gn.graph_from_graphml(path)
+    else:
+        graph = gn.graph_from_osm_file(path, mode=spec.mode)
+    tt = gt.travel_time_matrix(graph, origin_points, sites.geometry, origin_ids=origin_ids, destination_ids=site_ids,
+                               cutoff_min=spec.cutoff_min, max_snap_m=spec.max_snap_m)
+    area_ok = np.asarray(tt.origin_snap_m) <= spec.max_snap_m if tt.origin_snap_m is not None else None
+    if practice_units is not None:
+        fallback = np.asarray(gt.travel_time_matrix(
+            graph, practice_units.geometry, sites.geometry, origin_ids=list(practice_units["unit_id"]),
+            destination_ids=site_ids, cutoff_min=spec.cutoff_min, max_snap_m=spec.max_snap_m).minutes)
+    return f"{tt.label}: {tt.description}", "network", np.asarray(tt.minutes), fallback, area_ok
+
+
+def build_demo(
+    *,
+    seed: int = 2009,
+    unit_type: str = "practice",
+    rules: Rules | None = None,
+    objective: Objective | None = None,
+) -> BuiltProblem:
+    """The built-in demo district as a problem (see :func:`geodata.demo.make_demo`).
+
+    Travel times are computed on the demo's own road network (drive). Practice units by
+    default (the patient-weighted mean over the areas where each practice's patients
+    live); ``unit_type="lsoa"`` plans the 150 small areas instead, with contiguity.
+    """
+    from geodata import travel as gt
+    from geodata.demo import make_demo
+
+    started = time.perf_counter()
+    demo = make_demo(seed=seed)
+    sites = demo.sites[SITE_COLUMNS].copy()
+    area_points = gpd.GeoSeries(gpd.points_from_xy(demo.areas["centroid_x"], demo.areas["centroid_y"]), crs=BNG)
+    area_ids = list(demo.areas["lsoa_code"])
+    site_ids = list(sites["site_id"])
+    tt = gt.travel_time_matrix(demo.graph, area_points, sites.geometry, origin_ids=area_ids,
+                               destination_ids=site_ids, progress=False)
+    label = f"{tt.label}: synthetic demo roads (seed {seed}), {tt.description}"
+    areas = demo.areas.copy()
+    if unit_type == "practice":
+        units = demo.practices.rename(columns={"practice_code": "unit_id", "list_size": "population"})
+        own = gt.travel_time_matrix(demo.graph, units.geometry, sites.geometry, origin_ids=list(units["unit_id"]),
+                                    destination_ids=site_ids, progress=False)
+        minutes, covered = practice_travel(list(units["unit_id"]), demo.registrations, area_ids,
+                                           np.asarray(tt.minutes), fallback_minutes=np.asarray(own.minutes))
+        units = units.assign(registrations_covered=covered)
+        reg = demo.registrations.merge(areas[["lsoa_code", "imd_score"]], on="lsoa_code")
+        imd = (reg["patients"] * reg["imd_score"]).groupby(reg["practice_code"]).sum() / reg.groupby("practice_code")["patients"].sum()
+        units["imd_score"] = imd.reindex(units["unit_id"]).to_numpy()
+        rules = rules or Rules(floor=50_000)
+    else:
+        units = areas.rename(columns={"lsoa_code": "unit_id"})
+        minutes = np.asarray(tt.minutes)
+        rules = rules or Rules(floor=50_000, contiguity=True)
+    problem = problem_from_frames(
+        units, sites, demo.options, minutes, unit_type=unit_type, rules=rules, objective=objective,
+        travel_source="network", travel_label=label,
+    )
+    boundary = demo.boundary.rename(columns={"code": "lad_code", "name": "lad_name"})
+    return BuiltProblem(
+        problem=problem, units=units, sites=sites, areas=areas,
+        registrations=demo.registrations if unit_type == "practice" else None,
+        boundaries=boundary, travel_description=label,
+        input_files={f"built-in demo (seed {seed})": demo.fingerprint()}, load_s=time.perf_counter() - started,
+    )
