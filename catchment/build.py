@@ -668,7 +668,7 @@ def build_demo(
     site_ids = list(sites["site_id"])
     tt = gt.travel_time_matrix(demo.graph, area_points, sites.geometry, origin_ids=area_ids,
                                destination_ids=site_ids, progress=False)
-    label = f"{tt.label}: synthetic demo roads (seed {seed}), {tt.description}"
+    label = f"{tt.label}: synthetic {tt.description}"
     areas = demo.areas.copy()
     if unit_type == "practice":
         units = demo.practices.rename(columns={"practice_code": "unit_id", "list_size": "population"})
