@@ -1,0 +1,124 @@
+"""The command line end to end: demo, run, evaluate, exit codes, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import optimise
+from catchment.metrics import ASSIGNMENT_COLUMNS, POLYSYSTEM_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*argv: str) -> int:
+    return optimise.main([*argv, "--quiet"])
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    assert optimise.main(["demo", "--out", str(out), "--quiet"]) == optimise.EXIT_OK
+    return out
+
+
+def test_demo_writes_the_contract_files(demo_out):
+    assignments = pd.read_csv(demo_out / "assignments.csv")
+    polysystems = pd.read_csv(demo_out / "polysystems.csv")
+    solution = json.loads((demo_out / "solution.json").read_text())
+    assert list(assignments.columns[: len(ASSIGNMENT_COLUMNS)]) == list(ASSIGNMENT_COLUMNS)
+    assert list(polysystems.columns[: len(POLYSYSTEM_COLUMNS)]) == list(POLYSYSTEM_COLUMNS)
+    assert len(assignments) == 42 and assignments["polysystem_id"].notna().all()
+    assert (polysystems["population"] >= 50_000).all()
+    assert polysystems["population"].sum() == assignments["population"].sum()
+    for key in ("status", "proven_optimal", "objective", "bound", "gap", "solver", "runtime_s", "load_s",
+                "travel_source", "scenario", "input_files"):
+        assert key in solution, key
+    assert solution["status"] == "optimal" and solution["proven_optimal"] is True
+    assert solution["travel_source"] == "network"
+    assert solution["gap"] <= 1e-4
+    import pyogrio
+
+    layers = {name for name, _ in pyogrio.list_layers(demo_out / "polysystems.gpkg")}
+    assert {"units", "polysystems", "hubs", "sites"} <= layers
+    assert not list(demo_out.parent.glob(".out.*")), "staging folder left behind"
+
+
+def test_redbridge_practices_proven_optimal(tmp_path, capsys):
+    out = tmp_path / "rb"
+    assert _run("run", str(ROOT / "scenarios" / "redbridge.toml"), "--out", str(out)) == optimise.EXIT_OK
+    assignments = pd.read_csv(out / "assignments.csv", dtype={"unit_id": str})
+    polysystems = pd.read_csv(out / "polysystems.csv")
+    solution = json.loads((out / "solution.json").read_text())
+    assert len(assignments) == 42 and assignments["population"].sum() == 337_420
+    assert (polysystems["population"] >= 50_000).all()
+    assert solution["proven_optimal"] is True
+    assert solution["travel_source"] == "estimate"
+    assert "estimate" in solution["travel_label"]
+    assert "estimate" in capsys.readouterr().out
+    assert len(solution["input_files"]) >= 5 and all(len(h) == 64 for h in solution["input_files"].values())
+
+    # planners' "test this configuration": the optimal plan re-evaluated scores the same
+    config = tmp_path / "config.csv"
+    assignments[["unit_id", "polysystem_id", "hub_site_id"]].to_csv(config, index=False)
+    ev_out = tmp_path / "ev"
+    assert _run("evaluate", str(ROOT / "scenarios" / "redbridge.toml"), "--plan", str(config),
+                "--out", str(ev_out)) == optimise.EXIT_OK
+    evaluated = json.loads((ev_out / "solution.json").read_text())
+    assert evaluated["objective"] == pytest.approx(solution["objective_terms"]["mean_travel"], rel=1e-9)
+    assert (ev_out / "violations.txt").read_text() == "none\n"
+
+    # merge two polysystems' practices into one and split off a tiny one: floor broken
+    broken = assignments[["unit_id", "polysystem_id"]].copy()
+    broken.loc[broken.index[0], "polysystem_id"] = "TINY"
+    broken.to_csv(config, index=False)
+    assert _run("evaluate", str(ROOT / "scenarios" / "redbridge.toml"), "--plan", str(config),
+                "--out", str(ev_out)) == optimise.EXIT_OK
+    assert "floor" in (ev_out / "violations.txt").read_text()
+    assert "breaks" in capsys.readouterr().out
+
+
+def _scenario(tmp_path: Path, extra_rules: str) -> Path:
+    text = (ROOT / "scenarios" / "redbridge.toml").read_text().replace("floor = 50000", extra_rules)
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ("floor = 400000", "400,000"),
+        ("floor = 50000\nmax_travel_min = 1", "1 min"),
+    ],
+)
+def test_impossible_requests_are_diagnosed_and_write_nothing(tmp_path, capsys, rules, expected):
+    out = tmp_path / "out"
+    code = _run("run", str(_scenario(tmp_path, rules)), "--out", str(out))
+    err = capsys.readouterr().err
+    assert code == optimise.EXIT_INFEASIBLE
+    assert "INFEASIBLE" in err and expected in err
+    assert not out.exists()
+    assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_bad_input_exits_2_and_keeps_previous_outputs(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "assignments.csv").write_text("previous run\n")
+    path = tmp_path / "s.toml"
+    path.write_text((ROOT / "scenarios" / "redbridge.toml").read_text() + '\n[data]\nlist_sizes = "nope.csv"\n')
+    assert _run("run", str(path), "--out", str(out)) == optimise.EXIT_INPUT
+    assert "nope.csv" in capsys.readouterr().err
+    assert (out / "assignments.csv").read_text() == "previous run\n"
+
+
+def test_invalid_scenario_lists_every_problem(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[units]\ntype = "ward"\n[rules]\nfloor = -5\n')
+    assert _run("run", str(path)) == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "bad.toml: [units] type" in err and "[rules] floor" in err
