@@ -91,7 +91,7 @@ class SitesSpec:
     """Candidate hub sites: hospitals near the area, the largest practices, a user file."""
 
     hospitals_within_m: float | None = 3000.0
-    hospital_sector: str | None = "NHS Sector"
+    hospital_sector: str | None = "NHS"
     largest_practices: int = 0
     file: str | None = None
     options_file: str | None = None
@@ -293,7 +293,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     hw = s.get("hospitals_within_m", 3000.0)
     sites = SitesSpec(
         hospitals_within_m=None if hw is False else r.get(s, "sites", "hospitals_within_m", float, 3000.0, minimum=0),
-        hospital_sector=r.get(s, "sites", "hospital_sector", str, "NHS Sector"),
+        hospital_sector=r.get(s, "sites", "hospital_sector", str, "NHS", choices=("NHS", "Independent")),
         largest_practices=r.get(s, "sites", "largest_practices", int, 0, minimum=0),
         file=r.get(s, "sites", "file", str),
         options_file=r.get(s, "sites", "options_file", str),
