@@ -34,7 +34,20 @@ from catchment.metrics import assignments_frame, objective_terms, plan_summary, 
 from catchment.plan import Plan
 from geodata.settings import BNG
 
-__all__ = ["atomic_output_dir", "polysystem_areas", "write_outputs", "solution_record", "OUTPUT_FILES"]
+__all__ = [
+    "atomic_output_dir",
+    "polysystem_areas",
+    "majority_areas",
+    "write_outputs",
+    "solution_record",
+    "OUTPUT_FILES",
+    "MIN_PATIENTS",
+]
+
+#: Practice mode: LSOAs with fewer patients registered at the plan's practices are not drawn
+#: as part of a polysystem's area (a handful of patients who moved away would otherwise
+#: spread every polysystem across the region). About 3% of Redbridge's patients.
+MIN_PATIENTS = 100.0
 
 OUTPUT_FILES = ("assignments.csv", "polysystems.csv", "solution.json", "polysystems.gpkg")
 
@@ -50,6 +63,9 @@ def atomic_output_dir(target: str | Path) -> Iterator[Path]:
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
     try:
         yield staging
         backup = None
@@ -64,12 +80,13 @@ def atomic_output_dir(target: str | Path) -> Iterator[Path]:
         raise
 
 
-def polysystem_areas(built: BuiltProblem, plan: Plan) -> gpd.GeoDataFrame:
+def polysystem_areas(built: BuiltProblem, plan: Plan, *, min_patients: float = MIN_PATIENTS) -> gpd.GeoDataFrame:
     """Areas of each polysystem (EPSG:27700).
 
-    LSOA units: the dissolved LSOA polygons. Practice units: each LSOA where the
-    practices' patients live takes the polysystem to which most of its registered patients
-    belong (``share`` = that majority's fraction); LSOAs are then dissolved by polysystem.
+    LSOA units: the dissolved LSOA polygons. Practice units: each LSOA where at least
+    ``min_patients`` of the practices' patients live takes the polysystem to which most of
+    its registered patients belong (``share`` = that majority's fraction); LSOAs are then
+    dissolved by polysystem.
 
     Returns
     -------
@@ -87,8 +104,9 @@ def polysystem_areas(built: BuiltProblem, plan: Plan) -> gpd.GeoDataFrame:
         if built.areas is None or built.registrations is None or len(built.areas) == 0:
             return gpd.GeoDataFrame(columns=["polysystem_id", "hub_site_id", "population", "method", "geometry"],
                                     geometry="geometry", crs=BNG)
-        units = majority_areas(built, plan)[["lsoa_code", "hub_site_id", "geometry"]]
-        method = "LSOAs by majority of registered patients"
+        majority = majority_areas(built, plan)
+        units = majority.loc[majority["registered"] >= min_patients, ["lsoa_code", "hub_site_id", "geometry"]]
+        method = f"LSOAs by majority of registered patients (LSOAs with at least {min_patients:,.0f} patients)"
     dissolved = units.dissolve(by="hub_site_id", as_index=False)
     pop = pd.Series(problem.population, index=problem.unit_ids)
     totals = pop.groupby(pd.Series(plan.assignment)).sum()
@@ -102,15 +120,18 @@ def polysystem_areas(built: BuiltProblem, plan: Plan) -> gpd.GeoDataFrame:
 def majority_areas(built: BuiltProblem, plan: Plan) -> gpd.GeoDataFrame:
     """Practice mode: each LSOA coloured by the polysystem most of its patients belong to.
 
-    Returns the LSOA frame with ``hub_site_id``, ``polysystem_id`` and ``share`` (0-1).
+    Returns the LSOA frame with ``hub_site_id``, ``polysystem_id``, ``share`` (0-1),
+    ``patients`` (of the majority polysystem) and ``registered`` (all patients of the area
+    registered at the plan's practices).
     """
     reg = built.registrations
     reg = reg.assign(hub_site_id=reg["practice_code"].map(plan.assignment)).dropna(subset=["hub_site_id"])
     by = reg.groupby(["lsoa_code", "hub_site_id"], as_index=False)["patients"].sum()
     totals = by.groupby("lsoa_code")["patients"].transform("sum")
     by["share"] = by["patients"] / totals
+    by["registered"] = totals
     best = by.sort_values(["lsoa_code", "share", "hub_site_id"], ascending=[True, False, True]).drop_duplicates("lsoa_code")
-    areas = built.areas.merge(best[["lsoa_code", "hub_site_id", "share", "patients"]], on="lsoa_code", how="inner")
+    areas = built.areas.merge(best[["lsoa_code", "hub_site_id", "share", "patients", "registered"]], on="lsoa_code", how="inner")
     areas["polysystem_id"] = areas["hub_site_id"].map(plan.polysystem_ids())
     return areas
 
