@@ -5,7 +5,17 @@
 """
 
 from solvers._pulp import SOLVERS, solver_available
-from solvers.heuristic import solve_heuristic
+from solvers.contiguity import CONTIGUITY_METHODS
+from solvers.heuristic import repair_plan, solve_heuristic
 from solvers.mip import PolysystemModel, check_solver_options, solve
 
-__all__ = ["PolysystemModel", "solve", "solve_heuristic", "check_solver_options", "solver_available", "SOLVERS"]
+__all__ = [
+    "PolysystemModel",
+    "solve",
+    "solve_heuristic",
+    "repair_plan",
+    "check_solver_options",
+    "solver_available",
+    "SOLVERS",
+    "CONTIGUITY_METHODS",
+]

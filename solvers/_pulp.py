@@ -1,0 +1,326 @@
+"""Solver selection and honest reading of what a PuLP solve achieved.
+
+Two solvers, both through PuLP 3.3:
+
+* ``"highs"`` — :class:`pulp.HiGHS` (the highspy API, in process). PuLP's class has no
+  warm start, so :class:`WarmHiGHS` adds one (``Highs.setSolution`` with every variable's
+  current value, called just before ``run``), loads the model into HiGHS in bulk rather
+  than column by column, and reads the best bound and gap from the highspy model PuLP
+  keeps on ``prob.solverModel``.
+* ``"cbc"`` — :class:`pulp.COIN_CMD` (``PULP_CBC_CMD`` is deprecated in PuLP 3.3). A
+  ``cbc`` on the ``PATH`` is preferred; otherwise the CBC binary bundled with PuLP is
+  called through ``COIN_CMD(path=...)``. Warm start is CBC's ``-mips`` file; the bound
+  and gap are parsed from CBC's log. The bundled CBC 2.10.3 may overrun its time limit.
+
+The status comes from ``prob.sol_status`` (1 optimal, 2 a solution without a proof —
+PuLP's ``LpStatus`` says "Optimal" after a time limit) and ``prob.status`` (-1 infeasible).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+from pulp import constants as lpconst
+
+__all__ = ["SOLVERS", "SolveOutcome", "solver_available", "run_solver", "WarmHiGHS"]
+
+logger = logging.getLogger(__name__)
+
+SOLVERS = ("highs", "cbc")
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What one solver call achieved.
+
+    Attributes
+    ----------
+    status : {"optimal", "feasible", "infeasible", "unsolved"}
+        ``optimal`` only when the solver proved it (within the relative gap asked).
+    objective, bound : float or None
+        Objective of the solution found and best proven lower bound (``None`` if unknown).
+    seconds : float
+        Wall-clock seconds in the solver (including loading the model into it).
+    warm_start : str
+        ``"used"`` (the solver's log shows it accepted the start), ``"rejected"``,
+        ``"given"`` (handed over, acceptance unknown) or ``"none"``.
+    notes : tuple of str
+    """
+
+    status: str
+    objective: float | None
+    bound: float | None
+    seconds: float
+    warm_start: str = "none"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def solver_available(name: str) -> bool:
+    """True if the named solver (``"highs"`` or ``"cbc"``) can run here."""
+    if name == "highs":
+        return bool(pulp.HiGHS(msg=False).available())
+    if name == "cbc":
+        return _cbc_path() is not None
+    return False
+
+
+def _cbc_path() -> str | None:
+    system = pulp.COIN_CMD(msg=False)
+    if system.available():
+        return str(system.path)
+    bundled = pulp.PULP_CBC_CMD.pulp_cbc_path  # class attribute: no deprecated constructor
+    if bundled and os.path.isfile(bundled) and os.access(bundled, os.X_OK):
+        return str(bundled)
+    return None
+
+
+def run_solver(
+    prob: pulp.LpProblem,
+    *,
+    solver: str,
+    time_limit: float | None,
+    mip_gap: float,
+    threads: int | None,
+    msg: bool,
+    warm_start: bool,
+) -> SolveOutcome:
+    """Solve ``prob`` with ``solver`` and say honestly what was achieved.
+
+    Parameters
+    ----------
+    prob
+        The model; variables with a value (``setInitialValue``) form the warm start.
+    solver
+        ``"highs"`` or ``"cbc"``.
+    time_limit
+        Seconds, or ``None``.
+    mip_gap
+        Relative gap at which the solver may stop and call the solution optimal.
+    threads
+        Solver threads, or ``None`` for the solver's default.
+    msg
+        Forward the solver's log to this module's logger (INFO) after the solve.
+    warm_start
+        Pass the current variable values as a starting solution.
+
+    Returns
+    -------
+    SolveOutcome
+
+    Raises
+    ------
+    RuntimeError
+        If the solver is not available.
+    """
+    with tempfile.TemporaryDirectory(prefix="catchment-solve-") as tmp:
+        log_path = os.path.join(tmp, "solver.log")
+        start = time.perf_counter()
+        if solver == "highs":
+            engine = WarmHiGHS(
+                msg=False, timeLimit=time_limit, gapRel=mip_gap, threads=threads, warm_start=warm_start
+            )
+            prob.solve(engine)
+            seconds = time.perf_counter() - start
+            bound = _highs_bound(prob)
+            warm = engine.warm_start_result
+            notes: tuple[str, ...] = ()
+            if msg:
+                for line in "".join(engine.log_lines).splitlines():
+                    logger.info("highs: %s", line)
+        elif solver == "cbc":
+            path = _cbc_path()
+            if path is None:
+                raise RuntimeError("CBC is not available: install it (pip install pulp[cbc]) or use solver='highs'")
+            engine = pulp.COIN_CMD(
+                path=path, msg=False, timeLimit=time_limit, gapRel=mip_gap, threads=threads,
+                warmStart=warm_start, logPath=log_path,
+            )
+            prob.solve(engine)
+            seconds = time.perf_counter() - start
+            bound, notes = _cbc_bound(log_path)
+            warm = _cbc_start(log_path) if warm_start else "none"
+        else:  # validated by the callers; kept for direct use
+            raise ValueError(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)}")
+        if msg and solver == "cbc" and os.path.exists(log_path):
+            with open(log_path, encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    logger.info("%s: %s", solver, line.rstrip())
+
+    status = _status(prob)
+    objective = None
+    if status in ("optimal", "feasible") and prob.objective is not None:
+        value = prob.objective.value()
+        objective = None if value is None else float(value)
+    if status not in ("optimal", "feasible"):
+        bound = bound if status == "unsolved" else None
+    return SolveOutcome(status, objective, bound, seconds, warm, notes)
+
+
+def _status(prob: pulp.LpProblem) -> str:
+    if prob.sol_status == lpconst.LpSolutionOptimal:
+        return "optimal"
+    if prob.sol_status == lpconst.LpSolutionIntegerFeasible:
+        return "feasible"
+    if prob.status == lpconst.LpStatusInfeasible:
+        return "infeasible"
+    return "unsolved"
+
+
+def _highs_bound(prob: pulp.LpProblem) -> float | None:
+    model = getattr(prob, "solverModel", None)
+    if model is None:
+        return None
+    value = float(model.getInfo().mip_dual_bound)
+    return value if math.isfinite(value) else None
+
+
+_CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
+_CBC_RESULT = re.compile(r"^Result - (.+)$", re.MULTILINE)
+
+
+def _cbc_bound(log_path: str) -> tuple[float | None, tuple[str, ...]]:
+    """Best bound from CBC's log (printed when it stops before proving optimality)."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return None, ("CBC wrote no log; best bound unknown",)
+    result = _CBC_RESULT.search(text)
+    found = _CBC_BOUND.search(text)
+    if found:
+        try:
+            return float(found.group(1)), ()
+        except ValueError:
+            pass
+    if result and result.group(1).startswith("Optimal"):
+        return None, ("CBC proved optimality within the requested gap but prints no bound",)
+    return None, ("CBC reported no best bound",)
+
+
+def _cbc_start(log_path: str) -> str:
+    """Did CBC build a solution from the ``-mips`` start file (its log says so)?"""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return "given"
+    if "MIPStart provided solution" in text:
+        return "used"
+    return "rejected" if "mipstart" in text.lower() else "given"
+
+
+class WarmHiGHS(pulp.HiGHS):
+    """:class:`pulp.HiGHS` with a warm start, a bulk model load and a captured log.
+
+    The log never reaches the console: it is kept in :attr:`log_lines` (callers may
+    forward it to logging), and it tells whether HiGHS found the warm start feasible.
+
+    Parameters
+    ----------
+    warm_start
+        Before solving, hand HiGHS every variable's current value (``varValue``) as a
+        starting solution; :attr:`warm_start_result` then says ``"used"`` (HiGHS checked
+        it and found it feasible), ``"rejected"`` or ``"none"`` (no complete start).
+    **kwargs
+        Passed to :class:`pulp.HiGHS` (``msg``, ``timeLimit``, ``gapRel``, ``threads``...).
+    """
+
+    def __init__(self, *, warm_start: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.warm_start = warm_start
+        self.warm_start_result = "none"
+        self.log_lines: list[str] = []
+
+    def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:
+        super().createAndConfigureSolver(lp)
+        # Capture the log (never to the console): it shows whether the start was accepted.
+        lp.solverModel.setOptionValue("output_flag", True)
+        lp.solverModel.setOptionValue("log_to_console", False)
+        lp.solverModel.cbLogging.subscribe(lambda event: self.log_lines.append(event.message))
+
+    def buildSolverModel(self, lp: pulp.LpProblem) -> None:
+        """Load columns and rows in two bulk calls (PuLP adds them one by one)."""
+        import highspy
+
+        inf = highspy.kHighsInf
+        sense = -1.0 if lp.sense == lpconst.LpMaximize else 1.0
+        variables = lp.variables()
+        n = len(variables)
+        cost = np.zeros(n)
+        lower = np.empty(n)
+        upper = np.empty(n)
+        integer: list[int] = []
+        objective = lp.objective or {}
+        for k, var in enumerate(variables):
+            var.index = k
+            cost[k] = sense * objective.get(var, 0.0)
+            lower[k] = -inf if var.lowBound is None else var.lowBound
+            upper[k] = inf if var.upBound is None else var.upBound
+            if var.cat == lpconst.LpInteger and self.mip:
+                integer.append(k)
+        model = lp.solverModel
+        model.addCols(n, cost, lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        if integer:
+            idx = np.asarray(integer, dtype=np.int32)
+            model.changeColsIntegrality(
+                idx.size, idx, np.full(idx.size, highspy.HighsVarType.kInteger, dtype=np.uint8)
+            )
+        constraints = list(lp._constraints.values())
+        m = len(constraints)
+        row_lo = np.empty(m)
+        row_hi = np.empty(m)
+        starts = np.zeros(m, dtype=np.int32)
+        index: list[int] = []
+        value: list[float] = []
+        for r, con in enumerate(constraints):
+            con.index = r
+            starts[r] = len(index)
+            for var, coef in con.items():
+                if coef != 0:
+                    index.append(var.index)
+                    value.append(coef)
+            lb, ub = con.getLb(), con.getUb()
+            row_lo[r] = -inf if lb is None else lb
+            row_hi[r] = inf if ub is None else ub
+        model.addRows(
+            m, row_lo, row_hi, len(index), starts,
+            np.asarray(index, dtype=np.int32), np.asarray(value, dtype=float),
+        )
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        if self.warm_start:
+            self._set_start(lp)
+        lp.solverModel.run()
+        if self.warm_start_result == "given":
+            self.warm_start_result = "used" if _start_feasible("".join(self.log_lines)) else "rejected"
+
+    def _set_start(self, lp: pulp.LpProblem) -> None:
+        import highspy
+
+        variables = lp.variables()
+        if not variables or any(v.varValue is None for v in variables):
+            return
+        start = np.asarray([v.varValue for v in variables], dtype=float)
+        index = np.asarray([v.index for v in variables], dtype=np.int32)
+        status = lp.solverModel.setSolution(index.size, index, start)
+        self.warm_start_result = "given" if status == highspy.HighsStatus.kOk else "rejected"
+
+
+_START_FEASIBLE = re.compile(r"MIP start solution is feasible")
+_START_CHECK = re.compile(r"^(Col|Integer|Row)\s+infeasibilities\s+(\d+)", re.MULTILINE)
+
+
+def _start_feasible(log: str) -> bool:
+    """Did HiGHS judge the starting solution feasible (its log says so)?"""
+    if _START_FEASIBLE.search(log):
+        return True
+    counts = _START_CHECK.findall(log)
+    return bool(counts) and all(int(n) == 0 for _, n in counts)
