@@ -853,6 +853,13 @@ def _extract(problem: Problem, form: _Formulation) -> tuple[np.ndarray, dict[int
         else:  # the solver left the option undecided (cannot happen with integral values)
             pops = {j: float(problem.population[site_of_unit == j].sum())}
             hub_options[j] = (choose_options(problem, pops) or {j: problem.options_of(problem.site_ids[j])[0].option})[j]
+    if "capital" not in problem.objective.terms:
+        # Capital is not in the objective, so the solver picks among the options that fit at
+        # random; a planner expects the cheapest that fits. Objective unchanged, budget only eased.
+        pops = {j: float(problem.population[site_of_unit == j].sum()) for j in hub_options}
+        cheapest = choose_options(problem, pops)
+        if cheapest is not None:
+            hub_options = cheapest
     return site_of_unit, hub_options
 
 

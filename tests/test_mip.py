@@ -501,3 +501,23 @@ def test_redbridge_lsoas_contiguous_real_data(real_data):
     assert plan.stats["contiguity"] == "cuts"
     for site in plan.hubs:
         assert bfs_connected(problem, list(plan.units_of(site)))
+
+
+def test_cheapest_fitting_option_when_capital_is_not_in_the_objective():
+    from catchment.problem import HubOption, Problem, Rules
+    from solvers import solve
+
+    problem = Problem.from_arrays(
+        unit_ids=["a", "b"],
+        population=[30_000, 30_000],
+        site_ids=["s"],
+        travel_min=[[1.0], [2.0]],
+        options=[
+            HubOption("s", "reuse", 100.0, capacity=50_000),
+            HubOption("s", "refurbish", 1_000.0, capacity=70_000),
+            HubOption("s", "new_build", 9_000.0, capacity=90_000),
+        ],
+        rules=Rules(floor=50_000),
+    )
+    plan = solve(problem)
+    assert dict(plan.hub_options) == {"s": "refurbish"}
