@@ -4,6 +4,13 @@
     python optimise.py demo [--out DIR]
     python optimise.py run SCENARIO.toml [--out DIR] [--data-dir DIR]
     python optimise.py evaluate SCENARIO.toml --plan FILE [--out DIR] [--data-dir DIR]
+    python optimise.py shortlist SCENARIO.toml|demo [--out DIR] [--scheduler ADDRESS] [--workers N]
+    python optimise.py sweep SWEEP.toml [--out DIR] [--scheduler ADDRESS] [--workers N]
+    python optimise.py phase SCENARIO.toml|demo --years 5 --annual-budget 5e6 [--carry-over] [--plan FILE]
+    python optimise.py national [--out DIR] [--scheduler ADDRESS] [--workers N]
+
+Shortlists, sweeps and national runs solve on Dask: a local cluster of --workers processes
+(default: one per core), or an existing one with --scheduler; --serial solves in this process.
 
 Exit codes: 0 a valid plan was written; 2 bad input (file, row and column named);
 3 infeasible (the diagnosis says why); 4 no plan found within the time limit;
@@ -47,6 +54,40 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--plan", type=Path, required=True,
                     help="CSV: unit_id, polysystem_id[, hub_site_id[, hub_option]]")
     common(ev)
+
+    def dask(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler "
+                       "(tcp://host:8786); default: a local cluster")
+        p.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
+        p.add_argument("--serial", action="store_true", help="solve in this process, without Dask")
+
+    sl = sub.add_parser("shortlist", help="rank candidate hub sites: regret, value of keeping, near-optimal share")
+    sl.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
+    sl.add_argument("--tolerance", type=float, default=0.02,
+                    help="near-optimal: within this relative distance of the optimum (default 0.02)")
+    sl.add_argument("--exhaustive", action="store_true",
+                    help="solve both forcings of every site even when the optimum answers one")
+    common(sl)
+    dask(sl)
+    sw = sub.add_parser("sweep", help="solve a grid of rule variants; results table, Pareto front, every plan")
+    sw.add_argument("sweep", type=Path, help="sweep file (TOML: [sweep] base, [grid] axes)")
+    common(sw)
+    dask(sw)
+    ph = sub.add_parser("phase", help="which hub opens in which year under annual capital budgets")
+    ph.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
+    ph.add_argument("--years", type=int, default=5, help="length of the horizon (default 5)")
+    ph.add_argument("--annual-budget", type=float, nargs="+", required=True, metavar="GBP",
+                    help="capital budget per year: one amount, or one per year")
+    ph.add_argument("--carry-over", action="store_true", help="unspent budget rolls forward")
+    ph.add_argument("--complete", action="store_true", help="every hub must open within the horizon")
+    ph.add_argument("--plan", type=Path, help="phase this configuration (CSV as for evaluate) instead of solving")
+    common(ph)
+    na = sub.add_parser("national", help="every English practice, one problem per CCG, solved on Dask")
+    na.add_argument("--floor", type=float, default=50_000.0, help="minimum population per polysystem (50,000)")
+    na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
+    na.add_argument("--mip-gap", type=float, default=1e-3, help="relative gap per CCG (default 0.001)")
+    common(na)
+    dask(na)
     return parser
 
 
@@ -55,13 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
     logging.captureWarnings(True)
-    for noisy in ("pyogrio", "fiona", "urllib3"):
+    for noisy in ("pyogrio", "fiona", "urllib3", "distributed", "tornado"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from catchment._errors import InfeasibleError, PlanInvalidError
     from geodata._errors import CatchmentError
 
+    commands = {"shortlist": _shortlist, "sweep": _sweep, "phase": _phase, "national": _national}
     try:
-        return _run(args)
+        return commands.get(args.command, _run)(args)
     except InfeasibleError as exc:
         print(f"\nINFEASIBLE: no plan can satisfy the rules. Nothing was written.\n\n{exc}", file=sys.stderr)
         return EXIT_INFEASIBLE
@@ -180,6 +222,241 @@ def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     print(f"\n{summary.get('n_polysystems', len(table))} polysystems covering "
           f"{summary.get('coverage', 1.0):.1%} of the population; outputs in {out}/")
+
+
+# ---------------------------------------------------------------------------- shortlist, sweep, phase, national
+def _options(args: argparse.Namespace, scenario=None, **defaults):  # noqa: ANN001, ANN202 - thin CLI glue
+    from solvers.batch import SolveOptions
+
+    s = scenario.solver if scenario is not None else None
+    settings = {"solver": s.name, "time_limit": s.time_limit, "mip_gap": s.mip_gap, "k_nearest": s.k_nearest,
+                "threads": s.threads} if s is not None else {}
+    settings.update(defaults)
+    if args.solver:
+        settings["solver"] = args.solver
+    if args.time_limit is not None:
+        settings["time_limit"] = args.time_limit
+    return SolveOptions(**settings)
+
+
+def _load(args: argparse.Namespace):  # noqa: ANN202 - thin CLI glue
+    """Built problem, scenario record and solver options of a scenario file or the demo."""
+    from catchment import build
+
+    if args.scenario == "demo":
+        return build.build_demo(), {"name": "built-in demo (seed 2009)"}, _options(args), "demo"
+    from catchment.scenario import read_scenario
+
+    scenario = read_scenario(Path(args.scenario))
+    built = build.build_from_scenario(scenario, data_dir=args.data_dir)
+    record = {"name": scenario.name, "file": str(args.scenario), **dict(scenario.raw)}
+    return built, record, _options(args, scenario), Path(args.scenario).stem
+
+
+def _progress(args: argparse.Namespace, what: str):  # noqa: ANN202 - thin CLI glue
+    from tqdm import tqdm
+
+    bar = tqdm(desc=what, unit=" solve", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _cluster(args: argparse.Namespace):  # noqa: ANN202 - thin CLI glue
+    import contextlib
+
+    if args.serial:
+        return contextlib.nullcontext(None)
+    import distributed  # noqa: F401 - its import sets its loggers to INFO: quieten them after it
+
+    from solvers.distributed import dask_client
+
+    for name in ("distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return dask_client(scheduler=args.scheduler, workers=args.workers)
+
+
+def _base_exit(record) -> int | None:  # noqa: ANN001 - thin CLI glue
+    """Exit code when the base problem has no valid plan (with the reason printed), else None."""
+    if record.usable:
+        return None
+    if record.status == "infeasible":
+        print(f"\nINFEASIBLE: no plan can satisfy the rules. Nothing was written.\n\n{record.diagnosis}", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    if not record.has_plan:
+        print(f"\nNo plan was found: {record.diagnosis}. Nothing was written.", file=sys.stderr)
+        return EXIT_NO_PLAN
+    print("\nINTERNAL ERROR: the plan failed the independent validator; nothing was written.\n  "
+          + "\n  ".join(record.violations), file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _shortlist(args: argparse.Namespace) -> int:
+    from catchment import outputs
+    from maps.shortlist import write_shortlist_outputs
+    from solvers.batch import solve_and_check
+    from solvers.shortlist import shortlist_sites
+
+    log = logging.getLogger("optimise")
+    started = time.perf_counter()
+    built, record, options, stem = _load(args)
+    base = solve_and_check(built.problem, options)
+    code = _base_exit(base)
+    if code is not None:
+        return code
+    log.info("optimum %.4f (%s); forcing each site open and closed", base.objective, base.plan.status_label)
+    with _cluster(args) as client:
+        shortlist = shortlist_sites(built.problem, options=options, base=base, client=client,
+                                    tolerance=args.tolerance,
+                                    exhaustive=args.exhaustive, progress=_progress(args, "shortlist"))
+    table = shortlist.frame()
+    out = args.out or Path("out") / f"{stem}-shortlist"
+    summary = {"scenario": record, "optimum": shortlist.optimum, "base_status": base.status,
+               "tolerance": shortlist.tolerance, "sites": len(table), "forced_solves": shortlist.n_solves,
+               "near_optimal_plans": shortlist.n_near_optimal, "excluded_sites": list(shortlist.excluded_sites),
+               "runtime_s": time.perf_counter() - started, "travel_label": built.problem.travel_label,
+               "dask": "serial" if args.serial else (args.scheduler or f"local cluster, {args.workers or 'all'} worker(s)")}
+    with outputs.atomic_output_dir(out) as staging:
+        write_shortlist_outputs(staging, built, table, summary=summary)
+        (staging / "optimum").mkdir()
+        outputs.write_outputs(staging / "optimum", built, base.plan, scenario=record)
+        _write_maps(staging / "optimum", built, base.plan)
+    cols = ["rank", "site_id", "site_name", "in_optimum", "regret_pct", "value_pct", "essential", "near_optimal_share"]
+    print(f"\nSHORTLIST of {len(table)} sites: optimum {shortlist.optimum:.4f}, {shortlist.n_solves} forced solves, "
+          f"{shortlist.n_near_optimal} near-optimal hub set(s) (within {shortlist.tolerance:.0%}), "
+          f"{time.perf_counter() - started:.1f} s")
+    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print(f"\noutputs in {out}/ (shortlist.csv, shortlist.html, optimum/)")
+    return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    import functools
+
+    from catchment import outputs
+    from catchment.scenario import read_scenario
+    from catchment.sweep import read_sweep
+    from maps.sweep import write_sweep_outputs
+    from solvers.distributed import map_tasks
+    from solvers.sweep import run_sweep, sweep_bases
+
+    started = time.perf_counter()
+    spec = read_sweep(args.sweep)
+    bases, not_applicable, record = sweep_bases(spec, data_dir=args.data_dir)
+    options = _options(args, None if spec.base_is_demo else read_scenario(spec.base))
+    with _cluster(args) as client:
+        result = run_sweep(spec, bases, options=options, not_applicable=not_applicable, client=client,
+                           progress=_progress(args, "sweep"))
+        table = result.frame()
+        items = [(o.point, o.record.plan if o.record is not None else None, o.status, o.note, record)
+                 for o in result.outcomes]
+        mapper = functools.partial(map_tasks, client=client, progress=_progress(args, "plan folders"), name="draw")
+        out = args.out or Path("out") / f"{args.sweep.stem}"
+        with outputs.atomic_output_dir(out) as staging:
+            write_sweep_outputs(staging, table, items, bases=bases, title=spec.name, base=spec.base,
+                                not_applicable=result.not_applicable, runtime_s=result.runtime_s,
+                                maps=spec.maps, mapper=mapper)
+    counts = result.counts()
+    print(f"\nSWEEP {spec.name}: {len(table)} point(s) in {time.perf_counter() - started:.1f} s "
+          f"(solves {result.runtime_s:.1f} s): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for axis, why in result.not_applicable.items():
+        print(f"axis {axis}: not applicable ({why})")
+    cols = ["plan_id", "floor", "polysystems", "travel_limit_min", "budget", "mode", "status", "mean_travel_min",
+            "capital_cost", "n_polysystems", "pareto"]
+    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print(f"\noutputs in {out}/ (sweep.csv, sweep.html, pareto.png, plans/)")
+    return EXIT_OK
+
+
+def _phase(args: argparse.Namespace) -> int:
+    from catchment import outputs
+    from maps.phasing import write_phasing_outputs
+    from solvers.batch import solve_and_check
+    from solvers.phasing import phase_plan
+
+    built, record, options, stem = _load(args)
+    problem = built.problem
+    if args.plan is not None:
+        import pandas as pd
+
+        from catchment.evaluate import plan_from_configuration
+        from catchment.validate import check_plan
+        from geodata._errors import MissingFileError
+
+        if not args.plan.is_file():
+            raise MissingFileError(args.plan, what="configuration file")
+        plan = plan_from_configuration(problem, pd.read_csv(args.plan, dtype=str), file=str(args.plan))
+        check_plan(problem, plan)
+        described = f"Plan: the configuration {args.plan.name} ({len(plan.hub_options)} hubs)."
+    else:
+        base = solve_and_check(problem, options)
+        code = _base_exit(base)
+        if code is not None:
+            return code
+        plan = base.plan
+        described = f"Plan: {plan.status_label}, {len(plan.hub_options)} hubs, objective {base.objective:.4f}."
+    budget = args.annual_budget[0] if len(args.annual_budget) == 1 else args.annual_budget
+    phasing = phase_plan(problem, plan, years=args.years, annual_budget=budget, carry_over=args.carry_over,
+                         complete=args.complete, solver=options.solver, time_limit=options.time_limit)
+    if not phasing.has_schedule:
+        print(f"\nNo timetable: {phasing.status}. " + " ".join(phasing.notes) + " Nothing was written.", file=sys.stderr)
+        return EXIT_INFEASIBLE if phasing.status == "infeasible" else EXIT_NO_PLAN
+    summary = {"plan": described, "status": phasing.status, "years": phasing.years, "budgets": list(phasing.budgets),
+               "carry_over": phasing.carry_over, "complete": phasing.complete, "person_years": phasing.person_years(),
+               "unopened": list(phasing.unopened), "notes": list(phasing.notes), "scenario": record}
+    out = args.out or Path("out") / f"{stem}-phasing"
+    with outputs.atomic_output_dir(out) as staging:
+        write_phasing_outputs(staging, phasing.frame(), phasing.years_frame(), summary=summary)
+        outputs.write_outputs(staging, built, plan, scenario=record)
+        _write_maps(staging, built, plan)
+    print(f"\nPHASING over {phasing.years} year(s), {phasing.status}: {phasing.person_years():,.0f} person-years served")
+    print(phasing.frame().to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    for note in phasing.notes:
+        print(f"note: {note}")
+    print(f"\noutputs in {out}/ (phasing.html, phasing.csv, phasing_years.csv, and the plan's files)")
+    return EXIT_OK
+
+
+def _national(args: argparse.Namespace) -> int:
+    import json
+
+    from catchment import outputs
+    from catchment.national import national_subproblems
+    from solvers.national import solve_national
+
+    started = time.perf_counter()
+    logging.getLogger("catchment.build").setLevel(logging.WARNING)  # one line per CCG otherwise
+    national = national_subproblems(args.data_dir, floor=args.floor, ccgs=args.ccg)
+    options = _options(args, mip_gap=args.mip_gap, time_limit=120.0)
+    with _cluster(args) as client:
+        result = solve_national(national, options=options, client=client, progress=_progress(args, "CCGs"))
+    summary = result.summary()
+    summary["total_s"] = time.perf_counter() - started
+    out = args.out or Path("out") / "national"
+    with outputs.atomic_output_dir(out) as staging:
+        result.assignments().to_csv(staging / "assignments.csv", index=False)
+        result.polysystems().to_csv(staging / "polysystems.csv", index=False)
+        result.ccg_summary().to_csv(staging / "ccg_summary.csv", index=False)
+        result.coverage().to_csv(staging / "coverage.csv", index=False)
+        (staging / "national.json").write_text(json.dumps(summary, indent=2) + "\n")
+    ccgs = result.ccg_summary()
+    unplanned = ccgs.loc[ccgs["status"].isin(["below_floor", "infeasible", "unsolved"]) | ~ccgs["validated"].fillna(True)]
+    print(f"\nNATIONAL: {summary['ccgs']} CCGs, {summary['practices']:,} practices, {summary['polysystems']:,} "
+          f"polysystems in {summary['total_s']:.1f} s (data {summary['load_s']:.1f} s, solves {summary['solve_s']:.1f} s)")
+    print("CCGs: " + ", ".join(f"{k} {v}" for k, v in summary["ccg_status"].items()))
+    print("practices: " + ", ".join(f"{k} {v:,}" for k, v in summary["practice_status"].items())
+          + f"; {summary['practices_assigned_share']:.2%} assigned, "
+          f"{summary['practices_accounted_share']:.2%} assigned or listed with a reason")
+    for row in unplanned.itertuples(index=False):
+        print(f"  {row.ccg_code}: {row.status}: {row.reason}")
+    print(f"travel times: {national.travel_label}")
+    print(f"\noutputs in {out}/ (assignments.csv, polysystems.csv, ccg_summary.csv, coverage.csv, national.json)")
+    return EXIT_OK
 
 
 if __name__ == "__main__":
