@@ -286,7 +286,8 @@ def _base_exit(record) -> int | None:  # noqa: ANN001 - thin CLI glue
     if record.usable:
         return None
     if record.status == "infeasible":
-        print(f"\nINFEASIBLE: no plan can satisfy the rules. Nothing was written.\n\n{record.diagnosis}", file=sys.stderr)
+        print(f"\nINFEASIBLE: no plan can satisfy the rules. Nothing was written.\n\n{record.diagnosis}",
+              file=sys.stderr)
         return EXIT_INFEASIBLE
     if not record.has_plan:
         print(f"\nNo plan was found: {record.diagnosis}. Nothing was written.", file=sys.stderr)
@@ -320,7 +321,8 @@ def _shortlist(args: argparse.Namespace) -> int:
                "tolerance": shortlist.tolerance, "sites": len(table), "forced_solves": shortlist.n_solves,
                "near_optimal_plans": shortlist.n_near_optimal, "excluded_sites": list(shortlist.excluded_sites),
                "runtime_s": time.perf_counter() - started, "travel_label": built.problem.travel_label,
-               "dask": "serial" if args.serial else (args.scheduler or f"local cluster, {args.workers or 'all'} worker(s)")}
+               "dask": "serial" if args.serial
+               else (args.scheduler or f"local cluster, {args.workers or 'all'} worker(s)")}
     with outputs.atomic_output_dir(out) as staging:
         write_shortlist_outputs(staging, built, table, summary=summary)
         (staging / "optimum").mkdir()
@@ -336,6 +338,7 @@ def _shortlist(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    import dataclasses
     import functools
 
     from catchment import outputs
@@ -347,6 +350,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     spec = read_sweep(args.sweep)
+    if args.time_limit is not None:  # the command line wins over the sweep file
+        spec = dataclasses.replace(spec, time_limit=args.time_limit)
     bases, not_applicable, record = sweep_bases(spec, data_dir=args.data_dir)
     options = _options(args, None if spec.base_is_demo else read_scenario(spec.base))
     with _cluster(args) as client:
@@ -404,7 +409,8 @@ def _phase(args: argparse.Namespace) -> int:
     phasing = phase_plan(problem, plan, years=args.years, annual_budget=budget, carry_over=args.carry_over,
                          complete=args.complete, solver=options.solver, time_limit=options.time_limit)
     if not phasing.has_schedule:
-        print(f"\nNo timetable: {phasing.status}. " + " ".join(phasing.notes) + " Nothing was written.", file=sys.stderr)
+        print(f"\nNo timetable: {phasing.status}. " + " ".join(phasing.notes) + " Nothing was written.",
+              file=sys.stderr)
         return EXIT_INFEASIBLE if phasing.status == "infeasible" else EXIT_NO_PLAN
     summary = {"plan": described, "status": phasing.status, "years": phasing.years, "budgets": list(phasing.budgets),
                "carry_over": phasing.carry_over, "complete": phasing.complete, "person_years": phasing.person_years(),
@@ -414,7 +420,8 @@ def _phase(args: argparse.Namespace) -> int:
         write_phasing_outputs(staging, phasing.frame(), phasing.years_frame(), summary=summary)
         outputs.write_outputs(staging, built, plan, scenario=record)
         _write_maps(staging, built, plan)
-    print(f"\nPHASING over {phasing.years} year(s), {phasing.status}: {phasing.person_years():,.0f} person-years served")
+    print(f"\nPHASING over {phasing.years} year(s), {phasing.status}: "
+          f"{phasing.person_years():,.0f} person-years served")
     print(phasing.frame().to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
     for note in phasing.notes:
         print(f"note: {note}")
@@ -445,15 +452,20 @@ def _national(args: argparse.Namespace) -> int:
         result.coverage().to_csv(staging / "coverage.csv", index=False)
         (staging / "national.json").write_text(json.dumps(summary, indent=2) + "\n")
     ccgs = result.ccg_summary()
-    unplanned = ccgs.loc[ccgs["status"].isin(["below_floor", "infeasible", "unsolved"]) | ~ccgs["validated"].fillna(True)]
+    unplanned = ccgs.loc[ccgs["status"].isin(["below_floor", "infeasible", "unsolved"])
+                         | ~ccgs["validated"].fillna(True)]
     print(f"\nNATIONAL: {summary['ccgs']} CCGs, {summary['practices']:,} practices, {summary['polysystems']:,} "
-          f"polysystems in {summary['total_s']:.1f} s (data {summary['load_s']:.1f} s, solves {summary['solve_s']:.1f} s)")
+          f"polysystems in {summary['total_s']:.1f} s (data {summary['load_s']:.1f} s, "
+          f"solves {summary['solve_s']:.1f} s)")
     print("CCGs: " + ", ".join(f"{k} {v}" for k, v in summary["ccg_status"].items()))
     print("practices: " + ", ".join(f"{k} {v:,}" for k, v in summary["practice_status"].items())
           + f"; {summary['practices_assigned_share']:.2%} assigned, "
           f"{summary['practices_accounted_share']:.2%} assigned or listed with a reason")
     for row in unplanned.itertuples(index=False):
         print(f"  {row.ccg_code}: {row.status}: {row.reason}")
+    if summary["hub_sites_shared_by_ccgs"]:
+        print(f"hub sites used by more than one CCG's plan (planned independently; see hub_shared_with): "
+              f"{', '.join(summary['hub_sites_shared_by_ccgs'])}")
     print(f"travel times: {national.travel_label}")
     print(f"\noutputs in {out}/ (assignments.csv, polysystems.csv, ccg_summary.csv, coverage.csv, national.json)")
     return EXIT_OK

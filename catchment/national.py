@@ -1,0 +1,319 @@
+"""England in one run: every GP practice, one polysystem problem per CCG.
+
+:func:`national_subproblems` reads the published files once and cuts them by commissioner
+(``ccg_code`` of the list-size file). Each CCG is a subproblem of its own:
+
+* **units**: the CCG's practices, population = registered list size;
+* **candidate hub sites**: the NHS hospital sites within ``hospitals_within_m`` (3 km) of
+  any of the CCG's practices, plus its largest practices (by default twice the most
+  polysystems the CCG could hold, :math:`2\\lfloor P / F \\rfloor`, at least 4);
+* **travel**: a crow-fly *estimate* (straight line x ``detour_factor`` at ``speed_kph``,
+  labelled as such): a practice's time to a site is the patient-weighted mean over the
+  LSOAs where its patients live (population-weighted centroids), or from the practice's
+  own location when it has no registrations by LSOA;
+* **rules**: the floor (50,000) and nothing else; mean travel minimised.
+
+A CCG whose whole registered population is below the floor cannot form a polysystem on its
+own: it is returned with its shortfall and not solved, never merged silently with a
+neighbour. Practices in the published files that the loader could not place (no
+coordinates) are listed in :attr:`NationalInput.left_out` with the reason, so that every
+practice is accounted for.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from catchment.build import default_options, file_sha256, practice_travel, problem_from_frames
+from catchment.problem import Objective, Problem, Rules
+from geodata._errors import DataWarning
+from geodata.settings import BNG
+
+__all__ = ["NATIONAL_FILES", "CcgSubproblem", "NationalInput", "national_subproblems", "ccg_subproblem",
+           "default_largest"]
+
+logger = logging.getLogger(__name__)
+
+#: Files read (relative to the data folder).
+NATIONAL_FILES = {
+    "epraccur": "england/epraccur_2019-12.csv",
+    "list_sizes": "england/gp-reg-pat-prac-all_2021-01.csv",
+    "nhs_choices": "england/nhs-choices-gp_2019.csv",
+    "hospitals": "england/nhs-choices-hospital_2018-01.csv",
+    "registrations": "england/gp-reg-pat-prac-lsoa_2022.parquet",
+    "centroids": "england/lsoa11-population-weighted-centroids.csv",
+}
+
+
+@dataclass(frozen=True)
+class CcgSubproblem:
+    """One CCG's problem, or why it has none.
+
+    Attributes
+    ----------
+    ccg_code : str
+    practices : tuple of str
+        Practice codes (sorted).
+    population : float
+        Registered patients of the CCG's practices.
+    problem : Problem or None
+        ``None`` when the CCG is below the floor.
+    shortfall : float
+        People missing to reach the floor (0 when the CCG reaches it).
+    reason : str
+        Why the CCG is not solved, or empty.
+    n_hospitals, n_practice_sites : int
+        Candidate hub sites of each kind.
+    registrations_covered : float
+        Share of the CCG's patients whose LSOA of residence enters the travel estimate.
+    """
+
+    ccg_code: str
+    practices: tuple[str, ...]
+    population: float
+    problem: Problem | None
+    shortfall: float = 0.0
+    reason: str = ""
+    n_hospitals: int = 0
+    n_practice_sites: int = 0
+    registrations_covered: float = math.nan
+
+    @property
+    def solvable(self) -> bool:
+        return self.problem is not None
+
+
+@dataclass(frozen=True, eq=False)
+class NationalInput:
+    """Every CCG subproblem and the practices that could not be planned.
+
+    Attributes
+    ----------
+    subproblems : tuple of CcgSubproblem
+        One per CCG, by CCG code.
+    practices : GeoDataFrame
+        Every placed practice (``practice_code``, ``name``, ``ccg_code``, ``list_size``,
+        point geometry in EPSG:27700).
+    left_out : DataFrame
+        Practices of the published files left out before planning: ``practice_code``,
+        ``name``, ``ccg_code``, ``list_size``, ``reason``.
+    floor : float
+    travel_label : str
+        Where the travel times come from (an estimate, in words).
+    input_files : Mapping[str, str]
+        Path -> SHA-256 of every file read.
+    load_s : float
+        Seconds spent reading and building.
+    """
+
+    subproblems: tuple[CcgSubproblem, ...]
+    practices: gpd.GeoDataFrame
+    left_out: pd.DataFrame
+    floor: float
+    travel_label: str
+    input_files: Mapping[str, str] = field(default_factory=dict)
+    load_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_files", MappingProxyType(dict(self.input_files)))
+
+    @property
+    def n_practices(self) -> int:
+        """Practices accounted for: placed plus left out."""
+        return len(self.practices) + len(self.left_out)
+
+
+def default_largest(population: float, floor: float, n_practices: int) -> int:
+    """Largest practices offered as hub sites: :math:`2\\lfloor P/F\\rfloor`, at least 4, at most all."""
+    most = int(population // floor) if floor > 0 else n_practices
+    return int(min(n_practices, max(4, 2 * most)))
+
+
+def ccg_subproblem(
+    ccg_code: str,
+    practices: gpd.GeoDataFrame,
+    hospitals: gpd.GeoDataFrame,
+    registrations: pd.DataFrame,
+    centroids: gpd.GeoDataFrame,
+    *,
+    floor: float = 50_000.0,
+    hospitals_within_m: float = 3000.0,
+    largest_practices: int | None = None,
+    detour_factor: float = 1.3,
+    speed_kph: float = 25.0,
+) -> CcgSubproblem:
+    """Build one CCG's subproblem.
+
+    Parameters
+    ----------
+    ccg_code
+        The CCG.
+    practices
+        The CCG's practices: ``practice_code``, ``name``, ``list_size``, point geometry
+        (EPSG:27700).
+    hospitals
+        Candidate hospital sites (``site_id``, ``name``, point geometry), any area.
+    registrations
+        ``practice_code``, ``lsoa_code``, ``patients`` (any practices).
+    centroids
+        LSOA population-weighted centroids: ``lsoa_code``, point geometry (EPSG:27700).
+    floor, hospitals_within_m, largest_practices, detour_factor, speed_kph
+        See the module docstring.
+
+    Returns
+    -------
+    CcgSubproblem
+    """
+    from geodata.travel import crow_fly_matrix
+
+    practices = practices.sort_values("practice_code").reset_index(drop=True)
+    codes = tuple(practices["practice_code"].astype(str))
+    population = float(practices["list_size"].sum())
+    if population < floor:
+        shortfall = floor - population
+        return CcgSubproblem(
+            ccg_code, codes, population, None, shortfall=shortfall,
+            reason=f"the CCG's {population:,.0f} registered patients are {shortfall:,.0f} short of the "
+                   f"{floor:,.0f} floor: it cannot form a polysystem on its own (not merged with a neighbour)",
+        )
+    xy = np.column_stack([practices.geometry.x, practices.geometry.y])
+    h_xy = np.column_stack([hospitals.geometry.x, hospitals.geometry.y]) if len(hospitals) else np.zeros((0, 2))
+    near = np.zeros(len(hospitals), dtype=bool)
+    if len(hospitals):
+        distance, _ = cKDTree(xy).query(h_xy, k=1, distance_upper_bound=hospitals_within_m)
+        near = np.isfinite(distance)
+    chosen_h = hospitals.loc[near]
+    n_largest = default_largest(population, floor, len(practices)) if largest_practices is None \
+        else min(int(largest_practices), len(practices))
+    top = practices.sort_values(["list_size", "practice_code"], ascending=[False, True]).head(n_largest)
+    sites = pd.concat([
+        pd.DataFrame({"site_id": chosen_h["site_id"].astype(str), "name": chosen_h["name"].astype(str),
+                      "site_type": "hospital", "status": "candidate", "geometry": chosen_h.geometry.to_numpy()}),
+        pd.DataFrame({"site_id": top["practice_code"].astype(str), "name": top["name"].astype(str),
+                      "site_type": "community", "status": "candidate", "geometry": top.geometry.to_numpy()}),
+    ], ignore_index=True)
+    sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG).drop_duplicates("site_id").reset_index(drop=True)
+
+    reg = registrations.loc[registrations["practice_code"].isin(codes)]
+    areas = centroids.loc[centroids["lsoa_code"].isin(reg["lsoa_code"])].reset_index(drop=True)
+    site_ids = list(sites["site_id"])
+    area_minutes = crow_fly_matrix(areas.geometry, sites.geometry, origin_ids=list(areas["lsoa_code"]),
+                                   destination_ids=site_ids, detour_factor=detour_factor, speed_kph=speed_kph)
+    own = crow_fly_matrix(practices.geometry, sites.geometry, origin_ids=list(codes), destination_ids=site_ids,
+                          detour_factor=detour_factor, speed_kph=speed_kph)
+    minutes, covered = practice_travel(list(codes), reg, list(areas["lsoa_code"]), np.asarray(area_minutes.minutes),
+                                       fallback_minutes=np.asarray(own.minutes))
+    units = gpd.GeoDataFrame({
+        "unit_id": list(codes), "name": practices["name"].astype(str).to_numpy(),
+        "population": practices["list_size"].to_numpy(dtype=float), "ccg_code": ccg_code,
+        "registrations_covered": covered,
+    }, geometry=practices.geometry.to_numpy(), crs=BNG)
+    problem = problem_from_frames(
+        units, sites, default_options(sites), minutes, unit_type="practice",
+        rules=Rules(floor=floor), objective=Objective({"mean_travel": 1.0}),
+        travel_source="estimate", travel_label=f"estimate: {area_minutes.label}",
+    )
+    share = float((covered * units["population"]).sum() / population) if population > 0 else math.nan
+    return CcgSubproblem(
+        ccg_code, codes, population, problem, n_hospitals=int(near.sum()), n_practice_sites=len(top),
+        registrations_covered=share,
+    )
+
+
+def national_subproblems(
+    data_dir: str | Path | None = None,
+    *,
+    floor: float = 50_000.0,
+    hospitals_within_m: float = 3000.0,
+    largest_practices: int | None = None,
+    detour_factor: float = 1.3,
+    speed_kph: float = 25.0,
+    ccgs: Iterable[str] | None = None,
+) -> NationalInput:
+    """Every English practice in the data, one subproblem per CCG.
+
+    Parameters
+    ----------
+    data_dir
+        Folder of the published files (:data:`NATIONAL_FILES`); default
+        :func:`geodata.settings.data_dir`.
+    floor
+        Minimum population of a polysystem.
+    hospitals_within_m
+        NHS hospital sites within this distance of a CCG's practices are candidates.
+    largest_practices
+        Largest practices offered as hub sites per CCG (default :func:`default_largest`).
+    detour_factor, speed_kph
+        Crow-fly travel estimate (see :func:`geodata.travel.crow_fly_matrix`).
+    ccgs
+        Keep only these CCG codes (default: all).
+
+    Returns
+    -------
+    NationalInput
+
+    Raises
+    ------
+    MissingFileError, InputDataError
+        If a published file is missing or malformed.
+    """
+    from geodata.nhs import read_epraccur, read_list_sizes, read_practice_lsoa
+    from geodata.ons import read_lsoa_centroids
+    from geodata.practices import load_hospitals, load_practices
+    from geodata.settings import data_dir as default_data_dir
+
+    started = time.perf_counter()
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    paths = {role: root / rel for role, rel in NATIONAL_FILES.items()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        practices = load_practices(root)
+    for w in caught:  # the practices left out are listed in ``left_out`` instead
+        if not issubclass(w.category, DataWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        else:
+            logger.info("%s", w.message)
+    universe = read_epraccur(paths["epraccur"])[["practice_code", "name"]].merge(
+        read_list_sizes(paths["list_sizes"])[["practice_code", "ccg_code", "list_size"]], on="practice_code")
+    left_out = universe.loc[~universe["practice_code"].isin(practices["practice_code"])].copy()
+    left_out["reason"] = ("no coordinates: not in the NHS Choices GP file and postcode not in Code-Point Open; "
+                          "cannot be placed, so left out of planning")
+    hospitals = load_hospitals(root, sector="NHS")
+    registrations = read_practice_lsoa(paths["registrations"])
+    centroids = read_lsoa_centroids(paths["centroids"])
+    if ccgs is not None:
+        wanted = {str(c) for c in ccgs}
+        practices = practices.loc[practices["ccg_code"].isin(wanted)].reset_index(drop=True)
+        left_out = left_out.loc[left_out["ccg_code"].isin(wanted)]
+    subproblems = []
+    for code, group in practices.groupby("ccg_code", sort=True):
+        subproblems.append(ccg_subproblem(
+            str(code), group, hospitals, registrations, centroids, floor=floor,
+            hospitals_within_m=hospitals_within_m, largest_practices=largest_practices,
+            detour_factor=detour_factor, speed_kph=speed_kph,
+        ))
+    small = sum(1 for s in subproblems if not s.solvable)
+    logger.info("%d CCG(s), %d practice(s); %d CCG(s) below the floor; %d practice(s) left out (no coordinates)",
+                len(subproblems), len(practices), small, len(left_out))
+    return NationalInput(
+        subproblems=tuple(subproblems),
+        practices=gpd.GeoDataFrame(practices[["practice_code", "name", "ccg_code", "list_size", "geometry"]],
+                                   geometry="geometry", crs=BNG),
+        left_out=left_out[["practice_code", "name", "ccg_code", "list_size", "reason"]].reset_index(drop=True),
+        floor=float(floor),
+        travel_label=f"estimate: crow-fly x{detour_factor:g} at {speed_kph:g} km/h, patient-weighted over LSOAs",
+        input_files={str(p): file_sha256(p) for p in paths.values() if p.is_file()},
+        load_s=time.perf_counter() - started,
+    )

@@ -1,0 +1,199 @@
+"""Many independent solves on dask.distributed, or one after another in this process.
+
+Sweeps, shortlists and the national run are embarrassingly parallel: many problems, each
+solved on its own. :func:`dask_client` opens a client, either on a new
+:class:`~distributed.LocalCluster` of worker *processes* (one thread each, so that every
+solve has a core; no dashboard) or on an existing scheduler, and closes everything it
+opened. :func:`map_tasks` runs a function over items on that client, or serially in this
+process when there is none. Results come back in input order and every task is a pure
+function of its inputs, so a distributed run writes the same tables as a serial one.
+
+Workers of an existing cluster must be able to import this project (install it on them
+with ``pip install``); a LocalCluster's workers use this interpreter.
+
+>>> with dask_client(workers=2) as client:                                     # doctest: +SKIP
+...     records = map_tasks(solve_and_check, problems, client=client,
+...                         shared={"options": SolveOptions()})
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from geodata._errors import CatchmentError
+
+__all__ = ["SchedulerError", "default_workers", "dask_client", "map_tasks", "cluster_description"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Seconds to wait for an existing scheduler to answer.
+CONNECT_TIMEOUT_S = 20.0
+#: Keyword arguments of ``Client.submit`` that a shared argument may not be named after.
+_SUBMIT_ARGUMENTS = frozenset({"key", "workers", "resources", "retries", "priority", "fifo_timeout",
+                               "allow_other_workers", "actor", "actors", "pure"})
+
+
+class SchedulerError(CatchmentError):
+    """A Dask scheduler could not be reached or a cluster could not start."""
+
+
+def default_workers() -> int:
+    """Worker processes for a LocalCluster: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def dask_client(
+    *, scheduler: str | None = None, workers: int | None = None, timeout: float = CONNECT_TIMEOUT_S
+) -> Iterator[Any]:
+    """A :class:`distributed.Client`, closed (with any cluster it started) on exit.
+
+    Parameters
+    ----------
+    scheduler
+        Address of an existing scheduler (``tcp://host:8786``). ``None`` starts a
+        LocalCluster: ``workers`` processes, one thread each, dashboard off.
+    workers
+        Worker processes of the LocalCluster (default: :func:`default_workers`). Ignored
+        with ``scheduler`` (the cluster has its own workers).
+    timeout
+        Seconds to wait for an existing scheduler to answer.
+
+    Yields
+    ------
+    distributed.Client
+
+    Raises
+    ------
+    SchedulerError
+        If the scheduler does not answer or the cluster cannot start.
+    ValueError
+        If ``workers`` is not a positive whole number.
+    """
+    from distributed import Client, LocalCluster
+
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive whole number, got {workers!r}")
+    if scheduler is not None:
+        if workers is not None:
+            logger.info("--workers is ignored with an existing scheduler (%s)", scheduler)
+        try:
+            client = Client(scheduler, timeout=timeout)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from exc
+        try:
+            logger.info("connected to %s", cluster_description(client))
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or default_workers()
+    try:
+        # Dashboard off. The scheduler still serves a small HTTP endpoint (health checks): on
+        # a free local port, not on 8787, which another cluster may hold.
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    except (OSError, RuntimeError) as exc:
+        raise SchedulerError(f"cannot start a local Dask cluster of {n} worker(s): {exc}") from exc
+    try:
+        client = Client(cluster)
+        try:
+            logger.info("started %s", cluster_description(client))
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+def cluster_description(client: Any) -> str:
+    """``Dask cluster at tcp://...: 2 worker(s), 2 thread(s)``."""
+    info = client.scheduler_info()
+    workers = info.get("workers", {})
+    threads = sum(int(w.get("nthreads", 0)) for w in workers.values())
+    return f"Dask cluster at {info.get('address', '?')}: {len(workers)} worker(s), {threads} thread(s)"
+
+
+def map_tasks(
+    func: Callable[..., R],
+    items: Iterable[T],
+    *,
+    client: Any = None,
+    shared: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    name: str = "task",
+) -> list[R]:
+    """``[func(item, **shared) for item in items]``, on a Dask client or serially.
+
+    Parameters
+    ----------
+    func
+        A module-level function (workers import it by name).
+    items
+        The first argument of each call.
+    client
+        A :class:`distributed.Client`, or ``None`` to run in this process, in order.
+    shared
+        Keyword arguments common to every call (e.g. the problem). On a cluster they are
+        sent to every worker once (``scatter(broadcast=True)``), not once per task.
+    progress
+        Called as ``progress(done, total)`` after each task finishes (in completion order).
+    name
+        Prefix of the task keys (shown in Dask's logs).
+
+    Returns
+    -------
+    list
+        The results in the order of ``items``.
+
+    Raises
+    ------
+    Exception
+        The first error raised by a task; the tasks still pending are cancelled.
+    """
+    items = list(items)
+    kwargs = dict(shared or {})
+    clash = sorted(set(kwargs) & _SUBMIT_ARGUMENTS)
+    if clash:
+        raise ValueError(f"shared argument name(s) {', '.join(clash)} clash with Client.submit's own arguments")
+    total = len(items)
+    if client is None:
+        results = []
+        for done, item in enumerate(items, start=1):
+            results.append(func(item, **kwargs))
+            if progress is not None:
+                progress(done, total)
+        return results
+    from distributed import as_completed
+
+    if total == 0:
+        return []
+    # one future per argument (scatter splits a bare list or dict into one future per element)
+    scattered = {key: client.scatter([value], broadcast=True, hash=False)[0] for key, value in kwargs.items()}
+    token = uuid.uuid4().hex[:8]
+    futures = [client.submit(func, item, key=f"{name}-{token}-{k}", **scattered) for k, item in enumerate(items)]
+    position = {f.key: k for k, f in enumerate(futures)}
+    results: list[Any] = [None] * total
+    try:
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[position[future.key]] = future.result()
+            if progress is not None:
+                progress(done, total)
+    except BaseException:
+        client.cancel(futures)
+        raise
+    finally:
+        for future in scattered.values():
+            future.release()
+    return results

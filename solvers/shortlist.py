@@ -1,0 +1,364 @@
+"""The estates shortlist: what each candidate hub site is worth to the plan.
+
+For every usable site :math:`s` (not excluded) of a problem with optimum :math:`z^*`:
+
+* **forced open** :math:`z^{open}_s`: the best objective with :math:`s` required;
+* **forced closed** :math:`z^{closed}_s`: the best objective with :math:`s` excluded;
+* **regret** :math:`z^{open}_s - z^*` (>= 0): the price of insisting on the site; 0 for the
+  sites of the optimal plan; infinite when no plan can open it (the forcing is infeasible);
+* **value of keeping** :math:`z^{closed}_s - z^*`: what losing the site costs; infinite when
+  no plan exists without it (the site is *essential*). For a site the rules require,
+  forcing it closed lifts the requirement, so its value may be negative: what the
+  requirement costs.
+* **near-optimal share**: a plan is *near-optimal* when its objective is at most
+  :math:`z^* + \\tau |z^*|` (``tolerance`` :math:`\\tau`, default 2%). The plans looked at
+  are the base plan and every forced solve's plan that passes the independent validator,
+  counted once per distinct set of hubs; a site's share is the fraction of those hub sets
+  that open it. It says how robust the site is: a site in most near-optimal plans is a
+  safe estates decision whichever plan is finally chosen.
+
+Objectives are recomputed from the problem and the plan
+(:func:`catchment.metrics.objective_terms`); every solve is proven within the relative gap
+asked for, so regrets and values are accurate to that gap, and regrets a solver reports
+just below zero (inside the gap) are shown as 0.
+
+Shortcut: when the base plan is proven optimal it is also optimal for the forcing it already
+satisfies (its hubs forced open, the other sites forced closed), so only the other forcing is
+solved: one solve per site instead of two (``exhaustive=True`` solves both).
+
+**Rank**: by regret (smallest first, infeasible forcings last), then value of keeping
+(largest first), then site id: the optimal plan's sites lead, the most essential first,
+followed by the cheapest alternatives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from catchment.problem import Problem
+from solvers.batch import SolveOptions, SolveRecord, solve_and_check
+from solvers.distributed import map_tasks
+
+__all__ = [
+    "NEAR_OPTIMAL",
+    "FORCINGS",
+    "SHORTLIST_COLUMNS",
+    "SiteAssessment",
+    "Shortlist",
+    "forced_problem",
+    "solve_forced",
+    "shortlist_sites",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Default relative tolerance of a near-optimal plan (2% above the optimum).
+NEAR_OPTIMAL = 0.02
+#: How a site can be forced: ``open`` (status required) or ``closed`` (status excluded).
+FORCINGS = {"open": "required", "closed": "excluded"}
+#: Columns of :meth:`Shortlist.frame` (``shortlist.csv``).
+SHORTLIST_COLUMNS = (
+    "rank", "site_id", "site_name", "site_type", "base_status", "in_optimum", "regret", "regret_pct",
+    "value_of_keeping", "value_pct", "essential", "forced_open_status", "forced_open_objective",
+    "forced_closed_status", "forced_closed_objective", "near_optimal_plans", "near_optimal_share", "note",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SiteAssessment:
+    """One site of the shortlist.
+
+    Attributes
+    ----------
+    site_id, site_name, site_type, base_status : str
+        The site, and its status in the base problem (``candidate`` or ``required``).
+    in_optimum : bool
+        The base plan opens a hub there.
+    open_status, closed_status : str
+        Status of the forced solve (``optimal``, ``feasible``, ``infeasible``,
+        ``unsolved``), or ``base`` when the base plan answers it (see the shortcut).
+    open_objective, closed_objective : float or None
+        Objective of the forced solve's plan (``None`` without a plan).
+    regret, value : float or None
+        See the module docstring; ``inf`` for an infeasible forcing, ``None`` when a forced
+        solve found no plan within its time limit.
+    near_optimal_plans : int
+        Distinct near-optimal hub sets that open the site.
+    near_optimal_share : float
+        ``near_optimal_plans`` / all distinct near-optimal hub sets.
+    rank : int
+        1 = best (see the module docstring).
+    note : str
+        Why a forcing has no plan (diagnosis), in one line.
+    """
+
+    site_id: str
+    site_name: str
+    site_type: str
+    base_status: str
+    in_optimum: bool
+    open_status: str
+    open_objective: float | None
+    closed_status: str
+    closed_objective: float | None
+    regret: float | None
+    value: float | None
+    near_optimal_plans: int
+    near_optimal_share: float
+    rank: int
+    note: str = ""
+
+    @property
+    def essential(self) -> bool:
+        """No plan exists without this site."""
+        return self.value is not None and math.isinf(self.value)
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    """The ranked shortlist of a problem's candidate hub sites.
+
+    Attributes
+    ----------
+    optimum : float
+        Objective of the base plan.
+    base : SolveRecord
+        The base solve.
+    sites : tuple of SiteAssessment
+        In rank order.
+    tolerance : float
+        Relative tolerance of a near-optimal plan.
+    n_near_optimal : int
+        Distinct near-optimal hub sets found.
+    excluded_sites : tuple of str
+        Sites the rules exclude (not assessed).
+    n_solves : int
+        Forced solves run (the base solve not counted).
+    runtime_s : float
+        Wall-clock seconds, base solve included.
+    """
+
+    optimum: float
+    base: SolveRecord
+    sites: tuple[SiteAssessment, ...]
+    tolerance: float
+    n_near_optimal: int
+    excluded_sites: tuple[str, ...]
+    n_solves: int
+    runtime_s: float
+
+    def frame(self) -> pd.DataFrame:
+        """One row per site in rank order, columns :data:`SHORTLIST_COLUMNS`.
+
+        Infinite regrets and values are left empty; the ``*_status`` columns say
+        ``infeasible`` and ``essential`` is True for a site no plan can do without.
+        """
+        records = []
+        scale = abs(self.optimum) if self.optimum else math.nan
+        for s in self.sites:
+            records.append({
+                "rank": s.rank,
+                "site_id": s.site_id,
+                "site_name": s.site_name,
+                "site_type": s.site_type,
+                "base_status": s.base_status,
+                "in_optimum": s.in_optimum,
+                "regret": _cell(s.regret),
+                "regret_pct": _cell(None if s.regret is None else 100 * s.regret / scale),
+                "value_of_keeping": _cell(s.value),
+                "value_pct": _cell(None if s.value is None else 100 * s.value / scale),
+                "essential": s.essential,
+                "forced_open_status": s.open_status,
+                "forced_open_objective": _cell(s.open_objective),
+                "forced_closed_status": s.closed_status,
+                "forced_closed_objective": _cell(s.closed_objective),
+                "near_optimal_plans": s.near_optimal_plans,
+                "near_optimal_share": s.near_optimal_share,
+                "note": s.note,
+            })
+        return pd.DataFrame.from_records(records, columns=list(SHORTLIST_COLUMNS))
+
+
+def _cell(value: float | None) -> float:
+    return math.nan if value is None or math.isinf(value) else float(value)
+
+
+def forced_problem(problem: Problem, site_id: str, force: str) -> Problem:
+    """The problem with one site forced open (required) or closed (excluded).
+
+    Parameters
+    ----------
+    problem
+        The base problem (not changed).
+    site_id
+        The site.
+    force
+        ``"open"`` or ``"closed"``.
+
+    Returns
+    -------
+    Problem
+
+    Raises
+    ------
+    KeyError
+        If the site is not a site of the problem.
+    ValueError
+        If ``force`` is not ``open`` or ``closed``.
+    """
+    if force not in FORCINGS:
+        raise ValueError(f"force must be 'open' or 'closed', got {force!r}")
+    j = problem.site_index(site_id)
+    status = list(problem.site_status)
+    status[j] = FORCINGS[force]
+    return dataclasses.replace(problem, site_status=tuple(status))
+
+
+def solve_forced(task: tuple[str, str], *, problem: Problem, options: SolveOptions) -> SolveRecord:
+    """Solve the base problem with one site forced open or closed (a Dask task).
+
+    Parameters
+    ----------
+    task
+        ``(site_id, "open" | "closed")``.
+    problem
+        The base problem.
+    options
+        Solver settings.
+
+    Returns
+    -------
+    SolveRecord
+    """
+    site_id, force = task
+    return solve_and_check(forced_problem(problem, site_id, force), options)
+
+
+def shortlist_sites(
+    problem: Problem,
+    *,
+    options: SolveOptions | None = None,
+    base: SolveRecord | None = None,
+    tolerance: float = NEAR_OPTIMAL,
+    exhaustive: bool = False,
+    client: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Shortlist:
+    """Rank every usable candidate site by regret, value of keeping and robustness.
+
+    Parameters
+    ----------
+    problem
+        The base problem.
+    options
+        Solver settings for every solve.
+    base
+        The base problem's solve, if already done (else it is solved here first).
+    tolerance
+        Relative tolerance of a near-optimal plan (0.02: within 2% of the optimum).
+    exhaustive
+        Solve both forcings of every site even when the base plan is proven optimal.
+    client
+        A :class:`distributed.Client` to run the forced solves on, or ``None`` (serial).
+    progress
+        ``progress(done, total)`` after each forced solve.
+
+    Returns
+    -------
+    Shortlist
+
+    Raises
+    ------
+    ValueError
+        If ``tolerance`` is negative or the base problem has no valid plan (infeasible or
+        unsolved: the shortlist needs an optimum to compare with).
+    """
+    if not (tolerance >= 0 and math.isfinite(tolerance)):
+        raise ValueError(f"tolerance must be a non-negative number, got {tolerance!r}")
+    started = time.perf_counter()
+    options = options or SolveOptions()
+    base = base or solve_and_check(problem, options)
+    if not base.usable or base.objective is None:
+        raise ValueError(
+            f"the shortlist needs a valid plan of the base problem; its solve is {base.status}"
+            + (f": {base.diagnosis}" if base.diagnosis else "")
+        )
+    optimum = float(base.objective)
+    hubs = base.hubs
+    usable = [j for j in range(problem.n_sites) if problem.site_status[j] != "excluded"]
+    shortcut = base.status == "optimal" and not exhaustive
+    tasks: list[tuple[str, str]] = []
+    for j in usable:
+        site, status = problem.site_ids[j], problem.site_status[j]
+        if status != "required" and not (shortcut and site in hubs):
+            tasks.append((site, "open"))
+        if status == "required" or not (shortcut and site not in hubs):
+            tasks.append((site, "closed"))
+    logger.info("shortlist: %d usable site(s), %d forced solve(s)%s", len(usable), len(tasks),
+                " (the proven optimum answers the other forcings)" if shortcut else "")
+    records = map_tasks(solve_forced, tasks, client=client, shared={"problem": problem, "options": options},
+                        progress=progress, name="shortlist")
+    solved: dict[tuple[str, str], SolveRecord] = dict(zip(tasks, records))
+
+    limit = optimum + tolerance * abs(optimum)
+    near_sets = {hubs}
+    for record in records:
+        if record.usable and record.objective is not None and record.objective <= limit:
+            near_sets.add(record.hubs)
+
+    rows = []
+    for j in usable:
+        site, status = problem.site_ids[j], problem.site_status[j]
+        forced = {}
+        notes = []
+        for force in FORCINGS:
+            record = solved.get((site, force))
+            if record is None:  # answered by the base plan
+                forced[force] = ("base", optimum, 0.0)
+                continue
+            delta: float | None
+            if record.usable and record.objective is not None:
+                delta = record.objective - optimum
+                if force == "open" or status != "required":
+                    delta = max(0.0, delta)  # a restriction cannot beat the optimum (gap noise)
+            elif record.status == "infeasible":
+                delta = math.inf
+                notes.append(f"forced {force}: infeasible: {record.diagnosis}")
+            else:
+                delta = None
+                notes.append(f"forced {force}: {record.status}: {record.diagnosis or 'no valid plan'}")
+            forced[force] = (record.status, record.objective if record.usable else None, delta)
+        count = sum(1 for s in near_sets if site in s)
+        rows.append({
+            "site_id": site, "site_name": problem.site_names[j], "site_type": problem.site_types[j],
+            "base_status": status, "in_optimum": site in hubs,
+            "open_status": forced["open"][0], "open_objective": forced["open"][1], "regret": forced["open"][2],
+            "closed_status": forced["closed"][0], "closed_objective": forced["closed"][1],
+            "value": forced["closed"][2], "near_optimal_plans": count,
+            "near_optimal_share": count / len(near_sets), "note": " | ".join(notes),
+        })
+    rows.sort(key=_rank_key)
+    sites = tuple(SiteAssessment(rank=k, **row) for k, row in enumerate(rows, start=1))
+    excluded = tuple(problem.site_ids[j] for j in range(problem.n_sites) if problem.site_status[j] == "excluded")
+    return Shortlist(
+        optimum=optimum, base=base, sites=sites, tolerance=float(tolerance), n_near_optimal=len(near_sets),
+        excluded_sites=excluded, n_solves=len(tasks), runtime_s=time.perf_counter() - started,
+    )
+
+
+def _rank_key(row: Mapping[str, Any]) -> tuple[float, float, str]:
+    regret = row["regret"]
+    value = row["value"]
+    return (
+        math.inf if regret is None else regret,
+        -(-math.inf if value is None else value),
+        row["site_id"],
+    )

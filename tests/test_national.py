@@ -1,0 +1,156 @@
+"""The national run: per-CCG subproblems, CCGs below the floor, coverage of every practice, Dask."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+import optimise
+from catchment.metrics import ASSIGNMENT_COLUMNS, POLYSYSTEM_COLUMNS
+from catchment.national import NationalInput, ccg_subproblem, default_largest
+from catchment.validate import validate_plan
+from geodata.settings import BNG
+from solvers.batch import SolveOptions
+from solvers.distributed import dask_client
+from solvers.national import CCG_SUMMARY_COLUMNS, COVERAGE_COLUMNS, solve_national
+
+OPTIONS = SolveOptions(time_limit=60)
+MINUTES_PER_METRE = 1.3 / (25.0 * 1000 / 60)  # crow-fly x1.3 at 25 km/h
+
+
+def _practices() -> gpd.GeoDataFrame:
+    rows = [  # CCG AAA: five practices, 150,000 patients; CCG BBB: one practice of 20,000
+        ("P1", "AAA", 30_000, 530_000, 180_000), ("P2", "AAA", 30_000, 531_000, 180_500),
+        ("P3", "AAA", 30_000, 534_000, 181_000), ("P4", "AAA", 30_000, 535_000, 182_000),
+        ("P5", "AAA", 30_000, 532_500, 183_000), ("Q1", "BBB", 20_000, 560_000, 200_000),
+    ]
+    return gpd.GeoDataFrame(
+        {"practice_code": [r[0] for r in rows], "name": [f"Practice {r[0]}" for r in rows],
+         "ccg_code": [r[1] for r in rows], "list_size": pd.array([r[2] for r in rows], dtype="Int64")},
+        geometry=[Point(r[3], r[4]) for r in rows], crs=BNG)
+
+
+def _hospitals() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"site_id": ["H1", "H2"], "name": ["Near Hospital", "Far Hospital"]},
+                            geometry=[Point(532_000, 181_000), Point(600_000, 250_000)], crs=BNG)
+
+
+def _registrations() -> pd.DataFrame:
+    rows = [("P1", "L1", 20_000), ("P1", "L2", 10_000), ("P2", "L1", 30_000), ("P3", "L3", 30_000),
+            ("P4", "L3", 15_000), ("P4", "L2", 15_000)]  # P5 and Q1: no registrations by LSOA
+    return pd.DataFrame(rows, columns=["practice_code", "lsoa_code", "patients"])
+
+
+def _centroids() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"lsoa_code": ["L1", "L2", "L3"]},
+                            geometry=[Point(530_500, 180_000), Point(533_000, 182_000), Point(534_500, 181_500)],
+                            crs=BNG)
+
+
+def _subproblem(ccg: str):
+    practices = _practices()
+    return ccg_subproblem(ccg, practices.loc[practices["ccg_code"] == ccg], _hospitals(), _registrations(),
+                          _centroids())
+
+
+@pytest.fixture(scope="module")
+def national() -> NationalInput:
+    left_out = pd.DataFrame({"practice_code": ["Z9"], "name": ["Unplaced"], "ccg_code": ["AAA"],
+                             "list_size": [1_000], "reason": ["no coordinates"]})
+    return NationalInput(subproblems=(_subproblem("AAA"), _subproblem("BBB")), practices=_practices(),
+                         left_out=left_out, floor=50_000.0, travel_label="estimate: test")
+
+
+@pytest.fixture(scope="module")
+def serial(national):
+    return solve_national(national, options=OPTIONS)
+
+
+def test_ccg_subproblem_sites_and_travel():
+    sub = _subproblem("AAA")
+    problem = sub.problem
+    assert sub.solvable and sub.population == 150_000 and sub.practices == ("P1", "P2", "P3", "P4", "P5")
+    assert sub.n_hospitals == 1 and sub.n_practice_sites == default_largest(150_000, 50_000, 5) == 5
+    assert set(problem.site_ids) == {"H1", "P1", "P2", "P3", "P4", "P5"}  # the far hospital is not a candidate
+    assert problem.travel_source == "estimate" and "estimate" in problem.travel_label
+    # P1: patient-weighted over its LSOAs (2/3 in L1, 1/3 in L2); P5: from its own location
+    h = problem.site_index("H1")
+    l1, l2 = np.hypot(530_500 - 532_000, 180_000 - 181_000), np.hypot(533_000 - 532_000, 182_000 - 181_000)
+    expected = (2 / 3 * l1 + 1 / 3 * l2) * MINUTES_PER_METRE
+    assert problem.travel_min[problem.unit_index("P1"), h] == pytest.approx(expected)
+    own = np.hypot(532_500 - 532_000, 183_000 - 181_000) * MINUTES_PER_METRE
+    assert problem.travel_min[problem.unit_index("P5"), h] == pytest.approx(own)
+    assert sub.registrations_covered == pytest.approx(120_000 / 150_000)
+    assert default_largest(2_000_000, 50_000, 300) == 80 and default_largest(60_000, 50_000, 3) == 3
+
+
+def test_ccg_below_the_floor_is_reported_not_merged():
+    sub = _subproblem("BBB")
+    assert not sub.solvable and sub.problem is None
+    assert sub.shortfall == 30_000 and "not merged" in sub.reason and "30,000" in sub.reason
+
+
+def test_every_practice_is_assigned_or_listed(serial, national):
+    coverage = serial.coverage()
+    assert list(coverage.columns) == list(COVERAGE_COLUMNS)
+    assert sorted(coverage["practice_code"]) == ["P1", "P2", "P3", "P4", "P5", "Q1", "Z9"]
+    status = dict(zip(coverage["practice_code"], coverage["status"]))
+    assert status == {"P1": "assigned", "P2": "assigned", "P3": "assigned", "P4": "assigned", "P5": "assigned",
+                      "Q1": "below_floor", "Z9": "left_out"}
+    unassigned = coverage.loc[coverage["status"] != "assigned"]
+    assert unassigned["reason"].str.len().gt(0).all()
+    summary = serial.summary()
+    assert summary["practices"] == 7 and summary["practices_accounted_share"] == 1.0
+    assert summary["practices_assigned_share"] == pytest.approx(5 / 7)
+    json.dumps(summary)  # JSON-safe
+
+
+def test_national_tables(serial, national):
+    assignments, polysystems = serial.assignments(), serial.polysystems()
+    assert list(assignments.columns[: len(ASSIGNMENT_COLUMNS)]) == list(ASSIGNMENT_COLUMNS)
+    assert list(polysystems.columns[: len(POLYSYSTEM_COLUMNS)]) == list(POLYSYSTEM_COLUMNS)
+    assert "ccg_code" in assignments and "ccg_code" in polysystems
+    assert (polysystems["hub_shared_with"] == "").all()  # one CCG planned: no site shared
+    assert assignments["polysystem_id"].str.startswith("AAA-PS").all()
+    assert polysystems["population"].sum() == 150_000 and (polysystems["population"] >= 50_000).all()
+    outcome = next(o for o in serial.outcomes if o.subproblem.ccg_code == "AAA")
+    assert validate_plan(outcome.subproblem.problem, outcome.record.plan) == []
+    summary = serial.ccg_summary()
+    assert list(summary.columns) == list(CCG_SUMMARY_COLUMNS)
+    rows = summary.set_index("ccg_code")
+    assert rows.loc["AAA", "status"] == "optimal" and rows.loc["AAA", "polysystems"] == len(polysystems)
+    assert rows.loc["BBB", "status"] == "below_floor" and rows.loc["BBB", "shortfall"] == 30_000
+    assert rows.loc["BBB", "polysystems"] == 0 and "floor" in rows.loc["BBB", "reason"]
+
+
+def test_national_on_dask_equals_serial(serial, national):
+    with dask_client(workers=2) as client:
+        parallel = solve_national(national, options=OPTIONS, client=client)
+    pd.testing.assert_frame_equal(serial.assignments(), parallel.assignments())
+    pd.testing.assert_frame_equal(serial.coverage(), parallel.coverage())
+    pd.testing.assert_frame_equal(serial.ccg_summary().drop(columns="runtime_s"),
+                                  parallel.ccg_summary().drop(columns="runtime_s"))
+
+
+def test_national_command_on_one_real_ccg(real_data, tmp_path):
+    out = tmp_path / "national"
+    code = optimise.main(["national", "--ccg", "08N", "--serial", "--out", str(out), "--data-dir", str(real_data),
+                          "--quiet"])
+    assert code == optimise.EXIT_OK
+    assignments = pd.read_csv(out / "assignments.csv", dtype={"unit_id": str})
+    polysystems = pd.read_csv(out / "polysystems.csv")
+    ccgs = pd.read_csv(out / "ccg_summary.csv")
+    coverage = pd.read_csv(out / "coverage.csv")
+    summary = json.loads((out / "national.json").read_text())
+    # Redbridge CCG: 42 practices, 337,420 registered patients (Jan 2021)
+    assert len(assignments) == 42 and assignments["population"].sum() == 337_420
+    assert set(assignments["ccg_code"]) == {"08N"} and (polysystems["population"] >= 50_000).all()
+    assert ccgs["ccg_code"].tolist() == ["08N"] and ccgs["status"].iloc[0] in ("optimal", "feasible")
+    assert ccgs["hospital_sites"].iloc[0] >= 1 and ccgs["practices"].iloc[0] == 42
+    assert (coverage["status"] == "assigned").all() and len(coverage) == 42
+    assert summary["practices_accounted_share"] == 1.0 and "estimate" in summary["travel_label"]

@@ -1,0 +1,156 @@
+"""The hub-site shortlist: regrets and values re-solved independently, infeasible forcings, the command."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optimise
+from catchment.build import build_demo
+from catchment.metrics import objective_terms
+from catchment.problem import HubOption, Problem, Rules
+from catchment.validate import validate_plan
+from solvers import solve
+from solvers.batch import SolveOptions
+from solvers.shortlist import SHORTLIST_COLUMNS, forced_problem, shortlist_sites
+
+OPTIONS = SolveOptions(time_limit=60)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return build_demo()
+
+
+@pytest.fixture(scope="module")
+def cli_shortlist(demo, tmp_path_factory):
+    """The command on the demo, in this process (the Dask path is in test_distributed)."""
+    out = tmp_path_factory.mktemp("shortlist") / "out"
+    code = optimise.main(["shortlist", "demo", "--out", str(out), "--serial", "--quiet"])
+    assert code == optimise.EXIT_OK
+    table = pd.read_csv(out / "shortlist.csv", dtype={"site_id": str})
+    return out, table
+
+
+def _objective(problem: Problem) -> float:
+    plan = solve(problem, time_limit=60)
+    assert plan.status == "optimal"
+    assert validate_plan(problem, plan) == []
+    return float(objective_terms(problem, plan)["objective"])
+
+
+def test_shortlist_files_and_columns(cli_shortlist, demo):
+    out, table = cli_shortlist
+    assert list(table.columns) == list(SHORTLIST_COLUMNS)
+    usable = [s for s, st in zip(demo.problem.site_ids, demo.problem.site_status) if st != "excluded"]
+    assert sorted(table["site_id"]) == sorted(usable)  # every usable site once, excluded ones not
+    assert list(table["rank"]) == list(range(1, len(usable) + 1))
+    page = (out / "shortlist.html").read_text(encoding="utf-8")
+    assert "L.map(" in page or "L.map" in page
+    for site in usable:
+        assert site in page
+    assert 'src="https://cdn' not in page and 'href="https://cdn' not in page
+    summary = json.loads((out / "shortlist.json").read_text())
+    assert summary["tolerance"] == 0.02 and summary["sites"] == len(usable)
+    assert (out / "optimum" / "assignments.csv").is_file() and (out / "optimum" / "map.html").is_file()
+
+
+def test_regret_and_value_match_independent_solves(cli_shortlist, demo):
+    _, table = cli_shortlist
+    problem = demo.problem
+    optimum = _objective(problem)
+    summary_optimum = table.loc[table["in_optimum"], "forced_open_objective"].iloc[0]
+    assert summary_optimum == pytest.approx(optimum, rel=1e-4)
+    in_opt = table.loc[table["in_optimum"] & (table["base_status"] == "candidate")].iloc[0]
+    outside = table.loc[~table["in_optimum"]].iloc[-1]  # the worst-ranked site
+    # forced open: a site outside the optimum costs its regret
+    opened = _objective(forced_problem(problem, outside["site_id"], "open"))
+    assert outside["regret"] == pytest.approx(opened - optimum, abs=1e-4 * optimum)
+    assert outside["regret"] > 0
+    # forced closed: a site of the optimum is worth its value of keeping
+    closed = _objective(forced_problem(problem, in_opt["site_id"], "closed"))
+    assert in_opt["value_of_keeping"] == pytest.approx(closed - optimum, abs=1e-4 * optimum)
+    # the answers the proven optimum gives for free
+    assert (table.loc[table["in_optimum"], "regret"] == 0).all()
+    assert (table.loc[~table["in_optimum"], "value_of_keeping"] == 0).all()
+    assert set(table.loc[table["in_optimum"], "forced_open_status"]) == {"base"}
+
+
+def test_ranking_and_near_optimal_share(cli_shortlist):
+    _, table = cli_shortlist
+    regret = table["regret"].fillna(np.inf).to_numpy()
+    assert np.all(np.diff(regret) >= -1e-12), "ranked by regret first"
+    ties = table.groupby("regret")["value_of_keeping"].apply(lambda v: bool(np.all(np.diff(v.to_numpy()) <= 1e-12)))
+    assert ties.all(), "equal regrets are ranked by value of keeping"
+    assert table.loc[table["in_optimum"], "near_optimal_share"].gt(0).all()
+    # a site whose regret exceeds the tolerance can only appear in near-optimal plans of other forcings
+    plans = table["near_optimal_plans"].to_numpy()
+    shares = table["near_optimal_share"].to_numpy()
+    n_sets = plans[shares > 0] / shares[shares > 0]
+    assert np.allclose(n_sets, n_sets[0])  # one common denominator: the distinct near-optimal hub sets
+    within = table.loc[~table["in_optimum"] & (table["regret_pct"] <= 2.0)]
+    assert (within["near_optimal_plans"] >= 1).all()
+
+
+def _line_problem(**rules) -> Problem:
+    """Four practices on a line, three sites; site C is the only one unit U4 can reach."""
+    inf = math.inf
+    travel = [[1, 5, 9], [2, 4, 8], [6, 2, 5], [inf, inf, 1]]
+    return Problem.from_arrays(
+        unit_ids=["U1", "U2", "U3", "U4"], population=[30_000, 30_000, 30_000, 30_000],
+        site_ids=["A", "B", "C"], travel_min=travel,
+        options=[HubOption(s, "reuse", 100_000.0) for s in "ABC"], rules=Rules(**rules),
+    )
+
+
+def test_infeasible_forcings_are_reported():
+    problem = _line_problem(floor=50_000, max_polysystems=2)
+    short = shortlist_sites(problem, options=OPTIONS)
+    rows = {s.site_id: s for s in short.sites}
+    # C is the only site U4 can reach: closing it leaves no plan, the site is essential
+    assert rows["C"].in_optimum and rows["C"].essential and math.isinf(rows["C"].value)
+    assert rows["C"].closed_status == "infeasible" and "forced closed: infeasible" in rows["C"].note
+    # with C open and at most two polysystems, A and B cannot both open: one of them is infeasible
+    # to force open only if it is not in the optimum; the other is in it
+    assert sum(r.in_optimum for r in rows.values()) == 2
+    frame = short.frame()
+    assert frame.loc[frame["site_id"] == "C", "essential"].item()
+    assert math.isnan(frame.loc[frame["site_id"] == "C", "value_of_keeping"].item())  # inf left empty
+
+
+def test_forcing_open_beyond_the_count_is_infeasible():
+    problem = _line_problem(floor=50_000, max_polysystems=1, max_travel_min=None)
+    # one polysystem of 120,000: it must hold U4, so its hub is C; forcing A or B open is infeasible
+    short = shortlist_sites(problem, options=OPTIONS)
+    rows = {s.site_id: s for s in short.sites}
+    assert rows["C"].in_optimum
+    for site in ("A", "B"):
+        assert rows[site].open_status == "infeasible" and math.isinf(rows[site].regret)
+        assert "forced open: infeasible" in rows[site].note
+    assert [s.site_id for s in short.sites][-2:] == ["A", "B"]  # infeasible forcings rank last
+
+
+def test_exhaustive_agrees_with_the_shortcut():
+    problem = _line_problem(floor=50_000)
+    quick = shortlist_sites(problem, options=OPTIONS)
+    full = shortlist_sites(problem, options=OPTIONS, exhaustive=True)
+    assert full.n_solves == 2 * len(full.sites) > quick.n_solves
+    for a, b in zip(quick.sites, full.sites):
+        assert a.site_id == b.site_id and a.rank == b.rank
+        assert a.regret == pytest.approx(b.regret, abs=1e-6)
+        assert a.value == pytest.approx(b.value, abs=1e-6)
+
+
+def test_bad_arguments():
+    problem = _line_problem(floor=50_000)
+    with pytest.raises(ValueError, match="tolerance"):
+        shortlist_sites(problem, options=OPTIONS, tolerance=-0.1)
+    with pytest.raises(ValueError, match="force"):
+        forced_problem(problem, "A", "maybe")
+    impossible = _line_problem(floor=200_000)
+    with pytest.raises(ValueError, match="needs a valid plan"):
+        shortlist_sites(impossible, options=OPTIONS)
