@@ -122,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
     from catchment.diagnose import diagnose, diagnose_after_solve
     from catchment.evaluate import plan_from_configuration
     from catchment.validate import check_plan, validate_plan
+    from maps import write_plan_outputs
 
     log = logging.getLogger("optimise")
     scenario = None
@@ -161,6 +162,7 @@ def _run(args: argparse.Namespace) -> int:
         out = args.out or Path("out") / f"{args.scenario.stem}-evaluated"
         with outputs.atomic_output_dir(out) as staging:
             outputs.write_outputs(staging, built, plan, scenario=record)
+            write_plan_outputs(staging, built, plan)
             (staging / "violations.txt").write_text("".join(f"{v}\n" for v in violations) or "none\n")
         _report(built, plan, out)
         if violations:
@@ -190,17 +192,9 @@ def _run(args: argparse.Namespace) -> int:
     log.info("the plan passed the independent validator")
     with outputs.atomic_output_dir(out) as staging:
         outputs.write_outputs(staging, built, plan, scenario=record)
-        _write_maps(staging, built, plan)
+        write_plan_outputs(staging, built, plan)
     _report(built, plan, out)
     return EXIT_OK
-
-
-def _write_maps(folder: Path, built, plan) -> None:  # noqa: ANN001 - thin CLI glue
-    try:
-        from maps import write_plan_outputs
-    except ImportError:  # maps are optional until the maps package provides them
-        return
-    write_plan_outputs(folder, built, plan)
 
 
 def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
@@ -299,6 +293,7 @@ def _base_exit(record) -> int | None:  # noqa: ANN001 - thin CLI glue
 
 def _shortlist(args: argparse.Namespace) -> int:
     from catchment import outputs
+    from maps import write_plan_outputs
     from maps.shortlist import write_shortlist_outputs
     from solvers.batch import solve_and_check
     from solvers.shortlist import shortlist_sites
@@ -327,7 +322,7 @@ def _shortlist(args: argparse.Namespace) -> int:
         write_shortlist_outputs(staging, built, table, summary=summary)
         (staging / "optimum").mkdir()
         outputs.write_outputs(staging / "optimum", built, base.plan, scenario=record)
-        _write_maps(staging / "optimum", built, base.plan)
+        write_plan_outputs(staging / "optimum", built, base.plan)
     cols = ["rank", "site_id", "site_name", "in_optimum", "regret_pct", "value_pct", "essential", "near_optimal_share"]
     print(f"\nSHORTLIST of {len(table)} sites: optimum {shortlist.optimum:.4f}, {shortlist.n_solves} forced solves, "
           f"{shortlist.n_near_optimal} near-optimal hub set(s) (within {shortlist.tolerance:.0%}), "
@@ -380,6 +375,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _phase(args: argparse.Namespace) -> int:
     from catchment import outputs
+    from maps import write_plan_outputs
     from maps.phasing import write_phasing_outputs
     from solvers.batch import solve_and_check
     from solvers.phasing import phase_plan
@@ -419,7 +415,7 @@ def _phase(args: argparse.Namespace) -> int:
     with outputs.atomic_output_dir(out) as staging:
         write_phasing_outputs(staging, phasing.frame(), phasing.years_frame(), summary=summary)
         outputs.write_outputs(staging, built, plan, scenario=record)
-        _write_maps(staging, built, plan)
+        write_plan_outputs(staging, built, plan)
     print(f"\nPHASING over {phasing.years} year(s), {phasing.status}: "
           f"{phasing.person_years():,.0f} person-years served")
     print(phasing.frame().to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
