@@ -1,0 +1,90 @@
+"""Smoke test of the benchmark runner: the smallest real instance, end to end, as a user runs it.
+
+No timing is asserted (speed is shown in ``docs/benchmarks.md``); the test checks that the
+runner builds the instance from the real data, solves it, validates the plan and prints
+one parseable JSON object as its last line, and that the report renders from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "bench" / "run.py"
+
+
+def _run(args: list[str], real_data: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CATCHMENT_DATA_DIR": str(real_data), "CATCHMENT_CACHE_DIR": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, str(RUN), *args], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300, check=False)
+
+
+def _last_json(stdout: str) -> dict:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    assert lines, "the runner printed nothing"
+    return json.loads(lines[-1])
+
+
+def test_list_names_every_instance(real_data, tmp_path):
+    done = _run(["--list"], real_data, tmp_path)
+    assert done.returncode == 0, done.stderr
+    names = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
+    assert names == [
+        "redbridge-practices", "redbridge-lsoa", "london-practices", "london-lsoa",
+        "synthetic-1k", "synthetic-5k", "synthetic-20k",
+    ]
+
+
+@pytest.fixture(scope="module")
+def redbridge_run(real_data, tmp_path_factory):
+    """One run of the smallest real instance with the p-median baseline (shared by the tests below)."""
+    tmp = tmp_path_factory.mktemp("bench")
+    return _run(["redbridge-practices", "--no-save", "--time-limit", "60", "--baseline", "spopt-pmedian",
+                 "--baseline-time-limit", "30"], real_data, tmp)
+
+
+def test_runner_prints_figures_of_a_valid_plan(redbridge_run, real_data):
+    assert redbridge_run.returncode == 0, redbridge_run.stderr[-3000:]
+    result = _last_json(redbridge_run.stdout)
+    assert result["instance"] == "redbridge-practices"
+    assert (result["units"], result["sites"]) == (42, 17)
+    assert result["status"] in ("optimal", "feasible")
+    assert result["valid"] is True and result["violations"] == {}
+    assert result["polysystems"] >= 1 and result["polysystems_under_floor"] == 0
+    for key in ("build_s", "solve_s", "total_s", "peak_mb"):
+        assert result[key] > 0, key
+    assert result["total_s"] == pytest.approx(result["build_s"] + result["solve_s"], abs=0.01)
+    assert 0 <= result["gap"] < 0.01
+
+
+def test_baseline_is_measured_and_validated(redbridge_run):
+    result = _last_json(redbridge_run.stdout)
+    base = result["baseline"]["spopt-pmedian"]
+    assert base["status"] == "optimal"
+    assert base["polysystems"] == result["polysystems"]  # p is set to our polysystem count
+    # the p-median has no floor: any polysystem under it is a floor violation for the validator
+    assert base["violations"].get("floor", 0) == base["polysystems_under_floor"]
+    assert base["valid"] is (base["polysystems_under_floor"] == 0)
+    # with as many hubs and no floor the p-median does as well or better on mean travel (both within 0.01%)
+    assert base["mean_travel_min"] <= result["mean_travel_min"] * (1 + 1e-3)
+    ratios = result["ratios"]["spopt-pmedian"]
+    assert ratios["speedup"] == pytest.approx(base["total_s"] / result["total_s"], rel=0.02)
+
+
+def test_report_renders_saved_results(redbridge_run, tmp_path):
+    from bench.report import goals, load_results, render_markdown
+
+    result = _last_json(redbridge_run.stdout)
+    (tmp_path / "redbridge-practices.json").write_text(json.dumps(result))
+    results = load_results(tmp_path)
+    text = render_markdown(results, chart_name=None)
+    assert "| `redbridge-practices` |" in text and "spopt-pmedian" in text
+    verdicts = dict((g, v) for g, _, v in goals(results))
+    assert verdicts["redbridge-practices proven optimal in under 1 s total"] in ("reached", "not reached")
+    assert verdicts["london-lsoa contiguous gap ≤ 1% in under 10 min, peak memory < 8 GB"] == "not measured"
