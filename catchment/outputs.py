@@ -42,6 +42,7 @@ __all__ = [
     "solution_record",
     "OUTPUT_FILES",
     "MIN_PATIENTS",
+    "json_safe",
 ]
 
 #: Practice mode: LSOAs with fewer patients registered at the plan's practices are not drawn
@@ -136,12 +137,12 @@ def majority_areas(built: BuiltProblem, plan: Plan) -> gpd.GeoDataFrame:
     return areas
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: numpy scalars to Python, NaN/inf to None."""
+def json_safe(value: Any) -> Any:
+    """JSON-safe copy: numpy scalars to Python, NaN/inf to None, mappings keyed by text."""
     if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -152,7 +153,7 @@ def _clean(value: Any) -> Any:
 def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The content of ``solution.json``."""
     summary = plan_summary(built.problem, plan)
-    return _clean({
+    return json_safe({
         "status": plan.status,
         "status_label": plan.status_label,
         "proven_optimal": plan.proven_optimal,

@@ -57,6 +57,7 @@ __all__ = [
     "SolverSpec",
     "DEFAULT_OPTIONS",
     "read_scenario",
+    "read_toml",
     "parse_scenario",
 ]
 
@@ -154,16 +155,21 @@ def read_scenario(path: str | Path) -> Scenario:
         Listing every problem, each naming the file and the key.
     """
     path = Path(path)
+    return parse_scenario(read_toml(path, what="scenario"), source=str(path), path=path)
+
+
+def read_toml(path: str | Path, *, what: str = "scenario") -> dict[str, Any]:
+    """Parse a TOML file; a missing, malformed or non-UTF-8 file raises :class:`ScenarioError`."""
+    path = Path(path)
     if not path.is_file():
-        raise ScenarioError([f"{path}: scenario file not found"])
+        raise ScenarioError([f"{path}: {what} file not found"])
     try:
         with path.open("rb") as fh:
-            raw = tomllib.load(fh)
+            return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
     except UnicodeDecodeError:
         raise ScenarioError([f"{path}: not UTF-8 text"]) from None
-    return parse_scenario(raw, source=str(path), path=path)
 
 
 class _Reader:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 
 from catchment._errors import ScenarioError
 from catchment.problem import Problem, Rules
+from catchment.scenario import read_toml
 
 __all__ = [
     "GRID_AXES", "FREE", "NONE", "DEMO", "SweepSpec", "SweepPoint", "read_sweep", "parse_sweep", "apply_point",
@@ -160,16 +160,7 @@ def read_sweep(path: str | Path) -> SweepSpec:
         Listing every problem, each naming the file and the key.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError([f"{path}: sweep file not found"])
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
-    except UnicodeDecodeError:
-        raise ScenarioError([f"{path}: not UTF-8 text"]) from None
-    return parse_sweep(raw, source=str(path), path=path)
+    return parse_sweep(read_toml(path, what="sweep"), source=str(path), path=path)
 
 
 def parse_sweep(raw: Mapping[str, Any], *, source: str = "<sweep>", path: Path | None = None) -> SweepSpec:

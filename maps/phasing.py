@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from maps.charts import _STYLE, figure_svg
 from maps.palette import OKABE_ITO, POLYSYSTEM_COLOURS
+from catchment.outputs import json_safe
 
 __all__ = ["PHASING_FILES", "phasing_figure", "phasing_report_html", "write_phasing_outputs"]
 
@@ -243,18 +244,7 @@ def write_phasing_outputs(
     paths["phasing.html"].write_text(
         phasing_report_html(hubs, years, summary=summary, chart_svg=figure_svg(fig, name="phasing timeline")),
         encoding="utf-8")
-    paths["phasing.json"].write_text(json.dumps(_clean(dict(summary)), indent=2) + "\n")
+    paths["phasing.json"].write_text(json.dumps(json_safe(dict(summary)), indent=2) + "\n")
     logger.info("phasing timetable written to %s", folder)
     return paths
 
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

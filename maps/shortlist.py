@@ -34,6 +34,7 @@ from maps._assets import HtmlPopup, MapControl, OfflineMap, text_tooltip
 from maps.areas import to_wgs84
 from maps.palette import OKABE_ITO, SITE_TYPE_LABELS, TRAVEL_COLOURS, text_colour
 from maps.plan_map import MAP_CSS, save_map
+from catchment.outputs import json_safe
 
 __all__ = ["REGRET_CLASSES", "regret_class", "shortlist_map", "write_shortlist_outputs", "SHORTLIST_FILES"]
 
@@ -241,18 +242,7 @@ def write_shortlist_outputs(
     label = " + ".join(terms) if terms else "objective"
     save_map(shortlist_map(built, table, optimum=float(summary["optimum"]), tolerance=float(summary["tolerance"]),
                            objective_label=label, tiles=tiles), paths["shortlist.html"])
-    paths["shortlist.json"].write_text(json.dumps(_clean(dict(summary)), indent=2) + "\n")
+    paths["shortlist.json"].write_text(json.dumps(json_safe(dict(summary)), indent=2) + "\n")
     logger.info("shortlist written to %s", folder)
     return paths
 
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
