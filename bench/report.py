@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
 from bench.baselines import BASELINES  # noqa: E402
 from bench.instances import INSTANCES  # noqa: E402
 
-__all__ = ["load_results", "render_markdown", "plot_time_vs_size", "run_instances", "goals", "main"]
+__all__ = ["load_results", "render_markdown", "plot_time_vs_size", "run_instances", "goals", "speedup_of", "main"]
 
 logger = logging.getLogger("bench.report")
 
@@ -95,6 +95,41 @@ def _ratio(value: Any, lower_bound: bool = False) -> str:
     return f"{'≥ ' if lower_bound else ''}{value:,.2f}×" if value < 1 else f"{'≥ ' if lower_bound else ''}{value:,.1f}×"
 
 
+def speedup_of(result: dict[str, Any], base: str, *, key: str = "total_s") -> tuple[float | None, bool]:
+    """Baseline time / our time, and whether that is only a lower bound.
+
+    Parameters
+    ----------
+    result
+        One run result.
+    base
+        Baseline name.
+    key
+        ``"total_s"`` (build + solve) or ``"solve_s"``.
+
+    Returns
+    -------
+    (ratio, lower_bound)
+        ``ratio`` is ``None`` when it cannot be measured (no plan of ours, the baseline ran
+        out of memory, crashed or was skipped); ``lower_bound`` is true when the baseline
+        was stopped (timeout) or gave up without a plan: it would have needed longer.
+    """
+    figures = result.get("baseline", {}).get(base)
+    ours = result.get(key)
+    if not figures or result.get("status") not in ("optimal", "feasible") or not isinstance(ours, (int, float)):
+        return None, False
+    status = figures.get("status")
+    if status in ("optimal", "feasible"):
+        theirs, lower = figures.get(key), False
+    elif status in ("timeout", "unsolved") and key == "total_s":
+        theirs, lower = figures.get("total_s", figures.get("wall_s")), True
+    else:
+        return None, False
+    if not isinstance(theirs, (int, float)) or ours <= 0:
+        return None, False
+    return theirs / ours, lower
+
+
 def _status(figures: dict[str, Any]) -> str:
     status = str(figures.get("status", "–"))
     if status in ("timeout", "memory limit", "crashed", "error"):
@@ -153,9 +188,9 @@ def goals(results: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
         out.append((text, measured, verdict(ok)))
     speedups = []
     for r in results:
-        ratio = r.get("ratios", {}).get("spopt-pmedian", {})
-        if ratio.get("speedup") is not None:
-            speedups.append((r["instance"], ratio["speedup"], ratio.get("speedup_is_lower_bound", False)))
+        value, lower = speedup_of(r, "spopt-pmedian")
+        if value is not None:
+            speedups.append((r["instance"], value, lower))
     measured = ", ".join(f"{n} {_ratio(v, lb)}" for n, v, lb in speedups) or "–"
     out.append((
         "≥ 10× faster than spopt PMedian + CBC on the same instance (total time)",
@@ -245,8 +280,8 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
         "",
         "## Baselines",
         "",
-        "Speed-up = baseline total time / ours (≥ when the baseline was killed); solve speed-up compares the "
-        "solve phases only. Mean travel is the population-weighted mean minutes of each plan, recomputed by "
+        "Speed-up = baseline total time / ours (≥ when the baseline was killed or gave up without a plan; "
+        "– when it ran out of memory); solve speed-up compares the solve phases only. Mean travel is the population-weighted mean minutes of each plan, recomputed by "
         "`catchment.metrics`; the p-median has no floor, so its plans are shorter but break the rules "
         "(polysystems under the floor are counted by the validator).",
         "",
@@ -259,16 +294,16 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
             f = r.get("baseline", {}).get(base)
             if f is None:
                 continue
-            ratio = r.get("ratios", {}).get(base, {})
-            lb = bool(ratio.get("speedup_is_lower_bound"))
+            speedup, lb = speedup_of(r, base)
+            solve_speedup, _ = speedup_of(r, base, key="solve_s")
             travel = "–"
             if f.get("mean_travel_min") is not None and r.get("mean_travel_min") is not None:
                 travel = f"{f['mean_travel_min']:.2f} ({r['mean_travel_min']:.2f}) min"
-            total = f.get("total_s", f.get("wall_s"))
+            total = f.get("total_s", f.get("wall_s")) if f.get("status") not in ("memory limit", "crashed", "error") else None
             lines.append(
                 f"| `{r['instance']}` | {base} | {_status(f)} | {_gap(f.get('gap'))} | {_polysystems(f)} | "
-                f"{'≥ ' if lb else ''}{_s(total)} | {_mb(f.get('peak_mb'))} | {_ratio(ratio.get('speedup'), lb)} | "
-                f"{_ratio(ratio.get('solve_speedup'))} | {travel} |"
+                f"{'≥ ' if lb else ''}{_s(total)} | {_mb(f.get('peak_mb'))} | {_ratio(speedup, lb)} | "
+                f"{_ratio(solve_speedup)} | {travel} |"
             )
 
     lines += ["", "## Goals", "", "| goal | measured | verdict |", "|---|---|---|"]
@@ -291,7 +326,8 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
                          f"{stats.get('contiguity_cuts')} cut(s)")
         for base, f in r.get("baseline", {}).items():
             if f.get("error"):
-                notes.append(f"{base}: {f['error']}")
+                after = f" after {f['wall_s']:.0f} s" if isinstance(f.get("wall_s"), (int, float)) else ""
+                notes.append(f"{base}: {f.get('status')}{after}: {f['error']}")
             elif f.get("stats", {}).get("cbc_result"):
                 notes.append(f"{base}: CBC {f['stats']['cbc_result']}; {f['stats'].get('n_variables', 0):,} variables")
         if notes:
