@@ -385,7 +385,6 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
     options = _gather_options(scenario, root, sites, files)
 
     # -- travel times
-    site_points = sites.geometry
     description, source, matrix, fallback, area_ok = _travel(
         scenario, root, files, origin_ids, origin_points, sites, units if spec.type == "practice" else None
     )
@@ -400,7 +399,6 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
         )
     else:
         minutes = matrix
-    del site_points
 
     group_column = None
     if scenario.boundaries == "lad":

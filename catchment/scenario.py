@@ -384,8 +384,6 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     rules = objective = None
     try:
         rules = Rules(**rules_kwargs)
-    except ScenarioError as exc:  # pragma: no cover - ScenarioError is a subclass, kept explicit
-        r.problems.extend(exc.problems)
     except ValueError as exc:
         r.problems.extend(f"{source}: [rules] {p}" for p in getattr(exc, "problems", [str(exc)]))
     try:
