@@ -130,6 +130,13 @@ def speedup_of(result: dict[str, Any], base: str, *, key: str = "total_s") -> tu
     return theirs / ours, lower
 
 
+def _cpu(figures: dict[str, Any]) -> str:
+    cpu, wall = figures.get("cpu_s"), figures.get("wall_s")
+    if not isinstance(cpu, (int, float)) or not isinstance(wall, (int, float)) or wall <= 0:
+        return "–"
+    return f"{cpu / wall:.0%}"
+
+
 def _status(figures: dict[str, Any]) -> str:
     status = str(figures.get("status", "–"))
     if status in ("timeout", "memory limit", "crashed", "error"):
@@ -262,18 +269,20 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
         "",
         "## Our solver",
         "",
-        "`load` is the machine's 1-minute load average when the run started (2 CPUs: above 2, other work "
-        "was competing for them and the times are inflated accordingly).",
+        "`load` is the machine's 1-minute load average when the side's process started (2 CPUs; it includes "
+        "the previous side, just ended). `cpu/wall` is the CPU time the process and its solver program used "
+        "over its wall-clock time: about 100% means it had a core to itself (HiGHS ran on one thread here); "
+        "well below means other work was competing and the times are inflated.",
         "",
-        "| instance | status | gap | polysystems | build s | solve s | total s | peak MB | valid | load |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| instance | status | gap | polysystems | build s | solve s | total s | peak MB | valid | load | cpu/wall |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in results:
         load = r.get("load_before")
         lines.append(
             f"| `{r['instance']}` | {_status(r)} | {_gap(r.get('gap'))} | {_polysystems(r)} | {_s(r.get('build_s'))} | "
             f"{_s(r.get('solve_s'))} | {_s(r.get('total_s'))} | {_mb(r.get('peak_mb'))} | "
-            f"{'yes' if r.get('valid') else '**no**'} | {'–' if load is None else f'{load:.1f}'} |"
+            f"{'yes' if r.get('valid') else '**no**'} | {'–' if load is None else f'{load:.1f}'} | {_cpu(r)} |"
         )
 
     lines += [

@@ -74,6 +74,13 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) used by this process and the solver programs it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _side_worker(conn: Any, side: str, name: str, options: dict[str, Any]) -> None:
     """Body of a side's process: build, solve, validate, send the figures back."""
     os.setsid()  # own process group: the parent can kill us together with CBC
@@ -91,6 +98,7 @@ def _side_worker(conn: Any, side: str, name: str, options: dict[str, Any]) -> No
     except Exception as exc:  # reported, not raised: the parent writes it into the JSON
         figures.update(status="error", error=f"{type(exc).__name__}: {exc}")
     figures["peak_python_mb"] = round(_peak_mb(), 1)
+    figures["cpu_s"] = round(_cpu_s(), 3)
     conn.send(figures)
     conn.close()
 
@@ -137,7 +145,9 @@ def _run_side_here(side: str, name: str, options: dict[str, Any]) -> dict[str, A
     if plan.has_plan:
         pop = Counter()
         for i, unit in enumerate(problem.unit_ids):
-            pop[plan.assignment[unit]] += problem.population[i]
+            hub = plan.assignment.get(unit)
+            if hub is not None:
+                pop[hub] += problem.population[i]
         under_floor = sum(1 for hub in plan.hub_options if pop[hub] < problem.rules.floor)
     figures.update(
         status=plan.status,
@@ -222,7 +232,7 @@ def run_side(side: str, name: str, options: dict[str, Any], *, hard_timeout_s: f
                 "error": f"killed after {elapsed:.0f} s (time limit {_limit(side, options):g} s)"}
     status = "memory limit" if side != "ours" and options.get("memory_limit_gb") else "crashed"
     return {**common, "status": status,
-            "error": f"process ended with exit code {process.exitcode} without a result"}
+            "error": f"process ended with exit code {process.exitcode} after {elapsed:.0f} s without a result"}
 
 
 def _group_rss_mb(pgid: int | None) -> tuple[float, float]:
@@ -293,20 +303,25 @@ def machine_info() -> dict[str, Any]:
 
 
 def _ratios(ours: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    """Speed, memory and quality ratios of a baseline over ours (``None`` when not measurable)."""
+    """Speed, memory and quality ratios of a baseline over ours (``None`` when not measurable).
+
+    The speed-up is a lower bound (``speedup_is_lower_bound``) when the baseline was killed
+    or gave up without a plan; it is not measurable when we found no plan or the baseline
+    ran out of memory, crashed or was skipped.
+    """
     def ratio(a: Any, b: Any) -> float | None:
         return round(a / b, 2) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b > 0 else None
 
-    out = {
-        "speedup": ratio(base.get("total_s"), ours.get("total_s")),
-        "solve_speedup": ratio(base.get("solve_s"), ours.get("solve_s")),
+    planned = ("optimal", "feasible")
+    stopped = base.get("status") in ("timeout", "unsolved")
+    measurable = ours.get("status") in planned and (base.get("status") in planned or stopped)
+    return {
+        "speedup": ratio(base.get("total_s"), ours.get("total_s")) if measurable else None,
+        "solve_speedup": ratio(base.get("solve_s"), ours.get("solve_s")) if measurable and not stopped else None,
         "memory_ratio": ratio(base.get("peak_mb"), ours.get("peak_mb")),
         "mean_travel_ratio": ratio(base.get("mean_travel_min"), ours.get("mean_travel_min")),
-        "speedup_is_lower_bound": base.get("status") == "timeout",
+        "speedup_is_lower_bound": measurable and stopped,
     }
-    if base.get("status") == "timeout":
-        out["solve_speedup"] = None
-    return out
 
 
 def run_instance(
@@ -425,9 +440,9 @@ def _summary(result: dict[str, Any]) -> list[str]:
              f"  ours ({result['solver']}): {fmt(result)}"]
     for base, figures in result["baseline"].items():
         ratios = result["ratios"].get(base, {})
-        extra = f"; speedup x{ratios['speedup']}" if ratios.get("speedup") is not None else ""
-        if ratios.get("speedup_is_lower_bound"):
-            extra = extra.replace("x", ">= x", 1)
+        extra = ""
+        if ratios.get("speedup") is not None:
+            extra = f"; speed-up {'>= ' if ratios.get('speedup_is_lower_bound') else ''}x{ratios['speedup']}"
         lines.append(f"  {base}: {fmt(figures)}{extra}")
     return lines
 
