@@ -15,15 +15,32 @@ A practice's travel time to a hub is the patient-weighted mean, over the small a
 population-weighted centroid to the hub. A practice without registrations data falls back
 to its own location. Areas too far from the road network (snap distance above the limit)
 are left out of the mean and counted in the log.
+
+Cache of built problems
+-----------------------
+:func:`build_from_scenario` keeps what it built from the files (units, sites, options,
+travel times, adjacency, map layers) in the on-disk cache of :mod:`geodata.cache`. A
+second build of the same scenario on unchanged files reads a few (Geo)Parquet tables and
+one ``.npz`` (tens of milliseconds) instead of parsing some 25 MB of published files
+(about a second for a borough, two for London). The whole build is cached rather than
+each reader's table: reading is only part of the cost (selection, geocoding, the
+patient-weighted travel times and the polygon adjacency add to it), and a hit is then a
+single lookup. Entries are checked against the SHA-256 of every input file, so an edited
+or replaced file is always read again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
+import json
 import logging
+import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +54,12 @@ from catchment._errors import ProblemDefinitionError
 from catchment.problem import HubOption, Objective, Problem, Rules
 from catchment.scenario import DEFAULT_OPTIONS, Scenario
 from geodata._errors import DataProblem, InputDataError, ProblemCollector
+from geodata._validate import isin
+from geodata.cache import hash_parts
 from geodata.settings import BNG
 
 __all__ = [
+    "BUILD_CACHE_NAMESPACE",
     "BuiltProblem",
     "problem_from_frames",
     "build_from_scenario",
@@ -80,7 +100,8 @@ class BuiltProblem:
     input_files : dict
         Path -> SHA-256 of every input file read.
     load_s : float
-        Seconds spent reading data and computing travel times.
+        Seconds spent reading data and computing travel times (or reading them back from
+        the cache, see :func:`build_from_scenario`).
     """
 
     problem: Problem
@@ -171,7 +192,7 @@ def practice_travel(
     """
     area_pos = pd.Index(area_ids)
     prac_pos = pd.Index(practice_ids)
-    reg = registrations.loc[registrations["practice_code"].isin(prac_pos)]
+    reg = registrations.loc[isin(registrations["practice_code"], prac_pos)]
     rows = prac_pos.get_indexer(reg["practice_code"])
     cols = area_pos.get_indexer(reg["lsoa_code"])
     weights = reg["patients"].to_numpy(dtype=float)
@@ -216,6 +237,7 @@ def problem_from_frames(
     deprivation_column: str | None = "imd_score",
     group_column: str | None = None,
     adjacency: list[tuple[int, int]] | None = None,
+    site_unit: Sequence[int | None] | None = None,
 ) -> Problem:
     """Build a :class:`Problem` from GeoDataFrames (EPSG:27700).
 
@@ -235,6 +257,9 @@ def problem_from_frames(
     adjacency
         Unit position pairs (LSOA mode); computed from the polygons when ``None`` and the
         units are polygons.
+    site_unit
+        Position of the unit hosting each site (LSOA mode); computed from the polygons
+        when ``None`` and the units are polygons.
 
     Returns
     -------
@@ -254,12 +279,7 @@ def problem_from_frames(
 
     units = units.reset_index(drop=True)
     sites = sites.reset_index(drop=True)
-    site_unit: list[int | None] | None = None
-    is_area = unit_type == "lsoa" and units.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
-    if is_area:
-        if adjacency is None:
-            adjacency = lsoa_adjacency(units)
-        site_unit = _host_units(units, sites)
+    adjacency, site_unit = _area_links(units, sites, unit_type, adjacency=adjacency, site_unit=site_unit)
     capacity = options["capacity"] if "capacity" in options.columns else pd.Series(np.nan, index=options.index)
     hub_options = tuple(
         HubOption(str(s), str(o), float(c), None if pd.isna(k) else float(k))
@@ -307,9 +327,86 @@ def _host_units(units: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> list[int | 
     return [int(v) for v in joined["index_right"].to_numpy()]
 
 
+def _area_links(
+    units: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    unit_type: str,
+    *,
+    adjacency: list[tuple[int, int]] | None = None,
+    site_unit: Sequence[int | None] | None = None,
+) -> tuple[list[tuple[int, int]] | None, Sequence[int | None] | None]:
+    """Adjacency of area units and the unit hosting each site, computed where not given.
+
+    Point units (practices) get neither; ``units`` and ``sites`` must have a RangeIndex.
+    """
+    if unit_type == "lsoa" and units.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        if adjacency is None:
+            adjacency = lsoa_adjacency(units)
+        if site_unit is None:
+            site_unit = _host_units(units, sites)
+    return adjacency, site_unit
+
+
 # ---------------------------------------------------------------------------- scenario
-def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = None) -> BuiltProblem:
+#: Cache namespace (sub-folder of :func:`geodata.settings.cache_dir`) of built problems.
+BUILD_CACHE_NAMESPACE = "built"
+#: Bumped whenever what a cache entry of a built problem holds changes.
+_BUILD_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class _BuiltData:
+    """Everything :func:`build_from_scenario` reads or computes from the data files.
+
+    The rules and the objective are not part of it: scenarios that differ only in those
+    share one cache entry, and the problem is assembled with the scenario's own rules.
+    """
+
+    units: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    options: pd.DataFrame
+    minutes: np.ndarray
+    travel_source: str
+    description: str
+    group_column: str | None
+    areas: gpd.GeoDataFrame | None
+    registrations: pd.DataFrame | None
+    boundaries: gpd.GeoDataFrame
+    adjacency: list[tuple[int, int]] | None
+    site_unit: list[int | None] | None
+    #: Every input path (sorted) -> SHA-256 of its bytes, or ``None`` when it does not exist.
+    inputs: dict[str, str | None]
+
+
+def build_from_scenario(
+    scenario: Scenario, *, data_dir: str | Path | None = None, cache: bool = True
+) -> BuiltProblem:
     """Read the data a scenario names and build its problem.
+
+    What is built from the data files (units, sites, hub options, travel times, adjacency,
+    map layers) is cached on disk (:mod:`geodata.cache`, namespace ``built``). The entry
+    is found from the scenario's data-related content (``[units]``, ``[sites]``,
+    ``[travel]``, ``[data]``, ``[rules] boundaries``), the data folder and a fingerprint
+    of the building code (the ``geodata`` and ``catchment`` sources and the versions of
+    the libraries they use); it is used only when every file it was built from still has
+    the same content (SHA-256; see :func:`geodata.cache.file_digest`). The rules and the
+    objective are not part of the entry: the problem is assembled with the scenario's own.
+    Warnings raised while the data were read are stored with the entry and raised again
+    when it is used; a damaged entry is rebuilt.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario (:func:`catchment.scenario.read_scenario`).
+    data_dir
+        Folder of the real data; :func:`geodata.settings.data_dir` by default.
+    cache
+        Use and fill the cache (``$CATCHMENT_CACHE_DIR`` or ``~/.cache/catchment``).
+        ``False`` reads every file and writes nothing to the cache folder.
+
+    Returns
+    -------
+    BuiltProblem
 
     Raises
     ------
@@ -318,12 +415,37 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
     ProblemDefinitionError
         Rules that contradict the data (e.g. a required site that is not a candidate).
     """
-    from geodata import ons, practices as gp_practices  # local: heavy modules
-    from geodata.nhs import read_practice_lsoa
     from geodata.settings import data_dir as default_data_dir
 
     started = time.perf_counter()
     root = Path(data_dir) if data_dir is not None else default_data_dir()
+    if cache:
+        key = _build_cache_key(scenario, root)
+        data = _load_built_data(key, scenario)
+        if data is None:
+            data = _build_and_store(scenario, root, key)
+    else:
+        data = _build_data(scenario, root, cache=False)
+    problem = problem_from_frames(
+        data.units, data.sites, data.options, data.minutes,
+        unit_type=scenario.units.type, rules=scenario.rules, objective=scenario.objective,
+        travel_source=data.travel_source, travel_label=data.description, group_column=data.group_column,
+        adjacency=data.adjacency, site_unit=data.site_unit,
+    )
+    return BuiltProblem(
+        problem=problem, units=data.units, sites=data.sites, areas=data.areas, registrations=data.registrations,
+        boundaries=data.boundaries, travel_description=data.description,
+        input_files={path: digest for path, digest in data.inputs.items() if digest is not None},
+        load_s=time.perf_counter() - started,
+    )
+
+
+def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> _BuiltData:
+    """Read the files a scenario names and compute what its problem is made of."""
+    from geodata import ons, practices as gp_practices  # local: heavy modules
+    from geodata.cache import file_digest
+    from geodata.nhs import read_practice_lsoa
+
     files: dict[str, Path] = {}
 
     def role(name: str, default: str) -> Path:
@@ -333,8 +455,7 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
 
     spec = scenario.units
     lsoa_paths = {k: role(k, v) for k, v in ons.LSOA_FILES.items()}
-    prac_paths = {k: role(k, v) for k, v in gp_practices.PRACTICE_FILES.items()
-                  if k not in ("codepoint", "codepoint_headers")}
+    prac_paths = {k: role(k, v) for k, v in gp_practices.PRACTICE_FILES.items()}
     polygon = _read_polygon(scenario.resolve(spec.polygon, root)) if spec.polygon else None
     if spec.polygon:
         files["units_polygon"] = scenario.resolve(spec.polygon, root)
@@ -360,8 +481,7 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
             root, ccg=spec.ccg, lad=spec.lad, bbox=spec.bbox, polygon=polygon,
             epraccur_path=prac_paths["epraccur"], list_sizes_path=prac_paths["list_sizes"],
             nhs_choices_path=prac_paths["nhs_choices"], lad_boundaries_path=prac_paths["lad_boundaries"],
-            codepoint_path=role("codepoint", gp_practices.PRACTICE_FILES["codepoint"]),
-            codepoint_headers_path=role("codepoint_headers", gp_practices.PRACTICE_FILES["codepoint_headers"]),
+            codepoint_path=prac_paths["codepoint"], codepoint_headers_path=prac_paths["codepoint_headers"],
         )
         if len(practices_frame) == 0:
             raise InputDataError([DataProblem(str(prac_paths["epraccur"]), "the selection contains no open GP practices")])
@@ -369,9 +489,9 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
         units = units.reset_index(drop=True)
         reg_path = role("registrations", "england/gp-reg-pat-prac-lsoa_2022.parquet")
         registrations = read_practice_lsoa(reg_path)
-        registrations = registrations.loc[registrations["practice_code"].isin(units["unit_id"])].reset_index(drop=True)
+        registrations = registrations.loc[isin(registrations["practice_code"], units["unit_id"])].reset_index(drop=True)
         centroids = ons.read_lsoa_centroids(lsoa_paths["centroids"])
-        centroids = centroids.loc[centroids["lsoa_code"].isin(registrations["lsoa_code"])].reset_index(drop=True)
+        centroids = centroids.loc[isin(centroids["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
         origin_points = centroids.geometry
         origin_ids = list(centroids["lsoa_code"])
         imd = ons.read_imd(lsoa_paths["imd"])
@@ -379,7 +499,7 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
         area_geom = shapely.convex_hull(units.geometry.union_all()).buffer(500.0)
         # areas for maps: the London LSOAs where these practices' patients live
         boundaries = ons.read_lsoa_boundaries(lsoa_paths["boundaries"])
-        areas = boundaries.loc[boundaries["lsoa_code"].isin(registrations["lsoa_code"])].reset_index(drop=True)
+        areas = boundaries.loc[isin(boundaries["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
 
     sites = _gather_sites(scenario, root, units, practices_frame, area_geom, files, spec.type)
     options = _gather_options(scenario, root, sites, files)
@@ -410,20 +530,197 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
             raise ProblemDefinitionError(["[rules] boundaries = \"ccg\" needs practice units (CCG codes)"])
         group_column = "ccg_code"
 
-    problem = problem_from_frames(
-        units, sites, options, minutes,
-        unit_type=spec.type, rules=scenario.rules, objective=scenario.objective,
-        travel_source=source, travel_label=description, group_column=group_column,
-    )
-    lad_path = prac_paths["lad_boundaries"]
-    lad = ons.read_lad_boundaries(lad_path)
+    adjacency, site_unit = _area_links(units.reset_index(drop=True), sites.reset_index(drop=True), spec.type)
+    lad = ons.read_lad_boundaries(prac_paths["lad_boundaries"])
     near = lad.loc[lad.intersects(shapely.buffer(area_geom, 1000.0))].reset_index(drop=True)
-    input_files = {str(p): file_sha256(p) for p in sorted(set(files.values()), key=str) if p.is_file()}
-    return BuiltProblem(
-        problem=problem, units=units, sites=sites, areas=areas, registrations=registrations,
-        boundaries=near, travel_description=description, input_files=input_files,
-        load_s=time.perf_counter() - started,
+    inputs = {
+        str(p): file_digest(p, cache=cache) if p.is_file() else None for p in sorted(set(files.values()), key=str)
+    }
+    return _BuiltData(
+        units=units, sites=sites, options=options, minutes=np.asarray(minutes, dtype=float), travel_source=source,
+        description=description, group_column=group_column, areas=areas, registrations=registrations,
+        boundaries=near, adjacency=adjacency, site_unit=site_unit, inputs=inputs,
     )
+
+
+# ---------------------------------------------------------------------------- build cache
+@functools.cache
+def _code_fingerprint() -> str:
+    """SHA-256 of the sources of :mod:`geodata` and :mod:`catchment` and of library versions.
+
+    Part of every cache key, so that an entry written by other loaders (an edited or
+    upgraded checkout) is never used.
+    """
+    import pyarrow
+    import pyproj
+
+    import catchment
+    import geodata
+
+    parts: list[str | bytes] = [
+        f"{module.__name__} {module.__version__}" for module in (np, pd, gpd, shapely, pyproj, pyarrow)
+    ]
+    for package in (geodata, catchment):
+        for source in sorted(Path(package.__file__).parent.glob("*.py")):
+            parts += [f"{package.__name__}/{source.name}", source.read_bytes()]
+    return hash_parts(*parts)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot put {type(value).__name__} in a cache key")
+
+
+def _build_cache_key(scenario: Scenario, root: Path) -> str:
+    """Cache key: what the built data depend on, except the input files' contents.
+
+    Input contents are checked against the digests stored in the entry instead, since
+    which files are read is only known once the scenario has been built.
+    """
+    content = {
+        "version": _BUILD_CACHE_VERSION,
+        "units": {f.name: getattr(scenario.units, f.name) for f in fields(scenario.units)},
+        "sites": {f.name: getattr(scenario.sites, f.name) for f in fields(scenario.sites)},
+        "travel": {f.name: getattr(scenario.travel, f.name) for f in fields(scenario.travel)},
+        "boundaries": scenario.boundaries,
+        "data": dict(scenario.data),
+        "root": str(root.expanduser().resolve()),
+    }
+    text = json.dumps(content, sort_keys=True, default=_jsonable)
+    return hash_parts("built-problem", text, _code_fingerprint())
+
+
+def _build_and_store(scenario: Scenario, root: Path, key: str) -> _BuiltData:
+    """Build (a cache miss), store the result with the warnings raised meanwhile, raise them."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = _build_data(scenario, root, cache=True)
+    except BaseException:
+        _reissue([_warning_record(w) for w in caught])
+        raise
+    records = [_warning_record(w) for w in caught]
+    _store_built_data(key, scenario, data, records)
+    _reissue(records)
+    return data
+
+
+def _store_built_data(key: str, scenario: Scenario, data: _BuiltData, records: list[dict[str, Any]]) -> None:
+    from geodata.cache import save_entry
+
+    frames: dict[str, pd.DataFrame] = {
+        "units": data.units, "sites": data.sites, "options": data.options, "boundaries": data.boundaries,
+    }
+    areas = None
+    if data.areas is data.units:
+        areas = "units"
+    elif data.areas is not None:
+        frames["areas"], areas = data.areas, "areas"
+    if data.registrations is not None:
+        frames["registrations"] = data.registrations
+    arrays = {"minutes": data.minutes}
+    if data.adjacency is not None:
+        arrays["adjacency"] = np.asarray(data.adjacency, dtype=np.int64).reshape(-1, 2)
+    if data.site_unit is not None:
+        arrays["site_unit"] = np.array([-1 if s is None else s for s in data.site_unit], dtype=np.int64)
+    meta = {
+        "scenario": scenario.name,
+        "travel_source": data.travel_source,
+        "description": data.description,
+        "group_column": data.group_column,
+        "areas": areas,
+        "inputs": data.inputs,
+        "warnings": records,
+    }
+    if save_entry(key, arrays=arrays, frames=frames, meta=meta, namespace=BUILD_CACHE_NAMESPACE):
+        logger.info("built problem cached (%s): %d units x %d sites", key[:12], len(data.units), len(data.sites))
+
+
+def _load_built_data(key: str, scenario: Scenario) -> _BuiltData | None:
+    """The cached build under ``key`` if its input files are unchanged, else ``None``."""
+    from geodata.cache import file_digest, load_entry
+
+    entry = load_entry(key, namespace=BUILD_CACHE_NAMESPACE)
+    if entry is None:
+        logger.info("built-problem cache miss for %r (%s): reading the data files", scenario.name, key[:12])
+        return None
+    try:
+        meta, frames, arrays = entry.meta, entry.frames, entry.arrays
+        for path, digest in meta["inputs"].items():
+            source = Path(path)
+            try:
+                now = file_digest(source) if source.is_file() else None
+            except OSError:
+                now = None
+            if now != digest:
+                logger.info("%s changed since the cached build of %r: reading the data files", path, scenario.name)
+                return None
+        units = frames["units"]
+        minutes = arrays["minutes"]
+        if minutes.shape != (len(units), len(frames["sites"])):
+            raise ValueError("travel times do not match the units and sites")
+        site_unit = None
+        if "site_unit" in arrays:
+            site_unit = [None if s < 0 else int(s) for s in arrays["site_unit"].tolist()]
+        adjacency = None
+        if "adjacency" in arrays:
+            adjacency = [(int(i), int(j)) for i, j in arrays["adjacency"].tolist()]
+        data = _BuiltData(
+            units=units, sites=frames["sites"], options=frames["options"], minutes=minutes,
+            travel_source=str(meta["travel_source"]), description=str(meta["description"]),
+            group_column=meta["group_column"],
+            areas={"units": units, "areas": frames.get("areas")}.get(meta["areas"]),
+            registrations=frames.get("registrations"), boundaries=frames["boundaries"], adjacency=adjacency,
+            site_unit=site_unit, inputs=dict(meta["inputs"]),
+        )
+        records = [
+            {"category": str(r["category"]), "message": str(r["message"]), "filename": str(r["filename"]),
+             "lineno": int(r["lineno"])}
+            for r in meta["warnings"]
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        logger.warning("built-problem cache entry %s is damaged (%s); rebuilding", key[:12], exc)
+        return None
+    logger.info("built problem for %r read from cache (%s): %d units x %d sites",
+                scenario.name, key[:12], len(data.units), len(data.sites))
+    _reissue(records)
+    return data
+
+
+def _warning_record(message: warnings.WarningMessage) -> dict[str, Any]:
+    category = message.category
+    return {
+        "category": f"{category.__module__}:{category.__qualname__}",
+        "message": str(message.message),
+        "filename": message.filename,
+        "lineno": message.lineno,
+    }
+
+
+def _reissue(records: list[dict[str, Any]]) -> None:
+    """Raise recorded warnings again, through the warning filters in force now."""
+    for record in records:
+        module_name, _, qualname = record["category"].partition(":")
+        try:
+            category: Any = sys.modules.get(module_name) or importlib.import_module(module_name)
+        except (ImportError, ValueError):
+            category = None
+        for part in qualname.split("."):
+            category = getattr(category, part, None)
+        if not (isinstance(category, type) and issubclass(category, Warning)):
+            category = UserWarning
+        filename = record["filename"]
+        module = next(
+            (m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == filename), None
+        )
+        registry = module.__dict__.setdefault("__warningregistry__", {}) if module is not None else None
+        warnings.warn_explicit(
+            record["message"], category, filename, record["lineno"],
+            module=module.__name__ if module is not None else None, registry=registry,
+        )
 
 
 def _read_polygon(path: Path) -> gpd.GeoDataFrame:
@@ -479,6 +776,7 @@ def _gather_sites(
                 root, polygon=gpd.GeoSeries([area_geom], crs=BNG),
                 epraccur_path=files["epraccur"], list_sizes_path=files["list_sizes"],
                 nhs_choices_path=files["nhs_choices"], lad_boundaries_path=files["lad_boundaries"],
+                codepoint_path=files["codepoint"], codepoint_headers_path=files["codepoint_headers"],
             )
         top = practices_frame.sort_values(["list_size", "practice_code"], ascending=[False, True]).head(spec.largest_practices)
         parts.append(gpd.GeoDataFrame(

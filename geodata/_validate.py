@@ -8,6 +8,12 @@ raw ``KeyError``, ``UnicodeDecodeError`` or pandas ``ParserError`` never reaches
 
 While a table is being checked its index holds the editor line number of each row (see
 :func:`read_table`); loaders reset the index before returning.
+
+Speed: well-formed files take a fast path (Arrow's multi-threaded CSV reader, Arrow string
+kernels for numbers, hashing of integer codes for duplicates). Whenever the fast path
+meets anything unusual (a parse error, a cell that is not a plain decimal number, a
+duplicate) the careful pandas path runs instead, so every error message, row and column is
+exactly what the careful path reports.
 """
 
 from __future__ import annotations
@@ -16,11 +22,16 @@ import gzip
 import io
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pyogrio
 
 from ._errors import DataProblem, InputDataError, MissingFileError, ProblemCollector
@@ -35,6 +46,7 @@ __all__ = [
     "rename_columns",
     "check_columns",
     "check_unique",
+    "isin",
     "parse_numbers",
     "parse_dates",
     "snake_case",
@@ -44,6 +56,12 @@ __all__ = [
 
 #: How many example codes or rows a single problem message quotes.
 _SHOWN = 20
+
+#: A plain decimal number (what the fast path of :func:`parse_numbers` converts with Arrow;
+#: anything else, e.g. ``"inf"`` or ``"12a"``, goes through pandas).
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: Field separator substituted for a non-ASCII one (e.g. ``"¬"``) on the fast path.
+_UNIT_SEPARATOR = "\x1f"
 
 
 def require_file(path: str | Path, *, what: str = "input file") -> Path:
@@ -129,8 +147,10 @@ def read_table(
     path
         CSV file (``.gz`` allowed).
     sep
-        Field separator. A separator other than one ASCII character (e.g. NHS Choices'
-        ``"¬"``) uses pandas' python engine.
+        Field separator: one character (e.g. NHS Choices' ``"¬"``), or several (a regular
+        expression, read by pandas' python engine). Files are read by Arrow's CSV reader;
+        when it fails (ragged rows, bad quoting) pandas reads the file instead, so that
+        the error names the line as pandas does.
     encoding
         Expected text encoding.
     header
@@ -157,6 +177,11 @@ def read_table(
     text = _decode(path, raw, encoding)
     if not text.strip():
         raise InputDataError([DataProblem(str(path), "the file is empty")])
+    first_line = 2 if header else 1
+    frame = _read_table_arrow(raw, text, sep=sep, encoding=encoding, header=header)
+    if frame is not None:
+        frame.index = pd.RangeIndex(first_line, first_line + len(frame), name="line")
+        return frame
     if len(sep) == 1 and sep.isascii():
         engine, source, codec = "c", io.BytesIO(raw), _codec(encoding)
     else:  # pandas' C parser only splits on one-byte separators
@@ -177,7 +202,6 @@ def read_table(
         raise InputDataError([DataProblem(str(path), f"not a valid {sep!r}-separated table: {exc}")]) from None
     except pd.errors.EmptyDataError:
         raise InputDataError([DataProblem(str(path), "the file has no columns")]) from None
-    first_line = 2 if header else 1
     if header:
         frame.columns = [str(c).strip() for c in frame.columns]
     else:
@@ -186,7 +210,68 @@ def read_table(
     return frame
 
 
-def read_parquet_table(path: str | Path, *, what: str = "input file") -> pd.DataFrame:
+def _read_table_arrow(raw: bytes, text: str, *, sep: str, encoding: str, header: bool) -> pd.DataFrame | None:
+    """Fast path of :func:`read_table`: Arrow's CSV reader, every column as text.
+
+    Returns ``None`` (the caller then uses pandas) whenever the result could differ from
+    pandas' reading: a parse error (ragged rows, bad quoting), a separator longer than one
+    character, or header names pandas would rename (blank or repeated).
+    """
+    if len(sep) != 1:
+        return None
+    if sep.isascii() and _codec(encoding) == "utf-8-sig":
+        data = raw  # Arrow skips a UTF-8 byte-order mark itself
+        delimiter = sep
+    else:  # one byte per field separator: re-encode the decoded text as UTF-8
+        delimiter = sep if sep.isascii() else _UNIT_SEPARATOR
+        if delimiter != sep and _UNIT_SEPARATOR in text:
+            return None
+        data = (text if delimiter == sep else text.replace(sep, delimiter)).encode("utf-8")
+    start = len(text) - len(text.lstrip("\r\n"))
+    end = text.find("\n", start)
+    first = text[start:] if end < 0 else text[start:end]
+    n_max = first.count(sep) + 1  # fields of the first row, at most (quoted separators count too)
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(n_max)},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_columns == 0 or not all(pa.types.is_string(t) for t in table.schema.types):
+        return None
+    if delimiter != sep:
+        restored = [
+            pc.replace_substring(column, delimiter, sep)
+            if pc.any(pc.match_substring(column, delimiter)).as_py()
+            else column
+            for column in table.columns
+        ]
+        table = pa.table(restored, names=table.column_names)
+    if header:
+        if table.num_rows == 0:
+            return None
+        names = [str(table.column(i)[0].as_py()).strip() for i in range(table.num_columns)]
+        if any(not name for name in names) or len(set(names)) != len(names):
+            return None  # pandas names them "Unnamed: 3" or "X.1"
+        table = table.slice(1)
+    else:
+        names = list(range(1, table.num_columns + 1))
+    frame = table.to_pandas()
+    frame.columns = names
+    return frame
+
+
+def read_parquet_table(
+    path: str | Path, *, what: str = "input file", columns: Callable[[str], bool] | None = None
+) -> pd.DataFrame:
     """Read a Parquet file, its index (if any) as columns, indexed by record number.
 
     Parameters
@@ -195,6 +280,9 @@ def read_parquet_table(path: str | Path, *, what: str = "input file") -> pd.Data
         Parquet file.
     what
         Description used if the file is missing.
+    columns
+        Predicate on a column name (stripped): only the columns it accepts, and the index
+        columns, are read. ``None`` reads every column.
 
     Returns
     -------
@@ -211,7 +299,12 @@ def read_parquet_table(path: str | Path, *, what: str = "input file") -> pd.Data
     """
     path = require_file(path, what=what)
     try:
-        frame = pd.read_parquet(path)
+        selected = None
+        if columns is not None:
+            schema = pq.read_schema(path)
+            index_columns = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+            selected = [n for n in schema.names if n in index_columns or columns(str(n).strip())]
+        frame = pd.read_parquet(path, columns=selected)
     except Exception as exc:  # pyarrow raises several unrelated exception types
         raise InputDataError([DataProblem(str(path), f"not a readable Parquet file ({exc})")]) from None
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
@@ -380,6 +473,73 @@ def check_unique(
         problems.add(f"duplicate {what} {value!r} (rows {rows})", row=int(group.index[0]), column=shown)
 
 
+def isin(values: pd.Series, candidates: Iterable[object]) -> pd.Series:
+    """``values.isin(candidates)``, by hashing: fast for many candidates.
+
+    pandas' :meth:`~pandas.Series.isin` on Arrow-backed text converts every candidate to an
+    Arrow scalar one at a time (seconds for a million candidates); this looks the values
+    up in an index of the distinct candidates instead.
+
+    Parameters
+    ----------
+    values
+        Values to test.
+    candidates
+        Values to look for (any sequence, Series or Index; repeats allowed).
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, indexed like ``values``.
+    """
+    if not isinstance(candidates, (pd.Series, pd.Index, np.ndarray, list, tuple)):
+        candidates = list(candidates)
+    index = pd.Index(candidates).unique()
+    if _is_arrow_text(values) and (_is_arrow_text(index) or pd.api.types.is_string_dtype(index.dtype)):
+        try:
+            value_set = pa.array(index.to_numpy(), type=pa.string(), from_pandas=True)
+            found = pc.is_in(pa.array(values), value_set=value_set)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # candidates that are not all text: hash lookup below
+        else:
+            mask = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+            return pd.Series(mask, index=values.index, name=values.name)
+    return pd.Series(index.get_indexer(values) >= 0, index=values.index, name=values.name)
+
+
+def _is_arrow_text(values: pd.Series | pd.Index) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+
+
+def _plain_numbers(values: pd.Series, *, thousands: bool) -> tuple[pd.Series, pd.Series] | None:
+    """Fast path of :func:`parse_numbers` for Arrow-backed text of plain decimal numbers.
+
+    Returns ``(numbers, blank)`` when every non-blank cell is a plain decimal number, else
+    ``None`` (the caller then converts with pandas and reports the bad cells).
+    """
+    if not _is_arrow_text(values):
+        return None
+    text = pc.utf8_trim_whitespace(pa.array(values))
+    if thousands:
+        text = pc.replace_substring(text, ",", "")
+    blank = pc.or_kleene(pc.is_null(text), pc.equal(text, ""))
+    blank = pc.fill_null(blank, True)
+    plain = pc.fill_null(pc.or_(blank, pc.match_substring_regex(text, _PLAIN_NUMBER)), False)
+    if not pc.all(plain).as_py():
+        return None
+    try:
+        numbers = pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), text), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    as_float = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype="float64")
+    if not np.isfinite(as_float[~np.asarray(blank)]).all():
+        return None  # overflow to infinity: let pandas decide
+    return (
+        pd.Series(as_float, index=values.index, name=values.name),
+        pd.Series(np.asarray(blank, dtype=bool), index=values.index, name=values.name),
+    )
+
+
 def parse_numbers(
     frame: pd.DataFrame,
     column: str,
@@ -424,6 +584,9 @@ def parse_numbers(
     if pd.api.types.is_numeric_dtype(values):
         numbers = values.astype("float64")
         blank = numbers.isna()
+        bad = pd.Series(False, index=frame.index)
+    elif (fast := _plain_numbers(values, thousands=thousands)) is not None:
+        numbers, blank = fast
         bad = pd.Series(False, index=frame.index)
     else:
         text = values.astype(str).str.strip()

@@ -1,11 +1,33 @@
-"""On-disk cache of computed arrays (travel-time matrices), keyed by content hashes.
+"""On-disk cache of computed results, keyed by content hashes.
 
-An entry is two files in ``cache_dir()/<namespace>/``: ``<key>.npz`` (the arrays, no
-pickles) and ``<key>.json`` (small metadata, including the SHA-256 of the ``.npz`` bytes).
-Both are written atomically (temporary file in the same folder, then :func:`os.replace`),
-the ``.json`` last, so a reader never sees half an entry. An entry that cannot be read back
-exactly (truncated, edited, wrong shapes) is reported with a log warning and treated as a
-miss, so the caller recomputes and overwrites it.
+Two kinds of entries live in ``cache_dir()/<namespace>/`` (see
+:func:`geodata.settings.cache_dir`):
+
+* arrays only (travel-time matrices): ``<key>.npz`` (no pickles) and ``<key>.json``
+  (metadata, including the SHA-256 of the ``.npz`` bytes) — :func:`save_arrays`,
+  :func:`load_arrays`;
+* arrays and tables (a whole built problem): ``<key>.npz``, one ``<key>.<name>.parquet``
+  per table (GeoParquet for GeoDataFrames, so geometry and CRS travel with it) and
+  ``<key>.json`` listing every part with its SHA-256 — :func:`save_entry`,
+  :func:`load_entry`.
+
+Every part is written atomically (temporary file in the same folder, then
+:func:`os.replace`), the ``.json`` last, so a reader never sees half an entry. An entry
+that cannot be read back exactly (missing part, truncated, edited, wrong shapes, a part
+from another write) is reported with a log warning and treated as a miss: the caller
+recomputes and overwrites it. A cache that cannot be written is logged, never an error.
+
+Input files are identified by content (:func:`file_digest`, SHA-256), never by name or
+date alone: a file replaced by another with the same name, or restored with an old date,
+is seen as changed. Hashing every input on every call would cost about 1 ms per MB, so
+the digest is remembered against the file's *stat key* (path, device, inode, size,
+modification and status-change times in nanoseconds), in memory and under
+``cache_dir()/digests``. Any write to a file changes its status-change time (which, unlike
+the modification time, user tools cannot set back), so a changed file always gets a new
+stat key and is hashed again. One race remains: a file rewritten within the timestamp
+granularity of its file system right after it was hashed. As git does for its index
+("racily clean" entries), a digest is only remembered once the file's times are
+:data:`SETTLE_S` seconds in the past; a younger file is hashed on every call.
 """
 
 from __future__ import annotations
@@ -15,23 +37,45 @@ import io
 import json
 import logging
 import os
+import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from geodata.settings import cache_dir
 
-__all__ = ["CacheEntry", "hash_parts", "hash_ids", "load_arrays", "save_arrays", "entry_paths"]
+__all__ = [
+    "CacheEntry",
+    "SETTLE_S",
+    "hash_parts",
+    "hash_ids",
+    "file_digest",
+    "load_arrays",
+    "save_arrays",
+    "load_entry",
+    "save_entry",
+    "entry_paths",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever the layout of cache entries changes; part of every entry's metadata.
 CACHE_FORMAT = 1
+#: Seconds a file must have been left alone before its digest is remembered by stat key.
+SETTLE_S = 2.0
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+#: Digests remembered in this process: stat key -> SHA-256.
+_DIGESTS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -44,10 +88,13 @@ class CacheEntry:
         Name -> array, exactly as saved.
     meta
         The JSON metadata saved with the arrays.
+    frames
+        Name -> (Geo)DataFrame, for entries written by :func:`save_entry`.
     """
 
     arrays: dict[str, np.ndarray]
     meta: dict[str, Any]
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def hash_parts(*parts: bytes | str | np.ndarray) -> str:
@@ -228,3 +275,185 @@ def load_arrays(key: str, *, namespace: str = "travel") -> CacheEntry | None:
         logger.warning("travel-time cache entry %s is damaged (%s); recomputing", npz_path.name, exc)
         return None
     return CacheEntry(arrays=arrays, meta=record["meta"])
+
+
+# ---------------------------------------------------------------------------- file digests
+def file_digest(path: str | Path, *, cache: bool = True) -> str:
+    """SHA-256 (hex) of a file's bytes, remembered by stat key (see the module notes).
+
+    Parameters
+    ----------
+    path
+        An existing file.
+    cache
+        Look the digest up (and remember it) by stat key, in memory and under
+        ``cache_dir()/digests``. ``False`` always reads and hashes the whole file.
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read (e.g. it does not exist).
+    """
+    path = Path(path)
+    if not cache:
+        return _hash_file(path)
+    st = path.stat()
+    stat_key = "\x1f".join(
+        str(x) for x in (path.resolve(), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    )
+    known = _DIGESTS.get(stat_key)
+    if known is not None:
+        return known
+    record = cache_dir() / "digests" / f"{hash_parts(stat_key)}.txt"
+    try:
+        known = record.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        known = None
+    if known is not None and _HEX64.fullmatch(known):
+        _DIGESTS[stat_key] = known
+        return known
+    digest = _hash_file(path)
+    settled = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLE_S * 1e9
+    if settled:
+        _DIGESTS[stat_key] = digest
+        try:
+            _atomic_write(record, digest.encode("ascii"))
+        except OSError as exc:
+            logger.debug("could not remember the digest of %s (%s)", path, exc)
+    return digest
+
+
+def _hash_file(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+# ---------------------------------------------------------------------------- arrays and tables
+def _part_path(key: str, name: str, *, namespace: str) -> Path:
+    return cache_dir() / namespace / f"{key}.{name}.parquet"
+
+
+def save_entry(
+    key: str,
+    *,
+    arrays: Mapping[str, np.ndarray] | None = None,
+    frames: Mapping[str, pd.DataFrame] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    namespace: str,
+) -> bool:
+    """Store arrays, tables and JSON metadata under ``key``, atomically.
+
+    Parameters
+    ----------
+    key
+        Hex digest naming the entry.
+    arrays
+        Numeric or fixed-width text arrays (no object arrays).
+    frames
+        Name (letters, digits, ``_``, ``-``) -> DataFrame or GeoDataFrame. Stored as
+        (Geo)Parquet with their index; dtypes, geometry and CRS are kept.
+    meta
+        JSON-serialisable metadata.
+    namespace
+        Sub-folder of the cache folder.
+
+    Returns
+    -------
+    bool
+        ``True`` when the entry was written; ``False`` (logged) when the cache could not
+        be written.
+    """
+    npz_path, json_path = entry_paths(key, namespace=namespace)
+    arrays = {name: np.asarray(a) for name, a in (arrays or {}).items()}
+    parts: dict[str, bytes] = {}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    parts[npz_path.name] = buffer.getvalue()
+    tables: dict[str, dict[str, Any]] = {}
+    for name, frame in (frames or {}).items():
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            raise ValueError(f"cache table name {name!r} must be letters, digits, '_' or '-'")
+        buffer = io.BytesIO()
+        try:
+            frame.to_parquet(buffer)
+        except (ValueError, TypeError, pa.ArrowException) as exc:  # e.g. an object column of mixed types
+            logger.warning("table %r cannot be cached (%s); continuing without cache", name, exc)
+            return False
+        part = _part_path(key, name, namespace=namespace).name
+        parts[part] = buffer.getvalue()
+        tables[name] = {"file": part, "geo": isinstance(frame, gpd.GeoDataFrame)}
+    record = {
+        "format": CACHE_FORMAT,
+        "key": key,
+        "parts": {part: hashlib.sha256(blob).hexdigest() for part, blob in parts.items()},
+        "npz": npz_path.name,
+        "arrays": {name: [a.dtype.str, list(a.shape)] for name, a in arrays.items()},
+        "frames": tables,
+        "meta": dict(meta or {}),
+    }
+    try:
+        for part, blob in parts.items():
+            _atomic_write(npz_path.parent / part, blob)
+        _atomic_write(json_path, json.dumps(record, indent=1, sort_keys=True).encode("utf-8"))
+    except OSError as exc:
+        logger.warning("could not write cache entry %s (%s); continuing without cache", json_path, exc)
+        return False
+    for stale in json_path.parent.glob(f"{key}.*.parquet"):  # tables of an earlier entry
+        if stale.name not in parts:
+            stale.unlink(missing_ok=True)
+    logger.debug("cache entry written: %s (%d parts)", json_path, len(parts))
+    return True
+
+
+def load_entry(key: str, *, namespace: str) -> CacheEntry | None:
+    """Read the entry :func:`save_entry` wrote under ``key``.
+
+    Parameters
+    ----------
+    key
+        Hex digest naming the entry.
+    namespace
+        Sub-folder of the cache folder.
+
+    Returns
+    -------
+    CacheEntry or None
+        ``None`` when there is no entry, or when any part of it is missing or damaged
+        (then a warning is logged and the caller is expected to recompute it).
+    """
+    npz_path, json_path = entry_paths(key, namespace=namespace)
+    if not json_path.exists():
+        return None
+    try:
+        record = json.loads(json_path.read_text(encoding="utf-8"))
+        if record.get("format") != CACHE_FORMAT or record.get("key") != key:
+            raise ValueError("format or key mismatch")
+        blobs = {}
+        for part, digest in record["parts"].items():
+            if Path(part).name != part or not part.startswith(f"{key}."):
+                raise ValueError(f"unexpected part name {part!r}")
+            blob = (json_path.parent / part).read_bytes()
+            if hashlib.sha256(blob).hexdigest() != digest:
+                raise ValueError(f"checksum mismatch in {part}")
+            blobs[part] = blob
+        with np.load(io.BytesIO(blobs[record["npz"]]), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        expected = record["arrays"]
+        if set(arrays) != set(expected):
+            raise ValueError("array names differ from the metadata")
+        for name, (dtype, shape) in expected.items():
+            if arrays[name].dtype.str != dtype or list(arrays[name].shape) != shape:
+                raise ValueError(f"array {name!r} has the wrong dtype or shape")
+        frames = {}
+        for name, table in record["frames"].items():
+            source = io.BytesIO(blobs[table["file"]])
+            frames[name] = gpd.read_parquet(source) if table["geo"] else pd.read_parquet(source)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, pa.ArrowException) as exc:
+        logger.warning("cache entry %s/%s is damaged (%s); recomputing", namespace, json_path.name, exc)
+        return None
+    return CacheEntry(arrays=arrays, meta=record["meta"], frames=frames)

@@ -16,6 +16,7 @@ included) and returns a tidy table with snake_case columns; points are in EPSG:2
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -242,15 +243,17 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
         (practice, LSOA) pair appears twice. Rows of a Parquet file are record numbers.
     """
     path = Path(path)
-    if path.suffix.lower() == ".parquet":
-        table = v.read_parquet_table(path, what="practice-by-LSOA file")
-    else:
-        table = v.read_table(path, what="practice-by-LSOA file")
     spec = {
         "practice_code": (r"organisation_?code|practice_?code|code", "OrganisationCode"),
         "lsoa_code": (r"lsoa\d\dcd|lsoa_?code", "LSOA11CD"),
         "patients": (r"patients?|number_of_patients", "Patient"),
     }
+    if path.suffix.lower() == ".parquet":
+        # the practice name column (a long text repeated on every row) is not read
+        wanted = re.compile("|".join(f"(?:{pattern})" for pattern, _ in spec.values()), re.IGNORECASE)
+        table = v.read_parquet_table(path, what="practice-by-LSOA file", columns=lambda c: bool(wanted.fullmatch(c)))
+    else:
+        table = v.read_table(path, what="practice-by-LSOA file")
     table = v.rename_columns(table, spec, file=path, required=spec)
     out = table[list(spec)].copy()
     problems = ProblemCollector(path)

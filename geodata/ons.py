@@ -388,7 +388,7 @@ def load_lsoas(
         lsoas = select(lsoas, lad=lad)
     centroids = read_lsoa_centroids(paths["centroids"])
     lookup = centroids.set_index("lsoa_code").geometry
-    known = lsoas["lsoa_code"].isin(lookup.index)
+    known = v.isin(lsoas["lsoa_code"], lookup.index)
     if not known.all():
         missing = lsoas.loc[~known, "lsoa_code"]
         raise InputDataError(
@@ -401,7 +401,7 @@ def load_lsoas(
         lsoas = select(lsoas, bbox=bbox, polygon=polygon, bbox_crs=bbox_crs, polygon_crs=polygon_crs)
 
     population = read_lsoa_population(paths["population"])
-    known = lsoas["lsoa_code"].isin(population["lsoa_code"])
+    known = v.isin(lsoas["lsoa_code"], population["lsoa_code"])
     if not known.all():
         missing = lsoas.loc[~known, "lsoa_code"]
         raise InputDataError(

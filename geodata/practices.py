@@ -58,7 +58,7 @@ def _join_list_sizes(practices: pd.DataFrame, path: Path) -> pd.DataFrame:
     joined = practices.merge(
         sizes[["practice_code", "ccg_code", "list_size"]], on="practice_code", how="inner", suffixes=("_epraccur", "")
     )
-    no_size = practices.loc[~practices["practice_code"].isin(sizes["practice_code"]), "practice_code"]
+    no_size = practices.loc[~v.isin(practices["practice_code"], sizes["practice_code"]), "practice_code"]
     if len(no_size):
         logger.info(
             "%s open GP practice(s) have no list size in %s (closed or merged since) and are left out: %s",
@@ -66,7 +66,7 @@ def _join_list_sizes(practices: pd.DataFrame, path: Path) -> pd.DataFrame:
             path.name,
             v.few(no_size),
         )
-    extra = sizes.loc[~sizes["practice_code"].isin(practices["practice_code"]), "practice_code"]
+    extra = sizes.loc[~v.isin(sizes["practice_code"], practices["practice_code"]), "practice_code"]
     if len(extra):
         logger.info(
             "%s practice(s) of %s are not open GP practices in epraccur and are left out: %s",
@@ -87,7 +87,7 @@ def _place(
     """Coordinates from NHS Choices, else from the Code-Point point of the postcode."""
     choices = read_nhs_choices_gp(choices_path)
     lookup = choices.set_index("practice_code").geometry
-    found = practices["practice_code"].isin(lookup.index)
+    found = v.isin(practices["practice_code"], lookup.index)
     placed = gpd.GeoDataFrame(
         practices.loc[found].assign(coord_source="nhs_choices").reset_index(drop=True),
         geometry=gpd.GeoSeries(lookup.loc[practices.loc[found, "practice_code"]].array, crs=BNG),
@@ -218,7 +218,9 @@ def load_practices(
             polygon_crs=polygon_crs,
             lad_boundaries=_path(root, "lad_boundaries", lad_boundaries_path),
         )
-        nearby = unplaced["ccg_code"].isin(placed["ccg_code"]) | unplaced["ccg_code_epraccur"].isin(placed["ccg_code"])
+        nearby = v.isin(unplaced["ccg_code"], placed["ccg_code"]) | v.isin(
+            unplaced["ccg_code_epraccur"], placed["ccg_code"]
+        )
         if (~nearby).any():
             logger.info(
                 "%s practice(s) without coordinates outside the CCGs of the selection ignored: %s",

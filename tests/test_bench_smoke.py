@@ -74,7 +74,9 @@ def test_baseline_is_measured_and_validated(redbridge_run):
     # with as many hubs and no floor the p-median does as well or better on mean travel (both within 0.01%)
     assert base["mean_travel_min"] <= result["mean_travel_min"] * (1 + 1e-3)
     ratios = result["ratios"]["spopt-pmedian"]
-    assert ratios["speedup"] == pytest.approx(base["total_s"] / result["total_s"], rel=0.02)
+    # ratios are rounded to 2 decimals: a small one (the baseline side builds from the cache
+    # our side has just written) is only exact to +-0.005
+    assert ratios["speedup"] == pytest.approx(base["total_s"] / result["total_s"], rel=0.02, abs=0.005)
 
 
 def test_report_renders_saved_results(redbridge_run, tmp_path):
