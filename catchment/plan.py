@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from catchment.problem import Picklable
+
 __all__ = ["Plan", "PLAN_STATUSES"]
 
 #: ``optimal``: proven optimal within the requested relative gap; ``feasible``: valid but not
@@ -22,7 +24,7 @@ PLAN_STATUSES = ("optimal", "feasible", "infeasible", "unsolved")
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(Picklable):
     """An assignment of units to polysystems with their hubs (immutable).
 
     Attributes

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -50,6 +50,26 @@ OBJECTIVE_TERMS = ("mean_travel", "max_travel", "deprivation_travel", "capital")
 UnitType = Literal["practice", "lsoa"]
 
 
+def _rebuild(cls: type, values: dict[str, Any]) -> Any:
+    return cls(**values)
+
+
+class Picklable:
+    """Pickling for frozen dataclasses that hold read-only mappings.
+
+    ``MappingProxyType`` cannot be pickled, so such an object is rebuilt through its
+    constructor from plain dicts (and validated again) — e.g. to send a sub-problem to a
+    worker process.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        values = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            values[f.name] = dict(value) if isinstance(value, MappingProxyType) else value
+        return _rebuild, (type(self), values)
+
+
 def _frozen_array(values: Any, *, dtype: Any) -> np.ndarray:
     arr = np.array(values, dtype=dtype, copy=True)
     arr.setflags(write=False)
@@ -79,7 +99,7 @@ class HubOption:
 
 
 @dataclass(frozen=True)
-class Rules:
+class Rules(Picklable):
     """The rules every plan must satisfy.
 
     Parameters
@@ -144,7 +164,7 @@ class Rules:
 
 
 @dataclass(frozen=True)
-class Objective:
+class Objective(Picklable):
     """What a plan minimises.
 
     Parameters

@@ -148,7 +148,8 @@ def repair_plan(
     problem
         The problem.
     site_of_unit
-        Site index of each unit (e.g. the solution of a relaxation).
+        Site index of each unit (e.g. the solution of a relaxation); ``-1`` for a unit
+        still to be placed.
     time_limit
         Seconds for the improvement moves.
 
@@ -370,13 +371,15 @@ class _Search:
         return [u for u in units if state.site_of[u] < 0]
 
     def state_from(self, site_of_unit: np.ndarray) -> _State | None:
-        """State of a given assignment; disconnected pieces (contiguity) left unplaced."""
+        """State of a given assignment; units at ``-1`` and disconnected pieces (contiguity) left unplaced."""
         state = _State(np.full(self.n, -1, dtype=np.int64), {}, np.zeros(self.m), np.zeros(self.m, dtype=np.int64))
-        for j in sorted(set(int(v) for v in site_of_unit)):
+        for j in sorted(set(int(v) for v in site_of_unit) - {-1}):
             if j < 0 or not self.openable[j]:
                 return None
             state.members[j] = set()
         for i, j in enumerate(site_of_unit.tolist()):
+            if j < 0:
+                continue
             if not self.allowed[i, j]:
                 return None
             self._place(state, i, int(j))

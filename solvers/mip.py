@@ -323,6 +323,7 @@ class PolysystemModel:
         warm_start: bool = True,
         threads: int | None = None,
         msg: bool = False,
+        start: Plan | None = None,
     ) -> Plan:
         """Solve the model and return the plan.
 
@@ -342,6 +343,10 @@ class PolysystemModel:
             Solver threads (``None``: the solver's default).
         msg
             Forward the solver's log to the ``solvers._pulp`` logger.
+        start
+            A valid plan of this problem to start from instead of the heuristic's (a
+            previous plan, or the incumbent of :func:`solvers.lns.solve_lns`): the warm
+            start, and the answer when the solver finds nothing better in time.
 
         Returns
         -------
@@ -360,16 +365,18 @@ class PolysystemModel:
         check_solver_options(solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
         if not solver_available(solver):
             raise RuntimeError(f"solver {solver!r} is not available in this environment")
-        start = time.perf_counter()
-        deadline = None if time_limit is None else start + float(time_limit)
+        t0 = time.perf_counter()
+        deadline = None if time_limit is None else t0 + float(time_limit)
         problem = self.problem
 
-        heuristic = None
+        heuristic = start
         heuristic_s = 0.0
-        if warm_start:
+        if start is not None and set(start.assignment) != set(problem.unit_ids):
+            raise ValueError("start must assign every unit of the problem")
+        if start is None and warm_start:
             budget = 2.0 if time_limit is None else min(2.0, 0.2 * float(time_limit))
             heuristic = solve_heuristic(problem, time_limit=budget)
-            heuristic_s = time.perf_counter() - start
+            heuristic_s = time.perf_counter() - t0
         h_sites = None if heuristic is None else _plan_indices(problem, heuristic)
 
         attempts: list[_Attempt] = []
@@ -382,7 +389,7 @@ class PolysystemModel:
             builds.append(form.build_s)
             attempt = _solve_formulation(
                 problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap, threads=threads,
-                msg=msg, start=h_sites if warm_start else None,
+                msg=msg, start=h_sites if warm_start or start is not None else None,
             )
             attempts.append(attempt)
             if attempt.status != "infeasible" or not cand.pruned:
@@ -394,7 +401,8 @@ class PolysystemModel:
                 break
         return _make_plan(
             problem, form, attempts, heuristic, solver=solver, mip_gap=mip_gap, builds=builds,
-            heuristic_s=heuristic_s, runtime_s=time.perf_counter() - start,
+            heuristic_s=heuristic_s, runtime_s=time.perf_counter() - t0,
+            start_label="the heuristic's" if start is None else "the starting",
         )
 
 
@@ -918,6 +926,7 @@ def _make_plan(
     builds: list[float],
     heuristic_s: float,
     runtime_s: float,
+    start_label: str = "the heuristic's",
 ) -> Plan:
     last = attempts[-1]
     cand = form.cand
@@ -947,7 +956,7 @@ def _make_plan(
     if problem.objective.lexicographic is not None:
         stats["stages"] = last.stages
     if heuristic is not None:
-        stats["heuristic_objective"] = heuristic.objective
+        stats["heuristic_objective" if start_label == "the heuristic's" else "start_objective"] = heuristic.objective
     pruned_note = (
         f"optimal over each unit's {cand.k} nearest sites ({cand.n_pairs:,} of {cand.n_allowed:,} allowed "
         "unit-site pairs); a plan using farther sites is not ruled out"
@@ -956,10 +965,10 @@ def _make_plan(
     if last.status in ("infeasible", "unsolved") or last.site_of_unit is None:
         if heuristic is not None:
             if last.status == "infeasible":
-                logger.warning("the solver reported the model infeasible although the heuristic found a valid plan")
-            why = ("the solver reported the model infeasible, yet the heuristic found a valid plan"
+                logger.warning("the solver reported the model infeasible although %s plan is valid", start_label)
+            why = (f"the solver reported the model infeasible, yet {start_label} plan is valid"
                    if last.status == "infeasible" else "the solver found no plan within the time limit")
-            return _replace_plan(heuristic, notes=[*notes, f"{why}; this is the heuristic's plan"],
+            return _replace_plan(heuristic, notes=[*notes, f"{why}; this is {start_label} plan"],
                                  runtime_s=runtime_s, stats={**stats, **dict(heuristic.stats)})
         status = last.status
         if status == "infeasible" and cand.pruned:
@@ -986,7 +995,7 @@ def _make_plan(
         if objective_key(problem.objective, h_terms) < objective_key(problem.objective, terms):
             site_of_unit, hub_options, terms = h_sites, h_opts, h_terms
             objective = objective_value(problem.objective, terms)
-            notes.append("the heuristic's plan was better than the solver's incumbent and is returned")
+            notes.append(f"{start_label} plan was better than the solver's incumbent and is returned")
     if status == "optimal" and bound is None:
         gap = None
     elif bound is not None:

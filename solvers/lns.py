@@ -1,0 +1,912 @@
+"""Large-neighbourhood search with exact sub-models, for London-scale problems.
+
+One MIP over every unit stalls at London scale (docs/benchmarks.md: all 4,835 London
+LSOAs with contiguity were still 4.8 % from their bound after 600 s). This matheuristic
+keeps the exact model but solves it a neighbourhood at a time, and measures its answer
+against a bound of the whole model:
+
+1. **Bound.** The LP relaxation of the whole model (every rule except contiguity, each
+   unit's ``k`` nearest sites) is solved with HiGHS. Its left-out pairs are then *priced*:
+   from the LP's duals, a pair ``(i, j)`` outside the model has reduced cost
+   :math:`c_{ij} - u_i - a_i f_j - p_i s_j` (assignment, floor and size rows; its own
+   linking row starts with dual 0). Pairs with a negative reduced cost are added and the
+   LP solved again, until there are none: the LP value is then the relaxation of the
+   *unpruned* model, so the bound holds for every plan, not only for plans using each
+   unit's ``k`` nearest sites (column generation; usually no pair needs adding).
+2. **Start.** The relaxation rounded (each unit to its largest share) and repaired by
+   :func:`solvers.heuristic.repair_plan`, or the heuristic's plan (under contiguity, or
+   when the repair fails), or a plan the caller gives: the best of them.
+3. **Improve.** Repeatedly free a neighbourhood: a seed polysystem and the polysystems
+   nearest to it (population-weighted travel of their units to its hub), about ``N``
+   units in all; solve the exact MIP (:class:`solvers.mip.PolysystemModel`) over those
+   units and the sites free there with every rule, the rest of the plan fixed and the
+   current plan as its warm start (so a sub-model never makes the plan worse); keep the
+   answer when it is better. Seeds are visited in a seeded random order; a neighbourhood
+   already tried without success is skipped until one of its polysystems changes. ``N``
+   adapts: it grows by a quarter after a sub-model proven fast, shrinks by a fifth after
+   one stopped by its time limit, and grows by half when a whole pass improved nothing.
+4. **Stop** when the gap to the bound is within ``mip_gap`` (status ``optimal``: proven by
+   the bound), when a pass at the largest size improves nothing, or at the time limit.
+   If time is left and the gap is still above ``mip_gap``, the whole MIP runs warm-started
+   from the incumbent for the rest of the time: its cuts can raise the bound, and it may
+   still improve the plan.
+
+Sub-models keep the floor, ceiling, capacities, contiguity, groups and waivers; the
+polysystem count bounds and the budget are reduced by what the fixed part uses; the
+objective weights are scaled so that a sub-model's objective is the whole objective's
+share of the freed units. Only weighted sums of linear terms (``mean_travel``,
+``deprivation_travel``, ``capital``) decompose so; ``max_travel`` and lexicographic
+objectives are solved by the single MIP (:func:`lns_unsupported` says why).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import multiprocessing
+import time
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pulp
+from scipy import sparse
+
+from catchment.plan import Plan
+from catchment.problem import Objective, Problem
+from solvers._common import Candidates, candidate_pairs, objective_value, term_values
+from solvers._pulp import WarmHiGHS, solver_available
+from solvers.distributed import default_workers
+from solvers.heuristic import repair_plan, solve_heuristic
+from solvers.mip import PolysystemModel, _build, _extract, check_solver_options
+
+__all__ = ["solve_lns", "lns_unsupported", "LNS_MIN_UNITS"]
+
+logger = logging.getLogger(__name__)
+
+#: Below this many units the single MIP is the better tool (``method="auto"``).
+LNS_MIN_UNITS = 500
+#: Polysystems in the first neighbourhoods (converted to units from the start plan).
+_FIRST_POLYSYSTEMS = 8
+#: Rounds of pricing before the bound is reported for the pruned model only.
+_PRICING_ROUNDS = 5
+_BIG_MINUTES = 1e4
+_BROKEN = ("the worker processes stopped (a script calling the solver needs an `if __name__ == \"__main__\":` "
+           "guard); the neighbourhoods are solved in this process instead")
+#: Share of the time limit kept for the final whole-model MIP (problems without contiguity).
+_FINAL_SHARE = 0.0
+import os
+_SUB_LIMIT_S = float(os.environ.get("LNS_SUB", "30"))
+_SUB_GAP = float(os.environ.get("LNS_GAP", "0.002"))
+
+
+def lns_unsupported(problem: Problem) -> str | None:
+    """Why the neighbourhood search cannot solve ``problem`` exactly piecewise (or ``None``)."""
+    objective = problem.objective
+    if objective.lexicographic is not None:
+        return "a lexicographic objective does not decompose by neighbourhood"
+    if objective.weights.get("max_travel", 0.0) > 0:
+        return "the max_travel term does not decompose by neighbourhood"
+    return None
+
+
+@dataclass
+class _Relaxation:
+    """The LP relaxation of the whole model."""
+
+    status: str
+    bound: float | None = None
+    site_of_unit: np.ndarray | None = None
+    seconds: float = 0.0
+    rounds: int = 0
+    pairs_added: int = 0
+    priced: bool = False
+    cand: Candidates | None = None
+
+
+@dataclass
+class _Search:
+    """The incumbent and what the search did."""
+
+    site_of: np.ndarray
+    options: dict[int, str]
+    objective: float
+    submodels: int = 0
+    improved: int = 0
+    time_limited: int = 0
+    passes: int = 0
+    target_units: float = 0.0
+    history: list[tuple[float, float]] = field(default_factory=list)
+
+
+def solve_lns(
+    problem: Problem,
+    *,
+    solver: str = "highs",
+    time_limit: float | None = None,
+    mip_gap: float = 1e-4,
+    k_nearest: int | None = None,
+    threads: int | None = None,
+    msg: bool = False,
+    contiguity: str = "cuts",
+    neighbourhood_units: int | None = None,
+    seed: int = 2009,
+    start: Plan | None = None,
+    workers: int | None = None,
+) -> Plan:
+    """Solve a large problem by large-neighbourhood search with exact sub-models.
+
+    Parameters
+    ----------
+    problem
+        The problem. Its objective must decompose (see :func:`lns_unsupported`).
+    solver
+        ``"highs"`` or ``"cbc"`` for the sub-models and the final MIP. The relaxation that
+        gives the bound is always solved with HiGHS.
+    time_limit
+        Wall-clock seconds for the whole call, or ``None``.
+    mip_gap
+        Relative gap to the bound at which the plan counts as optimal.
+    k_nearest
+        Nearest-site rule of the relaxation and the final MIP (``None``: automatic, as in
+        :class:`~solvers.mip.PolysystemModel`).
+    threads, msg, contiguity
+        As for :func:`solvers.mip.solve`.
+    neighbourhood_units
+        Units freed per sub-model at first (``None``: about 8 polysystems' worth).
+    seed
+        Seed of the order in which neighbourhoods are visited (results are reproducible).
+    start
+        A valid plan to start from, tried alongside the rounded relaxation.
+    workers
+        Worker processes solving neighbourhoods at once (``None``: one per core this
+        process may use; 1: in this process). Rules that couple neighbourhoods (bounds on
+        the polysystem count, a budget) force 1.
+
+    Returns
+    -------
+    Plan
+        ``optimal`` when the gap to the bound is within ``mip_gap``, else ``feasible``;
+        ``stats["method"] == "lns"`` and the search's figures in ``stats["lns"]``. If no
+        starting plan can be found, the single MIP's plan (with its honest status).
+
+    Raises
+    ------
+    ValueError
+        If an option is invalid or the objective does not decompose.
+    RuntimeError
+        If HiGHS (needed for the relaxation) or the chosen solver is not available.
+    """
+    check_solver_options(solver=solver, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest,
+                         threads=threads, contiguity=contiguity)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
+    if neighbourhood_units is not None and (isinstance(neighbourhood_units, bool)
+                                            or not isinstance(neighbourhood_units, int) or neighbourhood_units < 2):
+        raise ValueError(f"neighbourhood_units must be an integer of at least 2, got {neighbourhood_units!r}")
+    why = lns_unsupported(problem)
+    if why is not None:
+        raise ValueError(f"the neighbourhood search cannot solve this problem: {why}; use method='mip'")
+    for name in {"highs", solver}:
+        if not solver_available(name):
+            raise RuntimeError(f"solver {name!r} is not available in this environment")
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + float(time_limit)
+    model = PolysystemModel(problem, k_nearest=k_nearest, contiguity=contiguity)
+    k = model.effective_k()
+    rules = problem.rules
+    coupled = any(v is not None for v in (rules.min_polysystems, rules.max_polysystems, rules.budget))
+    workers = 1 if coupled else (default_workers() if workers is None else workers)
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if workers > 1:  # started now: the workers import the solvers while the relaxation runs
+            pool = stack.enter_context(ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("forkserver")))
+            for _ in range(workers):
+                pool.submit(_warm_up)
+        return _solve_lns(problem, model, k, t0=t0, deadline=deadline, solver=solver, time_limit=time_limit,
+                          mip_gap=mip_gap, threads=threads, msg=msg, neighbourhood_units=neighbourhood_units,
+                          seed=seed, start=start, pool=pool, workers=workers)
+
+
+def _warm_up() -> None:
+    """Import the solver stack in a fresh worker (the first sub-model is then not slowed)."""
+    import solvers.mip  # noqa: F401
+
+
+def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: float, deadline: float | None,
+               solver: str, time_limit: float | None, mip_gap: float, threads: int | None, msg: bool,
+               neighbourhood_units: int | None, seed: int, start: Plan | None, pool: Executor | None,
+               workers: int) -> Plan:
+
+    relax = _relax(problem, candidate_pairs(problem, k=k), deadline=deadline, threads=threads)
+    logger.info("relaxation: %s, bound %s, %.1f s, %d pricing round(s), %d pair(s) added",
+                relax.status, relax.bound, relax.seconds, relax.rounds, relax.pairs_added)
+    if relax.status == "infeasible" or relax.bound is None:
+        # Infeasible (or unsolved) relaxation: the single MIP retries, diagnoses and reports honestly.
+        plan = model.solve(solver=solver, time_limit=_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg,
+                           start=start)
+        return _with_note(plan, f"the relaxation was {relax.status}; solved as one MIP instead of by neighbourhoods")
+
+    t_start = time.perf_counter()
+    found = _starting_plan(problem, relax, start, deadline=deadline)
+    start_s = time.perf_counter() - t_start
+    if found is None:
+        plan = model.solve(solver=solver, time_limit=_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg)
+        return _with_note(plan, "no starting plan was found for the neighbourhood search; solved as one MIP")
+    site_of, options, start_source = found
+    objective = objective_value(problem.objective, term_values(problem, site_of, options))
+    search = _Search(site_of=site_of, options=options, objective=objective)
+    search.history.append((round(time.perf_counter() - t0, 3), objective))
+    logger.info("start (%s): %.6g, gap %.2f%%", start_source, objective, 100 * _gap(objective, relax.bound))
+
+    allowed = np.zeros((problem.n_units, problem.n_sites), dtype=bool)
+    assert relax.cand is not None
+    allowed[relax.cand.units, relax.cand.sites] = True
+    allowed[np.arange(problem.n_units), site_of] = True
+    # Without contiguity the whole MIP's search tree raises the bound well: keep it a share of the time.
+    final_share = 0.0 if problem.rules.contiguity else _FINAL_SHARE
+    lns_deadline = None if deadline is None else deadline - final_share * float(time_limit)
+    _improve(problem, search, allowed, bound=relax.bound, deadline=lns_deadline, mip_gap=mip_gap, solver=solver,
+             threads=threads, first_units=neighbourhood_units, seed=seed, pool=pool, workers=workers, t0=t0)
+    lns_s = time.perf_counter() - t0
+
+    bound = relax.bound
+    final: dict[str, Any] | None = None
+    notes: list[str] = []
+    left = _left(deadline)
+    if _gap(search.objective, bound) > mip_gap and (left is None or left > max(5.0, 0.05 * float(time_limit))):
+        incumbent = _plan_of(problem, search.site_of, search.options, search.objective)
+        mip_plan = model.solve(solver=solver, time_limit=left, mip_gap=mip_gap, threads=threads, msg=msg,
+                               start=incumbent)
+        final = {"status": mip_plan.status, "objective": mip_plan.objective, "bound": mip_plan.bound,
+                 "seconds": round(mip_plan.runtime_s, 3)}
+        # A pruned MIP's bound holds for plans over the pruned pairs only: it may not replace a
+        # priced relaxation bound, which holds for every plan.
+        if mip_plan.bound is not None and not (relax.priced and mip_plan.stats.get("pruned")):
+            bound = max(bound, float(mip_plan.bound))
+        if mip_plan.has_plan and mip_plan.objective is not None and mip_plan.objective < search.objective - 1e-12:
+            search.site_of = np.array([problem.site_index(mip_plan.assignment[u]) for u in problem.unit_ids])
+            search.options = {problem.site_index(s): o for s, o in mip_plan.hub_options.items()}
+            search.objective = objective_value(problem.objective,
+                                               term_values(problem, search.site_of, search.options))
+            search.history.append((round(time.perf_counter() - t0, 3), search.objective))
+            notes.append("the final whole-model MIP improved the neighbourhood search's plan")
+
+    gap = _gap(search.objective, bound)
+    status = "optimal" if gap <= mip_gap else "feasible"
+    uses_pruned_pair = bool(np.any(~allowed[np.arange(problem.n_units), search.site_of]))
+    notes[:0] = [
+        f"large-neighbourhood search: {search.submodels} exact sub-model(s) solved, {search.improved} improved "
+        f"the plan (start: {start_source})",
+        _bound_note(relax, bound),
+    ]
+    if status == "feasible":
+        stopped = deadline is not None and time.perf_counter() >= deadline - 1.0
+        notes.append(f"{'time limit reached: ' if stopped else ''}feasible, not proven optimal (gap {gap:.2%})")
+    terms = term_values(problem, search.site_of, search.options)
+    cand = relax.cand
+    stats = {
+        "method": "lns",
+        "pairs_allowed": cand.n_allowed,
+        "pairs_kept": cand.n_pairs,
+        "k_nearest": cand.k,
+        "pruned": cand.pruned and not relax.priced,
+        "term_values": terms,
+        "start_objective": search.history[0][1],
+        "lns": {
+            "relaxation_bound": relax.bound,
+            "relaxation_s": round(relax.seconds, 3),
+            "pricing_rounds": relax.rounds,
+            "pairs_priced_in": relax.pairs_added,
+            "bound_covers_every_pair": relax.priced,
+            "start": start_source,
+            "start_s": round(start_s, 3),
+            "submodels": search.submodels,
+            "improved": search.improved,
+            "submodels_time_limited": search.time_limited,
+            "passes": search.passes,
+            "neighbourhood_units": int(search.target_units),
+            "search_s": round(lns_s, 3),
+            "history": search.history,
+            "uses_pair_outside_relaxation": uses_pruned_pair,
+            "final_mip": final,
+        },
+    }
+    return Plan(
+        assignment={problem.unit_ids[i]: problem.site_ids[j] for i, j in enumerate(search.site_of.tolist())},
+        hub_options={problem.site_ids[j]: o for j, o in search.options.items()},
+        status=status,
+        objective=search.objective,
+        bound=bound,
+        gap=gap,
+        solver=solver,
+        runtime_s=time.perf_counter() - t0,
+        mip_gap=mip_gap,
+        notes=tuple(notes),
+        stats=stats,
+    )
+
+
+# ---------------------------------------------------------------------------- bound
+def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, threads: int | None) -> _Relaxation:
+    """LP relaxation over ``cand``, extended by pricing until no left-out pair could lower it.
+
+    The first LP is built by :func:`solvers.mip._build` (the MIP's own rows, relaxed).
+    Priced pairs are added to the HiGHS model in place (a column on the unit's assignment
+    row and the site's floor and size rows, and its linking row), so each re-solve starts
+    from the previous basis.
+    """
+    import highspy
+
+    out = _Relaxation(status="unsolved", cand=cand)
+    t0 = time.perf_counter()
+    form = _build(problem, cand, "relaxation", "cuts")
+    for var in form.prob.variables():
+        var.cat = pulp.LpContinuous
+    form.prob.solve(WarmHiGHS(msg=False, mip=False, timeLimit=_left(deadline), threads=threads))
+    out.rounds = 1
+    highs = form.prob.solverModel
+    pricer = _Pricer.create(problem, form, cand)
+    units, sites = cand.units.copy(), cand.sites.copy()
+    while True:
+        status = highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            out.status = "infeasible"
+            break
+        if status != highspy.HighsModelStatus.kOptimal:
+            out.status = "unsolved"
+            break
+        out.status = "optimal"
+        out.bound = float(highs.getInfo().objective_function_value)
+        solution = highs.getSolution()
+        values = np.asarray(solution.col_value)[pricer.x_cols(units.size)]
+        out.site_of_unit = _largest_share(problem.n_units, units, sites, values)
+        out.cand = dataclasses.replace(cand, units=units, sites=sites, travel=problem.travel_min[units, sites])
+        if pricer.allowed is None:  # rows pricing cannot account for: the bound is the pruned model's
+            break
+        extra = pricer.negative(np.asarray(solution.row_dual))
+        if extra.shape[0] == 0:
+            out.priced = True
+            break
+        if out.rounds >= _PRICING_ROUNDS or (deadline is not None and time.perf_counter() >= deadline):
+            break
+        pricer.add(highs, extra)
+        units = np.concatenate([units, extra[:, 0]])
+        sites = np.concatenate([sites, extra[:, 1]])
+        out.pairs_added += int(extra.shape[0])
+        left = _left(deadline)
+        highs.setOptionValue("time_limit", math.inf if left is None else left)
+        highs.run()
+        out.rounds += 1
+    if out.cand is not None and out.priced:
+        order = np.lexsort((out.cand.sites, out.cand.units))
+        out.cand = dataclasses.replace(out.cand, units=out.cand.units[order], sites=out.cand.sites[order],
+                                       travel=out.cand.travel[order], pruned=False)
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _largest_share(n: int, units: np.ndarray, sites: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Site of each unit with the largest assignment share in the relaxation."""
+    order = np.lexsort((values, units))  # by unit, then by value: the last of each unit is its largest
+    last = np.flatnonzero(np.r_[units[order][1:] != units[order][:-1], True])
+    site_of = np.full(n, -1, dtype=np.int64)
+    site_of[units[order][last]] = sites[order][last]
+    return site_of
+
+
+@dataclass
+class _Pricer:
+    """Reduced costs of left-out pairs from the relaxation's row duals, and adding them.
+
+    A pair's column has coefficient 1 on its unit's ``assign`` row, :math:`a_i` on its
+    site's ``floor`` row, :math:`p_i` on its ``size`` row and 1 on a new linking row
+    :math:`x_{ij} - y_j \le 0`, whose dual is 0 while it is absent; so its reduced cost is
+    :math:`c_{ij} - u_i - a_i f_j - p_i s_j`.
+    """
+
+    problem: Problem
+    cost: np.ndarray
+    floor_coef: np.ndarray
+    assign_row: np.ndarray
+    floor_row: np.ndarray
+    size_row: np.ndarray
+    open_col: np.ndarray
+    x_index: np.ndarray
+    first_added: int
+    allowed: np.ndarray | None
+
+    @classmethod
+    def create(cls, problem: Problem, form: Any, cand: Candidates) -> _Pricer:
+        n, m = problem.n_units, problem.n_sites
+        cons = form.prob.constraints
+        ul, sl = form.unit_labels, form.site_labels
+        pop = problem.population
+        objective = problem.objective
+        waived = np.zeros(n, dtype=bool)
+        for unit in problem.rules.waivers:
+            waived[problem.unit_index(unit)] = True
+        floor = float(problem.rules.floor)
+
+        def row(name: str) -> int:
+            con = cons.get(name)
+            return -1 if con is None else int(con.index)
+
+        assign_row = np.array([row(f"assign_{ul[i]}") for i in range(n)], dtype=np.int64)
+        floor_row = np.full(m, -1, dtype=np.int64)
+        size_row = np.full(m, -1, dtype=np.int64)
+        open_col = np.full(m, -1, dtype=np.int64)
+        for j, var in form.open_vars.items():
+            floor_row[j] = row(f"floor_{sl[j]}")
+            size_row[j] = row(f"size_{sl[j]}")
+            open_col[j] = var.index
+        travel = np.where(np.isfinite(problem.travel_min), problem.travel_min, 0.0)
+        cost = np.zeros((n, m))
+        total = float(pop.sum())
+        if objective.weights.get("mean_travel", 0.0) > 0 and total > 0:
+            cost += objective.weights["mean_travel"] * (pop / total)[:, None] * travel
+        if objective.weights.get("deprivation_travel", 0.0) > 0:
+            weights = pop * problem.deprivation
+            if float(weights.sum()) > 0:
+                cost += objective.weights["deprivation_travel"] * (weights / float(weights.sum()))[:, None] * travel
+        # Rows a new column would need that this pricing does not model: give up pricing.
+        plain = not form.group_vars and not any(name.startswith("serve_") for name in cons)
+        allowed = None
+        if plain and cand.pruned:
+            allowed = candidate_pairs(problem, k=None).mask(n, m)
+            allowed[cand.units, cand.sites] = False
+        return cls(problem, cost, np.where(waived, floor, np.minimum(pop, floor)), assign_row, floor_row, size_row,
+                   open_col, np.array([v.index for v in form.x], dtype=np.int64),
+                   int(form.prob.solverModel.getNumCol()), allowed)
+
+    def x_cols(self, n_pairs: int) -> np.ndarray:
+        """Column of every pair's variable: the model's, then the priced ones (appended in order)."""
+        added = n_pairs - self.x_index.size
+        return np.concatenate([self.x_index, self.first_added + np.arange(added)])
+
+    def negative(self, row_dual: np.ndarray) -> np.ndarray:
+        """Left-out pairs with a negative reduced cost, as ``(unit, site)`` rows."""
+        assert self.allowed is not None
+        pop = self.problem.population
+        u = row_dual[self.assign_row]
+        f = np.where(self.floor_row >= 0, row_dual[np.maximum(self.floor_row, 0)], 0.0)
+        s = np.where(self.size_row >= 0, row_dual[np.maximum(self.size_row, 0)], 0.0)
+        reduced = self.cost - u[:, None] - self.floor_coef[:, None] * f[None, :] - pop[:, None] * s[None, :]
+        tol = 1e-7 * max(1e-9, float(np.abs(self.cost).max()))
+        return np.argwhere(self.allowed & (reduced < -tol))
+
+    def add(self, highs: Any, pairs: np.ndarray) -> None:
+        """Add the pairs' columns and linking rows to the HiGHS model."""
+        i, j = pairs[:, 0], pairs[:, 1]
+        pop = self.problem.population
+        k = i.size
+        first = highs.getNumCol()
+        has_floor, has_size = self.floor_row[j] >= 0, self.size_row[j] >= 0
+        entries = np.stack([
+            np.c_[self.assign_row[i], np.ones(k)],
+            np.c_[np.where(has_floor, self.floor_row[j], -1), np.where(has_floor, self.floor_coef[i], 0.0)],
+            np.c_[np.where(has_size, self.size_row[j], -1), np.where(has_size, pop[i], 0.0)],
+        ], axis=1)  # (pair, row kind, [row, coefficient])
+        keep = entries[:, :, 0] >= 0
+        counts = keep.sum(axis=1)
+        starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int32)
+        index = entries[:, :, 0][keep].astype(np.int32)
+        value = entries[:, :, 1][keep].astype(float)
+        highs.addCols(k, self.cost[i, j].astype(float), np.zeros(k), np.ones(k), int(index.size), starts, index, value)
+        cols = first + np.arange(k)
+        link_index = np.c_[cols, self.open_col[j]].ravel().astype(np.int32)
+        link_value = np.tile([1.0, -1.0], k)
+        highs.addRows(k, np.full(k, -math.inf), np.zeros(k), 2 * k, (2 * np.arange(k)).astype(np.int32),
+                      link_index, link_value)
+        self.allowed[i, j] = False
+
+
+def _bound_note(relax: _Relaxation, bound: float) -> str:
+    cand = relax.cand
+    assert cand is not None
+    where = ("every allowed unit-site pair (the pairs left out were priced: none could lower it)"
+             if relax.priced else f"each unit's {cand.k} nearest sites only; a plan using farther sites could be "
+             "below it")
+    source = "the LP relaxation" if bound <= (relax.bound or -math.inf) + 1e-12 else "the final MIP's search tree"
+    return f"bound {bound:.6g} from {source} of the whole model over {where}"
+
+
+# ---------------------------------------------------------------------------- start
+def _starting_plan(
+    problem: Problem, relax: _Relaxation, start: Plan | None, *, deadline: float | None
+) -> tuple[np.ndarray, dict[int, str], str] | None:
+    """The best of the given plan, the repaired rounding and (if needed) the heuristic's plan."""
+    found: list[tuple[float, np.ndarray, dict[int, str], str]] = []
+
+    def offer(site_of: np.ndarray, options: dict[int, str], source: str) -> None:
+        value = objective_value(problem.objective, term_values(problem, site_of, options))
+        found.append((value, site_of, options, source))
+
+    if start is not None and start.has_plan:
+        offer(np.array([problem.site_index(start.assignment[u]) for u in problem.unit_ids], dtype=np.int64),
+              {problem.site_index(s): o for s, o in start.hub_options.items()}, "the given plan")
+    budget = 1.0 if deadline is None else max(0.2, min(2.0, 0.05 * (deadline - time.perf_counter())))
+    rounded = _rounded(problem, relax)
+    if rounded is not None:
+        repaired = repair_plan(problem, rounded, time_limit=budget)
+        if repaired is not None:
+            offer(repaired[0], dict(repaired[1]), "the relaxation rounded and repaired")
+    if not found:
+        plan = solve_heuristic(problem, time_limit=budget)
+        if plan is not None:
+            offer(np.array([problem.site_index(plan.assignment[u]) for u in problem.unit_ids], dtype=np.int64),
+                  {problem.site_index(s): o for s, o in plan.hub_options.items()}, "the heuristic")
+    if not found:
+        return None
+    best = min(found, key=lambda item: item[0])
+    return best[1].astype(np.int64), best[2], best[3]
+
+
+def _rounded(problem: Problem, relax: _Relaxation) -> np.ndarray | None:
+    """Each unit at its largest share, hubs whose host unit went elsewhere closed.
+
+    A hub's host unit must be in its polysystem; where the rounding sent it elsewhere, the
+    hub is dropped and its units go to the open hub nearest them among their pairs.
+    """
+    site_of = relax.site_of_unit
+    if site_of is None or relax.cand is None or np.any(site_of < 0):
+        return None
+    site_of = site_of.copy()
+    hosts = problem.site_unit or (None,) * problem.n_sites
+    open_sites = {int(j) for j in np.unique(site_of) if hosts[j] is None or site_of[hosts[j]] == j}
+    stray = np.flatnonzero(~np.isin(site_of, sorted(open_sites)))
+    if stray.size == 0:
+        return site_of
+    cand = relax.cand
+    ok = np.isin(cand.sites, sorted(open_sites)) & np.isin(cand.units, stray)
+    units, sites, travel = cand.units[ok], cand.sites[ok], cand.travel[ok]
+    order = np.lexsort((-travel, units))  # per unit, nearest last
+    last = np.flatnonzero(np.r_[units[order][1:] != units[order][:-1], True]) if units.size else np.zeros(0, int)
+    site_of[units[order][last]] = sites[order][last]
+    site_of[np.setdiff1d(stray, units)] = -1  # no open hub among its pairs: the repair places it
+    return site_of
+
+
+# ---------------------------------------------------------------------------- search
+def _improve(
+    problem: Problem,
+    search: _Search,
+    allowed: np.ndarray,
+    *,
+    bound: float,
+    deadline: float | None,
+    mip_gap: float,
+    solver: str,
+    threads: int | None,
+    first_units: int | None,
+    seed: int,
+    pool: Executor | None,
+    workers: int,
+    t0: float,
+) -> None:
+    """Improve ``search``'s plan neighbourhood by neighbourhood (in place).
+
+    With a process pool, up to ``workers`` neighbourhoods are solved at once. They never
+    share a unit or a candidate site, so each answer applies to the plan as it is when it
+    comes back, whatever the others changed meanwhile.
+    """
+    rng = np.random.default_rng(seed)
+    n = problem.n_units
+    target = float(first_units) if first_units is not None else _FIRST_POLYSYSTEMS * n / max(1, len(search.options))
+    search.target_units = target = min(target, float(n))
+    largest = max(target, min(float(n), 4.0 * target))
+    failed: set[int] = set()
+    running: dict[Future, _Task] = {}
+    busy_units = np.zeros(n, dtype=bool)
+    busy_sites = np.zeros(problem.n_sites, dtype=bool)
+    queue: list[int] = []
+    improved_in_pass = True
+    try:
+        while True:
+            stop = _done(search, bound, mip_gap, deadline)
+            # hand out work while there are free workers and seeds left in this pass
+            while not stop and len(running) < workers:
+                if not queue:
+                    if running:
+                        break  # finish the pass before judging it
+                    if search.passes and not improved_in_pass:
+                        if target >= largest:
+                            return
+                        search.target_units = target = min(largest, 1.5 * target)
+                    search.passes += 1
+                    improved_in_pass = False
+                    queue = rng.permutation(np.array(sorted(search.options), dtype=np.int64)).tolist()
+                task = _next_task(problem, search, allowed, queue, failed, busy_units, busy_sites, target)
+                if task is None:
+                    break
+                task.args = (task.sub, task.start, solver, _sub_limit(deadline), _SUB_GAP, threads)
+                if pool is not None:
+                    try:
+                        task.future = pool.submit(_solve_sub, *task.args)
+                    except BrokenProcessPool:
+                        pool, workers = None, 1
+                        logger.warning(_BROKEN)
+                if pool is None:
+                    task.future = _run_now(_solve_sub, *task.args)
+                running[task.future] = task
+                busy_units[task.units] = True
+                busy_sites[task.sites] = True
+            if not running:
+                if stop or not queue:
+                    if stop:
+                        return
+                    continue
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                task = running.pop(future)
+                busy_units[task.units] = False
+                busy_sites[task.sites] = False
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    if pool is not None:
+                        pool, workers = None, 1
+                        logger.warning(_BROKEN)
+                    result = _solve_sub(*task.args)
+                outcome = _apply(problem, search, task, result)
+                search.submodels += 1
+                if outcome == "improved":
+                    search.improved += 1
+                    improved_in_pass = True
+                    search.history.append((round(time.perf_counter() - t0, 3), search.objective))
+                else:
+                    failed.add(task.key)
+                if outcome == "time_limited":
+                    search.time_limited += 1
+                    target = max(2.0, 0.8 * target)
+                elif outcome == "same fast":
+                    target = min(largest, 1.25 * target)
+                search.target_units = target
+    finally:
+        for future in running:
+            future.cancel()
+
+
+@dataclass
+class _Task:
+    """One neighbourhood handed to a worker."""
+
+    units: np.ndarray
+    sites: np.ndarray
+    hubs: np.ndarray
+    key: int
+    sub: Problem
+    start: Plan
+    before: float
+    future: Future | None = None
+    args: tuple[Any, ...] = ()
+
+
+def _next_task(
+    problem: Problem,
+    search: _Search,
+    allowed: np.ndarray,
+    queue: list[int],
+    failed: set[int],
+    busy_units: np.ndarray,
+    busy_sites: np.ndarray,
+    target: float,
+) -> _Task | None:
+    """The first seed in ``queue`` whose neighbourhood is new and clear of running work."""
+    hubs = np.array(sorted(search.options), dtype=np.int64)
+    closeness = _closeness(problem, search.site_of, hubs)
+    for pos, seed_hub in enumerate(queue):
+        if seed_hub not in search.options:
+            continue
+        chosen = _neighbourhood(search.site_of, hubs, closeness, int(np.searchsorted(hubs, seed_hub)), target)
+        units = np.flatnonzero(np.isin(search.site_of, chosen))
+        if busy_units[units].any():
+            continue
+        del queue[pos]
+        key = hash((chosen.tobytes(), units.tobytes()))
+        if key in failed:
+            return _next_task(problem, search, allowed, queue, failed, busy_units, busy_sites, target)
+        sub, sites = _subproblem(problem, search, allowed, units, chosen, blocked=busy_sites)
+        if sub is None:
+            failed.add(key)
+            return _next_task(problem, search, allowed, queue, failed, busy_units, busy_sites, target)
+        at = {int(j): q for q, j in enumerate(sites)}
+        sub_site = np.array([at[int(search.site_of[i])] for i in units], dtype=np.int64)
+        sub_options = {at[int(j)]: search.options[int(j)] for j in chosen}
+        start = Plan(
+            assignment={sub.unit_ids[q]: sub.site_ids[j] for q, j in enumerate(sub_site.tolist())},
+            hub_options={sub.site_ids[j]: o for j, o in sub_options.items()},
+            status="feasible",
+        )
+        before = objective_value(sub.objective, term_values(sub, sub_site, sub_options))
+        return _Task(units, sites, chosen, key, sub, start, before)
+    return None
+
+
+def _solve_sub(sub: Problem, start: Plan, solver: str, time_limit: float, mip_gap: float,
+               threads: int | None) -> tuple[Plan, float]:
+    """Solve one sub-model from ``start`` (runs in a worker process)."""
+    began = time.perf_counter()
+    plan = PolysystemModel(sub, k_nearest=None).solve(solver=solver, time_limit=time_limit, mip_gap=mip_gap,
+                                                      threads=threads, start=start)
+    return plan, time_limit - (time.perf_counter() - began)
+
+
+def _run_now(func: Any, *args: Any) -> Future:
+    future: Future = Future()
+    future.set_result(func(*args))
+    return future
+
+
+def _apply(problem: Problem, search: _Search, task: _Task, result: tuple[Plan, float]) -> str:
+    """Put a sub-model's plan into the search when it is better: ``improved``, ``same``, ``same fast``, ``time_limited``."""
+    plan, spare = result
+    sub = task.sub
+    if not plan.has_plan:
+        return "time_limited"
+    sub_site = np.array([sub.site_index(plan.assignment[u]) for u in sub.unit_ids], dtype=np.int64)
+    sub_options = {sub.site_index(s): o for s, o in plan.hub_options.items()}
+    after = objective_value(sub.objective, term_values(sub, sub_site, sub_options))
+    if not after < task.before - 1e-9 * max(1.0, abs(task.before)):
+        if plan.status != "optimal":
+            return "time_limited"
+        limit = spare + plan.runtime_s
+        return "same fast" if plan.runtime_s < 0.25 * limit else "same"
+    search.site_of[task.units] = task.sites[sub_site]
+    for j in task.hubs:
+        search.options.pop(int(j), None)
+    search.options.update({int(task.sites[j]): o for j, o in sub_options.items()})
+    search.objective = objective_value(problem.objective, term_values(problem, search.site_of, search.options))
+    return "improved"
+
+
+def _done(search: _Search, bound: float, mip_gap: float, deadline: float | None) -> bool:
+    return _gap(search.objective, bound) <= mip_gap or (deadline is not None and time.perf_counter() >= deadline)
+
+
+def _sub_limit(deadline: float | None) -> float:
+    left = _left(deadline)
+    return _SUB_LIMIT_S if left is None else max(0.2, min(_SUB_LIMIT_S, left))
+
+
+def _closeness(problem: Problem, site_of: np.ndarray, hubs: np.ndarray) -> np.ndarray:
+    """Symmetric ``(hubs, hubs)`` nearness: population-weighted travel of one's units to the other's hub."""
+    row = np.searchsorted(hubs, site_of)
+    pop = problem.population
+    weights = np.where(pop > 0, pop, 1.0)
+    members = sparse.csr_matrix((weights, (row, np.arange(site_of.size))), shape=(hubs.size, site_of.size))
+    travel = problem.travel_min[:, hubs]
+    travel = np.where(np.isfinite(travel), travel, _BIG_MINUTES)
+    mean = np.asarray(members @ travel) / np.asarray(members.sum(axis=1))
+    return mean + mean.T
+
+
+def _neighbourhood(site_of: np.ndarray, hubs: np.ndarray, closeness: np.ndarray, seed: int,
+                   target: float) -> np.ndarray:
+    """The seed polysystem and its nearest ones, up to about ``target`` units (at least two)."""
+    sizes = np.bincount(np.searchsorted(hubs, site_of), minlength=hubs.size)
+    order = np.argsort(closeness[seed], kind="stable")
+    order = np.concatenate([[seed], order[order != seed]])
+    total = np.cumsum(sizes[order])
+    count = max(2, int(np.searchsorted(total, target)) + 1)
+    return np.sort(hubs[order[:count]])
+
+
+def _subproblem(
+    problem: Problem,
+    search: _Search,
+    allowed: np.ndarray,
+    units: np.ndarray,
+    freed_hubs: np.ndarray,
+    *,
+    blocked: np.ndarray | None = None,
+) -> tuple[Problem | None, np.ndarray]:
+    """The problem over ``units`` with the rest of the plan fixed (``None`` if nothing to free).
+
+    Its sites: usable, not open in the fixed part, hosted by a freed unit or by none, not
+    ``blocked`` (candidates of a neighbourhood being solved elsewhere), and a pair of some
+    freed unit. The freed hubs are always among them.
+    """
+    n, m = problem.n_units, problem.n_sites
+    rules = problem.rules
+    in_u = np.zeros(n, dtype=bool)
+    in_u[units] = True
+    hosts = np.array([-1 if h is None else h for h in (problem.site_unit or (None,) * m)], dtype=np.int64)
+    fixed_open = np.zeros(m, dtype=bool)
+    fixed_open[np.array(sorted(search.options), dtype=np.int64)] = True
+    fixed_open[freed_hubs] = False
+    usable = np.array([st != "excluded" for st in problem.site_status], dtype=bool)
+    host_ok = np.where(hosts < 0, True, in_u[np.maximum(hosts, 0)])
+    reach = allowed[units].any(axis=0)
+    free = usable & ~fixed_open & host_ok & reach
+    if blocked is not None:
+        free &= ~blocked
+    free[freed_hubs] = True
+    sites = np.flatnonzero(free)
+    if units.size == 0 or sites.size == 0:
+        return None, sites
+    pos_u = np.full(n, -1, dtype=np.int64)
+    pos_u[units] = np.arange(units.size)
+
+    n_fixed = len(search.options) - freed_hubs.size
+    fixed_capital = sum(problem.option(problem.site_ids[j], o).capital_cost
+                        for j, o in search.options.items() if fixed_open[j])
+    unit_set = {problem.unit_ids[i] for i in units}
+    sub_rules = dataclasses.replace(
+        rules,
+        waivers={u: r for u, r in rules.waivers.items() if u in unit_set},
+        min_polysystems=None if rules.min_polysystems is None or rules.min_polysystems - n_fixed < 1
+        else rules.min_polysystems - n_fixed,
+        max_polysystems=None if rules.max_polysystems is None else rules.max_polysystems - n_fixed,
+        budget=None if rules.budget is None else max(0.0, rules.budget - fixed_capital),
+    )
+    pop = problem.population
+    weights = dict(problem.objective.weights)
+    total = float(pop.sum())
+    if weights.get("mean_travel", 0.0) > 0 and total > 0:
+        weights["mean_travel"] *= float(pop[units].sum()) / total
+    if weights.get("deprivation_travel", 0.0) > 0:
+        dep = pop * problem.deprivation
+        weights["deprivation_travel"] *= float(dep[units].sum()) / max(float(dep.sum()), 1e-300)
+    if not any(w > 0 for w in weights.values()):
+        return None, sites
+    adjacency = None
+    if problem.adjacency is not None:
+        pairs = np.asarray(problem.adjacency, dtype=np.int64).reshape(-1, 2)
+        both = in_u[pairs[:, 0]] & in_u[pairs[:, 1]]
+        adjacency = [tuple(p) for p in pos_u[pairs[both]].tolist()]
+    travel = problem.travel_min[np.ix_(units, sites)]
+    travel = np.where(allowed[np.ix_(units, sites)], travel, np.inf)
+    site_set = {problem.site_ids[j] for j in sites}
+    sub = Problem(
+        unit_ids=tuple(problem.unit_ids[i] for i in units),
+        unit_type=problem.unit_type,
+        population=pop[units],
+        site_ids=tuple(problem.site_ids[j] for j in sites),
+        site_names=tuple(problem.site_names[j] for j in sites),
+        site_types=tuple(problem.site_types[j] for j in sites),
+        site_status=tuple(problem.site_status[j] for j in sites),
+        options=tuple(o for o in problem.options if o.site_id in site_set),
+        travel_min=travel,
+        rules=sub_rules,
+        objective=Objective(weights=weights),
+        travel_source=problem.travel_source,
+        travel_label=problem.travel_label,
+        deprivation=None if problem.deprivation is None else problem.deprivation[units],
+        groups=None if problem.groups is None else tuple(problem.groups[i] for i in units),
+        adjacency=adjacency,
+        site_unit=None if problem.site_unit is None else tuple(None if hosts[j] < 0 else int(pos_u[hosts[j]])
+                                                               for j in sites),
+        unit_names=tuple(problem.unit_names[i] for i in units) if problem.unit_names else None,
+    )
+    return sub, sites
+
+
+# ---------------------------------------------------------------------------- helpers
+def _gap(objective: float, bound: float | None) -> float:
+    if bound is None:
+        return math.inf
+    return max(0.0, objective - bound) / max(abs(objective), 1e-9)
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.05, deadline - time.perf_counter())
+
+
+def _plan_of(problem: Problem, site_of: np.ndarray, options: dict[int, str], objective: float) -> Plan:
+    return Plan(
+        assignment={problem.unit_ids[i]: problem.site_ids[j] for i, j in enumerate(site_of.tolist())},
+        hub_options={problem.site_ids[j]: o for j, o in options.items()},
+        status="feasible",
+        objective=objective,
+        solver="lns",
+    )
+
+
+def _with_note(plan: Plan, note: str) -> Plan:
+    return dataclasses.replace(plan, notes=(*plan.notes, note))
