@@ -130,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
         log.info("building the demo district (seed %d, %s units)", args.seed, args.units)
         built = build.build_demo(seed=args.seed, unit_type=args.units)
         solver_name, time_limit, mip_gap, k_nearest, threads = "highs", 120.0, 1e-4, None, None
+        method, workers = "auto", None
         out = args.out or Path("out") / "demo"
         record = {"name": f"built-in demo (seed {args.seed})", "units": args.units}
     else:
@@ -140,6 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         built = build.build_from_scenario(scenario, data_dir=args.data_dir)
         s = scenario.solver
         solver_name, time_limit, mip_gap, k_nearest, threads = s.name, s.time_limit, s.mip_gap, s.k_nearest, s.threads
+        method, workers = s.method, s.workers
         out = args.out or Path("out") / args.scenario.stem
         record = {"name": scenario.name, "file": str(args.scenario), **dict(scenario.raw)}
     solver_name = args.solver or solver_name
@@ -180,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
     log.info("solving with %s (time limit %s s, relative gap %g)", solver_name, time_limit, mip_gap)
     started = time.perf_counter()
     plan = solve(problem, solver=solver_name, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest,
-                 threads=threads)
+                 threads=threads, method=method, workers=workers)
     log.info("solver finished in %.2f s: %s", time.perf_counter() - started, plan.status_label)
     if plan.status == "infeasible":
         raise InfeasibleError(diagnose_after_solve(problem))
@@ -224,7 +226,7 @@ def _options(args: argparse.Namespace, scenario=None, **defaults):  # noqa: ANN0
 
     s = scenario.solver if scenario is not None else None
     settings = {"solver": s.name, "time_limit": s.time_limit, "mip_gap": s.mip_gap, "k_nearest": s.k_nearest,
-                "threads": s.threads} if s is not None else {}
+                "threads": s.threads, "method": s.method} if s is not None else {}
     settings.update(defaults)
     if args.solver:
         settings["solver"] = args.solver

@@ -122,6 +122,8 @@ class SolverSpec:
     mip_gap: float = 1e-4
     k_nearest: int | None = None
     threads: int | None = None
+    method: str = "auto"
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -367,13 +369,15 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     if "lexicographic" in o:
         lex = r.str_list(o, "objective", "lexicographic") or None
 
-    so = r.table(raw, "solver", {"name", "time_limit", "mip_gap", "k_nearest", "threads"})
+    so = r.table(raw, "solver", {"name", "time_limit", "mip_gap", "k_nearest", "threads", "method", "workers"})
     solver = SolverSpec(
         name=r.get(so, "solver", "name", str, "highs", choices=_SOLVERS),
         time_limit=r.get(so, "solver", "time_limit", float, 300.0, positive=True),
         mip_gap=r.get(so, "solver", "mip_gap", float, 1e-4, minimum=0),
         k_nearest=r.get(so, "solver", "k_nearest", int, None, positive=True),
         threads=r.get(so, "solver", "threads", int, None, positive=True),
+        method=r.get(so, "solver", "method", str, "auto", choices=("auto", "mip", "lns")),
+        workers=r.get(so, "solver", "workers", int, None, positive=True),
     )
 
     d = raw.get("data", {})

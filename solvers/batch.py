@@ -45,6 +45,10 @@ class SolveOptions:
     threads
         Solver threads per solve (``None``: the solver's default). On a Dask worker with one
         thread, one solver thread avoids oversubscribing the cores.
+    method
+        ``"auto"``, ``"mip"`` or ``"lns"`` (see :func:`solvers.mip.solve`). A batch's
+        neighbourhood searches run in the worker's own process (``workers=1``): the
+        batch already spreads solves over the cores.
 
     Raises
     ------
@@ -57,10 +61,11 @@ class SolveOptions:
     mip_gap: float = 1e-4
     k_nearest: int | None = None
     threads: int | None = None
+    method: str = "auto"
 
     def __post_init__(self) -> None:
         check_solver_options(solver=self.solver, time_limit=self.time_limit, mip_gap=self.mip_gap,
-                             k_nearest=self.k_nearest, threads=self.threads)
+                             k_nearest=self.k_nearest, threads=self.threads, method=self.method)
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ def solve_and_check(problem: Problem, options: SolveOptions) -> SolveRecord:
             diagnosis=diagnosis_summary(found), proven_by="checks", runtime_s=time.perf_counter() - started,
         )
     plan = solve(problem, solver=options.solver, time_limit=options.time_limit, mip_gap=options.mip_gap,
-                 k_nearest=options.k_nearest, threads=options.threads)
+                 k_nearest=options.k_nearest, threads=options.threads, method=options.method, workers=1)
     if not plan.has_plan:
         diagnosis, proven_by = "", ""
         if plan.status == "infeasible":

@@ -79,9 +79,10 @@ _BROKEN = ("the worker processes stopped (a script calling the solver needs an `
            "guard); the neighbourhoods are solved in this process instead")
 #: Share of the time limit kept for the final whole-model MIP (problems without contiguity).
 _FINAL_SHARE = 0.0
-import os
-_SUB_LIMIT_S = float(os.environ.get("LNS_SUB", "30"))
-_SUB_GAP = float(os.environ.get("LNS_GAP", "0.002"))
+#: Time limit of one sub-model (seconds) and the gap it is solved to: sub-models are there
+#: to improve the plan, not to prove anything, so they are stopped early (tuned on London).
+_SUB_LIMIT_S = 5.0
+_SUB_GAP = 1e-3
 
 
 def lns_unsupported(problem: Problem) -> str | None:
@@ -182,9 +183,7 @@ def solve_lns(
         If HiGHS (needed for the relaxation) or the chosen solver is not available.
     """
     check_solver_options(solver=solver, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest,
-                         threads=threads, contiguity=contiguity)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
+                         threads=threads, contiguity=contiguity, workers=workers)
     if neighbourhood_units is not None and (isinstance(neighbourhood_units, bool)
                                             or not isinstance(neighbourhood_units, int) or neighbourhood_units < 2):
         raise ValueError(f"neighbourhood_units must be an integer of at least 2, got {neighbourhood_units!r}")
@@ -406,7 +405,7 @@ class _Pricer:
 
     A pair's column has coefficient 1 on its unit's ``assign`` row, :math:`a_i` on its
     site's ``floor`` row, :math:`p_i` on its ``size`` row and 1 on a new linking row
-    :math:`x_{ij} - y_j \le 0`, whose dual is 0 while it is absent; so its reduced cost is
+    :math:`x_{ij} - y_j \\le 0`, whose dual is 0 while it is absent; so its reduced cost is
     :math:`c_{ij} - u_i - a_i f_j - p_i s_j`.
     """
 
@@ -424,7 +423,6 @@ class _Pricer:
     @classmethod
     def create(cls, problem: Problem, form: Any, cand: Candidates) -> _Pricer:
         n, m = problem.n_units, problem.n_sites
-        cons = form.prob.constraints
         ul, sl = form.unit_labels, form.site_labels
         pop = problem.population
         objective = problem.objective
@@ -434,7 +432,7 @@ class _Pricer:
         floor = float(problem.rules.floor)
 
         def row(name: str) -> int:
-            con = cons.get(name)
+            con = form.prob.get_constraint_by_name(name)
             return -1 if con is None else int(con.index)
 
         assign_row = np.array([row(f"assign_{ul[i]}") for i in range(n)], dtype=np.int64)
@@ -455,7 +453,7 @@ class _Pricer:
             if float(weights.sum()) > 0:
                 cost += objective.weights["deprivation_travel"] * (weights / float(weights.sum()))[:, None] * travel
         # Rows a new column would need that this pricing does not model: give up pricing.
-        plain = not form.group_vars and not any(name.startswith("serve_") for name in cons)
+        plain = not form.group_vars and problem.rules.floor > 0  # floor 0 adds serve_ rows
         allowed = None
         if plain and cand.pruned:
             allowed = candidate_pairs(problem, k=None).mask(n, m)

@@ -44,11 +44,14 @@ from solvers.contiguity import (
 )
 from solvers.heuristic import repair_plan, solve_heuristic
 
-__all__ = ["PolysystemModel", "solve", "check_solver_options"]
+__all__ = ["PolysystemModel", "solve", "check_solver_options", "METHODS"]
 
 logger = logging.getLogger(__name__)
 
 _LE, _GE, _EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
+#: How :func:`solve` attacks a problem: ``auto`` picks ``lns`` for problems of at least
+#: :data:`solvers.lns.LNS_MIN_UNITS` units whose objective decomposes, else ``mip``.
+METHODS = ("auto", "mip", "lns")
 #: Separator-cut rounds before contiguity switches to the flow constraints (see solvers.contiguity).
 _CUT_ROUNDS = 3
 
@@ -61,6 +64,8 @@ def check_solver_options(
     k_nearest: int | None = None,
     threads: int | None = None,
     contiguity: str = "cuts",
+    method: str = "auto",
+    workers: int | None = None,
 ) -> None:
     """Validate solver options once, listing every problem.
 
@@ -83,6 +88,10 @@ def check_solver_options(
         problems.append(f"threads must be a positive integer or None, got {threads!r}")
     if contiguity not in CONTIGUITY_METHODS:
         problems.append(f"contiguity must be one of {', '.join(map(repr, CONTIGUITY_METHODS))}, got {contiguity!r}")
+    if method not in METHODS:
+        problems.append(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        problems.append(f"workers must be a positive integer or None, got {workers!r}")
     if problems:
         raise ValueError("invalid solver options:\n  " + "\n  ".join(problems))
 
@@ -417,8 +426,11 @@ def solve(
     threads: int | None = None,
     msg: bool = False,
     contiguity: str = "cuts",
+    method: str = "auto",
+    workers: int | None = 1,
+    start: Plan | None = None,
 ) -> Plan:
-    """Solve a polysystem problem with the MIP model.
+    """Solve a polysystem problem: one MIP, or neighbourhood by neighbourhood for large ones.
 
     Parameters
     ----------
@@ -440,6 +452,16 @@ def solve(
         Forward the solver log to logging.
     contiguity
         ``"cuts"`` (default) or ``"flow"``: how contiguity is imposed when the rules ask.
+    method
+        ``"mip"``: one MIP (:class:`PolysystemModel`); ``"lns"``: large-neighbourhood
+        search with exact sub-models, measured against the whole model's LP bound
+        (:func:`solvers.lns.solve_lns`); ``"auto"`` (default): ``lns`` from
+        :data:`solvers.lns.LNS_MIN_UNITS` units when the objective decomposes (no
+        ``max_travel``, not lexicographic), else ``mip``.
+    workers
+        Processes solving neighbourhoods at once (``lns`` only; ``None``: one per core).
+    start
+        A valid plan to start from (warm start), instead of the heuristic's.
 
     Returns
     -------
@@ -451,9 +473,15 @@ def solve(
         If an option is invalid (all problems listed at once).
     """
     check_solver_options(solver=solver, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest, threads=threads,
-                         contiguity=contiguity)
+                         contiguity=contiguity, method=method, workers=workers)
+    from solvers.lns import LNS_MIN_UNITS, lns_unsupported, solve_lns
+
+    if method == "lns" or (method == "auto" and problem.n_units >= LNS_MIN_UNITS and lns_unsupported(problem) is None):
+        return solve_lns(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest,
+                         threads=threads, msg=msg, contiguity=contiguity, workers=workers, start=start)
     return PolysystemModel.from_problem(problem, k_nearest=k_nearest, contiguity=contiguity).solve(
-        solver=solver, time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, threads=threads, msg=msg
+        solver=solver, time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, threads=threads, msg=msg,
+        start=start,
     )
 
 

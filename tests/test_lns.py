@@ -1,0 +1,192 @@
+"""The large-neighbourhood search (solvers.lns): valid plans, an honest bound, exact sub-models."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pulp
+import pytest
+
+from catchment.plan import Plan
+from catchment.problem import HubOption, Objective, Problem, Rules
+from catchment.validate import validate_plan
+from solvers import solve
+from solvers._common import candidate_pairs, objective_value, term_values
+from solvers.lns import _relax, _Search, _subproblem, lns_unsupported, solve_lns
+from solvers.mip import PolysystemModel, _build
+
+
+def _towns(n_units: int = 90, n_sites: int = 24, seed: int = 7, **rules) -> Problem:
+    """Practice-like units in a few towns on a 30 km square; travel at 30 km/h."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 30, size=(4, 2))
+    units = centres[rng.integers(0, 4, n_units)] + rng.normal(0, 3, size=(n_units, 2))
+    sites = units[rng.choice(n_units, n_sites, replace=False)] + rng.normal(0, 0.3, size=(n_sites, 2))
+    travel = np.linalg.norm(units[:, None, :] - sites[None, :, :], axis=2) * 2.0
+    population = rng.integers(4_000, 14_000, n_units).astype(float)
+    deprivation = rng.uniform(5, 60, n_units)
+    options = [HubOption(f"S{j}", "reuse", 0.0) for j in range(n_sites)]
+    options += [HubOption(f"S{j}", "new_build", 2e6, capacity=None) for j in range(0, n_sites, 3)]
+    return Problem.from_arrays(
+        unit_ids=[f"P{i:03d}" for i in range(n_units)], population=population,
+        site_ids=[f"S{j}" for j in range(n_sites)], travel_min=travel, options=options,
+        rules=Rules(floor=50_000, **rules), deprivation=deprivation,
+    )
+
+
+def _grid(side: int = 14, seed: int = 3) -> Problem:
+    """LSOA-like square cells with rook adjacency; every fifth cell hosts a site."""
+    rng = np.random.default_rng(seed)
+    n = side * side
+    xy = np.array([(i % side, i // side) for i in range(n)], dtype=float)
+    adjacency = [(i, i + 1) for i in range(n) if (i + 1) % side] + [(i, i + side) for i in range(n - side)]
+    hosts = list(range(0, n, 5))
+    travel = np.linalg.norm(xy[:, None, :] - xy[hosts][None, :, :], axis=2) * 3.0 + 1.0
+    return Problem.from_arrays(
+        unit_ids=[f"E{i:04d}" for i in range(n)], population=rng.integers(1_400, 2_400, n).astype(float),
+        site_ids=[f"H{i:04d}" for i in hosts], travel_min=travel, unit_type="lsoa",
+        rules=Rules(floor=30_000, contiguity=True), adjacency=adjacency, site_unit=hosts,
+    )
+
+
+def _optimum(problem: Problem) -> Plan:
+    plan = PolysystemModel(problem, k_nearest=problem.n_sites).solve(time_limit=120, mip_gap=1e-6)
+    assert plan.status == "optimal"
+    return plan
+
+
+def test_plan_is_valid_and_its_bound_is_below_the_true_optimum():
+    problem = _towns()
+    optimum = _optimum(problem)
+    plan = solve_lns(problem, time_limit=15, mip_gap=1e-6, workers=1, neighbourhood_units=25)
+    assert validate_plan(problem, plan) == []
+    assert plan.stats["method"] == "lns"
+    assert plan.bound <= optimum.objective + 1e-9 <= plan.objective + 1e-9
+    assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective)
+    lns = plan.stats["lns"]
+    assert lns["submodels"] >= 1
+    assert plan.objective <= lns["history"][0][1] + 1e-12  # never worse than its start
+    # the search found the optimum here, or says it has not proven it
+    assert plan.status == "optimal" or plan.objective > plan.bound * (1 + 1e-6)
+
+
+def test_pricing_makes_the_bound_hold_for_every_pair():
+    problem = _towns(seed=7)
+    pruned = candidate_pairs(problem, k=3)
+    assert pruned.pruned
+    relax = _relax(problem, pruned, deadline=None, threads=None)
+    assert relax.priced and relax.pairs_added > 0
+    full = _build(problem, candidate_pairs(problem, k=None), "full", "cuts")
+    for var in full.prob.variables():
+        var.cat = pulp.LpContinuous
+    full.prob.solve(pulp.HiGHS(msg=False))
+    assert relax.bound == pytest.approx(pulp.value(full.prob.objective), rel=1e-7)
+    # without pricing, the LP over each unit's 2 nearest sites is above the full relaxation
+    only = _build(problem, pruned, "pruned", "cuts")
+    for var in only.prob.variables():
+        var.cat = pulp.LpContinuous
+    only.prob.solve(pulp.HiGHS(msg=False))
+    assert pulp.value(only.prob.objective) > relax.bound + 1e-6
+
+
+def test_sub_model_objective_is_the_whole_objectives_share():
+    problem = _towns(n_units=60, n_sites=15, seed=5)
+    problem = Problem.from_arrays(
+        unit_ids=problem.unit_ids, population=problem.population, site_ids=problem.site_ids,
+        travel_min=problem.travel_min, options=problem.options, rules=problem.rules,
+        deprivation=problem.deprivation,
+        objective=Objective(weights={"mean_travel": 1.0, "deprivation_travel": 0.5, "capital": 0.3}),
+    )
+    plan = _optimum(problem)
+    site_of = np.array([problem.site_index(plan.assignment[u]) for u in problem.unit_ids])
+    options = {problem.site_index(s): o for s, o in plan.hub_options.items()}
+    search = _Search(site_of=site_of.copy(), options=dict(options), objective=plan.objective)
+    hubs = np.array(sorted(options))[:2]
+    units = np.flatnonzero(np.isin(site_of, hubs))
+    allowed = np.ones((problem.n_units, problem.n_sites), dtype=bool)
+    sub, sites = _subproblem(problem, search, allowed, units, hubs)
+    assert set(hubs) <= set(sites.tolist())
+    # merge the two polysystems into the first hub, with its dearer option: both objectives move alike
+    pos = {int(j): q for q, j in enumerate(sites)}
+    before_sub = np.array([pos[int(site_of[i])] for i in units])
+    after_sub = np.full(units.size, pos[int(hubs[0])])
+    opts_before = {pos[int(j)]: options[int(j)] for j in hubs}
+    opts_after = {pos[int(hubs[0])]: "new_build" if hubs[0] % 3 == 0 else "reuse"}
+    sub_change = (objective_value(sub.objective, term_values(sub, after_sub, opts_after))
+                  - objective_value(sub.objective, term_values(sub, before_sub, opts_before)))
+    whole_after = site_of.copy()
+    whole_after[units] = hubs[0]
+    whole_opts = {j: o for j, o in options.items() if j not in set(hubs.tolist())}
+    whole_opts[int(hubs[0])] = opts_after[pos[int(hubs[0])]]
+    whole_change = (objective_value(problem.objective, term_values(problem, whole_after, whole_opts))
+                    - objective_value(problem.objective, term_values(problem, site_of, options)))
+    assert sub_change == pytest.approx(whole_change, rel=1e-9, abs=1e-12)
+
+
+def test_parallel_workers_give_a_valid_plan():
+    problem = _towns(n_units=120, n_sites=30, seed=2)
+    plan = solve_lns(problem, time_limit=20, mip_gap=1e-3, workers=2, neighbourhood_units=30)
+    assert validate_plan(problem, plan) == []
+    assert plan.bound <= plan.objective
+
+
+def test_contiguous_areas_stay_contiguous():
+    problem = _grid()
+    plan = solve_lns(problem, time_limit=20, mip_gap=1e-3, workers=2, neighbourhood_units=60)
+    assert validate_plan(problem, plan) == []  # the validator checks contiguity and host units
+    optimum_bound = plan.bound
+    assert optimum_bound <= plan.objective
+
+
+def test_coupling_rules_hold_with_one_worker():
+    problem = _towns(max_polysystems=9, budget=4e6)
+    plan = solve_lns(problem, time_limit=20, mip_gap=1e-3, workers=2, neighbourhood_units=25)
+    assert validate_plan(problem, plan) == []
+    assert len(plan.hub_options) <= 9
+    spent = sum(problem.option(s, o).capital_cost for s, o in plan.hub_options.items())
+    assert spent <= 4e6
+
+
+def test_objectives_that_do_not_decompose_use_the_mip():
+    problem = _towns(n_units=40, n_sites=10)
+    worst = Problem.from_arrays(
+        unit_ids=problem.unit_ids, population=problem.population, site_ids=problem.site_ids,
+        travel_min=problem.travel_min, rules=problem.rules, objective=Objective(weights={"max_travel": 1.0}),
+    )
+    assert "max_travel" in lns_unsupported(worst)
+    with pytest.raises(ValueError, match="max_travel"):
+        solve_lns(worst, time_limit=10)
+    plan = solve(worst, method="auto", time_limit=30)
+    assert plan.stats.get("method") != "lns" and validate_plan(worst, plan) == []
+
+
+def test_solve_dispatches_by_method_and_validates_options():
+    problem = _towns(n_units=50, n_sites=12)
+    small = solve(problem, time_limit=30)  # auto: small problems get the single MIP
+    assert small.stats.get("method") != "lns"
+    by_lns = solve(problem, method="lns", time_limit=15, mip_gap=1e-3)
+    assert by_lns.stats["method"] == "lns" and validate_plan(problem, by_lns) == []
+    assert by_lns.objective <= small.objective * (1 + 1e-3) + 1e-9
+    with pytest.raises(ValueError, match="method must be one of"):
+        solve(problem, method="fast")
+    with pytest.raises(ValueError, match="workers must be"):
+        solve(problem, method="lns", workers=0)
+
+
+def test_a_start_plan_is_used():
+    problem = _towns(n_units=50, n_sites=12)
+    best = _optimum(problem)
+    plan = solve_lns(problem, time_limit=10, mip_gap=1e-6, workers=1, start=best)
+    assert plan.objective == pytest.approx(best.objective, rel=1e-9)
+    assert plan.stats["lns"]["start"] == "the given plan" or plan.stats["start_objective"] <= best.objective + 1e-9
+
+
+def test_rules_objective_and_plan_survive_pickling():
+    rules = Rules(floor=30_000, waivers={"P001": "island practice"}, max_polysystems=4)
+    objective = Objective(weights={"mean_travel": 1.0, "capital": 0.2})
+    plan = Plan({"P001": "S1"}, {"S1": "reuse"}, status="feasible", stats={"k": 1})
+    assert pickle.loads(pickle.dumps(rules)) == rules
+    assert pickle.loads(pickle.dumps(objective)) == objective
+    again = pickle.loads(pickle.dumps(plan))
+    assert dict(again.assignment) == {"P001": "S1"} and again.stats["k"] == 1 and again.status == "feasible"
