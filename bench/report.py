@@ -175,7 +175,8 @@ def goals(results: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
     out.append((
         "redbridge-practices proven optimal in under 1 s total",
         "–" if r is None else f"{r.get('status')}, total {_s(r.get('total_s'))} s "
-        f"(build {_s(r.get('build_s'))} s + solve {_s(r.get('solve_s'))} s)",
+        f"(build {_s(r.get('build_s'))} s from the build cache + solve {_s(r.get('solve_s'))} s; "
+        f"the first build, from the files, {_s(r.get('first_build_s'))} s)",
         verdict(None if r is None else r.get("status") == "optimal" and (r.get("total_s") or 1e9) < 1.0),
     ))
     for name, limit, memory in (("london-practices", 120.0, None), ("london-lsoa", 600.0, 8192.0)):
@@ -343,6 +344,14 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
         stats = r.get("stats", {})
         if stats.get("heuristic_objective") is not None and r.get("objective"):
             notes.append(f"heuristic start {stats['heuristic_objective']:.3f} vs final {r['objective']:.3f}")
+        lns = stats.get("lns")
+        if lns and r.get("objective"):
+            notes.append(
+                f"neighbourhood search: relaxation {lns['relaxation_s']:.1f} s ({lns['pricing_rounds']} pricing "
+                f"round(s), {lns['pairs_priced_in']:,} pair(s) priced in), start ({lns['start']}) "
+                f"{stats.get('start_objective', float('nan')):.3f} vs final {r['objective']:.3f}, "
+                f"{lns['submodels']} sub-model(s) of which {lns['improved']} improved the plan"
+            )
         if stats.get("contiguity"):
             notes.append(f"contiguity: {stats.get('contiguity')}, {stats.get('rounds')} round(s), "
                          f"{stats.get('contiguity_cuts')} cut(s)")

@@ -66,6 +66,7 @@ KILL_GRACE_S = 120.0
 #: Seconds between two samples of a side's memory (its process group, read from /proc).
 SAMPLE_S = 0.1
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------- one side
@@ -206,6 +207,7 @@ def run_side(side: str, name: str, options: dict[str, Any], *, hard_timeout_s: f
     sender.close()
     figures: dict[str, Any] | None = None
     group_peak, others_peak = 0.0, 0.0
+    group_cpu: dict[int, float] = {}  # CPU seconds of every process seen in the group (workers too)
     try:
         while time.perf_counter() - started < hard_timeout_s:
             if receiver.poll(SAMPLE_S):
@@ -214,7 +216,7 @@ def run_side(side: str, name: str, options: dict[str, Any], *, hard_timeout_s: f
                 except EOFError:
                     figures = None
                 break
-            total, others = _group_rss_mb(process.pid)
+            total, others = _group_rss_mb(process.pid, cpu=group_cpu)
             group_peak, others_peak = max(group_peak, total), max(others_peak, others)
         if figures is not None or not process.is_alive():
             process.join(timeout=30)
@@ -227,6 +229,8 @@ def run_side(side: str, name: str, options: dict[str, Any], *, hard_timeout_s: f
         own = figures.get("peak_python_mb") or 0.0
         figures.update(peak_mb=round(max(own, group_peak), 1), peak_solver_process_mb=round(others_peak, 1),
                        wall_s=round(elapsed, 3), load_before=load_before)
+        # the side's own count misses processes it did not wait for (the search's worker pool)
+        figures["cpu_s"] = round(max(figures.get("cpu_s") or 0.0, sum(group_cpu.values())), 3)
         return figures
     common = {"side": side, "wall_s": round(elapsed, 3), "load_before": load_before,
               "peak_mb": round(group_peak, 1) or None, "peak_solver_process_mb": round(others_peak, 1) or None}
@@ -238,10 +242,11 @@ def run_side(side: str, name: str, options: dict[str, Any], *, hard_timeout_s: f
             "error": f"process ended with exit code {process.exitcode} after {elapsed:.0f} s without a result"}
 
 
-def _group_rss_mb(pgid: int | None) -> tuple[float, float]:
+def _group_rss_mb(pgid: int | None, *, cpu: dict[int, float] | None = None) -> tuple[float, float]:
     """Resident memory (MB) of a process group now: all members, and all but the leader.
 
-    Read from ``/proc`` (Linux); ``(0, 0)`` where it cannot be read.
+    Read from ``/proc`` (Linux); ``(0, 0)`` where it cannot be read. ``cpu``, when given,
+    is updated with each member's CPU seconds so far (user + system).
     """
     if pgid is None:
         return 0.0, 0.0
@@ -259,6 +264,8 @@ def _group_rss_mb(pgid: int | None) -> tuple[float, float]:
         except (OSError, IndexError):
             continue
         if len(fields) > 21 and int(fields[2]) == pgid:
+            if cpu is not None:
+                cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
             rss = int(fields[21]) * _PAGE
             total += rss
             if int(entry) != pgid:
@@ -440,6 +447,8 @@ def reuse_baselines(result: dict[str, Any], previous: dict[str, Any]) -> None:
     measured (``measured``) and is marked ``reused``.
     """
     for base, figures in previous.get("baseline", {}).items():
+        if base in result["baseline"]:  # run again this time
+            continue
         entry = dict(figures)
         entry.setdefault("measured", figures.get("measured", previous.get("date")))
         if base == "spopt-pmedian":
@@ -497,7 +506,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-baseline", action="store_true", help="run our solver only")
     parser.add_argument("--reuse-baselines", action="store_true",
                         help="keep the baseline figures of bench/results/<instance>.json (dated) instead of "
-                             "running the baselines again; ratios are recomputed")
+                             "running the baselines again, except those named by --baseline; ratios are "
+                             "recomputed")
     parser.add_argument("--baseline", action="append", choices=BASELINES, default=None,
                         help="run only this baseline (repeatable; default: all)")
     parser.add_argument("--baseline-time-limit", type=float, default=None,
@@ -525,7 +535,10 @@ def main(argv: list[str] | None = None) -> int:
         _parser().error("name an instance (see --list)")
     if args.instance not in INSTANCES:
         _parser().error(f"unknown instance {args.instance!r}; choose from {', '.join(INSTANCES)}")
-    baselines = () if args.no_baseline or args.reuse_baselines else tuple(args.baseline or BASELINES)
+    if args.reuse_baselines:  # run only the baselines named, keep the others' earlier figures
+        baselines = () if args.no_baseline else tuple(args.baseline or ())
+    else:
+        baselines = () if args.no_baseline else tuple(args.baseline or BASELINES)
     previous = RESULTS_DIR / f"{args.instance}.json"
     if args.reuse_baselines and not previous.exists():
         _parser().error(f"--reuse-baselines: there is no {previous} to reuse")

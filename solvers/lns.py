@@ -62,7 +62,7 @@ from solvers._common import Candidates, candidate_pairs, objective_value, term_v
 from solvers._pulp import WarmHiGHS, solver_available
 from solvers.distributed import default_workers
 from solvers.heuristic import repair_plan, solve_heuristic
-from solvers.mip import PolysystemModel, _build, _extract, check_solver_options
+from solvers.mip import PolysystemModel, _build, check_solver_options
 
 __all__ = ["solve_lns", "lns_unsupported", "LNS_MIN_UNITS"]
 
@@ -77,8 +77,6 @@ _PRICING_ROUNDS = 5
 _BIG_MINUTES = 1e4
 _BROKEN = ("the worker processes stopped (a script calling the solver needs an `if __name__ == \"__main__\":` "
            "guard); the neighbourhoods are solved in this process instead")
-#: Share of the time limit kept for the final whole-model MIP (problems without contiguity).
-_FINAL_SHARE = 0.0
 #: Time limit of one sub-model (seconds) and the gap it is solved to: sub-models are there
 #: to improve the plan, not to prove anything, so they are stopped early (tuned on London).
 _SUB_LIMIT_S = 5.0
@@ -122,6 +120,7 @@ class _Search:
     passes: int = 0
     target_units: float = 0.0
     history: list[tuple[float, float]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
 
 
 def solve_lns(
@@ -247,10 +246,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
     assert relax.cand is not None
     allowed[relax.cand.units, relax.cand.sites] = True
     allowed[np.arange(problem.n_units), site_of] = True
-    # Without contiguity the whole MIP's search tree raises the bound well: keep it a share of the time.
-    final_share = 0.0 if problem.rules.contiguity else _FINAL_SHARE
-    lns_deadline = None if deadline is None else deadline - final_share * float(time_limit)
-    _improve(problem, search, allowed, bound=relax.bound, deadline=lns_deadline, mip_gap=mip_gap, solver=solver,
+    _improve(problem, search, allowed, bound=relax.bound, deadline=deadline, mip_gap=mip_gap, solver=solver,
              threads=threads, first_units=neighbourhood_units, seed=seed, pool=pool, workers=workers, t0=t0)
     lns_s = time.perf_counter() - t0
 
@@ -308,6 +304,8 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
             "submodels": search.submodels,
             "improved": search.improved,
             "submodels_time_limited": search.time_limited,
+            "submodel_s_mean": round(float(np.mean(search.seconds)), 3) if search.seconds else None,
+            "submodel_s_max": round(max(search.seconds), 3) if search.seconds else None,
             "passes": search.passes,
             "neighbourhood_units": int(search.target_units),
             "search_s": round(lns_s, 3),
@@ -597,7 +595,8 @@ def _improve(
     n = problem.n_units
     target = float(first_units) if first_units is not None else _FIRST_POLYSYSTEMS * n / max(1, len(search.options))
     search.target_units = target = min(target, float(n))
-    largest = max(target, min(float(n), 4.0 * target))
+    # contiguous sub-models get slow fast as they grow (cut rounds, then flows): grow them less
+    largest = max(target, min(float(n), (1.5 if problem.rules.contiguity else 4.0) * target))
     failed: set[int] = set()
     running: dict[Future, _Task] = {}
     busy_units = np.zeros(n, dtype=bool)
@@ -621,6 +620,9 @@ def _improve(
                     queue = rng.permutation(np.array(sorted(search.options), dtype=np.int64)).tolist()
                 task = _next_task(problem, search, allowed, queue, failed, busy_units, busy_sites, target)
                 if task is None:
+                    if not running:
+                        queue.clear()  # every seed left is spent: the pass is over
+                        continue
                     break
                 task.args = (task.sub, task.start, solver, _sub_limit(deadline), _SUB_GAP, threads)
                 if pool is not None:
@@ -631,6 +633,7 @@ def _improve(
                         logger.warning(_BROKEN)
                 if pool is None:
                     task.future = _run_now(_solve_sub, *task.args)
+                task.began = time.perf_counter()
                 running[task.future] = task
                 busy_units[task.units] = True
                 busy_sites[task.sites] = True
@@ -653,6 +656,7 @@ def _improve(
                     result = _solve_sub(*task.args)
                 outcome = _apply(problem, search, task, result)
                 search.submodels += 1
+                search.seconds.append(time.perf_counter() - task.began)
                 if outcome == "improved":
                     search.improved += 1
                     improved_in_pass = True
@@ -683,6 +687,7 @@ class _Task:
     before: float
     future: Future | None = None
     args: tuple[Any, ...] = ()
+    began: float = 0.0
 
 
 def _next_task(
@@ -698,9 +703,8 @@ def _next_task(
     """The first seed in ``queue`` whose neighbourhood is new and clear of running work."""
     hubs = np.array(sorted(search.options), dtype=np.int64)
     closeness = _closeness(problem, search.site_of, hubs)
+    queue[:] = [hub for hub in queue if hub in search.options]  # hubs closed since the pass began
     for pos, seed_hub in enumerate(queue):
-        if seed_hub not in search.options:
-            continue
         chosen = _neighbourhood(search.site_of, hubs, closeness, int(np.searchsorted(hubs, seed_hub)), target)
         units = np.flatnonzero(np.isin(search.site_of, chosen))
         if busy_units[units].any():

@@ -73,10 +73,28 @@ def test_baseline_is_measured_and_validated(redbridge_run):
     assert base["valid"] is (base["polysystems_under_floor"] == 0)
     # with as many hubs and no floor the p-median does as well or better on mean travel (both within 0.01%)
     assert base["mean_travel_min"] <= result["mean_travel_min"] * (1 + 1e-3)
+    assert base["p"] == result["polysystems"]
     ratios = result["ratios"]["spopt-pmedian"]
-    # ratios are rounded to 2 decimals: a small one (the baseline side builds from the cache
-    # our side has just written) is only exact to +-0.005
+    # ratios are rounded to 2 decimals
     assert ratios["speedup"] == pytest.approx(base["total_s"] / result["total_s"], rel=0.02, abs=0.005)
+    # a warm-up build (reported on its own) filled the cache before the timed sides
+    assert result["first_build_s"] > 0
+
+
+def test_reused_baselines_keep_their_date_and_get_new_ratios(redbridge_run):
+    sys.path.insert(0, str(ROOT))
+    from bench.run import reuse_baselines
+
+    previous = _last_json(redbridge_run.stdout)
+    result = {**previous, "total_s": previous["total_s"] / 2, "baseline": {}, "ratios": {},
+              "date": "2099-01-01T00:00:00+00:00"}
+    reuse_baselines(result, previous)
+    base = result["baseline"]["spopt-pmedian"]
+    assert base["reused"] is True and base["measured"] == previous["date"]
+    assert base["p"] == previous["polysystems"]
+    assert result["ratios"]["spopt-pmedian"]["speedup"] == pytest.approx(
+        base["total_s"] / result["total_s"], rel=0.02, abs=0.005)
+    assert result["speedup"] == result["ratios"]["spopt-pmedian"]["speedup"]
 
 
 def test_report_renders_saved_results(redbridge_run, tmp_path):
