@@ -22,9 +22,12 @@ against a bound of the whole model:
    units and the sites free there with every rule, the rest of the plan fixed and the
    current plan as its warm start (so a sub-model never makes the plan worse); keep the
    answer when it is better. Seeds are visited in a seeded random order; a neighbourhood
-   already tried without success is skipped until one of its polysystems changes. ``N``
-   adapts: it grows by a quarter after a sub-model proven fast, shrinks by a fifth after
-   one stopped by its time limit, and grows by half when a whole pass improved nothing.
+   already tried without success is skipped until one of its polysystems changes. A
+   sub-model stops after 5 s or at a 0.1 % gap: it is there to improve the plan, not to
+   prove anything. ``N`` starts at about 8 polysystems' worth of units and adapts: it
+   grows by a quarter after a sub-model proven fast, shrinks by a fifth after one stopped
+   by its time limit, and grows by half when a whole pass improved nothing, up to 4 times
+   its start (1.5 times under contiguity, whose sub-models slow down quickly with size).
 4. **Stop** when the gap to the bound is within ``mip_gap`` (status ``optimal``: proven by
    the bound), when a pass at the largest size improves nothing, or at the time limit.
    If time is left and the gap is still above ``mip_gap``, the whole MIP runs warm-started
