@@ -63,6 +63,16 @@ def test_valid_scenario_is_parsed(tmp_path):
     assert sc.solver.name == "cbc" and sc.solver.time_limit == 30.0
 
 
+def test_solver_method_and_workers():
+    sc = parse_scenario({"units": {"lad": "E09000026"}, "solver": {"method": "lns", "workers": 3}})
+    assert (sc.solver.method, sc.solver.workers) == ("lns", 3)
+    default = parse_scenario({"units": {"lad": "E09000026"}})
+    assert (default.solver.method, default.solver.workers) == ("auto", None)
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario({"units": {"lad": "E09000026"}, "solver": {"method": "quick", "workers": 0}})
+    assert "method" in str(err.value) and "workers" in str(err.value)
+
+
 def test_exact_count_sets_min_and_max():
     sc = parse_scenario({"units": {"lad": "E09000026"}, "rules": {"polysystems": 5}})
     assert sc.rules.min_polysystems == sc.rules.max_polysystems == 5
