@@ -75,8 +75,8 @@ logger = logging.getLogger(__name__)
 LNS_MIN_UNITS = 500
 #: Polysystems in the first neighbourhoods (converted to units from the start plan).
 _FIRST_POLYSYSTEMS = 8
-#: Rounds of pricing before the bound is reported for the pruned model only.
-_PRICING_ROUNDS = 5
+#: Rounds of pricing before the bound is reported for the pruned model only (London LSOAs: 4).
+_PRICING_ROUNDS = 10
 _BIG_MINUTES = 1e4
 _BROKEN = ("the worker processes stopped (a script calling the solver needs an `if __name__ == \"__main__\":` "
            "guard); the neighbourhoods are solved in this process instead")
@@ -367,6 +367,9 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
         values = np.asarray(solution.col_value)[pricer.x_cols(units.size)]
         out.site_of_unit = _largest_share(problem.n_units, units, sites, values)
         out.cand = dataclasses.replace(cand, units=units, sites=sites, travel=problem.travel_min[units, sites])
+        if not cand.pruned:  # every allowed pair is in the model
+            out.priced = True
+            break
         if pricer.allowed is None:  # rows pricing cannot account for: the bound is the pruned model's
             break
         extra = pricer.negative(np.asarray(solution.row_dual))
