@@ -1,15 +1,11 @@
 """On-disk cache of computed results, keyed by content hashes.
 
-Two kinds of entries live in ``cache_dir()/<namespace>/`` (see
-:func:`geodata.settings.cache_dir`):
-
-* arrays only (travel-time matrices): ``<key>.npz`` (no pickles) and ``<key>.json``
-  (metadata, including the SHA-256 of the ``.npz`` bytes) — :func:`save_arrays`,
-  :func:`load_arrays`;
-* arrays and tables (a whole built problem): ``<key>.npz``, one ``<key>.<name>.parquet``
-  per table (GeoParquet for GeoDataFrames, so geometry and CRS travel with it) and
-  ``<key>.json`` listing every part with its SHA-256 — :func:`save_entry`,
-  :func:`load_entry`.
+An entry in ``cache_dir()/<namespace>/`` (see :func:`geodata.settings.cache_dir`) is
+``<key>.npz`` (arrays, no pickles), one ``<key>.<name>.parquet`` per table (GeoParquet for
+GeoDataFrames, so geometry and CRS travel with it) and ``<key>.json`` listing every part
+with its SHA-256 — :func:`save_entry`, :func:`load_entry`. Travel-time matrices are
+arrays only (:func:`save_arrays`, :func:`load_arrays`); a whole built problem has tables
+too.
 
 Every part is written atomically (temporary file in the same folder, then
 :func:`os.replace`), the ``.json`` last, so a reader never sees half an entry. An entry
@@ -69,7 +65,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever the layout of cache entries changes; part of every entry's metadata.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: Seconds a file must have been left alone before its digest is remembered by stat key.
 SETTLE_S = 2.0
 
@@ -194,87 +190,13 @@ def save_arrays(
     *,
     namespace: str = "travel",
 ) -> bool:
-    """Store arrays and JSON metadata under ``key``, atomically.
-
-    A cache that cannot be written (read-only folder, full disk) is not an error: it is
-    logged and ``False`` is returned.
-
-    Parameters
-    ----------
-    key
-        Hex digest naming the entry.
-    arrays
-        Numeric arrays to store (object arrays are refused by :func:`numpy.savez`'s
-        pickle-free reader, so do not pass them).
-    meta
-        JSON-serialisable metadata.
-    namespace
-        Sub-folder of the cache folder.
-
-    Returns
-    -------
-    bool
-        ``True`` when the entry was written.
-    """
-    npz_path, json_path = entry_paths(key, namespace=namespace)
-    buffer = io.BytesIO()
-    np.savez(buffer, **{name: np.asarray(a) for name, a in arrays.items()})
-    blob = buffer.getvalue()
-    record = {
-        "format": CACHE_FORMAT,
-        "key": key,
-        "npz_sha256": hashlib.sha256(blob).hexdigest(),
-        "arrays": {name: [np.asarray(a).dtype.str, list(np.shape(a))] for name, a in arrays.items()},
-        "meta": dict(meta),
-    }
-    try:
-        _atomic_write(npz_path, blob)
-        _atomic_write(json_path, json.dumps(record, indent=1, sort_keys=True).encode("utf-8"))
-    except OSError as exc:
-        logger.warning("could not write cache entry %s (%s); continuing without cache", npz_path, exc)
-        return False
-    logger.debug("cache entry written: %s", npz_path)
-    return True
+    """Store arrays and JSON metadata under ``key``: :func:`save_entry` without tables."""
+    return save_entry(key, arrays=arrays, meta=meta, namespace=namespace)
 
 
 def load_arrays(key: str, *, namespace: str = "travel") -> CacheEntry | None:
-    """Read the entry saved under ``key``.
-
-    Parameters
-    ----------
-    key
-        Hex digest naming the entry.
-    namespace
-        Sub-folder of the cache folder.
-
-    Returns
-    -------
-    CacheEntry or None
-        ``None`` when there is no entry, or when it is damaged (then a warning is logged
-        and the caller is expected to recompute and overwrite it).
-    """
-    npz_path, json_path = entry_paths(key, namespace=namespace)
-    if not json_path.exists() and not npz_path.exists():
-        return None
-    try:
-        record = json.loads(json_path.read_text(encoding="utf-8"))
-        if record.get("format") != CACHE_FORMAT or record.get("key") != key:
-            raise ValueError("format or key mismatch")
-        blob = npz_path.read_bytes()
-        if hashlib.sha256(blob).hexdigest() != record["npz_sha256"]:
-            raise ValueError("checksum mismatch")
-        expected = record["arrays"]
-        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        if set(arrays) != set(expected):
-            raise ValueError("array names differ from the metadata")
-        for name, (dtype, shape) in expected.items():
-            if arrays[name].dtype.str != dtype or list(arrays[name].shape) != shape:
-                raise ValueError(f"array {name!r} has the wrong dtype or shape")
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-        logger.warning("travel-time cache entry %s is damaged (%s); recomputing", npz_path.name, exc)
-        return None
-    return CacheEntry(arrays=arrays, meta=record["meta"])
+    """Read an entry of :func:`save_arrays` (see :func:`load_entry`)."""
+    return load_entry(key, namespace=namespace)
 
 
 # ---------------------------------------------------------------------------- file digests
@@ -431,6 +353,9 @@ def load_entry(key: str, *, namespace: str) -> CacheEntry | None:
         return None
     try:
         record = json.loads(json_path.read_text(encoding="utf-8"))
+        if isinstance(record, dict) and record.get("key") == key and record.get("format") != CACHE_FORMAT:
+            logger.info("cache entry %s/%s was written by another version; recomputing", namespace, json_path.name)
+            return None
         if record.get("format") != CACHE_FORMAT or record.get("key") != key:
             raise ValueError("format or key mismatch")
         blobs = {}

@@ -244,6 +244,18 @@ def test_entry_round_trip_and_tampering(caplog):
     assert gc.load_entry("missing", namespace="t") is None
 
 
+def test_entry_of_another_format_is_a_quiet_miss(caplog):
+    assert gc.save_arrays("k2", {"a": np.arange(3.0)}, {"n": 1}, namespace="t")
+    entry = gc.load_arrays("k2", namespace="t")
+    assert entry is not None and entry.meta == {"n": 1} and entry.frames == {}
+    path = cache_dir() / "t" / "k2.json"
+    path.write_text(path.read_text(encoding="utf-8").replace(f'"format": {gc.CACHE_FORMAT}', '"format": 1'),
+                    encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="geodata.cache"):
+        assert gc.load_arrays("k2", namespace="t") is None
+    assert "another version" in caplog.text and "damaged" not in caplog.text
+
+
 def test_file_digest_is_the_content_hash(tmp_path, monkeypatch):
     monkeypatch.setattr(gc, "_DIGESTS", {})
     path = tmp_path / "data.csv"
