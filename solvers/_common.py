@@ -34,6 +34,7 @@ __all__ = [
     "adjacency_lists",
     "site_size_limits",
     "term_values",
+    "travel_weights",
     "objective_value",
     "objective_key",
     "choose_options",
@@ -230,6 +231,18 @@ def _reachable_from_hosts(problem: Problem, kept: np.ndarray, hosts: Sequence[in
 
 
 # ---------------------------------------------------------------------------- objective
+def travel_weights(problem: Problem, term: str) -> np.ndarray:
+    """Per-unit weights of travel minutes in a travel term (they sum to 1, or are all 0).
+
+    ``mean_travel``: population shares; ``deprivation_travel``: shares of population x IMD
+    score. A term's value is ``weights @ minutes`` (minutes of each unit to its hub).
+    """
+    p = problem.population
+    raw = p * problem.deprivation if term == "deprivation_travel" else p
+    total = float(raw.sum())
+    return raw / total if total > 0 else np.zeros_like(raw)
+
+
 def term_values(
     problem: Problem, site_of_unit: np.ndarray, hub_options: Mapping[int, str]
 ) -> dict[str, float]:
@@ -250,17 +263,13 @@ def term_values(
         ``mean_travel``, ``max_travel``, ``capital`` (GBP millions) and, when the
         problem has deprivation scores, ``deprivation_travel``.
     """
-    p = problem.population
     t = problem.travel_min[np.arange(problem.n_units), site_of_unit]
-    total = float(p.sum())
     out = {
-        "mean_travel": float(p @ t) / total if total > 0 else 0.0,
+        "mean_travel": float(travel_weights(problem, "mean_travel") @ t),
         "max_travel": float(t.max()) if t.size else 0.0,
     }
     if problem.deprivation is not None:
-        weights = p * problem.deprivation
-        denom = float(weights.sum())
-        out["deprivation_travel"] = float(weights @ t) / denom if denom > 0 else 0.0
+        out["deprivation_travel"] = float(travel_weights(problem, "deprivation_travel") @ t)
     cost = 0.0
     for j, opt in hub_options.items():
         cost += problem.option(problem.site_ids[j], opt).capital_cost

@@ -61,11 +61,11 @@ from scipy import sparse
 
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
-from solvers._common import Candidates, candidate_pairs, objective_value, term_values
+from solvers._common import Candidates, candidate_pairs, objective_value, term_values, travel_weights
 from solvers._pulp import WarmHiGHS, solver_available
 from solvers.distributed import default_workers
 from solvers.heuristic import repair_plan, solve_heuristic
-from solvers.mip import PolysystemModel, _build, check_solver_options
+from solvers.mip import PolysystemModel, _build, _plan_indices, check_solver_options
 
 __all__ = ["solve_lns", "lns_unsupported", "LNS_MIN_UNITS"]
 
@@ -268,8 +268,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
         if mip_plan.bound is not None and not (relax.priced and mip_plan.stats.get("pruned")):
             bound = max(bound, float(mip_plan.bound))
         if mip_plan.has_plan and mip_plan.objective is not None and mip_plan.objective < search.objective - 1e-12:
-            search.site_of = np.array([problem.site_index(mip_plan.assignment[u]) for u in problem.unit_ids])
-            search.options = {problem.site_index(s): o for s, o in mip_plan.hub_options.items()}
+            search.site_of, search.options = _plan_indices(problem, mip_plan)
             search.objective = objective_value(problem.objective,
                                                term_values(problem, search.site_of, search.options))
             search.history.append((round(time.perf_counter() - t0, 3), search.objective))
@@ -449,13 +448,9 @@ class _Pricer:
             open_col[j] = var.index
         travel = np.where(np.isfinite(problem.travel_min), problem.travel_min, 0.0)
         cost = np.zeros((n, m))
-        total = float(pop.sum())
-        if objective.weights.get("mean_travel", 0.0) > 0 and total > 0:
-            cost += objective.weights["mean_travel"] * (pop / total)[:, None] * travel
-        if objective.weights.get("deprivation_travel", 0.0) > 0:
-            weights = pop * problem.deprivation
-            if float(weights.sum()) > 0:
-                cost += objective.weights["deprivation_travel"] * (weights / float(weights.sum()))[:, None] * travel
+        for term in ("mean_travel", "deprivation_travel"):
+            if objective.weights.get(term, 0.0) > 0:
+                cost += objective.weights[term] * travel_weights(problem, term)[:, None] * travel
         # Rows a new column would need that this pricing does not model: give up pricing.
         plain = not form.group_vars and problem.rules.floor > 0  # floor 0 adds serve_ rows
         allowed = None
@@ -530,8 +525,7 @@ def _starting_plan(
         found.append((value, site_of, options, source))
 
     if start is not None and start.has_plan:
-        offer(np.array([problem.site_index(start.assignment[u]) for u in problem.unit_ids], dtype=np.int64),
-              {problem.site_index(s): o for s, o in start.hub_options.items()}, "the given plan")
+        offer(*_plan_indices(problem, start), "the given plan")
     budget = 1.0 if deadline is None else max(0.2, min(2.0, 0.05 * (deadline - time.perf_counter())))
     rounded = _rounded(problem, relax)
     if rounded is not None:
@@ -541,8 +535,7 @@ def _starting_plan(
     if not found:
         plan = solve_heuristic(problem, time_limit=budget)
         if plan is not None:
-            offer(np.array([problem.site_index(plan.assignment[u]) for u in problem.unit_ids], dtype=np.int64),
-                  {problem.site_index(s): o for s, o in plan.hub_options.items()}, "the heuristic")
+            offer(*_plan_indices(problem, plan), "the heuristic")
     if not found:
         return None
     best = min(found, key=lambda item: item[0])
@@ -757,8 +750,7 @@ def _apply(problem: Problem, search: _Search, task: _Task, result: tuple[Plan, f
     sub = task.sub
     if not plan.has_plan:
         return "time_limited"
-    sub_site = np.array([sub.site_index(plan.assignment[u]) for u in sub.unit_ids], dtype=np.int64)
-    sub_options = {sub.site_index(s): o for s, o in plan.hub_options.items()}
+    sub_site, sub_options = _plan_indices(sub, plan)
     after = objective_value(sub.objective, term_values(sub, sub_site, sub_options))
     if not after < task.before - 1e-9 * max(1.0, abs(task.before)):
         if plan.status != "optimal":
@@ -855,12 +847,9 @@ def _subproblem(
     )
     pop = problem.population
     weights = dict(problem.objective.weights)
-    total = float(pop.sum())
-    if weights.get("mean_travel", 0.0) > 0 and total > 0:
-        weights["mean_travel"] *= float(pop[units].sum()) / total
-    if weights.get("deprivation_travel", 0.0) > 0:
-        dep = pop * problem.deprivation
-        weights["deprivation_travel"] *= float(dep[units].sum()) / max(float(dep.sum()), 1e-300)
+    for term in ("mean_travel", "deprivation_travel"):  # the freed units' share of each travel term
+        if weights.get(term, 0.0) > 0:
+            weights[term] *= float(travel_weights(problem, term)[units].sum())
     if not any(w > 0 for w in weights.values()):
         return None, sites
     adjacency = None

@@ -32,6 +32,7 @@ from solvers._common import (
     objective_key,
     objective_value,
     term_values,
+    travel_weights,
 )
 from solvers._pulp import SOLVERS, SolveOutcome, run_solver, solver_available
 from solvers.contiguity import (
@@ -625,19 +626,12 @@ def _build(problem: Problem, cand: Candidates, name: str, contiguity: str = "cut
 
 
 def _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul) -> dict[str, Any]:
-    pop = problem.population
     used = set(problem.objective.terms)
     terms: dict[str, Any] = {}
-    total = float(pop.sum())
-    pair_pop = pop[cand.units]
-    if "mean_travel" in used:
-        coef = pair_pop * cand.travel / total if total > 0 else np.zeros(cand.n_pairs)
-        terms["mean_travel"] = pulp.LpAffineExpression(zip(x, coef.tolist()))
-    if "deprivation_travel" in used:
-        weights = pop * problem.deprivation
-        denom = float(weights.sum())
-        coef = weights[cand.units] * cand.travel / denom if denom > 0 else np.zeros(cand.n_pairs)
-        terms["deprivation_travel"] = pulp.LpAffineExpression(zip(x, coef.tolist()))
+    for term in ("mean_travel", "deprivation_travel"):
+        if term in used:
+            coef = travel_weights(problem, term)[cand.units] * cand.travel
+            terms[term] = pulp.LpAffineExpression(zip(x, coef.tolist()))
     if "capital" in used:
         terms["capital"] = pulp.LpAffineExpression(
             [(option_vars[key], c / CAPITAL_UNIT) for key, c in costs.items() if c > 0]
