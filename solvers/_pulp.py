@@ -91,6 +91,7 @@ def run_solver(
     threads: int | None,
     msg: bool,
     warm_start: bool,
+    objective_target: float | None = None,
 ) -> SolveOutcome:
     """Solve ``prob`` with ``solver`` and say honestly what was achieved.
 
@@ -110,6 +111,9 @@ def run_solver(
         Forward the solver's log to this module's logger (INFO) after the solve.
     warm_start
         Pass the current variable values as a starting solution.
+    objective_target
+        HiGHS only: stop as soon as a plan with this objective or lower is found (status
+        ``feasible``). CBC has no such option and ignores it.
 
     Returns
     -------
@@ -124,8 +128,9 @@ def run_solver(
         log_path = os.path.join(tmp, "solver.log")
         start = time.perf_counter()
         if solver == "highs":
+            target = {} if objective_target is None else {"objective_target": float(objective_target)}
             engine = WarmHiGHS(
-                msg=False, timeLimit=time_limit, gapRel=mip_gap, threads=threads, warm_start=warm_start
+                msg=False, timeLimit=time_limit, gapRel=mip_gap, threads=threads, warm_start=warm_start, **target
             )
             prob.solve(engine)
             seconds = time.perf_counter() - start

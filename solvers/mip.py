@@ -694,7 +694,9 @@ def _solve_formulation(
     threads: int | None,
     msg: bool,
     start: tuple[np.ndarray, dict[int, str]] | None,
+    target: float | None = None,
 ) -> _Attempt:
+    """Solve a built model (every lexicographic stage); ``target``: see :func:`_solve_stage`."""
     attempt = _Attempt(k=form.cand.k, status="unsolved")
     incumbent = start
     if start is not None and not _set_start(problem, form, *start):
@@ -707,7 +709,7 @@ def _solve_formulation(
         if s > 0:
             _set_objective(form.prob, problem.objective, form.terms, stage=s)
         res = _solve_stage(problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap, threads=threads,
-                           msg=msg, incumbent=incumbent, stage=s)
+                           msg=msg, incumbent=incumbent, stage=s, target=target)
         attempt.solve_s += res.seconds
         attempt.rounds += res.rounds
         if s == 0 and incumbent is not None:
@@ -761,12 +763,15 @@ def _solve_stage(
     msg: bool,
     incumbent: tuple[np.ndarray, dict[int, str]] | None,
     stage: int,
+    target: float | None = None,
 ) -> _StageResult:
     """Solve for one objective; with contiguity by cuts, add separator cuts until connected.
 
     Every round solves a relaxation of the contiguous problem, so its bound is a valid
     lower bound; a disconnected round solution is repaired by the heuristic into a
     connected incumbent, which warm-starts the next round (it satisfies every cut).
+    ``target``: HiGHS stops a round as soon as it finds a plan with that objective or
+    lower (the caller's bound already proves such a plan good enough).
     """
     res = _StageResult()
     cutting = form.contiguity == "cuts"
@@ -774,7 +779,7 @@ def _solve_stage(
     while True:
         warm = incumbent is not None and _set_start(problem, form, *incumbent)
         outcome = run_solver(form.prob, solver=solver, time_limit=_remaining(deadline), mip_gap=mip_gap,
-                             threads=threads, msg=msg, warm_start=warm)
+                             threads=threads, msg=msg, warm_start=warm, objective_target=target)
         res.rounds += 1
         res.seconds += outcome.seconds
         if res.rounds == 1:

@@ -12,8 +12,10 @@ from catchment.plan import Plan
 from catchment.problem import HubOption, Objective, Problem, Rules
 from catchment.validate import validate_plan
 from solvers import solve
-from solvers._common import candidate_pairs, objective_value, term_values
-from solvers.lns import _relax, _Search, _subproblem, lns_unsupported, solve_lns
+from solvers._common import candidate_pairs, objective_value, term_values, travel_weights
+from solvers._pulp import run_solver
+from solvers.heuristic import solve_heuristic
+from solvers.lns import _relax, _Search, _subproblem, _support_step, lns_unsupported, solve_lns
 from solvers.mip import PolysystemModel, _build
 
 
@@ -89,6 +91,59 @@ def test_pricing_makes_the_bound_hold_for_every_pair():
         var.cat = pulp.LpContinuous
     only.prob.solve(pulp.HiGHS(msg=False))
     assert pulp.value(only.prob.objective) > relax.bound + 1e-6
+
+
+def test_relaxation_values_line_up_with_its_pairs():
+    problem = _towns(seed=7)
+    relax = _relax(problem, candidate_pairs(problem, k=3), deadline=None, threads=None)
+    assert relax.pairs_added > 0  # priced pairs were appended, then every array re-sorted by unit
+    cand, share, opened = relax.cand, relax.pair_share, relax.open_share
+    assert share.shape == cand.units.shape and opened.shape == (problem.n_sites,)
+    per_unit = np.bincount(cand.units, weights=share, minlength=problem.n_units)
+    assert per_unit == pytest.approx(np.ones(problem.n_units), abs=1e-6)  # assignment rows
+    assert np.all(share <= opened[cand.sites] + 1e-6)  # linking rows: a pair's value is at most its site's
+    objective = travel_weights(problem, "mean_travel")[cand.units] * cand.travel @ share
+    assert objective == pytest.approx(relax.bound, rel=1e-7)
+
+
+def test_support_model_improves_a_poor_plan_and_stops_at_the_target():
+    problem = _towns(n_units=120, n_sites=30, seed=2)
+    relax = _relax(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+    poor = solve_heuristic(problem, time_limit=0.01)
+    site_of = np.array([problem.site_index(poor.assignment[u]) for u in problem.unit_ids])
+    options = {problem.site_index(s): o for s, o in poor.hub_options.items()}
+    before = objective_value(problem.objective, term_values(problem, site_of, options))
+    for gap in (1e-6, 0.05):
+        search = _Search(site_of=site_of.copy(), options=dict(options), objective=before)
+        _support_step(problem, search, relax, deadline=None, mip_gap=gap, solver="highs", threads=None, t0=0.0)
+        support = search.support
+        assert support["pairs"] < problem.n_units * problem.n_sites
+        assert search.objective == pytest.approx(
+            objective_value(problem.objective, term_values(problem, search.site_of, search.options)), rel=1e-12)
+        plan = Plan({problem.unit_ids[i]: problem.site_ids[j] for i, j in enumerate(search.site_of)},
+                    {problem.site_ids[j]: o for j, o in search.options.items()}, status="feasible")
+        assert validate_plan(problem, plan) == []
+        assert search.objective <= before
+        if gap == 0.05:  # stopped by the target (within 5% of the bound), not by proving the support optimal
+            assert support["status"] == "feasible" and support["improved"]
+            assert (search.objective - relax.bound) / search.objective <= gap
+        else:
+            assert support["status"] == "optimal"
+
+
+def test_objective_target_stops_highs_at_the_first_good_enough_plan():
+    rng = np.random.default_rng(0)
+    value, weight = rng.integers(10, 100, 60), rng.integers(10, 100, 60)
+    prob = pulp.LpProblem("knapsack", pulp.LpMinimize)
+    x = prob.add_variable_dict("x", range(60), cat=pulp.LpBinary)
+    prob += pulp.lpSum(-float(value[i]) * x[i] for i in range(60))
+    prob += pulp.lpSum(float(weight[i]) * x[i] for i in range(60)) <= float(weight.sum()) / 3, "capacity"
+    best = run_solver(prob, solver="highs", time_limit=60, mip_gap=0, threads=None, msg=False, warm_start=False)
+    assert best.status == "optimal"
+    target = 0.9 * best.objective
+    stopped = run_solver(prob, solver="highs", time_limit=60, mip_gap=0, threads=None, msg=False, warm_start=False,
+                         objective_target=target)
+    assert stopped.status == "feasible" and best.objective < stopped.objective <= target
 
 
 def test_sub_model_objective_is_the_whole_objectives_share():
