@@ -108,3 +108,19 @@ def test_report_renders_saved_results(redbridge_run, tmp_path):
     verdicts = dict((g, v) for g, _, v in goals(results))
     assert verdicts["redbridge-practices proven optimal in under 1 s total"] in ("reached", "not reached")
     assert verdicts["london-lsoa contiguous gap ≤ 1% in under 10 min, peak memory < 8 GB"] == "not measured"
+
+
+def test_speed_goal_is_judged_instance_by_instance():
+    from bench.report import goals
+
+    def run(name: str, ours: float, spopt: float) -> dict:
+        return {"instance": name, "status": "optimal", "total_s": ours,
+                "baseline": {"spopt-pmedian": {"status": "optimal", "total_s": spopt}}}
+
+    def verdict(results: list[dict]) -> str:
+        return [v for g, _, v in goals(results) if g.startswith("≥ 10×")][0]
+
+    assert verdict([run("a", 1.0, 12.0), run("b", 1.0, 3.0)]) == "**partly**: reached on a only"
+    assert verdict([run("a", 1.0, 12.0), run("b", 2.0, 25.0)]) == "reached"
+    assert verdict([run("a", 1.0, 2.0)]) == "not reached"
+    assert verdict([]) == "not measured"
