@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
+import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pulp
@@ -15,7 +18,7 @@ from solvers import solve
 from solvers._common import candidate_pairs, objective_value, term_values, travel_weights
 from solvers._pulp import run_solver
 from solvers.heuristic import solve_heuristic
-from solvers.lns import _relax, _Search, _subproblem, _support_step, lns_unsupported, solve_lns
+from solvers.lns import _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, solve_lns
 from solvers.mip import PolysystemModel, _build
 
 
@@ -236,6 +239,21 @@ def test_a_start_plan_is_used():
     plan = solve_lns(problem, time_limit=10, mip_gap=1e-6, workers=1, start=best)
     assert plan.objective == pytest.approx(best.objective, rel=1e-9)
     assert plan.stats["lns"]["start"] == "the given plan" or plan.stats["start_objective"] <= best.objective + 1e-9
+
+
+def test_stopping_the_pool_ends_sub_models_still_running():
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("forkserver"))
+    running = [pool.submit(time.sleep, 300) for _ in range(2)]
+    queued = pool.submit(time.sleep, 300)
+    while not all(f.running() for f in running):
+        time.sleep(0.05)
+    processes = list(pool._processes.values())
+    _stop_pool(pool)
+    assert processes and not any(p.is_alive() for p in processes)
+    limit = time.monotonic() + 60
+    while not all(f.done() for f in [*running, queued]) and time.monotonic() < limit:
+        time.sleep(0.05)
+    assert all(f.done() for f in [*running, queued])  # cancelled, or failed with the pool: none left pending
 
 
 def test_rules_objective_and_plan_survive_pickling():
