@@ -470,26 +470,25 @@ class _Search:
     def _touches(self, state: _State, i: int, j: int) -> bool:
         return any(state.site_of[v] == j for v in self.nbrs[i])
 
-    def _frontier(self, state: _State, j: int) -> list[int]:
+    def _frontier(self, state: _State, j: int) -> np.ndarray:
         """Units that could join ``j``: any allowed unit, or its neighbours under contiguity."""
         if not self.contiguity:
-            return [int(i) for i in np.flatnonzero(self.allowed[:, j] & (state.site_of != j))]
+            return np.flatnonzero(self.allowed[:, j] & (state.site_of != j))
         out = {v for u in state.members[j] for v in self.nbrs[u] if state.site_of[v] != j and self.allowed[v, j]}
-        return sorted(out)
+        return np.array(sorted(out), dtype=np.int64)
 
     def _pull_in(self, state: _State, j: int) -> bool:
-        scored = []
-        for i in self._frontier(state, j):
-            k = int(state.site_of[i])
-            if k < 0 or self.p[i] <= 0 and not self.wv[i]:
-                continue
-            if state.pop[j] + self.p[i] > self.size_lim[j] + _EPS:
-                continue
-            gain = self.floor if self.wv[i] else self.p[i]
-            scored.append(((self.c[i, j] - self.c[i, k]) / gain, i, k))
-        scored.sort()
-        for _, i, k in scored:
-            if self._donor_ok(state, i, k):
+        """Move into short polysystem ``j`` the unit costing least per person gained that may leave."""
+        units = self._frontier(state, j)
+        k = state.site_of[units]
+        p = self.p[units]
+        ok = (k >= 0) & ((p > 0) | self.wv[units]) & (state.pop[j] + p <= self.size_lim[j] + _EPS)
+        units, k, p = units[ok], k[ok], p[ok]
+        gain = np.where(self.wv[units], self.floor, p)
+        score = (self.c[units, j] - self.c[units, k]) / gain
+        for q in np.lexsort((units, score)).tolist():  # by score, ties by unit
+            i, source = int(units[q]), int(k[q])
+            if self._donor_ok(state, i, source):
                 self._remove(state, i)
                 self._place(state, i, j)
                 return True
