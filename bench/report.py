@@ -369,7 +369,9 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
             if support and support.get("objective") is not None:
                 notes.append(
                     f"MIP over the relaxation's support ({support['pairs']:,} pairs, {support['sites']} sites): "
-                    f"{support['objective']:.3f} in {support['seconds']:.1f} s ({support['status']})"
+                    f"{support['objective']:.3f} in {support['seconds']:.1f} s ("
+                    + ("optimal over the support" if support["status"] == "optimal"
+                       else "stopped at the gap target or its time limit") + ")"
                 )
         if stats.get("contiguity"):
             notes.append(f"contiguity: {stats.get('contiguity')}, {stats.get('rounds')} round(s), "

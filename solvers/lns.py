@@ -655,8 +655,9 @@ def _support_step(problem: Problem, search: _Search, relax: _Relaxation, *, dead
     budget = _SUPPORT_MAX_S if left is None else _SUPPORT_SHARE * left
     target = bound / (1.0 - mip_gap) * (1.0 - 1e-9) if bound > 0 else None
     form = _build(problem, sub, "support", "cuts")
-    attempt = _solve_formulation(problem, form, solver=solver, deadline=began + budget, mip_gap=min(mip_gap, _SUB_GAP),
-                                 threads=threads, msg=False, start=(search.site_of, search.options), target=target)
+    attempt = _solve_formulation(problem, form, solver=solver, deadline=began + budget,
+                                 mip_gap=min(mip_gap, _SUB_GAP), threads=threads, msg=False,
+                                 start=(search.site_of, search.options), target=target)
     outcome: dict[str, Any] = {"pairs": int(pairs.shape[0]), "sites": int(open_sites.sum()),
                                "status": attempt.status, "objective": None, "improved": False}
     if attempt.site_of_unit is not None:
