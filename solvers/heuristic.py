@@ -572,17 +572,19 @@ class _Search:
             now = self.c[np.arange(self.n), state.site_of]
             best_alt = self.c[:, sites].min(axis=1)
             order = np.argsort(-(now - best_alt), kind="stable")
+            if self.exact_delta:  # only a strictly cheaper open site can take a unit: skip the others at once
+                cheaper = self.c[:, sites] < now[:, None] - 1e-12
+                order = order[cheaper[order].any(axis=1)]
             for i in order.tolist():
                 if time.perf_counter() > deadline:
                     return
                 k = int(state.site_of[i])
                 costs = self.c[i, sites]
-                targets = [int(sites[x]) for x in np.argsort(costs, kind="stable")
-                           if np.isfinite(costs[x]) and sites[x] != k]
-                if self.exact_delta:
-                    targets = [j for j in targets if self.c[i, j] < self.c[i, k] - 1e-12]
+                ranked = np.argsort(costs, kind="stable")
+                if self.exact_delta:  # a unit's own site and costs stay put until it moves
+                    targets = sites[ranked[cheaper[i, ranked]]].tolist()
                 else:
-                    targets = targets[:3]
+                    targets = [int(sites[x]) for x in ranked if np.isfinite(costs[x]) and sites[x] != k][:3]
                 for j in targets:
                     if state.pop[j] + self.p[i] > self.size_lim[j] + _EPS:
                         continue
