@@ -93,19 +93,7 @@ def plan_geometry(built: BuiltProblem, plan: Plan, *, min_patients: float = MIN_
     assignments = assignments_frame(problem, plan)
     if problem.unit_type == "lsoa" and built.units.geom_type.isin(["Polygon", "MultiPolygon"]).all():
         units = built.units[["unit_id", "geometry"]].merge(assignments, on="unit_id", how="left")
-        areas = gpd.GeoDataFrame(
-            {
-                "area_id": units["unit_id"],
-                "name": units["unit_name"],
-                "polysystem_id": units["polysystem_id"],
-                "hub_site_id": units["hub_site_id"],
-                "share": 1.0,
-                "population": units["population"],
-                "travel_min": units["travel_min"],
-            },
-            geometry=units.geometry.to_numpy(),
-            crs=BNG,
-        )
+        areas = _whole_unit_areas(units, units.geometry)
         return PlanGeometry(
             polysystem_areas(built, plan), areas, "dissolved LSOA boundaries", False,
             "travel time from the area's population-weighted centre to its hub",
@@ -172,12 +160,9 @@ def _dissolve(areas: gpd.GeoDataFrame, plan: Plan, assignments: pd.DataFrame, me
     return dissolved[columns].sort_values("polysystem_id").reset_index(drop=True)
 
 
-def _voronoi_geometry(built: BuiltProblem, plan: Plan, assignments: pd.DataFrame) -> PlanGeometry:
-    units = built.units[["unit_id", "geometry"]].merge(assignments, on="unit_id", how="left")
-    points = units.geometry
-    clip = _hull(points, built.boundaries)
-    cells = voronoi_cells(points, clip=clip)
-    areas = gpd.GeoDataFrame(
+def _whole_unit_areas(units: pd.DataFrame, geometry: gpd.GeoSeries) -> gpd.GeoDataFrame:
+    """One area per unit (``share`` 1), drawn with ``geometry`` (its boundary or its cell)."""
+    return gpd.GeoDataFrame(
         {
             "area_id": units["unit_id"],
             "name": units["unit_name"],
@@ -187,9 +172,17 @@ def _voronoi_geometry(built: BuiltProblem, plan: Plan, assignments: pd.DataFrame
             "population": units["population"],
             "travel_min": units["travel_min"],
         },
-        geometry=cells.to_numpy(),
+        geometry=geometry.to_numpy(),
         crs=BNG,
     )
+
+
+def _voronoi_geometry(built: BuiltProblem, plan: Plan, assignments: pd.DataFrame) -> PlanGeometry:
+    units = built.units[["unit_id", "geometry"]].merge(assignments, on="unit_id", how="left")
+    points = units.geometry
+    clip = _hull(points, built.boundaries)
+    cells = voronoi_cells(points, clip=clip)
+    areas = _whole_unit_areas(units, cells)
     areas = areas.loc[~areas.geometry.is_empty & areas["hub_site_id"].notna()].reset_index(drop=True)
     polysystems = _dissolve(areas, plan, assignments, VORONOI_METHOD)
     logger.info("no small-area boundaries: polysystems drawn as Voronoi cells around %d units", len(units))
