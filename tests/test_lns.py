@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import pickle
 import time
@@ -18,7 +19,7 @@ from solvers import solve
 from solvers._common import candidate_pairs, objective_value, term_values, travel_weights
 from solvers._pulp import run_solver
 from solvers.heuristic import solve_heuristic
-from solvers.lns import _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, solve_lns
+from solvers.lns import _Guide, _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, solve_lns
 from solvers.mip import PolysystemModel, _build
 
 
@@ -107,6 +108,28 @@ def test_relaxation_values_line_up_with_its_pairs():
     assert np.all(share <= opened[cand.sites] + 1e-6)  # linking rows: a pair's value is at most its site's
     objective = travel_weights(problem, "mean_travel")[cand.units] * cand.travel @ share
     assert objective == pytest.approx(relax.bound, rel=1e-7)
+
+
+def test_guide_seeds_first_the_polysystem_furthest_above_the_relaxation():
+    problem = _towns(seed=7)
+    relax = _relax(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+    guide = _Guide.create(problem, relax)
+    weight = travel_weights(problem, "mean_travel")
+    assert guide.lp_cost.sum() == pytest.approx(relax.bound, rel=1e-7)  # the LP's cost, unit by unit
+    plan = solve_heuristic(problem, time_limit=1)
+    site_of = np.array([problem.site_index(plan.assignment[u]) for u in problem.unit_ids])
+    hubs = sorted(set(site_of.tolist()))
+    # send one unit to the open hub farthest from it: that polysystem now has the largest excess
+    unit = int(np.flatnonzero(site_of == hubs[-1])[0])
+    site_of[unit] = hubs[int(np.argmax(problem.travel_min[unit, hubs]))]
+    search = _Search(site_of=site_of, options={j: "reuse" for j in hubs}, objective=0.0)
+    queue = list(hubs)
+    guide.order(search, queue)
+    excess = np.bincount(site_of, weights=weight * problem.travel_min[np.arange(site_of.size), site_of]
+                         - guide.lp_cost, minlength=problem.n_sites)
+    assert sorted(queue) == hubs and [excess[j] for j in queue] == sorted((excess[j] for j in hubs), reverse=True)
+    assert queue[0] == int(site_of[unit])
+    assert _Guide.create(dataclasses.replace(problem, objective=Objective(weights={"capital": 1.0})), relax) is None
 
 
 def test_support_model_improves_a_poor_plan_and_stops_at_the_target():
