@@ -33,12 +33,12 @@ against a bound of the whole model:
    their cost in the LP; ties in a seeded random order). On the London LSOAs this took the
    plan from 3.9256 to 3.9173 in 300 s (gap 1.68 % -> 1.47 %) against the random order.
    A neighbourhood already tried without success is skipped until one of its polysystems
-   changes. A
-   sub-model stops after 5 s or at a 0.1 % gap: it is there to improve the plan, not to
-   prove anything. ``N`` starts at about 8 polysystems' worth of units and adapts: it
-   grows by a quarter after a sub-model proven fast, shrinks by a fifth after one stopped
-   by its time limit, and grows by half when a whole pass improved nothing, up to 4 times
-   its start (1.5 times under contiguity, whose sub-models slow down quickly with size).
+   changes. A sub-model stops after 5 s or at a 0.1 % gap: it is there to improve the
+   plan, not to prove anything. ``N`` starts at about 8 polysystems' worth of units and
+   adapts: it grows by a quarter after a sub-model proven fast, shrinks by a fifth after
+   one stopped by its time limit, and grows by half when a whole pass improved nothing, up
+   to 4 times its start (1.5 times under contiguity, whose sub-models slow down quickly
+   with size).
 4. **Stop** when the gap to the bound is within ``mip_gap`` (status ``optimal``: proven by
    the bound), when a pass at the largest size improves nothing, or at the time limit.
    If time is left and the gap is still above ``mip_gap``, the whole MIP runs warm-started
@@ -799,8 +799,8 @@ class _Guide:
     """Where the plan is furthest above the relaxation: those polysystems are seeded first.
 
     A unit's excess is its travel cost in the plan less its cost in the LP relaxation
-    (:math:`\\sum_j c_{ij} x^{LP}_{ij}`); a polysystem's is the sum over its units. The
-    relaxation is a lower bound unit by unit only on average, so this is a guide, not a proof.
+    (:math:`\\sum_j c_{ij} x^{LP}_{ij}`); a polysystem's is the sum over its units. The LP
+    bounds the whole plan's cost, not each unit's, so this only ranks where to look first.
     """
 
     unit_weight: np.ndarray  # objective per minute of travel, per unit
