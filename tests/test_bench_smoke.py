@@ -124,3 +124,16 @@ def test_speed_goal_is_judged_instance_by_instance():
     assert verdict([run("a", 1.0, 12.0), run("b", 2.0, 25.0)]) == "reached"
     assert verdict([run("a", 1.0, 2.0)]) == "not reached"
     assert verdict([]) == "not measured"
+
+
+def test_lp_gap_brackets_how_far_the_optimum_is_above_the_lp(real_data, tmp_path):
+    env = {**os.environ, "CATCHMENT_DATA_DIR": str(real_data), "CATCHMENT_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "lp_gap.py"), "redbridge-practices", "--time-limit",
+                           "60"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = _last_json(done.stdout)
+    assert result["instance"] == "redbridge-practices" and result["status"] == "optimal"
+    assert result["lp_covers_every_pair"] is True
+    assert result["lp_bound"] <= result["mip_bound"] + 1e-9 and result["mip_bound"] <= result["objective"] + 1e-9
+    low, high = result["optimum_above_lp"]
+    assert 0.0 <= low <= high < 0.05 and high - low <= 1e-3

@@ -19,7 +19,9 @@ from solvers import solve
 from solvers._common import candidate_pairs, objective_value, term_values, travel_weights
 from solvers._pulp import run_solver
 from solvers.heuristic import solve_heuristic
-from solvers.lns import _Guide, _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, solve_lns
+from solvers.lns import (
+    _Guide, _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, relaxation_bound, solve_lns,
+)
 from solvers.mip import PolysystemModel, _build
 
 
@@ -95,6 +97,17 @@ def test_pricing_makes_the_bound_hold_for_every_pair():
         var.cat = pulp.LpContinuous
     only.prob.solve(pulp.HiGHS(msg=False))
     assert pulp.value(only.prob.objective) > relax.bound + 1e-6
+
+
+def test_relaxation_bound_is_the_priced_lp_and_lies_below_the_optimum():
+    problem = _towns(seed=7)
+    full, every = relaxation_bound(problem)
+    pruned, priced = relaxation_bound(problem, k_nearest=3)  # pricing brings back the pairs it needs
+    assert every and priced
+    assert pruned == pytest.approx(full, rel=1e-7)
+    assert full <= _optimum(problem).objective + 1e-9
+    with pytest.raises(ValueError, match="k_nearest"):
+        relaxation_bound(problem, k_nearest=0)
 
 
 def test_relaxation_values_line_up_with_its_pairs():
