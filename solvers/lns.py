@@ -41,7 +41,8 @@ against a bound of the whole model:
    with size).
 4. **Stop** when the gap to the bound is within ``mip_gap`` (status ``optimal``: proven by
    the bound; with population floors the LP is weak, and on the Redbridge instances the
-   proven optima lie 1.2-1.3 % above it, see ``bench/lp_gap.py``), when a pass at the largest size improves nothing, or at the time limit.
+   proven optima lie 1.2-1.3 % above it, see ``bench/lp_gap.py``), when a pass at the
+   largest size improves nothing, or at the time limit.
    If time is left and the gap is still above ``mip_gap``, the whole MIP runs warm-started
    from the incumbent for the rest of the time: its cuts can raise the bound, and it may
    still improve the plan.
@@ -271,6 +272,7 @@ def relaxation_bound(
     deadline = None if time_limit is None else time.perf_counter() + float(time_limit)
     relax = _relax(problem, candidate_pairs(problem, k=k), deadline=deadline, threads=threads)
     return relax.bound if relax.status == "optimal" else None, relax.priced
+
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Stop the workers at once: a sub-model still running when the search ends is not needed."""
