@@ -34,15 +34,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.instances import INSTANCES, build_instance  # noqa: E402
+from solvers.lns import relaxation_bound  # noqa: E402
+from solvers.mip import PolysystemModel  # noqa: E402
 
 __all__ = ["lp_gap", "main"]
 
 
 def lp_gap(name: str, *, time_limit: float = 300.0, mip_gap: float = 1e-4) -> dict[str, Any]:
     """The LP bound and the single MIP's answer on one instance (see the module docstring)."""
-    from solvers.lns import relaxation_bound
-    from solvers.mip import PolysystemModel
-
     problem = build_instance(name).problem
     started = time.perf_counter()
     lp, priced = relaxation_bound(problem, k_nearest=None, time_limit=time_limit)

@@ -570,16 +570,16 @@ class _Search:
             current = self.key(state) if not self.exact_delta else None
             sites = np.array(sorted(state.members), dtype=np.int64)
             now = self.c[np.arange(self.n), state.site_of]
-            best_alt = self.c[:, sites].min(axis=1)
-            order = np.argsort(-(now - best_alt), kind="stable")
+            at_sites = self.c[:, sites]
+            order = np.argsort(-(now - at_sites.min(axis=1)), kind="stable")
             if self.exact_delta:  # only a strictly cheaper open site can take a unit: skip the others at once
-                cheaper = self.c[:, sites] < now[:, None] - 1e-12
+                cheaper = at_sites < now[:, None] - 1e-12
                 order = order[cheaper[order].any(axis=1)]
             for i in order.tolist():
                 if time.perf_counter() > deadline:
                     return
                 k = int(state.site_of[i])
-                costs = self.c[i, sites]
+                costs = at_sites[i]
                 ranked = np.argsort(costs, kind="stable")
                 if self.exact_delta:  # a unit's own site and costs stay put until it moves
                     targets = sites[ranked[cheaper[i, ranked]]].tolist()

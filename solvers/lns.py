@@ -514,7 +514,6 @@ class _Pricer:
         n, m = problem.n_units, problem.n_sites
         ul, sl = form.unit_labels, form.site_labels
         pop = problem.population
-        objective = problem.objective
         waived = np.zeros(n, dtype=bool)
         for unit in problem.rules.waivers:
             waived[problem.unit_index(unit)] = True
@@ -533,10 +532,7 @@ class _Pricer:
             size_row[j] = row(f"size_{sl[j]}")
             open_col[j] = var.index
         travel = np.where(np.isfinite(problem.travel_min), problem.travel_min, 0.0)
-        cost = np.zeros((n, m))
-        for term in ("mean_travel", "deprivation_travel"):
-            if objective.weights.get(term, 0.0) > 0:
-                cost += objective.weights[term] * travel_weights(problem, term)[:, None] * travel
+        cost = _minute_weights(problem)[:, None] * travel
         # Rows a new column would need that this pricing does not model: give up pricing.
         plain = not form.group_vars and problem.rules.floor > 0  # floor 0 adds serve_ rows
         allowed = None
@@ -844,10 +840,7 @@ class _Guide:
 
     @classmethod
     def create(cls, problem: Problem, relax: _Relaxation) -> _Guide | None:
-        weight = np.zeros(problem.n_units)
-        for term in ("mean_travel", "deprivation_travel"):
-            if problem.objective.weights.get(term, 0.0) > 0:
-                weight += problem.objective.weights[term] * travel_weights(problem, term)
+        weight = _minute_weights(problem)
         cand = relax.cand
         if not weight.any() or cand is None or relax.pair_share is None:
             return None
@@ -1077,6 +1070,15 @@ def _subproblem(
 
 
 # ---------------------------------------------------------------------------- helpers
+def _minute_weights(problem: Problem) -> np.ndarray:
+    """Each unit's objective per minute of its travel (the weighted travel terms summed)."""
+    weight = np.zeros(problem.n_units)
+    for term in ("mean_travel", "deprivation_travel"):
+        if problem.objective.weights.get(term, 0.0) > 0:
+            weight += problem.objective.weights[term] * travel_weights(problem, term)
+    return weight
+
+
 def _gap(objective: float, bound: float | None) -> float:
     if bound is None:
         return math.inf
