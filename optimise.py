@@ -344,6 +344,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     from catchment import outputs
     from catchment.scenario import read_scenario
+    from catchment.problem import PLACEHOLDER_COSTS_NOTE
     from catchment.sweep import read_sweep
     from maps.sweep import write_sweep_outputs
     from solvers.distributed import map_tasks
@@ -375,6 +376,11 @@ def _sweep(args: argparse.Namespace) -> int:
     cols = ["plan_id", "floor", "polysystems", "travel_limit_min", "budget", "mode", "status", "mean_travel_min",
             "capital_cost", "n_polysystems", "pareto"]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    for mode, rows in table.groupby(table["mode"].astype(str), sort=False):  # one front per travel mode
+        front = ", ".join(rows.loc[rows["pareto"].astype(bool), "plan_id"]) or "none"
+        print(f"Pareto front{'' if mode in ('base', 'n/a') else f' ({mode})'}: {front}")
+    if result.capital_costs_source == "placeholder":
+        print(f"note: {PLACEHOLDER_COSTS_NOTE}")
     print(f"\noutputs in {out}/ (sweep.csv, sweep.html, pareto.png, plans/)")
     return EXIT_OK
 
@@ -416,7 +422,8 @@ def _phase(args: argparse.Namespace) -> int:
         return EXIT_INFEASIBLE if phasing.status == "infeasible" else EXIT_NO_PLAN
     summary = {"plan": described, "status": phasing.status, "years": phasing.years, "budgets": list(phasing.budgets),
                "carry_over": phasing.carry_over, "complete": phasing.complete, "person_years": phasing.person_years(),
-               "unopened": list(phasing.unopened), "notes": list(phasing.notes), "scenario": record}
+               "unopened": list(phasing.unopened), "notes": list(phasing.notes), "scenario": record,
+               "capital_costs_source": problem.capital_costs_source}
     out = args.out or Path("out") / f"{stem}-phasing"
     with outputs.atomic_output_dir(out) as staging:
         write_phasing_outputs(staging, phasing.frame(), phasing.years_frame(), summary=summary)
