@@ -281,7 +281,8 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
                 "waiver_reason": "; ".join(reasons[k]) if reasons[k] else None,
                 "capacity": option.capacity if option is not None and option.capacity is not None else math.nan,
                 "site_status": problem.site_status[j] if j is not None else None,
-                "capital_cost_source": None if option is None else ("placeholder" if option.placeholder else "scenario"),
+                "capital_cost_source": None if option is None
+                else ("placeholder" if option.placeholder else "scenario"),
             }
         )
         if problem.groups is not None:

@@ -150,7 +150,8 @@ def _status_block(plan: Plan, summary: dict[str, Any]) -> str:
         words = f"the configuration {words} (scored as given; the independent validator found them)"
         broken = "<p><b>Broken rules:</b></p><ul>" + "".join(f"<li>{_e(v)}</li>" for v in plan.violations) + "</ul>"
     elif plan.status == "feasible" and plan.solver == "evaluate":
-        words += " — a configuration scored as given: it satisfies every rule (checked by the validator), not optimised"
+        words += (" — a configuration scored as given: it satisfies every rule (checked by the validator), "
+                  "not optimised")
     elif plan.status == "feasible":
         words += (" — the plan satisfies every rule, but the solver did not prove that no better plan exists"
                   f"{'' if plan.gap is None else f' (remaining gap {max(plan.gap, 0):.2%})'}")
@@ -167,7 +168,8 @@ def _cards(summary: dict[str, Any]) -> str:
         ("Population covered", f"{summary['population_assigned']:,.0f}"),
         ("Mean travel to hub", _minutes(terms.get("mean_travel"))),
         ("Longest travel to hub", _minutes(terms.get("max_travel"))),
-        ("Total capital" + (" (placeholder)" if summary["capital_costs_note"] else ""), _money(summary["capital_cost"])),
+        ("Total capital" + (" (placeholder)" if summary["capital_costs_note"] else ""),
+         _money(summary["capital_cost"])),
     ]
     body = "".join(f"<div class='card'><div class='v'>{v}</div><div class='k'>{_e(k)}</div></div>" for k, v in cards)
     return f"<div class='cards'>{body}</div>"
@@ -200,7 +202,9 @@ def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str
         ("Solver", _e(plan.solver or "n/a")),
         ("Solve time", f"{plan.runtime_s:.2f} s"),
         ("Data and travel times", f"{built.load_s:.2f} s"),
-        ("Units", f"{summary['n_units_assigned']:,} of {summary['n_units']:,} assigned"),
+        ("Units", f"{summary['n_units_assigned']:,} of {summary['n_units']:,} assigned"
+                  + (f"; {summary['n_units_dropped']:,} of the selection dropped (see above)"
+                     if summary["n_units_dropped"] else "")),
         ("Travel times", (f"<span class='warn'>{_e(label)}</span>" if estimate else _e(label))),
         ("Areas on the map", _e(method)),
     ]

@@ -117,8 +117,9 @@ def test_select_practices_by_lad_spatially(real_data, boroughs):
 def test_lad_boundaries_given_as_frame(box_practices, boroughs, real_data):
     enfield = select(box_practices, lad="E09000010", lad_boundaries=boroughs)
     assert 0 < len(enfield) < len(box_practices)
-    default = select(box_practices, lad="E09000010", lad_boundaries=real_data / "london" / "lad22-boundaries-gen20.gpkg")
-    assert set(default["practice_code"]) == set(enfield["practice_code"])
+    fine = real_data / "london" / "lad22-boundaries-gen20.gpkg"
+    from_file = select(box_practices, lad="E09000010", lad_boundaries=fine)
+    assert set(from_file["practice_code"]) == set(enfield["practice_code"])
 
 
 def test_buffer_widens(london_lsoas):
