@@ -14,7 +14,8 @@ Shortlists, sweeps and national runs solve on Dask: a local cluster of --workers
 
 Exit codes: 0 a valid plan was written; 2 bad input (file, row and column named);
 3 infeasible (the diagnosis says why); 4 no plan found within the time limit;
-5 internal error: a plan failed the independent validator (nothing written).
+5 internal error: a plan failed the independent validator (nothing written);
+6 evaluate: the configuration was scored and written, but it breaks rules (status breaks_rules).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
+EXIT_BREAKS_RULES = 6
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
     from catchment._errors import InfeasibleError
     from catchment.diagnose import diagnose, diagnose_after_solve
     from catchment.evaluate import plan_from_configuration
-    from catchment.validate import check_plan, validate_plan
+    from catchment.validate import check_plan
     from maps import write_plan_outputs
 
     log = logging.getLogger("optimise")
@@ -160,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
             raise MissingFileError(args.plan, what="configuration file")
         configuration = pd.read_csv(args.plan, dtype=str)
         plan = plan_from_configuration(problem, configuration, file=str(args.plan))
-        violations = validate_plan(problem, plan)
+        violations = plan.violations  # the validator's findings (status breaks_rules when any)
         out = args.out or Path("out") / f"{args.scenario.stem}-evaluated"
         with outputs.atomic_output_dir(out) as staging:
             outputs.write_outputs(staging, built, plan, scenario=record)
@@ -168,9 +170,9 @@ def _run(args: argparse.Namespace) -> int:
             (staging / "violations.txt").write_text("".join(f"{v}\n" for v in violations) or "none\n")
         _report(built, plan, out)
         if violations:
-            print(f"\nThe configuration breaks {len(violations)} rule(s):", *(f"  - {v}" for v in violations), sep="\n")
-        else:
-            print("\nThe configuration satisfies every rule.")
+            print(f"\nThe configuration {plan.status_label}:", *(f"  - {v}" for v in violations), sep="\n")
+            return EXIT_BREAKS_RULES
+        print("\nThe configuration satisfies every rule.")
         return EXIT_OK
 
     diagnosis = diagnose(problem)
@@ -200,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
-    from catchment.metrics import plan_summary, polysystems_frame
+    from catchment.metrics import capital_costs_label, plan_summary, polysystems_frame
 
     summary = plan_summary(built.problem, plan)
     table = polysystems_frame(built.problem, plan)
@@ -213,11 +215,13 @@ def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
     for note in plan.notes:
         print(f"note: {note}")
     cols = ["polysystem_id", "hub_site_id", "hub_site_name", "hub_option", "population", "n_units",
-            "mean_travel_min", "max_travel_min"]
+            "mean_travel_min", "max_travel_min", "capital_cost"]
     print()
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
-    print(f"\n{summary.get('n_polysystems', len(table))} polysystems covering "
-          f"{summary.get('coverage', 1.0):.1%} of the population; outputs in {out}/")
+    print(f"\ncapital cost GBP {summary['capital_cost']:,.0f}{capital_costs_label(built.problem)}")
+    if summary["capital_costs_note"]:
+        print(f"note: {summary['capital_costs_note']}")
+    print(f"{summary['n_polysystems']} polysystems covering {summary['coverage_text']}; outputs in {out}/")
 
 
 # ---------------------------------------------------------------------------- shortlist, sweep, phase, national
@@ -340,6 +344,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     from catchment import outputs
     from catchment.scenario import read_scenario
+    from catchment.problem import PLACEHOLDER_COSTS_NOTE
     from catchment.sweep import read_sweep
     from maps.sweep import write_sweep_outputs
     from solvers.distributed import map_tasks
@@ -371,6 +376,11 @@ def _sweep(args: argparse.Namespace) -> int:
     cols = ["plan_id", "floor", "polysystems", "travel_limit_min", "budget", "mode", "status", "mean_travel_min",
             "capital_cost", "n_polysystems", "pareto"]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    for mode, rows in table.groupby(table["mode"].astype(str), sort=False):  # one front per travel mode
+        front = ", ".join(rows.loc[rows["pareto"].astype(bool), "plan_id"]) or "none"
+        print(f"Pareto front{'' if mode in ('base', 'n/a') else f' ({mode})'}: {front}")
+    if result.capital_costs_source == "placeholder":
+        print(f"note: {PLACEHOLDER_COSTS_NOTE}")
     print(f"\noutputs in {out}/ (sweep.csv, sweep.html, pareto.png, plans/)")
     return EXIT_OK
 
@@ -412,7 +422,8 @@ def _phase(args: argparse.Namespace) -> int:
         return EXIT_INFEASIBLE if phasing.status == "infeasible" else EXIT_NO_PLAN
     summary = {"plan": described, "status": phasing.status, "years": phasing.years, "budgets": list(phasing.budgets),
                "carry_over": phasing.carry_over, "complete": phasing.complete, "person_years": phasing.person_years(),
-               "unopened": list(phasing.unopened), "notes": list(phasing.notes), "scenario": record}
+               "unopened": list(phasing.unopened), "notes": list(phasing.notes), "scenario": record,
+               "capital_costs_source": problem.capital_costs_source}
     out = args.out or Path("out") / f"{stem}-phasing"
     with outputs.atomic_output_dir(out) as staging:
         write_phasing_outputs(staging, phasing.frame(), phasing.years_frame(), summary=summary)

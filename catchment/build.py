@@ -51,7 +51,7 @@ import shapely
 from scipy import sparse
 
 from catchment._errors import ProblemDefinitionError
-from catchment.problem import HubOption, Objective, Problem, Rules
+from catchment.problem import DroppedUnit, HubOption, Objective, Problem, Rules
 from catchment.scenario import DEFAULT_OPTIONS, Scenario
 from geodata._errors import DataProblem, InputDataError, ProblemCollector
 from geodata._validate import isin
@@ -129,15 +129,20 @@ def default_options(
     sites: pd.DataFrame,
     per_type: Mapping[str, tuple[tuple[str, float, float | None] | tuple[str, float], ...]] | None = None,
 ) -> pd.DataFrame:
-    """Hub options for every site from per-type defaults (``site_id, option, capital_cost, capacity``)."""
+    """Hub options for every site from per-type defaults (``site_id, option, capital_cost, capacity``).
+
+    Site types that ``per_type`` does not cover get :data:`catchment.scenario.DEFAULT_OPTIONS`,
+    marked ``placeholder`` (a column of the result) so that every output labels their costs.
+    """
     rows = []
     for site_id, site_type in zip(sites["site_id"], sites["site_type"]):
-        entries = (per_type or {}).get(site_type) or DEFAULT_OPTIONS[site_type]
-        for entry in entries:
+        given = (per_type or {}).get(site_type)
+        for entry in given or DEFAULT_OPTIONS[site_type]:
             option, cost = entry[0], entry[1]
             capacity = entry[2] if len(entry) > 2 else None
-            rows.append({"site_id": site_id, "option": option, "capital_cost": float(cost), "capacity": capacity})
-    return pd.DataFrame(rows, columns=["site_id", "option", "capital_cost", "capacity"])
+            rows.append({"site_id": site_id, "option": option, "capital_cost": float(cost), "capacity": capacity,
+                         "placeholder": not given})
+    return pd.DataFrame(rows, columns=["site_id", "option", "capital_cost", "capacity", "placeholder"])
 
 
 def lsoa_adjacency(areas: gpd.GeoDataFrame, *, min_shared_m: float = 1.0) -> list[tuple[int, int]]:
@@ -238,6 +243,7 @@ def problem_from_frames(
     group_column: str | None = None,
     adjacency: list[tuple[int, int]] | None = None,
     site_unit: Sequence[int | None] | None = None,
+    dropped: Sequence[DroppedUnit] = (),
 ) -> Problem:
     """Build a :class:`Problem` from GeoDataFrames (EPSG:27700).
 
@@ -249,7 +255,8 @@ def problem_from_frames(
         ``site_id``, ``name``, ``site_type`` (community/hospital), ``status``
         (candidate/required/excluded), point geometry.
     options
-        ``site_id``, ``option``, ``capital_cost`` and optional ``capacity`` (NaN = none).
+        ``site_id``, ``option``, ``capital_cost`` and optional ``capacity`` (NaN = none)
+        and ``placeholder`` (True where the cost is a built-in placeholder; default False).
     travel_min
         ``(n_units, n_sites)`` minutes, rows in ``units`` order, columns in ``sites`` order.
     unit_type
@@ -260,6 +267,8 @@ def problem_from_frames(
     site_unit
         Position of the unit hosting each site (LSOA mode); computed from the polygons
         when ``None`` and the units are polygons.
+    dropped
+        Units of the selection left out (they count in the coverage denominator).
 
     Returns
     -------
@@ -281,9 +290,10 @@ def problem_from_frames(
     sites = sites.reset_index(drop=True)
     adjacency, site_unit = _area_links(units, sites, unit_type, adjacency=adjacency, site_unit=site_unit)
     capacity = options["capacity"] if "capacity" in options.columns else pd.Series(np.nan, index=options.index)
+    placeholder = options["placeholder"] if "placeholder" in options.columns else pd.Series(False, index=options.index)
     hub_options = tuple(
-        HubOption(str(s), str(o), float(c), None if pd.isna(k) else float(k))
-        for s, o, c, k in zip(options["site_id"], options["option"], options["capital_cost"], capacity)
+        HubOption(str(s), str(o), float(c), None if pd.isna(k) else float(k), bool(p))
+        for s, o, c, k, p in zip(options["site_id"], options["option"], options["capital_cost"], capacity, placeholder)
     )
     deprivation = None
     if deprivation_column and deprivation_column in units.columns and units[deprivation_column].notna().all():
@@ -309,6 +319,7 @@ def problem_from_frames(
         unit_names=tuple(units[name_column].astype(str)) if name_column and name_column in units.columns else None,
         units=units,
         sites=sites,
+        dropped=tuple(dropped),
     )
 
 
@@ -351,7 +362,9 @@ def _area_links(
 #: Cache namespace (sub-folder of :func:`geodata.settings.cache_dir`) of built problems.
 BUILD_CACHE_NAMESPACE = "built"
 #: Bumped whenever what a cache entry of a built problem holds changes.
-_BUILD_CACHE_VERSION = 1
+_BUILD_CACHE_VERSION = 2
+#: Columns of the frame of units left out of the selection (``_BuiltData.dropped``).
+_DROPPED_COLUMNS = ("unit_id", "name", "population", "reason")
 
 
 @dataclass(frozen=True, eq=False)
@@ -374,6 +387,8 @@ class _BuiltData:
     boundaries: gpd.GeoDataFrame
     adjacency: list[tuple[int, int]] | None
     site_unit: list[int | None] | None
+    #: Units of the selection left out: ``unit_id``, ``name``, ``population``, ``reason``.
+    dropped: pd.DataFrame
     #: Every input path (sorted) -> SHA-256 of its bytes, or ``None`` when it does not exist.
     inputs: dict[str, str | None]
 
@@ -431,6 +446,8 @@ def build_from_scenario(
         unit_type=scenario.units.type, rules=scenario.rules, objective=scenario.objective,
         travel_source=data.travel_source, travel_label=data.description, group_column=data.group_column,
         adjacency=data.adjacency, site_unit=data.site_unit,
+        dropped=[DroppedUnit(str(r.unit_id), str(r.name), float(r.population), str(r.reason))
+                 for r in data.dropped.itertuples(index=False)],
     )
     return BuiltProblem(
         problem=problem, units=data.units, sites=data.sites, areas=data.areas, registrations=data.registrations,
@@ -462,6 +479,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> _BuiltData:
 
     practices_frame = None
     registrations = None
+    dropped = pd.DataFrame(columns=list(_DROPPED_COLUMNS))
     if spec.type == "lsoa":
         lsoas = ons.load_lsoas(
             root, lad=spec.lad, bbox=spec.bbox, polygon=polygon,
@@ -477,12 +495,16 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> _BuiltData:
         origin_ids = list(units["unit_id"])
         areas = units
     else:
-        practices_frame = gp_practices.load_practices(
-            root, ccg=spec.ccg, lad=spec.lad, bbox=spec.bbox, polygon=polygon,
+        practices_frame, unplaced = gp_practices.load_practices(
+            root, ccg=spec.ccg, lad=spec.lad, bbox=spec.bbox, polygon=polygon, return_dropped=True,
             epraccur_path=prac_paths["epraccur"], list_sizes_path=prac_paths["list_sizes"],
             nhs_choices_path=prac_paths["nhs_choices"], lad_boundaries_path=prac_paths["lad_boundaries"],
             codepoint_path=prac_paths["codepoint"], codepoint_headers_path=prac_paths["codepoint_headers"],
         )
+        dropped = pd.DataFrame({
+            "unit_id": unplaced["practice_code"].astype(str), "name": unplaced["name"].astype(str),
+            "population": unplaced["list_size"].astype(float), "reason": unplaced["reason"].astype(str),
+        }, columns=list(_DROPPED_COLUMNS))
         if len(practices_frame) == 0:
             raise InputDataError([DataProblem(str(prac_paths["epraccur"]), "the selection contains no open GP practices")])
         units = practices_frame.rename(columns={"practice_code": "unit_id", "list_size": "population"})
@@ -539,7 +561,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> _BuiltData:
     return _BuiltData(
         units=units, sites=sites, options=options, minutes=np.asarray(minutes, dtype=float), travel_source=source,
         description=description, group_column=group_column, areas=areas, registrations=registrations,
-        boundaries=near, adjacency=adjacency, site_unit=site_unit, inputs=inputs,
+        boundaries=near, adjacency=adjacency, site_unit=site_unit, dropped=dropped, inputs=inputs,
     )
 
 
@@ -613,6 +635,7 @@ def _store_built_data(key: str, scenario: Scenario, data: _BuiltData, records: l
 
     frames: dict[str, pd.DataFrame] = {
         "units": data.units, "sites": data.sites, "options": data.options, "boundaries": data.boundaries,
+        "dropped": data.dropped,
     }
     areas = None
     if data.areas is data.units:
@@ -674,7 +697,7 @@ def _load_built_data(key: str, scenario: Scenario) -> _BuiltData | None:
             group_column=meta["group_column"],
             areas={"units": units, "areas": frames.get("areas")}.get(meta["areas"]),
             registrations=frames.get("registrations"), boundaries=frames["boundaries"], adjacency=adjacency,
-            site_unit=site_unit, inputs=dict(meta["inputs"]),
+            site_unit=site_unit, dropped=frames["dropped"], inputs=dict(meta["inputs"]),
         )
         records = [
             {"category": str(r["category"]), "message": str(r["message"]), "filename": str(r["filename"]),
@@ -741,11 +764,30 @@ def _practice_imd(practice_ids: pd.Series, registrations: pd.DataFrame, imd: pd.
 
 
 def _lad_of_points(units: gpd.GeoDataFrame, lad_path: Path) -> np.ndarray:
+    """The LAD (borough) whose boundary covers each unit's point, for ``boundaries = "lad"``.
+
+    A unit in no boundary of the file is an error naming the units and the file (never the
+    nearest borough: the file may not cover the study area at all); a point on the line
+    between two boroughs takes the first in the file's order.
+    """
     from geodata.ons import read_lad_boundaries
 
     lad = read_lad_boundaries(lad_path)
-    joined = gpd.sjoin_nearest(units[["geometry"]], lad[["lad_code", "geometry"]], how="left")
-    joined = joined[~joined.index.duplicated(keep="first")]
+    joined = gpd.sjoin(units[["unit_id", "geometry"]], lad[["lad_code", "geometry"]], how="left",
+                       predicate="covered_by")
+    joined = joined[~joined.index.duplicated(keep="first")].reindex(units.index)
+    outside = joined["lad_code"].isna().to_numpy()
+    if outside.any():
+        names = units["name"] if "name" in units.columns else units["unit_id"]
+        raise InputDataError([
+            DataProblem(
+                str(lad_path),
+                f"[rules] boundaries = \"lad\": unit {u} ({n}) lies in no boundary of this file; "
+                "give a LAD boundary file that covers the study area in [data] lad_boundaries",
+                column="lad_code",
+            )
+            for u, n in zip(units["unit_id"].to_numpy()[outside], names.to_numpy()[outside])
+        ])
     return joined["lad_code"].to_numpy()
 
 
@@ -981,9 +1023,10 @@ def build_demo(
         units = areas.rename(columns={"lsoa_code": "unit_id"})
         minutes = np.asarray(tt.minutes)
         rules = rules or Rules(floor=50_000, contiguity=True)
+    # the demo's costs are synthetic: placeholders like the built-in defaults
     problem = problem_from_frames(
-        units, sites, demo.options, minutes, unit_type=unit_type, rules=rules, objective=objective,
-        travel_source="network", travel_label=label,
+        units, sites, demo.options.assign(placeholder=True), minutes, unit_type=unit_type, rules=rules,
+        objective=objective, travel_source="network", travel_label=label,
     )
     boundary = demo.boundary.rename(columns={"code": "lad_code", "name": "lad_name"})
     return BuiltProblem(

@@ -3,8 +3,10 @@
 A configuration is a table with one row per unit: ``unit_id`` and ``polysystem_id`` (any
 label the planner likes), optionally ``hub_site_id`` and ``hub_option``. It is read as data:
 broken references (unknown or missing units, unknown sites, contradictory hubs) raise one
-:class:`~geodata._errors.InputDataError` listing every problem with its row. The rules are
-*not* checked here; run :func:`catchment.validate.validate_plan` on the result.
+:class:`~geodata._errors.InputDataError` listing every problem with its row. The plan is
+then checked against the rules by :func:`catchment.validate.validate_plan`: a configuration
+that breaks any gets the status ``breaks_rules`` with the validator's findings in
+``Plan.violations`` (the only source of that list), one that breaks none ``feasible``.
 
 How a missing hub is chosen
 ---------------------------
@@ -34,7 +36,7 @@ import pandas as pd
 from catchment.metrics import objective_terms
 from catchment.plan import Plan
 from catchment.problem import OPTION_KINDS, Problem
-from catchment.validate import few
+from catchment.validate import few, validate_plan
 from geodata._errors import ProblemCollector
 
 __all__ = ["CONFIGURATION_COLUMNS", "plan_from_configuration"]
@@ -63,10 +65,12 @@ def plan_from_configuration(problem: Problem, configuration: pd.DataFrame, *, fi
     Returns
     -------
     Plan
-        ``status="feasible"``, ``solver="evaluate"``, ``objective`` recomputed by
-        :func:`catchment.metrics.objective_terms`; ``notes`` say which hubs were chosen
+        ``solver="evaluate"``, ``objective`` recomputed by
+        :func:`catchment.metrics.objective_terms`; ``status="breaks_rules"`` with
+        ``violations`` (:func:`catchment.validate.validate_plan`) when the configuration
+        breaks a rule, else ``status="feasible"``; ``notes`` say which hubs were chosen
         automatically and ``stats["configuration_polysystems"]`` maps each hub site to the
-        configuration's polysystem label. The rules are not checked.
+        configuration's polysystem label.
 
     Raises
     ------
@@ -115,7 +119,11 @@ def plan_from_configuration(problem: Problem, configuration: pd.DataFrame, *, fi
         stats={"configuration_polysystems": {site: ps for ps, site in hub_of.items()}},
     )
     objective = objective_terms(problem, plan)["objective"]
-    logger.info("configuration %s: %d polysystem(s), objective %s", file, len(hub_options), objective)
+    violations = tuple(validate_plan(problem, plan))
+    if violations:
+        plan = dataclasses.replace(plan, status="breaks_rules", violations=violations)
+    logger.info("configuration %s: %d polysystem(s), objective %s, %s", file, len(hub_options), objective,
+                plan.status_label)
     return dataclasses.replace(plan, objective=objective, runtime_s=time.perf_counter() - start)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from catchment.plan import Plan
-from catchment.problem import Problem
+from catchment.problem import PLACEHOLDER_COSTS_NOTE, Problem
 from catchment.validate import unit_hub_index
 
 __all__ = [
@@ -32,6 +32,8 @@ __all__ = [
     "polysystems_frame",
     "waived_polysystems",
     "plan_summary",
+    "coverage_text",
+    "capital_costs_label",
 ]
 
 #: Leading columns of :func:`assignments_frame`, in order (an output contract).
@@ -220,8 +222,10 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
         ``mean_travel_min`` (population-weighted), ``max_travel_min``, ``capital_cost``
         (GBP)), then ``below_floor`` (bool), ``waiver_reason`` (the reasons of the waived
         units it holds, ``"unit: reason"`` joined by ``"; "``, or ``None``), ``capacity``
-        (of the chosen option; NaN = unlimited), ``site_status`` and, when the problem has
-        boundary groups, ``groups`` (distinct groups joined by ``"; "``).
+        (of the chosen option; NaN = unlimited), ``site_status``, ``capital_cost_source``
+        (``"placeholder"`` for a built-in placeholder cost, ``"scenario"`` for a supplied
+        one) and, when the problem has boundary groups, ``groups`` (distinct groups joined
+        by ``"; "``).
     """
     hubs = list(plan.hubs)
     ps_ids = plan.polysystem_ids()
@@ -277,11 +281,13 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
                 "waiver_reason": "; ".join(reasons[k]) if reasons[k] else None,
                 "capacity": option.capacity if option is not None and option.capacity is not None else math.nan,
                 "site_status": problem.site_status[j] if j is not None else None,
+                "capital_cost_source": None if option is None
+                else ("placeholder" if option.placeholder else "scenario"),
             }
         )
         if problem.groups is not None:
             records[-1]["groups"] = group_names[k]
-    columns = [*POLYSYSTEM_COLUMNS, "below_floor", "waiver_reason", "capacity", "site_status"]
+    columns = [*POLYSYSTEM_COLUMNS, "below_floor", "waiver_reason", "capacity", "site_status", "capital_cost_source"]
     if problem.groups is not None:
         columns.append("groups")
     return pd.DataFrame.from_records(records, columns=columns)
@@ -302,18 +308,28 @@ def plan_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
     dict
         ``status``, ``status_label``, ``proven_optimal``, ``solver``, ``objective`` (as the
         solver reported it), ``bound``, ``gap``, ``mip_gap``, ``runtime_s``, ``n_units``,
-        ``n_units_assigned``, ``total_population``, ``population_assigned``, ``coverage``
-        (share of the population assigned to an open hub), ``n_polysystems``,
-        ``capital_cost`` (GBP), ``objective_terms`` (:func:`objective_terms`),
-        ``waived_polysystems`` (:func:`waived_polysystems`), ``travel_source``,
-        ``travel_label`` (always says "estimate" for estimated travel times) and ``notes``.
+        ``n_units_assigned``, ``total_population`` (of the units planned),
+        ``population_assigned``, ``selection_population`` (the units planned and the units
+        of the selection left out, ``Problem.dropped``), ``coverage`` (share of the
+        selection's population assigned to an open hub), ``n_units_dropped``,
+        ``population_dropped``, ``dropped_reasons`` (reason -> number of units),
+        ``coverage_text`` (:func:`coverage_text`), ``n_polysystems``, ``capital_cost``
+        (GBP), ``capital_costs_source`` (``"scenario"`` or ``"placeholder"``),
+        ``capital_costs_note`` (:data:`~catchment.problem.PLACEHOLDER_COSTS_NOTE` or
+        ``None``), ``objective_terms`` (:func:`objective_terms`), ``waived_polysystems``
+        (:func:`waived_polysystems`), ``violations`` (the broken rules of a
+        ``breaks_rules`` plan, as text), ``travel_source``, ``travel_label`` (always says
+        "estimate" for estimated travel times) and ``notes``.
     """
     site = unit_hub_index(problem, plan)
     in_open_hub = np.array(
         [j >= 0 and problem.site_ids[j] in plan.hub_options for j in site], dtype=bool
     )
-    total = problem.total_population
+    total = problem.selection_population
     assigned_pop = float(problem.population[in_open_hub].sum())
+    reasons: dict[str, int] = {}
+    for unit in problem.dropped:
+        reasons[unit.reason] = reasons.get(unit.reason, 0) + 1
     label = problem.travel_label
     if problem.travel_source == "estimate" and "estimate" not in label.lower():
         label = f"estimate: {label}"
@@ -329,17 +345,51 @@ def plan_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
         "runtime_s": plan.runtime_s,
         "n_units": problem.n_units,
         "n_units_assigned": int(in_open_hub.sum()),
-        "total_population": total,
+        "total_population": problem.total_population,
         "population_assigned": assigned_pop,
+        "selection_population": total,
         "coverage": assigned_pop / total if total > 0 else math.nan,
+        "n_units_dropped": len(problem.dropped),
+        "population_dropped": total - problem.total_population,
+        "dropped_reasons": reasons,
+        "coverage_text": coverage_text(assigned_pop / total if total > 0 else math.nan, total, reasons),
         "n_polysystems": len(plan.hub_options),
         "capital_cost": capital_cost(problem, plan),
+        "capital_costs_source": problem.capital_costs_source,
+        "capital_costs_note": PLACEHOLDER_COSTS_NOTE if problem.capital_costs_source == "placeholder" else None,
         "objective_terms": objective_terms(problem, plan) if plan.has_plan else None,
         "waived_polysystems": waived_polysystems(problem, plan),
+        "violations": [str(v) for v in plan.violations],
         "travel_source": problem.travel_source,
         "travel_label": label,
         "notes": list(plan.notes),
     }
+
+
+def coverage_text(coverage: float, selection_population: float, dropped_reasons: dict[str, int]) -> str:
+    """Coverage in words: "98.2% of the population of the selection (1 unit dropped: reason)".
+
+    Parameters
+    ----------
+    coverage
+        Share (0-1) of the selection's population assigned to an open hub.
+    selection_population
+        The population of every unit the selection held, dropped ones included.
+    dropped_reasons
+        Reason -> number of units of the selection left out of the problem.
+    """
+    share = "n/a" if not math.isfinite(coverage) else f"{coverage:.1%}"
+    text = f"{share} of the population of the selection ({selection_population:,.0f} people"
+    n = sum(dropped_reasons.values())
+    if n:
+        why = "; ".join(f"{k}: {c}" for k, c in dropped_reasons.items())
+        text += f"; {n} unit{'' if n == 1 else 's'} dropped: {why}"
+    return text + ")"
+
+
+def capital_costs_label(problem: Problem) -> str:
+    """``" (placeholder)"`` after a capital figure whose costs are placeholders, else ``""``."""
+    return " (placeholder)" if problem.capital_costs_source == "placeholder" else ""
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:

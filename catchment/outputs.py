@@ -8,6 +8,9 @@ Files (names and leading columns are fixed; more columns may follow):
 * ``solution.json`` — status, proven_optimal, objective, bound, gap, solver, runtime_s,
   load_s, travel_source, the scenario parameters and a SHA-256 of every input file
 * ``polysystems.gpkg`` — layers ``units``, ``polysystems`` (areas), ``hubs``, ``sites``
+* ``dropped.csv`` — unit_id, name, population, reason: the units of the selection left out
+  of the problem (no coordinates, ...), which count in the coverage denominator; header
+  only when there are none
 
 Everything is written into a temporary folder beside the target and renamed into place
 at the end (:func:`atomic_output_dir`): a failed run leaves no partial files.
@@ -32,6 +35,7 @@ import pandas as pd
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, objective_terms, plan_summary, polysystems_frame
 from catchment.plan import Plan
+from catchment.problem import Problem
 from geodata.settings import BNG
 
 __all__ = [
@@ -41,6 +45,8 @@ __all__ = [
     "write_outputs",
     "solution_record",
     "OUTPUT_FILES",
+    "DROPPED_COLUMNS",
+    "dropped_frame",
     "MIN_PATIENTS",
     "json_safe",
 ]
@@ -50,7 +56,9 @@ __all__ = [
 #: spread every polysystem across the region). About 3% of Redbridge's patients.
 MIN_PATIENTS = 100.0
 
-OUTPUT_FILES = ("assignments.csv", "polysystems.csv", "solution.json", "polysystems.gpkg")
+OUTPUT_FILES = ("assignments.csv", "polysystems.csv", "solution.json", "polysystems.gpkg", "dropped.csv")
+#: Columns of ``dropped.csv``.
+DROPPED_COLUMNS = ("unit_id", "name", "population", "reason")
 
 
 @contextlib.contextmanager
@@ -167,6 +175,11 @@ def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, A
         "travel_source": built.problem.travel_source,
         "travel_label": built.problem.travel_label,
         "objective_terms": objective_terms(built.problem, plan),
+        "violations": [{"rule": v.rule, "message": v.message, "ids": list(v.ids)} for v in plan.violations],
+        "coverage": summary["coverage"],
+        "coverage_text": summary["coverage_text"],
+        "capital_costs_source": summary["capital_costs_source"],
+        "capital_costs_note": summary["capital_costs_note"],
         "summary": summary,
         "notes": list(plan.notes),
         "solver_stats": dict(plan.stats),
@@ -174,6 +187,12 @@ def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, A
         "scenario": dict(scenario or {}),
         "input_files": dict(built.input_files),
     })
+
+
+def dropped_frame(problem: Problem) -> pd.DataFrame:
+    """The units of the selection left out of the problem (``dropped.csv``)."""
+    return pd.DataFrame([(d.unit_id, d.name, d.population, d.reason) for d in problem.dropped],
+                        columns=list(DROPPED_COLUMNS))
 
 
 def write_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None) -> dict[str, Path]:
@@ -186,6 +205,7 @@ def write_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, scenar
     assignments.to_csv(paths["assignments.csv"], index=False)
     polysystems.to_csv(paths["polysystems.csv"], index=False)
     paths["solution.json"].write_text(json.dumps(solution_record(built, plan, scenario=scenario), indent=2) + "\n")
+    dropped_frame(problem).to_csv(paths["dropped.csv"], index=False)
 
     gpkg = paths["polysystems.gpkg"]
     units = built.units[["unit_id", "geometry"]].merge(assignments, on="unit_id", how="left")

@@ -19,8 +19,10 @@ __all__ = ["Plan", "PLAN_STATUSES"]
 
 #: ``optimal``: proven optimal within the requested relative gap; ``feasible``: valid but not
 #: proven optimal (time limit, heuristic); ``infeasible``: proven that no plan exists;
-#: ``unsolved``: the solver stopped without a plan and without a proof.
-PLAN_STATUSES = ("optimal", "feasible", "infeasible", "unsolved")
+#: ``unsolved``: the solver stopped without a plan and without a proof; ``breaks_rules``: a
+#: planner's configuration scored as given (``evaluate``) that breaks at least one rule (the
+#: validator's findings are in ``Plan.violations``).
+PLAN_STATUSES = ("optimal", "feasible", "infeasible", "unsolved", "breaks_rules")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,12 @@ class Plan(Picklable):
         Relative gap tolerance that was requested (``optimal`` means proven within it).
     notes : tuple of str
         Anything a reader must know (time limit hit, warm start used, fallback taken).
+    stats : Mapping
+        Solver statistics (plain data).
+    violations : tuple
+        The rules the plan breaks, as :func:`catchment.validate.validate_plan` found them
+        (:class:`~catchment.validate.Violation`); given exactly when ``status`` is
+        ``breaks_rules``.
     """
 
     assignment: Mapping[str, str]
@@ -62,10 +70,14 @@ class Plan(Picklable):
     mip_gap: float | None = None
     notes: tuple[str, ...] = ()
     stats: Mapping[str, Any] = field(default_factory=dict)
+    violations: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in PLAN_STATUSES:
             raise ValueError(f"status must be one of {PLAN_STATUSES}, got {self.status!r}")
+        object.__setattr__(self, "violations", tuple(self.violations))
+        if (self.status == "breaks_rules") != bool(self.violations):
+            raise ValueError("a plan lists violations exactly when its status is 'breaks_rules'")
         object.__setattr__(self, "assignment", MappingProxyType(dict(self.assignment)))
         object.__setattr__(self, "hub_options", MappingProxyType(dict(self.hub_options)))
         object.__setattr__(self, "notes", tuple(self.notes))
@@ -91,6 +103,9 @@ class Plan(Picklable):
             return "feasible, not proven optimal"
         if self.status == "infeasible":
             return "infeasible (no plan satisfies the rules)"
+        if self.status == "breaks_rules":
+            n = len(self.violations)
+            return f"breaks {n} rule{'' if n == 1 else 's'}"
         return "no plan found"
 
     @property

@@ -33,6 +33,8 @@ __all__ = [
     "OPTION_KINDS",
     "OBJECTIVE_TERMS",
     "HubOption",
+    "DroppedUnit",
+    "PLACEHOLDER_COSTS_NOTE",
     "Rules",
     "Objective",
     "Problem",
@@ -90,12 +92,43 @@ class HubOption:
         Capital cost in GBP (>= 0).
     capacity
         Maximum population the hub can serve under this option, or ``None`` (unlimited).
+    placeholder
+        The capital cost is a built-in placeholder (indicative figures, or the demo's
+        synthetic ones), not a cost the scenario supplied; every output that shows it says so.
     """
 
     site_id: str
     option: str
     capital_cost: float = 0.0
     capacity: float | None = None
+    placeholder: bool = False
+
+
+#: What every output says where capital costs include placeholders (see ``HubOption.placeholder``).
+PLACEHOLDER_COSTS_NOTE = (
+    "capital costs are placeholders (built-in indicative figures, not real estates costs): "
+    "supply them with [sites.options] or [sites] options_file"
+)
+
+
+@dataclass(frozen=True)
+class DroppedUnit:
+    """A unit of the selection that could not be planned (and why).
+
+    Parameters
+    ----------
+    unit_id, name
+        The unit's code and name.
+    population
+        Its population (registered list or residents); counts in the coverage denominator.
+    reason
+        Why it was left out, in words (e.g. "no coordinates").
+    """
+
+    unit_id: str
+    name: str
+    population: float
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -244,6 +277,9 @@ class Problem:
     objective : Objective
     units, sites : GeoDataFrame or None
         The frames the problem was built from (read only; used by maps and outputs).
+    dropped : tuple of DroppedUnit
+        Units of the selection left out of the problem (no coordinates, ...): they count in
+        the population a plan's coverage is measured against.
     """
 
     unit_ids: tuple[str, ...]
@@ -266,6 +302,7 @@ class Problem:
     unit_names: tuple[str, ...] | None = None
     units: Any = None
     sites: Any = None
+    dropped: tuple[DroppedUnit, ...] = ()
 
     # ------------------------------------------------------------------ construction
     def __post_init__(self) -> None:
@@ -279,7 +316,7 @@ class Problem:
             object.__setattr__(self, "deprivation", _frozen_array(self.deprivation, dtype=float))
         if self.unit_names is None:
             object.__setattr__(self, "unit_names", self.unit_ids)
-        for name in ("site_names", "site_types", "site_status", "options"):
+        for name in ("site_names", "site_types", "site_status", "options", "dropped"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.groups is not None:
             object.__setattr__(self, "groups", tuple(str(g) for g in self.groups))
@@ -436,6 +473,20 @@ class Problem:
     def total_population(self) -> float:
         return float(self.population.sum())
 
+    @property
+    def selection_population(self) -> float:
+        """Population of the whole selection: the units planned and the units dropped."""
+        return self.total_population + float(sum(d.population for d in self.dropped))
+
+    @property
+    def capital_costs_source(self) -> str:
+        """``"scenario"`` when every hub option's cost was supplied, else ``"placeholder"``.
+
+        A problem whose options include a built-in placeholder cost (``HubOption.placeholder``)
+        is ``"placeholder"``: its capital figures must be labelled (:data:`PLACEHOLDER_COSTS_NOTE`).
+        """
+        return "placeholder" if any(o.placeholder for o in self.options) else "scenario"
+
     def unit_index(self, unit_id: str) -> int:
         """Array position of a unit id."""
         return self._unit_pos[unit_id]
@@ -511,6 +562,8 @@ class Problem:
             else {"lexicographic": list(self.objective.lexicographic)},
             "travel_source": self.travel_source,
             "travel_label": self.travel_label,
+            "capital_costs_source": self.capital_costs_source,
+            "n_units_dropped": len(self.dropped),
         }
 
 

@@ -25,7 +25,7 @@ from .select import LAD_BOUNDARIES_FILE, select
 from .settings import BNG, WGS84
 from .settings import data_dir as default_data_dir
 
-__all__ = ["PRACTICE_FILES", "load_practices", "load_hospitals"]
+__all__ = ["PRACTICE_FILES", "DROPPED_COLUMNS", "NO_COORDINATES", "load_practices", "load_hospitals"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ PRACTICE_FILES: dict[str, str] = {
 
 #: Columns of :func:`load_practices`.
 PRACTICE_COLUMNS = ["practice_code", "name", "postcode", "ccg_code", "list_size", "coord_source", "geometry"]
+#: Columns of the practices of the selection left out (``load_practices(..., return_dropped=True)``).
+DROPPED_COLUMNS = ["practice_code", "name", "postcode", "ccg_code", "list_size", "reason"]
+#: Why a practice without coordinates is left out.
+NO_COORDINATES = "no coordinates (not in NHS Choices, postcode not in Code-Point Open)"
 
 
 def _path(root: Path, key: str, override: str | Path | None) -> Path:
@@ -119,13 +123,14 @@ def load_practices(
     polygon_crs: str | None = None,
     list_sizes: bool = True,
     strict: bool = False,
+    return_dropped: bool = False,
     epraccur_path: str | Path | None = None,
     list_sizes_path: str | Path | None = None,
     nhs_choices_path: str | Path | None = None,
     codepoint_path: str | Path | None = None,
     codepoint_headers_path: str | Path | None = None,
     lad_boundaries_path: str | Path | None = None,
-) -> gpd.GeoDataFrame:
+) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Open GP practices of a study area with list sizes and coordinates.
 
     1. Open GP practices from ``epraccur`` (status A, prescribing setting 4).
@@ -162,6 +167,12 @@ def load_practices(
         ``list_size`` is missing (``<NA>``) and ``ccg_code`` comes from epraccur.
     strict
         Raise instead of warning about practices without coordinates.
+    return_dropped
+        Also return the practices of the selection that were left out for want of
+        coordinates (columns :data:`DROPPED_COLUMNS`). Only a selection by CCG alone knows
+        them for certain: with a spatial selection the practices without coordinates
+        cannot be placed in or out of the area, and none are returned (they are still
+        warned about).
     epraccur_path, list_sizes_path, nhs_choices_path, codepoint_path, codepoint_headers_path, lad_boundaries_path
         Override one file.
 
@@ -171,7 +182,8 @@ def load_practices(
         In EPSG:27700, one row per practice: ``practice_code`` (str), ``name``,
         ``postcode``, ``ccg_code`` (commissioner at the list-size date when
         ``list_sizes``), ``list_size`` (Int64), ``coord_source`` (``"nhs_choices"`` or
-        ``"codepoint"``), ``geometry`` (point).
+        ``"codepoint"``), ``geometry`` (point). With ``return_dropped``, a tuple of that
+        frame and the frame of practices left out.
 
     Raises
     ------
@@ -249,6 +261,12 @@ def load_practices(
         )
     placed = placed.sort_values("practice_code", kind="stable").reset_index(drop=True)
     result = gpd.GeoDataFrame(placed[PRACTICE_COLUMNS], geometry="geometry", crs=BNG)
+    dropped = pd.DataFrame(
+        unplaced.sort_values("practice_code", kind="stable").assign(reason=NO_COORDINATES),
+        columns=DROPPED_COLUMNS,
+    ).reset_index(drop=True)
+    if spatial:
+        dropped = dropped.iloc[:0]
     by_source = result["coord_source"].value_counts()
     logger.info(
         "%s practice(s), %s registered patients; coordinates: %s",
@@ -256,7 +274,7 @@ def load_practices(
         f"{int(result['list_size'].sum()):,}" if list_sizes else "n/a",
         ", ".join(f"{n:,} {source}" for source, n in by_source.items()),
     )
-    return result
+    return (result, dropped) if return_dropped else result
 
 
 def load_hospitals(

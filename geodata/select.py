@@ -30,8 +30,12 @@ __all__ = ["LAD_BOUNDARIES_FILE", "select", "selection_area", "anchor_points"]
 
 logger = logging.getLogger(__name__)
 
-#: Borough boundaries used for spatial selection by LAD, relative to the data folder.
-LAD_BOUNDARIES_FILE = "london/lad22-boundaries-gen20.gpkg"
+#: Local authority (borough) boundaries, relative to the data folder: spatial selection by
+#: LAD, the borough of each practice for ``boundaries = "lad"`` and the outlines on maps.
+#: National (all of England, ONS December 2017, super generalised), so that a study area
+#: outside London is never matched to London boroughs; where borough lines must be exact,
+#: name a finer file (e.g. ``london/lad22-boundaries-gen20.gpkg``) in a scenario's [data].
+LAD_BOUNDARIES_FILE = "england/lad17-boundaries-super-generalised.geojson"
 
 _FRAME = "<selected table>"
 
@@ -212,7 +216,7 @@ def select(
         Widen the box/polygon (and a spatial LAD boundary) by this many metres.
     lad_boundaries
         Boundaries (GeoDataFrame with ``lad_code``, or a file) for spatial LAD
-        selection; default the London 2022 boroughs file in the data folder.
+        selection; default :data:`LAD_BOUNDARIES_FILE` (England) in the data folder.
 
     Returns
     -------

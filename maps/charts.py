@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from catchment.metrics import assignments_frame, polysystems_frame
+from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
 from maps.palette import (
@@ -151,6 +151,8 @@ def travel_chart(problem: Problem, plan: Plan) -> str:
 def capital_chart(problem: Problem, plan: Plan) -> str:
     """Bars: capital cost of the chosen hub options, by option, with the number of hubs.
 
+    Placeholder costs (``Problem.capital_costs_source``) are labelled in the title and axis.
+
     Returns
     -------
     str
@@ -171,8 +173,9 @@ def capital_chart(problem: Problem, plan: Plan) -> str:
         ax.set_yticks(y, [f"{OPTION_LABELS[o]} ({OPTION_LETTERS[o]})" for o in options])
         top = max(totals) / 1e6 if totals else 0.0
         ax.set_xlim(0, top * 1.45 if top > 0 else 1.0)
-        ax.set_xlabel("capital cost (£ million)")
+        placeholder = capital_costs_label(problem)
+        ax.set_xlabel(f"capital cost (£ million){placeholder}")
         total = sum(totals)
-        ax.set_title(f"Capital by hub option (total £{total / 1e6:,.2f}m)"
-                     if math.isfinite(total) else "Capital by hub option", loc="left")
+        ax.set_title(f"Capital by hub option (total £{total / 1e6:,.2f}m){placeholder}"
+                     if math.isfinite(total) else f"Capital by hub option{placeholder}", loc="left")
         return figure_svg(fig, name="capital by option")

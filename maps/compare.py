@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from catchment.build import BuiltProblem
-from catchment.metrics import assignments_frame, plan_summary
+from catchment.metrics import assignments_frame, capital_costs_label, plan_summary
 from catchment.plan import Plan
 from catchment.problem import Problem
 from maps._assets import HtmlPopup, MapControl, text_tooltip
@@ -170,7 +170,8 @@ def _comparison_box(
         ("Coverage", f"{sa['coverage']:.1%}", f"{sb['coverage']:.1%}"),
         ("Mean travel", _minutes(ta.get("mean_travel")), _minutes(tb.get("mean_travel"))),
         ("Longest travel", _minutes(ta.get("max_travel")), _minutes(tb.get("max_travel"))),
-        ("Capital", f"£{sa['capital_cost'] / 1e6:,.2f}m", f"£{sb['capital_cost'] / 1e6:,.2f}m"),
+        ("Capital" + _e(capital_costs_label(problem)), f"£{sa['capital_cost'] / 1e6:,.2f}m",
+         f"£{sb['capital_cost'] / 1e6:,.2f}m"),
     ]
     head = f"<tr><td></td><td><b>{_e(labels[0])}</b></td><td><b>{_e(labels[1])}</b></td></tr>"
     body = "".join(f"<tr><td><b>{k}</b></td><td>{a}</td><td>{b}</td></tr>" for k, a, b in rows)

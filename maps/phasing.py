@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from maps.charts import _STYLE, figure_svg
 from maps.palette import OKABE_ITO, POLYSYSTEM_COLOURS
 from catchment.outputs import json_safe
+from catchment.problem import PLACEHOLDER_COSTS_NOTE
 
 __all__ = ["PHASING_FILES", "phasing_figure", "phasing_report_html", "write_phasing_outputs"]
 
@@ -51,7 +52,12 @@ th { background: #f4f1ea; } td.text, th.text { text-align: left; }
 
 
 def phasing_figure(
-    hubs: pd.DataFrame, years: pd.DataFrame, *, carry_over: bool = False, title: str = "Implementation timetable"
+    hubs: pd.DataFrame,
+    years: pd.DataFrame,
+    *,
+    carry_over: bool = False,
+    title: str = "Implementation timetable",
+    placeholder: bool = False,
 ) -> Figure:
     """Timeline of hub openings, and spend and population served by year.
 
@@ -63,6 +69,8 @@ def phasing_figure(
     years
         One row per year: ``year``, ``budget``, ``spend``, ``population_served`` (and
         ``cumulative_budget``, ``cumulative_spend`` with ``carry_over``).
+    placeholder
+        The capital costs are built-in placeholders: the spend chart says so.
     carry_over
         Unspent budget rolls forward: the cumulative budget and spend are drawn too.
     title
@@ -123,7 +131,8 @@ def phasing_figure(
         bottom.set_ylim(0, max(top_money, 1.0) / 1e6 * 1.15)
         bottom.legend(handles, [h.get_label() for h in handles], fontsize=8, frameon=False, loc="upper center",
                       bbox_to_anchor=(0.5, -0.2), ncol=3 if not carry_over else 5)
-        bottom.set_title("Capital spent against the budget, and people served", loc="left")
+        bottom.set_title("Capital spent against the budget, and people served"
+                         + (" (placeholder capital costs)" if placeholder else ""), loc="left")
         fig.tight_layout()
         return fig
 
@@ -166,7 +175,8 @@ def phasing_report_html(
     hubs, years
         The tables of :func:`phasing_figure`.
     summary
-        ``status``, ``person_years``, ``carry_over``, ``notes`` (list), ``plan`` (words).
+        ``status``, ``person_years``, ``carry_over``, ``notes`` (list), ``plan`` (words),
+        ``capital_costs_source`` (``"placeholder"``: the costs are labelled as placeholders).
     chart_svg
         The chart as inline SVG (default: drawn from the tables).
     title
@@ -177,7 +187,8 @@ def phasing_report_html(
     str
     """
     if chart_svg is None:
-        chart_svg = figure_svg(phasing_figure(hubs, years, carry_over=bool(summary.get("carry_over"))),
+        chart_svg = figure_svg(phasing_figure(hubs, years, carry_over=bool(summary.get("carry_over")),
+                                              placeholder=summary.get("capital_costs_source") == "placeholder"),
                                name="phasing timeline")
     total = float(hubs["population"].sum())
     horizon = len(years)
@@ -192,6 +203,9 @@ def phasing_report_html(
     budget_words = ("unspent budget rolls forward to later years" if summary.get("carry_over")
                     else "each year's budget must be spent within the year (no carry-over)")
     status = html.escape(str(summary.get("status", "")))
+    placeholder = summary.get("capital_costs_source") == "placeholder"
+    costs_note = (f'<p class="note placeholder"><b>Note:</b> {html.escape(PLACEHOLDER_COSTS_NOTE)}.</p>'
+                  if placeholder else "")
     hub_formats = {"hub_site_id": "text", "polysystem_id": "text", "capital_cost": "money", "population": "people",
                    "open_year": "text", "years_served": "text"}
     year_formats = {"year": "text", "budget": "money", "spend": "money", "cumulative_budget": "money",
@@ -206,6 +220,7 @@ polysystem from then on; the timetable maximises the population served by an ope
 the years, within the capital budgets ({html.escape(budget_words)}). Status: {status}.</p>
 <div class="cards">{''.join(f'<div class="card"><b>{v}</b>{html.escape(k)}</div>' for k, v in cards)}</div>
 {f'<ul>{notes}</ul>' if notes else ''}
+{costs_note}
 {chart_svg}
 <h2>Hubs</h2>
 {_table_html(hubs, hub_formats)}
@@ -236,9 +251,11 @@ def write_phasing_outputs(
     """
     folder = Path(folder)
     paths = {name: folder / name for name in PHASING_FILES}
-    hubs.to_csv(paths["phasing.csv"], index=False)
+    placeholder = summary.get("capital_costs_source") == "placeholder"
+    hubs.assign(capital_costs_source="placeholder" if placeholder else "scenario").to_csv(
+        paths["phasing.csv"], index=False)
     years.to_csv(paths["phasing_years.csv"], index=False)
-    fig = phasing_figure(hubs, years, carry_over=bool(summary.get("carry_over")))
+    fig = phasing_figure(hubs, years, carry_over=bool(summary.get("carry_over")), placeholder=placeholder)
     with rc_context(_STYLE):
         fig.savefig(paths["phasing.png"], dpi=150, bbox_inches="tight")
     paths["phasing.html"].write_text(

@@ -30,7 +30,7 @@ import pandas as pd
 from branca.element import Element
 
 from catchment.build import BuiltProblem
-from catchment.metrics import assignments_frame, plan_summary, polysystems_frame
+from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from geodata.settings import BNG
 from maps._assets import HtmlPopup, LayerLegend, MapControl, OfflineMap, text_tooltip
@@ -87,6 +87,7 @@ MAP_CSS = """
 .catchment-legend .row { white-space: nowrap; }
 .catchment-key .status-feasible { color: #8a4b00; font-weight: 600; }
 .catchment-key .status-optimal { color: #145a32; font-weight: 600; }
+.catchment-key .status-breaks, .catchment-legend .status-breaks { color: #8b0000; font-weight: 600; }
 .catchment-key .warn { color: #8a4b00; }
 .catchment-hub, .catchment-candidate { background: none; border: none; }
 .catchment-hub svg, .catchment-candidate svg { overflow: visible; display: block; }
@@ -337,17 +338,18 @@ def add_plan_layers(
 def key_figures_html(built: BuiltProblem, plan: Plan, geometry: PlanGeometry, *, title: str | None = None) -> str:
     """The key-figures box: status (honestly), gap, coverage, count, capital, travel source."""
     summary = plan_summary(built.problem, plan)
-    status_class = "status-optimal" if plan.proven_optimal else "status-feasible"
+    status_class = {"optimal": "status-optimal", "breaks_rules": "status-breaks"}.get(plan.status, "status-feasible")
     terms = summary.get("objective_terms") or {}
+    placeholder = capital_costs_label(built.problem)
     rows = [
         ("Status", f'<span class="{status_class}">{_e(plan.status_label)}</span>'),
         ("Gap", format_gap(plan.gap)),
         ("Solver", f"{_e(plan.solver or 'n/a')}, {plan.runtime_s:.1f} s"),
         ("Polysystems", f"{summary['n_polysystems']}"),
-        ("Coverage", f"{_pct(summary['coverage'])} of {summary['total_population']:,.0f} people"),
+        ("Coverage", _e(summary["coverage_text"])),
         ("Mean travel", _minutes(terms.get("mean_travel"))),
         ("Longest travel", _minutes(terms.get("max_travel"))),
-        ("Capital", _money(summary["capital_cost"])),
+        ("Capital", _money(summary["capital_cost"]) + _e(placeholder)),
         ("Travel times", _e(summary["travel_label"])),
         ("Areas", _e(geometry.method)),
     ]
@@ -357,6 +359,11 @@ def key_figures_html(built: BuiltProblem, plan: Plan, geometry: PlanGeometry, *,
         warn = '<div class="warn">Areas are approximate (Voronoi cells around the practices).</div>'
     if summary["travel_source"] == "estimate":
         warn += '<div class="warn">Travel times are an estimate, not road travel times.</div>'
+    if plan.violations:
+        warn += ('<div class="warn">Broken rules:<ul>' + "".join(f"<li>{_e(v)}</li>" for v in plan.violations)
+                 + "</ul></div>")
+    if summary["capital_costs_note"]:
+        warn += f'<div class="warn">Note: {_e(summary["capital_costs_note"])}.</div>'
     return f"<h4>{_e(title or 'Polysystem plan')}</h4><table>{body}</table>{warn}"
 
 
@@ -371,8 +378,10 @@ def legend_html(
 ) -> str:
     """The legend (a foldable box): polysystems, hub symbols, practices, outlines, ``extra``."""
     table = polysystems_frame(built.problem, plan)
-    parts = [f"<details{' open' if open_ else ''}><summary><b>Legend</b></summary>",
-             "<h5>Polysystems (hub, population)</h5>"]
+    parts = [f"<details{' open' if open_ else ''}><summary><b>Legend</b></summary>"]
+    if plan.status == "breaks_rules":
+        parts.append(f'<div class="row status-breaks">The configuration {_e(plan.status_label)} (see the key)</div>')
+    parts.append("<h5>Polysystems (hub, population)</h5>")
     for row in table.itertuples(index=False):
         colour = colours.get(row.polysystem_id, "#BBBBBB")
         flag = " ⚠ below floor" if row.below_floor else ""
@@ -388,6 +397,8 @@ def legend_html(
                      f'<text x="9" y="12.5" text-anchor="middle" font-size="10" font-weight="700" '
                      f'font-family="Arial" fill="{text_colour(fill)}">{letter}</text></svg></td>'
                      f"<td>option: {OPTION_LABELS[option]}</td></tr>")
+    if built.problem.capital_costs_source == "placeholder":
+        parts.append('<tr><td></td><td class="placeholder">capital costs: placeholders</td></tr>')
     parts.append(f"<tr><td>{hub_icon_svg('community', None, '#FFFFFF', size=16, chosen=False)}</td>"
                  "<td>candidate site not chosen</td></tr></table>")
     if built.problem.unit_type == "practice":
@@ -540,7 +551,8 @@ def _candidate_layer(built: BuiltProblem, plan: Plan, *, name: str) -> folium.Fe
     offered: dict[str, list[str]] = {}
     for option in built.problem.options:
         offered.setdefault(option.site_id, []).append(f"{OPTION_LABELS.get(option.option, option.option)} "
-                                                       f"{_money(option.capital_cost)}")
+                                                       f"{_money(option.capital_cost)}"
+                                                       f"{' (placeholder)' if option.placeholder else ''}")
     for row in sites.itertuples(index=False):
         icon = folium.DivIcon(html=hub_icon_svg(row.site_type, None, "#FFFFFF", size=16, chosen=False),
                               icon_size=(16, 16), icon_anchor=(8, 8), class_name="catchment-candidate")
@@ -586,7 +598,8 @@ def _hub_layer(
             ("Hub", f"{_e(row.hub_site_name)} ({_e(row.hub_site_id)})"),
             ("Site", _e(SITE_TYPE_LABELS.get(row.hub_type, str(row.hub_type)))),
             ("Option", _e(OPTION_LABELS.get(row.hub_option, row.hub_option))),
-            ("Capital cost", _money(row.capital_cost)),
+            ("Capital cost", _money(row.capital_cost)
+             + (" (placeholder)" if row.capital_cost_source == "placeholder" else "")),
             ("Population", f"{row.population:,.0f}" + (" (below the floor)" if row.below_floor else "")),
             ("Mean travel", _minutes(row.mean_travel_min)),
             ("Longest travel", _minutes(row.max_travel_min)),

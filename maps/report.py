@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from catchment.build import BuiltProblem
-from catchment.metrics import assignments_frame, plan_summary, polysystems_frame
+from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
@@ -115,6 +115,7 @@ def report_html(
         f"floor {problem.rules.floor:,.0f} people · generated {_e(stamp)}</p>",
         _status_block(plan, summary),
         _cards(summary),
+        _coverage_and_costs(built, summary),
         _facts(built, plan, summary, geometry.method),
         "<h2>Map</h2>",
         f"<iframe class='map' title='Map of the plan' srcdoc=\"{html.escape(page, quote=True)}\"></iframe>",
@@ -122,7 +123,7 @@ def report_html(
         "the legend unfolds. "
         "The map needs no internet; it has no background map.</p>",
         "<h2>Polysystems</h2>",
-        _polysystem_table(table, colours),
+        _polysystem_table(table, colours, placeholder=capital_costs_label(problem)),
         "<h2>Charts</h2><div class='charts'>",
         population_chart(problem, plan, colours=colours),
         travel_chart(problem, plan),
@@ -143,26 +144,50 @@ def report_html(
 def _status_block(plan: Plan, summary: dict[str, Any]) -> str:
     cls = "" if plan.proven_optimal else ("feasible" if plan.has_plan else "none")
     words = plan.status_label
-    if plan.status == "feasible":
+    broken = ""
+    if plan.status == "breaks_rules":  # the validator's findings: never "satisfies every rule"
+        cls = "none"
+        words = f"the configuration {words} (scored as given; the independent validator found them)"
+        broken = "<p><b>Broken rules:</b></p><ul>" + "".join(f"<li>{_e(v)}</li>" for v in plan.violations) + "</ul>"
+    elif plan.status == "feasible" and plan.solver == "evaluate":
+        words += (" — a configuration scored as given: it satisfies every rule (checked by the validator), "
+                  "not optimised")
+    elif plan.status == "feasible":
         words += (" — the plan satisfies every rule, but the solver did not prove that no better plan exists"
                   f"{'' if plan.gap is None else f' (remaining gap {max(plan.gap, 0):.2%})'}")
     notes = "".join(f"<li>{_e(n)}</li>" for n in plan.notes)
     notes = f"<ul>{notes}</ul>" if notes else ""
-    return f"<div class='status {cls}'><b>Status: {_e(words)}</b>{notes}</div>"
+    return f"<div class='status {cls}'><b>Status: {_e(words)}</b>{broken}{notes}</div>"
 
 
 def _cards(summary: dict[str, Any]) -> str:
     terms = summary.get("objective_terms") or {}
     cards = [
         ("Polysystems", f"{summary['n_polysystems']}"),
-        ("Coverage", _pct(summary["coverage"])),
+        ("Coverage of the selection", _pct(summary["coverage"])),
         ("Population covered", f"{summary['population_assigned']:,.0f}"),
         ("Mean travel to hub", _minutes(terms.get("mean_travel"))),
         ("Longest travel to hub", _minutes(terms.get("max_travel"))),
-        ("Total capital", _money(summary["capital_cost"])),
+        ("Total capital" + (" (placeholder)" if summary["capital_costs_note"] else ""),
+         _money(summary["capital_cost"])),
     ]
     body = "".join(f"<div class='card'><div class='v'>{v}</div><div class='k'>{_e(k)}</div></div>" for k, v in cards)
     return f"<div class='cards'>{body}</div>"
+
+
+def _coverage_and_costs(built: BuiltProblem, summary: dict[str, Any]) -> str:
+    """Coverage against the whole selection, the units dropped, and the placeholder-cost warning."""
+    parts = [f"<p>Coverage: {_e(summary['coverage_text'])}.</p>"]
+    dropped = built.problem.dropped
+    if dropped:
+        rows = "".join(f"<tr><td>{_e(d.unit_id)}</td><td>{_e(d.name)}</td><td class='n'>{d.population:,.0f}</td>"
+                       f"<td>{_e(d.reason)}</td></tr>" for d in dropped)
+        parts.append("<p class='warn'>Units of the selection left out of the plan (dropped.csv):</p>"
+                     "<table class='data dropped'><tr><th>Unit</th><th>Name</th><th class='n'>Population</th>"
+                     f"<th>Reason</th></tr>{rows}</table>")
+    if summary["capital_costs_note"]:
+        parts.append(f"<p class='warn placeholder'>Note: {_e(summary['capital_costs_note'])}.</p>")
+    return "".join(parts)
 
 
 def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str) -> str:
@@ -177,7 +202,9 @@ def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str
         ("Solver", _e(plan.solver or "n/a")),
         ("Solve time", f"{plan.runtime_s:.2f} s"),
         ("Data and travel times", f"{built.load_s:.2f} s"),
-        ("Units", f"{summary['n_units_assigned']:,} of {summary['n_units']:,} assigned"),
+        ("Units", f"{summary['n_units_assigned']:,} of {summary['n_units']:,} assigned"
+                  + (f"; {summary['n_units_dropped']:,} of the selection dropped (see above)"
+                     if summary["n_units_dropped"] else "")),
         ("Travel times", (f"<span class='warn'>{_e(label)}</span>" if estimate else _e(label))),
         ("Areas on the map", _e(method)),
     ]
@@ -185,10 +212,10 @@ def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str
     return f"<h2>How this plan was found</h2><table class='facts'>{body}</table>"
 
 
-def _polysystem_table(table: pd.DataFrame, colours: Mapping[str, str]) -> str:
+def _polysystem_table(table: pd.DataFrame, colours: Mapping[str, str], *, placeholder: str = "") -> str:
     head = ("<tr><th>Polysystem</th><th>Hub</th><th>Site</th><th>Option</th><th class='n'>Population</th>"
             "<th class='n'>Units</th><th class='n'>Mean travel</th><th class='n'>Longest travel</th>"
-            "<th class='n'>Capital</th><th>Notes</th></tr>")
+            f"<th class='n'>Capital{_e(placeholder)}</th><th>Notes</th></tr>")
     rows = []
     for row in table.itertuples(index=False):
         notes = []
@@ -196,6 +223,8 @@ def _polysystem_table(table: pd.DataFrame, colours: Mapping[str, str]) -> str:
             notes.append("below the floor" + (f" (waiver: {row.waiver_reason})" if row.waiver_reason else ""))
         if row.site_status == "required":
             notes.append("required site")
+        if row.capital_cost_source == "placeholder":
+            notes.append("placeholder capital cost")
         colour = colours.get(row.polysystem_id, "#BBBBBB")
         rows.append(
             f"<tr><td><span class='sw' style='background:{colour}'></span>{_e(row.polysystem_id)}</td>"

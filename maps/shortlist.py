@@ -35,6 +35,7 @@ from maps.areas import to_wgs84
 from maps.palette import OKABE_ITO, SITE_TYPE_LABELS, TRAVEL_COLOURS, text_colour
 from maps.plan_map import MAP_CSS, save_map
 from catchment.outputs import json_safe
+from catchment.problem import PLACEHOLDER_COSTS_NOTE
 
 __all__ = ["REGRET_CLASSES", "regret_class", "shortlist_map", "write_shortlist_outputs", "SHORTLIST_FILES"]
 
@@ -199,7 +200,9 @@ def shortlist_map(
         f"<div>{len(table)} sites assessed, {int(table['in_optimum'].sum())} in the optimal plan, "
         f"{n_essential} essential</div>"
         f"<div>Near-optimal: within {tolerance:.0%} of the optimum</div>"
-        f"<div>Travel times: {_e(built.problem.travel_label)}</div>",
+        f"<div>Travel times: {_e(built.problem.travel_label)}</div>"
+        + (f"<div class='placeholder'><b>Note:</b> {_e(PLACEHOLDER_COSTS_NOTE)}</div>"
+           if built.problem.capital_costs_source == "placeholder" else ""),
         position="bottomleft", css_class="catchment-key",
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
@@ -242,7 +245,10 @@ def write_shortlist_outputs(
     label = " + ".join(terms) if terms else "objective"
     save_map(shortlist_map(built, table, optimum=float(summary["optimum"]), tolerance=float(summary["tolerance"]),
                            objective_label=label, tiles=tiles), paths["shortlist.html"])
-    paths["shortlist.json"].write_text(json.dumps(json_safe(dict(summary)), indent=2) + "\n")
+    costs = built.problem.capital_costs_source
+    record = {**summary, "capital_costs_source": costs,
+              "capital_costs_note": PLACEHOLDER_COSTS_NOTE if costs == "placeholder" else None}
+    paths["shortlist.json"].write_text(json.dumps(json_safe(record), indent=2) + "\n")
     logger.info("shortlist written to %s", folder)
     return paths
 

@@ -87,12 +87,13 @@ def plan_figure(
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8,
                   title="Polysystems (hub, population)", title_fontsize=9, alignment="left")
         status = plan.status_label
-        covered = f"{summary['coverage']:.1%} of the population covered"
+        covered = f"{summary['coverage']:.1%} of the population of the selection covered"
         heading = title or f"{summary['n_polysystems']} polysystems, {covered}"
         ax.set_title(heading, loc="left", fontsize=12, fontweight="bold")
         gap = "" if plan.gap is None else f", gap {format_gap(plan.gap)}"
         caption = (f"Status: {status}{gap} ({plan.solver}). Travel times: {plan_summary_label(built)}. "
-                   f"Areas: {geometry.method}.")
+                   f"Areas: {geometry.method}. Coverage: {summary['coverage_text']}."
+                   + (f" Note: {summary['capital_costs_note']}." if summary["capital_costs_note"] else ""))
         ax.text(0.0, -0.015, textwrap.fill(caption, 130), transform=ax.transAxes, fontsize=7, color="#333333",
                 va="top", ha="left")
     return fig

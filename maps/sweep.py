@@ -66,6 +66,12 @@ def _front(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[table["pareto"].astype(bool)].sort_values(["mean_travel_min", "capital_cost"])
 
 
+def _placeholder(table: pd.DataFrame) -> str:
+    """``" (placeholder)"`` when the sweep's capital costs are built-in placeholders."""
+    column = table.get("capital_costs_source")
+    return " (placeholder)" if column is not None and (column == "placeholder").any() else ""
+
+
 def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capital cost") -> Figure:
     """Scatter of the valid plans: mean travel (x) against capital cost (y, GBP millions).
 
@@ -73,45 +79,57 @@ def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capi
     ----------
     table
         The sweep table (``mean_travel_min``, ``capital_cost``, ``n_polysystems``,
-        ``validated``, ``pareto``, ``plan_id``).
+        ``validated``, ``pareto``, ``plan_id``, ``mode``).
     title
         Chart title.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Points coloured by number of polysystems; the Pareto front ringed in black, joined
-        in order of travel and labelled with plan ids.
+        One panel per travel mode (minutes on foot and by car are not compared; each
+        panel has its own front): points coloured by number of polysystems, the Pareto
+        front ringed in black, joined in order of travel and labelled with plan ids.
+        Placeholder capital costs are labelled on the axis.
     """
     ok = table.loc[table["validated"].fillna(False).astype(bool)]
+    modes = list(dict.fromkeys(table["mode"].astype(str))) if "mode" in table.columns else [""]
+    placeholder = _placeholder(table)
+    counts = sorted(int(c) for c in ok["n_polysystems"].dropna().unique())
+    colour_of = {count: POLYSYSTEM_COLOURS[k % len(POLYSYSTEM_COLOURS)] for k, count in enumerate(counts)}
     with rc_context(_STYLE):
-        fig = Figure(figsize=(7.2, 4.6))
-        ax = fig.add_subplot()
-        counts = sorted(int(c) for c in ok["n_polysystems"].dropna().unique())
-        for k, count in enumerate(counts):
-            part = ok.loc[ok["n_polysystems"] == count]
-            ax.scatter(part["mean_travel_min"], part["capital_cost"] / 1e6, s=42,
-                       color=POLYSYSTEM_COLOURS[k % len(POLYSYSTEM_COLOURS)], edgecolor="#555555", linewidth=0.5,
-                       label=f"{count} polysystems", zorder=2)
-        front = _front(ok)
-        if len(front):
-            ax.scatter(front["mean_travel_min"], front["capital_cost"] / 1e6, s=120, facecolor="none",
-                       edgecolor="#111111", linewidth=1.6, zorder=3, label="Pareto front")
-            ax.plot(front["mean_travel_min"], front["capital_cost"] / 1e6, color="#111111", linewidth=0.8,
-                    linestyle="--", zorder=1)
-            same = front.groupby([front["mean_travel_min"].round(6), front["capital_cost"].round(0)], sort=False)
-            for (x, y), group in same:  # plans with the same figures share one label
-                ids = list(group["plan_id"])
-                label = ", ".join(ids[:3]) + (f" +{len(ids) - 3}" if len(ids) > 3 else "")
-                ax.annotate(label, (x, y / 1e6), xytext=(6, 4), textcoords="offset points", fontsize=7.5)
-        n_missing = len(table) - len(ok)
-        ax.set_xlabel("population-weighted mean travel to the hub (minutes)"
-                      + (f"\n({n_missing} grid point(s) without a valid plan not shown)" if n_missing else ""))
-        ax.set_ylabel("capital cost (GBP millions)")
-        ax.set_title(title, loc="left")
-        if counts:
-            ax.legend(fontsize=8, frameon=False, loc="best")
-        ax.grid(True, color="#e5e5e5", linewidth=0.6, zorder=0)
+        fig = Figure(figsize=(7.2 if len(modes) == 1 else 5.2 * len(modes), 4.6))
+        axes = fig.subplots(1, len(modes), squeeze=False)[0]
+        for ax, mode in zip(axes, modes):
+            mine = ok.loc[ok["mode"].astype(str) == mode] if "mode" in ok.columns else ok
+            for count in counts:
+                part = mine.loc[mine["n_polysystems"] == count]
+                if len(part):
+                    ax.scatter(part["mean_travel_min"], part["capital_cost"] / 1e6, s=42, color=colour_of[count],
+                               edgecolor="#555555", linewidth=0.5, label=f"{count} polysystems", zorder=2)
+            front = _front(mine)
+            if len(front):
+                ax.scatter(front["mean_travel_min"], front["capital_cost"] / 1e6, s=120, facecolor="none",
+                           edgecolor="#111111", linewidth=1.6, zorder=3, label="Pareto front")
+                ax.plot(front["mean_travel_min"], front["capital_cost"] / 1e6, color="#111111", linewidth=0.8,
+                        linestyle="--", zorder=1)
+                same = front.groupby([front["mean_travel_min"].round(6), front["capital_cost"].round(0)], sort=False)
+                for (x, y), group in same:  # plans with the same figures share one label
+                    ids = list(group["plan_id"])
+                    label = ", ".join(ids[:3]) + (f" +{len(ids) - 3}" if len(ids) > 3 else "")
+                    ax.annotate(label, (x, y / 1e6), xytext=(6, 4), textcoords="offset points", fontsize=7.5)
+            n_missing = int((table["mode"].astype(str) == mode).sum()) - len(mine) if "mode" in table.columns \
+                else len(table) - len(ok)
+            words = "" if mode in ("", "base", "n/a") else f" ({mode})"
+            ax.set_xlabel(f"population-weighted mean travel to the hub{words} (minutes)"
+                          + (f"\n({n_missing} grid point(s) without a valid plan not shown)" if n_missing else ""))
+            ax.set_ylabel(f"capital cost (GBP millions){placeholder}")
+            heading = title if len(modes) == 1 else f"{title}: {mode}"
+            ax.set_title(heading + (f"{placeholder}" if len(modes) == 1 else ""), loc="left")
+            if len(mine):
+                ax.legend(fontsize=8, frameon=False, loc="best")
+            ax.grid(True, color="#e5e5e5", linewidth=0.6, zorder=0)
+        if len(modes) > 1:
+            fig.subplots_adjust(wspace=0.3)
         return fig
 
 
@@ -170,7 +188,10 @@ def sweep_report_html(
     chart_svg = chart_svg if chart_svg is not None else figure_svg(pareto_figure(table), name="pareto front")
     counts = table["status"].value_counts().to_dict()
     n_valid = int(table["validated"].fillna(False).astype(bool).sum())
-    cards = [("grid points", len(table)), ("valid plans", n_valid), ("on the Pareto front", int(table["pareto"].sum())),
+    modes = list(dict.fromkeys(table["mode"].astype(str)))
+    per_mode = len(modes) > 1
+    front_words = ("on a Pareto front (one per mode)" if per_mode else "on the Pareto front")
+    cards = [("grid points", len(table)), ("valid plans", n_valid), (front_words, int(table["pareto"].sum())),
              ("infeasible", counts.get("infeasible", 0)), ("invalid rules", counts.get("invalid", 0)),
              ("no plan in time", counts.get("unsolved", 0))]
     if runtime_s is not None:
@@ -179,7 +200,8 @@ def sweep_report_html(
                ("travel_limit_min", "travel limit (min)", "min"), ("budget", "budget", "money"),
                ("mode", "mode", "text"), ("status", "status", "text"), ("objective", "objective", "min"),
                ("gap", "gap", "gap"), ("mean_travel_min", "mean travel (min)", "min"),
-               ("longest_travel_min", "longest (min)", "min"), ("capital_cost", "capital", "money"),
+               ("longest_travel_min", "longest (min)", "min"),
+               ("capital_cost", f"capital{_placeholder(table)}", "money"),
                ("n_polysystems", "count", "people"), ("validated", "validated", "bool"),
                ("pareto", "Pareto", "bool")]
     head = "".join(f'<th class="{"text" if k == "text" else ""}">{html.escape(label)}</th>' for _, label, k in columns)
@@ -200,6 +222,15 @@ def sweep_report_html(
     diagnosis = "".join(f"<li><b>{html.escape(r.plan_id)}</b> ({html.escape(r.status)}): {html.escape(r.note)}</li>"
                         for r in problems.itertuples(index=False))
     travel = f" Travel times: {html.escape(travel_label)}." if travel_label else ""
+    per_mode_words = (", compared only with plans of the same travel mode: one front per mode ("
+                      + html.escape(", ".join(modes)) + ")") if per_mode else ""
+    fronts = "".join(
+        f"<li><b>{html.escape(mode)}</b>: "
+        + html.escape(", ".join(table.loc[(table["mode"].astype(str) == mode) & table["pareto"].astype(bool),
+                                          "plan_id"].astype(str)) or "none")
+        + "</li>" for mode in modes) if per_mode else ""
+    placeholder_words = (" <b>Capital costs are placeholders</b> (built-in indicative figures, not real estates costs)."
+                         if _placeholder(table) else "")
     na = "".join(f"<li><b>{html.escape(axis)}</b>: not applicable, {html.escape(why)}</li>"
                  for axis, why in (not_applicable or {}).items())
     return f"""<!DOCTYPE html>
@@ -209,11 +240,12 @@ def sweep_report_html(
 <p class="note">Base scenario: {html.escape(base)}.{travel}
 Every plan is re-checked by the independent validator; figures are recomputed from the plan.
 The Pareto front holds the valid plans that no other plan beats on mean travel, capital cost and
-number of polysystems at once (fewer is better on each).</p>
+number of polysystems at once (fewer is better on each){per_mode_words}.{placeholder_words}</p>
 <div class="cards">{''.join(f'<div class="card"><b>{v}</b>{html.escape(k)}</div>' for k, v in cards)}</div>
 {f'<h2>Axes not applicable</h2><ul>{na}</ul>' if na else ''}
 <h2>Mean travel against capital cost</h2>
 {chart_svg}
+{f'<h2>Pareto front of each travel mode</h2><ul class="fronts">{fronts}</ul>' if fronts else ''}
 <h2>Every grid point</h2>
 <table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
 {f'<h2>Points without a plan: why</h2><ul>{diagnosis}</ul>' if diagnosis else ''}

@@ -6,10 +6,13 @@ or serially, each checked by the cheap infeasibility proofs and, when solved, by
 independent validator. Grid points whose rules contradict each other (a floor above the
 base scenario's ceiling) are rows with status ``invalid`` and the reason.
 
-**Pareto front.** Among the valid plans, a plan is on the front when no other plan is at
-least as good on all three of population-weighted mean travel (minutes), capital cost (GBP)
-and number of polysystems (fewer hubs to staff and run), and strictly better on one. Plans
-with identical figures are all on the front.
+**Pareto front.** One front per travel mode: minutes on foot and minutes by car measure
+different things, so plans are compared only with plans of the same mode (the ``mode``
+column; one front when the mode axis is absent). Among the valid plans of a mode, a plan
+is on the front when no other plan is at least as good on all three of
+population-weighted mean travel (minutes), capital cost (GBP) and number of polysystems
+(fewer hubs to staff and run), and strictly better on one. Plans with identical figures
+are all on the front.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "solve_point",
     "run_sweep",
     "pareto_mask",
+    "pareto_by_group",
 ]
 
 logger = logging.getLogger(__name__)
@@ -50,7 +54,7 @@ logger = logging.getLogger(__name__)
 SWEEP_COLUMNS = (
     "plan_id", "floor", "polysystems", "travel_limit_min", "budget", "mode", "status", "objective", "gap",
     "mean_travel_min", "longest_travel_min", "capital_cost", "n_polysystems", "validated", "pareto",
-    "runtime_s", "note",
+    "runtime_s", "note", "capital_costs_source",
 )  # fmt: skip
 
 
@@ -72,7 +76,7 @@ class SweepOutcome:
     note : str
         Diagnosis of an infeasible point, reason of an invalid one, or empty.
     pareto : bool
-        On the Pareto front (see the module docstring).
+        On the Pareto front of its travel mode (see the module docstring).
     """
 
     point: SweepPoint
@@ -102,12 +106,16 @@ class SweepResult:
     not_applicable : Mapping[str, str]
         Axis -> why it was not expanded (e.g. ``mode`` without a road network).
     runtime_s : float
+    capital_costs_source : str
+        ``"placeholder"`` when the base problems' capital costs include built-in
+        placeholders (``Problem.capital_costs_source``), else ``"scenario"``.
     """
 
     spec: SweepSpec
     outcomes: tuple[SweepOutcome, ...]
     not_applicable: Mapping[str, str]
     runtime_s: float
+    capital_costs_source: str = "scenario"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "not_applicable", MappingProxyType(dict(self.not_applicable)))
@@ -136,6 +144,7 @@ class SweepResult:
                 "pareto": o.pareto,
                 "runtime_s": None if r is None else r.runtime_s,
                 "note": o.note,
+                "capital_costs_source": self.capital_costs_source,
             })
         frame = pd.DataFrame.from_records(records, columns=list(SWEEP_COLUMNS))
         for column in ("floor", "travel_limit_min", "budget", "objective", "gap", "mean_travel_min",
@@ -259,6 +268,29 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
     return front
 
 
+def pareto_by_group(values: np.ndarray, groups: list[Any]) -> np.ndarray:
+    """:func:`pareto_mask` within each group (e.g. travel mode): rows compete only with their group.
+
+    Parameters
+    ----------
+    values
+        ``(n, k)`` figures; rows with a NaN are never on a front.
+    groups
+        ``n`` group labels.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    values = np.asarray(values, dtype=float).reshape(len(groups), -1)
+    front = np.zeros(len(groups), dtype=bool)
+    labels = np.asarray([str(g) for g in groups], dtype=object)
+    for group in dict.fromkeys(labels):
+        rows = np.flatnonzero(labels == group)
+        front[rows] = pareto_mask(values[rows])
+    return front
+
+
 def run_sweep(
     spec: SweepSpec,
     bases: Mapping[str | None, BuiltProblem | Problem],
@@ -318,9 +350,10 @@ def run_sweep(
         if o.record is not None and o.record.usable else [math.nan] * 3
         for o in outcomes
     ], dtype=float).reshape(len(outcomes), 3)
-    front = pareto_mask(figures) if outcomes else np.zeros(0, dtype=bool)
+    front = pareto_by_group(figures, [o.effective["mode"] for o in outcomes])
     outcomes = [dataclasses.replace(o, pareto=bool(f)) for o, f in zip(outcomes, front)]
-    return SweepResult(spec, tuple(outcomes), not_applicable, time.perf_counter() - started)
+    costs = "placeholder" if any(p.capital_costs_source == "placeholder" for p in problems.values()) else "scenario"
+    return SweepResult(spec, tuple(outcomes), not_applicable, time.perf_counter() - started, costs)
 
 
 def _effective(problem: Problem, point: SweepPoint, base_mode: str) -> dict[str, Any]:

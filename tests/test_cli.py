@@ -76,8 +76,9 @@ def test_redbridge_practices_proven_optimal(tmp_path, capsys):
     broken.loc[broken.index[0], "polysystem_id"] = "TINY"
     broken.to_csv(config, index=False)
     assert _run("evaluate", str(ROOT / "scenarios" / "redbridge.toml"), "--plan", str(config),
-                "--out", str(ev_out)) == optimise.EXIT_OK
+                "--out", str(ev_out)) == optimise.EXIT_BREAKS_RULES
     assert "floor" in (ev_out / "violations.txt").read_text()
+    assert json.loads((ev_out / "solution.json").read_text())["status"] == "breaks_rules"
     assert "breaks" in capsys.readouterr().out
 
 

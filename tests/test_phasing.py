@@ -137,6 +137,10 @@ def test_phase_command(demo, tmp_path):
     summary = json.loads((out / "phasing.json").read_text())
     assert summary["carry_over"] is True and summary["person_years"] == pytest.approx(years["population_served"].sum())
     assert (out / "assignments.csv").is_file() and (out / "map.html").is_file()
+    # the demo's capital costs are synthetic: every output of the timetable says they are placeholders
+    assert summary["capital_costs_source"] == "placeholder"
+    assert (hubs["capital_costs_source"] == "placeholder").all()
+    assert "capital costs are placeholders" in page and "(placeholder capital costs)" in page
 
     # a configuration given as a file, every hub required within a horizon too short: exit 3
     config = tmp_path / "config.csv"

@@ -101,18 +101,25 @@ def test_select_by_lad_attribute(london_lsoas):
 
 
 def test_select_practices_by_lad_spatially(real_data, boroughs):
-    practices = load_practices(real_data, lad=REDBRIDGE_LAD)
+    fine = real_data / "london" / "lad22-boundaries-gen20.gpkg"
+    practices = load_practices(real_data, lad=REDBRIDGE_LAD, lad_boundaries_path=fine)
     by_ccg = load_practices(real_data, ccg="08N")
     # 42 practices of Redbridge CCG plus Chigwell Medical Centre (West Essex CCG), IG6 2TA.
     assert set(practices["practice_code"]) == set(by_ccg["practice_code"]) | {"F81062"}
     borough = boroughs.set_index("lad_code").geometry.loc[REDBRIDGE_LAD]
     assert practices.covered_by(borough).all()
+    # the default national boundaries are super generalised (about 200 m): Chigwell Medical
+    # Centre, close to the borough line, falls just outside them
+    national = load_practices(real_data, lad=REDBRIDGE_LAD)
+    assert set(national["practice_code"]) == set(by_ccg["practice_code"])
 
 
-def test_lad_boundaries_given_as_frame(box_practices, boroughs):
+def test_lad_boundaries_given_as_frame(box_practices, boroughs, real_data):
     enfield = select(box_practices, lad="E09000010", lad_boundaries=boroughs)
     assert 0 < len(enfield) < len(box_practices)
-    assert set(select(box_practices, lad="E09000010")["practice_code"]) == set(enfield["practice_code"])
+    fine = real_data / "london" / "lad22-boundaries-gen20.gpkg"
+    from_file = select(box_practices, lad="E09000010", lad_boundaries=fine)
+    assert set(from_file["practice_code"]) == set(enfield["practice_code"])
 
 
 def test_buffer_widens(london_lsoas):

@@ -56,6 +56,10 @@ def test_shortlist_files_and_columns(cli_shortlist, demo):
     assert 'src="https://cdn' not in page and 'href="https://cdn' not in page
     summary = json.loads((out / "shortlist.json").read_text())
     assert summary["tolerance"] == 0.02 and summary["sites"] == len(usable)
+    # the demo's capital costs are synthetic: labelled as placeholders in the figures and on the map
+    assert summary["capital_costs_source"] == "placeholder"
+    assert summary["capital_costs_note"].startswith("capital costs are placeholders")
+    assert "capital costs are placeholders" in page
     assert (out / "optimum" / "assignments.csv").is_file() and (out / "optimum" / "map.html").is_file()
 
 

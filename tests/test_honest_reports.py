@@ -1,0 +1,309 @@
+"""Every verdict and figure shown to users is true: rule-breaking configurations, coverage of the
+whole selection, placeholder capital costs, one Pareto front per travel mode, real boroughs."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optimise
+from catchment.build import build_demo, build_from_scenario
+from catchment.metrics import plan_summary
+from catchment.plan import PLAN_STATUSES, Plan
+from catchment.scenario import parse_scenario, read_scenario
+from catchment.sweep import parse_sweep
+from catchment.validate import Violation, validate_plan
+from geodata._errors import DataWarning, InputDataError
+from maps.sweep import pareto_figure, sweep_report_html
+from solvers.batch import SolveOptions
+from solvers.sweep import pareto_mask, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+REDBRIDGE = ROOT / "scenarios" / "redbridge.toml"
+PLACEHOLDER_NOTE = "capital costs are placeholders"
+
+
+def _run(*argv: str) -> int:
+    return optimise.main([*argv, "--quiet"])
+
+
+# ---------------------------------------------------------------------------- rule-breaking configurations
+def test_breaks_rules_is_a_status_with_the_broken_rules():
+    assert "breaks_rules" in PLAN_STATUSES
+    one = Violation("floor", "polysystem PS01 has 12 people, below the floor of 50")
+    plan = Plan({"u": "s"}, {"s": "reuse"}, "breaks_rules", violations=(one,))
+    assert plan.status_label == "breaks 1 rule" and not plan.proven_optimal
+    assert Plan({"u": "s"}, {"s": "reuse"}, "breaks_rules", violations=(one, one)).status_label == "breaks 2 rules"
+    with pytest.raises(ValueError, match="violations"):
+        Plan({"u": "s"}, {"s": "reuse"}, "breaks_rules")
+    with pytest.raises(ValueError, match="violations"):
+        Plan({"u": "s"}, {"s": "reuse"}, "feasible", violations=(one,))
+
+
+@pytest.fixture(scope="module")
+def redbridge_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rb") / "run"
+    assert _run("run", str(REDBRIDGE), "--out", str(out)) == optimise.EXIT_OK
+    return out
+
+
+def test_evaluate_of_a_rule_breaking_configuration(redbridge_run, tmp_path, capsys):
+    assignments = pd.read_csv(redbridge_run / "assignments.csv", dtype=str)
+    capsys.readouterr()
+
+    # the optimal plan as a configuration: satisfies every rule, exit 0
+    config = tmp_path / "config.csv"
+    assignments[["unit_id", "polysystem_id", "hub_site_id"]].to_csv(config, index=False)
+    good = tmp_path / "good"
+    assert _run("evaluate", str(REDBRIDGE), "--plan", str(config), "--out", str(good)) == optimise.EXIT_OK
+    solution = json.loads((good / "solution.json").read_text())
+    assert solution["status"] == "feasible" and solution["violations"] == []
+    assert "satisfies every rule" in (good / "report.html").read_text(encoding="utf-8")
+    assert "satisfies every rule" in capsys.readouterr().out
+
+    # one practice split off on its own: two polysystems below the floor
+    broken = assignments[["unit_id", "polysystem_id"]].copy()
+    broken.loc[broken.index[0], "polysystem_id"] = "TINY"
+    broken.to_csv(config, index=False)
+    out = tmp_path / "bad"
+    assert _run("evaluate", str(REDBRIDGE), "--plan", str(config), "--out", str(out)) == optimise.EXIT_BREAKS_RULES
+    assert optimise.EXIT_BREAKS_RULES == 6
+
+    # the validator is the one source of the list
+    built = build_from_scenario(read_scenario(REDBRIDGE))
+    from catchment.evaluate import plan_from_configuration
+
+    plan = plan_from_configuration(built.problem, pd.read_csv(config, dtype=str))
+    expected = validate_plan(built.problem, plan)
+    assert [v.rule for v in expected] == ["floor", "floor"] and list(plan.violations) == expected
+
+    solution = json.loads((out / "solution.json").read_text())
+    assert solution["status"] == "breaks_rules" and solution["status_label"] == "breaks 2 rules"
+    assert solution["proven_optimal"] is False
+    assert [(v["rule"], v["message"]) for v in solution["violations"]] == [(v.rule, v.message) for v in expected]
+    assert (out / "violations.txt").read_text() == "".join(f"{v}\n" for v in expected)
+
+    stdout = capsys.readouterr().out
+    assert "BREAKS 2 RULES" in stdout and "The configuration breaks 2 rules:" in stdout
+    assert "satisfies every rule" not in stdout
+    for v in expected:
+        assert v.message in stdout
+
+    report = (out / "report.html").read_text(encoding="utf-8")
+    headline = report[report.index("<div class='status"):]
+    headline = headline[: headline.index("</div>")]
+    assert "the configuration breaks 2 rules" in headline
+    for v in expected:
+        assert html.escape(str(v)) in headline
+    assert "satisfies every rule" not in report
+
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "breaks 2 rules" in page and "satisfies every rule" not in page
+    for v in expected:  # the key is stored as a JSON string: compare the part without quotes
+        assert v.message.split(")) ")[-1] in page
+
+
+# ---------------------------------------------------------------------------- coverage of the whole selection
+ELR = """
+[scenario]
+name = "East Leicestershire and Rutland"
+[units]
+type = "practice"
+ccg = "03W"
+[sites]
+hospitals_within_m = 3000
+largest_practices = 10
+[travel]
+source = "estimate"
+[rules]
+floor = 30000
+{rules}
+[data]
+{data}
+"""
+
+
+def _elr(tmp_path: Path, *, rules: str = "", data: str = "") -> Path:
+    path = tmp_path / "elr.toml"
+    path.write_text(ELR.format(rules=rules, data=data))
+    return path
+
+
+@pytest.fixture
+def choices_without_oakham(tmp_path, real_data):
+    """The NHS Choices GP file with Oakham Medical Practice (C82010, Rutland) taken out."""
+    source = real_data / "england" / "nhs-choices-gp_2019.csv"
+    lines = source.read_bytes().split(b"\n")
+    kept = [line for line in lines if b"\xacC82010\xac" not in line]
+    assert len(kept) == len(lines) - 1
+    target = tmp_path / "nhs-choices-gp-no-oakham.csv"
+    target.write_bytes(b"\n".join(kept))
+    return target
+
+
+def test_coverage_counts_a_practice_dropped_for_missing_coordinates(tmp_path, real_data, choices_without_oakham,
+                                                                    capsys):
+    # Code-Point Open covers London only: Oakham (LE15 6NT) cannot be placed at all
+    scenario = _elr(tmp_path, data=f'nhs_choices = "{choices_without_oakham}"')
+    out = tmp_path / "out"
+    with pytest.warns(DataWarning, match="C82010"):
+        assert _run("run", str(scenario), "--data-dir", str(real_data), "--out", str(out)) == optimise.EXIT_OK
+    # 31 practices of 338,663 patients in the CCG; Oakham has 15,938 of them
+    solution = json.loads((out / "solution.json").read_text())
+    summary = solution["summary"]
+    assert summary["n_units"] == 30 and summary["n_units_dropped"] == 1
+    assert summary["selection_population"] == 338_663 and summary["total_population"] == 338_663 - 15_938
+    assert solution["coverage"] == pytest.approx((338_663 - 15_938) / 338_663)
+    assert solution["coverage"] < 1.0
+    assert solution["coverage_text"] == ("95.3% of the population of the selection (338,663 people; 1 unit dropped: "
+                                         "no coordinates (not in NHS Choices, postcode not in Code-Point Open): 1)")
+    dropped = pd.read_csv(out / "dropped.csv", dtype={"unit_id": str})
+    assert dropped.to_dict("records") == [{
+        "unit_id": "C82010", "name": "OAKHAM MEDICAL PRACTICE", "population": 15_938.0,
+        "reason": "no coordinates (not in NHS Choices, postcode not in Code-Point Open)"}]
+    stdout = capsys.readouterr().out
+    assert "covering 95.3% of the population of the selection" in stdout and "1 unit dropped" in stdout
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "95.3%" in report and "C82010" in report and "OAKHAM MEDICAL PRACTICE" in report
+    assert "100.0% of the population" not in report
+    assert "95.3% of the population of the selection" in (out / "map.html").read_text(encoding="utf-8")
+
+
+def test_nothing_dropped_gives_an_empty_dropped_file(redbridge_run):
+    dropped = pd.read_csv(redbridge_run / "dropped.csv")
+    assert list(dropped.columns) == ["unit_id", "name", "population", "reason"] and dropped.empty
+    solution = json.loads((redbridge_run / "solution.json").read_text())
+    assert solution["coverage"] == 1.0 and solution["summary"]["selection_population"] == 337_420
+
+
+# ---------------------------------------------------------------------------- placeholder capital costs
+def test_placeholder_costs_are_labelled_in_every_output(redbridge_run):
+    solution = json.loads((redbridge_run / "solution.json").read_text())
+    assert solution["capital_costs_source"] == "placeholder"
+    assert solution["capital_costs_note"].startswith(PLACEHOLDER_NOTE)
+    assert solution["problem"]["capital_costs_source"] == "placeholder"
+    polysystems = pd.read_csv(redbridge_run / "polysystems.csv")
+    assert (polysystems["capital_cost_source"] == "placeholder").all()
+    report = (redbridge_run / "report.html").read_text(encoding="utf-8")
+    assert PLACEHOLDER_NOTE in report and "Total capital (placeholder)" in report
+    assert "Capital by hub option (total £1.75m) (placeholder)" in report
+    page = (redbridge_run / "map.html").read_text(encoding="utf-8")
+    assert PLACEHOLDER_NOTE in page and "(placeholder)" in page
+
+
+def test_costs_the_scenario_supplies_are_not_placeholders(tmp_path, capsys):
+    text = REDBRIDGE.read_text() + (
+        "\n[sites.options.hospital]\nreuse = 600000\nnew_build = 11000000\n"
+        "\n[sites.options.community]\nreuse = 300000\nrefurbish = 1500000\n"
+    )
+    scenario = tmp_path / "rb-costs.toml"
+    scenario.write_text(text)
+    out = tmp_path / "out"
+    assert _run("run", str(scenario), "--out", str(out)) == optimise.EXIT_OK
+    solution = json.loads((out / "solution.json").read_text())
+    assert solution["capital_costs_source"] == "scenario" and solution["capital_costs_note"] is None
+    assert (pd.read_csv(out / "polysystems.csv")["capital_cost_source"] == "scenario").all()
+    assert "placeholder" not in capsys.readouterr().out
+    for name in ("report.html", "map.html"):
+        page = (out / name).read_text(encoding="utf-8")
+        assert PLACEHOLDER_NOTE not in page and "(placeholder)" not in page, name
+
+
+def test_costs_given_for_one_site_type_leave_the_other_placeholder(real_data):
+    raw = {"units": {"type": "practice", "ccg": "08N"}, "sites": {"largest_practices": 4,
+                                                                  "options": {"hospital": {"reuse": 1.0}}},
+           "travel": {"source": "estimate"}}
+    built = build_from_scenario(parse_scenario(raw), data_dir=real_data)
+    flags = {(o.site_id, built.problem.site_types[built.problem.site_index(o.site_id)]): o.placeholder
+             for o in built.problem.options}
+    assert {t for (_, t), p in flags.items() if p} == {"community"}
+    assert {t for (_, t), p in flags.items() if not p} == {"hospital"}
+    assert built.problem.capital_costs_source == "placeholder"
+
+
+def test_demo_costs_are_placeholders():
+    assert build_demo().problem.capital_costs_source == "placeholder"
+
+
+# ---------------------------------------------------------------------------- one Pareto front per travel mode
+def test_sweep_fronts_are_per_travel_mode(tmp_path):
+    drive = build_demo()
+    # walking takes four times as long: compared together, every walk plan would be dominated
+    walk = dataclasses.replace(drive, problem=dataclasses.replace(drive.problem,
+                                                                  travel_min=drive.problem.travel_min * 4.0))
+    spec = parse_sweep({"sweep": {"base": "demo", "name": "modes"},
+                        "grid": {"floor": [50_000, 80_000], "mode": ["drive", "walk"]}})
+    result = run_sweep(spec, {"drive": drive, "walk": walk}, options=SolveOptions(time_limit=60))
+    table = result.frame()
+    assert table["validated"].all()
+    together = pareto_mask(table[["mean_travel_min", "capital_cost", "n_polysystems"]].to_numpy(dtype=float))
+    assert not together[(table["mode"] == "walk").to_numpy()].any()  # the old, mixed front
+    for mode in ("drive", "walk"):
+        rows = table.loc[table["mode"] == mode]
+        expected = pareto_mask(rows[["mean_travel_min", "capital_cost", "n_polysystems"]].to_numpy(dtype=float))
+        assert rows["pareto"].tolist() == expected.tolist() and rows["pareto"].any(), mode
+    assert (table["capital_costs_source"] == "placeholder").all()
+
+    fig = pareto_figure(table)
+    assert len(fig.axes) == 2
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["Mean travel against capital cost: drive",
+                                                             "Mean travel against capital cost: walk"]
+    assert all("(placeholder)" in ax.get_ylabel() for ax in fig.axes)
+    page = sweep_report_html(table, title="modes", base="demo")
+    assert "one front per mode (drive, walk)" in page and "Pareto front of each travel mode" in page
+    walk_front = ", ".join(table.loc[(table["mode"] == "walk") & table["pareto"], "plan_id"])
+    assert f"<b>walk</b>: {walk_front}" in page
+    assert "Capital costs are placeholders" in page and "capital (placeholder)" in page
+
+
+def test_sweep_command_prints_one_front_per_mode(tmp_path, capsys, monkeypatch):
+    sweep = tmp_path / "grid.toml"
+    sweep.write_text('[sweep]\nname = "grid"\nbase = "demo"\nmaps = false\n[grid]\nfloor = [50000, 80000]\n')
+    assert _run("sweep", str(sweep), "--serial", "--out", str(tmp_path / "out")) == optimise.EXIT_OK
+    stdout = capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "out" / "sweep.csv")
+    front = ", ".join(table.loc[table["pareto"], "plan_id"])
+    assert f"Pareto front: {front}" in stdout and PLACEHOLDER_NOTE in stdout
+
+
+# ---------------------------------------------------------------------------- boroughs outside London
+def test_lad_boundaries_outside_london_give_the_real_districts(tmp_path, real_data):
+    built = build_from_scenario(read_scenario(_elr(tmp_path, rules='boundaries = "lad"')), data_dir=real_data)
+    lad = dict(zip(built.problem.unit_ids, built.problem.groups))
+    assert lad["C82010"] == "E06000017"  # Oakham Medical Practice: Rutland
+    assert lad["C82077"] == "E06000017"  # The Uppingham Surgery: Rutland
+    assert lad["C82038"] == "E07000133"  # Latham House, Melton Mowbray: Melton
+    assert lad["C82009"] == "E07000131"  # Market Harborough: Harborough
+    assert lad["C82071"] == "E07000135"  # Wigston: Oadby and Wigston
+    assert not any(code.startswith("E09") for code in lad.values())  # never a London borough
+
+
+def test_a_unit_in_no_boundary_is_an_error_naming_it_and_the_file(tmp_path, real_data):
+    london = real_data / "london" / "lad22-boundaries-gen20.gpkg"
+    scenario = _elr(tmp_path, rules='boundaries = "lad"', data=f'lad_boundaries = "{london}"')
+    with pytest.raises(InputDataError) as info:
+        build_from_scenario(read_scenario(scenario), data_dir=real_data, cache=False)
+    text = str(info.value)
+    assert str(london) in text and "C82010 (OAKHAM MEDICAL PRACTICE) lies in no boundary" in text
+    assert len(info.value.problems) == 31  # every practice of the CCG, all at once
+    code = _run("run", str(scenario), "--data-dir", str(real_data), "--out", str(tmp_path / "out"))
+    assert code == optimise.EXIT_INPUT and not (tmp_path / "out").exists()
+
+
+def test_plan_summary_coverage_uses_the_dropped_units():
+    built = build_demo()
+    from catchment.problem import DroppedUnit
+
+    problem = dataclasses.replace(built.problem, dropped=(DroppedUnit("X1", "Lost practice", 10_000.0,
+                                                                      "no coordinates"),))
+    plan = Plan({u: problem.site_ids[0] for u in problem.unit_ids}, {problem.site_ids[0]: "reuse"}, "feasible")
+    summary = plan_summary(problem, plan)
+    total = float(np.sum(problem.population))
+    assert summary["coverage"] == pytest.approx(total / (total + 10_000))
+    assert summary["dropped_reasons"] == {"no coordinates": 1}
