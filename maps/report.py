@@ -11,7 +11,6 @@ polysystem and the provenance of the inputs.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +21,7 @@ from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from maps.areas import PlanGeometry, plan_geometry
+from maps._html import escape as _e
 from maps.charts import capital_chart, population_chart, travel_chart
 from maps.palette import OPTION_LABELS, SITE_TYPE_LABELS
 from maps.plan_map import map_html, plan_map, plan_summary_label, polysystem_colours
@@ -117,7 +117,7 @@ def report_html(
         _cards(summary),
         _facts(built, plan, summary, geometry.method),
         "<h2>Map</h2>",
-        f"<iframe class='map' title='Map of the plan' srcdoc=\"{html.escape(page, quote=True)}\"></iframe>",
+        f"<iframe class='map' title='Map of the plan' srcdoc=\"{_e(page)}\"></iframe>",
         "<p class='sub'>Click a hub for its details; the layer list (top right) switches on travel times; "
         "the legend unfolds. "
         "The map needs no internet; it has no background map.</p>",
@@ -244,10 +244,6 @@ def _provenance(built: BuiltProblem, plan: Plan) -> str:
 # ---------------------------------------------------------------------------- formatting
 def _unit_words(unit_type: str) -> str:
     return "GP practices" if unit_type == "practice" else "small areas (LSOAs)"
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def _num(value: Any) -> str:
