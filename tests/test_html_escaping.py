@@ -255,7 +255,8 @@ def test_no_payload_runs_in_a_browser(guarded, pages, page):
         finally:
             guarded.switch_to.default_content()
     for seen in frames:
-        assert seen["alerts"] == [] and seen["pwned"] is None, f"{page}: a payload ran: {seen['alerts']}"
+        assert seen["alerts"] == [] and seen["pwned"] is None, (
+            f"{page}: payloads ran {len(seen['alerts'])} time(s): alert({sorted(set(seen['alerts']))})")
     maps = frames[-1] if page in MAP_PAGES or "report" in page else None
     if page in MAP_PAGES:
         hovered, popups = MAP_PAGES[page]
