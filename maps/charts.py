@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from catchment.metrics import assignments_frame, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
-from maps._html import chart_text
+from maps._html import chart_text, escape
 from maps.palette import (
     OPTION_COLOURS,
     OPTION_LABELS,
@@ -67,7 +67,7 @@ def figure_svg(fig: Figure, *, name: str) -> str:
     text = re.sub(r"<\?xml[^>]*\?>\s*", "", text)
     text = re.sub(r"<!DOCTYPE[^>]*>\s*", "", text)
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
-    return text.replace("<svg ", f'<svg role="img" aria-label="{name}" class="chart" ', 1)
+    return text.replace("<svg ", f'<svg role="img" aria-label="{escape(name)}" class="chart" ', 1)
 
 
 def population_chart(problem: Problem, plan: Plan, *, colours: Mapping[str, str] | None = None) -> str:

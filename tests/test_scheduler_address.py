@@ -154,3 +154,21 @@ def test_plain_tcp_to_a_tls_scheduler_is_refused(tls_cluster):
     with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler"):
         with dask_client(scheduler=plain, timeout=3):
             pass
+
+
+def test_shortlist_command_over_tls(tls_cluster, tmp_path, monkeypatch):
+    """End to end: the command reaches the TLS scheduler with the settings in the environment."""
+    cluster, _, cert, key = tls_cluster
+    for setting, path in zip(TLS_KEYS, (cert, cert, key)):
+        monkeypatch.setenv("DASK_" + setting.upper().replace(".", "__").replace("-", "_"), str(path))
+    dask.config.refresh()  # read the environment as a new process would
+    try:
+        out = tmp_path / "out"
+        code = optimise.main(["shortlist", "demo", "--scheduler", cluster.scheduler_address, "--out", str(out),
+                              "--quiet"])
+    finally:
+        monkeypatch.undo()
+        dask.config.refresh()
+    assert code == optimise.EXIT_OK
+    assert (out / "shortlist.csv").is_file() and (out / "shortlist.html").is_file()
+    assert '"dask": "tls://' in (out / "shortlist.json").read_text()
