@@ -26,6 +26,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 __all__ = ["escape", "escape_properties", "tooltip_text", "chart_text"]
 
 #: Characters that are safe in HTML but not in a JavaScript template string, as entities.
@@ -42,9 +44,7 @@ def escape(value: Any) -> str:
     >>> escape(None), escape(float("nan")), escape(3)
     ('', '', '3')
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if type(value).__name__ == "NAType":  # pandas.NA, without importing pandas here
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     return html.escape(str(value), quote=True)
 

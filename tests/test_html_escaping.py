@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from matplotlib import rc_context
 
 from catchment.build import BuiltProblem, build_demo
 from catchment.plan import Plan
 from catchment.sweep import parse_sweep
 from maps import comparison_map, report_html, save_map, write_plan_outputs
+from maps._html import chart_text, escape, escape_properties, tooltip_text
 from maps.phasing import write_phasing_outputs
 from maps.shortlist import write_shortlist_outputs
 from maps.sweep import write_sweep_outputs
@@ -92,6 +95,33 @@ def hostile_built(built: BuiltProblem) -> BuiltProblem:
 
 def with_notes(plan: Plan) -> Plan:
     return dataclasses.replace(plan, notes=(*plan.notes, *PAYLOADS))
+
+
+# ---------------------------------------------------------------------------- the helpers
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_escape_leaves_no_markup(payload):
+    text = escape(payload)
+    assert not set("<>\"'") & set(text) and html.unescape(text) == payload
+    assert escape_properties({"name": payload, "n": 3, "none": None}) == {"name": text, "n": 3, "none": None}
+    inert = tooltip_text(payload)
+    assert not set("<>\"'`$\\") & set(inert) and html.unescape(inert) == payload
+    assert escape(None) == escape(float("nan")) == escape(pd.NA) == ""
+
+
+def test_chart_text_is_drawn_as_written():
+    from matplotlib.figure import Figure
+
+    name = "Site $\\frac{1 $2 & <b>"
+    fig = Figure()
+    fig.text(0.1, 0.5, name)
+    with pytest.raises(ValueError):  # read as (broken) mathematics
+        fig.savefig(io.StringIO(), format="svg")
+    fig = Figure()
+    fig.text(0.1, 0.5, chart_text(name))
+    out = io.StringIO()
+    with rc_context({"svg.fonttype": "none"}):
+        fig.savefig(out, format="svg")
+    assert escape(name) in out.getvalue()  # the text as written, escaped by matplotlib's SVG writer
 
 
 @pytest.fixture(scope="module")
