@@ -72,13 +72,13 @@ DEFAULT_OPTIONS: Mapping[str, tuple[tuple[str, float], ...]] = MappingProxyType(
 )
 
 _TRAVEL_SOURCES = ("network", "matrix", "estimate")
+_MODES = ("drive", "walk")
+_SOLVERS = ("highs", "cbc")
 
 #: The keys whose values are paths of files a scenario reads (besides every ``[data]`` role).
 PATH_KEYS: tuple[tuple[str, str], ...] = (
     ("units", "polygon"), ("sites", "file"), ("sites", "options_file"), ("travel", "network"), ("travel", "matrix"),
 )
-_MODES = ("drive", "walk")
-_SOLVERS = ("highs", "cbc")
 
 
 @dataclass(frozen=True)

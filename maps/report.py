@@ -20,8 +20,8 @@ import pandas as pd
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, plan_summary, polysystems_frame
 from catchment.plan import Plan
-from maps.areas import PlanGeometry, plan_geometry
 from maps._html import escape as _e
+from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
 from maps.palette import OPTION_LABELS, SITE_TYPE_LABELS
 from maps.plan_map import map_html, plan_map, plan_summary_label, polysystem_colours
