@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def dask(p: argparse.ArgumentParser) -> None:
         p.add_argument("--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler "
-                       "(tcp://host:8786); default: a local cluster")
+                       "(tcp://host:8786, or tls://host:8786 with Dask's TLS settings); default: a local cluster")
         p.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
         p.add_argument("--serial", action="store_true", help="solve in this process, without Dask")
 
@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
 
     commands = {"shortlist": _shortlist, "sweep": _sweep, "phase": _phase, "national": _national}
     try:
+        if getattr(args, "scheduler", None) is not None and not args.serial:
+            from solvers.distributed import scheduler_security
+
+            scheduler_security(args.scheduler)  # a bad address or TLS setting: exit 2 before any work
         return commands.get(args.command, _run)(args)
     except InfeasibleError as exc:
         print(f"\nINFEASIBLE: no plan can satisfy the rules. Nothing was written.\n\n{exc}", file=sys.stderr)

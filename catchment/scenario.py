@@ -56,6 +56,7 @@ __all__ = [
     "TravelSpec",
     "SolverSpec",
     "DEFAULT_OPTIONS",
+    "PATH_KEYS",
     "read_scenario",
     "read_toml",
     "parse_scenario",
@@ -73,6 +74,11 @@ DEFAULT_OPTIONS: Mapping[str, tuple[tuple[str, float], ...]] = MappingProxyType(
 _TRAVEL_SOURCES = ("network", "matrix", "estimate")
 _MODES = ("drive", "walk")
 _SOLVERS = ("highs", "cbc")
+
+#: The keys whose values are paths of files a scenario reads (besides every ``[data]`` role).
+PATH_KEYS: tuple[tuple[str, str], ...] = (
+    ("units", "polygon"), ("sites", "file"), ("sites", "options_file"), ("travel", "network"), ("travel", "matrix"),
+)
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,12 @@ class Scenario:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def resolve(self, relative: str, data_dir: Path) -> Path:
-        """Resolve a scenario path: absolute stays, relative is taken under ``data_dir``."""
+        """Resolve a scenario path: absolute stays, relative is taken under ``data_dir``.
+
+        ``~`` is the user's home folder; ``..`` is allowed (a path is not confined to
+        ``data_dir``). Every path names a local file that is read as data (never run);
+        :func:`parse_scenario` refuses URLs (:data:`PATH_KEYS`).
+        """
         p = Path(relative).expanduser()
         return p if p.is_absolute() else Path(data_dir) / p
 
@@ -384,6 +395,13 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     if not isinstance(d, dict) or not all(isinstance(v, str) for v in d.values()):
         r.problems.append(f"{source}: [data] must map a data file role to a path")
         d = {}
+    specs = {"units": units, "sites": sites, "travel": travel}
+    named = [(section, key, getattr(specs[section], key)) for section, key in PATH_KEYS]
+    named += [("data", role, value) for role, value in d.items()]
+    for section, key, value in named:
+        if isinstance(value, str) and "://" in value:
+            r.problems.append(f"{source}: [{section}] {key} must name a local file (a scenario never downloads "
+                              f"anything), got {value!r}")
 
     rules = objective = None
     try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import re
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from geodata._errors import CatchmentError
+from maps._html import tooltip_text
 
 __all__ = [
     "LEAFLET_PACKAGE",
@@ -232,8 +232,7 @@ def text_tooltip(text: str) -> folium.Tooltip:
     """A tooltip showing ``text`` as plain text.
 
     folium puts a tooltip's text into a JavaScript template string: the text is
-    HTML-escaped and backticks and dollar signs are written as entities so that no name
-    can break the script.
+    HTML-escaped and backticks, dollar signs and backslashes are written as entities so
+    that no name can break the script (:func:`maps._html.tooltip_text`).
     """
-    safe = html.escape(str(text)).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
-    return folium.Tooltip(safe)
+    return folium.Tooltip(tooltip_text(text))

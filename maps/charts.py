@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
+from maps._html import chart_text, escape
 from maps.palette import (
     OPTION_COLOURS,
     OPTION_LABELS,
@@ -66,7 +67,7 @@ def figure_svg(fig: Figure, *, name: str) -> str:
     text = re.sub(r"<\?xml[^>]*\?>\s*", "", text)
     text = re.sub(r"<!DOCTYPE[^>]*>\s*", "", text)
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
-    return text.replace("<svg ", f'<svg role="img" aria-label="{name}" class="chart" ', 1)
+    return text.replace("<svg ", f'<svg role="img" aria-label="{escape(name)}" class="chart" ', 1)
 
 
 def population_chart(problem: Problem, plan: Plan, *, colours: Mapping[str, str] | None = None) -> str:
@@ -100,7 +101,7 @@ def population_chart(problem: Problem, plan: Plan, *, colours: Mapping[str, str]
         if floor > 0:
             ax.axvline(floor, color="#222222", linestyle="--", linewidth=1.2)
             ax.text(floor, len(ids) - 0.4, f" floor {floor:,.0f}", fontsize=8, va="bottom")
-        ax.set_yticks(y, ids)
+        ax.set_yticks(y, [chart_text(i) for i in ids])
         ax.set_xlabel("population")
         ax.set_xlim(0, max(float(pops.max()) if len(pops) else 0.0, floor) * 1.25 or 1.0)
         ax.set_ylim(-0.7, len(ids) - 0.1)

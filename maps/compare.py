@@ -10,7 +10,6 @@ neighbours allow, and highlights the units that change.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 
@@ -24,6 +23,7 @@ from catchment.metrics import assignments_frame, capital_costs_label, plan_summa
 from catchment.plan import Plan
 from catchment.problem import Problem
 from maps._assets import HtmlPopup, MapControl, text_tooltip
+from maps._html import escape as _e
 from maps.areas import plan_geometry, to_wgs84
 from maps.plan_map import add_plan_layers, base_map, legend_html, polysystem_colours
 
@@ -123,7 +123,7 @@ def comparison_map(
         "unit that changes polysystem</div>"
     )
     legend = legend_html(built, plan_b, colours_b, geometry_b, extra=changes_html).replace(
-        "<h5>Polysystems", f"<h5>{_e(label_b).capitalize()}: polysystems", 1)
+        "<h5>Polysystems", f"<h5>{_e(_capital(label_b))}: polysystems", 1)
     MapControl(legend, position="bottomright", css_class="catchment-legend").add_to(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
     return m
@@ -181,15 +181,16 @@ def _comparison_box(
     moved_text = (f"{len(moved)} of {len(changes)} units change polysystem "
                   f"({moved['population'].sum():,.0f} people, {share:.1%})")
     travel = sb["travel_label"]
-    return (f"<h4>{_e(labels[0]).capitalize()} and {_e(labels[1])} plans</h4><table>{head}{body}</table>"
+    return (f"<h4>{_e(_capital(labels[0]))} and {_e(labels[1])} plans</h4><table>{head}{body}</table>"
             f"<div>{_e(moved_text)}</div><div>Travel times: {_e(travel)}</div>")
+
+
+def _capital(text: str) -> str:
+    """``text`` with a capital first letter (the rest as written)."""
+    return text[:1].upper() + text[1:]
 
 
 def _minutes(value: float | None) -> str:
     if value is None or not np.isfinite(value):
         return "n/a"
     return f"{value:.1f} min"
-
-
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value))

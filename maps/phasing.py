@@ -13,7 +13,6 @@ The tables these read are :meth:`solvers.phasing.Phasing.frame` and
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
@@ -26,6 +25,7 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
+from maps._html import chart_text, escape
 from maps.charts import _STYLE, figure_svg
 from maps.palette import OKABE_ITO, POLYSYSTEM_COLOURS
 from catchment.outputs import json_safe
@@ -95,12 +95,12 @@ def phasing_figure(
             top.barh(yy, horizon - start + 1, left=start - 0.5, height=0.6,
                      color=POLYSYSTEM_COLOURS[k % len(POLYSYSTEM_COLOURS)], edgecolor="#222222", linewidth=0.6)
             top.text(start - 0.4, yy, f" opens year {start}: {label}", va="center", fontsize=8)
-        top.set_yticks(y, [f"{r.polysystem_id} {r.hub_site_id}" for r in order.itertuples(index=False)])
+        top.set_yticks(y, [chart_text(f"{r.polysystem_id} {r.hub_site_id}") for r in order.itertuples(index=False)])
         top.set_xlim(0.5, horizon + 0.5)
         top.set_ylim(-0.7, max(len(order), 1) - 0.3)
         top.set_xticks(range(1, horizon + 1))
         top.set_xlabel("year")
-        top.set_title(title, loc="left")
+        top.set_title(chart_text(title), loc="left")
 
         x = years["year"].to_numpy()
         bottom.bar(x, years["spend"] / 1e6, width=0.6, color=OKABE_ITO[1], edgecolor="#222222", linewidth=0.6,
@@ -138,7 +138,7 @@ def phasing_figure(
 
 
 def _table_html(frame: pd.DataFrame, formats: Mapping[str, str]) -> str:
-    head = "".join(f'<th class="{"text" if formats.get(c) == "text" else ""}">{html.escape(c)}</th>'
+    head = "".join(f'<th class="{"text" if formats.get(c) == "text" else ""}">{escape(c)}</th>'
                    for c in frame.columns)
     rows = []
     for record in frame.to_dict("records"):
@@ -154,7 +154,7 @@ def _table_html(frame: pd.DataFrame, formats: Mapping[str, str]) -> str:
             elif kind == "share":
                 text = f"{float(value):.1%}"
             else:
-                text = html.escape(str(value))
+                text = escape(str(value))
             cells.append(f'<td class="{"text" if kind == "text" else ""}">{text}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -199,12 +199,12 @@ def phasing_report_html(
              ("person-years served", f"{float(summary.get('person_years', 0.0)):,.0f}"),
              ("of the most possible", f"{float(summary.get('person_years', 0.0)) / (total * horizon):.1%}"
               if total > 0 and horizon else "n/a")]
-    notes = "".join(f"<li>{html.escape(str(n))}</li>" for n in summary.get("notes", []))
+    notes = "".join(f"<li>{escape(str(n))}</li>" for n in summary.get("notes", []))
     budget_words = ("unspent budget rolls forward to later years" if summary.get("carry_over")
                     else "each year's budget must be spent within the year (no carry-over)")
-    status = html.escape(str(summary.get("status", "")))
+    status = escape(str(summary.get("status", "")))
     placeholder = summary.get("capital_costs_source") == "placeholder"
-    costs_note = (f'<p class="note placeholder"><b>Note:</b> {html.escape(PLACEHOLDER_COSTS_NOTE)}.</p>'
+    costs_note = (f'<p class="note placeholder"><b>Note:</b> {escape(PLACEHOLDER_COSTS_NOTE)}.</p>'
                   if placeholder else "")
     hub_formats = {"hub_site_id": "text", "polysystem_id": "text", "capital_cost": "money", "population": "people",
                    "open_year": "text", "years_served": "text"}
@@ -212,13 +212,13 @@ def phasing_report_html(
                     "cumulative_spend": "money", "hubs_opened": "text", "population_served": "people",
                     "share_served": "share"}
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>{_PAGE_CSS}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p class="note">{html.escape(str(summary.get('plan', '')))} Hubs open in the year shown and serve their
+<h1>{escape(title)}</h1>
+<p class="note">{escape(str(summary.get('plan', '')))} Hubs open in the year shown and serve their
 polysystem from then on; the timetable maximises the population served by an open hub summed over
-the years, within the capital budgets ({html.escape(budget_words)}). Status: {status}.</p>
-<div class="cards">{''.join(f'<div class="card"><b>{v}</b>{html.escape(k)}</div>' for k, v in cards)}</div>
+the years, within the capital budgets ({escape(budget_words)}). Status: {status}.</p>
+<div class="cards">{''.join(f'<div class="card"><b>{v}</b>{escape(k)}</div>' for k, v in cards)}</div>
 {f'<ul>{notes}</ul>' if notes else ''}
 {costs_note}
 {chart_svg}

@@ -15,7 +15,6 @@ map stays readable without it.
 
 from __future__ import annotations
 
-import html
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -34,6 +33,8 @@ from catchment.metrics import assignments_frame, capital_costs_label, plan_summa
 from catchment.plan import Plan
 from geodata.settings import BNG
 from maps._assets import HtmlPopup, LayerLegend, MapControl, OfflineMap, text_tooltip
+from maps._html import escape as _e
+from maps._html import escape_properties
 from maps.areas import PlanGeometry, plan_geometry, to_wgs84, touching_pairs
 from maps.palette import (
     OPTION_COLOURS,
@@ -305,7 +306,7 @@ def add_plan_layers(
     PlanLayers
         The travel-time class breaks and the layers other elements refer to.
     """
-    prefix = f"{label}: " if label else ""
+    prefix = f"{_e(label)}: " if label else ""  # Leaflet's layer control shows names as HTML
     problem = built.problem
     assignments = assignments_frame(problem, plan)
     table = polysystems_frame(problem, plan)
@@ -444,10 +445,11 @@ def _area_layer(
 ) -> folium.GeoJson:
     shaded = not geometry.approximate and bool((areas["share"] < 1).any())
     data = _features(areas, ["area_id", "name", "polysystem_id", "share", "population", "travel_min"])
+    fill = {_e(k): v for k, v in colours.items()}  # the features hold escaped ids
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         props = feature["properties"]
-        colour = colours.get(props["polysystem_id"] or "", "#BBBBBB")
+        colour = fill.get(props["polysystem_id"] or "", "#BBBBBB")
         share = props["share"] if props["share"] is not None else 1.0
         opacity = 0.15 + 0.6 * share if shaded else 0.55
         return {"fillColor": colour, "color": "#FFFFFF", "weight": 0.6, "opacity": 0.8,
@@ -611,7 +613,11 @@ def _hub_layer(
 
 # ---------------------------------------------------------------------------- helpers
 def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
-    """GeoJSON of ``frame`` with JSON-safe properties (NaN -> null) and a unique ``id``."""
+    """GeoJSON of ``frame`` with JSON-safe properties (NaN -> null) and a unique ``id``.
+
+    Texts are HTML-escaped (:func:`maps._html.escape_properties`): the layers' tooltips
+    (``folium.GeoJsonTooltip``) insert property values into the page as HTML.
+    """
     features = []
     for k, (geom, props) in enumerate(zip(frame.geometry, frame[columns].to_dict("records"))):
         if geom is None or geom.is_empty:
@@ -625,7 +631,8 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
             clean["mean_travel_min"] = round(clean["mean_travel_min"], 1)
         if "population" in clean and clean["population"] is not None:
             clean["population"] = f"{clean['population']:,.0f}"
-        features.append({"type": "Feature", "id": str(k), "properties": clean, "geometry": geom.__geo_interface__})
+        features.append({"type": "Feature", "id": str(k), "properties": escape_properties(clean),
+                         "geometry": geom.__geo_interface__})
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -651,10 +658,6 @@ def _bounds(built: BuiltProblem, geometry: PlanGeometry) -> list[list[float]]:
 def _popup(rows: list[tuple[str, str]]) -> str:
     body = "".join(f"<tr><td><b>{_e(k)}</b></td><td>{v}</td></tr>" for k, v in rows)
     return f'<div class="catchment-popup"><table>{body}</table></div>'
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def _short(text: Any, width: int = 28) -> str:

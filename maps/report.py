@@ -11,7 +11,6 @@ polysystem and the provenance of the inputs.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +20,7 @@ import pandas as pd
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
 from catchment.plan import Plan
+from maps._html import escape as _e
 from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
 from maps.palette import OPTION_LABELS, SITE_TYPE_LABELS
@@ -118,7 +118,7 @@ def report_html(
         _coverage_and_costs(built, summary),
         _facts(built, plan, summary, geometry.method),
         "<h2>Map</h2>",
-        f"<iframe class='map' title='Map of the plan' srcdoc=\"{html.escape(page, quote=True)}\"></iframe>",
+        f"<iframe class='map' title='Map of the plan' srcdoc=\"{_e(page)}\"></iframe>",
         "<p class='sub'>Click a hub for its details; the layer list (top right) switches on travel times; "
         "the legend unfolds. "
         "The map needs no internet; it has no background map.</p>",
@@ -273,10 +273,6 @@ def _provenance(built: BuiltProblem, plan: Plan) -> str:
 # ---------------------------------------------------------------------------- formatting
 def _unit_words(unit_type: str) -> str:
     return "GP practices" if unit_type == "practice" else "small areas (LSOAs)"
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def _num(value: Any) -> str:

@@ -14,7 +14,6 @@ message too, so colour is never the only cue. The table it reads is
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
@@ -31,6 +30,7 @@ from branca.element import Element
 from catchment.build import BuiltProblem
 from geodata.settings import BNG
 from maps._assets import HtmlPopup, MapControl, OfflineMap, text_tooltip
+from maps._html import escape as _e
 from maps.areas import to_wgs84
 from maps.palette import OKABE_ITO, SITE_TYPE_LABELS, TRAVEL_COLOURS, text_colour
 from maps.plan_map import MAP_CSS, save_map
@@ -88,10 +88,6 @@ def _num(value: Any, fmt: str, *, missing: str = "n/a") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)) or pd.isna(value):
         return missing
     return format(float(value), fmt)
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value))
 
 
 def shortlist_map(

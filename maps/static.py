@@ -27,6 +27,7 @@ from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from geodata.settings import BNG
+from maps._html import chart_text
 from maps.areas import PlanGeometry, plan_geometry
 from maps.palette import OPTION_COLOURS, OPTION_LABELS, OPTION_LETTERS, text_colour
 from maps.plan_map import format_gap, plan_summary_label, polysystem_colours
@@ -89,12 +90,12 @@ def plan_figure(
         status = plan.status_label
         covered = f"{summary['coverage']:.1%} of the population of the selection covered"
         heading = title or f"{summary['n_polysystems']} polysystems, {covered}"
-        ax.set_title(heading, loc="left", fontsize=12, fontweight="bold")
+        ax.set_title(chart_text(heading), loc="left", fontsize=12, fontweight="bold")
         gap = "" if plan.gap is None else f", gap {format_gap(plan.gap)}"
         caption = (f"Status: {status}{gap} ({plan.solver}). Travel times: {plan_summary_label(built)}. "
                    f"Areas: {geometry.method}. Coverage: {summary['coverage_text']}."
                    + (f" Note: {summary['capital_costs_note']}." if summary["capital_costs_note"] else ""))
-        ax.text(0.0, -0.015, textwrap.fill(caption, 130), transform=ax.transAxes, fontsize=7, color="#333333",
+        ax.text(0.0, -0.015, chart_text(textwrap.fill(caption, 130)), transform=ax.transAxes, fontsize=7, color="#333333",
                 va="top", ha="left")
     return fig
 
@@ -182,7 +183,7 @@ def _draw_sites(ax: Axes, built: BuiltProblem, plan: Plan, table: pd.DataFrame, 
                     color=text_colour(OPTION_COLOURS.get(row.hub_option, "#BBBBBB")), zorder=7,
                     bbox={"boxstyle": "circle,pad=0.2", "fc": OPTION_COLOURS.get(row.hub_option, "#BBBBBB"),
                           "ec": "#222222", "lw": 0.8})
-        ax.annotate(row.polysystem_id, (point.x, point.y), xytext=(0, -13), textcoords="offset points",
+        ax.annotate(chart_text(row.polysystem_id), (point.x, point.y), xytext=(0, -13), textcoords="offset points",
                     fontsize=7, fontweight="bold", ha="center", va="top", zorder=7,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
 
@@ -224,7 +225,7 @@ def _legend_handles(built: BuiltProblem, table: pd.DataFrame, colours: Mapping[s
         name = name if len(name) <= 26 else name[:25] + "…"
         flag = " (below floor)" if row.below_floor else ""
         handles.append(Patch(facecolor=colours.get(row.polysystem_id, "#BBBBBB"), edgecolor="#111111",
-                             label=f"{row.polysystem_id} {name}, {row.population:,.0f}{flag}"))
+                             label=chart_text(f"{row.polysystem_id} {name}, {row.population:,.0f}{flag}")))
     handles.append(Line2D([], [], linestyle="none", label=""))
     handles.append(Line2D([], [], marker="s", linestyle="none", markersize=9, markerfacecolor="#DDDDDD",
                           markeredgecolor="#111111", markeredgewidth=1.5, label="hub on a hospital site"))

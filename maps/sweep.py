@@ -17,7 +17,6 @@ The table these read is :meth:`solvers.sweep.SweepResult.frame` (``sweep.csv``).
 from __future__ import annotations
 
 import dataclasses
-import html
 import logging
 import math
 import tempfile
@@ -33,6 +32,7 @@ from catchment.build import BuiltProblem
 from catchment.outputs import write_outputs
 from catchment.plan import Plan
 from catchment.sweep import SweepPoint, apply_point
+from maps._html import chart_text, escape
 from maps.charts import _STYLE, figure_svg
 from maps.palette import POLYSYSTEM_COLOURS
 
@@ -116,7 +116,7 @@ def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capi
                 for (x, y), group in same:  # plans with the same figures share one label
                     ids = list(group["plan_id"])
                     label = ", ".join(ids[:3]) + (f" +{len(ids) - 3}" if len(ids) > 3 else "")
-                    ax.annotate(label, (x, y / 1e6), xytext=(6, 4), textcoords="offset points", fontsize=7.5)
+                    ax.annotate(chart_text(label), (x, y / 1e6), xytext=(6, 4), textcoords="offset points", fontsize=7.5)
             n_missing = int((table["mode"].astype(str) == mode).sum()) - len(mine) if "mode" in table.columns \
                 else len(table) - len(ok)
             words = "" if mode in ("", "base", "n/a") else f" ({mode})"
@@ -124,7 +124,7 @@ def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capi
                           + (f"\n({n_missing} grid point(s) without a valid plan not shown)" if n_missing else ""))
             ax.set_ylabel(f"capital cost (GBP millions){placeholder}")
             heading = title if len(modes) == 1 else f"{title}: {mode}"
-            ax.set_title(heading + (f"{placeholder}" if len(modes) == 1 else ""), loc="left")
+            ax.set_title(chart_text(heading + (f"{placeholder}" if len(modes) == 1 else "")), loc="left")
             if len(mine):
                 ax.legend(fontsize=8, frameon=False, loc="best")
             ax.grid(True, color="#e5e5e5", linewidth=0.6, zorder=0)
@@ -146,7 +146,7 @@ def _cell(value: Any, kind: str) -> str:
         return "&lt; 0.01%" if float(value) < 1e-4 else f"{float(value):.2%}"
     if kind == "bool":
         return "yes" if bool(value) else "no"
-    return html.escape(str(value))
+    return escape(str(value))
 
 
 def sweep_report_html(
@@ -204,7 +204,7 @@ def sweep_report_html(
                ("capital_cost", f"capital{_placeholder(table)}", "money"),
                ("n_polysystems", "count", "people"), ("validated", "validated", "bool"),
                ("pareto", "Pareto", "bool")]
-    head = "".join(f'<th class="{"text" if k == "text" else ""}">{html.escape(label)}</th>' for _, label, k in columns)
+    head = "".join(f'<th class="{"text" if k == "text" else ""}">{escape(label)}</th>' for _, label, k in columns)
     body = []
     for row in table.to_dict("records"):
         no_plan = row["status"] in ("infeasible", "invalid", "unsolved")
@@ -213,35 +213,35 @@ def sweep_report_html(
         for key, _, kind in columns:
             text = _cell(row[key], kind)
             if key == "plan_id" and plan_links and row[key] in plan_links:
-                text = f'<a href="{html.escape(plan_links[row[key]])}">{text}</a>'
+                text = f'<a href="{escape(plan_links[row[key]])}">{text}</a>'
             if key in ("travel_limit_min", "budget") and text == "":
                 text = "none"
             cells.append(f'<td class="{"text" if kind == "text" else ""}">{text}</td>')
         body.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
     problems = table.loc[table["note"].fillna("").astype(str).str.len() > 0, ["plan_id", "status", "note"]]
-    diagnosis = "".join(f"<li><b>{html.escape(r.plan_id)}</b> ({html.escape(r.status)}): {html.escape(r.note)}</li>"
+    diagnosis = "".join(f"<li><b>{escape(r.plan_id)}</b> ({escape(r.status)}): {escape(r.note)}</li>"
                         for r in problems.itertuples(index=False))
-    travel = f" Travel times: {html.escape(travel_label)}." if travel_label else ""
+    travel = f" Travel times: {escape(travel_label)}." if travel_label else ""
     per_mode_words = (", compared only with plans of the same travel mode: one front per mode ("
-                      + html.escape(", ".join(modes)) + ")") if per_mode else ""
+                      + escape(", ".join(modes)) + ")") if per_mode else ""
     fronts = "".join(
-        f"<li><b>{html.escape(mode)}</b>: "
-        + html.escape(", ".join(table.loc[(table["mode"].astype(str) == mode) & table["pareto"].astype(bool),
+        f"<li><b>{escape(mode)}</b>: "
+        + escape(", ".join(table.loc[(table["mode"].astype(str) == mode) & table["pareto"].astype(bool),
                                           "plan_id"].astype(str)) or "none")
         + "</li>" for mode in modes) if per_mode else ""
     placeholder_words = (" <b>Capital costs are placeholders</b> (built-in indicative figures, not real estates costs)."
                          if _placeholder(table) else "")
-    na = "".join(f"<li><b>{html.escape(axis)}</b>: not applicable, {html.escape(why)}</li>"
+    na = "".join(f"<li><b>{escape(axis)}</b>: not applicable, {escape(why)}</li>"
                  for axis, why in (not_applicable or {}).items())
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>{_PAGE_CSS}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p class="note">Base scenario: {html.escape(base)}.{travel}
+<h1>{escape(title)}</h1>
+<p class="note">Base scenario: {escape(base)}.{travel}
 Every plan is re-checked by the independent validator; figures are recomputed from the plan.
 The Pareto front holds the valid plans that no other plan beats on mean travel, capital cost and
 number of polysystems at once (fewer is better on each){per_mode_words}.{placeholder_words}</p>
-<div class="cards">{''.join(f'<div class="card"><b>{v}</b>{html.escape(k)}</div>' for k, v in cards)}</div>
+<div class="cards">{''.join(f'<div class="card"><b>{v}</b>{escape(k)}</div>' for k, v in cards)}</div>
 {f'<h2>Axes not applicable</h2><ul>{na}</ul>' if na else ''}
 <h2>Mean travel against capital cost</h2>
 {chart_svg}

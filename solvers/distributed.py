@@ -11,6 +11,15 @@ function of its inputs, so a distributed run writes the same tables as a serial 
 Workers of an existing cluster must be able to import this project (install it on them
 with ``pip install``); a LocalCluster's workers use this interpreter.
 
+An existing scheduler's address is checked before any work starts
+(:func:`check_scheduler_address`): its scheme must be one the installed Dask connects with
+(:func:`dask_schemes`: ``tcp``, ``tls``, ``ws``, ``wss``, ``inproc``, ``ucx`` and any comm
+plugin), with a host and a port. ``tls://`` (and ``wss://``) addresses connect with Dask's
+own security settings (:func:`scheduler_security`): the certificate files named in Dask's
+configuration, ``distributed.comm.tls.ca-file``, ``distributed.comm.tls.client.cert`` and
+``distributed.comm.tls.client.key`` (a YAML file in ``~/.config/dask/``, or the variables
+``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``, ``..._CLIENT__CERT``, ``..._CLIENT__KEY``).
+
 >>> with dask_client(workers=2) as client:                                     # doctest: +SKIP
 ...     records = map_tasks(solve_and_check, problems, client=client,
 ...                         shared={"options": SolveOptions()})
@@ -19,15 +28,27 @@ with ``pip install``); a LocalCluster's workers use this interpreter.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import logging
 import os
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from geodata._errors import CatchmentError
 
-__all__ = ["SchedulerError", "default_workers", "dask_client", "map_tasks", "cluster_description"]
+__all__ = [
+    "SchedulerError",
+    "SchedulerAddressError",
+    "default_workers",
+    "dask_schemes",
+    "check_scheduler_address",
+    "scheduler_security",
+    "dask_client",
+    "map_tasks",
+    "cluster_description",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +62,23 @@ _SUBMIT_ARGUMENTS = frozenset({"key", "workers", "resources", "retries", "priori
                                "allow_other_workers", "actor", "actors", "pure"})
 
 
+#: Entry-point group of Dask's comm plugins (third-party address schemes).
+_COMM_PLUGINS = "distributed.comm.backends"
+#: Schemes whose connections Dask encrypts with its TLS settings.
+_TLS_SCHEMES = frozenset({"tls", "wss"})
+#: Dask configuration keys of the certificates a client presents (``key``: optional, the
+#: key may follow the certificate in its file).
+_TLS_SETTINGS = (("tls_ca_file", "distributed.comm.tls.ca-file", True),
+                 ("tls_client_cert", "distributed.comm.tls.client.cert", True),
+                 ("tls_client_key", "distributed.comm.tls.client.key", False))
+
+
 class SchedulerError(CatchmentError):
     """A Dask scheduler could not be reached or a cluster could not start."""
+
+
+class SchedulerAddressError(SchedulerError, ValueError):
+    """A scheduler address cannot be used: unknown scheme, no host or port, or TLS unset."""
 
 
 def default_workers() -> int:
@@ -51,6 +87,101 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def dask_schemes() -> tuple[str, ...]:
+    """Address schemes the installed Dask connects with, sorted.
+
+    Read from Dask's comm registry (``distributed.comm.registry.backends``: ``tcp``,
+    ``tls``, ``inproc``, ``ws``, ``wss``, ``ucx``) and its comm plugins (entry points
+    ``distributed.comm.backends``), not from a list kept here.
+    """
+    import distributed.comm  # noqa: F401 - importing it registers the built-in schemes
+    from distributed.comm.registry import backends
+
+    plugins = {entry.name for entry in importlib.metadata.entry_points(group=_COMM_PLUGINS)}
+    return tuple(sorted(set(backends) | plugins))
+
+
+def check_scheduler_address(address: str, *, option: str = "--scheduler") -> str:
+    """Check a scheduler address before any work starts; return its scheme.
+
+    Parameters
+    ----------
+    address
+        ``scheme://host:port``; without a scheme, Dask's default
+        (``distributed.comm.default-scheme``, ``tcp``).
+    option
+        How the user gave the address (named in the error).
+
+    Returns
+    -------
+    str
+        The scheme (``tcp``, ``tls``, ...).
+
+    Raises
+    ------
+    SchedulerAddressError
+        Naming ``option`` and the address: unknown scheme (the known ones listed), or no
+        host or port.
+    """
+    import dask
+    from distributed.comm.registry import get_backend  # importing distributed loads its config defaults
+
+    if not isinstance(address, str) or not address.strip():
+        raise SchedulerAddressError(f"{option} {address!r}: give a scheduler address such as tcp://host:8786")
+    known = dask_schemes()
+    scheme, sep, location = address.strip().rpartition("://")
+    if not sep:
+        scheme = dask.config.get("distributed.comm.default-scheme")
+    if scheme not in known:
+        raise SchedulerAddressError(
+            f"{option} {address!r}: unknown address scheme {scheme!r}; Dask connects with "
+            f"{', '.join(f'{s}://' for s in known)} (e.g. tcp://host:8786, or tls://host:8786 with "
+            "certificates in Dask's configuration)")
+    try:
+        host, port = get_backend(scheme).get_address_host_port(location)
+    except NotImplementedError:  # not a host:port scheme (inproc)
+        return scheme
+    except (ValueError, TypeError) as exc:
+        raise SchedulerAddressError(f"{option} {address!r}: not a {scheme}://host:port address ({exc})") from None
+    if not host or not port:
+        raise SchedulerAddressError(f"{option} {address!r}: not a {scheme}://host:port address (no host or port)")
+    return scheme
+
+
+def scheduler_security(address: str, *, option: str = "--scheduler") -> Any:
+    """Dask's security settings for connecting to ``address`` (``None``: not encrypted).
+
+    For a ``tls://`` or ``wss://`` address: a :class:`distributed.Security` read from
+    Dask's configuration (``distributed.comm.tls.ca-file``, ``...client.cert``,
+    ``...client.key``, ``...ciphers``, ``...min-version``; see the module notes), after
+    checking that the certificate files it names exist.
+
+    Raises
+    ------
+    SchedulerAddressError
+        The address is unusable (:func:`check_scheduler_address`), or TLS is asked for but
+        a certificate is not set or its file does not exist (the setting is named).
+    """
+    scheme = check_scheduler_address(address, option=option)
+    if scheme not in _TLS_SCHEMES:
+        return None
+    from distributed import Security
+
+    security = Security()
+    missing = [key for attr, key, required in _TLS_SETTINGS if required and not getattr(security, attr)]
+    if missing:
+        variables = ", ".join("DASK_" + k.upper().replace(".", "__").replace("-", "_") for _, k, _ in _TLS_SETTINGS)
+        raise SchedulerAddressError(
+            f"{option} {address!r} uses TLS, but Dask's configuration does not set {' and '.join(missing)}: "
+            f"name the cluster's CA certificate and this client's certificate and key in a YAML file in "
+            f"~/.config/dask/ or with the environment variables {variables}")
+    for attr, key, _ in _TLS_SETTINGS:
+        value = getattr(security, attr)
+        if value and "\n" not in value and not Path(value).expanduser().is_file():  # a PEM text needs no file
+            raise SchedulerAddressError(f"{option} {address!r} uses TLS: {key} names {value!r}, which is not a file")
+    return security
 
 
 @contextlib.contextmanager
@@ -62,7 +193,8 @@ def dask_client(
     Parameters
     ----------
     scheduler
-        Address of an existing scheduler (``tcp://host:8786``). ``None`` starts a
+        Address of an existing scheduler (``tcp://host:8786``; ``tls://host:8786`` with
+        Dask's TLS settings, see :func:`scheduler_security`). ``None`` starts a
         LocalCluster: ``workers`` processes, one thread each, dashboard off.
     workers
         Worker processes of the LocalCluster (default: :func:`default_workers`). Ignored
@@ -76,6 +208,8 @@ def dask_client(
 
     Raises
     ------
+    SchedulerAddressError
+        If ``scheduler`` is not an address Dask can use (checked before connecting).
     SchedulerError
         If the scheduler does not answer or the cluster cannot start.
     ValueError
@@ -86,10 +220,11 @@ def dask_client(
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive whole number, got {workers!r}")
     if scheduler is not None:
+        security = scheduler_security(scheduler)
         if workers is not None:
             logger.info("--workers is ignored with an existing scheduler (%s)", scheduler)
         try:
-            client = Client(scheduler, timeout=timeout)
+            client = Client(scheduler, timeout=timeout, security=security)
         except (OSError, TimeoutError) as exc:
             raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from exc
         try:
