@@ -114,7 +114,10 @@ def atomic_output_dir(target: str | Path) -> Iterator[Path]:
         yield staging
         _swap(staging, target)
     except BaseException as exc:
+        full = _disk_full(staging)  # before the staging folder frees its space
         _discard(staging, created)
+        if full is not None and isinstance(exc, Exception) and not isinstance(exc, CatchmentError):
+            raise _location_error(target, exc, reason=full) from exc
         if _location_problem(exc):
             raise _location_error(target, exc) from exc
         raise
@@ -304,8 +307,24 @@ def _location_problem(exc: BaseException) -> bool:
     return bool(_LOCATION_TEXT.search(str(exc)))
 
 
-def _location_error(target: Path, exc: BaseException) -> OutputLocationError:
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip().splitlines()[0]
+#: Less free space than this where the results are written: a failed write is put down to
+#: a full disk (GDAL and SQLite report a full disk as unrelated errors).
+_FULL_BYTES = 1 << 20
+
+
+def _disk_full(folder: Path) -> str | None:
+    """Why the disk holding ``folder`` counts as full, or None."""
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
+    except OSError:
+        return None
+    return f"the disk is full: {free / 1024:,.0f} kB free" if free < _FULL_BYTES else None
+
+
+def _location_error(target: Path, exc: BaseException, *, reason: str | None = None) -> OutputLocationError:
+    if reason is None and isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    reason = reason or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     where = "the earlier results there are intact" if target.exists() else "no folder was created"
     return OutputLocationError(target, f"the results could not be written ({reason}). Nothing was written; {where}")
 
