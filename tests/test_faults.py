@@ -33,13 +33,15 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def staging_left(parent: Path) -> list[str]:
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name))
+    return sorted(p.name for p in parent.iterdir()
+                  if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name))
 
 
 def run_and_signal(argv: list[str], *, cache: Path, data: Path, when: str, sig: int,
                    delay: float = 0.0) -> tuple[int, list[str], list[str]]:
     """Run the command line; once a log line holds ``when``, wait ``delay`` s and signal its process group."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CATCHMENT_CACHE_DIR": str(cache), "CATCHMENT_DATA_DIR": str(data)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CATCHMENT_CACHE_DIR": str(cache),
+           "CATCHMENT_DATA_DIR": str(data)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "optimise.py"), *argv], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     err: list[str] = []
@@ -52,7 +54,8 @@ def run_and_signal(argv: list[str], *, cache: Path, data: Path, when: str, sig: 
             if when in line:
                 seen.set()
 
-    readers = [threading.Thread(target=read, args=(proc.stderr, err)), threading.Thread(target=read, args=(proc.stdout, out))]
+    readers = [threading.Thread(target=read, args=(proc.stderr, err)),
+               threading.Thread(target=read, args=(proc.stdout, out))]
     for reader in readers:
         reader.start()
     try:

@@ -33,7 +33,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def staging_left(parent: Path) -> list[str]:
     """The engine's hidden staging or backup folders beside an output folder."""
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name))
+    return sorted(p.name for p in parent.iterdir()
+                  if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name))
 
 
 @pytest.fixture(scope="module")
