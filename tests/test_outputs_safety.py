@@ -403,3 +403,21 @@ def test_national_unknown_ccg_exits_2_naming_it(out, real_data, capsys):
     assert "08N" not in err.split("codes there")[0]  # a known code is not reported as unknown
     assert snapshot(out) == before
     assert staging_left(out.parent) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "summary"),
+    [
+        (["phase", "demo", "--years", "4", "--annual-budget", "1.5e6", "--carry-over"], "phasing.json"),
+        (["national", "--ccg", "08N", "--serial"], "national.json"),
+    ],
+    ids=["phasing", "national"],
+)
+def test_summaries_record_the_same_provenance(tmp_path, real_data, argv, summary):
+    out = tmp_path / "out"
+    assert optimise.main([*argv, "--out", str(out), "--data-dir", str(real_data), "--quiet"]) == optimise.EXIT_OK
+    figures = json.loads((out / summary).read_text())
+    assert figures["engine"] == outputs.engine_info()
+    assert figures["engine"]["git_commit"] == _git_head()
+    assert "scenario_sha256" in figures and figures["scenario_sha256"] is None  # the demo; England's files
+    assert (out / outputs.MARKER).is_file()
