@@ -174,3 +174,31 @@ def test_kill_while_writing_keeps_earlier_results_and_the_next_run_tidies(out, t
     assert done.returncode == optimise.EXIT_OK, done.stderr
     assert staging_left(out.parent) == []
     assert (out / "assignments.csv").read_bytes() == before["assignments.csv"]
+
+
+def test_ctrl_c_stops_the_neighbourhood_search_and_its_worker_processes(out, warm_cache, real_data, tmp_path):
+    """The search's sub-models run in a process pool: the workers leave Ctrl-C to the main process."""
+    scenario = tmp_path / "lns.toml"
+    scenario.write_text(SCENARIO.read_text().replace("[solver]\n", '[solver]\nmethod = "lns"\nworkers = 2\n'))
+    before = snapshot(out)
+    code, err, stdout = run_and_signal(["run", str(scenario), "--out", str(out)], cache=warm_cache, data=real_data,
+                                       when="solvers.lns: start (", sig=signal.SIGINT, delay=1.0)
+    if any("solver finished" in line for line in err):
+        pytest.skip("the search ended before the signal was sent")
+    assert_interrupted(code, err, stdout, out, before)
+
+
+def test_ctrl_c_stops_a_shortlist_on_a_local_dask_cluster(out, tmp_path, real_data):
+    before = snapshot(out)
+    code, err, stdout = run_and_signal(["shortlist", "demo", "--workers", "2", "--out", str(out)],
+                                       cache=tmp_path / "cache", data=real_data, when="started Dask cluster",
+                                       sig=signal.SIGINT, delay=3.0)
+    text = "\n".join(err)
+    if "SHORTLIST of" in "\n".join(stdout):
+        pytest.skip("the shortlist ended before the signal was sent")
+    assert code == optimise.EXIT_INTERRUPTED, text
+    said = [line for line in err if "interrupted" in line]
+    assert said == [f"interrupted (Ctrl-C): nothing was written; the earlier results in {out} are intact"], text
+    assert "Traceback" not in text
+    assert snapshot(out) == before
+    assert staging_left(out.parent) == []
