@@ -12,10 +12,14 @@
 Shortlists, sweeps and national runs solve on Dask: a local cluster of --workers processes
 (default: one per core), or an existing one with --scheduler; --serial solves in this process.
 
-Exit codes: 0 a valid plan was written; 2 bad input (file, row and column named);
-3 infeasible (the diagnosis says why); 4 no plan found within the time limit;
-5 internal error: a plan failed the independent validator (nothing written);
-6 evaluate: the configuration was scored and written, but it breaks rules (status breaks_rules).
+Exit codes: 0 a valid plan was written; 2 bad input (file, row and column named) or an
+unusable output folder (named); 3 infeasible (the diagnosis says why); 4 no plan found within
+the time limit; 5 internal error: a plan failed the independent validator (nothing written);
+6 evaluate: the configuration was scored and written, but it breaks rules (status breaks_rules);
+130 interrupted by Ctrl-C (nothing written, earlier results intact).
+
+--out replaces only a folder the engine wrote itself (it holds .catchment-output) or an
+empty one; any other existing folder is an error (exit 2) and is left untouched.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
 EXIT_BREAKS_RULES = 6
+EXIT_INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, *, data: bool = True) -> None:
-        p.add_argument("--out", type=Path, help="output folder (replaced atomically)")
+        p.add_argument("--out", type=Path, help="output folder: new, empty, or written by the engine "
+                       "(replaced atomically)")
         if data:
             p.add_argument("--data-dir", type=Path, help="folder of the published data files "
                            "(default: $CATCHMENT_DATA_DIR or ../shared/data)")
@@ -94,7 +100,42 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.time()
     args = _parser().parse_args(argv)
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        return _interrupted(args, started)
+
+
+def _interrupted(args: argparse.Namespace, started: float) -> int:
+    """One line on Ctrl-C: what was (not) written."""
+    out = getattr(args, "out_dir", None)
+    if out is None:
+        line = "interrupted (Ctrl-C): nothing was written"
+    else:
+        from catchment.outputs import written_by_this_process
+
+        if written_by_this_process(out, since=started):
+            line = f"interrupted (Ctrl-C) after the results were written to {out}"
+        elif out.exists():
+            line = f"interrupted (Ctrl-C): nothing was written; the earlier results in {out} are intact"
+        else:
+            line = f"interrupted (Ctrl-C): nothing was written ({out} was not created)"
+    print(line, file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _output(args: argparse.Namespace, name: str) -> Path:
+    """The output folder (``--out``, else ``out/NAME``), checked before any long work."""
+    from catchment.outputs import check_output_dir
+
+    out = args.out or Path("out") / name
+    args.out_dir = check_output_dir(out)
+    return out
+
+
+def _main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
     logging.captureWarnings(True)
@@ -132,12 +173,14 @@ def _run(args: argparse.Namespace) -> int:
 
     log = logging.getLogger("optimise")
     scenario = None
+    stem = "demo" if args.command == "demo" else args.scenario.stem
+    out = _output(args, f"{stem}-evaluated" if args.command == "evaluate" else stem)
+    prov = outputs.provenance(scenario_file=None if args.command == "demo" else args.scenario)
     if args.command == "demo":
         log.info("building the demo district (seed %d, %s units)", args.seed, args.units)
         built = build.build_demo(seed=args.seed, unit_type=args.units)
         solver_name, time_limit, mip_gap, k_nearest, threads = "highs", 120.0, 1e-4, None, None
         method, workers = "auto", None
-        out = args.out or Path("out") / "demo"
         record = {"name": f"built-in demo (seed {args.seed})", "units": args.units}
     else:
         from catchment.scenario import read_scenario
@@ -148,7 +191,6 @@ def _run(args: argparse.Namespace) -> int:
         s = scenario.solver
         solver_name, time_limit, mip_gap, k_nearest, threads = s.name, s.time_limit, s.mip_gap, s.k_nearest, s.threads
         method, workers = s.method, s.workers
-        out = args.out or Path("out") / args.scenario.stem
         record = {"name": scenario.name, "file": str(args.scenario), **dict(scenario.raw)}
     solver_name = args.solver or solver_name
     time_limit = args.time_limit if args.time_limit is not None else time_limit
@@ -167,9 +209,8 @@ def _run(args: argparse.Namespace) -> int:
         configuration = pd.read_csv(args.plan, dtype=str)
         plan = plan_from_configuration(problem, configuration, file=str(args.plan))
         violations = plan.violations  # the validator's findings (status breaks_rules when any)
-        out = args.out or Path("out") / f"{args.scenario.stem}-evaluated"
         with outputs.atomic_output_dir(out) as staging:
-            outputs.write_outputs(staging, built, plan, scenario=record)
+            outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov)
             write_plan_outputs(staging, built, plan)
             (staging / "violations.txt").write_text("".join(f"{v}\n" for v in violations) or "none\n")
         _report(built, plan, out)
@@ -199,7 +240,7 @@ def _run(args: argparse.Namespace) -> int:
     check_plan(problem, plan)
     log.info("the plan passed the independent validator")
     with outputs.atomic_output_dir(out) as staging:
-        outputs.write_outputs(staging, built, plan, scenario=record)
+        outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov)
         write_plan_outputs(staging, built, plan)
     _report(built, plan, out)
     return EXIT_OK
@@ -241,6 +282,16 @@ def _options(args: argparse.Namespace, scenario=None, **defaults):  # noqa: ANN0
     if args.time_limit is not None:
         settings["time_limit"] = args.time_limit
     return SolveOptions(**settings)
+
+
+def _scenario_stem(args: argparse.Namespace) -> str:
+    return "demo" if args.scenario == "demo" else Path(args.scenario).stem
+
+
+def _provenance(args: argparse.Namespace) -> dict:
+    from catchment.outputs import provenance
+
+    return provenance(scenario_file=None if args.scenario == "demo" else Path(args.scenario))
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202 - thin CLI glue
@@ -310,6 +361,8 @@ def _shortlist(args: argparse.Namespace) -> int:
 
     log = logging.getLogger("optimise")
     started = time.perf_counter()
+    out = _output(args, f"{_scenario_stem(args)}-shortlist")
+    prov = _provenance(args)
     built, record, options, stem = _load(args)
     base = solve_and_check(built.problem, options)
     code = _base_exit(base)
@@ -321,17 +374,16 @@ def _shortlist(args: argparse.Namespace) -> int:
                                     tolerance=args.tolerance,
                                     exhaustive=args.exhaustive, progress=_progress(args, "shortlist"))
     table = shortlist.frame()
-    out = args.out or Path("out") / f"{stem}-shortlist"
     summary = {"scenario": record, "optimum": shortlist.optimum, "base_status": base.status,
                "tolerance": shortlist.tolerance, "sites": len(table), "forced_solves": shortlist.n_solves,
                "near_optimal_plans": shortlist.n_near_optimal, "excluded_sites": list(shortlist.excluded_sites),
                "runtime_s": time.perf_counter() - started, "travel_label": built.problem.travel_label,
                "dask": "serial" if args.serial
-               else (args.scheduler or f"local cluster, {args.workers or 'all'} worker(s)")}
+               else (args.scheduler or f"local cluster, {args.workers or 'all'} worker(s)"), **prov}
     with outputs.atomic_output_dir(out) as staging:
         write_shortlist_outputs(staging, built, table, summary=summary)
         (staging / "optimum").mkdir()
-        outputs.write_outputs(staging / "optimum", built, base.plan, scenario=record)
+        outputs.write_outputs(staging / "optimum", built, base.plan, scenario=record, provenance=prov)
         write_plan_outputs(staging / "optimum", built, base.plan)
     cols = ["rank", "site_id", "site_name", "in_optimum", "regret_pct", "value_pct", "essential", "near_optimal_share"]
     print(f"\nSHORTLIST of {len(table)} sites: optimum {shortlist.optimum:.4f}, {shortlist.n_solves} forced solves, "
@@ -355,10 +407,12 @@ def _sweep(args: argparse.Namespace) -> int:
     from solvers.sweep import run_sweep, sweep_bases
 
     started = time.perf_counter()
+    out = _output(args, args.sweep.stem)
     spec = read_sweep(args.sweep)
     if args.time_limit is not None:  # the command line wins over the sweep file
         spec = dataclasses.replace(spec, time_limit=args.time_limit)
     bases, not_applicable, record = sweep_bases(spec, data_dir=args.data_dir)
+    record = {**record, "sweep_file": str(args.sweep)}  # solution.json of each plan: the sweep file's hash
     options = _options(args, None if spec.base_is_demo else read_scenario(spec.base))
     with _cluster(args) as client:
         result = run_sweep(spec, bases, options=options, not_applicable=not_applicable, client=client,
@@ -367,7 +421,6 @@ def _sweep(args: argparse.Namespace) -> int:
         items = [(o.point, o.record.plan if o.record is not None else None, o.status, o.note, record)
                  for o in result.outcomes]
         mapper = functools.partial(map_tasks, client=client, progress=_progress(args, "plan folders"), name="draw")
-        out = args.out or Path("out") / f"{args.sweep.stem}"
         with outputs.atomic_output_dir(out) as staging:
             write_sweep_outputs(staging, table, items, bases=bases, title=spec.name, base=spec.base,
                                 not_applicable=result.not_applicable, runtime_s=result.runtime_s,
@@ -396,6 +449,8 @@ def _phase(args: argparse.Namespace) -> int:
     from solvers.batch import solve_and_check
     from solvers.phasing import phase_plan
 
+    out = _output(args, f"{_scenario_stem(args)}-phasing")
+    prov = _provenance(args)
     built, record, options, stem = _load(args)
     problem = built.problem
     if args.plan is not None:
@@ -427,11 +482,10 @@ def _phase(args: argparse.Namespace) -> int:
     summary = {"plan": described, "status": phasing.status, "years": phasing.years, "budgets": list(phasing.budgets),
                "carry_over": phasing.carry_over, "complete": phasing.complete, "person_years": phasing.person_years(),
                "unopened": list(phasing.unopened), "notes": list(phasing.notes), "scenario": record,
-               "capital_costs_source": problem.capital_costs_source}
-    out = args.out or Path("out") / f"{stem}-phasing"
+               "capital_costs_source": problem.capital_costs_source, **prov}
     with outputs.atomic_output_dir(out) as staging:
         write_phasing_outputs(staging, phasing.frame(), phasing.years_frame(), summary=summary)
-        outputs.write_outputs(staging, built, plan, scenario=record)
+        outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov)
         write_plan_outputs(staging, built, plan)
     print(f"\nPHASING over {phasing.years} year(s), {phasing.status}: "
           f"{phasing.person_years():,.0f} person-years served")
@@ -446,18 +500,24 @@ def _national(args: argparse.Namespace) -> int:
     import json
 
     from catchment import outputs
+    from catchment._errors import UnknownCcgError
     from catchment.national import national_subproblems
     from solvers.national import solve_national
 
     started = time.perf_counter()
+    out = _output(args, "national")
     logging.getLogger("catchment.build").setLevel(logging.WARNING)  # one line per CCG otherwise
-    national = national_subproblems(args.data_dir, floor=args.floor, ccgs=args.ccg)
+    try:
+        national = national_subproblems(args.data_dir, floor=args.floor, ccgs=args.ccg)
+    except UnknownCcgError as exc:
+        print(f"\nERROR: --ccg: {exc}. Nothing was written.", file=sys.stderr)
+        return EXIT_INPUT
     options = _options(args, mip_gap=args.mip_gap, time_limit=120.0)
     with _cluster(args) as client:
         result = solve_national(national, options=options, client=client, progress=_progress(args, "CCGs"))
     summary = result.summary()
     summary["total_s"] = time.perf_counter() - started
-    out = args.out or Path("out") / "national"
+    summary.update(outputs.provenance())
     with outputs.atomic_output_dir(out) as staging:
         result.assignments().to_csv(staging / "assignments.csv", index=False)
         result.polysystems().to_csv(staging / "polysystems.csv", index=False)

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from geodata._errors import CatchmentError, InputDataError
 
-__all__ = ["ProblemDefinitionError", "ScenarioError", "InfeasibleError", "PlanInvalidError", "InputDataError"]
+__all__ = ["ProblemDefinitionError", "ScenarioError", "InfeasibleError", "PlanInvalidError", "InputDataError",
+           "OutputLocationError", "UnknownCcgError"]
 
 
 class ProblemDefinitionError(CatchmentError, ValueError):
@@ -39,3 +40,23 @@ class PlanInvalidError(CatchmentError):
         super().__init__(
             "\n  ".join([f"the plan breaks {n} rule{'s' if n != 1 else ''}:", *map(str, self.violations)])
         )
+
+
+class OutputLocationError(CatchmentError):
+    """The output folder cannot be used or written; names the folder. Earlier results are intact."""
+
+    def __init__(self, folder: object, message: str) -> None:
+        self.folder = folder
+        super().__init__(f"output folder {folder}: {message}")
+
+
+class UnknownCcgError(CatchmentError, ValueError):
+    """CCG codes asked for that the data does not have; names every one and the file."""
+
+    def __init__(self, codes: Iterable[str], *, known: Iterable[str], file: object) -> None:
+        self.codes = tuple(codes)
+        known = sorted(known)
+        sample = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+        asked = ", ".join(self.codes) if self.codes else "(none)"
+        super().__init__(f"unknown CCG code(s) {asked}: not in column 'ccg_code' of {file} "
+                         f"({len(known)} codes there: {sample})")

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from catchment._errors import UnknownCcgError
 from catchment.build import default_options, file_sha256, practice_travel, problem_from_frames
 from catchment.problem import Objective, Problem, Rules
 from geodata._errors import DataWarning
@@ -133,6 +134,15 @@ class NationalInput:
     def n_practices(self) -> int:
         """Practices accounted for: placed plus left out."""
         return len(self.practices) + len(self.left_out)
+
+
+def _check_ccgs(ccgs: Iterable[str], list_sizes: pd.DataFrame, *, file: Path) -> None:
+    """Raise :class:`UnknownCcgError` naming every requested CCG code the data does not have."""
+    known = set(list_sizes["ccg_code"].dropna().astype(str))
+    wanted = [str(c) for c in ccgs]
+    unknown = sorted({c for c in wanted if c not in known})
+    if not wanted or unknown:
+        raise UnknownCcgError(unknown, known=known, file=file)
 
 
 def default_largest(population: float, floor: float, n_practices: int) -> int:
@@ -268,6 +278,9 @@ def national_subproblems(
     ------
     MissingFileError, InputDataError
         If a published file is missing or malformed.
+    UnknownCcgError
+        If ``ccgs`` names a code that no practice of the list-size file has (checked
+        before the other files are read).
     """
     from geodata.nhs import read_epraccur, read_list_sizes, read_practice_lsoa
     from geodata.ons import read_lsoa_centroids
@@ -277,6 +290,9 @@ def national_subproblems(
     started = time.perf_counter()
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     paths = {role: root / rel for role, rel in NATIONAL_FILES.items()}
+    list_sizes = read_list_sizes(paths["list_sizes"])
+    if ccgs is not None:
+        _check_ccgs(ccgs, list_sizes, file=paths["list_sizes"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         practices = load_practices(root)
@@ -286,7 +302,7 @@ def national_subproblems(
         else:
             logger.info("%s", w.message)
     universe = read_epraccur(paths["epraccur"])[["practice_code", "name"]].merge(
-        read_list_sizes(paths["list_sizes"])[["practice_code", "ccg_code", "list_size"]], on="practice_code")
+        list_sizes[["practice_code", "ccg_code", "list_size"]], on="practice_code")
     left_out = universe.loc[~universe["practice_code"].isin(practices["practice_code"])].copy()
     left_out["reason"] = ("no coordinates: not in the NHS Choices GP file and postcode not in Code-Point Open; "
                           "cannot be placed, so left out of planning")

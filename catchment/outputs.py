@@ -6,24 +6,39 @@ Files (names and leading columns are fixed; more columns may follow):
 * ``polysystems.csv`` — polysystem_id, hub_site_id, hub_site_name, hub_type, hub_option,
   population, n_units, mean_travel_min, max_travel_min, capital_cost
 * ``solution.json`` — status, proven_optimal, objective, bound, gap, solver, runtime_s,
-  load_s, travel_source, the scenario parameters and a SHA-256 of every input file
+  load_s, travel_source, the scenario parameters, a SHA-256 of every input file, and the
+  provenance (:func:`provenance`: engine version, git commit, scenario file's SHA-256)
 * ``polysystems.gpkg`` — layers ``units``, ``polysystems`` (areas), ``hubs``, ``sites``
 * ``dropped.csv`` — unit_id, name, population, reason: the units of the selection left out
   of the problem (no coordinates, ...), which count in the coverage denominator; header
   only when there are none
+* ``.catchment-output`` — the marker (:data:`MARKER`): the engine wrote this folder
 
-Everything is written into a temporary folder beside the target and renamed into place
-at the end (:func:`atomic_output_dir`): a failed run leaves no partial files.
+Nothing a user owns is ever replaced: :func:`check_output_dir` (run before any long work)
+accepts a new folder, an empty one or one the engine wrote (it holds the marker).
+Everything is written into a staging folder beside the target and swapped into place at
+the end (:func:`atomic_output_dir`): a failed, interrupted or killed run leaves no partial
+files and keeps the earlier results.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import errno
+import functools
+import importlib.metadata
 import json
+import logging
 import math
 import os
+import platform
+import re
 import shutil
+import signal
+import subprocess
 import tempfile
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,14 +47,22 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from catchment.build import BuiltProblem
+from catchment._errors import OutputLocationError
+from catchment.build import BuiltProblem, file_sha256
 from catchment.metrics import assignments_frame, objective_terms, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
+from geodata._errors import CatchmentError
 from geodata.settings import BNG
 
 __all__ = [
     "atomic_output_dir",
+    "check_output_dir",
+    "written_by_this_process",
+    "MARKER",
+    "ENGINE_NAME",
+    "engine_info",
+    "provenance",
     "polysystem_areas",
     "majority_areas",
     "write_outputs",
@@ -50,6 +73,8 @@ __all__ = [
     "MIN_PATIENTS",
     "json_safe",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Practice mode: LSOAs with fewer patients registered at the plan's practices are not drawn
 #: as part of a polysystem's area (a handful of patients who moved away would otherwise
@@ -63,30 +88,333 @@ DROPPED_COLUMNS = ("unit_id", "name", "population", "reason")
 
 @contextlib.contextmanager
 def atomic_output_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder that replaces ``target`` only if the block succeeds.
+    """Yield a staging folder that replaces ``target`` only if the block succeeds.
 
-    The temporary folder sits beside ``target`` (same filesystem, so the final rename is
-    atomic). An existing ``target`` is replaced only at the very end; on any error the
-    temporary folder is removed and ``target`` is left exactly as it was.
+    :func:`check_output_dir` runs first (the rule on what may be replaced, and the tidying
+    of folders a killed run left). The staging folder ``.NAME.<pid>.tmp`` sits beside
+    ``target`` (same filesystem, so renames are atomic) and holds the :data:`MARKER`
+    from the start. At the end the earlier results are renamed to ``.NAME.old-<pid>``, the
+    staging folder to ``NAME``, and the old folder is deleted: at every instant either
+    the old or the new results exist under one of those names, and an interrupted swap is
+    undone at once or, after a kill, by the next run (:func:`check_output_dir`). On any
+    error the staging folder (and any parent folder created for it) is removed and
+    ``target`` is left exactly as it was.
+
+    Raises
+    ------
+    OutputLocationError
+        If ``target`` may not be replaced, or writing fails because of the location (disk
+        full, permission denied, read-only filesystem); the earlier results are intact.
     """
-    target = Path(target).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+    target = check_output_dir(target)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    created = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if staging.exists():  # left by an earlier attempt of this very process
+            shutil.rmtree(staging)
+        staging.mkdir()
+        _write_marker(staging)
+    except OSError as exc:
+        _discard(staging, created)
+        raise _location_error(target, exc) from exc
     try:
         yield staging
+        _swap(staging, target)
+    except BaseException as exc:
+        full = _disk_full(staging)  # before the staging folder frees its space
+        _discard(staging, created)
+        if full is not None and isinstance(exc, Exception) and not isinstance(exc, CatchmentError):
+            raise _location_error(target, exc, reason=full) from exc
+        if _location_problem(exc):
+            raise _location_error(target, exc) from exc
+        raise
+
+
+def check_output_dir(target: str | Path) -> Path:
+    """Check that the engine may write its results to ``target`` (before any long work).
+
+    The engine replaces only a folder it wrote itself (it holds :data:`MARKER`) or an
+    empty one. Folders a killed run of the engine left beside ``target`` are tidied first:
+    a staging folder ``.NAME.<pid>.tmp`` of a process that no longer runs is deleted, and
+    earlier results ``.NAME.old-<pid>`` moved aside by a run killed during its final swap
+    are put back when ``NAME`` is missing (deleted otherwise). Only folders holding the
+    marker are ever touched.
+
+    Parameters
+    ----------
+    target
+        The output folder (it need not exist).
+
+    Returns
+    -------
+    Path
+        ``target`` as an absolute path.
+
+    Raises
+    ------
+    OutputLocationError
+        If ``target`` is a file, a folder holding anything the engine did not write, or
+        lies where no folder can be created (a parent is a file, or is not writable).
+    """
+    target = Path(target).expanduser().resolve()
+    if target.parent == target:
+        raise OutputLocationError(target, "the root of the filesystem cannot be an output folder")
+    try:
+        _check(target)
+    except OSError as exc:  # e.g. a parent folder that cannot be searched
+        raise OutputLocationError(target, f"cannot be used ({exc.strerror or exc}); nothing was written") from exc
+    return target
+
+
+def _check(target: Path) -> None:
+    _tidy_stale(target)
+    if target.exists() and not target.is_dir():
+        raise OutputLocationError(target, "is a file, not a folder; nothing was written")
+    if target.is_dir():
+        if not _engine_written(target) and any(target.iterdir()):
+            raise OutputLocationError(
+                target, f"holds files the engine did not write (there is no {MARKER} marker): the engine only "
+                "replaces a folder it wrote itself or an empty one. Nothing was written and the folder is "
+                "untouched; choose another --out, or empty the folder yourself")
+    ancestor = target.parent
+    while not ancestor.exists() and not ancestor.is_symlink():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputLocationError(target, f"{ancestor} is a file, not a folder; nothing was written")
+    try:  # a real probe: os.access is blind to read-only filesystems and to root
+        os.rmdir(tempfile.mkdtemp(prefix=".catchment-probe-", dir=ancestor))
+    except OSError as exc:
+        raise OutputLocationError(
+            target, f"no folder can be created in {ancestor} ({exc.strerror or exc}); nothing was written") from exc
+
+
+#: Name of the marker file in every output folder: the engine replaces or tidies only
+#: folders that hold it.
+MARKER = ".catchment-output"
+#: errno values meaning that the location cannot take the results (not an engine fault).
+_LOCATION_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG,
+                              errno.ENAMETOOLONG, errno.ENOTDIR, errno.EIO})
+#: The same in the words of libraries that do not raise OSError (GDAL/SQLite writing a GeoPackage).
+_LOCATION_TEXT = re.compile(r"no space left on device|disk is full|disk quota exceeded|read-only file system"
+                            r"|permission denied", re.IGNORECASE)
+_STALE = r"^\.{name}\.(?:(?P<staging>\d+)\.tmp|old-(?P<old>\d+))$"
+
+
+def _write_marker(folder: Path) -> None:
+    marker = {"written_by": ENGINE_NAME, "version": engine_info()["version"], "pid": os.getpid(),
+              "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    (folder / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+
+
+def _engine_written(folder: Path) -> bool:
+    """``folder`` holds the engine's marker."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker.get("written_by") == ENGINE_NAME
+
+
+def written_by_this_process(folder: str | Path, *, since: float) -> bool:
+    """``folder`` holds results this process wrote at or after ``since`` (seconds since the epoch)."""
+    try:
+        marker = json.loads((Path(folder) / MARKER).read_text())
+        created = datetime.datetime.fromisoformat(marker["created_utc"]).timestamp()
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return marker.get("pid") == os.getpid() and created >= math.floor(since)
+
+
+def _running(pid: int) -> bool:
+    """Process ``pid`` runs (this process counts as not running: it is not writing now)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tidy_stale(target: Path) -> None:
+    """Delete the engine's staging folders of dead runs; put back results a killed swap moved aside."""
+    pattern = re.compile(_STALE.format(name=re.escape(target.name)))
+    try:
+        entries = sorted(target.parent.iterdir()) if target.parent.is_dir() else []
+    except OSError:
+        return
+    for entry in entries:
+        found = pattern.match(entry.name)
+        if found is None or entry.is_symlink() or not entry.is_dir() or not _engine_written(entry):
+            continue
+        if _running(int(found["staging"] or found["old"])):
+            continue
+        try:
+            if found["old"] and not target.exists():
+                os.replace(entry, target)
+                logger.warning("restored the earlier results %s from %s (a run was killed while replacing them)",
+                               target, entry.name)
+            else:
+                shutil.rmtree(entry)
+                logger.info("removed %s, left by a run that was killed", entry)
+        except OSError as exc:
+            logger.warning("could not tidy %s: %s", entry, exc)
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back (this thread) while the results are swapped: the swap is not half-done."""
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    except (AttributeError, OSError, ValueError):
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Old results aside, new ones in, old ones deleted; undone at once if the second rename fails."""
+    with _sigint_deferred():
         backup = None
         if target.exists():
             backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+            if backup.exists():
+                shutil.rmtree(backup)
             os.replace(target, backup)
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            if backup is not None:
+                os.replace(backup, target)
+            raise
         if backup is not None:
             shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+
+def _discard(staging: Path, created: list[Path]) -> None:
+    """Remove a staging folder and the (then empty) parent folders made for it."""
+    shutil.rmtree(staging, ignore_errors=True)
+    for folder in created:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def _location_problem(exc: BaseException) -> bool:
+    if isinstance(exc, CatchmentError) or not isinstance(exc, Exception):
+        return False
+    if isinstance(exc, OSError) and exc.errno in _LOCATION_ERRNOS:
+        return True
+    return bool(_LOCATION_TEXT.search(str(exc)))
+
+
+#: Less free space than this where the results are written: a failed write is put down to
+#: a full disk (GDAL and SQLite report a full disk as unrelated errors).
+_FULL_BYTES = 1 << 20
+
+
+def _disk_full(folder: Path) -> str | None:
+    """Why the disk holding ``folder`` counts as full, or None."""
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
+    except OSError:
+        return None
+    return f"the disk is full: {free / 1024:,.0f} kB free" if free < _FULL_BYTES else None
+
+
+def _location_error(target: Path, exc: BaseException, *, reason: str | None = None) -> OutputLocationError:
+    if reason is None and isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    reason = reason or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    where = "the earlier results there are intact" if target.exists() else "no folder was created"
+    return OutputLocationError(target, f"the results could not be written ({reason}). Nothing was written; {where}")
+
+
+# ---------------------------------------------------------------------------- provenance
+#: The distribution's name (``pyproject.toml``); also written in :data:`MARKER`.
+ENGINE_NAME = "catchment-planner"
+
+
+@functools.lru_cache(maxsize=1)
+def engine_info() -> dict[str, Any]:
+    """The engine that wrote a result: version, git commit (when run from a checkout), Python.
+
+    Returns
+    -------
+    dict
+        ``name``, ``version`` (the checkout's ``pyproject.toml``, else the installed
+        distribution's metadata), ``git_commit`` and ``git_dirty`` (``None`` when the
+        package is not run from a git work tree; ``git_dirty`` is True when tracked files
+        differ from the commit), ``python``.
+    """
+    root = Path(__file__).resolve().parent.parent
+    commit, dirty = _git_state(root)
+    return {"name": ENGINE_NAME, "version": _engine_version(root), "git_commit": commit, "git_dirty": dirty,
+            "python": platform.python_version()}
+
+
+def _engine_version(root: Path) -> str | None:
+    try:
+        project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+        if project.get("name") == ENGINE_NAME:
+            return str(project["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        return importlib.metadata.version(ENGINE_NAME)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_state(root: Path) -> tuple[str | None, bool | None]:
+    if not (root / ".git").exists():
+        return None, None
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True,
+                              timeout=10).stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != root:
+            return None, None
+        return git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def provenance(*, scenario_file: str | Path | None = None, sweep_file: str | Path | None = None) -> dict[str, Any]:
+    """What produced a result: the engine (:func:`engine_info`) and the SHA-256 of the files run.
+
+    Parameters
+    ----------
+    scenario_file
+        The scenario file (``None`` for the built-in demo: ``scenario_sha256`` is then ``None``).
+    sweep_file
+        The sweep file, for sweeps.
+
+    Returns
+    -------
+    dict
+        ``engine``, ``scenario_file``, ``scenario_sha256`` and, for sweeps, ``sweep_file``
+        and ``sweep_sha256``.
+    """
+    record: dict[str, Any] = {"engine": dict(engine_info())}
+    files = {"scenario": scenario_file} if sweep_file is None else {"scenario": scenario_file, "sweep": sweep_file}
+    for key, path in files.items():
+        is_file = path is not None and Path(path).is_file()
+        record[f"{key}_file"] = None if path is None else str(path)
+        record[f"{key}_sha256"] = file_sha256(path) if is_file else None
+    return record
+
+
+_provenance = provenance  # for functions whose keyword shadows the name
 
 
 def polysystem_areas(built: BuiltProblem, plan: Plan, *, min_patients: float = MIN_PATIENTS) -> gpd.GeoDataFrame:
@@ -158,9 +486,17 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The content of ``solution.json``."""
+def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
+                    provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The content of ``solution.json``.
+
+    ``provenance`` (:func:`provenance`) defaults to the one of the scenario record's
+    ``file`` (and ``sweep_file``) keys, read now.
+    """
     summary = plan_summary(built.problem, plan)
+    if provenance is None:
+        scenario_ = scenario or {}
+        provenance = _provenance(scenario_file=scenario_.get("file"), sweep_file=scenario_.get("sweep_file"))
     return json_safe({
         "status": plan.status,
         "status_label": plan.status_label,
@@ -186,6 +522,7 @@ def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, A
         "problem": built.problem.describe(),
         "scenario": dict(scenario or {}),
         "input_files": dict(built.input_files),
+        **dict(provenance),
     })
 
 
@@ -195,8 +532,12 @@ def dropped_frame(problem: Problem) -> pd.DataFrame:
                         columns=list(DROPPED_COLUMNS))
 
 
-def write_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None) -> dict[str, Path]:
-    """Write the four contract files into ``folder`` (normally an :func:`atomic_output_dir`)."""
+def write_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
+                  provenance: Mapping[str, Any] | None = None) -> dict[str, Path]:
+    """Write the four contract files into ``folder`` (normally an :func:`atomic_output_dir`).
+
+    ``scenario`` and ``provenance`` go to ``solution.json`` (:func:`solution_record`).
+    """
     folder = Path(folder)
     problem = built.problem
     paths = {name: folder / name for name in OUTPUT_FILES}
@@ -204,7 +545,8 @@ def write_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, scenar
     polysystems = polysystems_frame(problem, plan)
     assignments.to_csv(paths["assignments.csv"], index=False)
     polysystems.to_csv(paths["polysystems.csv"], index=False)
-    paths["solution.json"].write_text(json.dumps(solution_record(built, plan, scenario=scenario), indent=2) + "\n")
+    paths["solution.json"].write_text(json.dumps(
+        solution_record(built, plan, scenario=scenario, provenance=provenance), indent=2) + "\n")
     dropped_frame(problem).to_csv(paths["dropped.csv"], index=False)
 
     gpkg = paths["polysystems.gpkg"]

@@ -18,19 +18,23 @@ PuLP's ``LpStatus`` says "Optimal" after a time limit) and ``prob.status`` (-1 i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import re
+import signal
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pulp
 from pulp import constants as lpconst
 
-__all__ = ["SOLVERS", "SolveOutcome", "solver_available", "run_solver", "WarmHiGHS"]
+__all__ = ["SOLVERS", "SolveOutcome", "solver_available", "run_solver", "WarmHiGHS", "run_highs"]
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +226,42 @@ def _cbc_start(log_path: str) -> str:
     return "rejected" if "mipstart" in text.lower() else "given"
 
 
+def run_highs(model) -> None:  # noqa: ANN001 - a highspy.Highs
+    """``model.run()``, with Ctrl-C stopping HiGHS and then raised as :class:`KeyboardInterrupt`.
+
+    HiGHS calls back into Python while it runs (the captured log); a Ctrl-C raised there
+    is swallowed by HiGHS, which then stops with no plan, so an interrupted solve looked
+    like "no plan within the time limit". Here Ctrl-C asks HiGHS to stop and, once it has,
+    is raised again. Outside the main thread, or when Python does not turn SIGINT into
+    :class:`KeyboardInterrupt` (ignored in worker processes), this is plain ``run()``.
+    """
+    with _interrupt_stops(model) as interrupted:
+        model.run()
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interrupt_stops(model) -> Iterator[list[int]]:  # noqa: ANN001 - a highspy.Highs
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield []
+        return
+    interrupted: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        interrupted.append(signum)
+        model.cancelSolve()
+
+    model.HandleUserInterrupt = True
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        model.HandleUserInterrupt = False
+
+
 class WarmHiGHS(pulp.HiGHS):
     """:class:`pulp.HiGHS` with a warm start, a bulk model load and a captured log.
 
@@ -303,7 +343,7 @@ class WarmHiGHS(pulp.HiGHS):
     def callSolver(self, lp: pulp.LpProblem) -> None:
         if self.warm_start:
             self._set_start(lp)
-        lp.solverModel.run()
+        run_highs(lp.solverModel)
         if self.warm_start_result == "given":
             self.warm_start_result = "used" if _start_feasible("".join(self.log_lines)) else "rejected"
 

@@ -238,7 +238,11 @@ def dask_client(
         # Dashboard off. The scheduler still serves a small HTTP endpoint (health checks): on
         # a free local port, not on 8787, which another cluster may hold.
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                               preload=["solvers._dask_worker"])  # workers leave Ctrl-C to this process
+    except KeyboardInterrupt:
+        _quieten_cluster()
+        raise
     except (OSError, RuntimeError) as exc:
         raise SchedulerError(f"cannot start a local Dask cluster of {n} worker(s): {exc}") from exc
     try:
@@ -246,10 +250,19 @@ def dask_client(
         try:
             logger.info("started %s", cluster_description(client))
             yield client
+        except KeyboardInterrupt:
+            _quieten_cluster()
+            raise
         finally:
             client.close()
     finally:
         cluster.close()
+
+
+def _quieten_cluster() -> None:
+    """After Ctrl-C: the cluster's complaints (tracebacks) about work cut short are not the user's concern."""
+    for name in ("distributed", "asyncio", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def cluster_description(client: Any) -> str:

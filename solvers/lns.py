@@ -62,6 +62,7 @@ import dataclasses
 import logging
 import math
 import multiprocessing
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -75,7 +76,7 @@ from scipy import sparse
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
 from solvers._common import Candidates, candidate_pairs, objective_value, term_values, travel_weights
-from solvers._pulp import WarmHiGHS, solver_available
+from solvers._pulp import WarmHiGHS, run_highs, solver_available
 from solvers.distributed import default_workers
 from solvers.heuristic import repair_plan, solve_heuristic
 from solvers.mip import PolysystemModel, _build, _plan_indices, _solve_formulation, check_solver_options
@@ -232,7 +233,8 @@ def solve_lns(
     with contextlib.ExitStack() as stack:
         pool = None
         if workers > 1:  # started now: the workers import the solvers while the relaxation runs
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                                       initializer=_ignore_interrupt)
             stack.callback(_stop_pool, pool)
             for _ in range(workers):
                 pool.submit(_warm_up)
@@ -287,6 +289,11 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
             proc.terminate()
     for proc in processes:
         proc.join(timeout=5)
+
+
+def _ignore_interrupt() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them (:func:`_stop_pool`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warm_up() -> None:
@@ -467,7 +474,7 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
         out.pairs_added += int(extra.shape[0])
         left = _left(deadline)
         highs.setOptionValue("time_limit", math.inf if left is None else left)
-        highs.run()
+        run_highs(highs)
         out.rounds += 1
     if out.cand is not None and out.priced:
         order = np.lexsort((out.cand.sites, out.cand.units))

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from catchment.metrics import assignments_frame, polysystems_frame
+from catchment.metrics import ASSIGNMENT_COLUMNS, POLYSYSTEM_COLUMNS, assignments_frame, polysystems_frame
 from catchment.national import CcgSubproblem, NationalInput
 from catchment.problem import Problem
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
@@ -93,7 +93,9 @@ class NationalResult:
             frame["polysystem_id"] = ccg + "-" + frame["polysystem_id"].astype(str)
             frame["ccg_code"] = ccg
             frames.append(frame)
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if not frames:  # no CCG planned: the header still says what the file holds
+            return pd.DataFrame(columns=[*ASSIGNMENT_COLUMNS, "ccg_code"])
+        return pd.concat(frames, ignore_index=True)
 
     def polysystems(self) -> pd.DataFrame:
         """One row per polysystem: the contract columns of ``polysystems.csv``, ``ccg_code`` and
@@ -110,7 +112,7 @@ class NationalResult:
             frame["ccg_code"] = ccg
             frames.append(frame)
         if not frames:
-            return pd.DataFrame()
+            return pd.DataFrame(columns=[*POLYSYSTEM_COLUMNS, "ccg_code", "hub_shared_with"])
         table = pd.concat(frames, ignore_index=True)
         users = table.groupby("hub_site_id")["ccg_code"].agg(lambda c: sorted(set(c)))
         table["hub_shared_with"] = [

@@ -10,6 +10,7 @@ import pytest
 
 import optimise
 from catchment.metrics import ASSIGNMENT_COLUMNS, POLYSYSTEM_COLUMNS
+from catchment.outputs import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,6 +111,7 @@ def test_bad_input_exits_2_and_keeps_previous_outputs(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "assignments.csv").write_text("previous run\n")
+    (out / MARKER).write_text('{"written_by": "catchment-planner"}\n')  # an earlier run's folder
     path = tmp_path / "s.toml"
     path.write_text((ROOT / "scenarios" / "redbridge.toml").read_text() + '\n[data]\nlist_sizes = "nope.csv"\n')
     assert _run("run", str(path), "--out", str(out)) == optimise.EXIT_INPUT
