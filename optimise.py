@@ -21,11 +21,68 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from pathlib import Path
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
+
+
+# ---------------------------------------------------------------------------- option values
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Argparse type: a finite number above zero (seconds, GBP...)."""
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above zero, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """Argparse type: a finite number, zero or more."""
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
+    return value
+
+
+def relative_gap(text: str) -> float:
+    """Argparse type: a relative gap in [0, 1)."""
+    value = _number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a relative gap from 0 up to (not including) 1, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """Argparse type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Checks across options, before any data is read (argparse error: exit 2)."""
+    plan = getattr(args, "plan", None)
+    if plan is not None and not plan.is_file():
+        parser.error(f"argument --plan: configuration file {str(plan)!r} not found")
+    if args.command == "phase" and len(args.annual_budget) not in (1, args.years):
+        parser.error(f"argument --annual-budget: {len(args.annual_budget)} amounts given for --years "
+                     f"{args.years}: give one amount, or one per year")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--data-dir", type=Path, help="folder of the published data files "
                            "(default: $CATCHMENT_DATA_DIR or ../shared/data)")
         p.add_argument("--solver", choices=("highs", "cbc"), help="override the scenario's solver")
-        p.add_argument("--time-limit", type=float, help="solver time limit in seconds")
+        p.add_argument("--time-limit", type=positive_float, help="solver time limit in seconds")
         p.add_argument("-q", "--quiet", action="store_true", help="only warnings and the result")
 
     demo = sub.add_parser("demo", help="the built-in synthetic district, end to end")
@@ -58,12 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     def dask(p: argparse.ArgumentParser) -> None:
         p.add_argument("--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler "
                        "(tcp://host:8786); default: a local cluster")
-        p.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
+        p.add_argument("--workers", type=positive_int, help="worker processes of the local cluster (default: one per core)")
         p.add_argument("--serial", action="store_true", help="solve in this process, without Dask")
 
     sl = sub.add_parser("shortlist", help="rank candidate hub sites: regret, value of keeping, near-optimal share")
     sl.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
-    sl.add_argument("--tolerance", type=float, default=0.02,
+    sl.add_argument("--tolerance", type=non_negative_float, default=0.02,
                     help="near-optimal: within this relative distance of the optimum (default 0.02)")
     sl.add_argument("--exhaustive", action="store_true",
                     help="solve both forcings of every site even when the optimum answers one")
@@ -75,24 +132,26 @@ def _parser() -> argparse.ArgumentParser:
     dask(sw)
     ph = sub.add_parser("phase", help="which hub opens in which year under annual capital budgets")
     ph.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
-    ph.add_argument("--years", type=int, default=5, help="length of the horizon (default 5)")
-    ph.add_argument("--annual-budget", type=float, nargs="+", required=True, metavar="GBP",
+    ph.add_argument("--years", type=positive_int, default=5, help="length of the horizon (default 5)")
+    ph.add_argument("--annual-budget", type=non_negative_float, nargs="+", required=True, metavar="GBP",
                     help="capital budget per year: one amount, or one per year")
     ph.add_argument("--carry-over", action="store_true", help="unspent budget rolls forward")
     ph.add_argument("--complete", action="store_true", help="every hub must open within the horizon")
     ph.add_argument("--plan", type=Path, help="phase this configuration (CSV as for evaluate) instead of solving")
     common(ph)
     na = sub.add_parser("national", help="every English practice, one problem per CCG, solved on Dask")
-    na.add_argument("--floor", type=float, default=50_000.0, help="minimum population per polysystem (50,000)")
+    na.add_argument("--floor", type=non_negative_float, default=50_000.0, help="minimum population per polysystem (50,000)")
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
-    na.add_argument("--mip-gap", type=float, default=1e-3, help="relative gap per CCG (default 0.001)")
+    na.add_argument("--mip-gap", type=relative_gap, default=1e-3, help="relative gap per CCG (default 0.001)")
     common(na)
     dask(na)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
     logging.captureWarnings(True)
@@ -152,13 +211,7 @@ def _run(args: argparse.Namespace) -> int:
              built.load_s, problem.travel_label)
 
     if args.command == "evaluate":
-        import pandas as pd
-
-        from geodata._errors import MissingFileError
-
-        if not args.plan.is_file():
-            raise MissingFileError(args.plan, what="configuration file")
-        configuration = pd.read_csv(args.plan, dtype=str)
+        configuration = _read_configuration(args.plan)
         plan = plan_from_configuration(problem, configuration, file=str(args.plan))
         violations = validate_plan(problem, plan)
         out = args.out or Path("out") / f"{args.scenario.stem}-evaluated"
@@ -197,6 +250,13 @@ def _run(args: argparse.Namespace) -> int:
         write_plan_outputs(staging, built, plan)
     _report(built, plan, out)
     return EXIT_OK
+
+
+def _read_configuration(path: Path):  # noqa: ANN202 - thin CLI glue
+    """A configuration CSV as text cells (missing, undecodable or ragged files: exit 2, file named)."""
+    from geodata._validate import read_table
+
+    return read_table(path, what="configuration file").reset_index(drop=True)
 
 
 def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
@@ -385,16 +445,16 @@ def _phase(args: argparse.Namespace) -> int:
     built, record, options, stem = _load(args)
     problem = built.problem
     if args.plan is not None:
-        import pandas as pd
-
         from catchment.evaluate import plan_from_configuration
-        from catchment.validate import check_plan
-        from geodata._errors import MissingFileError
+        from catchment.validate import validate_plan
+        from geodata._errors import DataProblem, InputDataError
 
-        if not args.plan.is_file():
-            raise MissingFileError(args.plan, what="configuration file")
-        plan = plan_from_configuration(problem, pd.read_csv(args.plan, dtype=str), file=str(args.plan))
-        check_plan(problem, plan)
+        plan = plan_from_configuration(problem, _read_configuration(args.plan), file=str(args.plan))
+        violations = validate_plan(problem, plan)
+        if violations:  # the user's configuration, not the engine's plan: bad input
+            raise InputDataError([DataProblem(str(args.plan), f"the configuration breaks {len(violations)} "
+                                              "rule(s); evaluate it to see its scores, or fix:"),
+                                  *(DataProblem(str(args.plan), str(v)) for v in violations)])
         described = f"Plan: the configuration {args.plan.name} ({len(plan.hub_options)} hubs)."
     else:
         base = solve_and_check(problem, options)
