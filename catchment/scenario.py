@@ -87,13 +87,14 @@ def data_roles() -> Mapping[str, str]:
     return MappingProxyType({**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE})
 
 
-def _unknown(source: str, where: str, unknown: list[str], allowed: set[str] | Mapping[str, Any]) -> str:
+def _unknown(source: str, where: str, unknown: list[str], allowed: set[str] | Mapping[str, Any],
+             *, what: str = "key(s)") -> str:
     """A problem naming unknown keys, each with the closest allowed key when one is close."""
     named = []
     for key in unknown:
         close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
-        named.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
-    return f"{source}: {where} unknown key(s) {', '.join(named)}; allowed: {', '.join(sorted(allowed))}"
+        named.append(f"{key} (did you mean {close[0]!r}?)" if close else str(key))
+    return f"{source}: {where}unknown {what} {', '.join(named)}; allowed: {', '.join(sorted(allowed))}"
 
 
 _TRAVEL_SOURCES = ("network", "matrix", "estimate")
@@ -214,7 +215,7 @@ class _Reader:
             return {}
         unknown = sorted(set(value) - allowed)
         if unknown:
-            self.problems.append(_unknown(self.source, f"[{key}] has", unknown, allowed))
+            self.problems.append(_unknown(self.source, f"[{key}] has ", unknown, allowed))
         return value
 
     def get(self, table: Mapping[str, Any], section: str, key: str, kind: Any, default: Any = None,
@@ -265,8 +266,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     top_allowed = {"scenario", "units", "sites", "travel", "rules", "objective", "solver", "data"}
     unknown = sorted(set(raw) - top_allowed)
     if unknown:
-        r.problems.append(_unknown(source, "has", [f"[{k}]" for k in unknown], {f"[{k}]" for k in top_allowed})
-                          .replace("unknown key(s)", "unknown section(s)"))
+        r.problems.append(_unknown(source, "", unknown, top_allowed, what="section(s)"))
 
     meta = r.table(raw, "scenario", {"name", "description"})
     name = r.get(meta, "scenario", "name", str, default=(path.stem if path else "scenario"))
@@ -418,7 +418,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
         d = {}
     unknown = sorted(set(d) - set(data_roles()))
     if unknown:
-        r.problems.append(_unknown(source, "[data] has", unknown, data_roles()))
+        r.problems.append(_unknown(source, "[data] has ", unknown, data_roles()))
     for role, value in d.items():
         if role in data_roles() and (not isinstance(value, str) or not value.strip()):
             r.problems.append(f"{source}: [data] {role} must be a file path (text), got {value!r}")

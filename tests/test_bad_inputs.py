@@ -125,11 +125,11 @@ def test_missing_plan_file_is_named_before_any_data_is_read(tmp_path, capsys, co
     ("append", "expected"),
     [
         ('[data]\nlist_size = "england/gp-reg-pat-prac-all_2021-01.csv"\n',
-         ["[data] has unknown key(s) 'list_size' (did you mean 'list_sizes'?)"]),
+         ["[data] has unknown key(s) list_size (did you mean 'list_sizes'?)"]),
         ('[data]\nepracur = "england/epraccur_2019-12.csv"\nzzz = "x.csv"\n',
-         ["'epracur' (did you mean 'epraccur'?)", "'zzz';"]),
+         ["epracur (did you mean 'epraccur'?)", ", zzz;"]),
         ("[data]\nlist_sizes = 5\n", ["[data] list_sizes must be a file path (text), got 5"]),
-        ('[rule]\nfloor = 3\n', ["unknown section(s) '[rule]' (did you mean '[rules]'?)"]),
+        ('[rule]\nfloor = 3\n', ["unknown section(s) rule (did you mean 'rules'?)"]),
     ],
     ids=["data-typo", "data-typos-and-unknown", "data-not-text", "section-typo"],
 )
@@ -140,7 +140,7 @@ def test_unknown_scenario_keys_are_named_with_suggestions(tmp_path, capsys, appe
 
 def test_typo_in_a_table_key_is_named_with_a_suggestion(tmp_path, capsys):
     path = _scenario(tmp_path, replace={'hospital_sector = "NHS"': 'hospital_sectr = "NHS"'})
-    _fails(tmp_path, capsys, ["run", str(path)], "[sites] has unknown key(s) 'hospital_sectr' "
+    _fails(tmp_path, capsys, ["run", str(path)], "[sites] has unknown key(s) hospital_sectr "
            "(did you mean 'hospital_sector'?)")
 
 
