@@ -12,7 +12,7 @@
 Shortlists, sweeps and national runs solve on Dask: a local cluster of --workers processes
 (default: one per core), or an existing one with --scheduler; --serial solves in this process.
 
-Exit codes: 0 a valid plan was written; 2 bad input (file, row and column named);
+Exit codes: 0 a valid plan was written; 2 bad input (file, row and column, scenario key or option named);
 3 infeasible (the diagnosis says why); 4 no plan found within the time limit;
 5 internal error: a plan failed the independent validator (nothing written).
 """
