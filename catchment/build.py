@@ -808,7 +808,7 @@ def _gather_sites(
     if spec.file:
         path = scenario.resolve(spec.file, root)
         files["sites"] = path
-        parts.append(read_sites_file(path))
+        parts.append(read_sites_file(path, land=files["land"]))
     sites = pd.concat(parts, ignore_index=True) if parts else gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=BNG)
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG).drop_duplicates("site_id", keep="last").reset_index(drop=True)
     known = set(sites["site_id"])
@@ -825,49 +825,70 @@ def _gather_sites(
     return sites
 
 
-def read_sites_file(path: Path) -> gpd.GeoDataFrame:
+def read_sites_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame:
     """Read user-supplied hub sites (CSV with easting/northing or longitude/latitude, or any vector file).
 
     Columns: ``site_id``, ``name``, ``site_type`` (community/hospital), optional ``status``
-    (candidate/required/excluded, default candidate).
+    (candidate/required/excluded, default candidate). Every problem is reported at once
+    with its row (the line of a CSV, the feature number of a vector file) and column,
+    including points outside Great Britain or, with ``land``, more than
+    :data:`geodata.select.LAND_TOLERANCE_M` off the land of those boundaries.
     """
-    from geodata._errors import MissingFileError
+    from geodata.select import LAND_TOLERANCE_M, land_distance
 
-    if not path.is_file():
-        raise MissingFileError(path, what="sites file")
     problems = ProblemCollector(path)
-    if path.suffix.lower() == ".csv":
-        frame = pd.read_csv(path, dtype={"site_id": str})
-        if {"easting", "northing"} <= set(frame.columns):
+    if path.suffix.lower() in (".csv", ".gz", ".txt"):
+        table = v.read_table(path, what="sites file")
+        if {"easting", "northing"} <= set(table.columns):
             xy, crs = ("easting", "northing"), BNG
-        elif {"longitude", "latitude"} <= set(frame.columns):
+        elif {"longitude", "latitude"} <= set(table.columns):
             xy, crs = ("longitude", "latitude"), "EPSG:4326"
         else:
-            problems.add("needs easting/northing (EPSG:27700) or longitude/latitude columns", column="easting")
-            problems.raise_if_any()
-        for column in xy:
-            bad = pd.to_numeric(frame[column], errors="coerce").isna()
-            for row in np.flatnonzero(bad.to_numpy()):
-                problems.add(f"not a number: {frame[column].iloc[row]!r}", row=int(row) + 2, column=column)
+            xy, crs = (), None
+            problems.add("needs easting and northing (EPSG:27700) or longitude and latitude columns",
+                         column="easting, northing")
+        for column in ("site_id", "name", "site_type"):
+            if column not in table.columns:
+                problems.add("missing column", column=column)
         problems.raise_if_any()
-        sites = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[xy[0]], frame[xy[1]]), crs=crs).to_crs(BNG)
-        row_offset = 2
+        v.require_rows(table, file=path, what="sites")
+        x = v.parse_numbers(table, xy[0], problems=problems)
+        y = v.parse_numbers(table, xy[1], problems=problems)
+        problems.raise_if_any()
+        frame = table.apply(lambda column: column.str.strip())
+        sites = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x.to_numpy(), y.to_numpy()), crs=crs,
+                                 index=table.index)
+        sites = v.to_bng(sites)
+        coordinates = f"{xy[0]}, {xy[1]}"
     else:
-        sites = gpd.read_file(path).to_crs(BNG)
-        row_offset = 1
-    for column in ("site_id", "name", "site_type"):
-        if column not in sites.columns:
-            problems.add("missing column", column=column)
-    problems.raise_if_any()
+        sites = v.to_bng(v.read_vector(path, what="sites file"))
+        for column in ("site_id", "name", "site_type"):
+            if column not in sites.columns:
+                problems.add("missing column", column=column)
+        problems.raise_if_any()
+        sites["site_id"] = sites["site_id"].astype(str).str.strip()
+        coordinates = "geometry"
     if "status" not in sites.columns:
         sites["status"] = "candidate"
-    sites["status"] = sites["status"].fillna("candidate")
+    sites["status"] = sites["status"].fillna("").replace("", "candidate")
+    for row in sites.index[sites["site_id"].fillna("") == ""]:
+        problems.add("missing site id", row=int(row), column="site_id")
+    v.check_unique(sites.loc[sites["site_id"].fillna("") != ""], "site_id", problems=problems, what="site id")
     for column, allowed in (("site_type", ("community", "hospital")), ("status", ("candidate", "required", "excluded"))):
-        for row in np.flatnonzero(~sites[column].isin(allowed).to_numpy()):
-            problems.add(f"must be one of {', '.join(allowed)}, got {sites[column].iloc[row]!r}", row=int(row) + row_offset, column=column)
-    dup = sites["site_id"].duplicated(keep=False).to_numpy()
-    for row in np.flatnonzero(dup):
-        problems.add(f"duplicate site id {sites['site_id'].iloc[row]!r}", row=int(row) + row_offset, column="site_id")
+        for row in sites.index[~sites[column].isin(allowed)]:
+            problems.add(f"must be one of {', '.join(allowed)}, got {sites.at[row, column]!r}", row=int(row), column=column)
+    points = sites.geometry
+    outside = v.outside_gb(points)
+    for row in sites.index[outside]:
+        problems.add(f"site {sites.at[row, 'site_id']!r} lies outside Great Britain", row=int(row), column=coordinates)
+    if land is not None and not outside.all():
+        distance = np.full(len(sites), np.inf)
+        distance[~outside] = land_distance(points[~outside], land)
+        for i in np.flatnonzero(~outside & (distance > LAND_TOLERANCE_M)):
+            row = sites.index[i]
+            problems.add(f"site {sites.at[row, 'site_id']!r} lies {distance[i] / 1000:,.0f} km off the land of the UK "
+                         f"({Path(land).name}; at most {LAND_TOLERANCE_M / 1000:g} km allowed)",
+                         row=int(row), column=coordinates)
     problems.raise_if_any()
     return sites[SITE_COLUMNS].reset_index(drop=True)
 
@@ -989,29 +1010,25 @@ def _gather_options(scenario: Scenario, root: Path, sites: gpd.GeoDataFrame, fil
 
 def read_options_file(path: Path, *, known_sites: set[str] | None = None) -> pd.DataFrame:
     """Read hub options (CSV: ``site_id, option, capital_cost[, capacity]``), every problem listed."""
-    frame = pd.read_csv(path, dtype={"site_id": str, "option": str})
+    table = v.read_table(path, what="hub options file")
+    v.check_columns(table, ["site_id", "option", "capital_cost"], file=path)
+    v.require_rows(table, file=path, what="hub options")
     problems = ProblemCollector(path)
-    for column in ("site_id", "option", "capital_cost"):
-        if column not in frame.columns:
-            problems.add("missing column", column=column)
-    problems.raise_if_any()
-    if "capacity" not in frame.columns:
-        frame["capacity"] = np.nan
-    for column in ("capital_cost", "capacity"):
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = (values.isna() & frame[column].notna()) | (values < 0)
-        for row in np.flatnonzero(bad.to_numpy()):
-            problems.add(f"must be a non-negative number, got {frame[column].iloc[row]!r}", row=int(row) + 2, column=column)
-        frame[column] = values
-    for row in np.flatnonzero(~frame["option"].isin(("reuse", "refurbish", "new_build")).to_numpy()):
-        problems.add(f"option must be reuse, refurbish or new_build, got {frame['option'].iloc[row]!r}", row=int(row) + 2, column="option")
+    frame = table.apply(lambda column: column.str.strip())
+    cost = v.parse_numbers(frame, "capital_cost", problems=problems, minimum=0)
+    capacity = (v.parse_numbers(frame, "capacity", problems=problems, minimum=0, allow_blank=True)
+                if "capacity" in frame.columns else pd.Series(np.nan, index=frame.index))
+    for row in frame.index[~frame["option"].isin(("reuse", "refurbish", "new_build"))]:
+        problems.add(f"option must be reuse, refurbish or new_build, got {frame.at[row, 'option']!r}", row=int(row),
+                     column="option")
     if known_sites is not None:
-        for row in np.flatnonzero(~frame["site_id"].isin(known_sites).to_numpy()):
-            problems.add(f"unknown site {frame['site_id'].iloc[row]!r}", row=int(row) + 2, column="site_id")
-    for row in np.flatnonzero(frame.duplicated(["site_id", "option"], keep="first").to_numpy()):
-        problems.add(f"option given twice for site {frame['site_id'].iloc[row]!r}", row=int(row) + 2, column="option")
+        for row in frame.index[~frame["site_id"].isin(known_sites)]:
+            problems.add(f"unknown site {frame.at[row, 'site_id']!r}", row=int(row), column="site_id")
+    for row in frame.index[frame.duplicated(["site_id", "option"], keep="first")]:
+        problems.add(f"option given twice for site {frame.at[row, 'site_id']!r}", row=int(row), column="option")
     problems.raise_if_any()
-    return frame[["site_id", "option", "capital_cost", "capacity"]]
+    return pd.DataFrame({"site_id": frame["site_id"], "option": frame["option"], "capital_cost": cost,
+                         "capacity": capacity}).reset_index(drop=True)
 
 
 def _travel(

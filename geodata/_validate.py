@@ -18,6 +18,7 @@ exactly what the careful path reports.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import re
@@ -212,12 +213,33 @@ def read_table(
         raise InputDataError([DataProblem(str(path), f"not a valid {sep!r}-separated table: {exc}")]) from None
     except pd.errors.EmptyDataError:
         raise InputDataError([DataProblem(str(path), "the file has no columns")]) from None
+    if header and not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of rows longer than the header as an index
+        # (every value then sits one column off): never read such a file
+        raise InputDataError(_long_rows(path, text, sep))
     if header:
         frame.columns = [str(c).strip() for c in frame.columns]
     else:
         frame.columns = range(1, frame.shape[1] + 1)
     frame.index = pd.RangeIndex(first_line, first_line + len(frame), name="line")
     return frame
+
+
+def _long_rows(path: Path, text: str, sep: str) -> list[DataProblem]:
+    """One problem per row (up to :data:`_SHOWN`) with more fields than the header line."""
+    if len(sep) == 1:
+        rows = csv.reader(io.StringIO(text), delimiter=sep)
+    else:
+        rows = (re.split(sep, line) for line in io.StringIO(text).read().splitlines())
+    problems: list[DataProblem] = []
+    width = None
+    for number, fields in enumerate(rows, start=1):
+        line = getattr(rows, "line_num", number)
+        if width is None:
+            width = len(fields)
+        elif len(fields) > width and len(problems) < _SHOWN:
+            problems.append(DataProblem(str(path), f"{len(fields)} fields, but the header line has {width}", row=line))
+    return problems or [DataProblem(str(path), "rows have more fields than the header line")]
 
 
 def _read_table_arrow(raw: bytes, text: str, *, sep: str, encoding: str, header: bool) -> pd.DataFrame | None:

@@ -465,3 +465,56 @@ def test_units_file_missing_is_named(tmp_path, capsys, real_data):
                               "--data-dir", str(real_data)], "nowhere.csv: units file not found")
 
 
+
+
+# --------------------------------------------------------------------------- a user's sites and options files
+def _sites_scenario(tmp_path: Path, sites: Path, options: Path | None = None) -> Path:
+    extra = f'file = "{sites}"' + (f'\noptions_file = "{options}"' if options is not None else "")
+    return _scenario(tmp_path, replace={"largest_practices = 12": f"largest_practices = 12\n{extra}"})
+
+
+def test_sites_file_problems_are_all_named_at_once(tmp_path, capsys, real_data):
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site_id,name,site_type,status,longitude,latitude\n"
+                     "S1,Ilford hub,community,candidate,0.07,51.56\n"
+                     "S2,Calais hub,community,,1.86,50.95\n"
+                     "S1,Again,clinic,open,0.07,51.56\n"
+                     "S4,Nowhere,hospital,candidate,west,51.5\n")
+    _fails(tmp_path, capsys, ["run", str(_sites_scenario(tmp_path, sites)), "--data-dir", str(real_data)],
+           f"{sites}, row 5, column 'longitude': 'west' is not a number")
+    sites.write_text(sites.read_text().replace("west", "0.08"))
+    out = tmp_path / "out"
+    code = optimise.main(["run", str(_sites_scenario(tmp_path, sites)), "--data-dir", str(real_data), "--out",
+                          str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == optimise.EXIT_INPUT
+    for text in (f"{sites}, row 2, column 'site_id': duplicate site id 'S1' (rows 2, 4)",
+                 f"{sites}, row 4, column 'site_type': must be one of community, hospital, got 'clinic'",
+                 f"{sites}, row 4, column 'status': must be one of candidate, required, excluded, got 'open'",
+                 f"{sites}, row 3, column 'longitude, latitude': site 'S2' lies 40 km off the land of the UK"):
+        assert text in err, f"{text!r} not in:\n{err}"
+    _assert_untouched(out)
+
+
+def test_ragged_sites_file_is_named(tmp_path, capsys, real_data):
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site_id,name,site_type,longitude,latitude\nS1,Hub,community,0.07,51.56,extra,more\n")
+    _fails(tmp_path, capsys, ["run", str(_sites_scenario(tmp_path, sites)), "--data-dir", str(real_data)],
+           f"{sites}, row 2: 7 fields, but the header line has 5")
+
+
+def test_options_file_problems_are_all_named_at_once(tmp_path, capsys, real_data):
+    options = tmp_path / "options.csv"
+    options.write_text("site_id,option,capital_cost,capacity\n"
+                       "F86022,reuse,500000,\n"
+                       "F86022,reuse,600000,\n"
+                       "F86022,rebuild,-5,lots\n"
+                       "NOPE,refurbish,1e6,100000\n")
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site_id,name,site_type,easting,northing\nS1,Hub,community,543500,188900\n")
+    _fails(tmp_path, capsys, ["run", str(_sites_scenario(tmp_path, sites, options)), "--data-dir", str(real_data)],
+           f"{options}, row 3, column 'option': option given twice for site 'F86022'",
+           f"{options}, row 4, column 'option': option must be reuse, refurbish or new_build, got 'rebuild'",
+           f"{options}, row 4, column 'capital_cost': '-5' is below the minimum 0",
+           f"{options}, row 4, column 'capacity': 'lots' is not a number",
+           f"{options}, row 5, column 'site_id': unknown site 'NOPE'")
