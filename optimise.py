@@ -452,9 +452,8 @@ def _phase(args: argparse.Namespace) -> int:
         plan = plan_from_configuration(problem, _read_configuration(args.plan), file=str(args.plan))
         violations = validate_plan(problem, plan)
         if violations:  # the user's configuration, not the engine's plan: bad input
-            raise InputDataError([DataProblem(str(args.plan), f"the configuration breaks {len(violations)} "
-                                              "rule(s); evaluate it to see its scores, or fix:"),
-                                  *(DataProblem(str(args.plan), str(v)) for v in violations)])
+            raise InputDataError([DataProblem(str(args.plan), "\n    - ".join(
+                [f"the configuration breaks {len(violations)} rule(s) (evaluate scores it):", *map(str, violations)]))])
         described = f"Plan: the configuration {args.plan.name} ({len(plan.hub_options)} hubs)."
     else:
         base = solve_and_check(problem, options)

@@ -60,6 +60,7 @@ __all__ = [
     "DEFAULT_OPTIONS",
     "REGISTRATIONS_FILE",
     "data_roles",
+    "unknown_keys",
     "read_scenario",
     "read_toml",
     "parse_scenario",
@@ -87,8 +88,8 @@ def data_roles() -> Mapping[str, str]:
     return MappingProxyType({**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE})
 
 
-def _unknown(source: str, where: str, unknown: list[str], allowed: set[str] | Mapping[str, Any],
-             *, what: str = "key(s)") -> str:
+def unknown_keys(source: str, where: str, unknown: list[str], allowed: set[str] | Mapping[str, Any],
+                 *, what: str = "key(s)") -> str:
     """A problem naming unknown keys, each with the closest allowed key when one is close."""
     named = []
     for key in unknown:
@@ -215,7 +216,7 @@ class _Reader:
             return {}
         unknown = sorted(set(value) - allowed)
         if unknown:
-            self.problems.append(_unknown(self.source, f"[{key}] has ", unknown, allowed))
+            self.problems.append(unknown_keys(self.source, f"[{key}] has ", unknown, allowed))
         return value
 
     def get(self, table: Mapping[str, Any], section: str, key: str, kind: Any, default: Any = None,
@@ -266,7 +267,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     top_allowed = {"scenario", "units", "sites", "travel", "rules", "objective", "solver", "data"}
     unknown = sorted(set(raw) - top_allowed)
     if unknown:
-        r.problems.append(_unknown(source, "", unknown, top_allowed, what="section(s)"))
+        r.problems.append(unknown_keys(source, "", unknown, top_allowed, what="section(s)"))
 
     meta = r.table(raw, "scenario", {"name", "description"})
     name = r.get(meta, "scenario", "name", str, default=(path.stem if path else "scenario"))
@@ -418,7 +419,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
         d = {}
     unknown = sorted(set(d) - set(data_roles()))
     if unknown:
-        r.problems.append(_unknown(source, "[data] has ", unknown, data_roles()))
+        r.problems.append(unknown_keys(source, "[data] has ", unknown, data_roles()))
     for role, value in d.items():
         if role in data_roles() and (not isinstance(value, str) or not value.strip()):
             r.problems.append(f"{source}: [data] {role} must be a file path (text), got {value!r}")

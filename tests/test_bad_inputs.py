@@ -144,6 +144,27 @@ def test_typo_in_a_table_key_is_named_with_a_suggestion(tmp_path, capsys):
            "(did you mean 'hospital_sector'?)")
 
 
+def test_typos_in_a_sweep_file_are_named_with_suggestions(tmp_path, capsys):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'[sweep]\nbase = "{REDBRIDGE}"\nmap = true\n[grid]\nfloors = [40000]\n')
+    _fails(tmp_path, capsys, ["sweep", str(sweep), "--serial"],
+           "[sweep] has unknown key(s) map (did you mean 'maps'?)",
+           "[grid] has unknown key(s) floors (did you mean 'floor'?)")
+
+
+def test_scenario_that_is_not_toml_is_named(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text("[units]\nccg = 08N\n")
+    _fails(tmp_path, capsys, ["run", str(path)], f"{path}: not valid TOML")
+
+
+def test_data_folder_without_the_files_names_the_first_missing_file(tmp_path, capsys):
+    empty = tmp_path / "data"
+    empty.mkdir()
+    _fails(tmp_path, capsys, ["run", str(REDBRIDGE), "--data-dir", str(empty)],
+           str(empty / "england" / "epraccur_2019-12.csv"), "not found")
+
+
 def test_units_file_cannot_be_mixed_with_a_selection(tmp_path, capsys):
     path = _scenario(tmp_path, replace={'ccg = "08N"': 'ccg = "08N"\nfile = "units.csv"'})
     _fails(tmp_path, capsys, ["run", str(path)], "[units] file gives the units itself: remove ccg")
