@@ -115,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     def dask(p: argparse.ArgumentParser) -> None:
         p.add_argument("--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler "
                        "(tcp://host:8786); default: a local cluster")
-        p.add_argument("--workers", type=positive_int, help="worker processes of the local cluster (default: one per core)")
+        p.add_argument("--workers", type=positive_int,
+                       help="worker processes of the local cluster (default: one per core)")
         p.add_argument("--serial", action="store_true", help="solve in this process, without Dask")
 
     sl = sub.add_parser("shortlist", help="rank candidate hub sites: regret, value of keeping, near-optimal share")
@@ -140,7 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     ph.add_argument("--plan", type=Path, help="phase this configuration (CSV as for evaluate) instead of solving")
     common(ph)
     na = sub.add_parser("national", help="every English practice, one problem per CCG, solved on Dask")
-    na.add_argument("--floor", type=non_negative_float, default=50_000.0, help="minimum population per polysystem (50,000)")
+    na.add_argument("--floor", type=non_negative_float, default=50_000.0,
+                    help="minimum population per polysystem (50,000)")
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
     na.add_argument("--mip-gap", type=relative_gap, default=1e-3, help="relative gap per CCG (default 0.001)")
     common(na)

@@ -497,12 +497,14 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> _BuiltData:
                 land_path=land,
             )
             if len(practices_frame) == 0:
-                raise InputDataError([DataProblem(str(prac_paths["epraccur"]), "the selection contains no open GP practices")])
+                raise InputDataError([DataProblem(str(prac_paths["epraccur"]),
+                                                  "the selection contains no open GP practices")])
             units = practices_frame.rename(columns={"practice_code": "unit_id", "list_size": "population"})
             units = units.reset_index(drop=True)
             reg_path = role("registrations", REGISTRATIONS_FILE)
             registrations = read_practice_lsoa(reg_path)
-            registrations = registrations.loc[isin(registrations["practice_code"], units["unit_id"])].reset_index(drop=True)
+            registrations = registrations.loc[isin(registrations["practice_code"], units["unit_id"])]
+            registrations = registrations.reset_index(drop=True)
             centroids = ons.read_lsoa_centroids(lsoa_paths["centroids"], land=land)
             centroids = centroids.loc[isin(centroids["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
             origin_points = centroids.geometry
@@ -874,9 +876,11 @@ def read_sites_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
     for row in sites.index[sites["site_id"].fillna("") == ""]:
         problems.add("missing site id", row=int(row), column="site_id")
     v.check_unique(sites.loc[sites["site_id"].fillna("") != ""], "site_id", problems=problems, what="site id")
-    for column, allowed in (("site_type", ("community", "hospital")), ("status", ("candidate", "required", "excluded"))):
+    for column, allowed in (("site_type", ("community", "hospital")),
+                            ("status", ("candidate", "required", "excluded"))):
         for row in sites.index[~sites[column].isin(allowed)]:
-            problems.add(f"must be one of {', '.join(allowed)}, got {sites.at[row, column]!r}", row=int(row), column=column)
+            problems.add(f"must be one of {', '.join(allowed)}, got {sites.at[row, column]!r}", row=int(row),
+                         column=column)
     points = sites.geometry
     outside = v.outside_gb(points)
     for row in sites.index[outside]:
@@ -976,8 +980,7 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
     outside = v.outside_gb(units.geometry)
     for i in np.flatnonzero(outside):
         problems.add(f"unit {ids.iloc[i]!r} at {x.iloc[i]:g}, {y.iloc[i]:g} lies outside Great Britain "
-                     f"({'are easting and northing exchanged?' if crs == BNG else 'are longitude and latitude exchanged?'})",
-                     row=int(rows[i]), column=columns)
+                     f"(are {' and '.join(xy)} exchanged?)", row=int(rows[i]), column=columns)
     if land is not None and not outside.all():
         distance = np.full(len(units), np.inf)
         distance[~outside] = land_distance(units.geometry[~outside], land)

@@ -156,7 +156,7 @@ def _check_centroid_places(
                      "centroids lie in Great Britain with X and Y swapped (X is the longitude or "
                      "easting, Y the latitude or northing)", column="X, Y")
     for row, code, xx, yy, off in zip(rows, frame.loc[bad, "lsoa_code"], x[bad], y[bad], distance[bad]):
-        where = f"{off / 1000:,.0f} km off the land of the UK" if np.isfinite(off) and off > 0 else "outside Great Britain"
+        where = f"{off / 1000:,.0f} km off the land of the UK" if 0 < off < np.inf else "outside Great Britain"
         problems.add(f"LSOA {code!r} at X {xx:g}, Y {yy:g} ({crs}) lies {where}", row=int(row), column="X, Y")
     problems.raise_if_any()
 

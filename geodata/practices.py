@@ -327,7 +327,8 @@ def load_practices(
     _check_places(
         placed.reset_index(drop=True), land=land, choices_path=_path(root, "nhs_choices", nhs_choices_path),
         codepoint_path=_path(root, "codepoint", codepoint_path),
-        selection=None if ccg is None and not spatial else _selection_label(ccg=ccg, lad=lad, bbox=bbox, polygon=polygon),
+        selection=(None if ccg is None and not spatial
+                   else _selection_label(ccg=ccg, lad=lad, bbox=bbox, polygon=polygon)),
     )
     placed = placed.sort_values("practice_code", kind="stable").reset_index(drop=True)
     result = gpd.GeoDataFrame(placed[PRACTICE_COLUMNS], geometry="geometry", crs=BNG)

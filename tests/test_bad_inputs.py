@@ -337,7 +337,8 @@ def test_practice_units_with_a_matrix_keyed_by_practice(tmp_path, real_data, red
     problem = redbridge_built.problem
     matrix = tmp_path / "practices.csv"
     pd.DataFrame(
-        [(u, s, problem.travel_min[i, j]) for i, u in enumerate(problem.unit_ids) for j, s in enumerate(problem.site_ids)],
+        [(unit, site, problem.travel_min[i, j])
+         for i, unit in enumerate(problem.unit_ids) for j, site in enumerate(problem.site_ids)],
         columns=["origin_id", "destination_id", "minutes"],
     ).to_csv(matrix, index=False)
     solution = _run_ok(["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)],
