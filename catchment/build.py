@@ -748,11 +748,8 @@ def _reissue(records: list[dict[str, Any]]) -> None:
 
 
 def _read_polygon(path: Path) -> gpd.GeoDataFrame:
-    from geodata._errors import MissingFileError
-
-    if not path.is_file():
-        raise MissingFileError(path, what="selection polygon file")
-    return gpd.read_file(path)
+    """The ``[units] polygon`` file (missing, damaged or CRS-less files are errors naming it)."""
+    return v.read_vector(path, what="selection polygon file")
 
 
 def _practice_imd(practice_ids: pd.Series, registrations: pd.DataFrame, imd: pd.DataFrame) -> np.ndarray:

@@ -540,3 +540,10 @@ def test_options_file_problems_are_all_named_at_once(tmp_path, capsys, real_data
            f"{options}, row 4, column 'capital_cost': '-5' is below the minimum 0",
            f"{options}, row 4, column 'capacity': 'lots' is not a number",
            f"{options}, row 5, column 'site_id': unknown site 'NOPE'")
+
+
+def test_damaged_selection_polygon_is_named(tmp_path, capsys, real_data):
+    bad = _damaged_copy(_data(real_data, "london", "lad22-boundaries-gen20.gpkg"), tmp_path / "area.gpkg",
+                        at=0.5, garbage=b"\xffnot sqlite" * 2048)
+    path = _scenario(tmp_path, replace={'ccg = "08N"': f'polygon = "{bad}"'})
+    _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)], f"{bad}: the GeoPackage is damaged")
