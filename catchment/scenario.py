@@ -13,7 +13,8 @@ Example
 
     [units]
     type = "practice"          # or "lsoa"
-    ccg = "08N"                # select by CCG code, or lad = "E09000026", or bbox = [w, s, e, n]
+    ccg = "08N"                # select by CCG code, or lad = "E09000026", or bbox = [w, s, e, n],
+                               # or file = "my-units.csv" (id, name, population, coordinates)
 
     [sites]
     hospitals_within_m = 3000  # NHS hospital sites within 3 km of the selected area
@@ -105,7 +106,8 @@ _SOLVERS = ("highs", "cbc")
 
 @dataclass(frozen=True)
 class UnitsSpec:
-    """Which units to plan: ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon."""
+    """Which units to plan: ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon,
+    or a user's own units ``file`` (CSV, see :func:`catchment.build.read_units_file`)."""
 
     type: str = "practice"
     ccg: str | None = None
