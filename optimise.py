@@ -12,9 +12,10 @@
 Shortlists, sweeps and national runs solve on Dask: a local cluster of --workers processes
 (default: one per core), or an existing one with --scheduler; --serial solves in this process.
 
-Exit codes: 0 a valid plan was written; 2 bad input (file, row and column named) or an
-unusable output folder (named); 3 infeasible (the diagnosis says why); 4 no plan found within
-the time limit; 5 internal error: a plan failed the independent validator (nothing written);
+Exit codes: 0 a valid plan was written; 2 bad input (file, row and column, scenario key or
+option named) or an unusable output folder (named); 3 infeasible (the diagnosis says why);
+4 no plan found within the time limit; 5 internal error: a plan failed the independent
+validator (nothing written);
 6 evaluate: the configuration was scored and written, but it breaks rules (status breaks_rules);
 130 interrupted by Ctrl-C (nothing written, earlier results intact).
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -33,6 +35,62 @@ from pathlib import Path
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
 EXIT_BREAKS_RULES = 6
 EXIT_INTERRUPTED = 130
+
+
+# ---------------------------------------------------------------------------- option values
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Argparse type: a finite number above zero (seconds, GBP...)."""
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above zero, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """Argparse type: a finite number, zero or more."""
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
+    return value
+
+
+def relative_gap(text: str) -> float:
+    """Argparse type: a relative gap in [0, 1)."""
+    value = _number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a relative gap from 0 up to (not including) 1, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """Argparse type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Checks across options, before any data is read (argparse error: exit 2)."""
+    plan = getattr(args, "plan", None)
+    if plan is not None and not plan.is_file():
+        parser.error(f"argument --plan: configuration file {str(plan)!r} not found")
+    if args.command == "phase" and len(args.annual_budget) not in (1, args.years):
+        parser.error(f"argument --annual-budget: {len(args.annual_budget)} amounts given for --years "
+                     f"{args.years}: give one amount, or one per year")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--data-dir", type=Path, help="folder of the published data files "
                            "(default: $CATCHMENT_DATA_DIR or ../shared/data)")
         p.add_argument("--solver", choices=("highs", "cbc"), help="override the scenario's solver")
-        p.add_argument("--time-limit", type=float, help="solver time limit in seconds")
+        p.add_argument("--time-limit", type=positive_float, help="solver time limit in seconds")
         p.add_argument("-q", "--quiet", action="store_true", help="only warnings and the result")
 
     demo = sub.add_parser("demo", help="the built-in synthetic district, end to end")
@@ -66,12 +124,12 @@ def _parser() -> argparse.ArgumentParser:
     def dask(p: argparse.ArgumentParser) -> None:
         p.add_argument("--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler "
                        "(tcp://host:8786, or tls://host:8786 with Dask's TLS settings); default: a local cluster")
-        p.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
+        p.add_argument("--workers", type=positive_int, help="worker processes of the local cluster (default: one per core)")
         p.add_argument("--serial", action="store_true", help="solve in this process, without Dask")
 
     sl = sub.add_parser("shortlist", help="rank candidate hub sites: regret, value of keeping, near-optimal share")
     sl.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
-    sl.add_argument("--tolerance", type=float, default=0.02,
+    sl.add_argument("--tolerance", type=non_negative_float, default=0.02,
                     help="near-optimal: within this relative distance of the optimum (default 0.02)")
     sl.add_argument("--exhaustive", action="store_true",
                     help="solve both forcings of every site even when the optimum answers one")
@@ -83,17 +141,18 @@ def _parser() -> argparse.ArgumentParser:
     dask(sw)
     ph = sub.add_parser("phase", help="which hub opens in which year under annual capital budgets")
     ph.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
-    ph.add_argument("--years", type=int, default=5, help="length of the horizon (default 5)")
-    ph.add_argument("--annual-budget", type=float, nargs="+", required=True, metavar="GBP",
+    ph.add_argument("--years", type=positive_int, default=5, help="length of the horizon (default 5)")
+    ph.add_argument("--annual-budget", type=non_negative_float, nargs="+", required=True, metavar="GBP",
                     help="capital budget per year: one amount, or one per year")
     ph.add_argument("--carry-over", action="store_true", help="unspent budget rolls forward")
     ph.add_argument("--complete", action="store_true", help="every hub must open within the horizon")
     ph.add_argument("--plan", type=Path, help="phase this configuration (CSV as for evaluate) instead of solving")
     common(ph)
     na = sub.add_parser("national", help="every English practice, one problem per CCG, solved on Dask")
-    na.add_argument("--floor", type=float, default=50_000.0, help="minimum population per polysystem (50,000)")
+    na.add_argument("--floor", type=non_negative_float, default=50_000.0,
+                    help="minimum population per polysystem (50,000)")
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
-    na.add_argument("--mip-gap", type=float, default=1e-3, help="relative gap per CCG (default 0.001)")
+    na.add_argument("--mip-gap", type=relative_gap, default=1e-3, help="relative gap per CCG (default 0.001)")
     common(na)
     dask(na)
     return parser
@@ -101,7 +160,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.time()
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
     try:
         return _main(args)
     except KeyboardInterrupt:
@@ -200,13 +261,7 @@ def _run(args: argparse.Namespace) -> int:
              built.load_s, problem.travel_label)
 
     if args.command == "evaluate":
-        import pandas as pd
-
-        from geodata._errors import MissingFileError
-
-        if not args.plan.is_file():
-            raise MissingFileError(args.plan, what="configuration file")
-        configuration = pd.read_csv(args.plan, dtype=str)
+        configuration = _read_configuration(args.plan)
         plan = plan_from_configuration(problem, configuration, file=str(args.plan))
         violations = plan.violations  # the validator's findings (status breaks_rules when any)
         with outputs.atomic_output_dir(out) as staging:
@@ -244,6 +299,13 @@ def _run(args: argparse.Namespace) -> int:
         write_plan_outputs(staging, built, plan)
     _report(built, plan, out)
     return EXIT_OK
+
+
+def _read_configuration(path: Path):  # noqa: ANN202 - thin CLI glue
+    """A configuration CSV as text cells (missing, undecodable or ragged files: exit 2, file named)."""
+    from geodata._validate import read_table
+
+    return read_table(path, what="configuration file").reset_index(drop=True)
 
 
 def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
@@ -454,16 +516,14 @@ def _phase(args: argparse.Namespace) -> int:
     built, record, options, stem = _load(args)
     problem = built.problem
     if args.plan is not None:
-        import pandas as pd
-
         from catchment.evaluate import plan_from_configuration
-        from catchment.validate import check_plan
-        from geodata._errors import MissingFileError
+        from geodata._errors import DataProblem, InputDataError
 
-        if not args.plan.is_file():
-            raise MissingFileError(args.plan, what="configuration file")
-        plan = plan_from_configuration(problem, pd.read_csv(args.plan, dtype=str), file=str(args.plan))
-        check_plan(problem, plan)
+        plan = plan_from_configuration(problem, _read_configuration(args.plan), file=str(args.plan))
+        violations = plan.violations  # the validator's findings, as for evaluate
+        if violations:  # the user's configuration, not the engine's plan: bad input
+            raise InputDataError([DataProblem(str(args.plan), "\n    - ".join(
+                [f"the configuration breaks {len(violations)} rule(s) (evaluate scores it):", *map(str, violations)]))])
         described = f"Plan: the configuration {args.plan.name} ({len(plan.hub_options)} hubs)."
     else:
         base = solve_and_check(problem, options)

@@ -50,10 +50,11 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from catchment._errors import ProblemDefinitionError
+from catchment._errors import ProblemDefinitionError, ScenarioError
 from catchment.problem import DroppedUnit, HubOption, Objective, Problem, Rules
-from catchment.scenario import DEFAULT_OPTIONS, Scenario
-from geodata._errors import DataProblem, InputDataError, ProblemCollector
+from catchment.scenario import DEFAULT_OPTIONS, REGISTRATIONS_FILE, Scenario
+from geodata import _validate as v
+from geodata._errors import DataProblem, InputDataError, ProblemCollector, UnknownCodeError
 from geodata._validate import isin
 from geodata.cache import hash_parts
 from geodata.settings import BNG
@@ -70,6 +71,7 @@ __all__ = [
     "build_demo",
     "read_sites_file",
     "read_options_file",
+    "read_units_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -473,6 +475,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> _BuiltData:
     spec = scenario.units
     lsoa_paths = {k: role(k, v) for k, v in ons.LSOA_FILES.items()}
     prac_paths = {k: role(k, v) for k, v in gp_practices.PRACTICE_FILES.items()}
+    land = prac_paths["land"]
     polygon = _read_polygon(scenario.resolve(spec.polygon, root)) if spec.polygon else None
     if spec.polygon:
         files["units_polygon"] = scenario.resolve(spec.polygon, root)
@@ -480,57 +483,78 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> _BuiltData:
     practices_frame = None
     registrations = None
     dropped = pd.DataFrame(columns=list(_DROPPED_COLUMNS))
-    if spec.type == "lsoa":
-        lsoas = ons.load_lsoas(
-            root, lad=spec.lad, bbox=spec.bbox, polygon=polygon,
-            boundaries_path=lsoa_paths["boundaries"], population_path=lsoa_paths["population"],
-            imd_path=lsoa_paths["imd"], centroids_path=lsoa_paths["centroids"],
-        )
-        if len(lsoas) == 0:
-            raise InputDataError([DataProblem(str(lsoa_paths["boundaries"]), "the selection contains no LSOAs")])
-        units = lsoas.rename(columns={"lsoa_code": "unit_id"}).reset_index(drop=True)
-        units.insert(0, "unit_id", units.pop("unit_id"))
-        area_geom = units.geometry.union_all()
-        origin_points = gpd.GeoSeries(gpd.points_from_xy(units["centroid_x"], units["centroid_y"]), crs=BNG)
-        origin_ids = list(units["unit_id"])
-        areas = units
-    else:
-        practices_frame, unplaced = gp_practices.load_practices(
-            root, ccg=spec.ccg, lad=spec.lad, bbox=spec.bbox, polygon=polygon, return_dropped=True,
-            epraccur_path=prac_paths["epraccur"], list_sizes_path=prac_paths["list_sizes"],
-            nhs_choices_path=prac_paths["nhs_choices"], lad_boundaries_path=prac_paths["lad_boundaries"],
-            codepoint_path=prac_paths["codepoint"], codepoint_headers_path=prac_paths["codepoint_headers"],
-        )
-        dropped = pd.DataFrame({
-            "unit_id": unplaced["practice_code"].astype(str), "name": unplaced["name"].astype(str),
-            "population": unplaced["list_size"].astype(float), "reason": unplaced["reason"].astype(str),
-        }, columns=list(_DROPPED_COLUMNS))
-        if len(practices_frame) == 0:
-            raise InputDataError([DataProblem(str(prac_paths["epraccur"]), "the selection contains no open GP practices")])
-        units = practices_frame.rename(columns={"practice_code": "unit_id", "list_size": "population"})
-        units = units.reset_index(drop=True)
-        reg_path = role("registrations", "england/gp-reg-pat-prac-lsoa_2022.parquet")
-        registrations = read_practice_lsoa(reg_path)
-        registrations = registrations.loc[isin(registrations["practice_code"], units["unit_id"])].reset_index(drop=True)
-        centroids = ons.read_lsoa_centroids(lsoa_paths["centroids"])
-        centroids = centroids.loc[isin(centroids["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
-        origin_points = centroids.geometry
-        origin_ids = list(centroids["lsoa_code"])
-        imd = ons.read_imd(lsoa_paths["imd"])
-        units["imd_score"] = _practice_imd(units["unit_id"], registrations, imd)
-        area_geom = shapely.convex_hull(units.geometry.union_all()).buffer(500.0)
-        # areas for maps: the London LSOAs where these practices' patients live
-        boundaries = ons.read_lsoa_boundaries(lsoa_paths["boundaries"])
-        areas = boundaries.loc[isin(boundaries["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
+    try:
+        if spec.file:
+            path = scenario.resolve(spec.file, root)
+            files["units"] = path
+            units = read_units_file(path, land=land)
+            area_geom = shapely.convex_hull(units.geometry.union_all()).buffer(500.0)
+            origin_points = units.geometry
+            origin_ids = list(units["unit_id"])
+            areas = None
+        elif spec.type == "lsoa":
+            lsoas = ons.load_lsoas(
+                root, lad=spec.lad, bbox=spec.bbox, polygon=polygon,
+                boundaries_path=lsoa_paths["boundaries"], population_path=lsoa_paths["population"],
+                imd_path=lsoa_paths["imd"], centroids_path=lsoa_paths["centroids"], land_path=land,
+            )
+            if len(lsoas) == 0:
+                raise InputDataError([DataProblem(str(lsoa_paths["boundaries"]), "the selection contains no LSOAs")])
+            units = lsoas.rename(columns={"lsoa_code": "unit_id"}).reset_index(drop=True)
+            units.insert(0, "unit_id", units.pop("unit_id"))
+            area_geom = units.geometry.union_all()
+            origin_points = gpd.GeoSeries(gpd.points_from_xy(units["centroid_x"], units["centroid_y"]), crs=BNG)
+            origin_ids = list(units["unit_id"])
+            areas = units
+        else:
+            practices_frame, unplaced = gp_practices.load_practices(
+                root, ccg=spec.ccg, lad=spec.lad, bbox=spec.bbox, polygon=polygon, return_dropped=True,
+                epraccur_path=prac_paths["epraccur"], list_sizes_path=prac_paths["list_sizes"],
+                nhs_choices_path=prac_paths["nhs_choices"], lad_boundaries_path=prac_paths["lad_boundaries"],
+                codepoint_path=prac_paths["codepoint"], codepoint_headers_path=prac_paths["codepoint_headers"],
+                land_path=land,
+            )
+            dropped = pd.DataFrame({
+                "unit_id": unplaced["practice_code"].astype(str), "name": unplaced["name"].astype(str),
+                "population": unplaced["list_size"].astype(float), "reason": unplaced["reason"].astype(str),
+            }, columns=list(_DROPPED_COLUMNS))
+            if len(practices_frame) == 0:
+                raise InputDataError([DataProblem(str(prac_paths["epraccur"]),
+                                                  "the selection contains no open GP practices")])
+            units = practices_frame.rename(columns={"practice_code": "unit_id", "list_size": "population"})
+            units = units.reset_index(drop=True)
+            reg_path = role("registrations", REGISTRATIONS_FILE)
+            registrations = read_practice_lsoa(reg_path)
+            registrations = registrations.loc[isin(registrations["practice_code"], units["unit_id"])]
+            registrations = registrations.reset_index(drop=True)
+            centroids = ons.read_lsoa_centroids(lsoa_paths["centroids"], land=land)
+            centroids = centroids.loc[isin(centroids["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
+            origin_points = centroids.geometry
+            origin_ids = list(centroids["lsoa_code"])
+            imd = ons.read_imd(lsoa_paths["imd"])
+            units["imd_score"] = _practice_imd(units["unit_id"], registrations, imd)
+            area_geom = shapely.convex_hull(units.geometry.union_all()).buffer(500.0)
+            # areas for maps: the London LSOAs where these practices' patients live
+            boundaries = ons.read_lsoa_boundaries(lsoa_paths["boundaries"])
+            areas = boundaries.loc[isin(boundaries["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
+    except UnknownCodeError as exc:  # name the scenario key, not only the data file
+        where = scenario.path if scenario.path is not None else "<scenario>"
+        raise ScenarioError([f"{where}: [units] {exc.kind}: {exc.describe()} ({exc.problems[0].file})"]) from None
 
     sites = _gather_sites(scenario, root, units, practices_frame, area_geom, files, spec.type)
     options = _gather_options(scenario, root, sites, files)
 
     # -- travel times
-    description, source, matrix, fallback, area_ok = _travel(
-        scenario, root, files, origin_ids, origin_points, sites, units if spec.type == "practice" else None
+    by_registrations = registrations is not None
+    description, source, matrix, fallback, area_ok, per_unit = _travel(
+        scenario, root, files, origin_ids, origin_points, sites, units if by_registrations else None
     )
-    if spec.type == "practice":
+    if by_registrations and per_unit:
+        minutes = matrix  # a matrix keyed by practice code: used as it is
+        units["registrations_covered"] = 0.0
+    elif by_registrations:
+        if area_ok is not None and fallback is None:
+            _check_matrix_covers_practices(files["travel_matrix"], units, registrations, origin_ids, area_ok)
         minutes, covered = practice_travel(
             list(units["unit_id"]), registrations, origin_ids, matrix, fallback_minutes=fallback, area_ok=area_ok
         )
@@ -747,11 +771,8 @@ def _reissue(records: list[dict[str, Any]]) -> None:
 
 
 def _read_polygon(path: Path) -> gpd.GeoDataFrame:
-    from geodata._errors import MissingFileError
-
-    if not path.is_file():
-        raise MissingFileError(path, what="selection polygon file")
-    return gpd.read_file(path)
+    """The ``[units] polygon`` file (missing, damaged or CRS-less files are errors naming it)."""
+    return v.read_vector(path, what="selection polygon file")
 
 
 def _practice_imd(practice_ids: pd.Series, registrations: pd.DataFrame, imd: pd.DataFrame) -> np.ndarray:
@@ -819,6 +840,7 @@ def _gather_sites(
                 epraccur_path=files["epraccur"], list_sizes_path=files["list_sizes"],
                 nhs_choices_path=files["nhs_choices"], lad_boundaries_path=files["lad_boundaries"],
                 codepoint_path=files["codepoint"], codepoint_headers_path=files["codepoint_headers"],
+                land_path=files["land"],
             )
         top = practices_frame.sort_values(["list_size", "practice_code"], ascending=[False, True]).head(spec.largest_practices)
         parts.append(gpd.GeoDataFrame(
@@ -827,7 +849,7 @@ def _gather_sites(
     if spec.file:
         path = scenario.resolve(spec.file, root)
         files["sites"] = path
-        parts.append(read_sites_file(path))
+        parts.append(read_sites_file(path, land=files["land"]))
     sites = pd.concat(parts, ignore_index=True) if parts else gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=BNG)
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG).drop_duplicates("site_id", keep="last").reset_index(drop=True)
     known = set(sites["site_id"])
@@ -844,51 +866,176 @@ def _gather_sites(
     return sites
 
 
-def read_sites_file(path: Path) -> gpd.GeoDataFrame:
+def read_sites_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame:
     """Read user-supplied hub sites (CSV with easting/northing or longitude/latitude, or any vector file).
 
     Columns: ``site_id``, ``name``, ``site_type`` (community/hospital), optional ``status``
-    (candidate/required/excluded, default candidate).
+    (candidate/required/excluded, default candidate). Every problem is reported at once
+    with its row (the line of a CSV, the feature number of a vector file) and column,
+    including points outside Great Britain or, with ``land``, more than
+    :data:`geodata.select.LAND_TOLERANCE_M` off the land of those boundaries.
     """
-    from geodata._errors import MissingFileError
+    from geodata.select import LAND_TOLERANCE_M, land_distance
 
-    if not path.is_file():
-        raise MissingFileError(path, what="sites file")
     problems = ProblemCollector(path)
-    if path.suffix.lower() == ".csv":
-        frame = pd.read_csv(path, dtype={"site_id": str})
-        if {"easting", "northing"} <= set(frame.columns):
+    if path.suffix.lower() in (".csv", ".gz", ".txt"):
+        table = v.read_table(path, what="sites file")
+        if {"easting", "northing"} <= set(table.columns):
             xy, crs = ("easting", "northing"), BNG
-        elif {"longitude", "latitude"} <= set(frame.columns):
+        elif {"longitude", "latitude"} <= set(table.columns):
             xy, crs = ("longitude", "latitude"), "EPSG:4326"
         else:
-            problems.add("needs easting/northing (EPSG:27700) or longitude/latitude columns", column="easting")
-            problems.raise_if_any()
-        for column in xy:
-            bad = pd.to_numeric(frame[column], errors="coerce").isna()
-            for row in np.flatnonzero(bad.to_numpy()):
-                problems.add(f"not a number: {frame[column].iloc[row]!r}", row=int(row) + 2, column=column)
+            xy, crs = (), None
+            problems.add("needs easting and northing (EPSG:27700) or longitude and latitude columns",
+                         column="easting, northing")
+        for column in ("site_id", "name", "site_type"):
+            if column not in table.columns:
+                problems.add("missing column", column=column)
         problems.raise_if_any()
-        sites = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[xy[0]], frame[xy[1]]), crs=crs).to_crs(BNG)
-        row_offset = 2
+        v.require_rows(table, file=path, what="sites")
+        x = v.parse_numbers(table, xy[0], problems=problems)
+        y = v.parse_numbers(table, xy[1], problems=problems)
+        problems.raise_if_any()
+        frame = table.apply(lambda column: column.str.strip())
+        sites = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x.to_numpy(), y.to_numpy()), crs=crs,
+                                 index=table.index)
+        sites = v.to_bng(sites)
+        coordinates = f"{xy[0]}, {xy[1]}"
     else:
-        sites = gpd.read_file(path).to_crs(BNG)
-        row_offset = 1
-    for column in ("site_id", "name", "site_type"):
-        if column not in sites.columns:
-            problems.add("missing column", column=column)
-    problems.raise_if_any()
+        sites = v.to_bng(v.read_vector(path, what="sites file"))
+        for column in ("site_id", "name", "site_type"):
+            if column not in sites.columns:
+                problems.add("missing column", column=column)
+        problems.raise_if_any()
+        sites["site_id"] = sites["site_id"].astype(str).str.strip()
+        coordinates = "geometry"
     if "status" not in sites.columns:
         sites["status"] = "candidate"
-    sites["status"] = sites["status"].fillna("candidate")
-    for column, allowed in (("site_type", ("community", "hospital")), ("status", ("candidate", "required", "excluded"))):
-        for row in np.flatnonzero(~sites[column].isin(allowed).to_numpy()):
-            problems.add(f"must be one of {', '.join(allowed)}, got {sites[column].iloc[row]!r}", row=int(row) + row_offset, column=column)
-    dup = sites["site_id"].duplicated(keep=False).to_numpy()
-    for row in np.flatnonzero(dup):
-        problems.add(f"duplicate site id {sites['site_id'].iloc[row]!r}", row=int(row) + row_offset, column="site_id")
+    sites["status"] = sites["status"].fillna("").replace("", "candidate")
+    for row in sites.index[sites["site_id"].fillna("") == ""]:
+        problems.add("missing site id", row=int(row), column="site_id")
+    v.check_unique(sites.loc[sites["site_id"].fillna("") != ""], "site_id", problems=problems, what="site id")
+    for column, allowed in (("site_type", ("community", "hospital")),
+                            ("status", ("candidate", "required", "excluded"))):
+        for row in sites.index[~sites[column].isin(allowed)]:
+            problems.add(f"must be one of {', '.join(allowed)}, got {sites.at[row, column]!r}", row=int(row),
+                         column=column)
+    points = sites.geometry
+    outside = v.outside_gb(points)
+    for row in sites.index[outside]:
+        problems.add(f"site {sites.at[row, 'site_id']!r} lies outside Great Britain", row=int(row), column=coordinates)
+    if land is not None and not outside.all():
+        distance = np.full(len(sites), np.inf)
+        distance[~outside] = land_distance(points[~outside], land)
+        for i in np.flatnonzero(~outside & (distance > LAND_TOLERANCE_M)):
+            row = sites.index[i]
+            problems.add(f"site {sites.at[row, 'site_id']!r} lies {distance[i] / 1000:,.0f} km off the land of the UK "
+                         f"({Path(land).name}; at most {LAND_TOLERANCE_M / 1000:g} km allowed)",
+                         row=int(row), column=coordinates)
     problems.raise_if_any()
     return sites[SITE_COLUMNS].reset_index(drop=True)
+
+
+#: Columns of a user's units file (``[units] file``), tidy name -> (pattern, name shown).
+_UNIT_FILE_COLUMNS = {
+    "unit_id": (r"(unit_?)?id", "id"),
+    "name": (r"(unit_?)?name", "name"),
+    "population": (r"population", "population"),
+    "imd_score": (r"imd(_?score)?", "imd_score"),
+}
+
+
+def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame:
+    """Read a user's own planning units (CSV), every problem listed with its row and column.
+
+    Columns: ``id`` (unique text), ``name`` (optional; blank = the id), ``population``
+    (a number >= 0) and a point, either ``easting``/``northing`` (EPSG:27700, metres) or
+    ``longitude``/``latitude`` (WGS84 degrees); optionally ``imd_score`` (deprivation,
+    for the ``deprivation_travel`` objective). Travel is measured from each unit's point.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    land
+        Boundaries of the land every point must lie on (within
+        :data:`geodata.select.LAND_TOLERANCE_M`); ``None`` checks only Great Britain's
+        grid extent. Points are also checked against each other: one farther than
+        :data:`geodata.select.MAX_ISOLATION_M` from every other unit is an error.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:27700: ``unit_id``, ``name``, ``population`` (float), ``imd_score`` (when
+        given), ``geometry`` (point), in file order.
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+    InputDataError
+        Missing columns, blank or duplicate ids, populations or coordinates that are not
+        numbers, negative populations, points outside Great Britain, off the land or far
+        from every other unit: every problem with its row and column.
+    """
+    from geodata.select import LAND_TOLERANCE_M, MAX_ISOLATION_M, isolation, land_distance
+
+    table = v.read_table(path, what="units file")
+    problems = ProblemCollector(path)
+    if {"easting", "northing"} <= set(table.columns):
+        xy, crs = ("easting", "northing"), BNG
+    elif {"longitude", "latitude"} <= set(table.columns):
+        xy, crs = ("longitude", "latitude"), "EPSG:4326"
+    else:
+        xy, crs = (), None
+        problems.add(f"needs easting and northing (EPSG:27700) or longitude and latitude columns (columns found: "
+                     f"{', '.join(map(str, table.columns))})", column="easting, northing")
+    try:
+        table = v.rename_columns(table, _UNIT_FILE_COLUMNS, file=path, required=["unit_id", "population"])
+    except InputDataError as exc:
+        problems.extend(exc.problems)
+    problems.raise_if_any()
+    v.require_rows(table, file=path, what="units")
+    ids = table["unit_id"].str.strip()
+    for row in table.index[ids == ""]:
+        problems.add("missing id", row=int(row), column="id")
+    v.check_unique(table.assign(unit_id=ids).loc[ids != ""], "unit_id", problems=problems, label="id", what="id")
+    population = v.parse_numbers(table, "population", problems=problems, minimum=0)
+    imd = v.parse_numbers(table, "imd_score", problems=problems) if "imd_score" in table else None
+    x = v.parse_numbers(table, xy[0], problems=problems)
+    y = v.parse_numbers(table, xy[1], problems=problems)
+    problems.raise_if_any()
+    names = table["name"].str.strip() if "name" in table else ids
+    units = gpd.GeoDataFrame(
+        {"unit_id": ids.to_numpy(), "name": names.where(names != "", ids).to_numpy(),
+         "population": population.to_numpy(dtype=float)},
+        geometry=gpd.points_from_xy(x.to_numpy(), y.to_numpy()), crs=crs,
+    )
+    if imd is not None:
+        units.insert(3, "imd_score", imd.to_numpy(dtype=float))
+    units = v.to_bng(units)
+    rows = table.index.to_numpy()
+    columns = f"{xy[0]}, {xy[1]}"
+    outside = v.outside_gb(units.geometry)
+    for i in np.flatnonzero(outside):
+        problems.add(f"unit {ids.iloc[i]!r} at {x.iloc[i]:g}, {y.iloc[i]:g} lies outside Great Britain "
+                     f"(are {' and '.join(xy)} exchanged?)", row=int(rows[i]), column=columns)
+    if land is not None and not outside.all():
+        distance = np.full(len(units), np.inf)
+        distance[~outside] = land_distance(units.geometry[~outside], land)
+        for i in np.flatnonzero(~outside & (distance > LAND_TOLERANCE_M)):
+            problems.add(f"unit {ids.iloc[i]!r} lies {distance[i] / 1000:,.0f} km off the land of the UK "
+                         f"({Path(land).name}; at most {LAND_TOLERANCE_M / 1000:g} km allowed)",
+                         row=int(rows[i]), column=columns)
+    if not problems:
+        distance = isolation(units.geometry)
+        for i in np.flatnonzero(distance > MAX_ISOLATION_M):
+            problems.add(f"unit {ids.iloc[i]!r} lies {distance[i] / 1000:,.0f} km from the nearest other unit "
+                         f"(at most {MAX_ISOLATION_M / 1000:g} km expected): a wrong coordinate?",
+                         row=int(rows[i]), column=columns)
+    problems.raise_if_any()
+    logger.info("%s: %d units, %s people", path.name, len(units), f"{units['population'].sum():,.0f}")
+    return units
 
 
 def _gather_options(scenario: Scenario, root: Path, sites: gpd.GeoDataFrame, files: dict[str, Path]) -> pd.DataFrame:
@@ -905,29 +1052,25 @@ def _gather_options(scenario: Scenario, root: Path, sites: gpd.GeoDataFrame, fil
 
 def read_options_file(path: Path, *, known_sites: set[str] | None = None) -> pd.DataFrame:
     """Read hub options (CSV: ``site_id, option, capital_cost[, capacity]``), every problem listed."""
-    frame = pd.read_csv(path, dtype={"site_id": str, "option": str})
+    table = v.read_table(path, what="hub options file")
+    v.check_columns(table, ["site_id", "option", "capital_cost"], file=path)
+    v.require_rows(table, file=path, what="hub options")
     problems = ProblemCollector(path)
-    for column in ("site_id", "option", "capital_cost"):
-        if column not in frame.columns:
-            problems.add("missing column", column=column)
-    problems.raise_if_any()
-    if "capacity" not in frame.columns:
-        frame["capacity"] = np.nan
-    for column in ("capital_cost", "capacity"):
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = (values.isna() & frame[column].notna()) | (values < 0)
-        for row in np.flatnonzero(bad.to_numpy()):
-            problems.add(f"must be a non-negative number, got {frame[column].iloc[row]!r}", row=int(row) + 2, column=column)
-        frame[column] = values
-    for row in np.flatnonzero(~frame["option"].isin(("reuse", "refurbish", "new_build")).to_numpy()):
-        problems.add(f"option must be reuse, refurbish or new_build, got {frame['option'].iloc[row]!r}", row=int(row) + 2, column="option")
+    frame = table.apply(lambda column: column.str.strip())
+    cost = v.parse_numbers(frame, "capital_cost", problems=problems, minimum=0)
+    capacity = (v.parse_numbers(frame, "capacity", problems=problems, minimum=0, allow_blank=True)
+                if "capacity" in frame.columns else pd.Series(np.nan, index=frame.index))
+    for row in frame.index[~frame["option"].isin(("reuse", "refurbish", "new_build"))]:
+        problems.add(f"option must be reuse, refurbish or new_build, got {frame.at[row, 'option']!r}", row=int(row),
+                     column="option")
     if known_sites is not None:
-        for row in np.flatnonzero(~frame["site_id"].isin(known_sites).to_numpy()):
-            problems.add(f"unknown site {frame['site_id'].iloc[row]!r}", row=int(row) + 2, column="site_id")
-    for row in np.flatnonzero(frame.duplicated(["site_id", "option"], keep="first").to_numpy()):
-        problems.add(f"option given twice for site {frame['site_id'].iloc[row]!r}", row=int(row) + 2, column="option")
+        for row in frame.index[~frame["site_id"].isin(known_sites)]:
+            problems.add(f"unknown site {frame.at[row, 'site_id']!r}", row=int(row), column="site_id")
+    for row in frame.index[frame.duplicated(["site_id", "option"], keep="first")]:
+        problems.add(f"option given twice for site {frame.at[row, 'site_id']!r}", row=int(row), column="option")
     problems.raise_if_any()
-    return frame[["site_id", "option", "capital_cost", "capacity"]]
+    return pd.DataFrame({"site_id": frame["site_id"], "option": frame["option"], "capital_cost": cost,
+                         "capacity": capacity}).reset_index(drop=True)
 
 
 def _travel(
@@ -938,8 +1081,18 @@ def _travel(
     origin_points: gpd.GeoSeries,
     sites: gpd.GeoDataFrame,
     practice_units: gpd.GeoDataFrame | None,
-) -> tuple[str, str, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Travel minutes from origins (LSOA centroids) to sites, plus the practice fallback."""
+) -> tuple[str, str, np.ndarray, np.ndarray | None, np.ndarray | None, bool]:
+    """Travel minutes from origins to sites.
+
+    Returns the label, the source, the minutes (one row per origin, or per practice when
+    the last value is true), the minutes from each practice's own location (fallback),
+    and the mask of origins usable in a practice's patient-weighted mean.
+
+    With ``practice_units`` the origins are the LSOAs where the practices' patients live.
+    A user matrix may then be keyed by practice code (used as it is: every practice must
+    be an origin) or by LSOA code (weighted like any other source; LSOAs missing from the
+    matrix are left out of the means).
+    """
     from geodata import travel as gt
 
     spec = scenario.travel
@@ -953,17 +1106,14 @@ def _travel(
             fallback = gt.crow_fly_matrix(practice_units.geometry, sites.geometry,
                                           origin_ids=list(practice_units["unit_id"]), destination_ids=site_ids,
                                           detour_factor=spec.detour_factor, speed_kph=spec.speed_kph).minutes
-        return tt.label, "estimate", np.asarray(tt.minutes), fallback, None
+        return tt.label, "estimate", np.asarray(tt.minutes), fallback, None, False
     if spec.source == "matrix":
         path = scenario.resolve(spec.matrix or "", root)
         files["travel_matrix"] = path
-        ids = origin_ids if practice_units is None else list(practice_units["unit_id"])
-        tt = gt.read_travel_matrix(path, origin_ids=ids, destination_ids=site_ids)
-        minutes = np.asarray(tt.minutes)
-        if practice_units is not None:
-            # a user matrix for practices is practice -> site already: no weighting
-            return tt.label, "matrix", minutes, minutes, np.zeros(len(origin_ids), dtype=bool)
-        return tt.label, "matrix", minutes, None, None
+        if practice_units is None:
+            tt = gt.read_travel_matrix(path, origin_ids=origin_ids, destination_ids=site_ids)
+            return tt.label, "matrix", np.asarray(tt.minutes), None, None, False
+        return _practice_matrix(path, list(practice_units["unit_id"]), origin_ids, site_ids)
     from geodata import network as gn
 
     path = scenario.resolve(spec.network or "", root)
@@ -979,7 +1129,51 @@ def _travel(
         fallback = np.asarray(gt.travel_time_matrix(
             graph, practice_units.geometry, sites.geometry, origin_ids=list(practice_units["unit_id"]),
             destination_ids=site_ids, cutoff_min=spec.cutoff_min, max_snap_m=spec.max_snap_m).minutes)
-    return f"{tt.label}: {tt.description}", "network", np.asarray(tt.minutes), fallback, area_ok
+    return f"{tt.label}: {tt.description}", "network", np.asarray(tt.minutes), fallback, area_ok, False
+
+
+def _practice_matrix(
+    path: Path, practice_ids: list[str], lsoa_ids: list[str], site_ids: list[str]
+) -> tuple[str, str, np.ndarray, None, np.ndarray | None, bool]:
+    """A user matrix for practice units: keyed by practice code, or by LSOA code (see :func:`_travel`)."""
+    from geodata import travel as gt
+
+    tt = gt.read_travel_matrix(path, destination_ids=site_ids)  # every origin of the file
+    in_file = pd.Index([str(o) for o in tt.origin_ids])
+    minutes = np.asarray(tt.minutes, dtype=float)
+    rows = in_file.get_indexer(practice_ids)
+    if (rows >= 0).any():
+        missing = [p for p, r in zip(practice_ids, rows) if r < 0]
+        if missing:
+            raise InputDataError([DataProblem(
+                str(path), f"the matrix is keyed by practice code but has no row for {len(missing)} practice(s) "
+                f"of the selection: {v.few(missing)}", column="origin")])
+        logger.info("%s: travel times keyed by practice code, used as they are", path.name)
+        return tt.label, "matrix", minutes[rows], None, None, True
+    rows = in_file.get_indexer(lsoa_ids)
+    usable = rows >= 0
+    if not usable.any():
+        raise InputDataError([DataProblem(
+            str(path), f"no origin id is a practice code of the selection ({v.few(practice_ids[:5])}...) or an LSOA "
+            f"where their patients live ({v.few(lsoa_ids[:5])}...); the file's origins: {v.few(list(in_file[:5]))}",
+            column="origin")])
+    logger.info("%s: travel times keyed by LSOA: %d of the %d LSOAs where the practices' patients live",
+                path.name, int(usable.sum()), len(lsoa_ids))
+    by_lsoa = np.where(usable[:, None], minutes[np.maximum(rows, 0)], np.inf)
+    return tt.label, "matrix", by_lsoa, None, usable, False
+
+
+def _check_matrix_covers_practices(
+    path: Path, units: pd.DataFrame, registrations: pd.DataFrame, lsoa_ids: list[str], usable: np.ndarray
+) -> None:
+    """Raise naming the practices none of whose patients' LSOAs is an origin of the matrix."""
+    covered = set(np.asarray(lsoa_ids, dtype=object)[usable])
+    served = set(registrations.loc[isin(registrations["lsoa_code"], covered), "practice_code"])
+    lacking = [u for u in units["unit_id"] if u not in served]
+    if lacking:
+        raise InputDataError([DataProblem(
+            str(path), f"no origin of the matrix is an LSOA where the patients of {len(lacking)} practice(s) live: "
+            f"{v.few(lacking)} (add those LSOAs, or key the matrix by practice code)", column="origin")])
 
 
 def build_demo(

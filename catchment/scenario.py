@@ -13,7 +13,8 @@ Example
 
     [units]
     type = "practice"          # or "lsoa"
-    ccg = "08N"                # select by CCG code, or lad = "E09000026", or bbox = [w, s, e, n]
+    ccg = "08N"                # select by CCG code, or lad = "E09000026", or bbox = [w, s, e, n],
+                               # or file = "my-units.csv" (id, name, population, coordinates)
 
     [sites]
     hospitals_within_m = 3000  # NHS hospital sites within 3 km of the selected area
@@ -38,6 +39,8 @@ Example
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 import tomllib
 from collections.abc import Mapping
@@ -57,6 +60,9 @@ __all__ = [
     "SolverSpec",
     "DEFAULT_OPTIONS",
     "PATH_KEYS",
+    "REGISTRATIONS_FILE",
+    "data_roles",
+    "unknown_keys",
     "read_scenario",
     "read_toml",
     "parse_scenario",
@@ -71,6 +77,29 @@ DEFAULT_OPTIONS: Mapping[str, tuple[tuple[str, float], ...]] = MappingProxyType(
     }
 )
 
+#: Default practice-by-LSOA registrations file (``[data] registrations``), under the data folder.
+REGISTRATIONS_FILE = "england/gp-reg-pat-prac-lsoa_2022.parquet"
+
+
+@functools.cache
+def data_roles() -> Mapping[str, str]:
+    """Every key ``[data]`` accepts (a data file role) -> its default path under the data folder."""
+    from geodata.ons import LSOA_FILES  # local: the readers import geopandas
+    from geodata.practices import PRACTICE_FILES
+
+    return MappingProxyType({**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE})
+
+
+def unknown_keys(source: str, where: str, unknown: list[str], allowed: set[str] | Mapping[str, Any],
+                 *, what: str = "key(s)") -> str:
+    """A problem naming unknown keys, each with the closest allowed key when one is close."""
+    named = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
+        named.append(f"{key} (did you mean {close[0]!r}?)" if close else str(key))
+    return f"{source}: {where}unknown {what} {', '.join(named)}; allowed: {', '.join(sorted(allowed))}"
+
+
 _TRAVEL_SOURCES = ("network", "matrix", "estimate")
 _MODES = ("drive", "walk")
 _SOLVERS = ("highs", "cbc")
@@ -83,7 +112,8 @@ PATH_KEYS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class UnitsSpec:
-    """Which units to plan: ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon."""
+    """Which units to plan: ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon,
+    or a user's own units ``file`` (CSV, see :func:`catchment.build.read_units_file`)."""
 
     type: str = "practice"
     ccg: str | None = None
@@ -199,9 +229,7 @@ class _Reader:
             return {}
         unknown = sorted(set(value) - allowed)
         if unknown:
-            self.problems.append(
-                f"{self.source}: [{key}] has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-            )
+            self.problems.append(unknown_keys(self.source, f"[{key}] has ", unknown, allowed))
         return value
 
     def get(self, table: Mapping[str, Any], section: str, key: str, kind: Any, default: Any = None,
@@ -252,7 +280,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     top_allowed = {"scenario", "units", "sites", "travel", "rules", "objective", "solver", "data"}
     unknown = sorted(set(raw) - top_allowed)
     if unknown:
-        r.problems.append(f"{source}: unknown section(s) {', '.join(unknown)}; allowed: {', '.join(sorted(top_allowed))}")
+        r.problems.append(unknown_keys(source, "", unknown, top_allowed, what="section(s)"))
 
     meta = r.table(raw, "scenario", {"name", "description"})
     name = r.get(meta, "scenario", "name", str, default=(path.stem if path else "scenario"))
@@ -279,6 +307,11 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     )
     if not any((units.ccg, units.lad, units.bbox, units.polygon, units.file)):
         r.problems.append(f"{source}: [units] needs a selection: ccg, lad, bbox, polygon or file")
+    if units.file:
+        mixed = [k for k in ("ccg", "lad", "bbox", "polygon") if getattr(units, k) is not None]
+        if mixed:
+            r.problems.append(f"{source}: [units] file gives the units itself: remove {', '.join(mixed)} "
+                              "(or select from the published data without file)")
 
     s = r.table(raw, "sites", {"hospitals_within_m", "hospital_sector", "largest_practices", "file",
                                "options_file", "required", "excluded", "options"})
@@ -372,6 +405,8 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     )
     if rules_kwargs["contiguity"] and units.type != "lsoa":
         r.problems.append(f"{source}: [rules] contiguity applies to LSOA units; [units] type is {units.type!r}")
+    elif rules_kwargs["contiguity"] and units.file:
+        r.problems.append(f"{source}: [rules] contiguity needs LSOA boundaries; [units] file gives points only")
 
     o = r.table(raw, "objective", set(OBJECTIVE_TERMS) | {"lexicographic"})
     weights = {term: r.get(o, "objective", term, float, None, minimum=0) for term in OBJECTIVE_TERMS if term in o}
@@ -392,9 +427,16 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     )
 
     d = raw.get("data", {})
-    if not isinstance(d, dict) or not all(isinstance(v, str) for v in d.values()):
-        r.problems.append(f"{source}: [data] must map a data file role to a path")
+    if not isinstance(d, dict):
+        r.problems.append(f"{source}: [data] must be a table mapping a data file role to a path")
         d = {}
+    unknown = sorted(set(d) - set(data_roles()))
+    if unknown:
+        r.problems.append(unknown_keys(source, "[data] has ", unknown, data_roles()))
+    for role, value in d.items():
+        if role in data_roles() and (not isinstance(value, str) or not value.strip()):
+            r.problems.append(f"{source}: [data] {role} must be a file path (text), got {value!r}")
+    d = {k: v for k, v in d.items() if k in data_roles() and isinstance(v, str) and v.strip()}
     specs = {"units": units, "sites": sites, "travel": travel}
     named = [(section, key, getattr(specs[section], key)) for section, key in PATH_KEYS]
     named += [("data", role, value) for role, value in d.items()]

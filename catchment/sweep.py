@@ -37,7 +37,7 @@ from typing import Any
 
 from catchment._errors import ScenarioError
 from catchment.problem import Problem, Rules
-from catchment.scenario import read_toml
+from catchment.scenario import read_toml, unknown_keys
 
 __all__ = [
     "GRID_AXES", "FREE", "NONE", "DEMO", "SweepSpec", "SweepPoint", "read_sweep", "parse_sweep", "apply_point",
@@ -168,7 +168,7 @@ def parse_sweep(raw: Mapping[str, Any], *, source: str = "<sweep>", path: Path |
     problems: list[str] = []
     unknown = sorted(set(raw) - {"sweep", "grid"})
     if unknown:
-        problems.append(f"{source}: unknown section(s) {', '.join(unknown)}; allowed: grid, sweep")
+        problems.append(unknown_keys(source, "", unknown, {"grid", "sweep"}, what="section(s)"))
     meta = _table(raw, "sweep", {"name", "base", "time_limit", "maps"}, source, problems)
     grid = _table(raw, "grid", set(GRID_AXES), source, problems)
 
@@ -228,8 +228,7 @@ def _table(raw: Mapping[str, Any], key: str, allowed: set[str], source: str, pro
         return {}
     extra = sorted(set(value) - allowed)
     if extra:
-        problems.append(f"{source}: [{key}] has unknown key(s) {', '.join(extra)}; "
-                        f"allowed: {', '.join(sorted(allowed))}")
+        problems.append(unknown_keys(source, f"[{key}] has ", extra, allowed))
     return value
 
 

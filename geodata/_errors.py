@@ -16,6 +16,7 @@ __all__ = [
     "DataProblem",
     "InputDataError",
     "MissingFileError",
+    "UnknownCodeError",
     "NetworkError",
     "TravelTimeError",
     "ProblemCollector",
@@ -80,6 +81,32 @@ class MissingFileError(InputDataError, FileNotFoundError):
     def __init__(self, path: str | Path, *, what: str = "input file") -> None:
         super().__init__([DataProblem(str(path), f"{what} not found")])
         self.path = Path(path)
+
+
+class UnknownCodeError(InputDataError):
+    """Codes selecting a study area (CCG, LAD) match nothing in the data.
+
+    ``kind`` is ``"ccg"`` or ``"lad"``, ``codes`` the unknown codes and ``suggestions``
+    maps each to the closest known codes, so that a caller can name its own key.
+    """
+
+    def __init__(self, file: str | Path, *, kind: str, codes: Iterable[str], known: Iterable[str]) -> None:
+        import difflib
+
+        self.kind = kind
+        self.codes = tuple(codes)
+        ordered = sorted(set(known))
+        self.suggestions = {c: tuple(difflib.get_close_matches(c, ordered, n=3, cutoff=0.6)) for c in self.codes}
+        super().__init__([DataProblem(str(file), self.describe(), column=f"{kind}_code")])
+
+    def describe(self) -> str:
+        """``unknown CCG code 'X' (did you mean 'Y'?)``, for every code."""
+        parts = []
+        for code in self.codes:
+            close = self.suggestions.get(code)
+            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+            parts.append(f"{code!r}{hint}")
+        return f"unknown {self.kind.upper()} code(s) {', '.join(parts)}: no row of the file has it"
 
 
 class NetworkError(CatchmentError):

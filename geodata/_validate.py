@@ -18,9 +18,11 @@ exactly what the careful path reports.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import re
+import sqlite3
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -33,6 +35,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pyogrio
+import pyogrio.errors
+import shapely
 
 from ._errors import DataProblem, InputDataError, MissingFileError, ProblemCollector
 from .settings import BNG
@@ -46,6 +50,9 @@ __all__ = [
     "rename_columns",
     "check_columns",
     "check_unique",
+    "require_rows",
+    "outside_gb",
+    "GB_BNG_EXTENT",
     "isin",
     "parse_numbers",
     "parse_dates",
@@ -60,6 +67,10 @@ _SHOWN = 20
 #: A plain decimal number (what the fast path of :func:`parse_numbers` converts with Arrow;
 #: anything else, e.g. ``"inf"`` or ``"12a"``, goes through pandas).
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: British National Grid extent (metres: west, south, east, north) of Great Britain and its
+#: islands, the grid's own limits: a point outside cannot be in Great Britain.
+GB_BNG_EXTENT = (0.0, 0.0, 700_000.0, 1_300_000.0)
+
 #: Field separator substituted for a non-ASCII one (e.g. ``"¬"``) on the fast path.
 _UNIT_SEPARATOR = "\x1f"
 
@@ -202,12 +213,33 @@ def read_table(
         raise InputDataError([DataProblem(str(path), f"not a valid {sep!r}-separated table: {exc}")]) from None
     except pd.errors.EmptyDataError:
         raise InputDataError([DataProblem(str(path), "the file has no columns")]) from None
+    if header and not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of rows longer than the header as an index
+        # (every value then sits one column off): never read such a file
+        raise InputDataError(_long_rows(path, text, sep))
     if header:
         frame.columns = [str(c).strip() for c in frame.columns]
     else:
         frame.columns = range(1, frame.shape[1] + 1)
     frame.index = pd.RangeIndex(first_line, first_line + len(frame), name="line")
     return frame
+
+
+def _long_rows(path: Path, text: str, sep: str) -> list[DataProblem]:
+    """One problem per row (up to :data:`_SHOWN`) with more fields than the header line."""
+    if len(sep) == 1:
+        rows = csv.reader(io.StringIO(text), delimiter=sep)
+    else:
+        rows = (re.split(sep, line) for line in io.StringIO(text).read().splitlines())
+    problems: list[DataProblem] = []
+    width = None
+    for number, fields in enumerate(rows, start=1):
+        line = getattr(rows, "line_num", number)
+        if width is None:
+            width = len(fields)
+        elif len(fields) > width and len(problems) < _SHOWN:
+            problems.append(DataProblem(str(path), f"{len(fields)} fields, but the header line has {width}", row=line))
+    return problems or [DataProblem(str(path), "rows have more fields than the header line")]
 
 
 def _read_table_arrow(raw: bytes, text: str, *, sep: str, encoding: str, header: bool) -> pd.DataFrame | None:
@@ -339,10 +371,17 @@ def read_vector(path: str | Path, *, what: str = "input file", layer: str | int 
         If it cannot be read, has no coordinate reference system, or has no geometry.
     """
     path = require_file(path, what=what)
+    if path.suffix.lower() == ".gpkg":
+        _check_geopackage(path)
     try:
         frame = gpd.read_file(path, engine="pyogrio", layer=layer, use_arrow=True)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+        expected = pyogrio.read_info(path, layer=layer).get("features", -1)
+    except _VECTOR_ERRORS as exc:
         raise InputDataError([DataProblem(str(path), f"not a readable vector file ({exc})")]) from None
+    if expected is not None and expected >= 0 and len(frame) != expected:
+        # GDAL's Arrow reader stops quietly at a damaged record: never plan on part of a file
+        raise InputDataError([DataProblem(
+            str(path), f"the file is damaged: {len(frame):,} of its {expected:,} features could be read")])
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise InputDataError([DataProblem(str(path), "the file has no geometry")])
     if frame.crs is None:
@@ -350,6 +389,36 @@ def read_vector(path: str | Path, *, what: str = "input file", layer: str | int 
     frame.columns = [c if c == frame.geometry.name else str(c).strip() for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="feature")
     return frame
+
+
+#: What reading a damaged or foreign vector file can raise (GDAL through pyogrio, GEOS).
+_VECTOR_ERRORS = (
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    pyogrio.errors.FeatureError,
+    pyogrio.errors.FieldError,
+    pyogrio.errors.GeometryError,
+    pyogrio.errors.CRSError,
+    shapely.errors.GEOSException,
+    ValueError,
+    OSError,
+)
+
+
+def _check_geopackage(path: Path) -> None:
+    """Raise naming ``path`` if SQLite finds the GeoPackage damaged (a few milliseconds)."""
+    connection = None
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        result = [row[0] for row in connection.execute("PRAGMA quick_check(5)")]
+    except sqlite3.Error as exc:
+        result = [str(exc)]
+    finally:
+        if connection is not None:
+            connection.close()
+    if result != ["ok"]:
+        detail = "; ".join(line for text in result for line in str(text).splitlines() if line.strip())[:300]
+        raise InputDataError([DataProblem(str(path), f"the GeoPackage is damaged (SQLite: {detail})")])
 
 
 def find_column(frame: pd.DataFrame, pattern: str) -> str | None:
@@ -437,6 +506,37 @@ def check_columns(frame: pd.DataFrame, columns: Iterable[str], *, file: str | Pa
         if column not in frame.columns:
             problems.add(f"required column is missing (columns found: {_listing(frame.columns)})", column=column)
     problems.raise_if_any()
+
+
+def outside_gb(points: gpd.GeoSeries) -> np.ndarray:
+    """Mask of the points (any CRS) that lie outside :data:`GB_BNG_EXTENT` or cannot be placed."""
+    bng = to_bng(gpd.GeoDataFrame(geometry=points.reset_index(drop=True))).geometry
+    x, y = bng.x.to_numpy(), bng.y.to_numpy()
+    west, south, east, north = GB_BNG_EXTENT
+    with np.errstate(invalid="ignore"):
+        inside = (x >= west) & (x <= east) & (y >= south) & (y <= north)
+    return ~inside
+
+
+def require_rows(frame: pd.DataFrame, *, file: str | Path, what: str = "data rows") -> None:
+    """Raise naming ``file`` when a table has a header but no rows (e.g. a failed download).
+
+    Parameters
+    ----------
+    frame
+        Table as read.
+    file
+        File name for the error message.
+    what
+        What the rows are, e.g. ``"practices"``.
+
+    Raises
+    ------
+    InputDataError
+        If ``frame`` has no rows.
+    """
+    if len(frame) == 0:
+        raise InputDataError([DataProblem(str(file), f"the file has a header line but no {what}")])
 
 
 def check_unique(

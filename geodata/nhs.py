@@ -196,7 +196,11 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
         "EXTRACT_DATE": "extract_date",
     }
     v.check_columns(table, [*columns, "SEX", "AGE"], file=path)
+    v.require_rows(table, file=path, what="practices (list sizes)")
     total = (table["SEX"].str.strip().str.upper() == "ALL") & (table["AGE"].str.strip().str.upper() == "ALL")
+    if not total.any():
+        raise InputDataError([DataProblem(str(path), "no row has SEX = ALL and AGE = ALL (the all-persons "
+                                          "list size of a practice)", column="SEX, AGE")])
     out = table.loc[total, list(columns)].rename(columns=columns)
     out = out.apply(lambda s: s.str.strip())
     problems = ProblemCollector(path)
@@ -255,6 +259,7 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     else:
         table = v.read_table(path, what="practice-by-LSOA file")
     table = v.rename_columns(table, spec, file=path, required=spec)
+    v.require_rows(table, file=path, what="registrations")
     out = table[list(spec)].copy()
     problems = ProblemCollector(path)
     patients = v.parse_numbers(
@@ -350,7 +355,9 @@ def _choices_points(
     return gpd.GeoSeries(gpd.points_from_xy(lon[usable], lat[usable]), index=table.index[usable], crs=WGS84)
 
 
-def read_nhs_choices_gp(path: str | Path, *, strict: bool = False, encoding: str | None = None) -> gpd.GeoDataFrame:
+def read_nhs_choices_gp(
+    path: str | Path, *, strict: bool = False, encoding: str | None = None, with_rows: bool = False
+) -> gpd.GeoDataFrame:
     """Read the NHS Choices GP practice file (``GP.csv``) with its coordinates.
 
     Parameters
@@ -365,12 +372,16 @@ def read_nhs_choices_gp(path: str | Path, *, strict: bool = False, encoding: str
     encoding
         ``None`` detects the published latin-1 (read as its superset Windows-1252) or a
         UTF-8 re-save from the header line.
+    with_rows
+        Add columns ``row`` (the line of each practice in the file) and
+        ``latitude_text``/``longitude_text`` (the coordinates as written), for messages.
 
     Returns
     -------
     geopandas.GeoDataFrame
         In EPSG:27700: ``practice_code`` (str, unique), ``name``, ``postcode``
-        (normalised), ``ccg_code``, ``ccg_name``, ``geometry`` (point).
+        (normalised), ``ccg_code``, ``ccg_name``, (``row``, ``latitude_text``,
+        ``longitude_text``), ``geometry`` (point).
 
     Raises
     ------
@@ -390,6 +401,7 @@ def read_nhs_choices_gp(path: str | Path, *, strict: bool = False, encoding: str
         "ParentODSCode": "ccg_code",
     }
     v.check_columns(table, [*columns, "Latitude", "Longitude"], file=path)
+    v.require_rows(table, file=path, what="practices")
     table = table.apply(lambda s: s.str.strip())
     problems = ProblemCollector(path)
     v.check_unique(table, "OrganisationCode", problems=problems, what="practice code")
@@ -399,6 +411,10 @@ def read_nhs_choices_gp(path: str | Path, *, strict: bool = False, encoding: str
     out = table.loc[points.index, list(columns)].rename(columns=columns)
     out["ccg_name"] = table.loc[points.index, "ParentName"] if "ParentName" in table else ""
     out["postcode"] = normalise_postcode(out["postcode"])
+    if with_rows:
+        out["row"] = points.index.to_numpy()
+        out["latitude_text"] = table.loc[points.index, "Latitude"]
+        out["longitude_text"] = table.loc[points.index, "Longitude"]
     result = gpd.GeoDataFrame(out, geometry=points, crs=WGS84).reset_index(drop=True)
     return v.to_bng(result)
 
@@ -449,6 +465,7 @@ def read_nhs_choices_hospitals(
         "ParentODSCode": "trust_code",
     }
     v.check_columns(table, [*columns, "Latitude", "Longitude"], file=path)
+    v.require_rows(table, file=path, what="hospital sites")
     table = table.apply(lambda s: s.str.strip())
     table["Postcode"] = normalise_postcode(table["Postcode"])
 

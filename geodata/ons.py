@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 from . import _validate as v
-from ._errors import DataProblem, DataWarning, InputDataError, ProblemCollector
+from ._errors import DataProblem, DataWarning, InputDataError, ProblemCollector, UnknownCodeError
 from .settings import BNG, WGS84
 from .settings import data_dir as default_data_dir
 
@@ -73,7 +74,9 @@ _LAD_CODE = (r"lad\d\dcd|lad_?code", "LAD11CD")
 _LAD_NAME = (r"lad\d\dnm|lad_?name", "LAD11NM")
 
 
-def read_lsoa_centroids(path: str | Path, *, crs: str | None = None) -> gpd.GeoDataFrame:
+def read_lsoa_centroids(
+    path: str | Path, *, crs: str | None = None, land: str | Path | None = None
+) -> gpd.GeoDataFrame:
     """Read ONS LSOA population-weighted centroids (CSV with X, Y).
 
     Parameters
@@ -85,6 +88,10 @@ def read_lsoa_centroids(path: str | Path, *, crs: str | None = None) -> gpd.GeoD
         CRS of X/Y. ``None`` decides from the values: longitude/latitude (EPSG:4326,
         as in the ONS "centroids" CSV) when every X is within +-180 and Y within +-90,
         British National Grid eastings/northings otherwise.
+    land
+        Boundary file of the land every centroid must lie on (within
+        :data:`geodata.select.LAND_TOLERANCE_M`), e.g. :data:`geodata.select.LAND_FILE`;
+        ``None`` checks only that each centroid lies in Great Britain's grid extent.
 
     Returns
     -------
@@ -96,7 +103,9 @@ def read_lsoa_centroids(path: str | Path, *, crs: str | None = None) -> gpd.GeoD
     MissingFileError
         If the file does not exist.
     InputDataError
-        Missing columns (all named), non-numeric X/Y (row and column), duplicate codes.
+        Missing columns (all named), non-numeric X/Y (row and column), duplicate codes,
+        centroids outside Great Britain or off the land (row, columns X, Y; X and Y
+        exchanged is named as the likely cause when exchanging them puts the rows right).
     """
     path = Path(path)
     table = v.read_table(path, what="LSOA centroid file")
@@ -112,8 +121,44 @@ def read_lsoa_centroids(path: str | Path, *, crs: str | None = None) -> gpd.GeoD
     out = pd.DataFrame({"lsoa_code": table["lsoa_code"].str.strip()})
     out["name"] = table["name"].str.strip() if "name" in table else ""
     frame = gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.points_from_xy(x, y, crs=crs), crs=crs)
+    frame = v.to_bng(frame)
+    _check_centroid_places(path, table, frame, x, y, crs=crs, land=land)
     logger.info("%s: %s LSOA centroids (X/Y read as %s)", path.name, f"{len(frame):,}", crs)
-    return v.to_bng(frame)
+    return frame
+
+
+def _misplaced(points: gpd.GeoSeries, land: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of points outside Great Britain or off the land, and their distance off the land."""
+    from .select import LAND_TOLERANCE_M, land_distance  # select imports this module
+
+    bad = v.outside_gb(points)
+    distance = np.zeros(len(points))
+    if land is not None:
+        distance[~bad] = land_distance(points[~bad], land)
+        bad |= distance > LAND_TOLERANCE_M
+    return bad, distance
+
+
+def _check_centroid_places(
+    path: Path, table: pd.DataFrame, frame: gpd.GeoDataFrame, x: pd.Series, y: pd.Series, *, crs: str,
+    land: str | Path | None,
+) -> None:
+    """Raise naming every centroid outside Great Britain or off the land (row, columns X, Y)."""
+    bad, distance = _misplaced(frame.geometry, land)
+    if not bad.any():
+        return
+    problems = ProblemCollector(path)
+    rows = table.index.to_numpy()[bad]
+    swapped = gpd.GeoSeries(gpd.points_from_xy(y[bad].to_numpy(), x[bad].to_numpy()), crs=crs)
+    still_bad, _ = _misplaced(swapped, land)
+    if (~still_bad).sum() >= 0.5 * len(swapped):
+        problems.add(f"X and Y look exchanged: {int((~still_bad).sum()):,} of the {len(rows):,} misplaced "
+                     "centroids lie in Great Britain with X and Y swapped (X is the longitude or "
+                     "easting, Y the latitude or northing)", column="X, Y")
+    for row, code, xx, yy, off in zip(rows, frame.loc[bad, "lsoa_code"], x[bad], y[bad], distance[bad]):
+        where = f"{off / 1000:,.0f} km off the land of the UK" if 0 < off < np.inf else "outside Great Britain"
+        problems.add(f"LSOA {code!r} at X {xx:g}, Y {yy:g} ({crs}) lies {where}", row=int(row), column="X, Y")
+    problems.raise_if_any()
 
 
 def _boundaries(path: Path, *, what: str, spec: dict[str, tuple[str, str]], required: list[str]) -> gpd.GeoDataFrame:
@@ -323,6 +368,7 @@ def load_lsoas(
     population_path: str | Path | None = None,
     imd_path: str | Path | None = None,
     centroids_path: str | Path | None = None,
+    land_path: str | Path | None = None,
 ) -> gpd.GeoDataFrame:
     """LSOAs as planning units: boundary, population, deprivation and weighted centroid.
 
@@ -346,6 +392,9 @@ def load_lsoas(
         CRS of ``bbox`` and of a bare shapely ``polygon``.
     boundaries_path, population_path, imd_path, centroids_path
         Override one file (absolute, or relative to the working directory).
+    land_path
+        Boundaries of the land every centroid must lie on (see :func:`read_lsoa_centroids`);
+        ``None``: centroids are only checked against Great Britain's grid extent.
 
     Returns
     -------
@@ -385,8 +434,11 @@ def load_lsoas(
     }
     lsoas = read_lsoa_boundaries(paths["boundaries"])
     if lad is not None:
-        lsoas = select(lsoas, lad=lad)
-    centroids = read_lsoa_centroids(paths["centroids"])
+        try:
+            lsoas = select(lsoas, lad=lad)
+        except UnknownCodeError as exc:
+            raise UnknownCodeError(paths["boundaries"], kind="lad", codes=exc.codes, known=lsoas["lad_code"]) from None
+    centroids = read_lsoa_centroids(paths["centroids"], land=land_path)
     lookup = centroids.set_index("lsoa_code").geometry
     known = v.isin(lsoas["lsoa_code"], lookup.index)
     if not known.all():

@@ -14,14 +14,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from . import _validate as v
-from ._errors import DataProblem, DataWarning, InputDataError
+from ._errors import DataProblem, DataWarning, InputDataError, UnknownCodeError
 from .nhs import read_epraccur, read_list_sizes, read_nhs_choices_gp, read_nhs_choices_hospitals
 from .postcodes import geocode_postcodes, read_codepoint
-from .select import LAD_BOUNDARIES_FILE, select
+from .select import LAD_BOUNDARIES_FILE, LAND_FILE, LAND_TOLERANCE_M, MAX_ISOLATION_M, isolation, land_distance, select
 from .settings import BNG, WGS84
 from .settings import data_dir as default_data_dir
 
@@ -38,6 +39,7 @@ PRACTICE_FILES: dict[str, str] = {
     "codepoint": "postcodes/codepoint-open-2014-london-areas.csv.gz",
     "codepoint_headers": "postcodes/Code-Point_Open_Column_Headers.csv",
     "lad_boundaries": LAD_BOUNDARIES_FILE,
+    "land": LAND_FILE,
 }
 
 #: Columns of :func:`load_practices`.
@@ -89,12 +91,17 @@ def _place(
     headers_path: Path | None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Coordinates from NHS Choices, else from the Code-Point point of the postcode."""
-    choices = read_nhs_choices_gp(choices_path)
-    lookup = choices.set_index("practice_code").geometry
+    choices = read_nhs_choices_gp(choices_path, with_rows=True).set_index("practice_code")
+    lookup = choices.geometry
     found = v.isin(practices["practice_code"], lookup.index)
+    codes = practices.loc[found, "practice_code"]
     placed = gpd.GeoDataFrame(
-        practices.loc[found].assign(coord_source="nhs_choices").reset_index(drop=True),
-        geometry=gpd.GeoSeries(lookup.loc[practices.loc[found, "practice_code"]].array, crs=BNG),
+        practices.loc[found].assign(
+            coord_source="nhs_choices", source_row=choices["row"].loc[codes].to_numpy(),
+            source_lat=choices["latitude_text"].loc[codes].to_numpy(),
+            source_lon=choices["longitude_text"].loc[codes].to_numpy(),
+        ).reset_index(drop=True),
+        geometry=gpd.GeoSeries(lookup.loc[codes].array, crs=BNG),
         crs=BNG,
     )
     missing = practices.loc[~found].assign(coord_source="codepoint")
@@ -110,6 +117,56 @@ def _place(
     geocoded, unmatched = geocode_postcodes(missing, codepoint)
     placed = pd.concat([placed, geocoded], ignore_index=True)
     return gpd.GeoDataFrame(placed, geometry="geometry", crs=BNG), unmatched.drop(columns="coord_source")
+
+
+def _selection_label(*, ccg: object, lad: object, bbox: object, polygon: object) -> str:
+    parts = [f"CCG {', '.join(_codes(ccg))}" if ccg is not None else "",
+             f"LAD {', '.join(_codes(lad))}" if lad is not None else "",
+             "box" if bbox is not None else "", "polygon" if polygon is not None else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def _check_places(
+    placed: gpd.GeoDataFrame,
+    *,
+    land: Path | None,
+    selection: str | None,
+    choices_path: Path,
+    codepoint_path: Path,
+) -> None:
+    """Raise naming every practice off the land, or far from every other of the selection.
+
+    A practice's point comes from NHS Choices (row and latitude/longitude named) or from
+    Code-Point Open (its postcode named).
+    """
+    problems: list[DataProblem] = []
+
+    def report(i: int, message: str) -> None:
+        row = placed.iloc[i]
+        if row["coord_source"] == "nhs_choices":
+            problems.append(DataProblem(
+                str(choices_path), f"practice {row['practice_code']} ({row['name']}) at latitude {row['source_lat']}, "
+                f"longitude {row['source_lon']} {message}: a wrong coordinate?",
+                row=int(row["source_row"]), column="Latitude, Longitude"))
+        else:
+            problems.append(DataProblem(
+                str(codepoint_path), f"practice {row['practice_code']} ({row['name']}), placed at the point of "
+                f"postcode {row['postcode']} (easting {row.geometry.x:.0f}, northing {row.geometry.y:.0f}), "
+                f"{message}: a wrong coordinate?", column="easting, northing"))
+
+    if land is not None and len(placed):
+        distance = land_distance(placed.geometry, land)
+        for i in np.flatnonzero(distance > LAND_TOLERANCE_M):
+            where = f"{distance[i] / 1000:,.0f} km" if np.isfinite(distance[i]) else "far"
+            report(int(i), f"lies {where} off the land of the UK ({land.name}; at most "
+                           f"{LAND_TOLERANCE_M / 1000:g} km allowed)")
+    if selection is not None and len(placed) > 1 and not problems:
+        distance = isolation(placed.geometry)
+        for i in np.flatnonzero(distance > MAX_ISOLATION_M):
+            report(int(i), f"lies {distance[i] / 1000:,.0f} km from the nearest other practice of the selection "
+                           f"({selection}; at most {MAX_ISOLATION_M / 1000:g} km expected)")
+    if problems:
+        raise InputDataError(problems)
 
 
 def load_practices(
@@ -130,6 +187,7 @@ def load_practices(
     codepoint_path: str | Path | None = None,
     codepoint_headers_path: str | Path | None = None,
     lad_boundaries_path: str | Path | None = None,
+    land_path: str | Path | None = None,
 ) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Open GP practices of a study area with list sizes and coordinates.
 
@@ -146,6 +204,10 @@ def load_practices(
        listing their codes (or an :class:`InputDataError` when ``strict``). When the
        selection is spatial, only those of the CCGs of the selected practices are
        reported (others cannot be known to lie in the area) and the rest are logged.
+    7. Every practice kept must lie on the land of the UK (within
+       :data:`geodata.select.LAND_TOLERANCE_M` of the ``land`` boundaries: not in the
+       North Sea, not at Calais) and, in a selection, within
+       :data:`geodata.select.MAX_ISOLATION_M` of another practice of the selection.
 
     Parameters
     ----------
@@ -175,6 +237,10 @@ def load_practices(
         warned about).
     epraccur_path, list_sizes_path, nhs_choices_path, codepoint_path, codepoint_headers_path, lad_boundaries_path
         Override one file.
+    land_path
+        Boundaries of the land practices must lie on; by default :data:`PRACTICE_FILES`
+        ``land`` in the data folder, and when that file is absent (a partial data folder)
+        the check is skipped with a log line. A path given must exist.
 
     Returns
     -------
@@ -191,7 +257,9 @@ def load_practices(
         If a file needed does not exist (Code-Point is read only when a practice is
         missing from NHS Choices).
     InputDataError
-        If a file is malformed, or ``strict`` and a practice has no coordinates.
+        If a file is malformed, a CCG code matches no practice, a practice lies off the
+        land or far from the rest of the selection (file, row and columns named), or
+        ``strict`` and a practice has no coordinates.
 
     Warns
     -----
@@ -208,6 +276,11 @@ def load_practices(
     practices["list_size"] = practices["list_size"].astype("Int64")
     if ccg is not None:
         codes = _codes(ccg)
+        known = set(practices["ccg_code"]) | set(practices["ccg_code_epraccur"])
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            source = _path(root, "list_sizes", list_sizes_path) if list_sizes else epraccur
+            raise UnknownCodeError(source, kind="ccg", codes=unknown, known=known)
         keep = practices["ccg_code"].isin(codes) | practices["ccg_code_epraccur"].isin(codes)
         practices = practices.loc[keep].reset_index(drop=True)
         logger.info("%s practice(s) of CCG %s", f"{len(practices):,}", ", ".join(codes))
@@ -259,6 +332,16 @@ def load_practices(
             DataWarning,
             stacklevel=2,
         )
+    land = _path(root, "land", land_path)
+    if land_path is None and not land.is_file():
+        logger.info("%s not found: practice coordinates are not checked against the land", land)
+        land = None
+    _check_places(
+        placed.reset_index(drop=True), land=land, choices_path=_path(root, "nhs_choices", nhs_choices_path),
+        codepoint_path=_path(root, "codepoint", codepoint_path),
+        selection=(None if ccg is None and not spatial
+                   else _selection_label(ccg=ccg, lad=lad, bbox=bbox, polygon=polygon)),
+    )
     placed = placed.sort_values("practice_code", kind="stable").reset_index(drop=True)
     result = gpd.GeoDataFrame(placed[PRACTICE_COLUMNS], geometry="geometry", crs=BNG)
     dropped = pd.DataFrame(

@@ -10,6 +10,7 @@ sides follow meridians and parallels, which are curves in EPSG:27700).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,11 +23,21 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from . import _validate as v
-from ._errors import DataProblem, InputDataError
+from ._errors import DataProblem, InputDataError, UnknownCodeError
 from .settings import BNG, WGS84
 from .settings import data_dir as default_data_dir
 
-__all__ = ["LAD_BOUNDARIES_FILE", "select", "selection_area", "anchor_points"]
+__all__ = [
+    "LAD_BOUNDARIES_FILE",
+    "LAND_FILE",
+    "LAND_TOLERANCE_M",
+    "MAX_ISOLATION_M",
+    "select",
+    "selection_area",
+    "anchor_points",
+    "land_distance",
+    "isolation",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +47,18 @@ logger = logging.getLogger(__name__)
 #: outside London is never matched to London boroughs; where borough lines must be exact,
 #: name a finer file (e.g. ``london/lad22-boundaries-gen20.gpkg``) in a scenario's [data].
 LAD_BOUNDARIES_FILE = "england/lad17-boundaries-super-generalised.geojson"
+
+#: Local authority boundaries of the whole United Kingdom (super-generalised): the land on
+#: which every practice, site and small-area centroid must lie (see :func:`land_distance`).
+LAND_FILE = "england/lad17-boundaries-super-generalised.geojson"
+#: How far off that land a point may lie (metres). The super-generalised coast cuts off
+#: docks, piers and small islands: every published practice, hospital and LSOA centroid
+#: lies within 0.4 km of it; a point in the North Sea or at Calais lies 30 km or more off.
+LAND_TOLERANCE_M = 5_000.0
+#: A unit whose nearest other unit of the selection is farther than this (metres) is taken
+#: as misplaced. The most isolated practice of any CCG (Isles of Scilly) is 51 km from the
+#: next one of its CCG.
+MAX_ISOLATION_M = 75_000.0
 
 _FRAME = "<selected table>"
 
@@ -167,6 +190,64 @@ def anchor_points(frame: gpd.GeoDataFrame) -> gpd.GeoSeries:
     return geometry.representative_point()
 
 
+@functools.lru_cache(maxsize=4)
+def _land(path: str, mtime_ns: int, size: int) -> shapely.STRtree:  # noqa: ARG001 - cache key
+    from .ons import read_lad_boundaries
+
+    return shapely.STRtree(np.asarray(read_lad_boundaries(path).geometry.array))
+
+
+def land_distance(points: gpd.GeoSeries, land: str | Path) -> np.ndarray:
+    """Distance (metres) from each point to the land of a boundary file (0 on land).
+
+    Parameters
+    ----------
+    points
+        Points with a CRS (any).
+    land
+        Boundary file (e.g. :data:`LAND_FILE` under the data folder), read once per
+        content (file size and time) and kept.
+
+    Returns
+    -------
+    numpy.ndarray
+        One distance per point, ``inf`` for a point that cannot be placed (e.g. a
+        longitude/latitude outside the globe).
+
+    Raises
+    ------
+    MissingFileError, InputDataError
+        If the boundary file is missing or unreadable.
+    """
+    path = v.require_file(land, what="land (LAD boundary) file")
+    stat = path.stat()
+    tree = _land(str(path), stat.st_mtime_ns, stat.st_size)
+    geoms = np.asarray(v.to_bng(gpd.GeoDataFrame(geometry=points.reset_index(drop=True))).geometry.array)
+    distance = np.zeros(len(geoms))
+    finite = np.isfinite(shapely.get_x(geoms)) & np.isfinite(shapely.get_y(geoms)) & ~shapely.is_empty(geoms)
+    distance[~finite] = np.inf
+    placed = np.flatnonzero(finite)
+    on_land = np.zeros(len(placed), dtype=bool)
+    on_land[tree.query(geoms[placed], predicate="intersects")[0]] = True
+    todo = placed[~on_land]
+    if len(todo):
+        _, nearest = tree.query_nearest(geoms[todo], return_distance=True, all_matches=False)
+        distance[todo] = nearest
+    return distance
+
+
+def isolation(points: gpd.GeoSeries) -> np.ndarray:
+    """Distance (metres) from each point to the nearest other point (``inf`` when alone)."""
+    from scipy.spatial import cKDTree
+
+    bng = v.to_bng(gpd.GeoDataFrame(geometry=points.reset_index(drop=True))).geometry
+    xy = np.column_stack([bng.x.to_numpy(), bng.y.to_numpy()])
+    if len(xy) < 2 or not np.isfinite(xy).all():
+        return np.full(len(xy), np.inf)
+    distance, _ = cKDTree(xy).query(xy, k=2)
+    return distance[:, 1]
+
+
 def _lad_boundaries(lad_boundaries: gpd.GeoDataFrame | str | Path | None) -> tuple[gpd.GeoDataFrame, str]:
     from .ons import read_lad_boundaries
 
@@ -241,15 +322,16 @@ def select(
         codes = _codes(lad)
         criteria.append(f"LAD {', '.join(codes)}")
         if "lad_code" in frame.columns:
+            unknown = sorted(set(codes) - set(frame["lad_code"]))
+            if unknown:
+                raise UnknownCodeError(_FRAME, kind="lad", codes=unknown, known=frame["lad_code"])
             mask &= frame["lad_code"].isin(codes)
         else:
             boundaries, source = _lad_boundaries(lad_boundaries)
             v.check_columns(boundaries, ["lad_code"], file=source)
             unknown = sorted(set(codes) - set(boundaries["lad_code"]))
             if unknown:
-                raise InputDataError(
-                    [DataProblem(source, f"unknown LAD code(s) {', '.join(unknown)}", column="lad_code")]
-                )
+                raise UnknownCodeError(source, kind="lad", codes=unknown, known=boundaries["lad_code"])
             area = v.to_bng(boundaries.loc[boundaries["lad_code"].isin(codes)]).union_all()
             if buffer_m:
                 area = area.buffer(buffer_m)
