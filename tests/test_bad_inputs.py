@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import optimise
+from catchment.outputs import MARKER as OUTPUT_MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 REDBRIDGE = ROOT / "scenarios" / "redbridge.toml"
@@ -29,15 +30,16 @@ F86022_ROW = 3675
 
 # --------------------------------------------------------------------------- helpers
 def _previous(tmp_path: Path) -> Path:
-    """An output folder holding an earlier result."""
+    """An output folder holding an earlier result (written by the engine: it holds the marker)."""
     out = tmp_path / "out"
     out.mkdir()
+    (out / OUTPUT_MARKER).write_text('{"written_by": "catchment-planner"}\n')
     (out / "assignments.csv").write_text(MARKER)
     return out
 
 
 def _assert_untouched(out: Path) -> None:
-    assert sorted(p.name for p in out.iterdir()) == ["assignments.csv"], "partial output written"
+    assert sorted(p.name for p in out.iterdir()) == sorted([OUTPUT_MARKER, "assignments.csv"]), "partial output written"
     assert (out / "assignments.csv").read_text() == MARKER, "earlier result changed"
     assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")], "staging folder left"
 

@@ -167,7 +167,7 @@ def _refuse(*_args, **_kwargs):
     [
         (["demo"], "catchment.build.build_demo"),
         (["run", "scenarios/redbridge.toml"], "catchment.scenario.read_scenario"),
-        (["evaluate", "scenarios/redbridge.toml", "--plan", "plan.csv"], "catchment.scenario.read_scenario"),
+        (["evaluate", "scenarios/redbridge.toml", "--plan", __file__], "catchment.scenario.read_scenario"),
         (["shortlist", "demo", "--serial"], "catchment.build.build_demo"),
         (["phase", "demo", "--annual-budget", "1e6"], "catchment.build.build_demo"),
         (["sweep", "scenarios/redbridge-sweep.toml", "--serial"], "catchment.sweep.read_sweep"),
