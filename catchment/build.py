@@ -785,31 +785,43 @@ def _practice_imd(practice_ids: pd.Series, registrations: pd.DataFrame, imd: pd.
 
 
 def _lad_of_points(units: gpd.GeoDataFrame, lad_path: Path) -> np.ndarray:
-    """The LAD (borough) whose boundary covers each unit's point, for ``boundaries = "lad"``.
+    """The LAD (borough) of each unit's point, for ``boundaries = "lad"``.
 
-    A unit in no boundary of the file is an error naming the units and the file (never the
-    nearest borough: the file may not cover the study area at all); a point on the line
-    between two boroughs takes the first in the file's order.
+    The boundary that covers the point; a point in no boundary (generalised coastlines and
+    estuaries leave some real practices just outside) takes the nearest boundary within
+    :data:`geodata.select.LAND_TOLERANCE_M`, the tolerance of the land check. Farther than
+    that is an error naming the units and the file (never a distant borough: the file may
+    not cover the study area at all). A point on the line between two boroughs takes the
+    first in the file's order.
     """
     from geodata.ons import read_lad_boundaries
+    from geodata.select import LAND_TOLERANCE_M
 
     lad = read_lad_boundaries(lad_path)
-    joined = gpd.sjoin(units[["unit_id", "geometry"]], lad[["lad_code", "geometry"]], how="left",
-                       predicate="covered_by")
+    points = units[["unit_id", "geometry"]]
+    joined = gpd.sjoin(points, lad[["lad_code", "geometry"]], how="left", predicate="covered_by")
     joined = joined[~joined.index.duplicated(keep="first")].reindex(units.index)
-    outside = joined["lad_code"].isna().to_numpy()
+    codes = joined["lad_code"].to_numpy(dtype=object)
+    outside = pd.isna(codes)
+    if outside.any():
+        near = gpd.sjoin_nearest(points.loc[outside], lad[["lad_code", "geometry"]], how="left",
+                                 max_distance=LAND_TOLERANCE_M)
+        near = near[~near.index.duplicated(keep="first")].reindex(points.index[outside])
+        codes[outside] = near["lad_code"].to_numpy(dtype=object)
+        outside = pd.isna(codes)
     if outside.any():
         names = units["name"] if "name" in units.columns else units["unit_id"]
         raise InputDataError([
             DataProblem(
                 str(lad_path),
-                f"[rules] boundaries = \"lad\": unit {u} ({n}) lies in no boundary of this file; "
-                "give a LAD boundary file that covers the study area in [data] lad_boundaries",
+                f"[rules] boundaries = \"lad\": unit {u} ({n}) lies in no boundary of this file, nor within "
+                f"{LAND_TOLERANCE_M / 1000:g} km of one; give a LAD boundary file that covers the study area in "
+                "[data] lad_boundaries",
                 column="lad_code",
             )
             for u, n in zip(units["unit_id"].to_numpy()[outside], names.to_numpy()[outside])
         ])
-    return joined["lad_code"].to_numpy()
+    return codes.astype(str)
 
 
 def _gather_sites(

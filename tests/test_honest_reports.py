@@ -284,6 +284,18 @@ def test_lad_boundaries_outside_london_give_the_real_districts(tmp_path, real_da
     assert not any(code.startswith("E09") for code in lad.values())  # never a London borough
 
 
+def test_a_coastal_practice_just_outside_the_generalised_coastline_takes_its_district(tmp_path, real_data):
+    # C83004 lies just off the super-generalised coastline of Boston (Lincolnshire):
+    # it is in no boundary of the national file, but within the land check's tolerance of one
+    path = tmp_path / "boston.toml"
+    path.write_text('[scenario]\nname = "03T"\n[units]\ntype = "practice"\nccg = "03T"\n'
+                    '[sites]\nlargest_practices = 6\n[travel]\nsource = "estimate"\n'
+                    '[rules]\nfloor = 30000\nboundaries = "lad"\n')
+    built = build_from_scenario(read_scenario(path), data_dir=real_data, cache=False)
+    lad = dict(zip(built.problem.unit_ids, built.problem.groups))
+    assert lad["C83004"] == "E07000136"  # Boston
+
+
 def test_a_unit_in_no_boundary_is_an_error_naming_it_and_the_file(tmp_path, real_data):
     london = real_data / "london" / "lad22-boundaries-gen20.gpkg"
     scenario = _elr(tmp_path, rules='boundaries = "lad"', data=f'lad_boundaries = "{london}"')
