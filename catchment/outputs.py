@@ -150,8 +150,16 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The content of ``solution.json``."""
+def solution_record(
+    built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
+    timing: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The content of ``solution.json``.
+
+    ``timing``: the command's ``time_limit_s`` (the whole command), ``solve_time_limit_s``
+    and ``time_limit_margin_s`` (see :mod:`catchment.timing`), written next to
+    ``stopped_by_time_limit`` (True when the limit cut the search: a rerun may differ).
+    """
     summary = plan_summary(built.problem, plan)
     return json_safe({
         "status": plan.status,
@@ -163,6 +171,8 @@ def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, A
         "mip_gap_requested": plan.mip_gap,
         "solver": plan.solver,
         "runtime_s": plan.runtime_s,
+        **{key: (timing or {}).get(key) for key in ("time_limit_s", "solve_time_limit_s", "time_limit_margin_s")},
+        "stopped_by_time_limit": bool(plan.stats.get("stopped_by_time_limit", False)),
         "load_s": built.load_s,
         "travel_source": built.problem.travel_source,
         "travel_label": built.problem.travel_label,
@@ -176,8 +186,11 @@ def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, A
     })
 
 
-def write_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None) -> dict[str, Path]:
-    """Write the four contract files into ``folder`` (normally an :func:`atomic_output_dir`)."""
+def write_outputs(
+    folder: str | Path, built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
+    timing: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write the four contract files into ``folder`` (normally an :func:`atomic_output_dir`); ``timing``: see :func:`solution_record`."""
     folder = Path(folder)
     problem = built.problem
     paths = {name: folder / name for name in OUTPUT_FILES}
@@ -185,7 +198,7 @@ def write_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, scenar
     polysystems = polysystems_frame(problem, plan)
     assignments.to_csv(paths["assignments.csv"], index=False)
     polysystems.to_csv(paths["polysystems.csv"], index=False)
-    paths["solution.json"].write_text(json.dumps(solution_record(built, plan, scenario=scenario), indent=2) + "\n")
+    paths["solution.json"].write_text(json.dumps(solution_record(built, plan, scenario=scenario, timing=timing), indent=2) + "\n")
 
     gpkg = paths["polysystems.gpkg"]
     units = built.units[["unit_id", "geometry"]].merge(assignments, on="unit_id", how="left")
