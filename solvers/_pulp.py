@@ -379,6 +379,16 @@ class WarmHiGHS(pulp.HiGHS):
         if self.deadline is not None:
             self.time_limit_given = max(_MIN_LIMIT_S, self.deadline - time.perf_counter() - self.reserve)
             model.setOptionValue("time_limit", self.time_limit_given)
+            # HiGHS also asks at every simplex iteration, interior-point step and node
+            # whether to stop: answer from this process's clock too, as a second guard
+            stop_at = time.perf_counter() + self.time_limit_given
+
+            def interrupt(event) -> None:  # noqa: ANN001 - a highspy callback event
+                if time.perf_counter() >= stop_at:
+                    event.interrupt()
+
+            for callback in (model.cbSimplexInterrupt, model.cbIpmInterrupt, model.cbMipInterrupt):
+                callback.subscribe(interrupt)
         else:
             self.time_limit_given = self.timeLimit
         model.run()
@@ -386,16 +396,21 @@ class WarmHiGHS(pulp.HiGHS):
             self.warm_start_result = "used" if _start_feasible("".join(self.log_lines)) else "rejected"
 
     def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:
-        """As :class:`pulp.HiGHS`, also after a node limit (PuLP 3.3 knows no ``kSolutionLimit``).
+        """As :class:`pulp.HiGHS`, also after a node limit or an interrupt.
 
-        A node limit is read like an iteration limit: the incumbent if there is one.
+        PuLP 3.3 knows no ``kSolutionLimit`` and reads ``kInterrupt`` as a solution even
+        when there is none: they are read like an iteration and a time limit (the
+        incumbent if there is one).
         """
         import highspy
 
         model = lp.solverModel
-        if model.getModelStatus() != highspy.HighsModelStatus.kSolutionLimit:
+        status = model.getModelStatus()
+        as_read = {highspy.HighsModelStatus.kSolutionLimit: highspy.HighsModelStatus.kIterationLimit,
+                   highspy.HighsModelStatus.kInterrupt: highspy.HighsModelStatus.kTimeLimit}.get(status)
+        if as_read is None:
             return super().findSolutionValues(lp)
-        model.getModelStatus = lambda: highspy.HighsModelStatus.kIterationLimit  # read as PuLP reads it
+        model.getModelStatus = lambda: as_read  # read as PuLP reads these limits: the incumbent, if any
         try:
             return super().findSolutionValues(lp)
         finally:
