@@ -16,12 +16,12 @@ from __future__ import annotations
 import time
 
 __all__ = [
-    "TIME_LIMIT_MARGIN_SHARE",
-    "TIME_LIMIT_MARGIN_S",
     "STOPPED_BY_TIME_LIMIT",
-    "time_limit_margin",
+    "TIME_LIMIT_MARGIN_S",
+    "TIME_LIMIT_MARGIN_SHARE",
     "deadline_after",
     "seconds_left",
+    "time_limit_margin",
 ]
 
 #: The whole command ends within ``time_limit * (1 + TIME_LIMIT_MARGIN_SHARE) + TIME_LIMIT_MARGIN_S``.

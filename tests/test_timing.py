@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -19,24 +20,28 @@ import pytest
 
 from catchment import build
 from catchment.problem import Problem, Rules
-from catchment.timing import STOPPED_BY_TIME_LIMIT, TIME_LIMIT_MARGIN_S, TIME_LIMIT_MARGIN_SHARE, time_limit_margin
-from solvers import _pulp, solve, solve_heuristic
+from catchment.timing import (
+    STOPPED_BY_TIME_LIMIT,
+    TIME_LIMIT_MARGIN_S,
+    TIME_LIMIT_MARGIN_SHARE,
+    time_limit_margin,
+)
+from solvers import _pulp, lns, solve, solve_heuristic
+from solvers._common import candidate_pairs
 from solvers._pulp import WarmHiGHS, run_solver
 from solvers.heuristic import WorkBudget, repair_plan
-from solvers import lns
 from solvers.lns import solve_lns
 from solvers.mip import PolysystemModel, _build
-from solvers._common import candidate_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _plan_hash(plan) -> str:  # noqa: ANN001
+def _plan_hash(plan) -> str:
     text = json.dumps([sorted(plan.assignment.items()), sorted(plan.hub_options.items())])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _fake_clock(step: float):  # noqa: ANN202
+def _fake_clock(step: float):
     """A clock that advances ``step`` seconds at every reading (fast or slow machine)."""
     ticks = itertools.count()
     origin = time.perf_counter()
@@ -139,7 +144,7 @@ def test_highs_gets_no_more_than_what_remains(monkeypatch, demo_lsoa):
     calls: list[tuple[float, float | None]] = []
     original = WarmHiGHS.callSolver
 
-    def recording(self, lp):  # noqa: ANN001, ANN202
+    def recording(self, lp):
         entered = time.perf_counter()
         original(self, lp)
         calls.append((entered, self.time_limit_given))
@@ -159,7 +164,7 @@ def test_run_solver_takes_the_earlier_of_deadline_and_limit(monkeypatch):
     seen: list[float | None] = []
     original = WarmHiGHS.callSolver
 
-    def recording(self, lp):  # noqa: ANN001, ANN202
+    def recording(self, lp):
         original(self, lp)
         seen.append(self.time_limit_given)
 
@@ -235,15 +240,15 @@ def test_lns_cut_by_the_time_limit_says_so():
 
 # ---------------------------------------------------------------------------- the command
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "optimise.py"), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run([sys.executable, str(ROOT / "optimise.py"), *args], cwd=cwd, capture_output=True, check=False,
+                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 #: solution.json fields that measure time (they may differ between reruns; nothing else may).
 _TIMING = ("runtime_s", "load_s", "build_s", "solve_s", "heuristic_s", "seconds", "solve_time_limit_s")
 
 
-def _without_timings(value):  # noqa: ANN001, ANN202
+def _without_timings(value):
     if isinstance(value, dict):
         return {k: _without_timings(v) for k, v in value.items() if k not in _TIMING}
     if isinstance(value, list):
