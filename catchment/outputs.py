@@ -486,12 +486,18 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
-                    provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def solution_record(
+    built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None, timing: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The content of ``solution.json``.
 
     ``provenance`` (:func:`provenance`) defaults to the one of the scenario record's
     ``file`` (and ``sweep_file``) keys, read now.
+
+    ``timing``: the command's ``time_limit_s`` (the whole command), ``solve_time_limit_s``
+    and ``time_limit_margin_s`` (see :mod:`catchment.timing`), written next to
+    ``stopped_by_time_limit`` (True when the limit cut the search: a rerun may differ).
     """
     summary = plan_summary(built.problem, plan)
     if provenance is None:
@@ -507,6 +513,8 @@ def solution_record(built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, A
         "mip_gap_requested": plan.mip_gap,
         "solver": plan.solver,
         "runtime_s": plan.runtime_s,
+        **{key: (timing or {}).get(key) for key in ("time_limit_s", "solve_time_limit_s", "time_limit_margin_s")},
+        "stopped_by_time_limit": bool(plan.stats.get("stopped_by_time_limit", False)),
         "load_s": built.load_s,
         "travel_source": built.problem.travel_source,
         "travel_label": built.problem.travel_label,
@@ -532,11 +540,13 @@ def dropped_frame(problem: Problem) -> pd.DataFrame:
                         columns=list(DROPPED_COLUMNS))
 
 
-def write_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
-                  provenance: Mapping[str, Any] | None = None) -> dict[str, Path]:
-    """Write the four contract files into ``folder`` (normally an :func:`atomic_output_dir`).
+def write_outputs(
+    folder: str | Path, built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None, timing: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write the contract files into ``folder`` (normally an :func:`atomic_output_dir`).
 
-    ``scenario`` and ``provenance`` go to ``solution.json`` (:func:`solution_record`).
+    ``scenario``, ``provenance`` and ``timing`` go to ``solution.json`` (:func:`solution_record`).
     """
     folder = Path(folder)
     problem = built.problem
@@ -546,7 +556,7 @@ def write_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, scenar
     assignments.to_csv(paths["assignments.csv"], index=False)
     polysystems.to_csv(paths["polysystems.csv"], index=False)
     paths["solution.json"].write_text(json.dumps(
-        solution_record(built, plan, scenario=scenario, provenance=provenance), indent=2) + "\n")
+        solution_record(built, plan, scenario=scenario, provenance=provenance, timing=timing), indent=2) + "\n")
     dropped_frame(problem).to_csv(paths["dropped.csv"], index=False)
 
     gpkg = paths["polysystems.gpkg"]

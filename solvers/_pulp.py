@@ -14,6 +14,12 @@ Two solvers, both through PuLP 3.3:
 
 The status comes from ``prob.sol_status`` (1 optimal, 2 a solution without a proof —
 PuLP's ``LpStatus`` says "Optimal" after a time limit) and ``prob.status`` (-1 infeasible).
+
+**Deadlines.** :func:`run_solver` takes the instant the solve must be over; HiGHS gets
+what is left of it when it starts (after the model is loaded into it), less a reserve for
+reading the solution back. HiGHS's presolve checks the clock rarely: on a model of 162,006
+unit-site pairs it ran 121 to 406 s past time limits of 30 to 60 s (and removed 0.7 % of
+the columns), so above :data:`PRESOLVE_MAX_COLUMNS` columns presolve is off.
 """
 
 from __future__ import annotations
@@ -39,6 +45,13 @@ __all__ = ["SOLVERS", "SolveOutcome", "solver_available", "run_solver", "WarmHiG
 logger = logging.getLogger(__name__)
 
 SOLVERS = ("highs", "cbc")
+#: Above this many columns HiGHS runs without presolve (it overruns time limits there).
+PRESOLVE_MAX_COLUMNS = 50_000
+#: Seconds per variable kept from the solver's time for reading the solution back into PuLP
+#: (162,006-pair model: 0.5 to 1.3 s for 163,618 variables).
+_READ_S_PER_VARIABLE = 1e-5
+#: The smallest time limit a solver is given (it must be able to return its start).
+_MIN_LIMIT_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,10 @@ class SolveOutcome:
         ``"used"`` (the solver's log shows it accepted the start), ``"rejected"``,
         ``"given"`` (handed over, acceptance unknown) or ``"none"``.
     notes : tuple of str
+    time_limited : bool
+        The solver stopped at its time limit (its answer depends on the machine's speed).
+    nodes : int or None
+        Branch-and-bound nodes explored (HiGHS; ``None`` when unknown).
     """
 
     status: str
@@ -65,6 +82,8 @@ class SolveOutcome:
     seconds: float
     warm_start: str = "none"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    time_limited: bool = False
+    nodes: int | None = None
 
 
 def solver_available(name: str) -> bool:
@@ -96,6 +115,8 @@ def run_solver(
     msg: bool,
     warm_start: bool,
     objective_target: float | None = None,
+    deadline: float | None = None,
+    node_limit: int | None = None,
 ) -> SolveOutcome:
     """Solve ``prob`` with ``solver`` and say honestly what was achieved.
 
@@ -118,6 +139,12 @@ def run_solver(
     objective_target
         HiGHS only: stop as soon as a plan with this objective or lower is found (status
         ``feasible``). CBC has no such option and ignores it.
+    deadline
+        :func:`time.perf_counter` instant by which the call must return (with
+        ``time_limit``, the earlier of the two counts). The solver's own limit is what is
+        left of it when the solver starts, less a reserve for reading the solution.
+    node_limit
+        Branch-and-bound nodes at most (a count: the answer does not depend on speed).
 
     Returns
     -------
@@ -128,18 +155,27 @@ def run_solver(
     RuntimeError
         If the solver is not available.
     """
+    start = time.perf_counter()
+    if time_limit is not None:
+        deadline = start + float(time_limit) if deadline is None else min(deadline, start + float(time_limit))
+    reserve = _READ_S_PER_VARIABLE * len(prob.variables())
     with tempfile.TemporaryDirectory(prefix="catchment-solve-") as tmp:
         log_path = os.path.join(tmp, "solver.log")
-        start = time.perf_counter()
+        time_limited = False
+        nodes = None
         if solver == "highs":
             target = {} if objective_target is None else {"objective_target": float(objective_target)}
+            if node_limit is not None:
+                target["mip_max_nodes"] = int(node_limit)
             engine = WarmHiGHS(
-                msg=False, timeLimit=time_limit, gapRel=mip_gap, threads=threads, warm_start=warm_start, **target
+                msg=False, gapRel=mip_gap, threads=threads, warm_start=warm_start, deadline=deadline,
+                reserve=reserve, **target
             )
             prob.solve(engine)
             seconds = time.perf_counter() - start
             bound = _highs_bound(prob)
             warm = engine.warm_start_result
+            time_limited, nodes = _highs_stop(prob)
             notes: tuple[str, ...] = ()
             if msg:
                 for line in "".join(engine.log_lines).splitlines():
@@ -148,14 +184,16 @@ def run_solver(
             path = _cbc_path()
             if path is None:
                 raise RuntimeError("CBC is not available: install it (pip install pulp[cbc]) or use solver='highs'")
+            left = None if deadline is None else max(_MIN_LIMIT_S, deadline - time.perf_counter() - reserve)
             engine = pulp.COIN_CMD(
-                path=path, msg=False, timeLimit=time_limit, gapRel=mip_gap, threads=threads,
-                warmStart=warm_start, logPath=log_path,
+                path=path, msg=False, timeLimit=left, gapRel=mip_gap, threads=threads,
+                warmStart=warm_start, logPath=log_path, maxNodes=node_limit,
             )
             prob.solve(engine)
             seconds = time.perf_counter() - start
             bound, notes = _cbc_bound(log_path)
             warm = _cbc_start(log_path) if warm_start else "none"
+            time_limited = _cbc_time_limited(log_path)
         else:  # validated by the callers; kept for direct use
             raise ValueError(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)}")
         if msg and solver == "cbc" and os.path.exists(log_path):
@@ -170,7 +208,7 @@ def run_solver(
         objective = None if value is None else float(value)
     if status not in ("optimal", "feasible"):
         bound = bound if status == "unsolved" else None
-    return SolveOutcome(status, objective, bound, seconds, warm, notes)
+    return SolveOutcome(status, objective, bound, seconds, warm, notes, time_limited=time_limited, nodes=nodes)
 
 
 def _status(prob: pulp.LpProblem) -> str:
@@ -181,6 +219,17 @@ def _status(prob: pulp.LpProblem) -> str:
     if prob.status == lpconst.LpStatusInfeasible:
         return "infeasible"
     return "unsolved"
+
+
+def _highs_stop(prob: pulp.LpProblem) -> tuple[bool, int | None]:
+    """Did HiGHS stop at its time limit, and how many nodes did it explore?"""
+    import highspy
+
+    model = getattr(prob, "solverModel", None)
+    if model is None:
+        return False, None
+    stopped = model.getModelStatus() in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt)
+    return stopped, int(model.getInfo().mip_node_count)
 
 
 def _highs_bound(prob: pulp.LpProblem) -> float | None:
@@ -212,6 +261,17 @@ def _cbc_bound(log_path: str) -> tuple[float | None, tuple[str, ...]]:
     if result and result.group(1).startswith("Optimal"):
         return None, ("CBC proved optimality within the requested gap but prints no bound",)
     return None, ("CBC reported no best bound",)
+
+
+def _cbc_time_limited(log_path: str) -> bool:
+    """Did CBC stop on its time limit (its log says so)?"""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return False
+    result = _CBC_RESULT.search(text)
+    return bool(result) and "time" in result.group(1).lower()
 
 
 def _cbc_start(log_path: str) -> str:
@@ -274,15 +334,25 @@ class WarmHiGHS(pulp.HiGHS):
         Before solving, hand HiGHS every variable's current value (``varValue``) as a
         starting solution; :attr:`warm_start_result` then says ``"used"`` (HiGHS checked
         it and found it feasible), ``"rejected"`` or ``"none"`` (no complete start).
+    deadline
+        :func:`time.perf_counter` instant by which the solve must be over: HiGHS's time
+        limit is set from it just before it starts (``None``: ``timeLimit`` as given).
+    reserve
+        Seconds of the deadline kept for reading the solution back.
     **kwargs
         Passed to :class:`pulp.HiGHS` (``msg``, ``timeLimit``, ``gapRel``, ``threads``...).
     """
 
-    def __init__(self, *, warm_start: bool = False, **kwargs) -> None:
+    def __init__(self, *, warm_start: bool = False, deadline: float | None = None, reserve: float = 0.0,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.warm_start = warm_start
         self.warm_start_result = "none"
         self.log_lines: list[str] = []
+        self.deadline = deadline
+        self.reserve = reserve
+        #: The time limit HiGHS was given when it started (seconds; ``None``: none).
+        self.time_limit_given: float | None = None
 
     def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:
         super().createAndConfigureSolver(lp)
@@ -343,9 +413,48 @@ class WarmHiGHS(pulp.HiGHS):
     def callSolver(self, lp: pulp.LpProblem) -> None:
         if self.warm_start:
             self._set_start(lp)
-        run_highs(lp.solverModel)
+        model = lp.solverModel
+        if lp.numVariables() > PRESOLVE_MAX_COLUMNS:
+            model.setOptionValue("presolve", "off")
+        if self.deadline is not None:
+            self.time_limit_given = max(_MIN_LIMIT_S, self.deadline - time.perf_counter() - self.reserve)
+            model.setOptionValue("time_limit", self.time_limit_given)
+            # HiGHS also asks at every simplex iteration, interior-point step and node
+            # whether to stop: answer from this process's clock too, as a second guard
+            stop_at = time.perf_counter() + self.time_limit_given
+
+            def interrupt(event) -> None:  # noqa: ANN001 - a highspy callback event
+                if time.perf_counter() >= stop_at:
+                    event.interrupt()
+
+            for callback in (model.cbSimplexInterrupt, model.cbIpmInterrupt, model.cbMipInterrupt):
+                callback.subscribe(interrupt)
+        else:
+            self.time_limit_given = self.timeLimit
+        run_highs(model)
         if self.warm_start_result == "given":
             self.warm_start_result = "used" if _start_feasible("".join(self.log_lines)) else "rejected"
+
+    def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:
+        """As :class:`pulp.HiGHS`, also after a node limit or an interrupt.
+
+        PuLP 3.3 knows no ``kSolutionLimit`` and reads ``kInterrupt`` as a solution even
+        when there is none: they are read like an iteration and a time limit (the
+        incumbent if there is one).
+        """
+        import highspy
+
+        model = lp.solverModel
+        status = model.getModelStatus()
+        as_read = {highspy.HighsModelStatus.kSolutionLimit: highspy.HighsModelStatus.kIterationLimit,
+                   highspy.HighsModelStatus.kInterrupt: highspy.HighsModelStatus.kTimeLimit}.get(status)
+        if as_read is None:
+            return super().findSolutionValues(lp)
+        model.getModelStatus = lambda: as_read  # read as PuLP reads these limits: the incumbent, if any
+        try:
+            return super().findSolutionValues(lp)
+        finally:
+            del model.getModelStatus
 
     def _set_start(self, lp: pulp.LpProblem) -> None:
         import highspy

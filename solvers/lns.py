@@ -33,12 +33,14 @@ against a bound of the whole model:
    their cost in the LP; ties in a seeded random order). On the London LSOAs this took the
    plan from 3.9256 to 3.9173 in 300 s (gap 1.68 % -> 1.47 %) against the random order.
    A neighbourhood already tried without success is skipped until one of its polysystems
-   changes. A sub-model stops after 5 s or at a 0.1 % gap: it is there to improve the
-   plan, not to prove anything. ``N`` starts at about 8 polysystems' worth of units and
-   adapts: it grows by a quarter after a sub-model proven fast, shrinks by a fifth after
-   one stopped by its time limit, and grows by half when a whole pass improved nothing, up
-   to 4 times its start (1.5 times under contiguity, whose sub-models slow down quickly
-   with size).
+   changes. A sub-model stops after 200 branch-and-bound nodes or at a 0.1 % gap: it is
+   there to improve the plan, not to prove anything (5 s stop it too, as a safety). ``N``
+   starts at about 8 polysystems' worth of units and adapts: it grows by a quarter after a
+   sub-model proven at its root node, shrinks by a fifth after one stopped by its node or
+   time limit, and grows by half when a whole pass improved nothing, up to 4 times its
+   start (1.5 times under contiguity, whose sub-models slow down quickly with size).
+   Answers are applied in the order the neighbourhoods were handed out, whichever worker
+   finishes first, so the search does not depend on the machine's speed.
 4. **Stop** when the gap to the bound is within ``mip_gap`` (status ``optimal``: proven by
    the bound; with population floors the LP is weak, and on the Redbridge instances the
    proven optima lie 1.2-1.3 % above it, see ``bench/lp_gap.py``), when a pass at the
@@ -46,6 +48,12 @@ against a bound of the whole model:
    If time is left and the gap is still above ``mip_gap``, the whole MIP runs warm-started
    from the incumbent for the rest of the time: its cuts can raise the bound, and it may
    still improve the plan.
+
+Every limit that decides the plan before the time limit is a count (sub-model nodes,
+heuristic steps, pricing rounds) and the visiting order is seeded, so a run that ends
+before its time limit gives the same plan on rerun. Wherever the time limit stopped
+something (the relaxation, a sub-model's safety limit, the search, the final MIP), the
+plan carries :data:`catchment.timing.STOPPED_BY_TIME_LIMIT`.
 
 Sub-models keep the floor, ceiling, capacities, contiguity, groups and waivers; the
 polysystem count bounds and the budget are reduced by what the fixed part uses; the
@@ -64,7 +72,7 @@ import math
 import multiprocessing
 import signal
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,11 +83,24 @@ from scipy import sparse
 
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
-from solvers._common import Candidates, candidate_pairs, objective_value, term_values, travel_weights
+from catchment.timing import STOPPED_BY_TIME_LIMIT
+from solvers._common import (
+    Candidates,
+    candidate_pairs,
+    objective_value,
+    term_values,
+    travel_weights,
+)
 from solvers._pulp import WarmHiGHS, run_highs, solver_available
 from solvers.distributed import default_workers
-from solvers.heuristic import repair_plan, solve_heuristic
-from solvers.mip import PolysystemModel, _build, _plan_indices, _solve_formulation, check_solver_options
+from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
+from solvers.mip import (
+    PolysystemModel,
+    _build,
+    _plan_indices,
+    _solve_formulation,
+    check_solver_options,
+)
 
 __all__ = ["solve_lns", "lns_unsupported", "relaxation_bound", "LNS_MIN_UNITS"]
 
@@ -98,6 +119,11 @@ _BROKEN = ("the worker processes stopped (a script calling the solver needs an `
 #: to improve the plan, not to prove anything, so they are stopped early (tuned on London).
 _SUB_LIMIT_S = 5.0
 _SUB_GAP = 1e-3
+#: Branch-and-bound nodes of one sub-model at most: the count that stops it (the seconds
+#: above are only a safety, and a sub-model they stop marks the plan time-dependent).
+_SUB_NODES = 200
+#: Nodes of the MIP over the relaxation's support at most (its share of the time is a safety).
+_SUPPORT_NODES = 1000
 #: The MIP over the relaxation's support may use this share of the time left (no time
 #: limit: this many seconds); a pair or site counts as in the support above this LP value.
 _SUPPORT_SHARE = 0.25
@@ -128,6 +154,7 @@ class _Relaxation:
     bound: float | None = None
     site_of_unit: np.ndarray | None = None
     seconds: float = 0.0
+    timed_out: bool = False
     rounds: int = 0
     pairs_added: int = 0
     priced: bool = False
@@ -152,6 +179,8 @@ class _Search:
     history: list[tuple[float, float]] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     support: dict[str, Any] | None = None
+    #: The time limit (not a count) stopped something: a rerun may differ.
+    timed_out: bool = False
 
 
 def solve_lns(
@@ -313,17 +342,19 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
         # Infeasible (or unsolved) relaxation: the single MIP retries, diagnoses and reports honestly.
         plan = model.solve(solver=solver, time_limit=_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg,
                            start=start)
-        return _with_note(plan, f"the relaxation was {relax.status}; solved as one MIP instead of by neighbourhoods")
+        plan = _with_note(plan, f"the relaxation was {relax.status}; solved as one MIP instead of by neighbourhoods")
+        return _time_cut(plan) if relax.timed_out else plan
 
     t_start = time.perf_counter()
-    found = _starting_plan(problem, relax, start, deadline=deadline)
+    found, start_timed_out = _starting_plan(problem, relax, start, deadline=deadline)
     start_s = time.perf_counter() - t_start
     if found is None:
         plan = model.solve(solver=solver, time_limit=_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg)
-        return _with_note(plan, "no starting plan was found for the neighbourhood search; solved as one MIP")
+        plan = _with_note(plan, "no starting plan was found for the neighbourhood search; solved as one MIP")
+        return _time_cut(plan) if start_timed_out else plan
     site_of, options, start_source = found
     objective = objective_value(problem.objective, term_values(problem, site_of, options))
-    search = _Search(site_of=site_of, options=options, objective=objective)
+    search = _Search(site_of=site_of, options=options, objective=objective, timed_out=start_timed_out)
     search.history.append((round(time.perf_counter() - t0, 3), objective))
     logger.info("start (%s): %.6g, gap %.2f%%", start_source, objective, 100 * _gap(objective, relax.bound))
 
@@ -344,10 +375,13 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
     final: dict[str, Any] | None = None
     notes: list[str] = []
     left = _left(deadline)
+    if _gap(search.objective, bound) > mip_gap and left is not None and left <= max(5.0, 0.05 * float(time_limit)):
+        search.timed_out = True  # too little time left for the final MIP
     if _gap(search.objective, bound) > mip_gap and (left is None or left > max(5.0, 0.05 * float(time_limit))):
         incumbent = _plan_of(problem, search.site_of, search.options, search.objective)
         mip_plan = model.solve(solver=solver, time_limit=left, mip_gap=mip_gap, threads=threads, msg=msg,
                                start=incumbent)
+        search.timed_out |= bool(mip_plan.stats.get("stopped_by_time_limit"))
         final = {"status": mip_plan.status, "objective": mip_plan.objective, "bound": mip_plan.bound,
                  "seconds": round(mip_plan.runtime_s, 3)}
         # A pruned MIP's bound holds for plans over the pruned pairs only: it may not replace a
@@ -372,6 +406,8 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
     if status == "feasible":
         stopped = deadline is not None and time.perf_counter() >= deadline - 1.0
         notes.append(f"{'time limit reached: ' if stopped else ''}feasible, not proven optimal (gap {gap:.2%})")
+    if search.timed_out:
+        notes.append(STOPPED_BY_TIME_LIMIT)
     terms = term_values(problem, search.site_of, search.options)
     cand = relax.cand
     stats = {
@@ -381,6 +417,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
         "k_nearest": cand.k,
         "pruned": cand.pruned and not relax.priced,
         "term_values": terms,
+        "stopped_by_time_limit": search.timed_out,
         "start_objective": search.history[0][1],
         "lns": {
             "relaxation_bound": relax.bound,
@@ -435,7 +472,7 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
     form = _build(problem, cand, "relaxation", "cuts")
     for var in form.prob.variables():
         var.cat = pulp.LpContinuous
-    form.prob.solve(WarmHiGHS(msg=False, mip=False, timeLimit=_left(deadline), threads=threads))
+    form.prob.solve(WarmHiGHS(msg=False, mip=False, threads=threads, deadline=deadline))
     out.rounds = 1
     highs = form.prob.solverModel
     pricer = _Pricer.create(problem, form, cand)
@@ -447,6 +484,7 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
             break
         if status != highspy.HighsModelStatus.kOptimal:
             out.status = "unsolved"
+            out.timed_out = status == highspy.HighsModelStatus.kTimeLimit
             break
         out.status = "optimal"
         out.bound = float(highs.getInfo().objective_function_value)
@@ -466,7 +504,10 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
         if extra.shape[0] == 0:
             out.priced = True
             break
-        if out.rounds >= _PRICING_ROUNDS or (deadline is not None and time.perf_counter() >= deadline):
+        if out.rounds >= _PRICING_ROUNDS:
+            break
+        if deadline is not None and time.perf_counter() >= deadline:
+            out.timed_out = True
             break
         pricer.add(highs, extra)
         units = np.concatenate([units, extra[:, 0]])
@@ -605,8 +646,11 @@ def _bound_note(relax: _Relaxation, bound: float) -> str:
 # ---------------------------------------------------------------------------- start
 def _starting_plan(
     problem: Problem, relax: _Relaxation, start: Plan | None, *, deadline: float | None
-) -> tuple[np.ndarray, dict[int, str], str] | None:
-    """The best of the given plan, the repaired rounding and (if needed) the heuristic's plan."""
+) -> tuple[tuple[np.ndarray, dict[int, str], str] | None, bool]:
+    """The best of the given plan, the repaired rounding and (if needed) the heuristic's plan.
+
+    Also says whether the deadline (not a count) stopped the repair or the heuristic.
+    """
     found: list[tuple[float, np.ndarray, dict[int, str], str]] = []
 
     def offer(site_of: np.ndarray, options: dict[int, str], source: str) -> None:
@@ -615,20 +659,22 @@ def _starting_plan(
 
     if start is not None and start.has_plan:
         offer(*_plan_indices(problem, start), "the given plan")
-    budget = 0.5 if deadline is None else max(0.2, min(0.5, 0.05 * (deadline - time.perf_counter())))
+    budget = WorkBudget(REPAIR_WORK, deadline)
     rounded = _rounded(problem, relax)
     if rounded is not None:
-        repaired = repair_plan(problem, rounded, time_limit=budget)
+        repaired = repair_plan(problem, rounded, budget=budget)
         if repaired is not None:
             offer(repaired[0], dict(repaired[1]), "the relaxation rounded and repaired")
+    timed_out = budget.timed_out
     if not found:
-        plan = solve_heuristic(problem, time_limit=budget)
+        plan = solve_heuristic(problem, time_limit=_left(deadline))
         if plan is not None:
             offer(*_plan_indices(problem, plan), "the heuristic")
+            timed_out |= bool(plan.stats.get("stopped_by_time_limit"))
     if not found:
-        return None
+        return None, timed_out
     best = min(found, key=lambda item: item[0])
-    return best[1].astype(np.int64), best[2], best[3]
+    return (best[1].astype(np.int64), best[2], best[3]), timed_out
 
 
 def _rounded(problem: Problem, relax: _Relaxation) -> np.ndarray | None:
@@ -677,7 +723,8 @@ def _support_step(problem: Problem, search: _Search, relax: _Relaxation, *, dead
     :data:`_SUPPORT_NEAREST` nearest sites among those the LP opens at least in part. This
     small MIP keeps every rule and closes much of the rounding's gap in seconds (a
     kernel-search step); HiGHS stops it as soon as the plan is within ``mip_gap`` of the
-    relaxation's bound, else at a 0.1 % gap of its own or after a quarter of the time left.
+    relaxation's bound, else at a 0.1 % gap of its own or after :data:`_SUPPORT_NODES`
+    nodes (and, as a safety, after a quarter of the time left).
     """
     cand, share, opened, bound = relax.cand, relax.pair_share, relax.open_share, relax.bound
     assert cand is not None and share is not None and opened is not None and bound is not None
@@ -700,7 +747,8 @@ def _support_step(problem: Problem, search: _Search, relax: _Relaxation, *, dead
     form = _build(problem, sub, "support", "cuts")
     attempt = _solve_formulation(problem, form, solver=solver, deadline=began + budget,
                                  mip_gap=min(mip_gap, _SUB_GAP), threads=threads, msg=False,
-                                 start=(search.site_of, search.options), target=target)
+                                 start=(search.site_of, search.options), target=target, node_limit=_SUPPORT_NODES)
+    search.timed_out |= attempt.timed_out
     outcome: dict[str, Any] = {"pairs": int(pairs.shape[0]), "sites": int(open_sites.sum()),
                                "status": attempt.status, "objective": None, "improved": False}
     if attempt.site_of_unit is not None:
@@ -782,7 +830,7 @@ def _improve(
                         queue.clear()  # every seed left is spent: the pass is over
                         continue
                     break
-                task.args = (task.sub, task.start, solver, _sub_limit(deadline), _SUB_GAP, threads)
+                task.args = (task.sub, task.start, solver, _sub_limit(deadline), _SUB_GAP, threads, _SUB_NODES)
                 if pool is not None:
                     try:
                         task.future = pool.submit(_solve_sub, *task.args)
@@ -800,33 +848,35 @@ def _improve(
                     if stop:
                         return
                     continue
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                task = running.pop(future)
-                busy_units[task.units] = False
-                busy_sites[task.sites] = False
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    if pool is not None:
-                        pool, workers = None, 1
-                        logger.warning(_BROKEN)
-                    result = _solve_sub(*task.args)
-                outcome = _apply(problem, search, task, result)
-                search.submodels += 1
-                search.seconds.append(time.perf_counter() - task.began)
-                if outcome == "improved":
-                    search.improved += 1
-                    improved_in_pass = True
-                    search.history.append((round(time.perf_counter() - t0, 3), search.objective))
-                else:
-                    failed.add(task.key)
-                if outcome == "time_limited":
-                    search.time_limited += 1
-                    target = max(2.0, 0.8 * target)
-                elif outcome == "same fast":
-                    target = min(largest, 1.25 * target)
-                search.target_units = target
+            # the oldest neighbourhood first, whichever worker finishes first: the order of
+            # the answers (and so the plan) does not depend on the machine's speed
+            future = next(iter(running))
+            task = running.pop(future)
+            busy_units[task.units] = False
+            busy_sites[task.sites] = False
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                if pool is not None:
+                    pool, workers = None, 1
+                    logger.warning(_BROKEN)
+                result = _solve_sub(*task.args)
+            outcome = _apply(problem, search, task, result)
+            search.submodels += 1
+            search.seconds.append(time.perf_counter() - task.began)
+            search.timed_out |= bool(result[0].stats.get("stopped_by_time_limit"))
+            if outcome == "improved":
+                search.improved += 1
+                improved_in_pass = True
+                search.history.append((round(time.perf_counter() - t0, 3), search.objective))
+            else:
+                failed.add(task.key)
+            if outcome == "time_limited":
+                search.time_limited += 1
+                target = max(2.0, 0.8 * target)
+            elif outcome == "same fast":
+                target = min(largest, 1.25 * target)
+            search.target_units = target
     finally:
         for future in running:
             future.cancel()
@@ -922,11 +972,11 @@ def _next_task(
 
 
 def _solve_sub(sub: Problem, start: Plan, solver: str, time_limit: float, mip_gap: float,
-               threads: int | None) -> tuple[Plan, float]:
+               threads: int | None, node_limit: int | None = None) -> tuple[Plan, float]:
     """Solve one sub-model from ``start`` (runs in a worker process)."""
     began = time.perf_counter()
     plan = PolysystemModel(sub, k_nearest=None).solve(solver=solver, time_limit=time_limit, mip_gap=mip_gap,
-                                                      threads=threads, start=start)
+                                                      threads=threads, start=start, node_limit=node_limit)
     return plan, time_limit - (time.perf_counter() - began)
 
 
@@ -938,7 +988,7 @@ def _run_now(func: Any, *args: Any) -> Future:
 
 def _apply(problem: Problem, search: _Search, task: _Task, result: tuple[Plan, float]) -> str:
     """Put a sub-model's plan into the search when it is better: ``improved``, ``same``, ``same fast``, ``time_limited``."""
-    plan, spare = result
+    plan, _ = result
     sub = task.sub
     if not plan.has_plan:
         return "time_limited"
@@ -947,8 +997,7 @@ def _apply(problem: Problem, search: _Search, task: _Task, result: tuple[Plan, f
     if not after < task.before - 1e-9 * max(1.0, abs(task.before)):
         if plan.status != "optimal":
             return "time_limited"
-        limit = spare + plan.runtime_s
-        return "same fast" if plan.runtime_s < 0.25 * limit else "same"
+        return "same fast" if int(plan.stats.get("nodes", 0) or 0) <= 1 else "same"
     search.site_of[task.units] = task.sites[sub_site]
     for j in task.hubs:
         search.options.pop(int(j), None)
@@ -958,7 +1007,12 @@ def _apply(problem: Problem, search: _Search, task: _Task, result: tuple[Plan, f
 
 
 def _done(search: _Search, bound: float, mip_gap: float, deadline: float | None) -> bool:
-    return _gap(search.objective, bound) <= mip_gap or (deadline is not None and time.perf_counter() >= deadline)
+    if _gap(search.objective, bound) <= mip_gap:
+        return True
+    if deadline is not None and time.perf_counter() >= deadline:
+        search.timed_out = True
+        return True
+    return False
 
 
 def _sub_limit(deadline: float | None) -> float:
@@ -1108,3 +1162,9 @@ def _plan_of(problem: Problem, site_of: np.ndarray, options: dict[int, str], obj
 
 def _with_note(plan: Plan, note: str) -> Plan:
     return dataclasses.replace(plan, notes=(*plan.notes, note))
+
+
+def _time_cut(plan: Plan) -> Plan:
+    """``plan`` marked as stopped by the time limit (once)."""
+    notes = plan.notes if STOPPED_BY_TIME_LIMIT in plan.notes else (*plan.notes, STOPPED_BY_TIME_LIMIT)
+    return dataclasses.replace(plan, notes=notes, stats={**dict(plan.stats), "stopped_by_time_limit": True})

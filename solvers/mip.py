@@ -20,6 +20,7 @@ import pulp
 
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem, Rules
+from catchment.timing import STOPPED_BY_TIME_LIMIT
 from solvers._common import (
     AUTO_K,
     AUTO_K_PAIRS,
@@ -43,7 +44,7 @@ from solvers.contiguity import (
     separator_cuts,
     spanning_flows,
 )
-from solvers.heuristic import repair_plan, solve_heuristic
+from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
 
 __all__ = ["PolysystemModel", "solve", "check_solver_options", "METHODS"]
 
@@ -55,6 +56,9 @@ _LE, _GE, _EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
 METHODS = ("auto", "mip", "lns")
 #: Separator-cut rounds before contiguity switches to the flow constraints (see solvers.contiguity).
 _CUT_ROUNDS = 3
+#: Share of the time limit the heuristic warm start may take at most (its work is counted in
+#: steps; this only stops it on a slow machine or a short limit, and the plan then says so).
+_HEURISTIC_SHARE = 0.2
 
 
 def check_solver_options(
@@ -139,8 +143,10 @@ class _Attempt:
     notes: list[str] = field(default_factory=list)
     stages: list[dict[str, Any]] = field(default_factory=list)
     time_limited: bool = False
+    timed_out: bool = False
     rounds: int = 0
     cuts: int = 0
+    nodes: int = 0
 
 
 class PolysystemModel:
@@ -334,6 +340,7 @@ class PolysystemModel:
         threads: int | None = None,
         msg: bool = False,
         start: Plan | None = None,
+        node_limit: int | None = None,
     ) -> Plan:
         """Solve the model and return the plan.
 
@@ -357,6 +364,9 @@ class PolysystemModel:
             A valid plan of this problem to start from instead of the heuristic's (a
             previous plan, or the incumbent of :func:`solvers.lns.solve_lns`): the warm
             start, and the answer when the solver finds nothing better in time.
+        node_limit
+            Branch-and-bound nodes per solver call at most (``None``: no limit). A count,
+            so the plan does not depend on the machine's speed.
 
         Returns
         -------
@@ -383,10 +393,12 @@ class PolysystemModel:
         heuristic_s = 0.0
         if start is not None and set(start.assignment) != set(problem.unit_ids):
             raise ValueError("start must assign every unit of the problem")
+        heuristic_timed_out = False
         if start is None and warm_start:
-            budget = 2.0 if time_limit is None else min(2.0, 0.2 * float(time_limit))
-            heuristic = solve_heuristic(problem, time_limit=budget)
+            share = None if time_limit is None else _HEURISTIC_SHARE * float(time_limit)
+            heuristic = solve_heuristic(problem, time_limit=share)
             heuristic_s = time.perf_counter() - t0
+            heuristic_timed_out = heuristic is not None and bool(heuristic.stats.get("stopped_by_time_limit"))
         h_sites = None if heuristic is None else _plan_indices(problem, heuristic)
 
         attempts: list[_Attempt] = []
@@ -399,7 +411,7 @@ class PolysystemModel:
             builds.append(form.build_s)
             attempt = _solve_formulation(
                 problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap, threads=threads,
-                msg=msg, start=h_sites if warm_start or start is not None else None,
+                msg=msg, start=h_sites if warm_start or start is not None else None, node_limit=node_limit,
             )
             attempts.append(attempt)
             if attempt.status != "infeasible" or not cand.pruned:
@@ -408,7 +420,9 @@ class PolysystemModel:
             k = None if k is None or 2 * k >= n_usable else 2 * k
             logger.info("the pruned model is infeasible; retrying with %s", f"k={k}" if k else "every pair")
             if deadline is not None and time.perf_counter() >= deadline:
+                attempt.timed_out = True
                 break
+        attempts[0].timed_out |= heuristic_timed_out
         return _make_plan(
             problem, form, attempts, heuristic, solver=solver, mip_gap=mip_gap, builds=builds,
             heuristic_s=heuristic_s, runtime_s=time.perf_counter() - t0,
@@ -663,12 +677,6 @@ def _set_objective(prob: pulp.LpProblem, objective: Objective, terms: Mapping[st
 
 
 # ---------------------------------------------------------------------------- solving
-def _remaining(deadline: float | None) -> float | None:
-    if deadline is None:
-        return None
-    return max(0.05, deadline - time.perf_counter())
-
-
 @dataclass
 class _StageResult:
     """One objective stage: one solve, or several rounds of separator cuts."""
@@ -681,6 +689,8 @@ class _StageResult:
     warm_start: str = "none"
     rounds: int = 0
     time_limited: bool = False
+    timed_out: bool = False
+    nodes: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -695,8 +705,9 @@ def _solve_formulation(
     msg: bool,
     start: tuple[np.ndarray, dict[int, str]] | None,
     target: float | None = None,
+    node_limit: int | None = None,
 ) -> _Attempt:
-    """Solve a built model (every lexicographic stage); ``target``: see :func:`_solve_stage`."""
+    """Solve a built model (every lexicographic stage); ``target``, ``node_limit``: see :func:`_solve_stage`."""
     attempt = _Attempt(k=form.cand.k, status="unsolved")
     incumbent = start
     if start is not None and not _set_start(problem, form, *start):
@@ -709,9 +720,11 @@ def _solve_formulation(
         if s > 0:
             _set_objective(form.prob, problem.objective, form.terms, stage=s)
         res = _solve_stage(problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap, threads=threads,
-                           msg=msg, incumbent=incumbent, stage=s, target=target)
+                           msg=msg, incumbent=incumbent, stage=s, target=target, node_limit=node_limit)
         attempt.solve_s += res.seconds
         attempt.rounds += res.rounds
+        attempt.nodes += res.nodes
+        attempt.timed_out |= res.timed_out
         if s == 0 and incumbent is not None:
             attempt.warm_start = res.warm_start
         attempt.notes.extend(n for n in res.notes if n not in attempt.notes)
@@ -743,7 +756,7 @@ def _solve_formulation(
                 form.prob.addConstraint(pulp.LpConstraint(form.terms[term], _LE, f"lex_{term}", rhs))
             if deadline is not None and time.perf_counter() >= deadline:
                 attempt.status = "feasible"
-                attempt.time_limited = True
+                attempt.time_limited = attempt.timed_out = True
                 attempt.notes.append(
                     f"time limit reached before lexicographic stage {s + 2}; the plan optimises the earlier terms only"
                 )
@@ -764,6 +777,7 @@ def _solve_stage(
     incumbent: tuple[np.ndarray, dict[int, str]] | None,
     stage: int,
     target: float | None = None,
+    node_limit: int | None = None,
 ) -> _StageResult:
     """Solve for one objective; with contiguity by cuts, add separator cuts until connected.
 
@@ -771,17 +785,22 @@ def _solve_stage(
     lower bound; a disconnected round solution is repaired by the heuristic into a
     connected incumbent, which warm-starts the next round (it satisfies every cut).
     ``target``: HiGHS stops a round as soon as it finds a plan with that objective or
-    lower (the caller's bound already proves such a plan good enough).
+    lower (the caller's bound already proves such a plan good enough). ``node_limit``:
+    nodes per solver call at most. Every solver call ends by ``deadline``; ``timed_out``
+    records that it (not a count) stopped something.
     """
     res = _StageResult()
     cutting = form.contiguity == "cuts"
     best_bound: float | None = None
     while True:
         warm = incumbent is not None and _set_start(problem, form, *incumbent)
-        outcome = run_solver(form.prob, solver=solver, time_limit=_remaining(deadline), mip_gap=mip_gap,
-                             threads=threads, msg=msg, warm_start=warm, objective_target=target)
+        outcome = run_solver(form.prob, solver=solver, time_limit=None, deadline=deadline, mip_gap=mip_gap,
+                             threads=threads, msg=msg, warm_start=warm, objective_target=target,
+                             node_limit=node_limit)
         res.rounds += 1
         res.seconds += outcome.seconds
+        res.nodes += outcome.nodes or 0
+        res.timed_out |= outcome.time_limited
         if res.rounds == 1:
             res.warm_start = outcome.warm_start if warm else "none"
         res.notes.extend(n for n in outcome.notes if n not in res.notes)
@@ -817,14 +836,17 @@ def _solve_stage(
             form.contiguity = "cuts+flow"
             cutting = False
             res.notes.append(f"contiguity: still binding after {res.rounds} cut rounds; switched to flow constraints")
-        budget = 1.0 if deadline is None else max(0.0, min(1.0, 0.1 * (deadline - time.perf_counter())))
-        repaired = repair_plan(problem, site_of_unit, time_limit=budget)
+        budget = WorkBudget(REPAIR_WORK, deadline)
+        repaired = repair_plan(problem, site_of_unit, budget=budget)
+        res.timed_out |= budget.timed_out
         if repaired is not None and _within_lex(problem, form, repaired):
             if incumbent is None or _stage_key(problem, stage, repaired) < _stage_key(problem, stage, incumbent):
                 incumbent = repaired
-        if outcome.status != "optimal" or (deadline is not None and time.perf_counter() >= deadline):
+        out_of_time = deadline is not None and time.perf_counter() >= deadline
+        if outcome.status != "optimal" or out_of_time:
             res.bound = best_bound
             res.time_limited = True
+            res.timed_out |= out_of_time
             if incumbent is None:
                 return res
             res.status = "feasible"
@@ -978,8 +1000,12 @@ def _make_plan(
         "contiguity": form.contiguity,
         "rounds": sum(a.rounds for a in attempts),
         "contiguity_cuts": sum(a.cuts for a in attempts),
+        "nodes": sum(a.nodes for a in attempts),
         "attempts": [{"k": a.k, "status": a.status} for a in attempts],
+        "stopped_by_time_limit": any(a.timed_out for a in attempts),
     }
+    if stats["stopped_by_time_limit"]:
+        notes.append(STOPPED_BY_TIME_LIMIT)
     if problem.objective.lexicographic is not None:
         stats["stages"] = last.stages
     if heuristic is not None:
@@ -996,7 +1022,7 @@ def _make_plan(
             why = (f"the solver reported the model infeasible, yet {start_label} plan is valid"
                    if last.status == "infeasible" else "the solver found no plan within the time limit")
             return _replace_plan(heuristic, notes=[*notes, f"{why}; this is {start_label} plan"],
-                                 runtime_s=runtime_s, stats={**stats, **dict(heuristic.stats)})
+                                 runtime_s=runtime_s, stats={**dict(heuristic.stats), **stats})
         status = last.status
         if status == "infeasible" and cand.pruned:
             status = "unsolved"
@@ -1056,5 +1082,5 @@ def _replace_plan(plan: Plan, *, notes: list[str], runtime_s: float, stats: Mapp
     return Plan(
         assignment=plan.assignment, hub_options=plan.hub_options, status="feasible", objective=plan.objective,
         bound=None, gap=None, solver=plan.solver, runtime_s=runtime_s, mip_gap=None,
-        notes=(*plan.notes, *notes), stats=stats,
+        notes=tuple(dict.fromkeys((*plan.notes, *notes))), stats=stats,
     )
