@@ -407,8 +407,11 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
     left = _left(deadline)
     if _gap(search.objective, bound) > mip_gap and (left is None or left > max(5.0, 0.05 * float(time_limit))):
         incumbent = _plan_of(problem, search.site_of, search.options, search.objective)
+        # With a priced relaxation, the final MIP's own proof would price the same pairs again and,
+        # with a weak LP, prove little more: it then only has to improve the plan (prove=False:
+        # a pruned model then reports no bound, and an unpruned one its solver's).
         mip_plan = model.solve(solver=solver, time_limit=left, mip_gap=mip_gap, threads=threads, msg=msg,
-                               start=incumbent)
+                               start=incumbent, prove=not relax.priced)
         final = {"status": mip_plan.status, "objective": mip_plan.objective, "bound": mip_plan.bound,
                  "seconds": round(mip_plan.runtime_s, 3)}
         if mip_plan.bound is not None:

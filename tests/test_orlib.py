@@ -24,7 +24,9 @@ from solvers.heuristic import solve_heuristic
 from solvers.mip import PolysystemModel, _build, _plan_indices
 
 #: The CI selection: every file here must exist (the full set runs in bench/orlib.py).
-QUICK = [f"pmedcap1-{k:02d}" for k in range(1, 11)] + [f"pmed{k}" for k in range(1, 6)]
+#: pmedcap1-07, -08 and -10 are left to the bench: HiGHS needs 20-90 s each to prove them
+#: on a loaded 2-core machine (the other twelve take about 40 s together).
+QUICK = [f"pmedcap1-{k:02d}" for k in (1, 2, 3, 4, 5, 6, 9)] + [f"pmed{k}" for k in range(1, 6)]
 
 
 @pytest.fixture(scope="session")
@@ -173,3 +175,26 @@ def test_reduced_costs_bound_every_plan_using_a_left_out_pair(case):
         assert pulp.value(full.prob.objective) >= relax.bound + d - 1e-7
         checked += 1
     assert checked >= 3
+
+
+def test_neighbourhood_search_claims_nothing_from_an_unpriced_bound():
+    """Hostless sites serving several boundary groups cannot be priced: no bound, no 'optimal'."""
+    from solvers.lns import solve_lns
+
+    rng = np.random.default_rng(11)
+    n, m = 60, 12
+    units = rng.uniform(0, 20, size=(n, 2))
+    sites = rng.uniform(0, 20, size=(m, 2))
+    travel = np.linalg.norm(units[:, None, :] - sites[None, :, :], axis=2) * 2.0
+    problem = Problem.from_arrays(
+        unit_ids=[f"U{i}" for i in range(n)], population=rng.integers(4_000, 9_000, n).astype(float),
+        site_ids=[f"S{j}" for j in range(m)], travel_min=travel,
+        groups=["west" if x < 10 else "east" for x in units[:, 0]],
+        rules=Rules(floor=30_000, respect_groups=True),
+    )
+    best = PolysystemModel(problem, k_nearest=m).solve(mip_gap=1e-9).objective
+    plan = solve_lns(problem, k_nearest=2, mip_gap=1e-9, workers=1, time_limit=60)
+    assert validate_plan(problem, plan) == []
+    assert not plan.stats["lns"]["bound_covers_every_pair"]
+    assert plan.bound is None or plan.bound <= best + 1e-9
+    assert plan.status != "optimal" or plan.objective <= best + 1e-9
