@@ -12,7 +12,9 @@ against a bound of the whole model:
    linking row starts with dual 0). Pairs with a negative reduced cost are added and the
    LP solved again, until there are none: the LP value is then the relaxation of the
    *unpruned* model, so the bound holds for every plan, not only for plans using each
-   unit's ``k`` nearest sites (column generation; usually no pair needs adding).
+   unit's ``k`` nearest sites (column generation; usually no pair needs adding). When
+   pricing cannot finish (round limit, time, rows it does not model), the LP only steers
+   the search: no bound is reported from it and nothing is called optimal by it.
 2. **Start.** The relaxation rounded (each unit to its largest share) and repaired by
    :func:`solvers.heuristic.repair_plan`, or the heuristic's plan (under contiguity, or
    when the repair fails), or a plan the caller gives: the best of them.

@@ -1115,6 +1115,11 @@ def _prove_whole_model(
         if not need.any() or proof.resolves >= _PROOF_RESOLVES or (
                 deadline is not None and time.perf_counter() >= deadline):
             break
+        reachable = (2 ** (_PROOF_RESOLVES - proof.resolves) - 1) * form.cand.n_pairs
+        if deadline is None and int(need.sum()) > reachable:
+            # no time limit and the doubling re-solves cannot take in every pair needed: they
+            # could run for hours and still prove nothing
+            break
         need = _nearest_first(problem, need, budget=form.cand.n_pairs)
         cand = extend_candidates(problem, form.cand, need)
         logger.info("pricing: %d left-out pair(s) could be in a better plan; re-solving with %d pairs",
