@@ -198,3 +198,21 @@ def test_neighbourhood_search_claims_nothing_from_an_unpriced_bound():
     assert not plan.stats["lns"]["bound_covers_every_pair"]
     assert plan.bound is None or plan.bound <= best + 1e-9
     assert plan.status != "optimal" or plan.objective <= best + 1e-9
+
+
+def test_bench_table_flags_claims_against_a_known_optimum(tmp_path):
+    from bench.orlib import TABLE_BEGIN, TABLE_END, render_table, write_table
+
+    row = {"instance": "pmedX", "n": 10, "p": 2, "capacity": None, "known": 100, "ours": 100.0, "bound": 99.0,
+           "status": "optimal", "seconds": 1.0, "method": "mip", "valid": True}
+    table = render_table([row])
+    assert "no bound above a known optimum" in table
+    for bad in ({"bound": 101.0}, {"ours": 102.0}, {"ours": 98.0}):
+        assert "contradicting a known optimum: pmedX" in render_table([{**row, **bad}])
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nbefore\n")
+    write_table(doc, table)
+    write_table(doc, render_table([{**row, "seconds": 2.0}]))  # replaced in place, not appended twice
+    text = doc.read_text()
+    assert text.count(TABLE_BEGIN) == 1 and text.count(TABLE_END) == 1
+    assert "before" in text and "| 2.0 |" in text and "| 1.0 |" not in text
