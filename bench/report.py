@@ -513,6 +513,11 @@ def main(argv: list[str] | None = None) -> int:
     chart = plot_time_vs_size(results, out.parent / CHART.name) if results else None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_markdown(results, chart_name=chart.name if chart else None), encoding="utf-8")
+    from bench.orlib import saved_table, write_table  # the known-optima table of bench/orlib.py
+
+    orlib = saved_table()
+    if orlib is not None:
+        write_table(out, orlib)
     print(f"wrote {out}" + (f" and {chart}" if chart else ""))
     return status
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["BNG", "WGS84", "DATA_DIR_ENV", "CACHE_DIR_ENV", "data_dir", "cache_dir"]
+__all__ = ["BNG", "WGS84", "DATA_DIR_ENV", "EXTERNAL_DIR_ENV", "CACHE_DIR_ENV", "data_dir", "external_dir", "cache_dir"]
 
 #: British National Grid: the projected CRS used for every distance (metres).
 BNG = "EPSG:27700"
@@ -14,6 +14,8 @@ WGS84 = "EPSG:4326"
 
 #: Environment variable naming the folder of real published data.
 DATA_DIR_ENV = "CATCHMENT_DATA_DIR"
+#: Environment variable naming the folder of published reference instances (known optima).
+EXTERNAL_DIR_ENV = "CATCHMENT_EXTERNAL_DIR"
 #: Environment variable naming the travel-time cache folder.
 CACHE_DIR_ENV = "CATCHMENT_CACHE_DIR"
 
@@ -26,14 +28,27 @@ def data_dir() -> Path:
     ``$CATCHMENT_DATA_DIR`` when set; otherwise ``../shared/data`` relative to the
     working directory, then relative to the project checkout.
     """
-    env = os.environ.get(DATA_DIR_ENV)
+    return _shared_folder(DATA_DIR_ENV, "data")
+
+
+def external_dir() -> Path:
+    """Folder holding published reference instances with known optima (OR-Library).
+
+    ``$CATCHMENT_EXTERNAL_DIR`` when set; otherwise ``../shared/external`` relative to the
+    working directory, then relative to the project checkout.
+    """
+    return _shared_folder(EXTERNAL_DIR_ENV, "external")
+
+
+def _shared_folder(env_name: str, name: str) -> Path:
+    env = os.environ.get(env_name)
     if env:
         return Path(env).expanduser().resolve()
     for base in (Path.cwd(), _PROJECT_ROOT):
-        candidate = (base / ".." / "shared" / "data").resolve()
+        candidate = (base / ".." / "shared" / name).resolve()
         if candidate.is_dir():
             return candidate
-    return (_PROJECT_ROOT / ".." / "shared" / "data").resolve()
+    return (_PROJECT_ROOT / ".." / "shared" / name).resolve()
 
 
 def cache_dir() -> Path:

@@ -31,6 +31,7 @@ __all__ = [
     "CAPITAL_UNIT",
     "Candidates",
     "candidate_pairs",
+    "extend_candidates",
     "adjacency_lists",
     "site_size_limits",
     "term_values",
@@ -206,6 +207,28 @@ def candidate_pairs(
         pruned=pruned,
         n_allowed=n_allowed,
         closed_sites=tuple(closed),
+    )
+
+
+def extend_candidates(problem: Problem, cand: Candidates, extra: np.ndarray) -> Candidates:
+    """``cand`` with the pairs of the boolean ``(n_units, n_sites)`` matrix ``extra`` added.
+
+    ``extra`` must hold allowed pairs only (e.g. left-out pairs a pricing step brings back);
+    under contiguity, pairs not connected to the site's host within the new pairs are
+    dropped again, as :func:`candidate_pairs` does.
+    """
+    kept = cand.mask(problem.n_units, problem.n_sites) | extra
+    if problem.rules.contiguity:
+        kept = _reachable_from_hosts(problem, kept, problem.site_unit or (None,) * problem.n_sites)
+    units, sites = np.nonzero(kept)
+    return Candidates(
+        units=units.astype(np.int64),
+        sites=sites.astype(np.int64),
+        travel=problem.travel_min[units, sites].astype(float),
+        k=cand.k,
+        pruned=int(units.size) < cand.n_allowed,
+        n_allowed=cand.n_allowed,
+        closed_sites=cand.closed_sites,
     )
 
 

@@ -12,7 +12,9 @@ against a bound of the whole model:
    linking row starts with dual 0). Pairs with a negative reduced cost are added and the
    LP solved again, until there are none: the LP value is then the relaxation of the
    *unpruned* model, so the bound holds for every plan, not only for plans using each
-   unit's ``k`` nearest sites (column generation; usually no pair needs adding).
+   unit's ``k`` nearest sites (column generation; usually no pair needs adding). When
+   pricing cannot finish (round limit, time, rows it does not model), the LP only steers
+   the search: no bound is reported from it and nothing is called optimal by it.
 2. **Start.** The relaxation rounded (each unit to its largest share) and repaired by
    :func:`solvers.heuristic.repair_plan`, or the heuristic's plan (under contiguity, or
    when the repair fails), or a plan the caller gives: the best of them.
@@ -102,7 +104,8 @@ from solvers.mip import (
     check_solver_options,
 )
 
-__all__ = ["solve_lns", "lns_unsupported", "relaxation_bound", "LNS_MIN_UNITS"]
+__all__ = ["solve_lns", "lns_unsupported", "relaxation_bound", "priced_relaxation", "PricedRelaxation",
+           "LNS_MIN_UNITS"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +115,12 @@ LNS_MIN_UNITS = 500
 _FIRST_POLYSYSTEMS = 8
 #: Rounds of pricing before the bound is reported for the pruned model only (London LSOAs: 4).
 _PRICING_ROUNDS = 10
+#: Rounds of pricing when the bound must prove a plan optimal for the whole model (each
+#: round adds every pair with a negative reduced cost, so few are ever needed).
+_PROOF_PRICING_ROUNDS = 100
+#: Pairs priced in per unit and round for that proof: each unit's most negative only
+#: (pmed16, 400 points, 5 medians: 37 s to price out 160,000 pairs, 87 s adding all).
+_PROOF_PER_UNIT = 20
 _BIG_MINUTES = 1e4
 _BROKEN = ("the worker processes stopped (a script calling the solver needs an `if __name__ == \"__main__\":` "
            "guard); the neighbourhoods are solved in this process instead")
@@ -162,6 +171,9 @@ class _Relaxation:
     #: LP value of each pair of ``cand`` (same order) and of each site's ``open`` variable.
     pair_share: np.ndarray | None = None
     open_share: np.ndarray | None = None
+    #: With ``reduced_costs=True`` and pricing finished: the reduced cost of every allowed
+    #: pair, ``(n_units, n_sites)``, ``inf`` where the rules allow no pair.
+    reduced: np.ndarray | None = None
 
 
 @dataclass
@@ -305,6 +317,61 @@ def relaxation_bound(
     return relax.bound if relax.status == "optimal" else None, relax.priced
 
 
+@dataclass(frozen=True)
+class PricedRelaxation:
+    """The LP relaxation of the whole model, priced over every allowed pair.
+
+    Attributes
+    ----------
+    bound : float or None
+        The LP value: a lower bound for every plan of the whole model. ``None`` when it is
+        not proven so (the LP was not solved, or pricing could not finish in time, or the
+        model has rows pricing does not model: see :class:`_Pricer`).
+    reduced : ndarray or None
+        ``(n_units, n_sites)``: every allowed pair's reduced cost at the LP's duals
+        (``inf`` where the rules allow no pair); set whenever ``bound`` is.
+    status : str
+        The LP's: ``optimal``, ``infeasible`` or ``unsolved``.
+    rounds, pairs_added : int
+        LP solves, and pairs brought in by pricing.
+    seconds : float
+    """
+
+    bound: float | None
+    reduced: np.ndarray | None
+    status: str
+    rounds: int
+    pairs_added: int
+    seconds: float
+
+
+def priced_relaxation(
+    problem: Problem, cand: Candidates, *, deadline: float | None = None, threads: int | None = None
+) -> PricedRelaxation:
+    """Solve the relaxation over ``cand`` and price every other allowed pair until none is left.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    cand
+        The pairs of the first LP (e.g. a pruned MIP's; every allowed pair is priced).
+    deadline
+        ``time.perf_counter()`` value to stop at, or ``None``.
+    threads
+        HiGHS threads, or ``None``.
+
+    Returns
+    -------
+    PricedRelaxation
+    """
+    relax = _relax(problem, cand, deadline=deadline, threads=threads, max_rounds=_PROOF_PRICING_ROUNDS,
+                   reduced_costs=True, per_unit=_PROOF_PER_UNIT)
+    proven = relax.status == "optimal" and relax.priced and relax.reduced is not None
+    return PricedRelaxation(relax.bound if proven else None, relax.reduced if proven else None, relax.status,
+                            relax.rounds, relax.pairs_added, relax.seconds)
+
+
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Stop the workers at once: a sub-model still running when the search ends is not needed."""
     terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
@@ -371,7 +438,10 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
              guide=_Guide.create(problem, relax))
     lns_s = time.perf_counter() - t0
 
-    bound = relax.bound
+    # Only a bound that holds for every plan may prove anything: the relaxation's when its
+    # left-out pairs were priced, the final MIP's (the single MIP proves its bound for the
+    # whole model, see solvers.mip.PolysystemModel).
+    bound: float | None = relax.bound if relax.priced else None
     final: dict[str, Any] | None = None
     notes: list[str] = []
     left = _left(deadline)
@@ -379,15 +449,16 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
         search.timed_out = True  # too little time left for the final MIP
     if _gap(search.objective, bound) > mip_gap and (left is None or left > max(5.0, 0.05 * float(time_limit))):
         incumbent = _plan_of(problem, search.site_of, search.options, search.objective)
+        # With a priced relaxation, the final MIP's own proof would price the same pairs again and,
+        # with a weak LP, prove little more: it then only has to improve the plan (prove=False:
+        # a pruned model then reports no bound, and an unpruned one its solver's).
         mip_plan = model.solve(solver=solver, time_limit=left, mip_gap=mip_gap, threads=threads, msg=msg,
-                               start=incumbent)
+                               start=incumbent, prove=not relax.priced)
         search.timed_out |= bool(mip_plan.stats.get("stopped_by_time_limit"))
         final = {"status": mip_plan.status, "objective": mip_plan.objective, "bound": mip_plan.bound,
                  "seconds": round(mip_plan.runtime_s, 3)}
-        # A pruned MIP's bound holds for plans over the pruned pairs only: it may not replace a
-        # priced relaxation bound, which holds for every plan.
-        if mip_plan.bound is not None and not (relax.priced and mip_plan.stats.get("pruned")):
-            bound = max(bound, float(mip_plan.bound))
+        if mip_plan.bound is not None:
+            bound = float(mip_plan.bound) if bound is None else max(bound, float(mip_plan.bound))
         if mip_plan.has_plan and mip_plan.objective is not None and mip_plan.objective < search.objective - 1e-12:
             search.site_of, search.options = _plan_indices(problem, mip_plan)
             search.objective = objective_value(problem.objective,
@@ -397,6 +468,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
 
     gap = _gap(search.objective, bound)
     status = "optimal" if gap <= mip_gap else "feasible"
+    gap_or_none = None if bound is None else gap
     uses_pruned_pair = bool(np.any(~allowed[np.arange(problem.n_units), search.site_of]))
     notes[:0] = [
         f"large-neighbourhood search: {search.submodels} exact sub-model(s) solved, {search.improved} improved "
@@ -405,7 +477,8 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
     ]
     if status == "feasible":
         stopped = deadline is not None and time.perf_counter() >= deadline - 1.0
-        notes.append(f"{'time limit reached: ' if stopped else ''}feasible, not proven optimal (gap {gap:.2%})")
+        notes.append(f"{'time limit reached: ' if stopped else ''}feasible, not proven optimal"
+                     + (f" (gap {gap:.2%})" if bound is not None else ""))
     if search.timed_out:
         notes.append(STOPPED_BY_TIME_LIMIT)
     terms = term_values(problem, search.site_of, search.options)
@@ -447,7 +520,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
         status=status,
         objective=search.objective,
         bound=bound,
-        gap=gap,
+        gap=gap_or_none,
         solver=solver,
         runtime_s=time.perf_counter() - t0,
         mip_gap=mip_gap,
@@ -457,25 +530,31 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
 
 
 # ---------------------------------------------------------------------------- bound
-def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, threads: int | None) -> _Relaxation:
+def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, threads: int | None,
+           max_rounds: int = _PRICING_ROUNDS, reduced_costs: bool = False,
+           per_unit: int | None = None) -> _Relaxation:
     """LP relaxation over ``cand``, extended by pricing until no left-out pair could lower it.
 
-    The first LP is built by :func:`solvers.mip._build` (the MIP's own rows, relaxed).
+    The first LP is built by :func:`solvers.mip._build` (the MIP's own rows, relaxed; with
+    pruned pairs, the size rows and the ``max_travel`` lower bound are the whole model's).
     Priced pairs are added to the HiGHS model in place (a column on the unit's assignment
-    row and the site's floor and size rows, and its linking row), so each re-solve starts
-    from the previous basis.
+    row, the site's floor, size and serve rows and the unit's max-travel row, and its
+    linking row), so each re-solve starts from the previous basis. ``reduced_costs``: when
+    pricing finishes, record every allowed pair's reduced cost (:attr:`_Relaxation.reduced`).
+    ``per_unit``: price in at most this many pairs per unit and round (the most negative).
     """
     import highspy
 
     out = _Relaxation(status="unsolved", cand=cand)
     t0 = time.perf_counter()
-    form = _build(problem, cand, "relaxation", "cuts")
+    whole = candidate_pairs(problem, k=None) if cand.pruned else None
+    form = _build(problem, cand, "relaxation", "cuts", whole=whole)
     for var in form.prob.variables():
         var.cat = pulp.LpContinuous
     form.prob.solve(WarmHiGHS(msg=False, mip=False, threads=threads, deadline=deadline))
     out.rounds = 1
     highs = form.prob.solverModel
-    pricer = _Pricer.create(problem, form, cand)
+    pricer = _Pricer.create(problem, form, cand, whole)
     units, sites = cand.units.copy(), cand.sites.copy()
     while True:
         status = highs.getModelStatus()
@@ -497,14 +576,18 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
         out.cand = dataclasses.replace(cand, units=units, sites=sites, travel=problem.travel_min[units, sites])
         if not cand.pruned:  # every allowed pair is in the model
             out.priced = True
+            if reduced_costs:
+                out.reduced = pricer.reduced_matrix(units, sites, col_value.size, solution)
             break
         if pricer.allowed is None:  # rows pricing cannot account for: the bound is the pruned model's
             break
-        extra = pricer.negative(np.asarray(solution.row_dual))
+        extra = pricer.negative(np.asarray(solution.row_dual), per_unit=per_unit)
         if extra.shape[0] == 0:
             out.priced = True
+            if reduced_costs:
+                out.reduced = pricer.reduced_matrix(units, sites, col_value.size, solution)
             break
-        if out.rounds >= _PRICING_ROUNDS:
+        if out.rounds >= max_rounds:
             break
         if deadline is not None and time.perf_counter() >= deadline:
             out.timed_out = True
@@ -513,8 +596,8 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
         units = np.concatenate([units, extra[:, 0]])
         sites = np.concatenate([sites, extra[:, 1]])
         out.pairs_added += int(extra.shape[0])
-        left = _left(deadline)
-        highs.setOptionValue("time_limit", math.inf if left is None else left)
+        left = _left(deadline)  # HiGHS's time limit counts from the model's first run
+        highs.setOptionValue("time_limit", math.inf if left is None else highs.getRunTime() + left)
         run_highs(highs)
         out.rounds += 1
     if out.cand is not None and out.priced:
@@ -541,9 +624,17 @@ class _Pricer:
     """Reduced costs of left-out pairs from the relaxation's row duals, and adding them.
 
     A pair's column has coefficient 1 on its unit's ``assign`` row, :math:`a_i` on its
-    site's ``floor`` row, :math:`p_i` on its ``size`` row and 1 on a new linking row
+    site's ``floor`` row, :math:`p_i` on its ``size`` row, -1 on its ``serve`` row (floor
+    0), :math:`-t_{ij}` on its unit's ``maxtravel`` row, and 1 on a new linking row
     :math:`x_{ij} - y_j \\le 0`, whose dual is 0 while it is absent; so its reduced cost is
-    :math:`c_{ij} - u_i - a_i f_j - p_i s_j`.
+    :math:`c_{ij} - u_i - a_i f_j - p_i s_j + v_j + t_{ij} m_i` (HiGHS's row duals: the
+    reduced cost of a column is its cost less the duals times its coefficients). A row
+    the model lacks (no ``size`` row where the size cannot bind, no ``maxtravel`` row for
+    a unit whose pairs are all within the bound of ``max_travel``) is a row of the whole
+    model with dual 0, so the reduced costs are those of the whole model's relaxation.
+    Sites without a host serving several boundary groups (their pairs link to group
+    variables) and lexicographic objectives (the LP minimises one term) are not priced:
+    :attr:`allowed` is then ``None``.
     """
 
     problem: Problem
@@ -552,13 +643,17 @@ class _Pricer:
     assign_row: np.ndarray
     floor_row: np.ndarray
     size_row: np.ndarray
+    serve_row: np.ndarray
+    maxtravel_row: np.ndarray
+    travel: np.ndarray
     open_col: np.ndarray
     x_index: np.ndarray
     first_added: int
     allowed: np.ndarray | None
+    whole: np.ndarray | None
 
     @classmethod
-    def create(cls, problem: Problem, form: Any, cand: Candidates) -> _Pricer:
+    def create(cls, problem: Problem, form: Any, cand: Candidates, whole: Candidates | None = None) -> _Pricer:
         n, m = problem.n_units, problem.n_sites
         ul, sl = form.unit_labels, form.site_labels
         pop = problem.population
@@ -572,40 +667,71 @@ class _Pricer:
             return -1 if con is None else int(con.index)
 
         assign_row = np.array([row(f"assign_{ul[i]}") for i in range(n)], dtype=np.int64)
+        maxtravel_row = np.array([row(f"maxtravel_{ul[i]}") for i in range(n)], dtype=np.int64)
         floor_row = np.full(m, -1, dtype=np.int64)
         size_row = np.full(m, -1, dtype=np.int64)
+        serve_row = np.full(m, -1, dtype=np.int64)
         open_col = np.full(m, -1, dtype=np.int64)
         for j, var in form.open_vars.items():
             floor_row[j] = row(f"floor_{sl[j]}")
             size_row[j] = row(f"size_{sl[j]}")
+            serve_row[j] = row(f"serve_{sl[j]}")
             open_col[j] = var.index
         travel = np.where(np.isfinite(problem.travel_min), problem.travel_min, 0.0)
         cost = _minute_weights(problem)[:, None] * travel
         # Rows a new column would need that this pricing does not model: give up pricing.
-        plain = not form.group_vars and problem.rules.floor > 0  # floor 0 adds serve_ rows
-        allowed = None
+        plain = not form.group_vars and problem.objective.lexicographic is None
+        allowed = mask = None
         if plain and cand.pruned:
-            allowed = candidate_pairs(problem, k=None).mask(n, m)
+            mask = (whole or candidate_pairs(problem, k=None)).mask(n, m)
+            allowed = mask.copy()
             allowed[cand.units, cand.sites] = False
         return cls(problem, cost, np.where(waived, floor, np.minimum(pop, floor)), assign_row, floor_row, size_row,
-                   open_col, np.array([v.index for v in form.x], dtype=np.int64),
-                   int(form.prob.solverModel.getNumCol()), allowed)
+                   serve_row, maxtravel_row, travel, open_col, np.array([v.index for v in form.x], dtype=np.int64),
+                   int(form.prob.solverModel.getNumCol()), allowed, mask)
 
     def x_cols(self, n_pairs: int) -> np.ndarray:
         """Column of every pair's variable: the model's, then the priced ones (appended in order)."""
         added = n_pairs - self.x_index.size
         return np.concatenate([self.x_index, self.first_added + np.arange(added)])
 
-    def negative(self, row_dual: np.ndarray) -> np.ndarray:
-        """Left-out pairs with a negative reduced cost, as ``(unit, site)`` rows."""
-        assert self.allowed is not None
+    def reduced(self, row_dual: np.ndarray) -> np.ndarray:
+        """Reduced cost of every pair as a new column, ``(n_units, n_sites)``."""
         pop = self.problem.population
+
+        def dual(rows: np.ndarray) -> np.ndarray:
+            return np.where(rows >= 0, row_dual[np.maximum(rows, 0)], 0.0)
+
         u = row_dual[self.assign_row]
-        f = np.where(self.floor_row >= 0, row_dual[np.maximum(self.floor_row, 0)], 0.0)
-        s = np.where(self.size_row >= 0, row_dual[np.maximum(self.size_row, 0)], 0.0)
-        reduced = self.cost - u[:, None] - self.floor_coef[:, None] * f[None, :] - pop[:, None] * s[None, :]
+        f, s, v, mt = dual(self.floor_row), dual(self.size_row), dual(self.serve_row), dual(self.maxtravel_row)
+        return (self.cost - u[:, None] - self.floor_coef[:, None] * f[None, :] - pop[:, None] * s[None, :]
+                + v[None, :] + self.travel * mt[:, None])
+
+    def negative(self, row_dual: np.ndarray, *, per_unit: int | None = None) -> np.ndarray:
+        """Left-out pairs with a negative reduced cost, as ``(unit, site)`` rows (at most ``per_unit`` a unit)."""
+        assert self.allowed is not None
+        reduced = self.reduced(row_dual)
         tol = 1e-7 * max(1e-9, float(np.abs(self.cost).max()))
-        return np.argwhere(self.allowed & (reduced < -tol))
+        negative = self.allowed & (reduced < -tol)
+        if per_unit is not None and negative.sum(axis=1).max(initial=0) > per_unit:
+            # only each unit's most negative pairs: smaller LPs, and the rest are often priced out
+            masked = np.where(negative, reduced, np.inf)
+            top = np.argpartition(masked, per_unit - 1, axis=1)[:, :per_unit]
+            keep = np.zeros_like(negative)
+            np.put_along_axis(keep, top, True, axis=1)
+            negative &= keep
+        return np.argwhere(negative)
+
+    def reduced_matrix(self, units: np.ndarray, sites: np.ndarray, n_cols: int, solution: Any) -> np.ndarray:
+        """Every allowed pair's reduced cost: the LP's own for its columns, priced for the others."""
+        n, m = self.problem.n_units, self.problem.n_sites
+        if self.whole is None:  # nothing was left out: every allowed pair is a column
+            out = np.full((n, m), np.inf)
+        else:
+            out = np.where(self.whole, self.reduced(np.asarray(solution.row_dual)), np.inf)
+        col_dual = np.asarray(solution.col_dual)
+        out[units, sites] = col_dual[self.x_cols(units.size)]
+        return out
 
     def add(self, highs: Any, pairs: np.ndarray) -> None:
         """Add the pairs' columns and linking rows to the HiGHS model."""
@@ -613,11 +739,17 @@ class _Pricer:
         pop = self.problem.population
         k = i.size
         first = highs.getNumCol()
-        has_floor, has_size = self.floor_row[j] >= 0, self.size_row[j] >= 0
+
+        def entry(rows: np.ndarray, coef: np.ndarray) -> np.ndarray:
+            has = rows >= 0
+            return np.c_[np.where(has, rows, -1), np.where(has, coef, 0.0)]
+
         entries = np.stack([
             np.c_[self.assign_row[i], np.ones(k)],
-            np.c_[np.where(has_floor, self.floor_row[j], -1), np.where(has_floor, self.floor_coef[i], 0.0)],
-            np.c_[np.where(has_size, self.size_row[j], -1), np.where(has_size, pop[i], 0.0)],
+            entry(self.floor_row[j], self.floor_coef[i]),
+            entry(self.size_row[j], pop[i]),
+            entry(self.serve_row[j], -np.ones(k)),
+            entry(self.maxtravel_row[i], -self.travel[i, j]),
         ], axis=1)  # (pair, row kind, [row, coefficient])
         keep = entries[:, :, 0] >= 0
         counts = keep.sum(axis=1)
@@ -630,17 +762,21 @@ class _Pricer:
         link_value = np.tile([1.0, -1.0], k)
         highs.addRows(k, np.full(k, -math.inf), np.zeros(k), 2 * k, (2 * np.arange(k)).astype(np.int32),
                       link_index, link_value)
+        assert self.allowed is not None
         self.allowed[i, j] = False
 
 
-def _bound_note(relax: _Relaxation, bound: float) -> str:
+def _bound_note(relax: _Relaxation, bound: float | None) -> str:
     cand = relax.cand
     assert cand is not None
-    where = ("every allowed unit-site pair (the pairs left out were priced: none could lower it)"
-             if relax.priced else f"each unit's {cand.k} nearest sites only; a plan using farther sites could be "
-             "below it")
-    source = "the LP relaxation" if bound <= (relax.bound or -math.inf) + 1e-12 else "the final MIP's search tree"
-    return f"bound {bound:.6g} from {source} of the whole model over {where}"
+    if bound is None:
+        return (f"no bound for the whole model: the relaxation over each unit's {cand.k} nearest sites "
+                f"({relax.bound:.6g}) was not priced over the other pairs, so a plan using farther sites could "
+                "be below it")
+    if relax.priced and bound <= (relax.bound or -math.inf) + 1e-12:
+        return (f"bound {bound:.6g} from the LP relaxation of the whole model over every allowed unit-site pair "
+                "(the pairs left out were priced: none could lower it)")
+    return f"bound {bound:.6g} from the final MIP, proven for the whole model"
 
 
 # ---------------------------------------------------------------------------- start
@@ -975,8 +1111,10 @@ def _solve_sub(sub: Problem, start: Plan, solver: str, time_limit: float, mip_ga
                threads: int | None, node_limit: int | None = None) -> tuple[Plan, float]:
     """Solve one sub-model from ``start`` (runs in a worker process)."""
     began = time.perf_counter()
+    # prove=False: a sub-model only has to improve the plan (its proof would cost a priced relaxation)
     plan = PolysystemModel(sub, k_nearest=None).solve(solver=solver, time_limit=time_limit, mip_gap=mip_gap,
-                                                      threads=threads, start=start, node_limit=node_limit)
+                                                      threads=threads, start=start, node_limit=node_limit,
+                                                      prove=False)
     return plan, time_limit - (time.perf_counter() - began)
 
 
@@ -995,7 +1133,8 @@ def _apply(problem: Problem, search: _Search, task: _Task, result: tuple[Plan, f
     sub_site, sub_options = _plan_indices(sub, plan)
     after = objective_value(sub.objective, term_values(sub, sub_site, sub_options))
     if not after < task.before - 1e-9 * max(1.0, abs(task.before)):
-        if plan.status != "optimal":
+        # a pruned sub-model is not proven for all its pairs, but its solve finished: "same", not time-limited
+        if plan.stats.get("restricted_status", plan.status) != "optimal":
             return "time_limited"
         return "same fast" if int(plan.stats.get("nodes", 0) or 0) <= 1 else "same"
     search.site_of[task.units] = task.sites[sub_site]

@@ -2,8 +2,9 @@
 
 :class:`PolysystemModel` states the formulation; :func:`solve` is the one-call entry
 point. Both return an immutable :class:`catchment.plan.Plan` whose status is honest:
-``optimal`` only when the solver proved it (within ``mip_gap``), and whose notes say when
-the model was restricted to each unit's ``k`` nearest sites.
+``optimal`` only when proven (within ``mip_gap``) for the whole model, a bound only when it
+holds for every plan, even when the model was restricted to each unit's ``k`` nearest
+sites (the left-out pairs are priced; see :func:`_prove_whole_model`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from solvers._common import (
     adjacency_lists,
     candidate_pairs,
     choose_options,
+    extend_candidates,
     lp_labels,
     objective_key,
     objective_value,
@@ -209,11 +211,18 @@ class PolysystemModel:
     warm-started from the previous solution). A lexicographic plan reports its first term
     as ``objective`` with that stage's bound; every term is in ``stats["term_values"]``.
 
-    **Honesty.** ``Plan.status`` is ``optimal`` only when the solver proved it within
-    ``mip_gap`` (``prob.sol_status``, not PuLP's ``LpStatus``); ``bound`` and ``gap`` come
-    from the solver (HiGHS's dual bound, CBC's log). When the ``k`` rule removed pairs the
-    notes say the optimum is over each unit's ``k`` nearest sites, and a pruned model that
-    is infeasible is retried with ``2k`` and then every pair before infeasibility is
+    **Honesty.** ``Plan.status`` is ``optimal`` only when it is proven within ``mip_gap``
+    for the whole model (``prob.sol_status``, not PuLP's ``LpStatus``), and ``bound``
+    always holds for every plan of the whole model. Without pruning both come from the
+    solver (HiGHS's dual bound, CBC's log). When the ``k`` rule removed pairs, the
+    solver's status and bound are only the pruned model's: the left-out pairs are then
+    priced against the duals of the LP relaxation over every allowed pair, the pairs that
+    could still be in a better plan are added and the MIP re-solved, and the plan is
+    ``optimal`` only when no pair left out can improve it by more than ``mip_gap``
+    (reduced-cost fixing; the argument is in :func:`_prove_whole_model`). Otherwise it is
+    ``feasible`` with the priced bound (or none), and the pruned model's optimum is a
+    note (``stats["restricted_status"]``, ``stats["proof"]``). A pruned model that is
+    infeasible is retried with ``2k`` and then every pair before infeasibility is
     claimed. ``stats`` records pairs kept, ``k``, model size, build/solve/heuristic
     seconds, the warm start's fate and the contiguity rounds.
 
@@ -341,6 +350,7 @@ class PolysystemModel:
         msg: bool = False,
         start: Plan | None = None,
         node_limit: int | None = None,
+        prove: bool = True,
     ) -> Plan:
         """Solve the model and return the plan.
 
@@ -367,6 +377,12 @@ class PolysystemModel:
         node_limit
             Branch-and-bound nodes per solver call at most (``None``: no limit). A count,
             so the plan does not depend on the machine's speed.
+        prove
+            When the ``k`` rule left pairs out, prove the answer for the whole model by
+            pricing them (see "Honesty" above). ``False`` (the neighbourhood search's
+            sub-models, which only need a better plan) skips it: such a plan is then
+            ``feasible``, and ``stats["restricted_status"]`` says what the solver proved
+            over the pairs kept.
 
         Returns
         -------
@@ -423,10 +439,17 @@ class PolysystemModel:
                 attempt.timed_out = True
                 break
         attempts[0].timed_out |= heuristic_timed_out
+        proof = None
+        if prove and form.cand.pruned and attempts[-1].site_of_unit is not None:
+            form, proof = _prove_whole_model(
+                problem, form, attempts, builds, name=self.name, contiguity=self.contiguity, solver=solver,
+                deadline=deadline, mip_gap=mip_gap, threads=threads, msg=msg,
+            )
+            self._last = form
         return _make_plan(
             problem, form, attempts, heuristic, solver=solver, mip_gap=mip_gap, builds=builds,
             heuristic_s=heuristic_s, runtime_s=time.perf_counter() - t0,
-            start_label="the heuristic's" if start is None else "the starting",
+            start_label="the heuristic's" if start is None else "the starting", proof=proof,
         )
 
 
@@ -509,7 +532,17 @@ def _add(prob: pulp.LpProblem, terms: Any, sense: int, name: str, rhs: float = 0
     prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name, rhs))
 
 
-def _build(problem: Problem, cand: Candidates, name: str, contiguity: str = "cuts") -> _Formulation:
+def _build(
+    problem: Problem, cand: Candidates, name: str, contiguity: str = "cuts", *, whole: Candidates | None = None
+) -> _Formulation:
+    """Build the model over the pairs ``cand``.
+
+    Two coefficients depend on which pairs exist: a site's size row uses the population it
+    can reach (a valid tightening for plans over ``cand``), and the lower bound of the
+    ``max_travel`` variable is the largest nearest-site travel. With ``whole`` (every
+    allowed pair) both are taken from it instead, so that the rows are those of the whole
+    model: the relaxation whose duals price left-out pairs needs that.
+    """
     t0 = time.perf_counter()
     rules = problem.rules
     n = problem.n_units
@@ -584,6 +617,7 @@ def _build(problem: Problem, cand: Candidates, name: str, contiguity: str = "cut
         waived[problem.unit_index(u)] = True
     coef_floor = np.where(waived, floor, np.minimum(pop, floor))
     ceiling = math.inf if rules.ceiling is None else float(rules.ceiling)
+    reach_of = np.bincount((whole or cand).sites, weights=pop[(whole or cand).units], minlength=problem.n_sites)
     for j in usable:
         qs = site_pairs[j]
         s = sl[j]
@@ -591,7 +625,7 @@ def _build(problem: Problem, cand: Candidates, name: str, contiguity: str = "cut
             _add(prob, [*((x[q], float(coef_floor[units[q]])) for q in qs), (open_vars[j], -floor)], _GE, f"floor_{s}")
         elif host_pair.get(j) is None:
             _add(prob, [(open_vars[j], 1.0), *((x[q], -1.0) for q in qs)], _LE, f"serve_{s}")
-        reach = float(sum(pop[units[q]] for q in qs))
+        reach = float(reach_of[j])
         limits = {
             o.option: min(ceiling, math.inf if o.capacity is None else float(o.capacity), reach)
             for o in problem.options_of(problem.site_ids[j])
@@ -629,7 +663,7 @@ def _build(problem: Problem, cand: Candidates, name: str, contiguity: str = "cut
         )
 
     # objective terms
-    terms = _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul)
+    terms = _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul, whole=whole)
     max_var = terms.pop("_max_var", None)
     _set_objective(prob, problem.objective, terms, stage=0)
     return _Formulation(
@@ -639,7 +673,7 @@ def _build(problem: Problem, cand: Candidates, name: str, contiguity: str = "cut
     )
 
 
-def _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul) -> dict[str, Any]:
+def _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul, *, whole=None) -> dict[str, Any]:
     used = set(problem.objective.terms)
     terms: dict[str, Any] = {}
     for term in ("mean_travel", "deprivation_travel"):
@@ -652,8 +686,11 @@ def _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul) -> 
         )
     if "max_travel" in used:
         travel = cand.travel
-        nearest = [travel[starts[i]:starts[i + 1]].min() for i in range(problem.n_units) if starts[i + 1] > starts[i]]
-        low = float(max(nearest)) if nearest else 0.0
+        ref = whole or cand
+        nearest = np.full(problem.n_units, np.inf)
+        np.minimum.at(nearest, ref.units, ref.travel)
+        nearest = nearest[np.isfinite(nearest)]
+        low = float(nearest.max()) if nearest.size else 0.0
         t_var = prob.add_variable("max_travel", lowBound=low)
         for i in range(problem.n_units):
             a, b = starts[i], starts[i + 1]
@@ -963,6 +1000,176 @@ def _plan_indices(problem: Problem, plan: Plan) -> tuple[np.ndarray, dict[int, s
     return site_of_unit, {problem.site_index(s): o for s, o in plan.hub_options.items()}
 
 
+# ---------------------------------------------------------------------------- the proof
+#: Re-solves with pairs brought back by pricing before the answer is left unproven.
+_PROOF_RESOLVES = 3
+
+
+@dataclass
+class _Proof:
+    """What pricing the left-out pairs proved about a pruned model's answer (see :func:`_prove_whole_model`)."""
+
+    status: str
+    bound: float | None
+    note: str
+    lp_bound: float | None = None
+    lp_status: str = "unsolved"
+    pricing_rounds: int = 0
+    pairs_priced_in: int = 0
+    pairs_added: int = 0
+    resolves: int = 0
+    seconds: float = 0.0
+
+    def stats(self) -> dict[str, Any]:
+        return {"status": self.status, "bound": self.bound, "lp_bound": self.lp_bound, "lp_status": self.lp_status,
+                "pricing_rounds": self.pricing_rounds, "lp_pairs_priced_in": self.pairs_priced_in,
+                "mip_pairs_added": self.pairs_added, "resolves": self.resolves, "seconds": round(self.seconds, 4)}
+
+
+def _whole_bound(lp: float, reduced: np.ndarray, kept: np.ndarray, restricted_bound: float) -> float:
+    """A bound for every plan: :math:`\\max(L, \\min(B_R, L + \\min_{q \\notin R} \\max(0, d_q)))`."""
+    outside = np.isfinite(reduced) & ~kept
+    least = float(np.maximum(reduced[outside], 0.0).min()) if outside.any() else math.inf
+    return max(lp, min(restricted_bound, lp + least))
+
+
+def _nearest_first(problem: Problem, need: np.ndarray, *, budget: int) -> np.ndarray:
+    """At most ``budget`` of the pairs ``need``: those whose site is nearest in its unit's order."""
+    count = int(need.sum())
+    if count <= budget:
+        return need
+    order = np.argsort(problem.travel_min, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(problem.n_sites)[None, :].repeat(problem.n_units, axis=0), axis=1)
+    units, sites = np.nonzero(need)
+    take = np.lexsort((problem.travel_min[units, sites], rank[units, sites]))[:budget]
+    out = np.zeros_like(need)
+    out[units[take], sites[take]] = True
+    return out
+
+
+def _prove_whole_model(
+    problem: Problem,
+    form: _Formulation,
+    attempts: list[_Attempt],
+    builds: list[float],
+    *,
+    name: str,
+    contiguity: str,
+    solver: str,
+    deadline: float | None,
+    mip_gap: float,
+    threads: int | None,
+    msg: bool,
+) -> tuple[_Formulation, _Proof]:
+    r"""Carry a pruned model's answer over to the whole model, or say it cannot be.
+
+    **Argument** (reduced-cost fixing). Let :math:`R` be the pairs of the pruned MIP, with
+    incumbent :math:`z` and proven bound :math:`B_R` over plans that use only pairs of
+    :math:`R`. Solve the LP relaxation of the *whole* model by column generation: start
+    from the LP over :math:`R`, add every allowed pair whose reduced cost is negative, and
+    repeat until none is (:func:`solvers.lns.priced_relaxation`). Its value :math:`L` is a
+    bound for every plan, and with its row duals :math:`y` every column :math:`q` has a
+    reduced cost :math:`d_q = c_q - y^\top A_q` (a pair's own linking row, absent from the
+    LP, has dual 0). For any plan :math:`x` of the whole model (integral, so also a point
+    of the relaxation), the sign conditions on :math:`y` give :math:`y^\top A x \ge y^\top
+    b`, hence
+
+    .. math:: c^\top x = y^\top A x + d^\top x \ge L + \sum_q e_q(x_q),
+
+    where :math:`e_q(x_q) = d_q x_q - \max(0,d_q)\,l_q - \min(0,d_q)\,u_q \ge 0` on the
+    bounds :math:`[l_q, u_q]`. A plan using a pair :math:`q \notin R` therefore costs at
+    least :math:`L + \max(0, d_q)`, and every plan at least
+
+    .. math:: B = \max\bigl(L,\ \min(B_R,\ L + \min_{q \notin R} \max(0, d_q))\bigr),
+
+    which is the bound reported: valid for the whole model whatever :math:`R` is. When
+    :math:`(z - B)/|z| \le` ``mip_gap`` and the pruned MIP was solved to optimality, the
+    plan is optimal for the whole model. Otherwise the pairs with
+    :math:`L + \max(0, d_q) < z - \tfrac12\,\text{mip\_gap}\,|z|` (the only ones that can
+    appear in a better plan) are added to :math:`R` and the MIP re-solved from the
+    incumbent; then every pair left out satisfies :math:`L + d_q \ge z - \tfrac12
+    \text{mip\_gap}|z|`, so :math:`B` is :math:`B_R` or within half the gap of the old
+    incumbent. At most as many pairs as :math:`R` holds are added at a time (each unit's
+    nearest first: the model at most doubles), up to :data:`_PROOF_RESOLVES` re-solves.
+
+    The argument closes when the LP is tight next to single pairs: :math:`z - L` must be
+    smaller than the reduced costs of the pairs left out. With a weak LP (a few hubs over
+    many points, or population floors, where :math:`L` lies up to a percent or more below
+    the optimum and one unit's share of the objective is far smaller than that gap)
+    nearly every pair may be needed; the plan is then ``feasible`` with the bound
+    :math:`B`, and the re-solves only serve to improve it.
+
+    The LP relaxation ignores contiguity and is still a relaxation (a bound). When
+    pricing cannot be done (a
+    lexicographic objective, hostless sites serving several boundary groups) or does not
+    finish in time, nothing is proven: the status is ``feasible``, the bound ``None``, and
+    the pruned model's optimum is a note.
+    """
+    from solvers.lns import priced_relaxation
+
+    began = time.perf_counter()
+    last = attempts[-1]
+    relax = priced_relaxation(problem, form.cand, deadline=deadline, threads=threads)
+    proof = _Proof(status="feasible", bound=None, note="", lp_bound=relax.bound, lp_status=relax.status,
+                   pricing_rounds=relax.rounds, pairs_priced_in=relax.pairs_added)
+    if relax.bound is None or relax.reduced is None:
+        why = ("the pricing of the left-out pairs cannot model this problem's rows (a lexicographic objective or "
+               "hostless sites serving several boundary groups)" if relax.status == "optimal"
+               else f"the relaxation over every allowed pair was {relax.status} in the time left")
+        proof.note = f"not proven for the whole model: {why}; a plan using farther sites is not ruled out"
+        proof.seconds = time.perf_counter() - began
+        return form, proof
+    lp, reduced = relax.bound, relax.reduced
+    while True:
+        z = objective_value(problem.objective, term_values(problem, last.site_of_unit, last.hub_options))
+        restricted = last.bound if last.bound is not None else (
+            z - mip_gap * abs(z) if last.status == "optimal" else -math.inf)
+        kept = form.cand.mask(problem.n_units, problem.n_sites)
+        bound = _whole_bound(lp, reduced, kept, restricted)
+        gap = max(0.0, z - bound) / max(abs(z), 1e-9)
+        proof.bound = bound
+        if last.status == "optimal" and gap <= mip_gap:
+            proof.status = "optimal"
+            break
+        slack = 0.5 * mip_gap * abs(z)
+        need = np.isfinite(reduced) & ~kept & (lp + np.maximum(reduced, 0.0) < z - slack)
+        if not need.any() or proof.resolves >= _PROOF_RESOLVES or (
+                deadline is not None and time.perf_counter() >= deadline):
+            break
+        reachable = (2 ** (_PROOF_RESOLVES - proof.resolves) - 1) * form.cand.n_pairs
+        if deadline is None and int(need.sum()) > reachable:
+            # no time limit and the doubling re-solves cannot take in every pair needed: they
+            # could run for hours and still prove nothing
+            break
+        need = _nearest_first(problem, need, budget=form.cand.n_pairs)
+        cand = extend_candidates(problem, form.cand, need)
+        logger.info("pricing: %d left-out pair(s) could be in a better plan; re-solving with %d pairs",
+                    int(need.sum()), cand.n_pairs)
+        form = _build(problem, cand, name, contiguity)
+        builds.append(form.build_s)
+        incumbent = (last.site_of_unit, last.hub_options)
+        attempt = _solve_formulation(problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap,
+                                     threads=threads, msg=msg, start=incumbent)
+        proof.resolves += 1
+        proof.pairs_added += int(need.sum())
+        if attempt.site_of_unit is None or _stage_key(problem, 0, (attempt.site_of_unit, attempt.hub_options)) > \
+                _stage_key(problem, 0, incumbent):
+            attempt.site_of_unit, attempt.hub_options = incumbent
+            attempt.status = "feasible"
+        attempts.append(attempt)
+        last = attempt
+    pairs = f"{proof.pairs_added:,} left-out pair(s) brought back by pricing, " if proof.pairs_added else ""
+    if proof.status == "optimal":
+        proof.note = (f"optimal for the whole model: {pairs}every other allowed pair has a reduced cost against the "
+                      f"LP relaxation over every pair (bound {lp:.6g}) that rules it out of a better plan")
+    else:
+        proof.note = (f"not proven for the whole model ({pairs}a plan using other pairs is not ruled out); "
+                      f"bound {proof.bound:.6g} holds for every plan (LP relaxation over every pair, priced)")
+    proof.seconds = time.perf_counter() - began
+    return form, proof
+
+
 # ---------------------------------------------------------------------------- the plan
 def _make_plan(
     problem: Problem,
@@ -976,11 +1183,13 @@ def _make_plan(
     heuristic_s: float,
     runtime_s: float,
     start_label: str = "the heuristic's",
+    proof: _Proof | None = None,
 ) -> Plan:
     last = attempts[-1]
     cand = form.cand
     notes: list[str] = []
-    for a, b in zip(attempts, attempts[1:]):
+    retries = attempts[:len(attempts) - (proof.resolves if proof is not None else 0)]
+    for a, b in zip(retries, retries[1:]):
         notes.append(
             f"the model over each unit's {a.k} nearest sites was infeasible; retried with "
             + (f"the {b.k} nearest" if b.k else "every usable site")
@@ -1006,14 +1215,12 @@ def _make_plan(
     }
     if stats["stopped_by_time_limit"]:
         notes.append(STOPPED_BY_TIME_LIMIT)
+    if proof is not None:
+        stats["proof"] = proof.stats()
     if problem.objective.lexicographic is not None:
         stats["stages"] = last.stages
     if heuristic is not None:
         stats["heuristic_objective" if start_label == "the heuristic's" else "start_objective"] = heuristic.objective
-    pruned_note = (
-        f"optimal over each unit's {cand.k} nearest sites ({cand.n_pairs:,} of {cand.n_allowed:,} allowed "
-        "unit-site pairs); a plan using farther sites is not ruled out"
-    )
 
     if last.status in ("infeasible", "unsolved") or last.site_of_unit is None:
         if heuristic is not None:
@@ -1042,6 +1249,27 @@ def _make_plan(
     objective = objective_value(problem.objective, terms)
     status = last.status
     bound = last.bound
+    restricted = None
+    if cand.pruned:
+        # The solver's status and bound are the pruned model's: only a proof for the whole
+        # model may keep them (the rule of PolysystemModel's "Honesty" paragraph).
+        restricted = (f"{last.status} over each unit's {cand.k} nearest sites ({cand.n_pairs:,} of "
+                      f"{cand.n_allowed:,} allowed unit-site pairs): objective {objective:.6g}")
+        stats["restricted_status"] = last.status
+        stats["restricted_objective"] = objective
+        stats["restricted_bound"] = last.bound
+        if proof is None:
+            status = "feasible" if status == "optimal" else status
+            bound = None
+            notes.append(f"{restricted}; a plan using farther sites is not ruled out and no bound is proven for "
+                         "the whole model")
+        else:
+            status = proof.status
+            bound = proof.bound
+            notes.append(f"{restricted}; {proof.note}")
+    elif proof is not None:  # pricing brought back every pair: the solver's answer is the whole model's
+        bound = proof.bound if bound is None or proof.bound is None else max(bound, proof.bound)
+        notes.append(proof.note)
     if heuristic is not None and status == "feasible":
         h_sites, h_opts = _plan_indices(problem, heuristic)
         h_terms = term_values(problem, h_sites, h_opts)
@@ -1055,8 +1283,6 @@ def _make_plan(
         gap = max(0.0, objective - bound) / max(abs(objective), 1e-9)
     else:
         gap = None
-    if cand.pruned:
-        notes.append(pruned_note if status == "optimal" else pruned_note.replace("optimal over", "searched over"))
     if status == "feasible" and last.time_limited:
         notes.append(
             "time limit reached: feasible, not proven optimal"
