@@ -784,6 +784,17 @@ def _practice_imd(practice_ids: pd.Series, registrations: pd.DataFrame, imd: pd.
     return score.fillna(score.mean()).to_numpy(dtype=float)
 
 
+def _point_columns(table: pd.DataFrame, problems: ProblemCollector) -> tuple[tuple[str, ...], str | None]:
+    """The coordinate columns of a sites or units file and their CRS (a problem when there are none)."""
+    if {"easting", "northing"} <= set(table.columns):
+        return ("easting", "northing"), BNG
+    if {"longitude", "latitude"} <= set(table.columns):
+        return ("longitude", "latitude"), "EPSG:4326"
+    problems.add(f"needs easting and northing (EPSG:27700) or longitude and latitude columns (columns found: "
+                 f"{', '.join(map(str, table.columns))})", column="easting, northing")
+    return (), None
+
+
 def _lad_of_points(units: gpd.GeoDataFrame, lad_path: Path) -> np.ndarray:
     """The LAD (borough) of each unit's point, for ``boundaries = "lad"``.
 
@@ -892,14 +903,7 @@ def read_sites_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
     problems = ProblemCollector(path)
     if path.suffix.lower() in (".csv", ".gz", ".txt"):
         table = v.read_table(path, what="sites file")
-        if {"easting", "northing"} <= set(table.columns):
-            xy, crs = ("easting", "northing"), BNG
-        elif {"longitude", "latitude"} <= set(table.columns):
-            xy, crs = ("longitude", "latitude"), "EPSG:4326"
-        else:
-            xy, crs = (), None
-            problems.add("needs easting and northing (EPSG:27700) or longitude and latitude columns",
-                         column="easting, northing")
+        xy, crs = _point_columns(table, problems)
         for column in ("site_id", "name", "site_type"):
             if column not in table.columns:
                 problems.add("missing column", column=column)
@@ -994,14 +998,7 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
 
     table = v.read_table(path, what="units file")
     problems = ProblemCollector(path)
-    if {"easting", "northing"} <= set(table.columns):
-        xy, crs = ("easting", "northing"), BNG
-    elif {"longitude", "latitude"} <= set(table.columns):
-        xy, crs = ("longitude", "latitude"), "EPSG:4326"
-    else:
-        xy, crs = (), None
-        problems.add(f"needs easting and northing (EPSG:27700) or longitude and latitude columns (columns found: "
-                     f"{', '.join(map(str, table.columns))})", column="easting, northing")
+    xy, crs = _point_columns(table, problems)
     try:
         table = v.rename_columns(table, _UNIT_FILE_COLUMNS, file=path, required=["unit_id", "population"])
     except InputDataError as exc:

@@ -106,7 +106,8 @@ _SOLVERS = ("highs", "cbc")
 
 #: The keys whose values are paths of files a scenario reads (besides every ``[data]`` role).
 PATH_KEYS: tuple[tuple[str, str], ...] = (
-    ("units", "polygon"), ("sites", "file"), ("sites", "options_file"), ("travel", "network"), ("travel", "matrix"),
+    ("units", "polygon"), ("units", "file"), ("sites", "file"), ("sites", "options_file"), ("travel", "network"),
+    ("travel", "matrix"),
 )
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import optimise
+
 from geodata.settings import data_dir
 
 
@@ -23,3 +25,13 @@ def real_data() -> Path:
 def _isolated_cache(tmp_path, monkeypatch):
     """Never let tests share or pollute the user's travel-time cache."""
     monkeypatch.setenv("CATCHMENT_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def earlier(tmp_path_factory) -> Path:
+    """Results of an earlier demo run, written by the engine (tests copy it, never change it)."""
+    folder = tmp_path_factory.mktemp("earlier") / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CATCHMENT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        assert optimise.main(["demo", "--out", str(folder), "--quiet"]) == optimise.EXIT_OK
+    return folder

@@ -76,16 +76,6 @@ def run_and_signal(argv: list[str], *, cache: Path, data: Path, when: str, sig: 
 
 
 @pytest.fixture(scope="module")
-def earlier(tmp_path_factory) -> Path:
-    """An earlier run's results."""
-    folder = tmp_path_factory.mktemp("earlier") / "out"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CATCHMENT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        assert optimise.main(["demo", "--out", str(folder), "--quiet"]) == optimise.EXIT_OK
-    return folder
-
-
-@pytest.fixture(scope="module")
 def warm_cache(tmp_path_factory, real_data) -> Path:
     """A cache holding the scenario's built problem (so that its runs reach the solver soon)."""
     cache = tmp_path_factory.mktemp("warm")

@@ -37,16 +37,6 @@ def staging_left(parent: Path) -> list[str]:
                   if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name))
 
 
-@pytest.fixture(scope="module")
-def earlier(tmp_path_factory) -> Path:
-    """Results of an earlier demo run (copied into each test's output folder)."""
-    folder = tmp_path_factory.mktemp("earlier") / "out"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CATCHMENT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        assert optimise.main(["demo", "--out", str(folder), "--quiet"]) == optimise.EXIT_OK
-    return folder
-
-
 @pytest.fixture
 def out(tmp_path, earlier) -> Path:
     """An output folder holding the earlier results."""
