@@ -37,13 +37,20 @@ def staging_left(parent: Path) -> list[str]:
                   if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name))
 
 
+def _default_sigint() -> None:
+    """In the child, before Python starts: Ctrl-C as a terminal sends it, even when the tests
+    themselves run with SIGINT ignored (a background job of a shell), which Python would keep."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_and_signal(argv: list[str], *, cache: Path, data: Path, when: str, sig: int,
                    delay: float = 0.0) -> tuple[int, list[str], list[str]]:
     """Run the command line; once a log line holds ``when``, wait ``delay`` s and signal its process group."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CATCHMENT_CACHE_DIR": str(cache),
            "CATCHMENT_DATA_DIR": str(data)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "optimise.py"), *argv], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_sigint)
     err: list[str] = []
     out: list[str] = []
     seen = threading.Event()
