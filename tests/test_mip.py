@@ -346,8 +346,11 @@ def test_time_limited_answer_is_feasible_not_optimal():
     assert plan.status == "feasible"
     assert not plan.proven_optimal
     assert plan.status_label == "feasible, not proven optimal"
-    assert plan.bound is not None and plan.bound <= plan.objective
-    assert plan.gap is not None and plan.gap > plan.mip_gap
+    # on a busy machine HiGHS may stop before its root relaxation gives a bound: then none is claimed
+    if plan.bound is None:
+        assert plan.gap is None
+    else:
+        assert plan.bound <= plan.objective and plan.gap is not None and plan.gap > plan.mip_gap
     assert any("time limit" in n for n in plan.notes)
     assert plan.stats["warm_start"] == "used"
     assert plan.objective <= plan.stats["heuristic_objective"] + 1e-9
