@@ -566,10 +566,11 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> _BuiltData:
     else:
         minutes = matrix
 
+    lad = ons.read_lad_boundaries(prac_paths["lad_boundaries"])  # outlines, and each unit's borough
     group_column = None
     if scenario.boundaries == "lad":
         if "lad_code" not in units.columns:
-            units["lad_code"] = _lad_of_points(units, prac_paths["lad_boundaries"])
+            units["lad_code"] = _lad_of_points(units, lad, file=prac_paths["lad_boundaries"])
         group_column = "lad_code"
     elif scenario.boundaries == "ccg":
         if "ccg_code" not in units.columns:
@@ -577,7 +578,6 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> _BuiltData:
         group_column = "ccg_code"
 
     adjacency, site_unit = _area_links(units.reset_index(drop=True), sites.reset_index(drop=True), spec.type)
-    lad = ons.read_lad_boundaries(prac_paths["lad_boundaries"])
     near = lad.loc[lad.intersects(shapely.buffer(area_geom, 1000.0))].reset_index(drop=True)
     inputs = {
         str(p): file_digest(p, cache=cache) if p.is_file() else None for p in sorted(set(files.values()), key=str)
@@ -795,7 +795,7 @@ def _point_columns(table: pd.DataFrame, problems: ProblemCollector) -> tuple[tup
     return (), None
 
 
-def _lad_of_points(units: gpd.GeoDataFrame, lad_path: Path) -> np.ndarray:
+def _lad_of_points(units: gpd.GeoDataFrame, lad: gpd.GeoDataFrame, *, file: Path) -> np.ndarray:
     """The LAD (borough) of each unit's point, for ``boundaries = "lad"``.
 
     The boundary that covers the point; a point in no boundary (generalised coastlines and
@@ -805,10 +805,8 @@ def _lad_of_points(units: gpd.GeoDataFrame, lad_path: Path) -> np.ndarray:
     not cover the study area at all). A point on the line between two boroughs takes the
     first in the file's order.
     """
-    from geodata.ons import read_lad_boundaries
     from geodata.select import LAND_TOLERANCE_M
 
-    lad = read_lad_boundaries(lad_path)
     points = units[["unit_id", "geometry"]]
     joined = gpd.sjoin(points, lad[["lad_code", "geometry"]], how="left", predicate="covered_by")
     joined = joined[~joined.index.duplicated(keep="first")].reindex(units.index)
@@ -824,7 +822,7 @@ def _lad_of_points(units: gpd.GeoDataFrame, lad_path: Path) -> np.ndarray:
         names = units["name"] if "name" in units.columns else units["unit_id"]
         raise InputDataError([
             DataProblem(
-                str(lad_path),
+                str(file),
                 f"[rules] boundaries = \"lad\": unit {u} ({n}) lies in no boundary of this file, nor within "
                 f"{LAND_TOLERANCE_M / 1000:g} km of one; give a LAD boundary file that covers the study area in "
                 "[data] lad_boundaries",

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from catchment.plan import Plan
-from catchment.problem import PLACEHOLDER_COSTS_NOTE, Problem
+from catchment.problem import PLACEHOLDER_COSTS_NOTE, PLACEHOLDER_LABEL, Problem
 from catchment.validate import unit_hub_index
 
 __all__ = [
@@ -389,7 +389,7 @@ def coverage_text(coverage: float, selection_population: float, dropped_reasons:
 
 def capital_costs_label(problem: Problem) -> str:
     """``" (placeholder)"`` after a capital figure whose costs are placeholders, else ``""``."""
-    return " (placeholder)" if problem.capital_costs_source == "placeholder" else ""
+    return PLACEHOLDER_LABEL if problem.capital_costs_source == "placeholder" else ""
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:

@@ -104,7 +104,9 @@ class HubOption:
     placeholder: bool = False
 
 
-#: What every output says where capital costs include placeholders (see ``HubOption.placeholder``).
+#: What follows a capital figure whose costs include placeholders (see ``HubOption.placeholder``).
+PLACEHOLDER_LABEL = " (placeholder)"
+#: What every output says where capital costs include placeholders.
 PLACEHOLDER_COSTS_NOTE = (
     "capital costs are placeholders (built-in indicative figures, not real estates costs): "
     "supply them with [sites.options] or [sites] options_file"

@@ -31,6 +31,7 @@ from branca.element import Element
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
 from catchment.plan import Plan
+from catchment.problem import PLACEHOLDER_LABEL
 from geodata.settings import BNG
 from maps._assets import HtmlPopup, LayerLegend, MapControl, OfflineMap, text_tooltip
 from maps._html import escape as _e
@@ -554,7 +555,7 @@ def _candidate_layer(built: BuiltProblem, plan: Plan, *, name: str) -> folium.Fe
     for option in built.problem.options:
         offered.setdefault(option.site_id, []).append(f"{OPTION_LABELS.get(option.option, option.option)} "
                                                        f"{_money(option.capital_cost)}"
-                                                       f"{' (placeholder)' if option.placeholder else ''}")
+                                                       f"{PLACEHOLDER_LABEL if option.placeholder else ''}")
     for row in sites.itertuples(index=False):
         icon = folium.DivIcon(html=hub_icon_svg(row.site_type, None, "#FFFFFF", size=16, chosen=False),
                               icon_size=(16, 16), icon_anchor=(8, 8), class_name="catchment-candidate")
@@ -601,7 +602,7 @@ def _hub_layer(
             ("Site", _e(SITE_TYPE_LABELS.get(row.hub_type, str(row.hub_type)))),
             ("Option", _e(OPTION_LABELS.get(row.hub_option, row.hub_option))),
             ("Capital cost", _money(row.capital_cost)
-             + (" (placeholder)" if row.capital_cost_source == "placeholder" else "")),
+             + (PLACEHOLDER_LABEL if row.capital_cost_source == "placeholder" else "")),
             ("Population", f"{row.population:,.0f}" + (" (below the floor)" if row.below_floor else "")),
             ("Mean travel", _minutes(row.mean_travel_min)),
             ("Longest travel", _minutes(row.max_travel_min)),

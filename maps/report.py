@@ -20,6 +20,7 @@ import pandas as pd
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
 from catchment.plan import Plan
+from catchment.problem import PLACEHOLDER_LABEL
 from maps._html import escape as _e
 from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
@@ -168,7 +169,7 @@ def _cards(summary: dict[str, Any]) -> str:
         ("Population covered", f"{summary['population_assigned']:,.0f}"),
         ("Mean travel to hub", _minutes(terms.get("mean_travel"))),
         ("Longest travel to hub", _minutes(terms.get("max_travel"))),
-        ("Total capital" + (" (placeholder)" if summary["capital_costs_note"] else ""),
+        ("Total capital" + (PLACEHOLDER_LABEL if summary["capital_costs_note"] else ""),
          _money(summary["capital_cost"])),
     ]
     body = "".join(f"<div class='card'><div class='v'>{v}</div><div class='k'>{_e(k)}</div></div>" for k, v in cards)

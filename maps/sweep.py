@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from catchment.build import BuiltProblem
 from catchment.outputs import write_outputs
 from catchment.plan import Plan
+from catchment.problem import PLACEHOLDER_LABEL
 from catchment.sweep import SweepPoint, apply_point
 from maps._html import chart_text, escape
 from maps.charts import _STYLE, figure_svg
@@ -67,9 +68,9 @@ def _front(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _placeholder(table: pd.DataFrame) -> str:
-    """``" (placeholder)"`` when the sweep's capital costs are built-in placeholders."""
+    """:data:`~catchment.problem.PLACEHOLDER_LABEL` when the sweep's capital costs are built-in placeholders."""
     column = table.get("capital_costs_source")
-    return " (placeholder)" if column is not None and (column == "placeholder").any() else ""
+    return PLACEHOLDER_LABEL if column is not None and (column == "placeholder").any() else ""
 
 
 def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capital cost") -> Figure:
