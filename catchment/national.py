@@ -39,6 +39,7 @@ from scipy.spatial import cKDTree
 from catchment._errors import UnknownCcgError
 from catchment.build import default_options, file_sha256, practice_travel, problem_from_frames
 from catchment.problem import Objective, Problem, Rules
+from catchment.scenario import REGISTRATIONS_FILE
 from geodata._errors import DataWarning
 from geodata.settings import BNG
 
@@ -53,7 +54,7 @@ NATIONAL_FILES = {
     "list_sizes": "england/gp-reg-pat-prac-all_2021-01.csv",
     "nhs_choices": "england/nhs-choices-gp_2019.csv",
     "hospitals": "england/nhs-choices-hospital_2018-01.csv",
-    "registrations": "england/gp-reg-pat-prac-lsoa_2022.parquet",
+    "registrations": REGISTRATIONS_FILE,
     "centroids": "england/lsoa11-population-weighted-centroids.csv",
 }
 
