@@ -217,8 +217,8 @@ def _main(args: argparse.Namespace) -> int:
     logging.captureWarnings(True)
     for noisy in ("pyogrio", "fiona", "urllib3", "distributed", "tornado"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from catchment._errors import InfeasibleError, PlanInvalidError
-    from geodata._errors import CatchmentError
+    from geodata.errors import InfeasibleError, PlanInvalidError
+    from geodata.errors import CatchmentError
 
     commands = {"shortlist": _shortlist, "sweep": _sweep, "phase": _phase, "national": _national}
     try:
@@ -241,7 +241,7 @@ def _main(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from catchment import build, outputs
-    from catchment._errors import InfeasibleError
+    from geodata.errors import InfeasibleError
     from catchment.diagnose import diagnose, diagnose_after_solve
     from catchment.evaluate import plan_from_configuration
     from catchment.validate import check_plan
@@ -555,7 +555,7 @@ def _phase(args: argparse.Namespace) -> int:
     problem = built.problem
     if args.plan is not None:
         from catchment.evaluate import plan_from_configuration
-        from geodata._errors import DataProblem, InputDataError
+        from geodata.errors import DataProblem, InputDataError
 
         plan = plan_from_configuration(problem, _read_configuration(args.plan), file=str(args.plan))
         violations = plan.violations  # the validator's findings, as for evaluate
@@ -598,7 +598,7 @@ def _national(args: argparse.Namespace) -> int:
     import json
 
     from catchment import outputs
-    from catchment._errors import UnknownCcgError
+    from geodata.errors import UnknownCcgError
     from catchment.national import national_subproblems
     from solvers.national import solve_national
 

@@ -50,11 +50,11 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from catchment._errors import ProblemDefinitionError, ScenarioError
+from geodata.errors import ProblemDefinitionError, ScenarioError
 from catchment.problem import DroppedUnit, HubOption, Objective, Problem, Rules
 from catchment.scenario import DEFAULT_OPTIONS, REGISTRATIONS_FILE, Scenario
 from geodata import _validate as v
-from geodata._errors import DataProblem, InputDataError, ProblemCollector, UnknownCodeError
+from geodata.errors import DataProblem, InputDataError, ProblemCollector, UnknownCodeError
 from geodata._validate import isin
 from geodata.cache import hash_parts
 from geodata.settings import BNG
@@ -1046,7 +1046,7 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
 
 
 def _gather_options(scenario: Scenario, root: Path, sites: gpd.GeoDataFrame, files: dict[str, Path]) -> pd.DataFrame:
-    from geodata._errors import MissingFileError
+    from geodata.errors import MissingFileError
 
     if not scenario.sites.options_file:
         return default_options(sites, scenario.sites.options)

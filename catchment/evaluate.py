@@ -3,7 +3,7 @@
 A configuration is a table with one row per unit: ``unit_id`` and ``polysystem_id`` (any
 label the planner likes), optionally ``hub_site_id`` and ``hub_option``. It is read as data:
 broken references (unknown or missing units, unknown sites, contradictory hubs) raise one
-:class:`~geodata._errors.InputDataError` listing every problem with its row. The plan is
+:class:`~geodata.errors.InputDataError` listing every problem with its row. The plan is
 then checked against the rules by :func:`catchment.validate.validate_plan`: a configuration
 that breaks any gets the status ``breaks_rules`` with the validator's findings in
 ``Plan.violations`` (the only source of that list), one that breaks none ``feasible``.
@@ -37,7 +37,7 @@ from catchment.metrics import objective_terms
 from catchment.plan import Plan
 from catchment.problem import OPTION_KINDS, Problem
 from catchment.validate import few, validate_plan
-from geodata._errors import ProblemCollector
+from geodata.errors import ProblemCollector
 
 __all__ = ["CONFIGURATION_COLUMNS", "plan_from_configuration"]
 

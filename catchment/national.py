@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from catchment._errors import UnknownCcgError
+from geodata.errors import UnknownCcgError
 from catchment.build import default_options, file_sha256, practice_travel, problem_from_frames
 from catchment.problem import Objective, Problem, Rules
 from catchment.scenario import REGISTRATIONS_FILE
-from geodata._errors import DataWarning
+from geodata.errors import DataWarning
 from geodata.settings import BNG
 
 __all__ = ["NATIONAL_FILES", "CcgSubproblem", "NationalInput", "national_subproblems", "ccg_subproblem",

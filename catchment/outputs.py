@@ -47,12 +47,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from catchment._errors import OutputLocationError
+from geodata.errors import OutputLocationError
 from catchment.build import BuiltProblem, file_sha256
 from catchment.metrics import assignments_frame, objective_terms, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
-from geodata._errors import CatchmentError
+from geodata.errors import CatchmentError
 from geodata.settings import BNG
 
 __all__ = [

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from catchment._errors import ProblemDefinitionError
+from geodata.errors import ProblemDefinitionError
 
 __all__ = [
     "UNIT_TYPES",

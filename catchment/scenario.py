@@ -49,7 +49,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from catchment._errors import ScenarioError
+from geodata.errors import ScenarioError
 from catchment.problem import OBJECTIVE_TERMS, OPTION_KINDS, Objective, Rules
 
 __all__ = [

@@ -35,7 +35,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from catchment._errors import ScenarioError
+from geodata.errors import ScenarioError
 from catchment.problem import Problem, Rules
 from catchment.scenario import read_toml, unknown_keys
 

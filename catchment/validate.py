@@ -60,7 +60,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from catchment._errors import PlanInvalidError
+from geodata.errors import PlanInvalidError
 from catchment.plan import Plan
 from catchment.problem import HubOption, Problem
 

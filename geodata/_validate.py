@@ -2,7 +2,7 @@
 
 The loaders in :mod:`geodata.nhs`, :mod:`geodata.ons`, :mod:`geodata.postcodes` and
 :mod:`geodata.practices` read through these helpers so that every problem is reported the
-same way: an :class:`~geodata._errors.InputDataError` naming the file, the row (the line an
+same way: an :class:`~geodata.errors.InputDataError` naming the file, the row (the line an
 editor shows, header included) and the column, listing *every* problem found at once. A
 raw ``KeyError``, ``UnicodeDecodeError`` or pandas ``ParserError`` never reaches the user.
 
@@ -39,7 +39,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
-from ._errors import DataProblem, InputDataError, MissingFileError, ProblemCollector
+from .errors import DataProblem, InputDataError, MissingFileError, ProblemCollector
 from .settings import BNG
 
 logger = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ import requests
 from osmium.osm.mutable import Way as MutableWay
 from shapely.errors import ShapelyError
 
-from geodata._errors import MissingFileError, NetworkError
+from geodata.errors import MissingFileError, NetworkError
 from geodata.settings import BNG
 from geodata.speeds import add_travel_times, check_mode
 

@@ -23,7 +23,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import _validate as v
-from ._errors import DataProblem, InputDataError, ProblemCollector
+from .errors import DataProblem, InputDataError, ProblemCollector
 from .postcodes import normalise_postcode
 from .settings import WGS84
 

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from . import _validate as v
-from ._errors import DataProblem, DataWarning, InputDataError, ProblemCollector, UnknownCodeError
+from .errors import DataProblem, DataWarning, InputDataError, ProblemCollector, UnknownCodeError
 from .settings import BNG, WGS84
 from .settings import data_dir as default_data_dir
 

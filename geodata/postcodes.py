@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import _validate as v
-from ._errors import DataProblem, InputDataError, ProblemCollector
+from .errors import DataProblem, InputDataError, ProblemCollector
 from .settings import BNG
 
 __all__ = [

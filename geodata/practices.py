@@ -19,7 +19,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from . import _validate as v
-from ._errors import DataProblem, DataWarning, InputDataError, UnknownCodeError
+from .errors import DataProblem, DataWarning, InputDataError, UnknownCodeError
 from .nhs import read_epraccur, read_list_sizes, read_nhs_choices_gp, read_nhs_choices_hospitals
 from .postcodes import geocode_postcodes, read_codepoint
 from .select import LAD_BOUNDARIES_FILE, LAND_FILE, LAND_TOLERANCE_M, MAX_ISOLATION_M, isolation, land_distance, select

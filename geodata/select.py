@@ -23,7 +23,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from . import _validate as v
-from ._errors import DataProblem, InputDataError, UnknownCodeError
+from .errors import DataProblem, InputDataError, UnknownCodeError
 from .settings import BNG, WGS84
 from .settings import data_dir as default_data_dir
 

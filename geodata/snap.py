@@ -5,8 +5,8 @@ metres (see :mod:`geodata.network`). Snapping is to the nearest *node*, found fo
 points at once with a k-d tree. On a simplified OSM graph a node is a junction or a dead
 end, so the straight line from the point to the node stands for the walk or short drive
 to the road network (the "access leg" added by :mod:`geodata.travel`); points farther
-than ``max_snap_m`` are reported in one :class:`~geodata._errors.SnapWarning` (or one
-:class:`~geodata._errors.InputDataError` with ``strict=True``).
+than ``max_snap_m`` are reported in one :class:`~geodata.errors.SnapWarning` (or one
+:class:`~geodata.errors.InputDataError` with ``strict=True``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 from pyproj import CRS
 from scipy.spatial import cKDTree
 
-from geodata._errors import DataProblem, InputDataError, NetworkError, SnapWarning
+from geodata.errors import DataProblem, InputDataError, NetworkError, SnapWarning
 from geodata.settings import BNG
 
 __all__ = [
@@ -290,7 +290,7 @@ def snap_points(
         component (connected component for an undirected graph), so that no point lands
         on an island it cannot leave.
     strict
-        Raise :class:`~geodata._errors.InputDataError` for far points instead of warning.
+        Raise :class:`~geodata.errors.InputDataError` for far points instead of warning.
 
     Returns
     -------

@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from geodata._errors import NetworkError
+from geodata.errors import NetworkError
 
 __all__ = [
     "DEFAULT_SPEEDS_KPH",

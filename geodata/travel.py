@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from tqdm import tqdm
 
-from geodata._errors import (
+from geodata.errors import (
     DataProblem,
     InputDataError,
     MissingFileError,

@@ -22,7 +22,7 @@ import folium
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
-from geodata._errors import CatchmentError
+from geodata.errors import AssetError
 from maps._html import tooltip_text
 
 __all__ = [
@@ -40,10 +40,6 @@ __all__ = [
 
 #: The PyPI distribution that provides Leaflet's files.
 LEAFLET_PACKAGE = "XStatic-Leaflet"
-
-
-class AssetError(CatchmentError):
-    """Leaflet's files could not be found (the ``XStatic-Leaflet`` package is missing)."""
 
 
 @functools.cache

@@ -36,7 +36,7 @@ from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from geodata._errors import CatchmentError
+from geodata.errors import SchedulerAddressError, SchedulerError
 
 __all__ = [
     "SchedulerError",
@@ -71,14 +71,6 @@ _TLS_SCHEMES = frozenset({"tls", "wss"})
 _TLS_SETTINGS = (("tls_ca_file", "distributed.comm.tls.ca-file", True),
                  ("tls_client_cert", "distributed.comm.tls.client.cert", True),
                  ("tls_client_key", "distributed.comm.tls.client.key", False))
-
-
-class SchedulerError(CatchmentError):
-    """A Dask scheduler could not be reached or a cluster could not start."""
-
-
-class SchedulerAddressError(SchedulerError, ValueError):
-    """A scheduler address cannot be used: unknown scheme, no host or port, or TLS unset."""
 
 
 def default_workers() -> int:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from catchment._errors import ProblemDefinitionError
+from geodata.errors import ProblemDefinitionError
 from catchment.build import BuiltProblem, build_demo, build_from_scenario
 from catchment.problem import Problem
 from catchment.sweep import SweepPoint, SweepSpec, apply_point, format_value

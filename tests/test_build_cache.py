@@ -24,7 +24,7 @@ from catchment.build import BUILD_CACHE_NAMESPACE, BuiltProblem, build_from_scen
 from catchment.scenario import Scenario, parse_scenario, read_toml
 from geodata import _validate as v
 from geodata import cache as gc
-from geodata._errors import DataWarning, ProblemCollector
+from geodata.errors import DataWarning, ProblemCollector
 from geodata.settings import cache_dir
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

@@ -9,7 +9,7 @@ from catchment.evaluate import plan_from_configuration
 from catchment.metrics import objective_terms
 from catchment.problem import HubOption, Objective, Problem, Rules
 from catchment.validate import validate_plan
-from geodata._errors import InputDataError
+from geodata.errors import InputDataError
 
 # Five practices; S1 is by P1-P2, S2 by P3-P5, S3 halfway. Populations 10k-30k.
 TRAVEL = [

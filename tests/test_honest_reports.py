@@ -19,7 +19,7 @@ from catchment.plan import PLAN_STATUSES, Plan
 from catchment.scenario import parse_scenario, read_scenario
 from catchment.sweep import parse_sweep
 from catchment.validate import Violation, validate_plan
-from geodata._errors import DataWarning, InputDataError
+from geodata.errors import DataWarning, InputDataError
 from maps.sweep import pareto_figure, sweep_report_html
 from solvers.batch import SolveOptions
 from solvers.sweep import pareto_mask, run_sweep

@@ -10,7 +10,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geodata._errors import DataWarning, InputDataError, MissingFileError
+from geodata.errors import DataWarning, InputDataError, MissingFileError
 from geodata.nhs import (
     read_epraccur,
     read_list_sizes,

@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from geodata._errors import DataWarning, InputDataError
+from geodata.errors import DataWarning, InputDataError
 from geodata.nhs import (
     read_epraccur,
     read_list_sizes,

@@ -10,7 +10,7 @@ import osmnx as ox
 import pytest
 from pyproj import Transformer
 
-from geodata._errors import MissingFileError, NetworkError
+from geodata.errors import MissingFileError, NetworkError
 from geodata.network import (
     graph_from_graphml,
     graph_from_osm_file,

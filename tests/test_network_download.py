@@ -20,7 +20,7 @@ import networkx as nx
 import osmnx as ox
 import pytest
 
-from geodata._errors import NetworkError
+from geodata.errors import NetworkError
 from geodata.network import graph_from_bbox, graph_from_place
 from geodata.speeds import MPH_TO_KPH, WALK_SPEED_KPH
 

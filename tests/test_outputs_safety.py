@@ -21,7 +21,7 @@ import pytest
 
 import optimise
 from catchment import outputs
-from catchment._errors import OutputLocationError
+from geodata.errors import OutputLocationError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catchment._errors import ScenarioError
+from geodata.errors import ScenarioError
 from catchment.scenario import parse_scenario, read_scenario
 
 VALID = """

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from catchment._errors import ScenarioError
+from geodata.errors import ScenarioError
 from catchment.scenario import PATH_KEYS, parse_scenario, read_scenario
 
 BASE = {"units": {"type": "practice", "ccg": "08N"}, "sites": {"largest_practices": 3}}

@@ -14,7 +14,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geodata._errors import InputDataError
+from geodata.errors import InputDataError
 from geodata.ons import load_lsoas, read_lad_boundaries
 from geodata.practices import load_practices
 from geodata.select import anchor_points, select, selection_area

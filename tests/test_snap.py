@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
-from geodata._errors import InputDataError, NetworkError, SnapWarning
+from geodata.errors import InputDataError, NetworkError, SnapWarning
 from geodata.settings import BNG, WGS84
 from geodata.snap import snap_points
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import optimise
-from catchment._errors import ProblemDefinitionError, ScenarioError
+from geodata.errors import ProblemDefinitionError, ScenarioError
 from catchment.build import build_demo
 from catchment.metrics import capital_cost, objective_terms
 from catchment.sweep import SweepPoint, apply_point, parse_sweep, read_sweep

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import geodata.travel as travel
-from geodata._errors import InputDataError, MissingFileError, NetworkError, SnapWarning, TravelTimeError
+from geodata.errors import InputDataError, MissingFileError, NetworkError, SnapWarning, TravelTimeError
 from geodata.cache import entry_paths
 from geodata.settings import BNG, WGS84, cache_dir
 from geodata.snap import snap_points

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catchment._errors import PlanInvalidError
+from geodata.errors import PlanInvalidError
 from catchment.plan import Plan
 from catchment.problem import HubOption, Problem, Rules
 from catchment.validate import RULES, Violation, check_plan, validate_plan

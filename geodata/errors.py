@@ -1,4 +1,7 @@
-"""Exception and warning classes shared by the whole engine.
+"""Every exception and warning class of the engine, in one public module.
+
+Users catch :class:`CatchmentError` (the base of every error the engine raises on
+purpose) or one of its subclasses; :mod:`catchment` re-exports them all.
 
 Every error about user input names the file, the row (the line number a user sees when
 opening the file in an editor, header included) and the column, and an error carries
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = [
     "CatchmentError",
@@ -23,6 +26,15 @@ __all__ = [
     "DataWarning",
     "SnapWarning",
     "EstimateWarning",
+    "ProblemDefinitionError",
+    "ScenarioError",
+    "InfeasibleError",
+    "PlanInvalidError",
+    "OutputLocationError",
+    "UnknownCcgError",
+    "SchedulerError",
+    "SchedulerAddressError",
+    "AssetError",
 ]
 
 
@@ -155,3 +167,73 @@ class SnapWarning(DataWarning):
 
 class EstimateWarning(UserWarning):
     """Figures come from a crow-fly estimate, not a road network."""
+
+
+# Problem definition, scenario, diagnosis, validation and outputs
+
+
+class ProblemDefinitionError(CatchmentError, ValueError):
+    """The problem's parameters contradict each other or the data; lists every problem."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        n = len(self.problems)
+        super().__init__("\n  ".join([f"{n} problem{'s' if n != 1 else ''} in the problem definition:", *self.problems]))
+
+
+class ScenarioError(ProblemDefinitionError):
+    """A scenario (TOML) file is invalid; each problem names the file and the key."""
+
+
+class InfeasibleError(CatchmentError):
+    """No plan can satisfy the rules; ``diagnosis`` explains why (names and numbers)."""
+
+    def __init__(self, diagnosis: object) -> None:
+        self.diagnosis = diagnosis
+        super().__init__(str(diagnosis))
+
+
+class PlanInvalidError(CatchmentError):
+    """A plan broke the rules; ``violations`` lists every broken rule."""
+
+    def __init__(self, violations: Iterable[object]) -> None:
+        self.violations = tuple(violations)
+        n = len(self.violations)
+        super().__init__(
+            "\n  ".join([f"the plan breaks {n} rule{'s' if n != 1 else ''}:", *map(str, self.violations)])
+        )
+
+
+class OutputLocationError(CatchmentError):
+    """The output folder cannot be used or written; names the folder. Earlier results are intact."""
+
+    def __init__(self, folder: object, message: str) -> None:
+        self.folder = folder
+        super().__init__(f"output folder {folder}: {message}")
+
+
+class UnknownCcgError(CatchmentError, ValueError):
+    """CCG codes asked for that the data does not have; names every one and the file."""
+
+    def __init__(self, codes: Iterable[str], *, known: Iterable[str], file: object) -> None:
+        self.codes = tuple(codes)
+        known = sorted(known)
+        sample = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+        asked = ", ".join(self.codes) if self.codes else "(none)"
+        super().__init__(f"unknown CCG code(s) {asked}: not in column 'ccg_code' of {file} "
+                         f"({len(known)} codes there: {sample})")
+
+
+# Distributed runs and assets
+
+
+class SchedulerError(CatchmentError):
+    """A Dask scheduler could not be reached or a cluster could not start."""
+
+
+class SchedulerAddressError(SchedulerError, ValueError):
+    """A scheduler address cannot be used: unknown scheme, no host or port, or TLS unset."""
+
+
+class AssetError(CatchmentError):
+    """Leaflet's files could not be found (the ``XStatic-Leaflet`` package is missing)."""
