@@ -327,7 +327,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _read_configuration(path: Path):  # noqa: ANN202 - thin CLI glue
     """A configuration CSV as text cells (missing, undecodable or ragged files: exit 2, file named)."""
-    from geodata._validate import read_table
+    from geodata.tables import read_table
 
     return read_table(path, what="configuration file").reset_index(drop=True)
 

@@ -53,9 +53,9 @@ from scipy import sparse
 from geodata.errors import ProblemDefinitionError, ScenarioError
 from catchment.problem import DroppedUnit, HubOption, Objective, Problem, Rules
 from catchment.scenario import DEFAULT_OPTIONS, REGISTRATIONS_FILE, Scenario
-from geodata import _validate as v
+from geodata import tables as v
 from geodata.errors import DataProblem, InputDataError, ProblemCollector, UnknownCodeError
-from geodata._validate import isin
+from geodata.tables import isin
 from geodata.cache import hash_parts
 from geodata.settings import BNG
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from . import _validate as v
+from . import tables as v
 from .errors import DataProblem, InputDataError, ProblemCollector
 from .postcodes import normalise_postcode
 from .settings import WGS84

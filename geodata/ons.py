@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import _validate as v
+from . import tables as v
 from .errors import DataProblem, DataWarning, InputDataError, ProblemCollector, UnknownCodeError
 from .settings import BNG, WGS84
 from .settings import data_dir as default_data_dir

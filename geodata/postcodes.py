@@ -14,7 +14,7 @@ from typing import overload
 import geopandas as gpd
 import pandas as pd
 
-from . import _validate as v
+from . import tables as v
 from .errors import DataProblem, InputDataError, ProblemCollector
 from .settings import BNG
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from . import _validate as v
+from . import tables as v
 from .errors import DataProblem, DataWarning, InputDataError, UnknownCodeError
 from .nhs import read_epraccur, read_list_sizes, read_nhs_choices_gp, read_nhs_choices_hospitals
 from .postcodes import geocode_postcodes, read_codepoint

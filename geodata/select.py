@@ -22,7 +22,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from . import _validate as v
+from . import tables as v
 from .errors import DataProblem, InputDataError, UnknownCodeError
 from .settings import BNG, WGS84
 from .settings import data_dir as default_data_dir

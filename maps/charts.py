@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
-from maps._html import chart_text, escape
+from maps.html import chart_text, escape
 from maps.palette import (
     OPTION_COLOURS,
     OPTION_LABELS,

@@ -22,8 +22,8 @@ from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary
 from catchment.plan import Plan
 from catchment.problem import Problem
-from maps._assets import HtmlPopup, MapControl, text_tooltip
-from maps._html import escape as _e
+from maps.assets import HtmlPopup, MapControl, text_tooltip
+from maps.html import escape as _e
 from maps.areas import plan_geometry, to_wgs84
 from maps.plan_map import add_plan_layers, base_map, legend_html, polysystem_colours
 

@@ -25,7 +25,7 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from maps._html import chart_text, escape
+from maps.html import chart_text, escape
 from maps.charts import _STYLE, figure_svg
 from maps.palette import OKABE_ITO, POLYSYSTEM_COLOURS
 from catchment.outputs import json_safe

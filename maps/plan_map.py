@@ -8,7 +8,7 @@ control and a box of key figures (status with gap, coverage, number of polysyste
 where travel times come from) complete it. Neighbouring polysystems never share a colour
 (:func:`polysystem_colours`).
 
-Leaflet is inlined into the page (:mod:`maps._assets`): polygons, markers, popups and
+Leaflet is inlined into the page (:mod:`maps.assets`): polygons, markers, popups and
 legend render with no internet. Only the OpenStreetMap background needs a connection; the
 map stays readable without it.
 """
@@ -33,9 +33,9 @@ from catchment.metrics import assignments_frame, capital_costs_label, plan_summa
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
 from geodata.settings import BNG
-from maps._assets import HtmlPopup, LayerLegend, MapControl, OfflineMap, text_tooltip
-from maps._html import escape as _e
-from maps._html import escape_properties
+from maps.assets import HtmlPopup, LayerLegend, MapControl, OfflineMap, text_tooltip
+from maps.html import escape as _e
+from maps.html import escape_properties
 from maps.areas import PlanGeometry, plan_geometry, to_wgs84, touching_pairs
 from maps.palette import (
     OPTION_COLOURS,
@@ -251,7 +251,7 @@ def hub_icon_svg(site_type: str, option: str | None, fill: str, *, size: int = 3
 
 # ---------------------------------------------------------------------------- building blocks
 def base_map(built: BuiltProblem, geometry: PlanGeometry, *, tiles: bool) -> folium.Map:
-    """An :class:`~maps._assets.OfflineMap` fitted to the plan, with the page's styles."""
+    """An :class:`~maps.assets.OfflineMap` fitted to the plan, with the page's styles."""
     bounds = _bounds(built, geometry)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     m = OfflineMap(location=centre, zoom_start=12, tiles=None, control_scale=True, font_size="13px")
@@ -616,7 +616,7 @@ def _hub_layer(
 def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
     """GeoJSON of ``frame`` with JSON-safe properties (NaN -> null) and a unique ``id``.
 
-    Texts are HTML-escaped (:func:`maps._html.escape_properties`): the layers' tooltips
+    Texts are HTML-escaped (:func:`maps.html.escape_properties`): the layers' tooltips
     (``folium.GeoJsonTooltip``) insert property values into the page as HTML.
     """
     features = []

@@ -21,7 +21,7 @@ from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
-from maps._html import escape as _e
+from maps.html import escape as _e
 from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
 from maps.palette import OPTION_LABELS, SITE_TYPE_LABELS

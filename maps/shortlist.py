@@ -29,8 +29,8 @@ from branca.element import Element
 
 from catchment.build import BuiltProblem
 from geodata.settings import BNG
-from maps._assets import HtmlPopup, MapControl, OfflineMap, text_tooltip
-from maps._html import escape as _e
+from maps.assets import HtmlPopup, MapControl, OfflineMap, text_tooltip
+from maps.html import escape as _e
 from maps.areas import to_wgs84
 from maps.palette import OKABE_ITO, SITE_TYPE_LABELS, TRAVEL_COLOURS, text_colour
 from maps.plan_map import MAP_CSS, save_map

@@ -27,7 +27,7 @@ from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from geodata.settings import BNG
-from maps._html import chart_text
+from maps.html import chart_text
 from maps.areas import PlanGeometry, plan_geometry
 from maps.palette import OPTION_COLOURS, OPTION_LABELS, OPTION_LETTERS, text_colour
 from maps.plan_map import format_gap, plan_summary_label, polysystem_colours

@@ -33,7 +33,7 @@ from catchment.outputs import write_outputs
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
 from catchment.sweep import SweepPoint, apply_point
-from maps._html import chart_text, escape
+from maps.html import chart_text, escape
 from maps.charts import _STYLE, figure_svg
 from maps.palette import POLYSYSTEM_COLOURS
 

@@ -4,7 +4,7 @@
 >>> plan = solve(problem, solver="highs", time_limit=60)        # doctest: +SKIP
 """
 
-from solvers._pulp import SOLVERS, solver_available
+from solvers.backends import SOLVERS, solver_available
 from solvers.contiguity import CONTIGUITY_METHODS
 from solvers.heuristic import repair_plan, solve_heuristic
 from solvers.mip import PolysystemModel, check_solver_options, solve

@@ -55,7 +55,7 @@ contiguous, or nearly: one or two cheap rounds prove it, while the flow model mu
 the size of the LP by ten. Where contiguity keeps binding round after round (artificial
 noise), each round restarts branch and bound, so after ``3`` rounds the flow constraints
 are added to the same model (the cuts stay) and one more solve finishes exactly.
-:func:`solvers._common.candidate_pairs` first drops units that cannot reach a site's host
+:func:`solvers.common.candidate_pairs` first drops units that cannot reach a site's host
 within its candidate units, which shrinks both forms.
 """
 

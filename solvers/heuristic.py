@@ -45,7 +45,7 @@ import numpy as np
 from catchment.plan import Plan
 from catchment.problem import Problem
 from catchment.timing import STOPPED_BY_TIME_LIMIT, deadline_after
-from solvers._common import (
+from solvers.common import (
     CAPITAL_UNIT,
     adjacency_lists,
     candidate_pairs,

@@ -86,14 +86,14 @@ from scipy import sparse
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
 from catchment.timing import STOPPED_BY_TIME_LIMIT
-from solvers._common import (
+from solvers.common import (
     Candidates,
     candidate_pairs,
     objective_value,
     term_values,
     travel_weights,
 )
-from solvers._pulp import WarmHiGHS, run_highs, solver_available
+from solvers.backends import WarmHiGHS, run_highs, solver_available
 from solvers.distributed import default_workers
 from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
 from solvers.mip import (

@@ -22,7 +22,7 @@ import pulp
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem, Rules
 from catchment.timing import STOPPED_BY_TIME_LIMIT
-from solvers._common import (
+from solvers.common import (
     AUTO_K,
     AUTO_K_PAIRS,
     CAPITAL_UNIT,
@@ -37,7 +37,7 @@ from solvers._common import (
     term_values,
     travel_weights,
 )
-from solvers._pulp import SOLVERS, SolveOutcome, run_solver, solver_available
+from solvers.backends import SOLVERS, SolveOutcome, run_solver, solver_available
 from solvers.contiguity import (
     CONTIGUITY_METHODS,
     FlowContiguity,
@@ -369,7 +369,7 @@ class PolysystemModel:
         threads
             Solver threads (``None``: the solver's default).
         msg
-            Forward the solver's log to the ``solvers._pulp`` logger.
+            Forward the solver's log to the ``solvers.backends`` logger.
         start
             A valid plan of this problem to start from instead of the heuristic's (a
             previous plan, or the incumbent of :func:`solvers.lns.solve_lns`): the warm

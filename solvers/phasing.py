@@ -47,8 +47,8 @@ import pulp
 
 from catchment.plan import Plan
 from catchment.problem import Problem
-from solvers._common import lp_labels
-from solvers._pulp import SOLVERS, run_solver, solver_available
+from solvers.common import lp_labels
+from solvers.backends import SOLVERS, run_solver, solver_available
 
 __all__ = ["Phasing", "phase_plan", "annual_budgets", "HUB_COLUMNS", "YEAR_COLUMNS"]
 

@@ -22,7 +22,7 @@ from shapely.geometry import Point
 from catchment import build as build_module
 from catchment.build import BUILD_CACHE_NAMESPACE, BuiltProblem, build_from_scenario
 from catchment.scenario import Scenario, parse_scenario, read_toml
-from geodata import _validate as v
+from geodata import tables as v
 from geodata import cache as gc
 from geodata.errors import DataWarning, ProblemCollector
 from geodata.settings import cache_dir

@@ -6,8 +6,8 @@ import pulp
 import pytest
 
 from catchment.problem import Problem, Rules
-from solvers._common import candidate_pairs
-from solvers._pulp import run_solver
+from solvers.common import candidate_pairs
+from solvers.backends import run_solver
 from solvers.contiguity import (
     SeparatorCut,
     add_flow_contiguity,

@@ -28,7 +28,7 @@ from catchment.build import BuiltProblem, build_demo
 from catchment.plan import Plan
 from catchment.sweep import parse_sweep
 from maps import comparison_map, report_html, save_map, write_plan_outputs
-from maps._html import chart_text, escape, escape_properties, tooltip_text
+from maps.html import chart_text, escape, escape_properties, tooltip_text
 from maps.phasing import write_phasing_outputs
 from maps.shortlist import write_shortlist_outputs
 from maps.sweep import write_sweep_outputs

@@ -16,8 +16,8 @@ from catchment.plan import Plan
 from catchment.problem import HubOption, Objective, Problem, Rules
 from catchment.validate import validate_plan
 from solvers import solve
-from solvers._common import candidate_pairs, objective_value, term_values, travel_weights
-from solvers._pulp import run_solver
+from solvers.common import candidate_pairs, objective_value, term_values, travel_weights
+from solvers.backends import run_solver
 from solvers.heuristic import solve_heuristic
 from solvers.lns import (
     _Guide, _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, relaxation_bound, solve_lns,

@@ -26,7 +26,7 @@ from maps import (
     save_static_map,
     write_plan_outputs,
 )
-from maps._assets import leaflet_css, leaflet_js
+from maps.assets import leaflet_css, leaflet_js
 from maps.areas import VORONOI_METHOD, to_wgs84, touching_pairs, voronoi_cells
 from maps.palette import SIMILAR_DELTA_E, _delta_e, colour_graph, travel_breaks, travel_colour
 from solvers import solve, solve_heuristic

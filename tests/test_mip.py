@@ -33,7 +33,7 @@ from catchment.plan import Plan
 from catchment.problem import HubOption, Objective, Problem, Rules
 from catchment.validate import check_plan, validate_plan
 from solvers import PolysystemModel, check_solver_options, solve, solver_available
-from solvers._pulp import _status
+from solvers.backends import _status
 
 SOLVERS = ["highs", "cbc"]
 TRAVEL = [[1, 10, 4], [2, 8, 1], [8, 2, 1], [9, 1, 4]]

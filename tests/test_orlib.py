@@ -18,7 +18,7 @@ from catchment.plan import Plan
 from catchment.problem import Objective, Problem, Rules
 from catchment.validate import validate_plan
 from geodata.settings import external_dir
-from solvers._common import candidate_pairs
+from solvers.common import candidate_pairs
 from solvers.lns import priced_relaxation
 from solvers.heuristic import solve_heuristic
 from solvers.mip import PolysystemModel, _build, _plan_indices

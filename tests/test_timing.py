@@ -26,9 +26,9 @@ from catchment.timing import (
     TIME_LIMIT_MARGIN_SHARE,
     time_limit_margin,
 )
-from solvers import _pulp, lns, solve, solve_heuristic
-from solvers._common import candidate_pairs
-from solvers._pulp import WarmHiGHS, run_solver
+from solvers import backends, lns, solve, solve_heuristic
+from solvers.common import candidate_pairs
+from solvers.backends import WarmHiGHS, run_solver
 from solvers.heuristic import WorkBudget, repair_plan
 from solvers.lns import solve_lns
 from solvers.mip import PolysystemModel, _build
@@ -181,11 +181,11 @@ def test_run_solver_takes_the_earlier_of_deadline_and_limit(monkeypatch):
 def test_large_models_run_without_presolve(monkeypatch):
     problem = _towns()
     prob = _build(problem, candidate_pairs(problem), "t").prob
-    monkeypatch.setattr(_pulp, "PRESOLVE_MAX_COLUMNS", 0)
+    monkeypatch.setattr(backends, "PRESOLVE_MAX_COLUMNS", 0)
     engine = WarmHiGHS(msg=False, gapRel=1e-4)
     prob.solve(engine)
     assert any("Presolve is switched off" in line for line in engine.log_lines)
-    monkeypatch.setattr(_pulp, "PRESOLVE_MAX_COLUMNS", 10**9)
+    monkeypatch.setattr(backends, "PRESOLVE_MAX_COLUMNS", 10**9)
     engine = WarmHiGHS(msg=False, gapRel=1e-4)
     prob.solve(engine)
     assert not any("Presolve is switched off" in line for line in engine.log_lines)

@@ -23,7 +23,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from geodata.errors import AssetError
-from maps._html import tooltip_text
+from maps.html import tooltip_text
 
 __all__ = [
     "LEAFLET_PACKAGE",
@@ -229,6 +229,6 @@ def text_tooltip(text: str) -> folium.Tooltip:
 
     folium puts a tooltip's text into a JavaScript template string: the text is
     HTML-escaped and backticks, dollar signs and backslashes are written as entities so
-    that no name can break the script (:func:`maps._html.tooltip_text`).
+    that no name can break the script (:func:`maps.html.tooltip_text`).
     """
     return folium.Tooltip(tooltip_text(text))

@@ -15,7 +15,7 @@ runs whatever script it holds, so every page writes it through one of these func
   mathematics (and an unbalanced formula stops the drawing).
 
 JSON embedded in a page's scripts needs no call here: folium and the templates of
-:mod:`maps._assets` write it with ``tojson``, which writes ``<``, ``>``, ``&`` and ``'``
+:mod:`maps.assets` write it with ``tojson``, which writes ``<``, ``>``, ``&`` and ``'``
 as ``\\u003c``-style escapes, so no text can close a ``<script>`` element.
 """
 
