@@ -23,6 +23,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from . import tables as v
+from .boundaries import read_lad_boundaries
 from .errors import DataProblem, InputDataError, UnknownCodeError
 from .settings import BNG, WGS84
 from .settings import data_dir as default_data_dir
@@ -192,8 +193,6 @@ def anchor_points(frame: gpd.GeoDataFrame) -> gpd.GeoSeries:
 
 @functools.lru_cache(maxsize=4)
 def _land(path: str, mtime_ns: int, size: int) -> shapely.STRtree:  # noqa: ARG001 - cache key
-    from .ons import read_lad_boundaries
-
     return shapely.STRtree(np.asarray(read_lad_boundaries(path).geometry.array))
 
 
@@ -249,8 +248,6 @@ def isolation(points: gpd.GeoSeries) -> np.ndarray:
 
 
 def _lad_boundaries(lad_boundaries: gpd.GeoDataFrame | str | Path | None) -> tuple[gpd.GeoDataFrame, str]:
-    from .ons import read_lad_boundaries
-
     if isinstance(lad_boundaries, gpd.GeoDataFrame):
         return lad_boundaries, "<LAD boundaries>"
     path = Path(lad_boundaries) if lad_boundaries is not None else default_data_dir() / LAD_BOUNDARIES_FILE

@@ -32,9 +32,10 @@ from maps.palette import (
     travel_breaks,
 )
 
-__all__ = ["figure_svg", "population_chart", "travel_chart", "capital_chart"]
+__all__ = ["STYLE", "figure_svg", "population_chart", "travel_chart", "capital_chart"]
 
-_STYLE = {
+#: Matplotlib settings of every chart (rc parameters).
+STYLE = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.size": 9,
@@ -61,7 +62,7 @@ def figure_svg(fig: Figure, *, name: str) -> str:
         The SVG markup without XML declaration or DOCTYPE.
     """
     buffer = io.StringIO()
-    with rc_context({**_STYLE, "svg.hashsalt": name}):
+    with rc_context({**STYLE, "svg.hashsalt": name}):
         fig.savefig(buffer, format="svg", bbox_inches="tight")
     text = buffer.getvalue()
     text = re.sub(r"<\?xml[^>]*\?>\s*", "", text)
@@ -87,7 +88,7 @@ def population_chart(problem: Problem, plan: Plan, *, colours: Mapping[str, str]
     """
     table = polysystems_frame(problem, plan)
     floor = problem.rules.floor
-    with rc_context(_STYLE):
+    with rc_context(STYLE):
         height = 1.2 + 0.28 * max(len(table), 1)
         fig = Figure(figsize=(6.4, height))
         ax = fig.add_subplot()
@@ -123,7 +124,7 @@ def travel_chart(problem: Problem, plan: Plan) -> str:
     people = frame["population"].to_numpy(dtype=float)
     ok = np.isfinite(minutes)
     minutes, people = minutes[ok], people[ok]
-    with rc_context(_STYLE):
+    with rc_context(STYLE):
         fig = Figure(figsize=(6.4, 2.8))
         ax = fig.add_subplot()
         if len(minutes):
@@ -163,7 +164,7 @@ def capital_chart(problem: Problem, plan: Plan) -> str:
     options = list(OPTION_LETTERS)
     totals = [float(table.loc[table["hub_option"] == o, "capital_cost"].fillna(0).sum()) for o in options]
     counts = [int((table["hub_option"] == o).sum()) for o in options]
-    with rc_context(_STYLE):
+    with rc_context(STYLE):
         fig = Figure(figsize=(6.4, 2.4))
         ax = fig.add_subplot()
         y = np.arange(len(options))[::-1]

@@ -26,7 +26,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from maps.html import chart_text, escape
-from maps.charts import _STYLE, figure_svg
+from maps.charts import STYLE, figure_svg
 from maps.palette import OKABE_ITO, POLYSYSTEM_COLOURS
 from catchment.outputs import json_safe
 from catchment.problem import PLACEHOLDER_COSTS_NOTE
@@ -82,7 +82,7 @@ def phasing_figure(
     """
     horizon = int(years["year"].max()) if len(years) else 1
     order = hubs.sort_values(["open_year", "polysystem_id"], na_position="last").reset_index(drop=True)
-    with rc_context(_STYLE):
+    with rc_context(STYLE):
         fig = Figure(figsize=(7.4, 2.6 + 0.32 * max(len(order), 1) + 2.4))
         top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [max(len(order), 1) * 0.32 + 0.8, 2.4]})
         y = np.arange(len(order))[::-1]
@@ -256,7 +256,7 @@ def write_phasing_outputs(
         paths["phasing.csv"], index=False)
     years.to_csv(paths["phasing_years.csv"], index=False)
     fig = phasing_figure(hubs, years, carry_over=bool(summary.get("carry_over")), placeholder=placeholder)
-    with rc_context(_STYLE):
+    with rc_context(STYLE):
         fig.savefig(paths["phasing.png"], dpi=150, bbox_inches="tight")
     paths["phasing.html"].write_text(
         phasing_report_html(hubs, years, summary=summary, chart_svg=figure_svg(fig, name="phasing timeline")),

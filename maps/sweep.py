@@ -34,7 +34,7 @@ from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
 from catchment.sweep import SweepPoint, apply_point
 from maps.html import chart_text, escape
-from maps.charts import _STYLE, figure_svg
+from maps.charts import STYLE, figure_svg
 from maps.palette import POLYSYSTEM_COLOURS
 
 __all__ = ["SWEEP_FILES", "pareto_figure", "sweep_report_html", "render_plan_files", "write_sweep_outputs"]
@@ -97,7 +97,7 @@ def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capi
     placeholder = _placeholder(table)
     counts = sorted(int(c) for c in ok["n_polysystems"].dropna().unique())
     colour_of = {count: POLYSYSTEM_COLOURS[k % len(POLYSYSTEM_COLOURS)] for k, count in enumerate(counts)}
-    with rc_context(_STYLE):
+    with rc_context(STYLE):
         fig = Figure(figsize=(7.2 if len(modes) == 1 else 5.2 * len(modes), 4.6))
         axes = fig.subplots(1, len(modes), squeeze=False)[0]
         for ax, mode in zip(axes, modes):
@@ -336,7 +336,7 @@ def write_sweep_outputs(
     paths = {name: folder / name for name in SWEEP_FILES}
     table.to_csv(paths["sweep.csv"], index=False)
     fig = pareto_figure(table)
-    with rc_context(_STYLE):
+    with rc_context(STYLE):
         fig.savefig(paths["pareto.png"], dpi=150, bbox_inches="tight")
     shared = {"bases": bases, "maps": maps}
     if mapper is None:
