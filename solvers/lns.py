@@ -98,9 +98,9 @@ from solvers.distributed import default_workers
 from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
 from solvers.mip import (
     PolysystemModel,
-    _build,
-    _plan_indices,
-    _solve_formulation,
+    build_formulation,
+    plan_indices,
+    solve_formulation,
     check_solver_options,
 )
 
@@ -460,7 +460,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
         if mip_plan.bound is not None:
             bound = float(mip_plan.bound) if bound is None else max(bound, float(mip_plan.bound))
         if mip_plan.has_plan and mip_plan.objective is not None and mip_plan.objective < search.objective - 1e-12:
-            search.site_of, search.options = _plan_indices(problem, mip_plan)
+            search.site_of, search.options = plan_indices(problem, mip_plan)
             search.objective = objective_value(problem.objective,
                                                term_values(problem, search.site_of, search.options))
             search.history.append((round(time.perf_counter() - t0, 3), search.objective))
@@ -535,7 +535,7 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
            per_unit: int | None = None) -> _Relaxation:
     """LP relaxation over ``cand``, extended by pricing until no left-out pair could lower it.
 
-    The first LP is built by :func:`solvers.mip._build` (the MIP's own rows, relaxed; with
+    The first LP is built by :func:`solvers.mip.build_formulation` (the MIP's own rows, relaxed; with
     pruned pairs, the size rows and the ``max_travel`` lower bound are the whole model's).
     Priced pairs are added to the HiGHS model in place (a column on the unit's assignment
     row, the site's floor, size and serve rows and the unit's max-travel row, and its
@@ -548,7 +548,7 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
     out = _Relaxation(status="unsolved", cand=cand)
     t0 = time.perf_counter()
     whole = candidate_pairs(problem, k=None) if cand.pruned else None
-    form = _build(problem, cand, "relaxation", "cuts", whole=whole)
+    form = build_formulation(problem, cand, "relaxation", "cuts", whole=whole)
     for var in form.prob.variables():
         var.cat = pulp.LpContinuous
     form.prob.solve(WarmHiGHS(msg=False, mip=False, threads=threads, deadline=deadline))
@@ -794,7 +794,7 @@ def _starting_plan(
         found.append((value, site_of, options, source))
 
     if start is not None and start.has_plan:
-        offer(*_plan_indices(problem, start), "the given plan")
+        offer(*plan_indices(problem, start), "the given plan")
     budget = WorkBudget(REPAIR_WORK, deadline)
     rounded = _rounded(problem, relax)
     if rounded is not None:
@@ -805,7 +805,7 @@ def _starting_plan(
     if not found:
         plan = solve_heuristic(problem, time_limit=_left(deadline))
         if plan is not None:
-            offer(*_plan_indices(problem, plan), "the heuristic")
+            offer(*plan_indices(problem, plan), "the heuristic")
             timed_out |= bool(plan.stats.get("stopped_by_time_limit"))
     if not found:
         return None, timed_out
@@ -880,8 +880,8 @@ def _support_step(problem: Problem, search: _Search, relax: _Relaxation, *, dead
     left = _left(deadline)
     budget = _SUPPORT_MAX_S if left is None else _SUPPORT_SHARE * left
     target = bound / (1.0 - mip_gap) * (1.0 - 1e-9) if bound > 0 else None
-    form = _build(problem, sub, "support", "cuts")
-    attempt = _solve_formulation(problem, form, solver=solver, deadline=began + budget,
+    form = build_formulation(problem, sub, "support", "cuts")
+    attempt = solve_formulation(problem, form, solver=solver, deadline=began + budget,
                                  mip_gap=min(mip_gap, _SUB_GAP), threads=threads, msg=False,
                                  start=(search.site_of, search.options), target=target, node_limit=_SUPPORT_NODES)
     search.timed_out |= attempt.timed_out
@@ -1130,7 +1130,7 @@ def _apply(problem: Problem, search: _Search, task: _Task, result: tuple[Plan, f
     sub = task.sub
     if not plan.has_plan:
         return "time_limited"
-    sub_site, sub_options = _plan_indices(sub, plan)
+    sub_site, sub_options = plan_indices(sub, plan)
     after = objective_value(sub.objective, term_values(sub, sub_site, sub_options))
     if not after < task.before - 1e-9 * max(1.0, abs(task.before)):
         # a pruned sub-model is not proven for all its pairs, but its solve finished: "same", not time-limited

@@ -104,7 +104,7 @@ def check_solver_options(
 
 
 @dataclass
-class _Formulation:
+class Formulation:
     """One built model and the handles needed to start and read it."""
 
     prob: pulp.LpProblem
@@ -131,7 +131,7 @@ class _Formulation:
 
 
 @dataclass
-class _Attempt:
+class Attempt:
     """What one model (one pruning level) achieved."""
 
     k: int | None
@@ -258,7 +258,7 @@ class PolysystemModel:
         self.k_nearest = k_nearest
         self.contiguity = contiguity
         self.name = lp_labels([name])[0]
-        self._last: _Formulation | None = None
+        self._last: Formulation | None = None
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -335,7 +335,7 @@ class PolysystemModel:
 
     def build(self, *, k: int | None = None, keep: np.ndarray | None = None) -> pulp.LpProblem:
         """Build (without solving) the model for the nearest-site rule ``k``."""
-        self._last = _build(self.problem, candidate_pairs(self.problem, k=k, keep=keep), self.name, self.contiguity)
+        self._last = build_formulation(self.problem, candidate_pairs(self.problem, k=k, keep=keep), self.name, self.contiguity)
         return self._last.prob
 
     # ------------------------------------------------------------------ solving
@@ -415,17 +415,17 @@ class PolysystemModel:
             heuristic = solve_heuristic(problem, time_limit=share)
             heuristic_s = time.perf_counter() - t0
             heuristic_timed_out = heuristic is not None and bool(heuristic.stats.get("stopped_by_time_limit"))
-        h_sites = None if heuristic is None else _plan_indices(problem, heuristic)
+        h_sites = None if heuristic is None else plan_indices(problem, heuristic)
 
-        attempts: list[_Attempt] = []
+        attempts: list[Attempt] = []
         builds: list[float] = []
         k = self.effective_k()
         while True:
             cand = candidate_pairs(problem, k=k, keep=None if h_sites is None else h_sites[0])
-            form = _build(problem, cand, self.name, self.contiguity)
+            form = build_formulation(problem, cand, self.name, self.contiguity)
             self._last = form
             builds.append(form.build_s)
-            attempt = _solve_formulation(
+            attempt = solve_formulation(
                 problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap, threads=threads,
                 msg=msg, start=h_sites if warm_start or start is not None else None, node_limit=node_limit,
             )
@@ -532,9 +532,9 @@ def _add(prob: pulp.LpProblem, terms: Any, sense: int, name: str, rhs: float = 0
     prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name, rhs))
 
 
-def _build(
+def build_formulation(
     problem: Problem, cand: Candidates, name: str, contiguity: str = "cuts", *, whole: Candidates | None = None
-) -> _Formulation:
+) -> Formulation:
     """Build the model over the pairs ``cand``.
 
     Two coefficients depend on which pairs exist: a site's size row uses the population it
@@ -666,7 +666,7 @@ def _build(
     terms = _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul, whole=whole)
     max_var = terms.pop("_max_var", None)
     _set_objective(prob, problem.objective, terms, stage=0)
-    return _Formulation(
+    return Formulation(
         prob, cand, x, x_of, open_vars, option_vars, group_vars, max_var, terms, flow, time.perf_counter() - t0,
         contiguity=method, unit_labels=ul, site_labels=sl, hosts=tuple(hosts), neighbours=neighbours,
         site_units=site_units, site_unit_sets={j: set(v) for j, v in site_units.items()},
@@ -731,9 +731,9 @@ class _StageResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _solve_formulation(
+def solve_formulation(
     problem: Problem,
-    form: _Formulation,
+    form: Formulation,
     *,
     solver: str,
     deadline: float | None,
@@ -743,9 +743,9 @@ def _solve_formulation(
     start: tuple[np.ndarray, dict[int, str]] | None,
     target: float | None = None,
     node_limit: int | None = None,
-) -> _Attempt:
+) -> Attempt:
     """Solve a built model (every lexicographic stage); ``target``, ``node_limit``: see :func:`_solve_stage`."""
-    attempt = _Attempt(k=form.cand.k, status="unsolved")
+    attempt = Attempt(k=form.cand.k, status="unsolved")
     incumbent = start
     if start is not None and not _set_start(problem, form, *start):
         attempt.warm_start = "skipped"
@@ -804,7 +804,7 @@ def _solve_formulation(
 
 def _solve_stage(
     problem: Problem,
-    form: _Formulation,
+    form: Formulation,
     *,
     solver: str,
     deadline: float | None,
@@ -877,7 +877,7 @@ def _solve_stage(
         repaired = repair_plan(problem, site_of_unit, budget=budget)
         res.timed_out |= budget.timed_out
         if repaired is not None and _within_lex(problem, form, repaired):
-            if incumbent is None or _stage_key(problem, stage, repaired) < _stage_key(problem, stage, incumbent):
+            if incumbent is None or stage_key(problem, stage, repaired) < stage_key(problem, stage, incumbent):
                 incumbent = repaired
         out_of_time = deadline is not None and time.perf_counter() >= deadline
         if outcome.status != "optimal" or out_of_time:
@@ -894,20 +894,20 @@ def _solve_stage(
             return res
 
 
-def _stage_key(problem: Problem, stage: int, plan: tuple[np.ndarray, Mapping[int, str]]) -> float:
+def stage_key(problem: Problem, stage: int, plan: tuple[np.ndarray, Mapping[int, str]]) -> float:
     terms = term_values(problem, *plan)
     lex = problem.objective.lexicographic
     return terms[lex[stage]] if lex is not None else objective_value(problem.objective, terms)
 
 
-def _within_lex(problem: Problem, form: _Formulation, plan: tuple[np.ndarray, Mapping[int, str]]) -> bool:
+def _within_lex(problem: Problem, form: Formulation, plan: tuple[np.ndarray, Mapping[int, str]]) -> bool:
     if not form.lex_limits:
         return True
     terms = term_values(problem, *plan)
     return all(terms[t] <= rhs for t, rhs in form.lex_limits.items())
 
 
-def _add_cuts(problem: Problem, form: _Formulation, cuts: Sequence[SeparatorCut]) -> None:
+def _add_cuts(problem: Problem, form: Formulation, cuts: Sequence[SeparatorCut]) -> None:
     """Add separator cuts, and on the first call the neighbour inequalities."""
     ul, sl = form.unit_labels, form.site_labels
     if not form.neighbour_rows:
@@ -929,7 +929,7 @@ def _add_cuts(problem: Problem, form: _Formulation, cuts: Sequence[SeparatorCut]
         _add(form.prob, terms, _LE, f"sep{form.n_cuts}({ul[cut.unit]},{sl[j]})", rhs)
 
 
-def _extract(problem: Problem, form: _Formulation) -> tuple[np.ndarray, dict[int, str]]:
+def _extract(problem: Problem, form: Formulation) -> tuple[np.ndarray, dict[int, str]]:
     values = np.array([v.varValue or 0.0 for v in form.x])
     units, sites = form.cand.units, form.cand.sites
     site_of_unit = np.full(problem.n_units, -1, dtype=np.int64)
@@ -957,7 +957,7 @@ def _extract(problem: Problem, form: _Formulation) -> tuple[np.ndarray, dict[int
     return site_of_unit, hub_options
 
 
-def _set_start(problem: Problem, form: _Formulation, site_of_unit: np.ndarray, hub_options: Mapping[int, str]) -> bool:
+def _set_start(problem: Problem, form: Formulation, site_of_unit: np.ndarray, hub_options: Mapping[int, str]) -> bool:
     """Give every variable its value in a known plan; False if the plan is not a model point."""
     chosen = {(i, int(j)) for i, j in enumerate(site_of_unit)}
     if any(pair not in form.x_of for pair in chosen):
@@ -995,7 +995,7 @@ def _set_start(problem: Problem, form: _Formulation, site_of_unit: np.ndarray, h
     return all(v.varValue is not None for v in form.prob.variables())
 
 
-def _plan_indices(problem: Problem, plan: Plan) -> tuple[np.ndarray, dict[int, str]]:
+def plan_indices(problem: Problem, plan: Plan) -> tuple[np.ndarray, dict[int, str]]:
     site_of_unit = np.array([problem.site_index(plan.assignment[u]) for u in problem.unit_ids], dtype=np.int64)
     return site_of_unit, {problem.site_index(s): o for s, o in plan.hub_options.items()}
 
@@ -1050,8 +1050,8 @@ def _nearest_first(problem: Problem, need: np.ndarray, *, budget: int) -> np.nda
 
 def _prove_whole_model(
     problem: Problem,
-    form: _Formulation,
-    attempts: list[_Attempt],
+    form: Formulation,
+    attempts: list[Attempt],
     builds: list[float],
     *,
     name: str,
@@ -1061,7 +1061,7 @@ def _prove_whole_model(
     mip_gap: float,
     threads: int | None,
     msg: bool,
-) -> tuple[_Formulation, _Proof]:
+) -> tuple[Formulation, _Proof]:
     r"""Carry a pruned model's answer over to the whole model, or say it cannot be.
 
     **Argument** (reduced-cost fixing). Let :math:`R` be the pairs of the pruned MIP, with
@@ -1146,15 +1146,15 @@ def _prove_whole_model(
         cand = extend_candidates(problem, form.cand, need)
         logger.info("pricing: %d left-out pair(s) could be in a better plan; re-solving with %d pairs",
                     int(need.sum()), cand.n_pairs)
-        form = _build(problem, cand, name, contiguity)
+        form = build_formulation(problem, cand, name, contiguity)
         builds.append(form.build_s)
         incumbent = (last.site_of_unit, last.hub_options)
-        attempt = _solve_formulation(problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap,
+        attempt = solve_formulation(problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap,
                                      threads=threads, msg=msg, start=incumbent)
         proof.resolves += 1
         proof.pairs_added += int(need.sum())
-        if attempt.site_of_unit is None or _stage_key(problem, 0, (attempt.site_of_unit, attempt.hub_options)) > \
-                _stage_key(problem, 0, incumbent):
+        if attempt.site_of_unit is None or stage_key(problem, 0, (attempt.site_of_unit, attempt.hub_options)) > \
+                stage_key(problem, 0, incumbent):
             attempt.site_of_unit, attempt.hub_options = incumbent
             attempt.status = "feasible"
         attempts.append(attempt)
@@ -1173,8 +1173,8 @@ def _prove_whole_model(
 # ---------------------------------------------------------------------------- the plan
 def _make_plan(
     problem: Problem,
-    form: _Formulation,
-    attempts: list[_Attempt],
+    form: Formulation,
+    attempts: list[Attempt],
     heuristic: Plan | None,
     *,
     solver: str,
@@ -1271,7 +1271,7 @@ def _make_plan(
         bound = proof.bound if bound is None or proof.bound is None else max(bound, proof.bound)
         notes.append(proof.note)
     if heuristic is not None and status == "feasible":
-        h_sites, h_opts = _plan_indices(problem, heuristic)
+        h_sites, h_opts = plan_indices(problem, heuristic)
         h_terms = term_values(problem, h_sites, h_opts)
         if objective_key(problem.objective, h_terms) < objective_key(problem.objective, terms):
             site_of_unit, hub_options, terms = h_sites, h_opts, h_terms

@@ -22,7 +22,7 @@ from solvers.heuristic import solve_heuristic
 from solvers.lns import (
     _Guide, _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, relaxation_bound, solve_lns,
 )
-from solvers.mip import PolysystemModel, _build
+from solvers.mip import PolysystemModel, build_formulation
 
 
 def _towns(n_units: int = 90, n_sites: int = 24, seed: int = 7, **rules) -> Problem:
@@ -86,13 +86,13 @@ def test_pricing_makes_the_bound_hold_for_every_pair():
     assert pruned.pruned
     relax = _relax(problem, pruned, deadline=None, threads=None)
     assert relax.priced and relax.pairs_added > 0
-    full = _build(problem, candidate_pairs(problem, k=None), "full", "cuts")
+    full = build_formulation(problem, candidate_pairs(problem, k=None), "full", "cuts")
     for var in full.prob.variables():
         var.cat = pulp.LpContinuous
     full.prob.solve(pulp.HiGHS(msg=False))
     assert relax.bound == pytest.approx(pulp.value(full.prob.objective), rel=1e-7)
     # without pricing, the LP over each unit's 2 nearest sites is above the full relaxation
-    only = _build(problem, pruned, "pruned", "cuts")
+    only = build_formulation(problem, pruned, "pruned", "cuts")
     for var in only.prob.variables():
         var.cat = pulp.LpContinuous
     only.prob.solve(pulp.HiGHS(msg=False))

@@ -21,7 +21,7 @@ from geodata.settings import external_dir
 from solvers.common import candidate_pairs
 from solvers.lns import priced_relaxation
 from solvers.heuristic import solve_heuristic
-from solvers.mip import PolysystemModel, _build, _plan_indices
+from solvers.mip import PolysystemModel, build_formulation, plan_indices
 
 #: The CI selection: every file here must exist (the full set runs in bench/orlib.py).
 #: pmedcap1-07, -08 and -10 are left to the bench: HiGHS needs 20-90 s each to prove them
@@ -150,11 +150,11 @@ def test_reduced_costs_bound_every_plan_using_a_left_out_pair(case):
             objective=Objective(weights={"mean_travel": 1.0, "max_travel": 0.2}),
         )
     start = solve_heuristic(problem, time_limit=1.0)
-    pruned = candidate_pairs(problem, k=3, keep=_plan_indices(problem, start)[0])  # a feasible pruned LP
+    pruned = candidate_pairs(problem, k=3, keep=plan_indices(problem, start)[0])  # a feasible pruned LP
     assert pruned.pruned
     relax = priced_relaxation(problem, pruned)
     assert relax.bound is not None and relax.reduced is not None
-    full = _build(problem, candidate_pairs(problem, k=None), "full", "cuts")
+    full = build_formulation(problem, candidate_pairs(problem, k=None), "full", "cuts")
     full.prob.solve(pulp.HiGHS(msg=False))
     optimum = pulp.value(full.prob.objective)
     assert relax.bound <= optimum + 1e-7

@@ -31,7 +31,7 @@ from solvers.common import candidate_pairs
 from solvers.backends import WarmHiGHS, run_solver
 from solvers.heuristic import WorkBudget, repair_plan
 from solvers.lns import solve_lns
-from solvers.mip import PolysystemModel, _build
+from solvers.mip import PolysystemModel, build_formulation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,7 +160,7 @@ def test_highs_gets_no_more_than_what_remains(monkeypatch, demo_lsoa):
 
 def test_run_solver_takes_the_earlier_of_deadline_and_limit(monkeypatch):
     problem = _towns()
-    form = _build(problem, candidate_pairs(problem), "t")
+    form = build_formulation(problem, candidate_pairs(problem), "t")
     seen: list[float | None] = []
     original = WarmHiGHS.callSolver
 
@@ -180,7 +180,7 @@ def test_run_solver_takes_the_earlier_of_deadline_and_limit(monkeypatch):
 
 def test_large_models_run_without_presolve(monkeypatch):
     problem = _towns()
-    prob = _build(problem, candidate_pairs(problem), "t").prob
+    prob = build_formulation(problem, candidate_pairs(problem), "t").prob
     monkeypatch.setattr(backends, "PRESOLVE_MAX_COLUMNS", 0)
     engine = WarmHiGHS(msg=False, gapRel=1e-4)
     prob.solve(engine)
