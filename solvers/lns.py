@@ -96,13 +96,8 @@ from solvers.common import (
 from solvers.backends import WarmHiGHS, run_highs, solver_available
 from solvers.distributed import default_workers
 from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
-from solvers.mip import (
-    PolysystemModel,
-    build_formulation,
-    plan_indices,
-    solve_formulation,
-    check_solver_options,
-)
+from solvers.formulation import build_formulation, plan_indices, solve_formulation
+from solvers.mip import PolysystemModel, check_solver_options
 
 __all__ = ["solve_lns", "lns_unsupported", "relaxation_bound", "priced_relaxation", "PricedRelaxation",
            "LNS_MIN_UNITS"]
@@ -535,7 +530,7 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
            per_unit: int | None = None) -> _Relaxation:
     """LP relaxation over ``cand``, extended by pricing until no left-out pair could lower it.
 
-    The first LP is built by :func:`solvers.mip.build_formulation` (the MIP's own rows, relaxed; with
+    The first LP is built by :func:`solvers.formulation.build_formulation` (the MIP's own rows, relaxed; with
     pruned pairs, the size rows and the ``max_travel`` lower bound are the whole model's).
     Priced pairs are added to the HiGHS model in place (a column on the unit's assignment
     row, the site's floor, size and serve rows and the unit's max-travel row, and its

@@ -22,7 +22,8 @@ from solvers.heuristic import solve_heuristic
 from solvers.lns import (
     _Guide, _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, relaxation_bound, solve_lns,
 )
-from solvers.mip import PolysystemModel, build_formulation
+from solvers.formulation import build_formulation
+from solvers.mip import PolysystemModel
 
 
 def _towns(n_units: int = 90, n_sites: int = 24, seed: int = 7, **rules) -> Problem:

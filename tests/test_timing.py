@@ -31,7 +31,8 @@ from solvers.common import candidate_pairs
 from solvers.backends import WarmHiGHS, run_solver
 from solvers.heuristic import WorkBudget, repair_plan
 from solvers.lns import solve_lns
-from solvers.mip import PolysystemModel, build_formulation
+from solvers.formulation import build_formulation
+from solvers.mip import PolysystemModel
 
 ROOT = Path(__file__).resolve().parents[1]
 
