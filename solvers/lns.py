@@ -151,7 +151,7 @@ def lns_unsupported(problem: Problem) -> str | None:
 
 
 @dataclass
-class _Relaxation:
+class Relaxation:
     """The LP relaxation of the whole model."""
 
     status: str
@@ -308,7 +308,7 @@ def relaxation_bound(
     check_solver_options(time_limit=time_limit, k_nearest=k_nearest, threads=threads)
     k = PolysystemModel(problem, k_nearest=k_nearest).effective_k()
     deadline = None if time_limit is None else time.perf_counter() + float(time_limit)
-    relax = _relax(problem, candidate_pairs(problem, k=k), deadline=deadline, threads=threads)
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=k), deadline=deadline, threads=threads)
     return relax.bound if relax.status == "optimal" else None, relax.priced
 
 
@@ -360,7 +360,7 @@ def priced_relaxation(
     -------
     PricedRelaxation
     """
-    relax = _relax(problem, cand, deadline=deadline, threads=threads, max_rounds=_PROOF_PRICING_ROUNDS,
+    relax = solve_relaxation(problem, cand, deadline=deadline, threads=threads, max_rounds=_PROOF_PRICING_ROUNDS,
                    reduced_costs=True, per_unit=_PROOF_PER_UNIT)
     proven = relax.status == "optimal" and relax.priced and relax.reduced is not None
     return PricedRelaxation(relax.bound if proven else None, relax.reduced if proven else None, relax.status,
@@ -397,7 +397,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
                neighbourhood_units: int | None, seed: int, start: Plan | None, pool: Executor | None,
                workers: int) -> Plan:
 
-    relax = _relax(problem, candidate_pairs(problem, k=k), deadline=deadline, threads=threads)
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=k), deadline=deadline, threads=threads)
     logger.info("relaxation: %s, bound %s, %.1f s, %d pricing round(s), %d pair(s) added",
                 relax.status, relax.bound, relax.seconds, relax.rounds, relax.pairs_added)
     if relax.status == "infeasible" or relax.bound is None:
@@ -525,9 +525,9 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
 
 
 # ---------------------------------------------------------------------------- bound
-def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, threads: int | None,
+def solve_relaxation(problem: Problem, cand: Candidates, *, deadline: float | None, threads: int | None,
            max_rounds: int = _PRICING_ROUNDS, reduced_costs: bool = False,
-           per_unit: int | None = None) -> _Relaxation:
+           per_unit: int | None = None) -> Relaxation:
     """LP relaxation over ``cand``, extended by pricing until no left-out pair could lower it.
 
     The first LP is built by :func:`solvers.formulation.build_formulation` (the MIP's own rows, relaxed; with
@@ -535,12 +535,12 @@ def _relax(problem: Problem, cand: Candidates, *, deadline: float | None, thread
     Priced pairs are added to the HiGHS model in place (a column on the unit's assignment
     row, the site's floor, size and serve rows and the unit's max-travel row, and its
     linking row), so each re-solve starts from the previous basis. ``reduced_costs``: when
-    pricing finishes, record every allowed pair's reduced cost (:attr:`_Relaxation.reduced`).
+    pricing finishes, record every allowed pair's reduced cost (:attr:`Relaxation.reduced`).
     ``per_unit``: price in at most this many pairs per unit and round (the most negative).
     """
     import highspy
 
-    out = _Relaxation(status="unsolved", cand=cand)
+    out = Relaxation(status="unsolved", cand=cand)
     t0 = time.perf_counter()
     whole = candidate_pairs(problem, k=None) if cand.pruned else None
     form = build_formulation(problem, cand, "relaxation", "cuts", whole=whole)
@@ -673,7 +673,7 @@ class _Pricer:
             serve_row[j] = row(f"serve_{sl[j]}")
             open_col[j] = var.index
         travel = np.where(np.isfinite(problem.travel_min), problem.travel_min, 0.0)
-        cost = _minute_weights(problem)[:, None] * travel
+        cost = minute_weights(problem)[:, None] * travel
         # Rows a new column would need that this pricing does not model: give up pricing.
         plain = not form.group_vars and problem.objective.lexicographic is None
         allowed = mask = None
@@ -761,7 +761,7 @@ class _Pricer:
         self.allowed[i, j] = False
 
 
-def _bound_note(relax: _Relaxation, bound: float | None) -> str:
+def _bound_note(relax: Relaxation, bound: float | None) -> str:
     cand = relax.cand
     assert cand is not None
     if bound is None:
@@ -776,7 +776,7 @@ def _bound_note(relax: _Relaxation, bound: float | None) -> str:
 
 # ---------------------------------------------------------------------------- start
 def _starting_plan(
-    problem: Problem, relax: _Relaxation, start: Plan | None, *, deadline: float | None
+    problem: Problem, relax: Relaxation, start: Plan | None, *, deadline: float | None
 ) -> tuple[tuple[np.ndarray, dict[int, str], str] | None, bool]:
     """The best of the given plan, the repaired rounding and (if needed) the heuristic's plan.
 
@@ -808,7 +808,7 @@ def _starting_plan(
     return (best[1].astype(np.int64), best[2], best[3]), timed_out
 
 
-def _rounded(problem: Problem, relax: _Relaxation) -> np.ndarray | None:
+def _rounded(problem: Problem, relax: Relaxation) -> np.ndarray | None:
     """Each unit at its largest share, hubs whose host unit went elsewhere closed.
 
     A hub's host unit must be in its polysystem; where the rounding sent it elsewhere, the
@@ -846,7 +846,7 @@ def _support_pays(problem: Problem, search: _Search, bound: float, mip_gap: floa
     return not problem.rules.contiguity and _gap(search.objective, bound) > _SUPPORT_FROM_GAP * mip_gap
 
 
-def _support_step(problem: Problem, search: _Search, relax: _Relaxation, *, deadline: float | None,
+def _support_step(problem: Problem, search: _Search, relax: Relaxation, *, deadline: float | None,
                   mip_gap: float, solver: str, threads: int | None, t0: float) -> None:
     """Solve the whole model over the relaxation's support, from the current plan (in place).
 
@@ -1027,8 +1027,8 @@ class _Guide:
     travel: np.ndarray
 
     @classmethod
-    def create(cls, problem: Problem, relax: _Relaxation) -> _Guide | None:
-        weight = _minute_weights(problem)
+    def create(cls, problem: Problem, relax: Relaxation) -> _Guide | None:
+        weight = minute_weights(problem)
         cand = relax.cand
         if not weight.any() or cand is None or relax.pair_share is None:
             return None
@@ -1265,7 +1265,7 @@ def _subproblem(
 
 
 # ---------------------------------------------------------------------------- helpers
-def _minute_weights(problem: Problem) -> np.ndarray:
+def minute_weights(problem: Problem) -> np.ndarray:
     """Each unit's objective per minute of its travel (the weighted travel terms summed)."""
     weight = np.zeros(problem.n_units)
     for term in ("mean_travel", "deprivation_travel"):

@@ -20,7 +20,7 @@ from solvers.common import candidate_pairs, objective_value, term_values, travel
 from solvers.backends import run_solver
 from solvers.heuristic import solve_heuristic
 from solvers.lns import (
-    _Guide, _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, relaxation_bound, solve_lns,
+    _Guide, solve_relaxation, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, relaxation_bound, solve_lns,
 )
 from solvers.formulation import build_formulation
 from solvers.mip import PolysystemModel
@@ -85,7 +85,7 @@ def test_pricing_makes_the_bound_hold_for_every_pair():
     problem = _towns(seed=7)
     pruned = candidate_pairs(problem, k=3)
     assert pruned.pruned
-    relax = _relax(problem, pruned, deadline=None, threads=None)
+    relax = solve_relaxation(problem, pruned, deadline=None, threads=None)
     assert relax.priced and relax.pairs_added > 0
     full = build_formulation(problem, candidate_pairs(problem, k=None), "full", "cuts")
     for var in full.prob.variables():
@@ -113,7 +113,7 @@ def test_relaxation_bound_is_the_priced_lp_and_lies_below_the_optimum():
 
 def test_relaxation_values_line_up_with_its_pairs():
     problem = _towns(seed=7)
-    relax = _relax(problem, candidate_pairs(problem, k=3), deadline=None, threads=None)
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=3), deadline=None, threads=None)
     assert relax.pairs_added > 0  # priced pairs were appended, then every array re-sorted by unit
     cand, share, opened = relax.cand, relax.pair_share, relax.open_share
     assert share.shape == cand.units.shape and opened.shape == (problem.n_sites,)
@@ -126,7 +126,7 @@ def test_relaxation_values_line_up_with_its_pairs():
 
 def test_guide_seeds_first_the_polysystem_furthest_above_the_relaxation():
     problem = _towns(seed=7)
-    relax = _relax(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
     guide = _Guide.create(problem, relax)
     weight = travel_weights(problem, "mean_travel")
     assert guide.lp_cost.sum() == pytest.approx(relax.bound, rel=1e-7)  # the LP's cost, unit by unit
@@ -148,7 +148,7 @@ def test_guide_seeds_first_the_polysystem_furthest_above_the_relaxation():
 
 def test_support_model_improves_a_poor_plan_and_stops_at_the_target():
     problem = _towns(n_units=120, n_sites=30, seed=2)
-    relax = _relax(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
     poor = solve_heuristic(problem, time_limit=0.01)
     site_of = np.array([problem.site_index(poor.assignment[u]) for u in problem.unit_ids])
     options = {problem.site_index(s): o for s, o in poor.hub_options.items()}
