@@ -40,7 +40,9 @@ import numpy as np
 import pulp
 from pulp import constants as lpconst
 
-__all__ = ["SOLVERS", "SolveOutcome", "solver_available", "run_solver", "WarmHiGHS", "run_highs"]
+from catchment.timing import seconds_left
+
+__all__ = ["SOLVERS", "SolveOutcome", "solver_available", "run_solver", "WarmHiGHS", "run_highs", "time_left"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,22 @@ PRESOLVE_MAX_COLUMNS = 50_000
 _READ_S_PER_VARIABLE = 1e-5
 #: The smallest time limit a solver is given (it must be able to return its start).
 _MIN_LIMIT_S = 0.05
+
+
+def time_left(deadline: float | None) -> float | None:
+    """Seconds a solver call may still be given before ``deadline`` (at least :data:`_MIN_LIMIT_S`).
+
+    Parameters
+    ----------
+    deadline
+        A :func:`time.perf_counter` instant, or ``None`` (no deadline).
+
+    Returns
+    -------
+    float or None
+        ``None`` when there is no deadline.
+    """
+    return seconds_left(deadline, at_least=_MIN_LIMIT_S)
 
 
 @dataclass(frozen=True)

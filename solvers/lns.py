@@ -93,7 +93,7 @@ from solvers.common import (
     term_values,
     travel_weights,
 )
-from solvers.backends import WarmHiGHS, run_highs, solver_available
+from solvers.backends import WarmHiGHS, run_highs, solver_available, time_left
 from solvers.distributed import default_workers
 from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
 from solvers.formulation import build_formulation, plan_indices, solve_formulation
@@ -402,7 +402,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
                 relax.status, relax.bound, relax.seconds, relax.rounds, relax.pairs_added)
     if relax.status == "infeasible" or relax.bound is None:
         # Infeasible (or unsolved) relaxation: the single MIP retries, diagnoses and reports honestly.
-        plan = model.solve(solver=solver, time_limit=_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg,
+        plan = model.solve(solver=solver, time_limit=time_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg,
                            start=start)
         plan = _with_note(plan, f"the relaxation was {relax.status}; solved as one MIP instead of by neighbourhoods")
         return _time_cut(plan) if relax.timed_out else plan
@@ -411,7 +411,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
     found, start_timed_out = _starting_plan(problem, relax, start, deadline=deadline)
     start_s = time.perf_counter() - t_start
     if found is None:
-        plan = model.solve(solver=solver, time_limit=_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg)
+        plan = model.solve(solver=solver, time_limit=time_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg)
         plan = _with_note(plan, "no starting plan was found for the neighbourhood search; solved as one MIP")
         return _time_cut(plan) if start_timed_out else plan
     site_of, options, start_source = found
@@ -439,7 +439,7 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
     bound: float | None = relax.bound if relax.priced else None
     final: dict[str, Any] | None = None
     notes: list[str] = []
-    left = _left(deadline)
+    left = time_left(deadline)
     if _gap(search.objective, bound) > mip_gap and left is not None and left <= max(5.0, 0.05 * float(time_limit)):
         search.timed_out = True  # too little time left for the final MIP
     if _gap(search.objective, bound) > mip_gap and (left is None or left > max(5.0, 0.05 * float(time_limit))):
@@ -591,7 +591,7 @@ def solve_relaxation(problem: Problem, cand: Candidates, *, deadline: float | No
         units = np.concatenate([units, extra[:, 0]])
         sites = np.concatenate([sites, extra[:, 1]])
         out.pairs_added += int(extra.shape[0])
-        left = _left(deadline)  # HiGHS's time limit counts from the model's first run
+        left = time_left(deadline)  # HiGHS's time limit counts from the model's first run
         highs.setOptionValue("time_limit", math.inf if left is None else highs.getRunTime() + left)
         run_highs(highs)
         out.rounds += 1
@@ -798,7 +798,7 @@ def _starting_plan(
             offer(repaired[0], dict(repaired[1]), "the relaxation rounded and repaired")
     timed_out = budget.timed_out
     if not found:
-        plan = solve_heuristic(problem, time_limit=_left(deadline))
+        plan = solve_heuristic(problem, time_limit=time_left(deadline))
         if plan is not None:
             offer(*plan_indices(problem, plan), "the heuristic")
             timed_out |= bool(plan.stats.get("stopped_by_time_limit"))
@@ -872,7 +872,7 @@ def _support_step(problem: Problem, search: _Search, relax: Relaxation, *, deadl
                             np.r_[cand.sites[keep], search.site_of]], axis=0)  # sorted by unit, then site
     sub = dataclasses.replace(cand, units=pairs[:, 0], sites=pairs[:, 1],
                               travel=problem.travel_min[pairs[:, 0], pairs[:, 1]], pruned=True)
-    left = _left(deadline)
+    left = time_left(deadline)
     budget = _SUPPORT_MAX_S if left is None else _SUPPORT_SHARE * left
     target = bound / (1.0 - mip_gap) * (1.0 - 1e-9) if bound > 0 else None
     form = build_formulation(problem, sub, "support", "cuts")
@@ -1150,7 +1150,7 @@ def _done(search: _Search, bound: float, mip_gap: float, deadline: float | None)
 
 
 def _sub_limit(deadline: float | None) -> float:
-    left = _left(deadline)
+    left = time_left(deadline)
     return _SUB_LIMIT_S if left is None else max(0.2, min(_SUB_LIMIT_S, left))
 
 
@@ -1278,10 +1278,6 @@ def _gap(objective: float, bound: float | None) -> float:
     if bound is None:
         return math.inf
     return max(0.0, objective - bound) / max(abs(objective), 1e-9)
-
-
-def _left(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.05, deadline - time.perf_counter())
 
 
 def _plan_of(problem: Problem, site_of: np.ndarray, options: dict[int, str], objective: float) -> Plan:

@@ -280,7 +280,8 @@ class PolysystemModel:
 
     def build(self, *, k: int | None = None, keep: np.ndarray | None = None) -> pulp.LpProblem:
         """Build (without solving) the model for the nearest-site rule ``k``."""
-        self._last = build_formulation(self.problem, candidate_pairs(self.problem, k=k, keep=keep), self.name, self.contiguity)
+        self._last = build_formulation(self.problem, candidate_pairs(self.problem, k=k, keep=keep), self.name,
+                                       self.contiguity)
         return self._last.prob
 
     # ------------------------------------------------------------------ solving
