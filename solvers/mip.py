@@ -43,6 +43,7 @@ from solvers.formulation import (
     stage_key,
 )
 from solvers.heuristic import solve_heuristic
+from solvers.relaxation import priced_relaxation
 
 __all__ = ["PolysystemModel", "solve", "check_solver_options", "METHODS"]
 
@@ -537,7 +538,7 @@ def _prove_whole_model(
     incumbent :math:`z` and proven bound :math:`B_R` over plans that use only pairs of
     :math:`R`. Solve the LP relaxation of the *whole* model by column generation: start
     from the LP over :math:`R`, add every allowed pair whose reduced cost is negative, and
-    repeat until none is (:func:`solvers.lns.priced_relaxation`). Its value :math:`L` is a
+    repeat until none is (:func:`solvers.relaxation.priced_relaxation`). Its value :math:`L` is a
     bound for every plan, and with its row duals :math:`y` every column :math:`q` has a
     reduced cost :math:`d_q = c_q - y^\top A_q` (a pair's own linking row, absent from the
     LP, has dual 0). For any plan :math:`x` of the whole model (integral, so also a point
@@ -575,8 +576,6 @@ def _prove_whole_model(
     finish in time, nothing is proven: the status is ``feasible``, the bound ``None``, and
     the pruned model's optimum is a note.
     """
-    from solvers.lns import priced_relaxation
-
     began = time.perf_counter()
     last = attempts[-1]
     relax = priced_relaxation(problem, form.cand, deadline=deadline, threads=threads)

@@ -20,10 +20,11 @@ from solvers.common import candidate_pairs, objective_value, term_values, travel
 from solvers.backends import run_solver
 from solvers.heuristic import solve_heuristic
 from solvers.lns import (
-    _Guide, solve_relaxation, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, relaxation_bound, solve_lns,
+    _Guide, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, relaxation_bound, solve_lns,
 )
 from solvers.formulation import build_formulation
 from solvers.mip import PolysystemModel
+from solvers.relaxation import solve_relaxation
 
 
 def _towns(n_units: int = 90, n_sites: int = 24, seed: int = 7, **rules) -> Problem:

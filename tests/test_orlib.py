@@ -19,10 +19,10 @@ from catchment.problem import Objective, Problem, Rules
 from catchment.validate import validate_plan
 from geodata.settings import external_dir
 from solvers.common import candidate_pairs
-from solvers.lns import priced_relaxation
 from solvers.heuristic import solve_heuristic
 from solvers.formulation import build_formulation, plan_indices
 from solvers.mip import PolysystemModel
+from solvers.relaxation import priced_relaxation
 
 #: The CI selection: every file here must exist (the full set runs in bench/orlib.py).
 #: pmedcap1-07, -08 and -10 are left to the bench: HiGHS needs 20-90 s each to prove them
