@@ -17,7 +17,7 @@ exactly p polysystems, floor 0, ceiling Q (capacitated set), population = demand
 ``pmed``). The engine minimises :math:`\\sum_i p_i t_{ij} x_{ij} / P`; with travel row
 ``i`` set to :math:`d_{ij} / p_i`, the objective times :math:`P` is the published cost.
 
-Run as a script, every instance found is solved with :func:`solvers.mip.solve` and the
+Run as a script, every instance found is solved with :func:`solvers.dispatch.solve` and the
 table (instance, known optimum, ours, bound, status, time) is written between the markers
 in ``docs/benchmarks.md``::
 
@@ -199,7 +199,7 @@ def _problem(name: str, dist: np.ndarray, demand: np.ndarray, p: int, *, capacit
 # ---------------------------------------------------------------------------- benchmark
 def solve_instance(instance: OrlibInstance, *, time_limit: float | None = None, mip_gap: float = 1e-6,
                    **options: Any) -> dict[str, Any]:
-    """Solve one instance with :func:`solvers.mip.solve`; its row of the table.
+    """Solve one instance with :func:`solvers.dispatch.solve`; its row of the table.
 
     Returns
     -------
@@ -210,7 +210,7 @@ def solve_instance(instance: OrlibInstance, *, time_limit: float | None = None, 
         and ``notes``.
     """
     from catchment.validate import validate_plan
-    from solvers.mip import solve
+    from solvers.dispatch import solve
 
     began = time.perf_counter()
     plan = solve(instance.problem, time_limit=time_limit, mip_gap=mip_gap, **options)

@@ -369,7 +369,7 @@ def run_instance(
         Solver threads (``None``: each solver's default).
     method, workers
         Our solve's method (``auto``, ``mip``, ``lns``) and neighbourhood-search worker
-        processes (``None``: one per core), as in :func:`solvers.mip.solve`.
+        processes (``None``: one per core), as in :func:`solvers.dispatch.solve`.
     memory_limit_gb
         Address-space ceiling of each baseline process (``None``: none).
     data_dir

@@ -6,8 +6,9 @@
 
 from solvers.backends import SOLVERS, solver_available
 from solvers.contiguity import CONTIGUITY_METHODS
+from solvers.dispatch import solve
 from solvers.heuristic import repair_plan, solve_heuristic
-from solvers.mip import PolysystemModel, check_solver_options, solve
+from solvers.mip import PolysystemModel, check_solver_options
 
 __all__ = [
     "PolysystemModel",

@@ -21,7 +21,8 @@ from catchment.metrics import capital_cost, objective_terms
 from catchment.plan import Plan
 from catchment.problem import Problem
 from catchment.validate import validate_plan
-from solvers.mip import check_solver_options, solve
+from solvers.dispatch import solve
+from solvers.mip import check_solver_options
 
 __all__ = ["SolveOptions", "SolveRecord", "solve_and_check", "diagnosis_summary"]
 
@@ -46,7 +47,7 @@ class SolveOptions:
         Solver threads per solve (``None``: the solver's default). On a Dask worker with one
         thread, one solver thread avoids oversubscribing the cores.
     method
-        ``"auto"``, ``"mip"`` or ``"lns"`` (see :func:`solvers.mip.solve`). A batch's
+        ``"auto"``, ``"mip"`` or ``"lns"`` (see :func:`solvers.dispatch.solve`). A batch's
         neighbourhood searches run in the worker's own process (``workers=1``): the
         batch already spreads solves over the cores.
 

@@ -191,7 +191,7 @@ def solve_lns(
         Nearest-site rule of the relaxation and the final MIP (``None``: automatic, as in
         :class:`~solvers.mip.PolysystemModel`).
     threads, msg, contiguity
-        As for :func:`solvers.mip.solve`.
+        As for :func:`solvers.dispatch.solve`.
     neighbourhood_units
         Units freed per sub-model at first (``None``: about 8 polysystems' worth).
     seed

@@ -1,7 +1,7 @@
 """The polysystem mixed-integer model (PuLP), solved with HiGHS or CBC.
 
-:class:`PolysystemModel` states the formulation; :func:`solve` is the one-call entry
-point. Both return an immutable :class:`catchment.plan.Plan` whose status is honest:
+:class:`PolysystemModel` states the formulation; :func:`solvers.dispatch.solve` is the
+one-call entry point. Both return an immutable :class:`catchment.plan.Plan` whose status is honest:
 ``optimal`` only when proven (within ``mip_gap``) for the whole model, a bound only when it
 holds for every plan, even when the model was restricted to each unit's ``k`` nearest
 sites (the left-out pairs are priced; see :func:`_prove_whole_model`).
@@ -45,11 +45,11 @@ from solvers.formulation import (
 from solvers.heuristic import solve_heuristic
 from solvers.relaxation import priced_relaxation
 
-__all__ = ["PolysystemModel", "solve", "check_solver_options", "METHODS"]
+__all__ = ["PolysystemModel", "check_solver_options", "METHODS"]
 
 logger = logging.getLogger(__name__)
 
-#: How :func:`solve` attacks a problem: ``auto`` picks ``lns`` for problems of at least
+#: How :func:`solvers.dispatch.solve` attacks a problem: ``auto`` picks ``lns`` for problems of at least
 #: :data:`solvers.lns.LNS_MIN_UNITS` units whose objective decomposes, else ``mip``.
 METHODS = ("auto", "mip", "lns")
 #: Share of the time limit the heuristic warm start may take at most (its work is counted in
@@ -398,76 +398,6 @@ class PolysystemModel:
             heuristic_s=heuristic_s, runtime_s=time.perf_counter() - t0,
             start_label="the heuristic's" if start is None else "the starting", proof=proof,
         )
-
-
-def solve(
-    problem: Problem,
-    *,
-    solver: str = "highs",
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    k_nearest: int | None = None,
-    warm_start: bool = True,
-    threads: int | None = None,
-    msg: bool = False,
-    contiguity: str = "cuts",
-    method: str = "auto",
-    workers: int | None = 1,
-    start: Plan | None = None,
-) -> Plan:
-    """Solve a polysystem problem: one MIP, or neighbourhood by neighbourhood for large ones.
-
-    Parameters
-    ----------
-    problem
-        The problem.
-    solver
-        ``"highs"`` or ``"cbc"``.
-    time_limit
-        Wall-clock seconds for the whole call, or ``None``.
-    mip_gap
-        Relative optimality gap.
-    k_nearest
-        Nearest-site rule (see :class:`PolysystemModel`); ``None`` = automatic.
-    warm_start
-        Start from the heuristic's plan.
-    threads
-        Solver threads.
-    msg
-        Forward the solver log to logging.
-    contiguity
-        ``"cuts"`` (default) or ``"flow"``: how contiguity is imposed when the rules ask.
-    method
-        ``"mip"``: one MIP (:class:`PolysystemModel`); ``"lns"``: large-neighbourhood
-        search with exact sub-models, measured against the whole model's LP bound
-        (:func:`solvers.lns.solve_lns`); ``"auto"`` (default): ``lns`` from
-        :data:`solvers.lns.LNS_MIN_UNITS` units when the objective decomposes (no
-        ``max_travel``, not lexicographic), else ``mip``.
-    workers
-        Processes solving neighbourhoods at once (``lns`` only; ``None``: one per core).
-    start
-        A valid plan to start from (warm start), instead of the heuristic's.
-
-    Returns
-    -------
-    Plan
-
-    Raises
-    ------
-    ValueError
-        If an option is invalid (all problems listed at once).
-    """
-    check_solver_options(solver=solver, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest, threads=threads,
-                         contiguity=contiguity, method=method, workers=workers)
-    from solvers.lns import LNS_MIN_UNITS, lns_unsupported, solve_lns
-
-    if method == "lns" or (method == "auto" and problem.n_units >= LNS_MIN_UNITS and lns_unsupported(problem) is None):
-        return solve_lns(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest,
-                         threads=threads, msg=msg, contiguity=contiguity, workers=workers, start=start)
-    return PolysystemModel.from_problem(problem, k_nearest=k_nearest, contiguity=contiguity).solve(
-        solver=solver, time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, threads=threads, msg=msg,
-        start=start,
-    )
 
 
 # ---------------------------------------------------------------------------- the proof
