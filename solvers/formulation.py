@@ -468,6 +468,21 @@ def _solve_stage(
 
 
 def stage_key(problem: Problem, stage: int, plan: tuple[np.ndarray, Mapping[int, str]]) -> float:
+    """What lexicographic stage ``stage`` minimises for ``plan`` (the weighted sum without one).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    stage
+        Index into ``problem.objective.lexicographic`` (ignored for a weighted objective).
+    plan
+        ``(site of each unit, option of each open site)``, as indices.
+
+    Returns
+    -------
+    float
+    """
     terms = term_values(problem, *plan)
     lex = problem.objective.lexicographic
     return terms[lex[stage]] if lex is not None else objective_value(problem.objective, terms)
@@ -569,5 +584,20 @@ def _set_start(problem: Problem, form: Formulation, site_of_unit: np.ndarray, hu
 
 
 def plan_indices(problem: Problem, plan: Plan) -> tuple[np.ndarray, dict[int, str]]:
+    """A plan as indices: the site of each unit, and the option of each open site.
+
+    Parameters
+    ----------
+    problem
+        The problem whose units and sites ``plan`` names (it must assign every unit).
+    plan
+        The plan.
+
+    Returns
+    -------
+    tuple
+        ``(site_of_unit, hub_options)``: an ``int64`` array over the units, and
+        ``{site index: option}``.
+    """
     site_of_unit = np.array([problem.site_index(plan.assignment[u]) for u in problem.unit_ids], dtype=np.int64)
     return site_of_unit, {problem.site_index(s): o for s, o in plan.hub_options.items()}
