@@ -42,3 +42,23 @@ def test_practices_without_a_pcn_are_polysystems_of_their_own():
     assert pcn_labels(["A", "C"], config) == {"A": "ONE PCN", "C": "no PCN (C)"}
     notes = pcn_notes(config)
     assert len(notes) == 2 and notes[0].endswith(": C") and notes[1].endswith(": D")
+
+
+def test_compare_redbridge_pcns_with_the_optimum(redbridge):
+    from catchment.compare import MOVES_COLUMNS, compare_plans
+    from solvers import solve
+
+    problem, config = redbridge
+    current = plan_from_configuration(problem, pcn_configuration_frame(problem.unit_ids, config))
+    proposed = solve(problem)
+    comparison = compare_plans(problem, current, proposed)
+    figures = comparison.as_dict(problem.unit_type)
+    assert figures["adjusted_rand_index"] == pytest.approx(0.38, abs=0.005)  # the hand measurement
+    assert figures["practices_moved"] == len(comparison.moves) > 0
+    assert figures["patients_moved"] == pytest.approx(comparison.moves["population"].sum())
+    assert figures["current"]["rules_broken"] == 2 and figures["proposed"]["rules_broken"] == 0
+    assert figures["proposed"]["mean_travel_min"] < figures["current"]["mean_travel_min"]
+    assert tuple(comparison.moves.columns) == MOVES_COLUMNS
+    assert (comparison.moves["from_continues_as"] != comparison.moves["to"]).all()
+    same = compare_plans(problem, proposed, proposed)
+    assert same.adjusted_rand_index == 1.0 and same.units_moved == 0 and same.moves.empty
