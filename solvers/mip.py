@@ -585,62 +585,11 @@ def _make_plan(
 ) -> Plan:
     last = attempts[-1]
     cand = form.cand
-    notes: list[str] = []
-    retries = attempts[:len(attempts) - (proof.resolves if proof is not None else 0)]
-    for a, b in zip(retries, retries[1:]):
-        notes.append(
-            f"the model over each unit's {a.k} nearest sites was infeasible; retried with "
-            + (f"the {b.k} nearest" if b.k else "every usable site")
-        )
-    notes.extend(last.notes)
-    stats: dict[str, Any] = {
-        "pairs_allowed": cand.n_allowed,
-        "pairs_kept": cand.n_pairs,
-        "k_nearest": cand.k,
-        "pruned": cand.pruned,
-        "n_variables": len(form.prob.variables()),
-        "n_constraints": len(form.prob._constraints),
-        "build_s": round(sum(builds), 4),
-        "solve_s": round(sum(a.solve_s for a in attempts), 4),
-        "heuristic_s": round(heuristic_s, 4),
-        "warm_start": last.warm_start,
-        "contiguity": form.contiguity,
-        "rounds": sum(a.rounds for a in attempts),
-        "contiguity_cuts": sum(a.cuts for a in attempts),
-        "nodes": sum(a.nodes for a in attempts),
-        "attempts": [{"k": a.k, "status": a.status} for a in attempts],
-        "stopped_by_time_limit": any(a.timed_out for a in attempts),
-    }
-    if stats["stopped_by_time_limit"]:
-        notes.append(STOPPED_BY_TIME_LIMIT)
-    if proof is not None:
-        stats["proof"] = proof.stats()
-    if problem.objective.lexicographic is not None:
-        stats["stages"] = last.stages
-    if heuristic is not None:
-        stats["heuristic_objective" if start_label == "the heuristic's" else "start_objective"] = heuristic.objective
-
+    notes, stats = _attempt_stats(problem, form, attempts, heuristic, builds=builds, heuristic_s=heuristic_s,
+                                  start_label=start_label, proof=proof)
     if last.status in ("infeasible", "unsolved") or last.site_of_unit is None:
-        if heuristic is not None:
-            if last.status == "infeasible":
-                logger.warning("the solver reported the model infeasible although %s plan is valid", start_label)
-            why = (f"the solver reported the model infeasible, yet {start_label} plan is valid"
-                   if last.status == "infeasible" else "the solver found no plan within the time limit")
-            return _replace_plan(heuristic, notes=[*notes, f"{why}; this is {start_label} plan"],
-                                 runtime_s=runtime_s, stats={**dict(heuristic.stats), **stats})
-        status = last.status
-        if status == "infeasible" and cand.pruned:
-            status = "unsolved"
-            notes.append(
-                f"the model over each unit's {cand.k} nearest sites is infeasible and the time limit stopped "
-                "the retry with more sites: infeasibility of the full problem is not proven"
-            )
-        elif status == "infeasible":
-            notes.append("the solver proved that no plan satisfies the rules")
-        else:
-            notes.append("the solver found no plan within the time limit and the heuristic found none either")
-        return Plan({}, {}, status=status, bound=last.bound if status == "unsolved" else None, solver=solver,
-                    runtime_s=runtime_s, mip_gap=mip_gap, notes=tuple(notes), stats=stats)
+        return _without_plan(form, last, heuristic, notes, stats, solver=solver, mip_gap=mip_gap, runtime_s=runtime_s,
+                             start_label=start_label)
 
     site_of_unit, hub_options = last.site_of_unit, last.hub_options
     terms = term_values(problem, site_of_unit, hub_options)
@@ -700,6 +649,93 @@ def _make_plan(
         notes=tuple(notes),
         stats=stats,
     )
+
+
+def _attempt_stats(
+    problem: Problem,
+    form: Formulation,
+    attempts: list[Attempt],
+    heuristic: Plan | None,
+    *,
+    builds: list[float],
+    heuristic_s: float,
+    start_label: str,
+    proof: _Proof | None,
+) -> tuple[list[str], dict[str, Any]]:
+    """The notes and ``stats`` every plan of :meth:`PolysystemModel.solve` carries: retries, sizes, times."""
+    last = attempts[-1]
+    cand = form.cand
+    notes: list[str] = []
+    retries = attempts[:len(attempts) - (proof.resolves if proof is not None else 0)]
+    for a, b in zip(retries, retries[1:]):
+        notes.append(
+            f"the model over each unit's {a.k} nearest sites was infeasible; retried with "
+            + (f"the {b.k} nearest" if b.k else "every usable site")
+        )
+    notes.extend(last.notes)
+    stats: dict[str, Any] = {
+        "pairs_allowed": cand.n_allowed,
+        "pairs_kept": cand.n_pairs,
+        "k_nearest": cand.k,
+        "pruned": cand.pruned,
+        "n_variables": len(form.prob.variables()),
+        "n_constraints": len(form.prob._constraints),
+        "build_s": round(sum(builds), 4),
+        "solve_s": round(sum(a.solve_s for a in attempts), 4),
+        "heuristic_s": round(heuristic_s, 4),
+        "warm_start": last.warm_start,
+        "contiguity": form.contiguity,
+        "rounds": sum(a.rounds for a in attempts),
+        "contiguity_cuts": sum(a.cuts for a in attempts),
+        "nodes": sum(a.nodes for a in attempts),
+        "attempts": [{"k": a.k, "status": a.status} for a in attempts],
+        "stopped_by_time_limit": any(a.timed_out for a in attempts),
+    }
+    if stats["stopped_by_time_limit"]:
+        notes.append(STOPPED_BY_TIME_LIMIT)
+    if proof is not None:
+        stats["proof"] = proof.stats()
+    if problem.objective.lexicographic is not None:
+        stats["stages"] = last.stages
+    if heuristic is not None:
+        stats["heuristic_objective" if start_label == "the heuristic's" else "start_objective"] = heuristic.objective
+    return notes, stats
+
+
+def _without_plan(
+    form: Formulation,
+    last: Attempt,
+    heuristic: Plan | None,
+    notes: list[str],
+    stats: dict[str, Any],
+    *,
+    solver: str,
+    mip_gap: float,
+    runtime_s: float,
+    start_label: str,
+) -> Plan:
+    """The plan when the solver found none: the heuristic's (or the given start), else an empty one saying why."""
+    cand = form.cand
+    if heuristic is not None:
+        if last.status == "infeasible":
+            logger.warning("the solver reported the model infeasible although %s plan is valid", start_label)
+        why = (f"the solver reported the model infeasible, yet {start_label} plan is valid"
+               if last.status == "infeasible" else "the solver found no plan within the time limit")
+        return _replace_plan(heuristic, notes=[*notes, f"{why}; this is {start_label} plan"],
+                             runtime_s=runtime_s, stats={**dict(heuristic.stats), **stats})
+    status = last.status
+    if status == "infeasible" and cand.pruned:
+        status = "unsolved"
+        notes.append(
+            f"the model over each unit's {cand.k} nearest sites is infeasible and the time limit stopped "
+            "the retry with more sites: infeasibility of the full problem is not proven"
+        )
+    elif status == "infeasible":
+        notes.append("the solver proved that no plan satisfies the rules")
+    else:
+        notes.append("the solver found no plan within the time limit and the heuristic found none either")
+    return Plan({}, {}, status=status, bound=last.bound if status == "unsolved" else None, solver=solver,
+                runtime_s=runtime_s, mip_gap=mip_gap, notes=tuple(notes), stats=stats)
 
 
 def _replace_plan(plan: Plan, *, notes: list[str], runtime_s: float, stats: Mapping[str, Any]) -> Plan:
