@@ -347,33 +347,8 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
              guide=_Guide.create(problem, relax))
     lns_s = time.perf_counter() - t0
 
-    # Only a bound that holds for every plan may prove anything: the relaxation's when its
-    # left-out pairs were priced, the final MIP's (the single MIP proves its bound for the
-    # whole model, see solvers.mip.PolysystemModel).
-    bound: float | None = relax.bound if relax.priced else None
-    final: dict[str, Any] | None = None
-    notes: list[str] = []
-    left = time_left(deadline)
-    if _gap(search.objective, bound) > mip_gap and left is not None and left <= max(5.0, 0.05 * float(time_limit)):
-        search.timed_out = True  # too little time left for the final MIP
-    if _gap(search.objective, bound) > mip_gap and (left is None or left > max(5.0, 0.05 * float(time_limit))):
-        incumbent = _plan_of(problem, search.site_of, search.options, search.objective)
-        # With a priced relaxation, the final MIP's own proof would price the same pairs again and,
-        # with a weak LP, prove little more: it then only has to improve the plan (prove=False:
-        # a pruned model then reports no bound, and an unpruned one its solver's).
-        mip_plan = model.solve(solver=solver, time_limit=left, mip_gap=mip_gap, threads=threads, msg=msg,
-                               start=incumbent, prove=not relax.priced)
-        search.timed_out |= bool(mip_plan.stats.get("stopped_by_time_limit"))
-        final = {"status": mip_plan.status, "objective": mip_plan.objective, "bound": mip_plan.bound,
-                 "seconds": round(mip_plan.runtime_s, 3)}
-        if mip_plan.bound is not None:
-            bound = float(mip_plan.bound) if bound is None else max(bound, float(mip_plan.bound))
-        if mip_plan.has_plan and mip_plan.objective is not None and mip_plan.objective < search.objective - 1e-12:
-            search.site_of, search.options = plan_indices(problem, mip_plan)
-            search.objective = objective_value(problem.objective,
-                                               term_values(problem, search.site_of, search.options))
-            search.history.append((round(time.perf_counter() - t0, 3), search.objective))
-            notes.append("the final whole-model MIP improved the neighbourhood search's plan")
+    bound, final, notes = _final_mip(problem, model, search, relax, deadline=deadline, time_limit=time_limit,
+                                     solver=solver, mip_gap=mip_gap, threads=threads, msg=msg, t0=t0)
 
     gap = _gap(search.objective, bound)
     status = "optimal" if gap <= mip_gap else "feasible"
@@ -401,27 +376,8 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
         "term_values": terms,
         "stopped_by_time_limit": search.timed_out,
         "start_objective": search.history[0][1],
-        "lns": {
-            "relaxation_bound": relax.bound,
-            "relaxation_s": round(relax.seconds, 3),
-            "pricing_rounds": relax.rounds,
-            "pairs_priced_in": relax.pairs_added,
-            "bound_covers_every_pair": relax.priced,
-            "start": start_source,
-            "start_s": round(start_s, 3),
-            "support": search.support,
-            "submodels": search.submodels,
-            "improved": search.improved,
-            "submodels_time_limited": search.time_limited,
-            "submodel_s_mean": round(float(np.mean(search.seconds)), 3) if search.seconds else None,
-            "submodel_s_max": round(max(search.seconds), 3) if search.seconds else None,
-            "passes": search.passes,
-            "neighbourhood_units": int(search.target_units),
-            "search_s": round(lns_s, 3),
-            "history": search.history,
-            "uses_pair_outside_relaxation": uses_pruned_pair,
-            "final_mip": final,
-        },
+        "lns": _lns_stats(search, relax, start_source=start_source, start_s=start_s, lns_s=lns_s, final=final,
+                          uses_pruned_pair=uses_pruned_pair),
     }
     return Plan(
         assignment={problem.unit_ids[i]: problem.site_ids[j] for i, j in enumerate(search.site_of.tolist())},
@@ -449,6 +405,70 @@ def _bound_note(relax: Relaxation, bound: float | None) -> str:
         return (f"bound {bound:.6g} from the LP relaxation of the whole model over every allowed unit-site pair "
                 "(the pairs left out were priced: none could lower it)")
     return f"bound {bound:.6g} from the final MIP, proven for the whole model"
+
+
+def _final_mip(problem: Problem, model: PolysystemModel, search: _Search, relax: Relaxation, *,
+               deadline: float | None, time_limit: float | None, solver: str, mip_gap: float, threads: int | None,
+               msg: bool, t0: float) -> tuple[float | None, dict[str, Any] | None, list[str]]:
+    """The bound that holds for every plan, and the whole-model MIP from the search's plan when time allows.
+
+    Returns the bound (``None``: none proven), the final MIP's figures (``None``: not run)
+    and notes; the search's plan is replaced in place when the MIP improved it.
+    """
+    # Only a bound that holds for every plan may prove anything: the relaxation's when its
+    # left-out pairs were priced, the final MIP's (the single MIP proves its bound for the
+    # whole model, see solvers.mip.PolysystemModel).
+    bound: float | None = relax.bound if relax.priced else None
+    final: dict[str, Any] | None = None
+    notes: list[str] = []
+    left = time_left(deadline)
+    if _gap(search.objective, bound) > mip_gap and left is not None and left <= max(5.0, 0.05 * float(time_limit)):
+        search.timed_out = True  # too little time left for the final MIP
+    if _gap(search.objective, bound) > mip_gap and (left is None or left > max(5.0, 0.05 * float(time_limit))):
+        incumbent = _plan_of(problem, search.site_of, search.options, search.objective)
+        # With a priced relaxation, the final MIP's own proof would price the same pairs again and,
+        # with a weak LP, prove little more: it then only has to improve the plan (prove=False:
+        # a pruned model then reports no bound, and an unpruned one its solver's).
+        mip_plan = model.solve(solver=solver, time_limit=left, mip_gap=mip_gap, threads=threads, msg=msg,
+                               start=incumbent, prove=not relax.priced)
+        search.timed_out |= bool(mip_plan.stats.get("stopped_by_time_limit"))
+        final = {"status": mip_plan.status, "objective": mip_plan.objective, "bound": mip_plan.bound,
+                 "seconds": round(mip_plan.runtime_s, 3)}
+        if mip_plan.bound is not None:
+            bound = float(mip_plan.bound) if bound is None else max(bound, float(mip_plan.bound))
+        if mip_plan.has_plan and mip_plan.objective is not None and mip_plan.objective < search.objective - 1e-12:
+            search.site_of, search.options = plan_indices(problem, mip_plan)
+            search.objective = objective_value(problem.objective,
+                                               term_values(problem, search.site_of, search.options))
+            search.history.append((round(time.perf_counter() - t0, 3), search.objective))
+            notes.append("the final whole-model MIP improved the neighbourhood search's plan")
+    return bound, final, notes
+
+
+def _lns_stats(search: _Search, relax: Relaxation, *, start_source: str, start_s: float, lns_s: float,
+               final: dict[str, Any] | None, uses_pruned_pair: bool) -> dict[str, Any]:
+    """The search's figures, ``stats["lns"]`` of its plan."""
+    return {
+        "relaxation_bound": relax.bound,
+        "relaxation_s": round(relax.seconds, 3),
+        "pricing_rounds": relax.rounds,
+        "pairs_priced_in": relax.pairs_added,
+        "bound_covers_every_pair": relax.priced,
+        "start": start_source,
+        "start_s": round(start_s, 3),
+        "support": search.support,
+        "submodels": search.submodels,
+        "improved": search.improved,
+        "submodels_time_limited": search.time_limited,
+        "submodel_s_mean": round(float(np.mean(search.seconds)), 3) if search.seconds else None,
+        "submodel_s_max": round(max(search.seconds), 3) if search.seconds else None,
+        "passes": search.passes,
+        "neighbourhood_units": int(search.target_units),
+        "search_s": round(lns_s, 3),
+        "history": search.history,
+        "uses_pair_outside_relaxation": uses_pruned_pair,
+        "final_mip": final,
+    }
 
 
 # ---------------------------------------------------------------------------- start
