@@ -51,6 +51,7 @@ import shapely
 from scipy import sparse
 
 from geodata.errors import ProblemDefinitionError, ScenarioError
+from catchment.objective import UNIT_DATA_COLUMNS
 from catchment.problem import DroppedUnit, HubOption, Objective, Problem, Rules
 from catchment.scenario import DEFAULT_OPTIONS, REGISTRATIONS_FILE, Scenario
 from geodata import tables as v
@@ -300,6 +301,8 @@ def problem_from_frames(
     deprivation = None
     if deprivation_column and deprivation_column in units.columns and units[deprivation_column].notna().all():
         deprivation = units[deprivation_column].to_numpy(dtype=float)
+    unit_data = {column: units[column].to_numpy(dtype=float) for column in UNIT_DATA_COLUMNS
+                 if column in units.columns and units[column].notna().all()}
     return Problem(
         unit_ids=tuple(units[unit_id_column].astype(str)),
         unit_type=unit_type,  # type: ignore[arg-type]
@@ -322,6 +325,7 @@ def problem_from_frames(
         units=units,
         sites=sites,
         dropped=tuple(dropped),
+        unit_data=unit_data,
     )
 
 

@@ -50,7 +50,8 @@ from types import MappingProxyType
 from typing import Any
 
 from geodata.errors import ScenarioError
-from catchment.problem import OBJECTIVE_TERMS, OPTION_KINDS, Objective, Rules
+from catchment.objective import OBJECTIVE_TERMS
+from catchment.problem import OPTION_KINDS, Objective, Rules
 
 __all__ = [
     "Scenario",
