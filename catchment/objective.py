@@ -26,7 +26,8 @@ units table whenever every unit has a value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -42,6 +43,7 @@ __all__ = [
     "UNIT_DATA_COLUMNS",
     "travel_terms",
     "option_terms",
+    "extra_reported_terms",
 ]
 
 #: Capital enters objectives in GBP millions (so that weights are of comparable size).
@@ -141,6 +143,14 @@ class ObjectiveTerm:
         """Coefficient of each (unit, site) assignment: ``share[units] x travel``."""
         return self.travel_shares(problem)[units] * travel
 
+    def text(self, value: float | None) -> str:
+        """A value of the term for people: ``"12.3 min"``, ``"4.50 GBP millions"``, ``"n/a"``."""
+        if value is None or not math.isfinite(value):
+            return "n/a"
+        if self.unit == "min":
+            return f"{float(value):.1f} min"
+        return f"{float(value):,.2f} {self.unit}"
+
     def option_amount(self, option: Any) -> float:
         """The amount of one hub option (an option term's :attr:`option_value`)."""
         if self.option_value is None:
@@ -197,3 +207,13 @@ def travel_terms() -> tuple[ObjectiveTerm, ...]:
 def option_terms() -> tuple[ObjectiveTerm, ...]:
     """The hub-option terms (sums over the chosen options), in table order."""
     return tuple(t for t in TERMS if t.kind == "options")
+
+
+def extra_reported_terms(used: Iterable[str]) -> tuple[ObjectiveTerm, ...]:
+    """The terms of ``used`` (an objective's terms) beyond the headline ones, in table order.
+
+    Reports and maps show the headline terms of every plan and these as well, so that a
+    plan is reported on every term it was optimised on.
+    """
+    names = set(used)
+    return tuple(t for t in TERMS if not t.headline and t.name in names)
