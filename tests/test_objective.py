@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from catchment.scenario import parse_scenario
 from geodata.errors import ProblemDefinitionError
 from maps import plan_geometry, report_html
 from maps.plan_map import key_figures_html
-from solvers import solve
+from solvers import solve, solve_heuristic
 from solvers.common import term_values
 
 
@@ -49,28 +50,82 @@ def test_solver_and_metrics_values_agree_term_by_term():
 
 
 @pytest.fixture(scope="module")
-def deprivation_plan(tmp_path_factory):
+def demo(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CATCHMENT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        built = build_demo()
-    problem = dataclasses.replace(built.problem, objective=Objective(weights={"mean_travel": 1.0,
-                                                                              "deprivation_travel": 0.5}))
-    built = dataclasses.replace(built, problem=problem)
-    return built, solve(problem)
+        return build_demo()
 
 
-def test_a_plan_optimised_on_deprivation_is_reported_on_it(deprivation_plan):
-    built, plan = deprivation_plan
-    term = TERM["deprivation_travel"]
-    value = term.text(objective_terms(built.problem, plan)["deprivation_travel"])
+@pytest.fixture(scope="module", params=["deprivation_travel", "age60_travel"])
+def optimised_plan(demo, request):
+    """The demo optimised on mean travel and one more term (its 60+ people made up for the test)."""
+    pop = demo.problem.population
+    older = {"population_60_plus": pop * np.linspace(0.1, 0.4, len(pop))}
+    problem = dataclasses.replace(demo.problem, unit_data=older,
+                                  objective=Objective(weights={"mean_travel": 1.0, request.param: 0.5}))
+    built = dataclasses.replace(demo, problem=problem)
+    return request.param, built, solve(problem)
+
+
+def test_a_plan_is_reported_on_every_term_it_was_optimised_on(optimised_plan):
+    name, built, plan = optimised_plan
+    term = TERM[name]
+    value = term.text(objective_terms(built.problem, plan)[name])
     assert value.endswith(" min") and value != "n/a"
     page = report_html(built, plan)  # a report card: value, then label
-    assert f"<div class='v'>{html.escape(value)}</div><div class='k'>{term.label}</div>" in page
+    assert f"<div class='v'>{html.escape(value)}</div><div class='k'>{html.escape(term.label)}</div>" in page
     key = key_figures_html(built, plan, plan_geometry(built, plan))
-    assert f"<tr><td><b>{term.label}</b></td><td>{html.escape(value)}</td></tr>" in key
+    assert f"<tr><td><b>{html.escape(term.label)}</b></td><td>{html.escape(value)}</td></tr>" in key
 
 
-def test_a_plan_not_optimised_on_deprivation_does_not_show_it(deprivation_plan):
-    built, plan = deprivation_plan
+def test_a_plan_not_optimised_on_a_term_does_not_show_it(optimised_plan):
+    name, built, plan = optimised_plan
     plain = dataclasses.replace(built, problem=dataclasses.replace(built.problem, objective=Objective()))
-    assert TERM["deprivation_travel"].label not in key_figures_html(plain, plan, plan_geometry(plain, plan))
+    assert html.escape(TERM[name].label) not in key_figures_html(plain, plan, plan_geometry(plain, plan))
+
+
+# ---------------------------------------------------------------------------- travel of people aged 60+
+def _two_sites(**objective: float) -> Problem:
+    """Young "b" lives next to site T, older "a" next to site S; one hub only."""
+    return Problem.from_arrays(
+        unit_ids=["a", "b"], population=[100.0, 300.0], site_ids=["S", "T"],
+        travel_min=[[1.0, 10.0], [10.0, 1.0]], unit_data={"population_60_plus": [90.0, 10.0]},
+        rules=Rules(floor=0, min_polysystems=1, max_polysystems=1), objective=Objective(weights=objective),
+    )
+
+
+@pytest.mark.parametrize("method", ["mip", "lns", "heuristic"])
+def test_travel_of_people_aged_60_plus_changes_the_optimum(method):
+    def hub(problem):
+        plan = solve_heuristic(problem) if method == "heuristic" else solve(problem, method=method)
+        assert plan.status in ("optimal", "feasible")
+        return set(plan.hub_options), plan
+
+    assert hub(_two_sites(mean_travel=1.0))[0] == {"T"}  # (100 x 10 + 300 x 1) / 400 = 3.25 min
+    sites, plan = hub(_two_sites(age60_travel=1.0))
+    assert sites == {"S"}  # (90 x 1 + 10 x 10) / 100 = 1.9 min
+    terms = objective_terms(_two_sites(age60_travel=1.0), plan)
+    assert terms["age60_travel"] == pytest.approx(1.9) and terms["objective"] == pytest.approx(1.9)
+    assert plan.objective == pytest.approx(1.9)
+
+
+def test_travel_of_people_aged_60_plus_needs_their_number():
+    with pytest.raises(ProblemDefinitionError, match="age60_travel objective needs .*population_60_plus"):
+        Problem.from_arrays(unit_ids=["a"], population=[1.0], site_ids=["S"], travel_min=[[1.0]],
+                            objective=Objective(weights={"age60_travel": 1.0}))
+    assert objective_terms(_two_sites(mean_travel=1.0), Plan({"a": "S", "b": "S"}, {"S": "reuse"}, "feasible"))[
+        "age60_travel"] == pytest.approx(1.9)
+    scenario = parse_scenario({"units": {"lad": "E09000026"}, "objective": {"age60_travel": 0.5}})
+    assert dict(scenario.objective.weights) == {"age60_travel": 0.5}
+
+
+def test_practices_and_lsoas_get_their_people_aged_60_plus():
+    from catchment.build import build_from_scenario
+    from catchment.scenario import read_scenario
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    for name in ("redbridge.toml", "redbridge-lsoa.toml"):
+        problem = build_from_scenario(read_scenario(root / name)).problem
+        older = problem.unit_data["population_60_plus"]
+        assert older.shape == (problem.n_units,) and (older > 0).all() and (older < problem.population).all()
+        assert 0.1 < older.sum() / problem.population.sum() < 0.3  # London: about one in six is 60+
