@@ -35,15 +35,15 @@ import numpy as np
 
 __all__ = [
     "CAPITAL_UNIT",
+    "OBJECTIVE_TERMS",
+    "TERM",
+    "TERMS",
+    "UNIT_DATA_COLUMNS",
     "ObjectiveTerm",
     "TermData",
-    "TERMS",
-    "TERM",
-    "OBJECTIVE_TERMS",
-    "UNIT_DATA_COLUMNS",
-    "travel_terms",
-    "option_terms",
     "extra_reported_terms",
+    "option_terms",
+    "travel_terms",
 ]
 
 #: Capital enters objectives in GBP millions (so that weights are of comparable size).
