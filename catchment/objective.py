@@ -29,12 +29,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 __all__ = [
     "CAPITAL_UNIT",
+    "DEFAULT_WEIGHTS",
     "OBJECTIVE_TERMS",
     "TERM",
     "TERMS",
@@ -201,6 +203,8 @@ TERMS: tuple[ObjectiveTerm, ...] = (
 TERM: Mapping[str, ObjectiveTerm] = {t.name: t for t in TERMS}
 #: The vocabulary of term names (weights, lexicographic priorities, scenario keys).
 OBJECTIVE_TERMS: tuple[str, ...] = tuple(TERM)
+#: The weights of an objective nobody chose: population-weighted mean travel alone.
+DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({"mean_travel": 1.0})
 #: Units-table columns that terms read from ``Problem.unit_data``.
 UNIT_DATA_COLUMNS: tuple[str, ...] = tuple(t.unit_column for t in TERMS if t.unit_column)
 

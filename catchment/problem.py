@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from catchment.objective import OBJECTIVE_TERMS, TERM
+from catchment.objective import DEFAULT_WEIGHTS, OBJECTIVE_TERMS, TERM
 from geodata.errors import ProblemDefinitionError
 
 __all__ = [
@@ -210,7 +210,7 @@ class Objective(Picklable):
         Relative slack allowed on earlier terms in a lexicographic solve.
     """
 
-    weights: Mapping[str, float] = field(default_factory=lambda: {"mean_travel": 1.0})
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     lexicographic: tuple[str, ...] | None = None
     lexicographic_tolerance: float = 1e-6
 
