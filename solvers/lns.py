@@ -656,11 +656,6 @@ class _Pricer:
     def create(cls, problem: Problem, form: Any, cand: Candidates, whole: Candidates | None = None) -> _Pricer:
         n, m = problem.n_units, problem.n_sites
         ul, sl = form.unit_labels, form.site_labels
-        pop = problem.population
-        waived = np.zeros(n, dtype=bool)
-        for unit in problem.rules.waivers:
-            waived[problem.unit_index(unit)] = True
-        floor = float(problem.rules.floor)
 
         def row(name: str) -> int:
             con = form.prob.get_constraint_by_name(name)
@@ -686,7 +681,7 @@ class _Pricer:
             mask = (whole or candidate_pairs(problem, k=None)).mask(n, m)
             allowed = mask.copy()
             allowed[cand.units, cand.sites] = False
-        return cls(problem, cost, np.where(waived, floor, np.minimum(pop, floor)), assign_row, floor_row, size_row,
+        return cls(problem, cost, problem.floor_coefficients, assign_row, floor_row, size_row,
                    serve_row, maxtravel_row, travel, open_col, np.array([v.index for v in form.x], dtype=np.int64),
                    int(form.prob.solverModel.getNumCol()), allowed, mask)
 

@@ -612,10 +612,7 @@ def _build(
 
     # floor, size, serve
     floor = float(rules.floor)
-    waived = np.zeros(n, dtype=bool)
-    for u in rules.waivers:
-        waived[problem.unit_index(u)] = True
-    coef_floor = np.where(waived, floor, np.minimum(pop, floor))
+    coef_floor = problem.floor_coefficients
     ceiling = math.inf if rules.ceiling is None else float(rules.ceiling)
     reach_of = np.bincount((whole or cand).sites, weights=pop[(whole or cand).units], minlength=problem.n_sites)
     for j in usable:
@@ -643,8 +640,8 @@ def _build(
         _add(prob, count, _GE, "min_polysystems", float(rules.min_polysystems))
     if rules.max_polysystems is not None:
         _add(prob, count, _LE, "max_polysystems", float(rules.max_polysystems))
-    if floor > 0 and not rules.waivers:
-        most = math.floor(float(np.minimum(pop, floor).sum()) / floor + 1e-9)
+    most = problem.max_polysystems_by_floor
+    if most is not None:
         if most < min(len(usable), rules.max_polysystems or len(usable)):
             _add(prob, count, _LE, "count_floor_bound", float(most))
     costs = {(j, o.option): o.capital_cost for j in usable for o in problem.options_of(problem.site_ids[j])}
