@@ -85,6 +85,7 @@ from scipy import sparse
 
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
+from catchment.settings import DEFAULTS
 from catchment.timing import STOPPED_BY_TIME_LIMIT
 from solvers.common import (
     Candidates,
@@ -198,17 +199,17 @@ class _Search:
 def solve_lns(
     problem: Problem,
     *,
-    solver: str = "highs",
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    k_nearest: int | None = None,
-    threads: int | None = None,
+    solver: str = DEFAULTS.solver,
+    time_limit: float | None = DEFAULTS.time_limit,
+    mip_gap: float = DEFAULTS.mip_gap,
+    k_nearest: int | None = DEFAULTS.k_nearest,
+    threads: int | None = DEFAULTS.threads,
     msg: bool = False,
-    contiguity: str = "cuts",
+    contiguity: str = DEFAULTS.contiguity,
     neighbourhood_units: int | None = None,
     seed: int = 2009,
     start: Plan | None = None,
-    workers: int | None = None,
+    workers: int | None = None,  # unlike solve()'s 1: called on its own, the search uses every core
 ) -> Plan:
     """Solve a large problem by large-neighbourhood search with exact sub-models.
 
