@@ -281,7 +281,7 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
                 "mean_travel_min": float(mean[k]),
                 "max_travel_min": float(longest[k]),
                 "capital_cost": option.capital_cost if option is not None else math.nan,
-                "below_floor": bool(ps_pop[k] < problem.rules.floor),
+                "below_floor": bool(problem.rules.below_floor(ps_pop[k])),
                 "waiver_reason": "; ".join(reasons[k]) if reasons[k] else None,
                 "capacity": option.capacity if option is not None and option.capacity is not None else math.nan,
                 "site_status": problem.site_status[j] if j is not None else None,

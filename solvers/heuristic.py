@@ -290,9 +290,8 @@ class _Search:
         self.closed = set(cand.closed_sites)
         self.hosts: list[int | None] = list(problem.site_unit or (None,) * self.m)
         self.floor = float(rules.floor)
-        self.wv = np.zeros(self.n, dtype=bool)
-        for u in rules.waivers:
-            self.wv[problem.unit_index(u)] = True
+        self.below_floor = rules.below_floor
+        self.wv = problem.waived
         self.size_lim = site_size_limits(problem)
         self.budget = math.inf if rules.budget is None else float(rules.budget)
         self.required = [int(j) for j in problem.required_sites()]
@@ -343,8 +342,9 @@ class _Search:
         n_open = int(self.openable.sum())
         lo = max(rules.min_polysystems or 1, len(self.required))
         hi = min(rules.max_polysystems or n_open, n_open)
-        if self.floor > 0 and not self.wv.any():
-            hi = min(hi, int(math.floor(np.minimum(self.p, self.floor).sum() / self.floor + 1e-9)))
+        by_floor = self.problem.max_polysystems_by_floor
+        if by_floor is not None:
+            hi = min(hi, by_floor)
         hi = max(hi, lo)
         counts = list(range(hi, lo - 1, -1))
         if len(counts) > 8:
@@ -534,13 +534,13 @@ class _Search:
         return self.options(state) is not None
 
     def _short(self, state: _State, j: int) -> bool:
-        return state.pop[j] < self.floor - _EPS and state.waived[j] == 0
+        return self.below_floor(state.pop[j]) and state.waived[j] == 0
 
     def _donor_ok(self, state: _State, i: int, k: int) -> bool:
         """Can unit ``i`` leave polysystem ``k`` without breaking it?"""
         if state.roots.get(k) == i or len(state.members[k]) <= 1:
             return False
-        if state.waived[k] - int(self.wv[i]) <= 0 and state.pop[k] - self.p[i] < self.floor - _EPS:
+        if state.waived[k] - int(self.wv[i]) <= 0 and self.below_floor(state.pop[k] - self.p[i]):
             return False
         return not self.contiguity or self._connected_without(state, k, i)
 
@@ -768,7 +768,7 @@ class _Search:
             if pop > self.size_lim[site] + _EPS:
                 return False
             waived = state.waived[site] - int(self.wv[out]) + int(self.wv[into])
-            if pop < self.floor - _EPS and waived <= 0:
+            if self.below_floor(pop) and waived <= 0:
                 return False
         return True
 
@@ -842,7 +842,7 @@ class _Search:
         for j in open_sites:
             mem = np.flatnonzero(state.site_of == j)
             pop = float(self.p[mem].sum())
-            if pop < self.floor - _EPS and not self.wv[mem].any():
+            if self.below_floor(pop) and not self.wv[mem].any():
                 return False
             if pop > self.size_lim[j] + _EPS:
                 return False
