@@ -35,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+from catchment.settings import COMMAND_TIME_LIMIT_S, SOLVER_NAMES, SolverSettings
 from catchment.timing import deadline_after, time_limit_margin
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
@@ -115,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
         if data:
             p.add_argument("--data-dir", type=Path, help="folder of the published data files "
                            "(default: $CATCHMENT_DATA_DIR or ../shared/data)")
-        p.add_argument("--solver", choices=("highs", "cbc"), help="override the scenario's solver")
+        p.add_argument("--solver", choices=SOLVER_NAMES, help="override the scenario's solver")
         p.add_argument("--time-limit", type=positive_float, help="time limit in seconds (run and demo: the whole "
                        "command, which ends within it plus 5%% + 10 s)")
         p.add_argument("-q", "--quiet", action="store_true", help="only warnings and the result")
@@ -162,8 +163,8 @@ def _parser() -> argparse.ArgumentParser:
     ph.add_argument("--plan", type=Path, help="phase this configuration (CSV as for evaluate) instead of solving")
     common(ph)
     na = sub.add_parser("national", help="every English practice, one problem per CCG, solved on Dask")
-    na.add_argument("--floor", type=non_negative_float, default=50_000.0,
-                    help="minimum population per polysystem (50,000)")
+    na.add_argument("--floor", type=non_negative_float,  # default: the rules' (catchment.problem.DEFAULT_FLOOR)
+                    help="minimum population per polysystem (default 50,000)")
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
     na.add_argument("--mip-gap", type=relative_gap, default=1e-3, help="relative gap per CCG (default 0.001)")
     common(na)
@@ -255,8 +256,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         log.info("building the demo district (seed %d, %s units)", args.seed, args.units)
         built = build.build_demo(seed=args.seed, unit_type=args.units)
-        solver_name, time_limit, mip_gap, k_nearest, threads = "highs", 120.0, 1e-4, None, None
-        method, workers = "auto", None
+        settings = SolverSettings(time_limit=COMMAND_TIME_LIMIT_S, workers=None)
         record = {"name": f"built-in demo (seed {args.seed})", "units": args.units}
     else:
         from catchment.scenario import read_scenario
@@ -264,12 +264,10 @@ def _run(args: argparse.Namespace) -> int:
         scenario = read_scenario(args.scenario)
         log.info("scenario %s: %s", args.scenario, scenario.name)
         built = build.build_from_scenario(scenario, data_dir=args.data_dir)
-        s = scenario.solver
-        solver_name, time_limit, mip_gap, k_nearest, threads = s.name, s.time_limit, s.mip_gap, s.k_nearest, s.threads
-        method, workers = s.method, s.workers
+        settings = scenario.solver
         record = {"name": scenario.name, "file": str(args.scenario), **dict(scenario.raw)}
-    solver_name = args.solver or solver_name
-    time_limit = args.time_limit if args.time_limit is not None else time_limit
+    solver_name = args.solver or settings.solver
+    time_limit = args.time_limit if args.time_limit is not None else settings.time_limit
     deadline = deadline_after(time_limit, start=args.started)
     problem = built.problem
     log.info("%d %s units (%s people), %d candidate hub sites; data and travel times in %.2f s (%s)",
@@ -299,10 +297,9 @@ def _run(args: argparse.Namespace) -> int:
 
     solve_limit = _solve_limit(time_limit, deadline, problem.n_units)
     log.info("solving with %s (time limit %s s, of which the solve may take %s s; relative gap %g)", solver_name,
-             time_limit, "no limit" if solve_limit is None else f"{solve_limit:.1f}", mip_gap)
+             time_limit, "no limit" if solve_limit is None else f"{solve_limit:.1f}", settings.mip_gap)
     started = time.perf_counter()
-    plan = solve(problem, solver=solver_name, time_limit=solve_limit, mip_gap=mip_gap, k_nearest=k_nearest,
-                 threads=threads, method=method, workers=workers)
+    plan = solve(problem, **{**settings.solve_keywords(), "solver": solver_name, "time_limit": solve_limit})
     log.info("solver finished in %.2f s: %s", time.perf_counter() - started, plan.status_label)
     if plan.status == "infeasible":
         raise InfeasibleError(diagnose_after_solve(problem))
@@ -374,8 +371,7 @@ def _options(args: argparse.Namespace, scenario=None, **defaults):  # noqa: ANN0
     from solvers.batch import SolveOptions
 
     s = scenario.solver if scenario is not None else None
-    settings = {"solver": s.name, "time_limit": s.time_limit, "mip_gap": s.mip_gap, "k_nearest": s.k_nearest,
-                "threads": s.threads, "method": s.method} if s is not None else {}
+    settings = s.solve_keywords() if s is not None else {}  # SolveOptions: the batch's defaults otherwise
     settings.update(defaults)
     if args.solver:
         settings["solver"] = args.solver
@@ -606,11 +602,12 @@ def _national(args: argparse.Namespace) -> int:
     out = _output(args, "national")
     logging.getLogger("catchment.build").setLevel(logging.WARNING)  # one line per CCG otherwise
     try:
-        national = national_subproblems(args.data_dir, floor=args.floor, ccgs=args.ccg)
+        national = national_subproblems(args.data_dir, ccgs=args.ccg,
+                                        **({} if args.floor is None else {"floor": args.floor}))
     except UnknownCcgError as exc:
         print(f"\nERROR: --ccg: {exc}. Nothing was written.", file=sys.stderr)
         return EXIT_INPUT
-    options = _options(args, mip_gap=args.mip_gap, time_limit=120.0)
+    options = _options(args, mip_gap=args.mip_gap, time_limit=COMMAND_TIME_LIMIT_S)
     with _cluster(args) as client:
         result = solve_national(national, options=options, client=client, progress=_progress(args, "CCGs"))
     summary = result.summary()

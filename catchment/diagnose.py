@@ -313,7 +313,7 @@ class _Context:
         return self.travel <= limit + _TOL
 
     def waived(self, rules: Rules) -> np.ndarray:
-        return np.isin(np.asarray(self.problem.unit_ids, dtype=object), list(rules.waivers))
+        return rules.waived_mask(self.problem.unit_ids)
 
 
 def _rules_in_force(rules: Rules) -> dict[str, bool]:
@@ -345,7 +345,7 @@ def _check(ctx: _Context, rules: Rules) -> list[Finding]:
     out += _unreachable_units(ctx, rules, reach)
     # when everybody together is below the floor, the total says it all (see _counts); the
     # group, area, site and unit findings below would only repeat it
-    hopeless = not waived.any() and ctx.total < rules.floor * (1 - _TOL)
+    hopeless = not waived.any() and rules.below_floor(ctx.total)
     explained = np.zeros(problem.n_units, dtype=bool)  # units of groups/areas already reported
     if not hopeless and rules.respect_groups and problem.groups is not None:
         out += _groups(ctx, rules, waived, explained)
@@ -417,7 +417,7 @@ def _site_viability(
             if host is not None:
                 allowed[:, col] = False
                 allowed[key[host], col] = bool(reach[host, col])
-    enough = (gathered >= rules.floor * (1 - _TOL)) | (has_waiver > 0)
+    enough = ~rules.below_floor(gathered) | (has_waiver > 0)
     viable = allowed & enough
     best = np.where(allowed, gathered, 0.0).max(axis=0) if n_parts else np.zeros(len(ctx.usable))
     return viable, best
@@ -503,7 +503,7 @@ def _groups(ctx: _Context, rules: Rules, waived: np.ndarray, explained: np.ndarr
     for g, name in enumerate(names):
         pop = float(pops[g])
         numbers = {"population": pop, "floor": float(rules.floor), "n_units": float(sizes[g])}
-        if pop < rules.floor * (1 - _TOL) and n_waived[g] == 0:
+        if rules.below_floor(pop) and n_waived[g] == 0:
             explained[codes == g] = True
             out.append(
                 Finding(
@@ -550,7 +550,7 @@ def _components(ctx: _Context, rules: Rules, waived: np.ndarray, explained: np.n
         )
         ids = tuple(problem.unit_ids[i] for i in units)
         numbers = {"population": pop, "floor": float(rules.floor), "n_units": float(len(units))}
-        if pop < rules.floor * (1 - _TOL) and n_waived[c] == 0:
+        if rules.below_floor(pop) and n_waived[c] == 0:
             explained[units] = True
             out.append(
                 Finding(

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from catchment.objective import DEFAULT_WEIGHTS, OBJECTIVE_TERMS, TERM
 from geodata.errors import ProblemDefinitionError
 
 __all__ = [
@@ -31,7 +32,8 @@ __all__ = [
     "SITE_TYPES",
     "SITE_STATUSES",
     "OPTION_KINDS",
-    "OBJECTIVE_TERMS",
+    "DEFAULT_FLOOR",
+    "FLOOR_TOLERANCE",
     "HubOption",
     "DroppedUnit",
     "PLACEHOLDER_COSTS_NOTE",
@@ -44,10 +46,13 @@ UNIT_TYPES = ("practice", "lsoa")
 SITE_TYPES = ("community", "hospital")
 SITE_STATUSES = ("candidate", "required", "excluded")
 OPTION_KINDS = ("reuse", "refurbish", "new_build")
-#: Objective terms: population-weighted mean travel (minutes), maximum travel of any unit
-#: to its hub (minutes), deprivation-weighted mean travel (IMD score x population weights,
-#: minutes) and capital cost (GBP millions, so that weights are of comparable size).
-OBJECTIVE_TERMS = ("mean_travel", "max_travel", "deprivation_travel", "capital")
+#: Default minimum population per polysystem (NHS London 2009: 50,000).
+DEFAULT_FLOOR = 50_000.0
+#: Relative tolerance of "below the floor" (populations are sums of floats): a polysystem is
+#: below the floor when its population is below ``floor * (1 - FLOOR_TOLERANCE)``. The one
+#: convention of the validator, the metrics, the diagnosis and the heuristic
+#: (:meth:`Rules.below_floor`).
+FLOOR_TOLERANCE = 1e-9
 
 UnitType = Literal["practice", "lsoa"]
 
@@ -158,7 +163,7 @@ class Rules(Picklable):
         (the rural PCN rule). The reason is carried into every report.
     """
 
-    floor: float = 50_000.0
+    floor: float = DEFAULT_FLOOR
     ceiling: float | None = None
     min_polysystems: int | None = None
     max_polysystems: int | None = None
@@ -197,6 +202,23 @@ class Rules(Picklable):
         if problems:
             raise ProblemDefinitionError(problems)
 
+    @property
+    def floor_threshold(self) -> float:
+        """The population below which a polysystem is below the floor (see :data:`FLOOR_TOLERANCE`)."""
+        return self.floor * (1 - FLOOR_TOLERANCE)
+
+    def below_floor(self, population: Any) -> Any:
+        """True where ``population`` (a number or an array) is below the floor.
+
+        The one predicate of "below the floor", within :data:`FLOOR_TOLERANCE`; it ignores
+        waivers (a polysystem holding a waived unit may be below the floor and still valid).
+        """
+        return population < self.floor_threshold
+
+    def waived_mask(self, unit_ids: Sequence[str]) -> np.ndarray:
+        """Boolean per unit of ``unit_ids``: the unit holds a waiver (``waivers``)."""
+        return np.isin(np.asarray(unit_ids, dtype=object), list(self.waivers))
+
 
 @dataclass(frozen=True)
 class Objective(Picklable):
@@ -205,9 +227,8 @@ class Objective(Picklable):
     Parameters
     ----------
     weights
-        Term -> weight for a weighted sum. Terms: ``mean_travel`` (population-weighted mean
-        travel minutes), ``max_travel`` (minutes), ``deprivation_travel`` (mean travel
-        weighted by population x IMD score), ``capital`` (GBP millions).
+        Term -> weight for a weighted sum. Terms: those of :data:`catchment.objective.TERMS`
+        (``mean_travel``, ``max_travel``, ``deprivation_travel``, ``capital``, ...).
     lexicographic
         Terms in priority order; when given, each term is minimised in turn, the earlier
         ones held at their optimum (within ``lexicographic_tolerance``); ``weights`` is
@@ -216,7 +237,7 @@ class Objective(Picklable):
         Relative slack allowed on earlier terms in a lexicographic solve.
     """
 
-    weights: Mapping[str, float] = field(default_factory=lambda: {"mean_travel": 1.0})
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     lexicographic: tuple[str, ...] | None = None
     lexicographic_tolerance: float = 1e-6
 
@@ -282,6 +303,9 @@ class Problem:
     dropped : tuple of DroppedUnit
         Units of the selection left out of the problem (no coordinates, ...): they count in
         the population a plan's coverage is measured against.
+    unit_data : mapping of str to ndarray
+        Further per-unit values that objective terms read (column name -> values, shape
+        ``(n_units,)``, non-negative), e.g. those of :data:`catchment.objective.UNIT_DATA_COLUMNS`.
     """
 
     unit_ids: tuple[str, ...]
@@ -305,6 +329,7 @@ class Problem:
     units: Any = None
     sites: Any = None
     dropped: tuple[DroppedUnit, ...] = ()
+    unit_data: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ construction
     def __post_init__(self) -> None:
@@ -316,6 +341,7 @@ class Problem:
         object.__setattr__(self, "travel_min", _frozen_array(self.travel_min, dtype=float))
         if self.deprivation is not None:
             object.__setattr__(self, "deprivation", _frozen_array(self.deprivation, dtype=float))
+        object.__setattr__(self, "unit_data", {str(k): _frozen_array(a, dtype=float) for k, a in self.unit_data.items()})
         if self.unit_names is None:
             object.__setattr__(self, "unit_names", self.unit_ids)
         for name in ("site_names", "site_types", "site_status", "options", "dropped"):
@@ -392,8 +418,16 @@ class Problem:
                 bad = [self.unit_ids[i] for i in np.flatnonzero(~(self.deprivation >= 0) | ~np.isfinite(self.deprivation))]
                 if bad:
                     problems.append(f"deprivation (IMD score) must be a non-negative number; not for {_few(bad)}")
-        if "deprivation_travel" in self.objective.terms and self.deprivation is None:
-            problems.append("the deprivation_travel objective needs a deprivation (IMD) score per unit")
+        for name, values in self.unit_data.items():
+            if values.shape != (n,):
+                problems.append(f"unit_data[{name!r}] has shape {values.shape}, expected ({n},)")
+            else:
+                bad = [self.unit_ids[i] for i in np.flatnonzero(~(values >= 0) | ~np.isfinite(values))]
+                if bad:
+                    problems.append(f"{name} must be a non-negative number; not for {_few(bad)}")
+        for term in self.objective.terms:
+            if not TERM[term].available(self):
+                problems.append(f"the {term} objective needs {TERM[term].needs}")
         if self.groups is not None and len(self.groups) != n:
             problems.append(f"groups has {len(self.groups)} entries, expected {n}")
         if self.rules.respect_groups and self.groups is None:
@@ -488,6 +522,41 @@ class Problem:
         is ``"placeholder"``: its capital figures must be labelled (:data:`PLACEHOLDER_COSTS_NOTE`).
         """
         return "placeholder" if any(o.placeholder for o in self.options) else "scenario"
+
+    @property
+    def waived(self) -> np.ndarray:
+        """Boolean per unit (read only): the unit holds a waiver (``rules.waivers``)."""
+        cached = self.__dict__.get("_waived_cache")
+        if cached is None:
+            cached = _frozen_array(self.rules.waived_mask(self.unit_ids), dtype=bool)
+            object.__setattr__(self, "_waived_cache", cached)
+        return cached
+
+    @property
+    def floor_coefficients(self) -> np.ndarray:
+        """Each unit's contribution towards its polysystem's floor (read only).
+
+        ``min(population, floor)`` — capping at the floor is a valid tightening, as no unit
+        needs to count for more than the whole floor — and the whole floor for a waived unit,
+        which lifts its polysystem's floor.
+        """
+        cached = self.__dict__.get("_floor_coef_cache")
+        if cached is None:
+            floor = float(self.rules.floor)
+            cached = _frozen_array(np.where(self.waived, floor, np.minimum(self.population, floor)), dtype=float)
+            object.__setattr__(self, "_floor_coef_cache", cached)
+        return cached
+
+    @property
+    def max_polysystems_by_floor(self) -> int | None:
+        """Most polysystems the floor allows, ``floor(sum min(p, F) / F)``.
+
+        ``None`` when there is no floor or a waiver (a waived polysystem needs no floor's worth).
+        """
+        floor = float(self.rules.floor)
+        if not floor > 0 or self.rules.waivers:
+            return None
+        return math.floor(float(np.minimum(self.population, floor).sum()) / floor + 1e-9)
 
     def unit_index(self, unit_id: str) -> int:
         """Array position of a unit id."""

@@ -67,6 +67,8 @@ from dataclasses import dataclass
 
 import pulp
 
+from catchment.settings import CONTIGUITY_METHODS
+
 __all__ = [
     "CONTIGUITY_METHODS",
     "SeparatorCut",
@@ -77,10 +79,6 @@ __all__ = [
     "components",
     "spanning_flows",
 ]
-
-
-#: ``"cuts"``: separator cuts added round by round (default); ``"flow"``: flow model.
-CONTIGUITY_METHODS = ("cuts", "flow")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The one-call entry point: one MIP, or the neighbourhood search for large problems.
 
-:func:`solve` picks the method (see :data:`solvers.mip.METHODS`) and calls
+:func:`solve` picks the method (see :data:`catchment.settings.METHODS`) and calls
 :class:`solvers.mip.PolysystemModel` or :func:`solvers.lns.solve_lns`; it sits above both
 so that neither imports the other's caller.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from catchment.plan import Plan
 from catchment.problem import Problem
+from catchment.settings import DEFAULTS, check_solver_options
 from solvers.lns import LNS_MIN_UNITS, lns_unsupported, solve_lns
-from solvers.mip import PolysystemModel, check_solver_options
+from solvers.mip import PolysystemModel
 
 __all__ = ["solve"]
 
@@ -18,16 +19,16 @@ __all__ = ["solve"]
 def solve(
     problem: Problem,
     *,
-    solver: str = "highs",
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    k_nearest: int | None = None,
+    solver: str = DEFAULTS.solver,
+    time_limit: float | None = DEFAULTS.time_limit,
+    mip_gap: float = DEFAULTS.mip_gap,
+    k_nearest: int | None = DEFAULTS.k_nearest,
     warm_start: bool = True,
-    threads: int | None = None,
+    threads: int | None = DEFAULTS.threads,
     msg: bool = False,
-    contiguity: str = "cuts",
-    method: str = "auto",
-    workers: int | None = 1,
+    contiguity: str = DEFAULTS.contiguity,
+    method: str = DEFAULTS.method,
+    workers: int | None = DEFAULTS.workers,
     start: Plan | None = None,
 ) -> Plan:
     """Solve a polysystem problem: one MIP, or neighbourhood by neighbourhood for large ones.

@@ -19,17 +19,16 @@ from typing import Any
 import numpy as np
 import pulp
 
+from catchment.objective import TERMS, option_terms
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
 from solvers.common import (
-    CAPITAL_UNIT,
     Candidates,
     adjacency_lists,
     choose_options,
     lp_labels,
     objective_value,
     term_values,
-    travel_weights,
 )
 from solvers.backends import run_solver
 from solvers.contiguity import (
@@ -185,10 +184,7 @@ def build_formulation(
 
     # floor, size, serve
     floor = float(rules.floor)
-    waived = np.zeros(n, dtype=bool)
-    for u in rules.waivers:
-        waived[problem.unit_index(u)] = True
-    coef_floor = np.where(waived, floor, np.minimum(pop, floor))
+    coef_floor = problem.floor_coefficients
     ceiling = math.inf if rules.ceiling is None else float(rules.ceiling)
     reach_of = np.bincount((whole or cand).sites, weights=pop[(whole or cand).units], minlength=problem.n_sites)
     for j in usable:
@@ -216,8 +212,8 @@ def build_formulation(
         _add(prob, count, _GE, "min_polysystems", float(rules.min_polysystems))
     if rules.max_polysystems is not None:
         _add(prob, count, _LE, "max_polysystems", float(rules.max_polysystems))
-    if floor > 0 and not rules.waivers:
-        most = math.floor(float(np.minimum(pop, floor).sum()) / floor + 1e-9)
+    most = problem.max_polysystems_by_floor
+    if most is not None:
         if most < min(len(usable), rules.max_polysystems or len(usable)):
             _add(prob, count, _LE, "count_floor_bound", float(most))
     costs = {(j, o.option): o.capital_cost for j in usable for o in problem.options_of(problem.site_ids[j])}
@@ -249,15 +245,20 @@ def build_formulation(
 def _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul, *, whole=None) -> dict[str, Any]:
     used = set(problem.objective.terms)
     terms: dict[str, Any] = {}
-    for term in ("mean_travel", "deprivation_travel"):
-        if term in used:
-            coef = travel_weights(problem, term)[cand.units] * cand.travel
-            terms[term] = pulp.LpAffineExpression(zip(x, coef.tolist()))
-    if "capital" in used:
-        terms["capital"] = pulp.LpAffineExpression(
-            [(option_vars[key], c / CAPITAL_UNIT) for key, c in costs.items() if c > 0]
-        )
-    if "max_travel" in used:
+    for spec in TERMS:  # the linear terms, from the table
+        if spec.name not in used:
+            continue
+        if spec.kind == "travel":
+            coef = spec.pair_coefficients(problem, cand.units, cand.travel)
+            terms[spec.name] = pulp.LpAffineExpression(zip(x, coef.tolist()))
+        elif spec.kind == "options":
+            amounts = {key: spec.option_amount(problem.option(problem.site_ids[key[0]], key[1])) for key in costs}
+            terms[spec.name] = pulp.LpAffineExpression(
+                [(option_vars[key], spec.option_coefficient(a)) for key, a in amounts.items() if a > 0]
+            )
+    for spec in TERMS:  # the longest travel: a variable above every assigned unit's travel
+        if spec.kind != "max" or spec.name not in used:
+            continue
         travel = cand.travel
         ref = whole or cand
         nearest = np.full(problem.n_units, np.inf)
@@ -269,7 +270,7 @@ def _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul, *, 
             a, b = starts[i], starts[i + 1]
             if b > a and travel[a:b].max() > low:
                 _add(prob, [(t_var, 1.0), *((x[q], -float(travel[q])) for q in range(a, b))], _GE, f"maxtravel_{ul[i]}")
-        terms["max_travel"] = pulp.LpAffineExpression([(t_var, 1.0)])
+        terms[spec.name] = pulp.LpAffineExpression([(t_var, 1.0)])
         terms["_max_var"] = t_var
     return terms
 
@@ -535,7 +536,7 @@ def _extract(problem: Problem, form: Formulation) -> tuple[np.ndarray, dict[int,
         else:  # the solver left the option undecided (cannot happen with integral values)
             pops = {j: float(problem.population[site_of_unit == j].sum())}
             hub_options[j] = (choose_options(problem, pops) or {j: problem.options_of(problem.site_ids[j])[0].option})[j]
-    if "capital" not in problem.objective.terms:
+    if not any(spec.name in problem.objective.terms for spec in option_terms()):
         # Capital is not in the objective, so the solver picks among the options that fit at
         # random; a planner expects the cheapest that fits. Objective unchanged, budget only eased.
         pops = {j: float(problem.population[site_of_unit == j].sum()) for j in hub_options}

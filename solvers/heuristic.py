@@ -42,11 +42,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from catchment.objective import TERMS, option_terms, travel_terms
 from catchment.plan import Plan
 from catchment.problem import Problem
 from catchment.timing import STOPPED_BY_TIME_LIMIT, deadline_after
 from solvers.common import (
-    CAPITAL_UNIT,
     adjacency_lists,
     candidate_pairs,
     objective_key,
@@ -290,9 +290,8 @@ class _Search:
         self.closed = set(cand.closed_sites)
         self.hosts: list[int | None] = list(problem.site_unit or (None,) * self.m)
         self.floor = float(rules.floor)
-        self.wv = np.zeros(self.n, dtype=bool)
-        for u in rules.waivers:
-            self.wv[problem.unit_index(u)] = True
+        self.below_floor = rules.below_floor
+        self.wv = problem.waived
         self.size_lim = site_size_limits(problem)
         self.budget = math.inf if rules.budget is None else float(rules.budget)
         self.required = [int(j) for j in problem.required_sites()]
@@ -311,8 +310,8 @@ class _Search:
         )
         self.c = self._guide_cost()
         obj = problem.objective
-        self.exact_delta = obj.lexicographic is None and set(obj.terms) <= {"mean_travel", "deprivation_travel"}
-        self.cost_matters = "capital" in obj.terms or rules.budget is not None
+        self.exact_delta = obj.lexicographic is None and set(obj.terms) <= {t.name for t in travel_terms()}
+        self.cost_matters = any(t.name in obj.terms for t in option_terms()) or rules.budget is not None
 
     # ------------------------------------------------------------------ set-up
     def _pin_groups_of_hostless_sites(self) -> None:
@@ -329,12 +328,11 @@ class _Search:
         total = self.p.sum()
         cost = np.zeros((self.n, self.m))
         travel = np.where(np.isfinite(self.t), self.t, 0.0)
-        if weights.get("mean_travel", 0) > 0 and total > 0:
-            cost += weights["mean_travel"] * self.p[:, None] * travel / total
-        dep = self.problem.deprivation
-        if weights.get("deprivation_travel", 0) > 0 and dep is not None and (self.p * dep).sum() > 0:
-            wd = self.p * dep
-            cost += weights["deprivation_travel"] * wd[:, None] * travel / wd.sum()
+        for term in travel_terms():  # each unit's share of each weighted travel term
+            if weights.get(term.name, 0) > 0 and term.available(self.problem):
+                w = term.weights(self.problem)
+                if w.sum() > 0:
+                    cost += weights[term.name] * w[:, None] * travel / w.sum()
         if not cost.any():
             cost = self.p[:, None] * travel / max(total, 1.0)
         return np.where(self.allowed, cost, np.inf)
@@ -344,8 +342,9 @@ class _Search:
         n_open = int(self.openable.sum())
         lo = max(rules.min_polysystems or 1, len(self.required))
         hi = min(rules.max_polysystems or n_open, n_open)
-        if self.floor > 0 and not self.wv.any():
-            hi = min(hi, int(math.floor(np.minimum(self.p, self.floor).sum() / self.floor + 1e-9)))
+        by_floor = self.problem.max_polysystems_by_floor
+        if by_floor is not None:
+            hi = min(hi, by_floor)
         hi = max(hi, lo)
         counts = list(range(hi, lo - 1, -1))
         if len(counts) > 8:
@@ -535,13 +534,13 @@ class _Search:
         return self.options(state) is not None
 
     def _short(self, state: _State, j: int) -> bool:
-        return state.pop[j] < self.floor - _EPS and state.waived[j] == 0
+        return self.below_floor(state.pop[j]) and state.waived[j] == 0
 
     def _donor_ok(self, state: _State, i: int, k: int) -> bool:
         """Can unit ``i`` leave polysystem ``k`` without breaking it?"""
         if state.roots.get(k) == i or len(state.members[k]) <= 1:
             return False
-        if state.waived[k] - int(self.wv[i]) <= 0 and state.pop[k] - self.p[i] < self.floor - _EPS:
+        if state.waived[k] - int(self.wv[i]) <= 0 and self.below_floor(state.pop[k] - self.p[i]):
             return False
         return not self.contiguity or self._connected_without(state, k, i)
 
@@ -633,17 +632,19 @@ class _Search:
 
     def terms(self, state: _State) -> dict[str, float]:
         tt = self.t[np.arange(self.n), state.site_of]
-        total = self.p.sum()
-        out = {
-            "mean_travel": float(self.p @ tt) / total if total > 0 else 0.0,
-            "max_travel": float(tt.max()),
-        }
-        dep = self.problem.deprivation
-        if dep is not None:
-            wd = self.p * dep
-            out["deprivation_travel"] = float(wd @ tt) / wd.sum() if wd.sum() > 0 else 0.0
         options = self.options(state) or {}
-        out["capital"] = sum(next(c for c, _, o in self.opts[j] if o == name) for j, name in options.items()) / CAPITAL_UNIT
+        out: dict[str, float] = {}
+        for term in TERMS:
+            if not term.available(self.problem):
+                continue
+            if term.kind == "travel":
+                w = term.weights(self.problem)
+                out[term.name] = float(w @ tt) / w.sum() if w.sum() > 0 else 0.0
+            elif term.kind == "max":
+                out[term.name] = float(tt.max())
+            else:
+                out[term.name] = sum(term.option_amount(self.problem.option(self.problem.site_ids[j], name))
+                                     for j, name in options.items()) / term.scale
         return out
 
     def key(self, state: _State) -> tuple[float, ...] | None:
@@ -767,7 +768,7 @@ class _Search:
             if pop > self.size_lim[site] + _EPS:
                 return False
             waived = state.waived[site] - int(self.wv[out]) + int(self.wv[into])
-            if pop < self.floor - _EPS and waived <= 0:
+            if self.below_floor(pop) and waived <= 0:
                 return False
         return True
 
@@ -841,7 +842,7 @@ class _Search:
         for j in open_sites:
             mem = np.flatnonzero(state.site_of == j)
             pop = float(self.p[mem].sum())
-            if pop < self.floor - _EPS and not self.wv[mem].any():
+            if self.below_floor(pop) and not self.wv[mem].any():
                 return False
             if pop > self.size_lim[j] + _EPS:
                 return False

@@ -82,14 +82,15 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from catchment.objective import TERMS, travel_terms
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
+from catchment.settings import DEFAULTS
 from catchment.timing import STOPPED_BY_TIME_LIMIT
 from solvers.common import (
     candidate_pairs,
     objective_value,
     term_values,
-    travel_weights,
 )
 from solvers.backends import solver_available, time_left
 from solvers.distributed import default_workers
@@ -135,8 +136,9 @@ def lns_unsupported(problem: Problem) -> str | None:
     objective = problem.objective
     if objective.lexicographic is not None:
         return "a lexicographic objective does not decompose by neighbourhood"
-    if objective.weights.get("max_travel", 0.0) > 0:
-        return "the max_travel term does not decompose by neighbourhood"
+    for term in TERMS:
+        if not term.linear and objective.weights.get(term.name, 0.0) > 0:
+            return f"the {term.name} term does not decompose by neighbourhood"
     return None
 
 
@@ -162,17 +164,17 @@ class _Search:
 def solve_lns(
     problem: Problem,
     *,
-    solver: str = "highs",
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    k_nearest: int | None = None,
-    threads: int | None = None,
+    solver: str = DEFAULTS.solver,
+    time_limit: float | None = DEFAULTS.time_limit,
+    mip_gap: float = DEFAULTS.mip_gap,
+    k_nearest: int | None = DEFAULTS.k_nearest,
+    threads: int | None = DEFAULTS.threads,
     msg: bool = False,
-    contiguity: str = "cuts",
+    contiguity: str = DEFAULTS.contiguity,
     neighbourhood_units: int | None = None,
     seed: int = 2009,
     start: Plan | None = None,
-    workers: int | None = None,
+    workers: int | None = None,  # unlike solve()'s 1: called on its own, the search uses every core
 ) -> Plan:
     """Solve a large problem by large-neighbourhood search with exact sub-models.
 
@@ -924,9 +926,9 @@ def _subproblem(
     )
     pop = problem.population
     weights = dict(problem.objective.weights)
-    for term in ("mean_travel", "deprivation_travel"):  # the freed units' share of each travel term
-        if weights.get(term, 0.0) > 0:
-            weights[term] *= float(travel_weights(problem, term)[units].sum())
+    for term in travel_terms():  # the freed units' share of each travel term
+        if weights.get(term.name, 0.0) > 0:
+            weights[term.name] *= float(term.travel_shares(problem)[units].sum())
     if not any(w > 0 for w in weights.values()):
         return None, sites
     adjacency = None
@@ -952,6 +954,7 @@ def _subproblem(
         travel_source=problem.travel_source,
         travel_label=problem.travel_label,
         deprivation=None if problem.deprivation is None else problem.deprivation[units],
+        unit_data={name: values[units] for name, values in problem.unit_data.items()},
         groups=None if problem.groups is None else tuple(problem.groups[i] for i in units),
         adjacency=adjacency,
         site_unit=None if problem.site_unit is None else tuple(None if hosts[j] < 0 else int(pos_u[hosts[j]])

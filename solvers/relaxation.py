@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import pulp
 
+from catchment.objective import travel_terms
 from catchment.problem import Problem
 from solvers.backends import WarmHiGHS, run_highs, time_left
-from solvers.common import Candidates, candidate_pairs, travel_weights
+from solvers.common import Candidates, candidate_pairs
 from solvers.formulation import build_formulation
 
 __all__ = ["Relaxation", "solve_relaxation", "PricedRelaxation", "priced_relaxation", "minute_weights"]
@@ -240,11 +241,6 @@ class _Pricer:
     def create(cls, problem: Problem, form: Any, cand: Candidates, whole: Candidates | None = None) -> _Pricer:
         n, m = problem.n_units, problem.n_sites
         ul, sl = form.unit_labels, form.site_labels
-        pop = problem.population
-        waived = np.zeros(n, dtype=bool)
-        for unit in problem.rules.waivers:
-            waived[problem.unit_index(unit)] = True
-        floor = float(problem.rules.floor)
 
         def row(name: str) -> int:
             con = form.prob.get_constraint_by_name(name)
@@ -270,7 +266,7 @@ class _Pricer:
             mask = (whole or candidate_pairs(problem, k=None)).mask(n, m)
             allowed = mask.copy()
             allowed[cand.units, cand.sites] = False
-        return cls(problem, cost, np.where(waived, floor, np.minimum(pop, floor)), assign_row, floor_row, size_row,
+        return cls(problem, cost, problem.floor_coefficients, assign_row, floor_row, size_row,
                    serve_row, maxtravel_row, travel, open_col, np.array([v.index for v in form.x], dtype=np.int64),
                    int(form.prob.solverModel.getNumCol()), allowed, mask)
 
@@ -353,7 +349,7 @@ class _Pricer:
 def minute_weights(problem: Problem) -> np.ndarray:
     """Each unit's objective per minute of its travel (the weighted travel terms summed)."""
     weight = np.zeros(problem.n_units)
-    for term in ("mean_travel", "deprivation_travel"):
-        if problem.objective.weights.get(term, 0.0) > 0:
-            weight += problem.objective.weights[term] * travel_weights(problem, term)
+    for term in travel_terms():
+        if problem.objective.weights.get(term.name, 0.0) > 0:
+            weight += problem.objective.weights[term.name] * term.travel_shares(problem)
     return weight
