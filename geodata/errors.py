@@ -10,9 +10,9 @@ opening the file in an editor, header included) and the column, and an error car
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable
 
 __all__ = [
     "CatchmentError",
@@ -178,7 +178,9 @@ class ProblemDefinitionError(CatchmentError, ValueError):
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems = tuple(problems)
         n = len(self.problems)
-        super().__init__("\n  ".join([f"{n} problem{'s' if n != 1 else ''} in the problem definition:", *self.problems]))
+        super().__init__(
+            "\n  ".join([f"{n} problem{'s' if n != 1 else ''} in the problem definition:", *self.problems])
+        )
 
 
 class ScenarioError(ProblemDefinitionError):
@@ -199,9 +201,7 @@ class PlanInvalidError(CatchmentError):
     def __init__(self, violations: Iterable[object]) -> None:
         self.violations = tuple(violations)
         n = len(self.violations)
-        super().__init__(
-            "\n  ".join([f"the plan breaks {n} rule{'s' if n != 1 else ''}:", *map(str, self.violations)])
-        )
+        super().__init__("\n  ".join([f"the plan breaks {n} rule{'s' if n != 1 else ''}:", *map(str, self.violations)]))
 
 
 class OutputLocationError(CatchmentError):
@@ -220,8 +220,9 @@ class UnknownCcgError(CatchmentError, ValueError):
         known = sorted(known)
         sample = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
         asked = ", ".join(self.codes) if self.codes else "(none)"
-        super().__init__(f"unknown CCG code(s) {asked}: not in column 'ccg_code' of {file} "
-                         f"({len(known)} codes there: {sample})")
+        super().__init__(
+            f"unknown CCG code(s) {asked}: not in column 'ccg_code' of {file} ({len(known)} codes there: {sample})"
+        )
 
 
 # Distributed runs and assets

@@ -302,10 +302,7 @@ def _check_bbox(bbox: BBox) -> BBox:
         and -90 <= bottom < top <= 90
     )
     if not ok:
-        msg = (
-            f"bbox must be (left, bottom, right, top) in degrees with left < right and "
-            f"bottom < top, not {bbox!r}"
-        )
+        msg = f"bbox must be (left, bottom, right, top) in degrees with left < right and bottom < top, not {bbox!r}"
         raise ValueError(msg)
     return (left, bottom, right, top)
 
@@ -526,9 +523,7 @@ def graph_from_graphml(path: str | Path) -> nx.MultiDiGraph:
         msg = f"{path}: the network has no edges"
         raise NetworkError(msg)
     bad = [
-        (u, v)
-        for u, v, t in G.edges(data="travel_time")
-        if not isinstance(t, float) or not math.isfinite(t) or t < 0
+        (u, v) for u, v, t in G.edges(data="travel_time") if not isinstance(t, float) or not math.isfinite(t) or t < 0
     ]
     if bad:
         msg = (

@@ -199,8 +199,15 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
     v.require_rows(table, file=path, what="practices (list sizes)")
     total = (table["SEX"].str.strip().str.upper() == "ALL") & (table["AGE"].str.strip().str.upper() == "ALL")
     if not total.any():
-        raise InputDataError([DataProblem(str(path), "no row has SEX = ALL and AGE = ALL (the all-persons "
-                                          "list size of a practice)", column="SEX, AGE")])
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(path),
+                    "no row has SEX = ALL and AGE = ALL (the all-persons list size of a practice)",
+                    column="SEX, AGE",
+                )
+            ]
+        )
     out = table.loc[total, list(columns)].rename(columns=columns)
     out = out.apply(lambda s: s.str.strip())
     problems = ProblemCollector(path)

@@ -96,11 +96,14 @@ def _place(
     found = v.isin(practices["practice_code"], lookup.index)
     codes = practices.loc[found, "practice_code"]
     placed = gpd.GeoDataFrame(
-        practices.loc[found].assign(
-            coord_source="nhs_choices", source_row=choices["row"].loc[codes].to_numpy(),
+        practices.loc[found]
+        .assign(
+            coord_source="nhs_choices",
+            source_row=choices["row"].loc[codes].to_numpy(),
             source_lat=choices["latitude_text"].loc[codes].to_numpy(),
             source_lon=choices["longitude_text"].loc[codes].to_numpy(),
-        ).reset_index(drop=True),
+        )
+        .reset_index(drop=True),
         geometry=gpd.GeoSeries(lookup.loc[codes].array, crs=BNG),
         crs=BNG,
     )
@@ -120,9 +123,12 @@ def _place(
 
 
 def _selection_label(*, ccg: object, lad: object, bbox: object, polygon: object) -> str:
-    parts = [f"CCG {', '.join(_codes(ccg))}" if ccg is not None else "",
-             f"LAD {', '.join(_codes(lad))}" if lad is not None else "",
-             "box" if bbox is not None else "", "polygon" if polygon is not None else ""]
+    parts = [
+        f"CCG {', '.join(_codes(ccg))}" if ccg is not None else "",
+        f"LAD {', '.join(_codes(lad))}" if lad is not None else "",
+        "box" if bbox is not None else "",
+        "polygon" if polygon is not None else "",
+    ]
     return ", ".join(p for p in parts if p)
 
 
@@ -144,27 +150,42 @@ def _check_places(
     def report(i: int, message: str) -> None:
         row = placed.iloc[i]
         if row["coord_source"] == "nhs_choices":
-            problems.append(DataProblem(
-                str(choices_path), f"practice {row['practice_code']} ({row['name']}) at latitude {row['source_lat']}, "
-                f"longitude {row['source_lon']} {message}: a wrong coordinate?",
-                row=int(row["source_row"]), column="Latitude, Longitude"))
+            problems.append(
+                DataProblem(
+                    str(choices_path),
+                    f"practice {row['practice_code']} ({row['name']}) at latitude {row['source_lat']}, "
+                    f"longitude {row['source_lon']} {message}: a wrong coordinate?",
+                    row=int(row["source_row"]),
+                    column="Latitude, Longitude",
+                )
+            )
         else:
-            problems.append(DataProblem(
-                str(codepoint_path), f"practice {row['practice_code']} ({row['name']}), placed at the point of "
-                f"postcode {row['postcode']} (easting {row.geometry.x:.0f}, northing {row.geometry.y:.0f}), "
-                f"{message}: a wrong coordinate?", column="easting, northing"))
+            problems.append(
+                DataProblem(
+                    str(codepoint_path),
+                    f"practice {row['practice_code']} ({row['name']}), placed at the point of "
+                    f"postcode {row['postcode']} (easting {row.geometry.x:.0f}, northing {row.geometry.y:.0f}), "
+                    f"{message}: a wrong coordinate?",
+                    column="easting, northing",
+                )
+            )
 
     if land is not None and len(placed):
         distance = land_distance(placed.geometry, land)
         for i in np.flatnonzero(distance > LAND_TOLERANCE_M):
             where = f"{distance[i] / 1000:,.0f} km" if np.isfinite(distance[i]) else "far"
-            report(int(i), f"lies {where} off the land of the UK ({land.name}; at most "
-                           f"{LAND_TOLERANCE_M / 1000:g} km allowed)")
+            report(
+                int(i),
+                f"lies {where} off the land of the UK ({land.name}; at most {LAND_TOLERANCE_M / 1000:g} km allowed)",
+            )
     if selection is not None and len(placed) > 1 and not problems:
         distance = isolation(placed.geometry)
         for i in np.flatnonzero(distance > MAX_ISOLATION_M):
-            report(int(i), f"lies {distance[i] / 1000:,.0f} km from the nearest other practice of the selection "
-                           f"({selection}; at most {MAX_ISOLATION_M / 1000:g} km expected)")
+            report(
+                int(i),
+                f"lies {distance[i] / 1000:,.0f} km from the nearest other practice of the selection "
+                f"({selection}; at most {MAX_ISOLATION_M / 1000:g} km expected)",
+            )
     if problems:
         raise InputDataError(problems)
 
@@ -337,10 +358,13 @@ def load_practices(
         logger.info("%s not found: practice coordinates are not checked against the land", land)
         land = None
     _check_places(
-        placed.reset_index(drop=True), land=land, choices_path=_path(root, "nhs_choices", nhs_choices_path),
+        placed.reset_index(drop=True),
+        land=land,
+        choices_path=_path(root, "nhs_choices", nhs_choices_path),
         codepoint_path=_path(root, "codepoint", codepoint_path),
-        selection=(None if ccg is None and not spatial
-                   else _selection_label(ccg=ccg, lad=lad, bbox=bbox, polygon=polygon)),
+        selection=(
+            None if ccg is None and not spatial else _selection_label(ccg=ccg, lad=lad, bbox=bbox, polygon=polygon)
+        ),
     )
     placed = placed.sort_values("practice_code", kind="stable").reset_index(drop=True)
     result = gpd.GeoDataFrame(placed[PRACTICE_COLUMNS], geometry="geometry", crs=BNG)

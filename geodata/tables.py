@@ -387,8 +387,9 @@ def read_vector(path: str | Path, *, what: str = "input file", layer: str | int 
         raise InputDataError([DataProblem(str(path), f"not a readable vector file ({exc})")]) from None
     if expected is not None and expected >= 0 and len(frame) != expected:
         # GDAL's Arrow reader stops quietly at a damaged record: never plan on part of a file
-        raise InputDataError([DataProblem(
-            str(path), f"the file is damaged: {len(frame):,} of its {expected:,} features could be read")])
+        raise InputDataError(
+            [DataProblem(str(path), f"the file is damaged: {len(frame):,} of its {expected:,} features could be read")]
+        )
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise InputDataError([DataProblem(str(path), "the file has no geometry")])
     if frame.crs is None:

@@ -35,6 +35,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from tqdm import tqdm
 
+from geodata.cache import hash_ids, hash_parts, load_arrays, save_arrays
 from geodata.errors import (
     DataProblem,
     InputDataError,
@@ -43,7 +44,6 @@ from geodata.errors import (
     ProblemCollector,
     TravelTimeError,
 )
-from geodata.cache import hash_ids, hash_parts, load_arrays, save_arrays
 from geodata.snap import graph_node_arrays, nearest_node_positions, point_coordinates, report_far_points
 
 __all__ = [
@@ -428,9 +428,7 @@ def road_arrays(G: nx.Graph, *, weight: str = "travel_time") -> RoadArrays:
     forward = _csr(u, v, w, n)
     back = np.lexsort((u, v))
     reverse = _csr(v[back], u[back], w[back], n)
-    fingerprint = hash_parts(
-        "road-network/1", hash_ids(nodes), xy, forward.indptr, forward.indices, forward.data
-    )
+    fingerprint = hash_parts("road-network/1", hash_ids(nodes), xy, forward.indptr, forward.indices, forward.data)
     return RoadArrays(
         nodes=nodes,
         xy=xy,
@@ -586,16 +584,12 @@ def travel_time_matrix(
         logger.info("travel times %d x %d read from cache (%s)", *shape, key[:12])
         minutes, o_snap, d_snap = cached
         report_far_points(o_ids, o_snap, max_snap_m=max_snap_m, strict=strict, what="origins", stacklevel=2)
-        report_far_points(
-            d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2
-        )
+        report_far_points(d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2)
     else:
         o_pos, o_snap = net.snap(o_xy, snap_to=snap_to)
         d_pos, d_snap = net.snap(d_xy, snap_to=snap_to)
         report_far_points(o_ids, o_snap, max_snap_m=max_snap_m, strict=strict, what="origins", stacklevel=2)
-        report_far_points(
-            d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2
-        )
+        report_far_points(d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2)
         limit_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
         minutes = _node_minutes(net, o_pos, d_pos, limit_s=limit_s, progress=progress)
         metres_per_min = access_speed_kph * 1000.0 / 60.0
@@ -837,9 +831,7 @@ def read_travel_matrix(
     roles = _long_roles(header)
     use_long = layout == "long" or (layout == "auto" and all(r is not None for r in roles))
     if use_long:
-        missing = [
-            name for name, r in zip(("origin", "destination", "minutes"), roles, strict=True) if r is None
-        ]
+        missing = [name for name, r in zip(("origin", "destination", "minutes"), roles, strict=True) if r is None]
         if missing:
             problems.add(
                 f"long layout needs origin, destination and minutes columns; none found for "
@@ -847,9 +839,7 @@ def read_travel_matrix(
                 row=1,
             )
             problems.raise_if_any()
-        minutes, o_out, d_out, unit = _parse_long(
-            header, body, rows, roles, origin_ids, destination_ids, problems
-        )
+        minutes, o_out, d_out, unit = _parse_long(header, body, rows, roles, origin_ids, destination_ids, problems)
     else:
         minutes, o_out, d_out = _parse_wide(header, body, rows, origin_ids, destination_ids, problems)
         unit = "minutes"

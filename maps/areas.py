@@ -95,11 +95,16 @@ def plan_geometry(built: BuiltProblem, plan: Plan, *, min_patients: float = MIN_
         units = built.units[["unit_id", "geometry"]].merge(assignments, on="unit_id", how="left")
         areas = _whole_unit_areas(units, units.geometry)
         return PlanGeometry(
-            polysystem_areas(built, plan), areas, "dissolved LSOA boundaries", False,
+            polysystem_areas(built, plan),
+            areas,
+            "dissolved LSOA boundaries",
+            False,
             "travel time from the area's population-weighted centre to its hub",
         )
     has_areas = (
-        built.areas is not None and built.registrations is not None and len(built.areas) > 0
+        built.areas is not None
+        and built.registrations is not None
+        and len(built.areas) > 0
         and built.areas.geom_type.isin(["Polygon", "MultiPolygon"]).all()
     )
     if has_areas:
@@ -137,11 +142,16 @@ def _majority_geometry(
     method = "LSOAs by the polysystem most of their registered patients belong to"
     if dropped > 0:
         share = dropped / registered.sum()
-        method += (f" (LSOAs with fewer than {min_patients:,.0f} patients registered at these practices are not "
-                   f"drawn: {share:.1%} of patients)")
+        method += (
+            f" (LSOAs with fewer than {min_patients:,.0f} patients registered at these practices are not "
+            f"drawn: {share:.1%} of patients)"
+        )
     polysystems = _dissolve(areas, plan, assignments, method)
     return PlanGeometry(
-        polysystems, areas, method, False,
+        polysystems,
+        areas,
+        method,
+        False,
         "mean travel time to the hub of the practices where the area's patients are registered "
         "(weighted by registered patients)",
     )

@@ -36,8 +36,9 @@ def _populations(problem, plan: Plan) -> dict[str, float]:
 
 
 def _served(open_year: dict[str, int | None], population: dict[str, float], years: int) -> np.ndarray:
-    return np.array([sum(population[h] for h, y in open_year.items() if y is not None and y <= t)
-                     for t in range(1, years + 1)])
+    return np.array(
+        [sum(population[h] for h, y in open_year.items() if y is not None and y <= t) for t in range(1, years + 1)]
+    )
 
 
 def _best_person_years(costs, population, years, budgets, *, carry_over):
@@ -82,8 +83,9 @@ def test_budgets_openings_and_served_population(demo, carry_over):
     assert list(table.columns) == list(YEAR_COLUMNS)
     assert np.allclose(table["spend"], spend) and np.allclose(table["population_served"], served)
     assert result.objective == pytest.approx(served.sum())
-    assert served.sum() == pytest.approx(_best_person_years(costs, population, years, [budget] * years,
-                                                            carry_over=carry_over))
+    assert served.sum() == pytest.approx(
+        _best_person_years(costs, population, years, [budget] * years, carry_over=carry_over)
+    )
     assert result.violations() == []
 
 
@@ -126,8 +128,12 @@ def test_bad_options_are_listed_together(demo):
 def test_phase_command(demo, tmp_path):
     built, plan = demo
     out = tmp_path / "phase"
-    assert optimise.main(["phase", "demo", "--years", "4", "--annual-budget", "1.5e6", "--carry-over",
-                          "--out", str(out), "--quiet"]) == optimise.EXIT_OK
+    assert (
+        optimise.main(
+            ["phase", "demo", "--years", "4", "--annual-budget", "1.5e6", "--carry-over", "--out", str(out), "--quiet"]
+        )
+        == optimise.EXIT_OK
+    )
     hubs = pd.read_csv(out / "phasing.csv")
     years = pd.read_csv(out / "phasing_years.csv")
     assert len(hubs) == len(plan.hub_options) and len(years) == 4
@@ -145,6 +151,20 @@ def test_phase_command(demo, tmp_path):
     # a configuration given as a file, every hub required within a horizon too short: exit 3
     config = tmp_path / "config.csv"
     pd.read_csv(out / "assignments.csv")[["unit_id", "polysystem_id", "hub_site_id"]].to_csv(config, index=False)
-    code = optimise.main(["phase", "demo", "--plan", str(config), "--years", "1", "--annual-budget", "1e5",
-                          "--complete", "--out", str(tmp_path / "none"), "--quiet"])
+    code = optimise.main(
+        [
+            "phase",
+            "demo",
+            "--plan",
+            str(config),
+            "--years",
+            "1",
+            "--annual-budget",
+            "1e5",
+            "--complete",
+            "--out",
+            str(tmp_path / "none"),
+            "--quiet",
+        ]
+    )
     assert code == optimise.EXIT_INFEASIBLE and not (tmp_path / "none").exists()

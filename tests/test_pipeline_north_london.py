@@ -41,8 +41,15 @@ def test_box_holds_16_practices_and_64_lsoas(slice_data):
 def test_matrix_equals_networkx_on_the_same_graph(slice_data):
     lsoas, practices, graph = slice_data
     origins = gpd.GeoSeries(gpd.points_from_xy(lsoas["centroid_x"], lsoas["centroid_y"]), crs=BNG)
-    tt = travel_time_matrix(graph, origins, practices.geometry, origin_ids=list(lsoas["lsoa_code"]),
-                            destination_ids=list(practices["practice_code"]), max_snap_m=2000, progress=False)
+    tt = travel_time_matrix(
+        graph,
+        origins,
+        practices.geometry,
+        origin_ids=list(lsoas["lsoa_code"]),
+        destination_ids=list(practices["practice_code"]),
+        max_snap_m=2000,
+        progress=False,
+    )
     assert tt.minutes.shape == (64, 16)
     assert np.isfinite(tt.minutes).all(), "largest strongly connected component: every pair reachable"
     o = snap_points(graph, origins, max_snap_m=2000)

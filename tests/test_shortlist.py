@@ -105,9 +105,12 @@ def _line_problem(**rules) -> Problem:
     inf = math.inf
     travel = [[1, 5, 9], [2, 4, 8], [6, 2, 5], [inf, inf, 1]]
     return Problem.from_arrays(
-        unit_ids=["U1", "U2", "U3", "U4"], population=[30_000, 30_000, 30_000, 30_000],
-        site_ids=["A", "B", "C"], travel_min=travel,
-        options=[HubOption(s, "reuse", 100_000.0) for s in "ABC"], rules=Rules(**rules),
+        unit_ids=["U1", "U2", "U3", "U4"],
+        population=[30_000, 30_000, 30_000, 30_000],
+        site_ids=["A", "B", "C"],
+        travel_min=travel,
+        options=[HubOption(s, "reuse", 100_000.0) for s in "ABC"],
+        rules=Rules(**rules),
     )
 
 
