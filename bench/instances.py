@@ -248,7 +248,9 @@ def synthetic_problem(
     sites = gpd.GeoDataFrame(
         {
             "site_id": [f"S{units['unit_id'].iat[h][1:]}" for h in hosts],
-            "name": [f"synthetic {t} site at {units['unit_id'].iat[h]}" for h, t in zip(hosts, site_types)],
+            "name": [
+                f"synthetic {t} site at {units['unit_id'].iat[h]}" for h, t in zip(hosts, site_types, strict=True)
+            ],
             "site_type": site_types,
             "status": "candidate",
         },

@@ -1,4 +1,4 @@
-"""OR-Library p-median instances with known optima, read into the engine, and their benchmark.
+r"""OR-Library p-median instances with known optima, read into the engine, and their benchmark.
 
 Two published sets (files under :func:`geodata.settings.external_dir`, ``orlib/``; see the
 README there):
@@ -14,7 +14,7 @@ README there):
 
 Mapping onto :meth:`catchment.problem.Problem.from_arrays`: units = sites = points,
 exactly p polysystems, floor 0, ceiling Q (capacitated set), population = demand (1 for
-``pmed``). The engine minimises :math:`\\sum_i p_i t_{ij} x_{ij} / P`; with travel row
+``pmed``). The engine minimises :math:`\sum_i p_i t_{ij} x_{ij} / P`; with travel row
 ``i`` set to :math:`d_{ij} / p_i`, the objective times :math:`P` is the published cost.
 
 Run as a script, every instance found is solved with :func:`solvers.mip.solve` and the

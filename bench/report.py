@@ -325,7 +325,8 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
         "## Baselines",
         "",
         "Speed-up = baseline total time / ours (≥ when the baseline was killed or gave up without a plan; "
-        "– when it ran out of memory); solve speed-up compares the solve phases only. Mean travel is the population-weighted mean minutes of each plan, recomputed by "
+        "– when it ran out of memory); solve speed-up compares the solve phases only. "
+        "Mean travel is the population-weighted mean minutes of each plan, recomputed by "
         "`catchment.metrics`; the p-median has no floor, so its plans are shorter but break the rules "
         "(polysystems under the floor are counted by the validator).",
         "",
@@ -466,7 +467,7 @@ def plot_time_vs_size(results: Sequence[dict[str, Any]], path: str | Path = CHAR
                 zorder=3,
                 label=f"{_LABELS[side]}: stopped / no plan",
             )
-    for side, (marker, colour) in styles.items():
+    for side, (_marker, colour) in styles.items():
         ladder = []
         for r in results:
             figures = r if side == "ours" else r.get("baseline", {}).get(side)
@@ -474,7 +475,7 @@ def plot_time_vs_size(results: Sequence[dict[str, Any]], path: str | Path = CHAR
                 ladder.append((r["pairs"], figures.get("total_s")))
         if len(ladder) > 1:
             ladder.sort()
-            ax.plot(*zip(*ladder), linestyle="--", linewidth=1, color=colour, alpha=0.6, zorder=2)
+            ax.plot(*zip(*ladder, strict=True), linestyle="--", linewidth=1, color=colour, alpha=0.6, zorder=2)
     for r in results:
         if r.get("pairs") and isinstance(r.get("total_s"), (int, float)):
             ax.annotate(

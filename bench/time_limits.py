@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from catchment.timing import STOPPED_BY_TIME_LIMIT, time_limit_margin
+from catchment.timing import STOPPED_BY_TIME_LIMIT, time_limit_margin  # noqa: E402
 
 #: The 162,006-pair model: 402 practices x 403 sites, one MIP over every pair.
 FULL_MODEL = """\

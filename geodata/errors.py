@@ -144,15 +144,18 @@ class ProblemCollector:
         self.problems: list[DataProblem] = []
 
     def add(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
+        """Record one problem of the file, with its row and column when known."""
         self.problems.append(DataProblem(self.file, message, row, column))
 
     def extend(self, problems: Iterable[DataProblem]) -> None:
+        """Record problems found elsewhere (e.g. by a column check)."""
         self.problems.extend(problems)
 
     def __bool__(self) -> bool:
         return bool(self.problems)
 
     def raise_if_any(self) -> None:
+        """Raise :class:`InputDataError` listing every recorded problem, if there is one."""
         if self.problems:
             raise InputDataError(self.problems)
 

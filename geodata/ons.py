@@ -163,7 +163,7 @@ def _check_centroid_places(
             "easting, Y the latitude or northing)",
             column="X, Y",
         )
-    for row, code, xx, yy, off in zip(rows, frame.loc[bad, "lsoa_code"], x[bad], y[bad], distance[bad]):
+    for row, code, xx, yy, off in zip(rows, frame.loc[bad, "lsoa_code"], x[bad], y[bad], distance[bad], strict=True):
         where = f"{off / 1000:,.0f} km off the land of the UK" if 0 < off < np.inf else "outside Great Britain"
         problems.add(f"LSOA {code!r} at X {xx:g}, Y {yy:g} ({crs}) lies {where}", row=int(row), column="X, Y")
     problems.raise_if_any()

@@ -262,7 +262,7 @@ def touching_pairs(frame: gpd.GeoDataFrame, id_column: str, *, tolerance_m: floa
     geoms = frame.geometry.to_numpy()
     left, right = frame.sindex.query(shapely.buffer(geoms, tolerance_m), predicate="intersects")
     ids = frame[id_column].astype(str).to_numpy()
-    pairs = {tuple(sorted((ids[a], ids[b]))) for a, b in zip(left, right) if ids[a] != ids[b]}
+    pairs = {tuple(sorted((ids[a], ids[b]))) for a, b in zip(left, right, strict=True) if ids[a] != ids[b]}
     return sorted(pairs)  # type: ignore[arg-type]
 
 

@@ -97,7 +97,7 @@ def population_chart(problem: Problem, plan: Plan, *, colours: Mapping[str, str]
         fill = [(colours or {}).get(p, POLYSYSTEM_COLOURS[k % len(POLYSYSTEM_COLOURS)]) for k, p in enumerate(ids)]
         y = np.arange(len(ids))[::-1]
         ax.barh(y, pops, color=fill, edgecolor="#222222", linewidth=0.6)
-        for yy, value, below in zip(y, pops, table["below_floor"]):
+        for yy, value, below in zip(y, pops, table["below_floor"], strict=True):
             ax.text(value, yy, f" {value:,.0f}" + (" below floor" if below else ""), va="center", fontsize=8)
         if floor > 0:
             ax.axvline(floor, color="#222222", linestyle="--", linewidth=1.2)
@@ -173,7 +173,7 @@ def capital_chart(problem: Problem, plan: Plan) -> str:
         ax.barh(
             y, [t / 1e6 for t in totals], color=[OPTION_COLOURS[o] for o in options], edgecolor="#222222", linewidth=0.6
         )
-        for yy, total, n in zip(y, totals, counts):
+        for yy, total, n in zip(y, totals, counts, strict=True):
             ax.text(total / 1e6, yy, f" £{total / 1e6:,.2f}m ({n} hub{'s' if n != 1 else ''})", va="center", fontsize=8)
         ax.set_yticks(y, [f"{OPTION_LABELS[o]} ({OPTION_LETTERS[o]})" for o in options])
         top = max(totals) / 1e6 if totals else 0.0

@@ -65,7 +65,7 @@ def polysystem_changes(problem: Problem, plan_a: Plan, plan_b: Plan) -> pd.DataF
     match: dict[str, str] = {}
     if overlap.size:
         rows, cols = linear_sum_assignment(overlap.to_numpy(dtype=float), maximize=True)
-        match = {overlap.index[r]: overlap.columns[c] for r, c in zip(rows, cols) if overlap.iat[r, c] > 0}
+        match = {overlap.index[r]: overlap.columns[c] for r, c in zip(rows, cols, strict=True) if overlap.iat[r, c] > 0}
     frame["match_of_a"] = frame["polysystem_a"].map(match)
     same = frame["match_of_a"].notna() & (frame["match_of_a"] == frame["polysystem_b"])
     neither = frame["polysystem_a"].isna() & frame["polysystem_b"].isna()
@@ -108,7 +108,9 @@ def comparison_map(
     changes = polysystem_changes(built.problem, plan_a, plan_b)
     colours_a = polysystem_colours(plan_a, geometry_a)
     pairs = changes.dropna(subset=["polysystem_a", "match_of_a"]).drop_duplicates("polysystem_a")
-    preferred = {b: colours_a[a] for a, b in zip(pairs["polysystem_a"], pairs["match_of_a"]) if a in colours_a}
+    preferred = {
+        b: colours_a[a] for a, b in zip(pairs["polysystem_a"], pairs["match_of_a"], strict=True) if a in colours_a
+    }
     colours_b = polysystem_colours(plan_b, geometry_b, preferred=preferred)
 
     m = base_map(built, geometry_b, tiles=tiles)

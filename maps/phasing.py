@@ -86,7 +86,7 @@ def phasing_figure(
         fig = Figure(figsize=(7.4, 2.6 + 0.32 * max(len(order), 1) + 2.4))
         top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [max(len(order), 1) * 0.32 + 0.8, 2.4]})
         y = np.arange(len(order))[::-1]
-        for k, (row, yy) in enumerate(zip(order.itertuples(index=False), y)):
+        for k, (row, yy) in enumerate(zip(order.itertuples(index=False), y, strict=True)):
             label = f"£{row.capital_cost / 1e6:,.2f}m, {row.population:,.0f} people"
             if pd.isna(row.open_year):
                 top.text(0.55, yy, f"not within {horizon} year(s): {label}", va="center", fontsize=8, color="#777777")

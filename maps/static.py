@@ -162,7 +162,7 @@ def _draw_areas(ax: Axes, geometry: PlanGeometry, colours: Mapping[str, str]) ->
         return
     shaded = not geometry.approximate and bool((areas["share"] < 1).any())
     faces = []
-    for ps, share in zip(areas["polysystem_id"], areas["share"]):
+    for ps, share in zip(areas["polysystem_id"], areas["share"], strict=True):
         colour = colours.get(ps, "#BBBBBB") if isinstance(ps, str) else "#BBBBBB"
         alpha = 0.2 + 0.65 * float(share) if shaded else 0.7
         faces.append(to_rgba(colour, alpha))

@@ -100,7 +100,7 @@ def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capi
     with rc_context(STYLE):
         fig = Figure(figsize=(7.2 if len(modes) == 1 else 5.2 * len(modes), 4.6))
         axes = fig.subplots(1, len(modes), squeeze=False)[0]
-        for ax, mode in zip(axes, modes):
+        for ax, mode in zip(axes, modes, strict=True):
             mine = ok.loc[ok["mode"].astype(str) == mode] if "mode" in ok.columns else ok
             for count in counts:
                 part = mine.loc[mine["n_polysystems"] == count]
@@ -412,7 +412,7 @@ def write_sweep_outputs(
     plans = folder / "plans"
     plans.mkdir(exist_ok=True)
     links = {}
-    for (point, *_), files in zip(items, rendered):
+    for (point, *_), files in zip(items, rendered, strict=True):
         sub = plans / point.plan_id
         sub.mkdir()
         for name, content in files.items():

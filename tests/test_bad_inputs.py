@@ -257,7 +257,7 @@ def test_header_only_list_size_file_is_named_not_epraccur(tmp_path, capsys, real
 def test_list_size_file_without_all_persons_rows(tmp_path, capsys, real_data):
     lines = _data(real_data, "england", "gp-reg-pat-prac-all_2021-01.csv").read_text().splitlines()
     sizes = tmp_path / "sizes.csv"
-    sizes.write_text("\n".join([lines[0], *(l.replace(",ALL,ALL,", ",MALE,ALL,") for l in lines[1:50])]) + "\n")
+    sizes.write_text("\n".join([lines[0], *(line.replace(",ALL,ALL,", ",MALE,ALL,") for line in lines[1:50])]) + "\n")
     path = _scenario(tmp_path, append=f'[data]\nlist_sizes = "{sizes}"\n')
     _fails(
         tmp_path,

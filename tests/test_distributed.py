@@ -90,5 +90,5 @@ def test_sweep_on_dask_equals_serial(client, demo):
     parallel = run_sweep(spec, {None: demo}, options=OPTIONS, client=client)
     a, b = serial.frame().drop(columns="runtime_s"), parallel.frame().drop(columns="runtime_s")
     pd.testing.assert_frame_equal(a, b)
-    for x, y in zip(serial.outcomes, parallel.outcomes):
+    for x, y in zip(serial.outcomes, parallel.outcomes, strict=False):
         assert (x.record.plan.assignment == y.record.plan.assignment) if x.record.has_plan else not y.record.has_plan

@@ -291,7 +291,7 @@ def test_sweep_command_prints_one_front_per_mode(tmp_path, capsys, monkeypatch):
 # ---------------------------------------------------------------------------- boroughs outside London
 def test_lad_boundaries_outside_london_give_the_real_districts(tmp_path, real_data):
     built = build_from_scenario(read_scenario(_elr(tmp_path, rules='boundaries = "lad"')), data_dir=real_data)
-    lad = dict(zip(built.problem.unit_ids, built.problem.groups))
+    lad = dict(zip(built.problem.unit_ids, built.problem.groups, strict=True))
     assert lad["C82010"] == "E06000017"  # Oakham Medical Practice: Rutland
     assert lad["C82077"] == "E06000017"  # The Uppingham Surgery: Rutland
     assert lad["C82038"] == "E07000133"  # Latham House, Melton Mowbray: Melton
@@ -310,7 +310,7 @@ def test_a_coastal_practice_just_outside_the_generalised_coastline_takes_its_dis
         '[rules]\nfloor = 30000\nboundaries = "lad"\n'
     )
     built = build_from_scenario(read_scenario(path), data_dir=real_data, cache=False)
-    lad = dict(zip(built.problem.unit_ids, built.problem.groups))
+    lad = dict(zip(built.problem.unit_ids, built.problem.groups, strict=True))
     assert lad["C83004"] == "E07000136"  # Boston
 
 

@@ -291,14 +291,14 @@ setTimeout(() => {
   seen.pwned = window.__pwned === undefined ? null : String(window.__pwned);
   done(seen);
 }, 800);
-"""
+"""  # noqa: E501 - the page script, one statement a line
 
 #: Pages with a map: at least this many features hovered and popups opened.
 MAP_PAGES = {"map.html": (200, 40), "lsoa map.html": (150, 5), "shortlist.html": (40, 10), "comparison.html": (200, 40)}
 
 
 @pytest.fixture(scope="module")
-def guarded(browser):
+def guarded(browser):  # noqa: F811 - the pytest fixture imported above
     """The browser with :data:`GUARD` in every new document (and frame)."""
     browser.set_script_timeout(120)
     script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD})

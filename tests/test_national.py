@@ -132,7 +132,7 @@ def test_every_practice_is_assigned_or_listed(serial, national):
     coverage = serial.coverage()
     assert list(coverage.columns) == list(COVERAGE_COLUMNS)
     assert sorted(coverage["practice_code"]) == ["P1", "P2", "P3", "P4", "P5", "Q1", "Z9"]
-    status = dict(zip(coverage["practice_code"], coverage["status"]))
+    status = dict(zip(coverage["practice_code"], coverage["status"], strict=True))
     assert status == {
         "P1": "assigned",
         "P2": "assigned",

@@ -30,7 +30,7 @@ def _costs(problem, plan: Plan) -> dict[str, float]:
 
 def _populations(problem, plan: Plan) -> dict[str, float]:
     out: dict[str, float] = {h: 0.0 for h in plan.hub_options}
-    for unit, pop in zip(problem.unit_ids, problem.population):
+    for unit, pop in zip(problem.unit_ids, problem.population, strict=True):
         out[plan.assignment[unit]] += float(pop)
     return out
 
@@ -47,13 +47,13 @@ def _best_person_years(costs, population, years, budgets, *, carry_over):
     best = 0.0
     for choice in itertools.product([None, *range(1, years + 1)], repeat=len(hubs)):
         spend = np.zeros(years)
-        for h, y in zip(hubs, choice):
+        for h, y in zip(hubs, choice, strict=True):
             if y is not None:
                 spend[y - 1] += costs[h]
         limit = np.cumsum(budgets) if carry_over else np.asarray(budgets)
         used = np.cumsum(spend) if carry_over else spend
         if np.all(used <= limit + 1e-6):
-            best = max(best, float(_served(dict(zip(hubs, choice)), population, years).sum()))
+            best = max(best, float(_served(dict(zip(hubs, choice, strict=True)), population, years).sum()))
     return best
 
 
@@ -68,7 +68,9 @@ def test_budgets_openings_and_served_population(demo, carry_over):
     hubs = result.frame()
     assert list(hubs.columns) == list(HUB_COLUMNS)
     assert sorted(hubs["hub_site_id"]) == sorted(plan.hub_options)  # each hub once
-    open_year = {h: (None if pd.isna(y) else int(y)) for h, y in zip(hubs["hub_site_id"], hubs["open_year"])}
+    open_year = {
+        h: (None if pd.isna(y) else int(y)) for h, y in zip(hubs["hub_site_id"], hubs["open_year"], strict=True)
+    }
     assert all(y is None or 1 <= y <= years for y in open_year.values())
     spend = np.zeros(years)
     for h, y in open_year.items():

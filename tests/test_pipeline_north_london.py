@@ -56,7 +56,7 @@ def test_matrix_equals_networkx_on_the_same_graph(slice_data):
     d = snap_points(graph, practices.geometry, max_snap_m=2000)
     walk_m_per_min = 4.8 * 1000 / 60
     rng = np.random.default_rng(2009)
-    for i, j in zip(rng.integers(64, size=60), rng.integers(16, size=60)):
+    for i, j in zip(rng.integers(64, size=60), rng.integers(16, size=60), strict=True):
         expected = nx.shortest_path_length(graph, o["node"].iloc[i], d["node"].iloc[j], weight="travel_time") / 60
         access = (o["snap_m"].iloc[i] + d["snap_m"].iloc[j]) / walk_m_per_min
         assert tt.minutes[i, j] - access == pytest.approx(expected, abs=1e-6)

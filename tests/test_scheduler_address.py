@@ -203,7 +203,7 @@ def test_plain_tcp_to_a_tls_scheduler_is_refused(tls_cluster):
 def test_shortlist_command_over_tls(tls_cluster, tmp_path, monkeypatch):
     """End to end: the command reaches the TLS scheduler with the settings in the environment."""
     cluster, _, cert, key = tls_cluster
-    for setting, path in zip(TLS_KEYS, (cert, cert, key)):
+    for setting, path in zip(TLS_KEYS, (cert, cert, key), strict=True):
         monkeypatch.setenv("DASK_" + setting.upper().replace(".", "__").replace("-", "_"), str(path))
     dask.config.refresh()  # read the environment as a new process would
     try:

@@ -121,13 +121,15 @@ def _key(problem: Problem, plan: Plan) -> tuple[float, ...]:
 
 def oracle(problem: Problem) -> tuple[float, ...] | None:
     """Best objective over every valid plan (brute force), or None if none is valid."""
-    usable = [s for s, st_ in zip(problem.site_ids, problem.site_status) if st_ != "excluded"]
+    usable = [s for s, st_ in zip(problem.site_ids, problem.site_status, strict=True) if st_ != "excluded"]
     best = None
     for assignment in itertools.product(usable, repeat=problem.n_units):
         hubs = sorted(set(assignment))
         for chosen in itertools.product(*(problem.options_of(s) for s in hubs)):
             plan = Plan(
-                dict(zip(problem.unit_ids, assignment)), {o.site_id: o.option for o in chosen}, status="feasible"
+                dict(zip(problem.unit_ids, assignment, strict=True)),
+                {o.site_id: o.option for o in chosen},
+                status="feasible",
             )
             if validate_plan(problem, plan):
                 continue
@@ -138,7 +140,7 @@ def oracle(problem: Problem) -> tuple[float, ...] | None:
 
 def _close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     """a is no worse than b, within the solver's relative gap, term by term in order."""
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x < y - 1e-6:
             return True
         if x > y + 1e-4 * abs(y) + 1e-6:

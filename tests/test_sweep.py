@@ -136,7 +136,7 @@ def test_pareto_front_is_the_set_of_non_dominated_plans(demo_sweep):
     table = result.frame()
     ok = table.loc[table["validated"].fillna(False).astype(bool)]
     figures = ok[["mean_travel_min", "capital_cost", "n_polysystems"]].to_numpy(dtype=float)
-    for k, (plan_id, row) in enumerate(zip(ok["plan_id"], figures)):
+    for k, (plan_id, row) in enumerate(zip(ok["plan_id"], figures, strict=True)):
         dominated = any(np.all(other <= row) and np.any(other < row) for other in figures)
         assert bool(ok.iloc[k]["pareto"]) == (not dominated), plan_id
     assert not table.loc[~table["validated"].fillna(False).astype(bool), "pareto"].any()
