@@ -631,7 +631,7 @@ def _voronoi_cells(seeds: np.ndarray, outline: Polygon) -> np.ndarray:
     cells = shapely.intersection(np.asarray(diagram.geoms), outline)
     cells = shapely.set_precision(cells, 0.01)
     points = shapely.points(seeds)
-    orphans = []
+    orphans: list[Polygon] = []
     for n, cell in enumerate(cells):
         if cell.geom_type == "MultiPolygon":
             parts = list(cell.geoms)

@@ -355,7 +355,7 @@ def _choices_points(
             )
     problems.raise_if_any()
     if len(unusable):
-        codes = [f"{table.at[r, code_column]} (row {r})" for r in unusable]
+        codes = [f"{table.at[r, code_column]} (row {r})" for r in unusable]  # type: ignore[str-bytes-safe]  # text
         logger.info(
             "%s: %s %s(s) without usable coordinates left out: %s", path.name, f"{len(codes):,}", kind, v.few(codes)
         )

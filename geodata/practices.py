@@ -122,7 +122,9 @@ def _place(
     return gpd.GeoDataFrame(placed, geometry="geometry", crs=BNG), unmatched.drop(columns="coord_source")
 
 
-def _selection_label(*, ccg: object, lad: object, bbox: object, polygon: object) -> str:
+def _selection_label(
+    *, ccg: str | Iterable[str] | None, lad: str | Iterable[str] | None, bbox: object, polygon: object
+) -> str:
     parts = [
         f"CCG {', '.join(_codes(ccg))}" if ccg is not None else "",
         f"LAD {', '.join(_codes(lad))}" if lad is not None else "",
@@ -293,7 +295,7 @@ def load_practices(
     if list_sizes:
         practices = _join_list_sizes(practices, _path(root, "list_sizes", list_sizes_path))
     else:
-        practices = practices.assign(ccg_code_epraccur=practices["ccg_code"], list_size=pd.NA)
+        practices = practices.assign(ccg_code_epraccur=practices["ccg_code"], list_size=pd.NA)  # type: ignore[arg-type]  # a column of NA
     practices["list_size"] = practices["list_size"].astype("Int64")
     if ccg is not None:
         codes = _codes(ccg)
@@ -353,9 +355,10 @@ def load_practices(
             DataWarning,
             stacklevel=2,
         )
-    land = _path(root, "land", land_path)
-    if land_path is None and not land.is_file():
-        logger.info("%s not found: practice coordinates are not checked against the land", land)
+    land_file = _path(root, "land", land_path)
+    land: Path | None = land_file
+    if land_path is None and not land_file.is_file():
+        logger.info("%s not found: practice coordinates are not checked against the land", land_file)
         land = None
     _check_places(
         placed.reset_index(drop=True),

@@ -247,9 +247,9 @@ def report_far_points(
                 f"<{what}>",
                 f"{ids[i]!r} is {snap_m[i]:,.0f} m from the nearest road node (limit {max_snap_m:,.0f} m)",
             )
-            for i in far
+            for i in far.tolist()
         )
-    listing = ", ".join(f"{ids[i]!r} ({snap_m[i]:,.0f} m)" for i in far)
+    listing = ", ".join(f"{ids[i]!r} ({snap_m[i]:,.0f} m)" for i in far.tolist())
     warnings.warn(
         f"{far.size} of {len(ids)} {what} lie more than {max_snap_m:,.0f} m from the road network; "
         f"their access legs are long: {listing}",

@@ -23,7 +23,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
 import networkx as nx
@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 Source = Literal["network", "matrix", "estimate"]
 _SOURCES: tuple[str, ...] = ("network", "matrix", "estimate")
 SnapTo = Literal["any", "strong"]
-Points = gpd.GeoSeries | gpd.GeoDataFrame | np.ndarray
+Points: TypeAlias = gpd.GeoSeries | gpd.GeoDataFrame | np.ndarray
 
 #: Memory budget (bytes) of one block of shortest-path rows (sources x all nodes).
 _BLOCK_BYTES = 32 * 2**20
@@ -144,7 +144,7 @@ class TravelTimes:
     @property
     def shape(self) -> tuple[int, int]:
         """``(n_origins, n_destinations)``."""
-        return self.minutes.shape  # type: ignore[return-value]
+        return self.minutes.shape
 
     @property
     def is_estimate(self) -> bool:
@@ -191,7 +191,7 @@ class TravelTimes:
                 "origin_id": pd.Index(list(self.origin_ids)).repeat(n_d),
                 "destination_id": np.tile(pd.Index(list(self.destination_ids)).to_numpy(), n_o),
                 "minutes": self.minutes.ravel(),
-                "source": pd.Categorical.from_codes(
+                "source": pd.Categorical.from_codes(  # type: ignore[call-overload]  # categories may be a list
                     np.full(n_o * n_d, _SOURCES.index(self.source), dtype=np.int8), categories=list(_SOURCES)
                 ),
             }
@@ -447,7 +447,8 @@ def _sort_order(nodes: list[Hashable]) -> np.ndarray:
         except OverflowError:
             pass
     try:
-        return np.asarray(sorted(range(len(nodes)), key=nodes.__getitem__), dtype=np.int64)
+        # node ids of one graph compare with each other (TypeError otherwise, handled below)
+        return np.asarray(sorted(range(len(nodes)), key=nodes.__getitem__), dtype=np.int64)  # type: ignore[arg-type]
     except TypeError:
         return np.asarray(
             sorted(range(len(nodes)), key=lambda i: (type(nodes[i]).__name__, repr(nodes[i]))), dtype=np.int64
@@ -891,7 +892,7 @@ def _read_table(path: Path) -> tuple[list[str], pd.DataFrame, np.ndarray]:
         raise InputDataError([DataProblem(str(path), "the file is empty")])
     header = [str(h).strip() for h in raw.iloc[0]]
     body = raw.iloc[1:].reset_index(drop=True)
-    body.columns = range(body.shape[1])
+    body.columns = pd.RangeIndex(body.shape[1])
     lines = np.arange(2, len(body) + 2)
     blank = (body.apply(lambda col: col.str.strip()) == "").all(axis=1).to_numpy()
     return header, body[~blank].reset_index(drop=True), lines[~blank]
@@ -1003,7 +1004,7 @@ def _parse_long(
     if dup.any():
         first_row = dict(zip(pairs[~dup], rows[~dup], strict=True))
         for i in np.flatnonzero(dup):
-            pair = pairs[i]
+            pair = pairs[int(i)]
             problems.add(
                 f"duplicate pair {pair[0]!r} -> {pair[1]!r} (first on row {first_row[pair]})",
                 row=int(rows[i]),
@@ -1013,8 +1014,9 @@ def _parse_long(
     file_d = pd.Index(d[d != ""].unique(), dtype=object)
     o_out, o_keys = _wanted(origin_ids, file_o, "origin", o_name, problems)
     d_out, d_keys = _wanted(destination_ids, file_d, "destination", d_name, problems)
-    oi = o_keys.get_indexer(o) if o_keys.is_unique else np.full(len(o), -1)
-    di = d_keys.get_indexer(d) if d_keys.is_unique else np.full(len(d), -1)
+    # pandas takes any array-like target (the stub says Index)
+    oi = o_keys.get_indexer(o) if o_keys.is_unique else np.full(len(o), -1)  # type: ignore[arg-type]
+    di = d_keys.get_indexer(d) if d_keys.is_unique else np.full(len(d), -1)  # type: ignore[arg-type]
     use = (oi >= 0) & (di >= 0) & ~dup
     minutes = np.full((len(o_keys), len(d_keys)), np.nan)
     minutes[oi[use], di[use]] = np.where(valid[use], values[use], 0.0)

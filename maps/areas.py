@@ -121,7 +121,9 @@ def _majority_geometry(
     kept = majority.loc[registered.to_numpy() >= min_patients].reset_index(drop=True)
     dropped = registered.loc[registered < min_patients].sum()
     travel = assignments.set_index("unit_id")["travel_min"]
-    reg = built.registrations.assign(travel=built.registrations["practice_code"].map(travel)).dropna(subset=["travel"])
+    registrations = built.registrations
+    assert registrations is not None  # plan_geometry checked it
+    reg = registrations.assign(travel=registrations["practice_code"].map(travel)).dropna(subset=["travel"])
     reg = reg.loc[np.isfinite(reg["travel"].to_numpy(dtype=float))]
     weighted = (reg["patients"] * reg["travel"]).groupby(reg["lsoa_code"]).sum()
     mean_travel = weighted / reg.groupby("lsoa_code")["patients"].sum()
@@ -263,7 +265,7 @@ def touching_pairs(frame: gpd.GeoDataFrame, id_column: str, *, tolerance_m: floa
     left, right = frame.sindex.query(shapely.buffer(geoms, tolerance_m), predicate="intersects")
     ids = frame[id_column].astype(str).to_numpy()
     pairs = {tuple(sorted((ids[a], ids[b]))) for a, b in zip(left, right, strict=True) if ids[a] != ids[b]}
-    return sorted(pairs)  # type: ignore[arg-type]
+    return sorted(pairs)
 
 
 def to_wgs84(frame: gpd.GeoDataFrame, *, simplify_m: float = 10.0, decimals: int = 5) -> gpd.GeoDataFrame:

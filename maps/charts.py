@@ -14,6 +14,7 @@ import io
 import math
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib import rc_context
@@ -32,10 +33,13 @@ from maps.palette import (
     travel_breaks,
 )
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 __all__ = ["STYLE", "figure_svg", "population_chart", "travel_chart", "capital_chart"]
 
 #: Matplotlib settings of every chart (rc parameters).
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.size": 9,

@@ -65,7 +65,12 @@ def polysystem_changes(problem: Problem, plan_a: Plan, plan_b: Plan) -> pd.DataF
     match: dict[str, str] = {}
     if overlap.size:
         rows, cols = linear_sum_assignment(overlap.to_numpy(dtype=float), maximize=True)
-        match = {overlap.index[r]: overlap.columns[c] for r, c in zip(rows, cols, strict=True) if overlap.iat[r, c] > 0}
+        # overlap holds populations (numbers); the stub's cell type is every scalar
+        match = {
+            overlap.index[r]: overlap.columns[c]
+            for r, c in zip(rows, cols, strict=True)
+            if overlap.iat[r, c] > 0  # type: ignore[operator, arg-type]
+        }
     frame["match_of_a"] = frame["polysystem_a"].map(match)
     same = frame["match_of_a"].notna() & (frame["match_of_a"] == frame["polysystem_b"])
     neither = frame["polysystem_a"].isna() & frame["polysystem_b"].isna()
@@ -162,6 +167,7 @@ def _change_layer(built: BuiltProblem, changes: pd.DataFrame, label_a: str, labe
             f"{row.unit_name} ({row.unit_id}): {label_a} {row.polysystem_a or 'none'} → "
             f"{label_b} {row.polysystem_b or 'none'}"
         )
+        shape: folium.GeoJson | folium.CircleMarker
         if polygons:
             shape = folium.GeoJson(
                 row.geometry.__geo_interface__,

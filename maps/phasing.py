@@ -86,6 +86,7 @@ def phasing_figure(
         fig = Figure(figsize=(7.4, 2.6 + 0.32 * max(len(order), 1) + 2.4))
         top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [max(len(order), 1) * 0.32 + 0.8, 2.4]})
         y = np.arange(len(order))[::-1]
+        row: Any  # a row of the order (named tuple)
         for k, (row, yy) in enumerate(zip(order.itertuples(index=False), y, strict=True)):
             label = f"£{row.capital_cost / 1e6:,.2f}m, {row.population:,.0f} people"
             if pd.isna(row.open_year):
@@ -187,7 +188,7 @@ def _table_html(frame: pd.DataFrame, formats: Mapping[str, str]) -> str:
     for record in frame.to_dict("records"):
         cells = []
         for column, value in record.items():
-            kind = formats.get(column, "text")
+            kind = formats.get(column, "text")  # type: ignore[call-overload]  # column names are text
             if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
                 text = "not within the horizon" if column == "open_year" else ""
             elif kind == "money":

@@ -144,7 +144,8 @@ def shortlist_map(
         control_scale=True,
         font_size="13px",
     )
-    m.get_root().header.add_child(Element(f"<style>{MAP_CSS}</style>"), name="catchment_css")
+    # the root of a map is a branca Figure, which has a header
+    m.get_root().header.add_child(Element(f"<style>{MAP_CSS}</style>"), name="catchment_css")  # type: ignore[attr-defined]
     if tiles:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap background (online)", control=True).add_to(m)
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], padding=(10, 10))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,9 +33,12 @@ from maps.html import chart_text
 from maps.palette import OPTION_COLOURS, OPTION_LABELS, OPTION_LETTERS, text_colour
 from maps.plan_map import format_gap, plan_summary_label, polysystem_colours
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 __all__ = ["plan_figure", "save_static_map"]
 
-_STYLE = {"font.family": "sans-serif", "font.size": 9}
+_STYLE: dict[RcKeyType, Any] = {"font.family": "sans-serif", "font.size": 9}
 
 
 def plan_figure(
@@ -197,6 +201,7 @@ def _draw_sites(ax: Axes, built: BuiltProblem, plan: Plan, table: pd.DataFrame, 
                 zorder=5,
             )
     hubs = sites.set_index("site_id")
+    row: Any  # a row of the table (named tuple)
     for row in table.itertuples(index=False):
         if row.hub_site_id not in hubs.index:
             continue
@@ -273,6 +278,7 @@ def _scale_bar(ax: Axes) -> None:
 
 def _legend_handles(built: BuiltProblem, table: pd.DataFrame, colours: Mapping[str, str]) -> list[Artist]:
     handles: list[Artist] = []
+    row: Any  # a row of the table (named tuple)
     for row in table.itertuples(index=False):
         name = str(row.hub_site_name)
         name = name if len(name) <= 26 else name[:25] + "…"

@@ -140,7 +140,8 @@ def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capi
                     ids = list(group["plan_id"])
                     label = ", ".join(ids[:3]) + (f" +{len(ids) - 3}" if len(ids) > 3 else "")
                     ax.annotate(
-                        chart_text(label), (x, y / 1e6), xytext=(6, 4), textcoords="offset points", fontsize=7.5
+                        chart_text(label),
+                        (x, y / 1e6),  # type: ignore[operator]  # y: capital cost xytext=(6, 4), textcoords="offset points", fontsize=7.5
                     )
             n_missing = (
                 int((table["mode"].astype(str) == mode).sum()) - len(mine)
@@ -221,7 +222,7 @@ def sweep_report_html(
     modes = list(dict.fromkeys(table["mode"].astype(str)))
     per_mode = len(modes) > 1
     front_words = "on a Pareto front (one per mode)" if per_mode else "on the Pareto front"
-    cards = [
+    cards: list[tuple[str, int | str]] = [
         ("grid points", len(table)),
         ("valid plans", n_valid),
         (front_words, int(table["pareto"].sum())),
@@ -404,7 +405,7 @@ def write_sweep_outputs(
     fig = pareto_figure(table)
     with rc_context(STYLE):
         fig.savefig(paths["pareto.png"], dpi=150, bbox_inches="tight")
-    shared = {"bases": bases, "maps": maps}
+    shared: dict[str, Any] = {"bases": bases, "maps": maps}
     if mapper is None:
         rendered = [render_plan_files(item, **shared) for item in items]
     else:
