@@ -545,12 +545,7 @@ def travel_time_matrix(
     SnapWarning
         Points farther than ``max_snap_m`` from the network.
     """
-    if not access_speed_kph > 0:
-        raise TravelTimeError(f"access_speed_kph must be positive, got {access_speed_kph}")
-    if cutoff_min is not None and not cutoff_min >= 0:
-        raise TravelTimeError(f"cutoff_min must be non-negative, got {cutoff_min}")
-    if snap_to not in ("any", "strong"):
-        raise TravelTimeError(f"snap_to must be 'any' or 'strong', got {snap_to!r}")
+    _check_parameters(access_speed_kph=access_speed_kph, cutoff_min=cutoff_min, snap_to=snap_to)
     net = G if isinstance(G, RoadArrays) else road_arrays(G, weight=weight)
     if net.weight != weight:
         raise TravelTimeError(f"RoadArrays were compiled for weight {net.weight!r}, not {weight!r}")
@@ -570,15 +565,7 @@ def travel_time_matrix(
         "max_snap_m": float(max_snap_m),
         "network_fingerprint": net.fingerprint,
     }
-    key = hash_parts(
-        _KEY_VERSION,
-        net.fingerprint,
-        o_xy,
-        hash_ids(o_ids),
-        d_xy,
-        hash_ids(d_ids),
-        json.dumps(key_params, sort_keys=True),
-    )
+    key = _cache_key(net, o_xy, o_ids, d_xy, d_ids, key_params)
     shape = (len(o_ids), len(d_ids))
     cached = _from_cache(key, shape) if cache else None
     if cached is not None:
@@ -591,29 +578,21 @@ def travel_time_matrix(
         d_pos, d_snap = net.snap(d_xy, snap_to=snap_to)
         report_far_points(o_ids, o_snap, max_snap_m=max_snap_m, strict=strict, what="origins", stacklevel=2)
         report_far_points(d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2)
-        limit_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
-        minutes = _node_minutes(net, o_pos, d_pos, limit_s=limit_s, progress=progress)
-        metres_per_min = access_speed_kph * 1000.0 / 60.0
-        minutes += o_snap[:, None] / metres_per_min
-        minutes += d_snap[None, :] / metres_per_min
-        if cutoff_min is not None:
-            minutes[minutes > cutoff_min] = np.inf
+        minutes = _door_to_door_minutes(
+            net,
+            (o_pos, o_snap),
+            (d_pos, d_snap),
+            cutoff_min=cutoff_min,
+            access_speed_kph=access_speed_kph,
+            progress=progress,
+        )
         if cache:
             save_arrays(
                 key,
                 {"minutes": minutes, "origin_snap_m": o_snap, "destination_snap_m": d_snap},
                 {"description": net.description, "params": params, "shape": list(shape)},
             )
-    n_inf = int(np.isinf(minutes).sum())
-    if n_inf:
-        why = "unreachable or beyond the cutoff" if cutoff_min is not None else "unreachable on the network"
-        log = logger.info if cutoff_min is not None else logger.warning
-        log(
-            "%d of %d origin-destination pairs are %s (inf); see TravelTimes.unreachable()",
-            n_inf,
-            minutes.size,
-            why,
-        )
+    _log_unreachable(minutes, cutoff_min=cutoff_min)
     return TravelTimes(
         origin_ids=tuple(o_ids),
         destination_ids=tuple(d_ids),
@@ -624,6 +603,74 @@ def travel_time_matrix(
         destination_snap_m=d_snap,
         params=params,
     )
+
+
+def _check_parameters(*, access_speed_kph: float, cutoff_min: float | None, snap_to: str) -> None:
+    """Raise :class:`TravelTimeError` for a bad access speed, cutoff or snapping rule."""
+    if not access_speed_kph > 0:
+        raise TravelTimeError(f"access_speed_kph must be positive, got {access_speed_kph}")
+    if cutoff_min is not None and not cutoff_min >= 0:
+        raise TravelTimeError(f"cutoff_min must be non-negative, got {cutoff_min}")
+    if snap_to not in ("any", "strong"):
+        raise TravelTimeError(f"snap_to must be 'any' or 'strong', got {snap_to!r}")
+
+
+def _cache_key(
+    net: RoadArrays,
+    o_xy: np.ndarray,
+    o_ids: Sequence[Hashable],
+    d_xy: np.ndarray,
+    d_ids: Sequence[Hashable],
+    key_params: dict[str, Any],
+) -> str:
+    """Cache key of a matrix: the network, both point sets with their ids, and the parameters."""
+    return hash_parts(
+        _KEY_VERSION,
+        net.fingerprint,
+        o_xy,
+        hash_ids(o_ids),
+        d_xy,
+        hash_ids(d_ids),
+        json.dumps(key_params, sort_keys=True),
+    )
+
+
+def _door_to_door_minutes(
+    net: RoadArrays,
+    origins: tuple[np.ndarray, np.ndarray],
+    destinations: tuple[np.ndarray, np.ndarray],
+    *,
+    cutoff_min: float | None,
+    access_speed_kph: float,
+    progress: bool,
+) -> np.ndarray:
+    """Network minutes between snapped nodes plus the access legs, ``inf`` beyond the cutoff.
+
+    ``origins`` and ``destinations`` are ``(node positions, snap distances in metres)``.
+    """
+    (o_pos, o_snap), (d_pos, d_snap) = origins, destinations
+    limit_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
+    minutes = _node_minutes(net, o_pos, d_pos, limit_s=limit_s, progress=progress)
+    metres_per_min = access_speed_kph * 1000.0 / 60.0
+    minutes += o_snap[:, None] / metres_per_min
+    minutes += d_snap[None, :] / metres_per_min
+    if cutoff_min is not None:
+        minutes[minutes > cutoff_min] = np.inf
+    return minutes
+
+
+def _log_unreachable(minutes: np.ndarray, *, cutoff_min: float | None) -> None:
+    """Log how many pairs are ``inf`` (a warning when there is no cutoff to explain them)."""
+    n_inf = int(np.isinf(minutes).sum())
+    if n_inf:
+        why = "unreachable or beyond the cutoff" if cutoff_min is not None else "unreachable on the network"
+        log = logger.info if cutoff_min is not None else logger.warning
+        log(
+            "%d of %d origin-destination pairs are %s (inf); see TravelTimes.unreachable()",
+            n_inf,
+            minutes.size,
+            why,
+        )
 
 
 def _from_cache(key: str, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
