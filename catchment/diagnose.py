@@ -619,9 +619,7 @@ def _counts(ctx: _Context, rules: Rules, waived: np.ndarray, n_viable: int) -> t
     else:
         why = "at least one polysystem"
     k_max = float(min(rules.max_polysystems or math.inf, n_viable))
-    sites_words = (
-        f"{n_viable} usable site(s)" if n_viable == n_usable else f"{n_viable} of {n_usable} usable sites"
-    )
+    sites_words = f"{n_viable} usable site(s)" if n_viable == n_usable else f"{n_viable} of {n_usable} usable sites"
     if rules.max_polysystems is not None and n_required > rules.max_polysystems:
         out.append(
             Finding(
@@ -883,8 +881,10 @@ def _tightness(ctx: _Context) -> list[Suggestion]:
             for c in np.flatnonzero(~has_w):
                 first = int(np.flatnonzero(comp == c)[0])
                 candidates.append(
-                    (pops[c] / rules.floor, f"the connected area of unit {unit_label(problem, first)} with "
-                     f"{people(pops[c])} people")
+                    (
+                        pops[c] / rules.floor,
+                        f"the connected area of unit {unit_label(problem, first)} with {people(pops[c])} people",
+                    )
                 )
         ratio, what = min(candidates, key=lambda c: c[0])
         hints.append(
@@ -964,7 +964,5 @@ def _tightness(ctx: _Context) -> list[Suggestion]:
     if rules.contiguity:
         out.append(Suggestion("contiguity", True, None, "contiguity: try the plan without it to see if it binds"))
     if rules.respect_groups:
-        out.append(
-            Suggestion("respect_groups", True, None, "boundary groups: try letting polysystems cross them")
-        )
+        out.append(Suggestion("respect_groups", True, None, "boundary groups: try letting polysystems cross them"))
     return out

@@ -60,9 +60,9 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geodata.errors import PlanInvalidError
 from catchment.plan import Plan
 from catchment.problem import HubOption, Problem
+from geodata.errors import PlanInvalidError
 
 __all__ = ["RULES", "Violation", "validate_plan", "check_plan", "unit_hub_index"]
 
