@@ -379,11 +379,11 @@ class Problem:
             if len(getattr(self, name)) != m:
                 problems.append(f"{name} has {len(getattr(self, name))} entries, expected {m}")
         if len(self.site_types) == m:
-            bad = [s for s, t in zip(self.site_ids, self.site_types) if t not in SITE_TYPES]
+            bad = [s for s, t in zip(self.site_ids, self.site_types, strict=True) if t not in SITE_TYPES]
             if bad:
                 problems.append(f"site type must be one of {SITE_TYPES}; not for {_few(bad)}")
         if len(self.site_status) == m:
-            bad = [s for s, t in zip(self.site_ids, self.site_status) if t not in SITE_STATUSES]
+            bad = [s for s, t in zip(self.site_ids, self.site_status, strict=True) if t not in SITE_STATUSES]
             if bad:
                 problems.append(f"site status must be one of {SITE_STATUSES}; not for {_few(bad)}")
         if self.travel_min.shape != (n, m):
@@ -410,7 +410,9 @@ class Problem:
         with_options = {o.site_id for o in self.options}
         if len(self.site_status) == m:
             missing = [
-                s for s, st in zip(self.site_ids, self.site_status) if st != "excluded" and s not in with_options
+                s
+                for s, st in zip(self.site_ids, self.site_status, strict=True)
+                if st != "excluded" and s not in with_options
             ]
             if missing:
                 problems.append(f"every usable site needs at least one hub option; none for {_few(missing)}")
@@ -505,14 +507,17 @@ class Problem:
     # ------------------------------------------------------------------ derived views
     @property
     def n_units(self) -> int:
+        """Number of units."""
         return len(self.unit_ids)
 
     @property
     def n_sites(self) -> int:
+        """Number of candidate sites."""
         return len(self.site_ids)
 
     @property
     def total_population(self) -> float:
+        """Population of the units planned."""
         return float(self.population.sum())
 
     @property

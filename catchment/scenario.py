@@ -119,8 +119,10 @@ PATH_KEYS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class UnitsSpec:
-    """Which units to plan: ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon,
-    or a user's own units ``file`` (CSV, see :func:`catchment.build.read_units_file`).
+    """Which units to plan.
+
+    ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon, or a user's own
+    units ``file`` (CSV, see :func:`catchment.build.read_units_file`).
     """
 
     type: str = "practice"

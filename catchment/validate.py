@@ -1,4 +1,4 @@
-"""The independent validator: does a plan satisfy every rule of its problem?
+"""The independent validator: checks that a plan satisfies every rule of its problem.
 
 Every check is re-derived from the :class:`~catchment.problem.Problem` and the
 :class:`~catchment.plan.Plan` alone. Nothing here is shared with the model builders in
@@ -272,7 +272,7 @@ class _Checker:
 
     # -------------------------------------------------------------- units and sites
     def check_membership(self) -> None:
-        problem, plan = self.problem, self.plan
+        problem = self.problem
         if self.unknown_units:
             self.add(
                 "unknown_unit",

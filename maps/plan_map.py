@@ -690,7 +690,7 @@ def _hub_layer(
     sites = to_wgs84(built.sites.set_index("site_id").loc[list(table["hub_site_id"])].reset_index(), simplify_m=0)
     members = assignments.dropna(subset=["hub_site_id"]).groupby("hub_site_id")["unit_name"].apply(list)
     unit_word = "Practices" if built.problem.unit_type == "practice" else "Areas"
-    for row, site in zip(table.itertuples(index=False), sites.itertuples(index=False)):
+    for row, site in zip(table.itertuples(index=False), sites.itertuples(index=False), strict=False):
         colour = colours.get(row.polysystem_id, "#BBBBBB")
         icon = folium.DivIcon(
             html=hub_icon_svg(row.hub_type, row.hub_option, colour, size=30),
@@ -738,7 +738,7 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
     (``folium.GeoJsonTooltip``) insert property values into the page as HTML.
     """
     features = []
-    for k, (geom, props) in enumerate(zip(frame.geometry, frame[columns].to_dict("records"))):
+    for k, (geom, props) in enumerate(zip(frame.geometry, frame[columns].to_dict("records"), strict=True)):
         if geom is None or geom.is_empty:
             continue
         clean = {key: _json_value(value) for key, value in props.items()}

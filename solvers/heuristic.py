@@ -466,7 +466,7 @@ class _Search:
                     if self.allowed[v, j]:
                         heapq.heappush(heap, (self.c[v, j], self.t[v, j], v, j))
 
-        for j, mem in state.members.items():
+        for mem in state.members.values():
             for u in mem:
                 push(u)
         while heap:
@@ -549,7 +549,7 @@ class _Search:
         return self.below_floor(state.pop[j]) and state.waived[j] == 0
 
     def _donor_ok(self, state: _State, i: int, k: int) -> bool:
-        """Can unit ``i`` leave polysystem ``k`` without breaking it?"""
+        """Whether unit ``i`` can leave polysystem ``k`` without breaking it."""
         if state.roots.get(k) == i or len(state.members[k]) <= 1:
             return False
         if state.waived[k] - int(self.wv[i]) <= 0 and self.below_floor(state.pop[k] - self.p[i]):
@@ -557,7 +557,7 @@ class _Search:
         return not self.contiguity or self._connected_without(state, k, i)
 
     def _connected_without(self, state: _State, k: int, i: int) -> bool:
-        """Is polysystem ``k`` connected once unit ``i`` leaves (``i=-1``: as it is)?"""
+        """Whether polysystem ``k`` stays connected once unit ``i`` leaves (``i=-1``: as it is)."""
         mem = state.members[k]
         root = state.roots.get(k)
         if root is None:

@@ -123,6 +123,7 @@ class Phasing:
 
     @property
     def has_schedule(self) -> bool:
+        """True when the solver found a schedule (optimal or feasible)."""
         return self.status in ("optimal", "feasible")
 
     @property
@@ -309,7 +310,7 @@ def phase_plan(
     served = pop.groupby(pd.Series(dict(plan.assignment))).sum()
     population = {h: float(served.get(h, 0.0)) for h in hubs}
 
-    labels = dict(zip(hubs, lp_labels(hubs)))
+    labels = dict(zip(hubs, lp_labels(hubs), strict=True))
     periods = list(range(1, years + 1))
     prob = pulp.LpProblem("phasing", pulp.LpMaximize)
     opens = prob.add_variable_dict("open", ([labels[h] for h in hubs], periods), cat=pulp.LpBinary)
