@@ -39,6 +39,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -122,7 +123,7 @@ def solve_heuristic(problem: Problem, *, work_limit: int | None = None, time_lim
     if not search.is_valid(best):  # pragma: no cover - defensive: never hand out a broken plan
         return None
     terms = search.terms(best)
-    options = search.options(best)
+    options = cast("dict[int, str]", search.options(best))  # a valid state (checked above) has its options
     notes = ["heuristic plan: satisfies every rule, not proven optimal"]
     if budget.timed_out:
         notes.append(STOPPED_BY_TIME_LIMIT)
@@ -869,7 +870,7 @@ class _Search:
             host = self.hosts[j]
             if host is not None and state.site_of[host] != j:
                 return False
-            if rules.respect_groups and len({problem.groups[i] for i in mem}) > 1:
+            if rules.respect_groups and problem.groups is not None and len({problem.groups[i] for i in mem}) > 1:
                 return False
             if self.contiguity and not is_connected(mem.tolist(), self.nbrs):
                 return False

@@ -322,14 +322,14 @@ def shortlist_sites(
 
     limit = optimum + tolerance * abs(optimum)
     near_sets = {hubs}
-    for record in records:
-        if record.usable and record.objective is not None and record.objective <= limit:
-            near_sets.add(record.hubs)
+    for near in records:
+        if near.usable and near.objective is not None and near.objective <= limit:
+            near_sets.add(near.hubs)
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for j in usable:
         site, status = problem.site_ids[j], problem.site_status[j]
-        forced = {}
+        forced: dict[str, tuple[str, float | None, float | None]] = {}
         notes = []
         for force in FORCINGS:
             record = solved.get((site, force))
