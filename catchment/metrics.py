@@ -93,9 +93,9 @@ def objective_terms(problem: Problem, plan: Plan) -> dict[str, float | None]:
             amount = {(o.site_id, o.option): term.option_amount(o) for o in problem.options}
             terms[term.name] = float(sum(amount.get(item, 0.0) for item in plan.hub_options.items())) / term.scale
     weighted = 0.0
-    for term, weight in problem.objective.weights.items():
+    for name, weight in problem.objective.weights.items():
         if weight > 0:
-            value = terms[term]
+            value = terms[name]
             weighted += weight * (math.nan if value is None else value)
     terms["weighted"] = weighted
     lexicographic = problem.objective.lexicographic
@@ -192,6 +192,7 @@ def waived_polysystems(problem: Problem, plan: Plan) -> list[dict[str, Any]]:
     floor = problem.rules.floor
     out = []
     frame = polysystems_frame(problem, plan)
+    row: Any  # a row of the frame: its fields are the frame's columns
     for row in frame.itertuples(index=False):
         if row.below_floor and row.n_units > 0 and pd.notna(row.waiver_reason):
             units = [u for u in plan.units_of(row.hub_site_id) if u in waivers]
@@ -285,7 +286,8 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
                 "waiver_reason": "; ".join(reasons[k]) if reasons[k] else None,
                 "capacity": option.capacity if option is not None and option.capacity is not None else math.nan,
                 "site_status": problem.site_status[j] if j is not None else None,
-                "capital_cost_source": None if option is None
+                "capital_cost_source": None
+                if option is None
                 else ("placeholder" if option.placeholder else "scenario"),
             }
         )
@@ -326,9 +328,7 @@ def plan_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
         "estimate" for estimated travel times) and ``notes``.
     """
     site = unit_hub_index(problem, plan)
-    in_open_hub = np.array(
-        [j >= 0 and problem.site_ids[j] in plan.hub_options for j in site], dtype=bool
-    )
+    in_open_hub = np.array([j >= 0 and problem.site_ids[j] in plan.hub_options for j in site], dtype=bool)
     total = problem.selection_population
     assigned_pop = float(problem.population[in_open_hub].sum())
     reasons: dict[str, int] = {}

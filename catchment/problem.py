@@ -341,7 +341,9 @@ class Problem:
         object.__setattr__(self, "travel_min", _frozen_array(self.travel_min, dtype=float))
         if self.deprivation is not None:
             object.__setattr__(self, "deprivation", _frozen_array(self.deprivation, dtype=float))
-        object.__setattr__(self, "unit_data", {str(k): _frozen_array(a, dtype=float) for k, a in self.unit_data.items()})
+        object.__setattr__(
+            self, "unit_data", {str(k): _frozen_array(a, dtype=float) for k, a in self.unit_data.items()}
+        )
         if self.unit_names is None:
             object.__setattr__(self, "unit_names", self.unit_ids)
         for name in ("site_names", "site_types", "site_status", "options", "dropped"):
@@ -377,11 +379,11 @@ class Problem:
             if len(getattr(self, name)) != m:
                 problems.append(f"{name} has {len(getattr(self, name))} entries, expected {m}")
         if len(self.site_types) == m:
-            bad = [s for s, t in zip(self.site_ids, self.site_types) if t not in SITE_TYPES]
+            bad = [s for s, t in zip(self.site_ids, self.site_types, strict=True) if t not in SITE_TYPES]
             if bad:
                 problems.append(f"site type must be one of {SITE_TYPES}; not for {_few(bad)}")
         if len(self.site_status) == m:
-            bad = [s for s, t in zip(self.site_ids, self.site_status) if t not in SITE_STATUSES]
+            bad = [s for s, t in zip(self.site_ids, self.site_status, strict=True) if t not in SITE_STATUSES]
             if bad:
                 problems.append(f"site status must be one of {SITE_STATUSES}; not for {_few(bad)}")
         if self.travel_min.shape != (n, m):
@@ -407,7 +409,11 @@ class Problem:
                 problems.append(f"capacity of {opt.site_id!r}/{opt.option} must be positive, got {opt.capacity!r}")
         with_options = {o.site_id for o in self.options}
         if len(self.site_status) == m:
-            missing = [s for s, st in zip(self.site_ids, self.site_status) if st != "excluded" and s not in with_options]
+            missing = [
+                s
+                for s, st in zip(self.site_ids, self.site_status, strict=True)
+                if st != "excluded" and s not in with_options
+            ]
             if missing:
                 problems.append(f"every usable site needs at least one hub option; none for {_few(missing)}")
 
@@ -415,7 +421,9 @@ class Problem:
             if self.deprivation.shape != (n,):
                 problems.append(f"deprivation has shape {self.deprivation.shape}, expected ({n},)")
             else:
-                bad = [self.unit_ids[i] for i in np.flatnonzero(~(self.deprivation >= 0) | ~np.isfinite(self.deprivation))]
+                bad = [
+                    self.unit_ids[i] for i in np.flatnonzero(~(self.deprivation >= 0) | ~np.isfinite(self.deprivation))
+                ]
                 if bad:
                     problems.append(f"deprivation (IMD score) must be a non-negative number; not for {_few(bad)}")
         for name, values in self.unit_data.items():
@@ -499,14 +507,17 @@ class Problem:
     # ------------------------------------------------------------------ derived views
     @property
     def n_units(self) -> int:
+        """Number of units."""
         return len(self.unit_ids)
 
     @property
     def n_sites(self) -> int:
+        """Number of candidate sites."""
         return len(self.site_ids)
 
     @property
     def total_population(self) -> float:
+        """Population of the units planned."""
         return float(self.population.sum())
 
     @property
@@ -629,7 +640,8 @@ class Problem:
             "contiguity": r.contiguity,
             "respect_groups": r.respect_groups,
             "waivers": dict(r.waivers),
-            "objective": dict(self.objective.weights) if self.objective.lexicographic is None
+            "objective": dict(self.objective.weights)
+            if self.objective.lexicographic is None
             else {"lexicographic": list(self.objective.lexicographic)},
             "travel_source": self.travel_source,
             "travel_label": self.travel_label,

@@ -49,10 +49,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from geodata.errors import ScenarioError
 from catchment.objective import DEFAULT_WEIGHTS, OBJECTIVE_TERMS
 from catchment.problem import DEFAULT_FLOOR, OPTION_KINDS, Objective, Rules
 from catchment.settings import DEFAULTS, METHODS, SCENARIO_TIME_LIMIT_S, SOLVER_NAMES, SolverSettings
+from geodata.errors import ScenarioError
 
 __all__ = [
     "Scenario",
@@ -92,8 +92,9 @@ def data_roles() -> Mapping[str, str]:
     return MappingProxyType({**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE})
 
 
-def unknown_keys(source: str, where: str, unknown: list[str], allowed: set[str] | Mapping[str, Any],
-                 *, what: str = "key(s)") -> str:
+def unknown_keys(
+    source: str, where: str, unknown: list[str], allowed: set[str] | Mapping[str, Any], *, what: str = "key(s)"
+) -> str:
     """A problem naming unknown keys, each with the closest allowed key when one is close."""
     named = []
     for key in unknown:
@@ -107,15 +108,22 @@ _MODES = ("drive", "walk")
 
 #: The keys whose values are paths of files a scenario reads (besides every ``[data]`` role).
 PATH_KEYS: tuple[tuple[str, str], ...] = (
-    ("units", "polygon"), ("units", "file"), ("sites", "file"), ("sites", "options_file"), ("travel", "network"),
+    ("units", "polygon"),
+    ("units", "file"),
+    ("sites", "file"),
+    ("sites", "options_file"),
+    ("travel", "network"),
     ("travel", "matrix"),
 )
 
 
 @dataclass(frozen=True)
 class UnitsSpec:
-    """Which units to plan: ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon,
-    or a user's own units ``file`` (CSV, see :func:`catchment.build.read_units_file`)."""
+    """Which units to plan.
+
+    ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon, or a user's own
+    units ``file`` (CSV, see :func:`catchment.build.read_units_file`).
+    """
 
     type: str = "practice"
     ccg: str | None = None
@@ -228,8 +236,18 @@ class _Reader:
             self.problems.append(unknown_keys(self.source, f"[{key}] has ", unknown, allowed))
         return value
 
-    def get(self, table: Mapping[str, Any], section: str, key: str, kind: Any, default: Any = None,
-            *, choices: tuple[str, ...] | None = None, positive: bool = False, minimum: float | None = None) -> Any:
+    def get(
+        self,
+        table: Mapping[str, Any],
+        section: str,
+        key: str,
+        kind: Any,
+        default: Any = None,
+        *,
+        choices: tuple[str, ...] | None = None,
+        positive: bool = False,
+        minimum: float | None = None,
+    ) -> Any:
         if key not in table:
             return default
         value = table[key]
@@ -323,8 +341,11 @@ def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
     u = r.table(raw, "units", {"type", "ccg", "lad", "bbox", "polygon", "file"})
     bbox = u.get("bbox")
     if bbox is not None:
-        if (not isinstance(bbox, list) or len(bbox) != 4
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
+        if (
+            not isinstance(bbox, list)
+            or len(bbox) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
+        ):
             r.problems.append(f"{source}: [units] bbox must be [west, south, east, north] in degrees, got {bbox!r}")
             bbox = None
         elif not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
@@ -345,16 +366,30 @@ def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
     if units.file:
         mixed = [k for k in ("ccg", "lad", "bbox", "polygon") if getattr(units, k) is not None]
         if mixed:
-            r.problems.append(f"{source}: [units] file gives the units itself: remove {', '.join(mixed)} "
-                              "(or select from the published data without file)")
+            r.problems.append(
+                f"{source}: [units] file gives the units itself: remove {', '.join(mixed)} "
+                "(or select from the published data without file)"
+            )
     return units
 
 
 def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:
     """``[sites]``: where candidate hub sites come from, and ``[sites.options]``."""
     source = r.source
-    s = r.table(raw, "sites", {"hospitals_within_m", "hospital_sector", "largest_practices", "file",
-                               "options_file", "required", "excluded", "options"})
+    s = r.table(
+        raw,
+        "sites",
+        {
+            "hospitals_within_m",
+            "hospital_sector",
+            "largest_practices",
+            "file",
+            "options_file",
+            "required",
+            "excluded",
+            "options",
+        },
+    )
     options = _parse_site_options(r, s)
     hw = s.get("hospitals_within_m", 3000.0)
     sites = SitesSpec(
@@ -371,7 +406,9 @@ def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:
     if both:
         r.problems.append(f"{source}: [sites] site(s) both required and excluded: {', '.join(sorted(both))}")
     if sites.hospitals_within_m is None and not sites.largest_practices and not sites.file:
-        r.problems.append(f"{source}: [sites] gives no candidate hub sites (hospitals_within_m, largest_practices or file)")
+        r.problems.append(
+            f"{source}: [sites] gives no candidate hub sites (hospitals_within_m, largest_practices or file)"
+        )
     return sites
 
 
@@ -397,11 +434,19 @@ def _parse_site_options(r: _Reader, s: Mapping[str, Any]) -> dict[str, tuple[tup
                 capacity = cost.get("capacity")
                 cost = cost.get("capital_cost")
             if option not in OPTION_KINDS:
-                r.problems.append(f"{source}: [sites.options.{site_type}] unknown option {option!r}; use {', '.join(OPTION_KINDS)}")
+                r.problems.append(
+                    f"{source}: [sites.options.{site_type}] unknown option {option!r}; use {', '.join(OPTION_KINDS)}"
+                )
             elif isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
-                r.problems.append(f"{source}: [sites.options.{site_type}] {option} needs a capital cost >= 0, got {cost!r}")
-            elif capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or capacity <= 0):
-                r.problems.append(f"{source}: [sites.options.{site_type}] {option} capacity must be positive, got {capacity!r}")
+                r.problems.append(
+                    f"{source}: [sites.options.{site_type}] {option} needs a capital cost >= 0, got {cost!r}"
+                )
+            elif capacity is not None and (
+                isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or capacity <= 0
+            ):
+                r.problems.append(
+                    f"{source}: [sites.options.{site_type}] {option} capacity must be positive, got {capacity!r}"
+                )
             else:
                 parsed.append((option, float(cost), None if capacity is None else float(capacity)))
         options[site_type] = tuple(parsed)
@@ -411,8 +456,9 @@ def _parse_site_options(r: _Reader, s: Mapping[str, Any]) -> dict[str, tuple[tup
 def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
     """``[travel]``: where travel times come from."""
     source = r.source
-    t = r.table(raw, "travel", {"source", "network", "mode", "matrix", "detour_factor", "speed_kph",
-                                "cutoff_min", "max_snap_m"})
+    t = r.table(
+        raw, "travel", {"source", "network", "mode", "matrix", "detour_factor", "speed_kph", "cutoff_min", "max_snap_m"}
+    )
     travel = TravelSpec(
         source=r.get(t, "travel", "source", str, "estimate", choices=_TRAVEL_SOURCES),
         network=r.get(t, "travel", "network", str),
@@ -424,23 +470,29 @@ def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
         max_snap_m=r.get(t, "travel", "max_snap_m", float, 500.0, positive=True),
     )
     if travel.source == "network" and not travel.network:
-        r.problems.append(f"{source}: [travel] source = \"network\" needs network = <OSM XML/PBF or GraphML file>")
+        r.problems.append(f'{source}: [travel] source = "network" needs network = <OSM XML/PBF or GraphML file>')
     if travel.source == "matrix" and not travel.matrix:
-        r.problems.append(f"{source}: [travel] source = \"matrix\" needs matrix = <CSV or Parquet file>")
+        r.problems.append(f'{source}: [travel] source = "matrix" needs matrix = <CSV or Parquet file>')
     return travel
 
 
 def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[dict[str, Any], str | None]:
     """``[rules]``: the keywords of :class:`~catchment.problem.Rules`, and the boundaries kept."""
     source = r.source
-    ru = r.table(raw, "rules", {"floor", "ceiling", "polysystems", "max_travel_min", "budget",
-                                "contiguity", "boundaries", "waivers"})
+    ru = r.table(
+        raw,
+        "rules",
+        {"floor", "ceiling", "polysystems", "max_travel_min", "budget", "contiguity", "boundaries", "waivers"},
+    )
     count = ru.get("polysystems")
     min_n = max_n = None
     if isinstance(count, int) and not isinstance(count, bool) and count > 0:
         min_n = max_n = count
-    elif (isinstance(count, list) and len(count) == 2
-          and all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in count)):
+    elif (
+        isinstance(count, list)
+        and len(count) == 2
+        and all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in count)
+    ):
         min_n, max_n = count
     elif count is not None:
         r.problems.append(f"{source}: [rules] polysystems must be a positive whole number or [min, max], got {count!r}")
@@ -519,5 +571,7 @@ def _refuse_urls(r: _Reader, specs: Mapping[str, Any], data: Mapping[str, str]) 
     named += [("data", role, value) for role, value in data.items()]
     for section, key, value in named:
         if isinstance(value, str) and "://" in value:
-            r.problems.append(f"{r.source}: [{section}] {key} must name a local file (a scenario never downloads "
-                              f"anything), got {value!r}")
+            r.problems.append(
+                f"{r.source}: [{section}] {key} must name a local file (a scenario never downloads "
+                f"anything), got {value!r}"
+            )

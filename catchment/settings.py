@@ -49,8 +49,9 @@ def _problems(s: SolverSettings) -> list[str]:
     problems = []
     if s.solver not in SOLVER_NAMES:
         problems.append(f"solver must be one of {', '.join(map(repr, SOLVER_NAMES))}, got {s.solver!r}")
-    if s.time_limit is not None and (isinstance(s.time_limit, bool) or not isinstance(s.time_limit, (int, float))
-                                     or not s.time_limit > 0):
+    if s.time_limit is not None and (
+        isinstance(s.time_limit, bool) or not isinstance(s.time_limit, (int, float)) or not s.time_limit > 0
+    ):
         problems.append(f"time_limit must be a positive number of seconds or None, got {s.time_limit!r}")
     if isinstance(s.mip_gap, bool) or not (isinstance(s.mip_gap, (int, float)) and 0 <= s.mip_gap < 1):
         problems.append(f"mip_gap must be a relative gap in [0, 1), got {s.mip_gap!r}")

@@ -1,4 +1,4 @@
-"""Contiguous polysystems: separator cuts, flow constraints and graph helpers.
+r"""Contiguous polysystems: separator cuts, flow constraints and graph helpers.
 
 Two ways of imposing contiguity, used together by :class:`solvers.mip.PolysystemModel`
 (``contiguity="cuts"``, the default) or the second alone (``contiguity="flow"``).
@@ -6,10 +6,10 @@ Two ways of imposing contiguity, used together by :class:`solvers.mip.Polysystem
 **Separator cuts** (Oehrlein & Haunert 2017; Validi, Buchanan & Lykhovyd 2022). Solve the
 model without contiguity; in each polysystem, every piece ``C`` cut off from the hub's host
 unit ``h_j`` gets, for each ``a`` in ``C``, the ``a,h_j``-separator inequality
-:math:`x_{aj} \\le \\sum_{s \\in S} x_{sj}`, where ``S`` is the boundary of ``C`` among the
+:math:`x_{aj} \le \sum_{s \in S} x_{sj}`, where ``S`` is the boundary of ``C`` among the
 site's candidate units, reduced to the vertices touching the host's side (a minimal
 separator). For a site without a host unit the root is the largest piece ``b`` and the cut
-reads :math:`x_{aj} + x_{bj} - 1 \\le \\sum_{s\\in S} x_{sj}`. Re-solve (warm-started from a
+reads :math:`x_{aj} + x_{bj} - 1 \le \sum_{s\in S} x_{sj}`. Re-solve (warm-started from a
 connected plan: the disconnected solution repaired by :func:`solvers.heuristic.repair_plan`)
 until every polysystem is connected. Each round solves a relaxation, so its bound is a
 valid lower bound and a connected optimum of a round is optimal. From the first
@@ -23,14 +23,14 @@ unit of it:
 
 .. math::
 
-    \\sum_{a:(a,b)\\in A_j} f_{jab} - \\sum_{c:(b,c)\\in A_j} f_{jbc} = x_{bj}
-        \\quad b \\in U_j \\setminus \\{h_j\\}                 \\qquad \\text{(balance)}
+    \sum_{a:(a,b)\in A_j} f_{jab} - \sum_{c:(b,c)\in A_j} f_{jbc} = x_{bj}
+        \quad b \in U_j \setminus \{h_j\}                 \qquad \text{(balance)}
 
-    \\sum_{a:(a,b)\\in A_j} f_{jab} \\le (|U_j| - 1)\\, x_{bj}
-        \\quad b \\in U_j \\setminus \\{h_j\\}                 \\qquad \\text{(inflow)}
+    \sum_{a:(a,b)\in A_j} f_{jab} \le (|U_j| - 1)\, x_{bj}
+        \quad b \in U_j \setminus \{h_j\}                 \qquad \text{(inflow)}
 
-    x_{bj} \\le \\sum_{a \\in N(b) \\cap U_j} x_{aj}
-        \\quad b \\in U_j \\setminus \\{h_j\\}                 \\qquad \\text{(neighbour)}
+    x_{bj} \le \sum_{a \in N(b) \cap U_j} x_{aj}
+        \quad b \in U_j \setminus \{h_j\}                 \qquad \text{(neighbour)}
 
 A unit outside the polysystem receives no flow (inflow) and so passes none on (balance):
 every member is reached from the root through members. The neighbour inequalities are
@@ -83,10 +83,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SeparatorCut:
-    """An ``a,b``-separator inequality :math:`x_{aj} + x_{bj} - 1 \\le \\sum_{s\\in S} x_{sj}`.
+    r"""An ``a,b``-separator inequality :math:`x_{aj} + x_{bj} - 1 \le \sum_{s\in S} x_{sj}`.
 
-    With a host unit ``b`` is the host, whose :math:`x_{bj} = y_j \\ge x_{aj}`, and the
-    cut is written :math:`x_{aj} \\le \\sum_{s \\in S} x_{sj}`.
+    With a host unit ``b`` is the host, whose :math:`x_{bj} = y_j \ge x_{aj}`, and the
+    cut is written :math:`x_{aj} \le \sum_{s \in S} x_{sj}`.
 
     Attributes
     ----------
@@ -232,19 +232,23 @@ def add_flow_contiguity(
             for a in units:
                 for b in neighbours[a]:
                     if b in members and b != host:
-                        var = prob.add_variable(
-                            f"f({unit_labels[a]},{unit_labels[b]},{s})", lowBound=0, upBound=big_m
-                        )
+                        var = prob.add_variable(f"f({unit_labels[a]},{unit_labels[b]},{s})", lowBound=0, upBound=big_m)
                         flows[(j, a, b)] = var
                         inflow[b].append((var, 1.0))
                         outflow[a].append((var, -1.0))
         if host is None:
             for b in units:
-                roots[(b, j)] = prob.add_variable(f"root({unit_labels[b]},{s})", cat=pulp.LpInteger,
-                                                  lowBound=0, upBound=1)
-            prob.addConstraint(pulp.LpConstraint(
-                pulp.LpAffineExpression([*((roots[(b, j)], 1.0) for b in units), (open_vars[j], -1.0)]),
-                eq, f"root_{s}", 0.0))
+                roots[(b, j)] = prob.add_variable(
+                    f"root({unit_labels[b]},{s})", cat=pulp.LpInteger, lowBound=0, upBound=1
+                )
+            prob.addConstraint(
+                pulp.LpConstraint(
+                    pulp.LpAffineExpression([*((roots[(b, j)], 1.0) for b in units), (open_vars[j], -1.0)]),
+                    eq,
+                    f"root_{s}",
+                    0.0,
+                )
+            )
         for b in units:
             if b == host:
                 continue
@@ -252,26 +256,36 @@ def add_flow_contiguity(
             xb = x[(b, j)]
             if host is None:
                 rb = roots[(b, j)]
-                prob.addConstraint(pulp.LpConstraint(
-                    pulp.LpAffineExpression([(rb, 1.0), (xb, -1.0)]), le, f"rootin({u},{s})", 0.0))
-                prob.addConstraint(pulp.LpConstraint(
-                    # the root keeps its own unit too: it may send out up to |U_j| - 1 net
-                    pulp.LpAffineExpression([*inflow[b], *outflow[b], (xb, -1.0), (rb, big_m + 1.0)]),
-                    ge, f"balance({u},{s})", 0.0))
+                prob.addConstraint(
+                    pulp.LpConstraint(pulp.LpAffineExpression([(rb, 1.0), (xb, -1.0)]), le, f"rootin({u},{s})", 0.0)
+                )
+                prob.addConstraint(
+                    pulp.LpConstraint(
+                        # the root keeps its own unit too: it may send out up to |U_j| - 1 net
+                        pulp.LpAffineExpression([*inflow[b], *outflow[b], (xb, -1.0), (rb, big_m + 1.0)]),
+                        ge,
+                        f"balance({u},{s})",
+                        0.0,
+                    )
+                )
             else:
-                prob.addConstraint(pulp.LpConstraint(
-                    pulp.LpAffineExpression([*inflow[b], *outflow[b], (xb, -1.0)]),
-                    eq, f"balance({u},{s})", 0.0))
+                prob.addConstraint(
+                    pulp.LpConstraint(
+                        pulp.LpAffineExpression([*inflow[b], *outflow[b], (xb, -1.0)]), eq, f"balance({u},{s})", 0.0
+                    )
+                )
             if inflow[b]:
-                prob.addConstraint(pulp.LpConstraint(
-                    pulp.LpAffineExpression([*inflow[b], (xb, -big_m)]), le, f"inflow({u},{s})", 0.0))
+                prob.addConstraint(
+                    pulp.LpConstraint(pulp.LpAffineExpression([*inflow[b], (xb, -big_m)]), le, f"inflow({u},{s})", 0.0)
+                )
             if host is not None and not neighbour_rows:
                 continue
             terms = [(x[(a, j)], -1.0) for a in neighbours[b] if a in members]
             if host is None:
                 terms.append((roots[(b, j)], -1.0))
-            prob.addConstraint(pulp.LpConstraint(
-                pulp.LpAffineExpression([(xb, 1.0), *terms]), le, f"nbr({u},{s})", 0.0))
+            prob.addConstraint(
+                pulp.LpConstraint(pulp.LpAffineExpression([(xb, 1.0), *terms]), le, f"nbr({u},{s})", 0.0)
+            )
     return FlowContiguity(flows, roots)
 
 
@@ -342,4 +356,3 @@ def is_connected(members: Iterable[int], neighbours: Sequence[Sequence[int]]) ->
     """True if the units ``members`` form one connected piece (or none)."""
     members = list(members)
     return len(members) <= 1 or len(components(members, neighbours)) == 1
-

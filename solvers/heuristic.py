@@ -39,6 +39,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -67,9 +68,7 @@ REPAIR_WORK = 10_000
 _LOOSE_SHARE = 0.4
 
 
-def solve_heuristic(
-    problem: Problem, *, work_limit: int | None = None, time_limit: float | None = None
-) -> Plan | None:
+def solve_heuristic(problem: Problem, *, work_limit: int | None = None, time_limit: float | None = None) -> Plan | None:
     """Find a good plan quickly, or ``None`` if the heuristic finds none.
 
     The search is limited by a count of steps (``work_limit``), so the same problem
@@ -124,7 +123,7 @@ def solve_heuristic(
     if not search.is_valid(best):  # pragma: no cover - defensive: never hand out a broken plan
         return None
     terms = search.terms(best)
-    options = search.options(best)
+    options = cast("dict[int, str]", search.options(best))  # a valid state (checked above) has its options
     notes = ["heuristic plan: satisfies every rule, not proven optimal"]
     if budget.timed_out:
         notes.append(STOPPED_BY_TIME_LIMIT)
@@ -136,8 +135,13 @@ def solve_heuristic(
         solver="heuristic",
         runtime_s=time.perf_counter() - start,
         notes=tuple(notes),
-        stats={"term_values": terms, "hub_counts_tried": tried, "work": budget.used, "work_limit": budget.steps,
-               "stopped_by_time_limit": budget.timed_out},
+        stats={
+            "term_values": terms,
+            "hub_counts_tried": tried,
+            "work": budget.used,
+            "work_limit": budget.steps,
+            "stopped_by_time_limit": budget.timed_out,
+        },
     )
 
 
@@ -162,7 +166,10 @@ def _best_state(search: _Search, budget: WorkBudget, tried: list[int], *, reloca
 
 
 def repair_plan(
-    problem: Problem, site_of_unit: np.ndarray, *, work_limit: int | None = None,
+    problem: Problem,
+    site_of_unit: np.ndarray,
+    *,
+    work_limit: int | None = None,
     budget: WorkBudget | None = None,
 ) -> tuple[np.ndarray, dict[int, str]] | None:
     """Turn an assignment that breaks some rules into a valid plan, then improve it.
@@ -231,11 +238,13 @@ class WorkBudget:
         ValueError
             If either limit is not a non-negative number.
         """
-        if work_limit is not None and (isinstance(work_limit, bool) or not isinstance(work_limit, int)
-                                       or work_limit < 0):
+        if work_limit is not None and (
+            isinstance(work_limit, bool) or not isinstance(work_limit, int) or work_limit < 0
+        ):
             raise ValueError(f"work_limit must be a non-negative integer, got {work_limit!r}")
-        if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
-                                       or not time_limit >= 0):
+        if time_limit is not None and (
+            isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit >= 0
+        ):
             raise ValueError(f"time_limit must be a non-negative number of seconds, got {time_limit!r}")
         return cls(HEURISTIC_WORK if work_limit is None else work_limit, deadline_after(time_limit))
 
@@ -298,8 +307,10 @@ class _Search:
         self.contiguity = bool(rules.contiguity) if contiguity is None else contiguity
         self.nbrs = adjacency_lists(problem)
         self.opts = {
-            j: [(o.capital_cost, math.inf if o.capacity is None else float(o.capacity), o.option)
-                for o in problem.options_of(problem.site_ids[j])]
+            j: [
+                (o.capital_cost, math.inf if o.capacity is None else float(o.capacity), o.option)
+                for o in problem.options_of(problem.site_ids[j])
+            ]
             for j in problem.usable_sites().tolist()
         }
         self.min_cost = np.array([self.opts[j][0][0] if j in self.opts else math.inf for j in range(self.m)])
@@ -369,7 +380,9 @@ class _Search:
             pick = None
             for idx in np.argsort(-gains, kind="stable"):
                 j = candidates[int(idx)]
-                if (self.hosts[j] is None or self.hosts[j] not in used_hosts) and spend + self.min_cost[j] <= self.budget + _EPS:
+                if (self.hosts[j] is None or self.hosts[j] not in used_hosts) and spend + self.min_cost[
+                    j
+                ] <= self.budget + _EPS:
                     pick = j
                     break
             if pick is None:
@@ -454,7 +467,7 @@ class _Search:
                     if self.allowed[v, j]:
                         heapq.heappush(heap, (self.c[v, j], self.t[v, j], v, j))
 
-        for j, mem in state.members.items():
+        for mem in state.members.values():
             for u in mem:
                 push(u)
         while heap:
@@ -537,7 +550,7 @@ class _Search:
         return self.below_floor(state.pop[j]) and state.waived[j] == 0
 
     def _donor_ok(self, state: _State, i: int, k: int) -> bool:
-        """Can unit ``i`` leave polysystem ``k`` without breaking it?"""
+        """Whether unit ``i`` can leave polysystem ``k`` without breaking it."""
         if state.roots.get(k) == i or len(state.members[k]) <= 1:
             return False
         if state.waived[k] - int(self.wv[i]) <= 0 and self.below_floor(state.pop[k] - self.p[i]):
@@ -545,7 +558,7 @@ class _Search:
         return not self.contiguity or self._connected_without(state, k, i)
 
     def _connected_without(self, state: _State, k: int, i: int) -> bool:
-        """Is polysystem ``k`` connected once unit ``i`` leaves (``i=-1``: as it is)?"""
+        """Whether polysystem ``k`` stays connected once unit ``i`` leaves (``i=-1``: as it is)."""
         mem = state.members[k]
         root = state.roots.get(k)
         if root is None:
@@ -643,8 +656,13 @@ class _Search:
             elif term.kind == "max":
                 out[term.name] = float(tt.max())
             else:
-                out[term.name] = sum(term.option_amount(self.problem.option(self.problem.site_ids[j], name))
-                                     for j, name in options.items()) / term.scale
+                out[term.name] = (
+                    sum(
+                        term.option_amount(self.problem.option(self.problem.site_ids[j], name))
+                        for j, name in options.items()
+                    )
+                    / term.scale
+                )
         return out
 
     def key(self, state: _State) -> tuple[float, ...] | None:
@@ -741,8 +759,9 @@ class _Search:
                     self._remove(state, k)
                     self._place(state, i, b)
                     self._place(state, k, a)
-                    ok = not self.contiguity or (self._connected_without(state, a, -1)
-                                                 and self._connected_without(state, b, -1))
+                    ok = not self.contiguity or (
+                        self._connected_without(state, a, -1) and self._connected_without(state, b, -1)
+                    )
                     if ok and self.cost_matters and self.options(state) is None:
                         ok = False
                     if ok and not self.exact_delta:
@@ -806,7 +825,9 @@ class _Search:
                         trials.append([s for s in open_sites if s != j] + [closed[int(idx)]])
         if closed:
             now = self.c[np.arange(self.n), best.site_of]
-            gain = np.maximum(0.0, now[:, None] - np.where(np.isfinite(self.c[:, closed]), self.c[:, closed], np.inf)).sum(axis=0)
+            gain = np.maximum(
+                0.0, now[:, None] - np.where(np.isfinite(self.c[:, closed]), self.c[:, closed], np.inf)
+            ).sum(axis=0)
             for idx in np.argsort(-gain, kind="stable")[:4]:
                 trials.append(open_sites + [closed[int(idx)]])  # add a hub
         for sites in trials:
@@ -849,9 +870,8 @@ class _Search:
             host = self.hosts[j]
             if host is not None and state.site_of[host] != j:
                 return False
-            if rules.respect_groups and len({problem.groups[i] for i in mem}) > 1:
+            if rules.respect_groups and problem.groups is not None and len({problem.groups[i] for i in mem}) > 1:
                 return False
             if self.contiguity and not is_connected(mem.tolist(), self.nbrs):
                 return False
         return self.options(state) is not None
-

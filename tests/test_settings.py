@@ -20,9 +20,9 @@ from catchment.settings import (
 from solvers import CONTIGUITY_METHODS as SOLVERS_CONTIGUITY
 from solvers import SOLVERS
 from solvers.batch import SolveOptions
+from solvers.dispatch import solve
 from solvers.lns import solve_lns
 from solvers.mip import METHODS as MIP_METHODS
-from solvers.dispatch import solve
 from solvers.mip import PolysystemModel
 
 MINIMAL = {"units": {"ccg": "08N"}}
