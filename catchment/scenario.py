@@ -153,6 +153,8 @@ class TravelSpec:
 
     source: str = "estimate"
     network: str | None = None
+    network_place: str | None = None
+    network_bbox: tuple[float, float, float, float] | None = None
     mode: str = "drive"
     matrix: str | None = None
     detour_factor: float = 1.3
@@ -459,9 +461,12 @@ def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
     t = r.table(
         raw, "travel", {"source", "network", "mode", "matrix", "detour_factor", "speed_kph", "cutoff_min", "max_snap_m"}
     )
+    place, bbox = _parse_network_query(r, t.get("network"))
     travel = TravelSpec(
         source=r.get(t, "travel", "source", str, "estimate", choices=_TRAVEL_SOURCES),
-        network=r.get(t, "travel", "network", str),
+        network=r.get(t, "travel", "network", str) if not isinstance(t.get("network"), dict) else None,
+        network_place=place,
+        network_bbox=bbox,
         mode=r.get(t, "travel", "mode", str, "drive", choices=_MODES),
         matrix=r.get(t, "travel", "matrix", str),
         detour_factor=r.get(t, "travel", "detour_factor", float, 1.3, minimum=1.0),
@@ -469,11 +474,53 @@ def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
         cutoff_min=r.get(t, "travel", "cutoff_min", float, None, positive=True),
         max_snap_m=r.get(t, "travel", "max_snap_m", float, 500.0, positive=True),
     )
-    if travel.source == "network" and not travel.network:
-        r.problems.append(f'{source}: [travel] source = "network" needs network = <OSM XML/PBF or GraphML file>')
+    if travel.source == "network" and not (travel.network or travel.network_place or travel.network_bbox):
+        r.problems.append(
+            f'{source}: [travel] source = "network" needs network = <OSM XML/PBF or GraphML file>, '
+            'network = { place = "<place name>" } or network = { bbox = [left, bottom, right, top] }'
+        )
     if travel.source == "matrix" and not travel.matrix:
         r.problems.append(f'{source}: [travel] source = "matrix" needs matrix = <CSV or Parquet file>')
     return travel
+
+
+def _parse_network_query(r: _Reader, value: Any) -> tuple[str | None, tuple[float, float, float, float] | None]:
+    """``[travel] network = { place = "..." }`` or ``{ bbox = [...] }``: a network to download.
+
+    Returns ``(place, bbox)``, both ``None`` when ``network`` is a file name (or absent).
+    """
+    if not isinstance(value, dict):
+        return None, None
+    where = f"{r.source}: [travel] network"
+    unknown = sorted(set(value) - {"place", "bbox"})
+    if unknown:
+        r.problems.append(f"{where}: unknown key(s) {', '.join(unknown)} (known: place, bbox)")
+    if ("place" in value) == ("bbox" in value):
+        r.problems.append(f"{where} must give a place or a bbox (one of them)")
+        return None, None
+    if "place" in value:
+        place = value["place"]
+        if not isinstance(place, str) or not place.strip():
+            r.problems.append(f"{where}.place must be a non-empty text, got {place!r}")
+            return None, None
+        return place.strip(), None
+    box = value["bbox"]
+    numbers = (
+        isinstance(box, list)
+        and len(box) == 4
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
+    )
+    if not numbers:
+        r.problems.append(f"{where}.bbox must be [left, bottom, right, top] in degrees, got {box!r}")
+        return None, None
+    left, bottom, right, top = (float(v) for v in box)
+    if not (-180 <= left < right <= 180 and -90 <= bottom < top <= 90):
+        r.problems.append(
+            f"{where}.bbox {box!r} is not a box in degrees (longitude -180..180, latitude -90..90, "
+            "left < right, bottom < top)"
+        )
+        return None, None
+    return None, (left, bottom, right, top)
 
 
 def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[dict[str, Any], str | None]:

@@ -116,3 +116,22 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("[rules\nfloor = 1")
     with pytest.raises(ScenarioError, match="not valid TOML"):
         read_scenario(bad)
+
+
+def test_network_to_download_by_place_or_bbox():
+    base = {"units": {"ccg": "08N"}}
+    sc = parse_scenario({**base, "travel": {"source": "network", "network": {"place": "London Borough of Redbridge"}}})
+    assert sc.travel.network_place == "London Borough of Redbridge" and sc.travel.network is None
+    sc = parse_scenario({**base, "travel": {"source": "network", "network": {"bbox": [0.0, 51.55, 0.15, 51.63]}}})
+    assert sc.travel.network_bbox == (0.0, 51.55, 0.15, 51.63) and sc.travel.network_place is None
+    bad = [
+        {"place": "X", "bbox": [0, 51, 1, 52]},
+        {"place": ""},
+        {"bbox": [1, 51, 0, 52]},
+        {"bbox": [0, 51, 1]},
+        {"town": "X"},
+    ]
+    for value in bad:
+        with pytest.raises(ScenarioError) as caught:
+            parse_scenario({**base, "travel": {"source": "network", "network": value}}, source="s.toml")
+        assert "s.toml: [travel] network" in str(caught.value)
