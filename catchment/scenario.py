@@ -87,9 +87,12 @@ REGISTRATIONS_FILE = "england/gp-reg-pat-prac-lsoa_2022.parquet"
 def data_roles() -> Mapping[str, str]:
     """Every key ``[data]`` accepts (a data file role) -> its default path under the data folder."""
     from geodata.ons import LSOA_FILES  # local: the readers import geopandas
+    from geodata.pcn import PCN_MAPPING_FILE
     from geodata.practices import PRACTICE_FILES
 
-    return MappingProxyType({**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE})
+    return MappingProxyType(
+        {**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE, "pcn_mapping": PCN_MAPPING_FILE}
+    )
 
 
 def unknown_keys(
@@ -121,12 +124,16 @@ PATH_KEYS: tuple[tuple[str, str], ...] = (
 class UnitsSpec:
     """Which units to plan.
 
-    ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon, or a user's own
-    units ``file`` (CSV, see :func:`catchment.build.read_units_file`).
+    ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon, practices also by
+    ``stp`` (STP/ICB code) and ``pcn`` (PCN codes) of the practice-to-PCN mapping (data
+    role ``pcn_mapping``), or a user's own units ``file`` (CSV, see
+    :func:`catchment.build.read_units_file`).
     """
 
     type: str = "practice"
     ccg: str | None = None
+    stp: str | None = None
+    pcn: tuple[str, ...] | None = None
     lad: str | None = None
     bbox: tuple[float, float, float, float] | None = None
     polygon: str | None = None
@@ -340,7 +347,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
 def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
     """``[units]``: the unit type and one selection (or a user's units file)."""
     source = r.source
-    u = r.table(raw, "units", {"type", "ccg", "lad", "bbox", "polygon", "file"})
+    u = r.table(raw, "units", {"type", "ccg", "stp", "pcn", "lad", "bbox", "polygon", "file"})
     bbox = u.get("bbox")
     if bbox is not None:
         if (
@@ -358,21 +365,34 @@ def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
     units = UnitsSpec(
         type=r.get(u, "units", "type", str, "practice", choices=("practice", "lsoa")),
         ccg=r.get(u, "units", "ccg", str),
+        stp=r.get(u, "units", "stp", str),
+        pcn=(r.str_list(u, "units", "pcn") or None) if isinstance(u.get("pcn"), list) else _single(r, u, "pcn"),
         lad=r.get(u, "units", "lad", str),
         bbox=bbox,
         polygon=r.get(u, "units", "polygon", str),
         file=r.get(u, "units", "file", str),
     )
-    if not any((units.ccg, units.lad, units.bbox, units.polygon, units.file)):
-        r.problems.append(f"{source}: [units] needs a selection: ccg, lad, bbox, polygon or file")
+    if not any((units.ccg, units.stp, units.pcn, units.lad, units.bbox, units.polygon, units.file)):
+        r.problems.append(f"{source}: [units] needs a selection: ccg, stp, pcn, lad, bbox, polygon or file")
+    if units.type == "lsoa" and (units.stp or units.pcn):
+        r.problems.append(
+            f"{source}: [units] stp and pcn select practices (the PCN mapping lists practices); "
+            'for type = "lsoa" select by lad, bbox or polygon'
+        )
     if units.file:
-        mixed = [k for k in ("ccg", "lad", "bbox", "polygon") if getattr(units, k) is not None]
+        mixed = [k for k in ("ccg", "stp", "pcn", "lad", "bbox", "polygon") if getattr(units, k) is not None]
         if mixed:
             r.problems.append(
                 f"{source}: [units] file gives the units itself: remove {', '.join(mixed)} "
                 "(or select from the published data without file)"
             )
     return units
+
+
+def _single(r: _Reader, table: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    """A key given as one text or a list of texts, as a tuple (``None`` when absent)."""
+    value = r.get(table, "units", key, str)
+    return (value,) if value else None
 
 
 def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:

@@ -135,3 +135,17 @@ def test_network_to_download_by_place_or_bbox():
         with pytest.raises(ScenarioError) as caught:
             parse_scenario({**base, "travel": {"source": "network", "network": value}}, source="s.toml")
         assert "s.toml: [travel] network" in str(caught.value)
+
+
+def test_selection_by_stp_and_pcn():
+    sc = parse_scenario({"units": {"stp": "QMF"}})
+    assert sc.units.stp == "QMF" and sc.units.pcn is None
+    sc = parse_scenario({"units": {"pcn": ["U08578", "U03653"]}})
+    assert sc.units.pcn == ("U08578", "U03653")
+    assert parse_scenario({"units": {"pcn": "U08578"}}).units.pcn == ("U08578",)
+    with pytest.raises(ScenarioError, match=r"s.toml: \[units\] stp and pcn select practices"):
+        parse_scenario({"units": {"type": "lsoa", "stp": "QMF"}}, source="s.toml")
+    with pytest.raises(ScenarioError, match=r"\[units\] pcn must be a list of texts"):
+        parse_scenario({"units": {"pcn": ["U1", 2]}}, source="s.toml")
+    with pytest.raises(ScenarioError, match=r"\[units\] file gives the units itself: remove stp"):
+        parse_scenario({"units": {"file": "u.csv", "stp": "QMF"}}, source="s.toml")
