@@ -50,7 +50,7 @@ from types import MappingProxyType
 from typing import Any
 
 from catchment.objective import DEFAULT_WEIGHTS, OBJECTIVE_TERMS
-from catchment.problem import DEFAULT_FLOOR, OPTION_KINDS, Objective, Rules
+from catchment.problem import DEFAULT_FLOOR, OPTION_KINDS, RULE_PRESETS, Objective, Rules
 from catchment.settings import DEFAULTS, METHODS, SCENARIO_TIME_LIMIT_S, SOLVER_NAMES, SolverSettings
 from geodata.errors import ScenarioError
 
@@ -549,8 +549,20 @@ def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[
     ru = r.table(
         raw,
         "rules",
-        {"floor", "ceiling", "polysystems", "max_travel_min", "budget", "contiguity", "boundaries", "waivers"},
+        {
+            "preset",
+            "floor",
+            "ceiling",
+            "polysystems",
+            "max_travel_min",
+            "budget",
+            "contiguity",
+            "boundaries",
+            "waivers",
+        },
     )
+    preset_name = r.get(ru, "rules", "preset", str, None, choices=tuple(RULE_PRESETS))
+    preset = RULE_PRESETS.get(preset_name or "polysystem", RULE_PRESETS["polysystem"])
     count = ru.get("polysystems")
     min_n = max_n = None
     if isinstance(count, int) and not isinstance(count, bool) and count > 0:
@@ -569,13 +581,13 @@ def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[
         waivers = {}
     boundaries = r.get(ru, "rules", "boundaries", str, None, choices=("lad", "ccg"))
     rules_kwargs = dict(
-        floor=r.get(ru, "rules", "floor", float, DEFAULT_FLOOR, minimum=0),
-        ceiling=r.get(ru, "rules", "ceiling", float, None, positive=True),
+        floor=r.get(ru, "rules", "floor", float, preset.get("floor", DEFAULT_FLOOR), minimum=0),
+        ceiling=r.get(ru, "rules", "ceiling", float, preset.get("ceiling"), positive=True),
         min_polysystems=min_n,
         max_polysystems=max_n,
         max_travel_min=r.get(ru, "rules", "max_travel_min", float, None, positive=True),
         budget=r.get(ru, "rules", "budget", float, None, minimum=0),
-        contiguity=r.get(ru, "rules", "contiguity", bool, False),
+        contiguity=r.get(ru, "rules", "contiguity", bool, preset.get("contiguity", False)),
         respect_groups=boundaries is not None,
         waivers=waivers,
     )

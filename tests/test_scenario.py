@@ -149,3 +149,17 @@ def test_selection_by_stp_and_pcn():
         parse_scenario({"units": {"pcn": ["U1", 2]}}, source="s.toml")
     with pytest.raises(ScenarioError, match=r"\[units\] file gives the units itself: remove stp"):
         parse_scenario({"units": {"file": "u.csv", "stp": "QMF"}}, source="s.toml")
+
+
+def test_rule_presets():
+    from catchment.problem import DEFAULT_FLOOR, RULE_PRESETS
+
+    sc = parse_scenario({"units": {"lad": "E09000026", "type": "lsoa"}, "rules": {"preset": "pcn"}})
+    assert (sc.rules.floor, sc.rules.ceiling, sc.rules.contiguity) == (30_000.0, 50_000.0, True)
+    assert dict(RULE_PRESETS["pcn"]) == {"floor": 30_000.0, "ceiling": 50_000.0, "contiguity": True}
+    sc = parse_scenario({"units": {"lad": "E09000026", "type": "lsoa"}, "rules": {"preset": "pcn", "floor": 25_000}})
+    assert sc.rules.floor == 25_000.0 and sc.rules.ceiling == 50_000.0  # the scenario's own keys win
+    sc = parse_scenario({"units": {"lad": "E09000026"}, "rules": {"preset": "polysystem"}})
+    assert sc.rules.floor == DEFAULT_FLOOR and sc.rules.ceiling is None
+    with pytest.raises(ScenarioError, match=r"\[rules\] preset must be one of polysystem, pcn"):
+        parse_scenario({"units": {"lad": "E09000026"}, "rules": {"preset": "icb"}})
