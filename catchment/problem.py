@@ -34,6 +34,7 @@ __all__ = [
     "OPTION_KINDS",
     "DEFAULT_FLOOR",
     "FLOOR_TOLERANCE",
+    "RULE_PRESETS",
     "HubOption",
     "DroppedUnit",
     "PLACEHOLDER_COSTS_NOTE",
@@ -53,6 +54,17 @@ DEFAULT_FLOOR = 50_000.0
 #: convention of the validator, the metrics, the diagnosis and the heuristic
 #: (:meth:`Rules.below_floor`).
 FLOOR_TOLERANCE = 1e-9
+
+#: Named sets of rules a scenario starts from (``[rules] preset``; its own keys override):
+#: ``"polysystem"``: NHS London 2009 polysystems, at least :data:`DEFAULT_FLOOR` people;
+#: ``"pcn"``: Primary Care Networks (NHS England DES 2019: 30,000-50,000 patients, a
+#: contiguous area; rural networks below the floor need a waiver with a reason).
+RULE_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "polysystem": MappingProxyType({"floor": DEFAULT_FLOOR}),
+        "pcn": MappingProxyType({"floor": 30_000.0, "ceiling": 50_000.0, "contiguity": True}),
+    }
+)
 
 UnitType = Literal["practice", "lsoa"]
 
