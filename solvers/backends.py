@@ -188,8 +188,13 @@ def run_solver(
             if node_limit is not None:
                 target["mip_max_nodes"] = int(node_limit)
             engine = WarmHiGHS(
-                msg=False, gapRel=mip_gap, threads=threads, warm_start=warm_start, deadline=deadline,
-                reserve=reserve, **target
+                msg=False,
+                gapRel=mip_gap,
+                threads=threads,
+                warm_start=warm_start,
+                deadline=deadline,
+                reserve=reserve,
+                **target,
             )
             prob.solve(engine)
             seconds = time.perf_counter() - start
@@ -206,8 +211,14 @@ def run_solver(
                 raise RuntimeError("CBC is not available: install it (pip install pulp[cbc]) or use solver='highs'")
             left = None if deadline is None else max(_MIN_LIMIT_S, deadline - time.perf_counter() - reserve)
             engine = pulp.COIN_CMD(
-                path=path, msg=False, timeLimit=left, gapRel=mip_gap, threads=threads,
-                warmStart=warm_start, logPath=log_path, maxNodes=node_limit,
+                path=path,
+                msg=False,
+                timeLimit=left,
+                gapRel=mip_gap,
+                threads=threads,
+                warmStart=warm_start,
+                logPath=log_path,
+                maxNodes=node_limit,
             )
             prob.solve(engine)
             seconds = time.perf_counter() - start
@@ -323,8 +334,10 @@ def run_highs(model) -> None:  # noqa: ANN001 - a highspy.Highs
 
 @contextlib.contextmanager
 def _interrupt_stops(model) -> Iterator[list[int]]:  # noqa: ANN001 - a highspy.Highs
-    if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield []
         return
     interrupted: list[int] = []
@@ -363,8 +376,9 @@ class WarmHiGHS(pulp.HiGHS):
         Passed to :class:`pulp.HiGHS` (``msg``, ``timeLimit``, ``gapRel``, ``threads``...).
     """
 
-    def __init__(self, *, warm_start: bool = False, deadline: float | None = None, reserve: float = 0.0,
-                 **kwargs) -> None:
+    def __init__(
+        self, *, warm_start: bool = False, deadline: float | None = None, reserve: float = 0.0, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.warm_start = warm_start
         self.warm_start_result = "none"
@@ -405,9 +419,7 @@ class WarmHiGHS(pulp.HiGHS):
         model.addCols(n, cost, lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
         if integer:
             idx = np.asarray(integer, dtype=np.int32)
-            model.changeColsIntegrality(
-                idx.size, idx, np.full(idx.size, highspy.HighsVarType.kInteger, dtype=np.uint8)
-            )
+            model.changeColsIntegrality(idx.size, idx, np.full(idx.size, highspy.HighsVarType.kInteger, dtype=np.uint8))
         constraints = list(lp._constraints.values())
         m = len(constraints)
         row_lo = np.empty(m)
@@ -426,8 +438,13 @@ class WarmHiGHS(pulp.HiGHS):
             row_lo[r] = -inf if lb is None else lb
             row_hi[r] = inf if ub is None else ub
         model.addRows(
-            m, row_lo, row_hi, len(index), starts,
-            np.asarray(index, dtype=np.int32), np.asarray(value, dtype=float),
+            m,
+            row_lo,
+            row_hi,
+            len(index),
+            starts,
+            np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=float),
         )
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
@@ -466,8 +483,10 @@ class WarmHiGHS(pulp.HiGHS):
 
         model = lp.solverModel
         status = model.getModelStatus()
-        as_read = {highspy.HighsModelStatus.kSolutionLimit: highspy.HighsModelStatus.kIterationLimit,
-                   highspy.HighsModelStatus.kInterrupt: highspy.HighsModelStatus.kTimeLimit}.get(status)
+        as_read = {
+            highspy.HighsModelStatus.kSolutionLimit: highspy.HighsModelStatus.kIterationLimit,
+            highspy.HighsModelStatus.kInterrupt: highspy.HighsModelStatus.kTimeLimit,
+        }.get(status)
         if as_read is None:
             return super().findSolutionValues(lp)
         model.getModelStatus = lambda: as_read  # read as PuLP reads these limits: the incumbent, if any

@@ -73,13 +73,36 @@ def solve(
     ValueError
         If an option is invalid (all problems listed at once).
     """
-    check_solver_options(solver=solver, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest, threads=threads,
-                         contiguity=contiguity, method=method, workers=workers)
+    check_solver_options(
+        solver=solver,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        k_nearest=k_nearest,
+        threads=threads,
+        contiguity=contiguity,
+        method=method,
+        workers=workers,
+    )
 
     if method == "lns" or (method == "auto" and problem.n_units >= LNS_MIN_UNITS and lns_unsupported(problem) is None):
-        return solve_lns(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest,
-                         threads=threads, msg=msg, contiguity=contiguity, workers=workers, start=start)
+        return solve_lns(
+            problem,
+            solver=solver,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            k_nearest=k_nearest,
+            threads=threads,
+            msg=msg,
+            contiguity=contiguity,
+            workers=workers,
+            start=start,
+        )
     return PolysystemModel.from_problem(problem, k_nearest=k_nearest, contiguity=contiguity).solve(
-        solver=solver, time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, threads=threads, msg=msg,
+        solver=solver,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        warm_start=warm_start,
+        threads=threads,
+        msg=msg,
         start=start,
     )

@@ -22,6 +22,7 @@ import pulp
 from catchment.objective import TERMS, option_terms
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
+from solvers.backends import run_solver
 from solvers.common import (
     Candidates,
     adjacency_lists,
@@ -30,7 +31,6 @@ from solvers.common import (
     objective_value,
     term_values,
 )
-from solvers.backends import run_solver
 from solvers.contiguity import (
     FlowContiguity,
     SeparatorCut,
@@ -135,7 +135,7 @@ def build_formulation(
     # pairs of each site
     by_site = np.argsort(cand.sites, kind="stable")
     bounds = np.searchsorted(cand.sites[by_site], np.arange(problem.n_sites + 1))
-    site_pairs = {j: by_site[bounds[j]:bounds[j + 1]].tolist() for j in usable}
+    site_pairs = {j: by_site[bounds[j] : bounds[j + 1]].tolist() for j in usable}
 
     # options
     option_vars: dict[tuple[int, str], Any] = {}
@@ -218,7 +218,13 @@ def build_formulation(
             _add(prob, count, _LE, "count_floor_bound", float(most))
     costs = {(j, o.option): o.capital_cost for j in usable for o in problem.options_of(problem.site_ids[j])}
     if rules.budget is not None and any(c > 0 for c in costs.values()):
-        _add(prob, [(option_vars[key], float(c)) for key, c in costs.items() if c > 0], _LE, "budget", float(rules.budget))
+        _add(
+            prob,
+            [(option_vars[key], float(c)) for key, c in costs.items() if c > 0],
+            _LE,
+            "budget",
+            float(rules.budget),
+        )
 
     # contiguity
     flow = None
@@ -227,8 +233,14 @@ def build_formulation(
     neighbours = adjacency_lists(problem)
     if method == "flow":
         flow = add_flow_contiguity(
-            prob, x=x_of, open_vars=open_vars, site_units=site_units,
-            hosts=hosts, neighbours=neighbours, unit_labels=ul, site_labels=sl,
+            prob,
+            x=x_of,
+            open_vars=open_vars,
+            site_units=site_units,
+            hosts=hosts,
+            neighbours=neighbours,
+            unit_labels=ul,
+            site_labels=sl,
         )
 
     # objective terms
@@ -236,9 +248,24 @@ def build_formulation(
     max_var = terms.pop("_max_var", None)
     _set_objective(prob, problem.objective, terms, stage=0)
     return Formulation(
-        prob, cand, x, x_of, open_vars, option_vars, group_vars, max_var, terms, flow, time.perf_counter() - t0,
-        contiguity=method, unit_labels=ul, site_labels=sl, hosts=tuple(hosts), neighbours=neighbours,
-        site_units=site_units, site_unit_sets={j: set(v) for j, v in site_units.items()},
+        prob,
+        cand,
+        x,
+        x_of,
+        open_vars,
+        option_vars,
+        group_vars,
+        max_var,
+        terms,
+        flow,
+        time.perf_counter() - t0,
+        contiguity=method,
+        unit_labels=ul,
+        site_labels=sl,
+        hosts=tuple(hosts),
+        neighbours=neighbours,
+        site_units=site_units,
+        site_unit_sets={j: set(v) for j, v in site_units.items()},
     )
 
 
@@ -330,8 +357,19 @@ def solve_formulation(
     for s, term in enumerate(stages):
         if s > 0:
             _set_objective(form.prob, problem.objective, form.terms, stage=s)
-        res = _solve_stage(problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap, threads=threads,
-                           msg=msg, incumbent=incumbent, stage=s, target=target, node_limit=node_limit)
+        res = _solve_stage(
+            problem,
+            form,
+            solver=solver,
+            deadline=deadline,
+            mip_gap=mip_gap,
+            threads=threads,
+            msg=msg,
+            incumbent=incumbent,
+            stage=s,
+            target=target,
+            node_limit=node_limit,
+        )
         attempt.solve_s += res.seconds
         attempt.rounds += res.rounds
         attempt.nodes += res.nodes
@@ -339,8 +377,15 @@ def solve_formulation(
         if s == 0 and incumbent is not None:
             attempt.warm_start = res.warm_start
         attempt.notes.extend(n for n in res.notes if n not in attempt.notes)
-        attempt.stages.append({"term": term, "status": res.status, "bound": res.bound, "rounds": res.rounds,
-                               "seconds": round(res.seconds, 4)})
+        attempt.stages.append(
+            {
+                "term": term,
+                "status": res.status,
+                "bound": res.bound,
+                "rounds": res.rounds,
+                "seconds": round(res.seconds, 4),
+            }
+        )
         if res.status in ("infeasible", "unsolved"):
             if s == 0:
                 attempt.status, attempt.bound = res.status, res.bound
@@ -405,9 +450,18 @@ def _solve_stage(
     best_bound: float | None = None
     while True:
         warm = incumbent is not None and _set_start(problem, form, *incumbent)
-        outcome = run_solver(form.prob, solver=solver, time_limit=None, deadline=deadline, mip_gap=mip_gap,
-                             threads=threads, msg=msg, warm_start=warm, objective_target=target,
-                             node_limit=node_limit)
+        outcome = run_solver(
+            form.prob,
+            solver=solver,
+            time_limit=None,
+            deadline=deadline,
+            mip_gap=mip_gap,
+            threads=threads,
+            msg=msg,
+            warm_start=warm,
+            objective_target=target,
+            node_limit=node_limit,
+        )
         res.rounds += 1
         res.seconds += outcome.seconds
         res.nodes += outcome.nodes or 0
@@ -428,8 +482,11 @@ def _solve_stage(
                 res.notes.append(f"contiguity: stopped in cut round {res.rounds}; the best connected plan is returned")
             return res
         site_of_unit, hub_options = _extract(problem, form)
-        cuts = separator_cuts(site_of_unit, site_units=form.site_units, hosts=form.hosts,
-                              neighbours=form.neighbours) if cutting else []
+        cuts = (
+            separator_cuts(site_of_unit, site_units=form.site_units, hosts=form.hosts, neighbours=form.neighbours)
+            if cutting
+            else []
+        )
         if not cuts:
             res.status = outcome.status
             res.site_of_unit, res.hub_options = site_of_unit, hub_options
@@ -440,8 +497,14 @@ def _solve_stage(
         if res.rounds >= _CUT_ROUNDS:
             # contiguity keeps binding: finish exactly in one solve with the flow model (the cuts stay)
             form.flow = add_flow_contiguity(
-                form.prob, x=form.x_of, open_vars=form.open_vars, site_units=form.site_units, hosts=form.hosts,
-                neighbours=form.neighbours, unit_labels=form.unit_labels, site_labels=form.site_labels,
+                form.prob,
+                x=form.x_of,
+                open_vars=form.open_vars,
+                site_units=form.site_units,
+                hosts=form.hosts,
+                neighbours=form.neighbours,
+                unit_labels=form.unit_labels,
+                site_labels=form.site_labels,
                 neighbour_rows=not form.neighbour_rows,
             )
             form.contiguity = "cuts+flow"
@@ -505,8 +568,12 @@ def _add_cuts(problem: Problem, form: Formulation, cuts: Sequence[SeparatorCut])
             if form.hosts[j] is None or form.hosts[j] == i:
                 continue
             members = form.site_unit_sets[j]
-            _add(form.prob, [(xv, 1.0), *((form.x_of[(a, j)], -1.0) for a in form.neighbours[i] if a in members)],
-                 _LE, f"nbr({ul[i]},{sl[j]})")
+            _add(
+                form.prob,
+                [(xv, 1.0), *((form.x_of[(a, j)], -1.0) for a in form.neighbours[i] if a in members)],
+                _LE,
+                f"nbr({ul[i]},{sl[j]})",
+            )
     for cut in cuts:
         form.n_cuts += 1
         j = cut.site
@@ -535,7 +602,9 @@ def _extract(problem: Problem, form: Formulation) -> tuple[np.ndarray, dict[int,
             hub_options[j] = chosen[0]
         else:  # the solver left the option undecided (cannot happen with integral values)
             pops = {j: float(problem.population[site_of_unit == j].sum())}
-            hub_options[j] = (choose_options(problem, pops) or {j: problem.options_of(problem.site_ids[j])[0].option})[j]
+            hub_options[j] = (choose_options(problem, pops) or {j: problem.options_of(problem.site_ids[j])[0].option})[
+                j
+            ]
     if not any(spec.name in problem.objective.terms for spec in option_terms()):
         # Capital is not in the objective, so the solver picks among the options that fit at
         # random; a planner expects the cheapest that fits. Objective unchanged, budget only eased.

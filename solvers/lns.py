@@ -87,15 +87,15 @@ from catchment.plan import Plan
 from catchment.problem import Objective, Problem
 from catchment.settings import DEFAULTS
 from catchment.timing import STOPPED_BY_TIME_LIMIT
+from solvers.backends import solver_available, time_left
 from solvers.common import (
     candidate_pairs,
     objective_value,
     term_values,
 )
-from solvers.backends import solver_available, time_left
 from solvers.distributed import default_workers
-from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
 from solvers.formulation import build_formulation, plan_indices, solve_formulation
+from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
 from solvers.mip import PolysystemModel, check_solver_options
 from solvers.relaxation import Relaxation, minute_weights, solve_relaxation
 
@@ -108,8 +108,10 @@ LNS_MIN_UNITS = 500
 #: Polysystems in the first neighbourhoods (converted to units from the start plan).
 _FIRST_POLYSYSTEMS = 8
 _BIG_MINUTES = 1e4
-_BROKEN = ("the worker processes stopped (a script calling the solver needs an `if __name__ == \"__main__\":` "
-           "guard); the neighbourhoods are solved in this process instead")
+_BROKEN = (
+    'the worker processes stopped (a script calling the solver needs an `if __name__ == "__main__":` '
+    "guard); the neighbourhoods are solved in this process instead"
+)
 #: Time limit of one sub-model (seconds) and the gap it is solved to: sub-models are there
 #: to improve the plan, not to prove anything, so they are stopped early (tuned on London).
 _SUB_LIMIT_S = 5.0
@@ -219,10 +221,18 @@ def solve_lns(
     RuntimeError
         If HiGHS (needed for the relaxation) or the chosen solver is not available.
     """
-    check_solver_options(solver=solver, time_limit=time_limit, mip_gap=mip_gap, k_nearest=k_nearest,
-                         threads=threads, contiguity=contiguity, workers=workers)
-    if neighbourhood_units is not None and (isinstance(neighbourhood_units, bool)
-                                            or not isinstance(neighbourhood_units, int) or neighbourhood_units < 2):
+    check_solver_options(
+        solver=solver,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        k_nearest=k_nearest,
+        threads=threads,
+        contiguity=contiguity,
+        workers=workers,
+    )
+    if neighbourhood_units is not None and (
+        isinstance(neighbourhood_units, bool) or not isinstance(neighbourhood_units, int) or neighbourhood_units < 2
+    ):
         raise ValueError(f"neighbourhood_units must be an integer of at least 2, got {neighbourhood_units!r}")
     why = lns_unsupported(problem)
     if why is not None:
@@ -240,14 +250,29 @@ def solve_lns(
     with contextlib.ExitStack() as stack:
         pool = None
         if workers > 1:  # started now: the workers import the solvers while the relaxation runs
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
-                                       initializer=_ignore_interrupt)
+            pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_ignore_interrupt
+            )
             stack.callback(_stop_pool, pool)
             for _ in range(workers):
                 pool.submit(_warm_up)
-        return _solve_lns(problem, model, k, t0=t0, deadline=deadline, solver=solver, time_limit=time_limit,
-                          mip_gap=mip_gap, threads=threads, msg=msg, neighbourhood_units=neighbourhood_units,
-                          seed=seed, start=start, pool=pool, workers=workers)
+        return _solve_lns(
+            problem,
+            model,
+            k,
+            t0=t0,
+            deadline=deadline,
+            solver=solver,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            threads=threads,
+            msg=msg,
+            neighbourhood_units=neighbourhood_units,
+            seed=seed,
+            start=start,
+            pool=pool,
+            workers=workers,
+        )
 
 
 def relaxation_bound(
@@ -308,18 +333,39 @@ def _warm_up() -> None:
     import solvers.mip  # noqa: F401
 
 
-def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: float, deadline: float | None,
-               solver: str, time_limit: float | None, mip_gap: float, threads: int | None, msg: bool,
-               neighbourhood_units: int | None, seed: int, start: Plan | None, pool: Executor | None,
-               workers: int) -> Plan:
+def _solve_lns(
+    problem: Problem,
+    model: PolysystemModel,
+    k: int | None,
+    *,
+    t0: float,
+    deadline: float | None,
+    solver: str,
+    time_limit: float | None,
+    mip_gap: float,
+    threads: int | None,
+    msg: bool,
+    neighbourhood_units: int | None,
+    seed: int,
+    start: Plan | None,
+    pool: Executor | None,
+    workers: int,
+) -> Plan:
 
     relax = solve_relaxation(problem, candidate_pairs(problem, k=k), deadline=deadline, threads=threads)
-    logger.info("relaxation: %s, bound %s, %.1f s, %d pricing round(s), %d pair(s) added",
-                relax.status, relax.bound, relax.seconds, relax.rounds, relax.pairs_added)
+    logger.info(
+        "relaxation: %s, bound %s, %.1f s, %d pricing round(s), %d pair(s) added",
+        relax.status,
+        relax.bound,
+        relax.seconds,
+        relax.rounds,
+        relax.pairs_added,
+    )
     if relax.status == "infeasible" or relax.bound is None:
         # Infeasible (or unsolved) relaxation: the single MIP retries, diagnoses and reports honestly.
-        plan = model.solve(solver=solver, time_limit=time_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg,
-                           start=start)
+        plan = model.solve(
+            solver=solver, time_limit=time_left(deadline), mip_gap=mip_gap, threads=threads, msg=msg, start=start
+        )
         plan = _with_note(plan, f"the relaxation was {relax.status}; solved as one MIP instead of by neighbourhoods")
         return _time_cut(plan) if relax.timed_out else plan
 
@@ -337,20 +383,43 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
     logger.info("start (%s): %.6g, gap %.2f%%", start_source, objective, 100 * _gap(objective, relax.bound))
 
     if _support_pays(problem, search, relax.bound, mip_gap) and not _done(search, relax.bound, mip_gap, deadline):
-        _support_step(problem, search, relax, deadline=deadline, mip_gap=mip_gap, solver=solver, threads=threads,
-                      t0=t0)
+        _support_step(problem, search, relax, deadline=deadline, mip_gap=mip_gap, solver=solver, threads=threads, t0=t0)
 
     allowed = np.zeros((problem.n_units, problem.n_sites), dtype=bool)
     assert relax.cand is not None
     allowed[relax.cand.units, relax.cand.sites] = True
     allowed[np.arange(problem.n_units), site_of] = True
-    _improve(problem, search, allowed, bound=relax.bound, deadline=deadline, mip_gap=mip_gap, solver=solver,
-             threads=threads, first_units=neighbourhood_units, seed=seed, pool=pool, workers=workers, t0=t0,
-             guide=_Guide.create(problem, relax))
+    _improve(
+        problem,
+        search,
+        allowed,
+        bound=relax.bound,
+        deadline=deadline,
+        mip_gap=mip_gap,
+        solver=solver,
+        threads=threads,
+        first_units=neighbourhood_units,
+        seed=seed,
+        pool=pool,
+        workers=workers,
+        t0=t0,
+        guide=_Guide.create(problem, relax),
+    )
     lns_s = time.perf_counter() - t0
 
-    bound, final, notes = _final_mip(problem, model, search, relax, deadline=deadline, time_limit=time_limit,
-                                     solver=solver, mip_gap=mip_gap, threads=threads, msg=msg, t0=t0)
+    bound, final, notes = _final_mip(
+        problem,
+        model,
+        search,
+        relax,
+        deadline=deadline,
+        time_limit=time_limit,
+        solver=solver,
+        mip_gap=mip_gap,
+        threads=threads,
+        msg=msg,
+        t0=t0,
+    )
 
     gap = _gap(search.objective, bound)
     status = "optimal" if gap <= mip_gap else "feasible"
@@ -363,8 +432,10 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
     ]
     if status == "feasible":
         stopped = deadline is not None and time.perf_counter() >= deadline - 1.0
-        notes.append(f"{'time limit reached: ' if stopped else ''}feasible, not proven optimal"
-                     + (f" (gap {gap:.2%})" if bound is not None else ""))
+        notes.append(
+            f"{'time limit reached: ' if stopped else ''}feasible, not proven optimal"
+            + (f" (gap {gap:.2%})" if bound is not None else "")
+        )
     if search.timed_out:
         notes.append(STOPPED_BY_TIME_LIMIT)
     terms = term_values(problem, search.site_of, search.options)
@@ -378,8 +449,15 @@ def _solve_lns(problem: Problem, model: PolysystemModel, k: int | None, *, t0: f
         "term_values": terms,
         "stopped_by_time_limit": search.timed_out,
         "start_objective": search.history[0][1],
-        "lns": _lns_stats(search, relax, start_source=start_source, start_s=start_s, lns_s=lns_s, final=final,
-                          uses_pruned_pair=uses_pruned_pair),
+        "lns": _lns_stats(
+            search,
+            relax,
+            start_source=start_source,
+            start_s=start_s,
+            lns_s=lns_s,
+            final=final,
+            uses_pruned_pair=uses_pruned_pair,
+        ),
     }
     return Plan(
         assignment={problem.unit_ids[i]: problem.site_ids[j] for i, j in enumerate(search.site_of.tolist())},
@@ -400,18 +478,33 @@ def _bound_note(relax: Relaxation, bound: float | None) -> str:
     cand = relax.cand
     assert cand is not None
     if bound is None:
-        return (f"no bound for the whole model: the relaxation over each unit's {cand.k} nearest sites "
-                f"({relax.bound:.6g}) was not priced over the other pairs, so a plan using farther sites could "
-                "be below it")
+        return (
+            f"no bound for the whole model: the relaxation over each unit's {cand.k} nearest sites "
+            f"({relax.bound:.6g}) was not priced over the other pairs, so a plan using farther sites could "
+            "be below it"
+        )
     if relax.priced and bound <= (relax.bound or -math.inf) + 1e-12:
-        return (f"bound {bound:.6g} from the LP relaxation of the whole model over every allowed unit-site pair "
-                "(the pairs left out were priced: none could lower it)")
+        return (
+            f"bound {bound:.6g} from the LP relaxation of the whole model over every allowed unit-site pair "
+            "(the pairs left out were priced: none could lower it)"
+        )
     return f"bound {bound:.6g} from the final MIP, proven for the whole model"
 
 
-def _final_mip(problem: Problem, model: PolysystemModel, search: _Search, relax: Relaxation, *,
-               deadline: float | None, time_limit: float | None, solver: str, mip_gap: float, threads: int | None,
-               msg: bool, t0: float) -> tuple[float | None, dict[str, Any] | None, list[str]]:
+def _final_mip(
+    problem: Problem,
+    model: PolysystemModel,
+    search: _Search,
+    relax: Relaxation,
+    *,
+    deadline: float | None,
+    time_limit: float | None,
+    solver: str,
+    mip_gap: float,
+    threads: int | None,
+    msg: bool,
+    t0: float,
+) -> tuple[float | None, dict[str, Any] | None, list[str]]:
     """The bound that holds for every plan, and the whole-model MIP from the search's plan when time allows.
 
     Returns the bound (``None``: none proven), the final MIP's figures (``None``: not run)
@@ -431,24 +524,42 @@ def _final_mip(problem: Problem, model: PolysystemModel, search: _Search, relax:
         # With a priced relaxation, the final MIP's own proof would price the same pairs again and,
         # with a weak LP, prove little more: it then only has to improve the plan (prove=False:
         # a pruned model then reports no bound, and an unpruned one its solver's).
-        mip_plan = model.solve(solver=solver, time_limit=left, mip_gap=mip_gap, threads=threads, msg=msg,
-                               start=incumbent, prove=not relax.priced)
+        mip_plan = model.solve(
+            solver=solver,
+            time_limit=left,
+            mip_gap=mip_gap,
+            threads=threads,
+            msg=msg,
+            start=incumbent,
+            prove=not relax.priced,
+        )
         search.timed_out |= bool(mip_plan.stats.get("stopped_by_time_limit"))
-        final = {"status": mip_plan.status, "objective": mip_plan.objective, "bound": mip_plan.bound,
-                 "seconds": round(mip_plan.runtime_s, 3)}
+        final = {
+            "status": mip_plan.status,
+            "objective": mip_plan.objective,
+            "bound": mip_plan.bound,
+            "seconds": round(mip_plan.runtime_s, 3),
+        }
         if mip_plan.bound is not None:
             bound = float(mip_plan.bound) if bound is None else max(bound, float(mip_plan.bound))
         if mip_plan.has_plan and mip_plan.objective is not None and mip_plan.objective < search.objective - 1e-12:
             search.site_of, search.options = plan_indices(problem, mip_plan)
-            search.objective = objective_value(problem.objective,
-                                               term_values(problem, search.site_of, search.options))
+            search.objective = objective_value(problem.objective, term_values(problem, search.site_of, search.options))
             search.history.append((round(time.perf_counter() - t0, 3), search.objective))
             notes.append("the final whole-model MIP improved the neighbourhood search's plan")
     return bound, final, notes
 
 
-def _lns_stats(search: _Search, relax: Relaxation, *, start_source: str, start_s: float, lns_s: float,
-               final: dict[str, Any] | None, uses_pruned_pair: bool) -> dict[str, Any]:
+def _lns_stats(
+    search: _Search,
+    relax: Relaxation,
+    *,
+    start_source: str,
+    start_s: float,
+    lns_s: float,
+    final: dict[str, Any] | None,
+    uses_pruned_pair: bool,
+) -> dict[str, Any]:
     """The search's figures, ``stats["lns"]`` of its plan."""
     return {
         "relaxation_bound": relax.bound,
@@ -545,8 +656,17 @@ def _support_pays(problem: Problem, search: _Search, bound: float, mip_gap: floa
     return not problem.rules.contiguity and _gap(search.objective, bound) > _SUPPORT_FROM_GAP * mip_gap
 
 
-def _support_step(problem: Problem, search: _Search, relax: Relaxation, *, deadline: float | None,
-                  mip_gap: float, solver: str, threads: int | None, t0: float) -> None:
+def _support_step(
+    problem: Problem,
+    search: _Search,
+    relax: Relaxation,
+    *,
+    deadline: float | None,
+    mip_gap: float,
+    solver: str,
+    threads: int | None,
+    t0: float,
+) -> None:
     """Solve the whole model over the relaxation's support, from the current plan (in place).
 
     Its pairs are those with a positive LP value, the plan's own, and each unit's
@@ -567,20 +687,36 @@ def _support_step(problem: Problem, search: _Search, relax: Relaxation, *, deadl
     first = np.flatnonzero(np.r_[True, cand.units[idx][1:] != cand.units[idx][:-1]])
     rank = np.arange(idx.size) - np.repeat(first, np.diff(np.r_[first, idx.size]))
     keep[idx[rank < _SUPPORT_NEAREST]] = True
-    pairs = np.unique(np.c_[np.r_[cand.units[keep], np.arange(problem.n_units)],
-                            np.r_[cand.sites[keep], search.site_of]], axis=0)  # sorted by unit, then site
-    sub = dataclasses.replace(cand, units=pairs[:, 0], sites=pairs[:, 1],
-                              travel=problem.travel_min[pairs[:, 0], pairs[:, 1]], pruned=True)
+    pairs = np.unique(
+        np.c_[np.r_[cand.units[keep], np.arange(problem.n_units)], np.r_[cand.sites[keep], search.site_of]], axis=0
+    )  # sorted by unit, then site
+    sub = dataclasses.replace(
+        cand, units=pairs[:, 0], sites=pairs[:, 1], travel=problem.travel_min[pairs[:, 0], pairs[:, 1]], pruned=True
+    )
     left = time_left(deadline)
     budget = _SUPPORT_MAX_S if left is None else _SUPPORT_SHARE * left
     target = bound / (1.0 - mip_gap) * (1.0 - 1e-9) if bound > 0 else None
     form = build_formulation(problem, sub, "support", "cuts")
-    attempt = solve_formulation(problem, form, solver=solver, deadline=began + budget,
-                                 mip_gap=min(mip_gap, _SUB_GAP), threads=threads, msg=False,
-                                 start=(search.site_of, search.options), target=target, node_limit=_SUPPORT_NODES)
+    attempt = solve_formulation(
+        problem,
+        form,
+        solver=solver,
+        deadline=began + budget,
+        mip_gap=min(mip_gap, _SUB_GAP),
+        threads=threads,
+        msg=False,
+        start=(search.site_of, search.options),
+        target=target,
+        node_limit=_SUPPORT_NODES,
+    )
     search.timed_out |= attempt.timed_out
-    outcome: dict[str, Any] = {"pairs": int(pairs.shape[0]), "sites": int(open_sites.sum()),
-                               "status": attempt.status, "objective": None, "improved": False}
+    outcome: dict[str, Any] = {
+        "pairs": int(pairs.shape[0]),
+        "sites": int(open_sites.sum()),
+        "status": attempt.status,
+        "objective": None,
+        "improved": False,
+    }
     if attempt.site_of_unit is not None:
         value = objective_value(problem.objective, term_values(problem, attempt.site_of_unit, attempt.hub_options))
         outcome["objective"] = value
@@ -592,9 +728,15 @@ def _support_step(problem: Problem, search: _Search, relax: Relaxation, *, deadl
             outcome["improved"] = True
     outcome["seconds"] = round(time.perf_counter() - began, 3)
     search.support = outcome
-    logger.info("MIP over the relaxation's support (%d pairs, %d sites): %s, %.6g, gap %.2f%%, %.1f s",
-                outcome["pairs"], outcome["sites"], attempt.status, search.objective,
-                100 * _gap(search.objective, bound), outcome["seconds"])
+    logger.info(
+        "MIP over the relaxation's support (%d pairs, %d sites): %s, %.6g, gap %.2f%%, %.1f s",
+        outcome["pairs"],
+        outcome["sites"],
+        attempt.status,
+        search.objective,
+        100 * _gap(search.objective, bound),
+        outcome["seconds"],
+    )
 
 
 # ---------------------------------------------------------------------------- search
@@ -731,8 +873,9 @@ class _Guide:
         cand = relax.cand
         if not weight.any() or cand is None or relax.pair_share is None:
             return None
-        lp_cost = np.bincount(cand.units, weights=weight[cand.units] * cand.travel * relax.pair_share,
-                              minlength=problem.n_units)
+        lp_cost = np.bincount(
+            cand.units, weights=weight[cand.units] * cand.travel * relax.pair_share, minlength=problem.n_units
+        )
         return cls(weight, lp_cost, problem.travel_min)
 
     def order(self, search: _Search, queue: list[int]) -> None:
@@ -801,14 +944,27 @@ def _next_task(
     return None
 
 
-def _solve_sub(sub: Problem, start: Plan, solver: str, time_limit: float, mip_gap: float,
-               threads: int | None, node_limit: int | None = None) -> tuple[Plan, float]:
+def _solve_sub(
+    sub: Problem,
+    start: Plan,
+    solver: str,
+    time_limit: float,
+    mip_gap: float,
+    threads: int | None,
+    node_limit: int | None = None,
+) -> tuple[Plan, float]:
     """Solve one sub-model from ``start`` (runs in a worker process)."""
     began = time.perf_counter()
     # prove=False: a sub-model only has to improve the plan (its proof would cost a priced relaxation)
-    plan = PolysystemModel(sub, k_nearest=None).solve(solver=solver, time_limit=time_limit, mip_gap=mip_gap,
-                                                      threads=threads, start=start, node_limit=node_limit,
-                                                      prove=False)
+    plan = PolysystemModel(sub, k_nearest=None).solve(
+        solver=solver,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        threads=threads,
+        start=start,
+        node_limit=node_limit,
+        prove=False,
+    )
     return plan, time_limit - (time.perf_counter() - began)
 
 
@@ -865,8 +1021,9 @@ def _closeness(problem: Problem, site_of: np.ndarray, hubs: np.ndarray) -> np.nd
     return mean + mean.T
 
 
-def _neighbourhood(site_of: np.ndarray, hubs: np.ndarray, closeness: np.ndarray, seed: int,
-                   target: float) -> np.ndarray:
+def _neighbourhood(
+    site_of: np.ndarray, hubs: np.ndarray, closeness: np.ndarray, seed: int, target: float
+) -> np.ndarray:
     """The seed polysystem and its nearest ones, up to about ``target`` units (at least two)."""
     sizes = np.bincount(np.searchsorted(hubs, site_of), minlength=hubs.size)
     order = np.argsort(closeness[seed], kind="stable")
@@ -913,13 +1070,15 @@ def _subproblem(
     pos_u[units] = np.arange(units.size)
 
     n_fixed = len(search.options) - freed_hubs.size
-    fixed_capital = sum(problem.option(problem.site_ids[j], o).capital_cost
-                        for j, o in search.options.items() if fixed_open[j])
+    fixed_capital = sum(
+        problem.option(problem.site_ids[j], o).capital_cost for j, o in search.options.items() if fixed_open[j]
+    )
     unit_set = {problem.unit_ids[i] for i in units}
     sub_rules = dataclasses.replace(
         rules,
         waivers={u: r for u, r in rules.waivers.items() if u in unit_set},
-        min_polysystems=None if rules.min_polysystems is None or rules.min_polysystems - n_fixed < 1
+        min_polysystems=None
+        if rules.min_polysystems is None or rules.min_polysystems - n_fixed < 1
         else rules.min_polysystems - n_fixed,
         max_polysystems=None if rules.max_polysystems is None else rules.max_polysystems - n_fixed,
         budget=None if rules.budget is None else max(0.0, rules.budget - fixed_capital),
@@ -957,8 +1116,9 @@ def _subproblem(
         unit_data={name: values[units] for name, values in problem.unit_data.items()},
         groups=None if problem.groups is None else tuple(problem.groups[i] for i in units),
         adjacency=adjacency,
-        site_unit=None if problem.site_unit is None else tuple(None if hosts[j] < 0 else int(pos_u[hosts[j]])
-                                                               for j in sites),
+        site_unit=None
+        if problem.site_unit is None
+        else tuple(None if hosts[j] < 0 else int(pos_u[hosts[j]]) for j in sites),
         unit_names=tuple(problem.unit_names[i] for i in units) if problem.unit_names else None,
     )
     return sub, sites

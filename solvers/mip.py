@@ -23,6 +23,7 @@ from catchment.plan import Plan
 from catchment.problem import Objective, Problem, Rules
 from catchment.settings import DEFAULTS, METHODS, check_solver_options
 from catchment.timing import STOPPED_BY_TIME_LIMIT
+from solvers.backends import solver_available
 from solvers.common import (
     AUTO_K,
     AUTO_K_PAIRS,
@@ -33,7 +34,6 @@ from solvers.common import (
     objective_value,
     term_values,
 )
-from solvers.backends import solver_available
 from solvers.formulation import (
     Attempt,
     Formulation,
@@ -166,7 +166,12 @@ class PolysystemModel:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_problem(
-        cls, problem: Problem, *, k_nearest: int | None = None, contiguity: str = DEFAULTS.contiguity, name: str = "polysystems"
+        cls,
+        problem: Problem,
+        *,
+        k_nearest: int | None = None,
+        contiguity: str = DEFAULTS.contiguity,
+        name: str = "polysystems",
     ) -> PolysystemModel:
         """Model for an existing :class:`~catchment.problem.Problem`."""
         return cls(problem, k_nearest=k_nearest, contiguity=contiguity, name=name)
@@ -238,8 +243,9 @@ class PolysystemModel:
 
     def build(self, *, k: int | None = None, keep: np.ndarray | None = None) -> pulp.LpProblem:
         """Build (without solving) the model for the nearest-site rule ``k``."""
-        self._last = build_formulation(self.problem, candidate_pairs(self.problem, k=k, keep=keep), self.name,
-                                       self.contiguity)
+        self._last = build_formulation(
+            self.problem, candidate_pairs(self.problem, k=k, keep=keep), self.name, self.contiguity
+        )
         return self._last.prob
 
     # ------------------------------------------------------------------ solving
@@ -330,8 +336,15 @@ class PolysystemModel:
             self._last = form
             builds.append(form.build_s)
             attempt = solve_formulation(
-                problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap, threads=threads,
-                msg=msg, start=h_sites if warm_start or start is not None else None, node_limit=node_limit,
+                problem,
+                form,
+                solver=solver,
+                deadline=deadline,
+                mip_gap=mip_gap,
+                threads=threads,
+                msg=msg,
+                start=h_sites if warm_start or start is not None else None,
+                node_limit=node_limit,
             )
             attempts.append(attempt)
             if attempt.status != "infeasible" or not cand.pruned:
@@ -346,14 +359,31 @@ class PolysystemModel:
         proof = None
         if prove and form.cand.pruned and attempts[-1].site_of_unit is not None:
             form, proof = _prove_whole_model(
-                problem, form, attempts, builds, name=self.name, contiguity=self.contiguity, solver=solver,
-                deadline=deadline, mip_gap=mip_gap, threads=threads, msg=msg,
+                problem,
+                form,
+                attempts,
+                builds,
+                name=self.name,
+                contiguity=self.contiguity,
+                solver=solver,
+                deadline=deadline,
+                mip_gap=mip_gap,
+                threads=threads,
+                msg=msg,
             )
             self._last = form
         return _make_plan(
-            problem, form, attempts, heuristic, solver=solver, mip_gap=mip_gap, builds=builds,
-            heuristic_s=heuristic_s, runtime_s=time.perf_counter() - t0,
-            start_label="the heuristic's" if start is None else "the starting", proof=proof,
+            problem,
+            form,
+            attempts,
+            heuristic,
+            solver=solver,
+            mip_gap=mip_gap,
+            builds=builds,
+            heuristic_s=heuristic_s,
+            runtime_s=time.perf_counter() - t0,
+            start_label="the heuristic's" if start is None else "the starting",
+            proof=proof,
         )
 
 
@@ -378,9 +408,17 @@ class _Proof:
     seconds: float = 0.0
 
     def stats(self) -> dict[str, Any]:
-        return {"status": self.status, "bound": self.bound, "lp_bound": self.lp_bound, "lp_status": self.lp_status,
-                "pricing_rounds": self.pricing_rounds, "lp_pairs_priced_in": self.pairs_priced_in,
-                "mip_pairs_added": self.pairs_added, "resolves": self.resolves, "seconds": round(self.seconds, 4)}
+        return {
+            "status": self.status,
+            "bound": self.bound,
+            "lp_bound": self.lp_bound,
+            "lp_status": self.lp_status,
+            "pricing_rounds": self.pricing_rounds,
+            "lp_pairs_priced_in": self.pairs_priced_in,
+            "mip_pairs_added": self.pairs_added,
+            "resolves": self.resolves,
+            "seconds": round(self.seconds, 4),
+        }
 
 
 def _whole_bound(lp: float, reduced: np.ndarray, kept: np.ndarray, restricted_bound: float) -> float:
@@ -466,20 +504,31 @@ def _prove_whole_model(
     began = time.perf_counter()
     last = attempts[-1]
     relax = priced_relaxation(problem, form.cand, deadline=deadline, threads=threads)
-    proof = _Proof(status="feasible", bound=None, note="", lp_bound=relax.bound, lp_status=relax.status,
-                   pricing_rounds=relax.rounds, pairs_priced_in=relax.pairs_added)
+    proof = _Proof(
+        status="feasible",
+        bound=None,
+        note="",
+        lp_bound=relax.bound,
+        lp_status=relax.status,
+        pricing_rounds=relax.rounds,
+        pairs_priced_in=relax.pairs_added,
+    )
     if relax.bound is None or relax.reduced is None:
-        why = ("the pricing of the left-out pairs cannot model this problem's rows (a lexicographic objective or "
-               "hostless sites serving several boundary groups)" if relax.status == "optimal"
-               else f"the relaxation over every allowed pair was {relax.status} in the time left")
+        why = (
+            "the pricing of the left-out pairs cannot model this problem's rows (a lexicographic objective or "
+            "hostless sites serving several boundary groups)"
+            if relax.status == "optimal"
+            else f"the relaxation over every allowed pair was {relax.status} in the time left"
+        )
         proof.note = f"not proven for the whole model: {why}; a plan using farther sites is not ruled out"
         proof.seconds = time.perf_counter() - began
         return form, proof
     lp, reduced = relax.bound, relax.reduced
     while True:
         z = objective_value(problem.objective, term_values(problem, last.site_of_unit, last.hub_options))
-        restricted = last.bound if last.bound is not None else (
-            z - mip_gap * abs(z) if last.status == "optimal" else -math.inf)
+        restricted = (
+            last.bound if last.bound is not None else (z - mip_gap * abs(z) if last.status == "optimal" else -math.inf)
+        )
         kept = form.cand.mask(problem.n_units, problem.n_sites)
         bound = _whole_bound(lp, reduced, kept, restricted)
         gap = max(0.0, z - bound) / max(abs(z), 1e-9)
@@ -489,8 +538,11 @@ def _prove_whole_model(
             break
         slack = 0.5 * mip_gap * abs(z)
         need = np.isfinite(reduced) & ~kept & (lp + np.maximum(reduced, 0.0) < z - slack)
-        if not need.any() or proof.resolves >= _PROOF_RESOLVES or (
-                deadline is not None and time.perf_counter() >= deadline):
+        if (
+            not need.any()
+            or proof.resolves >= _PROOF_RESOLVES
+            or (deadline is not None and time.perf_counter() >= deadline)
+        ):
             break
         reachable = (2 ** (_PROOF_RESOLVES - proof.resolves) - 1) * form.cand.n_pairs
         if deadline is None and int(need.sum()) > reachable:
@@ -499,28 +551,37 @@ def _prove_whole_model(
             break
         need = _nearest_first(problem, need, budget=form.cand.n_pairs)
         cand = extend_candidates(problem, form.cand, need)
-        logger.info("pricing: %d left-out pair(s) could be in a better plan; re-solving with %d pairs",
-                    int(need.sum()), cand.n_pairs)
+        logger.info(
+            "pricing: %d left-out pair(s) could be in a better plan; re-solving with %d pairs",
+            int(need.sum()),
+            cand.n_pairs,
+        )
         form = build_formulation(problem, cand, name, contiguity)
         builds.append(form.build_s)
         incumbent = (last.site_of_unit, last.hub_options)
-        attempt = solve_formulation(problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap,
-                                     threads=threads, msg=msg, start=incumbent)
+        attempt = solve_formulation(
+            problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap, threads=threads, msg=msg, start=incumbent
+        )
         proof.resolves += 1
         proof.pairs_added += int(need.sum())
-        if attempt.site_of_unit is None or stage_key(problem, 0, (attempt.site_of_unit, attempt.hub_options)) > \
-                stage_key(problem, 0, incumbent):
+        if attempt.site_of_unit is None or stage_key(
+            problem, 0, (attempt.site_of_unit, attempt.hub_options)
+        ) > stage_key(problem, 0, incumbent):
             attempt.site_of_unit, attempt.hub_options = incumbent
             attempt.status = "feasible"
         attempts.append(attempt)
         last = attempt
     pairs = f"{proof.pairs_added:,} left-out pair(s) brought back by pricing, " if proof.pairs_added else ""
     if proof.status == "optimal":
-        proof.note = (f"optimal for the whole model: {pairs}every other allowed pair has a reduced cost against the "
-                      f"LP relaxation over every pair (bound {lp:.6g}) that rules it out of a better plan")
+        proof.note = (
+            f"optimal for the whole model: {pairs}every other allowed pair has a reduced cost against the "
+            f"LP relaxation over every pair (bound {lp:.6g}) that rules it out of a better plan"
+        )
     else:
-        proof.note = (f"not proven for the whole model ({pairs}a plan using other pairs is not ruled out); "
-                      f"bound {proof.bound:.6g} holds for every plan (LP relaxation over every pair, priced)")
+        proof.note = (
+            f"not proven for the whole model ({pairs}a plan using other pairs is not ruled out); "
+            f"bound {proof.bound:.6g} holds for every plan (LP relaxation over every pair, priced)"
+        )
     proof.seconds = time.perf_counter() - began
     return form, proof
 
@@ -542,11 +603,21 @@ def _make_plan(
 ) -> Plan:
     last = attempts[-1]
     cand = form.cand
-    notes, stats = _attempt_stats(problem, form, attempts, heuristic, builds=builds, heuristic_s=heuristic_s,
-                                  start_label=start_label, proof=proof)
+    notes, stats = _attempt_stats(
+        problem, form, attempts, heuristic, builds=builds, heuristic_s=heuristic_s, start_label=start_label, proof=proof
+    )
     if last.status in ("infeasible", "unsolved") or last.site_of_unit is None:
-        return _without_plan(form, last, heuristic, notes, stats, solver=solver, mip_gap=mip_gap, runtime_s=runtime_s,
-                             start_label=start_label)
+        return _without_plan(
+            form,
+            last,
+            heuristic,
+            notes,
+            stats,
+            solver=solver,
+            mip_gap=mip_gap,
+            runtime_s=runtime_s,
+            start_label=start_label,
+        )
 
     site_of_unit, hub_options = last.site_of_unit, last.hub_options
     terms = term_values(problem, site_of_unit, hub_options)
@@ -557,16 +628,19 @@ def _make_plan(
     if cand.pruned:
         # The solver's status and bound are the pruned model's: only a proof for the whole
         # model may keep them (the rule of PolysystemModel's "Honesty" paragraph).
-        restricted = (f"{last.status} over each unit's {cand.k} nearest sites ({cand.n_pairs:,} of "
-                      f"{cand.n_allowed:,} allowed unit-site pairs): objective {objective:.6g}")
+        restricted = (
+            f"{last.status} over each unit's {cand.k} nearest sites ({cand.n_pairs:,} of "
+            f"{cand.n_allowed:,} allowed unit-site pairs): objective {objective:.6g}"
+        )
         stats["restricted_status"] = last.status
         stats["restricted_objective"] = objective
         stats["restricted_bound"] = last.bound
         if proof is None:
             status = "feasible" if status == "optimal" else status
             bound = None
-            notes.append(f"{restricted}; a plan using farther sites is not ruled out and no bound is proven for "
-                         "the whole model")
+            notes.append(
+                f"{restricted}; a plan using farther sites is not ruled out and no bound is proven for the whole model"
+            )
         else:
             status = proof.status
             bound = proof.bound
@@ -589,8 +663,7 @@ def _make_plan(
         gap = None
     if status == "feasible" and last.time_limited:
         notes.append(
-            "time limit reached: feasible, not proven optimal"
-            + (f" (gap {gap:.2%})" if gap is not None else "")
+            "time limit reached: feasible, not proven optimal" + (f" (gap {gap:.2%})" if gap is not None else "")
         )
     stats["term_values"] = terms
     return Plan(
@@ -623,7 +696,7 @@ def _attempt_stats(
     last = attempts[-1]
     cand = form.cand
     notes: list[str] = []
-    retries = attempts[:len(attempts) - (proof.resolves if proof is not None else 0)]
+    retries = attempts[: len(attempts) - (proof.resolves if proof is not None else 0)]
     for a, b in zip(retries, retries[1:]):
         notes.append(
             f"the model over each unit's {a.k} nearest sites was infeasible; retried with "
@@ -676,10 +749,17 @@ def _without_plan(
     if heuristic is not None:
         if last.status == "infeasible":
             logger.warning("the solver reported the model infeasible although %s plan is valid", start_label)
-        why = (f"the solver reported the model infeasible, yet {start_label} plan is valid"
-               if last.status == "infeasible" else "the solver found no plan within the time limit")
-        return _replace_plan(heuristic, notes=[*notes, f"{why}; this is {start_label} plan"],
-                             runtime_s=runtime_s, stats={**dict(heuristic.stats), **stats})
+        why = (
+            f"the solver reported the model infeasible, yet {start_label} plan is valid"
+            if last.status == "infeasible"
+            else "the solver found no plan within the time limit"
+        )
+        return _replace_plan(
+            heuristic,
+            notes=[*notes, f"{why}; this is {start_label} plan"],
+            runtime_s=runtime_s,
+            stats={**dict(heuristic.stats), **stats},
+        )
     status = last.status
     if status == "infeasible" and cand.pruned:
         status = "unsolved"
@@ -691,13 +771,30 @@ def _without_plan(
         notes.append("the solver proved that no plan satisfies the rules")
     else:
         notes.append("the solver found no plan within the time limit and the heuristic found none either")
-    return Plan({}, {}, status=status, bound=last.bound if status == "unsolved" else None, solver=solver,
-                runtime_s=runtime_s, mip_gap=mip_gap, notes=tuple(notes), stats=stats)
+    return Plan(
+        {},
+        {},
+        status=status,
+        bound=last.bound if status == "unsolved" else None,
+        solver=solver,
+        runtime_s=runtime_s,
+        mip_gap=mip_gap,
+        notes=tuple(notes),
+        stats=stats,
+    )
 
 
 def _replace_plan(plan: Plan, *, notes: list[str], runtime_s: float, stats: Mapping[str, Any]) -> Plan:
     return Plan(
-        assignment=plan.assignment, hub_options=plan.hub_options, status="feasible", objective=plan.objective,
-        bound=None, gap=None, solver=plan.solver, runtime_s=runtime_s, mip_gap=None,
-        notes=tuple(dict.fromkeys((*plan.notes, *notes))), stats=stats,
+        assignment=plan.assignment,
+        hub_options=plan.hub_options,
+        status="feasible",
+        objective=plan.objective,
+        bound=None,
+        gap=None,
+        solver=plan.solver,
+        runtime_s=runtime_s,
+        mip_gap=None,
+        notes=tuple(dict.fromkeys((*plan.notes, *notes))),
+        stats=stats,
     )

@@ -107,17 +107,37 @@ def priced_relaxation(
     -------
     PricedRelaxation
     """
-    relax = solve_relaxation(problem, cand, deadline=deadline, threads=threads, max_rounds=_PROOF_PRICING_ROUNDS,
-                   reduced_costs=True, per_unit=_PROOF_PER_UNIT)
+    relax = solve_relaxation(
+        problem,
+        cand,
+        deadline=deadline,
+        threads=threads,
+        max_rounds=_PROOF_PRICING_ROUNDS,
+        reduced_costs=True,
+        per_unit=_PROOF_PER_UNIT,
+    )
     proven = relax.status == "optimal" and relax.priced and relax.reduced is not None
-    return PricedRelaxation(relax.bound if proven else None, relax.reduced if proven else None, relax.status,
-                            relax.rounds, relax.pairs_added, relax.seconds)
+    return PricedRelaxation(
+        relax.bound if proven else None,
+        relax.reduced if proven else None,
+        relax.status,
+        relax.rounds,
+        relax.pairs_added,
+        relax.seconds,
+    )
 
 
 # ---------------------------------------------------------------------------- bound
-def solve_relaxation(problem: Problem, cand: Candidates, *, deadline: float | None, threads: int | None,
-           max_rounds: int = _PRICING_ROUNDS, reduced_costs: bool = False,
-           per_unit: int | None = None) -> Relaxation:
+def solve_relaxation(
+    problem: Problem,
+    cand: Candidates,
+    *,
+    deadline: float | None,
+    threads: int | None,
+    max_rounds: int = _PRICING_ROUNDS,
+    reduced_costs: bool = False,
+    per_unit: int | None = None,
+) -> Relaxation:
     """LP relaxation over ``cand``, extended by pricing until no left-out pair could lower it.
 
     The first LP is built by :func:`solvers.formulation.build_formulation` (the MIP's own rows, relaxed; with
@@ -187,8 +207,13 @@ def solve_relaxation(problem: Problem, cand: Candidates, *, deadline: float | No
         out.rounds += 1
     if out.cand is not None and out.priced:
         order = np.lexsort((out.cand.sites, out.cand.units))
-        out.cand = dataclasses.replace(out.cand, units=out.cand.units[order], sites=out.cand.sites[order],
-                                       travel=out.cand.travel[order], pruned=False)
+        out.cand = dataclasses.replace(
+            out.cand,
+            units=out.cand.units[order],
+            sites=out.cand.sites[order],
+            travel=out.cand.travel[order],
+            pruned=False,
+        )
         assert out.pair_share is not None
         out.pair_share = out.pair_share[order]
     out.seconds = time.perf_counter() - t0
@@ -266,9 +291,22 @@ class _Pricer:
             mask = (whole or candidate_pairs(problem, k=None)).mask(n, m)
             allowed = mask.copy()
             allowed[cand.units, cand.sites] = False
-        return cls(problem, cost, problem.floor_coefficients, assign_row, floor_row, size_row,
-                   serve_row, maxtravel_row, travel, open_col, np.array([v.index for v in form.x], dtype=np.int64),
-                   int(form.prob.solverModel.getNumCol()), allowed, mask)
+        return cls(
+            problem,
+            cost,
+            problem.floor_coefficients,
+            assign_row,
+            floor_row,
+            size_row,
+            serve_row,
+            maxtravel_row,
+            travel,
+            open_col,
+            np.array([v.index for v in form.x], dtype=np.int64),
+            int(form.prob.solverModel.getNumCol()),
+            allowed,
+            mask,
+        )
 
     def x_cols(self, n_pairs: int) -> np.ndarray:
         """Column of every pair's variable: the model's, then the priced ones (appended in order)."""
@@ -284,8 +322,14 @@ class _Pricer:
 
         u = row_dual[self.assign_row]
         f, s, v, mt = dual(self.floor_row), dual(self.size_row), dual(self.serve_row), dual(self.maxtravel_row)
-        return (self.cost - u[:, None] - self.floor_coef[:, None] * f[None, :] - pop[:, None] * s[None, :]
-                + v[None, :] + self.travel * mt[:, None])
+        return (
+            self.cost
+            - u[:, None]
+            - self.floor_coef[:, None] * f[None, :]
+            - pop[:, None] * s[None, :]
+            + v[None, :]
+            + self.travel * mt[:, None]
+        )
 
     def negative(self, row_dual: np.ndarray, *, per_unit: int | None = None) -> np.ndarray:
         """Left-out pairs with a negative reduced cost, as ``(unit, site)`` rows (at most ``per_unit`` a unit)."""
@@ -324,13 +368,16 @@ class _Pricer:
             has = rows >= 0
             return np.c_[np.where(has, rows, -1), np.where(has, coef, 0.0)]
 
-        entries = np.stack([
-            np.c_[self.assign_row[i], np.ones(k)],
-            entry(self.floor_row[j], self.floor_coef[i]),
-            entry(self.size_row[j], pop[i]),
-            entry(self.serve_row[j], -np.ones(k)),
-            entry(self.maxtravel_row[i], -self.travel[i, j]),
-        ], axis=1)  # (pair, row kind, [row, coefficient])
+        entries = np.stack(
+            [
+                np.c_[self.assign_row[i], np.ones(k)],
+                entry(self.floor_row[j], self.floor_coef[i]),
+                entry(self.size_row[j], pop[i]),
+                entry(self.serve_row[j], -np.ones(k)),
+                entry(self.maxtravel_row[i], -self.travel[i, j]),
+            ],
+            axis=1,
+        )  # (pair, row kind, [row, coefficient])
         keep = entries[:, :, 0] >= 0
         counts = keep.sum(axis=1)
         starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int32)
@@ -340,8 +387,9 @@ class _Pricer:
         cols = first + np.arange(k)
         link_index = np.c_[cols, self.open_col[j]].ravel().astype(np.int32)
         link_value = np.tile([1.0, -1.0], k)
-        highs.addRows(k, np.full(k, -math.inf), np.zeros(k), 2 * k, (2 * np.arange(k)).astype(np.int32),
-                      link_index, link_value)
+        highs.addRows(
+            k, np.full(k, -math.inf), np.zeros(k), 2 * k, (2 * np.arange(k)).astype(np.int32), link_index, link_value
+        )
         assert self.allowed is not None
         self.allowed[i, j] = False
 
