@@ -604,7 +604,8 @@ def _national(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     out = _output(args, "national")
-    logging.getLogger("catchment.build").setLevel(logging.WARNING)  # one line per CCG otherwise
+    for name in ("catchment.build", "catchment.travel"):  # one line per CCG otherwise
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         national = national_subproblems(args.data_dir, floor=args.floor, ccgs=args.ccg)
     except UnknownCcgError as exc:
