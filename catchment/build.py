@@ -19,7 +19,6 @@ Their public names are importable from here too.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from pathlib import Path
@@ -52,7 +51,6 @@ __all__ = [
     "lsoa_adjacency",
     "practice_travel",
     "default_options",
-    "file_sha256",
     "build_demo",
     "read_sites_file",
     "read_options_file",
@@ -60,16 +58,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-# ---------------------------------------------------------------------------- helpers
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (streamed)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------- scenario
