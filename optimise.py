@@ -501,19 +501,20 @@ def _sweep(args: argparse.Namespace) -> int:
     from catchment import outputs
     from catchment.scenario import read_scenario
     from catchment.problem import PLACEHOLDER_COSTS_NOTE
-    from catchment.sweep import read_sweep
+    from catchment.sweep import read_sweep, sweep_bases
     from maps.sweep import write_sweep_outputs
     from solvers.distributed import map_tasks
-    from solvers.sweep import run_sweep, sweep_bases
+    from solvers.sweep import run_sweep
 
     started = time.perf_counter()
     out = _output(args, args.sweep.stem)
     spec = read_sweep(args.sweep)
     if args.time_limit is not None:  # the command line wins over the sweep file
         spec = dataclasses.replace(spec, time_limit=args.time_limit)
-    bases, not_applicable, record = sweep_bases(spec, data_dir=args.data_dir)
+    scenario = None if spec.base_is_demo else read_scenario(spec.base)
+    bases, not_applicable, record = sweep_bases(spec, scenario, data_dir=args.data_dir)
     record = {**record, "sweep_file": str(args.sweep)}  # solution.json of each plan: the sweep file's hash
-    options = _options(args, None if spec.base_is_demo else read_scenario(spec.base))
+    options = _options(args, scenario)
     with _cluster(args) as client:
         result = run_sweep(spec, bases, options=options, not_applicable=not_applicable, client=client,
                            progress=_progress(args, "sweep"))
