@@ -172,6 +172,8 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
                 raise InputDataError([DataProblem(str(lsoa_paths["boundaries"]), "the selection contains no LSOAs")])
             units = lsoas.rename(columns={"lsoa_code": "unit_id"}).reset_index(drop=True)
             units.insert(0, "unit_id", units.pop("unit_id"))
+            share = _share_60_plus(ons.read_imd(lsoa_paths["imd"]))
+            units["population_60_plus"] = units["population"] * units["unit_id"].map(share)
             area_geom = units.geometry.union_all()
             origin_points = gpd.GeoSeries(gpd.points_from_xy(units["centroid_x"], units["centroid_y"]), crs=BNG)
             origin_ids = list(units["unit_id"])
@@ -203,6 +205,10 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             origin_ids = list(centroids["lsoa_code"])
             imd = ons.read_imd(lsoa_paths["imd"])
             units["imd_score"] = _practice_imd(units["unit_id"], registrations, imd)
+            reg = registrations.assign(s=registrations["lsoa_code"].map(_share_60_plus(imd)) * registrations["patients"])
+            sums = reg.dropna(subset="s").groupby("practice_code")[["s", "patients"]].sum()
+            share = (sums["s"] / sums["patients"]).reindex(units["unit_id"].to_numpy())
+            units["population_60_plus"] = units["population"].to_numpy() * share.fillna(share.mean()).to_numpy()
             area_geom = shapely.convex_hull(units.geometry.union_all()).buffer(500.0)
             # areas for maps: the London LSOAs where these practices' patients live
             boundaries = ons.read_lsoa_boundaries(lsoa_paths["boundaries"])
@@ -271,6 +277,19 @@ def _practice_imd(practice_ids: pd.Series, registrations: pd.DataFrame, imd: pd.
     sums = reg.groupby("practice_code")[["w", "patients"]].sum()
     score = (sums["w"] / sums["patients"]).reindex(practice_ids.to_numpy())
     return score.fillna(score.mean()).to_numpy(dtype=float)
+
+
+def _share_60_plus(imd: pd.DataFrame) -> pd.Series:
+    """Share of residents aged 60 and over by LSOA code (IMD 2019 populations; empty without them).
+
+    A unit's population aged 60+ is its population x this share: of its own LSOA, or for a
+    practice the patient-weighted mean share of the LSOAs where its patients live (practices
+    with none of those LSOAs get the mean share of the others).
+    """
+    if not {"population_60_plus", "population_total"} <= set(imd.columns):
+        return pd.Series(dtype=float)
+    total = imd["population_total"].where(imd["population_total"] > 0)
+    return pd.Series((imd["population_60_plus"] / total).to_numpy(), index=imd["lsoa_code"].to_numpy())
 
 
 def _lad_of_points(units: gpd.GeoDataFrame, lad: gpd.GeoDataFrame, *, file: Path) -> np.ndarray:

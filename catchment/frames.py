@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from catchment.adjacency import area_links
+from catchment.objective import UNIT_DATA_COLUMNS
 from catchment.problem import DroppedUnit, HubOption, Objective, Problem, Rules
 from catchment.scenario import DEFAULT_OPTIONS
 from geodata.errors import ProblemCollector
@@ -153,6 +154,8 @@ def problem_from_frames(
     deprivation = None
     if deprivation_column and deprivation_column in units.columns and units[deprivation_column].notna().all():
         deprivation = units[deprivation_column].to_numpy(dtype=float)
+    unit_data = {column: units[column].to_numpy(dtype=float) for column in UNIT_DATA_COLUMNS
+                 if column in units.columns and units[column].notna().all()}
     return Problem(
         unit_ids=tuple(units[unit_id_column].astype(str)),
         unit_type=unit_type,  # type: ignore[arg-type]
@@ -175,4 +178,5 @@ def problem_from_frames(
         units=units,
         sites=sites,
         dropped=tuple(dropped),
+        unit_data=unit_data,
     )

@@ -8,7 +8,7 @@
   account of itself and the label of the travel times (an estimate is always labelled).
 
 Travel figures are in minutes, populations in people, capital costs in GBP except the
-``capital`` objective term, which is in GBP millions (see :data:`catchment.problem.OBJECTIVE_TERMS`).
+``capital`` objective term, which is in GBP millions (see :data:`catchment.objective.TERMS`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from catchment.objective import TERMS
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_COSTS_NOTE, PLACEHOLDER_LABEL, Problem
 from catchment.validate import unit_hub_index
@@ -69,9 +70,10 @@ def objective_terms(problem: Problem, plan: Plan) -> dict[str, float | None]:
     Returns
     -------
     dict
-        ``mean_travel`` (population-weighted mean minutes), ``max_travel`` (minutes),
-        ``deprivation_travel`` (mean minutes weighted by population x IMD score; ``None``
-        without deprivation scores), ``capital`` (GBP millions), ``weighted`` (the sum of
+        Every term of :data:`catchment.objective.TERMS`: ``mean_travel``
+        (population-weighted mean minutes), ``max_travel`` (minutes), ``deprivation_travel``
+        (mean minutes weighted by population x IMD score), ``capital`` (GBP millions), ...;
+        a term whose data the problem lacks is ``None``. Then ``weighted`` (the sum of
         ``problem.objective.weights`` x terms) and ``objective`` (the value the objective
         minimises: ``weighted``, or the first term of a lexicographic objective). Means over
         zero weight are NaN.
@@ -79,15 +81,17 @@ def objective_terms(problem: Problem, plan: Plan) -> dict[str, float | None]:
     site = unit_hub_index(problem, plan)
     rows = np.flatnonzero(site >= 0)
     times = problem.travel_min[rows, site[rows]]
-    pop = problem.population[rows]
-    terms: dict[str, float | None] = {
-        "mean_travel": _weighted_mean(times, pop),
-        "max_travel": float(times.max()) if len(times) else math.nan,
-        "deprivation_travel": None
-        if problem.deprivation is None
-        else _weighted_mean(times, pop * problem.deprivation[rows]),
-        "capital": capital_cost(problem, plan) / 1e6,
-    }
+    terms: dict[str, float | None] = {}
+    for term in TERMS:
+        if not term.available(problem):
+            terms[term.name] = None
+        elif term.kind == "travel":
+            terms[term.name] = _weighted_mean(times, term.weights(problem)[rows])
+        elif term.kind == "max":
+            terms[term.name] = float(times.max()) if len(times) else math.nan
+        else:
+            amount = {(o.site_id, o.option): term.option_amount(o) for o in problem.options}
+            terms[term.name] = float(sum(amount.get(item, 0.0) for item in plan.hub_options.items())) / term.scale
     weighted = 0.0
     for term, weight in problem.objective.weights.items():
         if weight > 0:

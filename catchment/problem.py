@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from catchment.objective import DEFAULT_WEIGHTS, OBJECTIVE_TERMS, TERM
 from geodata.errors import ProblemDefinitionError
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "SITE_TYPES",
     "SITE_STATUSES",
     "OPTION_KINDS",
-    "OBJECTIVE_TERMS",
     "HubOption",
     "DroppedUnit",
     "PLACEHOLDER_COSTS_NOTE",
@@ -44,11 +44,6 @@ UNIT_TYPES = ("practice", "lsoa")
 SITE_TYPES = ("community", "hospital")
 SITE_STATUSES = ("candidate", "required", "excluded")
 OPTION_KINDS = ("reuse", "refurbish", "new_build")
-#: Objective terms: population-weighted mean travel (minutes), maximum travel of any unit
-#: to its hub (minutes), deprivation-weighted mean travel (IMD score x population weights,
-#: minutes) and capital cost (GBP millions, so that weights are of comparable size).
-OBJECTIVE_TERMS = ("mean_travel", "max_travel", "deprivation_travel", "capital")
-
 UnitType = Literal["practice", "lsoa"]
 
 
@@ -205,9 +200,8 @@ class Objective(Picklable):
     Parameters
     ----------
     weights
-        Term -> weight for a weighted sum. Terms: ``mean_travel`` (population-weighted mean
-        travel minutes), ``max_travel`` (minutes), ``deprivation_travel`` (mean travel
-        weighted by population x IMD score), ``capital`` (GBP millions).
+        Term -> weight for a weighted sum. Terms: those of :data:`catchment.objective.TERMS`
+        (``mean_travel``, ``max_travel``, ``deprivation_travel``, ``capital``, ...).
     lexicographic
         Terms in priority order; when given, each term is minimised in turn, the earlier
         ones held at their optimum (within ``lexicographic_tolerance``); ``weights`` is
@@ -216,7 +210,7 @@ class Objective(Picklable):
         Relative slack allowed on earlier terms in a lexicographic solve.
     """
 
-    weights: Mapping[str, float] = field(default_factory=lambda: {"mean_travel": 1.0})
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     lexicographic: tuple[str, ...] | None = None
     lexicographic_tolerance: float = 1e-6
 
@@ -282,6 +276,9 @@ class Problem:
     dropped : tuple of DroppedUnit
         Units of the selection left out of the problem (no coordinates, ...): they count in
         the population a plan's coverage is measured against.
+    unit_data : mapping of str to ndarray
+        Further per-unit values that objective terms read (column name -> values, shape
+        ``(n_units,)``, non-negative), e.g. those of :data:`catchment.objective.UNIT_DATA_COLUMNS`.
     """
 
     unit_ids: tuple[str, ...]
@@ -305,6 +302,7 @@ class Problem:
     units: Any = None
     sites: Any = None
     dropped: tuple[DroppedUnit, ...] = ()
+    unit_data: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ construction
     def __post_init__(self) -> None:
@@ -316,6 +314,7 @@ class Problem:
         object.__setattr__(self, "travel_min", _frozen_array(self.travel_min, dtype=float))
         if self.deprivation is not None:
             object.__setattr__(self, "deprivation", _frozen_array(self.deprivation, dtype=float))
+        object.__setattr__(self, "unit_data", {str(k): _frozen_array(a, dtype=float) for k, a in self.unit_data.items()})
         if self.unit_names is None:
             object.__setattr__(self, "unit_names", self.unit_ids)
         for name in ("site_names", "site_types", "site_status", "options", "dropped"):
@@ -392,8 +391,16 @@ class Problem:
                 bad = [self.unit_ids[i] for i in np.flatnonzero(~(self.deprivation >= 0) | ~np.isfinite(self.deprivation))]
                 if bad:
                     problems.append(f"deprivation (IMD score) must be a non-negative number; not for {_few(bad)}")
-        if "deprivation_travel" in self.objective.terms and self.deprivation is None:
-            problems.append("the deprivation_travel objective needs a deprivation (IMD) score per unit")
+        for name, values in self.unit_data.items():
+            if values.shape != (n,):
+                problems.append(f"unit_data[{name!r}] has shape {values.shape}, expected ({n},)")
+            else:
+                bad = [self.unit_ids[i] for i in np.flatnonzero(~(values >= 0) | ~np.isfinite(values))]
+                if bad:
+                    problems.append(f"{name} must be a non-negative number; not for {_few(bad)}")
+        for term in self.objective.terms:
+            if not TERM[term].available(self):
+                problems.append(f"the {term} objective needs {TERM[term].needs}")
         if self.groups is not None and len(self.groups) != n:
             problems.append(f"groups has {len(self.groups)} entries, expected {n}")
         if self.rules.respect_groups and self.groups is None:

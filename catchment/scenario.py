@@ -50,7 +50,8 @@ from types import MappingProxyType
 from typing import Any
 
 from geodata.errors import ScenarioError
-from catchment.problem import OBJECTIVE_TERMS, OPTION_KINDS, Objective, Rules
+from catchment.objective import DEFAULT_WEIGHTS, OBJECTIVE_TERMS
+from catchment.problem import OPTION_KINDS, Objective, Rules
 
 __all__ = [
     "Scenario",
@@ -411,7 +412,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
 
     o = r.table(raw, "objective", set(OBJECTIVE_TERMS) | {"lexicographic"})
     weights = {term: r.get(o, "objective", term, float, None, minimum=0) for term in OBJECTIVE_TERMS if term in o}
-    weights = {k: v for k, v in weights.items() if v is not None} or {"mean_travel": 1.0}
+    weights = {k: v for k, v in weights.items() if v is not None} or dict(DEFAULT_WEIGHTS)
     lex = None
     if "lexicographic" in o:
         lex = r.str_list(o, "objective", "lexicographic") or None

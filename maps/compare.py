@@ -20,6 +20,7 @@ from scipy.optimize import linear_sum_assignment
 
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary
+from catchment.objective import extra_reported_terms
 from catchment.plan import Plan
 from catchment.problem import Problem
 from maps.assets import HtmlPopup, MapControl, text_tooltip
@@ -172,6 +173,8 @@ def _comparison_box(
         ("Longest travel", _minutes(ta.get("max_travel")), _minutes(tb.get("max_travel"))),
         ("Capital" + _e(capital_costs_label(problem)), f"£{sa['capital_cost'] / 1e6:,.2f}m",
          f"£{sb['capital_cost'] / 1e6:,.2f}m"),
+        *((_e(t.label), _e(t.text(ta.get(t.name))), _e(t.text(tb.get(t.name))))
+          for t in extra_reported_terms(problem.objective.terms)),
     ]
     head = f"<tr><td></td><td><b>{_e(labels[0])}</b></td><td><b>{_e(labels[1])}</b></td></tr>"
     body = "".join(f"<tr><td><b>{k}</b></td><td>{a}</td><td>{b}</td></tr>" for k, a, b in rows)

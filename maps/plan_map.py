@@ -30,6 +30,7 @@ from branca.element import Element
 
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
+from catchment.objective import extra_reported_terms
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
 from geodata.settings import BNG
@@ -352,6 +353,7 @@ def key_figures_html(built: BuiltProblem, plan: Plan, geometry: PlanGeometry, *,
         ("Mean travel", _minutes(terms.get("mean_travel"))),
         ("Longest travel", _minutes(terms.get("max_travel"))),
         ("Capital", _money(summary["capital_cost"]) + _e(placeholder)),
+        *((_e(t.label), _e(t.text(terms.get(t.name)))) for t in extra_reported_terms(built.problem.objective.terms)),
         ("Travel times", _e(summary["travel_label"])),
         ("Areas", _e(geometry.method)),
     ]

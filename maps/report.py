@@ -19,6 +19,7 @@ import pandas as pd
 
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
+from catchment.objective import extra_reported_terms
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
 from maps.html import escape as _e
@@ -115,7 +116,7 @@ def report_html(
         f"<p class='sub'>{summary['n_polysystems']} polysystems of {_unit_words(problem.unit_type)} · "
         f"floor {problem.rules.floor:,.0f} people · generated {_e(stamp)}</p>",
         _status_block(plan, summary),
-        _cards(summary),
+        _cards(summary, problem.objective.terms),
         _coverage_and_costs(built, summary),
         _facts(built, plan, summary, geometry.method),
         "<h2>Map</h2>",
@@ -161,7 +162,7 @@ def _status_block(plan: Plan, summary: dict[str, Any]) -> str:
     return f"<div class='status {cls}'><b>Status: {_e(words)}</b>{broken}{notes}</div>"
 
 
-def _cards(summary: dict[str, Any]) -> str:
+def _cards(summary: dict[str, Any], used: tuple[str, ...]) -> str:
     terms = summary.get("objective_terms") or {}
     cards = [
         ("Polysystems", f"{summary['n_polysystems']}"),
@@ -171,6 +172,7 @@ def _cards(summary: dict[str, Any]) -> str:
         ("Longest travel to hub", _minutes(terms.get("max_travel"))),
         ("Total capital" + (PLACEHOLDER_LABEL if summary["capital_costs_note"] else ""),
          _money(summary["capital_cost"])),
+        *((t.label, _e(t.text(terms.get(t.name)))) for t in extra_reported_terms(used)),
     ]
     body = "".join(f"<div class='card'><div class='v'>{v}</div><div class='k'>{_e(k)}</div></div>" for k, v in cards)
     return f"<div class='cards'>{body}</div>"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from catchment.objective import CAPITAL_UNIT, TERM, TERMS
 from catchment.problem import Objective, Problem
 
 __all__ = [
@@ -45,8 +46,6 @@ __all__ = [
 #: Above this many usable (unit, site) pairs, each unit keeps only its ``AUTO_K`` nearest sites.
 AUTO_K_PAIRS = 50_000
 AUTO_K = 20
-#: Capital enters objectives in GBP millions.
-CAPITAL_UNIT = 1e6
 
 
 @dataclass(frozen=True)
@@ -258,12 +257,10 @@ def travel_weights(problem: Problem, term: str) -> np.ndarray:
     """Per-unit weights of travel minutes in a travel term (they sum to 1, or are all 0).
 
     ``mean_travel``: population shares; ``deprivation_travel``: shares of population x IMD
-    score. A term's value is ``weights @ minutes`` (minutes of each unit to its hub).
+    score (see :data:`catchment.objective.TERMS`). A term's value is ``weights @ minutes``
+    (minutes of each unit to its hub).
     """
-    p = problem.population
-    raw = p * problem.deprivation if term == "deprivation_travel" else p
-    total = float(raw.sum())
-    return raw / total if total > 0 else np.zeros_like(raw)
+    return TERM[term].travel_shares(problem)
 
 
 def term_values(
@@ -283,20 +280,23 @@ def term_values(
     Returns
     -------
     dict
-        ``mean_travel``, ``max_travel``, ``capital`` (GBP millions) and, when the
-        problem has deprivation scores, ``deprivation_travel``.
+        Every term of :data:`catchment.objective.TERMS` the problem has the data for
+        (``mean_travel``, ``max_travel``, ``capital`` in GBP millions, ...).
     """
     t = problem.travel_min[np.arange(problem.n_units), site_of_unit]
-    out = {
-        "mean_travel": float(travel_weights(problem, "mean_travel") @ t),
-        "max_travel": float(t.max()) if t.size else 0.0,
-    }
-    if problem.deprivation is not None:
-        out["deprivation_travel"] = float(travel_weights(problem, "deprivation_travel") @ t)
-    cost = 0.0
-    for j, opt in hub_options.items():
-        cost += problem.option(problem.site_ids[j], opt).capital_cost
-    out["capital"] = cost / CAPITAL_UNIT
+    out: dict[str, float] = {}
+    for term in TERMS:
+        if not term.available(problem):
+            continue
+        if term.kind == "travel":
+            out[term.name] = float(term.travel_shares(problem) @ t)
+        elif term.kind == "max":
+            out[term.name] = float(t.max()) if t.size else 0.0
+        else:
+            amount = 0.0
+            for j, opt in hub_options.items():
+                amount += term.option_amount(problem.option(problem.site_ids[j], opt))
+            out[term.name] = amount / term.scale
     return out
 
 

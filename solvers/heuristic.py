@@ -42,11 +42,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from catchment.objective import TERMS, option_terms, travel_terms
 from catchment.plan import Plan
 from catchment.problem import Problem
 from catchment.timing import STOPPED_BY_TIME_LIMIT, deadline_after
 from solvers.common import (
-    CAPITAL_UNIT,
     adjacency_lists,
     candidate_pairs,
     objective_key,
@@ -311,8 +311,8 @@ class _Search:
         )
         self.c = self._guide_cost()
         obj = problem.objective
-        self.exact_delta = obj.lexicographic is None and set(obj.terms) <= {"mean_travel", "deprivation_travel"}
-        self.cost_matters = "capital" in obj.terms or rules.budget is not None
+        self.exact_delta = obj.lexicographic is None and set(obj.terms) <= {t.name for t in travel_terms()}
+        self.cost_matters = any(t.name in obj.terms for t in option_terms()) or rules.budget is not None
 
     # ------------------------------------------------------------------ set-up
     def _pin_groups_of_hostless_sites(self) -> None:
@@ -329,12 +329,11 @@ class _Search:
         total = self.p.sum()
         cost = np.zeros((self.n, self.m))
         travel = np.where(np.isfinite(self.t), self.t, 0.0)
-        if weights.get("mean_travel", 0) > 0 and total > 0:
-            cost += weights["mean_travel"] * self.p[:, None] * travel / total
-        dep = self.problem.deprivation
-        if weights.get("deprivation_travel", 0) > 0 and dep is not None and (self.p * dep).sum() > 0:
-            wd = self.p * dep
-            cost += weights["deprivation_travel"] * wd[:, None] * travel / wd.sum()
+        for term in travel_terms():  # each unit's share of each weighted travel term
+            if weights.get(term.name, 0) > 0 and term.available(self.problem):
+                w = term.weights(self.problem)
+                if w.sum() > 0:
+                    cost += weights[term.name] * w[:, None] * travel / w.sum()
         if not cost.any():
             cost = self.p[:, None] * travel / max(total, 1.0)
         return np.where(self.allowed, cost, np.inf)
@@ -633,17 +632,19 @@ class _Search:
 
     def terms(self, state: _State) -> dict[str, float]:
         tt = self.t[np.arange(self.n), state.site_of]
-        total = self.p.sum()
-        out = {
-            "mean_travel": float(self.p @ tt) / total if total > 0 else 0.0,
-            "max_travel": float(tt.max()),
-        }
-        dep = self.problem.deprivation
-        if dep is not None:
-            wd = self.p * dep
-            out["deprivation_travel"] = float(wd @ tt) / wd.sum() if wd.sum() > 0 else 0.0
         options = self.options(state) or {}
-        out["capital"] = sum(next(c for c, _, o in self.opts[j] if o == name) for j, name in options.items()) / CAPITAL_UNIT
+        out: dict[str, float] = {}
+        for term in TERMS:
+            if not term.available(self.problem):
+                continue
+            if term.kind == "travel":
+                w = term.weights(self.problem)
+                out[term.name] = float(w @ tt) / w.sum() if w.sum() > 0 else 0.0
+            elif term.kind == "max":
+                out[term.name] = float(tt.max())
+            else:
+                out[term.name] = sum(term.option_amount(self.problem.option(self.problem.site_ids[j], name))
+                                     for j, name in options.items()) / term.scale
         return out
 
     def key(self, state: _State) -> tuple[float, ...] | None:

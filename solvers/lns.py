@@ -83,6 +83,7 @@ import numpy as np
 import pulp
 from scipy import sparse
 
+from catchment.objective import TERMS, travel_terms
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
 from catchment.timing import STOPPED_BY_TIME_LIMIT
@@ -91,7 +92,6 @@ from solvers.common import (
     candidate_pairs,
     objective_value,
     term_values,
-    travel_weights,
 )
 from solvers.backends import WarmHiGHS, run_highs, solver_available
 from solvers.distributed import default_workers
@@ -150,8 +150,9 @@ def lns_unsupported(problem: Problem) -> str | None:
     objective = problem.objective
     if objective.lexicographic is not None:
         return "a lexicographic objective does not decompose by neighbourhood"
-    if objective.weights.get("max_travel", 0.0) > 0:
-        return "the max_travel term does not decompose by neighbourhood"
+    for term in TERMS:
+        if not term.linear and objective.weights.get(term.name, 0.0) > 0:
+            return f"the {term.name} term does not decompose by neighbourhood"
     return None
 
 
@@ -1232,9 +1233,9 @@ def _subproblem(
     )
     pop = problem.population
     weights = dict(problem.objective.weights)
-    for term in ("mean_travel", "deprivation_travel"):  # the freed units' share of each travel term
-        if weights.get(term, 0.0) > 0:
-            weights[term] *= float(travel_weights(problem, term)[units].sum())
+    for term in travel_terms():  # the freed units' share of each travel term
+        if weights.get(term.name, 0.0) > 0:
+            weights[term.name] *= float(term.travel_shares(problem)[units].sum())
     if not any(w > 0 for w in weights.values()):
         return None, sites
     adjacency = None
@@ -1260,6 +1261,7 @@ def _subproblem(
         travel_source=problem.travel_source,
         travel_label=problem.travel_label,
         deprivation=None if problem.deprivation is None else problem.deprivation[units],
+        unit_data={name: values[units] for name, values in problem.unit_data.items()},
         groups=None if problem.groups is None else tuple(problem.groups[i] for i in units),
         adjacency=adjacency,
         site_unit=None if problem.site_unit is None else tuple(None if hosts[j] < 0 else int(pos_u[hosts[j]])
@@ -1273,9 +1275,9 @@ def _subproblem(
 def _minute_weights(problem: Problem) -> np.ndarray:
     """Each unit's objective per minute of its travel (the weighted travel terms summed)."""
     weight = np.zeros(problem.n_units)
-    for term in ("mean_travel", "deprivation_travel"):
-        if problem.objective.weights.get(term, 0.0) > 0:
-            weight += problem.objective.weights[term] * travel_weights(problem, term)
+    for term in travel_terms():
+        if problem.objective.weights.get(term.name, 0.0) > 0:
+            weight += problem.objective.weights[term.name] * term.travel_shares(problem)
     return weight
 
 

@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pulp
 
+from catchment.objective import TERMS, option_terms
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem, Rules
 from catchment.timing import STOPPED_BY_TIME_LIMIT
 from solvers.common import (
     AUTO_K,
     AUTO_K_PAIRS,
-    CAPITAL_UNIT,
     Candidates,
     adjacency_lists,
     candidate_pairs,
@@ -35,7 +35,6 @@ from solvers.common import (
     objective_key,
     objective_value,
     term_values,
-    travel_weights,
 )
 from solvers.backends import SOLVERS, SolveOutcome, run_solver, solver_available
 from solvers.contiguity import (
@@ -676,15 +675,20 @@ def _build(
 def _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul, *, whole=None) -> dict[str, Any]:
     used = set(problem.objective.terms)
     terms: dict[str, Any] = {}
-    for term in ("mean_travel", "deprivation_travel"):
-        if term in used:
-            coef = travel_weights(problem, term)[cand.units] * cand.travel
-            terms[term] = pulp.LpAffineExpression(zip(x, coef.tolist()))
-    if "capital" in used:
-        terms["capital"] = pulp.LpAffineExpression(
-            [(option_vars[key], c / CAPITAL_UNIT) for key, c in costs.items() if c > 0]
-        )
-    if "max_travel" in used:
+    for spec in TERMS:  # the linear terms, from the table
+        if spec.name not in used:
+            continue
+        if spec.kind == "travel":
+            coef = spec.pair_coefficients(problem, cand.units, cand.travel)
+            terms[spec.name] = pulp.LpAffineExpression(zip(x, coef.tolist()))
+        elif spec.kind == "options":
+            amounts = {key: spec.option_amount(problem.option(problem.site_ids[key[0]], key[1])) for key in costs}
+            terms[spec.name] = pulp.LpAffineExpression(
+                [(option_vars[key], spec.option_coefficient(a)) for key, a in amounts.items() if a > 0]
+            )
+    for spec in TERMS:  # the longest travel: a variable above every assigned unit's travel
+        if spec.kind != "max" or spec.name not in used:
+            continue
         travel = cand.travel
         ref = whole or cand
         nearest = np.full(problem.n_units, np.inf)
@@ -696,7 +700,7 @@ def _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul, *, 
             a, b = starts[i], starts[i + 1]
             if b > a and travel[a:b].max() > low:
                 _add(prob, [(t_var, 1.0), *((x[q], -float(travel[q])) for q in range(a, b))], _GE, f"maxtravel_{ul[i]}")
-        terms["max_travel"] = pulp.LpAffineExpression([(t_var, 1.0)])
+        terms[spec.name] = pulp.LpAffineExpression([(t_var, 1.0)])
         terms["_max_var"] = t_var
     return terms
 
@@ -947,7 +951,7 @@ def _extract(problem: Problem, form: _Formulation) -> tuple[np.ndarray, dict[int
         else:  # the solver left the option undecided (cannot happen with integral values)
             pops = {j: float(problem.population[site_of_unit == j].sum())}
             hub_options[j] = (choose_options(problem, pops) or {j: problem.options_of(problem.site_ids[j])[0].option})[j]
-    if "capital" not in problem.objective.terms:
+    if not any(spec.name in problem.objective.terms for spec in option_terms()):
         # Capital is not in the objective, so the solver picks among the options that fit at
         # random; a planner expects the cheapest that fits. Objective unchanged, budget only eased.
         pops = {j: float(problem.population[site_of_unit == j].sum()) for j in hub_options}
