@@ -36,6 +36,7 @@ import sys
 import time
 from pathlib import Path
 
+from catchment.settings import COMMAND_TIME_LIMIT_S, SOLVER_NAMES
 from catchment.timing import deadline_after, time_limit_margin
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
@@ -116,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
         if data:
             p.add_argument("--data-dir", type=Path, help="folder of the published data files "
                            "(default: $CATCHMENT_DATA_DIR or ../shared/data)")
-        p.add_argument("--solver", choices=("highs", "cbc"), help="override the scenario's solver")
+        p.add_argument("--solver", choices=SOLVER_NAMES, help="override the scenario's solver")
         p.add_argument("--time-limit", type=positive_float, help="time limit in seconds (run and demo: the whole "
                        "command, which ends within it plus 5%% + 10 s)")
         p.add_argument("-q", "--quiet", action="store_true", help="only warnings and the result")
@@ -163,8 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     ph.add_argument("--plan", type=Path, help="phase this configuration (CSV as for evaluate) instead of solving")
     common(ph)
     na = sub.add_parser("national", help="every English practice, one problem per CCG, solved on Dask")
-    na.add_argument("--floor", type=non_negative_float, default=50_000.0,
-                    help="minimum population per polysystem (50,000)")
+    na.add_argument("--floor", type=non_negative_float,  # default: the rules' (catchment.problem.DEFAULT_FLOOR)
+                    help="minimum population per polysystem (default 50,000)")
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
     na.add_argument("--mip-gap", type=relative_gap, default=1e-3, help="relative gap per CCG (default 0.001)")
     common(na)
@@ -355,8 +356,7 @@ def _options(args: argparse.Namespace, scenario=None, **defaults):  # noqa: ANN0
     from solvers.batch import SolveOptions
 
     s = scenario.solver if scenario is not None else None
-    settings = {"solver": s.name, "time_limit": s.time_limit, "mip_gap": s.mip_gap, "k_nearest": s.k_nearest,
-                "threads": s.threads, "method": s.method} if s is not None else {}
+    settings = s.solve_keywords() if s is not None else {}  # SolveOptions: the batch's defaults otherwise
     settings.update(defaults)
     if args.solver:
         settings["solver"] = args.solver
@@ -600,11 +600,12 @@ def _national(args: argparse.Namespace) -> int:
     for name in ("catchment.build", "catchment.travel"):  # one line per CCG otherwise
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        national = national_subproblems(args.data_dir, floor=args.floor, ccgs=args.ccg)
+        national = national_subproblems(args.data_dir, ccgs=args.ccg,
+                                        **({} if args.floor is None else {"floor": args.floor}))
     except UnknownCcgError as exc:
         print(f"\nERROR: --ccg: {exc}. Nothing was written.", file=sys.stderr)
         return EXIT_INPUT
-    options = _options(args, mip_gap=args.mip_gap, time_limit=120.0)
+    options = _options(args, mip_gap=args.mip_gap, time_limit=COMMAND_TIME_LIMIT_S)
     with _cluster(args) as client:
         result = solve_national(national, options=options, client=client, progress=_progress(args, "CCGs"))
     summary = result.summary()

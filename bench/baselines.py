@@ -109,8 +109,12 @@ def cbc_path() -> str:
 
 def _cbc(time_limit: float | None, *, mip_gap: float, threads: int | None, log_path: str) -> pulp.COIN_CMD:
     return pulp.COIN_CMD(
-        path=cbc_path(), msg=False, timeLimit=None if time_limit is None else max(1.0, float(time_limit)),
-        gapRel=mip_gap, threads=threads, logPath=log_path,
+        path=cbc_path(),
+        msg=False,
+        timeLimit=None if time_limit is None else max(1.0, float(time_limit)),
+        gapRel=mip_gap,
+        threads=threads,
+        logPath=log_path,
     )
 
 
@@ -187,7 +191,7 @@ def pmedian_spopt(
     mip_gap: float = 1e-4,
     threads: int | None = None,
 ) -> BaselineResult:
-    """spopt's p-median (no floor, no contiguity) solved with CBC.
+    """Spopt's p-median (no floor, no contiguity) solved with CBC.
 
     Parameters
     ----------
@@ -230,8 +234,11 @@ def pmedian_spopt(
         # spopt builds variables with PuLP's deprecated LpVariable(...) constructor
         warnings.simplefilter("ignore", DeprecationWarning)
         model = PMedian.from_cost_matrix(
-            cost, problem.population.astype(float), p_facilities=int(p),
-            predefined_facilities_arr=required if required.any() else None, name="spopt_pmedian",
+            cost,
+            problem.population.astype(float),
+            p_facilities=int(p),
+            predefined_facilities_arr=required if required.any() else None,
+            name="spopt_pmedian",
         )
     model_s = time.perf_counter() - started
     remaining = None if time_limit is None else time_limit - model_s
@@ -260,9 +267,14 @@ def pmedian_spopt(
     plan = Plan(
         assignment=assignment if status in ("optimal", "feasible") else {},
         hub_options=_cheapest_options(problem, hubs) if status in ("optimal", "feasible") else {},
-        status=status, objective=objective, bound=bound,
+        status=status,
+        objective=objective,
+        bound=bound,
         gap=_gap(objective, bound, status == "optimal", mip_gap),
-        solver="spopt-pmedian+cbc", runtime_s=solve_s, mip_gap=mip_gap, notes=tuple(notes),
+        solver="spopt-pmedian+cbc",
+        runtime_s=solve_s,
+        mip_gap=mip_gap,
+        notes=tuple(notes),
     )
     stats = {
         "n_variables": len(model.problem.variables()),
@@ -326,8 +338,10 @@ def dense_cbc(
     weight = problem.population / problem.total_population
 
     prob = pulp.LpProblem("dense_polysystems", pulp.LpMinimize)
-    y = {j: prob.add_variable(f"open_{sl[j]}", lowBound=1 if j in required else 0, upBound=1, cat=pulp.LpInteger)
-         for j in usable}
+    y = {
+        j: prob.add_variable(f"open_{sl[j]}", lowBound=1 if j in required else 0, upBound=1, cat=pulp.LpInteger)
+        for j in usable
+    }
     x: dict[tuple[int, int], pulp.LpVariable] = {}
     limit = rules.max_travel_min
     for i in range(n):
@@ -391,12 +405,24 @@ def dense_cbc(
         notes.append("contiguity: single-commodity flow per candidate hub")
     has_plan = status in ("optimal", "feasible")
     plan = Plan(
-        assignment=assignment if has_plan else {}, hub_options=_cheapest_options(problem, hubs) if has_plan else {},
-        status=status, objective=objective, bound=bound, gap=_gap(objective, bound, status == "optimal", mip_gap),
-        solver="dense+cbc", runtime_s=solve_s, mip_gap=mip_gap, notes=tuple(notes),
+        assignment=assignment if has_plan else {},
+        hub_options=_cheapest_options(problem, hubs) if has_plan else {},
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=_gap(objective, bound, status == "optimal", mip_gap),
+        solver="dense+cbc",
+        runtime_s=solve_s,
+        mip_gap=mip_gap,
+        notes=tuple(notes),
     )
-    stats = {"n_variables": n_variables, "n_constraints": n_constraints, "n_pairs": len(x),
-             "n_flow_variables": n_flow, "cbc_result": result}
+    stats = {
+        "n_variables": n_variables,
+        "n_constraints": n_constraints,
+        "n_pairs": len(x),
+        "n_flow_variables": n_flow,
+        "cbc_result": result,
+    }
     return BaselineResult("dense-cbc", plan, objective, bound, plan.gap, model_s, solve_s, stats, tuple(notes))
 
 

@@ -248,20 +248,30 @@ def synthetic_problem(
     sites = gpd.GeoDataFrame(
         {
             "site_id": [f"S{units['unit_id'].iat[h][1:]}" for h in hosts],
-            "name": [f"synthetic {t} site at {units['unit_id'].iat[h]}" for h, t in zip(hosts, site_types)],
+            "name": [
+                f"synthetic {t} site at {units['unit_id'].iat[h]}" for h, t in zip(hosts, site_types, strict=True)
+            ],
             "site_type": site_types,
             "status": "candidate",
         },
         geometry=units.geometry.iloc[hosts].to_numpy(),
         crs=BNG,
     )
-    travel = crow_fly_matrix(units.geometry, sites.geometry, origin_ids=list(units["unit_id"]),
-                             destination_ids=list(sites["site_id"]))
+    travel = crow_fly_matrix(
+        units.geometry, sites.geometry, origin_ids=list(units["unit_id"]), destination_ids=list(sites["site_id"])
+    )
     return problem_from_frames(
-        units, sites, default_options(sites), np.asarray(travel.minutes),
-        unit_type="practice", rules=Rules(floor=floor), objective=Objective({"mean_travel": 1.0}),
-        travel_source="estimate", travel_label=f"{travel.label}: synthetic plane (seed {seed})",
-        name_column=None, deprivation_column=None,
+        units,
+        sites,
+        default_options(sites),
+        np.asarray(travel.minutes),
+        unit_type="practice",
+        rules=Rules(floor=floor),
+        objective=Objective({"mean_travel": 1.0}),
+        travel_source="estimate",
+        travel_label=f"{travel.label}: synthetic plane (seed {seed})",
+        name_column=None,
+        deprivation_column=None,
     )
 
 
@@ -271,22 +281,63 @@ def _synthetic(n_units: int, seed: int) -> Callable[[Path | None], Problem]:
 
 # ---------------------------------------------------------------------------- registry
 _ALL = (
-    Instance("redbridge-practices", "NHS Redbridge CCG (08N): 42 practices, floor 50,000, crow-fly estimate "
-             "(scenarios/redbridge.toml)", "real", 60.0, _from_scenario(_scenario_file("redbridge.toml"))),
-    Instance("redbridge-lsoa", "Redbridge (E09000026): 161 LSOAs, contiguous, floor 50,000, crow-fly estimate "
-             "(scenarios/redbridge-lsoa.toml)", "real", 120.0, _from_scenario(_scenario_file("redbridge-lsoa.toml"))),
-    Instance("london-practices", "All GP practices in the 33 London boroughs, floor 50,000; hubs: NHS hospitals "
-             "within 2 km + 200 largest practices; patient-weighted crow-fly estimate (no London road network "
-             "offline)", "real", 120.0, _from_scenario(lambda: london_scenario("practice")), 0.01),
-    Instance("london-lsoa", "All 4,835 London LSOAs (2011), contiguous, floor 50,000; hubs: NHS hospitals within "
-             "2 km + 200 largest practices; crow-fly estimate (no London road network offline)", "real", 600.0,
-             _from_scenario(lambda: london_scenario("lsoa")), 0.01),
-    Instance("synthetic-1k", "Synthetic: 1,000 practice-like units in towns on a plane, 100 sites, floor 50,000 "
-             "(seed 1)", "synthetic", 120.0, _synthetic(1_000, 1), 0.01),
-    Instance("synthetic-5k", "Synthetic: 5,000 practice-like units in towns on a plane, 500 sites, floor 50,000 "
-             "(seed 5)", "synthetic", 300.0, _synthetic(5_000, 5), 0.01),
-    Instance("synthetic-20k", "Synthetic: 20,000 practice-like units in towns on a plane, 2,000 sites, floor "
-             "50,000 (seed 20)", "synthetic", 600.0, _synthetic(20_000, 20), 0.01),
+    Instance(
+        "redbridge-practices",
+        "NHS Redbridge CCG (08N): 42 practices, floor 50,000, crow-fly estimate (scenarios/redbridge.toml)",
+        "real",
+        60.0,
+        _from_scenario(_scenario_file("redbridge.toml")),
+    ),
+    Instance(
+        "redbridge-lsoa",
+        "Redbridge (E09000026): 161 LSOAs, contiguous, floor 50,000, crow-fly estimate (scenarios/redbridge-lsoa.toml)",
+        "real",
+        120.0,
+        _from_scenario(_scenario_file("redbridge-lsoa.toml")),
+    ),
+    Instance(
+        "london-practices",
+        "All GP practices in the 33 London boroughs, floor 50,000; hubs: NHS hospitals "
+        "within 2 km + 200 largest practices; patient-weighted crow-fly estimate (no London road network "
+        "offline)",
+        "real",
+        120.0,
+        _from_scenario(lambda: london_scenario("practice")),
+        0.01,
+    ),
+    Instance(
+        "london-lsoa",
+        "All 4,835 London LSOAs (2011), contiguous, floor 50,000; hubs: NHS hospitals within "
+        "2 km + 200 largest practices; crow-fly estimate (no London road network offline)",
+        "real",
+        600.0,
+        _from_scenario(lambda: london_scenario("lsoa")),
+        0.01,
+    ),
+    Instance(
+        "synthetic-1k",
+        "Synthetic: 1,000 practice-like units in towns on a plane, 100 sites, floor 50,000 (seed 1)",
+        "synthetic",
+        120.0,
+        _synthetic(1_000, 1),
+        0.01,
+    ),
+    Instance(
+        "synthetic-5k",
+        "Synthetic: 5,000 practice-like units in towns on a plane, 500 sites, floor 50,000 (seed 5)",
+        "synthetic",
+        300.0,
+        _synthetic(5_000, 5),
+        0.01,
+    ),
+    Instance(
+        "synthetic-20k",
+        "Synthetic: 20,000 practice-like units in towns on a plane, 2,000 sites, floor 50,000 (seed 20)",
+        "synthetic",
+        600.0,
+        _synthetic(20_000, 20),
+        0.01,
+    ),
 )
 
 #: Every instance by name, smallest first.

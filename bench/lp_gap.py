@@ -48,10 +48,18 @@ def lp_gap(name: str, *, time_limit: float = 300.0, mip_gap: float = 1e-4) -> di
     lp_s = time.perf_counter() - started
     plan = PolysystemModel(problem, k_nearest=None).solve(time_limit=time_limit, mip_gap=mip_gap)
     out: dict[str, Any] = {
-        "instance": name, "units": problem.n_units, "sites": problem.n_sites,
-        "contiguity": bool(problem.rules.contiguity), "lp_bound": lp, "lp_covers_every_pair": priced,
-        "status": plan.status, "objective": plan.objective, "mip_bound": plan.bound,
-        "optimum_above_lp": None, "lp_s": round(lp_s, 3), "mip_s": round(plan.runtime_s, 3),
+        "instance": name,
+        "units": problem.n_units,
+        "sites": problem.n_sites,
+        "contiguity": bool(problem.rules.contiguity),
+        "lp_bound": lp,
+        "lp_covers_every_pair": priced,
+        "status": plan.status,
+        "objective": plan.objective,
+        "mip_bound": plan.bound,
+        "optimum_above_lp": None,
+        "lp_s": round(lp_s, 3),
+        "mip_s": round(plan.runtime_s, 3),
     }
     if lp is not None and plan.objective is not None and plan.bound is not None:
         out["optimum_above_lp"] = [(plan.bound - lp) / plan.bound, (plan.objective - lp) / plan.objective]
@@ -60,8 +68,13 @@ def lp_gap(name: str, *, time_limit: float = 300.0, mip_gap: float = 1e-4) -> di
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("instances", nargs="+", choices=sorted(INSTANCES), metavar="instance",
-                        help=f"instance names ({', '.join(INSTANCES)})")
+    parser.add_argument(
+        "instances",
+        nargs="+",
+        choices=sorted(INSTANCES),
+        metavar="instance",
+        help=f"instance names ({', '.join(INSTANCES)})",
+    )
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds for the LP and for the MIP")
     parser.add_argument("--mip-gap", type=float, default=1e-4, help="gap asked of the MIP")
     args = parser.parse_args(argv)

@@ -52,8 +52,13 @@ def _scenario(name: str) -> Callable[[], tuple[Problem, dict]]:
     def build() -> tuple[Problem, dict]:
         scenario = read_scenario(ROOT / "scenarios" / name)
         spec = scenario.solver  # the scenario's own settings, without its time limit
-        options = {"solver": spec.name, "mip_gap": spec.mip_gap, "k_nearest": spec.k_nearest, "method": spec.method,
-                   "workers": 1}
+        options = {
+            "solver": spec.name,
+            "mip_gap": spec.mip_gap,
+            "k_nearest": spec.k_nearest,
+            "method": spec.method,
+            "workers": 1,
+        }
         return build_from_scenario(scenario).problem, options
 
     return build
@@ -102,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         problem, defaults = build()
         plan = solve(problem, **{**defaults, **options})
         hashes[name] = plan_hash(plan)
-        print(f"{name:18s} {hashes[name]}  {plan.status:9s} objective {plan.objective!r}  "
-              f"({time.perf_counter() - started:.1f} s)", flush=True)
+        print(
+            f"{name:18s} {hashes[name]}  {plan.status:9s} objective {plan.objective!r}  "
+            f"({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(hashes, indent=2) + "\n")
     return 0

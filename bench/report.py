@@ -173,13 +173,17 @@ def goals(results: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
         return "not measured" if ok is None else "reached" if ok else "not reached"
 
     r = by.get("redbridge-practices")
-    out.append((
-        "redbridge-practices proven optimal in under 1 s total",
-        "–" if r is None else f"{r.get('status')}, total {_s(r.get('total_s'))} s "
-        f"(build {_s(r.get('build_s'))} s from the build cache + solve {_s(r.get('solve_s'))} s; "
-        f"the first build, from the files, {_s(r.get('first_build_s'))} s)",
-        verdict(None if r is None else r.get("status") == "optimal" and (r.get("total_s") or 1e9) < 1.0),
-    ))
+    out.append(
+        (
+            "redbridge-practices proven optimal in under 1 s total",
+            "–"
+            if r is None
+            else f"{r.get('status')}, total {_s(r.get('total_s'))} s "
+            f"(build {_s(r.get('build_s'))} s from the build cache + solve {_s(r.get('solve_s'))} s; "
+            f"the first build, from the files, {_s(r.get('first_build_s'))} s)",
+            verdict(None if r is None else r.get("status") == "optimal" and (r.get("total_s") or 1e9) < 1.0),
+        )
+    )
     for name, limit, memory in (("london-practices", 120.0, None), ("london-lsoa", 600.0, 8192.0)):
         r = by.get(name)
         text = f"{name}{' contiguous' if name == 'london-lsoa' else ''} gap ≤ 1% in under {limit / 60:g} min"
@@ -188,10 +192,16 @@ def goals(results: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
         if r is None:
             out.append((text, "–", verdict(None)))
             continue
-        ok = (r.get("gap") is not None and r["gap"] <= 0.01 and r.get("status") in ("optimal", "feasible")
-              and (r.get("total_s") or 1e9) < limit)
-        measured = (f"{r.get('status')}, gap {_gap(r.get('gap'))}, total {_s(r.get('total_s'))} s, "
-                    f"peak {_mb(r.get('peak_mb'))} MB")
+        ok = (
+            r.get("gap") is not None
+            and r["gap"] <= 0.01
+            and r.get("status") in ("optimal", "feasible")
+            and (r.get("total_s") or 1e9) < limit
+        )
+        measured = (
+            f"{r.get('status')}, gap {_gap(r.get('gap'))}, total {_s(r.get('total_s'))} s, "
+            f"peak {_mb(r.get('peak_mb'))} MB"
+        )
         if memory:
             ok = ok and (r.get("peak_mb") or 1e12) < memory
         out.append((text, measured, verdict(ok)))
@@ -201,11 +211,13 @@ def goals(results: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
         if value is not None:
             speedups.append((r["instance"], value, lower))
     measured = ", ".join(f"{n} {_ratio(v, lb)}" for n, v, lb in speedups) or "–"
-    out.append((
-        "≥ 10× faster than spopt PMedian + CBC on the same instance (total time)",
-        measured,
-        _partly([n for n, v, _ in speedups if v >= 10], [n for n, _, _ in speedups]),
-    ))
+    out.append(
+        (
+            "≥ 10× faster than spopt PMedian + CBC on the same instance (total time)",
+            measured,
+            _partly([n for n, v, _ in speedups if v >= 10], [n for n, _, _ in speedups]),
+        )
+    )
     return out
 
 
@@ -313,7 +325,8 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
         "## Baselines",
         "",
         "Speed-up = baseline total time / ours (≥ when the baseline was killed or gave up without a plan; "
-        "– when it ran out of memory); solve speed-up compares the solve phases only. Mean travel is the population-weighted mean minutes of each plan, recomputed by "
+        "– when it ran out of memory); solve speed-up compares the solve phases only. "
+        "Mean travel is the population-weighted mean minutes of each plan, recomputed by "
         "`catchment.metrics`; the p-median has no floor, so its plans are shorter but break the rules "
         "(polysystems under the floor are counted by the validator).",
         "",
@@ -335,7 +348,11 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
             travel = "–"
             if f.get("mean_travel_min") is not None and r.get("mean_travel_min") is not None:
                 travel = f"{f['mean_travel_min']:.2f} ({r['mean_travel_min']:.2f}) min"
-            total = f.get("total_s", f.get("wall_s")) if f.get("status") not in ("memory limit", "crashed", "error") else None
+            total = (
+                f.get("total_s", f.get("wall_s"))
+                if f.get("status") not in ("memory limit", "crashed", "error")
+                else None
+            )
             lines.append(
                 f"| `{r['instance']}` | {base} | {_status(f)} | {_gap(f.get('gap'))} | {_polysystems(f)} | "
                 f"{'≥ ' if lb else ''}{_s(total)} | {_mb(f.get('peak_mb'))} | {_ratio(speedup, lb)} | "
@@ -347,9 +364,15 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
         lines.append(f"| {goal} | {measured} | {verdict if verdict != 'not reached' else '**not reached**'} |")
 
     if chart_name:
-        lines += ["", "## Time against size", "", f"![Total time against unit-site pairs]({chart_name})", "",
-                  "Log-log. Hollow markers: the baseline was stopped (time or memory limit) or found no plan; "
-                  "they sit at the time it had used. Dashed lines join the synthetic ladder."]
+        lines += [
+            "",
+            "## Time against size",
+            "",
+            f"![Total time against unit-site pairs]({chart_name})",
+            "",
+            "Log-log. Hollow markers: the baseline was stopped (time or memory limit) or found no plan; "
+            "they sit at the time it had used. Dashed lines join the synthetic ladder.",
+        ]
 
     lines += ["", "## Notes from the runs", ""]
     for r in results:
@@ -370,12 +393,18 @@ def render_markdown(results: Sequence[dict[str, Any]], *, chart_name: str | None
                 notes.append(
                     f"MIP over the relaxation's support ({support['pairs']:,} pairs, {support['sites']} sites): "
                     f"{support['objective']:.3f} in {support['seconds']:.1f} s ("
-                    + ("optimal over the support" if support["status"] == "optimal"
-                       else "stopped at the gap target or its time limit") + ")"
+                    + (
+                        "optimal over the support"
+                        if support["status"] == "optimal"
+                        else "stopped at the gap target or its time limit"
+                    )
+                    + ")"
                 )
         if stats.get("contiguity"):
-            notes.append(f"contiguity: {stats.get('contiguity')}, {stats.get('rounds')} round(s), "
-                         f"{stats.get('contiguity_cuts')} cut(s)")
+            notes.append(
+                f"contiguity: {stats.get('contiguity')}, {stats.get('rounds')} round(s), "
+                f"{stats.get('contiguity_cuts')} cut(s)"
+            )
         for base, f in r.get("baseline", {}).items():
             if f.get("error"):
                 after = f" after {f['wall_s']:.0f} s" if isinstance(f.get("wall_s"), (int, float)) else ""
@@ -428,9 +457,17 @@ def plot_time_vs_size(results: Sequence[dict[str, Any]], path: str | Path = CHAR
                 ys.append(total)
         ax.scatter(xs, ys, marker=marker, color=colour, s=48, label=_LABELS[side], zorder=3)
         if hollow_x:
-            ax.scatter(hollow_x, hollow_y, marker=marker, facecolors="none", edgecolors=colour, s=64, zorder=3,
-                       label=f"{_LABELS[side]}: stopped / no plan")
-    for side, (marker, colour) in styles.items():
+            ax.scatter(
+                hollow_x,
+                hollow_y,
+                marker=marker,
+                facecolors="none",
+                edgecolors=colour,
+                s=64,
+                zorder=3,
+                label=f"{_LABELS[side]}: stopped / no plan",
+            )
+    for side, (_marker, colour) in styles.items():
         ladder = []
         for r in results:
             figures = r if side == "ours" else r.get("baseline", {}).get(side)
@@ -438,11 +475,17 @@ def plot_time_vs_size(results: Sequence[dict[str, Any]], path: str | Path = CHAR
                 ladder.append((r["pairs"], figures.get("total_s")))
         if len(ladder) > 1:
             ladder.sort()
-            ax.plot(*zip(*ladder), linestyle="--", linewidth=1, color=colour, alpha=0.6, zorder=2)
+            ax.plot(*zip(*ladder, strict=True), linestyle="--", linewidth=1, color=colour, alpha=0.6, zorder=2)
     for r in results:
         if r.get("pairs") and isinstance(r.get("total_s"), (int, float)):
-            ax.annotate(r["instance"], (r["pairs"], r["total_s"]), textcoords="offset points", xytext=(6, -10),
-                        fontsize=7, color="#333333")
+            ax.annotate(
+                r["instance"],
+                (r["pairs"], r["total_s"]),
+                textcoords="offset points",
+                xytext=(6, -10),
+                fontsize=7,
+                color="#333333",
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("unit-site pairs (units × candidate hub sites)")
@@ -494,8 +537,9 @@ def run_instances(names: Sequence[str], *, extra_args: Sequence[str] = ()) -> li
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description="Regenerate docs/benchmarks.md and its chart.")
-    parser.add_argument("--run", nargs="*", metavar="INSTANCE", default=None,
-                        help="run these instances first (all when none is named)")
+    parser.add_argument(
+        "--run", nargs="*", metavar="INSTANCE", default=None, help="run these instances first (all when none is named)"
+    )
     parser.add_argument("--no-baseline", action="store_true", help="with --run: our solver only")
     parser.add_argument("--results", default=str(RESULTS_DIR), help="folder of the saved results")
     parser.add_argument("--out", default=str(DOC), help="Markdown file to write")

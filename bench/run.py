@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -85,8 +85,9 @@ def _cpu_s() -> float:
 def _side_worker(conn: Any, side: str, name: str, options: dict[str, Any]) -> None:
     """Body of a side's process: build, solve, validate, send the figures back."""
     os.setsid()  # own process group: the parent can kill us together with CBC
-    logging.basicConfig(level=options.get("log_level", logging.WARNING),
-                        format="%(asctime)s %(processName)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=options.get("log_level", logging.WARNING), format="%(asctime)s %(processName)s %(name)s: %(message)s"
+    )
     limit_gb = options.get("memory_limit_gb")
     if side != "ours" and limit_gb:
         cap = int(limit_gb * 1024**3)
@@ -122,9 +123,15 @@ def _run_side_here(side: str, name: str, options: dict[str, Any]) -> dict[str, A
         from solvers import solve
 
         started = time.perf_counter()
-        plan = solve(problem, solver=options["solver"], time_limit=options["time_limit"],
-                     mip_gap=options["mip_gap"], threads=options.get("threads"),
-                     method=options.get("method", "auto"), workers=options.get("workers"))
+        plan = solve(
+            problem,
+            solver=options["solver"],
+            time_limit=options["time_limit"],
+            mip_gap=options["mip_gap"],
+            threads=options.get("threads"),
+            method=options.get("method", "auto"),
+            workers=options.get("workers"),
+        )
         solve_s = time.perf_counter() - started
         figures["describe"] = built.describe()
         stats = dict(plan.stats)
@@ -133,8 +140,14 @@ def _run_side_here(side: str, name: str, options: dict[str, Any]) -> dict[str, A
     else:
         from bench.baselines import run_baseline
 
-        result = run_baseline(side, problem, p=options.get("p"), time_limit=options["baseline_time_limit"],
-                              mip_gap=options["mip_gap"], threads=options.get("threads"))
+        result = run_baseline(
+            side,
+            problem,
+            p=options.get("p"),
+            time_limit=options["baseline_time_limit"],
+            mip_gap=options["mip_gap"],
+            threads=options.get("threads"),
+        )
         plan, solve_s = result.plan, result.solve_s
         figures["model_s"] = round(result.model_s, 3)
         figures["stats"] = dict(result.stats)
@@ -227,19 +240,35 @@ def run_side(side: str, name: str, options: dict[str, Any], *, hard_timeout_s: f
     elapsed = time.perf_counter() - started
     if figures is not None:
         own = figures.get("peak_python_mb") or 0.0
-        figures.update(peak_mb=round(max(own, group_peak), 1), peak_solver_process_mb=round(others_peak, 1),
-                       wall_s=round(elapsed, 3), load_before=load_before)
+        figures.update(
+            peak_mb=round(max(own, group_peak), 1),
+            peak_solver_process_mb=round(others_peak, 1),
+            wall_s=round(elapsed, 3),
+            load_before=load_before,
+        )
         # the side's own count misses processes it did not wait for (the search's worker pool)
         figures["cpu_s"] = round(max(figures.get("cpu_s") or 0.0, sum(group_cpu.values())), 3)
         return figures
-    common = {"side": side, "wall_s": round(elapsed, 3), "load_before": load_before,
-              "peak_mb": round(group_peak, 1) or None, "peak_solver_process_mb": round(others_peak, 1) or None}
+    common = {
+        "side": side,
+        "wall_s": round(elapsed, 3),
+        "load_before": load_before,
+        "peak_mb": round(group_peak, 1) or None,
+        "peak_solver_process_mb": round(others_peak, 1) or None,
+    }
     if elapsed >= hard_timeout_s:
-        return {**common, "status": "timeout", "total_s": round(elapsed, 3),
-                "error": f"killed after {elapsed:.0f} s (time limit {_limit(side, options):g} s)"}
+        return {
+            **common,
+            "status": "timeout",
+            "total_s": round(elapsed, 3),
+            "error": f"killed after {elapsed:.0f} s (time limit {_limit(side, options):g} s)",
+        }
     status = "memory limit" if side != "ours" and options.get("memory_limit_gb") else "crashed"
-    return {**common, "status": status,
-            "error": f"process ended with exit code {process.exitcode} after {elapsed:.0f} s without a result"}
+    return {
+        **common,
+        "status": status,
+        "error": f"process ended with exit code {process.exitcode} after {elapsed:.0f} s without a result",
+    }
 
 
 def _group_rss_mb(pgid: int | None, *, cpu: dict[int, float] | None = None) -> tuple[float, float]:
@@ -319,6 +348,7 @@ def _ratios(ours: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     or gave up without a plan; it is not measurable when we found no plan or the baseline
     ran out of memory, crashed or was skipped.
     """
+
     def ratio(a: Any, b: Any) -> float | None:
         return round(a / b, 2) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b > 0 else None
 
@@ -400,12 +430,18 @@ def run_instance(
     limit = float(time_limit if time_limit is not None else INSTANCES[name].time_limit)
     mip_gap = float(mip_gap if mip_gap is not None else INSTANCES[name].mip_gap)
     options: dict[str, Any] = {
-        "solver": solver, "time_limit": limit,
+        "solver": solver,
+        "time_limit": limit,
         "baseline_time_limit": float(baseline_time_limit if baseline_time_limit is not None else limit),
-        "mip_gap": mip_gap, "threads": threads, "memory_limit_gb": memory_limit_gb,
-        "data_dir": data_dir, "log_level": log_level, "method": method, "workers": workers,
+        "mip_gap": mip_gap,
+        "threads": threads,
+        "memory_limit_gb": memory_limit_gb,
+        "data_dir": data_dir,
+        "log_level": log_level,
+        "method": method,
+        "workers": workers,
     }
-    date = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    date = datetime.now(UTC).isoformat(timespec="seconds")
     # Every side builds the instance from the files; the first build of a scenario fills the
     # build cache (catchment.build), later ones read it. A warm-up build first, so that ours
     # and the baselines all time the same (cached) build, and the first build is reported.
@@ -413,10 +449,17 @@ def run_instance(
     logger.info("%s: our solver (%s, %g s)", name, solver, limit)
     ours = run_side("ours", name, options, hard_timeout_s=limit * (1 + KILL_SLACK) + KILL_GRACE_S)
     describe = ours.pop("describe", {"instance": name, "description": INSTANCES[name].description})
-    result: dict[str, Any] = {**describe, "solver": solver, "method": method, "workers": workers,
-                              "time_limit": limit, "mip_gap": mip_gap, "threads": threads,
-                              "first_build_s": warm.get("build_s"),
-                              **{k: v for k, v in ours.items() if k != "side"}}
+    result: dict[str, Any] = {
+        **describe,
+        "solver": solver,
+        "method": method,
+        "workers": workers,
+        "time_limit": limit,
+        "mip_gap": mip_gap,
+        "threads": threads,
+        "first_build_s": warm.get("build_s"),
+        **{k: v for k, v in ours.items() if k != "side"},
+    }
     result["baseline"] = {}
     result["ratios"] = {}
     blimit = options["baseline_time_limit"]
@@ -479,8 +522,10 @@ def _summary(result: dict[str, Any]) -> list[str]:
             parts.append(f"[{f['error']}]")
         return ", ".join(parts)
 
-    lines = [f"{result['instance']}: {result.get('units')} units x {result.get('sites')} sites",
-             f"  ours ({result['solver']}): {fmt(result)}"]
+    lines = [
+        f"{result['instance']}: {result.get('units')} units x {result.get('sites')} sites",
+        f"  ours ({result['solver']}): {fmt(result)}",
+    ]
     for base, figures in result["baseline"].items():
         ratios = result["ratios"].get(base, {})
         extra = ""
@@ -496,24 +541,40 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--list", action="store_true", help="list the instances and exit")
     parser.add_argument("--solver", choices=("highs", "cbc"), default="highs", help="our MIP solver")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds for our solve (default: per instance)")
-    parser.add_argument("--mip-gap", type=float, default=None,
-                        help="relative gap asked of every solver (default: per instance)")
+    parser.add_argument(
+        "--mip-gap", type=float, default=None, help="relative gap asked of every solver (default: per instance)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="solver threads (default: the solver's)")
-    parser.add_argument("--method", choices=("auto", "mip", "lns"), default="auto",
-                        help="our solve's method (default: auto, as solvers.solve)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="neighbourhood-search worker processes (default: one per core)")
+    parser.add_argument(
+        "--method",
+        choices=("auto", "mip", "lns"),
+        default="auto",
+        help="our solve's method (default: auto, as solvers.solve)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="neighbourhood-search worker processes (default: one per core)"
+    )
     parser.add_argument("--no-baseline", action="store_true", help="run our solver only")
-    parser.add_argument("--reuse-baselines", action="store_true",
-                        help="keep the baseline figures of bench/results/<instance>.json (dated) instead of "
-                             "running the baselines again, except those named by --baseline; ratios are "
-                             "recomputed")
-    parser.add_argument("--baseline", action="append", choices=BASELINES, default=None,
-                        help="run only this baseline (repeatable; default: all)")
-    parser.add_argument("--baseline-time-limit", type=float, default=None,
-                        help="seconds for each baseline (default: the same as ours)")
-    parser.add_argument("--memory-limit-gb", type=float, default=12.0,
-                        help="address-space ceiling of each baseline process (0: none)")
+    parser.add_argument(
+        "--reuse-baselines",
+        action="store_true",
+        help="keep the baseline figures of bench/results/<instance>.json (dated) instead of "
+        "running the baselines again, except those named by --baseline; ratios are "
+        "recomputed",
+    )
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        choices=BASELINES,
+        default=None,
+        help="run only this baseline (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--baseline-time-limit", type=float, default=None, help="seconds for each baseline (default: the same as ours)"
+    )
+    parser.add_argument(
+        "--memory-limit-gb", type=float, default=12.0, help="address-space ceiling of each baseline process (0: none)"
+    )
     parser.add_argument("--data-dir", default=None, help="real data folder (default: $CATCHMENT_DATA_DIR)")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/<instance>.json")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -528,8 +589,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         width = max(map(len, INSTANCES))
         for inst in INSTANCES.values():
-            print(f"{inst.name:<{width}}  {inst.kind:<9}  {inst.time_limit:>5g} s  gap {inst.mip_gap:<6.2%}  "
-                  f"{inst.description}")
+            print(
+                f"{inst.name:<{width}}  {inst.kind:<9}  {inst.time_limit:>5g} s  gap {inst.mip_gap:<6.2%}  "
+                f"{inst.description}"
+            )
         return 0
     if not args.instance:
         _parser().error("name an instance (see --list)")
@@ -543,10 +606,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse_baselines and not previous.exists():
         _parser().error(f"--reuse-baselines: there is no {previous} to reuse")
     result = run_instance(
-        args.instance, solver=args.solver, time_limit=args.time_limit, baselines=baselines,
-        baseline_time_limit=args.baseline_time_limit, mip_gap=args.mip_gap, threads=args.threads,
-        memory_limit_gb=args.memory_limit_gb or None, data_dir=args.data_dir, log_level=level,
-        method=args.method, workers=args.workers,
+        args.instance,
+        solver=args.solver,
+        time_limit=args.time_limit,
+        baselines=baselines,
+        baseline_time_limit=args.baseline_time_limit,
+        mip_gap=args.mip_gap,
+        threads=args.threads,
+        memory_limit_gb=args.memory_limit_gb or None,
+        data_dir=args.data_dir,
+        log_level=level,
+        method=args.method,
+        workers=args.workers,
     )
     if args.reuse_baselines:
         reuse_baselines(result, json.loads(previous.read_text()))

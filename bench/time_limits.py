@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from catchment.timing import STOPPED_BY_TIME_LIMIT, time_limit_margin
+from catchment.timing import STOPPED_BY_TIME_LIMIT, time_limit_margin  # noqa: E402
 
 #: The 162,006-pair model: 402 practices x 403 sites, one MIP over every pair.
 FULL_MODEL = """\
@@ -88,8 +88,17 @@ def time_command(scenario: Path, time_limit: float, *, out: Path, data_dir: Path
         ``time_limit_s``, ``actual_s``, ``ratio``, ``allowed_s``, ``within``, ``exit_code``
         and, when a plan was written, ``objective``, ``status`` and ``stopped_by_time_limit``.
     """
-    cmd = [sys.executable, str(ROOT / "optimise.py"), "run", str(scenario), "--time-limit", str(time_limit),
-           "--out", str(out), "-q"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "optimise.py"),
+        "run",
+        str(scenario),
+        "--time-limit",
+        str(time_limit),
+        "--out",
+        str(out),
+        "-q",
+    ]
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -97,14 +106,23 @@ def time_command(scenario: Path, time_limit: float, *, out: Path, data_dir: Path
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     actual = time.perf_counter() - began
     allowed = time_limit + time_limit_margin(time_limit)
-    row = {"time_limit_s": time_limit, "actual_s": round(actual, 2), "ratio": round(actual / time_limit, 3),
-           "allowed_s": round(allowed, 2), "within": actual <= allowed, "exit_code": done.returncode}
+    row = {
+        "time_limit_s": time_limit,
+        "actual_s": round(actual, 2),
+        "ratio": round(actual / time_limit, 3),
+        "allowed_s": round(allowed, 2),
+        "within": actual <= allowed,
+        "exit_code": done.returncode,
+    }
     solution = out / "solution.json"
     if done.returncode == 0 and solution.is_file():
         record = json.loads(solution.read_text())
-        row.update(objective=record["objective"], status=record["status"],
-                   stopped_by_time_limit=record.get("stopped_by_time_limit"),
-                   note=STOPPED_BY_TIME_LIMIT in record.get("notes", []))
+        row.update(
+            objective=record["objective"],
+            status=record["status"],
+            stopped_by_time_limit=record.get("stopped_by_time_limit"),
+            note=STOPPED_BY_TIME_LIMIT in record.get("notes", []),
+        )
     else:
         row["stderr"] = done.stderr[-2000:]
     return row
@@ -125,10 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         for k, limit in enumerate(args.limits):
             row = time_command(scenario.resolve(), limit, out=Path(tmp) / f"out{k}", data_dir=args.data_dir)
             rows.append(row)
-            print(f"limit {limit:g} s: {row['actual_s']:.1f} s, {row['ratio']:.2f} x the limit; allowed "
-                  f"{row['allowed_s']:.1f} s: {'within' if row['within'] else 'OVER'}; exit {row['exit_code']}, "
-                  f"objective {row.get('objective')}, stopped by the time limit: {row.get('stopped_by_time_limit')}",
-                  flush=True)
+            print(
+                f"limit {limit:g} s: {row['actual_s']:.1f} s, {row['ratio']:.2f} x the limit; allowed "
+                f"{row['allowed_s']:.1f} s: {'within' if row['within'] else 'OVER'}; exit {row['exit_code']}, "
+                f"objective {row.get('objective')}, stopped by the time limit: {row.get('stopped_by_time_limit')}",
+                flush=True,
+            )
     print(json.dumps({"scenario": str(args.scenario or "162,006-pair full model"), "runs": rows}))
     return 0 if all(r["within"] for r in rows) else 1
 

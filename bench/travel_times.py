@@ -117,9 +117,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     dict
         The measured figures (seconds, pairs per second, speed-up, max difference).
     """
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke size: 60x60 grid, 300 x 30")
     parser.add_argument("--side", type=int, default=316, help="grid side (nodes per row)")
     parser.add_argument("--origins", type=int, default=5000)
@@ -167,8 +165,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"matrix: {args.origins:,} x {args.destinations:,} = {pairs:,} pairs")
     print(f"  graph -> CSR arrays (fingerprint included): {t_compile:.2f} s")
     print(
-        f"  snapping + scipy dijkstra + access legs + cache write: {t_matrix:.2f} s "
-        f"({pairs / t_matrix:,.0f} pairs/s)"
+        f"  snapping + scipy dijkstra + access legs + cache write: {t_matrix:.2f} s ({pairs / t_matrix:,.0f} pairs/s)"
     )
     print(f"  whole call from the networkx graph, no cache: {t_total:.2f} s ({pairs / t_total:,.0f} pairs/s)")
     print(f"  cache hit: {t_hit:.3f} s")

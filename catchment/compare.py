@@ -30,8 +30,16 @@ from catchment.problem import Problem
 __all__ = ["MOVES_COLUMNS", "PlanComparison", "polysystem_changes", "compare_plans", "side_summary"]
 
 #: Columns of :attr:`PlanComparison.moves` (and of ``moves.csv``).
-MOVES_COLUMNS = ("unit_id", "unit_name", "from", "to", "from_continues_as", "population", "travel_before_min",
-                 "travel_after_min")
+MOVES_COLUMNS = (
+    "unit_id",
+    "unit_name",
+    "from",
+    "to",
+    "from_continues_as",
+    "population",
+    "travel_before_min",
+    "travel_after_min",
+)
 
 
 def polysystem_changes(problem: Problem, plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
@@ -53,16 +61,19 @@ def polysystem_changes(problem: Problem, plan_a: Plan, plan_b: Plan) -> pd.DataF
     """
     a = assignments_frame(problem, plan_a)
     b = assignments_frame(problem, plan_b)
-    frame = pd.DataFrame({
-        "unit_id": a["unit_id"],
-        "unit_name": a["unit_name"],
-        "population": a["population"],
-        "polysystem_a": a["polysystem_id"],
-        "polysystem_b": b["polysystem_id"].to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "unit_id": a["unit_id"],
+            "unit_name": a["unit_name"],
+            "population": a["population"],
+            "polysystem_a": a["polysystem_id"],
+            "polysystem_b": b["polysystem_id"].to_numpy(),
+        }
+    )
     both = frame.dropna(subset=["polysystem_a", "polysystem_b"])
-    overlap = both.pivot_table(index="polysystem_a", columns="polysystem_b", values="population", aggfunc="sum",
-                               fill_value=0.0)
+    overlap = both.pivot_table(
+        index="polysystem_a", columns="polysystem_b", values="population", aggfunc="sum", fill_value=0.0
+    )
     match: dict[str, str] = {}
     if overlap.size:
         rows, cols = linear_sum_assignment(overlap.to_numpy(dtype=float), maximize=True)
@@ -132,8 +143,9 @@ class PlanComparison:
 
     def as_dict(self, unit_type: str) -> dict[str, Any]:
         """Plain data for ``comparison.json`` (``practices_moved``/``patients_moved`` or ``units_moved``)."""
-        moved = ("practices_moved", "patients_moved") if unit_type == "practice" else ("units_moved",
-                                                                                      "population_moved")
+        moved = (
+            ("practices_moved", "patients_moved") if unit_type == "practice" else ("units_moved", "population_moved")
+        )
         return {
             "adjusted_rand_index": self.adjusted_rand_index,
             moved[0]: self.units_moved,
@@ -167,16 +179,19 @@ def compare_plans(problem: Problem, current: Plan, proposed: Plan) -> PlanCompar
     before = assignments_frame(problem, current)["travel_min"].to_numpy()
     after = assignments_frame(problem, proposed)["travel_min"].to_numpy()
     moved = changes["changed"].to_numpy(dtype=bool)
-    moves = pd.DataFrame({
-        "unit_id": changes["unit_id"].to_numpy()[moved],
-        "unit_name": changes["unit_name"].to_numpy()[moved],
-        "from": changes["polysystem_a"].to_numpy()[moved],
-        "to": changes["polysystem_b"].to_numpy()[moved],
-        "from_continues_as": changes["match_of_a"].to_numpy()[moved],
-        "population": changes["population"].to_numpy()[moved],
-        "travel_before_min": before[moved],
-        "travel_after_min": after[moved],
-    }, columns=list(MOVES_COLUMNS))
+    moves = pd.DataFrame(
+        {
+            "unit_id": changes["unit_id"].to_numpy()[moved],
+            "unit_name": changes["unit_name"].to_numpy()[moved],
+            "from": changes["polysystem_a"].to_numpy()[moved],
+            "to": changes["polysystem_b"].to_numpy()[moved],
+            "from_continues_as": changes["match_of_a"].to_numpy()[moved],
+            "population": changes["population"].to_numpy()[moved],
+            "travel_before_min": before[moved],
+            "travel_after_min": after[moved],
+        },
+        columns=list(MOVES_COLUMNS),
+    )
     return PlanComparison(
         adjusted_rand_index=ari,
         units_moved=int(moved.sum()),

@@ -56,9 +56,13 @@ def pcn_notes(config: PcnConfiguration) -> tuple[str, ...]:
     """Sentences for the report about practices without a PCN (none when all have one)."""
     notes = []
     if config.unallocated:
-        notes.append(f"{len(config.unallocated)} practice(s) belong to no PCN in the mapping, each scored as a "
-                     f"polysystem of its own: {', '.join(config.unallocated)}")
+        notes.append(
+            f"{len(config.unallocated)} practice(s) belong to no PCN in the mapping, each scored as a "
+            f"polysystem of its own: {', '.join(config.unallocated)}"
+        )
     if config.missing:
-        notes.append(f"{len(config.missing)} practice(s) are not in the PCN mapping, each scored as a polysystem "
-                     f"of its own: {', '.join(config.missing)}")
+        notes.append(
+            f"{len(config.missing)} practice(s) are not in the PCN mapping, each scored as a polysystem "
+            f"of its own: {', '.join(config.missing)}"
+        )
     return tuple(notes)

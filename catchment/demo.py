@@ -52,11 +52,11 @@ def build_demo(
         reg = demo.registrations.merge(areas[["lsoa_code", "imd_score"]], on="lsoa_code")
         imd = (reg["patients"] * reg["imd_score"]).groupby(reg["practice_code"]).sum() / reg.groupby("practice_code")["patients"].sum()
         units["imd_score"] = imd.reindex(units["unit_id"]).to_numpy()
-        rules = rules or Rules(floor=50_000)
+        rules = rules or Rules()
     else:
         units = areas.rename(columns={"lsoa_code": "unit_id"})
         minutes = np.asarray(tt.minutes)
-        rules = rules or Rules(floor=50_000, contiguity=True)
+        rules = rules or Rules(contiguity=True)
     # the demo's costs are synthetic: placeholders like the built-in defaults
     problem = problem_from_frames(
         units, sites, demo.options.assign(placeholder=True), minutes, unit_type=unit_type, rules=rules,

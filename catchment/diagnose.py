@@ -313,7 +313,7 @@ class _Context:
         return self.travel <= limit + _TOL
 
     def waived(self, rules: Rules) -> np.ndarray:
-        return np.isin(np.asarray(self.problem.unit_ids, dtype=object), list(rules.waivers))
+        return rules.waived_mask(self.problem.unit_ids)
 
 
 def _rules_in_force(rules: Rules) -> dict[str, bool]:
@@ -345,7 +345,7 @@ def _check(ctx: _Context, rules: Rules) -> list[Finding]:
     out += _unreachable_units(ctx, rules, reach)
     # when everybody together is below the floor, the total says it all (see _counts); the
     # group, area, site and unit findings below would only repeat it
-    hopeless = not waived.any() and ctx.total < rules.floor * (1 - _TOL)
+    hopeless = not waived.any() and rules.below_floor(ctx.total)
     explained = np.zeros(problem.n_units, dtype=bool)  # units of groups/areas already reported
     if not hopeless and rules.respect_groups and problem.groups is not None:
         out += _groups(ctx, rules, waived, explained)
@@ -417,7 +417,7 @@ def _site_viability(
             if host is not None:
                 allowed[:, col] = False
                 allowed[key[host], col] = bool(reach[host, col])
-    enough = (gathered >= rules.floor * (1 - _TOL)) | (has_waiver > 0)
+    enough = ~rules.below_floor(gathered) | (has_waiver > 0)
     viable = allowed & enough
     best = np.where(allowed, gathered, 0.0).max(axis=0) if n_parts else np.zeros(len(ctx.usable))
     return viable, best
@@ -503,7 +503,7 @@ def _groups(ctx: _Context, rules: Rules, waived: np.ndarray, explained: np.ndarr
     for g, name in enumerate(names):
         pop = float(pops[g])
         numbers = {"population": pop, "floor": float(rules.floor), "n_units": float(sizes[g])}
-        if pop < rules.floor * (1 - _TOL) and n_waived[g] == 0:
+        if rules.below_floor(pop) and n_waived[g] == 0:
             explained[codes == g] = True
             out.append(
                 Finding(
@@ -550,7 +550,7 @@ def _components(ctx: _Context, rules: Rules, waived: np.ndarray, explained: np.n
         )
         ids = tuple(problem.unit_ids[i] for i in units)
         numbers = {"population": pop, "floor": float(rules.floor), "n_units": float(len(units))}
-        if pop < rules.floor * (1 - _TOL) and n_waived[c] == 0:
+        if rules.below_floor(pop) and n_waived[c] == 0:
             explained[units] = True
             out.append(
                 Finding(
@@ -619,9 +619,7 @@ def _counts(ctx: _Context, rules: Rules, waived: np.ndarray, n_viable: int) -> t
     else:
         why = "at least one polysystem"
     k_max = float(min(rules.max_polysystems or math.inf, n_viable))
-    sites_words = (
-        f"{n_viable} usable site(s)" if n_viable == n_usable else f"{n_viable} of {n_usable} usable sites"
-    )
+    sites_words = f"{n_viable} usable site(s)" if n_viable == n_usable else f"{n_viable} of {n_usable} usable sites"
     if rules.max_polysystems is not None and n_required > rules.max_polysystems:
         out.append(
             Finding(
@@ -883,8 +881,10 @@ def _tightness(ctx: _Context) -> list[Suggestion]:
             for c in np.flatnonzero(~has_w):
                 first = int(np.flatnonzero(comp == c)[0])
                 candidates.append(
-                    (pops[c] / rules.floor, f"the connected area of unit {unit_label(problem, first)} with "
-                     f"{people(pops[c])} people")
+                    (
+                        pops[c] / rules.floor,
+                        f"the connected area of unit {unit_label(problem, first)} with {people(pops[c])} people",
+                    )
                 )
         ratio, what = min(candidates, key=lambda c: c[0])
         hints.append(
@@ -964,7 +964,5 @@ def _tightness(ctx: _Context) -> list[Suggestion]:
     if rules.contiguity:
         out.append(Suggestion("contiguity", True, None, "contiguity: try the plan without it to see if it binds"))
     if rules.respect_groups:
-        out.append(
-            Suggestion("respect_groups", True, None, "boundary groups: try letting polysystems cross them")
-        )
+        out.append(Suggestion("respect_groups", True, None, "boundary groups: try letting polysystems cross them"))
     return out

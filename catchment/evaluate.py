@@ -122,8 +122,9 @@ def plan_from_configuration(problem: Problem, configuration: pd.DataFrame, *, fi
     violations = tuple(validate_plan(problem, plan))
     if violations:
         plan = dataclasses.replace(plan, status="breaks_rules", violations=violations)
-    logger.info("configuration %s: %d polysystem(s), objective %s, %s", file, len(hub_options), objective,
-                plan.status_label)
+    logger.info(
+        "configuration %s: %d polysystem(s), objective %s, %s", file, len(hub_options), objective, plan.status_label
+    )
     return dataclasses.replace(plan, objective=objective, runtime_s=time.perf_counter() - start)
 
 
@@ -241,9 +242,7 @@ def _choose_missing_hubs(
     for ps in waiting:
         free = np.array([problem.site_ids[j] not in taken for j in usable], dtype=bool)
         if not free.any():
-            problems.add(
-                f"polysystem {ps!r} has no hub and no usable site is left to be one", column="hub_site_id"
-            )
+            problems.add(f"polysystem {ps!r} has no hub and no usable site is left to be one", column="hub_site_id")
             continue
         rows = units_of[ps]
         times = problem.travel_min[np.ix_(rows, usable)]
@@ -263,4 +262,3 @@ def _choose_missing_hubs(
 def _site_label(problem: Problem, site: str) -> str:
     name = problem.site_names[problem.site_index(site)]
     return repr(site) if name == site else f"{site!r} ({name})"
-

@@ -281,11 +281,12 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
                 "mean_travel_min": float(mean[k]),
                 "max_travel_min": float(longest[k]),
                 "capital_cost": option.capital_cost if option is not None else math.nan,
-                "below_floor": bool(ps_pop[k] < problem.rules.floor),
+                "below_floor": bool(problem.rules.below_floor(ps_pop[k])),
                 "waiver_reason": "; ".join(reasons[k]) if reasons[k] else None,
                 "capacity": option.capacity if option is not None and option.capacity is not None else math.nan,
                 "site_status": problem.site_status[j] if j is not None else None,
-                "capital_cost_source": None if option is None
+                "capital_cost_source": None
+                if option is None
                 else ("placeholder" if option.placeholder else "scenario"),
             }
         )
@@ -326,9 +327,7 @@ def plan_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
         "estimate" for estimated travel times) and ``notes``.
     """
     site = unit_hub_index(problem, plan)
-    in_open_hub = np.array(
-        [j >= 0 and problem.site_ids[j] in plan.hub_options for j in site], dtype=bool
-    )
+    in_open_hub = np.array([j >= 0 and problem.site_ids[j] in plan.hub_options for j in site], dtype=bool)
     total = problem.selection_population
     assigned_pop = float(problem.population[in_open_hub].sum())
     reasons: dict[str, int] = {}

@@ -38,7 +38,7 @@ from scipy.spatial import cKDTree
 
 from geodata.errors import UnknownCcgError
 from catchment.build import default_options, practice_travel, problem_from_frames
-from catchment.problem import Objective, Problem, Rules
+from catchment.problem import DEFAULT_FLOOR, Objective, Problem, Rules
 from catchment.scenario import REGISTRATIONS_FILE
 from geodata.cache import file_digest
 from geodata.errors import DataWarning
@@ -160,7 +160,7 @@ def ccg_subproblem(
     registrations: pd.DataFrame,
     centroids: gpd.GeoDataFrame,
     *,
-    floor: float = 50_000.0,
+    floor: float = DEFAULT_FLOOR,
     hospitals_within_m: float = 3000.0,
     largest_practices: int | None = None,
     detour_factor: float = 1.3,
@@ -247,7 +247,7 @@ def ccg_subproblem(
 def national_subproblems(
     data_dir: str | Path | None = None,
     *,
-    floor: float = 50_000.0,
+    floor: float = DEFAULT_FLOOR,
     hospitals_within_m: float = 3000.0,
     largest_practices: int | None = None,
     detour_factor: float = 1.3,

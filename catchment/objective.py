@@ -182,21 +182,49 @@ def _capital(option: Any) -> float:
 
 #: The objective terms, in the order the vocabulary lists them.
 TERMS: tuple[ObjectiveTerm, ...] = (
-    ObjectiveTerm("mean_travel", "Mean travel", "min", "population-weighted mean travel to the hub (minutes)",
-                  "travel", unit_weights=_population, headline=True),
-    ObjectiveTerm("max_travel", "Longest travel", "min", "longest travel of any unit to its hub (minutes)",
-                  "max", headline=True),
-    ObjectiveTerm("deprivation_travel", "Deprivation-weighted travel", "min",
-                  "mean travel weighted by population x IMD score (minutes)", "travel",
-                  unit_weights=_deprivation, requires=_has_deprivation, needs="a deprivation (IMD) score per unit"),
-    ObjectiveTerm("capital", "Capital", "GBP millions", "capital cost of the chosen hub options (GBP millions)",
-                  "options", option_value=_capital, scale=CAPITAL_UNIT, headline=True),
-    ObjectiveTerm("age60_travel", "Travel of people aged 60+", "min",
-                  "mean travel weighted by the population aged 60 and over (minutes)", "travel",
-                  unit_weights=lambda problem: problem.unit_data.get("population_60_plus"),
-                  unit_column="population_60_plus",
-                  needs="the population aged 60 and over of every unit (population_60_plus: LSOA and practice "
-                        "selections take it from the IMD 2019 file; a units file or the demo has none)"),
+    ObjectiveTerm(
+        "mean_travel",
+        "Mean travel",
+        "min",
+        "population-weighted mean travel to the hub (minutes)",
+        "travel",
+        unit_weights=_population,
+        headline=True,
+    ),
+    ObjectiveTerm(
+        "max_travel", "Longest travel", "min", "longest travel of any unit to its hub (minutes)", "max", headline=True
+    ),
+    ObjectiveTerm(
+        "deprivation_travel",
+        "Deprivation-weighted travel",
+        "min",
+        "mean travel weighted by population x IMD score (minutes)",
+        "travel",
+        unit_weights=_deprivation,
+        requires=_has_deprivation,
+        needs="a deprivation (IMD) score per unit",
+    ),
+    ObjectiveTerm(
+        "capital",
+        "Capital",
+        "GBP millions",
+        "capital cost of the chosen hub options (GBP millions)",
+        "options",
+        option_value=_capital,
+        scale=CAPITAL_UNIT,
+        headline=True,
+    ),
+    ObjectiveTerm(
+        "age60_travel",
+        "Travel of people aged 60+",
+        "min",
+        "mean travel weighted by the population aged 60 and over (minutes)",
+        "travel",
+        unit_weights=lambda problem: problem.unit_data.get("population_60_plus"),
+        unit_column="population_60_plus",
+        needs="the population aged 60 and over of every unit (population_60_plus: LSOA and practice "
+        "selections take it from the IMD 2019 file; a units file or the demo has none)",
+    ),
 )
 
 #: Term name -> term.

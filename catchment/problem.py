@@ -32,6 +32,8 @@ __all__ = [
     "SITE_TYPES",
     "SITE_STATUSES",
     "OPTION_KINDS",
+    "DEFAULT_FLOOR",
+    "FLOOR_TOLERANCE",
     "HubOption",
     "DroppedUnit",
     "PLACEHOLDER_COSTS_NOTE",
@@ -44,6 +46,14 @@ UNIT_TYPES = ("practice", "lsoa")
 SITE_TYPES = ("community", "hospital")
 SITE_STATUSES = ("candidate", "required", "excluded")
 OPTION_KINDS = ("reuse", "refurbish", "new_build")
+#: Default minimum population per polysystem (NHS London 2009: 50,000).
+DEFAULT_FLOOR = 50_000.0
+#: Relative tolerance of "below the floor" (populations are sums of floats): a polysystem is
+#: below the floor when its population is below ``floor * (1 - FLOOR_TOLERANCE)``. The one
+#: convention of the validator, the metrics, the diagnosis and the heuristic
+#: (:meth:`Rules.below_floor`).
+FLOOR_TOLERANCE = 1e-9
+
 UnitType = Literal["practice", "lsoa"]
 
 
@@ -153,7 +163,7 @@ class Rules(Picklable):
         (the rural PCN rule). The reason is carried into every report.
     """
 
-    floor: float = 50_000.0
+    floor: float = DEFAULT_FLOOR
     ceiling: float | None = None
     min_polysystems: int | None = None
     max_polysystems: int | None = None
@@ -191,6 +201,23 @@ class Rules(Picklable):
                 problems.append(f"waiver for {unit!r} needs a reason")
         if problems:
             raise ProblemDefinitionError(problems)
+
+    @property
+    def floor_threshold(self) -> float:
+        """The population below which a polysystem is below the floor (see :data:`FLOOR_TOLERANCE`)."""
+        return self.floor * (1 - FLOOR_TOLERANCE)
+
+    def below_floor(self, population: Any) -> Any:
+        """True where ``population`` (a number or an array) is below the floor.
+
+        The one predicate of "below the floor", within :data:`FLOOR_TOLERANCE`; it ignores
+        waivers (a polysystem holding a waived unit may be below the floor and still valid).
+        """
+        return population < self.floor_threshold
+
+    def waived_mask(self, unit_ids: Sequence[str]) -> np.ndarray:
+        """Boolean per unit of ``unit_ids``: the unit holds a waiver (``waivers``)."""
+        return np.isin(np.asarray(unit_ids, dtype=object), list(self.waivers))
 
 
 @dataclass(frozen=True)
@@ -314,7 +341,9 @@ class Problem:
         object.__setattr__(self, "travel_min", _frozen_array(self.travel_min, dtype=float))
         if self.deprivation is not None:
             object.__setattr__(self, "deprivation", _frozen_array(self.deprivation, dtype=float))
-        object.__setattr__(self, "unit_data", {str(k): _frozen_array(a, dtype=float) for k, a in self.unit_data.items()})
+        object.__setattr__(
+            self, "unit_data", {str(k): _frozen_array(a, dtype=float) for k, a in self.unit_data.items()}
+        )
         if self.unit_names is None:
             object.__setattr__(self, "unit_names", self.unit_ids)
         for name in ("site_names", "site_types", "site_status", "options", "dropped"):
@@ -380,7 +409,9 @@ class Problem:
                 problems.append(f"capacity of {opt.site_id!r}/{opt.option} must be positive, got {opt.capacity!r}")
         with_options = {o.site_id for o in self.options}
         if len(self.site_status) == m:
-            missing = [s for s, st in zip(self.site_ids, self.site_status) if st != "excluded" and s not in with_options]
+            missing = [
+                s for s, st in zip(self.site_ids, self.site_status) if st != "excluded" and s not in with_options
+            ]
             if missing:
                 problems.append(f"every usable site needs at least one hub option; none for {_few(missing)}")
 
@@ -388,7 +419,9 @@ class Problem:
             if self.deprivation.shape != (n,):
                 problems.append(f"deprivation has shape {self.deprivation.shape}, expected ({n},)")
             else:
-                bad = [self.unit_ids[i] for i in np.flatnonzero(~(self.deprivation >= 0) | ~np.isfinite(self.deprivation))]
+                bad = [
+                    self.unit_ids[i] for i in np.flatnonzero(~(self.deprivation >= 0) | ~np.isfinite(self.deprivation))
+                ]
                 if bad:
                     problems.append(f"deprivation (IMD score) must be a non-negative number; not for {_few(bad)}")
         for name, values in self.unit_data.items():
@@ -496,6 +529,41 @@ class Problem:
         """
         return "placeholder" if any(o.placeholder for o in self.options) else "scenario"
 
+    @property
+    def waived(self) -> np.ndarray:
+        """Boolean per unit (read only): the unit holds a waiver (``rules.waivers``)."""
+        cached = self.__dict__.get("_waived_cache")
+        if cached is None:
+            cached = _frozen_array(self.rules.waived_mask(self.unit_ids), dtype=bool)
+            object.__setattr__(self, "_waived_cache", cached)
+        return cached
+
+    @property
+    def floor_coefficients(self) -> np.ndarray:
+        """Each unit's contribution towards its polysystem's floor (read only).
+
+        ``min(population, floor)`` — capping at the floor is a valid tightening, as no unit
+        needs to count for more than the whole floor — and the whole floor for a waived unit,
+        which lifts its polysystem's floor.
+        """
+        cached = self.__dict__.get("_floor_coef_cache")
+        if cached is None:
+            floor = float(self.rules.floor)
+            cached = _frozen_array(np.where(self.waived, floor, np.minimum(self.population, floor)), dtype=float)
+            object.__setattr__(self, "_floor_coef_cache", cached)
+        return cached
+
+    @property
+    def max_polysystems_by_floor(self) -> int | None:
+        """Most polysystems the floor allows, ``floor(sum min(p, F) / F)``.
+
+        ``None`` when there is no floor or a waiver (a waived polysystem needs no floor's worth).
+        """
+        floor = float(self.rules.floor)
+        if not floor > 0 or self.rules.waivers:
+            return None
+        return math.floor(float(np.minimum(self.population, floor).sum()) / floor + 1e-9)
+
     def unit_index(self, unit_id: str) -> int:
         """Array position of a unit id."""
         return self._unit_pos[unit_id]
@@ -567,7 +635,8 @@ class Problem:
             "contiguity": r.contiguity,
             "respect_groups": r.respect_groups,
             "waivers": dict(r.waivers),
-            "objective": dict(self.objective.weights) if self.objective.lexicographic is None
+            "objective": dict(self.objective.weights)
+            if self.objective.lexicographic is None
             else {"lexicographic": list(self.objective.lexicographic)},
             "travel_source": self.travel_source,
             "travel_label": self.travel_label,

@@ -49,9 +49,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from geodata.errors import ScenarioError
 from catchment.objective import DEFAULT_WEIGHTS, OBJECTIVE_TERMS
-from catchment.problem import OPTION_KINDS, Objective, Rules
+from catchment.problem import DEFAULT_FLOOR, OPTION_KINDS, Objective, Rules
+from catchment.settings import DEFAULTS, METHODS, SCENARIO_TIME_LIMIT_S, SOLVER_NAMES, SolverSettings
+from geodata.errors import ScenarioError
 
 __all__ = [
     "Scenario",
@@ -91,8 +92,9 @@ def data_roles() -> Mapping[str, str]:
     return MappingProxyType({**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE})
 
 
-def unknown_keys(source: str, where: str, unknown: list[str], allowed: set[str] | Mapping[str, Any],
-                 *, what: str = "key(s)") -> str:
+def unknown_keys(
+    source: str, where: str, unknown: list[str], allowed: set[str] | Mapping[str, Any], *, what: str = "key(s)"
+) -> str:
     """A problem naming unknown keys, each with the closest allowed key when one is close."""
     named = []
     for key in unknown:
@@ -103,11 +105,14 @@ def unknown_keys(source: str, where: str, unknown: list[str], allowed: set[str] 
 
 _TRAVEL_SOURCES = ("network", "matrix", "estimate")
 _MODES = ("drive", "walk")
-_SOLVERS = ("highs", "cbc")
 
 #: The keys whose values are paths of files a scenario reads (besides every ``[data]`` role).
 PATH_KEYS: tuple[tuple[str, str], ...] = (
-    ("units", "polygon"), ("units", "file"), ("sites", "file"), ("sites", "options_file"), ("travel", "network"),
+    ("units", "polygon"),
+    ("units", "file"),
+    ("sites", "file"),
+    ("sites", "options_file"),
+    ("travel", "network"),
     ("travel", "matrix"),
 )
 
@@ -115,7 +120,8 @@ PATH_KEYS: tuple[tuple[str, str], ...] = (
 @dataclass(frozen=True)
 class UnitsSpec:
     """Which units to plan: ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon,
-    or a user's own units ``file`` (CSV, see :func:`catchment.build.read_units_file`)."""
+    or a user's own units ``file`` (CSV, see :func:`catchment.build.read_units_file`).
+    """
 
     type: str = "practice"
     ccg: str | None = None
@@ -153,15 +159,9 @@ class TravelSpec:
     max_snap_m: float = 500.0
 
 
-@dataclass(frozen=True)
-class SolverSpec:
-    name: str = "highs"
-    time_limit: float | None = 300.0
-    mip_gap: float = 1e-4
-    k_nearest: int | None = None
-    threads: int | None = None
-    method: str = "auto"
-    workers: int | None = None
+#: A scenario's ``[solver]`` table: :class:`catchment.settings.SolverSettings` (its ``name``
+#: is the settings' ``solver``; ``time_limit`` defaults to ``SCENARIO_TIME_LIMIT_S`` there).
+SolverSpec = SolverSettings
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ class Scenario:
     travel: TravelSpec
     rules: Rules
     objective: Objective
-    solver: SolverSpec
+    solver: SolverSettings
     boundaries: str | None = None
     data: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -234,8 +234,18 @@ class _Reader:
             self.problems.append(unknown_keys(self.source, f"[{key}] has ", unknown, allowed))
         return value
 
-    def get(self, table: Mapping[str, Any], section: str, key: str, kind: Any, default: Any = None,
-            *, choices: tuple[str, ...] | None = None, positive: bool = False, minimum: float | None = None) -> Any:
+    def get(
+        self,
+        table: Mapping[str, Any],
+        section: str,
+        key: str,
+        kind: Any,
+        default: Any = None,
+        *,
+        choices: tuple[str, ...] | None = None,
+        positive: bool = False,
+        minimum: float | None = None,
+    ) -> Any:
         if key not in table:
             return default
         value = table[key]
@@ -286,12 +296,54 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
 
     meta = r.table(raw, "scenario", {"name", "description"})
     name = r.get(meta, "scenario", "name", str, default=(path.stem if path else "scenario"))
+    units = _parse_units(r, raw)
+    sites = _parse_sites(r, raw)
+    travel = _parse_travel(r, raw)
+    rules_kwargs, boundaries = _parse_rules(r, raw, units)
+    weights, lex = _parse_objective(r, raw)
+    solver = _parse_solver(r, raw)
+    d = _parse_data(r, raw)
+    _refuse_urls(r, {"units": units, "sites": sites, "travel": travel}, d)
 
+    rules = objective = None
+    try:
+        rules = Rules(**rules_kwargs)
+    except ValueError as exc:
+        r.problems.extend(f"{source}: [rules] {p}" for p in getattr(exc, "problems", [str(exc)]))
+    try:
+        objective = Objective(weights=weights, lexicographic=lex)
+    except ValueError as exc:
+        r.problems.extend(f"{source}: [objective] {p}" for p in getattr(exc, "problems", [str(exc)]))
+
+    if r.problems:
+        raise ScenarioError(r.problems)
+    assert rules is not None and objective is not None and solver is not None
+    return Scenario(
+        name=name,
+        path=path,
+        units=units,
+        sites=sites,
+        travel=travel,
+        rules=rules,
+        objective=objective,
+        solver=solver,
+        boundaries=boundaries,
+        data=MappingProxyType(dict(d)),
+        raw=MappingProxyType(dict(raw)),
+    )
+
+
+def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
+    """``[units]``: the unit type and one selection (or a user's units file)."""
+    source = r.source
     u = r.table(raw, "units", {"type", "ccg", "lad", "bbox", "polygon", "file"})
     bbox = u.get("bbox")
     if bbox is not None:
-        if (not isinstance(bbox, list) or len(bbox) != 4
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
+        if (
+            not isinstance(bbox, list)
+            or len(bbox) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
+        ):
             r.problems.append(f"{source}: [units] bbox must be [west, south, east, north] in degrees, got {bbox!r}")
             bbox = None
         elif not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
@@ -312,11 +364,55 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     if units.file:
         mixed = [k for k in ("ccg", "lad", "bbox", "polygon") if getattr(units, k) is not None]
         if mixed:
-            r.problems.append(f"{source}: [units] file gives the units itself: remove {', '.join(mixed)} "
-                              "(or select from the published data without file)")
+            r.problems.append(
+                f"{source}: [units] file gives the units itself: remove {', '.join(mixed)} "
+                "(or select from the published data without file)"
+            )
+    return units
 
-    s = r.table(raw, "sites", {"hospitals_within_m", "hospital_sector", "largest_practices", "file",
-                               "options_file", "required", "excluded", "options"})
+
+def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:
+    """``[sites]``: where candidate hub sites come from, and ``[sites.options]``."""
+    source = r.source
+    s = r.table(
+        raw,
+        "sites",
+        {
+            "hospitals_within_m",
+            "hospital_sector",
+            "largest_practices",
+            "file",
+            "options_file",
+            "required",
+            "excluded",
+            "options",
+        },
+    )
+    options = _parse_site_options(r, s)
+    hw = s.get("hospitals_within_m", 3000.0)
+    sites = SitesSpec(
+        hospitals_within_m=None if hw is False else r.get(s, "sites", "hospitals_within_m", float, 3000.0, minimum=0),
+        hospital_sector=r.get(s, "sites", "hospital_sector", str, "NHS", choices=("NHS", "Independent")),
+        largest_practices=r.get(s, "sites", "largest_practices", int, 0, minimum=0),
+        file=r.get(s, "sites", "file", str),
+        options_file=r.get(s, "sites", "options_file", str),
+        required=r.str_list(s, "sites", "required"),
+        excluded=r.str_list(s, "sites", "excluded"),
+        options=MappingProxyType(options),
+    )
+    both = set(sites.required) & set(sites.excluded)
+    if both:
+        r.problems.append(f"{source}: [sites] site(s) both required and excluded: {', '.join(sorted(both))}")
+    if sites.hospitals_within_m is None and not sites.largest_practices and not sites.file:
+        r.problems.append(
+            f"{source}: [sites] gives no candidate hub sites (hospitals_within_m, largest_practices or file)"
+        )
+    return sites
+
+
+def _parse_site_options(r: _Reader, s: Mapping[str, Any]) -> dict[str, tuple[tuple[str, float, float | None], ...]]:
+    """``[sites.options]``: site type -> (option, capital cost, capacity) triples."""
+    source = r.source
     options: dict[str, tuple[tuple[str, float, float | None], ...]] = {}
     raw_options = s.get("options", {})
     if not isinstance(raw_options, dict):
@@ -336,33 +432,31 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
                 capacity = cost.get("capacity")
                 cost = cost.get("capital_cost")
             if option not in OPTION_KINDS:
-                r.problems.append(f"{source}: [sites.options.{site_type}] unknown option {option!r}; use {', '.join(OPTION_KINDS)}")
+                r.problems.append(
+                    f"{source}: [sites.options.{site_type}] unknown option {option!r}; use {', '.join(OPTION_KINDS)}"
+                )
             elif isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
-                r.problems.append(f"{source}: [sites.options.{site_type}] {option} needs a capital cost >= 0, got {cost!r}")
-            elif capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or capacity <= 0):
-                r.problems.append(f"{source}: [sites.options.{site_type}] {option} capacity must be positive, got {capacity!r}")
+                r.problems.append(
+                    f"{source}: [sites.options.{site_type}] {option} needs a capital cost >= 0, got {cost!r}"
+                )
+            elif capacity is not None and (
+                isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or capacity <= 0
+            ):
+                r.problems.append(
+                    f"{source}: [sites.options.{site_type}] {option} capacity must be positive, got {capacity!r}"
+                )
             else:
                 parsed.append((option, float(cost), None if capacity is None else float(capacity)))
         options[site_type] = tuple(parsed)
-    hw = s.get("hospitals_within_m", 3000.0)
-    sites = SitesSpec(
-        hospitals_within_m=None if hw is False else r.get(s, "sites", "hospitals_within_m", float, 3000.0, minimum=0),
-        hospital_sector=r.get(s, "sites", "hospital_sector", str, "NHS", choices=("NHS", "Independent")),
-        largest_practices=r.get(s, "sites", "largest_practices", int, 0, minimum=0),
-        file=r.get(s, "sites", "file", str),
-        options_file=r.get(s, "sites", "options_file", str),
-        required=r.str_list(s, "sites", "required"),
-        excluded=r.str_list(s, "sites", "excluded"),
-        options=MappingProxyType(options),
-    )
-    both = set(sites.required) & set(sites.excluded)
-    if both:
-        r.problems.append(f"{source}: [sites] site(s) both required and excluded: {', '.join(sorted(both))}")
-    if sites.hospitals_within_m is None and not sites.largest_practices and not sites.file:
-        r.problems.append(f"{source}: [sites] gives no candidate hub sites (hospitals_within_m, largest_practices or file)")
+    return options
 
-    t = r.table(raw, "travel", {"source", "network", "mode", "matrix", "detour_factor", "speed_kph",
-                                "cutoff_min", "max_snap_m"})
+
+def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
+    """``[travel]``: where travel times come from."""
+    source = r.source
+    t = r.table(
+        raw, "travel", {"source", "network", "mode", "matrix", "detour_factor", "speed_kph", "cutoff_min", "max_snap_m"}
+    )
     travel = TravelSpec(
         source=r.get(t, "travel", "source", str, "estimate", choices=_TRAVEL_SOURCES),
         network=r.get(t, "travel", "network", str),
@@ -374,18 +468,29 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
         max_snap_m=r.get(t, "travel", "max_snap_m", float, 500.0, positive=True),
     )
     if travel.source == "network" and not travel.network:
-        r.problems.append(f"{source}: [travel] source = \"network\" needs network = <OSM XML/PBF or GraphML file>")
+        r.problems.append(f'{source}: [travel] source = "network" needs network = <OSM XML/PBF or GraphML file>')
     if travel.source == "matrix" and not travel.matrix:
-        r.problems.append(f"{source}: [travel] source = \"matrix\" needs matrix = <CSV or Parquet file>")
+        r.problems.append(f'{source}: [travel] source = "matrix" needs matrix = <CSV or Parquet file>')
+    return travel
 
-    ru = r.table(raw, "rules", {"floor", "ceiling", "polysystems", "max_travel_min", "budget",
-                                "contiguity", "boundaries", "waivers"})
+
+def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[dict[str, Any], str | None]:
+    """``[rules]``: the keywords of :class:`~catchment.problem.Rules`, and the boundaries kept."""
+    source = r.source
+    ru = r.table(
+        raw,
+        "rules",
+        {"floor", "ceiling", "polysystems", "max_travel_min", "budget", "contiguity", "boundaries", "waivers"},
+    )
     count = ru.get("polysystems")
     min_n = max_n = None
     if isinstance(count, int) and not isinstance(count, bool) and count > 0:
         min_n = max_n = count
-    elif (isinstance(count, list) and len(count) == 2
-          and all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in count)):
+    elif (
+        isinstance(count, list)
+        and len(count) == 2
+        and all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in count)
+    ):
         min_n, max_n = count
     elif count is not None:
         r.problems.append(f"{source}: [rules] polysystems must be a positive whole number or [min, max], got {count!r}")
@@ -395,7 +500,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
         waivers = {}
     boundaries = r.get(ru, "rules", "boundaries", str, None, choices=("lad", "ccg"))
     rules_kwargs = dict(
-        floor=r.get(ru, "rules", "floor", float, 50_000.0, minimum=0),
+        floor=r.get(ru, "rules", "floor", float, DEFAULT_FLOOR, minimum=0),
         ceiling=r.get(ru, "rules", "ceiling", float, None, positive=True),
         min_polysystems=min_n,
         max_polysystems=max_n,
@@ -409,25 +514,42 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
         r.problems.append(f"{source}: [rules] contiguity applies to LSOA units; [units] type is {units.type!r}")
     elif rules_kwargs["contiguity"] and units.file:
         r.problems.append(f"{source}: [rules] contiguity needs LSOA boundaries; [units] file gives points only")
+    return rules_kwargs, boundaries
 
+
+def _parse_objective(r: _Reader, raw: Mapping[str, Any]) -> tuple[dict[str, float], tuple[str, ...] | None]:
+    """``[objective]``: term weights (default: mean travel) and an optional lexicographic order."""
     o = r.table(raw, "objective", set(OBJECTIVE_TERMS) | {"lexicographic"})
     weights = {term: r.get(o, "objective", term, float, None, minimum=0) for term in OBJECTIVE_TERMS if term in o}
     weights = {k: v for k, v in weights.items() if v is not None} or dict(DEFAULT_WEIGHTS)
     lex = None
     if "lexicographic" in o:
         lex = r.str_list(o, "objective", "lexicographic") or None
+    return weights, lex
 
+
+def _parse_solver(r: _Reader, raw: Mapping[str, Any]) -> SolverSettings | None:
+    """``[solver]``: the solver settings (``None`` when they are invalid; the problems are recorded)."""
     so = r.table(raw, "solver", {"name", "time_limit", "mip_gap", "k_nearest", "threads", "method", "workers"})
-    solver = SolverSpec(
-        name=r.get(so, "solver", "name", str, "highs", choices=_SOLVERS),
-        time_limit=r.get(so, "solver", "time_limit", float, 300.0, positive=True),
-        mip_gap=r.get(so, "solver", "mip_gap", float, 1e-4, minimum=0),
-        k_nearest=r.get(so, "solver", "k_nearest", int, None, positive=True),
-        threads=r.get(so, "solver", "threads", int, None, positive=True),
-        method=r.get(so, "solver", "method", str, "auto", choices=("auto", "mip", "lns")),
-        workers=r.get(so, "solver", "workers", int, None, positive=True),
-    )
+    try:
+        return SolverSettings(
+            solver=r.get(so, "solver", "name", str, DEFAULTS.solver, choices=SOLVER_NAMES),
+            time_limit=r.get(so, "solver", "time_limit", float, SCENARIO_TIME_LIMIT_S, positive=True),
+            mip_gap=r.get(so, "solver", "mip_gap", float, DEFAULTS.mip_gap, minimum=0),
+            k_nearest=r.get(so, "solver", "k_nearest", int, DEFAULTS.k_nearest, positive=True),
+            threads=r.get(so, "solver", "threads", int, DEFAULTS.threads, positive=True),
+            method=r.get(so, "solver", "method", str, DEFAULTS.method, choices=METHODS),
+            # a scenario run is one solve: its neighbourhood search may use every core
+            workers=r.get(so, "solver", "workers", int, None, positive=True),
+        )
+    except ValueError as exc:  # e.g. mip_gap >= 1
+        r.problems.extend(f"{r.source}: [solver] {p.strip()}" for p in str(exc).splitlines()[1:])
+        return None
 
+
+def _parse_data(r: _Reader, raw: Mapping[str, Any]) -> dict[str, str]:
+    """``[data]``: data file role -> path (every role must be one of :func:`data_roles`)."""
+    source = r.source
     d = raw.get("data", {})
     if not isinstance(d, dict):
         r.problems.append(f"{source}: [data] must be a table mapping a data file role to a path")
@@ -438,38 +560,16 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     for role, value in d.items():
         if role in data_roles() and (not isinstance(value, str) or not value.strip()):
             r.problems.append(f"{source}: [data] {role} must be a file path (text), got {value!r}")
-    d = {k: v for k, v in d.items() if k in data_roles() and isinstance(v, str) and v.strip()}
-    specs = {"units": units, "sites": sites, "travel": travel}
+    return {k: v for k, v in d.items() if k in data_roles() and isinstance(v, str) and v.strip()}
+
+
+def _refuse_urls(r: _Reader, specs: Mapping[str, Any], data: Mapping[str, str]) -> None:
+    """Every path (:data:`PATH_KEYS` and ``[data]``) must name a local file, never a URL."""
     named = [(section, key, getattr(specs[section], key)) for section, key in PATH_KEYS]
-    named += [("data", role, value) for role, value in d.items()]
+    named += [("data", role, value) for role, value in data.items()]
     for section, key, value in named:
         if isinstance(value, str) and "://" in value:
-            r.problems.append(f"{source}: [{section}] {key} must name a local file (a scenario never downloads "
-                              f"anything), got {value!r}")
-
-    rules = objective = None
-    try:
-        rules = Rules(**rules_kwargs)
-    except ValueError as exc:
-        r.problems.extend(f"{source}: [rules] {p}" for p in getattr(exc, "problems", [str(exc)]))
-    try:
-        objective = Objective(weights=weights, lexicographic=lex)
-    except ValueError as exc:
-        r.problems.extend(f"{source}: [objective] {p}" for p in getattr(exc, "problems", [str(exc)]))
-
-    if r.problems:
-        raise ScenarioError(r.problems)
-    assert rules is not None and objective is not None
-    return Scenario(
-        name=name,
-        path=path,
-        units=units,
-        sites=sites,
-        travel=travel,
-        rules=rules,
-        objective=objective,
-        solver=solver,
-        boundaries=boundaries,
-        data=MappingProxyType(dict(d)),
-        raw=MappingProxyType(dict(raw)),
-    )
+            r.problems.append(
+                f"{r.source}: [{section}] {key} must name a local file (a scenario never downloads "
+                f"anything), got {value!r}"
+            )

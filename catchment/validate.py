@@ -60,9 +60,9 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geodata.errors import PlanInvalidError
 from catchment.plan import Plan
 from catchment.problem import HubOption, Problem
+from geodata.errors import PlanInvalidError
 
 __all__ = ["RULES", "Violation", "validate_plan", "check_plan", "unit_hub_index"]
 
@@ -241,8 +241,7 @@ class _Checker:
         k = len(self.hubs)
         self.ps_pop = np.bincount(self.label[inside], weights=problem.population[inside], minlength=k)
         self.ps_n = np.bincount(self.label[inside], minlength=k)
-        waived_units = [problem.unit_index(u) for u in self.rules.waivers]
-        self.waived_k = {int(self.label[i]) for i in waived_units if self.label[i] >= 0}
+        self.waived_k = {int(self.label[i]) for i in np.flatnonzero(problem.waived) if self.label[i] >= 0}
 
     def add(self, rule: str, message: str, ids: Sequence[object] = ()) -> None:
         self.violations.append(Violation(rule, message, tuple(map(str, ids))))
@@ -341,7 +340,7 @@ class _Checker:
             if self.ps_n[k] == 0:
                 continue  # reported as empty_hub
             pop = float(self.ps_pop[k])
-            if pop < floor * (1 - _REL_TOL) and k not in self.waived_k:
+            if rules.below_floor(pop) and k not in self.waived_k:
                 self.add(
                     "floor",
                     f"{self.ps(site)} has {people(pop)} people, below the floor of {people(floor)}",

@@ -33,7 +33,7 @@ CODE_COLUMNS: dict[str, tuple[str, str]] = {
 
 def _boundaries(path: Path, *, what: str, spec: dict[str, tuple[str, str]], required: list[str]) -> gpd.GeoDataFrame:
     """Read a boundary file, rename its code columns, check them, return it in EPSG:27700."""
-    frame = v.read_vector(path, what=what)
+    frame: gpd.GeoDataFrame = v.read_vector(path, what=what)
     frame = v.rename_columns(frame, spec, file=path, required=required)
     problems = ProblemCollector(path)
     key = required[0]

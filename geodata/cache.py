@@ -294,7 +294,7 @@ def save_entry(
     arrays = {name: np.asarray(a) for name, a in (arrays or {}).items()}
     parts: dict[str, bytes] = {}
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # the stub takes the arrays for allow_pickle
     parts[npz_path.name] = buffer.getvalue()
     tables: dict[str, dict[str, Any]] = {}
     for name, frame in (frames or {}).items():

@@ -282,9 +282,7 @@ def write_demo(folder: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool 
         raise FileExistsError(f"{folder} exists and is not a folder")
     clashes = sorted(name for name in DEMO_FILES.values() if (folder / name).exists())
     if clashes and not overwrite:
-        raise FileExistsError(
-            f"{folder} already holds demo files ({', '.join(clashes)}); pass overwrite=True"
-        )
+        raise FileExistsError(f"{folder} already holds demo files ({', '.join(clashes)}); pass overwrite=True")
     demo = make_demo(seed=seed)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
@@ -313,9 +311,7 @@ def _write_files(demo: DemoDistrict, folder: Path) -> None:
 
     demo.areas.to_file(folder / DEMO_FILES["areas"], layer="areas", driver="GPKG")
     demo.boundary.to_file(folder / DEMO_FILES["boundaries"], layer="boundaries", driver="GPKG")
-    pd.DataFrame(demo.practices.drop(columns="geometry")).to_csv(
-        folder / DEMO_FILES["practices"], index=False
-    )
+    pd.DataFrame(demo.practices.drop(columns="geometry")).to_csv(folder / DEMO_FILES["practices"], index=False)
     demo.registrations.to_csv(folder / DEMO_FILES["registrations"], index=False)
     pd.DataFrame(demo.sites.drop(columns="geometry")).to_csv(folder / DEMO_FILES["sites"], index=False)
     demo.options.to_csv(folder / DEMO_FILES["options"], index=False)
@@ -635,7 +631,7 @@ def _voronoi_cells(seeds: np.ndarray, outline: Polygon) -> np.ndarray:
     cells = shapely.intersection(np.asarray(diagram.geoms), outline)
     cells = shapely.set_precision(cells, 0.01)
     points = shapely.points(seeds)
-    orphans = []
+    orphans: list[Polygon] = []
     for n, cell in enumerate(cells):
         if cell.geom_type == "MultiPolygon":
             parts = list(cell.geoms)
@@ -765,8 +761,7 @@ def _localities_and_wards(
         ward[members] = next_label + _kmeans_labels(rng, pwc[members], population[members].astype(float), k)
         next_label += k
     within_locality = {
-        a: {b: shared for b, shared in near.items() if locality[b] == locality[a]}
-        for a, near in neighbours.items()
+        a: {b: shared for b, shared in near.items() if locality[b] == locality[a]} for a, near in neighbours.items()
     }
     return locality, _make_contiguous(ward, within_locality)
 
@@ -892,9 +887,9 @@ def _registrations(practices: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, land: _
     ax, ay = areas["centroid_x"].to_numpy(), areas["centroid_y"].to_numpy()
     dist = np.hypot(px[:, None] - ax[None, :], py[:, None] - ay[None, :])
     n_p, n_a = dist.shape
-    crosses = _crosses(
-        land, np.repeat(px, n_a), np.repeat(py, n_a), np.tile(ax, n_p), np.tile(ay, n_p)
-    ).reshape(n_p, n_a)
+    crosses = _crosses(land, np.repeat(px, n_a), np.repeat(py, n_a), np.tile(ax, n_p), np.tile(ay, n_p)).reshape(
+        n_p, n_a
+    )
     dist = np.where(crosses, dist * 1.6, dist)  # few bridges: the river holds people back
     flow = areas["population"].to_numpy()[None, :] * np.exp(-dist / _REGISTRATION_DECAY_M)
     lists = practices["list_size"].to_numpy().astype(float)
@@ -1006,9 +1001,7 @@ def _sites(
         counters[row["site_type"]] += 1
         if row["site_type"] == "hospital":
             ids.append(f"{_DISTRICT_CODE}H{counters['hospital']:02d}")
-            kind = ("Hospital", "General Hospital", "Community Hospital", "Memorial Hospital")[
-                int(rng.integers(4))
-            ]
+            kind = ("Hospital", "General Hospital", "Community Hospital", "Memorial Hospital")[int(rng.integers(4))]
         else:
             ids.append(f"{_DISTRICT_CODE}C{counters['community']:02d}")
             kind = "Polyclinic" if n == required else "Health Centre"

@@ -10,9 +10,9 @@ opening the file in an editor, header included) and the column, and an error car
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable
 
 __all__ = [
     "CatchmentError",
@@ -144,15 +144,18 @@ class ProblemCollector:
         self.problems: list[DataProblem] = []
 
     def add(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
+        """Record one problem of the file, with its row and column when known."""
         self.problems.append(DataProblem(self.file, message, row, column))
 
     def extend(self, problems: Iterable[DataProblem]) -> None:
+        """Record problems found elsewhere (e.g. by a column check)."""
         self.problems.extend(problems)
 
     def __bool__(self) -> bool:
         return bool(self.problems)
 
     def raise_if_any(self) -> None:
+        """Raise :class:`InputDataError` listing every recorded problem, if there is one."""
         if self.problems:
             raise InputDataError(self.problems)
 
@@ -178,7 +181,9 @@ class ProblemDefinitionError(CatchmentError, ValueError):
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems = tuple(problems)
         n = len(self.problems)
-        super().__init__("\n  ".join([f"{n} problem{'s' if n != 1 else ''} in the problem definition:", *self.problems]))
+        super().__init__(
+            "\n  ".join([f"{n} problem{'s' if n != 1 else ''} in the problem definition:", *self.problems])
+        )
 
 
 class ScenarioError(ProblemDefinitionError):
@@ -199,9 +204,7 @@ class PlanInvalidError(CatchmentError):
     def __init__(self, violations: Iterable[object]) -> None:
         self.violations = tuple(violations)
         n = len(self.violations)
-        super().__init__(
-            "\n  ".join([f"the plan breaks {n} rule{'s' if n != 1 else ''}:", *map(str, self.violations)])
-        )
+        super().__init__("\n  ".join([f"the plan breaks {n} rule{'s' if n != 1 else ''}:", *map(str, self.violations)]))
 
 
 class OutputLocationError(CatchmentError):
@@ -220,8 +223,9 @@ class UnknownCcgError(CatchmentError, ValueError):
         known = sorted(known)
         sample = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
         asked = ", ".join(self.codes) if self.codes else "(none)"
-        super().__init__(f"unknown CCG code(s) {asked}: not in column 'ccg_code' of {file} "
-                         f"({len(known)} codes there: {sample})")
+        super().__init__(
+            f"unknown CCG code(s) {asked}: not in column 'ccg_code' of {file} ({len(known)} codes there: {sample})"
+        )
 
 
 # Distributed runs and assets

@@ -199,8 +199,15 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
     v.require_rows(table, file=path, what="practices (list sizes)")
     total = (table["SEX"].str.strip().str.upper() == "ALL") & (table["AGE"].str.strip().str.upper() == "ALL")
     if not total.any():
-        raise InputDataError([DataProblem(str(path), "no row has SEX = ALL and AGE = ALL (the all-persons "
-                                          "list size of a practice)", column="SEX, AGE")])
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(path),
+                    "no row has SEX = ALL and AGE = ALL (the all-persons list size of a practice)",
+                    column="SEX, AGE",
+                )
+            ]
+        )
     out = table.loc[total, list(columns)].rename(columns=columns)
     out = out.apply(lambda s: s.str.strip())
     problems = ProblemCollector(path)
@@ -348,7 +355,7 @@ def _choices_points(
             )
     problems.raise_if_any()
     if len(unusable):
-        codes = [f"{table.at[r, code_column]} (row {r})" for r in unusable]
+        codes = [f"{table.at[r, code_column]} (row {r})" for r in unusable]  # type: ignore[str-bytes-safe]  # text
         logger.info(
             "%s: %s %s(s) without usable coordinates left out: %s", path.name, f"{len(codes):,}", kind, v.few(codes)
         )

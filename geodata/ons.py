@@ -139,7 +139,13 @@ def _misplaced(points: gpd.GeoSeries, land: str | Path | None) -> tuple[np.ndarr
 
 
 def _check_centroid_places(
-    path: Path, table: pd.DataFrame, frame: gpd.GeoDataFrame, x: pd.Series, y: pd.Series, *, crs: str,
+    path: Path,
+    table: pd.DataFrame,
+    frame: gpd.GeoDataFrame,
+    x: pd.Series,
+    y: pd.Series,
+    *,
+    crs: str,
     land: str | Path | None,
 ) -> None:
     """Raise naming every centroid outside Great Britain or off the land (row, columns X, Y)."""
@@ -151,10 +157,13 @@ def _check_centroid_places(
     swapped = gpd.GeoSeries(gpd.points_from_xy(y[bad].to_numpy(), x[bad].to_numpy()), crs=crs)
     still_bad, _ = _misplaced(swapped, land)
     if (~still_bad).sum() >= 0.5 * len(swapped):
-        problems.add(f"X and Y look exchanged: {int((~still_bad).sum()):,} of the {len(rows):,} misplaced "
-                     "centroids lie in Great Britain with X and Y swapped (X is the longitude or "
-                     "easting, Y the latitude or northing)", column="X, Y")
-    for row, code, xx, yy, off in zip(rows, frame.loc[bad, "lsoa_code"], x[bad], y[bad], distance[bad]):
+        problems.add(
+            f"X and Y look exchanged: {int((~still_bad).sum()):,} of the {len(rows):,} misplaced "
+            "centroids lie in Great Britain with X and Y swapped (X is the longitude or "
+            "easting, Y the latitude or northing)",
+            column="X, Y",
+        )
+    for row, code, xx, yy, off in zip(rows, frame.loc[bad, "lsoa_code"], x[bad], y[bad], distance[bad], strict=True):
         where = f"{off / 1000:,.0f} km off the land of the UK" if 0 < off < np.inf else "outside Great Britain"
         problems.add(f"LSOA {code!r} at X {xx:g}, Y {yy:g} ({crs}) lies {where}", row=int(row), column="X, Y")
     problems.raise_if_any()

@@ -96,8 +96,13 @@ def read_pcn_mapping(path: str | Path) -> pd.DataFrame:
         published = next(k for k, t in PCN_MAPPING_COLUMNS.items() if t == tidy)
         for row in out.index[out[tidy] == ""]:
             problems.add(f"missing {published.lower().replace('_', ' ')}", row=int(row), column=published)
-    v.check_unique(out.loc[out["practice_code"] != ""], "practice_code", problems=problems,
-                   label="PRACTICE_CODE", what="practice code")
+    v.check_unique(
+        out.loc[out["practice_code"] != ""],
+        "practice_code",
+        problems=problems,
+        label="PRACTICE_CODE",
+        what="practice code",
+    )
     names = out.loc[out["pcn_code"] != ""].groupby("pcn_code", sort=True)["pcn_name"]
     for code, n in names.nunique().items():
         if n > 1:

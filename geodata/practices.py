@@ -96,11 +96,14 @@ def _place(
     found = v.isin(practices["practice_code"], lookup.index)
     codes = practices.loc[found, "practice_code"]
     placed = gpd.GeoDataFrame(
-        practices.loc[found].assign(
-            coord_source="nhs_choices", source_row=choices["row"].loc[codes].to_numpy(),
+        practices.loc[found]
+        .assign(
+            coord_source="nhs_choices",
+            source_row=choices["row"].loc[codes].to_numpy(),
             source_lat=choices["latitude_text"].loc[codes].to_numpy(),
             source_lon=choices["longitude_text"].loc[codes].to_numpy(),
-        ).reset_index(drop=True),
+        )
+        .reset_index(drop=True),
         geometry=gpd.GeoSeries(lookup.loc[codes].array, crs=BNG),
         crs=BNG,
     )
@@ -119,10 +122,15 @@ def _place(
     return gpd.GeoDataFrame(placed, geometry="geometry", crs=BNG), unmatched.drop(columns="coord_source")
 
 
-def _selection_label(*, ccg: object, lad: object, bbox: object, polygon: object) -> str:
-    parts = [f"CCG {', '.join(_codes(ccg))}" if ccg is not None else "",
-             f"LAD {', '.join(_codes(lad))}" if lad is not None else "",
-             "box" if bbox is not None else "", "polygon" if polygon is not None else ""]
+def _selection_label(
+    *, ccg: str | Iterable[str] | None, lad: str | Iterable[str] | None, bbox: object, polygon: object
+) -> str:
+    parts = [
+        f"CCG {', '.join(_codes(ccg))}" if ccg is not None else "",
+        f"LAD {', '.join(_codes(lad))}" if lad is not None else "",
+        "box" if bbox is not None else "",
+        "polygon" if polygon is not None else "",
+    ]
     return ", ".join(p for p in parts if p)
 
 
@@ -144,27 +152,42 @@ def _check_places(
     def report(i: int, message: str) -> None:
         row = placed.iloc[i]
         if row["coord_source"] == "nhs_choices":
-            problems.append(DataProblem(
-                str(choices_path), f"practice {row['practice_code']} ({row['name']}) at latitude {row['source_lat']}, "
-                f"longitude {row['source_lon']} {message}: a wrong coordinate?",
-                row=int(row["source_row"]), column="Latitude, Longitude"))
+            problems.append(
+                DataProblem(
+                    str(choices_path),
+                    f"practice {row['practice_code']} ({row['name']}) at latitude {row['source_lat']}, "
+                    f"longitude {row['source_lon']} {message}: a wrong coordinate?",
+                    row=int(row["source_row"]),
+                    column="Latitude, Longitude",
+                )
+            )
         else:
-            problems.append(DataProblem(
-                str(codepoint_path), f"practice {row['practice_code']} ({row['name']}), placed at the point of "
-                f"postcode {row['postcode']} (easting {row.geometry.x:.0f}, northing {row.geometry.y:.0f}), "
-                f"{message}: a wrong coordinate?", column="easting, northing"))
+            problems.append(
+                DataProblem(
+                    str(codepoint_path),
+                    f"practice {row['practice_code']} ({row['name']}), placed at the point of "
+                    f"postcode {row['postcode']} (easting {row.geometry.x:.0f}, northing {row.geometry.y:.0f}), "
+                    f"{message}: a wrong coordinate?",
+                    column="easting, northing",
+                )
+            )
 
     if land is not None and len(placed):
         distance = land_distance(placed.geometry, land)
         for i in np.flatnonzero(distance > LAND_TOLERANCE_M):
             where = f"{distance[i] / 1000:,.0f} km" if np.isfinite(distance[i]) else "far"
-            report(int(i), f"lies {where} off the land of the UK ({land.name}; at most "
-                           f"{LAND_TOLERANCE_M / 1000:g} km allowed)")
+            report(
+                int(i),
+                f"lies {where} off the land of the UK ({land.name}; at most {LAND_TOLERANCE_M / 1000:g} km allowed)",
+            )
     if selection is not None and len(placed) > 1 and not problems:
         distance = isolation(placed.geometry)
         for i in np.flatnonzero(distance > MAX_ISOLATION_M):
-            report(int(i), f"lies {distance[i] / 1000:,.0f} km from the nearest other practice of the selection "
-                           f"({selection}; at most {MAX_ISOLATION_M / 1000:g} km expected)")
+            report(
+                int(i),
+                f"lies {distance[i] / 1000:,.0f} km from the nearest other practice of the selection "
+                f"({selection}; at most {MAX_ISOLATION_M / 1000:g} km expected)",
+            )
     if problems:
         raise InputDataError(problems)
 
@@ -268,22 +291,10 @@ def load_practices(
     """
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     epraccur = _path(root, "epraccur", epraccur_path)
-    practices = read_epraccur(epraccur)[["practice_code", "name", "postcode", "ccg_code"]]
-    if list_sizes:
-        practices = _join_list_sizes(practices, _path(root, "list_sizes", list_sizes_path))
-    else:
-        practices = practices.assign(ccg_code_epraccur=practices["ccg_code"], list_size=pd.NA)
-    practices["list_size"] = practices["list_size"].astype("Int64")
+    sizes = _path(root, "list_sizes", list_sizes_path) if list_sizes else None
+    practices = _read_practices(epraccur, sizes)
     if ccg is not None:
-        codes = _codes(ccg)
-        known = set(practices["ccg_code"]) | set(practices["ccg_code_epraccur"])
-        unknown = [c for c in codes if c not in known]
-        if unknown:
-            source = _path(root, "list_sizes", list_sizes_path) if list_sizes else epraccur
-            raise UnknownCodeError(source, kind="ccg", codes=unknown, known=known)
-        keep = practices["ccg_code"].isin(codes) | practices["ccg_code_epraccur"].isin(codes)
-        practices = practices.loc[keep].reset_index(drop=True)
-        logger.info("%s practice(s) of CCG %s", f"{len(practices):,}", ", ".join(codes))
+        practices = _keep_ccgs(practices, _codes(ccg), source=sizes if sizes is not None else epraccur)
 
     headers = _path(root, "codepoint_headers", codepoint_headers_path)
     placed, unplaced = _place(
@@ -294,8 +305,9 @@ def load_practices(
     )
     spatial = lad is not None or bbox is not None or polygon is not None
     if spatial:
-        placed = select(
+        placed, unplaced = _keep_area(
             placed,
+            unplaced,
             lad=lad,
             bbox=bbox,
             polygon=polygon,
@@ -303,45 +315,105 @@ def load_practices(
             polygon_crs=polygon_crs,
             lad_boundaries=_path(root, "lad_boundaries", lad_boundaries_path),
         )
-        nearby = v.isin(unplaced["ccg_code"], placed["ccg_code"]) | v.isin(
-            unplaced["ccg_code_epraccur"], placed["ccg_code"]
-        )
-        if (~nearby).any():
-            logger.info(
-                "%s practice(s) without coordinates outside the CCGs of the selection ignored: %s",
-                f"{int((~nearby).sum()):,}",
-                v.few(unplaced.loc[~nearby, "practice_code"]),
-            )
-        unplaced = unplaced.loc[nearby]
     if len(unplaced):
-        described = [f"{r.practice_code} ({r.name}, {r.postcode})" for r in unplaced.itertuples()]
-        if strict:
-            raise InputDataError(
-                [
-                    DataProblem(
-                        str(epraccur),
-                        f"practice {d} has no coordinates: not in NHS Choices and postcode not in Code-Point Open",
-                        column="practice_code",
-                    )
-                    for d in described
-                ]
-            )
-        warnings.warn(
-            f"{len(unplaced):,} practice(s) left out, no coordinates (not in NHS Choices, postcode not in "
-            f"Code-Point Open): {v.few(described)}",
-            DataWarning,
-            stacklevel=2,
-        )
-    land = _path(root, "land", land_path)
-    if land_path is None and not land.is_file():
-        logger.info("%s not found: practice coordinates are not checked against the land", land)
-        land = None
+        _report_unplaced(unplaced, file=epraccur, strict=strict)
     _check_places(
-        placed.reset_index(drop=True), land=land, choices_path=_path(root, "nhs_choices", nhs_choices_path),
+        placed.reset_index(drop=True),
+        land=_land_file(root, land_path),
+        choices_path=_path(root, "nhs_choices", nhs_choices_path),
         codepoint_path=_path(root, "codepoint", codepoint_path),
-        selection=(None if ccg is None and not spatial
-                   else _selection_label(ccg=ccg, lad=lad, bbox=bbox, polygon=polygon)),
+        selection=(
+            None if ccg is None and not spatial else _selection_label(ccg=ccg, lad=lad, bbox=bbox, polygon=polygon)
+        ),
     )
+    result, dropped = _result_frames(placed, unplaced, spatial=spatial)
+    _log_summary(result, list_sizes=list_sizes)
+    return (result, dropped) if return_dropped else result
+
+
+def _read_practices(epraccur: Path, list_sizes: Path | None) -> pd.DataFrame:
+    """Practices of epraccur, joined to their list sizes (a column of NA without a list-size file)."""
+    practices = read_epraccur(epraccur)[["practice_code", "name", "postcode", "ccg_code"]]
+    if list_sizes is not None:
+        practices = _join_list_sizes(practices, list_sizes)
+    else:
+        # a column of NA (the stub does not list NA as a scalar)
+        practices = practices.assign(ccg_code_epraccur=practices["ccg_code"], list_size=pd.NA)  # type: ignore[arg-type]
+    practices["list_size"] = practices["list_size"].astype("Int64")
+    return practices
+
+
+def _keep_ccgs(practices: pd.DataFrame, codes: list[str], *, source: Path) -> pd.DataFrame:
+    """The practices of CCGs ``codes`` (now or in epraccur); an unknown code raises, naming ``source``."""
+    known = set(practices["ccg_code"]) | set(practices["ccg_code_epraccur"])
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise UnknownCodeError(source, kind="ccg", codes=unknown, known=known)
+    keep = practices["ccg_code"].isin(codes) | practices["ccg_code_epraccur"].isin(codes)
+    practices = practices.loc[keep].reset_index(drop=True)
+    logger.info("%s practice(s) of CCG %s", f"{len(practices):,}", ", ".join(codes))
+    return practices
+
+
+def _keep_area(
+    placed: gpd.GeoDataFrame,
+    unplaced: pd.DataFrame,
+    *,
+    lad: str | Iterable[str] | None,
+    bbox: tuple[float, float, float, float] | None,
+    polygon: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None,
+    bbox_crs: str,
+    polygon_crs: str | None,
+    lad_boundaries: Path,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Placed practices inside the area; unplaced ones only if they share a CCG with those."""
+    placed = select(
+        placed,
+        lad=lad,
+        bbox=bbox,
+        polygon=polygon,
+        bbox_crs=bbox_crs,
+        polygon_crs=polygon_crs,
+        lad_boundaries=lad_boundaries,
+    )
+    nearby = v.isin(unplaced["ccg_code"], placed["ccg_code"]) | v.isin(
+        unplaced["ccg_code_epraccur"], placed["ccg_code"]
+    )
+    if (~nearby).any():
+        logger.info(
+            "%s practice(s) without coordinates outside the CCGs of the selection ignored: %s",
+            f"{int((~nearby).sum()):,}",
+            v.few(unplaced.loc[~nearby, "practice_code"]),
+        )
+    return placed, unplaced.loc[nearby]
+
+
+def _report_unplaced(unplaced: pd.DataFrame, *, file: Path, strict: bool) -> None:
+    """Warn about the practices left out for want of coordinates (raise if ``strict``)."""
+    described = [f"{r.practice_code} ({r.name}, {r.postcode})" for r in unplaced.itertuples()]
+    if strict:
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(file),
+                    f"practice {d} has no coordinates: not in NHS Choices and postcode not in Code-Point Open",
+                    column="practice_code",
+                )
+                for d in described
+            ]
+        )
+    warnings.warn(
+        f"{len(unplaced):,} practice(s) left out, no coordinates (not in NHS Choices, postcode not in "
+        f"Code-Point Open): {v.few(described)}",
+        DataWarning,
+        stacklevel=3,  # the caller of load_practices
+    )
+
+
+def _result_frames(
+    placed: gpd.GeoDataFrame, unplaced: pd.DataFrame, *, spatial: bool
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The practices (EPSG:27700, by code) and those dropped (none known with a spatial selection)."""
     placed = placed.sort_values("practice_code", kind="stable").reset_index(drop=True)
     result = gpd.GeoDataFrame(placed[PRACTICE_COLUMNS], geometry="geometry", crs=BNG)
     dropped = pd.DataFrame(
@@ -350,6 +422,10 @@ def load_practices(
     ).reset_index(drop=True)
     if spatial:
         dropped = dropped.iloc[:0]
+    return result, dropped
+
+
+def _log_summary(result: gpd.GeoDataFrame, *, list_sizes: bool) -> None:
     by_source = result["coord_source"].value_counts()
     logger.info(
         "%s practice(s), %s registered patients; coordinates: %s",
@@ -357,7 +433,15 @@ def load_practices(
         f"{int(result['list_size'].sum()):,}" if list_sizes else "n/a",
         ", ".join(f"{n:,} {source}" for source, n in by_source.items()),
     )
-    return (result, dropped) if return_dropped else result
+
+
+def _land_file(root: Path, land_path: str | Path | None) -> Path | None:
+    """The land boundaries to check against; ``None`` (logged) when the default file is absent."""
+    land = _path(root, "land", land_path)
+    if land_path is None and not land.is_file():
+        logger.info("%s not found: practice coordinates are not checked against the land", land)
+        return None
+    return land
 
 
 def load_hospitals(

@@ -145,8 +145,8 @@ def selection_area(
                 raise InputDataError([DataProblem("<polygon>", "the polygon GeoDataFrame has no CRS")])
             shape = v.to_bng(polygon).union_all() if len(polygon) else shapely.GeometryCollection()
         elif isinstance(polygon, BaseGeometry):
-            crs = polygon_crs if polygon_crs is not None else _guess_crs(polygon)
-            shape = gpd.GeoSeries([polygon], crs=crs).to_crs(BNG).iloc[0]
+            geometry_crs = polygon_crs if polygon_crs is not None else _guess_crs(polygon)
+            shape = gpd.GeoSeries([polygon], crs=geometry_crs).to_crs(BNG).iloc[0]
         else:
             raise InputDataError(
                 [DataProblem("<polygon>", f"expected a shapely geometry or GeoDataFrame, got {type(polygon).__name__}")]

@@ -60,8 +60,7 @@ def check_graph_crs(G: nx.Graph) -> None:
         raise NetworkError(f"road graph CRS {crs!r} is not understood: {exc}") from exc
     if epsg != 27700:
         raise NetworkError(
-            f"road graph is in {crs!s}, not EPSG:27700; "
-            "project it with osmnx.project_graph(G, to_crs='EPSG:27700')"
+            f"road graph is in {crs!s}, not EPSG:27700; project it with osmnx.project_graph(G, to_crs='EPSG:27700')"
         )
 
 
@@ -164,15 +163,11 @@ def point_coordinates(
         except (TypeError, ValueError) as exc:
             raise InputDataError([DataProblem(label, f"coordinates are not numeric: {exc}")]) from exc
         if xy.ndim != 2 or xy.shape[1] != 2:
-            raise InputDataError(
-                [DataProblem(label, f"expected an (n, 2) array of x, y; got shape {xy.shape}")]
-            )
+            raise InputDataError([DataProblem(label, f"expected an (n, 2) array of x, y; got shape {xy.shape}")])
         default_ids = list(range(len(xy)))
         is_point = np.ones(len(xy), dtype=bool)
     for i in np.flatnonzero(is_point & ~np.isfinite(xy).all(axis=1)):
-        problems.append(
-            DataProblem(label, f"{default_ids[i]!r}: coordinates are not finite: {xy[i].tolist()}")
-        )
+        problems.append(DataProblem(label, f"{default_ids[i]!r}: coordinates are not finite: {xy[i].tolist()}"))
     if ids is None:
         out_ids = default_ids
     else:
@@ -252,9 +247,9 @@ def report_far_points(
                 f"<{what}>",
                 f"{ids[i]!r} is {snap_m[i]:,.0f} m from the nearest road node (limit {max_snap_m:,.0f} m)",
             )
-            for i in far
+            for i in far.tolist()
         )
-    listing = ", ".join(f"{ids[i]!r} ({snap_m[i]:,.0f} m)" for i in far)
+    listing = ", ".join(f"{ids[i]!r} ({snap_m[i]:,.0f} m)" for i in far.tolist())
     warnings.warn(
         f"{far.size} of {len(ids)} {what} lie more than {max_snap_m:,.0f} m from the road network; "
         f"their access legs are long: {listing}",

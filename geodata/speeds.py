@@ -224,9 +224,7 @@ def parse_maxspeed(
         if not isinstance(item, str):
             continue
         for token in re.split(r"[;|]", item):
-            speed = _parse_one(
-                token, highway=highway, dual_carriageway=dual_carriageway, bare_unit=bare_unit
-            )
+            speed = _parse_one(token, highway=highway, dual_carriageway=dual_carriageway, bare_unit=bare_unit)
             if speed is not None:
                 speeds.append(speed)
     if not speeds:
@@ -276,9 +274,9 @@ def edge_speed_kph(
         return sum(values) / len(values)
 
     dual = _is_true(data.get("oneway")) and "roundabout" not in _as_list(data.get("junction"))
-    tagged = [
-        parse_maxspeed(data.get("maxspeed"), highway=h, dual_carriageway=dual) for h in classes
-    ] or [parse_maxspeed(data.get("maxspeed"), dual_carriageway=dual)]
+    tagged = [parse_maxspeed(data.get("maxspeed"), highway=h, dual_carriageway=dual) for h in classes] or [
+        parse_maxspeed(data.get("maxspeed"), dual_carriageway=dual)
+    ]
     readable = [s for s in tagged if s is not None]
     if readable:
         return sum(readable) / len(readable)

@@ -196,12 +196,13 @@ def read_table(
     if frame is not None:
         frame.index = pd.RangeIndex(first_line, first_line + len(frame), name="line")
         return frame
+    source: io.BytesIO | io.StringIO
     if len(sep) == 1 and sep.isascii():
         engine, source, codec = "c", io.BytesIO(raw), _codec(encoding)
     else:  # pandas' C parser only splits on one-byte separators
         engine, source, codec = "python", io.StringIO(text), None
     try:
-        frame = pd.read_csv(
+        frame = pd.read_csv(  # type: ignore[call-overload]  # the stub has one overload per buffer type
             source,
             encoding=codec,
             sep=sep,
@@ -230,6 +231,7 @@ def read_table(
 
 def _long_rows(path: Path, text: str, sep: str) -> list[DataProblem]:
     """One problem per row (up to :data:`_SHOWN`) with more fields than the header line."""
+    rows: Iterable[list[str]]
     if len(sep) == 1:
         rows = csv.reader(io.StringIO(text), delimiter=sep)
     else:
@@ -297,7 +299,7 @@ def _read_table_arrow(raw: bytes, text: str, *, sep: str, encoding: str, header:
     if header:
         if table.num_rows == 0:
             return None
-        names = [str(table.column(i)[0].as_py()).strip() for i in range(table.num_columns)]
+        names: list[str] | list[int] = [str(table.column(i)[0].as_py()).strip() for i in range(table.num_columns)]
         if any(not name for name in names) or len(set(names)) != len(names):
             return None  # pandas names them "Unnamed: 3" or "X.1"
         table = table.slice(1)
@@ -387,8 +389,9 @@ def read_vector(path: str | Path, *, what: str = "input file", layer: str | int 
         raise InputDataError([DataProblem(str(path), f"not a readable vector file ({exc})")]) from None
     if expected is not None and expected >= 0 and len(frame) != expected:
         # GDAL's Arrow reader stops quietly at a damaged record: never plan on part of a file
-        raise InputDataError([DataProblem(
-            str(path), f"the file is damaged: {len(frame):,} of its {expected:,} features could be read")])
+        raise InputDataError(
+            [DataProblem(str(path), f"the file is damaged: {len(frame):,} of its {expected:,} features could be read")]
+        )
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise InputDataError([DataProblem(str(path), "the file has no geometry")])
     if frame.crs is None:
@@ -611,7 +614,8 @@ def isin(values: pd.Series, candidates: Iterable[object]) -> pd.Series:
         else:
             mask = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
             return pd.Series(mask, index=values.index, name=values.name)
-    return pd.Series(index.get_indexer(values) >= 0, index=values.index, name=values.name)
+    found = index.get_indexer(values) >= 0  # type: ignore[arg-type]  # pandas takes any array-like
+    return pd.Series(found, index=values.index, name=values.name)
 
 
 def _is_arrow_text(values: pd.Series | pd.Index) -> bool:
@@ -792,9 +796,9 @@ def snake_case(name: str) -> str:
 
 def few(items: Iterable[object], limit: int = _SHOWN) -> str:
     """``"a, b, c"`` for up to ``limit`` items, then ``"... (N in all)"``."""
-    items = [str(i) for i in items]
-    shown = ", ".join(items[:limit])
-    return shown if len(items) <= limit else f"{shown}, ... ({len(items):,} in all)"
+    texts = [str(i) for i in items]
+    shown = ", ".join(texts[:limit])
+    return shown if len(texts) <= limit else f"{shown}, ... ({len(texts):,} in all)"
 
 
 def _listing(columns: Iterable[object]) -> str:

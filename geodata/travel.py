@@ -23,7 +23,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
 import networkx as nx
@@ -35,6 +35,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from tqdm import tqdm
 
+from geodata.cache import hash_ids, hash_parts, load_arrays, save_arrays
 from geodata.errors import (
     DataProblem,
     InputDataError,
@@ -43,7 +44,6 @@ from geodata.errors import (
     ProblemCollector,
     TravelTimeError,
 )
-from geodata.cache import hash_ids, hash_parts, load_arrays, save_arrays
 from geodata.snap import graph_node_arrays, nearest_node_positions, point_coordinates, report_far_points
 
 __all__ = [
@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 Source = Literal["network", "matrix", "estimate"]
 _SOURCES: tuple[str, ...] = ("network", "matrix", "estimate")
 SnapTo = Literal["any", "strong"]
-Points = gpd.GeoSeries | gpd.GeoDataFrame | np.ndarray
+Points: TypeAlias = gpd.GeoSeries | gpd.GeoDataFrame | np.ndarray
 
 #: Memory budget (bytes) of one block of shortest-path rows (sources x all nodes).
 _BLOCK_BYTES = 32 * 2**20
@@ -144,7 +144,7 @@ class TravelTimes:
     @property
     def shape(self) -> tuple[int, int]:
         """``(n_origins, n_destinations)``."""
-        return self.minutes.shape  # type: ignore[return-value]
+        return self.minutes.shape
 
     @property
     def is_estimate(self) -> bool:
@@ -191,7 +191,7 @@ class TravelTimes:
                 "origin_id": pd.Index(list(self.origin_ids)).repeat(n_d),
                 "destination_id": np.tile(pd.Index(list(self.destination_ids)).to_numpy(), n_o),
                 "minutes": self.minutes.ravel(),
-                "source": pd.Categorical.from_codes(
+                "source": pd.Categorical.from_codes(  # type: ignore[call-overload]  # categories may be a list
                     np.full(n_o * n_d, _SOURCES.index(self.source), dtype=np.int8), categories=list(_SOURCES)
                 ),
             }
@@ -428,9 +428,7 @@ def road_arrays(G: nx.Graph, *, weight: str = "travel_time") -> RoadArrays:
     forward = _csr(u, v, w, n)
     back = np.lexsort((u, v))
     reverse = _csr(v[back], u[back], w[back], n)
-    fingerprint = hash_parts(
-        "road-network/1", hash_ids(nodes), xy, forward.indptr, forward.indices, forward.data
-    )
+    fingerprint = hash_parts("road-network/1", hash_ids(nodes), xy, forward.indptr, forward.indices, forward.data)
     return RoadArrays(
         nodes=nodes,
         xy=xy,
@@ -449,7 +447,8 @@ def _sort_order(nodes: list[Hashable]) -> np.ndarray:
         except OverflowError:
             pass
     try:
-        return np.asarray(sorted(range(len(nodes)), key=nodes.__getitem__), dtype=np.int64)
+        # node ids of one graph compare with each other (TypeError otherwise, handled below)
+        return np.asarray(sorted(range(len(nodes)), key=nodes.__getitem__), dtype=np.int64)  # type: ignore[arg-type]
     except TypeError:
         return np.asarray(
             sorted(range(len(nodes)), key=lambda i: (type(nodes[i]).__name__, repr(nodes[i]))), dtype=np.int64
@@ -546,12 +545,7 @@ def travel_time_matrix(
     SnapWarning
         Points farther than ``max_snap_m`` from the network.
     """
-    if not access_speed_kph > 0:
-        raise TravelTimeError(f"access_speed_kph must be positive, got {access_speed_kph}")
-    if cutoff_min is not None and not cutoff_min >= 0:
-        raise TravelTimeError(f"cutoff_min must be non-negative, got {cutoff_min}")
-    if snap_to not in ("any", "strong"):
-        raise TravelTimeError(f"snap_to must be 'any' or 'strong', got {snap_to!r}")
+    _check_parameters(access_speed_kph=access_speed_kph, cutoff_min=cutoff_min, snap_to=snap_to)
     net = G if isinstance(G, RoadArrays) else road_arrays(G, weight=weight)
     if net.weight != weight:
         raise TravelTimeError(f"RoadArrays were compiled for weight {net.weight!r}, not {weight!r}")
@@ -571,54 +565,34 @@ def travel_time_matrix(
         "max_snap_m": float(max_snap_m),
         "network_fingerprint": net.fingerprint,
     }
-    key = hash_parts(
-        _KEY_VERSION,
-        net.fingerprint,
-        o_xy,
-        hash_ids(o_ids),
-        d_xy,
-        hash_ids(d_ids),
-        json.dumps(key_params, sort_keys=True),
-    )
+    key = _cache_key(net, o_xy, o_ids, d_xy, d_ids, key_params)
     shape = (len(o_ids), len(d_ids))
     cached = _from_cache(key, shape) if cache else None
     if cached is not None:
         logger.info("travel times %d x %d read from cache (%s)", *shape, key[:12])
         minutes, o_snap, d_snap = cached
         report_far_points(o_ids, o_snap, max_snap_m=max_snap_m, strict=strict, what="origins", stacklevel=2)
-        report_far_points(
-            d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2
-        )
+        report_far_points(d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2)
     else:
         o_pos, o_snap = net.snap(o_xy, snap_to=snap_to)
         d_pos, d_snap = net.snap(d_xy, snap_to=snap_to)
         report_far_points(o_ids, o_snap, max_snap_m=max_snap_m, strict=strict, what="origins", stacklevel=2)
-        report_far_points(
-            d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2
+        report_far_points(d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2)
+        minutes = _door_to_door_minutes(
+            net,
+            (o_pos, o_snap),
+            (d_pos, d_snap),
+            cutoff_min=cutoff_min,
+            access_speed_kph=access_speed_kph,
+            progress=progress,
         )
-        limit_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
-        minutes = _node_minutes(net, o_pos, d_pos, limit_s=limit_s, progress=progress)
-        metres_per_min = access_speed_kph * 1000.0 / 60.0
-        minutes += o_snap[:, None] / metres_per_min
-        minutes += d_snap[None, :] / metres_per_min
-        if cutoff_min is not None:
-            minutes[minutes > cutoff_min] = np.inf
         if cache:
             save_arrays(
                 key,
                 {"minutes": minutes, "origin_snap_m": o_snap, "destination_snap_m": d_snap},
                 {"description": net.description, "params": params, "shape": list(shape)},
             )
-    n_inf = int(np.isinf(minutes).sum())
-    if n_inf:
-        why = "unreachable or beyond the cutoff" if cutoff_min is not None else "unreachable on the network"
-        log = logger.info if cutoff_min is not None else logger.warning
-        log(
-            "%d of %d origin-destination pairs are %s (inf); see TravelTimes.unreachable()",
-            n_inf,
-            minutes.size,
-            why,
-        )
+    _log_unreachable(minutes, cutoff_min=cutoff_min)
     return TravelTimes(
         origin_ids=tuple(o_ids),
         destination_ids=tuple(d_ids),
@@ -629,6 +603,74 @@ def travel_time_matrix(
         destination_snap_m=d_snap,
         params=params,
     )
+
+
+def _check_parameters(*, access_speed_kph: float, cutoff_min: float | None, snap_to: str) -> None:
+    """Raise :class:`TravelTimeError` for a bad access speed, cutoff or snapping rule."""
+    if not access_speed_kph > 0:
+        raise TravelTimeError(f"access_speed_kph must be positive, got {access_speed_kph}")
+    if cutoff_min is not None and not cutoff_min >= 0:
+        raise TravelTimeError(f"cutoff_min must be non-negative, got {cutoff_min}")
+    if snap_to not in ("any", "strong"):
+        raise TravelTimeError(f"snap_to must be 'any' or 'strong', got {snap_to!r}")
+
+
+def _cache_key(
+    net: RoadArrays,
+    o_xy: np.ndarray,
+    o_ids: Sequence[Hashable],
+    d_xy: np.ndarray,
+    d_ids: Sequence[Hashable],
+    key_params: dict[str, Any],
+) -> str:
+    """Cache key of a matrix: the network, both point sets with their ids, and the parameters."""
+    return hash_parts(
+        _KEY_VERSION,
+        net.fingerprint,
+        o_xy,
+        hash_ids(o_ids),
+        d_xy,
+        hash_ids(d_ids),
+        json.dumps(key_params, sort_keys=True),
+    )
+
+
+def _door_to_door_minutes(
+    net: RoadArrays,
+    origins: tuple[np.ndarray, np.ndarray],
+    destinations: tuple[np.ndarray, np.ndarray],
+    *,
+    cutoff_min: float | None,
+    access_speed_kph: float,
+    progress: bool,
+) -> np.ndarray:
+    """Network minutes between snapped nodes plus the access legs, ``inf`` beyond the cutoff.
+
+    ``origins`` and ``destinations`` are ``(node positions, snap distances in metres)``.
+    """
+    (o_pos, o_snap), (d_pos, d_snap) = origins, destinations
+    limit_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
+    minutes = _node_minutes(net, o_pos, d_pos, limit_s=limit_s, progress=progress)
+    metres_per_min = access_speed_kph * 1000.0 / 60.0
+    minutes += o_snap[:, None] / metres_per_min
+    minutes += d_snap[None, :] / metres_per_min
+    if cutoff_min is not None:
+        minutes[minutes > cutoff_min] = np.inf
+    return minutes
+
+
+def _log_unreachable(minutes: np.ndarray, *, cutoff_min: float | None) -> None:
+    """Log how many pairs are ``inf`` (a warning when there is no cutoff to explain them)."""
+    n_inf = int(np.isinf(minutes).sum())
+    if n_inf:
+        why = "unreachable or beyond the cutoff" if cutoff_min is not None else "unreachable on the network"
+        log = logger.info if cutoff_min is not None else logger.warning
+        log(
+            "%d of %d origin-destination pairs are %s (inf); see TravelTimes.unreachable()",
+            n_inf,
+            minutes.size,
+            why,
+        )
 
 
 def _from_cache(key: str, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -837,9 +879,7 @@ def read_travel_matrix(
     roles = _long_roles(header)
     use_long = layout == "long" or (layout == "auto" and all(r is not None for r in roles))
     if use_long:
-        missing = [
-            name for name, r in zip(("origin", "destination", "minutes"), roles, strict=True) if r is None
-        ]
+        missing = [name for name, r in zip(("origin", "destination", "minutes"), roles, strict=True) if r is None]
         if missing:
             problems.add(
                 f"long layout needs origin, destination and minutes columns; none found for "
@@ -847,9 +887,7 @@ def read_travel_matrix(
                 row=1,
             )
             problems.raise_if_any()
-        minutes, o_out, d_out, unit = _parse_long(
-            header, body, rows, roles, origin_ids, destination_ids, problems
-        )
+        minutes, o_out, d_out, unit = _parse_long(header, body, rows, roles, origin_ids, destination_ids, problems)
     else:
         minutes, o_out, d_out = _parse_wide(header, body, rows, origin_ids, destination_ids, problems)
         unit = "minutes"
@@ -901,7 +939,7 @@ def _read_table(path: Path) -> tuple[list[str], pd.DataFrame, np.ndarray]:
         raise InputDataError([DataProblem(str(path), "the file is empty")])
     header = [str(h).strip() for h in raw.iloc[0]]
     body = raw.iloc[1:].reset_index(drop=True)
-    body.columns = range(body.shape[1])
+    body.columns = pd.RangeIndex(body.shape[1])
     lines = np.arange(2, len(body) + 2)
     blank = (body.apply(lambda col: col.str.strip()) == "").all(axis=1).to_numpy()
     return header, body[~blank].reset_index(drop=True), lines[~blank]
@@ -1013,7 +1051,7 @@ def _parse_long(
     if dup.any():
         first_row = dict(zip(pairs[~dup], rows[~dup], strict=True))
         for i in np.flatnonzero(dup):
-            pair = pairs[i]
+            pair = pairs[int(i)]
             problems.add(
                 f"duplicate pair {pair[0]!r} -> {pair[1]!r} (first on row {first_row[pair]})",
                 row=int(rows[i]),
@@ -1023,8 +1061,9 @@ def _parse_long(
     file_d = pd.Index(d[d != ""].unique(), dtype=object)
     o_out, o_keys = _wanted(origin_ids, file_o, "origin", o_name, problems)
     d_out, d_keys = _wanted(destination_ids, file_d, "destination", d_name, problems)
-    oi = o_keys.get_indexer(o) if o_keys.is_unique else np.full(len(o), -1)
-    di = d_keys.get_indexer(d) if d_keys.is_unique else np.full(len(d), -1)
+    # pandas takes any array-like target (the stub says Index)
+    oi = o_keys.get_indexer(o) if o_keys.is_unique else np.full(len(o), -1)  # type: ignore[arg-type]
+    di = d_keys.get_indexer(d) if d_keys.is_unique else np.full(len(d), -1)  # type: ignore[arg-type]
     use = (oi >= 0) & (di >= 0) & ~dup
     minutes = np.full((len(o_keys), len(d_keys)), np.nan)
     minutes[oi[use], di[use]] = np.where(valid[use], values[use], 0.0)

@@ -95,11 +95,16 @@ def plan_geometry(built: BuiltProblem, plan: Plan, *, min_patients: float = MIN_
         units = built.units[["unit_id", "geometry"]].merge(assignments, on="unit_id", how="left")
         areas = _whole_unit_areas(units, units.geometry)
         return PlanGeometry(
-            polysystem_areas(built, plan), areas, "dissolved LSOA boundaries", False,
+            polysystem_areas(built, plan),
+            areas,
+            "dissolved LSOA boundaries",
+            False,
             "travel time from the area's population-weighted centre to its hub",
         )
     has_areas = (
-        built.areas is not None and built.registrations is not None and len(built.areas) > 0
+        built.areas is not None
+        and built.registrations is not None
+        and len(built.areas) > 0
         and built.areas.geom_type.isin(["Polygon", "MultiPolygon"]).all()
     )
     if has_areas:
@@ -116,7 +121,9 @@ def _majority_geometry(
     kept = majority.loc[registered.to_numpy() >= min_patients].reset_index(drop=True)
     dropped = registered.loc[registered < min_patients].sum()
     travel = assignments.set_index("unit_id")["travel_min"]
-    reg = built.registrations.assign(travel=built.registrations["practice_code"].map(travel)).dropna(subset=["travel"])
+    registrations = built.registrations
+    assert registrations is not None  # plan_geometry checked it
+    reg = registrations.assign(travel=registrations["practice_code"].map(travel)).dropna(subset=["travel"])
     reg = reg.loc[np.isfinite(reg["travel"].to_numpy(dtype=float))]
     weighted = (reg["patients"] * reg["travel"]).groupby(reg["lsoa_code"]).sum()
     mean_travel = weighted / reg.groupby("lsoa_code")["patients"].sum()
@@ -137,11 +144,16 @@ def _majority_geometry(
     method = "LSOAs by the polysystem most of their registered patients belong to"
     if dropped > 0:
         share = dropped / registered.sum()
-        method += (f" (LSOAs with fewer than {min_patients:,.0f} patients registered at these practices are not "
-                   f"drawn: {share:.1%} of patients)")
+        method += (
+            f" (LSOAs with fewer than {min_patients:,.0f} patients registered at these practices are not "
+            f"drawn: {share:.1%} of patients)"
+        )
     polysystems = _dissolve(areas, plan, assignments, method)
     return PlanGeometry(
-        polysystems, areas, method, False,
+        polysystems,
+        areas,
+        method,
+        False,
         "mean travel time to the hub of the practices where the area's patients are registered "
         "(weighted by registered patients)",
     )
@@ -252,8 +264,8 @@ def touching_pairs(frame: gpd.GeoDataFrame, id_column: str, *, tolerance_m: floa
     geoms = frame.geometry.to_numpy()
     left, right = frame.sindex.query(shapely.buffer(geoms, tolerance_m), predicate="intersects")
     ids = frame[id_column].astype(str).to_numpy()
-    pairs = {tuple(sorted((ids[a], ids[b]))) for a, b in zip(left, right) if ids[a] != ids[b]}
-    return sorted(pairs)  # type: ignore[arg-type]
+    pairs = {tuple(sorted((ids[a], ids[b]))) for a, b in zip(left, right, strict=True) if ids[a] != ids[b]}
+    return sorted(pairs)
 
 
 def to_wgs84(frame: gpd.GeoDataFrame, *, simplify_m: float = 10.0, decimals: int = 5) -> gpd.GeoDataFrame:

@@ -14,6 +14,7 @@ import io
 import math
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib import rc_context
@@ -32,10 +33,13 @@ from maps.palette import (
     travel_breaks,
 )
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 __all__ = ["STYLE", "figure_svg", "population_chart", "travel_chart", "capital_chart"]
 
 #: Matplotlib settings of every chart (rc parameters).
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.size": 9,
@@ -97,7 +101,7 @@ def population_chart(problem: Problem, plan: Plan, *, colours: Mapping[str, str]
         fill = [(colours or {}).get(p, POLYSYSTEM_COLOURS[k % len(POLYSYSTEM_COLOURS)]) for k, p in enumerate(ids)]
         y = np.arange(len(ids))[::-1]
         ax.barh(y, pops, color=fill, edgecolor="#222222", linewidth=0.6)
-        for yy, value, below in zip(y, pops, table["below_floor"]):
+        for yy, value, below in zip(y, pops, table["below_floor"], strict=True):
             ax.text(value, yy, f" {value:,.0f}" + (" below floor" if below else ""), va="center", fontsize=8)
         if floor > 0:
             ax.axvline(floor, color="#222222", linestyle="--", linewidth=1.2)
@@ -132,8 +136,10 @@ def travel_chart(problem: Problem, plan: Plan) -> str:
             step = (breaks[1] - breaks[0]) / 2
             edges = np.arange(0.0, breaks[-1] + step, step)
             counts, _ = np.histogram(minutes, bins=edges, weights=people)
-            shades = [TRAVEL_COLOURS[min(len(TRAVEL_COLOURS) - 1, 1 + int(k * (len(TRAVEL_COLOURS) - 1) / len(counts)))]
-                      for k in range(len(counts))]
+            shades = [
+                TRAVEL_COLOURS[min(len(TRAVEL_COLOURS) - 1, 1 + int(k * (len(TRAVEL_COLOURS) - 1) / len(counts)))]
+                for k in range(len(counts))
+            ]
             ax.bar(edges[:-1], counts, width=step, align="edge", color=shades, edgecolor="#444444", linewidth=0.5)
             mean = float(np.average(minutes, weights=people)) if people.sum() > 0 else float(minutes.mean())
             ax.axvline(mean, color="#222222", linestyle="--", linewidth=1.2)
@@ -168,9 +174,10 @@ def capital_chart(problem: Problem, plan: Plan) -> str:
         fig = Figure(figsize=(6.4, 2.4))
         ax = fig.add_subplot()
         y = np.arange(len(options))[::-1]
-        ax.barh(y, [t / 1e6 for t in totals], color=[OPTION_COLOURS[o] for o in options], edgecolor="#222222",
-                linewidth=0.6)
-        for yy, total, n in zip(y, totals, counts):
+        ax.barh(
+            y, [t / 1e6 for t in totals], color=[OPTION_COLOURS[o] for o in options], edgecolor="#222222", linewidth=0.6
+        )
+        for yy, total, n in zip(y, totals, counts, strict=True):
             ax.text(total / 1e6, yy, f" £{total / 1e6:,.2f}m ({n} hub{'s' if n != 1 else ''})", va="center", fontsize=8)
         ax.set_yticks(y, [f"{OPTION_LABELS[o]} ({OPTION_LETTERS[o]})" for o in options])
         top = max(totals) / 1e6 if totals else 0.0
@@ -178,6 +185,10 @@ def capital_chart(problem: Problem, plan: Plan) -> str:
         placeholder = capital_costs_label(problem)
         ax.set_xlabel(f"capital cost (£ million){placeholder}")
         total = sum(totals)
-        ax.set_title(f"Capital by hub option (total £{total / 1e6:,.2f}m){placeholder}"
-                     if math.isfinite(total) else f"Capital by hub option{placeholder}", loc="left")
+        ax.set_title(
+            f"Capital by hub option (total £{total / 1e6:,.2f}m){placeholder}"
+            if math.isfinite(total)
+            else f"Capital by hub option{placeholder}",
+            loc="left",
+        )
         return figure_svg(fig, name="capital by option")

@@ -1,7 +1,7 @@
 """Two plans on one map (e.g. the existing configuration and the optimised plan).
 
 Polysystems of two plans have no common names (``PS01`` of one plan need not be ``PS01``
-of the other), so :func:`polysystem_changes` first matches them by the population they
+of the other), so :func:`catchment.compare.polysystem_changes` (re-exported here) first matches them by the population they
 share (an optimal assignment); a unit *changes* when its polysystem in the second plan is
 not the match of its polysystem in the first. :func:`comparison_map` draws both plans as
 layers (the first with dashed outlines), the matched polysystems in the same colour where
@@ -16,59 +16,18 @@ from collections.abc import Sequence
 import folium
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from catchment.build import BuiltProblem
-from catchment.metrics import assignments_frame, capital_costs_label, plan_summary
+from catchment.compare import polysystem_changes
+from catchment.metrics import capital_costs_label, plan_summary
 from catchment.objective import extra_reported_terms
 from catchment.plan import Plan
-from catchment.problem import Problem
+from maps.areas import plan_geometry, to_wgs84
 from maps.assets import HtmlPopup, MapControl, text_tooltip
 from maps.html import escape as _e
-from maps.areas import plan_geometry, to_wgs84
 from maps.plan_map import add_plan_layers, base_map, legend_html, polysystem_colours
 
-__all__ = ["polysystem_changes", "comparison_map"]
-
-
-def polysystem_changes(problem: Problem, plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
-    """Which units change polysystem between two plans.
-
-    Parameters
-    ----------
-    problem
-        The problem both plans are for.
-    plan_a, plan_b
-        First (e.g. existing) and second (e.g. optimised) plan.
-
-    Returns
-    -------
-    DataFrame
-        One row per unit in problem order: ``unit_id``, ``unit_name``, ``population``,
-        ``polysystem_a``, ``polysystem_b``, ``match_of_a`` (the polysystem of plan B
-        matched to the unit's polysystem of plan A, or missing), ``changed`` (bool).
-    """
-    a = assignments_frame(problem, plan_a)
-    b = assignments_frame(problem, plan_b)
-    frame = pd.DataFrame({
-        "unit_id": a["unit_id"],
-        "unit_name": a["unit_name"],
-        "population": a["population"],
-        "polysystem_a": a["polysystem_id"],
-        "polysystem_b": b["polysystem_id"].to_numpy(),
-    })
-    both = frame.dropna(subset=["polysystem_a", "polysystem_b"])
-    overlap = both.pivot_table(index="polysystem_a", columns="polysystem_b", values="population", aggfunc="sum",
-                               fill_value=0.0)
-    match: dict[str, str] = {}
-    if overlap.size:
-        rows, cols = linear_sum_assignment(overlap.to_numpy(dtype=float), maximize=True)
-        match = {overlap.index[r]: overlap.columns[c] for r, c in zip(rows, cols) if overlap.iat[r, c] > 0}
-    frame["match_of_a"] = frame["polysystem_a"].map(match)
-    same = frame["match_of_a"].notna() & (frame["match_of_a"] == frame["polysystem_b"])
-    neither = frame["polysystem_a"].isna() & frame["polysystem_b"].isna()
-    frame["changed"] = ~(same | neither)
-    return frame
+__all__ = ["polysystem_changes", "comparison_map"]  # polysystem_changes: from catchment.compare
 
 
 def comparison_map(
@@ -106,16 +65,32 @@ def comparison_map(
     changes = polysystem_changes(built.problem, plan_a, plan_b)
     colours_a = polysystem_colours(plan_a, geometry_a)
     pairs = changes.dropna(subset=["polysystem_a", "match_of_a"]).drop_duplicates("polysystem_a")
-    preferred = {b: colours_a[a] for a, b in zip(pairs["polysystem_a"], pairs["match_of_a"]) if a in colours_a}
+    preferred = {
+        b: colours_a[a] for a, b in zip(pairs["polysystem_a"], pairs["match_of_a"], strict=True) if a in colours_a
+    }
     colours_b = polysystem_colours(plan_b, geometry_b, preferred=preferred)
 
     m = base_map(built, geometry_b, tiles=tiles)
-    add_plan_layers(m, built, plan_a, geometry_a, colours_a, label=label_a, show=False, show_outlines=True,
-                    travel=False, candidates=False, boundaries=False, outline_dash="8 5", simplify_m=simplify_m)
+    add_plan_layers(
+        m,
+        built,
+        plan_a,
+        geometry_a,
+        colours_a,
+        label=label_a,
+        show=False,
+        show_outlines=True,
+        travel=False,
+        candidates=False,
+        boundaries=False,
+        outline_dash="8 5",
+        simplify_m=simplify_m,
+    )
     add_plan_layers(m, built, plan_b, geometry_b, colours_b, label=label_b, show=True, simplify_m=simplify_m)
     _change_layer(built, changes, label_a, label_b).add_to(m)
-    MapControl(_comparison_box(built, plan_a, plan_b, changes, labels), position="bottomleft",
-               css_class="catchment-key").add_to(m)
+    MapControl(
+        _comparison_box(built, plan_a, plan_b, changes, labels), position="bottomleft", css_class="catchment-key"
+    ).add_to(m)
     changes_html = (
         f'<h5>Changes</h5><div class="row"><svg width="26" height="12"><line x1="0" y1="6" x2="26" y2="6" '
         f'stroke="#111" stroke-width="2.6" stroke-dasharray="8 5"/></svg> {_e(label_a)} polysystem outline</div>'
@@ -124,7 +99,8 @@ def comparison_map(
         "unit that changes polysystem</div>"
     )
     legend = legend_html(built, plan_b, colours_b, geometry_b, extra=changes_html).replace(
-        "<h5>Polysystems", f"<h5>{_e(_capital(label_b))}: polysystems", 1)
+        "<h5>Polysystems", f"<h5>{_e(_capital(label_b))}: polysystems", 1
+    )
     MapControl(legend, position="bottomright", css_class="catchment-legend").add_to(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
     return m
@@ -139,20 +115,36 @@ def _change_layer(built: BuiltProblem, changes: pd.DataFrame, label_a: str, labe
     units = to_wgs84(units, simplify_m=10.0)
     polygons = units.geom_type.isin(["Polygon", "MultiPolygon"]).all()
     for row in units.itertuples(index=False):
-        text = (f"{row.unit_name} ({row.unit_id}): {label_a} {row.polysystem_a or 'none'} → "
-                f"{label_b} {row.polysystem_b or 'none'}")
+        text = (
+            f"{row.unit_name} ({row.unit_id}): {label_a} {row.polysystem_a or 'none'} → "
+            f"{label_b} {row.polysystem_b or 'none'}"
+        )
+        shape: folium.GeoJson | folium.CircleMarker
         if polygons:
             shape = folium.GeoJson(
                 row.geometry.__geo_interface__,
-                style_function=lambda f: {"color": "#000000", "weight": 2.5, "dashArray": "2 3", "fillColor": "#FFFFFF",
-                                          "fillOpacity": 0.35, "className": "catchment-change"},
+                style_function=lambda f: {
+                    "color": "#000000",
+                    "weight": 2.5,
+                    "dashArray": "2 3",
+                    "fillColor": "#FFFFFF",
+                    "fillOpacity": 0.35,
+                    "className": "catchment-change",
+                },
                 tooltip=text_tooltip(text),
             )
         else:
             point = row.geometry.representative_point()
-            shape = folium.CircleMarker(location=[point.y, point.x], radius=12, color="#000000", weight=2.5,
-                                        dash_array="2 3", fill=False, class_name="catchment-change",
-                                        tooltip=text_tooltip(text))
+            shape = folium.CircleMarker(
+                location=[point.y, point.x],
+                radius=12,
+                color="#000000",
+                weight=2.5,
+                dash_array="2 3",
+                fill=False,
+                class_name="catchment-change",
+                tooltip=text_tooltip(text),
+            )
             popup = f"<div class='catchment-popup'>{_e(text)}<br>population {row.population:,.0f}</div>"
             HtmlPopup(popup).add_to(shape)
         shape.add_to(layer)
@@ -181,11 +173,14 @@ def _comparison_box(
     moved = changes.loc[changes["changed"]]
     total = float(changes["population"].sum())
     share = float(moved["population"].sum()) / total if total > 0 else math.nan
-    moved_text = (f"{len(moved)} of {len(changes)} units change polysystem "
-                  f"({moved['population'].sum():,.0f} people, {share:.1%})")
+    moved_text = (
+        f"{len(moved)} of {len(changes)} units change polysystem ({moved['population'].sum():,.0f} people, {share:.1%})"
+    )
     travel = sb["travel_label"]
-    return (f"<h4>{_e(_capital(labels[0]))} and {_e(labels[1])} plans</h4><table>{head}{body}</table>"
-            f"<div>{_e(moved_text)}</div><div>Travel times: {_e(travel)}</div>")
+    return (
+        f"<h4>{_e(_capital(labels[0]))} and {_e(labels[1])} plans</h4><table>{head}{body}</table>"
+        f"<div>{_e(moved_text)}</div><div>Travel times: {_e(travel)}</div>"
+    )
 
 
 def _capital(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Text from data in the pages and charts: one escaping rule for every output.
+r"""Text from data in the pages and charts: one escaping rule for every output.
 
 Names, ids, labels, notes and file names come from input files a planner did not write
 (published NHS and ONS tables, estates lists). A page that inserts such a text as markup
@@ -16,7 +16,7 @@ runs whatever script it holds, so every page writes it through one of these func
 
 JSON embedded in a page's scripts needs no call here: folium and the templates of
 :mod:`maps.assets` write it with ``tojson``, which writes ``<``, ``>``, ``&`` and ``'``
-as ``\\u003c``-style escapes, so no text can close a ``<script>`` element.
+as ``\u003c``-style escapes, so no text can close a ``<script>`` element.
 """
 
 from __future__ import annotations
@@ -69,11 +69,11 @@ def tooltip_text(value: Any) -> str:
 
 
 def chart_text(value: Any) -> str:
-    """Text for matplotlib drawn as written: dollar signs do not start mathematics.
+    r"""Text for matplotlib drawn as written: dollar signs do not start mathematics.
 
     Examples
     --------
     >>> chart_text("£5 or $5 and $6")
-    '£5 or \\\\$5 and \\\\$6'
+    '£5 or \\$5 and \\$6'
     """
     return "" if value is None else str(value).replace("$", r"\$")

@@ -34,10 +34,10 @@ from catchment.objective import extra_reported_terms
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
 from geodata.settings import BNG
+from maps.areas import PlanGeometry, plan_geometry, to_wgs84, touching_pairs
 from maps.assets import HtmlPopup, LayerLegend, MapControl, OfflineMap, text_tooltip
 from maps.html import escape as _e
 from maps.html import escape_properties
-from maps.areas import PlanGeometry, plan_geometry, to_wgs84, touching_pairs
 from maps.palette import (
     OPTION_COLOURS,
     OPTION_LABELS,
@@ -164,10 +164,14 @@ def plan_map(
     m = base_map(built, geometry, tiles=tiles)
     layers = add_plan_layers(m, built, plan, geometry, colours, simplify_m=simplify_m)
     if key_box:
-        MapControl(key_figures_html(built, plan, geometry, title=title), position="bottomleft",
-                   css_class="catchment-key").add_to(m)
-    MapControl(legend_html(built, plan, colours, geometry, open_=legend_open), position="bottomright",
-               css_class="catchment-legend").add_to(m)
+        MapControl(
+            key_figures_html(built, plan, geometry, title=title), position="bottomleft", css_class="catchment-key"
+        ).add_to(m)
+    MapControl(
+        legend_html(built, plan, colours, geometry, open_=legend_open),
+        position="bottomright",
+        css_class="catchment-legend",
+    ).add_to(m)
     if layers.travel is not None:
         LayerLegend(layers.travel, travel_legend_html(built, layers.breaks, geometry)).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
@@ -226,28 +230,40 @@ def hub_icon_svg(site_type: str, option: str | None, fill: str, *, size: int = 3
     letter = "H" if site_type == "hospital" else "C"
     if not chosen:
         s = size
-        shape = (f'<rect x="1.5" y="1.5" width="{s - 3}" height="{s - 3}" rx="2" ' if site_type == "hospital"
-                 else f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - 1.5}" ')
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" viewBox="0 0 {s} {s}">'
-                f'{shape}fill="#FFFFFF" fill-opacity="0.85" stroke="#555555" stroke-width="1.5" '
-                f'stroke-dasharray="3 2"/>'
-                f'<text x="{s / 2}" y="{s / 2 + 3.5}" text-anchor="middle" font-size="{s * 0.55:.0f}" '
-                f'font-family="Arial, sans-serif" fill="#555555">{letter}</text></svg>')
+        shape = (
+            f'<rect x="1.5" y="1.5" width="{s - 3}" height="{s - 3}" rx="2" '
+            if site_type == "hospital"
+            else f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - 1.5}" '
+        )
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" viewBox="0 0 {s} {s}">'
+            f'{shape}fill="#FFFFFF" fill-opacity="0.85" stroke="#555555" stroke-width="1.5" '
+            f'stroke-dasharray="3 2"/>'
+            f'<text x="{s / 2}" y="{s / 2 + 3.5}" text-anchor="middle" font-size="{s * 0.55:.0f}" '
+            f'font-family="Arial, sans-serif" fill="#555555">{letter}</text></svg>'
+        )
     s = size
     ink = text_colour(fill)
-    shape = (f'<rect x="2" y="2" width="{s - 4}" height="{s - 4}" rx="3" ' if site_type == "hospital"
-             else f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - 2}" ')
+    shape = (
+        f'<rect x="2" y="2" width="{s - 4}" height="{s - 4}" rx="3" '
+        if site_type == "hospital"
+        else f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - 2}" '
+    )
     badge = ""
     if option:
         b_fill = OPTION_COLOURS.get(option, "#BBBBBB")
         b_ink = text_colour(b_fill)
-        badge = (f'<circle cx="{s - 2}" cy="3" r="7.5" fill="{b_fill}" stroke="#222222" stroke-width="1.2"/>'
-                 f'<text x="{s - 2}" y="6.6" text-anchor="middle" font-size="10" font-weight="700" '
-                 f'font-family="Arial, sans-serif" fill="{b_ink}">{OPTION_LETTERS.get(option, "?")}</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" viewBox="0 0 {s} {s}">'
-            f'{shape}fill="{fill}" stroke="#111111" stroke-width="2.5"/>'
-            f'<text x="{s / 2}" y="{s / 2 + 5}" text-anchor="middle" font-size="{s * 0.5:.0f}" font-weight="700" '
-            f'font-family="Arial, sans-serif" fill="{ink}">{letter}</text>{badge}</svg>')
+        badge = (
+            f'<circle cx="{s - 2}" cy="3" r="7.5" fill="{b_fill}" stroke="#222222" stroke-width="1.2"/>'
+            f'<text x="{s - 2}" y="6.6" text-anchor="middle" font-size="10" font-weight="700" '
+            f'font-family="Arial, sans-serif" fill="{b_ink}">{OPTION_LETTERS.get(option, "?")}</text>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" viewBox="0 0 {s} {s}">'
+        f'{shape}fill="{fill}" stroke="#111111" stroke-width="2.5"/>'
+        f'<text x="{s / 2}" y="{s / 2 + 5}" text-anchor="middle" font-size="{s * 0.5:.0f}" font-weight="700" '
+        f'font-family="Arial, sans-serif" fill="{ink}">{letter}</text>{badge}</svg>'
+    )
 
 
 # ---------------------------------------------------------------------------- building blocks
@@ -326,9 +342,14 @@ def add_plan_layers(
     outline_layer = None
     if len(geometry.polysystems):
         polys = to_wgs84(geometry.polysystems, simplify_m=simplify_m)
-        outline_layer = _polysystem_layer(polys, colours, table, name=f"{prefix}Polysystems",
-                                          show=show if show_outlines is None else show_outlines,
-                                          dash=outline_dash or ("6 4" if geometry.approximate else None))
+        outline_layer = _polysystem_layer(
+            polys,
+            colours,
+            table,
+            name=f"{prefix}Polysystems",
+            show=show if show_outlines is None else show_outlines,
+            dash=outline_dash or ("6 4" if geometry.approximate else None),
+        )
         outline_layer.add_to(m)
     if problem.unit_type == "practice" and built.units.geom_type.eq("Point").all():
         _practice_layer(built, plan, assignments, colours, name=f"{prefix}Practices", show=show).add_to(m)
@@ -364,8 +385,11 @@ def key_figures_html(built: BuiltProblem, plan: Plan, geometry: PlanGeometry, *,
     if summary["travel_source"] == "estimate":
         warn += '<div class="warn">Travel times are an estimate, not road travel times.</div>'
     if plan.violations:
-        warn += ('<div class="warn">Broken rules:<ul>' + "".join(f"<li>{_e(v)}</li>" for v in plan.violations)
-                 + "</ul></div>")
+        warn += (
+            '<div class="warn">Broken rules:<ul>'
+            + "".join(f"<li>{_e(v)}</li>" for v in plan.violations)
+            + "</ul></div>"
+        )
     if summary["capital_costs_note"]:
         warn += f'<div class="warn">Note: {_e(summary["capital_costs_note"])}.</div>'
     return f"<h4>{_e(title or 'Polysystem plan')}</h4><table>{body}</table>{warn}"
@@ -389,42 +413,59 @@ def legend_html(
     for row in table.itertuples(index=False):
         colour = colours.get(row.polysystem_id, "#BBBBBB")
         flag = " ⚠ below floor" if row.below_floor else ""
-        parts.append(f'<div class="row"><span class="sw" style="background:{colour}"></span>'
-                     f"{_e(row.polysystem_id)} · {_e(_short(row.hub_site_name))} · {row.population:,.0f}{flag}</div>")
+        parts.append(
+            f'<div class="row"><span class="sw" style="background:{colour}"></span>'
+            f"{_e(row.polysystem_id)} · {_e(_short(row.hub_site_name))} · {row.population:,.0f}{flag}</div>"
+        )
     parts.append("<h5>Hubs</h5><table>")
     for site_type in ("hospital", "community"):
-        parts.append(f"<tr><td>{hub_icon_svg(site_type, None, '#DDDDDD', size=18)}</td>"
-                     f"<td>hub on a {SITE_TYPE_LABELS[site_type]}</td></tr>")
+        parts.append(
+            f"<tr><td>{hub_icon_svg(site_type, None, '#DDDDDD', size=18)}</td>"
+            f"<td>hub on a {SITE_TYPE_LABELS[site_type]}</td></tr>"
+        )
     for option, letter in OPTION_LETTERS.items():
         fill = OPTION_COLOURS[option]
-        parts.append(f'<tr><td><svg width="18" height="18"><circle cx="9" cy="9" r="7.5" fill="{fill}" stroke="#222"/>'
-                     f'<text x="9" y="12.5" text-anchor="middle" font-size="10" font-weight="700" '
-                     f'font-family="Arial" fill="{text_colour(fill)}">{letter}</text></svg></td>'
-                     f"<td>option: {OPTION_LABELS[option]}</td></tr>")
+        parts.append(
+            f'<tr><td><svg width="18" height="18"><circle cx="9" cy="9" r="7.5" fill="{fill}" stroke="#222"/>'
+            f'<text x="9" y="12.5" text-anchor="middle" font-size="10" font-weight="700" '
+            f'font-family="Arial" fill="{text_colour(fill)}">{letter}</text></svg></td>'
+            f"<td>option: {OPTION_LABELS[option]}</td></tr>"
+        )
     if built.problem.capital_costs_source == "placeholder":
         parts.append('<tr><td></td><td class="placeholder">capital costs: placeholders</td></tr>')
-    parts.append(f"<tr><td>{hub_icon_svg('community', None, '#FFFFFF', size=16, chosen=False)}</td>"
-                 "<td>candidate site not chosen</td></tr></table>")
+    parts.append(
+        f"<tr><td>{hub_icon_svg('community', None, '#FFFFFF', size=16, chosen=False)}</td>"
+        "<td>candidate site not chosen</td></tr></table>"
+    )
     if built.problem.unit_type == "practice":
-        parts.append('<h5>Practices</h5><div class="row"><svg width="18" height="14"><circle cx="7" cy="7" r="5" '
-                     'fill="#999" stroke="#222"/></svg>practice, area ∝ list size</div>')
+        parts.append(
+            '<h5>Practices</h5><div class="row"><svg width="18" height="14"><circle cx="7" cy="7" r="5" '
+            'fill="#999" stroke="#222"/></svg>practice, area ∝ list size</div>'
+        )
         if not geometry.approximate:
-            parts.append('<div class="row">Area shading: stronger = larger share of the<br>'
-                         "area's patients in that polysystem</div>")
+            parts.append(
+                '<div class="row">Area shading: stronger = larger share of the<br>'
+                "area's patients in that polysystem</div>"
+            )
     if built.boundaries is not None and len(built.boundaries):
-        parts.append('<h5>Outlines</h5><div class="row"><svg width="26" height="10"><line x1="0" y1="5" x2="26" y2="5" '
-                     'stroke="#444" stroke-width="1.6" stroke-dasharray="5 3"/></svg> borough boundary</div>')
+        parts.append(
+            '<h5>Outlines</h5><div class="row"><svg width="26" height="10"><line x1="0" y1="5" x2="26" y2="5" '
+            'stroke="#444" stroke-width="1.6" stroke-dasharray="5 3"/></svg> borough boundary</div>'
+        )
     parts.append(f"{extra}</details>")
     return "".join(parts)
 
 
 def travel_legend_html(built: BuiltProblem, breaks: Sequence[float], geometry: PlanGeometry) -> str:
     """Legend of the travel-time layer: classes, what an area's time means, the source."""
-    rows = "".join(f'<div class="row"><span class="sw" style="background:{colour}"></span>{_e(text)}</div>'
-                   for colour, text in travel_scale(breaks))
+    rows = "".join(
+        f'<div class="row"><span class="sw" style="background:{colour}"></span>{_e(text)}</div>'
+        for colour, text in travel_scale(breaks)
+    )
     label = plan_summary_label(built)
-    return (f"<h4>Travel time to hub</h4>{rows}"
-            f'<div class="note">{_e(geometry.travel_note)}.<br>Source: {_e(label)}</div>')
+    return (
+        f'<h4>Travel time to hub</h4>{rows}<div class="note">{_e(geometry.travel_note)}.<br>Source: {_e(label)}</div>'
+    )
 
 
 def plan_summary_label(built: BuiltProblem) -> str:
@@ -455,8 +496,14 @@ def _area_layer(
         colour = fill.get(props["polysystem_id"] or "", "#BBBBBB")
         share = props["share"] if props["share"] is not None else 1.0
         opacity = 0.15 + 0.6 * share if shaded else 0.55
-        return {"fillColor": colour, "color": "#FFFFFF", "weight": 0.6, "opacity": 0.8,
-                "fillOpacity": round(opacity, 2), "className": "catchment-area"}
+        return {
+            "fillColor": colour,
+            "color": "#FFFFFF",
+            "weight": 0.6,
+            "opacity": 0.8,
+            "fillOpacity": round(opacity, 2),
+            "className": "catchment-area",
+        }
 
     fields = ["area_id", "name", "polysystem_id", "population", "travel_min"]
     aliases = ["Area", "Name", "Polysystem", "People" if not shaded else "Registered patients", "Travel (min)"]
@@ -464,7 +511,11 @@ def _area_layer(
         fields.insert(3, "share_pct")
         aliases.insert(3, "Share in polysystem")
     return folium.GeoJson(
-        data, name=name, show=show, style_function=style, pane=AREA_PANE,
+        data,
+        name=name,
+        show=show,
+        style_function=style,
+        pane=AREA_PANE,
         highlight_function=lambda f: {"weight": 2.0, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
     )
@@ -477,13 +528,23 @@ def _travel_layer(
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         value = feature["properties"]["travel_min"]
-        return {"fillColor": travel_colour(value, breaks), "color": "#666666", "weight": 0.4,
-                "fillOpacity": 0.85, "className": "catchment-travel"}
+        return {
+            "fillColor": travel_colour(value, breaks),
+            "color": "#666666",
+            "weight": 0.4,
+            "fillOpacity": 0.85,
+            "className": "catchment-travel",
+        }
 
     return folium.GeoJson(
-        data, name=name, show=False, style_function=style, pane=AREA_PANE,
-        tooltip=folium.GeoJsonTooltip(fields=["area_id", "name", "travel_min"],
-                                      aliases=["Area", "Name", "Travel to hub (min)"], sticky=True),
+        data,
+        name=name,
+        show=False,
+        style_function=style,
+        pane=AREA_PANE,
+        tooltip=folium.GeoJsonTooltip(
+            fields=["area_id", "name", "travel_min"], aliases=["Area", "Name", "Travel to hub (min)"], sticky=True
+        ),
     )
 
 
@@ -494,9 +555,16 @@ def _boundary_layer(boundaries: gpd.GeoDataFrame) -> folium.GeoJson:
     frame = gpd.GeoDataFrame({"label": labels}, geometry=frame.geometry, crs=BNG)
     data = _features(to_wgs84(frame, simplify_m=15.0), ["label"])
     return folium.GeoJson(
-        data, name="Borough boundaries",
-        style_function=lambda f: {"fill": False, "color": "#444444", "weight": 1.6, "dashArray": "5 3",
-                                  "interactive": False, "className": "catchment-boundary"},
+        data,
+        name="Borough boundaries",
+        style_function=lambda f: {
+            "fill": False,
+            "color": "#444444",
+            "weight": 1.6,
+            "dashArray": "5 3",
+            "interactive": False,
+            "className": "catchment-boundary",
+        },
     )
 
 
@@ -511,14 +579,25 @@ def _polysystem_layer(
     data = _features(frame, ["polysystem_id", "hub", "population", "n_units", "mean_travel_min"])
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
-        return {"fill": False, "color": "#111111", "weight": 2.6, "opacity": 0.95, "dashArray": dash,
-                "className": "catchment-polysystem"}
+        return {
+            "fill": False,
+            "color": "#111111",
+            "weight": 2.6,
+            "opacity": 0.95,
+            "dashArray": dash,
+            "className": "catchment-polysystem",
+        }
 
     return folium.GeoJson(
-        data, name=name, show=show, style_function=style,
-        tooltip=folium.GeoJsonTooltip(fields=["polysystem_id", "hub", "population", "n_units", "mean_travel_min"],
-                                      aliases=["Polysystem", "Hub", "Population", "Units", "Mean travel (min)"],
-                                      sticky=True),
+        data,
+        name=name,
+        show=show,
+        style_function=style,
+        tooltip=folium.GeoJsonTooltip(
+            fields=["polysystem_id", "hub", "population", "n_units", "mean_travel_min"],
+            aliases=["Polysystem", "Hub", "Population", "Units", "Mean travel (min)"],
+            sticky=True,
+        ),
     )
 
 
@@ -532,17 +611,27 @@ def _practice_layer(
         colour = colours.get(row.polysystem_id, "#BBBBBB") if isinstance(row.polysystem_id, str) else "#BBBBBB"
         radius = 3.0 + 9.0 * math.sqrt(max(float(row.population), 0.0) / max(largest, 1.0))
         marker = folium.CircleMarker(
-            location=[row.geometry.y, row.geometry.x], radius=round(radius, 1), color="#111111", weight=1.2,
-            fill=True, fill_color=colour, fill_opacity=0.95, class_name="catchment-practice",
+            location=[row.geometry.y, row.geometry.x],
+            radius=round(radius, 1),
+            color="#111111",
+            weight=1.2,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.95,
+            class_name="catchment-practice",
             tooltip=text_tooltip(f"{row.unit_name} ({row.unit_id})"),
         )
-        HtmlPopup(_popup([
-            ("Practice", f"{_e(row.unit_name)} ({_e(row.unit_id)})"),
-            ("Registered patients", f"{row.population:,.0f}"),
-            ("Polysystem", _e(row.polysystem_id or "none")),
-            ("Hub", _e(row.hub_site_name or "none")),
-            ("Travel to hub", _minutes(row.travel_min)),
-        ])).add_to(marker)
+        HtmlPopup(
+            _popup(
+                [
+                    ("Practice", f"{_e(row.unit_name)} ({_e(row.unit_id)})"),
+                    ("Registered patients", f"{row.population:,.0f}"),
+                    ("Polysystem", _e(row.polysystem_id or "none")),
+                    ("Hub", _e(row.hub_site_name or "none")),
+                    ("Travel to hub", _minutes(row.travel_min)),
+                ]
+            )
+        ).add_to(marker)
         marker.add_to(layer)
     return layer
 
@@ -555,20 +644,33 @@ def _candidate_layer(built: BuiltProblem, plan: Plan, *, name: str) -> folium.Fe
     sites = to_wgs84(sites, simplify_m=0)
     offered: dict[str, list[str]] = {}
     for option in built.problem.options:
-        offered.setdefault(option.site_id, []).append(f"{OPTION_LABELS.get(option.option, option.option)} "
-                                                       f"{_money(option.capital_cost)}"
-                                                       f"{PLACEHOLDER_LABEL if option.placeholder else ''}")
+        offered.setdefault(option.site_id, []).append(
+            f"{OPTION_LABELS.get(option.option, option.option)} "
+            f"{_money(option.capital_cost)}"
+            f"{PLACEHOLDER_LABEL if option.placeholder else ''}"
+        )
     for row in sites.itertuples(index=False):
-        icon = folium.DivIcon(html=hub_icon_svg(row.site_type, None, "#FFFFFF", size=16, chosen=False),
-                              icon_size=(16, 16), icon_anchor=(8, 8), class_name="catchment-candidate")
-        marker = folium.Marker(location=[row.geometry.y, row.geometry.x], icon=icon,
-                               tooltip=text_tooltip(f"{row.name} ({row.site_id}): candidate not chosen"))
-        HtmlPopup(_popup([
-            ("Candidate site", f"{_e(row.name)} ({_e(row.site_id)})"),
-            ("Type", _e(SITE_TYPE_LABELS.get(row.site_type, row.site_type))),
-            ("Status", _e(row.status)),
-            ("Options", "<br>".join(_e(t) for t in offered.get(row.site_id, [])) or "none"),
-        ])).add_to(marker)
+        icon = folium.DivIcon(
+            html=hub_icon_svg(row.site_type, None, "#FFFFFF", size=16, chosen=False),
+            icon_size=(16, 16),
+            icon_anchor=(8, 8),
+            class_name="catchment-candidate",
+        )
+        marker = folium.Marker(
+            location=[row.geometry.y, row.geometry.x],
+            icon=icon,
+            tooltip=text_tooltip(f"{row.name} ({row.site_id}): candidate not chosen"),
+        )
+        HtmlPopup(
+            _popup(
+                [
+                    ("Candidate site", f"{_e(row.name)} ({_e(row.site_id)})"),
+                    ("Type", _e(SITE_TYPE_LABELS.get(row.site_type, row.site_type))),
+                    ("Status", _e(row.status)),
+                    ("Options", "<br>".join(_e(t) for t in offered.get(row.site_id, [])) or "none"),
+                ]
+            )
+        ).add_to(marker)
         marker.add_to(layer)
     return layer
 
@@ -592,24 +694,38 @@ def _hub_layer(
         colour = colours.get(row.polysystem_id, "#BBBBBB")
         icon = folium.DivIcon(
             html=hub_icon_svg(row.hub_type, row.hub_option, colour, size=30),
-            icon_size=(30, 30), icon_anchor=(15, 15),
+            icon_size=(30, 30),
+            icon_anchor=(15, 15),
             class_name=f"catchment-hub catchment-hub-{row.hub_type} catchment-option-{row.hub_option}",
         )
-        marker = folium.Marker(location=[site.geometry.y, site.geometry.x], icon=icon,
-                               tooltip=text_tooltip(f"{row.polysystem_id}: {row.hub_site_name}"))
+        marker = folium.Marker(
+            location=[site.geometry.y, site.geometry.x],
+            icon=icon,
+            tooltip=text_tooltip(f"{row.polysystem_id}: {row.hub_site_name}"),
+        )
         names = sorted(members.get(row.hub_site_id, []))
-        HtmlPopup(_popup([
-            ("Polysystem", _e(row.polysystem_id)),
-            ("Hub", f"{_e(row.hub_site_name)} ({_e(row.hub_site_id)})"),
-            ("Site", _e(SITE_TYPE_LABELS.get(row.hub_type, str(row.hub_type)))),
-            ("Option", _e(OPTION_LABELS.get(row.hub_option, row.hub_option))),
-            ("Capital cost", _money(row.capital_cost)
-             + (PLACEHOLDER_LABEL if row.capital_cost_source == "placeholder" else "")),
-            ("Population", f"{row.population:,.0f}" + (" (below the floor)" if row.below_floor else "")),
-            ("Mean travel", _minutes(row.mean_travel_min)),
-            ("Longest travel", _minutes(row.max_travel_min)),
-            (f"{unit_word} ({len(names)})", '<div class="names">' + "<br>".join(_e(n) for n in names) + "</div>"),
-        ])).add_to(marker)
+        HtmlPopup(
+            _popup(
+                [
+                    ("Polysystem", _e(row.polysystem_id)),
+                    ("Hub", f"{_e(row.hub_site_name)} ({_e(row.hub_site_id)})"),
+                    ("Site", _e(SITE_TYPE_LABELS.get(row.hub_type, str(row.hub_type)))),
+                    ("Option", _e(OPTION_LABELS.get(row.hub_option, row.hub_option))),
+                    (
+                        "Capital cost",
+                        _money(row.capital_cost)
+                        + (PLACEHOLDER_LABEL if row.capital_cost_source == "placeholder" else ""),
+                    ),
+                    ("Population", f"{row.population:,.0f}" + (" (below the floor)" if row.below_floor else "")),
+                    ("Mean travel", _minutes(row.mean_travel_min)),
+                    ("Longest travel", _minutes(row.max_travel_min)),
+                    (
+                        f"{unit_word} ({len(names)})",
+                        '<div class="names">' + "<br>".join(_e(n) for n in names) + "</div>",
+                    ),
+                ]
+            )
+        ).add_to(marker)
         marker.add_to(layer)
     return layer
 
@@ -634,8 +750,14 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
             clean["mean_travel_min"] = round(clean["mean_travel_min"], 1)
         if "population" in clean and clean["population"] is not None:
             clean["population"] = f"{clean['population']:,.0f}"
-        features.append({"type": "Feature", "id": str(k), "properties": escape_properties(clean),
-                         "geometry": geom.__geo_interface__})
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(k),
+                "properties": escape_properties(clean),
+                "geometry": geom.__geo_interface__,
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 

@@ -22,9 +22,9 @@ from catchment.metrics import assignments_frame, capital_costs_label, plan_summa
 from catchment.objective import extra_reported_terms
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
-from maps.html import escape as _e
 from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
+from maps.html import escape as _e
 from maps.palette import OPTION_LABELS, SITE_TYPE_LABELS
 from maps.plan_map import map_html, plan_map, plan_summary_label, polysystem_colours
 
@@ -105,8 +105,9 @@ def report_html(
     heading = title or "Polysystem plan"
     stamp = (generated or dt.datetime.now()).strftime("%d %B %Y %H:%M")
 
-    page = map_html(plan_map(built, plan, tiles=False, key_box=False, legend_open=False, geometry=geometry,
-                             colours=colours))
+    page = map_html(
+        plan_map(built, plan, tiles=False, key_box=False, legend_open=False, geometry=geometry, colours=colours)
+    )
 
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -152,11 +153,12 @@ def _status_block(plan: Plan, summary: dict[str, Any]) -> str:
         words = f"the configuration {words} (scored as given; the independent validator found them)"
         broken = "<p><b>Broken rules:</b></p><ul>" + "".join(f"<li>{_e(v)}</li>" for v in plan.violations) + "</ul>"
     elif plan.status == "feasible" and plan.solver == "evaluate":
-        words += (" — a configuration scored as given: it satisfies every rule (checked by the validator), "
-                  "not optimised")
+        words += " — a configuration scored as given: it satisfies every rule (checked by the validator), not optimised"
     elif plan.status == "feasible":
-        words += (" — the plan satisfies every rule, but the solver did not prove that no better plan exists"
-                  f"{'' if plan.gap is None else f' (remaining gap {max(plan.gap, 0):.2%})'}")
+        words += (
+            " — the plan satisfies every rule, but the solver did not prove that no better plan exists"
+            f"{'' if plan.gap is None else f' (remaining gap {max(plan.gap, 0):.2%})'}"
+        )
     notes = "".join(f"<li>{_e(n)}</li>" for n in plan.notes)
     notes = f"<ul>{notes}</ul>" if notes else ""
     return f"<div class='status {cls}'><b>Status: {_e(words)}</b>{broken}{notes}</div>"
@@ -170,8 +172,10 @@ def _cards(summary: dict[str, Any], used: tuple[str, ...]) -> str:
         ("Population covered", f"{summary['population_assigned']:,.0f}"),
         ("Mean travel to hub", _minutes(terms.get("mean_travel"))),
         ("Longest travel to hub", _minutes(terms.get("max_travel"))),
-        ("Total capital" + (PLACEHOLDER_LABEL if summary["capital_costs_note"] else ""),
-         _money(summary["capital_cost"])),
+        (
+            "Total capital" + (PLACEHOLDER_LABEL if summary["capital_costs_note"] else ""),
+            _money(summary["capital_cost"]),
+        ),
         *((t.label, _e(t.text(terms.get(t.name)))) for t in extra_reported_terms(used)),
     ]
     body = "".join(f"<div class='card'><div class='v'>{v}</div><div class='k'>{_e(k)}</div></div>" for k, v in cards)
@@ -183,11 +187,16 @@ def _coverage_and_costs(built: BuiltProblem, summary: dict[str, Any]) -> str:
     parts = [f"<p>Coverage: {_e(summary['coverage_text'])}.</p>"]
     dropped = built.problem.dropped
     if dropped:
-        rows = "".join(f"<tr><td>{_e(d.unit_id)}</td><td>{_e(d.name)}</td><td class='n'>{d.population:,.0f}</td>"
-                       f"<td>{_e(d.reason)}</td></tr>" for d in dropped)
-        parts.append("<p class='warn'>Units of the selection left out of the plan (dropped.csv):</p>"
-                     "<table class='data dropped'><tr><th>Unit</th><th>Name</th><th class='n'>Population</th>"
-                     f"<th>Reason</th></tr>{rows}</table>")
+        rows = "".join(
+            f"<tr><td>{_e(d.unit_id)}</td><td>{_e(d.name)}</td><td class='n'>{d.population:,.0f}</td>"
+            f"<td>{_e(d.reason)}</td></tr>"
+            for d in dropped
+        )
+        parts.append(
+            "<p class='warn'>Units of the selection left out of the plan (dropped.csv):</p>"
+            "<table class='data dropped'><tr><th>Unit</th><th>Name</th><th class='n'>Population</th>"
+            f"<th>Reason</th></tr>{rows}</table>"
+        )
     if summary["capital_costs_note"]:
         parts.append(f"<p class='warn placeholder'>Note: {_e(summary['capital_costs_note'])}.</p>")
     return "".join(parts)
@@ -205,9 +214,15 @@ def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str
         ("Solver", _e(plan.solver or "n/a")),
         ("Solve time", f"{plan.runtime_s:.2f} s"),
         ("Data and travel times", f"{built.load_s:.2f} s"),
-        ("Units", f"{summary['n_units_assigned']:,} of {summary['n_units']:,} assigned"
-                  + (f"; {summary['n_units_dropped']:,} of the selection dropped (see above)"
-                     if summary["n_units_dropped"] else "")),
+        (
+            "Units",
+            f"{summary['n_units_assigned']:,} of {summary['n_units']:,} assigned"
+            + (
+                f"; {summary['n_units_dropped']:,} of the selection dropped (see above)"
+                if summary["n_units_dropped"]
+                else ""
+            ),
+        ),
         ("Travel times", (f"<span class='warn'>{_e(label)}</span>" if estimate else _e(label))),
         ("Areas on the map", _e(method)),
     ]
@@ -216,9 +231,11 @@ def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str
 
 
 def _polysystem_table(table: pd.DataFrame, colours: Mapping[str, str], *, placeholder: str = "") -> str:
-    head = ("<tr><th>Polysystem</th><th>Hub</th><th>Site</th><th>Option</th><th class='n'>Population</th>"
-            "<th class='n'>Units</th><th class='n'>Mean travel</th><th class='n'>Longest travel</th>"
-            f"<th class='n'>Capital{_e(placeholder)}</th><th>Notes</th></tr>")
+    head = (
+        "<tr><th>Polysystem</th><th>Hub</th><th>Site</th><th>Option</th><th class='n'>Population</th>"
+        "<th class='n'>Units</th><th class='n'>Mean travel</th><th class='n'>Longest travel</th>"
+        f"<th class='n'>Capital{_e(placeholder)}</th><th>Notes</th></tr>"
+    )
     rows = []
     for row in table.itertuples(index=False):
         notes = []
@@ -240,9 +257,11 @@ def _polysystem_table(table: pd.DataFrame, colours: Mapping[str, str], *, placeh
         )
     total_pop = table["population"].sum()
     total_cap = table["capital_cost"].fillna(0).sum()
-    rows.append(f"<tr><th>Total</th><th></th><th></th><th></th><th class='n'>{total_pop:,.0f}</th>"
-                f"<th class='n'>{int(table['n_units'].sum())}</th><th></th><th></th>"
-                f"<th class='n'>{_money(total_cap)}</th><th></th></tr>")
+    rows.append(
+        f"<tr><th>Total</th><th></th><th></th><th></th><th class='n'>{total_pop:,.0f}</th>"
+        f"<th class='n'>{int(table['n_units'].sum())}</th><th></th><th></th>"
+        f"<th class='n'>{_money(total_cap)}</th><th></th></tr>"
+    )
     return f"<table class='data polysystems'>{head}{''.join(rows)}</table>"
 
 
@@ -255,22 +274,27 @@ def _units_details(assignments: pd.DataFrame, table: pd.DataFrame) -> str:
             f"<td class='n'>{_minutes(u.travel_min)}</td></tr>"
             for u in members.itertuples(index=False)
         )
-        out.append(f"<details><summary>{_e(row.polysystem_id)} · {_e(row.hub_site_name)} · {len(members)} units"
-                   f"</summary><table class='data'><tr><th>Unit</th><th>Name</th><th class='n'>Population</th>"
-                   f"<th class='n'>Travel to hub</th></tr>{body}</table></details>")
+        out.append(
+            f"<details><summary>{_e(row.polysystem_id)} · {_e(row.hub_site_name)} · {len(members)} units"
+            f"</summary><table class='data'><tr><th>Unit</th><th>Name</th><th class='n'>Population</th>"
+            f"<th class='n'>Travel to hub</th></tr>{body}</table></details>"
+        )
     unassigned = assignments.loc[assignments["polysystem_id"].isna()]
     if len(unassigned):
-        out.append(f"<p class='warn'>{len(unassigned)} unit(s) in no polysystem: "
-                   f"{_e(', '.join(unassigned['unit_id'].astype(str)[:20]))}</p>")
+        out.append(
+            f"<p class='warn'>{len(unassigned)} unit(s) in no polysystem: "
+            f"{_e(', '.join(unassigned['unit_id'].astype(str)[:20]))}</p>"
+        )
     return "".join(out)
 
 
 def _provenance(built: BuiltProblem, plan: Plan) -> str:
-    rows = "".join(f"<tr><td>{_e(path)}</td><td><code>{_e(digest[:16])}…</code></td></tr>"
-                   for path, digest in sorted(built.input_files.items()))
+    rows = "".join(
+        f"<tr><td>{_e(path)}</td><td><code>{_e(digest[:16])}…</code></td></tr>"
+        for path, digest in sorted(built.input_files.items())
+    )
     rows = rows or "<tr><td colspan='2'>no input files recorded</td></tr>"
-    return ("<table class='data'><tr><th>Input</th><th>SHA-256 (first 16 hex digits)</th></tr>"
-            f"{rows}</table>")
+    return f"<table class='data'><tr><th>Input</th><th>SHA-256 (first 16 hex digits)</th></tr>{rows}</table>"
 
 
 # ---------------------------------------------------------------------------- formatting

@@ -28,14 +28,14 @@ import pandas as pd
 from branca.element import Element
 
 from catchment.build import BuiltProblem
-from geodata.settings import BNG
-from maps.assets import HtmlPopup, MapControl, OfflineMap, text_tooltip
-from maps.html import escape as _e
-from maps.areas import to_wgs84
-from maps.palette import OKABE_ITO, SITE_TYPE_LABELS, TRAVEL_COLOURS, text_colour
-from maps.plan_map import MAP_CSS, save_map
 from catchment.outputs import json_safe
 from catchment.problem import PLACEHOLDER_COSTS_NOTE
+from geodata.settings import BNG
+from maps.areas import to_wgs84
+from maps.assets import HtmlPopup, MapControl, OfflineMap, text_tooltip
+from maps.html import escape as _e
+from maps.palette import OKABE_ITO, SITE_TYPE_LABELS, TRAVEL_COLOURS, text_colour
+from maps.plan_map import MAP_CSS, save_map
 
 __all__ = ["REGRET_CLASSES", "regret_class", "shortlist_map", "write_shortlist_outputs", "SHORTLIST_FILES"]
 
@@ -76,12 +76,17 @@ def _marker_svg(site_type: str, fill: str, rank: int, *, essential: bool, size: 
     ring = 4.0 if essential else 1.5
     s = size
     inset = ring / 2 + 0.5
-    shape = (f'<rect x="{inset}" y="{inset}" width="{s - 2 * inset}" height="{s - 2 * inset}" rx="3" '
-             if site_type == "hospital" else f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - inset}" ')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" viewBox="0 0 {s} {s}">'
-            f'{shape}fill="{fill}" stroke="#111111" stroke-width="{ring}"/>'
-            f'<text x="{s / 2}" y="{s / 2 + 4}" text-anchor="middle" font-size="{11 if rank < 100 else 9}" '
-            f'font-weight="700" font-family="Arial, sans-serif" fill="{ink}">{rank}</text></svg>')
+    shape = (
+        f'<rect x="{inset}" y="{inset}" width="{s - 2 * inset}" height="{s - 2 * inset}" rx="3" '
+        if site_type == "hospital"
+        else f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - inset}" '
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" viewBox="0 0 {s} {s}">'
+        f'{shape}fill="{fill}" stroke="#111111" stroke-width="{ring}"/>'
+        f'<text x="{s / 2}" y="{s / 2 + 4}" text-anchor="middle" font-size="{11 if rank < 100 else 9}" '
+        f'font-weight="700" font-family="Arial, sans-serif" fill="{ink}">{rank}</text></svg>'
+    )
 
 
 def _num(value: Any, fmt: str, *, missing: str = "n/a") -> str:
@@ -127,27 +132,37 @@ def shortlist_map(
     sites = built.sites.merge(table, on="site_id", how="inner", suffixes=("", "_table"))
     sites = to_wgs84(gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG), simplify_m=0)
     context = built.units.geometry.representative_point()
-    bounds = np.vstack([gpd.GeoSeries(g, crs=BNG).to_crs(4326).total_bounds
-                        for g in (context, built.sites.geometry) if len(g)])
+    bounds = np.vstack(
+        [gpd.GeoSeries(g, crs=BNG).to_crs(4326).total_bounds for g in (context, built.sites.geometry) if len(g)]
+    )
     west, south = bounds[:, 0].min(), bounds[:, 1].min()
     east, north = bounds[:, 2].max(), bounds[:, 3].max()
-    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=12, tiles=None,
-                   control_scale=True, font_size="13px")
-    m.get_root().header.add_child(Element(f"<style>{MAP_CSS}</style>"), name="catchment_css")
+    m = OfflineMap(
+        location=[(south + north) / 2, (west + east) / 2],
+        zoom_start=12,
+        tiles=None,
+        control_scale=True,
+        font_size="13px",
+    )
+    # the root of a map is a branca Figure, which has a header
+    m.get_root().header.add_child(Element(f"<style>{MAP_CSS}</style>"), name="catchment_css")  # type: ignore[attr-defined]
     if tiles:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap background (online)", control=True).add_to(m)
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], padding=(10, 10))
 
     if built.boundaries is not None and len(built.boundaries):
         outlines = to_wgs84(built.boundaries[["geometry"]].copy(), simplify_m=20)
-        folium.GeoJson(outlines.__geo_interface__, name="Borough outlines",
-                       style_function=lambda _: {"color": "#555555", "weight": 1.5, "fill": False, "dashArray": "4 3"},
-                       ).add_to(m)
+        folium.GeoJson(
+            outlines.__geo_interface__,
+            name="Borough outlines",
+            style_function=lambda _: {"color": "#555555", "weight": 1.5, "fill": False, "dashArray": "4 3"},
+        ).add_to(m)
     units = folium.FeatureGroup(name="Practices" if built.problem.unit_type == "practice" else "Small areas")
     points = gpd.GeoSeries(context, crs=BNG).to_crs(4326)
     for point in points:
-        folium.CircleMarker([point.y, point.x], radius=2.5, color="#666666", weight=1, fill=True,
-                            fill_color="#999999", fill_opacity=0.7).add_to(units)
+        folium.CircleMarker(
+            [point.y, point.x], radius=2.5, color="#666666", weight=1, fill=True, fill_color="#999999", fill_opacity=0.7
+        ).add_to(units)
     units.add_to(m)
 
     layer = folium.FeatureGroup(name="Candidate hub sites by rank")
@@ -155,20 +170,36 @@ def shortlist_map(
     for row in sites.sort_values("rank", ascending=False).itertuples(index=False):
         kind = regret_class(bool(row.in_optimum), None if pd.isna(row.regret_pct) else float(row.regret_pct), tol_pct)
         fill = REGRET_CLASSES[kind][0]
-        icon = folium.DivIcon(html=_marker_svg(row.site_type, fill, int(row.rank), essential=bool(row.essential)),
-                              icon_size=(26, 26), icon_anchor=(13, 13), class_name=f"catchment-shortlist-{kind}")
-        marker = folium.Marker([row.geometry.y, row.geometry.x], icon=icon,
-                               tooltip=text_tooltip(f"#{int(row.rank)} {row.site_name} ({row.site_id})"))
+        icon = folium.DivIcon(
+            html=_marker_svg(row.site_type, fill, int(row.rank), essential=bool(row.essential)),
+            icon_size=(26, 26),
+            icon_anchor=(13, 13),
+            class_name=f"catchment-shortlist-{kind}",
+        )
+        marker = folium.Marker(
+            [row.geometry.y, row.geometry.x],
+            icon=icon,
+            tooltip=text_tooltip(f"#{int(row.rank)} {row.site_name} ({row.site_id})"),
+        )
         rows = [
             ("Rank", f"{int(row.rank)} of {len(sites)}"),
             ("Site", f"{_e(row.site_name)} ({_e(row.site_id)})"),
             ("Type", _e(SITE_TYPE_LABELS.get(row.site_type, row.site_type))),
             ("In the optimal plan", "yes" if row.in_optimum else "no"),
-            ("Regret (forced open)", f"{_num(row.regret, '.3f')} ({_num(row.regret_pct, '.1f')}%)"
-             if not pd.isna(row.regret) else _e(row.forced_open_status)),
-            ("Value of keeping (forced closed)", "essential: no plan without it" if row.essential else
-             f"{_num(row.value_of_keeping, '.3f')} ({_num(row.value_pct, '.1f')}%)"
-             if not pd.isna(row.value_of_keeping) else _e(row.forced_closed_status)),
+            (
+                "Regret (forced open)",
+                f"{_num(row.regret, '.3f')} ({_num(row.regret_pct, '.1f')}%)"
+                if not pd.isna(row.regret)
+                else _e(row.forced_open_status),
+            ),
+            (
+                "Value of keeping (forced closed)",
+                "essential: no plan without it"
+                if row.essential
+                else f"{_num(row.value_of_keeping, '.3f')} ({_num(row.value_pct, '.1f')}%)"
+                if not pd.isna(row.value_of_keeping)
+                else _e(row.forced_closed_status),
+            ),
             ("In near-optimal plans", f"{int(row.near_optimal_plans)} ({row.near_optimal_share:.0%})"),
         ]
         if isinstance(row.note, str) and row.note:
@@ -187,7 +218,8 @@ def shortlist_map(
         f"<h4>Sites by regret</h4>{legend}"
         '<div style="margin-top:4px">Number = rank; square = hospital site, circle = community site; '
         "thick ring = essential (no plan without it).</div>",
-        position="bottomright", css_class="catchment-legend",
+        position="bottomright",
+        css_class="catchment-legend",
     ).add_to(m)
     n_essential = int(table["essential"].sum())
     MapControl(
@@ -197,9 +229,13 @@ def shortlist_map(
         f"{n_essential} essential</div>"
         f"<div>Near-optimal: within {tolerance:.0%} of the optimum</div>"
         f"<div>Travel times: {_e(built.problem.travel_label)}</div>"
-        + (f"<div class='placeholder'><b>Note:</b> {_e(PLACEHOLDER_COSTS_NOTE)}</div>"
-           if built.problem.capital_costs_source == "placeholder" else ""),
-        position="bottomleft", css_class="catchment-key",
+        + (
+            f"<div class='placeholder'><b>Note:</b> {_e(PLACEHOLDER_COSTS_NOTE)}</div>"
+            if built.problem.capital_costs_source == "placeholder"
+            else ""
+        ),
+        position="bottomleft",
+        css_class="catchment-key",
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     return m
@@ -239,12 +275,23 @@ def write_shortlist_outputs(
     table.to_csv(paths["shortlist.csv"], index=False)
     terms = [t for t in built.problem.objective.terms]
     label = " + ".join(terms) if terms else "objective"
-    save_map(shortlist_map(built, table, optimum=float(summary["optimum"]), tolerance=float(summary["tolerance"]),
-                           objective_label=label, tiles=tiles), paths["shortlist.html"])
+    save_map(
+        shortlist_map(
+            built,
+            table,
+            optimum=float(summary["optimum"]),
+            tolerance=float(summary["tolerance"]),
+            objective_label=label,
+            tiles=tiles,
+        ),
+        paths["shortlist.html"],
+    )
     costs = built.problem.capital_costs_source
-    record = {**summary, "capital_costs_source": costs,
-              "capital_costs_note": PLACEHOLDER_COSTS_NOTE if costs == "placeholder" else None}
+    record = {
+        **summary,
+        "capital_costs_source": costs,
+        "capital_costs_note": PLACEHOLDER_COSTS_NOTE if costs == "placeholder" else None,
+    }
     paths["shortlist.json"].write_text(json.dumps(json_safe(record), indent=2) + "\n")
     logger.info("shortlist written to %s", folder)
     return paths
-

@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,14 +28,17 @@ from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from geodata.settings import BNG
-from maps.html import chart_text
 from maps.areas import PlanGeometry, plan_geometry
+from maps.html import chart_text
 from maps.palette import OPTION_COLOURS, OPTION_LABELS, OPTION_LETTERS, text_colour
 from maps.plan_map import format_gap, plan_summary_label, polysystem_colours
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 __all__ = ["plan_figure", "save_static_map"]
 
-_STYLE = {"font.family": "sans-serif", "font.size": 9}
+_STYLE: dict[RcKeyType, Any] = {"font.family": "sans-serif", "font.size": 9}
 
 
 def plan_figure(
@@ -78,25 +82,44 @@ def plan_figure(
         if built.boundaries is not None and len(built.boundaries):
             built.boundaries.to_crs(BNG).boundary.plot(ax=ax, color="#444444", linewidth=0.9, linestyle=(0, (5, 3)))
         if len(geometry.polysystems):
-            geometry.polysystems.boundary.plot(ax=ax, color="#111111", linewidth=1.6,
-                                               linestyle="--" if geometry.approximate else "-")
+            geometry.polysystems.boundary.plot(
+                ax=ax, color="#111111", linewidth=1.6, linestyle="--" if geometry.approximate else "-"
+            )
         _draw_units(ax, built, plan, colours)
         _draw_sites(ax, built, plan, table, colours)
         _frame(ax, geometry, built)
         _scale_bar(ax)
         handles = _legend_handles(built, table, colours)
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8,
-                  title="Polysystems (hub, population)", title_fontsize=9, alignment="left")
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            frameon=False,
+            fontsize=8,
+            title="Polysystems (hub, population)",
+            title_fontsize=9,
+            alignment="left",
+        )
         status = plan.status_label
         covered = f"{summary['coverage']:.1%} of the population of the selection covered"
         heading = title or f"{summary['n_polysystems']} polysystems, {covered}"
         ax.set_title(chart_text(heading), loc="left", fontsize=12, fontweight="bold")
         gap = "" if plan.gap is None else f", gap {format_gap(plan.gap)}"
-        caption = (f"Status: {status}{gap} ({plan.solver}). Travel times: {plan_summary_label(built)}. "
-                   f"Areas: {geometry.method}. Coverage: {summary['coverage_text']}."
-                   + (f" Note: {summary['capital_costs_note']}." if summary["capital_costs_note"] else ""))
-        ax.text(0.0, -0.015, chart_text(textwrap.fill(caption, 130)), transform=ax.transAxes, fontsize=7, color="#333333",
-                va="top", ha="left")
+        caption = (
+            f"Status: {status}{gap} ({plan.solver}). Travel times: {plan_summary_label(built)}. "
+            f"Areas: {geometry.method}. Coverage: {summary['coverage_text']}."
+            + (f" Note: {summary['capital_costs_note']}." if summary["capital_costs_note"] else "")
+        )
+        ax.text(
+            0.0,
+            -0.015,
+            chart_text(textwrap.fill(caption, 130)),
+            transform=ax.transAxes,
+            fontsize=7,
+            color="#333333",
+            va="top",
+            ha="left",
+        )
     return fig
 
 
@@ -143,7 +166,7 @@ def _draw_areas(ax: Axes, geometry: PlanGeometry, colours: Mapping[str, str]) ->
         return
     shaded = not geometry.approximate and bool((areas["share"] < 1).any())
     faces = []
-    for ps, share in zip(areas["polysystem_id"], areas["share"]):
+    for ps, share in zip(areas["polysystem_id"], areas["share"], strict=True):
         colour = colours.get(ps, "#BBBBBB") if isinstance(ps, str) else "#BBBBBB"
         alpha = 0.2 + 0.65 * float(share) if shaded else 0.7
         faces.append(to_rgba(colour, alpha))
@@ -167,30 +190,65 @@ def _draw_sites(ax: Axes, built: BuiltProblem, plan: Plan, table: pd.DataFrame, 
     for site_type, marker in (("hospital", "s"), ("community", "o")):
         part = others.loc[others["site_type"] == site_type]
         if len(part):
-            ax.scatter(part.geometry.x, part.geometry.y, s=30, marker=marker, facecolors="white",
-                       edgecolors="#444444", linewidths=1.1, zorder=5)
+            ax.scatter(
+                part.geometry.x,
+                part.geometry.y,
+                s=30,
+                marker=marker,
+                facecolors="white",
+                edgecolors="#444444",
+                linewidths=1.1,
+                zorder=5,
+            )
     hubs = sites.set_index("site_id")
+    row: Any  # a row of the table (named tuple)
     for row in table.itertuples(index=False):
         if row.hub_site_id not in hubs.index:
             continue
         point = hubs.loc[row.hub_site_id, "geometry"]
         marker = "s" if row.hub_type == "hospital" else "o"
         colour = colours.get(row.polysystem_id, "#BBBBBB")
-        ax.scatter([point.x], [point.y], s=190, marker=marker, c=[colour], edgecolors="#111111", linewidths=1.8,
-                   zorder=6)
-        ax.annotate(OPTION_LETTERS.get(row.hub_option, "?"), (point.x, point.y), xytext=(7, 7),
-                    textcoords="offset points", fontsize=7, fontweight="bold", ha="center", va="center",
-                    color=text_colour(OPTION_COLOURS.get(row.hub_option, "#BBBBBB")), zorder=7,
-                    bbox={"boxstyle": "circle,pad=0.2", "fc": OPTION_COLOURS.get(row.hub_option, "#BBBBBB"),
-                          "ec": "#222222", "lw": 0.8})
-        ax.annotate(chart_text(row.polysystem_id), (point.x, point.y), xytext=(0, -13), textcoords="offset points",
-                    fontsize=7, fontweight="bold", ha="center", va="top", zorder=7,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        ax.scatter(
+            [point.x], [point.y], s=190, marker=marker, c=[colour], edgecolors="#111111", linewidths=1.8, zorder=6
+        )
+        ax.annotate(
+            OPTION_LETTERS.get(row.hub_option, "?"),
+            (point.x, point.y),
+            xytext=(7, 7),
+            textcoords="offset points",
+            fontsize=7,
+            fontweight="bold",
+            ha="center",
+            va="center",
+            color=text_colour(OPTION_COLOURS.get(row.hub_option, "#BBBBBB")),
+            zorder=7,
+            bbox={
+                "boxstyle": "circle,pad=0.2",
+                "fc": OPTION_COLOURS.get(row.hub_option, "#BBBBBB"),
+                "ec": "#222222",
+                "lw": 0.8,
+            },
+        )
+        ax.annotate(
+            chart_text(row.polysystem_id),
+            (point.x, point.y),
+            xytext=(0, -13),
+            textcoords="offset points",
+            fontsize=7,
+            fontweight="bold",
+            ha="center",
+            va="top",
+            zorder=7,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
 
 
 def _frame(ax: Axes, geometry: PlanGeometry, built: BuiltProblem) -> None:
-    parts = [geometry.polysystems.total_bounds if len(geometry.polysystems) else None,
-             built.units.to_crs(BNG).total_bounds, built.sites.to_crs(BNG).total_bounds]
+    parts = [
+        geometry.polysystems.total_bounds if len(geometry.polysystems) else None,
+        built.units.to_crs(BNG).total_bounds,
+        built.sites.to_crs(BNG).total_bounds,
+    ]
     boxes = np.array([b for b in parts if b is not None and np.isfinite(b).all()])
     west, south = boxes[:, 0].min(), boxes[:, 1].min()
     east, north = boxes[:, 2].max(), boxes[:, 3].max()
@@ -220,25 +278,82 @@ def _scale_bar(ax: Axes) -> None:
 
 def _legend_handles(built: BuiltProblem, table: pd.DataFrame, colours: Mapping[str, str]) -> list[Artist]:
     handles: list[Artist] = []
+    row: Any  # a row of the table (named tuple)
     for row in table.itertuples(index=False):
         name = str(row.hub_site_name)
         name = name if len(name) <= 26 else name[:25] + "…"
         flag = " (below floor)" if row.below_floor else ""
-        handles.append(Patch(facecolor=colours.get(row.polysystem_id, "#BBBBBB"), edgecolor="#111111",
-                             label=chart_text(f"{row.polysystem_id} {name}, {row.population:,.0f}{flag}")))
+        handles.append(
+            Patch(
+                facecolor=colours.get(row.polysystem_id, "#BBBBBB"),
+                edgecolor="#111111",
+                label=chart_text(f"{row.polysystem_id} {name}, {row.population:,.0f}{flag}"),
+            )
+        )
     handles.append(Line2D([], [], linestyle="none", label=""))
-    handles.append(Line2D([], [], marker="s", linestyle="none", markersize=9, markerfacecolor="#DDDDDD",
-                          markeredgecolor="#111111", markeredgewidth=1.5, label="hub on a hospital site"))
-    handles.append(Line2D([], [], marker="o", linestyle="none", markersize=9, markerfacecolor="#DDDDDD",
-                          markeredgecolor="#111111", markeredgewidth=1.5, label="hub on a community site"))
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="s",
+            linestyle="none",
+            markersize=9,
+            markerfacecolor="#DDDDDD",
+            markeredgecolor="#111111",
+            markeredgewidth=1.5,
+            label="hub on a hospital site",
+        )
+    )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="none",
+            markersize=9,
+            markerfacecolor="#DDDDDD",
+            markeredgecolor="#111111",
+            markeredgewidth=1.5,
+            label="hub on a community site",
+        )
+    )
     for option, letter in OPTION_LETTERS.items():
-        handles.append(Line2D([], [], marker=f"${letter}$", linestyle="none", markersize=7,
-                              color=OPTION_COLOURS[option], label=f"{letter}: {OPTION_LABELS[option]}"))
-    handles.append(Line2D([], [], marker="o", linestyle="none", markersize=6, markerfacecolor="white",
-                          markeredgecolor="#555555", label="candidate site not chosen"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker=f"${letter}$",
+                linestyle="none",
+                markersize=7,
+                color=OPTION_COLOURS[option],
+                label=f"{letter}: {OPTION_LABELS[option]}",
+            )
+        )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="none",
+            markersize=6,
+            markerfacecolor="white",
+            markeredgecolor="#555555",
+            label="candidate site not chosen",
+        )
+    )
     if built.problem.unit_type == "practice":
-        handles.append(Line2D([], [], marker="o", linestyle="none", markersize=5, markerfacecolor="#999999",
-                              markeredgecolor="#111111", label="practice (area ∝ list size)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="none",
+                markersize=5,
+                markerfacecolor="#999999",
+                markeredgecolor="#111111",
+                label="practice (area ∝ list size)",
+            )
+        )
     handles.append(Line2D([], [], color="#111111", linewidth=1.6, label="polysystem boundary"))
     if built.boundaries is not None and len(built.boundaries):
         handles.append(Line2D([], [], color="#444444", linewidth=0.9, linestyle=(0, (5, 3)), label="borough boundary"))

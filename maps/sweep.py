@@ -33,8 +33,8 @@ from catchment.outputs import write_outputs
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
 from catchment.sweep import SweepPoint, apply_point
-from maps.html import chart_text, escape
 from maps.charts import STYLE, figure_svg
+from maps.html import chart_text, escape
 from maps.palette import POLYSYSTEM_COLOURS
 
 __all__ = ["SWEEP_FILES", "pareto_figure", "sweep_report_html", "render_plan_files", "write_sweep_outputs"]
@@ -100,29 +100,59 @@ def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capi
     with rc_context(STYLE):
         fig = Figure(figsize=(7.2 if len(modes) == 1 else 5.2 * len(modes), 4.6))
         axes = fig.subplots(1, len(modes), squeeze=False)[0]
-        for ax, mode in zip(axes, modes):
+        for ax, mode in zip(axes, modes, strict=True):
             mine = ok.loc[ok["mode"].astype(str) == mode] if "mode" in ok.columns else ok
             for count in counts:
                 part = mine.loc[mine["n_polysystems"] == count]
                 if len(part):
-                    ax.scatter(part["mean_travel_min"], part["capital_cost"] / 1e6, s=42, color=colour_of[count],
-                               edgecolor="#555555", linewidth=0.5, label=f"{count} polysystems", zorder=2)
+                    ax.scatter(
+                        part["mean_travel_min"],
+                        part["capital_cost"] / 1e6,
+                        s=42,
+                        color=colour_of[count],
+                        edgecolor="#555555",
+                        linewidth=0.5,
+                        label=f"{count} polysystems",
+                        zorder=2,
+                    )
             front = _front(mine)
             if len(front):
-                ax.scatter(front["mean_travel_min"], front["capital_cost"] / 1e6, s=120, facecolor="none",
-                           edgecolor="#111111", linewidth=1.6, zorder=3, label="Pareto front")
-                ax.plot(front["mean_travel_min"], front["capital_cost"] / 1e6, color="#111111", linewidth=0.8,
-                        linestyle="--", zorder=1)
+                ax.scatter(
+                    front["mean_travel_min"],
+                    front["capital_cost"] / 1e6,
+                    s=120,
+                    facecolor="none",
+                    edgecolor="#111111",
+                    linewidth=1.6,
+                    zorder=3,
+                    label="Pareto front",
+                )
+                ax.plot(
+                    front["mean_travel_min"],
+                    front["capital_cost"] / 1e6,
+                    color="#111111",
+                    linewidth=0.8,
+                    linestyle="--",
+                    zorder=1,
+                )
                 same = front.groupby([front["mean_travel_min"].round(6), front["capital_cost"].round(0)], sort=False)
                 for (x, y), group in same:  # plans with the same figures share one label
                     ids = list(group["plan_id"])
                     label = ", ".join(ids[:3]) + (f" +{len(ids) - 3}" if len(ids) > 3 else "")
-                    ax.annotate(chart_text(label), (x, y / 1e6), xytext=(6, 4), textcoords="offset points", fontsize=7.5)
-            n_missing = int((table["mode"].astype(str) == mode).sum()) - len(mine) if "mode" in table.columns \
+                    ax.annotate(
+                        chart_text(label),
+                        (x, y / 1e6),  # type: ignore[operator]  # y: capital cost xytext=(6, 4), textcoords="offset points", fontsize=7.5
+                    )
+            n_missing = (
+                int((table["mode"].astype(str) == mode).sum()) - len(mine)
+                if "mode" in table.columns
                 else len(table) - len(ok)
+            )
             words = "" if mode in ("", "base", "n/a") else f" ({mode})"
-            ax.set_xlabel(f"population-weighted mean travel to the hub{words} (minutes)"
-                          + (f"\n({n_missing} grid point(s) without a valid plan not shown)" if n_missing else ""))
+            ax.set_xlabel(
+                f"population-weighted mean travel to the hub{words} (minutes)"
+                + (f"\n({n_missing} grid point(s) without a valid plan not shown)" if n_missing else "")
+            )
             ax.set_ylabel(f"capital cost (GBP millions){placeholder}")
             heading = title if len(modes) == 1 else f"{title}: {mode}"
             ax.set_title(chart_text(heading + (f"{placeholder}" if len(modes) == 1 else "")), loc="left")
@@ -191,20 +221,34 @@ def sweep_report_html(
     n_valid = int(table["validated"].fillna(False).astype(bool).sum())
     modes = list(dict.fromkeys(table["mode"].astype(str)))
     per_mode = len(modes) > 1
-    front_words = ("on a Pareto front (one per mode)" if per_mode else "on the Pareto front")
-    cards = [("grid points", len(table)), ("valid plans", n_valid), (front_words, int(table["pareto"].sum())),
-             ("infeasible", counts.get("infeasible", 0)), ("invalid rules", counts.get("invalid", 0)),
-             ("no plan in time", counts.get("unsolved", 0))]
+    front_words = "on a Pareto front (one per mode)" if per_mode else "on the Pareto front"
+    cards: list[tuple[str, int | str]] = [
+        ("grid points", len(table)),
+        ("valid plans", n_valid),
+        (front_words, int(table["pareto"].sum())),
+        ("infeasible", counts.get("infeasible", 0)),
+        ("invalid rules", counts.get("invalid", 0)),
+        ("no plan in time", counts.get("unsolved", 0)),
+    ]
     if runtime_s is not None:
         cards.append(("seconds", f"{runtime_s:,.1f}"))
-    columns = [("plan_id", "plan", "text"), ("floor", "floor", "people"), ("polysystems", "polysystems", "text"),
-               ("travel_limit_min", "travel limit (min)", "min"), ("budget", "budget", "money"),
-               ("mode", "mode", "text"), ("status", "status", "text"), ("objective", "objective", "min"),
-               ("gap", "gap", "gap"), ("mean_travel_min", "mean travel (min)", "min"),
-               ("longest_travel_min", "longest (min)", "min"),
-               ("capital_cost", f"capital{_placeholder(table)}", "money"),
-               ("n_polysystems", "count", "people"), ("validated", "validated", "bool"),
-               ("pareto", "Pareto", "bool")]
+    columns = [
+        ("plan_id", "plan", "text"),
+        ("floor", "floor", "people"),
+        ("polysystems", "polysystems", "text"),
+        ("travel_limit_min", "travel limit (min)", "min"),
+        ("budget", "budget", "money"),
+        ("mode", "mode", "text"),
+        ("status", "status", "text"),
+        ("objective", "objective", "min"),
+        ("gap", "gap", "gap"),
+        ("mean_travel_min", "mean travel (min)", "min"),
+        ("longest_travel_min", "longest (min)", "min"),
+        ("capital_cost", f"capital{_placeholder(table)}", "money"),
+        ("n_polysystems", "count", "people"),
+        ("validated", "validated", "bool"),
+        ("pareto", "Pareto", "bool"),
+    ]
     head = "".join(f'<th class="{"text" if k == "text" else ""}">{escape(label)}</th>' for _, label, k in columns)
     body = []
     for row in table.to_dict("records"):
@@ -220,20 +264,39 @@ def sweep_report_html(
             cells.append(f'<td class="{"text" if kind == "text" else ""}">{text}</td>')
         body.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
     problems = table.loc[table["note"].fillna("").astype(str).str.len() > 0, ["plan_id", "status", "note"]]
-    diagnosis = "".join(f"<li><b>{escape(r.plan_id)}</b> ({escape(r.status)}): {escape(r.note)}</li>"
-                        for r in problems.itertuples(index=False))
+    diagnosis = "".join(
+        f"<li><b>{escape(r.plan_id)}</b> ({escape(r.status)}): {escape(r.note)}</li>"
+        for r in problems.itertuples(index=False)
+    )
     travel = f" Travel times: {escape(travel_label)}." if travel_label else ""
-    per_mode_words = (", compared only with plans of the same travel mode: one front per mode ("
-                      + escape(", ".join(modes)) + ")") if per_mode else ""
-    fronts = "".join(
-        f"<li><b>{escape(mode)}</b>: "
-        + escape(", ".join(table.loc[(table["mode"].astype(str) == mode) & table["pareto"].astype(bool),
-                                          "plan_id"].astype(str)) or "none")
-        + "</li>" for mode in modes) if per_mode else ""
-    placeholder_words = (" <b>Capital costs are placeholders</b> (built-in indicative figures, not real estates costs)."
-                         if _placeholder(table) else "")
-    na = "".join(f"<li><b>{escape(axis)}</b>: not applicable, {escape(why)}</li>"
-                 for axis, why in (not_applicable or {}).items())
+    per_mode_words = (
+        (", compared only with plans of the same travel mode: one front per mode (" + escape(", ".join(modes)) + ")")
+        if per_mode
+        else ""
+    )
+    fronts = (
+        "".join(
+            f"<li><b>{escape(mode)}</b>: "
+            + escape(
+                ", ".join(
+                    table.loc[(table["mode"].astype(str) == mode) & table["pareto"].astype(bool), "plan_id"].astype(str)
+                )
+                or "none"
+            )
+            + "</li>"
+            for mode in modes
+        )
+        if per_mode
+        else ""
+    )
+    placeholder_words = (
+        " <b>Capital costs are placeholders</b> (built-in indicative figures, not real estates costs)."
+        if _placeholder(table)
+        else ""
+    )
+    na = "".join(
+        f"<li><b>{escape(axis)}</b>: not applicable, {escape(why)}</li>" for axis, why in (not_applicable or {}).items()
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>{_PAGE_CSS}</style></head><body>
@@ -242,14 +305,14 @@ def sweep_report_html(
 Every plan is re-checked by the independent validator; figures are recomputed from the plan.
 The Pareto front holds the valid plans that no other plan beats on mean travel, capital cost and
 number of polysystems at once (fewer is better on each){per_mode_words}.{placeholder_words}</p>
-<div class="cards">{''.join(f'<div class="card"><b>{v}</b>{escape(k)}</div>' for k, v in cards)}</div>
-{f'<h2>Axes not applicable</h2><ul>{na}</ul>' if na else ''}
+<div class="cards">{"".join(f'<div class="card"><b>{v}</b>{escape(k)}</div>' for k, v in cards)}</div>
+{f"<h2>Axes not applicable</h2><ul>{na}</ul>" if na else ""}
 <h2>Mean travel against capital cost</h2>
 {chart_svg}
-{f'<h2>Pareto front of each travel mode</h2><ul class="fronts">{fronts}</ul>' if fronts else ''}
+{f'<h2>Pareto front of each travel mode</h2><ul class="fronts">{fronts}</ul>' if fronts else ""}
 <h2>Every grid point</h2>
-<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
-{f'<h2>Points without a plan: why</h2><ul>{diagnosis}</ul>' if diagnosis else ''}
+<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>
+{f"<h2>Points without a plan: why</h2><ul>{diagnosis}</ul>" if diagnosis else ""}
 </body></html>
 """
 
@@ -285,8 +348,12 @@ def render_plan_files(
     built = dataclasses.replace(built, problem=apply_point(built.problem, point))
     with tempfile.TemporaryDirectory(prefix="catchment-sweep-") as tmp:
         folder = Path(tmp)
-        write_outputs(folder, built, plan, scenario={**dict(record), "sweep_point": point.plan_id,
-                                                      "sweep_parameters": point.label()})
+        write_outputs(
+            folder,
+            built,
+            plan,
+            scenario={**dict(record), "sweep_point": point.plan_id, "sweep_parameters": point.label()},
+        )
         if maps:
             from maps import write_plan_outputs
 
@@ -338,7 +405,7 @@ def write_sweep_outputs(
     fig = pareto_figure(table)
     with rc_context(STYLE):
         fig.savefig(paths["pareto.png"], dpi=150, bbox_inches="tight")
-    shared = {"bases": bases, "maps": maps}
+    shared: dict[str, Any] = {"bases": bases, "maps": maps}
     if mapper is None:
         rendered = [render_plan_files(item, **shared) for item in items]
     else:
@@ -346,7 +413,7 @@ def write_sweep_outputs(
     plans = folder / "plans"
     plans.mkdir(exist_ok=True)
     links = {}
-    for (point, *_), files in zip(items, rendered):
+    for (point, *_), files in zip(items, rendered, strict=True):
         sub = plans / point.plan_id
         sub.mkdir()
         for name, content in files.items():
@@ -354,9 +421,16 @@ def write_sweep_outputs(
         main = "report.html" if "report.html" in files else next(iter(files))
         links[point.plan_id] = f"plans/{point.plan_id}/{main}"
     travel = next(iter(bases.values())).problem.travel_label if bases else ""
-    report = sweep_report_html(table, title=title, base=base, not_applicable=not_applicable,
-                               chart_svg=figure_svg(fig, name="pareto front"), runtime_s=runtime_s,
-                               travel_label=travel, plan_links=links)
+    report = sweep_report_html(
+        table,
+        title=title,
+        base=base,
+        not_applicable=not_applicable,
+        chart_svg=figure_svg(fig, name="pareto front"),
+        runtime_s=runtime_s,
+        travel_label=travel,
+        plan_links=links,
+    )
     paths["sweep.html"].write_text(report, encoding="utf-8")
     paths["plans"] = plans
     logger.info("sweep report and %d plan folder(s) written to %s", len(items), folder)

@@ -40,11 +40,14 @@ import numpy as np
 import pulp
 from pulp import constants as lpconst
 
+from catchment.settings import SOLVER_NAMES
+
 __all__ = ["SOLVERS", "SolveOutcome", "solver_available", "run_solver", "WarmHiGHS", "run_highs"]
 
 logger = logging.getLogger(__name__)
 
-SOLVERS = ("highs", "cbc")
+#: The solvers this module runs (:data:`catchment.settings.SOLVER_NAMES`).
+SOLVERS = SOLVER_NAMES
 #: Above this many columns HiGHS runs without presolve (it overruns time limits there).
 PRESOLVE_MAX_COLUMNS = 50_000
 #: Seconds per variable kept from the solver's time for reading the solution back into PuLP

@@ -20,8 +20,9 @@ from catchment.diagnose import Diagnosis, diagnose, diagnose_after_solve
 from catchment.metrics import capital_cost, objective_terms
 from catchment.plan import Plan
 from catchment.problem import Problem
+from catchment.settings import COMMAND_TIME_LIMIT_S, SolverSettings
 from catchment.validate import validate_plan
-from solvers.mip import check_solver_options, solve
+from solvers.mip import solve
 
 __all__ = ["SolveOptions", "SolveRecord", "solve_and_check", "diagnosis_summary"]
 
@@ -29,26 +30,21 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class SolveOptions:
-    """Solver settings shared by every solve of a batch.
+class SolveOptions(SolverSettings):
+    """Solver settings shared by every solve of a batch: :class:`~catchment.settings.SolverSettings`
+    with the batch commands' time limit by default.
 
     Parameters
     ----------
-    solver
-        ``"highs"`` or ``"cbc"``.
     time_limit
-        Wall-clock seconds per solve, or ``None``.
-    mip_gap
-        Relative optimality gap.
-    k_nearest
-        Nearest-site rule (``None``: automatic, see :class:`solvers.mip.PolysystemModel`).
-    threads
-        Solver threads per solve (``None``: the solver's default). On a Dask worker with one
-        thread, one solver thread avoids oversubscribing the cores.
-    method
-        ``"auto"``, ``"mip"`` or ``"lns"`` (see :func:`solvers.mip.solve`). A batch's
-        neighbourhood searches run in the worker's own process (``workers=1``): the
-        batch already spreads solves over the cores.
+        Wall-clock seconds per solve (default :data:`~catchment.settings.COMMAND_TIME_LIMIT_S`),
+        or ``None``.
+    solver, mip_gap, k_nearest, threads, contiguity, method
+        As for :class:`~catchment.settings.SolverSettings`. On a Dask worker with one thread,
+        one solver thread (``threads=1``) avoids oversubscribing the cores.
+    workers
+        Ignored: a batch's neighbourhood searches run in the worker's own process
+        (``workers=1``), as the batch already spreads solves over the cores.
 
     Raises
     ------
@@ -56,16 +52,7 @@ class SolveOptions:
         If an option is invalid (every problem listed).
     """
 
-    solver: str = "highs"
-    time_limit: float | None = 120.0
-    mip_gap: float = 1e-4
-    k_nearest: int | None = None
-    threads: int | None = None
-    method: str = "auto"
-
-    def __post_init__(self) -> None:
-        check_solver_options(solver=self.solver, time_limit=self.time_limit, mip_gap=self.mip_gap,
-                             k_nearest=self.k_nearest, threads=self.threads, method=self.method)
+    time_limit: float | None = COMMAND_TIME_LIMIT_S
 
 
 @dataclass(frozen=True)
@@ -189,8 +176,7 @@ def solve_and_check(problem: Problem, options: SolveOptions, *, workers: int | N
             diagnosis=diagnosis_summary(found), proven_by="checks", runtime_s=time.perf_counter() - started,
             infeasibility=found,
         )
-    plan = solve(problem, solver=options.solver, time_limit=options.time_limit, mip_gap=options.mip_gap,
-                 k_nearest=options.k_nearest, threads=options.threads, method=options.method, workers=workers)
+    plan = solve(problem, **{**options.solve_keywords(), "workers": workers})
     if not plan.has_plan:
         diagnosis, proven_by, infeasibility = "", "", None
         if plan.status == "infeasible":

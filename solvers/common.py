@@ -118,9 +118,7 @@ def adjacency_lists(problem: Problem) -> list[list[int]]:
     return nbrs
 
 
-def candidate_pairs(
-    problem: Problem, *, k: int | None = None, keep: np.ndarray | None = None
-) -> Candidates:
+def candidate_pairs(problem: Problem, *, k: int | None = None, keep: np.ndarray | None = None) -> Candidates:
     """Pairs that get an assignment variable, after every valid reduction.
 
     A pair (unit ``i``, site ``j``) is dropped when the site is excluded, the travel time
@@ -263,9 +261,7 @@ def travel_weights(problem: Problem, term: str) -> np.ndarray:
     return TERM[term].travel_shares(problem)
 
 
-def term_values(
-    problem: Problem, site_of_unit: np.ndarray, hub_options: Mapping[int, str]
-) -> dict[str, float]:
+def term_values(problem: Problem, site_of_unit: np.ndarray, hub_options: Mapping[int, str]) -> dict[str, float]:
     """Every objective term of an assignment, in the units the model uses.
 
     Parameters
@@ -318,9 +314,7 @@ def objective_key(objective: Objective, terms: Mapping[str, float]) -> tuple[flo
     return (objective_value(objective, terms),)
 
 
-def choose_options(
-    problem: Problem, site_populations: Mapping[int, float]
-) -> dict[int, str] | None:
+def choose_options(problem: Problem, site_populations: Mapping[int, float]) -> dict[int, str] | None:
     """Cheapest option of each open site that can serve its population.
 
     Returns ``None`` when some site has no option large enough.
@@ -328,8 +322,7 @@ def choose_options(
     chosen: dict[int, str] = {}
     for j, pop in site_populations.items():
         fits = [
-            o for o in problem.options_of(problem.site_ids[j])
-            if o.capacity is None or pop <= o.capacity * (1 + 1e-9)
+            o for o in problem.options_of(problem.site_ids[j]) if o.capacity is None or pop <= o.capacity * (1 + 1e-9)
         ]
         if not fits:
             return None

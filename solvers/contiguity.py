@@ -67,6 +67,8 @@ from dataclasses import dataclass
 
 import pulp
 
+from catchment.settings import CONTIGUITY_METHODS
+
 __all__ = [
     "CONTIGUITY_METHODS",
     "SeparatorCut",
@@ -77,10 +79,6 @@ __all__ = [
     "components",
     "spanning_flows",
 ]
-
-
-#: ``"cuts"``: separator cuts added round by round (default); ``"flow"``: flow model.
-CONTIGUITY_METHODS = ("cuts", "flow")
 
 
 @dataclass(frozen=True)
@@ -234,19 +232,23 @@ def add_flow_contiguity(
             for a in units:
                 for b in neighbours[a]:
                     if b in members and b != host:
-                        var = prob.add_variable(
-                            f"f({unit_labels[a]},{unit_labels[b]},{s})", lowBound=0, upBound=big_m
-                        )
+                        var = prob.add_variable(f"f({unit_labels[a]},{unit_labels[b]},{s})", lowBound=0, upBound=big_m)
                         flows[(j, a, b)] = var
                         inflow[b].append((var, 1.0))
                         outflow[a].append((var, -1.0))
         if host is None:
             for b in units:
-                roots[(b, j)] = prob.add_variable(f"root({unit_labels[b]},{s})", cat=pulp.LpInteger,
-                                                  lowBound=0, upBound=1)
-            prob.addConstraint(pulp.LpConstraint(
-                pulp.LpAffineExpression([*((roots[(b, j)], 1.0) for b in units), (open_vars[j], -1.0)]),
-                eq, f"root_{s}", 0.0))
+                roots[(b, j)] = prob.add_variable(
+                    f"root({unit_labels[b]},{s})", cat=pulp.LpInteger, lowBound=0, upBound=1
+                )
+            prob.addConstraint(
+                pulp.LpConstraint(
+                    pulp.LpAffineExpression([*((roots[(b, j)], 1.0) for b in units), (open_vars[j], -1.0)]),
+                    eq,
+                    f"root_{s}",
+                    0.0,
+                )
+            )
         for b in units:
             if b == host:
                 continue
@@ -254,26 +256,36 @@ def add_flow_contiguity(
             xb = x[(b, j)]
             if host is None:
                 rb = roots[(b, j)]
-                prob.addConstraint(pulp.LpConstraint(
-                    pulp.LpAffineExpression([(rb, 1.0), (xb, -1.0)]), le, f"rootin({u},{s})", 0.0))
-                prob.addConstraint(pulp.LpConstraint(
-                    # the root keeps its own unit too: it may send out up to |U_j| - 1 net
-                    pulp.LpAffineExpression([*inflow[b], *outflow[b], (xb, -1.0), (rb, big_m + 1.0)]),
-                    ge, f"balance({u},{s})", 0.0))
+                prob.addConstraint(
+                    pulp.LpConstraint(pulp.LpAffineExpression([(rb, 1.0), (xb, -1.0)]), le, f"rootin({u},{s})", 0.0)
+                )
+                prob.addConstraint(
+                    pulp.LpConstraint(
+                        # the root keeps its own unit too: it may send out up to |U_j| - 1 net
+                        pulp.LpAffineExpression([*inflow[b], *outflow[b], (xb, -1.0), (rb, big_m + 1.0)]),
+                        ge,
+                        f"balance({u},{s})",
+                        0.0,
+                    )
+                )
             else:
-                prob.addConstraint(pulp.LpConstraint(
-                    pulp.LpAffineExpression([*inflow[b], *outflow[b], (xb, -1.0)]),
-                    eq, f"balance({u},{s})", 0.0))
+                prob.addConstraint(
+                    pulp.LpConstraint(
+                        pulp.LpAffineExpression([*inflow[b], *outflow[b], (xb, -1.0)]), eq, f"balance({u},{s})", 0.0
+                    )
+                )
             if inflow[b]:
-                prob.addConstraint(pulp.LpConstraint(
-                    pulp.LpAffineExpression([*inflow[b], (xb, -big_m)]), le, f"inflow({u},{s})", 0.0))
+                prob.addConstraint(
+                    pulp.LpConstraint(pulp.LpAffineExpression([*inflow[b], (xb, -big_m)]), le, f"inflow({u},{s})", 0.0)
+                )
             if host is not None and not neighbour_rows:
                 continue
             terms = [(x[(a, j)], -1.0) for a in neighbours[b] if a in members]
             if host is None:
                 terms.append((roots[(b, j)], -1.0))
-            prob.addConstraint(pulp.LpConstraint(
-                pulp.LpAffineExpression([(xb, 1.0), *terms]), le, f"nbr({u},{s})", 0.0))
+            prob.addConstraint(
+                pulp.LpConstraint(pulp.LpAffineExpression([(xb, 1.0), *terms]), le, f"nbr({u},{s})", 0.0)
+            )
     return FlowContiguity(flows, roots)
 
 
@@ -344,4 +356,3 @@ def is_connected(members: Iterable[int], neighbours: Sequence[Sequence[int]]) ->
     """True if the units ``members`` form one connected piece (or none)."""
     members = list(members)
     return len(members) <= 1 or len(components(members, neighbours)) == 1
-

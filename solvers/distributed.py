@@ -32,8 +32,8 @@ import importlib.metadata
 import logging
 import os
 import uuid
-from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from geodata.errors import SchedulerAddressError, SchedulerError
@@ -58,8 +58,20 @@ R = TypeVar("R")
 #: Seconds to wait for an existing scheduler to answer.
 CONNECT_TIMEOUT_S = 20.0
 #: Keyword arguments of ``Client.submit`` that a shared argument may not be named after.
-_SUBMIT_ARGUMENTS = frozenset({"key", "workers", "resources", "retries", "priority", "fifo_timeout",
-                               "allow_other_workers", "actor", "actors", "pure"})
+_SUBMIT_ARGUMENTS = frozenset(
+    {
+        "key",
+        "workers",
+        "resources",
+        "retries",
+        "priority",
+        "fifo_timeout",
+        "allow_other_workers",
+        "actor",
+        "actors",
+        "pure",
+    }
+)
 
 
 #: Entry-point group of Dask's comm plugins (third-party address schemes).
@@ -68,9 +80,11 @@ _COMM_PLUGINS = "distributed.comm.backends"
 _TLS_SCHEMES = frozenset({"tls", "wss"})
 #: Dask configuration keys of the certificates a client presents (``key``: optional, the
 #: key may follow the certificate in its file).
-_TLS_SETTINGS = (("tls_ca_file", "distributed.comm.tls.ca-file", True),
-                 ("tls_client_cert", "distributed.comm.tls.client.cert", True),
-                 ("tls_client_key", "distributed.comm.tls.client.key", False))
+_TLS_SETTINGS = (
+    ("tls_ca_file", "distributed.comm.tls.ca-file", True),
+    ("tls_client_cert", "distributed.comm.tls.client.cert", True),
+    ("tls_client_key", "distributed.comm.tls.client.key", False),
+)
 
 
 def default_workers() -> int:
@@ -130,7 +144,8 @@ def check_scheduler_address(address: str, *, option: str = "--scheduler") -> str
         raise SchedulerAddressError(
             f"{option} {address!r}: unknown address scheme {scheme!r}; Dask connects with "
             f"{', '.join(f'{s}://' for s in known)} (e.g. tcp://host:8786, or tls://host:8786 with "
-            "certificates in Dask's configuration)")
+            "certificates in Dask's configuration)"
+        )
     try:
         host, port = get_backend(scheme).get_address_host_port(location)
     except NotImplementedError:  # not a host:port scheme (inproc)
@@ -168,7 +183,8 @@ def scheduler_security(address: str, *, option: str = "--scheduler") -> Any:
         raise SchedulerAddressError(
             f"{option} {address!r} uses TLS, but Dask's configuration does not set {' and '.join(missing)}: "
             f"name the cluster's CA certificate and this client's certificate and key in a YAML file in "
-            f"~/.config/dask/ or with the environment variables {variables}")
+            f"~/.config/dask/ or with the environment variables {variables}"
+        )
     for attr, key, _ in _TLS_SETTINGS:
         value = getattr(security, attr)
         if value and "\n" not in value and not Path(value).expanduser().is_file():  # a PEM text needs no file
@@ -229,9 +245,14 @@ def dask_client(
     try:
         # Dashboard off. The scheduler still serves a small HTTP endpoint (health checks): on
         # a free local port, not on 8787, which another cluster may hold.
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                               preload=["solvers._dask_worker"])  # workers leave Ctrl-C to this process
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            preload=["solvers._dask_worker"],
+        )  # workers leave Ctrl-C to this process
     except KeyboardInterrupt:
         _quieten_cluster()
         raise

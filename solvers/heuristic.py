@@ -67,9 +67,7 @@ REPAIR_WORK = 10_000
 _LOOSE_SHARE = 0.4
 
 
-def solve_heuristic(
-    problem: Problem, *, work_limit: int | None = None, time_limit: float | None = None
-) -> Plan | None:
+def solve_heuristic(problem: Problem, *, work_limit: int | None = None, time_limit: float | None = None) -> Plan | None:
     """Find a good plan quickly, or ``None`` if the heuristic finds none.
 
     The search is limited by a count of steps (``work_limit``), so the same problem
@@ -136,8 +134,13 @@ def solve_heuristic(
         solver="heuristic",
         runtime_s=time.perf_counter() - start,
         notes=tuple(notes),
-        stats={"term_values": terms, "hub_counts_tried": tried, "work": budget.used, "work_limit": budget.steps,
-               "stopped_by_time_limit": budget.timed_out},
+        stats={
+            "term_values": terms,
+            "hub_counts_tried": tried,
+            "work": budget.used,
+            "work_limit": budget.steps,
+            "stopped_by_time_limit": budget.timed_out,
+        },
     )
 
 
@@ -162,7 +165,10 @@ def _best_state(search: _Search, budget: WorkBudget, tried: list[int], *, reloca
 
 
 def repair_plan(
-    problem: Problem, site_of_unit: np.ndarray, *, work_limit: int | None = None,
+    problem: Problem,
+    site_of_unit: np.ndarray,
+    *,
+    work_limit: int | None = None,
     budget: WorkBudget | None = None,
 ) -> tuple[np.ndarray, dict[int, str]] | None:
     """Turn an assignment that breaks some rules into a valid plan, then improve it.
@@ -231,11 +237,13 @@ class WorkBudget:
         ValueError
             If either limit is not a non-negative number.
         """
-        if work_limit is not None and (isinstance(work_limit, bool) or not isinstance(work_limit, int)
-                                       or work_limit < 0):
+        if work_limit is not None and (
+            isinstance(work_limit, bool) or not isinstance(work_limit, int) or work_limit < 0
+        ):
             raise ValueError(f"work_limit must be a non-negative integer, got {work_limit!r}")
-        if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
-                                       or not time_limit >= 0):
+        if time_limit is not None and (
+            isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit >= 0
+        ):
             raise ValueError(f"time_limit must be a non-negative number of seconds, got {time_limit!r}")
         return cls(HEURISTIC_WORK if work_limit is None else work_limit, deadline_after(time_limit))
 
@@ -290,17 +298,18 @@ class _Search:
         self.closed = set(cand.closed_sites)
         self.hosts: list[int | None] = list(problem.site_unit or (None,) * self.m)
         self.floor = float(rules.floor)
-        self.wv = np.zeros(self.n, dtype=bool)
-        for u in rules.waivers:
-            self.wv[problem.unit_index(u)] = True
+        self.below_floor = rules.below_floor
+        self.wv = problem.waived
         self.size_lim = site_size_limits(problem)
         self.budget = math.inf if rules.budget is None else float(rules.budget)
         self.required = [int(j) for j in problem.required_sites()]
         self.contiguity = bool(rules.contiguity) if contiguity is None else contiguity
         self.nbrs = adjacency_lists(problem)
         self.opts = {
-            j: [(o.capital_cost, math.inf if o.capacity is None else float(o.capacity), o.option)
-                for o in problem.options_of(problem.site_ids[j])]
+            j: [
+                (o.capital_cost, math.inf if o.capacity is None else float(o.capacity), o.option)
+                for o in problem.options_of(problem.site_ids[j])
+            ]
             for j in problem.usable_sites().tolist()
         }
         self.min_cost = np.array([self.opts[j][0][0] if j in self.opts else math.inf for j in range(self.m)])
@@ -343,8 +352,9 @@ class _Search:
         n_open = int(self.openable.sum())
         lo = max(rules.min_polysystems or 1, len(self.required))
         hi = min(rules.max_polysystems or n_open, n_open)
-        if self.floor > 0 and not self.wv.any():
-            hi = min(hi, int(math.floor(np.minimum(self.p, self.floor).sum() / self.floor + 1e-9)))
+        by_floor = self.problem.max_polysystems_by_floor
+        if by_floor is not None:
+            hi = min(hi, by_floor)
         hi = max(hi, lo)
         counts = list(range(hi, lo - 1, -1))
         if len(counts) > 8:
@@ -369,7 +379,9 @@ class _Search:
             pick = None
             for idx in np.argsort(-gains, kind="stable"):
                 j = candidates[int(idx)]
-                if (self.hosts[j] is None or self.hosts[j] not in used_hosts) and spend + self.min_cost[j] <= self.budget + _EPS:
+                if (self.hosts[j] is None or self.hosts[j] not in used_hosts) and spend + self.min_cost[
+                    j
+                ] <= self.budget + _EPS:
                     pick = j
                     break
             if pick is None:
@@ -534,13 +546,13 @@ class _Search:
         return self.options(state) is not None
 
     def _short(self, state: _State, j: int) -> bool:
-        return state.pop[j] < self.floor - _EPS and state.waived[j] == 0
+        return self.below_floor(state.pop[j]) and state.waived[j] == 0
 
     def _donor_ok(self, state: _State, i: int, k: int) -> bool:
         """Can unit ``i`` leave polysystem ``k`` without breaking it?"""
         if state.roots.get(k) == i or len(state.members[k]) <= 1:
             return False
-        if state.waived[k] - int(self.wv[i]) <= 0 and state.pop[k] - self.p[i] < self.floor - _EPS:
+        if state.waived[k] - int(self.wv[i]) <= 0 and self.below_floor(state.pop[k] - self.p[i]):
             return False
         return not self.contiguity or self._connected_without(state, k, i)
 
@@ -643,8 +655,13 @@ class _Search:
             elif term.kind == "max":
                 out[term.name] = float(tt.max())
             else:
-                out[term.name] = sum(term.option_amount(self.problem.option(self.problem.site_ids[j], name))
-                                     for j, name in options.items()) / term.scale
+                out[term.name] = (
+                    sum(
+                        term.option_amount(self.problem.option(self.problem.site_ids[j], name))
+                        for j, name in options.items()
+                    )
+                    / term.scale
+                )
         return out
 
     def key(self, state: _State) -> tuple[float, ...] | None:
@@ -741,8 +758,9 @@ class _Search:
                     self._remove(state, k)
                     self._place(state, i, b)
                     self._place(state, k, a)
-                    ok = not self.contiguity or (self._connected_without(state, a, -1)
-                                                 and self._connected_without(state, b, -1))
+                    ok = not self.contiguity or (
+                        self._connected_without(state, a, -1) and self._connected_without(state, b, -1)
+                    )
                     if ok and self.cost_matters and self.options(state) is None:
                         ok = False
                     if ok and not self.exact_delta:
@@ -768,7 +786,7 @@ class _Search:
             if pop > self.size_lim[site] + _EPS:
                 return False
             waived = state.waived[site] - int(self.wv[out]) + int(self.wv[into])
-            if pop < self.floor - _EPS and waived <= 0:
+            if self.below_floor(pop) and waived <= 0:
                 return False
         return True
 
@@ -806,7 +824,9 @@ class _Search:
                         trials.append([s for s in open_sites if s != j] + [closed[int(idx)]])
         if closed:
             now = self.c[np.arange(self.n), best.site_of]
-            gain = np.maximum(0.0, now[:, None] - np.where(np.isfinite(self.c[:, closed]), self.c[:, closed], np.inf)).sum(axis=0)
+            gain = np.maximum(
+                0.0, now[:, None] - np.where(np.isfinite(self.c[:, closed]), self.c[:, closed], np.inf)
+            ).sum(axis=0)
             for idx in np.argsort(-gain, kind="stable")[:4]:
                 trials.append(open_sites + [closed[int(idx)]])  # add a hub
         for sites in trials:
@@ -842,7 +862,7 @@ class _Search:
         for j in open_sites:
             mem = np.flatnonzero(state.site_of == j)
             pop = float(self.p[mem].sum())
-            if pop < self.floor - _EPS and not self.wv[mem].any():
+            if self.below_floor(pop) and not self.wv[mem].any():
                 return False
             if pop > self.size_lim[j] + _EPS:
                 return False
@@ -854,4 +874,3 @@ class _Search:
             if self.contiguity and not is_connected(mem.tolist(), self.nbrs):
                 return False
         return self.options(state) is not None
-

@@ -86,6 +86,7 @@ from scipy import sparse
 from catchment.objective import TERMS, travel_terms
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem
+from catchment.settings import DEFAULTS
 from catchment.timing import STOPPED_BY_TIME_LIMIT
 from solvers.common import (
     Candidates,
@@ -199,17 +200,17 @@ class _Search:
 def solve_lns(
     problem: Problem,
     *,
-    solver: str = "highs",
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    k_nearest: int | None = None,
-    threads: int | None = None,
+    solver: str = DEFAULTS.solver,
+    time_limit: float | None = DEFAULTS.time_limit,
+    mip_gap: float = DEFAULTS.mip_gap,
+    k_nearest: int | None = DEFAULTS.k_nearest,
+    threads: int | None = DEFAULTS.threads,
     msg: bool = False,
-    contiguity: str = "cuts",
+    contiguity: str = DEFAULTS.contiguity,
     neighbourhood_units: int | None = None,
     seed: int = 2009,
     start: Plan | None = None,
-    workers: int | None = None,
+    workers: int | None = None,  # unlike solve()'s 1: called on its own, the search uses every core
 ) -> Plan:
     """Solve a large problem by large-neighbourhood search with exact sub-models.
 
@@ -657,11 +658,6 @@ class _Pricer:
     def create(cls, problem: Problem, form: Any, cand: Candidates, whole: Candidates | None = None) -> _Pricer:
         n, m = problem.n_units, problem.n_sites
         ul, sl = form.unit_labels, form.site_labels
-        pop = problem.population
-        waived = np.zeros(n, dtype=bool)
-        for unit in problem.rules.waivers:
-            waived[problem.unit_index(unit)] = True
-        floor = float(problem.rules.floor)
 
         def row(name: str) -> int:
             con = form.prob.get_constraint_by_name(name)
@@ -687,7 +683,7 @@ class _Pricer:
             mask = (whole or candidate_pairs(problem, k=None)).mask(n, m)
             allowed = mask.copy()
             allowed[cand.units, cand.sites] = False
-        return cls(problem, cost, np.where(waived, floor, np.minimum(pop, floor)), assign_row, floor_row, size_row,
+        return cls(problem, cost, problem.floor_coefficients, assign_row, floor_row, size_row,
                    serve_row, maxtravel_row, travel, open_col, np.array([v.index for v in form.x], dtype=np.int64),
                    int(form.prob.solverModel.getNumCol()), allowed, mask)
 

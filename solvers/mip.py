@@ -22,6 +22,7 @@ import pulp
 from catchment.objective import TERMS, option_terms
 from catchment.plan import Plan
 from catchment.problem import Objective, Problem, Rules
+from catchment.settings import DEFAULTS, METHODS, check_solver_options
 from catchment.timing import STOPPED_BY_TIME_LIMIT
 from solvers.common import (
     AUTO_K,
@@ -36,9 +37,8 @@ from solvers.common import (
     objective_value,
     term_values,
 )
-from solvers.backends import SOLVERS, SolveOutcome, run_solver, solver_available
+from solvers.backends import SolveOutcome, run_solver, solver_available
 from solvers.contiguity import (
-    CONTIGUITY_METHODS,
     FlowContiguity,
     SeparatorCut,
     add_flow_contiguity,
@@ -52,54 +52,11 @@ __all__ = ["PolysystemModel", "solve", "check_solver_options", "METHODS"]
 logger = logging.getLogger(__name__)
 
 _LE, _GE, _EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
-#: How :func:`solve` attacks a problem: ``auto`` picks ``lns`` for problems of at least
-#: :data:`solvers.lns.LNS_MIN_UNITS` units whose objective decomposes, else ``mip``.
-METHODS = ("auto", "mip", "lns")
 #: Separator-cut rounds before contiguity switches to the flow constraints (see solvers.contiguity).
 _CUT_ROUNDS = 3
 #: Share of the time limit the heuristic warm start may take at most (its work is counted in
 #: steps; this only stops it on a slow machine or a short limit, and the plan then says so).
 _HEURISTIC_SHARE = 0.2
-
-
-def check_solver_options(
-    *,
-    solver: str = "highs",
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    k_nearest: int | None = None,
-    threads: int | None = None,
-    contiguity: str = "cuts",
-    method: str = "auto",
-    workers: int | None = None,
-) -> None:
-    """Validate solver options once, listing every problem.
-
-    Raises
-    ------
-    ValueError
-        One error naming every invalid option.
-    """
-    problems = []
-    if solver not in SOLVERS:
-        problems.append(f"solver must be one of {', '.join(map(repr, SOLVERS))}, got {solver!r}")
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
-                                   or not time_limit > 0):
-        problems.append(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
-    if isinstance(mip_gap, bool) or not (isinstance(mip_gap, (int, float)) and 0 <= mip_gap < 1):
-        problems.append(f"mip_gap must be a relative gap in [0, 1), got {mip_gap!r}")
-    if k_nearest is not None and (isinstance(k_nearest, bool) or not isinstance(k_nearest, int) or k_nearest < 1):
-        problems.append(f"k_nearest must be a positive integer or None, got {k_nearest!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        problems.append(f"threads must be a positive integer or None, got {threads!r}")
-    if contiguity not in CONTIGUITY_METHODS:
-        problems.append(f"contiguity must be one of {', '.join(map(repr, CONTIGUITY_METHODS))}, got {contiguity!r}")
-    if method not in METHODS:
-        problems.append(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        problems.append(f"workers must be a positive integer or None, got {workers!r}")
-    if problems:
-        raise ValueError("invalid solver options:\n  " + "\n  ".join(problems))
 
 
 @dataclass
@@ -249,7 +206,7 @@ class PolysystemModel:
         problem: Problem,
         *,
         k_nearest: int | None = None,
-        contiguity: str = "cuts",
+        contiguity: str = DEFAULTS.contiguity,
         name: str = "polysystems",
     ) -> None:
         check_solver_options(k_nearest=k_nearest, contiguity=contiguity)
@@ -262,7 +219,7 @@ class PolysystemModel:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_problem(
-        cls, problem: Problem, *, k_nearest: int | None = None, contiguity: str = "cuts", name: str = "polysystems"
+        cls, problem: Problem, *, k_nearest: int | None = None, contiguity: str = DEFAULTS.contiguity, name: str = "polysystems"
     ) -> PolysystemModel:
         """Model for an existing :class:`~catchment.problem.Problem`."""
         return cls(problem, k_nearest=k_nearest, contiguity=contiguity, name=name)
@@ -278,7 +235,7 @@ class PolysystemModel:
         rules: Rules | None = None,
         objective: Objective | None = None,
         k_nearest: int | None = None,
-        contiguity: str = "cuts",
+        contiguity: str = DEFAULTS.contiguity,
         name: str = "polysystems",
         **problem_fields: Any,
     ) -> PolysystemModel:
@@ -341,11 +298,11 @@ class PolysystemModel:
     def solve(
         self,
         *,
-        solver: str = "highs",
-        time_limit: float | None = None,
-        mip_gap: float = 1e-4,
+        solver: str = DEFAULTS.solver,
+        time_limit: float | None = DEFAULTS.time_limit,
+        mip_gap: float = DEFAULTS.mip_gap,
         warm_start: bool = True,
-        threads: int | None = None,
+        threads: int | None = DEFAULTS.threads,
         msg: bool = False,
         start: Plan | None = None,
         node_limit: int | None = None,
@@ -455,16 +412,16 @@ class PolysystemModel:
 def solve(
     problem: Problem,
     *,
-    solver: str = "highs",
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    k_nearest: int | None = None,
+    solver: str = DEFAULTS.solver,
+    time_limit: float | None = DEFAULTS.time_limit,
+    mip_gap: float = DEFAULTS.mip_gap,
+    k_nearest: int | None = DEFAULTS.k_nearest,
     warm_start: bool = True,
-    threads: int | None = None,
+    threads: int | None = DEFAULTS.threads,
     msg: bool = False,
-    contiguity: str = "cuts",
-    method: str = "auto",
-    workers: int | None = 1,
+    contiguity: str = DEFAULTS.contiguity,
+    method: str = DEFAULTS.method,
+    workers: int | None = DEFAULTS.workers,
     start: Plan | None = None,
 ) -> Plan:
     """Solve a polysystem problem: one MIP, or neighbourhood by neighbourhood for large ones.
@@ -611,10 +568,7 @@ def _build(
 
     # floor, size, serve
     floor = float(rules.floor)
-    waived = np.zeros(n, dtype=bool)
-    for u in rules.waivers:
-        waived[problem.unit_index(u)] = True
-    coef_floor = np.where(waived, floor, np.minimum(pop, floor))
+    coef_floor = problem.floor_coefficients
     ceiling = math.inf if rules.ceiling is None else float(rules.ceiling)
     reach_of = np.bincount((whole or cand).sites, weights=pop[(whole or cand).units], minlength=problem.n_sites)
     for j in usable:
@@ -642,8 +596,8 @@ def _build(
         _add(prob, count, _GE, "min_polysystems", float(rules.min_polysystems))
     if rules.max_polysystems is not None:
         _add(prob, count, _LE, "max_polysystems", float(rules.max_polysystems))
-    if floor > 0 and not rules.waivers:
-        most = math.floor(float(np.minimum(pop, floor).sum()) / floor + 1e-9)
+    most = problem.max_polysystems_by_floor
+    if most is not None:
         if most < min(len(usable), rules.max_polysystems or len(usable)):
             _add(prob, count, _LE, "count_floor_bound", float(most))
     costs = {(j, o.option): o.capital_cost for j in usable for o in problem.options_of(problem.site_ids[j])}

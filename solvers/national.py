@@ -82,8 +82,11 @@ class NationalResult:
     solve_s: float
 
     def _planned(self) -> list[tuple[str, Problem, Any]]:
-        return [(o.subproblem.ccg_code, o.subproblem.problem, o.record.plan) for o in self.outcomes
-                if o.planned and o.subproblem.problem is not None and o.record is not None]
+        return [
+            (o.subproblem.ccg_code, o.subproblem.problem, o.record.plan)
+            for o in self.outcomes
+            if o.planned and o.subproblem.problem is not None and o.record is not None
+        ]
 
     def assignments(self) -> pd.DataFrame:
         """One row per planned practice: the contract columns of ``assignments.csv`` and ``ccg_code``."""
@@ -133,23 +136,25 @@ class NationalResult:
                 reason = "the plan broke rule(s): " + "; ".join(r.violations[:3])
             else:
                 reason = ""
-            rows.append({
-                "ccg_code": s.ccg_code,
-                "practices": len(s.practices),
-                "population": s.population,
-                "polysystems": r.n_polysystems if r is not None and r.has_plan else 0,
-                "status": o.status,
-                "gap": None if r is None else r.gap,
-                "shortfall": s.shortfall,
-                "reason": reason,
-                "hospital_sites": s.n_hospitals,
-                "practice_sites": s.n_practice_sites,
-                "mean_travel_min": None if r is None else r.mean_travel_min,
-                "capital_cost": None if r is None else r.capital_cost,
-                "validated": None if r is None else r.validated,
-                "runtime_s": None if r is None else r.runtime_s,
-                "registrations_covered": s.registrations_covered,
-            })
+            rows.append(
+                {
+                    "ccg_code": s.ccg_code,
+                    "practices": len(s.practices),
+                    "population": s.population,
+                    "polysystems": r.n_polysystems if r is not None and r.has_plan else 0,
+                    "status": o.status,
+                    "gap": None if r is None else r.gap,
+                    "shortfall": s.shortfall,
+                    "reason": reason,
+                    "hospital_sites": s.n_hospitals,
+                    "practice_sites": s.n_practice_sites,
+                    "mean_travel_min": None if r is None else r.mean_travel_min,
+                    "capital_cost": None if r is None else r.capital_cost,
+                    "validated": None if r is None else r.validated,
+                    "runtime_s": None if r is None else r.runtime_s,
+                    "registrations_covered": s.registrations_covered,
+                }
+            )
         frame = pd.DataFrame.from_records(rows, columns=list(CCG_SUMMARY_COLUMNS))
         for column in ("gap", "mean_travel_min", "capital_cost", "runtime_s"):
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
@@ -179,12 +184,27 @@ class NationalResult:
             else:
                 status, reason = o.record.status, o.record.diagnosis
             for code in s.practices:
-                rows.append({"practice_code": code, "ccg_code": s.ccg_code, "list_size": sizes.get(code),
-                             "status": status, "polysystem_id": ps_of.get(code) if status == "assigned" else None,
-                             "reason": reason})
+                rows.append(
+                    {
+                        "practice_code": code,
+                        "ccg_code": s.ccg_code,
+                        "list_size": sizes.get(code),
+                        "status": status,
+                        "polysystem_id": ps_of.get(code) if status == "assigned" else None,
+                        "reason": reason,
+                    }
+                )
         for r in self.national.left_out.itertuples(index=False):
-            rows.append({"practice_code": r.practice_code, "ccg_code": r.ccg_code, "list_size": r.list_size,
-                         "status": "left_out", "polysystem_id": None, "reason": r.reason})
+            rows.append(
+                {
+                    "practice_code": r.practice_code,
+                    "ccg_code": r.ccg_code,
+                    "list_size": r.list_size,
+                    "status": "left_out",
+                    "polysystem_id": None,
+                    "reason": r.reason,
+                }
+            )
         frame = pd.DataFrame.from_records(rows, columns=list(COVERAGE_COLUMNS))
         frame["list_size"] = pd.to_numeric(frame["list_size"], errors="coerce").astype("Int64")
         return frame.sort_values(["ccg_code", "practice_code"]).reset_index(drop=True)
@@ -201,8 +221,9 @@ class NationalResult:
         n = len(coverage)
         accounted = (coverage["status"] == "assigned") | (coverage["reason"].fillna("").str.len() > 0)
         population = float(pd.to_numeric(coverage["list_size"], errors="coerce").fillna(0).sum())
-        assigned_pop = float(pd.to_numeric(coverage.loc[coverage["status"] == "assigned", "list_size"],
-                                           errors="coerce").fillna(0).sum())
+        assigned_pop = float(
+            pd.to_numeric(coverage.loc[coverage["status"] == "assigned", "list_size"], errors="coerce").fillna(0).sum()
+        )
         figures = {
             "ccgs": len(self.outcomes),
             "ccg_status": statuses,
@@ -270,8 +291,9 @@ def solve_national(
     todo = [s for s in national.subproblems if s.solvable]
     todo.sort(key=lambda s: (-len(s.practices), s.ccg_code))
     logger.info("solving %d CCG(s); %d below the floor", len(todo), len(national.subproblems) - len(todo))
-    records = map_tasks(solve_ccg, [s.problem for s in todo], client=client, shared={"options": options},
-                        progress=progress, name="ccg")
+    records = map_tasks(
+        solve_ccg, [s.problem for s in todo], client=client, shared={"options": options}, progress=progress, name="ccg"
+    )
     by_ccg = {s.ccg_code: r for s, r in zip(todo, records)}
     outcomes = tuple(CcgOutcome(s, by_ccg.get(s.ccg_code)) for s in national.subproblems)
     return NationalResult(national, outcomes, time.perf_counter() - started)

@@ -47,8 +47,8 @@ import pulp
 
 from catchment.plan import Plan
 from catchment.problem import Problem
-from solvers.common import lp_labels
 from solvers.backends import SOLVERS, run_solver, solver_available
+from solvers.common import lp_labels
 
 __all__ = ["Phasing", "phase_plan", "annual_budgets", "HUB_COLUMNS", "YEAR_COLUMNS"]
 
@@ -57,8 +57,16 @@ logger = logging.getLogger(__name__)
 #: Columns of :meth:`Phasing.frame`.
 HUB_COLUMNS = ("hub_site_id", "polysystem_id", "capital_cost", "population", "open_year", "years_served")
 #: Columns of :meth:`Phasing.years_frame`.
-YEAR_COLUMNS = ("year", "budget", "spend", "cumulative_budget", "cumulative_spend", "hubs_opened",
-                "population_served", "share_served")
+YEAR_COLUMNS = (
+    "year",
+    "budget",
+    "spend",
+    "cumulative_budget",
+    "cumulative_spend",
+    "hubs_opened",
+    "population_served",
+    "share_served",
+)
 _TOL = 1e-6
 
 
@@ -140,7 +148,7 @@ class Phasing:
         served = np.zeros(self.years)
         for h, year in self.open_year.items():
             if year is not None:
-                served[year - 1:] += self.population[h]
+                served[year - 1 :] += self.population[h]
         return served
 
     def person_years(self) -> float:
@@ -161,8 +169,10 @@ class Phasing:
         if self.carry_over:
             over = np.cumsum(spend) > np.cumsum(budgets) * (1 + _TOL) + _TOL
             for t in np.flatnonzero(over):
-                out.append(f"spend to year {t + 1} (GBP {np.cumsum(spend)[t]:,.0f}) exceeds the budgets to then "
-                           f"(GBP {np.cumsum(budgets)[t]:,.0f})")
+                out.append(
+                    f"spend to year {t + 1} (GBP {np.cumsum(spend)[t]:,.0f}) exceeds the budgets to then "
+                    f"(GBP {np.cumsum(budgets)[t]:,.0f})"
+                )
         else:
             over = spend > budgets * (1 + _TOL) + _TOL
             for t in np.flatnonzero(over):
@@ -171,14 +181,17 @@ class Phasing:
 
     def frame(self) -> pd.DataFrame:
         """One row per hub (columns :data:`HUB_COLUMNS`), by opening year then polysystem."""
-        rows = [{
-            "hub_site_id": h,
-            "polysystem_id": self.polysystem_ids[h],
-            "capital_cost": self.cost[h],
-            "population": self.population[h],
-            "open_year": self.open_year[h],
-            "years_served": 0 if self.open_year[h] is None else self.years - self.open_year[h] + 1,
-        } for h in self.hubs]
+        rows = [
+            {
+                "hub_site_id": h,
+                "polysystem_id": self.polysystem_ids[h],
+                "capital_cost": self.cost[h],
+                "population": self.population[h],
+                "open_year": self.open_year[h],
+                "years_served": 0 if self.open_year[h] is None else self.years - self.open_year[h] + 1,
+            }
+            for h in self.hubs
+        ]
         frame = pd.DataFrame.from_records(rows, columns=list(HUB_COLUMNS))
         frame["open_year"] = frame["open_year"].astype("Int64")
         return frame.sort_values(["open_year", "polysystem_id"], na_position="last").reset_index(drop=True)
@@ -189,16 +202,19 @@ class Phasing:
         served = self.served_by_year()
         total = self.total_population
         opened = [sum(1 for y in self.open_year.values() if y == t) for t in range(1, self.years + 1)]
-        return pd.DataFrame({
-            "year": np.arange(1, self.years + 1),
-            "budget": np.asarray(self.budgets),
-            "spend": spend,
-            "cumulative_budget": np.cumsum(self.budgets),
-            "cumulative_spend": np.cumsum(spend),
-            "hubs_opened": opened,
-            "population_served": served,
-            "share_served": served / total if total > 0 else np.full(self.years, math.nan),
-        }, columns=list(YEAR_COLUMNS))
+        return pd.DataFrame(
+            {
+                "year": np.arange(1, self.years + 1),
+                "budget": np.asarray(self.budgets),
+                "spend": spend,
+                "cumulative_budget": np.cumsum(self.budgets),
+                "cumulative_spend": np.cumsum(spend),
+                "hubs_opened": opened,
+                "population_served": served,
+                "share_served": served / total if total > 0 else np.full(self.years, math.nan),
+            },
+            columns=list(YEAR_COLUMNS),
+        )
 
 
 def annual_budgets(annual_budget: float | Sequence[float], years: int) -> tuple[float, ...]:
@@ -297,9 +313,7 @@ def phase_plan(
     periods = list(range(1, years + 1))
     prob = pulp.LpProblem("phasing", pulp.LpMaximize)
     opens = prob.add_variable_dict("open", ([labels[h] for h in hubs], periods), cat=pulp.LpBinary)
-    prob.setObjective(pulp.lpSum(
-        (years - t + 1) * population[h] * opens[labels[h], t] for h in hubs for t in periods
-    ))
+    prob.setObjective(pulp.lpSum((years - t + 1) * population[h] * opens[labels[h], t] for h in hubs for t in periods))
     for h in hubs:
         total = pulp.lpSum(opens[labels[h], t] for t in periods)
         prob.addConstraint(total == 1 if complete else total <= 1, name=f"once_{labels[h]}")
@@ -310,8 +324,9 @@ def phase_plan(
         else:
             spend = pulp.lpSum(cost[h] * opens[labels[h], t] for h in hubs)
             prob.addConstraint(spend <= budgets[t - 1], name=f"budget_y{t}")
-    outcome = run_solver(prob, solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                         msg=False, warm_start=False)
+    outcome = run_solver(
+        prob, solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads, msg=False, warm_start=False
+    )
     open_year: dict[str, int | None] = {h: None for h in hubs}
     notes: list[str] = list(outcome.notes)
     if outcome.status in ("optimal", "feasible"):
@@ -329,19 +344,38 @@ def phase_plan(
     if never:
         notes.append(f"{len(never)} hub(s) cost more than any year's budget allows: {', '.join(never)}")
     result = Phasing(
-        years=years, budgets=budgets, carry_over=carry_over, complete=complete, hubs=hubs,
-        polysystem_ids={h: ps_ids[h] for h in hubs}, cost=cost, population=population, open_year=open_year,
-        status=outcome.status, objective=outcome.objective, bound=outcome.bound, solver=solver,
-        runtime_s=time.perf_counter() - started, notes=tuple(notes),
+        years=years,
+        budgets=budgets,
+        carry_over=carry_over,
+        complete=complete,
+        hubs=hubs,
+        polysystem_ids={h: ps_ids[h] for h in hubs},
+        cost=cost,
+        population=population,
+        open_year=open_year,
+        status=outcome.status,
+        objective=outcome.objective,
+        bound=outcome.bound,
+        solver=solver,
+        runtime_s=time.perf_counter() - started,
+        notes=tuple(notes),
     )
     if result.has_schedule:
         broken = result.violations()
         if broken:  # pragma: no cover - defensive: the model and the check disagree
             raise RuntimeError("the phasing model produced a timetable that breaks its rules: " + "; ".join(broken))
         if outcome.objective is not None and not math.isclose(outcome.objective, result.person_years(), rel_tol=1e-6):
-            notes.append(f"the solver's objective ({outcome.objective:,.0f}) differs from the recomputed "
-                         f"person-years ({result.person_years():,.0f})")
+            notes.append(
+                f"the solver's objective ({outcome.objective:,.0f}) differs from the recomputed "
+                f"person-years ({result.person_years():,.0f})"
+            )
             result = dataclasses.replace(result, notes=tuple(notes))
-    logger.info("phasing: %s in %.2f s; %d of %d hub(s) open within %d year(s)", result.status, result.runtime_s,
-                len(hubs) - len(result.unopened), len(hubs), years)
+    logger.info(
+        "phasing: %s in %.2f s; %d of %d hub(s) open within %d year(s)",
+        result.status,
+        result.runtime_s,
+        len(hubs) - len(result.unopened),
+        len(hubs),
+        years,
+    )
     return result

@@ -164,26 +164,28 @@ class Shortlist:
         records = []
         scale = abs(self.optimum) if self.optimum else math.nan
         for s in self.sites:
-            records.append({
-                "rank": s.rank,
-                "site_id": s.site_id,
-                "site_name": s.site_name,
-                "site_type": s.site_type,
-                "base_status": s.base_status,
-                "in_optimum": s.in_optimum,
-                "regret": _cell(s.regret),
-                "regret_pct": _cell(None if s.regret is None else 100 * s.regret / scale),
-                "value_of_keeping": _cell(s.value),
-                "value_pct": _cell(None if s.value is None else 100 * s.value / scale),
-                "essential": s.essential,
-                "forced_open_status": s.open_status,
-                "forced_open_objective": _cell(s.open_objective),
-                "forced_closed_status": s.closed_status,
-                "forced_closed_objective": _cell(s.closed_objective),
-                "near_optimal_plans": s.near_optimal_plans,
-                "near_optimal_share": s.near_optimal_share,
-                "note": s.note,
-            })
+            records.append(
+                {
+                    "rank": s.rank,
+                    "site_id": s.site_id,
+                    "site_name": s.site_name,
+                    "site_type": s.site_type,
+                    "base_status": s.base_status,
+                    "in_optimum": s.in_optimum,
+                    "regret": _cell(s.regret),
+                    "regret_pct": _cell(None if s.regret is None else 100 * s.regret / scale),
+                    "value_of_keeping": _cell(s.value),
+                    "value_pct": _cell(None if s.value is None else 100 * s.value / scale),
+                    "essential": s.essential,
+                    "forced_open_status": s.open_status,
+                    "forced_open_objective": _cell(s.open_objective),
+                    "forced_closed_status": s.closed_status,
+                    "forced_closed_objective": _cell(s.closed_objective),
+                    "near_optimal_plans": s.near_optimal_plans,
+                    "near_optimal_share": s.near_optimal_share,
+                    "note": s.note,
+                }
+            )
         return pd.DataFrame.from_records(records, columns=list(SHORTLIST_COLUMNS))
 
 
@@ -302,10 +304,20 @@ def shortlist_sites(
             tasks.append((site, "open"))
         if status == "required" or not (shortcut and site not in hubs):
             tasks.append((site, "closed"))
-    logger.info("shortlist: %d usable site(s), %d forced solve(s)%s", len(usable), len(tasks),
-                " (the proven optimum answers the other forcings)" if shortcut else "")
-    records = map_tasks(solve_forced, tasks, client=client, shared={"problem": problem, "options": options},
-                        progress=progress, name="shortlist")
+    logger.info(
+        "shortlist: %d usable site(s), %d forced solve(s)%s",
+        len(usable),
+        len(tasks),
+        " (the proven optimum answers the other forcings)" if shortcut else "",
+    )
+    records = map_tasks(
+        solve_forced,
+        tasks,
+        client=client,
+        shared={"problem": problem, "options": options},
+        progress=progress,
+        name="shortlist",
+    )
     solved: dict[tuple[str, str], SolveRecord] = dict(zip(tasks, records))
 
     limit = optimum + tolerance * abs(optimum)
@@ -337,20 +349,36 @@ def shortlist_sites(
                 notes.append(f"forced {force}: {record.status}: {record.diagnosis or 'no valid plan'}")
             forced[force] = (record.status, record.objective if record.usable else None, delta)
         count = sum(1 for s in near_sets if site in s)
-        rows.append({
-            "site_id": site, "site_name": problem.site_names[j], "site_type": problem.site_types[j],
-            "base_status": status, "in_optimum": site in hubs,
-            "open_status": forced["open"][0], "open_objective": forced["open"][1], "regret": forced["open"][2],
-            "closed_status": forced["closed"][0], "closed_objective": forced["closed"][1],
-            "value": forced["closed"][2], "near_optimal_plans": count,
-            "near_optimal_share": count / len(near_sets), "note": " | ".join(notes),
-        })
+        rows.append(
+            {
+                "site_id": site,
+                "site_name": problem.site_names[j],
+                "site_type": problem.site_types[j],
+                "base_status": status,
+                "in_optimum": site in hubs,
+                "open_status": forced["open"][0],
+                "open_objective": forced["open"][1],
+                "regret": forced["open"][2],
+                "closed_status": forced["closed"][0],
+                "closed_objective": forced["closed"][1],
+                "value": forced["closed"][2],
+                "near_optimal_plans": count,
+                "near_optimal_share": count / len(near_sets),
+                "note": " | ".join(notes),
+            }
+        )
     rows.sort(key=_rank_key)
     sites = tuple(SiteAssessment(rank=k, **row) for k, row in enumerate(rows, start=1))
     excluded = tuple(problem.site_ids[j] for j in range(problem.n_sites) if problem.site_status[j] == "excluded")
     return Shortlist(
-        optimum=optimum, base=base, sites=sites, tolerance=float(tolerance), n_near_optimal=len(near_sets),
-        excluded_sites=excluded, n_solves=len(tasks), runtime_s=time.perf_counter() - started,
+        optimum=optimum,
+        base=base,
+        sites=sites,
+        tolerance=float(tolerance),
+        n_near_optimal=len(near_sets),
+        excluded_sites=excluded,
+        n_solves=len(tasks),
+        runtime_s=time.perf_counter() - started,
     )
 
 

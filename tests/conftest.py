@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import optimise
-
 from geodata.settings import data_dir
 
 

@@ -97,7 +97,8 @@ def test_no_private_names_across_modules():
 #: Modules that never read or write a file (docs/architecture.md): the domain and the solver models.
 DOMAIN = frozenset({
     "catchment.problem", "catchment.plan", "catchment.validate", "catchment.metrics", "catchment.diagnose",
-    "catchment.evaluate", "catchment.compare", "catchment.objective", "catchment.timing", "catchment.adjacency",
+    "catchment.evaluate", "catchment.compare", "catchment.objective", "catchment.settings", "catchment.timing",
+    "catchment.adjacency", "catchment.territories",
     "solvers.mip", "solvers.heuristic", "solvers.lns", "solvers.common", "solvers.contiguity", "solvers.backends",
     "solvers.batch",
 })

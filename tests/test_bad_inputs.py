@@ -70,8 +70,14 @@ def _option_fails(tmp_path: Path, capsys, argv: list[str], *expected: str) -> st
     return err
 
 
-def _scenario(tmp_path: Path, base: Path = REDBRIDGE, *, replace: dict[str, str] | None = None,
-              append: str = "", name: str = "s.toml") -> Path:
+def _scenario(
+    tmp_path: Path,
+    base: Path = REDBRIDGE,
+    *,
+    replace: dict[str, str] | None = None,
+    append: str = "",
+    name: str = "s.toml",
+) -> Path:
     text = base.read_text()
     for old, new in (replace or {}).items():
         assert old in text, old
@@ -95,20 +101,37 @@ def _data(real_data: Path, *parts: str) -> Path:
         (["run", str(REDBRIDGE), "--time-limit", "ten"], ["--time-limit", "'ten' is not a number"]),
         (["shortlist", "demo", "--workers", "0"], ["--workers", "at least 1"]),
         (["shortlist", "demo", "--tolerance", "-0.1"], ["--tolerance", "must not be negative"]),
-        (["sweep", str(ROOT / "scenarios" / "redbridge-sweep.toml"), "--workers", "2.5"],
-         ["--workers", "not a whole number"]),
+        (
+            ["sweep", str(ROOT / "scenarios" / "redbridge-sweep.toml"), "--workers", "2.5"],
+            ["--workers", "not a whole number"],
+        ),
         (["phase", "demo", "--years", "0", "--annual-budget", "5e6"], ["--years", "at least 1"]),
         (["phase", "demo", "--years", "-3", "--annual-budget", "5e6"], ["--years", "at least 1"]),
         (["phase", "demo", "--annual-budget", "-5"], ["--annual-budget", "must not be negative"]),
         (["phase", "demo", "--annual-budget", "inf"], ["--annual-budget", "not a finite number"]),
-        (["phase", "demo", "--years", "3", "--annual-budget", "1e6", "2e6"],
-         ["--annual-budget", "2 amounts given for --years 3"]),
+        (
+            ["phase", "demo", "--years", "3", "--annual-budget", "1e6", "2e6"],
+            ["--annual-budget", "2 amounts given for --years 3"],
+        ),
         (["national", "--mip-gap", "1.5"], ["--mip-gap", "relative gap"]),
         (["national", "--floor", "-1"], ["--floor", "must not be negative"]),
     ],
-    ids=["time-limit-negative", "time-limit-nan", "time-limit-zero", "time-limit-text", "workers-zero",
-         "tolerance-negative", "workers-fraction", "years-zero", "years-negative", "budget-negative",
-         "budget-infinite", "budget-count", "mip-gap-above-1", "floor-negative"],
+    ids=[
+        "time-limit-negative",
+        "time-limit-nan",
+        "time-limit-zero",
+        "time-limit-text",
+        "workers-zero",
+        "tolerance-negative",
+        "workers-fraction",
+        "years-zero",
+        "years-negative",
+        "budget-negative",
+        "budget-infinite",
+        "budget-count",
+        "mip-gap-above-1",
+        "floor-negative",
+    ],
 )
 def test_bad_option_values_exit_2_naming_the_option(tmp_path, capsys, argv, expected):
     _option_fails(tmp_path, capsys, argv, *expected)
@@ -126,12 +149,16 @@ def test_missing_plan_file_is_named_before_any_data_is_read(tmp_path, capsys, co
 @pytest.mark.parametrize(
     ("append", "expected"),
     [
-        ('[data]\nlist_size = "england/gp-reg-pat-prac-all_2021-01.csv"\n',
-         ["[data] has unknown key(s) list_size (did you mean 'list_sizes'?)"]),
-        ('[data]\nepracur = "england/epraccur_2019-12.csv"\nzzz = "x.csv"\n',
-         ["epracur (did you mean 'epraccur'?)", ", zzz;"]),
+        (
+            '[data]\nlist_size = "england/gp-reg-pat-prac-all_2021-01.csv"\n',
+            ["[data] has unknown key(s) list_size (did you mean 'list_sizes'?)"],
+        ),
+        (
+            '[data]\nepracur = "england/epraccur_2019-12.csv"\nzzz = "x.csv"\n',
+            ["epracur (did you mean 'epraccur'?)", ", zzz;"],
+        ),
         ("[data]\nlist_sizes = 5\n", ["[data] list_sizes must be a file path (text), got 5"]),
-        ('[rule]\nfloor = 3\n', ["unknown section(s) rule (did you mean 'rules'?)"]),
+        ("[rule]\nfloor = 3\n", ["unknown section(s) rule (did you mean 'rules'?)"]),
     ],
     ids=["data-typo", "data-typos-and-unknown", "data-not-text", "section-typo"],
 )
@@ -142,16 +169,24 @@ def test_unknown_scenario_keys_are_named_with_suggestions(tmp_path, capsys, appe
 
 def test_typo_in_a_table_key_is_named_with_a_suggestion(tmp_path, capsys):
     path = _scenario(tmp_path, replace={'hospital_sector = "NHS"': 'hospital_sectr = "NHS"'})
-    _fails(tmp_path, capsys, ["run", str(path)], "[sites] has unknown key(s) hospital_sectr "
-           "(did you mean 'hospital_sector'?)")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path)],
+        "[sites] has unknown key(s) hospital_sectr (did you mean 'hospital_sector'?)",
+    )
 
 
 def test_typos_in_a_sweep_file_are_named_with_suggestions(tmp_path, capsys):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(f'[sweep]\nbase = "{REDBRIDGE}"\nmap = true\n[grid]\nfloors = [40000]\n')
-    _fails(tmp_path, capsys, ["sweep", str(sweep), "--serial"],
-           "[sweep] has unknown key(s) map (did you mean 'maps'?)",
-           "[grid] has unknown key(s) floors (did you mean 'floor'?)")
+    _fails(
+        tmp_path,
+        capsys,
+        ["sweep", str(sweep), "--serial"],
+        "[sweep] has unknown key(s) map (did you mean 'maps'?)",
+        "[grid] has unknown key(s) floors (did you mean 'floor'?)",
+    )
 
 
 def test_scenario_that_is_not_toml_is_named(tmp_path, capsys):
@@ -163,8 +198,13 @@ def test_scenario_that_is_not_toml_is_named(tmp_path, capsys):
 def test_data_folder_without_the_files_names_the_first_missing_file(tmp_path, capsys):
     empty = tmp_path / "data"
     empty.mkdir()
-    _fails(tmp_path, capsys, ["run", str(REDBRIDGE), "--data-dir", str(empty)],
-           str(empty / "england" / "epraccur_2019-12.csv"), "not found")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(REDBRIDGE), "--data-dir", str(empty)],
+        str(empty / "england" / "epraccur_2019-12.csv"),
+        "not found",
+    )
 
 
 def test_units_file_cannot_be_mixed_with_a_selection(tmp_path, capsys):
@@ -179,15 +219,25 @@ def test_units_file_with_contiguity_is_refused(tmp_path, capsys):
 
 def test_unknown_ccg_code_names_the_key_and_suggests(tmp_path, capsys, real_data):
     path = _scenario(tmp_path, replace={'ccg = "08N"': 'ccg = "O8N"'})
-    _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)],
-           "[units] ccg: unknown CCG code(s) 'O8N' (did you mean '08N'?)", "gp-reg-pat-prac-all_2021-01.csv")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        "[units] ccg: unknown CCG code(s) 'O8N' (did you mean '08N'?)",
+        "gp-reg-pat-prac-all_2021-01.csv",
+    )
 
 
 def test_unknown_lad_code_names_the_key_and_suggests(tmp_path, capsys, real_data):
     path = _scenario(tmp_path, REDBRIDGE_LSOA, replace={'lad = "E09000026"': 'lad = "E09000926"'})
-    _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)],
-           "[units] lad: unknown LAD code(s) 'E09000926' (did you mean", "'E09000026'",
-           "lsoa11-boundaries-gen20.gpkg")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        "[units] lad: unknown LAD code(s) 'E09000926' (did you mean",
+        "'E09000026'",
+        "lsoa11-boundaries-gen20.gpkg",
+    )
 
 
 # --------------------------------------------------------------------------- data files
@@ -195,35 +245,46 @@ def test_header_only_list_size_file_is_named_not_epraccur(tmp_path, capsys, real
     sizes = tmp_path / "sizes.csv"
     sizes.write_text(_data(real_data, "england", "gp-reg-pat-prac-all_2021-01.csv").read_text().splitlines()[0] + "\n")
     path = _scenario(tmp_path, append=f'[data]\nlist_sizes = "{sizes}"\n')
-    err = _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)],
-                 f"{sizes}: the file has a header line but no practices")
+    err = _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{sizes}: the file has a header line but no practices",
+    )
     assert "epraccur" not in err
 
 
 def test_list_size_file_without_all_persons_rows(tmp_path, capsys, real_data):
     lines = _data(real_data, "england", "gp-reg-pat-prac-all_2021-01.csv").read_text().splitlines()
     sizes = tmp_path / "sizes.csv"
-    sizes.write_text("\n".join([lines[0], *(l.replace(",ALL,ALL,", ",MALE,ALL,") for l in lines[1:50])]) + "\n")
+    sizes.write_text("\n".join([lines[0], *(line.replace(",ALL,ALL,", ",MALE,ALL,") for line in lines[1:50])]) + "\n")
     path = _scenario(tmp_path, append=f'[data]\nlist_sizes = "{sizes}"\n')
-    _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)],
-           f"{sizes}, column 'SEX, AGE': no row has SEX = ALL and AGE = ALL")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{sizes}, column 'SEX, AGE': no row has SEX = ALL and AGE = ALL",
+    )
 
 
 def _damaged_copy(source: Path, target: Path, *, at: float, garbage: bytes) -> Path:
     data = bytearray(source.read_bytes())
     start = int(len(data) * at)
-    data[start:start + len(garbage)] = garbage
+    data[start : start + len(garbage)] = garbage
     target.write_bytes(bytes(data))
     return target
 
 
 @pytest.mark.parametrize("at", [0.5, 0.9], ids=["middle", "near-end"])
 def test_geopackage_with_garbage_mid_file_is_named(tmp_path, capsys, real_data, at):
-    bad = _damaged_copy(_data(real_data, "london", "lsoa11-boundaries-gen20.gpkg"), tmp_path / "lsoa.gpkg",
-                        at=at, garbage=b"\x00garbage" * 4096)
+    bad = _damaged_copy(
+        _data(real_data, "london", "lsoa11-boundaries-gen20.gpkg"),
+        tmp_path / "lsoa.gpkg",
+        at=at,
+        garbage=b"\x00garbage" * 4096,
+    )
     path = _scenario(tmp_path, REDBRIDGE_LSOA, append=f'[data]\nboundaries = "{bad}"\n')
-    _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)],
-           f"{bad}: the GeoPackage is damaged")
+    _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)], f"{bad}: the GeoPackage is damaged")
 
 
 def test_truncated_geopackage_is_named(tmp_path, capsys, real_data):
@@ -248,12 +309,17 @@ def _swap_columns(source: Path, target: Path, a: str, b: str) -> Path:
 
 @pytest.mark.parametrize("base", [REDBRIDGE, REDBRIDGE_LSOA], ids=["practices", "lsoas"])
 def test_lsoa_centroids_with_x_and_y_swapped(tmp_path, capsys, real_data, base):
-    bad = _swap_columns(_data(real_data, "england", "lsoa11-population-weighted-centroids.csv"),
-                        tmp_path / "centroids.csv", "X", "Y")
+    bad = _swap_columns(
+        _data(real_data, "england", "lsoa11-population-weighted-centroids.csv"), tmp_path / "centroids.csv", "X", "Y"
+    )
     path = _scenario(tmp_path, base, append=f'[data]\ncentroids = "{bad}"\n')
-    err = _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)],
-                 f"{bad}, column 'X, Y': X and Y look exchanged",
-                 f"{bad}, row 2, column 'X, Y': LSOA 'E01008657' at X 54.972, Y -1.49451")
+    err = _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{bad}, column 'X, Y': X and Y look exchanged",
+        f"{bad}, row 2, column 'X, Y': LSOA 'E01008657' at X 54.972, Y -1.49451",
+    )
     assert "proven optimal" not in err.lower()
 
 
@@ -281,13 +347,18 @@ def _move_practice(real_data: Path, target: Path, code: str, latitude: float, lo
     ],
     ids=["north-sea", "calais", "manchester"],
 )
-def test_misplaced_practice_is_named_by_file_row_and_column(tmp_path, capsys, real_data, where, latitude,
-                                                            longitude, expected):
+def test_misplaced_practice_is_named_by_file_row_and_column(
+    tmp_path, capsys, real_data, where, latitude, longitude, expected
+):
     moved = _move_practice(real_data, tmp_path / "gp.csv", "F86022", latitude, longitude)
     path = _scenario(tmp_path, append=f'[data]\nnhs_choices = "{moved}"\n')
-    _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)],
-           f"{moved}, row {F86022_ROW}, column 'Latitude, Longitude': practice F86022 (ILFORD MEDICAL CENTRE) "
-           f"at latitude {latitude}, longitude {longitude} {expected}")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{moved}, row {F86022_ROW}, column 'Latitude, Longitude': practice F86022 (ILFORD MEDICAL CENTRE) "
+        f"at latitude {latitude}, longitude {longitude} {expected}",
+    )
 
 
 # --------------------------------------------------------------------------- configurations (phase, evaluate)
@@ -299,23 +370,29 @@ def redbridge_built(real_data):
     return build_from_scenario(read_scenario(REDBRIDGE), data_dir=real_data, cache=False)
 
 
-def test_phase_with_a_rule_breaking_plan_is_bad_input_not_internal_error(tmp_path, capsys, real_data,
-                                                                         redbridge_built):
+def test_phase_with_a_rule_breaking_plan_is_bad_input_not_internal_error(tmp_path, capsys, real_data, redbridge_built):
     units = list(redbridge_built.problem.unit_ids)
     config = tmp_path / "plan.csv"
-    pd.DataFrame({"unit_id": units, "polysystem_id": ["TINY"] + ["BIG"] * (len(units) - 1)}).to_csv(config,
-                                                                                                  index=False)
-    err = _fails(tmp_path, capsys, ["phase", str(REDBRIDGE), "--plan", str(config), "--annual-budget", "5e6",
-                                    "--data-dir", str(real_data)],
-                 f"{config}: the configuration breaks", "floor")
+    pd.DataFrame({"unit_id": units, "polysystem_id": ["TINY"] + ["BIG"] * (len(units) - 1)}).to_csv(config, index=False)
+    err = _fails(
+        tmp_path,
+        capsys,
+        ["phase", str(REDBRIDGE), "--plan", str(config), "--annual-budget", "5e6", "--data-dir", str(real_data)],
+        f"{config}: the configuration breaks",
+        "floor",
+    )
     assert "INTERNAL ERROR" not in err
 
 
 def test_evaluate_plan_that_is_not_text_is_named(tmp_path, capsys, real_data):
     config = tmp_path / "plan.csv"
     config.write_bytes(b"unit_id,polysystem_id\nF86007,\xff\xfe\n")
-    _fails(tmp_path, capsys, ["evaluate", str(REDBRIDGE), "--plan", str(config), "--data-dir", str(real_data)],
-           f"{config}, row 2: cannot be decoded as utf-8")
+    _fails(
+        tmp_path,
+        capsys,
+        ["evaluate", str(REDBRIDGE), "--plan", str(config), "--data-dir", str(real_data)],
+        f"{config}, row 2: cannot be decoded as utf-8",
+    )
 
 
 # --------------------------------------------------------------------------- practice units with a user matrix
@@ -325,8 +402,9 @@ def _run_ok(argv: list[str], out: Path) -> dict:
 
 
 def _matrix_scenario(tmp_path: Path, matrix: Path) -> Path:
-    return _scenario(tmp_path, replace={'source = "estimate"': f'source = "matrix"\nmatrix = "{matrix}"'},
-                     name=f"{matrix.stem}.toml")
+    return _scenario(
+        tmp_path, replace={'source = "estimate"': f'source = "matrix"\nmatrix = "{matrix}"'}, name=f"{matrix.stem}.toml"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -339,12 +417,14 @@ def test_practice_units_with_a_matrix_keyed_by_practice(tmp_path, real_data, red
     problem = redbridge_built.problem
     matrix = tmp_path / "practices.csv"
     pd.DataFrame(
-        [(unit, site, problem.travel_min[i, j])
-         for i, unit in enumerate(problem.unit_ids) for j, site in enumerate(problem.site_ids)],
+        [
+            (unit, site, problem.travel_min[i, j])
+            for i, unit in enumerate(problem.unit_ids)
+            for j, site in enumerate(problem.site_ids)
+        ],
         columns=["origin_id", "destination_id", "minutes"],
     ).to_csv(matrix, index=False)
-    solution = _run_ok(["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)],
-                       tmp_path / "out")
+    solution = _run_ok(["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)], tmp_path / "out")
     assert solution["travel_source"] == "matrix" and solution["proven_optimal"] is True
     assert solution["objective"] == pytest.approx(estimate_solution["objective"], rel=1e-9)
 
@@ -356,8 +436,12 @@ def _lsoa_matrix(tmp_path: Path, real_data: Path, built, *, drop: list[str] = ()
     centroids = read_lsoa_centroids(_data(real_data, "england", "lsoa11-population-weighted-centroids.csv"))
     centroids = centroids[centroids["lsoa_code"].isin(built.registrations["lsoa_code"])]
     sites = built.sites
-    tt = gt.crow_fly_matrix(centroids.geometry, sites.geometry, origin_ids=list(centroids["lsoa_code"]),
-                            destination_ids=list(sites["site_id"]))
+    tt = gt.crow_fly_matrix(
+        centroids.geometry,
+        sites.geometry,
+        origin_ids=list(centroids["lsoa_code"]),
+        destination_ids=list(sites["site_id"]),
+    )
     wide = pd.DataFrame(np.asarray(tt.minutes), columns=list(sites["site_id"]))
     wide.insert(0, "lsoa", list(centroids["lsoa_code"]))
     wide = wide[~wide["lsoa"].isin(drop)]
@@ -368,8 +452,7 @@ def _lsoa_matrix(tmp_path: Path, real_data: Path, built, *, drop: list[str] = ()
 
 def test_practice_units_with_a_matrix_keyed_by_lsoa(tmp_path, real_data, redbridge_built, estimate_solution):
     matrix = _lsoa_matrix(tmp_path, real_data, redbridge_built)
-    solution = _run_ok(["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)],
-                       tmp_path / "out")
+    solution = _run_ok(["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)], tmp_path / "out")
     assert solution["travel_source"] == "matrix" and solution["proven_optimal"] is True
     # the estimate's crow-fly minutes per LSOA, weighted by registrations: the same optimum
     assert solution["objective"] == pytest.approx(estimate_solution["objective"], rel=1e-6)
@@ -378,11 +461,19 @@ def test_practice_units_with_a_matrix_keyed_by_lsoa(tmp_path, real_data, redbrid
 def test_lsoa_matrix_missing_every_lsoa_of_a_practice_is_named(tmp_path, capsys, real_data, redbridge_built):
     registrations = redbridge_built.registrations
     practice = "F86022"
-    matrix = _lsoa_matrix(tmp_path, real_data, redbridge_built,
-                          drop=list(registrations.loc[registrations["practice_code"] == practice, "lsoa_code"]))
-    _fails(tmp_path, capsys, ["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)],
-           f"{matrix}, column 'origin': no origin of the matrix is an LSOA where the patients of 1 practice(s) "
-           f"live: {practice}")
+    matrix = _lsoa_matrix(
+        tmp_path,
+        real_data,
+        redbridge_built,
+        drop=list(registrations.loc[registrations["practice_code"] == practice, "lsoa_code"]),
+    )
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)],
+        f"{matrix}, column 'origin': no origin of the matrix is an LSOA where the patients of 1 practice(s) "
+        f"live: {practice}",
+    )
 
 
 def test_practice_matrix_missing_a_practice_is_named(tmp_path, capsys, real_data, redbridge_built):
@@ -392,32 +483,49 @@ def test_practice_matrix_missing_a_practice_is_named(tmp_path, capsys, real_data
         [(u, s, 5.0) for u in problem.unit_ids[1:] for s in problem.site_ids],
         columns=["origin_id", "destination_id", "minutes"],
     ).to_csv(matrix, index=False)
-    _fails(tmp_path, capsys, ["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)],
-           f"{matrix}, column 'origin': the matrix is keyed by practice code but has no row for 1 practice(s) "
-           f"of the selection: {problem.unit_ids[0]}")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)],
+        f"{matrix}, column 'origin': the matrix is keyed by practice code but has no row for 1 practice(s) "
+        f"of the selection: {problem.unit_ids[0]}",
+    )
 
 
 def test_matrix_matching_neither_practices_nor_lsoas_is_named(tmp_path, capsys, real_data, redbridge_built):
     matrix = tmp_path / "other.csv"
-    pd.DataFrame([("X1", s, 5.0) for s in redbridge_built.problem.site_ids],
-                 columns=["origin_id", "destination_id", "minutes"]).to_csv(matrix, index=False)
-    _fails(tmp_path, capsys, ["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)],
-           f"{matrix}, column 'origin': no origin id is a practice code of the selection")
+    pd.DataFrame(
+        [("X1", s, 5.0) for s in redbridge_built.problem.site_ids], columns=["origin_id", "destination_id", "minutes"]
+    ).to_csv(matrix, index=False)
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)],
+        f"{matrix}, column 'origin': no origin id is a practice code of the selection",
+    )
 
 
 # --------------------------------------------------------------------------- a user's own units file
 def _units_frame(built) -> pd.DataFrame:
     units = built.units.to_crs("EPSG:4326")
-    return pd.DataFrame({"id": built.units["unit_id"], "name": built.units["name"],
-                         "population": built.units["population"].astype(float),
-                         "longitude": units.geometry.x.round(6), "latitude": units.geometry.y.round(6)})
+    return pd.DataFrame(
+        {
+            "id": built.units["unit_id"],
+            "name": built.units["name"],
+            "population": built.units["population"].astype(float),
+            "longitude": units.geometry.x.round(6),
+            "latitude": units.geometry.y.round(6),
+        }
+    )
 
 
 def _units_scenario(tmp_path: Path, units: Path) -> Path:
     path = tmp_path / "units.toml"
-    path.write_text(f'[scenario]\nname = "own units"\n[units]\ntype = "practice"\nfile = "{units}"\n'
-                    "[sites]\nhospitals_within_m = 3000\nlargest_practices = 12\n[rules]\nfloor = 50000\n"
-                    "[solver]\ntime_limit = 60\n")
+    path.write_text(
+        f'[scenario]\nname = "own units"\n[units]\ntype = "practice"\nfile = "{units}"\n'
+        "[sites]\nhospitals_within_m = 3000\nlargest_practices = 12\n[rules]\nfloor = 50000\n"
+        "[solver]\ntime_limit = 60\n"
+    )
     return path
 
 
@@ -426,8 +534,9 @@ def test_units_file_is_planned(tmp_path, real_data, redbridge_built, coordinates
     frame = _units_frame(redbridge_built)
     if coordinates == "easting/northing":
         points = redbridge_built.units.geometry
-        frame = frame.drop(columns=["longitude", "latitude"]).assign(easting=points.x.round(1).to_numpy(),
-                                                                     northing=points.y.round(1).to_numpy())
+        frame = frame.drop(columns=["longitude", "latitude"]).assign(
+            easting=points.x.round(1).to_numpy(), northing=points.y.round(1).to_numpy()
+        )
     units = tmp_path / "units.csv"
     frame.to_csv(units, index=False)
     out = tmp_path / "out"
@@ -448,20 +557,28 @@ def test_units_file_problems_are_all_named_at_once(tmp_path, capsys, real_data, 
     frame.loc[0, "longitude"] = "east"
     units = tmp_path / "units.csv"
     frame.to_csv(units, index=False)
-    err = _fails(tmp_path, capsys, ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data)],
-                 f"{units}, row 3, column 'id': missing id",
-                 f"{units}, row 4, column 'id': duplicate id {frame.loc[3, 'id']!r} (rows 4, 5)",
-                 f"{units}, row 6, column 'population': 'many' is not a number",
-                 f"{units}, row 7, column 'population': '-10' is below the minimum 0",
-                 f"{units}, row 2, column 'longitude': 'east' is not a number")
+    err = _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data)],
+        f"{units}, row 3, column 'id': missing id",
+        f"{units}, row 4, column 'id': duplicate id {frame.loc[3, 'id']!r} (rows 4, 5)",
+        f"{units}, row 6, column 'population': 'many' is not a number",
+        f"{units}, row 7, column 'population': '-10' is below the minimum 0",
+        f"{units}, row 2, column 'longitude': 'east' is not a number",
+    )
     assert "5 problems" in err
 
 
 def test_units_file_without_coordinates_names_the_columns(tmp_path, capsys, real_data, redbridge_built):
     units = tmp_path / "units.csv"
     _units_frame(redbridge_built).drop(columns=["latitude"]).to_csv(units, index=False)
-    _fails(tmp_path, capsys, ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data)],
-           f"{units}, column 'easting, northing': needs easting and northing (EPSG:27700) or longitude and latitude")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data)],
+        f"{units}, column 'easting, northing': needs easting and northing (EPSG:27700) or longitude and latitude",
+    )
 
 
 @pytest.mark.parametrize(
@@ -480,15 +597,22 @@ def test_units_file_misplaced_point_is_named(tmp_path, capsys, real_data, redbri
         frame.loc[frame.index[row], column] = value
     units = tmp_path / "units.csv"
     frame.to_csv(units, index=False)
-    _fails(tmp_path, capsys, ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data)],
-           f"{units}, row {row + 2}, column 'longitude, latitude': unit 'F86022'", expected)
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data)],
+        f"{units}, row {row + 2}, column 'longitude, latitude': unit 'F86022'",
+        expected,
+    )
 
 
 def test_units_file_missing_is_named(tmp_path, capsys, real_data):
-    _fails(tmp_path, capsys, ["run", str(_units_scenario(tmp_path, tmp_path / "nowhere.csv")),
-                              "--data-dir", str(real_data)], "nowhere.csv: units file not found")
-
-
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_units_scenario(tmp_path, tmp_path / "nowhere.csv")), "--data-dir", str(real_data)],
+        "nowhere.csv: units file not found",
+    )
 
 
 # --------------------------------------------------------------------------- a user's sites and options files
@@ -499,23 +623,32 @@ def _sites_scenario(tmp_path: Path, sites: Path, options: Path | None = None) ->
 
 def test_sites_file_problems_are_all_named_at_once(tmp_path, capsys, real_data):
     sites = tmp_path / "sites.csv"
-    sites.write_text("site_id,name,site_type,status,longitude,latitude\n"
-                     "S1,Ilford hub,community,candidate,0.07,51.56\n"
-                     "S2,Calais hub,community,,1.86,50.95\n"
-                     "S1,Again,clinic,open,0.07,51.56\n"
-                     "S4,Nowhere,hospital,candidate,west,51.5\n")
-    _fails(tmp_path, capsys, ["run", str(_sites_scenario(tmp_path, sites)), "--data-dir", str(real_data)],
-           f"{sites}, row 5, column 'longitude': 'west' is not a number")
+    sites.write_text(
+        "site_id,name,site_type,status,longitude,latitude\n"
+        "S1,Ilford hub,community,candidate,0.07,51.56\n"
+        "S2,Calais hub,community,,1.86,50.95\n"
+        "S1,Again,clinic,open,0.07,51.56\n"
+        "S4,Nowhere,hospital,candidate,west,51.5\n"
+    )
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_sites_scenario(tmp_path, sites)), "--data-dir", str(real_data)],
+        f"{sites}, row 5, column 'longitude': 'west' is not a number",
+    )
     sites.write_text(sites.read_text().replace("west", "0.08"))
     out = tmp_path / "out"
-    code = optimise.main(["run", str(_sites_scenario(tmp_path, sites)), "--data-dir", str(real_data), "--out",
-                          str(out), "--quiet"])
+    code = optimise.main(
+        ["run", str(_sites_scenario(tmp_path, sites)), "--data-dir", str(real_data), "--out", str(out), "--quiet"]
+    )
     err = capsys.readouterr().err
     assert code == optimise.EXIT_INPUT
-    for text in (f"{sites}, row 2, column 'site_id': duplicate site id 'S1' (rows 2, 4)",
-                 f"{sites}, row 4, column 'site_type': must be one of community, hospital, got 'clinic'",
-                 f"{sites}, row 4, column 'status': must be one of candidate, required, excluded, got 'open'",
-                 f"{sites}, row 3, column 'longitude, latitude': site 'S2' lies 40 km off the land of the UK"):
+    for text in (
+        f"{sites}, row 2, column 'site_id': duplicate site id 'S1' (rows 2, 4)",
+        f"{sites}, row 4, column 'site_type': must be one of community, hospital, got 'clinic'",
+        f"{sites}, row 4, column 'status': must be one of candidate, required, excluded, got 'open'",
+        f"{sites}, row 3, column 'longitude, latitude': site 'S2' lies 40 km off the land of the UK",
+    ):
         assert text in err, f"{text!r} not in:\n{err}"
     _assert_untouched(out)
 
@@ -523,29 +656,43 @@ def test_sites_file_problems_are_all_named_at_once(tmp_path, capsys, real_data):
 def test_ragged_sites_file_is_named(tmp_path, capsys, real_data):
     sites = tmp_path / "sites.csv"
     sites.write_text("site_id,name,site_type,longitude,latitude\nS1,Hub,community,0.07,51.56,extra,more\n")
-    _fails(tmp_path, capsys, ["run", str(_sites_scenario(tmp_path, sites)), "--data-dir", str(real_data)],
-           f"{sites}, row 2: 7 fields, but the header line has 5")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_sites_scenario(tmp_path, sites)), "--data-dir", str(real_data)],
+        f"{sites}, row 2: 7 fields, but the header line has 5",
+    )
 
 
 def test_options_file_problems_are_all_named_at_once(tmp_path, capsys, real_data):
     options = tmp_path / "options.csv"
-    options.write_text("site_id,option,capital_cost,capacity\n"
-                       "F86022,reuse,500000,\n"
-                       "F86022,reuse,600000,\n"
-                       "F86022,rebuild,-5,lots\n"
-                       "NOPE,refurbish,1e6,100000\n")
+    options.write_text(
+        "site_id,option,capital_cost,capacity\n"
+        "F86022,reuse,500000,\n"
+        "F86022,reuse,600000,\n"
+        "F86022,rebuild,-5,lots\n"
+        "NOPE,refurbish,1e6,100000\n"
+    )
     sites = tmp_path / "sites.csv"
     sites.write_text("site_id,name,site_type,easting,northing\nS1,Hub,community,543500,188900\n")
-    _fails(tmp_path, capsys, ["run", str(_sites_scenario(tmp_path, sites, options)), "--data-dir", str(real_data)],
-           f"{options}, row 3, column 'option': option given twice for site 'F86022'",
-           f"{options}, row 4, column 'option': option must be reuse, refurbish or new_build, got 'rebuild'",
-           f"{options}, row 4, column 'capital_cost': '-5' is below the minimum 0",
-           f"{options}, row 4, column 'capacity': 'lots' is not a number",
-           f"{options}, row 5, column 'site_id': unknown site 'NOPE'")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_sites_scenario(tmp_path, sites, options)), "--data-dir", str(real_data)],
+        f"{options}, row 3, column 'option': option given twice for site 'F86022'",
+        f"{options}, row 4, column 'option': option must be reuse, refurbish or new_build, got 'rebuild'",
+        f"{options}, row 4, column 'capital_cost': '-5' is below the minimum 0",
+        f"{options}, row 4, column 'capacity': 'lots' is not a number",
+        f"{options}, row 5, column 'site_id': unknown site 'NOPE'",
+    )
 
 
 def test_damaged_selection_polygon_is_named(tmp_path, capsys, real_data):
-    bad = _damaged_copy(_data(real_data, "london", "lad22-boundaries-gen20.gpkg"), tmp_path / "area.gpkg",
-                        at=0.5, garbage=b"\xffnot sqlite" * 2048)
+    bad = _damaged_copy(
+        _data(real_data, "london", "lad22-boundaries-gen20.gpkg"),
+        tmp_path / "area.gpkg",
+        at=0.5,
+        garbage=b"\xffnot sqlite" * 2048,
+    )
     path = _scenario(tmp_path, replace={'ccg = "08N"': f'polygon = "{bad}"'})
     _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)], f"{bad}: the GeoPackage is damaged")

@@ -21,8 +21,15 @@ RUN = ROOT / "bench" / "run.py"
 
 def _run(args: list[str], real_data: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CATCHMENT_DATA_DIR": str(real_data), "CATCHMENT_CACHE_DIR": str(tmp_path / "cache")}
-    return subprocess.run([sys.executable, str(RUN), *args], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, str(RUN), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
 
 
 def _last_json(stdout: str) -> dict:
@@ -36,8 +43,13 @@ def test_list_names_every_instance(real_data, tmp_path):
     assert done.returncode == 0, done.stderr
     names = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
     assert names == [
-        "redbridge-practices", "redbridge-lsoa", "london-practices", "london-lsoa",
-        "synthetic-1k", "synthetic-5k", "synthetic-20k",
+        "redbridge-practices",
+        "redbridge-lsoa",
+        "london-practices",
+        "london-lsoa",
+        "synthetic-1k",
+        "synthetic-5k",
+        "synthetic-20k",
     ]
 
 
@@ -45,8 +57,20 @@ def test_list_names_every_instance(real_data, tmp_path):
 def redbridge_run(real_data, tmp_path_factory):
     """One run of the smallest real instance with the p-median baseline (shared by the tests below)."""
     tmp = tmp_path_factory.mktemp("bench")
-    return _run(["redbridge-practices", "--no-save", "--time-limit", "60", "--baseline", "spopt-pmedian",
-                 "--baseline-time-limit", "30"], real_data, tmp)
+    return _run(
+        [
+            "redbridge-practices",
+            "--no-save",
+            "--time-limit",
+            "60",
+            "--baseline",
+            "spopt-pmedian",
+            "--baseline-time-limit",
+            "30",
+        ],
+        real_data,
+        tmp,
+    )
 
 
 def test_runner_prints_figures_of_a_valid_plan(redbridge_run, real_data):
@@ -86,14 +110,20 @@ def test_reused_baselines_keep_their_date_and_get_new_ratios(redbridge_run):
     from bench.run import reuse_baselines
 
     previous = _last_json(redbridge_run.stdout)
-    result = {**previous, "total_s": previous["total_s"] / 2, "baseline": {}, "ratios": {},
-              "date": "2099-01-01T00:00:00+00:00"}
+    result = {
+        **previous,
+        "total_s": previous["total_s"] / 2,
+        "baseline": {},
+        "ratios": {},
+        "date": "2099-01-01T00:00:00+00:00",
+    }
     reuse_baselines(result, previous)
     base = result["baseline"]["spopt-pmedian"]
     assert base["reused"] is True and base["measured"] == previous["date"]
     assert base["p"] == previous["polysystems"]
     assert result["ratios"]["spopt-pmedian"]["speedup"] == pytest.approx(
-        base["total_s"] / result["total_s"], rel=0.02, abs=0.005)
+        base["total_s"] / result["total_s"], rel=0.02, abs=0.005
+    )
     assert result["speedup"] == result["ratios"]["spopt-pmedian"]["speedup"]
 
 
@@ -114,8 +144,12 @@ def test_speed_goal_is_judged_instance_by_instance():
     from bench.report import goals
 
     def run(name: str, ours: float, spopt: float) -> dict:
-        return {"instance": name, "status": "optimal", "total_s": ours,
-                "baseline": {"spopt-pmedian": {"status": "optimal", "total_s": spopt}}}
+        return {
+            "instance": name,
+            "status": "optimal",
+            "total_s": ours,
+            "baseline": {"spopt-pmedian": {"status": "optimal", "total_s": spopt}},
+        }
 
     def verdict(results: list[dict]) -> str:
         return [v for g, _, v in goals(results) if g.startswith("≥ 10×")][0]
@@ -128,8 +162,15 @@ def test_speed_goal_is_judged_instance_by_instance():
 
 def test_lp_gap_brackets_how_far_the_optimum_is_above_the_lp(real_data, tmp_path):
     env = {**os.environ, "CATCHMENT_DATA_DIR": str(real_data), "CATCHMENT_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "lp_gap.py"), "redbridge-practices", "--time-limit",
-                           "60"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "lp_gap.py"), "redbridge-practices", "--time-limit", "60"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = _last_json(done.stdout)
     assert result["instance"] == "redbridge-practices" and result["status"] == "optimal"

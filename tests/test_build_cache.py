@@ -22,8 +22,8 @@ from shapely.geometry import Point
 from catchment import build as build_module
 from catchment.build import BUILD_CACHE_NAMESPACE, BuiltProblem, build_from_scenario
 from catchment.scenario import Scenario, parse_scenario, read_toml
-from geodata import tables as v
 from geodata import cache as gc
+from geodata import tables as v
 from geodata.errors import DataWarning, ProblemCollector
 from geodata.settings import cache_dir
 
@@ -60,9 +60,23 @@ def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def assert_same_build(a: BuiltProblem, b: BuiltProblem) -> None:
     pa_, pb = a.problem, b.problem
-    for name in ("unit_ids", "unit_type", "site_ids", "site_names", "site_types", "site_status", "options",
-                 "groups", "adjacency", "site_unit", "unit_names", "travel_source", "travel_label", "rules",
-                 "objective"):
+    for name in (
+        "unit_ids",
+        "unit_type",
+        "site_ids",
+        "site_names",
+        "site_types",
+        "site_status",
+        "options",
+        "groups",
+        "adjacency",
+        "site_unit",
+        "unit_names",
+        "travel_source",
+        "travel_label",
+        "rules",
+        "objective",
+    ):
         assert getattr(pa_, name) == getattr(pb, name), name
     for name in ("population", "travel_min", "deprivation"):
         x, y = getattr(pa_, name), getattr(pb, name)
@@ -249,8 +263,9 @@ def test_entry_of_another_format_is_a_quiet_miss(caplog):
     entry = gc.load_arrays("k2", namespace="t")
     assert entry is not None and entry.meta == {"n": 1} and entry.frames == {}
     path = cache_dir() / "t" / "k2.json"
-    path.write_text(path.read_text(encoding="utf-8").replace(f'"format": {gc.CACHE_FORMAT}', '"format": 1'),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(f'"format": {gc.CACHE_FORMAT}', '"format": 1'), encoding="utf-8"
+    )
     with caplog.at_level(logging.INFO, logger="geodata.cache"):
         assert gc.load_arrays("k2", namespace="t") is None
     assert "another version" in caplog.text and "damaged" not in caplog.text
@@ -290,9 +305,9 @@ def test_file_digest_remembered_by_stat_key(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------------------- fast reading paths
 TABLES = {
-    "bom, quotes, blank line": ("\ufeffCODE,NAME,N\nA1,\"Smith, \"\"Jr\"\"\",1\n\nB2,,2\n", ",", "utf-8", True),
+    "bom, quotes, blank line": ('\ufeffCODE,NAME,N\nA1,"Smith, ""Jr""",1\n\nB2,,2\n', ",", "utf-8", True),
     "headerless, quoted newline": ('"E1  0AA",10,"x\ny"\n"E1  0AB",20,""\n', ",", "utf-8", False),
-    "NHS Choices layout": ("Code¬Name¬Note\nRQ1¬St Mary’s – A&E¬\"a¬b\"\nRQ2¬Ward 2¬\n", "¬", "cp1252", True),
+    "NHS Choices layout": ('Code¬Name¬Note\nRQ1¬St Mary’s – A&E¬"a¬b"\nRQ2¬Ward 2¬\n', "¬", "cp1252", True),
 }
 
 
@@ -302,7 +317,9 @@ def test_arrow_table_reading_matches_pandas(tmp_path, monkeypatch, name):
     path = tmp_path / "table.csv"
     path.write_bytes(text.encode(encoding))
     raw = path.read_bytes()
-    assert v._read_table_arrow(raw, raw.decode(v._codec(encoding)), sep=sep, encoding=encoding, header=header) is not None
+    assert (
+        v._read_table_arrow(raw, raw.decode(v._codec(encoding)), sep=sep, encoding=encoding, header=header) is not None
+    )
     fast = v.read_table(path, sep=sep, encoding=encoding, header=header)
     monkeypatch.setattr(v, "_read_table_arrow", lambda *args, **kwargs: None)
     careful = v.read_table(path, sep=sep, encoding=encoding, header=header)
@@ -310,7 +327,9 @@ def test_arrow_table_reading_matches_pandas(tmp_path, monkeypatch, name):
 
 
 def test_arrow_number_parsing_matches_pandas(monkeypatch):
-    frame = pd.DataFrame({"n": [" 12 ", "+3", "1e3", ".5", "", "1,749", "-0.25"]}, index=pd.RangeIndex(2, 9), dtype="str")
+    frame = pd.DataFrame(
+        {"n": [" 12 ", "+3", "1e3", ".5", "", "1,749", "-0.25"]}, index=pd.RangeIndex(2, 9), dtype="str"
+    )
     results = []
     for fast in (True, False):
         if not fast:

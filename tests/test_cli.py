@@ -35,8 +35,19 @@ def test_demo_writes_the_contract_files(demo_out):
     assert len(assignments) == 42 and assignments["polysystem_id"].notna().all()
     assert (polysystems["population"] >= 50_000).all()
     assert polysystems["population"].sum() == assignments["population"].sum()
-    for key in ("status", "proven_optimal", "objective", "bound", "gap", "solver", "runtime_s", "load_s",
-                "travel_source", "scenario", "input_files"):
+    for key in (
+        "status",
+        "proven_optimal",
+        "objective",
+        "bound",
+        "gap",
+        "solver",
+        "runtime_s",
+        "load_s",
+        "travel_source",
+        "scenario",
+        "input_files",
+    ):
         assert key in solution, key
     assert solution["status"] == "optimal" and solution["proven_optimal"] is True
     assert solution["travel_source"] == "network"
@@ -66,8 +77,10 @@ def test_redbridge_practices_proven_optimal(tmp_path, capsys):
     config = tmp_path / "config.csv"
     assignments[["unit_id", "polysystem_id", "hub_site_id"]].to_csv(config, index=False)
     ev_out = tmp_path / "ev"
-    assert _run("evaluate", str(ROOT / "scenarios" / "redbridge.toml"), "--plan", str(config),
-                "--out", str(ev_out)) == optimise.EXIT_OK
+    assert (
+        _run("evaluate", str(ROOT / "scenarios" / "redbridge.toml"), "--plan", str(config), "--out", str(ev_out))
+        == optimise.EXIT_OK
+    )
     evaluated = json.loads((ev_out / "solution.json").read_text())
     assert evaluated["objective"] == pytest.approx(solution["objective_terms"]["mean_travel"], rel=1e-9)
     assert (ev_out / "violations.txt").read_text() == "none\n"
@@ -76,8 +89,10 @@ def test_redbridge_practices_proven_optimal(tmp_path, capsys):
     broken = assignments[["unit_id", "polysystem_id"]].copy()
     broken.loc[broken.index[0], "polysystem_id"] = "TINY"
     broken.to_csv(config, index=False)
-    assert _run("evaluate", str(ROOT / "scenarios" / "redbridge.toml"), "--plan", str(config),
-                "--out", str(ev_out)) == optimise.EXIT_BREAKS_RULES
+    assert (
+        _run("evaluate", str(ROOT / "scenarios" / "redbridge.toml"), "--plan", str(config), "--out", str(ev_out))
+        == optimise.EXIT_BREAKS_RULES
+    )
     assert "floor" in (ev_out / "violations.txt").read_text()
     assert json.loads((ev_out / "solution.json").read_text())["status"] == "breaks_rules"
     assert "breaks" in capsys.readouterr().out

@@ -6,8 +6,8 @@ import pulp
 import pytest
 
 from catchment.problem import Problem, Rules
-from solvers.common import candidate_pairs
 from solvers.backends import run_solver
+from solvers.common import candidate_pairs
 from solvers.contiguity import (
     SeparatorCut,
     add_flow_contiguity,
@@ -75,11 +75,18 @@ def test_separator_respects_candidate_units():
 def _flow_model(fixed: dict[int, int], *, host: int | None) -> str:
     """Flow constraints on the 2x3 grid for one site, with the assignment fixed; solver status."""
     prob = pulp.LpProblem("flow", pulp.LpMinimize)
-    x = {(i, 0): prob.add_variable(f"x_{i}", lowBound=fixed[i], upBound=fixed[i], cat=pulp.LpInteger)
-         for i in range(6)}
+    x = {(i, 0): prob.add_variable(f"x_{i}", lowBound=fixed[i], upBound=fixed[i], cat=pulp.LpInteger) for i in range(6)}
     y = {0: prob.add_variable("y", lowBound=1, upBound=1, cat=pulp.LpInteger)}
-    flow = add_flow_contiguity(prob, x=x, open_vars=y, site_units={0: list(range(6))}, hosts=[host],
-                               neighbours=GRID, unit_labels=[f"u{i}" for i in range(6)], site_labels=["s"])
+    flow = add_flow_contiguity(
+        prob,
+        x=x,
+        open_vars=y,
+        site_units={0: list(range(6))},
+        hosts=[host],
+        neighbours=GRID,
+        unit_labels=[f"u{i}" for i in range(6)],
+        site_labels=["s"],
+    )
     prob.setObjective(pulp.lpSum(flow.flows.values()))
     names = {c.name for c in prob.constraints()}
     assert "balance(u1,s)" in names and "inflow(u1,s)" in names and "nbr(u1,s)" in names
@@ -90,18 +97,23 @@ def _flow_model(fixed: dict[int, int], *, host: int | None) -> str:
 
 @pytest.mark.parametrize("host", [0, None])
 def test_flow_formulation_accepts_connected_and_rejects_disconnected(host):
-    assert _flow_model({0: 1, 1: 1, 2: 1, 3: 0, 4: 0, 5: 1}, host=host) == "optimal"   # 0-1-2-5
+    assert _flow_model({0: 1, 1: 1, 2: 1, 3: 0, 4: 0, 5: 1}, host=host) == "optimal"  # 0-1-2-5
     assert _flow_model({0: 1, 1: 0, 2: 1, 3: 1, 4: 0, 5: 1}, host=host) == "infeasible"  # {0,3} and {2,5}
-    assert _flow_model({0: 1, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0}, host=host) == "optimal"   # the root alone
-    assert _flow_model(dict.fromkeys(range(6), 1), host=host) == "optimal"              # every area
+    assert _flow_model({0: 1, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0}, host=host) == "optimal"  # the root alone
+    assert _flow_model(dict.fromkeys(range(6), 1), host=host) == "optimal"  # every area
 
 
 def test_candidate_pairs_drop_units_cut_off_from_the_host():
     # five areas in a row, the hub in area 0; area 2 is too far from the hub (max travel 10),
     # so areas 3 and 4 can never be connected to it even though they are close enough
     problem = Problem.from_arrays(
-        unit_ids=list("ABCDE"), population=[1] * 5, site_ids=["S"], travel_min=[[0], [5], [20], [5], [5]],
-        unit_type="lsoa", adjacency=[(0, 1), (1, 2), (2, 3), (3, 4)], site_unit=[0],
+        unit_ids=list("ABCDE"),
+        population=[1] * 5,
+        site_ids=["S"],
+        travel_min=[[0], [5], [20], [5], [5]],
+        unit_type="lsoa",
+        adjacency=[(0, 1), (1, 2), (2, 3), (3, 4)],
+        site_unit=[0],
         rules=Rules(floor=0, max_travel_min=10, contiguity=True),
     )
     cand = candidate_pairs(problem)

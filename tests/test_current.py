@@ -29,14 +29,19 @@ def test_redbridge_pcns_scored_with_their_breaches(redbridge):
     below = sorted(v for v in map(str, plan.violations) if v.startswith("floor"))
     assert len(below) == 2 and "29,356 people" in below[1] and "48,902 people" in below[0]
     assert set(pcn_labels(problem.unit_ids, config).values()) == {
-        "CRANBROOK PCN", "FAIRLOP PCN", "LOXFORD PCN", "NEW CROSS ALLIANCE PCN", "SEVEN KINGS PCN",
+        "CRANBROOK PCN",
+        "FAIRLOP PCN",
+        "LOXFORD PCN",
+        "NEW CROSS ALLIANCE PCN",
+        "SEVEN KINGS PCN",
         "WANSTEAD AND WOODFORD PCN",
     }
 
 
 def test_practices_without_a_pcn_are_polysystems_of_their_own():
-    config = PcnConfiguration(pcn_of={"A": "U1", "B": "U1"}, pcn_names={"U1": "ONE PCN"}, unallocated=("C",),
-                              missing=("D",))
+    config = PcnConfiguration(
+        pcn_of={"A": "U1", "B": "U1"}, pcn_names={"U1": "ONE PCN"}, unallocated=("C",), missing=("D",)
+    )
     frame = pcn_configuration_frame(["A", "B", "C", "D"], config)
     assert frame["polysystem_id"].tolist() == ["U1", "U1", NO_PCN_LABEL.format(code="C"), NO_PCN_LABEL.format(code="D")]
     assert pcn_labels(["A", "C"], config) == {"A": "ONE PCN", "C": "no PCN (C)"}

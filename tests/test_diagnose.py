@@ -91,7 +91,13 @@ def test_one_minute_travel_limit_names_every_unit_with_its_nearest_site():
     diagnosis = diagnose(practices(max_travel_min=1))
     unreachable = [f for f in diagnosis.proofs if f.kind == "unit_unreachable"]
     assert [f.ids for f in unreachable] == [
-        ("P1", "S1"), ("P2", "S1"), ("P3", "S2"), ("P4", "S2"), ("P5", "S2"), ("P6", "S3")]
+        ("P1", "S1"),
+        ("P2", "S1"),
+        ("P3", "S2"),
+        ("P4", "S2"),
+        ("P5", "S2"),
+        ("P6", "S3"),
+    ]
     assert unreachable[0].message == (
         "unit 'P1' (Abbey Surgery) (12,000 people) has no usable site within 1 min; "
         "the nearest is 'S1' (North Clinic) at 2.0 min"
@@ -127,8 +133,10 @@ def test_connected_area_below_the_floor():
     finding = one(diagnosis, "component_below_floor")
     assert finding.ids == ("E01", "E02", "E03")
     assert finding.numbers["population"] == 30_000
-    assert ("3 unit(s) connected only to each other ('E01' (Borough 1), 'E02' (Borough 2), 'E03' (Borough 3)) "
-            "have 30,000 people, below the floor of 50,000") in finding.message
+    assert (
+        "3 unit(s) connected only to each other ('E01' (Borough 1), 'E02' (Borough 2), 'E03' (Borough 3)) "
+        "have 30,000 people, below the floor of 50,000"
+    ) in finding.message
     assert [s.rule for s in diagnosis.suggestions] == ["floor", "contiguity"]
     assert diagnosis.suggestions[0].value == 30_000
 
@@ -151,8 +159,13 @@ def test_boundary_group_below_the_floor():
 def test_group_that_no_number_of_polysystems_fits():
     # Camden has 70,000: one polysystem is above the 60,000 ceiling, two are below 2 x 50,000
     groups = ["Barnet", "Barnet", "Barnet", "Camden", "Camden", "Camden"]
-    problem = areas(adjacency=None, groups=groups, respect_groups=True, ceiling=60_000,
-                    population=(20_000, 20_000, 20_000, 20_000, 25_000, 25_000))
+    problem = areas(
+        adjacency=None,
+        groups=groups,
+        respect_groups=True,
+        ceiling=60_000,
+        population=(20_000, 20_000, 20_000, 20_000, 25_000, 25_000),
+    )
     finding = one(diagnose(problem), "group_cannot_split")
     assert finding.ids == ("Camden",) and finding.numbers["population"] == 70_000
 
@@ -180,8 +193,7 @@ def test_more_required_sites_than_polysystems():
 
 def test_budget_below_the_required_sites():
     options = [HubOption("S1", "reuse", 3e6), HubOption("S2", "reuse", 1e6), HubOption("S3", "new_build", 4e6)]
-    problem = practices(options=options, budget=5e6, site_status=["required", "candidate", "required"],
-                        floor=10_000)
+    problem = practices(options=options, budget=5e6, site_status=["required", "candidate", "required"], floor=10_000)
     diagnosis = diagnose(problem)
     finding = one(diagnosis, "budget_required")
     assert finding.numbers == {"budget": 5e6, "needed": 7e6}
@@ -247,9 +259,18 @@ def test_after_solve_keeps_cheap_proofs():
 def test_unreachable_by_road_at_all():
     travel = [row[:] for row in TRAVEL]
     travel[5] = [math.inf, math.inf, math.inf]
-    finding = one(diagnose(Problem.from_arrays(unit_ids=[f"P{k}" for k in range(1, 7)], population=POP,
-                                               site_ids=["S1", "S2", "S3"], travel_min=travel,
-                                               rules=Rules(floor=1_000))), "unit_unreachable")
+    finding = one(
+        diagnose(
+            Problem.from_arrays(
+                unit_ids=[f"P{k}" for k in range(1, 7)],
+                population=POP,
+                site_ids=["S1", "S2", "S3"],
+                travel_min=travel,
+                rules=Rules(floor=1_000),
+            )
+        ),
+        "unit_unreachable",
+    )
     assert finding.ids[0] == "P6" and "no usable site can be reached by road at all" in finding.message
 
 

@@ -33,14 +33,18 @@ def test_shortlist_command_on_a_local_cluster_equals_serial(demo, tmp_path):
     # first in the module: its own cluster starts before the module's shared one
     out = tmp_path / "sl"
     assert optimise.main(["shortlist", "demo", "--workers", "2", "--out", str(out), "--quiet"]) == optimise.EXIT_OK
-    parallel = pd.read_csv(out / "shortlist.csv", dtype={"site_id": str}, keep_default_na=False,
-                           na_values=[""])
+    parallel = pd.read_csv(out / "shortlist.csv", dtype={"site_id": str}, keep_default_na=False, na_values=[""])
     serial = shortlist_sites(demo.problem, options=SolveOptions()).frame()
     assert list(parallel["site_id"]) == list(serial["site_id"]) and len(serial) == 15
     exact = ["rank", "in_optimum", "essential", "forced_open_status", "forced_closed_status", "near_optimal_plans"]
     pd.testing.assert_frame_equal(parallel[exact], serial[exact], check_dtype=False)
-    for column in ("forced_open_objective", "forced_closed_objective", "regret", "value_of_keeping",
-                   "near_optimal_share"):
+    for column in (
+        "forced_open_objective",
+        "forced_closed_objective",
+        "regret",
+        "value_of_keeping",
+        "near_optimal_share",
+    ):
         assert parallel[column].to_numpy() == pytest.approx(serial[column].to_numpy(), rel=1e-9, nan_ok=True)
 
 
@@ -79,11 +83,12 @@ def test_bad_scheduler_and_workers():
 
 
 def test_sweep_on_dask_equals_serial(client, demo):
-    spec = parse_sweep({"sweep": {"base": "demo"},
-                        "grid": {"floor": [40_000, 60_000, 300_000], "budget": ["none", 4e6]}})
+    spec = parse_sweep(
+        {"sweep": {"base": "demo"}, "grid": {"floor": [40_000, 60_000, 300_000], "budget": ["none", 4e6]}}
+    )
     serial = run_sweep(spec, {None: demo}, options=OPTIONS)
     parallel = run_sweep(spec, {None: demo}, options=OPTIONS, client=client)
     a, b = serial.frame().drop(columns="runtime_s"), parallel.frame().drop(columns="runtime_s")
     pd.testing.assert_frame_equal(a, b)
-    for x, y in zip(serial.outcomes, parallel.outcomes):
+    for x, y in zip(serial.outcomes, parallel.outcomes, strict=False):
         assert (x.record.plan.assignment == y.record.plan.assignment) if x.record.has_plan else not y.record.has_plan

@@ -46,13 +46,15 @@ def config(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_configuration_with_hubs_and_options():
-    frame = config([
-        ("P1", "north", "S1", "reuse"),
-        ("P2", "north", None, None),
-        ("P3", "south", "S2", None),
-        ("P4", "south", None, None),
-        ("P5", "south", "S2", None),
-    ])
+    frame = config(
+        [
+            ("P1", "north", "S1", "reuse"),
+            ("P2", "north", None, None),
+            ("P3", "south", "S2", None),
+            ("P4", "south", None, None),
+            ("P5", "south", "S2", None),
+        ]
+    )
     problem = make_problem()
     plan = plan_from_configuration(problem, frame, file="config.csv")
     assert dict(plan.assignment) == {"P1": "S1", "P2": "S1", "P3": "S2", "P4": "S2", "P5": "S2"}
@@ -78,32 +80,43 @@ def test_missing_hubs_minimise_weighted_travel_and_options_default_to_the_cheape
 
 def test_a_taken_site_is_not_chosen_twice():
     # everybody in one polysystem but P2, whose hub S3 is given; the big one cannot have S3
-    frame = config([
-        ("P1", "big", None), ("P2", "small", "S1"), ("P3", "big", None), ("P4", "big", None), ("P5", "big", None),
-    ])
+    frame = config(
+        [
+            ("P1", "big", None),
+            ("P2", "small", "S1"),
+            ("P3", "big", None),
+            ("P4", "big", None),
+            ("P5", "big", None),
+        ]
+    )
     plan = plan_from_configuration(make_problem(), frame)
     assert plan.assignment["P2"] == "S1" and plan.assignment["P1"] == "S2"
 
 
 def test_excluded_sites_are_not_chosen_and_required_sites_win_ties():
     travel_tie = Problem.from_arrays(
-        unit_ids=["A", "B"], population=[1, 1], site_ids=["X", "Y", "Z"],
-        travel_min=[[1, 1, 0], [1, 1, 0]], site_status=["candidate", "required", "excluded"],
+        unit_ids=["A", "B"],
+        population=[1, 1],
+        site_ids=["X", "Y", "Z"],
+        travel_min=[[1, 1, 0], [1, 1, 0]],
+        site_status=["candidate", "required", "excluded"],
     )
     plan = plan_from_configuration(travel_tie, config([("A", "p"), ("B", "p")]))
     assert dict(plan.hub_options) == {"Y": "reuse"}
 
 
 def test_every_problem_is_listed_at_once():
-    frame = config([
-        ("P1", "north", "S1"),
-        ("P9", "north", None),   # line 3: unknown unit
-        ("P1", "north", None),   # line 4: duplicate
-        ("P3", "south", "S7"),   # line 5: unknown site
-        ("P4", "south", "S2"),
-        ("P5", "south", "S3"),   # line 7: second hub for south
-        ("P2", "east", "S2"),    # line 8: S2 is south's hub already
-    ])
+    frame = config(
+        [
+            ("P1", "north", "S1"),
+            ("P9", "north", None),  # line 3: unknown unit
+            ("P1", "north", None),  # line 4: duplicate
+            ("P3", "south", "S7"),  # line 5: unknown site
+            ("P4", "south", "S2"),
+            ("P5", "south", "S3"),  # line 7: second hub for south
+            ("P2", "east", "S2"),  # line 8: S2 is south's hub already
+        ]
+    )
     frame.loc[7] = [None, "east", None]  # line 9: blank unit id
     with pytest.raises(InputDataError) as caught:
         plan_from_configuration(make_problem(), frame, file="config.csv")
@@ -161,8 +174,13 @@ def test_more_polysystems_than_sites():
 def test_a_site_in_another_polysystems_area_is_avoided():
     # S1 is nearest to everybody but stands in area B, which is in polysystem "two"
     problem = Problem.from_arrays(
-        unit_ids=["A", "B"], population=[1, 1], site_ids=["S1", "S2"], unit_type="lsoa",
-        travel_min=[[1, 5], [1, 5]], site_unit=[1, None], rules=Rules(floor=1),
+        unit_ids=["A", "B"],
+        population=[1, 1],
+        site_ids=["S1", "S2"],
+        unit_type="lsoa",
+        travel_min=[[1, 5], [1, 5]],
+        site_unit=[1, None],
+        rules=Rules(floor=1),
     )
     plan = plan_from_configuration(problem, config([("A", "one"), ("B", "two")]))
     assert dict(plan.assignment) == {"A": "S2", "B": "S1"}

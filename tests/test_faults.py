@@ -35,8 +35,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def staging_left(parent: Path) -> list[str]:
-    return sorted(p.name for p in parent.iterdir()
-                  if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name))
+    return sorted(
+        p.name for p in parent.iterdir() if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name)
+    )
 
 
 def _default_sigint() -> None:
@@ -45,14 +46,21 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def run_and_signal(argv: list[str], *, cache: Path, data: Path, when: str, sig: int,
-                   delay: float = 0.0) -> tuple[int, list[str], list[str]]:
+def run_and_signal(
+    argv: list[str], *, cache: Path, data: Path, when: str, sig: int, delay: float = 0.0
+) -> tuple[int, list[str], list[str]]:
     """Run the command line; once a log line holds ``when``, wait ``delay`` s and signal its process group."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CATCHMENT_CACHE_DIR": str(cache),
-           "CATCHMENT_DATA_DIR": str(data)}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "optimise.py"), *argv], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                            preexec_fn=_default_sigint)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CATCHMENT_CACHE_DIR": str(cache), "CATCHMENT_DATA_DIR": str(data)}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "optimise.py"), *argv],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+    )
     err: list[str] = []
     out: list[str] = []
     seen = threading.Event()
@@ -63,8 +71,10 @@ def run_and_signal(argv: list[str], *, cache: Path, data: Path, when: str, sig: 
             if when in line:
                 seen.set()
 
-    readers = [threading.Thread(target=read, args=(proc.stderr, err)),
-               threading.Thread(target=read, args=(proc.stdout, out))]
+    readers = [
+        threading.Thread(target=read, args=(proc.stderr, err)),
+        threading.Thread(target=read, args=(proc.stdout, out)),
+    ]
     for reader in readers:
         reader.start()
     try:
@@ -121,8 +131,9 @@ def assert_interrupted(code: int, err: list[str], stdout: list[str], out: Path, 
 def test_ctrl_c_while_loading(command, out, tmp_path, real_data):
     before = snapshot(out)
     argv = ["demo"] if command == "demo" else ["run", str(SCENARIO)]
-    code, err, stdout = run_and_signal([*argv, "--out", str(out)], cache=tmp_path / "cold", data=real_data,
-                                       when=LOADING[command], sig=signal.SIGINT)
+    code, err, stdout = run_and_signal(
+        [*argv, "--out", str(out)], cache=tmp_path / "cold", data=real_data, when=LOADING[command], sig=signal.SIGINT
+    )
     assert_interrupted(code, err, stdout, out, before)
     assert not any(SOLVING in line for line in err)
 
@@ -131,8 +142,14 @@ def test_ctrl_c_while_solving_writes_nothing_and_no_heuristic_plan(out, warm_cac
     """HiGHS used to swallow Ctrl-C and stop with no plan: the heuristic's plan was written, exit 0."""
     before = snapshot(out)
     delay = 3.0  # past building the model: HiGHS is running (the solve takes 10-25 s)
-    code, err, stdout = run_and_signal(["run", str(SCENARIO), "--out", str(out)], cache=warm_cache, data=real_data,
-                                       when=SOLVING, sig=signal.SIGINT, delay=delay)
+    code, err, stdout = run_and_signal(
+        ["run", str(SCENARIO), "--out", str(out)],
+        cache=warm_cache,
+        data=real_data,
+        when=SOLVING,
+        sig=signal.SIGINT,
+        delay=delay,
+    )
     finished = [float(m[1]) for line in err if (m := re.search(r"solver finished in ([\d.]+) s", line))]
     if finished and finished[0] < delay:
         pytest.skip(f"the solve ended ({finished[0]} s) before the signal was sent ({delay} s)")
@@ -143,15 +160,22 @@ def test_ctrl_c_while_solving_writes_nothing_and_no_heuristic_plan(out, warm_cac
 
 def test_ctrl_c_while_writing(out, tmp_path, real_data):
     before = snapshot(out)
-    code, err, stdout = run_and_signal(["demo", "--out", str(out)], cache=tmp_path / "cache", data=real_data,
-                                       when=WRITING, sig=signal.SIGINT)
+    code, err, stdout = run_and_signal(
+        ["demo", "--out", str(out)], cache=tmp_path / "cache", data=real_data, when=WRITING, sig=signal.SIGINT
+    )
     assert_interrupted(code, err, stdout, out, before)
 
 
 def test_kill_while_solving_keeps_earlier_results(out, warm_cache, real_data):
     before = snapshot(out)
-    code, _, _ = run_and_signal(["run", str(SCENARIO), "--out", str(out)], cache=warm_cache, data=real_data,
-                                when=SOLVING, sig=signal.SIGKILL, delay=1.0)
+    code, _, _ = run_and_signal(
+        ["run", str(SCENARIO), "--out", str(out)],
+        cache=warm_cache,
+        data=real_data,
+        when=SOLVING,
+        sig=signal.SIGKILL,
+        delay=1.0,
+    )
     assert code == -signal.SIGKILL
     assert snapshot(out) == before
     assert staging_left(out.parent) == []
@@ -159,8 +183,14 @@ def test_kill_while_solving_keeps_earlier_results(out, warm_cache, real_data):
 
 def test_kill_while_writing_keeps_earlier_results_and_the_next_run_tidies(out, tmp_path, real_data):
     before = snapshot(out)
-    code, _, _ = run_and_signal(["demo", "--out", str(out)], cache=tmp_path / "cache", data=real_data,
-                                when=WRITING, sig=signal.SIGKILL, delay=0.5)
+    code, _, _ = run_and_signal(
+        ["demo", "--out", str(out)],
+        cache=tmp_path / "cache",
+        data=real_data,
+        when=WRITING,
+        sig=signal.SIGKILL,
+        delay=0.5,
+    )
     assert code == -signal.SIGKILL
     assert snapshot(out) == before
     left = staging_left(out.parent)
@@ -168,8 +198,14 @@ def test_kill_while_writing_keeps_earlier_results_and_the_next_run_tidies(out, t
     (out / "assignments.csv").write_text("earlier\n")  # to see the next run replace it
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CATCHMENT_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, str(ROOT / "optimise.py"), "demo", "--out", str(out)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "optimise.py"), "demo", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == optimise.EXIT_OK, done.stderr
     assert staging_left(out.parent) == []
     assert (out / "assignments.csv").read_bytes() == before["assignments.csv"]
@@ -180,8 +216,14 @@ def test_ctrl_c_stops_the_neighbourhood_search_and_its_worker_processes(out, war
     scenario = tmp_path / "lns.toml"
     scenario.write_text(SCENARIO.read_text().replace("[solver]\n", '[solver]\nmethod = "lns"\nworkers = 2\n'))
     before = snapshot(out)
-    code, err, stdout = run_and_signal(["run", str(scenario), "--out", str(out)], cache=warm_cache, data=real_data,
-                                       when="solvers.lns: start (", sig=signal.SIGINT, delay=1.0)
+    code, err, stdout = run_and_signal(
+        ["run", str(scenario), "--out", str(out)],
+        cache=warm_cache,
+        data=real_data,
+        when="solvers.lns: start (",
+        sig=signal.SIGINT,
+        delay=1.0,
+    )
     if any("solver finished" in line for line in err):
         pytest.skip("the search ended before the signal was sent")
     assert_interrupted(code, err, stdout, out, before)
@@ -189,9 +231,14 @@ def test_ctrl_c_stops_the_neighbourhood_search_and_its_worker_processes(out, war
 
 def test_ctrl_c_stops_a_shortlist_on_a_local_dask_cluster(out, tmp_path, real_data):
     before = snapshot(out)
-    code, err, stdout = run_and_signal(["shortlist", "demo", "--workers", "2", "--out", str(out)],
-                                       cache=tmp_path / "cache", data=real_data, when="started Dask cluster",
-                                       sig=signal.SIGINT, delay=3.0)
+    code, err, stdout = run_and_signal(
+        ["shortlist", "demo", "--workers", "2", "--out", str(out)],
+        cache=tmp_path / "cache",
+        data=real_data,
+        when="started Dask cluster",
+        sig=signal.SIGINT,
+        delay=3.0,
+    )
     text = "\n".join(err)
     if "SHORTLIST of" in "\n".join(stdout):
         pytest.skip("the shortlist ended before the signal was sent")

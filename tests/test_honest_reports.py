@@ -96,7 +96,7 @@ def test_evaluate_of_a_rule_breaking_configuration(redbridge_run, tmp_path, caps
         assert v.message in stdout
 
     report = (out / "report.html").read_text(encoding="utf-8")
-    headline = report[report.index("<div class='status"):]
+    headline = report[report.index("<div class='status") :]
     headline = headline[: headline.index("</div>")]
     assert "the configuration breaks 2 rules" in headline
     for v in expected:
@@ -147,8 +147,9 @@ def choices_without_oakham(tmp_path, real_data):
     return target
 
 
-def test_coverage_counts_a_practice_dropped_for_missing_coordinates(tmp_path, real_data, choices_without_oakham,
-                                                                    capsys):
+def test_coverage_counts_a_practice_dropped_for_missing_coordinates(
+    tmp_path, real_data, choices_without_oakham, capsys
+):
     # Code-Point Open covers London only: Oakham (LE15 6NT) cannot be placed at all
     scenario = _elr(tmp_path, data=f'nhs_choices = "{choices_without_oakham}"')
     out = tmp_path / "out"
@@ -161,12 +162,19 @@ def test_coverage_counts_a_practice_dropped_for_missing_coordinates(tmp_path, re
     assert summary["selection_population"] == 338_663 and summary["total_population"] == 338_663 - 15_938
     assert solution["coverage"] == pytest.approx((338_663 - 15_938) / 338_663)
     assert solution["coverage"] < 1.0
-    assert solution["coverage_text"] == ("95.3% of the population of the selection (338,663 people; 1 unit dropped: "
-                                         "no coordinates (not in NHS Choices, postcode not in Code-Point Open): 1)")
+    assert solution["coverage_text"] == (
+        "95.3% of the population of the selection (338,663 people; 1 unit dropped: "
+        "no coordinates (not in NHS Choices, postcode not in Code-Point Open): 1)"
+    )
     dropped = pd.read_csv(out / "dropped.csv", dtype={"unit_id": str})
-    assert dropped.to_dict("records") == [{
-        "unit_id": "C82010", "name": "OAKHAM MEDICAL PRACTICE", "population": 15_938.0,
-        "reason": "no coordinates (not in NHS Choices, postcode not in Code-Point Open)"}]
+    assert dropped.to_dict("records") == [
+        {
+            "unit_id": "C82010",
+            "name": "OAKHAM MEDICAL PRACTICE",
+            "population": 15_938.0,
+            "reason": "no coordinates (not in NHS Choices, postcode not in Code-Point Open)",
+        }
+    ]
     stdout = capsys.readouterr().out
     assert "covering 95.3% of the population of the selection" in stdout and "1 unit dropped" in stdout
     report = (out / "report.html").read_text(encoding="utf-8")
@@ -216,12 +224,16 @@ def test_costs_the_scenario_supplies_are_not_placeholders(tmp_path, capsys):
 
 
 def test_costs_given_for_one_site_type_leave_the_other_placeholder(real_data):
-    raw = {"units": {"type": "practice", "ccg": "08N"}, "sites": {"largest_practices": 4,
-                                                                  "options": {"hospital": {"reuse": 1.0}}},
-           "travel": {"source": "estimate"}}
+    raw = {
+        "units": {"type": "practice", "ccg": "08N"},
+        "sites": {"largest_practices": 4, "options": {"hospital": {"reuse": 1.0}}},
+        "travel": {"source": "estimate"},
+    }
     built = build_from_scenario(parse_scenario(raw), data_dir=real_data)
-    flags = {(o.site_id, built.problem.site_types[built.problem.site_index(o.site_id)]): o.placeholder
-             for o in built.problem.options}
+    flags = {
+        (o.site_id, built.problem.site_types[built.problem.site_index(o.site_id)]): o.placeholder
+        for o in built.problem.options
+    }
     assert {t for (_, t), p in flags.items() if p} == {"community"}
     assert {t for (_, t), p in flags.items() if not p} == {"hospital"}
     assert built.problem.capital_costs_source == "placeholder"
@@ -235,10 +247,12 @@ def test_demo_costs_are_placeholders():
 def test_sweep_fronts_are_per_travel_mode(tmp_path):
     drive = build_demo()
     # walking takes four times as long: compared together, every walk plan would be dominated
-    walk = dataclasses.replace(drive, problem=dataclasses.replace(drive.problem,
-                                                                  travel_min=drive.problem.travel_min * 4.0))
-    spec = parse_sweep({"sweep": {"base": "demo", "name": "modes"},
-                        "grid": {"floor": [50_000, 80_000], "mode": ["drive", "walk"]}})
+    walk = dataclasses.replace(
+        drive, problem=dataclasses.replace(drive.problem, travel_min=drive.problem.travel_min * 4.0)
+    )
+    spec = parse_sweep(
+        {"sweep": {"base": "demo", "name": "modes"}, "grid": {"floor": [50_000, 80_000], "mode": ["drive", "walk"]}}
+    )
     result = run_sweep(spec, {"drive": drive, "walk": walk}, options=SolveOptions(time_limit=60))
     table = result.frame()
     assert table["validated"].all()
@@ -252,8 +266,10 @@ def test_sweep_fronts_are_per_travel_mode(tmp_path):
 
     fig = pareto_figure(table)
     assert len(fig.axes) == 2
-    assert [ax.get_title(loc="left") for ax in fig.axes] == ["Mean travel against capital cost: drive",
-                                                             "Mean travel against capital cost: walk"]
+    assert [ax.get_title(loc="left") for ax in fig.axes] == [
+        "Mean travel against capital cost: drive",
+        "Mean travel against capital cost: walk",
+    ]
     assert all("(placeholder)" in ax.get_ylabel() for ax in fig.axes)
     page = sweep_report_html(table, title="modes", base="demo")
     assert "one front per mode (drive, walk)" in page and "Pareto front of each travel mode" in page
@@ -275,7 +291,7 @@ def test_sweep_command_prints_one_front_per_mode(tmp_path, capsys, monkeypatch):
 # ---------------------------------------------------------------------------- boroughs outside London
 def test_lad_boundaries_outside_london_give_the_real_districts(tmp_path, real_data):
     built = build_from_scenario(read_scenario(_elr(tmp_path, rules='boundaries = "lad"')), data_dir=real_data)
-    lad = dict(zip(built.problem.unit_ids, built.problem.groups))
+    lad = dict(zip(built.problem.unit_ids, built.problem.groups, strict=True))
     assert lad["C82010"] == "E06000017"  # Oakham Medical Practice: Rutland
     assert lad["C82077"] == "E06000017"  # The Uppingham Surgery: Rutland
     assert lad["C82038"] == "E07000133"  # Latham House, Melton Mowbray: Melton
@@ -288,11 +304,13 @@ def test_a_coastal_practice_just_outside_the_generalised_coastline_takes_its_dis
     # C83004 lies just off the super-generalised coastline of Boston (Lincolnshire):
     # it is in no boundary of the national file, but within the land check's tolerance of one
     path = tmp_path / "boston.toml"
-    path.write_text('[scenario]\nname = "03T"\n[units]\ntype = "practice"\nccg = "03T"\n'
-                    '[sites]\nlargest_practices = 6\n[travel]\nsource = "estimate"\n'
-                    '[rules]\nfloor = 30000\nboundaries = "lad"\n')
+    path.write_text(
+        '[scenario]\nname = "03T"\n[units]\ntype = "practice"\nccg = "03T"\n'
+        '[sites]\nlargest_practices = 6\n[travel]\nsource = "estimate"\n'
+        '[rules]\nfloor = 30000\nboundaries = "lad"\n'
+    )
     built = build_from_scenario(read_scenario(path), data_dir=real_data, cache=False)
-    lad = dict(zip(built.problem.unit_ids, built.problem.groups))
+    lad = dict(zip(built.problem.unit_ids, built.problem.groups, strict=True))
     assert lad["C83004"] == "E07000136"  # Boston
 
 
@@ -312,8 +330,9 @@ def test_plan_summary_coverage_uses_the_dropped_units():
     built = build_demo()
     from catchment.problem import DroppedUnit
 
-    problem = dataclasses.replace(built.problem, dropped=(DroppedUnit("X1", "Lost practice", 10_000.0,
-                                                                      "no coordinates"),))
+    problem = dataclasses.replace(
+        built.problem, dropped=(DroppedUnit("X1", "Lost practice", 10_000.0, "no coordinates"),)
+    )
     plan = Plan({u: problem.site_ids[0] for u in problem.unit_ids}, {problem.site_ids[0]: "reuse"}, "feasible")
     summary = plan_summary(problem, plan)
     total = float(np.sum(problem.population))

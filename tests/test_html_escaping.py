@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from matplotlib import rc_context
+from test_maps_browser import browser  # noqa: F401 - the headless Chromium fixture
 
 from catchment.build import BuiltProblem, build_demo
 from catchment.plan import Plan
@@ -37,7 +38,6 @@ from solvers.batch import SolveOptions
 from solvers.phasing import phase_plan
 from solvers.shortlist import shortlist_sites
 from solvers.sweep import run_sweep
-from test_maps_browser import browser  # noqa: F401 - the headless Chromium fixture
 
 #: Markup that runs script wherever a page inserts it as HTML (or closes a ``<script>``),
 #: each also setting a flag, and text that must survive escaping as written.
@@ -87,8 +87,14 @@ def hostile_built(built: BuiltProblem) -> BuiltProblem:
         sites=sites,
     )
     return dataclasses.replace(
-        built, problem=hostile, units=units, sites=sites, areas=areas, registrations=registrations,
-        boundaries=boundaries, travel_description=f"{built.travel_description} {_payload(2)}",
+        built,
+        problem=hostile,
+        units=units,
+        sites=sites,
+        areas=areas,
+        registrations=registrations,
+        boundaries=boundaries,
+        travel_description=f"{built.travel_description} {_payload(2)}",
         input_files={**built.input_files, f"data/{_payload(0)}.csv": "0" * 64},
     )
 
@@ -150,39 +156,73 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     table = short.frame().assign(note=[_payload(k) for k in range(len(short.frame()))])
     folder = tmp_path_factory.mktemp("shortlist")
     out["shortlist.html"] = write_shortlist_outputs(
-        folder, practice, table, summary={"optimum": short.optimum, "tolerance": short.tolerance})["shortlist.html"]
+        folder, practice, table, summary={"optimum": short.optimum, "tolerance": short.tolerance}
+    )["shortlist.html"]
 
     spec = parse_sweep({"sweep": {"base": "demo", "name": _payload(0)}, "grid": {"floor": [50_000, 900_000]}})
     result = run_sweep(spec, {None: practice}, options=OPTIONS, not_applicable={"mode": _payload(1)})
     table = result.frame()
     table["note"] = [_payload(k + 2) for k in range(len(table))]
-    items = [(o.point, o.record.plan if o.record is not None else None, o.status, o.note, {"name": _payload(3)})
-             for o in result.outcomes]
+    items = [
+        (o.point, o.record.plan if o.record is not None else None, o.status, o.note, {"name": _payload(3)})
+        for o in result.outcomes
+    ]
     folder = tmp_path_factory.mktemp("sweep")
-    out["sweep.html"] = write_sweep_outputs(folder, table, items, bases={None: practice}, title=_payload(0),
-                                            base=_payload(1), not_applicable={_payload(2): _payload(3)},
-                                            maps=False)["sweep.html"]
+    out["sweep.html"] = write_sweep_outputs(
+        folder,
+        table,
+        items,
+        bases={None: practice},
+        title=_payload(0),
+        base=_payload(1),
+        not_applicable={_payload(2): _payload(3)},
+        maps=False,
+    )["sweep.html"]
 
     phasing = phase_plan(practice.problem, plan, years=3, annual_budget=2_000_000)
     assert phasing.has_schedule
-    summary = {"plan": f"Plan: the configuration {_payload(0)}.csv", "status": phasing.status,
-               "carry_over": False, "person_years": phasing.person_years(), "notes": list(PAYLOADS)}
+    summary = {
+        "plan": f"Plan: the configuration {_payload(0)}.csv",
+        "status": phasing.status,
+        "carry_over": False,
+        "person_years": phasing.person_years(),
+        "notes": list(PAYLOADS),
+    }
     folder = tmp_path_factory.mktemp("phasing")
-    out["phasing.html"] = write_phasing_outputs(folder, phasing.frame(), phasing.years_frame(),
-                                                summary=summary)["phasing.html"]
+    out["phasing.html"] = write_phasing_outputs(folder, phasing.frame(), phasing.years_frame(), summary=summary)[
+        "phasing.html"
+    ]
 
-    other = solve(dataclasses.replace(practice.problem, rules=dataclasses.replace(
-        practice.problem.rules, min_polysystems=len(plan.hub_options) - 1,
-        max_polysystems=len(plan.hub_options) - 1)), time_limit=60)
+    other = solve(
+        dataclasses.replace(
+            practice.problem,
+            rules=dataclasses.replace(
+                practice.problem.rules,
+                min_polysystems=len(plan.hub_options) - 1,
+                max_polysystems=len(plan.hub_options) - 1,
+            ),
+        ),
+        time_limit=60,
+    )
     assert other.has_plan
     folder = tmp_path_factory.mktemp("compare")
-    out["comparison.html"] = save_map(comparison_map(practice, plan, other, labels=(_payload(0), _payload(2))),
-                                      folder / "comparison.html")
+    out["comparison.html"] = save_map(
+        comparison_map(practice, plan, other, labels=(_payload(0), _payload(2))), folder / "comparison.html"
+    )
     return out
 
 
-PAGES = ("map.html", "report.html", "lsoa map.html", "lsoa report.html", "titled report.html", "shortlist.html",
-         "sweep.html", "phasing.html", "comparison.html")
+PAGES = (
+    "map.html",
+    "report.html",
+    "lsoa map.html",
+    "lsoa report.html",
+    "titled report.html",
+    "shortlist.html",
+    "sweep.html",
+    "phasing.html",
+    "comparison.html",
+)
 
 
 def _escaped_forms(text: str) -> set[str]:
@@ -207,8 +247,10 @@ def test_no_payload_is_written_as_markup(pages, page):
 
 # ---------------------------------------------------------------------------- in a browser
 #: Runs before any script of every frame: records calls instead of showing dialogs.
-GUARD = ("window.__alerts = [];"
-         "window.alert = window.confirm = window.prompt = function (m) { window.__alerts.push(String(m)); };")
+GUARD = (
+    "window.__alerts = [];"
+    "window.alert = window.confirm = window.prompt = function (m) { window.__alerts.push(String(m)); };"
+)
 
 #: Puts every layer and legend on the map, hovers every feature and opens every popup, then
 #: (after the page had time to load any injected image) reports what ran and what was shown.
@@ -249,14 +291,14 @@ setTimeout(() => {
   seen.pwned = window.__pwned === undefined ? null : String(window.__pwned);
   done(seen);
 }, 800);
-"""
+"""  # noqa: E501 - the page script, one statement a line
 
 #: Pages with a map: at least this many features hovered and popups opened.
 MAP_PAGES = {"map.html": (200, 40), "lsoa map.html": (150, 5), "shortlist.html": (40, 10), "comparison.html": (200, 40)}
 
 
 @pytest.fixture(scope="module")
-def guarded(browser):
+def guarded(browser):  # noqa: F811 - the pytest fixture imported above
     """The browser with :data:`GUARD` in every new document (and frame)."""
     browser.set_script_timeout(120)
     script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD})
@@ -286,7 +328,8 @@ def test_no_payload_runs_in_a_browser(guarded, pages, page):
             guarded.switch_to.default_content()
     for seen in frames:
         assert seen["alerts"] == [] and seen["pwned"] is None, (
-            f"{page}: payloads ran {len(seen['alerts'])} time(s): alert({sorted(set(seen['alerts']))})")
+            f"{page}: payloads ran {len(seen['alerts'])} time(s): alert({sorted(set(seen['alerts']))})"
+        )
     maps = frames[-1] if page in MAP_PAGES or "report" in page else None
     if page in MAP_PAGES:
         hovered, popups = MAP_PAGES[page]

@@ -16,11 +16,19 @@ from catchment.plan import Plan
 from catchment.problem import HubOption, Objective, Problem, Rules
 from catchment.validate import validate_plan
 from solvers import solve
-from solvers.common import candidate_pairs, objective_value, term_values, travel_weights
 from solvers.backends import run_solver
+from solvers.common import candidate_pairs, objective_value, term_values, travel_weights
 from solvers.heuristic import solve_heuristic
 from solvers.lns import (
-    _Guide, _relax, _Search, _stop_pool, _subproblem, _support_step, lns_unsupported, relaxation_bound, solve_lns,
+    _Guide,
+    _relax,
+    _Search,
+    _stop_pool,
+    _subproblem,
+    _support_step,
+    lns_unsupported,
+    relaxation_bound,
+    solve_lns,
 )
 from solvers.mip import PolysystemModel, _build
 
@@ -37,9 +45,13 @@ def _towns(n_units: int = 90, n_sites: int = 24, seed: int = 7, **rules) -> Prob
     options = [HubOption(f"S{j}", "reuse", 0.0) for j in range(n_sites)]
     options += [HubOption(f"S{j}", "new_build", 2e6, capacity=None) for j in range(0, n_sites, 3)]
     return Problem.from_arrays(
-        unit_ids=[f"P{i:03d}" for i in range(n_units)], population=population,
-        site_ids=[f"S{j}" for j in range(n_sites)], travel_min=travel, options=options,
-        rules=Rules(floor=50_000, **rules), deprivation=deprivation,
+        unit_ids=[f"P{i:03d}" for i in range(n_units)],
+        population=population,
+        site_ids=[f"S{j}" for j in range(n_sites)],
+        travel_min=travel,
+        options=options,
+        rules=Rules(floor=50_000, **rules),
+        deprivation=deprivation,
     )
 
 
@@ -52,9 +64,14 @@ def _grid(side: int = 14, seed: int = 3) -> Problem:
     hosts = list(range(0, n, 5))
     travel = np.linalg.norm(xy[:, None, :] - xy[hosts][None, :, :], axis=2) * 3.0 + 1.0
     return Problem.from_arrays(
-        unit_ids=[f"E{i:04d}" for i in range(n)], population=rng.integers(1_400, 2_400, n).astype(float),
-        site_ids=[f"H{i:04d}" for i in hosts], travel_min=travel, unit_type="lsoa",
-        rules=Rules(floor=30_000, contiguity=True), adjacency=adjacency, site_unit=hosts,
+        unit_ids=[f"E{i:04d}" for i in range(n)],
+        population=rng.integers(1_400, 2_400, n).astype(float),
+        site_ids=[f"H{i:04d}" for i in hosts],
+        travel_min=travel,
+        unit_type="lsoa",
+        rules=Rules(floor=30_000, contiguity=True),
+        adjacency=adjacency,
+        site_unit=hosts,
     )
 
 
@@ -138,8 +155,11 @@ def test_guide_seeds_first_the_polysystem_furthest_above_the_relaxation():
     search = _Search(site_of=site_of, options={j: "reuse" for j in hubs}, objective=0.0)
     queue = list(hubs)
     guide.order(search, queue)
-    excess = np.bincount(site_of, weights=weight * problem.travel_min[np.arange(site_of.size), site_of]
-                         - guide.lp_cost, minlength=problem.n_sites)
+    excess = np.bincount(
+        site_of,
+        weights=weight * problem.travel_min[np.arange(site_of.size), site_of] - guide.lp_cost,
+        minlength=problem.n_sites,
+    )
     assert sorted(queue) == hubs and [excess[j] for j in queue] == sorted((excess[j] for j in hubs), reverse=True)
     assert queue[0] == int(site_of[unit])
     assert _Guide.create(dataclasses.replace(problem, objective=Objective(weights={"capital": 1.0})), relax) is None
@@ -158,9 +178,13 @@ def test_support_model_improves_a_poor_plan_and_stops_at_the_target():
         support = search.support
         assert support["pairs"] < problem.n_units * problem.n_sites
         assert search.objective == pytest.approx(
-            objective_value(problem.objective, term_values(problem, search.site_of, search.options)), rel=1e-12)
-        plan = Plan({problem.unit_ids[i]: problem.site_ids[j] for i, j in enumerate(search.site_of)},
-                    {problem.site_ids[j]: o for j, o in search.options.items()}, status="feasible")
+            objective_value(problem.objective, term_values(problem, search.site_of, search.options)), rel=1e-12
+        )
+        plan = Plan(
+            {problem.unit_ids[i]: problem.site_ids[j] for i, j in enumerate(search.site_of)},
+            {problem.site_ids[j]: o for j, o in search.options.items()},
+            status="feasible",
+        )
         assert validate_plan(problem, plan) == []
         assert search.objective <= before
         if gap == 0.05:  # stopped by the target (within 5% of the bound), not by proving the support optimal
@@ -180,16 +204,28 @@ def test_objective_target_stops_highs_at_the_first_good_enough_plan():
     best = run_solver(prob, solver="highs", time_limit=60, mip_gap=0, threads=None, msg=False, warm_start=False)
     assert best.status == "optimal"
     target = 0.9 * best.objective
-    stopped = run_solver(prob, solver="highs", time_limit=60, mip_gap=0, threads=None, msg=False, warm_start=False,
-                         objective_target=target)
+    stopped = run_solver(
+        prob,
+        solver="highs",
+        time_limit=60,
+        mip_gap=0,
+        threads=None,
+        msg=False,
+        warm_start=False,
+        objective_target=target,
+    )
     assert stopped.status == "feasible" and best.objective < stopped.objective <= target
 
 
 def test_sub_model_objective_is_the_whole_objectives_share():
     problem = _towns(n_units=60, n_sites=15, seed=5)
     problem = Problem.from_arrays(
-        unit_ids=problem.unit_ids, population=problem.population, site_ids=problem.site_ids,
-        travel_min=problem.travel_min, options=problem.options, rules=problem.rules,
+        unit_ids=problem.unit_ids,
+        population=problem.population,
+        site_ids=problem.site_ids,
+        travel_min=problem.travel_min,
+        options=problem.options,
+        rules=problem.rules,
         deprivation=problem.deprivation,
         objective=Objective(weights={"mean_travel": 1.0, "deprivation_travel": 0.5, "capital": 0.3}),
     )
@@ -208,14 +244,16 @@ def test_sub_model_objective_is_the_whole_objectives_share():
     after_sub = np.full(units.size, pos[int(hubs[0])])
     opts_before = {pos[int(j)]: options[int(j)] for j in hubs}
     opts_after = {pos[int(hubs[0])]: "new_build" if hubs[0] % 3 == 0 else "reuse"}
-    sub_change = (objective_value(sub.objective, term_values(sub, after_sub, opts_after))
-                  - objective_value(sub.objective, term_values(sub, before_sub, opts_before)))
+    sub_change = objective_value(sub.objective, term_values(sub, after_sub, opts_after)) - objective_value(
+        sub.objective, term_values(sub, before_sub, opts_before)
+    )
     whole_after = site_of.copy()
     whole_after[units] = hubs[0]
     whole_opts = {j: o for j, o in options.items() if j not in set(hubs.tolist())}
     whole_opts[int(hubs[0])] = opts_after[pos[int(hubs[0])]]
-    whole_change = (objective_value(problem.objective, term_values(problem, whole_after, whole_opts))
-                    - objective_value(problem.objective, term_values(problem, site_of, options)))
+    whole_change = objective_value(problem.objective, term_values(problem, whole_after, whole_opts)) - objective_value(
+        problem.objective, term_values(problem, site_of, options)
+    )
     assert sub_change == pytest.approx(whole_change, rel=1e-9, abs=1e-12)
 
 
@@ -246,8 +284,12 @@ def test_coupling_rules_hold_with_one_worker():
 def test_objectives_that_do_not_decompose_use_the_mip():
     problem = _towns(n_units=40, n_sites=10)
     worst = Problem.from_arrays(
-        unit_ids=problem.unit_ids, population=problem.population, site_ids=problem.site_ids,
-        travel_min=problem.travel_min, rules=problem.rules, objective=Objective(weights={"max_travel": 1.0}),
+        unit_ids=problem.unit_ids,
+        population=problem.population,
+        site_ids=problem.site_ids,
+        travel_min=problem.travel_min,
+        rules=problem.rules,
+        objective=Objective(weights={"max_travel": 1.0}),
     )
     assert "max_travel" in lns_unsupported(worst)
     with pytest.raises(ValueError, match="max_travel"):

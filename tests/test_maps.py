@@ -26,8 +26,8 @@ from maps import (
     save_static_map,
     write_plan_outputs,
 )
-from maps.assets import leaflet_css, leaflet_js
 from maps.areas import VORONOI_METHOD, to_wgs84, touching_pairs, voronoi_cells
+from maps.assets import leaflet_css, leaflet_js
 from maps.palette import SIMILAR_DELTA_E, _delta_e, colour_graph, travel_breaks, travel_colour
 from solvers import solve, solve_heuristic
 
@@ -253,7 +253,7 @@ def test_report_is_self_contained_with_table_map_and_charts(practice):
     assert table.count("<tr>") == 1 + len(plan.hub_options) + 1  # header, polysystems, total
     for label in ("population per polysystem", "distribution of travel times", "capital by option"):
         assert f'aria-label="{label}"' in page
-    assert page.count("<svg role=\"img\"") == 3
+    assert page.count('<svg role="img"') == 3
     assert "<iframe class='map'" in page and "srcdoc=" in page
     assert plan.status_label in page and "Best bound" in page and "Gap" in page
     from catchment.metrics import capital_cost

@@ -53,10 +53,19 @@ def browser(tmp_path_factory):
     options = Options()
     options.binary_location = str(CHROMIUM)
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-        "--window-size=1400,900", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--proxy-server=127.0.0.1:9",
+        "--proxy-bypass-list=<-loopback>",
+        "--window-size=1400,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -97,10 +106,10 @@ def _errors(driver) -> list[str]:
     """SEVERE console entries other than failed background tiles."""
     entries = driver.get_log("browser")
     return [
-        e["message"] for e in entries
-        if e["level"] == "SEVERE" and not (
-            e.get("source") == "network" and any(host in e["message"] for host in OPTIONAL_HOSTS)
-        )
+        e["message"]
+        for e in entries
+        if e["level"] == "SEVERE"
+        and not (e.get("source") == "network" and any(host in e["message"] for host in OPTIONAL_HOSTS))
     ]
 
 
@@ -141,11 +150,15 @@ def test_plan_map_renders_offline(browser, outputs):
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.find_elements(By.CSS_SELECTOR, ".leaflet-marker-icon.catchment-hub")[0].click()
-    popup = WebDriverWait(browser, 10).until(lambda d: "".join(
-        e.get_attribute("textContent") for e in d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")))
+    popup = WebDriverWait(browser, 10).until(
+        lambda d: "".join(
+            e.get_attribute("textContent") for e in d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")
+        )
+    )
     assert table["hub_site_name"].iloc[0] in popup and "Capital cost" in popup
-    WebDriverWait(browser, 10).until(lambda d: d.execute_script(
-        "return getComputedStyle(document.querySelector('.leaflet-popup')).opacity") == "1")
+    WebDriverWait(browser, 10).until(
+        lambda d: d.execute_script("return getComputedStyle(document.querySelector('.leaflet-popup')).opacity") == "1"
+    )
     _screenshot(browser, "plan-map-practice.png")
     assert _errors(browser) == []
 
@@ -156,8 +169,11 @@ def test_travel_layer_and_its_legend_switch_on(browser, outputs):
     folder, _, plan = outputs["practice"]
     _open(browser, folder / "map.html", ".leaflet-marker-icon.catchment-hub", len(plan.hub_options))
     assert _count(browser, "path.catchment-travel") == 0 and _count(browser, ".catchment-layer-legend") == 0
-    label = next(e for e in browser.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")
-                 if "Travel time" in e.text)
+    label = next(
+        e
+        for e in browser.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")
+        if "Travel time" in e.text
+    )
     label.click()
     assert _count(browser, "path.catchment-travel") > 100
     assert "Travel time to hub" in browser.find_element(By.CSS_SELECTOR, ".catchment-layer-legend").text
@@ -191,7 +207,8 @@ def test_report_renders_offline_with_map_table_and_charts(browser, outputs):
         from selenium.webdriver.support.ui import WebDriverWait
 
         WebDriverWait(browser, 20).until(
-            lambda d: len(d.find_elements(By.CSS_SELECTOR, ".leaflet-marker-icon.catchment-hub")) >= n_hubs)
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, ".leaflet-marker-icon.catchment-hub")) >= n_hubs
+        )
         assert _count(browser, "path.catchment-polysystem") == n_hubs
         assert _count(browser, "img.leaflet-tile") == 0  # no background tiles: no request at all
     finally:

@@ -49,8 +49,17 @@ def make_problem(*, weights=None, lexicographic=None, **extra) -> Problem:
 
 def make_plan(**changes) -> Plan:
     assignment = {"U1": "S1", "U2": "S1", "U3": "S1", "U4": "S2", "U5": "S2", "U6": "S2"}
-    kwargs = dict(assignment=assignment, hub_options={"S1": "reuse", "S2": "reuse"}, status="optimal",
-                  objective=2.19, bound=2.18, gap=0.004, solver="highs", runtime_s=1.5, mip_gap=0.01)
+    kwargs = dict(
+        assignment=assignment,
+        hub_options={"S1": "reuse", "S2": "reuse"},
+        status="optimal",
+        objective=2.19,
+        bound=2.18,
+        gap=0.004,
+        solver="highs",
+        runtime_s=1.5,
+        mip_gap=0.01,
+    )
     kwargs.update(changes)
     return Plan(**kwargs)
 
@@ -74,8 +83,13 @@ def test_lexicographic_objective_is_its_first_term():
 def test_unreachable_hub_makes_travel_infinite():
     travel = [row[:] for row in TRAVEL]
     travel[0][0] = math.inf
-    problem = Problem.from_arrays(unit_ids=[f"U{k}" for k in range(1, 7)], population=POP, site_ids=["S1", "S2"],
-                                  travel_min=travel, options=OPTIONS)
+    problem = Problem.from_arrays(
+        unit_ids=[f"U{k}" for k in range(1, 7)],
+        population=POP,
+        site_ids=["S1", "S2"],
+        travel_min=travel,
+        options=OPTIONS,
+    )
     terms = objective_terms(problem, make_plan())
     assert terms["mean_travel"] == math.inf and terms["max_travel"] == math.inf
     assert terms["deprivation_travel"] is None  # no IMD scores in this problem
@@ -84,7 +98,13 @@ def test_unreachable_hub_makes_travel_infinite():
 def test_assignments_frame_contract_and_values():
     frame = assignments_frame(make_problem(), make_plan())
     assert tuple(frame.columns[: len(ASSIGNMENT_COLUMNS)]) == (
-        "unit_id", "unit_type", "polysystem_id", "hub_site_id", "population", "travel_min")
+        "unit_id",
+        "unit_type",
+        "polysystem_id",
+        "hub_site_id",
+        "population",
+        "travel_min",
+    )
     assert frame["unit_id"].tolist() == ["U1", "U2", "U3", "U4", "U5", "U6"]
     assert frame["polysystem_id"].tolist() == ["PS01"] * 3 + ["PS02"] * 3
     assert frame["travel_min"].tolist() == [1, 2, 3, 1, 2, 3]
@@ -121,8 +141,14 @@ def test_waived_polysystem_is_reported_with_its_reason():
     assert frame["below_floor"].tolist() == [True, False]
     assert frame.loc[0, "waiver_reason"] == "U2: island practice"
     assert waived_polysystems(problem, make_plan()) == [
-        {"polysystem_id": "PS01", "hub_site_id": "S1", "population": 60.0, "floor": 70.0,
-         "waived_units": ["U2"], "reason": "U2: island practice"}
+        {
+            "polysystem_id": "PS01",
+            "hub_site_id": "S1",
+            "population": 60.0,
+            "floor": 70.0,
+            "waived_units": ["U2"],
+            "reason": "U2: island practice",
+        }
     ]
     # below the floor without a waiver is not "waived"
     assert waived_polysystems(make_problem(rules=Rules(floor=70)), make_plan()) == []

@@ -42,8 +42,12 @@ TRAVEL = [[1, 10, 4], [2, 8, 1], [8, 2, 1], [9, 1, 4]]
 def base(*, population=(10, 10, 10, 10), travel=TRAVEL, **kwargs) -> Problem:
     rules = kwargs.pop("rules", Rules(floor=0))
     return Problem.from_arrays(
-        unit_ids=["A", "B", "C", "D"], population=population, site_ids=["S1", "S2", "S3"],
-        travel_min=travel, rules=rules, **kwargs,
+        unit_ids=["A", "B", "C", "D"],
+        population=population,
+        site_ids=["S1", "S2", "S3"],
+        travel_min=travel,
+        rules=rules,
+        **kwargs,
     )
 
 
@@ -159,14 +163,18 @@ def _options(s3_new_build: float) -> list[HubOption]:
     ]
 
 
-@pytest.mark.parametrize(("capital_weight", "budget", "hub", "option", "objective"), [
-    (0.5, None, "S3", "new_build", 2.5 + 0.5 * 4),  # S3 must be new-built to serve 40 > 30
-    (1.0, None, "S1", "reuse", 5.0),                # GBP 4m at weight 1 costs more than it saves
-    (0.5, 3e6, "S1", "reuse", 5.0),                 # the budget rules the new build out
-])
+@pytest.mark.parametrize(
+    ("capital_weight", "budget", "hub", "option", "objective"),
+    [
+        (0.5, None, "S3", "new_build", 2.5 + 0.5 * 4),  # S3 must be new-built to serve 40 > 30
+        (1.0, None, "S1", "reuse", 5.0),  # GBP 4m at weight 1 costs more than it saves
+        (0.5, 3e6, "S1", "reuse", 5.0),  # the budget rules the new build out
+    ],
+)
 def test_options_capacity_capital_budget(solver, capital_weight, budget, hub, option, objective):
     problem = base(
-        rules=Rules(floor=0, max_polysystems=1, budget=budget), options=_options(4e6),
+        rules=Rules(floor=0, max_polysystems=1, budget=budget),
+        options=_options(4e6),
         objective=Objective(weights={"mean_travel": 1.0, "capital": capital_weight}),
     )
     plan = solved(problem, solver)
@@ -187,8 +195,9 @@ def test_deprivation_objective_changes_the_choice(solver):
     deprivation = [50.0, 1.0, 1.0, 1.0]
     plain = solved(base(rules=rules, deprivation=deprivation), solver)
     assert plain.hubs == ("S3",)
-    weighted = solved(base(rules=rules, deprivation=deprivation,
-                           objective=Objective(weights={"deprivation_travel": 1.0})), solver)
+    weighted = solved(
+        base(rules=rules, deprivation=deprivation, objective=Objective(weights={"deprivation_travel": 1.0})), solver
+    )
     assert weighted.hubs == ("S1",)
     assert weighted.objective == pytest.approx(690 / 530)
     assert weighted.stats["term_values"]["mean_travel"] == pytest.approx(5.0)
@@ -211,8 +220,9 @@ def test_lexicographic_objective(solver):
 def test_groups_split_a_natural_polysystem(solver):
     # B and C would share S3; with groups {A, B} and {C, D} S3 serves one group only.
     # B has 20 people, so S3 serves B: A->S1 (10), B->S3 (20), C->S2 (20), D->S2 (10) = 60/50
-    problem = base(population=(10, 20, 10, 10), rules=Rules(floor=0, respect_groups=True),
-                   groups=["G1", "G1", "G2", "G2"])
+    problem = base(
+        population=(10, 20, 10, 10), rules=Rules(floor=0, respect_groups=True), groups=["G1", "G1", "G2", "G2"]
+    )
     plan = solved(problem, solver)
     assert dict(plan.assignment) == {"A": "S1", "B": "S3", "C": "S2", "D": "S2"}
     assert plan.objective == pytest.approx(1.2)
@@ -233,9 +243,14 @@ def test_host_unit_joins_its_own_hub(solver):
 def path_problem(**rules) -> Problem:
     """Four areas in a row, hubs in the two end areas; the nearest hub alternates."""
     return Problem.from_arrays(
-        unit_ids=["P0", "P1", "P2", "P3"], population=[1, 1, 1, 1], site_ids=["Sa", "Sb"],
-        travel_min=[[0, 10], [5, 1], [2, 5], [10, 0]], unit_type="lsoa",
-        adjacency=[(0, 1), (1, 2), (2, 3)], site_unit=[0, 3], rules=Rules(floor=0, **rules),
+        unit_ids=["P0", "P1", "P2", "P3"],
+        population=[1, 1, 1, 1],
+        site_ids=["Sa", "Sb"],
+        travel_min=[[0, 10], [5, 1], [2, 5], [10, 0]],
+        unit_type="lsoa",
+        adjacency=[(0, 1), (1, 2), (2, 3)],
+        site_unit=[0, 3],
+        rules=Rules(floor=0, **rules),
     )
 
 
@@ -251,8 +266,9 @@ def test_contiguity_on_a_path(solver, method):
     assert plan.stats["contiguity"] == method
 
 
-def grid_problem(rows: int, cols: int, n_sites: int, *, seed: int, floor: float, hosted: bool = True,
-                 noise: float = 0.0) -> Problem:
+def grid_problem(
+    rows: int, cols: int, n_sites: int, *, seed: int, floor: float, hosted: bool = True, noise: float = 0.0
+) -> Problem:
     rng = np.random.default_rng(seed)
     xy = np.array([(r, c) for r in range(rows) for c in range(cols)], dtype=float)
     adjacency = [(r * cols + c, r * cols + c + 1) for r in range(rows) for c in range(cols - 1)]
@@ -261,9 +277,14 @@ def grid_problem(rows: int, cols: int, n_sites: int, *, seed: int, floor: float,
     travel = 1 + 3 * np.linalg.norm(xy[:, None] - xy[hosts][None], axis=2)
     travel *= rng.uniform(1 - noise, 1 + noise, travel.shape)
     return Problem.from_arrays(
-        unit_ids=[f"E{i:03d}" for i in range(rows * cols)], population=rng.integers(1000, 2500, rows * cols),
-        site_ids=[f"S{j}" for j in range(n_sites)], travel_min=travel, unit_type="lsoa", adjacency=adjacency,
-        site_unit=[int(h) for h in hosts] if hosted else None, rules=Rules(floor=floor, contiguity=True),
+        unit_ids=[f"E{i:03d}" for i in range(rows * cols)],
+        population=rng.integers(1000, 2500, rows * cols),
+        site_ids=[f"S{j}" for j in range(n_sites)],
+        travel_min=travel,
+        unit_type="lsoa",
+        adjacency=adjacency,
+        site_unit=[int(h) for h in hosts] if hosted else None,
+        rules=Rules(floor=floor, contiguity=True),
     )
 
 
@@ -302,9 +323,14 @@ def test_contiguity_on_grids(hosted, noise):
 
 def _without_contiguity(problem: Problem) -> Problem:
     return Problem.from_arrays(
-        unit_ids=problem.unit_ids, population=problem.population, site_ids=problem.site_ids,
-        travel_min=problem.travel_min, unit_type="lsoa", adjacency=problem.adjacency,
-        site_unit=problem.site_unit, rules=Rules(floor=problem.rules.floor),
+        unit_ids=problem.unit_ids,
+        population=problem.population,
+        site_ids=problem.site_ids,
+        travel_min=problem.travel_min,
+        unit_type="lsoa",
+        adjacency=problem.adjacency,
+        site_unit=problem.site_unit,
+        rules=Rules(floor=problem.rules.floor),
     )
 
 
@@ -336,8 +362,13 @@ def geometric(n: int, m: int, *, seed: int, floor: float) -> Problem:
     rng = np.random.default_rng(seed)
     units, sites = rng.uniform(0, 30, (n, 2)), rng.uniform(0, 30, (m, 2))
     travel = 2 + 2.5 * np.linalg.norm(units[:, None] - sites[None], axis=2)
-    return Problem.from_arrays(unit_ids=[f"U{i}" for i in range(n)], population=rng.integers(1000, 5000, n),
-                               site_ids=[f"S{j}" for j in range(m)], travel_min=travel, rules=Rules(floor=floor))
+    return Problem.from_arrays(
+        unit_ids=[f"U{i}" for i in range(n)],
+        population=rng.integers(1000, 5000, n),
+        site_ids=[f"S{j}" for j in range(m)],
+        travel_min=travel,
+        rules=Rules(floor=floor),
+    )
 
 
 def test_time_limited_answer_is_feasible_not_optimal():
@@ -368,14 +399,17 @@ class _FakeProblem:
         self.status, self.sol_status = status, sol_status
 
 
-@pytest.mark.parametrize(("status", "sol_status", "expected"), [
-    (1, 1, "optimal"),
-    (1, 2, "feasible"),     # PuLP says "Optimal" after a time limit: sol_status tells the truth
-    (-1, -1, "infeasible"),
-    (-1, 0, "infeasible"),
-    (0, 0, "unsolved"),
-    (-3, 0, "unsolved"),
-])
+@pytest.mark.parametrize(
+    ("status", "sol_status", "expected"),
+    [
+        (1, 1, "optimal"),
+        (1, 2, "feasible"),  # PuLP says "Optimal" after a time limit: sol_status tells the truth
+        (-1, -1, "infeasible"),
+        (-1, 0, "infeasible"),
+        (0, 0, "unsolved"),
+        (-3, 0, "unsolved"),
+    ],
+)
 def test_status_mapping(status, sol_status, expected):
     assert _status(_FakeProblem(status, sol_status)) == expected
 
@@ -412,8 +446,11 @@ def test_automatic_pruning_on_large_instances():
 
 def test_model_names_constraints_after_real_ids():
     problem = Problem.from_arrays(
-        unit_ids=["E01-000 1", "E01/0002"], population=[5, 5], site_ids=["Site A", "Site-B"],
-        travel_min=[[1, 2], [2, 1]], rules=Rules(floor=5),
+        unit_ids=["E01-000 1", "E01/0002"],
+        population=[5, 5],
+        site_ids=["Site A", "Site-B"],
+        travel_min=[[1, 2], [2, 1]],
+        rules=Rules(floor=5),
     )
     model = PolysystemModel.from_problem(problem)
     lp = model.build()
@@ -424,8 +461,9 @@ def test_model_names_constraints_after_real_ids():
 
 
 def test_colliding_ids_get_unique_names():
-    problem = Problem.from_arrays(unit_ids=["A-1", "A_1"], population=[5, 5], site_ids=["S"],
-                                  travel_min=[[1], [1]], rules=Rules(floor=0))
+    problem = Problem.from_arrays(
+        unit_ids=["A-1", "A_1"], population=[5, 5], site_ids=["S"], travel_min=[[1], [1]], rules=Rules(floor=0)
+    )
     names = {c.name for c in PolysystemModel.from_problem(problem).build().constraints()}
     assert {"assign_A_1", "assign_A_1_2"} <= names
 

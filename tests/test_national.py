@@ -25,45 +25,78 @@ MINUTES_PER_METRE = 1.3 / (25.0 * 1000 / 60)  # crow-fly x1.3 at 25 km/h
 
 def _practices() -> gpd.GeoDataFrame:
     rows = [  # CCG AAA: five practices, 150,000 patients; CCG BBB: one practice of 20,000
-        ("P1", "AAA", 30_000, 530_000, 180_000), ("P2", "AAA", 30_000, 531_000, 180_500),
-        ("P3", "AAA", 30_000, 534_000, 181_000), ("P4", "AAA", 30_000, 535_000, 182_000),
-        ("P5", "AAA", 30_000, 532_500, 183_000), ("Q1", "BBB", 20_000, 560_000, 200_000),
+        ("P1", "AAA", 30_000, 530_000, 180_000),
+        ("P2", "AAA", 30_000, 531_000, 180_500),
+        ("P3", "AAA", 30_000, 534_000, 181_000),
+        ("P4", "AAA", 30_000, 535_000, 182_000),
+        ("P5", "AAA", 30_000, 532_500, 183_000),
+        ("Q1", "BBB", 20_000, 560_000, 200_000),
     ]
     return gpd.GeoDataFrame(
-        {"practice_code": [r[0] for r in rows], "name": [f"Practice {r[0]}" for r in rows],
-         "ccg_code": [r[1] for r in rows], "list_size": pd.array([r[2] for r in rows], dtype="Int64")},
-        geometry=[Point(r[3], r[4]) for r in rows], crs=BNG)
+        {
+            "practice_code": [r[0] for r in rows],
+            "name": [f"Practice {r[0]}" for r in rows],
+            "ccg_code": [r[1] for r in rows],
+            "list_size": pd.array([r[2] for r in rows], dtype="Int64"),
+        },
+        geometry=[Point(r[3], r[4]) for r in rows],
+        crs=BNG,
+    )
 
 
 def _hospitals() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"site_id": ["H1", "H2"], "name": ["Near Hospital", "Far Hospital"]},
-                            geometry=[Point(532_000, 181_000), Point(600_000, 250_000)], crs=BNG)
+    return gpd.GeoDataFrame(
+        {"site_id": ["H1", "H2"], "name": ["Near Hospital", "Far Hospital"]},
+        geometry=[Point(532_000, 181_000), Point(600_000, 250_000)],
+        crs=BNG,
+    )
 
 
 def _registrations() -> pd.DataFrame:
-    rows = [("P1", "L1", 20_000), ("P1", "L2", 10_000), ("P2", "L1", 30_000), ("P3", "L3", 30_000),
-            ("P4", "L3", 15_000), ("P4", "L2", 15_000)]  # P5 and Q1: no registrations by LSOA
+    rows = [
+        ("P1", "L1", 20_000),
+        ("P1", "L2", 10_000),
+        ("P2", "L1", 30_000),
+        ("P3", "L3", 30_000),
+        ("P4", "L3", 15_000),
+        ("P4", "L2", 15_000),
+    ]  # P5 and Q1: no registrations by LSOA
     return pd.DataFrame(rows, columns=["practice_code", "lsoa_code", "patients"])
 
 
 def _centroids() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"lsoa_code": ["L1", "L2", "L3"]},
-                            geometry=[Point(530_500, 180_000), Point(533_000, 182_000), Point(534_500, 181_500)],
-                            crs=BNG)
+    return gpd.GeoDataFrame(
+        {"lsoa_code": ["L1", "L2", "L3"]},
+        geometry=[Point(530_500, 180_000), Point(533_000, 182_000), Point(534_500, 181_500)],
+        crs=BNG,
+    )
 
 
 def _subproblem(ccg: str):
     practices = _practices()
-    return ccg_subproblem(ccg, practices.loc[practices["ccg_code"] == ccg], _hospitals(), _registrations(),
-                          _centroids())
+    return ccg_subproblem(
+        ccg, practices.loc[practices["ccg_code"] == ccg], _hospitals(), _registrations(), _centroids()
+    )
 
 
 @pytest.fixture(scope="module")
 def national() -> NationalInput:
-    left_out = pd.DataFrame({"practice_code": ["Z9"], "name": ["Unplaced"], "ccg_code": ["AAA"],
-                             "list_size": [1_000], "reason": ["no coordinates"]})
-    return NationalInput(subproblems=(_subproblem("AAA"), _subproblem("BBB")), practices=_practices(),
-                         left_out=left_out, floor=50_000.0, travel_label="estimate: test")
+    left_out = pd.DataFrame(
+        {
+            "practice_code": ["Z9"],
+            "name": ["Unplaced"],
+            "ccg_code": ["AAA"],
+            "list_size": [1_000],
+            "reason": ["no coordinates"],
+        }
+    )
+    return NationalInput(
+        subproblems=(_subproblem("AAA"), _subproblem("BBB")),
+        practices=_practices(),
+        left_out=left_out,
+        floor=50_000.0,
+        travel_label="estimate: test",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +132,16 @@ def test_every_practice_is_assigned_or_listed(serial, national):
     coverage = serial.coverage()
     assert list(coverage.columns) == list(COVERAGE_COLUMNS)
     assert sorted(coverage["practice_code"]) == ["P1", "P2", "P3", "P4", "P5", "Q1", "Z9"]
-    status = dict(zip(coverage["practice_code"], coverage["status"]))
-    assert status == {"P1": "assigned", "P2": "assigned", "P3": "assigned", "P4": "assigned", "P5": "assigned",
-                      "Q1": "below_floor", "Z9": "left_out"}
+    status = dict(zip(coverage["practice_code"], coverage["status"], strict=True))
+    assert status == {
+        "P1": "assigned",
+        "P2": "assigned",
+        "P3": "assigned",
+        "P4": "assigned",
+        "P5": "assigned",
+        "Q1": "below_floor",
+        "Z9": "left_out",
+    }
     unassigned = coverage.loc[coverage["status"] != "assigned"]
     assert unassigned["reason"].str.len().gt(0).all()
     summary = serial.summary()
@@ -133,14 +173,16 @@ def test_national_on_dask_equals_serial(serial, national):
         parallel = solve_national(national, options=OPTIONS, client=client)
     pd.testing.assert_frame_equal(serial.assignments(), parallel.assignments())
     pd.testing.assert_frame_equal(serial.coverage(), parallel.coverage())
-    pd.testing.assert_frame_equal(serial.ccg_summary().drop(columns="runtime_s"),
-                                  parallel.ccg_summary().drop(columns="runtime_s"))
+    pd.testing.assert_frame_equal(
+        serial.ccg_summary().drop(columns="runtime_s"), parallel.ccg_summary().drop(columns="runtime_s")
+    )
 
 
 def test_national_command_on_one_real_ccg(real_data, tmp_path):
     out = tmp_path / "national"
-    code = optimise.main(["national", "--ccg", "08N", "--serial", "--out", str(out), "--data-dir", str(real_data),
-                          "--quiet"])
+    code = optimise.main(
+        ["national", "--ccg", "08N", "--serial", "--out", str(out), "--data-dir", str(real_data), "--quiet"]
+    )
     assert code == optimise.EXIT_OK
     assignments = pd.read_csv(out / "assignments.csv", dtype={"unit_id": str})
     polysystems = pd.read_csv(out / "polysystems.csv")

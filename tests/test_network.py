@@ -114,9 +114,7 @@ def _assert_travel_times(G: nx.MultiDiGraph) -> None:
         assert data["travel_time"] == pytest.approx(expected, rel=1e-9)
 
 
-def _assert_bng(
-    G: nx.MultiDiGraph, *, east: tuple[float, float], north: tuple[float, float]
-) -> None:
+def _assert_bng(G: nx.MultiDiGraph, *, east: tuple[float, float], north: tuple[float, float]) -> None:
     assert G.graph["crs"] == "EPSG:27700"
     xs = [x for _, x in G.nodes(data="x")]
     ys = [y for _, y in G.nodes(data="y")]
@@ -149,9 +147,7 @@ def test_london_drive_network(london_drive: nx.MultiDiGraph, real_data: Path) ->
 def test_london_drive_uses_tagged_limits(london_drive: nx.MultiDiGraph) -> None:
     # edges made from one OSM way (a merged edge may mix tagged and untagged ways)
     tagged = [
-        d
-        for *_, d in london_drive.edges(data=True)
-        if d.get("maxspeed") == "20 mph" and isinstance(d["osmid"], int)
+        d for *_, d in london_drive.edges(data=True) if d.get("maxspeed") == "20 mph" and isinstance(d["osmid"], int)
     ]
     assert len(tagged) > 100
     for data in tagged:
@@ -323,9 +319,7 @@ def test_missing_file(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_unreadable_files_name_the_file(
-    tmp_path: Path, name: str, content: str, message: str
-) -> None:
+def test_unreadable_files_name_the_file(tmp_path: Path, name: str, content: str, message: str) -> None:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     with pytest.raises(NetworkError, match=message) as info:
@@ -465,17 +459,11 @@ def test_edge_speed_drive(data: dict, expected: float) -> None:
 
 
 def test_edge_speed_overrides_and_walk() -> None:
-    assert (
-        edge_speed_kph({"highway": "residential"}, mode="drive", speeds={"residential": 25}) == 25
-    )
+    assert edge_speed_kph({"highway": "residential"}, mode="drive", speeds={"residential": 25}) == 25
     # a tagged limit wins over the table
     tagged = {"highway": "residential", "maxspeed": "20 mph"}
-    assert edge_speed_kph(tagged, mode="drive", speeds={"residential": 25}) == pytest.approx(
-        20 * MPH
-    )
-    assert (
-        edge_speed_kph({"highway": "motorway", "maxspeed": "70 mph"}, mode="walk") == WALK_SPEED_KPH
-    )
+    assert edge_speed_kph(tagged, mode="drive", speeds={"residential": 25}) == pytest.approx(20 * MPH)
+    assert edge_speed_kph({"highway": "motorway", "maxspeed": "70 mph"}, mode="walk") == WALK_SPEED_KPH
     assert edge_speed_kph({"highway": "steps"}, mode="walk", speeds={"steps": 2.0}) == 2.0
 
 

@@ -19,8 +19,8 @@ from catchment.problem import Objective, Problem, Rules
 from catchment.validate import validate_plan
 from geodata.settings import external_dir
 from solvers.common import candidate_pairs
-from solvers.lns import priced_relaxation
 from solvers.heuristic import solve_heuristic
+from solvers.lns import priced_relaxation
 from solvers.mip import PolysystemModel, _build, _plan_indices
 
 #: The CI selection: every file here must exist (the full set runs in bench/orlib.py).
@@ -75,7 +75,10 @@ def _line(n: int = 24, *, hubs: int = 1, floor: float = 0.0) -> Problem:
     xs = np.arange(n, dtype=float) ** 1.3
     ids = [f"P{i}" for i in range(n)]
     return Problem.from_arrays(
-        unit_ids=ids, population=np.ones(n) * 10, site_ids=ids, travel_min=np.abs(xs[:, None] - xs[None, :]),
+        unit_ids=ids,
+        population=np.ones(n) * 10,
+        site_ids=ids,
+        travel_min=np.abs(xs[:, None] - xs[None, :]),
         rules=Rules(floor=floor, min_polysystems=hubs, max_polysystems=hubs),
     )
 
@@ -124,8 +127,11 @@ def test_unproven_pruned_plan_is_feasible_with_a_valid_bound():
 
 def test_lexicographic_pruned_plan_is_not_claimed_optimal():
     problem = Problem.from_arrays(
-        unit_ids=_line().unit_ids, population=_line().population, site_ids=_line().site_ids,
-        travel_min=_line().travel_min, rules=_line().rules,
+        unit_ids=_line().unit_ids,
+        population=_line().population,
+        site_ids=_line().site_ids,
+        travel_min=_line().travel_min,
+        rules=_line().rules,
         objective=Objective(lexicographic=("max_travel", "mean_travel")),
     )
     plan = PolysystemModel(problem, k_nearest=3).solve(mip_gap=1e-9)
@@ -145,7 +151,10 @@ def test_reduced_costs_bound_every_plan_using_a_left_out_pair(case):
         dist = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
         ids = [f"P{i}" for i in range(14)]
         problem = Problem.from_arrays(
-            unit_ids=ids, population=rng.integers(5, 20, 14).astype(float), site_ids=ids, travel_min=dist,
+            unit_ids=ids,
+            population=rng.integers(5, 20, 14).astype(float),
+            site_ids=ids,
+            travel_min=dist,
             rules=Rules(floor=40, ceiling=90),
             objective=Objective(weights={"mean_travel": 1.0, "max_travel": 0.2}),
         )
@@ -187,8 +196,10 @@ def test_neighbourhood_search_claims_nothing_from_an_unpriced_bound():
     sites = rng.uniform(0, 20, size=(m, 2))
     travel = np.linalg.norm(units[:, None, :] - sites[None, :, :], axis=2) * 2.0
     problem = Problem.from_arrays(
-        unit_ids=[f"U{i}" for i in range(n)], population=rng.integers(4_000, 9_000, n).astype(float),
-        site_ids=[f"S{j}" for j in range(m)], travel_min=travel,
+        unit_ids=[f"U{i}" for i in range(n)],
+        population=rng.integers(4_000, 9_000, n).astype(float),
+        site_ids=[f"S{j}" for j in range(m)],
+        travel_min=travel,
         groups=["west" if x < 10 else "east" for x in units[:, 0]],
         rules=Rules(floor=30_000, respect_groups=True),
     )
@@ -203,8 +214,19 @@ def test_neighbourhood_search_claims_nothing_from_an_unpriced_bound():
 def test_bench_table_flags_claims_against_a_known_optimum(tmp_path):
     from bench.orlib import TABLE_BEGIN, TABLE_END, render_table, write_table
 
-    row = {"instance": "pmedX", "n": 10, "p": 2, "capacity": None, "known": 100, "ours": 100.0, "bound": 99.0,
-           "status": "optimal", "seconds": 1.0, "method": "mip", "valid": True}
+    row = {
+        "instance": "pmedX",
+        "n": 10,
+        "p": 2,
+        "capacity": None,
+        "known": 100,
+        "ours": 100.0,
+        "bound": 99.0,
+        "status": "optimal",
+        "seconds": 1.0,
+        "method": "mip",
+        "valid": True,
+    }
     table = render_table([row])
     assert "no bound above a known optimum" in table
     for bad in ({"bound": 101.0}, {"ours": 102.0}, {"ours": 98.0}):

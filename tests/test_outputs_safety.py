@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -33,8 +32,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def staging_left(parent: Path) -> list[str]:
     """The engine's hidden staging or backup folders beside an output folder."""
-    return sorted(p.name for p in parent.iterdir()
-                  if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name))
+    return sorted(
+        p.name for p in parent.iterdir() if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name)
+    )
 
 
 @pytest.fixture
@@ -128,8 +128,10 @@ def unwritable(tmp_path):
         pytest.skip("running as root (chmod does not stop root) and no mount command for a read-only folder")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip("running as root (chmod does not stop root) and a read-only tmpfs cannot be mounted: "
-                    + done.stderr.decode(errors="replace").strip())
+        pytest.skip(
+            "running as root (chmod does not stop root) and a read-only tmpfs cannot be mounted: "
+            + done.stderr.decode(errors="replace").strip()
+        )
     try:
         (folder / "keep.txt").write_text("keep\n")
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True, capture_output=True)
@@ -352,8 +354,9 @@ def test_check_output_dir_errors_name_the_folder(tmp_path, notes):
 def _git_head() -> str | None:
     if not (ROOT / ".git").exists():
         return None
-    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_provenance_in_solution_json_names_engine_commit_and_scenario_hash(tmp_path, earlier):
@@ -385,8 +388,9 @@ def test_provenance_records_the_sweep_file():
 
 def test_national_unknown_ccg_exits_2_naming_it(out, real_data, capsys):
     before = snapshot(out)
-    code = optimise.main(["national", "--ccg", "ZZZ", "08N", "--serial", "--out", str(out),
-                          "--data-dir", str(real_data), "--quiet"])
+    code = optimise.main(
+        ["national", "--ccg", "ZZZ", "08N", "--serial", "--out", str(out), "--data-dir", str(real_data), "--quiet"]
+    )
     err = capsys.readouterr().err
     assert code == optimise.EXIT_INPUT
     assert "--ccg" in err and "ZZZ" in err and "ccg_code" in err and "Traceback" not in err

@@ -8,13 +8,17 @@ from geodata.errors import InputDataError, MissingFileError
 from geodata.nhs import read_list_sizes
 from geodata.pcn import PCN_MAPPING_FILE, UNALLOCATED_PCN, pcn_configuration, read_pcn_mapping
 
-HEADER = ("PUBLICATION,EXTRACT_DATE,PRACTICE_CODE,PRACTICE_NAME,PRACTICE_POSTCODE,PCN_CODE,PCN_NAME,ONS_CCG_CODE,"
-          "CCG_CODE,CCG_NAME,ONS_STP_CODE,STP_CODE,STP_NAME,ONS_COMM_REGION_CODE,COMM_REGION_CODE,COMM_REGION_NAME")
+HEADER = (
+    "PUBLICATION,EXTRACT_DATE,PRACTICE_CODE,PRACTICE_NAME,PRACTICE_POSTCODE,PCN_CODE,PCN_NAME,ONS_CCG_CODE,"
+    "CCG_CODE,CCG_NAME,ONS_STP_CODE,STP_CODE,STP_NAME,ONS_COMM_REGION_CODE,COMM_REGION_CODE,COMM_REGION_NAME"
+)
 
 
 def _row(practice: str, pcn: str, pcn_name: str, stp: str = "QMF") -> str:
-    return (f"GP_PRAC_PAT_LIST,01Jan2022,{practice},NAME {practice},IG1 1AA,{pcn},{pcn_name},E38000255,A3A8R,"
-            f"NHS North East London CCG,E54000029,{stp},East London,E40000003,Y56,London")
+    return (
+        f"GP_PRAC_PAT_LIST,01Jan2022,{practice},NAME {practice},IG1 1AA,{pcn},{pcn_name},E38000255,A3A8R,"
+        f"NHS North East London CCG,E54000029,{stp},East London,E40000003,Y56,London"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +33,19 @@ def test_real_mapping(mapping):
     assert int((~mapping["allocated"]).sum()) == 68
     assert set(mapping.loc[~mapping["allocated"], "pcn_code"]) == {UNALLOCATED_PCN}
     assert mapping["stp_code"].nunique() == 42
-    assert list(mapping.columns) == ["practice_code", "practice_name", "pcn_code", "pcn_name", "ccg_code",
-                                     "ccg_name", "stp_code", "stp_name", "region_code", "region_name", "allocated"]
+    assert list(mapping.columns) == [
+        "practice_code",
+        "practice_name",
+        "pcn_code",
+        "pcn_name",
+        "ccg_code",
+        "ccg_name",
+        "stp_code",
+        "stp_name",
+        "region_code",
+        "region_name",
+        "allocated",
+    ]
 
 
 def test_redbridge_practices_have_the_six_real_pcns(mapping, real_data):
@@ -40,7 +55,11 @@ def test_redbridge_practices_have_the_six_real_pcns(mapping, real_data):
     redbridge = sizes.loc[sizes["ccg_code"] == "08N", "practice_code"]
     config = pcn_configuration(redbridge, mapping)
     assert sorted(config.pcn_names.values()) == [
-        "CRANBROOK PCN", "FAIRLOP PCN", "LOXFORD PCN", "NEW CROSS ALLIANCE PCN", "SEVEN KINGS PCN",
+        "CRANBROOK PCN",
+        "FAIRLOP PCN",
+        "LOXFORD PCN",
+        "NEW CROSS ALLIANCE PCN",
+        "SEVEN KINGS PCN",
         "WANSTEAD AND WOODFORD PCN",
     ]
     assert len(config.pcn_of) + len(config.unallocated) + len(config.missing) == len(redbridge)
@@ -60,10 +79,14 @@ def test_practices_missing_from_the_mapping_are_listed(tmp_path):
 
 def test_every_problem_is_named_with_row_and_column(tmp_path):
     path = tmp_path / "map.csv"
-    rows = [HEADER, _row("F86001", "U00001", "ONE PCN"), _row("F86001", "U00002", "TWO PCN"),  # duplicate practice
-            _row("", "U00001", "ONE PCN"),  # blank practice code (line 4)
-            _row("F86004", "", "NO PCN"),  # blank PCN code (line 5)
-            _row("F86005", "U00002", "ANOTHER NAME")]  # a second name for U00002 (line 6)
+    rows = [
+        HEADER,
+        _row("F86001", "U00001", "ONE PCN"),
+        _row("F86001", "U00002", "TWO PCN"),  # duplicate practice
+        _row("", "U00001", "ONE PCN"),  # blank practice code (line 4)
+        _row("F86004", "", "NO PCN"),  # blank PCN code (line 5)
+        _row("F86005", "U00002", "ANOTHER NAME"),
+    ]  # a second name for U00002 (line 6)
     path.write_text("\n".join(rows) + "\n")
     with pytest.raises(InputDataError) as caught:
         read_pcn_mapping(path)

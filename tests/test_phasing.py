@@ -30,14 +30,15 @@ def _costs(problem, plan: Plan) -> dict[str, float]:
 
 def _populations(problem, plan: Plan) -> dict[str, float]:
     out: dict[str, float] = {h: 0.0 for h in plan.hub_options}
-    for unit, pop in zip(problem.unit_ids, problem.population):
+    for unit, pop in zip(problem.unit_ids, problem.population, strict=True):
         out[plan.assignment[unit]] += float(pop)
     return out
 
 
 def _served(open_year: dict[str, int | None], population: dict[str, float], years: int) -> np.ndarray:
-    return np.array([sum(population[h] for h, y in open_year.items() if y is not None and y <= t)
-                     for t in range(1, years + 1)])
+    return np.array(
+        [sum(population[h] for h, y in open_year.items() if y is not None and y <= t) for t in range(1, years + 1)]
+    )
 
 
 def _best_person_years(costs, population, years, budgets, *, carry_over):
@@ -46,13 +47,13 @@ def _best_person_years(costs, population, years, budgets, *, carry_over):
     best = 0.0
     for choice in itertools.product([None, *range(1, years + 1)], repeat=len(hubs)):
         spend = np.zeros(years)
-        for h, y in zip(hubs, choice):
+        for h, y in zip(hubs, choice, strict=True):
             if y is not None:
                 spend[y - 1] += costs[h]
         limit = np.cumsum(budgets) if carry_over else np.asarray(budgets)
         used = np.cumsum(spend) if carry_over else spend
         if np.all(used <= limit + 1e-6):
-            best = max(best, float(_served(dict(zip(hubs, choice)), population, years).sum()))
+            best = max(best, float(_served(dict(zip(hubs, choice, strict=True)), population, years).sum()))
     return best
 
 
@@ -67,7 +68,9 @@ def test_budgets_openings_and_served_population(demo, carry_over):
     hubs = result.frame()
     assert list(hubs.columns) == list(HUB_COLUMNS)
     assert sorted(hubs["hub_site_id"]) == sorted(plan.hub_options)  # each hub once
-    open_year = {h: (None if pd.isna(y) else int(y)) for h, y in zip(hubs["hub_site_id"], hubs["open_year"])}
+    open_year = {
+        h: (None if pd.isna(y) else int(y)) for h, y in zip(hubs["hub_site_id"], hubs["open_year"], strict=True)
+    }
     assert all(y is None or 1 <= y <= years for y in open_year.values())
     spend = np.zeros(years)
     for h, y in open_year.items():
@@ -82,8 +85,9 @@ def test_budgets_openings_and_served_population(demo, carry_over):
     assert list(table.columns) == list(YEAR_COLUMNS)
     assert np.allclose(table["spend"], spend) and np.allclose(table["population_served"], served)
     assert result.objective == pytest.approx(served.sum())
-    assert served.sum() == pytest.approx(_best_person_years(costs, population, years, [budget] * years,
-                                                            carry_over=carry_over))
+    assert served.sum() == pytest.approx(
+        _best_person_years(costs, population, years, [budget] * years, carry_over=carry_over)
+    )
     assert result.violations() == []
 
 
@@ -126,8 +130,12 @@ def test_bad_options_are_listed_together(demo):
 def test_phase_command(demo, tmp_path):
     built, plan = demo
     out = tmp_path / "phase"
-    assert optimise.main(["phase", "demo", "--years", "4", "--annual-budget", "1.5e6", "--carry-over",
-                          "--out", str(out), "--quiet"]) == optimise.EXIT_OK
+    assert (
+        optimise.main(
+            ["phase", "demo", "--years", "4", "--annual-budget", "1.5e6", "--carry-over", "--out", str(out), "--quiet"]
+        )
+        == optimise.EXIT_OK
+    )
     hubs = pd.read_csv(out / "phasing.csv")
     years = pd.read_csv(out / "phasing_years.csv")
     assert len(hubs) == len(plan.hub_options) and len(years) == 4
@@ -145,6 +153,20 @@ def test_phase_command(demo, tmp_path):
     # a configuration given as a file, every hub required within a horizon too short: exit 3
     config = tmp_path / "config.csv"
     pd.read_csv(out / "assignments.csv")[["unit_id", "polysystem_id", "hub_site_id"]].to_csv(config, index=False)
-    code = optimise.main(["phase", "demo", "--plan", str(config), "--years", "1", "--annual-budget", "1e5",
-                          "--complete", "--out", str(tmp_path / "none"), "--quiet"])
+    code = optimise.main(
+        [
+            "phase",
+            "demo",
+            "--plan",
+            str(config),
+            "--years",
+            "1",
+            "--annual-budget",
+            "1e5",
+            "--complete",
+            "--out",
+            str(tmp_path / "none"),
+            "--quiet",
+        ]
+    )
     assert code == optimise.EXIT_INFEASIBLE and not (tmp_path / "none").exists()

@@ -41,15 +41,22 @@ def test_box_holds_16_practices_and_64_lsoas(slice_data):
 def test_matrix_equals_networkx_on_the_same_graph(slice_data):
     lsoas, practices, graph = slice_data
     origins = gpd.GeoSeries(gpd.points_from_xy(lsoas["centroid_x"], lsoas["centroid_y"]), crs=BNG)
-    tt = travel_time_matrix(graph, origins, practices.geometry, origin_ids=list(lsoas["lsoa_code"]),
-                            destination_ids=list(practices["practice_code"]), max_snap_m=2000, progress=False)
+    tt = travel_time_matrix(
+        graph,
+        origins,
+        practices.geometry,
+        origin_ids=list(lsoas["lsoa_code"]),
+        destination_ids=list(practices["practice_code"]),
+        max_snap_m=2000,
+        progress=False,
+    )
     assert tt.minutes.shape == (64, 16)
     assert np.isfinite(tt.minutes).all(), "largest strongly connected component: every pair reachable"
     o = snap_points(graph, origins, max_snap_m=2000)
     d = snap_points(graph, practices.geometry, max_snap_m=2000)
     walk_m_per_min = 4.8 * 1000 / 60
     rng = np.random.default_rng(2009)
-    for i, j in zip(rng.integers(64, size=60), rng.integers(16, size=60)):
+    for i, j in zip(rng.integers(64, size=60), rng.integers(16, size=60), strict=True):
         expected = nx.shortest_path_length(graph, o["node"].iloc[i], d["node"].iloc[j], weight="travel_time") / 60
         access = (o["snap_m"].iloc[i] + d["snap_m"].iloc[j]) / walk_m_per_min
         assert tt.minutes[i, j] - access == pytest.approx(expected, abs=1e-6)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from geodata.errors import ScenarioError
 from catchment.scenario import parse_scenario, read_scenario
+from geodata.errors import ScenarioError
 
 VALID = """
 [scenario]

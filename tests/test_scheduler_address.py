@@ -47,20 +47,30 @@ def test_schemes_come_from_dask_registry(monkeypatch):
     assert check_scheduler_address("myplugin://host:8786") == "myplugin"
 
 
-@pytest.mark.parametrize("address, scheme", [("tcp://10.0.0.5:8786", "tcp"), ("scheduler.local:8786", "tcp"),
-                                             ("tls://[::1]:8786", "tls"), ("ws://host:8786", "ws")])
+@pytest.mark.parametrize(
+    "address, scheme",
+    [
+        ("tcp://10.0.0.5:8786", "tcp"),
+        ("scheduler.local:8786", "tcp"),
+        ("tls://[::1]:8786", "tls"),
+        ("ws://host:8786", "ws"),
+    ],
+)
 def test_good_addresses(address, scheme):
     assert check_scheduler_address(address) == scheme
 
 
-@pytest.mark.parametrize("address, words", [
-    ("ftp://host:8786", "unknown address scheme 'ftp'"),
-    ("http://host:8787", "unknown address scheme 'http'"),
-    ("tcp://host", "missing port"),
-    ("tcp://host:port", "not a tcp://host:port address"),
-    ("tcp://:8786", "no host or port"),
-    ("", "give a scheduler address"),
-])
+@pytest.mark.parametrize(
+    "address, words",
+    [
+        ("ftp://host:8786", "unknown address scheme 'ftp'"),
+        ("http://host:8787", "unknown address scheme 'http'"),
+        ("tcp://host", "missing port"),
+        ("tcp://host:port", "not a tcp://host:port address"),
+        ("tcp://:8786", "no host or port"),
+        ("", "give a scheduler address"),
+    ],
+)
 def test_bad_addresses_name_the_option_and_value(address, words):
     with pytest.raises(SchedulerAddressError, match="--scheduler") as error:
         check_scheduler_address(address)
@@ -88,8 +98,10 @@ def test_tls_without_certificates_names_the_settings(tmp_path):
 
 
 @pytest.mark.parametrize("command", [["shortlist", "demo"], ["sweep", "no-such-sweep.toml"], ["national"]])
-@pytest.mark.parametrize("address, words", [("ftp://host:8786", "unknown address scheme 'ftp'"),
-                                            ("tls://host:8786", "distributed.comm.tls.ca-file")])
+@pytest.mark.parametrize(
+    "address, words",
+    [("ftp://host:8786", "unknown address scheme 'ftp'"), ("tls://host:8786", "distributed.comm.tls.ca-file")],
+)
 def test_command_stops_before_any_work(command, address, words, tmp_path, monkeypatch, capsys):
     def no_solve(*args, **kwargs):
         raise AssertionError("solved before the scheduler address was checked")
@@ -107,8 +119,26 @@ def test_command_stops_before_any_work(command, address, words, tmp_path, monkey
 def _certificate(folder: Path, name: str) -> tuple[Path, Path]:
     """A self-signed certificate (its own CA) and key, by openssl."""
     cert, key = folder / f"{name}.pem", folder / f"{name}-key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    f"/CN={name}", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -121,11 +151,25 @@ def tls_cluster(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("tls")
     cert, key = _certificate(folder, "cluster")
-    security = Security(tls_ca_file=str(cert), tls_scheduler_cert=str(cert), tls_scheduler_key=str(key),
-                        tls_worker_cert=str(cert), tls_worker_key=str(key), tls_client_cert=str(cert),
-                        tls_client_key=str(key), require_encryption=True)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tls", security=security,
-                      dashboard_address=None, scheduler_kwargs={"dashboard_address": None}) as cluster:
+    security = Security(
+        tls_ca_file=str(cert),
+        tls_scheduler_cert=str(cert),
+        tls_scheduler_key=str(key),
+        tls_worker_cert=str(cert),
+        tls_worker_key=str(key),
+        tls_client_cert=str(cert),
+        tls_client_key=str(key),
+        require_encryption=True,
+    )
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tls",
+        security=security,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": None},
+    ) as cluster:
         yield cluster, folder, cert, key
 
 
@@ -159,13 +203,14 @@ def test_plain_tcp_to_a_tls_scheduler_is_refused(tls_cluster):
 def test_shortlist_command_over_tls(tls_cluster, tmp_path, monkeypatch):
     """End to end: the command reaches the TLS scheduler with the settings in the environment."""
     cluster, _, cert, key = tls_cluster
-    for setting, path in zip(TLS_KEYS, (cert, cert, key)):
+    for setting, path in zip(TLS_KEYS, (cert, cert, key), strict=True):
         monkeypatch.setenv("DASK_" + setting.upper().replace(".", "__").replace("-", "_"), str(path))
     dask.config.refresh()  # read the environment as a new process would
     try:
         out = tmp_path / "out"
-        code = optimise.main(["shortlist", "demo", "--scheduler", cluster.scheduler_address, "--out", str(out),
-                              "--quiet"])
+        code = optimise.main(
+            ["shortlist", "demo", "--scheduler", cluster.scheduler_address, "--out", str(out), "--quiet"]
+        )
     finally:
         monkeypatch.undo()
         dask.config.refresh()

@@ -46,7 +46,7 @@ def _objective(problem: Problem) -> float:
 def test_shortlist_files_and_columns(cli_shortlist, demo):
     out, table = cli_shortlist
     assert list(table.columns) == list(SHORTLIST_COLUMNS)
-    usable = [s for s, st in zip(demo.problem.site_ids, demo.problem.site_status) if st != "excluded"]
+    usable = [s for s, st in zip(demo.problem.site_ids, demo.problem.site_status, strict=True) if st != "excluded"]
     assert sorted(table["site_id"]) == sorted(usable)  # every usable site once, excluded ones not
     assert list(table["rank"]) == list(range(1, len(usable) + 1))
     page = (out / "shortlist.html").read_text(encoding="utf-8")
@@ -105,9 +105,12 @@ def _line_problem(**rules) -> Problem:
     inf = math.inf
     travel = [[1, 5, 9], [2, 4, 8], [6, 2, 5], [inf, inf, 1]]
     return Problem.from_arrays(
-        unit_ids=["U1", "U2", "U3", "U4"], population=[30_000, 30_000, 30_000, 30_000],
-        site_ids=["A", "B", "C"], travel_min=travel,
-        options=[HubOption(s, "reuse", 100_000.0) for s in "ABC"], rules=Rules(**rules),
+        unit_ids=["U1", "U2", "U3", "U4"],
+        population=[30_000, 30_000, 30_000, 30_000],
+        site_ids=["A", "B", "C"],
+        travel_min=travel,
+        options=[HubOption(s, "reuse", 100_000.0) for s in "ABC"],
+        rules=Rules(**rules),
     )
 
 
@@ -143,7 +146,7 @@ def test_exhaustive_agrees_with_the_shortcut():
     quick = shortlist_sites(problem, options=OPTIONS)
     full = shortlist_sites(problem, options=OPTIONS, exhaustive=True)
     assert full.n_solves == 2 * len(full.sites) > quick.n_solves
-    for a, b in zip(quick.sites, full.sites):
+    for a, b in zip(quick.sites, full.sites, strict=False):
         assert a.site_id == b.site_id and a.rank == b.rank
         assert a.regret == pytest.approx(b.regret, abs=1e-6)
         assert a.value == pytest.approx(b.value, abs=1e-6)

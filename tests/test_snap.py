@@ -41,9 +41,7 @@ def test_snap_array_hand_checked():
 
 def test_snap_geoseries_any_crs_is_reprojected():
     G = grid_graph()
-    bng = gpd.GeoSeries(
-        [Point(530_203.0, 190_196.0), Point(529_990.0, 190_000.0)], index=["x1", "x2"], crs=BNG
-    )
+    bng = gpd.GeoSeries([Point(530_203.0, 190_196.0), Point(529_990.0, 190_000.0)], index=["x1", "x2"], crs=BNG)
     out = snap_points(G, bng.to_crs(WGS84))
     assert out["id"].tolist() == ["x1", "x2"]
     assert out["node"].tolist() == ["n22", "n00"]
@@ -136,9 +134,7 @@ def test_snap_real_lsoa_centroids(real_data):
     import pandas as pd
 
     G = ox.project_graph(ox.graph_from_xml(real_data / "osm" / "north-london-palmers-green.osm"), to_crs=BNG)
-    cents = pd.read_csv(
-        real_data / "england" / "lsoa11-population-weighted-centroids.csv", encoding="utf-8-sig"
-    )
+    cents = pd.read_csv(real_data / "england" / "lsoa11-population-weighted-centroids.csv", encoding="utf-8-sig")
     inside = cents["Y"].between(51.60, 51.63) & cents["X"].between(-0.155, -0.10)
     pts = gpd.GeoSeries(gpd.points_from_xy(cents.loc[inside, "X"], cents.loc[inside, "Y"]), crs=WGS84)
     pts.index = cents.loc[inside, "lsoa11cd"]

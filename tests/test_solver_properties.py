@@ -24,8 +24,9 @@ from catchment.problem import HubOption, Objective, Problem, Rules
 from catchment.validate import validate_plan
 from solvers import solve, solve_heuristic
 
-SETTINGS = settings(max_examples=40, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=40, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 OBJECTIVES = [
     Objective(weights={"mean_travel": 1.0}),
     Objective(weights={"mean_travel": 1.0, "capital": 0.4}),
@@ -42,8 +43,10 @@ def practice_instances(draw) -> Problem:
     m = draw(st.integers(1, 3))
     sometimes = st.sampled_from([False, False, True])
     population = draw(st.lists(st.integers(1, 20), min_size=n, max_size=n))
-    travel = [[math.inf if draw(st.integers(0, 9)) == 0 else float(draw(st.integers(1, 15))) for _ in range(m)]
-              for _ in range(n)]
+    travel = [
+        [math.inf if draw(st.integers(0, 9)) == 0 else float(draw(st.integers(1, 15))) for _ in range(m)]
+        for _ in range(n)
+    ]
     floor = draw(st.sampled_from([0, 10, 10, 20]))
     ceiling = draw(st.sampled_from([30, 45])) if draw(sometimes) else None
     low = draw(st.integers(1, m)) if draw(sometimes) else None
@@ -57,15 +60,24 @@ def practice_instances(draw) -> Problem:
             options.append(HubOption(f"S{j}", "new_build", draw(st.sampled_from([2e6, 4e6])), None))
     groups = draw(st.lists(st.sampled_from(["G1", "G2"]), min_size=n, max_size=n)) if draw(sometimes) else None
     rules = Rules(
-        floor=floor, ceiling=ceiling, min_polysystems=low, max_polysystems=high,
+        floor=floor,
+        ceiling=ceiling,
+        min_polysystems=low,
+        max_polysystems=high,
         max_travel_min=9.0 if draw(sometimes) else None,
         budget=draw(st.sampled_from([1e6, 3e6])) if draw(sometimes) else None,
         respect_groups=groups is not None,
         waivers={f"U{i}": "test waiver" for i in range(n) if draw(st.integers(0, 4)) == 0},
     )
     return Problem.from_arrays(
-        unit_ids=[f"U{i}" for i in range(n)], population=population, site_ids=[f"S{j}" for j in range(m)],
-        travel_min=travel, site_status=status, options=options, rules=rules, groups=groups,
+        unit_ids=[f"U{i}" for i in range(n)],
+        population=population,
+        site_ids=[f"S{j}" for j in range(m)],
+        travel_min=travel,
+        site_status=status,
+        options=options,
+        rules=rules,
+        groups=groups,
         deprivation=draw(st.lists(st.floats(1, 50), min_size=n, max_size=n)),
         objective=draw(st.sampled_from(OBJECTIVES)),
     )
@@ -83,11 +95,20 @@ def area_instances(draw) -> Problem:
     travel = [[float(draw(st.integers(0, 12))) for _ in range(m)] for _ in range(n)]
     groups = [f"G{c * 2 // cols}" for _ in range(2) for c in range(cols)] if draw(st.booleans()) else None
     return Problem.from_arrays(
-        unit_ids=[f"E{i}" for i in range(n)], population=draw(st.lists(st.integers(1, 10), min_size=n, max_size=n)),
-        site_ids=[f"S{j}" for j in range(m)], travel_min=travel, unit_type="lsoa", adjacency=adjacency,
-        site_unit=hosts if draw(st.booleans()) else None, groups=groups,
-        rules=Rules(floor=draw(st.sampled_from([0, 8, 15])), contiguity=True, respect_groups=groups is not None,
-                    max_polysystems=draw(st.one_of(st.none(), st.integers(1, m)))),
+        unit_ids=[f"E{i}" for i in range(n)],
+        population=draw(st.lists(st.integers(1, 10), min_size=n, max_size=n)),
+        site_ids=[f"S{j}" for j in range(m)],
+        travel_min=travel,
+        unit_type="lsoa",
+        adjacency=adjacency,
+        site_unit=hosts if draw(st.booleans()) else None,
+        groups=groups,
+        rules=Rules(
+            floor=draw(st.sampled_from([0, 8, 15])),
+            contiguity=True,
+            respect_groups=groups is not None,
+            max_polysystems=draw(st.one_of(st.none(), st.integers(1, m))),
+        ),
     )
 
 
@@ -100,13 +121,16 @@ def _key(problem: Problem, plan: Plan) -> tuple[float, ...]:
 
 def oracle(problem: Problem) -> tuple[float, ...] | None:
     """Best objective over every valid plan (brute force), or None if none is valid."""
-    usable = [s for s, st_ in zip(problem.site_ids, problem.site_status) if st_ != "excluded"]
+    usable = [s for s, st_ in zip(problem.site_ids, problem.site_status, strict=True) if st_ != "excluded"]
     best = None
     for assignment in itertools.product(usable, repeat=problem.n_units):
         hubs = sorted(set(assignment))
         for chosen in itertools.product(*(problem.options_of(s) for s in hubs)):
-            plan = Plan(dict(zip(problem.unit_ids, assignment)), {o.site_id: o.option for o in chosen},
-                        status="feasible")
+            plan = Plan(
+                dict(zip(problem.unit_ids, assignment, strict=True)),
+                {o.site_id: o.option for o in chosen},
+                status="feasible",
+            )
             if validate_plan(problem, plan):
                 continue
             key = _key(problem, plan)
@@ -116,7 +140,7 @@ def oracle(problem: Problem) -> tuple[float, ...] | None:
 
 def _close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     """a is no worse than b, within the solver's relative gap, term by term in order."""
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x < y - 1e-6:
             return True
         if x > y + 1e-4 * abs(y) + 1e-6:

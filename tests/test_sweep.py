@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 import optimise
-from geodata.errors import ProblemDefinitionError, ScenarioError
+from catchment import sweep as catchment_sweep
 from catchment.build import build_demo
 from catchment.metrics import capital_cost, objective_terms
-from catchment import sweep as catchment_sweep
 from catchment.scenario import read_scenario
 from catchment.sweep import SweepPoint, apply_point, parse_sweep, read_sweep, sweep_bases
 from catchment.validate import validate_plan
+from geodata.errors import ProblemDefinitionError, ScenarioError
 from solvers.batch import SolveOptions
 from solvers.sweep import SWEEP_COLUMNS, pareto_mask, run_sweep
 
@@ -31,11 +31,20 @@ def demo():
 
 @pytest.fixture(scope="module")
 def demo_sweep(demo):
-    spec = parse_sweep({"sweep": {"base": "demo", "name": "demo grid"},
-                        "grid": {"floor": [50_000, 90_000], "polysystems": ["free", 4], "budget": ["none", 5e6],
-                                 "mode": ["drive", "walk"]}})
-    result = run_sweep(spec, {None: demo}, options=SolveOptions(time_limit=60),
-                       not_applicable={"mode": "fixed travel times"})
+    spec = parse_sweep(
+        {
+            "sweep": {"base": "demo", "name": "demo grid"},
+            "grid": {
+                "floor": [50_000, 90_000],
+                "polysystems": ["free", 4],
+                "budget": ["none", 5e6],
+                "mode": ["drive", "walk"],
+            },
+        }
+    )
+    result = run_sweep(
+        spec, {None: demo}, options=SolveOptions(time_limit=60), not_applicable={"mode": "fixed travel times"}
+    )
     return spec, result
 
 
@@ -67,9 +76,17 @@ def test_schema_lists_every_problem_with_file_and_key(tmp_path):
     with pytest.raises(ScenarioError) as info:
         read_sweep(path)
     text = str(info.value)
-    for expected in ("base scenario file not found", "[sweep] has unknown key(s) colour", "[grid] floor[0]",
-                     "[grid] floor[1]", "[grid] polysystems[0]", "[grid] polysystems[1]", "[grid] budget[0]",
-                     "[grid] mode[0]", "[grid] has unknown key(s) speed"):
+    for expected in (
+        "base scenario file not found",
+        "[sweep] has unknown key(s) colour",
+        "[grid] floor[0]",
+        "[grid] floor[1]",
+        "[grid] polysystems[0]",
+        "[grid] polysystems[1]",
+        "[grid] budget[0]",
+        "[grid] mode[0]",
+        "[grid] has unknown key(s) speed",
+    ):
         assert expected in text, expected
     assert str(path) in text
 
@@ -120,7 +137,7 @@ def test_pareto_front_is_the_set_of_non_dominated_plans(demo_sweep):
     table = result.frame()
     ok = table.loc[table["validated"].fillna(False).astype(bool)]
     figures = ok[["mean_travel_min", "capital_cost", "n_polysystems"]].to_numpy(dtype=float)
-    for k, (plan_id, row) in enumerate(zip(ok["plan_id"], figures)):
+    for k, (plan_id, row) in enumerate(zip(ok["plan_id"], figures, strict=True)):
         dominated = any(np.all(other <= row) and np.any(other < row) for other in figures)
         assert bool(ok.iloc[k]["pareto"]) == (not dominated), plan_id
     assert not table.loc[~table["validated"].fillna(False).astype(bool), "pareto"].any()
@@ -141,8 +158,10 @@ def test_pareto_mask_brute_force():
 
 def test_mode_axis_rebuilds_travel_for_a_network_scenario(tmp_path, monkeypatch, demo):
     base = tmp_path / "net.toml"
-    base.write_text('[units]\ntype = "lsoa"\nbbox = [-0.2, 51.5, -0.1, 51.6]\n[sites]\nlargest_practices = 3\n'
-                    '[travel]\nsource = "network"\nnetwork = "osm/x.osm"\nmode = "drive"\n')
+    base.write_text(
+        '[units]\ntype = "lsoa"\nbbox = [-0.2, 51.5, -0.1, 51.6]\n[sites]\nlargest_practices = 3\n'
+        '[travel]\nsource = "network"\nnetwork = "osm/x.osm"\nmode = "drive"\n'
+    )
     seen = []
 
     def fake_build(scenario, *, data_dir=None):
@@ -168,8 +187,10 @@ def test_mode_axis_rebuilds_travel_for_a_network_scenario(tmp_path, monkeypatch,
 
 def test_sweep_command_on_the_demo(tmp_path):
     path = tmp_path / "demo-sweep.toml"
-    path.write_text('[sweep]\nname = "demo floors"\nbase = "demo"\nmaps = true\n'
-                    '[grid]\nfloor = [50000, 300000]\nmode = ["drive", "walk"]\n')
+    path.write_text(
+        '[sweep]\nname = "demo floors"\nbase = "demo"\nmaps = true\n'
+        '[grid]\nfloor = [50000, 300000]\nmode = ["drive", "walk"]\n'
+    )
     out = tmp_path / "out"
     assert optimise.main(["sweep", str(path), "--out", str(out), "--serial", "--quiet"]) == optimise.EXIT_OK
     table = pd.read_csv(out / "sweep.csv")
@@ -177,8 +198,15 @@ def test_sweep_command_on_the_demo(tmp_path):
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "sweep.html").read_text(encoding="utf-8")
     assert "<svg" in page and "not applicable" in page and "plans/P001/report.html" in page
-    for name in ("assignments.csv", "polysystems.csv", "solution.json", "polysystems.gpkg", "map.html",
-                 "report.html", "map.png"):
+    for name in (
+        "assignments.csv",
+        "polysystems.csv",
+        "solution.json",
+        "polysystems.gpkg",
+        "map.html",
+        "report.html",
+        "map.png",
+    ):
         assert (out / "plans" / "P001" / name).is_file(), name
     diagnosis = (out / "plans" / "P002" / "diagnosis.txt").read_text()
     assert "infeasible" in diagnosis and "300,000" in diagnosis

@@ -16,13 +16,22 @@ def _reg(rows):
 
 
 def test_majority_and_owner_rule():
-    reg = _reg([
-        ("A", "L1", 60), ("B", "L1", 30), ("X", "L1", 10),  # selected hold 90%: A owns
-        ("A", "L2", 20), ("X", "L2", 80),  # selected hold 20%: not in the area
-        ("A", "L3", 25), ("B", "L3", 25), ("X", "L3", 40),  # selected hold 50/90 > half: tie A-B, A wins
-        ("B", "L4", 51), ("X", "L4", 49),  # 51% > MAJORITY
-        ("B", "L5", 50), ("X", "L5", 50),  # exactly half: not more than half
-    ])
+    reg = _reg(
+        [
+            ("A", "L1", 60),
+            ("B", "L1", 30),
+            ("X", "L1", 10),  # selected hold 90%: A owns
+            ("A", "L2", 20),
+            ("X", "L2", 80),  # selected hold 20%: not in the area
+            ("A", "L3", 25),
+            ("B", "L3", 25),
+            ("X", "L3", 40),  # selected hold 50/90 > half: tie A-B, A wins
+            ("B", "L4", 51),
+            ("X", "L4", 49),  # 51% > MAJORITY
+            ("B", "L5", 50),
+            ("X", "L5", 50),  # exactly half: not more than half
+        ]
+    )
     t = practice_territories(reg, ["A", "B"])
     assert MAJORITY == 0.5
     assert t.owner == {"L1": "A", "L3": "A", "L4": "B"}

@@ -27,8 +27,8 @@ from catchment.timing import (
     time_limit_margin,
 )
 from solvers import backends, lns, solve, solve_heuristic
-from solvers.common import candidate_pairs
 from solvers.backends import WarmHiGHS, run_solver
+from solvers.common import candidate_pairs
 from solvers.heuristic import WorkBudget, repair_plan
 from solvers.lns import solve_lns
 from solvers.mip import PolysystemModel, _build
@@ -55,8 +55,11 @@ def _towns(n_units: int = 60, n_sites: int = 18, seed: int = 11, **rules) -> Pro
     sites = units[rng.choice(n_units, n_sites, replace=False)] + rng.normal(0, 0.3, size=(n_sites, 2))
     travel = np.linalg.norm(units[:, None, :] - sites[None, :, :], axis=2) * 2.0
     return Problem.from_arrays(
-        unit_ids=[f"P{i:03d}" for i in range(n_units)], population=rng.integers(4_000, 14_000, n_units).astype(float),
-        site_ids=[f"S{j}" for j in range(n_sites)], travel_min=travel, rules=Rules(floor=50_000, **rules),
+        unit_ids=[f"P{i:03d}" for i in range(n_units)],
+        population=rng.integers(4_000, 14_000, n_units).astype(float),
+        site_ids=[f"S{j}" for j in range(n_sites)],
+        travel_min=travel,
+        rules=Rules(floor=50_000, **rules),
     )
 
 
@@ -170,11 +173,27 @@ def test_run_solver_takes_the_earlier_of_deadline_and_limit(monkeypatch):
 
     monkeypatch.setattr(WarmHiGHS, "callSolver", recording)
     began = time.perf_counter()
-    run_solver(form.prob, solver="highs", time_limit=1_000.0, deadline=began + 7.0, mip_gap=1e-4, threads=None,
-               msg=False, warm_start=False)
+    run_solver(
+        form.prob,
+        solver="highs",
+        time_limit=1_000.0,
+        deadline=began + 7.0,
+        mip_gap=1e-4,
+        threads=None,
+        msg=False,
+        warm_start=False,
+    )
     assert seen and seen[0] <= 7.0
-    run_solver(form.prob, solver="highs", time_limit=3.0, deadline=began + 1_000.0, mip_gap=1e-4, threads=None,
-               msg=False, warm_start=False)
+    run_solver(
+        form.prob,
+        solver="highs",
+        time_limit=3.0,
+        deadline=began + 1_000.0,
+        mip_gap=1e-4,
+        threads=None,
+        msg=False,
+        warm_start=False,
+    )
     assert seen[1] <= 3.0
 
 
@@ -240,8 +259,15 @@ def test_lns_cut_by_the_time_limit_says_so():
 
 # ---------------------------------------------------------------------------- the command
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "optimise.py"), *args], cwd=cwd, capture_output=True, check=False,
-                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "optimise.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 #: solution.json fields that measure time (they may differ between reruns; nothing else may).
@@ -271,8 +297,7 @@ def test_cli_reruns_are_byte_identical_apart_from_timings(tmp_path):
 
 
 def test_cli_run_cut_by_the_time_limit_says_so(tmp_path):
-    result = _cli("demo", "--units", "lsoa", "--time-limit", "0.01", "--out", str(tmp_path / "o"), "-q",
-                  cwd=tmp_path)
+    result = _cli("demo", "--units", "lsoa", "--time-limit", "0.01", "--out", str(tmp_path / "o"), "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"note: {STOPPED_BY_TIME_LIMIT}" in result.stdout
     record = json.loads((tmp_path / "o" / "solution.json").read_text())
@@ -280,4 +305,3 @@ def test_cli_run_cut_by_the_time_limit_says_so(tmp_path):
     assert STOPPED_BY_TIME_LIMIT in record["notes"]
     assert record["time_limit_s"] == 0.01
     assert record["solve_time_limit_s"] <= 0.01
-

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 import geodata.travel as travel
-from geodata.errors import InputDataError, MissingFileError, NetworkError, SnapWarning, TravelTimeError
 from geodata.cache import entry_paths
+from geodata.errors import InputDataError, MissingFileError, NetworkError, SnapWarning, TravelTimeError
 from geodata.settings import BNG, WGS84, cache_dir
 from geodata.snap import snap_points
 from geodata.travel import TravelTimes, crow_fly_matrix, read_travel_matrix, road_arrays, travel_time_matrix
@@ -40,18 +40,12 @@ def london(real_data):
 @pytest.fixture(scope="module")
 def london_points(real_data):
     """Real LSOA population-weighted centroids (origins) and GP practices (destinations)."""
-    cents = pd.read_csv(
-        real_data / "england" / "lsoa11-population-weighted-centroids.csv", encoding="utf-8-sig"
-    )
+    cents = pd.read_csv(real_data / "england" / "lsoa11-population-weighted-centroids.csv", encoding="utf-8-sig")
     cents = cents[cents["Y"].between(51.605, 51.625) & cents["X"].between(-0.15, -0.105)]
-    gps = pd.read_csv(
-        real_data / "england" / "nhs-choices-gp_2019.csv", sep="¬", encoding="latin-1", engine="python"
-    )
+    gps = pd.read_csv(real_data / "england" / "nhs-choices-gp_2019.csv", sep="¬", encoding="latin-1", engine="python")
     gps = gps[gps["Latitude"].between(51.605, 51.625) & gps["Longitude"].between(-0.15, -0.105)]
     gps = gps.drop_duplicates("OrganisationCode")
-    origins = gpd.GeoSeries(
-        gpd.points_from_xy(cents["X"], cents["Y"]), index=cents["lsoa11cd"].to_numpy(), crs=WGS84
-    )
+    origins = gpd.GeoSeries(gpd.points_from_xy(cents["X"], cents["Y"]), index=cents["lsoa11cd"].to_numpy(), crs=WGS84)
     dests = gpd.GeoDataFrame(
         {"name": gps["OrganisationName"].to_numpy()},
         geometry=gpd.points_from_xy(gps["Longitude"], gps["Latitude"]),
@@ -148,9 +142,7 @@ def test_unreachable_pairs_are_inf_and_listed(caplog):
     origins = np.array([[530_000.0, 190_000.0], [531_000.0, 191_010.0], [532_000.0, 190_000.0]])
     dests = np.array([[531_000.0, 191_000.0], [530_000.0, 190_020.0], [532_000.0, 191_000.0]])
     with caplog.at_level(logging.WARNING, logger="geodata.travel"):
-        tt = travel_time_matrix(
-            G, origins, dests, origin_ids=["a", "d", "c"], destination_ids=["D", "A", "E"]
-        )
+        tt = travel_time_matrix(G, origins, dests, origin_ids=["a", "d", "c"], destination_ids=["D", "A", "E"])
     assert tt.description == "drive network toy.osm, 5 nodes, 5 arcs"
     m = tt.minutes
     # a -> D: A-B 60 s + B-D 30 s; access 0 + 0
@@ -195,9 +187,7 @@ def test_graph_problems_are_reported():
     with pytest.raises(NetworkError, match="negative"):
         road_arrays(G)
     with pytest.raises(InputDataError, match="duplicate id 'x'"):
-        travel_time_matrix(
-            line_graph(), np.zeros((2, 2)) + 530_000, np.zeros((1, 2)) + 530_000, origin_ids=["x", "x"]
-        )
+        travel_time_matrix(line_graph(), np.zeros((2, 2)) + 530_000, np.zeros((1, 2)) + 530_000, origin_ids=["x", "x"])
 
 
 def test_far_points_warn_once_per_side():

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geodata.errors import PlanInvalidError
 from catchment.plan import Plan
 from catchment.problem import HubOption, Problem, Rules
 from catchment.validate import RULES, Violation, check_plan, validate_plan
+from geodata.errors import PlanInvalidError
 
 INF = math.inf
 # Six small areas in a chain U1-U2-...-U6; S1 stands in U1, S2 in U4, S3 is far from all
@@ -45,8 +45,16 @@ BASE_RULES = dict(
 )
 
 
-def make_problem(*, travel=TRAVEL, options=OPTIONS, site_status=None, groups="AAABBB", site_unit=(0, 3, None),
-                 adjacency=((0, 1), (1, 2), (2, 3), (3, 4), (4, 5)), **rules) -> Problem:
+def make_problem(
+    *,
+    travel=TRAVEL,
+    options=OPTIONS,
+    site_status=None,
+    groups="AAABBB",
+    site_unit=(0, 3, None),
+    adjacency=((0, 1), (1, 2), (2, 3), (3, 4), (4, 5)),
+    **rules,
+) -> Problem:
     return Problem.from_arrays(
         unit_ids=[f"U{k}" for k in range(1, 7)],
         population=[10, 20, 30, 40, 50, 60],
@@ -180,8 +188,10 @@ def test_capacity_of_the_chosen_option():
 
 @pytest.mark.parametrize(
     ("bounds", "words"),
-    [({"max_polysystems": 1}, "2 polysystem(s), more than the maximum of 1"),
-     ({"min_polysystems": 3}, "2 polysystem(s), fewer than the minimum of 3")],
+    [
+        ({"max_polysystems": 1}, "2 polysystem(s), more than the maximum of 1"),
+        ({"min_polysystems": 3}, "2 polysystem(s), fewer than the minimum of 3"),
+    ],
 )
 def test_number_of_polysystems(bounds, words):
     v = only(validate_plan(make_problem(**bounds), make_plan()), "polysystem_count")
@@ -269,8 +279,16 @@ def test_contiguity_and_groups_agree_with_networkx(labels, edges):
     adjacency = tuple((i, j) for i, j in edges if i != j)
     groups = "AABBBC"
     options = tuple(HubOption(s, "reuse") for s in ("S1", "S2", "S3"))
-    problem = make_problem(adjacency=adjacency, groups=groups, site_unit=None, options=options, floor=0,
-                           ceiling=None, max_travel_min=None, budget=None)
+    problem = make_problem(
+        adjacency=adjacency,
+        groups=groups,
+        site_unit=None,
+        options=options,
+        floor=0,
+        ceiling=None,
+        max_travel_min=None,
+        budget=None,
+    )
     sites = ["S1", "S2", "S3"]
     assignment = {f"U{i + 1}": sites[k] for i, k in enumerate(labels)}
     used = sorted(set(assignment.values()))
@@ -278,8 +296,7 @@ def test_contiguity_and_groups_agree_with_networkx(labels, edges):
     graph = nx.Graph(adjacency)
     graph.add_nodes_from(range(6))
     expected_split = {
-        sites[k] for k in set(labels)
-        if not nx.is_connected(graph.subgraph([i for i in range(6) if labels[i] == k]))
+        sites[k] for k in set(labels) if not nx.is_connected(graph.subgraph([i for i in range(6) if labels[i] == k]))
     }
     expected_cross = {sites[k] for k in set(labels) if len({groups[i] for i in range(6) if labels[i] == k}) > 1}
     assert {v.ids[0] for v in violations if v.rule == "contiguity"} == expected_split

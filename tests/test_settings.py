@@ -1,0 +1,54 @@
+"""One solver-settings type: its defaults are those of solve(), the scenario and the batches."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from catchment import ScenarioError
+from catchment.scenario import parse_scenario
+from catchment.settings import (
+    COMMAND_TIME_LIMIT_S,
+    CONTIGUITY_METHODS,
+    DEFAULTS,
+    METHODS,
+    SCENARIO_TIME_LIMIT_S,
+    SOLVER_NAMES,
+    SolverSettings,
+)
+from solvers import CONTIGUITY_METHODS as SOLVERS_CONTIGUITY
+from solvers import SOLVERS
+from solvers.batch import SolveOptions
+from solvers.lns import solve_lns
+from solvers.mip import METHODS as MIP_METHODS
+from solvers.mip import PolysystemModel, solve
+
+MINIMAL = {"units": {"ccg": "08N"}}
+
+
+def test_solve_defaults_come_from_the_settings() -> None:
+    for func in (solve, PolysystemModel.solve, solve_lns):
+        params = inspect.signature(func).parameters
+        for name, value in DEFAULTS.solve_keywords().items():
+            if name in params and not (func is solve_lns and name == "workers"):
+                assert params[name].default == value, (func.__qualname__, name)
+
+
+def test_vocabularies_are_defined_once() -> None:
+    assert SOLVERS is SOLVER_NAMES and SOLVERS_CONTIGUITY is CONTIGUITY_METHODS and MIP_METHODS is METHODS
+
+
+def test_command_defaults() -> None:
+    assert SolveOptions().time_limit == COMMAND_TIME_LIMIT_S == 120.0
+    assert isinstance(SolveOptions(), SolverSettings)
+    solver = parse_scenario(MINIMAL).solver
+    assert solver.time_limit == SCENARIO_TIME_LIMIT_S == 300.0
+    assert (solver.name, solver.mip_gap, solver.method, solver.workers) == ("highs", 1e-4, "auto", None)
+
+
+def test_invalid_settings_are_listed() -> None:
+    with pytest.raises(ValueError, match="solver must be one of.*\n.*mip_gap"):
+        SolverSettings(solver="gurobi", mip_gap=1.0)
+    with pytest.raises(ScenarioError, match=r"\[solver\] mip_gap must be a relative gap"):
+        parse_scenario({**MINIMAL, "solver": {"mip_gap": 1.5}})
