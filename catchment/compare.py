@@ -76,8 +76,9 @@ def polysystem_changes(problem: Problem, plan_a: Plan, plan_b: Plan) -> pd.DataF
     )
     match: dict[str, str] = {}
     if overlap.size:
-        rows, cols = linear_sum_assignment(overlap.to_numpy(dtype=float), maximize=True)
-        match = {overlap.index[r]: overlap.columns[c] for r, c in zip(rows, cols, strict=True) if overlap.iat[r, c] > 0}
+        shared = overlap.to_numpy(dtype=float)
+        rows, cols = linear_sum_assignment(shared, maximize=True)
+        match = {overlap.index[r]: overlap.columns[c] for r, c in zip(rows, cols, strict=True) if shared[r, c] > 0}
     frame["match_of_a"] = frame["polysystem_a"].map(match)
     same = frame["match_of_a"].notna() & (frame["match_of_a"] == frame["polysystem_b"])
     neither = frame["polysystem_a"].isna() & frame["polysystem_b"].isna()

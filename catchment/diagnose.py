@@ -20,7 +20,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
@@ -353,7 +353,7 @@ def _check(ctx: _Context, rules: Rules) -> list[Finding]:
         out += _components(ctx, rules, waived, explained)
     key = ctx.partition(rules)
     viable_k, best = _site_viability(ctx, rules, reach, key, waived)
-    viable_site = viable_k.any(axis=0)
+    viable_site = cast(np.ndarray, viable_k.any(axis=0))  # viable_k is 2-D: an array, not a scalar
     if not hopeless:
         out += _small_sites(ctx, rules, viable_site, best)
         out += _units_without_hub(ctx, rules, reach, key, viable_k, best, explained)
@@ -361,7 +361,7 @@ def _check(ctx: _Context, rules: Rules) -> list[Finding]:
     count_findings, k_lo, k_max = _counts(ctx, rules, waived, int(viable_site.sum()))
     out += count_findings
     if rules.budget is not None:
-        out += _budget(ctx, rules, viable_site, k_lo)
+        out += _budget(ctx, rules.budget, viable_site, k_lo)
     out += _capacity(ctx, viable_site, k_max)
     return out
 
@@ -515,7 +515,7 @@ def _groups(ctx: _Context, rules: Rules, waived: np.ndarray, explained: np.ndarr
                     numbers,
                 )
             )
-        elif _cannot_split(pop, rules.floor, rules.ceiling, int(n_waived[g])):
+        elif rules.ceiling is not None and _cannot_split(pop, rules.floor, rules.ceiling, int(n_waived[g])):
             explained[codes == g] = True
             out.append(
                 Finding(
@@ -562,7 +562,7 @@ def _components(ctx: _Context, rules: Rules, waived: np.ndarray, explained: np.n
                     numbers,
                 )
             )
-        elif _cannot_split(pop, rules.floor, rules.ceiling, int(n_waived[c])):
+        elif rules.ceiling is not None and _cannot_split(pop, rules.floor, rules.ceiling, int(n_waived[c])):
             explained[units] = True
             out.append(
                 Finding(
@@ -670,7 +670,7 @@ def _counts(ctx: _Context, rules: Rules, waived: np.ndarray, n_viable: int) -> t
     k_lo = max(k_min, by_ceiling)
     k_hi = min(k_max, by_floor)
     if not out and n_viable and k_lo > k_hi:
-        if by_ceiling >= k_min:
+        if ceiling is not None and by_ceiling >= k_min:
             need = f"under the ceiling of {people(ceiling)} they need at least {k_lo} polysystems"
         else:
             need = f"{why} means at least {k_lo} polysystems"
@@ -691,9 +691,9 @@ def _counts(ctx: _Context, rules: Rules, waived: np.ndarray, n_viable: int) -> t
     return out, k_lo, k_max
 
 
-def _budget(ctx: _Context, rules: Rules, viable_site: np.ndarray, k_lo: int) -> list[Finding]:
+def _budget(ctx: _Context, budget: float, viable_site: np.ndarray, k_lo: int) -> list[Finding]:
     problem = ctx.problem
-    budget = float(rules.budget)
+    budget = float(budget)
     required_cost = float(ctx.cheapest[ctx.is_required].sum())
     if required_cost > budget * (1 + _TOL) + _TOL:
         listed = ", ".join(
@@ -774,7 +774,7 @@ def _relaxations(ctx: _Context) -> list[Suggestion]:
         return _passes(ctx, with_(**changes))
 
     if rules.floor > 0 and passes(floor=0.0):
-        value = _bisect(lambda v: passes(floor=float(v)), 0, math.ceil(rules.floor))
+        value: float = _bisect(lambda v: passes(floor=float(v)), 0, math.ceil(rules.floor))
         out.append(
             Suggestion(
                 "floor",

@@ -218,8 +218,8 @@ def _check_hubs(
             owners[site].append((line, ps))
     for site, claims in owners.items():
         if len({ps for _, ps in claims}) > 1:
-            (line1, first), *others = sorted(claims)
-            for line, ps in others:
+            (line1, first), *other_claims = sorted(claims)
+            for line, ps in other_claims:
                 problems.add(
                     f"site {site!r} is the hub of two polysystems: {first!r} (line {line1}) and {ps!r}",
                     row=line,

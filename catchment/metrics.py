@@ -93,9 +93,9 @@ def objective_terms(problem: Problem, plan: Plan) -> dict[str, float | None]:
             amount = {(o.site_id, o.option): term.option_amount(o) for o in problem.options}
             terms[term.name] = float(sum(amount.get(item, 0.0) for item in plan.hub_options.items())) / term.scale
     weighted = 0.0
-    for term, weight in problem.objective.weights.items():
+    for name, weight in problem.objective.weights.items():
         if weight > 0:
-            value = terms[term]
+            value = terms[name]
             weighted += weight * (math.nan if value is None else value)
     terms["weighted"] = weighted
     lexicographic = problem.objective.lexicographic
@@ -192,6 +192,7 @@ def waived_polysystems(problem: Problem, plan: Plan) -> list[dict[str, Any]]:
     floor = problem.rules.floor
     out = []
     frame = polysystems_frame(problem, plan)
+    row: Any  # a row of the frame: its fields are the frame's columns
     for row in frame.itertuples(index=False):
         if row.below_floor and row.n_units > 0 and pd.notna(row.waiver_reason):
             units = [u for u in plan.units_of(row.hub_site_id) if u in waivers]

@@ -56,13 +56,19 @@ class TermData(Protocol):
     """What a term reads of a problem (a :class:`catchment.problem.Problem` has it)."""
 
     @property
-    def population(self) -> np.ndarray: ...
+    def population(self) -> np.ndarray:
+        """Population of each unit."""
+        ...
 
     @property
-    def deprivation(self) -> np.ndarray | None: ...
+    def deprivation(self) -> np.ndarray | None:
+        """Deprivation score of each unit, or ``None`` when the problem has none."""
+        ...
 
     @property
-    def unit_data(self) -> Mapping[str, np.ndarray]: ...
+    def unit_data(self) -> Mapping[str, np.ndarray]:
+        """Further per-unit columns by name."""
+        ...
 
 
 @dataclass(frozen=True)

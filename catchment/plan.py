@@ -90,6 +90,7 @@ class Plan(Picklable):
 
     @property
     def has_plan(self) -> bool:
+        """True when the plan assigns at least one unit."""
         return bool(self.assignment)
 
     @property

@@ -34,6 +34,7 @@ __all__ = [
     "OPTION_KINDS",
     "DEFAULT_FLOOR",
     "FLOOR_TOLERANCE",
+    "RULE_PRESETS",
     "HubOption",
     "DroppedUnit",
     "PLACEHOLDER_COSTS_NOTE",
@@ -53,6 +54,17 @@ DEFAULT_FLOOR = 50_000.0
 #: convention of the validator, the metrics, the diagnosis and the heuristic
 #: (:meth:`Rules.below_floor`).
 FLOOR_TOLERANCE = 1e-9
+
+#: Named sets of rules a scenario starts from (``[rules] preset``; its own keys override):
+#: ``"polysystem"``: NHS London 2009 polysystems, at least :data:`DEFAULT_FLOOR` people;
+#: ``"pcn"``: Primary Care Networks (NHS England DES 2019: 30,000-50,000 patients, a
+#: contiguous area; rural networks below the floor need a waiver with a reason).
+RULE_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "polysystem": MappingProxyType({"floor": DEFAULT_FLOOR}),
+        "pcn": MappingProxyType({"floor": 30_000.0, "ceiling": 50_000.0, "contiguity": True}),
+    }
+)
 
 UnitType = Literal["practice", "lsoa"]
 
@@ -379,11 +391,11 @@ class Problem:
             if len(getattr(self, name)) != m:
                 problems.append(f"{name} has {len(getattr(self, name))} entries, expected {m}")
         if len(self.site_types) == m:
-            bad = [s for s, t in zip(self.site_ids, self.site_types) if t not in SITE_TYPES]
+            bad = [s for s, t in zip(self.site_ids, self.site_types, strict=True) if t not in SITE_TYPES]
             if bad:
                 problems.append(f"site type must be one of {SITE_TYPES}; not for {_few(bad)}")
         if len(self.site_status) == m:
-            bad = [s for s, t in zip(self.site_ids, self.site_status) if t not in SITE_STATUSES]
+            bad = [s for s, t in zip(self.site_ids, self.site_status, strict=True) if t not in SITE_STATUSES]
             if bad:
                 problems.append(f"site status must be one of {SITE_STATUSES}; not for {_few(bad)}")
         if self.travel_min.shape != (n, m):
@@ -410,7 +422,9 @@ class Problem:
         with_options = {o.site_id for o in self.options}
         if len(self.site_status) == m:
             missing = [
-                s for s, st in zip(self.site_ids, self.site_status) if st != "excluded" and s not in with_options
+                s
+                for s, st in zip(self.site_ids, self.site_status, strict=True)
+                if st != "excluded" and s not in with_options
             ]
             if missing:
                 problems.append(f"every usable site needs at least one hub option; none for {_few(missing)}")
@@ -505,14 +519,17 @@ class Problem:
     # ------------------------------------------------------------------ derived views
     @property
     def n_units(self) -> int:
+        """Number of units."""
         return len(self.unit_ids)
 
     @property
     def n_sites(self) -> int:
+        """Number of candidate sites."""
         return len(self.site_ids)
 
     @property
     def total_population(self) -> float:
+        """Population of the units planned."""
         return float(self.population.sum())
 
     @property

@@ -50,7 +50,7 @@ from types import MappingProxyType
 from typing import Any
 
 from catchment.objective import DEFAULT_WEIGHTS, OBJECTIVE_TERMS
-from catchment.problem import DEFAULT_FLOOR, OPTION_KINDS, Objective, Rules
+from catchment.problem import DEFAULT_FLOOR, OPTION_KINDS, RULE_PRESETS, Objective, Rules
 from catchment.settings import DEFAULTS, METHODS, SCENARIO_TIME_LIMIT_S, SOLVER_NAMES, SolverSettings
 from geodata.errors import ScenarioError
 
@@ -87,9 +87,12 @@ REGISTRATIONS_FILE = "england/gp-reg-pat-prac-lsoa_2022.parquet"
 def data_roles() -> Mapping[str, str]:
     """Every key ``[data]`` accepts (a data file role) -> its default path under the data folder."""
     from geodata.ons import LSOA_FILES  # local: the readers import geopandas
+    from geodata.pcn import PCN_MAPPING_FILE
     from geodata.practices import PRACTICE_FILES
 
-    return MappingProxyType({**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE})
+    return MappingProxyType(
+        {**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE, "pcn_mapping": PCN_MAPPING_FILE}
+    )
 
 
 def unknown_keys(
@@ -119,12 +122,18 @@ PATH_KEYS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class UnitsSpec:
-    """Which units to plan: ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon,
-    or a user's own units ``file`` (CSV, see :func:`catchment.build.read_units_file`).
+    """Which units to plan.
+
+    ``type`` practice or lsoa, selected by ccg / lad / bbox / polygon, practices also by
+    ``stp`` (STP/ICB code) and ``pcn`` (PCN codes) of the practice-to-PCN mapping (data
+    role ``pcn_mapping``), or a user's own units ``file`` (CSV, see
+    :func:`catchment.build.read_units_file`).
     """
 
     type: str = "practice"
     ccg: str | None = None
+    stp: str | None = None
+    pcn: tuple[str, ...] | None = None
     lad: str | None = None
     bbox: tuple[float, float, float, float] | None = None
     polygon: str | None = None
@@ -151,6 +160,8 @@ class TravelSpec:
 
     source: str = "estimate"
     network: str | None = None
+    network_place: str | None = None
+    network_bbox: tuple[float, float, float, float] | None = None
     mode: str = "drive"
     matrix: str | None = None
     detour_factor: float = 1.3
@@ -336,7 +347,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
 def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
     """``[units]``: the unit type and one selection (or a user's units file)."""
     source = r.source
-    u = r.table(raw, "units", {"type", "ccg", "lad", "bbox", "polygon", "file"})
+    u = r.table(raw, "units", {"type", "ccg", "stp", "pcn", "lad", "bbox", "polygon", "file"})
     bbox = u.get("bbox")
     if bbox is not None:
         if (
@@ -354,21 +365,34 @@ def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
     units = UnitsSpec(
         type=r.get(u, "units", "type", str, "practice", choices=("practice", "lsoa")),
         ccg=r.get(u, "units", "ccg", str),
+        stp=r.get(u, "units", "stp", str),
+        pcn=(r.str_list(u, "units", "pcn") or None) if isinstance(u.get("pcn"), list) else _single(r, u, "pcn"),
         lad=r.get(u, "units", "lad", str),
         bbox=bbox,
         polygon=r.get(u, "units", "polygon", str),
         file=r.get(u, "units", "file", str),
     )
-    if not any((units.ccg, units.lad, units.bbox, units.polygon, units.file)):
-        r.problems.append(f"{source}: [units] needs a selection: ccg, lad, bbox, polygon or file")
+    if not any((units.ccg, units.stp, units.pcn, units.lad, units.bbox, units.polygon, units.file)):
+        r.problems.append(f"{source}: [units] needs a selection: ccg, stp, pcn, lad, bbox, polygon or file")
+    if units.type == "lsoa" and (units.stp or units.pcn):
+        r.problems.append(
+            f"{source}: [units] stp and pcn select practices (the PCN mapping lists practices); "
+            'for type = "lsoa" select by lad, bbox or polygon'
+        )
     if units.file:
-        mixed = [k for k in ("ccg", "lad", "bbox", "polygon") if getattr(units, k) is not None]
+        mixed = [k for k in ("ccg", "stp", "pcn", "lad", "bbox", "polygon") if getattr(units, k) is not None]
         if mixed:
             r.problems.append(
                 f"{source}: [units] file gives the units itself: remove {', '.join(mixed)} "
                 "(or select from the published data without file)"
             )
     return units
+
+
+def _single(r: _Reader, table: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    """A key given as one text or a list of texts, as a tuple (``None`` when absent)."""
+    value = r.get(table, "units", key, str)
+    return (value,) if value else None
 
 
 def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:
@@ -457,9 +481,12 @@ def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
     t = r.table(
         raw, "travel", {"source", "network", "mode", "matrix", "detour_factor", "speed_kph", "cutoff_min", "max_snap_m"}
     )
+    place, bbox = _parse_network_query(r, t.get("network"))
     travel = TravelSpec(
         source=r.get(t, "travel", "source", str, "estimate", choices=_TRAVEL_SOURCES),
-        network=r.get(t, "travel", "network", str),
+        network=r.get(t, "travel", "network", str) if not isinstance(t.get("network"), dict) else None,
+        network_place=place,
+        network_bbox=bbox,
         mode=r.get(t, "travel", "mode", str, "drive", choices=_MODES),
         matrix=r.get(t, "travel", "matrix", str),
         detour_factor=r.get(t, "travel", "detour_factor", float, 1.3, minimum=1.0),
@@ -467,11 +494,53 @@ def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
         cutoff_min=r.get(t, "travel", "cutoff_min", float, None, positive=True),
         max_snap_m=r.get(t, "travel", "max_snap_m", float, 500.0, positive=True),
     )
-    if travel.source == "network" and not travel.network:
-        r.problems.append(f'{source}: [travel] source = "network" needs network = <OSM XML/PBF or GraphML file>')
+    if travel.source == "network" and not (travel.network or travel.network_place or travel.network_bbox):
+        r.problems.append(
+            f'{source}: [travel] source = "network" needs network = <OSM XML/PBF or GraphML file>, '
+            'network = { place = "<place name>" } or network = { bbox = [left, bottom, right, top] }'
+        )
     if travel.source == "matrix" and not travel.matrix:
         r.problems.append(f'{source}: [travel] source = "matrix" needs matrix = <CSV or Parquet file>')
     return travel
+
+
+def _parse_network_query(r: _Reader, value: Any) -> tuple[str | None, tuple[float, float, float, float] | None]:
+    """``[travel] network = { place = "..." }`` or ``{ bbox = [...] }``: a network to download.
+
+    Returns ``(place, bbox)``, both ``None`` when ``network`` is a file name (or absent).
+    """
+    if not isinstance(value, dict):
+        return None, None
+    where = f"{r.source}: [travel] network"
+    unknown = sorted(set(value) - {"place", "bbox"})
+    if unknown:
+        r.problems.append(f"{where}: unknown key(s) {', '.join(unknown)} (known: place, bbox)")
+    if ("place" in value) == ("bbox" in value):
+        r.problems.append(f"{where} must give a place or a bbox (one of them)")
+        return None, None
+    if "place" in value:
+        place = value["place"]
+        if not isinstance(place, str) or not place.strip():
+            r.problems.append(f"{where}.place must be a non-empty text, got {place!r}")
+            return None, None
+        return place.strip(), None
+    box = value["bbox"]
+    numbers = (
+        isinstance(box, list)
+        and len(box) == 4
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
+    )
+    if not numbers:
+        r.problems.append(f"{where}.bbox must be [left, bottom, right, top] in degrees, got {box!r}")
+        return None, None
+    left, bottom, right, top = (float(v) for v in box)
+    if not (-180 <= left < right <= 180 and -90 <= bottom < top <= 90):
+        r.problems.append(
+            f"{where}.bbox {box!r} is not a box in degrees (longitude -180..180, latitude -90..90, "
+            "left < right, bottom < top)"
+        )
+        return None, None
+    return None, (left, bottom, right, top)
 
 
 def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[dict[str, Any], str | None]:
@@ -480,8 +549,20 @@ def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[
     ru = r.table(
         raw,
         "rules",
-        {"floor", "ceiling", "polysystems", "max_travel_min", "budget", "contiguity", "boundaries", "waivers"},
+        {
+            "preset",
+            "floor",
+            "ceiling",
+            "polysystems",
+            "max_travel_min",
+            "budget",
+            "contiguity",
+            "boundaries",
+            "waivers",
+        },
     )
+    preset_name = r.get(ru, "rules", "preset", str, None, choices=tuple(RULE_PRESETS))
+    preset = RULE_PRESETS.get(preset_name or "polysystem", RULE_PRESETS["polysystem"])
     count = ru.get("polysystems")
     min_n = max_n = None
     if isinstance(count, int) and not isinstance(count, bool) and count > 0:
@@ -500,13 +581,13 @@ def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[
         waivers = {}
     boundaries = r.get(ru, "rules", "boundaries", str, None, choices=("lad", "ccg"))
     rules_kwargs = dict(
-        floor=r.get(ru, "rules", "floor", float, DEFAULT_FLOOR, minimum=0),
-        ceiling=r.get(ru, "rules", "ceiling", float, None, positive=True),
+        floor=r.get(ru, "rules", "floor", float, preset.get("floor", DEFAULT_FLOOR), minimum=0),
+        ceiling=r.get(ru, "rules", "ceiling", float, preset.get("ceiling"), positive=True),
         min_polysystems=min_n,
         max_polysystems=max_n,
         max_travel_min=r.get(ru, "rules", "max_travel_min", float, None, positive=True),
         budget=r.get(ru, "rules", "budget", float, None, minimum=0),
-        contiguity=r.get(ru, "rules", "contiguity", bool, False),
+        contiguity=r.get(ru, "rules", "contiguity", bool, preset.get("contiguity", False)),
         respect_groups=boundaries is not None,
         waivers=waivers,
     )

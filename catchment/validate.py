@@ -1,4 +1,4 @@
-"""The independent validator: does a plan satisfy every rule of its problem?
+"""The independent validator: checks that a plan satisfies every rule of its problem.
 
 Every check is re-derived from the :class:`~catchment.problem.Problem` and the
 :class:`~catchment.plan.Plan` alone. Nothing here is shared with the model builders in
@@ -195,7 +195,7 @@ def few(items: Iterable[object], limit: int = 10) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def unit_label(problem: Problem, i: int) -> str:
+def unit_label(problem: Problem, i: int | np.integer) -> str:
     """``'E01000001' (Camden 001A)``, or the quoted id when the name is the id."""
     uid, name = problem.unit_ids[i], (problem.unit_names or problem.unit_ids)[i]
     return f"{uid!r}" if name == uid else f"{uid!r} ({name})"
@@ -227,7 +227,8 @@ class _Checker:
         self.rules = problem.rules
         self.violations: list[Violation] = []
         self.site_pos = {s: j for j, s in enumerate(problem.site_ids)}
-        self.options = {(o.site_id, o.option): o for o in problem.options}
+        # keyed by (site, option); looked up with the option a plan gives a hub, if any
+        self.options: dict[tuple[str, str | None], HubOption] = {(o.site_id, o.option): o for o in problem.options}
         unit_set = set(problem.unit_ids)
         self.unknown_units = sorted(u for u in plan.assignment if u not in unit_set)
         self.assigned = np.array([u in plan.assignment for u in problem.unit_ids], dtype=bool)
@@ -272,7 +273,7 @@ class _Checker:
 
     # -------------------------------------------------------------- units and sites
     def check_membership(self) -> None:
-        problem, plan = self.problem, self.plan
+        problem = self.problem
         if self.unknown_units:
             self.add(
                 "unknown_unit",
@@ -457,6 +458,8 @@ class _Checker:
 
     def check_host_units(self) -> None:
         problem = self.problem
+        if problem.site_unit is None:  # run() checks host units only for problems that have them
+            return
         for k, site in enumerate(self.hubs):
             host = problem.site_unit[self.site_pos[site]]
             if host is None or self.label[host] == k:

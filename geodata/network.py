@@ -25,6 +25,7 @@ one code path and keeps PBF extracts small.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -52,6 +53,7 @@ __all__ = [
     "graph_from_graphml",
     "graph_from_osm_file",
     "graph_from_place",
+    "downloaded_network",
     "network_filter",
     "save_graph",
     "way_matches",
@@ -457,6 +459,76 @@ def graph_from_bbox(bbox: BBox, *, mode: str = "drive") -> nx.MultiDiGraph:
         msg = f"cannot download a {mode!r} network for bbox {bbox}: {exc}"
         raise NetworkError(msg) from exc
     return _finish(G, mode=mode, source=f"bbox: {bbox}", largest_component=True)
+
+
+def downloaded_network(
+    *,
+    place: str | None = None,
+    bbox: BBox | None = None,
+    mode: str = "drive",
+    refresh: bool = False,
+) -> tuple[nx.MultiDiGraph, Path]:
+    """The network of a place or a box: downloaded once, then read from the cache.
+
+    The first call downloads with :func:`graph_from_place` or :func:`graph_from_bbox`
+    (internet needed) and saves the network as GraphML in
+    ``cache_dir()/networks/<key>.graphml``, the key hashing the query (place name or box)
+    and the mode; later calls, online or not, read that file. The file is written under a
+    temporary name and renamed, so an interrupted download leaves no half-written network.
+
+    Parameters
+    ----------
+    place
+        Place name Nominatim resolves to a boundary polygon (give ``place`` or ``bbox``).
+    bbox
+        ``(left, bottom, right, top)`` in degrees.
+    mode
+        ``"drive"`` or ``"walk"``.
+    refresh
+        Download again even when the cache holds the network.
+
+    Returns
+    -------
+    (networkx.MultiDiGraph, pathlib.Path)
+        The network and its GraphML file in the cache.
+
+    Raises
+    ------
+    ValueError
+        If neither or both of ``place`` and ``bbox`` are given, or the mode or the box is
+        invalid.
+    NetworkError
+        If the network is not cached and cannot be downloaded (offline, unknown place).
+    """
+    from geodata.cache import hash_parts
+    from geodata.settings import cache_dir
+
+    if (place is None) == (bbox is None):
+        raise ValueError("give a place or a bbox, not both or neither")
+    check_mode(mode)
+    if place is not None:
+        query = f"place: {place}"
+        fetch = functools.partial(graph_from_place, place, mode=mode)
+    else:
+        assert bbox is not None  # checked above
+        box = _check_bbox(bbox)
+        query = f"bbox: {tuple(float(v) for v in box)}"
+        fetch = functools.partial(graph_from_bbox, box, mode=mode)
+    key = hash_parts("osm-network-download", query, mode)
+    path = cache_dir() / "networks" / f"{key}.graphml"
+    if path.is_file() and not refresh:
+        log.info("%s %s network: read from the cache %s (downloaded earlier)", query, mode, path)
+        return graph_from_graphml(path), path
+    G = fetch()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{key}.", suffix=".graphml", delete=False) as tmp:
+        staging = Path(tmp.name)
+    try:
+        save_graph(G, staging)
+        staging.replace(path)
+    finally:
+        staging.unlink(missing_ok=True)
+    return G, path
 
 
 _GRAPHML_ERRORS = (

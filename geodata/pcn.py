@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import tables as v
-from .errors import ProblemCollector
+from .errors import ProblemCollector, UnknownCodeError
 
 __all__ = [
     "PCN_MAPPING_FILE",
@@ -34,6 +34,7 @@ __all__ = [
     "PcnConfiguration",
     "read_pcn_mapping",
     "pcn_configuration",
+    "practices_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -183,3 +184,45 @@ def pcn_configuration(practice_codes: Iterable[str], mapping: pd.DataFrame) -> P
             ", ".join([*(f"{c} (not listed)" for c in missing), *(f"{c} (unallocated)" for c in unallocated)]),
         )
     return PcnConfiguration(pcn_of=pcn_of, pcn_names=names, unallocated=unallocated, missing=missing)
+
+
+def practices_of(
+    mapping: pd.DataFrame,
+    *,
+    stp: str | Iterable[str] | None = None,
+    pcn: str | Iterable[str] | None = None,
+    file: str | Path = "<PCN mapping>",
+) -> list[str]:
+    """Practice codes of STPs/ICBs and/or PCNs, in the mapping's order.
+
+    Parameters
+    ----------
+    mapping
+        As returned by :func:`read_pcn_mapping`.
+    stp
+        STP/ICB code(s) of the mapping (``STP_CODE``, e.g. ``"QMF"``).
+    pcn
+        PCN code(s) (``PCN_CODE``, e.g. ``"U08578"``). With both, practices of either.
+    file
+        The mapping file, named in errors.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    UnknownCodeError
+        If a code matches no row of the mapping (each named, with close known codes).
+    """
+    keep = pd.Series(False, index=mapping.index)
+    for kind, column, value in (("stp", "stp_code", stp), ("pcn", "pcn_code", pcn)):
+        if value is None:
+            continue
+        codes = [value] if isinstance(value, str) else [str(c) for c in value]
+        known = set(mapping[column])
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise UnknownCodeError(file, kind=kind, codes=unknown, known=known - {UNALLOCATED_PCN})
+        keep |= mapping[column].isin(codes)
+    return mapping.loc[keep, "practice_code"].tolist()

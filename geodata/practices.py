@@ -199,6 +199,8 @@ def load_practices(
     lad: str | Iterable[str] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     polygon: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    practice_codes: Iterable[str] | None = None,
+    codes_label: str = "the given practices",
     bbox_crs: str = WGS84,
     polygon_crs: str | None = None,
     list_sizes: bool = True,
@@ -218,7 +220,10 @@ def load_practices(
     2. With ``list_sizes``, joined to "Patients Registered at a GP Practice": practices
        without a list size (closed or merged since) are left out and counted in the log.
     3. ``ccg`` keeps practices whose commissioner code in epraccur *or* in the list-size
-       file is one of the codes (CCGs merged between the two publications).
+       file is one of the codes (CCGs merged between the two publications);
+       ``practice_codes`` keeps those practices (e.g. an STP's or PCN's, from
+       :mod:`geodata.pcn`); codes that are not open practices with a list size are
+       logged, by code.
     4. Each practice is placed at its NHS Choices point (``coord_source="nhs_choices"``),
        else at the Code-Point Open point of its postcode (``"codepoint"``).
     5. ``lad``, ``bbox`` and ``polygon`` keep practices whose point lies in the area
@@ -245,6 +250,10 @@ def load_practices(
         ``(west, south, east, north)`` in ``bbox_crs`` (longitude/latitude by default).
     polygon
         Shapely geometry (in ``polygon_crs``), GeoSeries or GeoDataFrame.
+    practice_codes
+        Practice codes to keep.
+    codes_label
+        Words naming ``practice_codes`` in messages, e.g. ``"STP QMF"``.
     bbox_crs, polygon_crs
         See :func:`geodata.select.select`.
     list_sizes
@@ -295,6 +304,8 @@ def load_practices(
     practices = _read_practices(epraccur, sizes)
     if ccg is not None:
         practices = _keep_ccgs(practices, _codes(ccg), source=sizes if sizes is not None else epraccur)
+    if practice_codes is not None:
+        practices = _keep_codes(practices, _codes(practice_codes), label=codes_label)
 
     headers = _path(root, "codepoint_headers", codepoint_headers_path)
     placed, unplaced = _place(
@@ -323,7 +334,16 @@ def load_practices(
         choices_path=_path(root, "nhs_choices", nhs_choices_path),
         codepoint_path=_path(root, "codepoint", codepoint_path),
         selection=(
-            None if ccg is None and not spatial else _selection_label(ccg=ccg, lad=lad, bbox=bbox, polygon=polygon)
+            None
+            if ccg is None and practice_codes is None and not spatial
+            else ", ".join(
+                part
+                for part in (
+                    _selection_label(ccg=ccg, lad=lad, bbox=bbox, polygon=polygon),
+                    codes_label if practice_codes is not None else "",
+                )
+                if part
+            )
         ),
     )
     result, dropped = _result_frames(placed, unplaced, spatial=spatial)
@@ -352,6 +372,23 @@ def _keep_ccgs(practices: pd.DataFrame, codes: list[str], *, source: Path) -> pd
     keep = practices["ccg_code"].isin(codes) | practices["ccg_code_epraccur"].isin(codes)
     practices = practices.loc[keep].reset_index(drop=True)
     logger.info("%s practice(s) of CCG %s", f"{len(practices):,}", ", ".join(codes))
+    return practices
+
+
+def _keep_codes(practices: pd.DataFrame, codes: list[str], *, label: str) -> pd.DataFrame:
+    """The practices whose code is in ``codes``; the codes not found are logged."""
+    keep = practices["practice_code"].isin(codes)
+    absent = sorted(set(codes) - set(practices["practice_code"]))
+    if absent:
+        logger.warning(
+            "%d practice(s) of %s are not open practices with a list size in the data (closed, merged or "
+            "opened since): %s",
+            len(absent),
+            label,
+            ", ".join(absent),
+        )
+    practices = practices.loc[keep].reset_index(drop=True)
+    logger.info("%s practice(s) of %s", f"{len(practices):,}", label)
     return practices
 
 

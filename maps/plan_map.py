@@ -272,7 +272,8 @@ def base_map(built: BuiltProblem, geometry: PlanGeometry, *, tiles: bool) -> fol
     bounds = _bounds(built, geometry)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     m = OfflineMap(location=centre, zoom_start=12, tiles=None, control_scale=True, font_size="13px")
-    m.get_root().header.add_child(Element(f"<style>{MAP_CSS}</style>"), name="catchment_css")
+    # branca types get_root() as an Element; a map's root is a Figure, which has the header
+    m.get_root().header.add_child(Element(f"<style>{MAP_CSS}</style>"), name="catchment_css")  # type: ignore[attr-defined]
     # Filled areas sit in a pane below Leaflet's overlay pane: whichever area layer is
     # switched on last, outlines and practices stay on top of it.
     folium.map.CustomPane(AREA_PANE, z_index=390, pointer_events=True).add_to(m)
@@ -332,7 +333,8 @@ def add_plan_layers(
     areas = to_wgs84(geometry.areas, simplify_m=simplify_m) if len(geometry.areas) else geometry.areas
     travel_layer = None
     if travel and len(areas):
-        travel_layer = _travel_layer(areas, breaks, geometry, name=f"{prefix}Travel time to hub").add_to(m)
+        travel_layer = _travel_layer(areas, breaks, geometry, name=f"{prefix}Travel time to hub")
+        travel_layer.add_to(m)
     area_layer = None
     if len(areas):
         area_layer = _area_layer(areas, colours, geometry, name=f"{prefix}{_area_layer_name(geometry)}", show=show)
@@ -355,7 +357,8 @@ def add_plan_layers(
         _practice_layer(built, plan, assignments, colours, name=f"{prefix}Practices", show=show).add_to(m)
     if candidates:
         _candidate_layer(built, plan, name=f"{prefix}Candidate sites not chosen").add_to(m)
-    hubs = _hub_layer(built, plan, table, assignments, colours, name=f"{prefix}Hubs", show=show).add_to(m)
+    hubs = _hub_layer(built, plan, table, assignments, colours, name=f"{prefix}Hubs", show=show)
+    hubs.add_to(m)
     return PlanLayers(breaks, travel_layer, area_layer, outline_layer, hubs)
 
 
@@ -410,6 +413,7 @@ def legend_html(
     if plan.status == "breaks_rules":
         parts.append(f'<div class="row status-breaks">The configuration {_e(plan.status_label)} (see the key)</div>')
     parts.append("<h5>Polysystems (hub, population)</h5>")
+    row: Any  # a row of the table: its fields are the table's columns
     for row in table.itertuples(index=False):
         colour = colours.get(row.polysystem_id, "#BBBBBB")
         flag = " ⚠ below floor" if row.below_floor else ""
@@ -690,7 +694,8 @@ def _hub_layer(
     sites = to_wgs84(built.sites.set_index("site_id").loc[list(table["hub_site_id"])].reset_index(), simplify_m=0)
     members = assignments.dropna(subset=["hub_site_id"]).groupby("hub_site_id")["unit_name"].apply(list)
     unit_word = "Practices" if built.problem.unit_type == "practice" else "Areas"
-    for row, site in zip(table.itertuples(index=False), sites.itertuples(index=False)):
+    row: Any  # a row of the table: its fields are the table's columns
+    for row, site in zip(table.itertuples(index=False), sites.itertuples(index=False), strict=False):
         colour = colours.get(row.polysystem_id, "#BBBBBB")
         icon = folium.DivIcon(
             html=hub_icon_svg(row.hub_type, row.hub_option, colour, size=30),
@@ -738,7 +743,7 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
     (``folium.GeoJsonTooltip``) insert property values into the page as HTML.
     """
     features = []
-    for k, (geom, props) in enumerate(zip(frame.geometry, frame[columns].to_dict("records"))):
+    for k, (geom, props) in enumerate(zip(frame.geometry, frame[columns].to_dict("records"), strict=True)):
         if geom is None or geom.is_empty:
             continue
         clean = {key: _json_value(value) for key, value in props.items()}

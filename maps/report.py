@@ -237,6 +237,7 @@ def _polysystem_table(table: pd.DataFrame, colours: Mapping[str, str], *, placeh
         f"<th class='n'>Capital{_e(placeholder)}</th><th>Notes</th></tr>"
     )
     rows = []
+    row: Any  # a row of the table: its fields are the table's columns
     for row in table.itertuples(index=False):
         notes = []
         if row.below_floor:

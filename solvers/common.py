@@ -79,6 +79,7 @@ class Candidates:
 
     @property
     def n_pairs(self) -> int:
+        """Number of (unit, site) pairs kept."""
         return int(self.units.size)
 
     def mask(self, n_units: int, n_sites: int) -> np.ndarray:
@@ -103,7 +104,7 @@ def site_size_limits(problem: Problem) -> np.ndarray:
             continue
         cap = math.inf if opt.capacity is None else float(opt.capacity)
         best[opt.site_id] = max(best.get(opt.site_id, 0.0), cap)
-    for j, (site, status) in enumerate(zip(problem.site_ids, problem.site_status)):
+    for j, (site, status) in enumerate(zip(problem.site_ids, problem.site_status, strict=True)):
         if status != "excluded":
             limits[j] = min(ceiling, best.get(site, 0.0))
     return limits

@@ -1,4 +1,4 @@
-"""Contiguous polysystems: separator cuts, flow constraints and graph helpers.
+r"""Contiguous polysystems: separator cuts, flow constraints and graph helpers.
 
 Two ways of imposing contiguity, used together by :class:`solvers.mip.PolysystemModel`
 (``contiguity="cuts"``, the default) or the second alone (``contiguity="flow"``).
@@ -6,10 +6,10 @@ Two ways of imposing contiguity, used together by :class:`solvers.mip.Polysystem
 **Separator cuts** (Oehrlein & Haunert 2017; Validi, Buchanan & Lykhovyd 2022). Solve the
 model without contiguity; in each polysystem, every piece ``C`` cut off from the hub's host
 unit ``h_j`` gets, for each ``a`` in ``C``, the ``a,h_j``-separator inequality
-:math:`x_{aj} \\le \\sum_{s \\in S} x_{sj}`, where ``S`` is the boundary of ``C`` among the
+:math:`x_{aj} \le \sum_{s \in S} x_{sj}`, where ``S`` is the boundary of ``C`` among the
 site's candidate units, reduced to the vertices touching the host's side (a minimal
 separator). For a site without a host unit the root is the largest piece ``b`` and the cut
-reads :math:`x_{aj} + x_{bj} - 1 \\le \\sum_{s\\in S} x_{sj}`. Re-solve (warm-started from a
+reads :math:`x_{aj} + x_{bj} - 1 \le \sum_{s\in S} x_{sj}`. Re-solve (warm-started from a
 connected plan: the disconnected solution repaired by :func:`solvers.heuristic.repair_plan`)
 until every polysystem is connected. Each round solves a relaxation, so its bound is a
 valid lower bound and a connected optimum of a round is optimal. From the first
@@ -23,14 +23,14 @@ unit of it:
 
 .. math::
 
-    \\sum_{a:(a,b)\\in A_j} f_{jab} - \\sum_{c:(b,c)\\in A_j} f_{jbc} = x_{bj}
-        \\quad b \\in U_j \\setminus \\{h_j\\}                 \\qquad \\text{(balance)}
+    \sum_{a:(a,b)\in A_j} f_{jab} - \sum_{c:(b,c)\in A_j} f_{jbc} = x_{bj}
+        \quad b \in U_j \setminus \{h_j\}                 \qquad \text{(balance)}
 
-    \\sum_{a:(a,b)\\in A_j} f_{jab} \\le (|U_j| - 1)\\, x_{bj}
-        \\quad b \\in U_j \\setminus \\{h_j\\}                 \\qquad \\text{(inflow)}
+    \sum_{a:(a,b)\in A_j} f_{jab} \le (|U_j| - 1)\, x_{bj}
+        \quad b \in U_j \setminus \{h_j\}                 \qquad \text{(inflow)}
 
-    x_{bj} \\le \\sum_{a \\in N(b) \\cap U_j} x_{aj}
-        \\quad b \\in U_j \\setminus \\{h_j\\}                 \\qquad \\text{(neighbour)}
+    x_{bj} \le \sum_{a \in N(b) \cap U_j} x_{aj}
+        \quad b \in U_j \setminus \{h_j\}                 \qquad \text{(neighbour)}
 
 A unit outside the polysystem receives no flow (inflow) and so passes none on (balance):
 every member is reached from the root through members. The neighbour inequalities are
@@ -83,10 +83,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SeparatorCut:
-    """An ``a,b``-separator inequality :math:`x_{aj} + x_{bj} - 1 \\le \\sum_{s\\in S} x_{sj}`.
+    r"""An ``a,b``-separator inequality :math:`x_{aj} + x_{bj} - 1 \le \sum_{s\in S} x_{sj}`.
 
-    With a host unit ``b`` is the host, whose :math:`x_{bj} = y_j \\ge x_{aj}`, and the
-    cut is written :math:`x_{aj} \\le \\sum_{s \\in S} x_{sj}`.
+    With a host unit ``b`` is the host, whose :math:`x_{bj} = y_j \ge x_{aj}`, and the
+    cut is written :math:`x_{aj} \le \sum_{s \in S} x_{sj}`.
 
     Attributes
     ----------

@@ -330,7 +330,7 @@ def map_tasks(
         raise ValueError(f"shared argument name(s) {', '.join(clash)} clash with Client.submit's own arguments")
     total = len(items)
     if client is None:
-        results = []
+        results: list[Any] = []
         for done, item in enumerate(items, start=1):
             results.append(func(item, **kwargs))
             if progress is not None:
@@ -345,7 +345,7 @@ def map_tasks(
     token = uuid.uuid4().hex[:8]
     futures = [client.submit(func, item, key=f"{name}-{token}-{k}", **scattered) for k, item in enumerate(items)]
     position = {f.key: k for k, f in enumerate(futures)}
-    results: list[Any] = [None] * total
+    results = [None] * total
     try:
         for done, future in enumerate(as_completed(futures), start=1):
             results[position[future.key]] = future.result()

@@ -39,6 +39,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -122,7 +123,7 @@ def solve_heuristic(problem: Problem, *, work_limit: int | None = None, time_lim
     if not search.is_valid(best):  # pragma: no cover - defensive: never hand out a broken plan
         return None
     terms = search.terms(best)
-    options = search.options(best)
+    options = cast("dict[int, str]", search.options(best))  # a valid state (checked above) has its options
     notes = ["heuristic plan: satisfies every rule, not proven optimal"]
     if budget.timed_out:
         notes.append(STOPPED_BY_TIME_LIMIT)
@@ -466,7 +467,7 @@ class _Search:
                     if self.allowed[v, j]:
                         heapq.heappush(heap, (self.c[v, j], self.t[v, j], v, j))
 
-        for j, mem in state.members.items():
+        for mem in state.members.values():
             for u in mem:
                 push(u)
         while heap:
@@ -549,7 +550,7 @@ class _Search:
         return self.below_floor(state.pop[j]) and state.waived[j] == 0
 
     def _donor_ok(self, state: _State, i: int, k: int) -> bool:
-        """Can unit ``i`` leave polysystem ``k`` without breaking it?"""
+        """Whether unit ``i`` can leave polysystem ``k`` without breaking it."""
         if state.roots.get(k) == i or len(state.members[k]) <= 1:
             return False
         if state.waived[k] - int(self.wv[i]) <= 0 and self.below_floor(state.pop[k] - self.p[i]):
@@ -557,7 +558,7 @@ class _Search:
         return not self.contiguity or self._connected_without(state, k, i)
 
     def _connected_without(self, state: _State, k: int, i: int) -> bool:
-        """Is polysystem ``k`` connected once unit ``i`` leaves (``i=-1``: as it is)?"""
+        """Whether polysystem ``k`` stays connected once unit ``i`` leaves (``i=-1``: as it is)."""
         mem = state.members[k]
         root = state.roots.get(k)
         if root is None:
@@ -869,7 +870,7 @@ class _Search:
             host = self.hosts[j]
             if host is not None and state.site_of[host] != j:
                 return False
-            if rules.respect_groups and len({problem.groups[i] for i in mem}) > 1:
+            if rules.respect_groups and problem.groups is not None and len({problem.groups[i] for i in mem}) > 1:
                 return False
             if self.contiguity and not is_connected(mem.tolist(), self.nbrs):
                 return False

@@ -101,8 +101,9 @@ class NationalResult:
         return pd.concat(frames, ignore_index=True)
 
     def polysystems(self) -> pd.DataFrame:
-        """One row per polysystem: the contract columns of ``polysystems.csv``, ``ccg_code`` and
-        ``hub_shared_with``.
+        """One row per polysystem.
+
+        The contract columns of ``polysystems.csv``, ``ccg_code`` and ``hub_shared_with``.
 
         CCGs are planned independently, so a hospital site near two CCGs can host a hub in
         each; ``hub_shared_with`` names the other CCGs whose plans use the same site (empty
@@ -119,7 +120,8 @@ class NationalResult:
         table = pd.concat(frames, ignore_index=True)
         users = table.groupby("hub_site_id")["ccg_code"].agg(lambda c: sorted(set(c)))
         table["hub_shared_with"] = [
-            "; ".join(c for c in users[site] if c != ccg) for site, ccg in zip(table["hub_site_id"], table["ccg_code"])
+            "; ".join(c for c in users[site] if c != ccg)
+            for site, ccg in zip(table["hub_site_id"], table["ccg_code"], strict=True)
         ]
         return table
 
@@ -171,7 +173,7 @@ class NationalResult:
         sizes = self.national.practices.set_index("practice_code")["list_size"]
         rows = []
         assigned = self.assignments()
-        ps_of = dict(zip(assigned["unit_id"], assigned["polysystem_id"])) if len(assigned) else {}
+        ps_of = dict(zip(assigned["unit_id"], assigned["polysystem_id"], strict=True)) if len(assigned) else {}
         summary = self.ccg_summary().set_index("ccg_code")
         for o in self.outcomes:
             s = o.subproblem
@@ -294,6 +296,6 @@ def solve_national(
     records = map_tasks(
         solve_ccg, [s.problem for s in todo], client=client, shared={"options": options}, progress=progress, name="ccg"
     )
-    by_ccg = {s.ccg_code: r for s, r in zip(todo, records)}
+    by_ccg = {s.ccg_code: r for s, r in zip(todo, records, strict=True)}
     outcomes = tuple(CcgOutcome(s, by_ccg.get(s.ccg_code)) for s in national.subproblems)
     return NationalResult(national, outcomes, time.perf_counter() - started)

@@ -40,6 +40,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -123,6 +124,7 @@ class Phasing:
 
     @property
     def has_schedule(self) -> bool:
+        """True when the solver found a schedule (optimal or feasible)."""
         return self.status in ("optimal", "feasible")
 
     @property
@@ -188,7 +190,7 @@ class Phasing:
                 "capital_cost": self.cost[h],
                 "population": self.population[h],
                 "open_year": self.open_year[h],
-                "years_served": 0 if self.open_year[h] is None else self.years - self.open_year[h] + 1,
+                "years_served": 0 if (year := self.open_year[h]) is None else self.years - year + 1,
             }
             for h in self.hubs
         ]
@@ -228,7 +230,7 @@ def annual_budgets(annual_budget: float | Sequence[float], years: int) -> tuple[
     if isinstance(annual_budget, (int, float)) and not isinstance(annual_budget, bool):
         values = [float(annual_budget)] * years
     else:
-        values = [float(v) for v in annual_budget]
+        values = [float(v) for v in cast("Sequence[float]", annual_budget)]  # not a number: a sequence
         if len(values) != years:
             raise ValueError(f"{len(values)} annual budget(s) given for {years} year(s)")
     bad = [v for v in values if not (v >= 0 and math.isfinite(v))]
@@ -309,7 +311,7 @@ def phase_plan(
     served = pop.groupby(pd.Series(dict(plan.assignment))).sum()
     population = {h: float(served.get(h, 0.0)) for h in hubs}
 
-    labels = dict(zip(hubs, lp_labels(hubs)))
+    labels = dict(zip(hubs, lp_labels(hubs), strict=True))
     periods = list(range(1, years + 1))
     prob = pulp.LpProblem("phasing", pulp.LpMaximize)
     opens = prob.add_variable_dict("open", ([labels[h] for h in hubs], periods), cat=pulp.LpBinary)

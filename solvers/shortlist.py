@@ -1,4 +1,4 @@
-"""The estates shortlist: what each candidate hub site is worth to the plan.
+r"""The estates shortlist: what each candidate hub site is worth to the plan.
 
 For every usable site :math:`s` (not excluded) of a problem with optimum :math:`z^*`:
 
@@ -11,7 +11,7 @@ For every usable site :math:`s` (not excluded) of a problem with optimum :math:`
   forcing it closed lifts the requirement, so its value may be negative: what the
   requirement costs.
 * **near-optimal share**: a plan is *near-optimal* when its objective is at most
-  :math:`z^* + \\tau |z^*|` (``tolerance`` :math:`\\tau`, default 2%). The plans looked at
+  :math:`z^* + \tau |z^*|` (``tolerance`` :math:`\tau`, default 2%). The plans looked at
   are the base plan and every forced solve's plan that passes the independent validator,
   counted once per distinct set of hubs; a site's share is the fraction of those hub sets
   that open it. It says how robust the site is: a site in most near-optimal plans is a
@@ -318,18 +318,18 @@ def shortlist_sites(
         progress=progress,
         name="shortlist",
     )
-    solved: dict[tuple[str, str], SolveRecord] = dict(zip(tasks, records))
+    solved: dict[tuple[str, str], SolveRecord] = dict(zip(tasks, records, strict=True))
 
     limit = optimum + tolerance * abs(optimum)
     near_sets = {hubs}
-    for record in records:
-        if record.usable and record.objective is not None and record.objective <= limit:
-            near_sets.add(record.hubs)
+    for near in records:
+        if near.usable and near.objective is not None and near.objective <= limit:
+            near_sets.add(near.hubs)
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for j in usable:
         site, status = problem.site_ids[j], problem.site_status[j]
-        forced = {}
+        forced: dict[str, tuple[str, float | None, float | None]] = {}
         notes = []
         for force in FORCINGS:
             record = solved.get((site, force))

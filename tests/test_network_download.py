@@ -229,3 +229,29 @@ def test_download_argument_checks() -> None:
         graph_from_place("Anywhere", mode="tram")
     with pytest.raises(ValueError, match="left < right"):
         graph_from_bbox((0.1, 51.6, 0.0, 51.7), mode="drive")
+
+
+def test_downloaded_network_is_cached_and_reused_offline(fake_osm: FakeOsmServer, tmp_path, monkeypatch) -> None:
+    from geodata.network import downloaded_network
+
+    monkeypatch.setenv("CATCHMENT_CACHE_DIR", str(tmp_path / "cache"))
+    fake_osm.nominatim_results = [_PLACE_RESULT]
+    fake_osm.overpass_elements = _overpass_elements(_DRIVE_WAYS)
+    G, path = downloaded_network(place="Testgreen, London", mode="drive")
+    assert path.is_file() and path.suffix == ".graphml" and path.parent.name == "networks"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    assert len(fake_osm.queries) == 1
+    # offline: the server refuses everything, the cached network is read
+    fake_osm.overpass_status = 500
+    fake_osm.nominatim_results = []
+    again, same = downloaded_network(place="Testgreen, London", mode="drive")
+    assert same == path and len(fake_osm.queries) == 1
+    assert set(again.nodes) == set(G.nodes) and again.number_of_edges() == G.number_of_edges()
+    # another query (mode, or a box) is another entry, and needs the server
+    with pytest.raises(NetworkError, match="cannot download a 'walk' network"):
+        downloaded_network(place="Testgreen, London", mode="walk")
+    with pytest.raises(NetworkError, match="bbox"):
+        downloaded_network(bbox=_BBOX, mode="drive")
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    with pytest.raises(ValueError, match="a place or a bbox"):
+        downloaded_network(place="Testgreen", bbox=_BBOX)

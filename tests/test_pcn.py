@@ -110,3 +110,17 @@ def test_missing_columns_are_all_named(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(MissingFileError, match="nowhere.csv"):
         read_pcn_mapping(tmp_path / "nowhere.csv")
+
+
+def test_practices_of_stp_and_pcn(mapping, real_data):
+    from geodata.errors import UnknownCodeError
+    from geodata.pcn import practices_of
+
+    qmf = practices_of(mapping, stp="QMF")
+    assert len(qmf) == int((mapping["stp_code"] == "QMF").sum()) > 200
+    new_cross = practices_of(mapping, pcn="U08578")
+    assert {"F86010", "F86060"} <= set(new_cross) <= set(qmf)
+    assert set(practices_of(mapping, stp="QMF", pcn=["U08578"])) == set(qmf)
+    with pytest.raises(UnknownCodeError, match=r"unknown STP code\(s\) 'QMX' \(did you mean") as caught:
+        practices_of(mapping, stp="QMX", file=real_data / PCN_MAPPING_FILE)
+    assert PCN_MAPPING_FILE.split("/")[-1] in str(caught.value) and "stp_code" in str(caught.value)

@@ -116,3 +116,50 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("[rules\nfloor = 1")
     with pytest.raises(ScenarioError, match="not valid TOML"):
         read_scenario(bad)
+
+
+def test_network_to_download_by_place_or_bbox():
+    base = {"units": {"ccg": "08N"}}
+    sc = parse_scenario({**base, "travel": {"source": "network", "network": {"place": "London Borough of Redbridge"}}})
+    assert sc.travel.network_place == "London Borough of Redbridge" and sc.travel.network is None
+    sc = parse_scenario({**base, "travel": {"source": "network", "network": {"bbox": [0.0, 51.55, 0.15, 51.63]}}})
+    assert sc.travel.network_bbox == (0.0, 51.55, 0.15, 51.63) and sc.travel.network_place is None
+    bad = [
+        {"place": "X", "bbox": [0, 51, 1, 52]},
+        {"place": ""},
+        {"bbox": [1, 51, 0, 52]},
+        {"bbox": [0, 51, 1]},
+        {"town": "X"},
+    ]
+    for value in bad:
+        with pytest.raises(ScenarioError) as caught:
+            parse_scenario({**base, "travel": {"source": "network", "network": value}}, source="s.toml")
+        assert "s.toml: [travel] network" in str(caught.value)
+
+
+def test_selection_by_stp_and_pcn():
+    sc = parse_scenario({"units": {"stp": "QMF"}})
+    assert sc.units.stp == "QMF" and sc.units.pcn is None
+    sc = parse_scenario({"units": {"pcn": ["U08578", "U03653"]}})
+    assert sc.units.pcn == ("U08578", "U03653")
+    assert parse_scenario({"units": {"pcn": "U08578"}}).units.pcn == ("U08578",)
+    with pytest.raises(ScenarioError, match=r"s.toml: \[units\] stp and pcn select practices"):
+        parse_scenario({"units": {"type": "lsoa", "stp": "QMF"}}, source="s.toml")
+    with pytest.raises(ScenarioError, match=r"\[units\] pcn must be a list of texts"):
+        parse_scenario({"units": {"pcn": ["U1", 2]}}, source="s.toml")
+    with pytest.raises(ScenarioError, match=r"\[units\] file gives the units itself: remove stp"):
+        parse_scenario({"units": {"file": "u.csv", "stp": "QMF"}}, source="s.toml")
+
+
+def test_rule_presets():
+    from catchment.problem import DEFAULT_FLOOR, RULE_PRESETS
+
+    sc = parse_scenario({"units": {"lad": "E09000026", "type": "lsoa"}, "rules": {"preset": "pcn"}})
+    assert (sc.rules.floor, sc.rules.ceiling, sc.rules.contiguity) == (30_000.0, 50_000.0, True)
+    assert dict(RULE_PRESETS["pcn"]) == {"floor": 30_000.0, "ceiling": 50_000.0, "contiguity": True}
+    sc = parse_scenario({"units": {"lad": "E09000026", "type": "lsoa"}, "rules": {"preset": "pcn", "floor": 25_000}})
+    assert sc.rules.floor == 25_000.0 and sc.rules.ceiling == 50_000.0  # the scenario's own keys win
+    sc = parse_scenario({"units": {"lad": "E09000026"}, "rules": {"preset": "polysystem"}})
+    assert sc.rules.floor == DEFAULT_FLOOR and sc.rules.ceiling is None
+    with pytest.raises(ScenarioError, match=r"\[rules\] preset must be one of polysystem, pcn"):
+        parse_scenario({"units": {"lad": "E09000026"}, "rules": {"preset": "icb"}})
