@@ -29,13 +29,14 @@ within the limit plus 5 % + 10 s.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import math
 import sys
 import time
 from pathlib import Path
 
-from catchment.settings import COMMAND_TIME_LIMIT_S, SOLVER_NAMES, SolverSettings
+from catchment.settings import COMMAND_TIME_LIMIT_S, SOLVER_NAMES
 from catchment.timing import deadline_after, time_limit_margin
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
@@ -241,34 +242,17 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from catchment import build, outputs
-    from geodata.errors import InfeasibleError
-    from catchment.diagnose import diagnose, diagnose_after_solve
+    from catchment import outputs
+    from geodata.errors import InfeasibleError, PlanInvalidError
     from catchment.evaluate import plan_from_configuration
-    from catchment.validate import check_plan
     from maps import write_plan_outputs
+    from solvers.batch import solve_and_check
 
     log = logging.getLogger("optimise")
-    scenario = None
-    stem = "demo" if args.command == "demo" else args.scenario.stem
+    stem = _scenario_stem(args)
     out = _output(args, f"{stem}-evaluated" if args.command == "evaluate" else stem)
-    prov = outputs.provenance(scenario_file=None if args.command == "demo" else args.scenario)
-    if args.command == "demo":
-        log.info("building the demo district (seed %d, %s units)", args.seed, args.units)
-        built = build.build_demo(seed=args.seed, unit_type=args.units)
-        settings = SolverSettings(time_limit=COMMAND_TIME_LIMIT_S, workers=None)
-        record = {"name": f"built-in demo (seed {args.seed})", "units": args.units}
-    else:
-        from catchment.scenario import read_scenario
-
-        scenario = read_scenario(args.scenario)
-        log.info("scenario %s: %s", args.scenario, scenario.name)
-        built = build.build_from_scenario(scenario, data_dir=args.data_dir)
-        settings = scenario.solver
-        record = {"name": scenario.name, "file": str(args.scenario), **dict(scenario.raw)}
-    solver_name = args.solver or settings.solver
-    time_limit = args.time_limit if args.time_limit is not None else settings.time_limit
-    deadline = deadline_after(time_limit, start=args.started)
+    prov = _provenance(args)
+    built, record, scenario = _load(args)
     problem = built.problem
     log.info("%d %s units (%s people), %d candidate hub sites; data and travel times in %.2f s (%s)",
              problem.n_units, problem.unit_type, f"{problem.total_population:,.0f}", problem.n_sites,
@@ -289,25 +273,26 @@ def _run(args: argparse.Namespace) -> int:
         print("\nThe configuration satisfies every rule.")
         return EXIT_OK
 
-    diagnosis = diagnose(problem)
-    if not diagnosis.feasible_possible:
-        raise InfeasibleError(diagnosis)
-
-    from solvers import solve
-
+    options = _options(args, scenario)
+    time_limit = options.time_limit
+    deadline = deadline_after(time_limit, start=args.started)
     solve_limit = _solve_limit(time_limit, deadline, problem.n_units)
-    log.info("solving with %s (time limit %s s, of which the solve may take %s s; relative gap %g)", solver_name,
-             time_limit, "no limit" if solve_limit is None else f"{solve_limit:.1f}", settings.mip_gap)
+    log.info("solving with %s (time limit %s s, of which the solve may take %s s; relative gap %g)", options.solver,
+             time_limit, "no limit" if solve_limit is None else f"{solve_limit:.1f}", options.mip_gap)
     started = time.perf_counter()
-    plan = solve(problem, **{**settings.solve_keywords(), "solver": solver_name, "time_limit": solve_limit})
-    log.info("solver finished in %.2f s: %s", time.perf_counter() - started, plan.status_label)
-    if plan.status == "infeasible":
-        raise InfeasibleError(diagnose_after_solve(problem))
+    result = solve_and_check(problem, dataclasses.replace(options, time_limit=solve_limit),
+                             workers=scenario.solver.workers if scenario is not None else None)
+    plan = result.plan
+    if result.proven_by != "checks":
+        log.info("solver finished in %.2f s: %s", time.perf_counter() - started, plan.status_label)
+    if result.infeasibility is not None:
+        raise InfeasibleError(result.infeasibility)
     if not plan.has_plan:
         print(f"\nNo plan was found within the time limit ({time_limit} s) and infeasibility was not proven. "
               "Nothing was written; raise --time-limit.", file=sys.stderr)
         return EXIT_NO_PLAN
-    check_plan(problem, plan)
+    if result.violations:
+        raise PlanInvalidError(result.violations)
     log.info("the plan passed the independent validator")
     timing = {"time_limit_s": time_limit, "solve_time_limit_s": solve_limit,
               "time_limit_margin_s": None if time_limit is None else time_limit_margin(time_limit)}
@@ -380,28 +365,38 @@ def _options(args: argparse.Namespace, scenario=None, **defaults):  # noqa: ANN0
     return SolveOptions(**settings)
 
 
+def _is_demo(args: argparse.Namespace) -> bool:
+    """The command works on the built-in demo (``demo``, or ``demo`` in place of a scenario file)."""
+    return args.command == "demo" or getattr(args, "scenario", None) == "demo"
+
+
 def _scenario_stem(args: argparse.Namespace) -> str:
-    return "demo" if args.scenario == "demo" else Path(args.scenario).stem
+    return "demo" if _is_demo(args) else Path(args.scenario).stem
 
 
 def _provenance(args: argparse.Namespace) -> dict:
     from catchment.outputs import provenance
 
-    return provenance(scenario_file=None if args.scenario == "demo" else Path(args.scenario))
+    return provenance(scenario_file=None if _is_demo(args) else Path(args.scenario))
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202 - thin CLI glue
-    """Built problem, scenario record and solver options of a scenario file or the demo."""
+    """Built problem and scenario record of a scenario file or the demo, and the scenario (``None``: the demo)."""
     from catchment import build
 
-    if args.scenario == "demo":
-        return build.build_demo(), {"name": "built-in demo (seed 2009)"}, _options(args), "demo"
+    log = logging.getLogger("optimise")
+    if _is_demo(args):
+        seed, units = getattr(args, "seed", 2009), getattr(args, "units", "practice")
+        log.info("building the demo district (seed %d, %s units)", seed, units)
+        record = {"name": f"built-in demo (seed {seed})", **({"units": units} if args.command == "demo" else {})}
+        return build.build_demo(seed=seed, unit_type=units), record, None
     from catchment.scenario import read_scenario
 
     scenario = read_scenario(Path(args.scenario))
+    log.info("scenario %s: %s", args.scenario, scenario.name)
     built = build.build_from_scenario(scenario, data_dir=args.data_dir)
     record = {"name": scenario.name, "file": str(args.scenario), **dict(scenario.raw)}
-    return built, record, _options(args, scenario), Path(args.scenario).stem
+    return built, record, scenario
 
 
 def _progress(args: argparse.Namespace, what: str):  # noqa: ANN202 - thin CLI glue
@@ -459,7 +454,8 @@ def _shortlist(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out = _output(args, f"{_scenario_stem(args)}-shortlist")
     prov = _provenance(args)
-    built, record, options, stem = _load(args)
+    built, record, scenario = _load(args)
+    options = _options(args, scenario)
     base = solve_and_check(built.problem, options)
     code = _base_exit(base)
     if code is not None:
@@ -491,25 +487,25 @@ def _shortlist(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    import dataclasses
     import functools
 
     from catchment import outputs
     from catchment.scenario import read_scenario
     from catchment.problem import PLACEHOLDER_COSTS_NOTE
-    from catchment.sweep import read_sweep
+    from catchment.sweep import read_sweep, sweep_bases
     from maps.sweep import write_sweep_outputs
     from solvers.distributed import map_tasks
-    from solvers.sweep import run_sweep, sweep_bases
+    from solvers.sweep import run_sweep
 
     started = time.perf_counter()
     out = _output(args, args.sweep.stem)
     spec = read_sweep(args.sweep)
     if args.time_limit is not None:  # the command line wins over the sweep file
         spec = dataclasses.replace(spec, time_limit=args.time_limit)
-    bases, not_applicable, record = sweep_bases(spec, data_dir=args.data_dir)
+    scenario = None if spec.base_is_demo else read_scenario(spec.base)
+    bases, not_applicable, record = sweep_bases(spec, scenario, data_dir=args.data_dir)
     record = {**record, "sweep_file": str(args.sweep)}  # solution.json of each plan: the sweep file's hash
-    options = _options(args, None if spec.base_is_demo else read_scenario(spec.base))
+    options = _options(args, scenario)
     with _cluster(args) as client:
         result = run_sweep(spec, bases, options=options, not_applicable=not_applicable, client=client,
                            progress=_progress(args, "sweep"))
@@ -547,7 +543,8 @@ def _phase(args: argparse.Namespace) -> int:
 
     out = _output(args, f"{_scenario_stem(args)}-phasing")
     prov = _provenance(args)
-    built, record, options, stem = _load(args)
+    built, record, scenario = _load(args)
+    options = _options(args, scenario)
     problem = built.problem
     if args.plan is not None:
         from catchment.evaluate import plan_from_configuration
@@ -600,7 +597,8 @@ def _national(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     out = _output(args, "national")
-    logging.getLogger("catchment.build").setLevel(logging.WARNING)  # one line per CCG otherwise
+    for name in ("catchment.build", "catchment.travel"):  # one line per CCG otherwise
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         national = national_subproblems(args.data_dir, ccgs=args.ccg,
                                         **({} if args.floor is None else {"floor": args.floor}))

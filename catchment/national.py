@@ -37,9 +37,10 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from geodata.errors import UnknownCcgError
-from catchment.build import default_options, file_sha256, practice_travel, problem_from_frames
+from catchment.build import default_options, practice_travel, problem_from_frames
 from catchment.problem import DEFAULT_FLOOR, Objective, Problem, Rules
 from catchment.scenario import REGISTRATIONS_FILE
+from geodata.cache import file_digest
 from geodata.errors import DataWarning
 from geodata.settings import BNG
 
@@ -331,6 +332,6 @@ def national_subproblems(
         left_out=left_out[["practice_code", "name", "ccg_code", "list_size", "reason"]].reset_index(drop=True),
         floor=float(floor),
         travel_label=f"estimate: crow-fly x{detour_factor:g} at {speed_kph:g} km/h, patient-weighted over LSOAs",
-        input_files={str(p): file_sha256(p) for p in paths.values() if p.is_file()},
+        input_files={str(p): file_digest(p, cache=False) for p in paths.values() if p.is_file()},
         load_s=time.perf_counter() - started,
     )

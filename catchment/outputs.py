@@ -48,10 +48,11 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import OutputLocationError
-from catchment.build import BuiltProblem, file_sha256
+from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, objective_terms, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
+from geodata.cache import file_digest
 from geodata.errors import CatchmentError
 from geodata.settings import BNG
 
@@ -410,7 +411,7 @@ def provenance(*, scenario_file: str | Path | None = None, sweep_file: str | Pat
     for key, path in files.items():
         is_file = path is not None and Path(path).is_file()
         record[f"{key}_file"] = None if path is None else str(path)
-        record[f"{key}_sha256"] = file_sha256(path) if is_file else None
+        record[f"{key}_sha256"] = file_digest(path, cache=False) if is_file else None
     return record
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,13 +37,16 @@ from types import MappingProxyType
 from typing import Any
 
 from geodata.errors import ScenarioError
+from catchment.build import BuiltProblem, build_demo, build_from_scenario
 from catchment.problem import Problem, Rules
-from catchment.scenario import read_toml, unknown_keys
+from catchment.scenario import Scenario, read_toml, unknown_keys
 
 __all__ = [
     "GRID_AXES", "FREE", "NONE", "DEMO", "SweepSpec", "SweepPoint", "read_sweep", "parse_sweep", "apply_point",
-    "format_value",
+    "format_value", "sweep_bases",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Axes of a sweep grid, in the order the points are enumerated.
 GRID_AXES = ("floor", "polysystems", "max_travel_min", "budget", "mode")
@@ -331,3 +335,59 @@ def apply_point(problem: Problem, point: SweepPoint) -> Problem:
         changes["budget"] = params["budget"]
     rules: Rules = dataclasses.replace(problem.rules, **changes)
     return dataclasses.replace(problem, rules=rules)
+
+
+def sweep_bases(
+    spec: SweepSpec, scenario: Scenario | None, *, data_dir: str | Path | None = None
+) -> tuple[dict[str | None, BuiltProblem], dict[str, str], dict[str, Any]]:
+    """Build the base problem of a sweep, once per travel mode when the mode axis applies.
+
+    Parameters
+    ----------
+    spec
+        The sweep.
+    scenario
+        Its base scenario, read by the caller (:func:`catchment.scenario.read_scenario` of
+        ``spec.base``); ``None`` when the base is the built-in demo.
+    data_dir
+        Folder of the published data files (default: :func:`geodata.settings.data_dir`).
+
+    Returns
+    -------
+    bases : dict
+        Mode -> built problem; the single key ``None`` when the mode axis is absent or not
+        applicable.
+    not_applicable : dict
+        Axis -> reason it is not expanded.
+    record : dict
+        The base scenario for ``solution.json`` files.
+
+    Raises
+    ------
+    InputDataError, MissingFileError
+        If the base scenario's data cannot be read.
+    ValueError
+        If the base is a scenario file and no scenario is given.
+    """
+    not_applicable: dict[str, str] = {}
+    wants_mode = "mode" in spec.axes
+    if spec.base_is_demo:
+        if wants_mode:
+            not_applicable["mode"] = "the built-in demo's travel times are fixed (drive on its own network)"
+        return {None: build_demo()}, not_applicable, {"name": "built-in demo (seed 2009)", "sweep": spec.name}
+    if scenario is None:
+        raise ValueError(f"the sweep's base {spec.base!r} is a scenario file: pass the scenario read from it")
+    record = {"name": scenario.name, "file": spec.base, "sweep": spec.name, **dict(scenario.raw)}
+    if wants_mode and scenario.travel.source != "network":
+        source = scenario.travel.source
+        kind = {"estimate": "an estimate", "matrix": "a user matrix"}.get(source, source)
+        not_applicable["mode"] = (f"the base scenario's travel times are {kind}, not a road network: "
+                                  "they do not depend on the mode")
+    if not wants_mode or "mode" in not_applicable:
+        return {None: build_from_scenario(scenario, data_dir=data_dir)}, not_applicable, record
+    bases: dict[str | None, BuiltProblem] = {}
+    for mode in spec.axes["mode"]:
+        variant = dataclasses.replace(scenario, travel=dataclasses.replace(scenario.travel, mode=mode))
+        logger.info("building the base problem for travel mode %s", mode)
+        bases[mode] = build_from_scenario(variant, data_dir=data_dir)
+    return bases, not_applicable, record

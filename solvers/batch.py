@@ -84,6 +84,9 @@ class SolveRecord:
     proven_by : str
         ``"checks"`` when the cheap checks proved infeasibility before any solve,
         ``"solver"`` when the solver did, else empty.
+    infeasibility : Diagnosis or None
+        The whole diagnosis behind ``diagnosis`` when infeasibility was proven (what a
+        single run prints), else ``None``.
     runtime_s : float
         Seconds for checks, solve and validation.
     """
@@ -101,6 +104,7 @@ class SolveRecord:
     diagnosis: str = ""
     proven_by: str = ""
     runtime_s: float = 0.0
+    infeasibility: Diagnosis | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -142,8 +146,11 @@ def diagnosis_summary(diagnosis: Diagnosis, *, limit: int = 3) -> str:
     return " ".join(text.split())
 
 
-def solve_and_check(problem: Problem, options: SolveOptions) -> SolveRecord:
+def solve_and_check(problem: Problem, options: SolveOptions, *, workers: int | None = 1) -> SolveRecord:
     """Check, solve, validate and summarise one problem.
+
+    The one path from a problem to a checked plan: the command line's ``run`` and ``demo``
+    and every batch study (sweep, shortlist, national, phasing) go through it.
 
     Parameters
     ----------
@@ -151,6 +158,9 @@ def solve_and_check(problem: Problem, options: SolveOptions) -> SolveRecord:
         The problem.
     options
         Solver settings.
+    workers
+        Processes of a neighbourhood search (see :func:`solvers.mip.solve`): 1 in a batch,
+        which already spreads solves over the cores; a single run passes its scenario's.
 
     Returns
     -------
@@ -164,16 +174,18 @@ def solve_and_check(problem: Problem, options: SolveOptions) -> SolveRecord:
         return SolveRecord(
             status="infeasible", plan=Plan({}, {}, "infeasible", solver="checks"),
             diagnosis=diagnosis_summary(found), proven_by="checks", runtime_s=time.perf_counter() - started,
+            infeasibility=found,
         )
-    plan = solve(problem, **{**options.solve_keywords(), "workers": 1})
+    plan = solve(problem, **{**options.solve_keywords(), "workers": workers})
     if not plan.has_plan:
-        diagnosis, proven_by = "", ""
+        diagnosis, proven_by, infeasibility = "", "", None
         if plan.status == "infeasible":
-            diagnosis, proven_by = diagnosis_summary(diagnose_after_solve(problem)), "solver"
+            infeasibility = diagnose_after_solve(problem)
+            diagnosis, proven_by = diagnosis_summary(infeasibility), "solver"
         else:
             diagnosis = f"no plan found within the time limit ({options.time_limit} s), infeasibility not proven"
         return SolveRecord(status=plan.status, plan=plan, gap=plan.gap, diagnosis=diagnosis, proven_by=proven_by,
-                           runtime_s=time.perf_counter() - started)
+                           runtime_s=time.perf_counter() - started, infeasibility=infeasibility)
     terms = objective_terms(problem, plan)
     violations = tuple(str(v) for v in validate_plan(problem, plan))
     if violations:

@@ -1,7 +1,8 @@
 """Planners' scenario sweeps: solve every point of a rule grid, find the Pareto front.
 
-:func:`sweep_bases` builds the base problem once per travel mode (the only axis that needs
-new travel times); :func:`run_sweep` solves every grid point (:mod:`catchment.sweep`) on Dask
+:func:`catchment.sweep.sweep_bases` builds the base problem once per travel mode (the only
+axis that needs new travel times; building from files is the application's part);
+:func:`run_sweep` solves every grid point (:mod:`catchment.sweep`) on Dask
 or serially, each checked by the cheap infeasibility proofs and, when solved, by the
 independent validator. Grid points whose rules contradict each other (a floor above the
 base scenario's ceiling) are rows with status ``invalid`` and the reason.
@@ -23,7 +24,6 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import ProblemDefinitionError
-from catchment.build import BuiltProblem, build_demo, build_from_scenario
+from catchment.build import BuiltProblem
 from catchment.problem import Problem
 from catchment.sweep import SweepPoint, SweepSpec, apply_point, format_value
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
@@ -41,7 +41,6 @@ __all__ = [
     "SWEEP_COLUMNS",
     "SweepOutcome",
     "SweepResult",
-    "sweep_bases",
     "solve_point",
     "run_sweep",
     "pareto_mask",
@@ -163,58 +162,6 @@ class SweepResult:
         return out
 
 
-def sweep_bases(
-    spec: SweepSpec, *, data_dir: str | Path | None = None
-) -> tuple[dict[str | None, BuiltProblem], dict[str, str], dict[str, Any]]:
-    """Build the base problem of a sweep, once per travel mode when the mode axis applies.
-
-    Parameters
-    ----------
-    spec
-        The sweep.
-    data_dir
-        Folder of the published data files (default: :func:`geodata.settings.data_dir`).
-
-    Returns
-    -------
-    bases : dict
-        Mode -> built problem; the single key ``None`` when the mode axis is absent or not
-        applicable.
-    not_applicable : dict
-        Axis -> reason it is not expanded.
-    record : dict
-        The base scenario for ``solution.json`` files.
-
-    Raises
-    ------
-    ScenarioError, InputDataError, MissingFileError
-        If the base scenario or its data cannot be read.
-    """
-    from catchment.scenario import read_scenario
-
-    not_applicable: dict[str, str] = {}
-    wants_mode = "mode" in spec.axes
-    if spec.base_is_demo:
-        if wants_mode:
-            not_applicable["mode"] = "the built-in demo's travel times are fixed (drive on its own network)"
-        return {None: build_demo()}, not_applicable, {"name": "built-in demo (seed 2009)", "sweep": spec.name}
-    scenario = read_scenario(spec.base)
-    record = {"name": scenario.name, "file": spec.base, "sweep": spec.name, **dict(scenario.raw)}
-    if wants_mode and scenario.travel.source != "network":
-        source = scenario.travel.source
-        kind = {"estimate": "an estimate", "matrix": "a user matrix"}.get(source, source)
-        not_applicable["mode"] = (f"the base scenario's travel times are {kind}, not a road network: "
-                                  "they do not depend on the mode")
-    if not wants_mode or "mode" in not_applicable:
-        return {None: build_from_scenario(scenario, data_dir=data_dir)}, not_applicable, record
-    bases: dict[str | None, BuiltProblem] = {}
-    for mode in spec.axes["mode"]:
-        variant = dataclasses.replace(scenario, travel=dataclasses.replace(scenario.travel, mode=mode))
-        logger.info("building the base problem for travel mode %s", mode)
-        bases[mode] = build_from_scenario(variant, data_dir=data_dir)
-    return bases, not_applicable, record
-
-
 def solve_point(
     point: SweepPoint, *, bases: Mapping[str | None, Problem], options: SolveOptions
 ) -> tuple[str, SolveRecord | None, str]:
@@ -307,7 +254,7 @@ def run_sweep(
     spec
         The sweep.
     bases
-        Mode -> base problem (from :func:`sweep_bases`); key ``None`` for a single base.
+        Mode -> base problem (from :func:`catchment.sweep.sweep_bases`); key ``None`` for a single base.
     options
         Solver settings (``spec.time_limit``, when given, overrides the time limit).
     not_applicable

@@ -103,7 +103,7 @@ def test_second_build_is_read_from_cache(real_data, reference, monkeypatch, capl
     reads = _count_reads(monkeypatch)
     first = build_from_scenario(_scenario(), data_dir=real_data)
     assert len(reads) == 1 and len(_entries()) == 1
-    with caplog.at_level(logging.INFO, logger="catchment.build"):
+    with caplog.at_level(logging.INFO, logger="catchment.build_cache"):
         second = build_from_scenario(_scenario(), data_dir=real_data)
     assert len(reads) == 1, "the second build read the data files again"
     assert "read from cache" in caplog.text

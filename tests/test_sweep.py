@@ -11,14 +11,15 @@ import pandas as pd
 import pytest
 
 import optimise
+from catchment import sweep as catchment_sweep
 from catchment.build import build_demo
 from catchment.metrics import capital_cost, objective_terms
-from catchment.sweep import SweepPoint, apply_point, parse_sweep, read_sweep
+from catchment.scenario import read_scenario
+from catchment.sweep import SweepPoint, apply_point, parse_sweep, read_sweep, sweep_bases
 from catchment.validate import validate_plan
 from geodata.errors import ProblemDefinitionError, ScenarioError
-from solvers import sweep as sweep_module
 from solvers.batch import SolveOptions
-from solvers.sweep import SWEEP_COLUMNS, pareto_mask, run_sweep, sweep_bases
+from solvers.sweep import SWEEP_COLUMNS, pareto_mask, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -167,9 +168,9 @@ def test_mode_axis_rebuilds_travel_for_a_network_scenario(tmp_path, monkeypatch,
         seen.append(scenario.travel.mode)
         return demo
 
-    monkeypatch.setattr(sweep_module, "build_from_scenario", fake_build)
+    monkeypatch.setattr(catchment_sweep, "build_from_scenario", fake_build)
     spec = parse_sweep({"sweep": {"base": str(base)}, "grid": {"mode": ["drive", "walk"]}})
-    bases, not_applicable, _ = sweep_bases(spec)
+    bases, not_applicable, _ = sweep_bases(spec, read_scenario(spec.base))
     assert seen == ["drive", "walk"] and set(bases) == {"drive", "walk"} and not not_applicable
     result = run_sweep(spec, bases, options=SolveOptions(time_limit=60))
     assert list(result.frame()["mode"]) == ["drive", "walk"]
@@ -178,7 +179,7 @@ def test_mode_axis_rebuilds_travel_for_a_network_scenario(tmp_path, monkeypatch,
     estimate.write_text(base.read_text().replace('source = "network"', 'source = "estimate"'))
     seen.clear()
     spec = parse_sweep({"sweep": {"base": str(estimate)}, "grid": {"mode": ["drive", "walk"], "floor": [50_000]}})
-    bases, not_applicable, _ = sweep_bases(spec)
+    bases, not_applicable, _ = sweep_bases(spec, read_scenario(spec.base))
     assert seen == ["drive"] and list(bases) == [None]
     assert "not a road network" in not_applicable["mode"]
     assert len(spec.points(skip_axes=tuple(not_applicable))) == 1

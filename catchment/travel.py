@@ -1,0 +1,193 @@
+"""Travel minutes of planning units to hub sites, from the sources a scenario names.
+
+Travel for practice units
+-------------------------
+A practice's travel time to a hub is the patient-weighted mean, over the small areas
+(LSOAs) where its registered patients live, of the travel time from each area's
+population-weighted centroid to the hub. A practice without registrations data falls back
+to its own location. Areas too far from the road network (snap distance above the limit)
+are left out of the mean and counted in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from catchment.scenario import Scenario
+from geodata import tables as v
+from geodata.errors import DataProblem, InputDataError
+from geodata.tables import isin
+
+__all__ = ["practice_travel", "scenario_travel", "check_matrix_covers_practices"]
+
+logger = logging.getLogger(__name__)
+
+
+def practice_travel(
+    practice_ids: list[str],
+    registrations: pd.DataFrame,
+    area_ids: list[str],
+    area_minutes: np.ndarray,
+    *,
+    fallback_minutes: np.ndarray | None = None,
+    area_ok: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Patient-weighted mean travel time of each practice to each site.
+
+    Parameters
+    ----------
+    practice_ids
+        Practices, in row order of the result.
+    registrations
+        ``practice_code``, ``lsoa_code``, ``patients``.
+    area_ids, area_minutes
+        Areas (rows of ``area_minutes``) and their travel minutes to each site.
+    fallback_minutes
+        ``(n_practices, n_sites)`` minutes from each practice's own location, used where a
+        practice has no usable registrations.
+    area_ok
+        Boolean mask of areas usable in the mean (e.g. close enough to the network).
+
+    Returns
+    -------
+    minutes : ndarray (n_practices, n_sites)
+    covered : ndarray (n_practices,)
+        Share of each practice's registered patients represented in its mean (0 where
+        the fallback was used).
+    """
+    area_pos = pd.Index(area_ids)
+    prac_pos = pd.Index(practice_ids)
+    reg = registrations.loc[isin(registrations["practice_code"], prac_pos)]
+    rows = prac_pos.get_indexer(reg["practice_code"])
+    cols = area_pos.get_indexer(reg["lsoa_code"])
+    weights = reg["patients"].to_numpy(dtype=float)
+    totals = np.bincount(rows, weights=weights, minlength=len(prac_pos))
+    usable = cols >= 0
+    if area_ok is not None:
+        usable &= np.where(cols >= 0, area_ok[np.maximum(cols, 0)], False)
+    W = sparse.csr_array((weights[usable], (rows[usable], cols[usable])), shape=(len(prac_pos), len(area_pos)))
+    used = np.asarray(W.sum(axis=1)).ravel()
+    finite = np.isfinite(area_minutes)
+    numer = W @ np.where(finite, area_minutes, 0.0)
+    denom = W @ finite.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        minutes = np.where(denom > 0, numer / np.where(denom > 0, denom, 1.0), np.inf)
+    covered = np.divide(used, totals, out=np.zeros_like(used), where=totals > 0)
+    no_data = used <= 0
+    if no_data.any():
+        if fallback_minutes is None:
+            raise InputDataError(
+                [DataProblem("<registrations>", f"no usable registrations for practice(s) {', '.join(np.asarray(practice_ids)[no_data][:10])}")]
+            )
+        minutes[no_data] = fallback_minutes[no_data]
+        logger.info("%d practice(s) without registrations data: travel from the practice's own location", int(no_data.sum()))
+    return minutes, covered
+
+
+def scenario_travel(
+    scenario: Scenario,
+    root: Path,
+    files: dict[str, Path],
+    origin_ids: list[str],
+    origin_points: gpd.GeoSeries,
+    sites: gpd.GeoDataFrame,
+    practice_units: gpd.GeoDataFrame | None,
+) -> tuple[str, str, np.ndarray, np.ndarray | None, np.ndarray | None, bool]:
+    """Travel minutes from origins to sites.
+
+    Returns the label, the source, the minutes (one row per origin, or per practice when
+    the last value is true), the minutes from each practice's own location (fallback),
+    and the mask of origins usable in a practice's patient-weighted mean.
+
+    With ``practice_units`` the origins are the LSOAs where the practices' patients live.
+    A user matrix may then be keyed by practice code (used as it is: every practice must
+    be an origin) or by LSOA code (weighted like any other source; LSOAs missing from the
+    matrix are left out of the means).
+    """
+    from geodata import travel as gt
+
+    spec = scenario.travel
+    site_ids = list(sites["site_id"])
+    fallback = None
+    area_ok = None
+    if spec.source == "estimate":
+        tt = gt.crow_fly_matrix(origin_points, sites.geometry, origin_ids=origin_ids, destination_ids=site_ids,
+                                detour_factor=spec.detour_factor, speed_kph=spec.speed_kph)
+        if practice_units is not None:
+            fallback = gt.crow_fly_matrix(practice_units.geometry, sites.geometry,
+                                          origin_ids=list(practice_units["unit_id"]), destination_ids=site_ids,
+                                          detour_factor=spec.detour_factor, speed_kph=spec.speed_kph).minutes
+        return tt.label, "estimate", np.asarray(tt.minutes), fallback, None, False
+    if spec.source == "matrix":
+        path = scenario.resolve(spec.matrix or "", root)
+        files["travel_matrix"] = path
+        if practice_units is None:
+            tt = gt.read_travel_matrix(path, origin_ids=origin_ids, destination_ids=site_ids)
+            return tt.label, "matrix", np.asarray(tt.minutes), None, None, False
+        return _practice_matrix(path, list(practice_units["unit_id"]), origin_ids, site_ids)
+    from geodata import network as gn
+
+    path = scenario.resolve(spec.network or "", root)
+    files["network"] = path
+    if path.suffix.lower() == ".graphml":
+        graph = gn.graph_from_graphml(path)
+    else:
+        graph = gn.graph_from_osm_file(path, mode=spec.mode)
+    tt = gt.travel_time_matrix(graph, origin_points, sites.geometry, origin_ids=origin_ids, destination_ids=site_ids,
+                               cutoff_min=spec.cutoff_min, max_snap_m=spec.max_snap_m)
+    area_ok = np.asarray(tt.origin_snap_m) <= spec.max_snap_m if tt.origin_snap_m is not None else None
+    if practice_units is not None:
+        fallback = np.asarray(gt.travel_time_matrix(
+            graph, practice_units.geometry, sites.geometry, origin_ids=list(practice_units["unit_id"]),
+            destination_ids=site_ids, cutoff_min=spec.cutoff_min, max_snap_m=spec.max_snap_m).minutes)
+    return f"{tt.label}: {tt.description}", "network", np.asarray(tt.minutes), fallback, area_ok, False
+
+
+def _practice_matrix(
+    path: Path, practice_ids: list[str], lsoa_ids: list[str], site_ids: list[str]
+) -> tuple[str, str, np.ndarray, None, np.ndarray | None, bool]:
+    """A user matrix for practice units: keyed by practice code, or by LSOA code (see :func:`scenario_travel`)."""
+    from geodata import travel as gt
+
+    tt = gt.read_travel_matrix(path, destination_ids=site_ids)  # every origin of the file
+    in_file = pd.Index([str(o) for o in tt.origin_ids])
+    minutes = np.asarray(tt.minutes, dtype=float)
+    rows = in_file.get_indexer(practice_ids)
+    if (rows >= 0).any():
+        missing = [p for p, r in zip(practice_ids, rows) if r < 0]
+        if missing:
+            raise InputDataError([DataProblem(
+                str(path), f"the matrix is keyed by practice code but has no row for {len(missing)} practice(s) "
+                f"of the selection: {v.few(missing)}", column="origin")])
+        logger.info("%s: travel times keyed by practice code, used as they are", path.name)
+        return tt.label, "matrix", minutes[rows], None, None, True
+    rows = in_file.get_indexer(lsoa_ids)
+    usable = rows >= 0
+    if not usable.any():
+        raise InputDataError([DataProblem(
+            str(path), f"no origin id is a practice code of the selection ({v.few(practice_ids[:5])}...) or an LSOA "
+            f"where their patients live ({v.few(lsoa_ids[:5])}...); the file's origins: {v.few(list(in_file[:5]))}",
+            column="origin")])
+    logger.info("%s: travel times keyed by LSOA: %d of the %d LSOAs where the practices' patients live",
+                path.name, int(usable.sum()), len(lsoa_ids))
+    by_lsoa = np.where(usable[:, None], minutes[np.maximum(rows, 0)], np.inf)
+    return tt.label, "matrix", by_lsoa, None, usable, False
+
+
+def check_matrix_covers_practices(
+    path: Path, units: pd.DataFrame, registrations: pd.DataFrame, lsoa_ids: list[str], usable: np.ndarray
+) -> None:
+    """Raise naming the practices none of whose patients' LSOAs is an origin of the matrix."""
+    covered = set(np.asarray(lsoa_ids, dtype=object)[usable])
+    served = set(registrations.loc[isin(registrations["lsoa_code"], covered), "practice_code"])
+    lacking = [u for u in units["unit_id"] if u not in served]
+    if lacking:
+        raise InputDataError([DataProblem(
+            str(path), f"no origin of the matrix is an LSOA where the patients of {len(lacking)} practice(s) live: "
+            f"{v.few(lacking)} (add those LSOAs, or key the matrix by practice code)", column="origin")])
