@@ -96,8 +96,10 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if plan is not None and not plan.is_file():
         parser.error(f"argument --plan: configuration file {str(plan)!r} not found")
     if args.command == "phase" and len(args.annual_budget) not in (1, args.years):
-        parser.error(f"argument --annual-budget: {len(args.annual_budget)} amounts given for --years "
-                     f"{args.years}: give one amount, or one per year")
+        parser.error(
+            f"argument --annual-budget: {len(args.annual_budget)} amounts given for --years "
+            f"{args.years}: give one amount, or one per year"
+        )
 
 
 #: Seconds kept from a time limit for validating and writing a plan: a fixed part and a
@@ -112,42 +114,63 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, *, data: bool = True) -> None:
-        p.add_argument("--out", type=Path, help="output folder: new, empty, or written by the engine "
-                       "(replaced atomically)")
+        p.add_argument(
+            "--out", type=Path, help="output folder: new, empty, or written by the engine (replaced atomically)"
+        )
         if data:
-            p.add_argument("--data-dir", type=Path, help="folder of the published data files "
-                           "(default: $CATCHMENT_DATA_DIR or ../shared/data)")
+            p.add_argument(
+                "--data-dir",
+                type=Path,
+                help="folder of the published data files (default: $CATCHMENT_DATA_DIR or ../shared/data)",
+            )
         p.add_argument("--solver", choices=SOLVER_NAMES, help="override the scenario's solver")
-        p.add_argument("--time-limit", type=positive_float, help="time limit in seconds (run and demo: the whole "
-                       "command, which ends within it plus 5%% + 10 s)")
+        p.add_argument(
+            "--time-limit",
+            type=positive_float,
+            help="time limit in seconds (run and demo: the whole command, which ends within it plus 5%% + 10 s)",
+        )
         p.add_argument("-q", "--quiet", action="store_true", help="only warnings and the result")
 
     demo = sub.add_parser("demo", help="the built-in synthetic district, end to end")
     demo.add_argument("--seed", type=int, default=2009, help="demo generator seed (default 2009)")
-    demo.add_argument("--units", choices=("practice", "lsoa"), default="practice",
-                      help="plan practices (default) or the small areas with contiguity")
+    demo.add_argument(
+        "--units",
+        choices=("practice", "lsoa"),
+        default="practice",
+        help="plan practices (default) or the small areas with contiguity",
+    )
     common(demo, data=False)
     run = sub.add_parser("run", help="solve a scenario file")
     run.add_argument("scenario", type=Path)
     common(run)
     ev = sub.add_parser("evaluate", help="score an existing configuration with the same metrics and validator")
     ev.add_argument("scenario", type=Path)
-    ev.add_argument("--plan", type=Path, required=True,
-                    help="CSV: unit_id, polysystem_id[, hub_site_id[, hub_option]]")
+    ev.add_argument("--plan", type=Path, required=True, help="CSV: unit_id, polysystem_id[, hub_site_id[, hub_option]]")
     common(ev)
 
     def dask(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler "
-                       "(tcp://host:8786, or tls://host:8786 with Dask's TLS settings); default: a local cluster")
-        p.add_argument("--workers", type=positive_int, help="worker processes of the local cluster (default: one per core)")
+        p.add_argument(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="address of an existing Dask scheduler "
+            "(tcp://host:8786, or tls://host:8786 with Dask's TLS settings); default: a local cluster",
+        )
+        p.add_argument(
+            "--workers", type=positive_int, help="worker processes of the local cluster (default: one per core)"
+        )
         p.add_argument("--serial", action="store_true", help="solve in this process, without Dask")
 
     sl = sub.add_parser("shortlist", help="rank candidate hub sites: regret, value of keeping, near-optimal share")
     sl.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
-    sl.add_argument("--tolerance", type=non_negative_float, default=0.02,
-                    help="near-optimal: within this relative distance of the optimum (default 0.02)")
-    sl.add_argument("--exhaustive", action="store_true",
-                    help="solve both forcings of every site even when the optimum answers one")
+    sl.add_argument(
+        "--tolerance",
+        type=non_negative_float,
+        default=0.02,
+        help="near-optimal: within this relative distance of the optimum (default 0.02)",
+    )
+    sl.add_argument(
+        "--exhaustive", action="store_true", help="solve both forcings of every site even when the optimum answers one"
+    )
     common(sl)
     dask(sl)
     sw = sub.add_parser("sweep", help="solve a grid of rule variants; results table, Pareto front, every plan")
@@ -157,15 +180,24 @@ def _parser() -> argparse.ArgumentParser:
     ph = sub.add_parser("phase", help="which hub opens in which year under annual capital budgets")
     ph.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
     ph.add_argument("--years", type=positive_int, default=5, help="length of the horizon (default 5)")
-    ph.add_argument("--annual-budget", type=non_negative_float, nargs="+", required=True, metavar="GBP",
-                    help="capital budget per year: one amount, or one per year")
+    ph.add_argument(
+        "--annual-budget",
+        type=non_negative_float,
+        nargs="+",
+        required=True,
+        metavar="GBP",
+        help="capital budget per year: one amount, or one per year",
+    )
     ph.add_argument("--carry-over", action="store_true", help="unspent budget rolls forward")
     ph.add_argument("--complete", action="store_true", help="every hub must open within the horizon")
     ph.add_argument("--plan", type=Path, help="phase this configuration (CSV as for evaluate) instead of solving")
     common(ph)
     na = sub.add_parser("national", help="every English practice, one problem per CCG, solved on Dask")
-    na.add_argument("--floor", type=non_negative_float,  # default: the rules' (catchment.problem.DEFAULT_FLOOR)
-                    help="minimum population per polysystem (default 50,000)")
+    na.add_argument(
+        "--floor",
+        type=non_negative_float,  # default: the rules' (catchment.problem.DEFAULT_FLOOR)
+        help="minimum population per polysystem (default 50,000)",
+    )
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
     na.add_argument("--mip-gap", type=relative_gap, default=1e-3, help="relative gap per CCG (default 0.001)")
     common(na)
@@ -214,13 +246,15 @@ def _output(args: argparse.Namespace, name: str) -> Path:
 
 
 def _main(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     logging.captureWarnings(True)
     for noisy in ("pyogrio", "fiona", "urllib3", "distributed", "tornado"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from geodata.errors import InfeasibleError, PlanInvalidError
-    from geodata.errors import CatchmentError
+    from geodata.errors import CatchmentError, InfeasibleError, PlanInvalidError
 
     commands = {"shortlist": _shortlist, "sweep": _sweep, "phase": _phase, "national": _national}
     try:
@@ -233,8 +267,9 @@ def _main(args: argparse.Namespace) -> int:
         print(f"\nINFEASIBLE: no plan can satisfy the rules. Nothing was written.\n\n{exc}", file=sys.stderr)
         return EXIT_INFEASIBLE
     except PlanInvalidError as exc:
-        print(f"\nINTERNAL ERROR: the plan failed the independent validator; nothing was written.\n{exc}",
-              file=sys.stderr)
+        print(
+            f"\nINTERNAL ERROR: the plan failed the independent validator; nothing was written.\n{exc}", file=sys.stderr
+        )
         return EXIT_INVALID
     except (CatchmentError, FileNotFoundError) as exc:
         print(f"\nERROR: {exc}", file=sys.stderr)
@@ -243,8 +278,8 @@ def _main(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from catchment import outputs
-    from geodata.errors import InfeasibleError, PlanInvalidError
     from catchment.evaluate import plan_from_configuration
+    from geodata.errors import InfeasibleError, PlanInvalidError
     from maps import write_plan_outputs
     from solvers.batch import solve_and_check
 
@@ -254,9 +289,15 @@ def _run(args: argparse.Namespace) -> int:
     prov = _provenance(args)
     built, record, scenario = _load(args)
     problem = built.problem
-    log.info("%d %s units (%s people), %d candidate hub sites; data and travel times in %.2f s (%s)",
-             problem.n_units, problem.unit_type, f"{problem.total_population:,.0f}", problem.n_sites,
-             built.load_s, problem.travel_label)
+    log.info(
+        "%d %s units (%s people), %d candidate hub sites; data and travel times in %.2f s (%s)",
+        problem.n_units,
+        problem.unit_type,
+        f"{problem.total_population:,.0f}",
+        problem.n_sites,
+        built.load_s,
+        problem.travel_label,
+    )
 
     if args.command == "evaluate":
         configuration = _read_configuration(args.plan)
@@ -277,32 +318,50 @@ def _run(args: argparse.Namespace) -> int:
     time_limit = options.time_limit
     deadline = deadline_after(time_limit, start=args.started)
     solve_limit = _solve_limit(time_limit, deadline, problem.n_units)
-    log.info("solving with %s (time limit %s s, of which the solve may take %s s; relative gap %g)", options.solver,
-             time_limit, "no limit" if solve_limit is None else f"{solve_limit:.1f}", options.mip_gap)
+    log.info(
+        "solving with %s (time limit %s s, of which the solve may take %s s; relative gap %g)",
+        options.solver,
+        time_limit,
+        "no limit" if solve_limit is None else f"{solve_limit:.1f}",
+        options.mip_gap,
+    )
     started = time.perf_counter()
-    result = solve_and_check(problem, dataclasses.replace(options, time_limit=solve_limit),
-                             workers=scenario.solver.workers if scenario is not None else None)
+    result = solve_and_check(
+        problem,
+        dataclasses.replace(options, time_limit=solve_limit),
+        workers=scenario.solver.workers if scenario is not None else None,
+    )
     plan = result.plan
     if result.proven_by != "checks":
         log.info("solver finished in %.2f s: %s", time.perf_counter() - started, plan.status_label)
     if result.infeasibility is not None:
         raise InfeasibleError(result.infeasibility)
     if not plan.has_plan:
-        print(f"\nNo plan was found within the time limit ({time_limit} s) and infeasibility was not proven. "
-              "Nothing was written; raise --time-limit.", file=sys.stderr)
+        print(
+            f"\nNo plan was found within the time limit ({time_limit} s) and infeasibility was not proven. "
+            "Nothing was written; raise --time-limit.",
+            file=sys.stderr,
+        )
         return EXIT_NO_PLAN
     if result.violations:
         raise PlanInvalidError(result.violations)
     log.info("the plan passed the independent validator")
-    timing = {"time_limit_s": time_limit, "solve_time_limit_s": solve_limit,
-              "time_limit_margin_s": None if time_limit is None else time_limit_margin(time_limit)}
+    timing = {
+        "time_limit_s": time_limit,
+        "solve_time_limit_s": solve_limit,
+        "time_limit_margin_s": None if time_limit is None else time_limit_margin(time_limit),
+    }
     written = time.perf_counter()
     with outputs.atomic_output_dir(out) as staging:
         outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov, timing=timing)
         write_plan_outputs(staging, built, plan)
     total = time.perf_counter() - args.started
-    log.info("outputs written in %.1f s; the command took %.1f s%s", time.perf_counter() - written, total,
-             "" if time_limit is None else f" (time limit {time_limit:g} s + margin {time_limit_margin(time_limit):.1f} s)")
+    log.info(
+        "outputs written in %.1f s; the command took %.1f s%s",
+        time.perf_counter() - written,
+        total,
+        "" if time_limit is None else f" (time limit {time_limit:g} s + margin {time_limit_margin(time_limit):.1f} s)",
+    )
     _report(built, plan, out)
     return EXIT_OK
 
@@ -341,8 +400,17 @@ def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
     print(f"travel times: {built.problem.travel_label}")
     for note in plan.notes:
         print(f"note: {note}")
-    cols = ["polysystem_id", "hub_site_id", "hub_site_name", "hub_option", "population", "n_units",
-            "mean_travel_min", "max_travel_min", "capital_cost"]
+    cols = [
+        "polysystem_id",
+        "hub_site_id",
+        "hub_site_name",
+        "hub_option",
+        "population",
+        "n_units",
+        "mean_travel_min",
+        "max_travel_min",
+        "capital_cost",
+    ]
     print()
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     print(f"\ncapital cost GBP {summary['capital_cost']:,.0f}{capital_costs_label(built.problem)}")
@@ -432,14 +500,18 @@ def _base_exit(record) -> int | None:  # noqa: ANN001 - thin CLI glue
     if record.usable:
         return None
     if record.status == "infeasible":
-        print(f"\nINFEASIBLE: no plan can satisfy the rules. Nothing was written.\n\n{record.diagnosis}",
-              file=sys.stderr)
+        print(
+            f"\nINFEASIBLE: no plan can satisfy the rules. Nothing was written.\n\n{record.diagnosis}", file=sys.stderr
+        )
         return EXIT_INFEASIBLE
     if not record.has_plan:
         print(f"\nNo plan was found: {record.diagnosis}. Nothing was written.", file=sys.stderr)
         return EXIT_NO_PLAN
-    print("\nINTERNAL ERROR: the plan failed the independent validator; nothing was written.\n  "
-          + "\n  ".join(record.violations), file=sys.stderr)
+    print(
+        "\nINTERNAL ERROR: the plan failed the independent validator; nothing was written.\n  "
+        + "\n  ".join(record.violations),
+        file=sys.stderr,
+    )
     return EXIT_INVALID
 
 
@@ -462,25 +534,41 @@ def _shortlist(args: argparse.Namespace) -> int:
         return code
     log.info("optimum %.4f (%s); forcing each site open and closed", base.objective, base.plan.status_label)
     with _cluster(args) as client:
-        shortlist = shortlist_sites(built.problem, options=options, base=base, client=client,
-                                    tolerance=args.tolerance,
-                                    exhaustive=args.exhaustive, progress=_progress(args, "shortlist"))
+        shortlist = shortlist_sites(
+            built.problem,
+            options=options,
+            base=base,
+            client=client,
+            tolerance=args.tolerance,
+            exhaustive=args.exhaustive,
+            progress=_progress(args, "shortlist"),
+        )
     table = shortlist.frame()
-    summary = {"scenario": record, "optimum": shortlist.optimum, "base_status": base.status,
-               "tolerance": shortlist.tolerance, "sites": len(table), "forced_solves": shortlist.n_solves,
-               "near_optimal_plans": shortlist.n_near_optimal, "excluded_sites": list(shortlist.excluded_sites),
-               "runtime_s": time.perf_counter() - started, "travel_label": built.problem.travel_label,
-               "dask": "serial" if args.serial
-               else (args.scheduler or f"local cluster, {args.workers or 'all'} worker(s)"), **prov}
+    summary = {
+        "scenario": record,
+        "optimum": shortlist.optimum,
+        "base_status": base.status,
+        "tolerance": shortlist.tolerance,
+        "sites": len(table),
+        "forced_solves": shortlist.n_solves,
+        "near_optimal_plans": shortlist.n_near_optimal,
+        "excluded_sites": list(shortlist.excluded_sites),
+        "runtime_s": time.perf_counter() - started,
+        "travel_label": built.problem.travel_label,
+        "dask": "serial" if args.serial else (args.scheduler or f"local cluster, {args.workers or 'all'} worker(s)"),
+        **prov,
+    }
     with outputs.atomic_output_dir(out) as staging:
         write_shortlist_outputs(staging, built, table, summary=summary)
         (staging / "optimum").mkdir()
         outputs.write_outputs(staging / "optimum", built, base.plan, scenario=record, provenance=prov)
         write_plan_outputs(staging / "optimum", built, base.plan)
     cols = ["rank", "site_id", "site_name", "in_optimum", "regret_pct", "value_pct", "essential", "near_optimal_share"]
-    print(f"\nSHORTLIST of {len(table)} sites: optimum {shortlist.optimum:.4f}, {shortlist.n_solves} forced solves, "
-          f"{shortlist.n_near_optimal} near-optimal hub set(s) (within {shortlist.tolerance:.0%}), "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"\nSHORTLIST of {len(table)} sites: optimum {shortlist.optimum:.4f}, {shortlist.n_solves} forced solves, "
+        f"{shortlist.n_near_optimal} near-optimal hub set(s) (within {shortlist.tolerance:.0%}), "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     print(f"\noutputs in {out}/ (shortlist.csv, shortlist.html, optimum/)")
     return EXIT_OK
@@ -490,8 +578,8 @@ def _sweep(args: argparse.Namespace) -> int:
     import functools
 
     from catchment import outputs
-    from catchment.scenario import read_scenario
     from catchment.problem import PLACEHOLDER_COSTS_NOTE
+    from catchment.scenario import read_scenario
     from catchment.sweep import read_sweep, sweep_bases
     from maps.sweep import write_sweep_outputs
     from solvers.distributed import map_tasks
@@ -507,23 +595,53 @@ def _sweep(args: argparse.Namespace) -> int:
     record = {**record, "sweep_file": str(args.sweep)}  # solution.json of each plan: the sweep file's hash
     options = _options(args, scenario)
     with _cluster(args) as client:
-        result = run_sweep(spec, bases, options=options, not_applicable=not_applicable, client=client,
-                           progress=_progress(args, "sweep"))
+        result = run_sweep(
+            spec,
+            bases,
+            options=options,
+            not_applicable=not_applicable,
+            client=client,
+            progress=_progress(args, "sweep"),
+        )
         table = result.frame()
-        items = [(o.point, o.record.plan if o.record is not None else None, o.status, o.note, record)
-                 for o in result.outcomes]
+        items = [
+            (o.point, o.record.plan if o.record is not None else None, o.status, o.note, record)
+            for o in result.outcomes
+        ]
         mapper = functools.partial(map_tasks, client=client, progress=_progress(args, "plan folders"), name="draw")
         with outputs.atomic_output_dir(out) as staging:
-            write_sweep_outputs(staging, table, items, bases=bases, title=spec.name, base=spec.base,
-                                not_applicable=result.not_applicable, runtime_s=result.runtime_s,
-                                maps=spec.maps, mapper=mapper)
+            write_sweep_outputs(
+                staging,
+                table,
+                items,
+                bases=bases,
+                title=spec.name,
+                base=spec.base,
+                not_applicable=result.not_applicable,
+                runtime_s=result.runtime_s,
+                maps=spec.maps,
+                mapper=mapper,
+            )
     counts = result.counts()
-    print(f"\nSWEEP {spec.name}: {len(table)} point(s) in {time.perf_counter() - started:.1f} s "
-          f"(solves {result.runtime_s:.1f} s): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(
+        f"\nSWEEP {spec.name}: {len(table)} point(s) in {time.perf_counter() - started:.1f} s "
+        f"(solves {result.runtime_s:.1f} s): " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
     for axis, why in result.not_applicable.items():
         print(f"axis {axis}: not applicable ({why})")
-    cols = ["plan_id", "floor", "polysystems", "travel_limit_min", "budget", "mode", "status", "mean_travel_min",
-            "capital_cost", "n_polysystems", "pareto"]
+    cols = [
+        "plan_id",
+        "floor",
+        "polysystems",
+        "travel_limit_min",
+        "budget",
+        "mode",
+        "status",
+        "mean_travel_min",
+        "capital_cost",
+        "n_polysystems",
+        "pareto",
+    ]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     for mode, rows in table.groupby(table["mode"].astype(str), sort=False):  # one front per travel mode
         front = ", ".join(rows.loc[rows["pareto"].astype(bool), "plan_id"]) or "none"
@@ -553,8 +671,19 @@ def _phase(args: argparse.Namespace) -> int:
         plan = plan_from_configuration(problem, _read_configuration(args.plan), file=str(args.plan))
         violations = plan.violations  # the validator's findings, as for evaluate
         if violations:  # the user's configuration, not the engine's plan: bad input
-            raise InputDataError([DataProblem(str(args.plan), "\n    - ".join(
-                [f"the configuration breaks {len(violations)} rule(s) (evaluate scores it):", *map(str, violations)]))])
+            raise InputDataError(
+                [
+                    DataProblem(
+                        str(args.plan),
+                        "\n    - ".join(
+                            [
+                                f"the configuration breaks {len(violations)} rule(s) (evaluate scores it):",
+                                *map(str, violations),
+                            ]
+                        ),
+                    )
+                ]
+            )
         described = f"Plan: the configuration {args.plan.name} ({len(plan.hub_options)} hubs)."
     else:
         base = solve_and_check(problem, options)
@@ -564,22 +693,42 @@ def _phase(args: argparse.Namespace) -> int:
         plan = base.plan
         described = f"Plan: {plan.status_label}, {len(plan.hub_options)} hubs, objective {base.objective:.4f}."
     budget = args.annual_budget[0] if len(args.annual_budget) == 1 else args.annual_budget
-    phasing = phase_plan(problem, plan, years=args.years, annual_budget=budget, carry_over=args.carry_over,
-                         complete=args.complete, solver=options.solver, time_limit=options.time_limit)
+    phasing = phase_plan(
+        problem,
+        plan,
+        years=args.years,
+        annual_budget=budget,
+        carry_over=args.carry_over,
+        complete=args.complete,
+        solver=options.solver,
+        time_limit=options.time_limit,
+    )
     if not phasing.has_schedule:
-        print(f"\nNo timetable: {phasing.status}. " + " ".join(phasing.notes) + " Nothing was written.",
-              file=sys.stderr)
+        print(
+            f"\nNo timetable: {phasing.status}. " + " ".join(phasing.notes) + " Nothing was written.", file=sys.stderr
+        )
         return EXIT_INFEASIBLE if phasing.status == "infeasible" else EXIT_NO_PLAN
-    summary = {"plan": described, "status": phasing.status, "years": phasing.years, "budgets": list(phasing.budgets),
-               "carry_over": phasing.carry_over, "complete": phasing.complete, "person_years": phasing.person_years(),
-               "unopened": list(phasing.unopened), "notes": list(phasing.notes), "scenario": record,
-               "capital_costs_source": problem.capital_costs_source, **prov}
+    summary = {
+        "plan": described,
+        "status": phasing.status,
+        "years": phasing.years,
+        "budgets": list(phasing.budgets),
+        "carry_over": phasing.carry_over,
+        "complete": phasing.complete,
+        "person_years": phasing.person_years(),
+        "unopened": list(phasing.unopened),
+        "notes": list(phasing.notes),
+        "scenario": record,
+        "capital_costs_source": problem.capital_costs_source,
+        **prov,
+    }
     with outputs.atomic_output_dir(out) as staging:
         write_phasing_outputs(staging, phasing.frame(), phasing.years_frame(), summary=summary)
         outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov)
         write_plan_outputs(staging, built, plan)
-    print(f"\nPHASING over {phasing.years} year(s), {phasing.status}: "
-          f"{phasing.person_years():,.0f} person-years served")
+    print(
+        f"\nPHASING over {phasing.years} year(s), {phasing.status}: {phasing.person_years():,.0f} person-years served"
+    )
     print(phasing.frame().to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
     for note in phasing.notes:
         print(f"note: {note}")
@@ -591,8 +740,8 @@ def _national(args: argparse.Namespace) -> int:
     import json
 
     from catchment import outputs
-    from geodata.errors import UnknownCcgError
     from catchment.national import national_subproblems
+    from geodata.errors import UnknownCcgError
     from solvers.national import solve_national
 
     started = time.perf_counter()
@@ -600,8 +749,9 @@ def _national(args: argparse.Namespace) -> int:
     for name in ("catchment.build", "catchment.travel"):  # one line per CCG otherwise
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        national = national_subproblems(args.data_dir, ccgs=args.ccg,
-                                        **({} if args.floor is None else {"floor": args.floor}))
+        national = national_subproblems(
+            args.data_dir, ccgs=args.ccg, **({} if args.floor is None else {"floor": args.floor})
+        )
     except UnknownCcgError as exc:
         print(f"\nERROR: --ccg: {exc}. Nothing was written.", file=sys.stderr)
         return EXIT_INPUT
@@ -618,20 +768,28 @@ def _national(args: argparse.Namespace) -> int:
         result.coverage().to_csv(staging / "coverage.csv", index=False)
         (staging / "national.json").write_text(json.dumps(summary, indent=2) + "\n")
     ccgs = result.ccg_summary()
-    unplanned = ccgs.loc[ccgs["status"].isin(["below_floor", "infeasible", "unsolved"])
-                         | ~ccgs["validated"].fillna(True)]
-    print(f"\nNATIONAL: {summary['ccgs']} CCGs, {summary['practices']:,} practices, {summary['polysystems']:,} "
-          f"polysystems in {summary['total_s']:.1f} s (data {summary['load_s']:.1f} s, "
-          f"solves {summary['solve_s']:.1f} s)")
+    unplanned = ccgs.loc[
+        ccgs["status"].isin(["below_floor", "infeasible", "unsolved"]) | ~ccgs["validated"].fillna(True)
+    ]
+    print(
+        f"\nNATIONAL: {summary['ccgs']} CCGs, {summary['practices']:,} practices, {summary['polysystems']:,} "
+        f"polysystems in {summary['total_s']:.1f} s (data {summary['load_s']:.1f} s, "
+        f"solves {summary['solve_s']:.1f} s)"
+    )
     print("CCGs: " + ", ".join(f"{k} {v}" for k, v in summary["ccg_status"].items()))
-    print("practices: " + ", ".join(f"{k} {v:,}" for k, v in summary["practice_status"].items())
-          + f"; {summary['practices_assigned_share']:.2%} assigned, "
-          f"{summary['practices_accounted_share']:.2%} assigned or listed with a reason")
+    print(
+        "practices: "
+        + ", ".join(f"{k} {v:,}" for k, v in summary["practice_status"].items())
+        + f"; {summary['practices_assigned_share']:.2%} assigned, "
+        f"{summary['practices_accounted_share']:.2%} assigned or listed with a reason"
+    )
     for row in unplanned.itertuples(index=False):
         print(f"  {row.ccg_code}: {row.status}: {row.reason}")
     if summary["hub_sites_shared_by_ccgs"]:
-        print(f"hub sites used by more than one CCG's plan (planned independently; see hub_shared_with): "
-              f"{', '.join(summary['hub_sites_shared_by_ccgs'])}")
+        print(
+            f"hub sites used by more than one CCG's plan (planned independently; see hub_shared_with): "
+            f"{', '.join(summary['hub_sites_shared_by_ccgs'])}"
+        )
     print(f"travel times: {national.travel_label}")
     print(f"\noutputs in {out}/ (assignments.csv, polysystems.csv, ccg_summary.csv, coverage.csv, national.json)")
     return EXIT_OK

@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.errors import ProblemDefinitionError, ScenarioError
 from catchment.adjacency import area_links, lsoa_adjacency
 from catchment.build_cache import BUILD_CACHE_NAMESPACE, BuiltData, build_and_store, build_cache_key, load_built_data
 from catchment.demo import build_demo
@@ -39,9 +38,9 @@ from catchment.readers import SITE_COLUMNS, read_options_file, read_sites_file, 
 from catchment.scenario import REGISTRATIONS_FILE, Scenario
 from catchment.travel import check_matrix_covers_practices, practice_travel, scenario_travel
 from geodata import tables as v
-from geodata.errors import DataProblem, InputDataError, UnknownCodeError
-from geodata.tables import isin
+from geodata.errors import DataProblem, InputDataError, ProblemDefinitionError, ScenarioError, UnknownCodeError
 from geodata.settings import BNG
+from geodata.tables import isin
 
 __all__ = [
     "BUILD_CACHE_NAMESPACE",
@@ -65,9 +64,7 @@ logger = logging.getLogger(__name__)
 _DROPPED_COLUMNS = ("unit_id", "name", "population", "reason")
 
 
-def build_from_scenario(
-    scenario: Scenario, *, data_dir: str | Path | None = None, cache: bool = True
-) -> BuiltProblem:
+def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = None, cache: bool = True) -> BuiltProblem:
     """Read the data a scenario names and build its problem.
 
     What is built from the data files (units, sites, hub options, travel times, adjacency,
@@ -114,16 +111,31 @@ def build_from_scenario(
     else:
         data = _build_data(scenario, root, cache=False)
     problem = problem_from_frames(
-        data.units, data.sites, data.options, data.minutes,
-        unit_type=scenario.units.type, rules=scenario.rules, objective=scenario.objective,
-        travel_source=data.travel_source, travel_label=data.description, group_column=data.group_column,
-        adjacency=data.adjacency, site_unit=data.site_unit,
-        dropped=[DroppedUnit(str(r.unit_id), str(r.name), float(r.population), str(r.reason))
-                 for r in data.dropped.itertuples(index=False)],
+        data.units,
+        data.sites,
+        data.options,
+        data.minutes,
+        unit_type=scenario.units.type,
+        rules=scenario.rules,
+        objective=scenario.objective,
+        travel_source=data.travel_source,
+        travel_label=data.description,
+        group_column=data.group_column,
+        adjacency=data.adjacency,
+        site_unit=data.site_unit,
+        dropped=[
+            DroppedUnit(str(r.unit_id), str(r.name), float(r.population), str(r.reason))
+            for r in data.dropped.itertuples(index=False)
+        ],
     )
     return BuiltProblem(
-        problem=problem, units=data.units, sites=data.sites, areas=data.areas, registrations=data.registrations,
-        boundaries=data.boundaries, travel_description=data.description,
+        problem=problem,
+        units=data.units,
+        sites=data.sites,
+        areas=data.areas,
+        registrations=data.registrations,
+        boundaries=data.boundaries,
+        travel_description=data.description,
         input_files={path: digest for path, digest in data.inputs.items() if digest is not None},
         load_s=time.perf_counter() - started,
     )
@@ -131,7 +143,8 @@ def build_from_scenario(
 
 def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
     """Read the files a scenario names and compute what its problem is made of."""
-    from geodata import ons, practices as gp_practices  # local: heavy modules
+    from geodata import ons  # local: heavy modules
+    from geodata import practices as gp_practices
     from geodata.cache import file_digest
     from geodata.nhs import read_practice_lsoa
 
@@ -164,9 +177,15 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             areas = None
         elif spec.type == "lsoa":
             lsoas = ons.load_lsoas(
-                root, lad=spec.lad, bbox=spec.bbox, polygon=polygon,
-                boundaries_path=lsoa_paths["boundaries"], population_path=lsoa_paths["population"],
-                imd_path=lsoa_paths["imd"], centroids_path=lsoa_paths["centroids"], land_path=land,
+                root,
+                lad=spec.lad,
+                bbox=spec.bbox,
+                polygon=polygon,
+                boundaries_path=lsoa_paths["boundaries"],
+                population_path=lsoa_paths["population"],
+                imd_path=lsoa_paths["imd"],
+                centroids_path=lsoa_paths["centroids"],
+                land_path=land,
             )
             if len(lsoas) == 0:
                 raise InputDataError([DataProblem(str(lsoa_paths["boundaries"]), "the selection contains no LSOAs")])
@@ -180,19 +199,33 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             areas = units
         else:
             practices_frame, unplaced = gp_practices.load_practices(
-                root, ccg=spec.ccg, lad=spec.lad, bbox=spec.bbox, polygon=polygon, return_dropped=True,
-                epraccur_path=prac_paths["epraccur"], list_sizes_path=prac_paths["list_sizes"],
-                nhs_choices_path=prac_paths["nhs_choices"], lad_boundaries_path=prac_paths["lad_boundaries"],
-                codepoint_path=prac_paths["codepoint"], codepoint_headers_path=prac_paths["codepoint_headers"],
+                root,
+                ccg=spec.ccg,
+                lad=spec.lad,
+                bbox=spec.bbox,
+                polygon=polygon,
+                return_dropped=True,
+                epraccur_path=prac_paths["epraccur"],
+                list_sizes_path=prac_paths["list_sizes"],
+                nhs_choices_path=prac_paths["nhs_choices"],
+                lad_boundaries_path=prac_paths["lad_boundaries"],
+                codepoint_path=prac_paths["codepoint"],
+                codepoint_headers_path=prac_paths["codepoint_headers"],
                 land_path=land,
             )
-            dropped = pd.DataFrame({
-                "unit_id": unplaced["practice_code"].astype(str), "name": unplaced["name"].astype(str),
-                "population": unplaced["list_size"].astype(float), "reason": unplaced["reason"].astype(str),
-            }, columns=list(_DROPPED_COLUMNS))
+            dropped = pd.DataFrame(
+                {
+                    "unit_id": unplaced["practice_code"].astype(str),
+                    "name": unplaced["name"].astype(str),
+                    "population": unplaced["list_size"].astype(float),
+                    "reason": unplaced["reason"].astype(str),
+                },
+                columns=list(_DROPPED_COLUMNS),
+            )
             if len(practices_frame) == 0:
-                raise InputDataError([DataProblem(str(prac_paths["epraccur"]),
-                                                  "the selection contains no open GP practices")])
+                raise InputDataError(
+                    [DataProblem(str(prac_paths["epraccur"]), "the selection contains no open GP practices")]
+                )
             units = practices_frame.rename(columns={"practice_code": "unit_id", "list_size": "population"})
             units = units.reset_index(drop=True)
             reg_path = role("registrations", REGISTRATIONS_FILE)
@@ -205,7 +238,9 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             origin_ids = list(centroids["lsoa_code"])
             imd = ons.read_imd(lsoa_paths["imd"])
             units["imd_score"] = _practice_imd(units["unit_id"], registrations, imd)
-            reg = registrations.assign(s=registrations["lsoa_code"].map(_share_60_plus(imd)) * registrations["patients"])
+            reg = registrations.assign(
+                s=registrations["lsoa_code"].map(_share_60_plus(imd)) * registrations["patients"]
+            )
             sums = reg.dropna(subset="s").groupby("practice_code")[["s", "patients"]].sum()
             share = (sums["s"] / sums["patients"]).reindex(units["unit_id"].to_numpy())
             units["population_60_plus"] = units["population"].to_numpy() * share.fillna(share.mean()).to_numpy()
@@ -237,7 +272,8 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
         units["registrations_covered"] = covered
         logger.info(
             "practice travel: patient-weighted over %d LSOAs; %.1f%% of registered patients represented",
-            len(origin_ids), 100 * float((covered * units["population"]).sum() / units["population"].sum()),
+            len(origin_ids),
+            100 * float((covered * units["population"]).sum() / units["population"].sum()),
         )
     else:
         minutes = matrix
@@ -250,7 +286,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
         group_column = "lad_code"
     elif scenario.boundaries == "ccg":
         if "ccg_code" not in units.columns:
-            raise ProblemDefinitionError(["[rules] boundaries = \"ccg\" needs practice units (CCG codes)"])
+            raise ProblemDefinitionError(['[rules] boundaries = "ccg" needs practice units (CCG codes)'])
         group_column = "ccg_code"
 
     adjacency, site_unit = area_links(units.reset_index(drop=True), sites.reset_index(drop=True), spec.type)
@@ -259,9 +295,20 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
         str(p): file_digest(p, cache=cache) if p.is_file() else None for p in sorted(set(files.values()), key=str)
     }
     return BuiltData(
-        units=units, sites=sites, options=options, minutes=np.asarray(minutes, dtype=float), travel_source=source,
-        description=description, group_column=group_column, areas=areas, registrations=registrations,
-        boundaries=near, adjacency=adjacency, site_unit=site_unit, dropped=dropped, inputs=inputs,
+        units=units,
+        sites=sites,
+        options=options,
+        minutes=np.asarray(minutes, dtype=float),
+        travel_source=source,
+        description=description,
+        group_column=group_column,
+        areas=areas,
+        registrations=registrations,
+        boundaries=near,
+        adjacency=adjacency,
+        site_unit=site_unit,
+        dropped=dropped,
+        inputs=inputs,
     )
 
 
@@ -310,23 +357,26 @@ def _lad_of_points(units: gpd.GeoDataFrame, lad: gpd.GeoDataFrame, *, file: Path
     codes = joined["lad_code"].to_numpy(dtype=object)
     outside = pd.isna(codes)
     if outside.any():
-        near = gpd.sjoin_nearest(points.loc[outside], lad[["lad_code", "geometry"]], how="left",
-                                 max_distance=LAND_TOLERANCE_M)
+        near = gpd.sjoin_nearest(
+            points.loc[outside], lad[["lad_code", "geometry"]], how="left", max_distance=LAND_TOLERANCE_M
+        )
         near = near[~near.index.duplicated(keep="first")].reindex(points.index[outside])
         codes[outside] = near["lad_code"].to_numpy(dtype=object)
         outside = pd.isna(codes)
     if outside.any():
         names = units["name"] if "name" in units.columns else units["unit_id"]
-        raise InputDataError([
-            DataProblem(
-                str(file),
-                f"[rules] boundaries = \"lad\": unit {u} ({n}) lies in no boundary of this file, nor within "
-                f"{LAND_TOLERANCE_M / 1000:g} km of one; give a LAD boundary file that covers the study area in "
-                "[data] lad_boundaries",
-                column="lad_code",
-            )
-            for u, n in zip(units["unit_id"].to_numpy()[outside], names.to_numpy()[outside])
-        ])
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(file),
+                    f'[rules] boundaries = "lad": unit {u} ({n}) lies in no boundary of this file, nor within '
+                    f"{LAND_TOLERANCE_M / 1000:g} km of one; give a LAD boundary file that covers the study area in "
+                    "[data] lad_boundaries",
+                    column="lad_code",
+                )
+                for u, n in zip(units["unit_id"].to_numpy()[outside], names.to_numpy()[outside])
+            ]
+        )
     return codes.astype(str)
 
 
@@ -345,31 +395,66 @@ def _gather_sites(
     parts: list[gpd.GeoDataFrame] = []
     if spec.hospitals_within_m is not None:
         hospitals = gp_practices.load_hospitals(
-            root, polygon=gpd.GeoSeries([area_geom], crs=BNG), within_m=spec.hospitals_within_m,
-            sector=spec.hospital_sector, hospitals_path=files["hospitals"],
+            root,
+            polygon=gpd.GeoSeries([area_geom], crs=BNG),
+            within_m=spec.hospitals_within_m,
+            sector=spec.hospital_sector,
+            hospitals_path=files["hospitals"],
         )
-        parts.append(gpd.GeoDataFrame(
-            {"site_id": hospitals["site_id"].astype(str), "name": hospitals["name"], "site_type": "hospital",
-             "status": "candidate"}, geometry=hospitals.geometry.to_numpy(), crs=BNG))
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "site_id": hospitals["site_id"].astype(str),
+                    "name": hospitals["name"],
+                    "site_type": "hospital",
+                    "status": "candidate",
+                },
+                geometry=hospitals.geometry.to_numpy(),
+                crs=BNG,
+            )
+        )
     if spec.largest_practices:
         if practices_frame is None:
             practices_frame = gp_practices.load_practices(
-                root, polygon=gpd.GeoSeries([area_geom], crs=BNG),
-                epraccur_path=files["epraccur"], list_sizes_path=files["list_sizes"],
-                nhs_choices_path=files["nhs_choices"], lad_boundaries_path=files["lad_boundaries"],
-                codepoint_path=files["codepoint"], codepoint_headers_path=files["codepoint_headers"],
+                root,
+                polygon=gpd.GeoSeries([area_geom], crs=BNG),
+                epraccur_path=files["epraccur"],
+                list_sizes_path=files["list_sizes"],
+                nhs_choices_path=files["nhs_choices"],
+                lad_boundaries_path=files["lad_boundaries"],
+                codepoint_path=files["codepoint"],
+                codepoint_headers_path=files["codepoint_headers"],
                 land_path=files["land"],
             )
-        top = practices_frame.sort_values(["list_size", "practice_code"], ascending=[False, True]).head(spec.largest_practices)
-        parts.append(gpd.GeoDataFrame(
-            {"site_id": top["practice_code"].astype(str), "name": top["name"], "site_type": "community",
-             "status": "candidate"}, geometry=top.geometry.to_numpy(), crs=BNG))
+        top = practices_frame.sort_values(["list_size", "practice_code"], ascending=[False, True]).head(
+            spec.largest_practices
+        )
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "site_id": top["practice_code"].astype(str),
+                    "name": top["name"],
+                    "site_type": "community",
+                    "status": "candidate",
+                },
+                geometry=top.geometry.to_numpy(),
+                crs=BNG,
+            )
+        )
     if spec.file:
         path = scenario.resolve(spec.file, root)
         files["sites"] = path
         parts.append(read_sites_file(path, land=files["land"]))
-    sites = pd.concat(parts, ignore_index=True) if parts else gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=BNG)
-    sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG).drop_duplicates("site_id", keep="last").reset_index(drop=True)
+    sites = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=BNG)
+    )
+    sites = (
+        gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG)
+        .drop_duplicates("site_id", keep="last")
+        .reset_index(drop=True)
+    )
     known = set(sites["site_id"])
     unknown = [s for s in (*spec.required, *spec.excluded) if s not in known]
     if unknown:
@@ -380,7 +465,11 @@ def _gather_sites(
     sites.loc[sites["site_id"].isin(spec.excluded), "status"] = "excluded"
     if len(sites) == 0:
         raise ProblemDefinitionError(["no candidate hub sites were found for this scenario"])
-    logger.info("%d candidate hub sites (%s)", len(sites), ", ".join(f"{k}: {v}" for k, v in sites["site_type"].value_counts().items()))
+    logger.info(
+        "%d candidate hub sites (%s)",
+        len(sites),
+        ", ".join(f"{k}: {v}" for k, v in sites["site_type"].value_counts().items()),
+    )
     return sites
 
 

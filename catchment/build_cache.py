@@ -136,7 +136,10 @@ def _store_built_data(key: str, scenario: Scenario, data: BuiltData, records: li
     from geodata.cache import save_entry
 
     frames: dict[str, pd.DataFrame] = {
-        "units": data.units, "sites": data.sites, "options": data.options, "boundaries": data.boundaries,
+        "units": data.units,
+        "sites": data.sites,
+        "options": data.options,
+        "boundaries": data.boundaries,
         "dropped": data.dropped,
     }
     areas = None
@@ -194,23 +197,40 @@ def load_built_data(key: str, scenario: Scenario) -> BuiltData | None:
         if "adjacency" in arrays:
             adjacency = [(int(i), int(j)) for i, j in arrays["adjacency"].tolist()]
         data = BuiltData(
-            units=units, sites=frames["sites"], options=frames["options"], minutes=minutes,
-            travel_source=str(meta["travel_source"]), description=str(meta["description"]),
+            units=units,
+            sites=frames["sites"],
+            options=frames["options"],
+            minutes=minutes,
+            travel_source=str(meta["travel_source"]),
+            description=str(meta["description"]),
             group_column=meta["group_column"],
             areas={"units": units, "areas": frames.get("areas")}.get(meta["areas"]),
-            registrations=frames.get("registrations"), boundaries=frames["boundaries"], adjacency=adjacency,
-            site_unit=site_unit, dropped=frames["dropped"], inputs=dict(meta["inputs"]),
+            registrations=frames.get("registrations"),
+            boundaries=frames["boundaries"],
+            adjacency=adjacency,
+            site_unit=site_unit,
+            dropped=frames["dropped"],
+            inputs=dict(meta["inputs"]),
         )
         records = [
-            {"category": str(r["category"]), "message": str(r["message"]), "filename": str(r["filename"]),
-             "lineno": int(r["lineno"])}
+            {
+                "category": str(r["category"]),
+                "message": str(r["message"]),
+                "filename": str(r["filename"]),
+                "lineno": int(r["lineno"]),
+            }
             for r in meta["warnings"]
         ]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         logger.warning("built-problem cache entry %s is damaged (%s); rebuilding", key[:12], exc)
         return None
-    logger.info("built problem for %r read from cache (%s): %d units x %d sites",
-                scenario.name, key[:12], len(data.units), len(data.sites))
+    logger.info(
+        "built problem for %r read from cache (%s): %d units x %d sites",
+        scenario.name,
+        key[:12],
+        len(data.units),
+        len(data.sites),
+    )
     _reissue(records)
     return data
 
@@ -238,11 +258,13 @@ def _reissue(records: list[dict[str, Any]]) -> None:
         if not (isinstance(category, type) and issubclass(category, Warning)):
             category = UserWarning
         filename = record["filename"]
-        module = next(
-            (m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == filename), None
-        )
+        module = next((m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == filename), None)
         registry = module.__dict__.setdefault("__warningregistry__", {}) if module is not None else None
         warnings.warn_explicit(
-            record["message"], category, filename, record["lineno"],
-            module=module.__name__ if module is not None else None, registry=registry,
+            record["message"],
+            category,
+            filename,
+            record["lineno"],
+            module=module.__name__ if module is not None else None,
+            registry=registry,
         )

@@ -76,8 +76,15 @@ def default_options(
         for entry in given or DEFAULT_OPTIONS[site_type]:
             option, cost = entry[0], entry[1]
             capacity = entry[2] if len(entry) > 2 else None
-            rows.append({"site_id": site_id, "option": option, "capital_cost": float(cost), "capacity": capacity,
-                         "placeholder": not given})
+            rows.append(
+                {
+                    "site_id": site_id,
+                    "option": option,
+                    "capital_cost": float(cost),
+                    "capacity": capacity,
+                    "placeholder": not given,
+                }
+            )
     return pd.DataFrame(rows, columns=["site_id", "option", "capital_cost", "capacity", "placeholder"])
 
 
@@ -154,8 +161,11 @@ def problem_from_frames(
     deprivation = None
     if deprivation_column and deprivation_column in units.columns and units[deprivation_column].notna().all():
         deprivation = units[deprivation_column].to_numpy(dtype=float)
-    unit_data = {column: units[column].to_numpy(dtype=float) for column in UNIT_DATA_COLUMNS
-                 if column in units.columns and units[column].notna().all()}
+    unit_data = {
+        column: units[column].to_numpy(dtype=float)
+        for column in UNIT_DATA_COLUMNS
+        if column in units.columns and units[column].notna().all()
+    }
     return Problem(
         unit_ids=tuple(units[unit_id_column].astype(str)),
         unit_type=unit_type,  # type: ignore[arg-type]

@@ -36,16 +36,21 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from geodata.errors import UnknownCcgError
 from catchment.build import default_options, practice_travel, problem_from_frames
 from catchment.problem import DEFAULT_FLOOR, Objective, Problem, Rules
 from catchment.scenario import REGISTRATIONS_FILE
 from geodata.cache import file_digest
-from geodata.errors import DataWarning
+from geodata.errors import DataWarning, UnknownCcgError
 from geodata.settings import BNG
 
-__all__ = ["NATIONAL_FILES", "CcgSubproblem", "NationalInput", "national_subproblems", "ccg_subproblem",
-           "default_largest"]
+__all__ = [
+    "NATIONAL_FILES",
+    "CcgSubproblem",
+    "NationalInput",
+    "national_subproblems",
+    "ccg_subproblem",
+    "default_largest",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -196,9 +201,13 @@ def ccg_subproblem(
     if population < floor:
         shortfall = floor - population
         return CcgSubproblem(
-            ccg_code, codes, population, None, shortfall=shortfall,
+            ccg_code,
+            codes,
+            population,
+            None,
+            shortfall=shortfall,
             reason=f"the CCG's {population:,.0f} registered patients are {shortfall:,.0f} short of the "
-                   f"{floor:,.0f} floor: it cannot form a polysystem on its own (not merged with a neighbour)",
+            f"{floor:,.0f} floor: it cannot form a polysystem on its own (not merged with a neighbour)",
         )
     xy = np.column_stack([practices.geometry.x, practices.geometry.y])
     h_xy = np.column_stack([hospitals.geometry.x, hospitals.geometry.y]) if len(hospitals) else np.zeros((0, 2))
@@ -207,39 +216,93 @@ def ccg_subproblem(
         distance, _ = cKDTree(xy).query(h_xy, k=1, distance_upper_bound=hospitals_within_m)
         near = np.isfinite(distance)
     chosen_h = hospitals.loc[near]
-    n_largest = default_largest(population, floor, len(practices)) if largest_practices is None \
+    n_largest = (
+        default_largest(population, floor, len(practices))
+        if largest_practices is None
         else min(int(largest_practices), len(practices))
+    )
     top = practices.sort_values(["list_size", "practice_code"], ascending=[False, True]).head(n_largest)
-    sites = pd.concat([
-        pd.DataFrame({"site_id": chosen_h["site_id"].astype(str), "name": chosen_h["name"].astype(str),
-                      "site_type": "hospital", "status": "candidate", "geometry": chosen_h.geometry.to_numpy()}),
-        pd.DataFrame({"site_id": top["practice_code"].astype(str), "name": top["name"].astype(str),
-                      "site_type": "community", "status": "candidate", "geometry": top.geometry.to_numpy()}),
-    ], ignore_index=True)
+    sites = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "site_id": chosen_h["site_id"].astype(str),
+                    "name": chosen_h["name"].astype(str),
+                    "site_type": "hospital",
+                    "status": "candidate",
+                    "geometry": chosen_h.geometry.to_numpy(),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "site_id": top["practice_code"].astype(str),
+                    "name": top["name"].astype(str),
+                    "site_type": "community",
+                    "status": "candidate",
+                    "geometry": top.geometry.to_numpy(),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG).drop_duplicates("site_id").reset_index(drop=True)
 
     reg = registrations.loc[registrations["practice_code"].isin(codes)]
     areas = centroids.loc[centroids["lsoa_code"].isin(reg["lsoa_code"])].reset_index(drop=True)
     site_ids = list(sites["site_id"])
-    area_minutes = crow_fly_matrix(areas.geometry, sites.geometry, origin_ids=list(areas["lsoa_code"]),
-                                   destination_ids=site_ids, detour_factor=detour_factor, speed_kph=speed_kph)
-    own = crow_fly_matrix(practices.geometry, sites.geometry, origin_ids=list(codes), destination_ids=site_ids,
-                          detour_factor=detour_factor, speed_kph=speed_kph)
-    minutes, covered = practice_travel(list(codes), reg, list(areas["lsoa_code"]), np.asarray(area_minutes.minutes),
-                                       fallback_minutes=np.asarray(own.minutes))
-    units = gpd.GeoDataFrame({
-        "unit_id": list(codes), "name": practices["name"].astype(str).to_numpy(),
-        "population": practices["list_size"].to_numpy(dtype=float), "ccg_code": ccg_code,
-        "registrations_covered": covered,
-    }, geometry=practices.geometry.to_numpy(), crs=BNG)
+    area_minutes = crow_fly_matrix(
+        areas.geometry,
+        sites.geometry,
+        origin_ids=list(areas["lsoa_code"]),
+        destination_ids=site_ids,
+        detour_factor=detour_factor,
+        speed_kph=speed_kph,
+    )
+    own = crow_fly_matrix(
+        practices.geometry,
+        sites.geometry,
+        origin_ids=list(codes),
+        destination_ids=site_ids,
+        detour_factor=detour_factor,
+        speed_kph=speed_kph,
+    )
+    minutes, covered = practice_travel(
+        list(codes),
+        reg,
+        list(areas["lsoa_code"]),
+        np.asarray(area_minutes.minutes),
+        fallback_minutes=np.asarray(own.minutes),
+    )
+    units = gpd.GeoDataFrame(
+        {
+            "unit_id": list(codes),
+            "name": practices["name"].astype(str).to_numpy(),
+            "population": practices["list_size"].to_numpy(dtype=float),
+            "ccg_code": ccg_code,
+            "registrations_covered": covered,
+        },
+        geometry=practices.geometry.to_numpy(),
+        crs=BNG,
+    )
     problem = problem_from_frames(
-        units, sites, default_options(sites), minutes, unit_type="practice",
-        rules=Rules(floor=floor), objective=Objective({"mean_travel": 1.0}),
-        travel_source="estimate", travel_label=f"estimate: {area_minutes.label}",
+        units,
+        sites,
+        default_options(sites),
+        minutes,
+        unit_type="practice",
+        rules=Rules(floor=floor),
+        objective=Objective({"mean_travel": 1.0}),
+        travel_source="estimate",
+        travel_label=f"estimate: {area_minutes.label}",
     )
     share = float((covered * units["population"]).sum() / population) if population > 0 else math.nan
     return CcgSubproblem(
-        ccg_code, codes, population, problem, n_hospitals=int(near.sum()), n_practice_sites=len(top),
+        ccg_code,
+        codes,
+        population,
+        problem,
+        n_hospitals=int(near.sum()),
+        n_practice_sites=len(top),
         registrations_covered=share,
     )
 
@@ -304,10 +367,13 @@ def national_subproblems(
         else:
             logger.info("%s", w.message)
     universe = read_epraccur(paths["epraccur"])[["practice_code", "name"]].merge(
-        list_sizes[["practice_code", "ccg_code", "list_size"]], on="practice_code")
+        list_sizes[["practice_code", "ccg_code", "list_size"]], on="practice_code"
+    )
     left_out = universe.loc[~universe["practice_code"].isin(practices["practice_code"])].copy()
-    left_out["reason"] = ("no coordinates: not in the NHS Choices GP file and postcode not in Code-Point Open; "
-                          "cannot be placed, so left out of planning")
+    left_out["reason"] = (
+        "no coordinates: not in the NHS Choices GP file and postcode not in Code-Point Open; "
+        "cannot be placed, so left out of planning"
+    )
     hospitals = load_hospitals(root, sector="NHS")
     registrations = read_practice_lsoa(paths["registrations"])
     centroids = read_lsoa_centroids(paths["centroids"])
@@ -317,18 +383,33 @@ def national_subproblems(
         left_out = left_out.loc[left_out["ccg_code"].isin(wanted)]
     subproblems = []
     for code, group in practices.groupby("ccg_code", sort=True):
-        subproblems.append(ccg_subproblem(
-            str(code), group, hospitals, registrations, centroids, floor=floor,
-            hospitals_within_m=hospitals_within_m, largest_practices=largest_practices,
-            detour_factor=detour_factor, speed_kph=speed_kph,
-        ))
+        subproblems.append(
+            ccg_subproblem(
+                str(code),
+                group,
+                hospitals,
+                registrations,
+                centroids,
+                floor=floor,
+                hospitals_within_m=hospitals_within_m,
+                largest_practices=largest_practices,
+                detour_factor=detour_factor,
+                speed_kph=speed_kph,
+            )
+        )
     small = sum(1 for s in subproblems if not s.solvable)
-    logger.info("%d CCG(s), %d practice(s); %d CCG(s) below the floor; %d practice(s) left out (no coordinates)",
-                len(subproblems), len(practices), small, len(left_out))
+    logger.info(
+        "%d CCG(s), %d practice(s); %d CCG(s) below the floor; %d practice(s) left out (no coordinates)",
+        len(subproblems),
+        len(practices),
+        small,
+        len(left_out),
+    )
     return NationalInput(
         subproblems=tuple(subproblems),
-        practices=gpd.GeoDataFrame(practices[["practice_code", "name", "ccg_code", "list_size", "geometry"]],
-                                   geometry="geometry", crs=BNG),
+        practices=gpd.GeoDataFrame(
+            practices[["practice_code", "name", "ccg_code", "list_size", "geometry"]], geometry="geometry", crs=BNG
+        ),
         left_out=left_out[["practice_code", "name", "ccg_code", "list_size", "reason"]].reset_index(drop=True),
         floor=float(floor),
         travel_label=f"estimate: crow-fly x{detour_factor:g} at {speed_kph:g} km/h, patient-weighted over LSOAs",

@@ -47,13 +47,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geodata.errors import OutputLocationError
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, objective_terms, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
 from geodata.cache import file_digest
-from geodata.errors import CatchmentError
+from geodata.errors import CatchmentError, OutputLocationError
 from geodata.settings import BNG
 
 __all__ = [
@@ -175,9 +174,11 @@ def _check(target: Path) -> None:
     if target.is_dir():
         if not _engine_written(target) and any(target.iterdir()):
             raise OutputLocationError(
-                target, f"holds files the engine did not write (there is no {MARKER} marker): the engine only "
+                target,
+                f"holds files the engine did not write (there is no {MARKER} marker): the engine only "
                 "replaces a folder it wrote itself or an empty one. Nothing was written and the folder is "
-                "untouched; choose another --out, or empty the folder yourself")
+                "untouched; choose another --out, or empty the folder yourself",
+            )
     ancestor = target.parent
     while not ancestor.exists() and not ancestor.is_symlink():
         ancestor = ancestor.parent
@@ -187,24 +188,43 @@ def _check(target: Path) -> None:
         os.rmdir(tempfile.mkdtemp(prefix=".catchment-probe-", dir=ancestor))
     except OSError as exc:
         raise OutputLocationError(
-            target, f"no folder can be created in {ancestor} ({exc.strerror or exc}); nothing was written") from exc
+            target, f"no folder can be created in {ancestor} ({exc.strerror or exc}); nothing was written"
+        ) from exc
 
 
 #: Name of the marker file in every output folder: the engine replaces or tidies only
 #: folders that hold it.
 MARKER = ".catchment-output"
 #: errno values meaning that the location cannot take the results (not an engine fault).
-_LOCATION_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG,
-                              errno.ENAMETOOLONG, errno.ENOTDIR, errno.EIO})
+_LOCATION_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.EFBIG,
+        errno.ENAMETOOLONG,
+        errno.ENOTDIR,
+        errno.EIO,
+    }
+)
 #: The same in the words of libraries that do not raise OSError (GDAL/SQLite writing a GeoPackage).
-_LOCATION_TEXT = re.compile(r"no space left on device|disk is full|disk quota exceeded|read-only file system"
-                            r"|permission denied", re.IGNORECASE)
+_LOCATION_TEXT = re.compile(
+    r"no space left on device|disk is full|disk quota exceeded|read-only file system"
+    r"|permission denied",
+    re.IGNORECASE,
+)
 _STALE = r"^\.{name}\.(?:(?P<staging>\d+)\.tmp|old-(?P<old>\d+))$"
 
 
 def _write_marker(folder: Path) -> None:
-    marker = {"written_by": ENGINE_NAME, "version": engine_info()["version"], "pid": os.getpid(),
-              "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    marker = {
+        "written_by": ENGINE_NAME,
+        "version": engine_info()["version"],
+        "pid": os.getpid(),
+        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
     (folder / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
 
 
@@ -256,8 +276,11 @@ def _tidy_stale(target: Path) -> None:
         try:
             if found["old"] and not target.exists():
                 os.replace(entry, target)
-                logger.warning("restored the earlier results %s from %s (a run was killed while replacing them)",
-                               target, entry.name)
+                logger.warning(
+                    "restored the earlier results %s from %s (a run was killed while replacing them)",
+                    target,
+                    entry.name,
+                )
             else:
                 shutil.rmtree(entry)
                 logger.info("removed %s, left by a run that was killed", entry)
@@ -357,8 +380,13 @@ def engine_info() -> dict[str, Any]:
     """
     root = Path(__file__).resolve().parent.parent
     commit, dirty = _git_state(root)
-    return {"name": ENGINE_NAME, "version": _engine_version(root), "git_commit": commit, "git_dirty": dirty,
-            "python": platform.python_version()}
+    return {
+        "name": ENGINE_NAME,
+        "version": _engine_version(root),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python": platform.python_version(),
+    }
 
 
 def _engine_version(root: Path) -> str | None:
@@ -379,8 +407,9 @@ def _git_state(root: Path) -> tuple[str | None, bool | None]:
         return None, None
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True,
-                              timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
 
     try:
         if Path(git("rev-parse", "--show-toplevel")).resolve() != root:
@@ -440,8 +469,11 @@ def polysystem_areas(built: BuiltProblem, plan: Plan, *, min_patients: float = M
         method = "dissolved LSOA boundaries"
     else:
         if built.areas is None or built.registrations is None or len(built.areas) == 0:
-            return gpd.GeoDataFrame(columns=["polysystem_id", "hub_site_id", "population", "method", "geometry"],
-                                    geometry="geometry", crs=BNG)
+            return gpd.GeoDataFrame(
+                columns=["polysystem_id", "hub_site_id", "population", "method", "geometry"],
+                geometry="geometry",
+                crs=BNG,
+            )
         majority = majority_areas(built, plan)
         units = majority.loc[majority["registered"] >= min_patients, ["lsoa_code", "hub_site_id", "geometry"]]
         method = f"LSOAs by majority of registered patients (LSOAs with at least {min_patients:,.0f} patients)"
@@ -451,8 +483,11 @@ def polysystem_areas(built: BuiltProblem, plan: Plan, *, min_patients: float = M
     dissolved["polysystem_id"] = dissolved["hub_site_id"].map(ids)
     dissolved["population"] = dissolved["hub_site_id"].map(totals).astype(float)
     dissolved["method"] = method
-    return dissolved[["polysystem_id", "hub_site_id", "population", "method", "geometry"]].sort_values(
-        "polysystem_id").reset_index(drop=True)
+    return (
+        dissolved[["polysystem_id", "hub_site_id", "population", "method", "geometry"]]
+        .sort_values("polysystem_id")
+        .reset_index(drop=True)
+    )
 
 
 def majority_areas(built: BuiltProblem, plan: Plan) -> gpd.GeoDataFrame:
@@ -468,8 +503,12 @@ def majority_areas(built: BuiltProblem, plan: Plan) -> gpd.GeoDataFrame:
     totals = by.groupby("lsoa_code")["patients"].transform("sum")
     by["share"] = by["patients"] / totals
     by["registered"] = totals
-    best = by.sort_values(["lsoa_code", "share", "hub_site_id"], ascending=[True, False, True]).drop_duplicates("lsoa_code")
-    areas = built.areas.merge(best[["lsoa_code", "hub_site_id", "share", "patients", "registered"]], on="lsoa_code", how="inner")
+    best = by.sort_values(["lsoa_code", "share", "hub_site_id"], ascending=[True, False, True]).drop_duplicates(
+        "lsoa_code"
+    )
+    areas = built.areas.merge(
+        best[["lsoa_code", "hub_site_id", "share", "patients", "registered"]], on="lsoa_code", how="inner"
+    )
     areas["polysystem_id"] = areas["hub_site_id"].map(plan.polysystem_ids())
     return areas
 
@@ -488,8 +527,12 @@ def json_safe(value: Any) -> Any:
 
 
 def solution_record(
-    built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
-    provenance: Mapping[str, Any] | None = None, timing: Mapping[str, Any] | None = None,
+    built: BuiltProblem,
+    plan: Plan,
+    *,
+    scenario: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    timing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The content of ``solution.json``.
 
@@ -504,46 +547,54 @@ def solution_record(
     if provenance is None:
         scenario_ = scenario or {}
         provenance = _provenance(scenario_file=scenario_.get("file"), sweep_file=scenario_.get("sweep_file"))
-    return json_safe({
-        "status": plan.status,
-        "status_label": plan.status_label,
-        "proven_optimal": plan.proven_optimal,
-        "objective": plan.objective,
-        "bound": plan.bound,
-        "gap": plan.gap,
-        "mip_gap_requested": plan.mip_gap,
-        "solver": plan.solver,
-        "runtime_s": plan.runtime_s,
-        **{key: (timing or {}).get(key) for key in ("time_limit_s", "solve_time_limit_s", "time_limit_margin_s")},
-        "stopped_by_time_limit": bool(plan.stats.get("stopped_by_time_limit", False)),
-        "load_s": built.load_s,
-        "travel_source": built.problem.travel_source,
-        "travel_label": built.problem.travel_label,
-        "objective_terms": objective_terms(built.problem, plan),
-        "violations": [{"rule": v.rule, "message": v.message, "ids": list(v.ids)} for v in plan.violations],
-        "coverage": summary["coverage"],
-        "coverage_text": summary["coverage_text"],
-        "capital_costs_source": summary["capital_costs_source"],
-        "capital_costs_note": summary["capital_costs_note"],
-        "summary": summary,
-        "notes": list(plan.notes),
-        "solver_stats": dict(plan.stats),
-        "problem": built.problem.describe(),
-        "scenario": dict(scenario or {}),
-        "input_files": dict(built.input_files),
-        **dict(provenance),
-    })
+    return json_safe(
+        {
+            "status": plan.status,
+            "status_label": plan.status_label,
+            "proven_optimal": plan.proven_optimal,
+            "objective": plan.objective,
+            "bound": plan.bound,
+            "gap": plan.gap,
+            "mip_gap_requested": plan.mip_gap,
+            "solver": plan.solver,
+            "runtime_s": plan.runtime_s,
+            **{key: (timing or {}).get(key) for key in ("time_limit_s", "solve_time_limit_s", "time_limit_margin_s")},
+            "stopped_by_time_limit": bool(plan.stats.get("stopped_by_time_limit", False)),
+            "load_s": built.load_s,
+            "travel_source": built.problem.travel_source,
+            "travel_label": built.problem.travel_label,
+            "objective_terms": objective_terms(built.problem, plan),
+            "violations": [{"rule": v.rule, "message": v.message, "ids": list(v.ids)} for v in plan.violations],
+            "coverage": summary["coverage"],
+            "coverage_text": summary["coverage_text"],
+            "capital_costs_source": summary["capital_costs_source"],
+            "capital_costs_note": summary["capital_costs_note"],
+            "summary": summary,
+            "notes": list(plan.notes),
+            "solver_stats": dict(plan.stats),
+            "problem": built.problem.describe(),
+            "scenario": dict(scenario or {}),
+            "input_files": dict(built.input_files),
+            **dict(provenance),
+        }
+    )
 
 
 def dropped_frame(problem: Problem) -> pd.DataFrame:
     """The units of the selection left out of the problem (``dropped.csv``)."""
-    return pd.DataFrame([(d.unit_id, d.name, d.population, d.reason) for d in problem.dropped],
-                        columns=list(DROPPED_COLUMNS))
+    return pd.DataFrame(
+        [(d.unit_id, d.name, d.population, d.reason) for d in problem.dropped], columns=list(DROPPED_COLUMNS)
+    )
 
 
 def write_outputs(
-    folder: str | Path, built: BuiltProblem, plan: Plan, *, scenario: Mapping[str, Any] | None = None,
-    provenance: Mapping[str, Any] | None = None, timing: Mapping[str, Any] | None = None,
+    folder: str | Path,
+    built: BuiltProblem,
+    plan: Plan,
+    *,
+    scenario: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    timing: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write the contract files into ``folder`` (normally an :func:`atomic_output_dir`).
 
@@ -556,8 +607,10 @@ def write_outputs(
     polysystems = polysystems_frame(problem, plan)
     assignments.to_csv(paths["assignments.csv"], index=False)
     polysystems.to_csv(paths["polysystems.csv"], index=False)
-    paths["solution.json"].write_text(json.dumps(
-        solution_record(built, plan, scenario=scenario, provenance=provenance, timing=timing), indent=2) + "\n")
+    paths["solution.json"].write_text(
+        json.dumps(solution_record(built, plan, scenario=scenario, provenance=provenance, timing=timing), indent=2)
+        + "\n"
+    )
     dropped_frame(problem).to_csv(paths["dropped.csv"], index=False)
 
     gpkg = paths["polysystems.gpkg"]

@@ -30,8 +30,11 @@ def _point_columns(table: pd.DataFrame, problems: ProblemCollector) -> tuple[tup
         return ("easting", "northing"), BNG
     if {"longitude", "latitude"} <= set(table.columns):
         return ("longitude", "latitude"), "EPSG:4326"
-    problems.add(f"needs easting and northing (EPSG:27700) or longitude and latitude columns (columns found: "
-                 f"{', '.join(map(str, table.columns))})", column="easting, northing")
+    problems.add(
+        f"needs easting and northing (EPSG:27700) or longitude and latitude columns (columns found: "
+        f"{', '.join(map(str, table.columns))})",
+        column="easting, northing",
+    )
     return (), None
 
 
@@ -59,8 +62,9 @@ def read_sites_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
         y = v.parse_numbers(table, xy[1], problems=problems)
         problems.raise_if_any()
         frame = table.apply(lambda column: column.str.strip())
-        sites = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x.to_numpy(), y.to_numpy()), crs=crs,
-                                 index=table.index)
+        sites = gpd.GeoDataFrame(
+            frame, geometry=gpd.points_from_xy(x.to_numpy(), y.to_numpy()), crs=crs, index=table.index
+        )
         sites = v.to_bng(sites)
         coordinates = f"{xy[0]}, {xy[1]}"
     else:
@@ -77,11 +81,14 @@ def read_sites_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
     for row in sites.index[sites["site_id"].fillna("") == ""]:
         problems.add("missing site id", row=int(row), column="site_id")
     v.check_unique(sites.loc[sites["site_id"].fillna("") != ""], "site_id", problems=problems, what="site id")
-    for column, allowed in (("site_type", ("community", "hospital")),
-                            ("status", ("candidate", "required", "excluded"))):
+    for column, allowed in (
+        ("site_type", ("community", "hospital")),
+        ("status", ("candidate", "required", "excluded")),
+    ):
         for row in sites.index[~sites[column].isin(allowed)]:
-            problems.add(f"must be one of {', '.join(allowed)}, got {sites.at[row, column]!r}", row=int(row),
-                         column=column)
+            problems.add(
+                f"must be one of {', '.join(allowed)}, got {sites.at[row, column]!r}", row=int(row), column=column
+            )
     points = sites.geometry
     outside = v.outside_gb(points)
     for row in sites.index[outside]:
@@ -91,9 +98,12 @@ def read_sites_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
         distance[~outside] = land_distance(points[~outside], land)
         for i in np.flatnonzero(~outside & (distance > LAND_TOLERANCE_M)):
             row = sites.index[i]
-            problems.add(f"site {sites.at[row, 'site_id']!r} lies {distance[i] / 1000:,.0f} km off the land of the UK "
-                         f"({Path(land).name}; at most {LAND_TOLERANCE_M / 1000:g} km allowed)",
-                         row=int(row), column=coordinates)
+            problems.add(
+                f"site {sites.at[row, 'site_id']!r} lies {distance[i] / 1000:,.0f} km off the land of the UK "
+                f"({Path(land).name}; at most {LAND_TOLERANCE_M / 1000:g} km allowed)",
+                row=int(row),
+                column=coordinates,
+            )
     problems.raise_if_any()
     return sites[SITE_COLUMNS].reset_index(drop=True)
 
@@ -162,9 +172,13 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
     problems.raise_if_any()
     names = table["name"].str.strip() if "name" in table else ids
     units = gpd.GeoDataFrame(
-        {"unit_id": ids.to_numpy(), "name": names.where(names != "", ids).to_numpy(),
-         "population": population.to_numpy(dtype=float)},
-        geometry=gpd.points_from_xy(x.to_numpy(), y.to_numpy()), crs=crs,
+        {
+            "unit_id": ids.to_numpy(),
+            "name": names.where(names != "", ids).to_numpy(),
+            "population": population.to_numpy(dtype=float),
+        },
+        geometry=gpd.points_from_xy(x.to_numpy(), y.to_numpy()),
+        crs=crs,
     )
     if imd is not None:
         units.insert(3, "imd_score", imd.to_numpy(dtype=float))
@@ -173,21 +187,31 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
     columns = f"{xy[0]}, {xy[1]}"
     outside = v.outside_gb(units.geometry)
     for i in np.flatnonzero(outside):
-        problems.add(f"unit {ids.iloc[i]!r} at {x.iloc[i]:g}, {y.iloc[i]:g} lies outside Great Britain "
-                     f"(are {' and '.join(xy)} exchanged?)", row=int(rows[i]), column=columns)
+        problems.add(
+            f"unit {ids.iloc[i]!r} at {x.iloc[i]:g}, {y.iloc[i]:g} lies outside Great Britain "
+            f"(are {' and '.join(xy)} exchanged?)",
+            row=int(rows[i]),
+            column=columns,
+        )
     if land is not None and not outside.all():
         distance = np.full(len(units), np.inf)
         distance[~outside] = land_distance(units.geometry[~outside], land)
         for i in np.flatnonzero(~outside & (distance > LAND_TOLERANCE_M)):
-            problems.add(f"unit {ids.iloc[i]!r} lies {distance[i] / 1000:,.0f} km off the land of the UK "
-                         f"({Path(land).name}; at most {LAND_TOLERANCE_M / 1000:g} km allowed)",
-                         row=int(rows[i]), column=columns)
+            problems.add(
+                f"unit {ids.iloc[i]!r} lies {distance[i] / 1000:,.0f} km off the land of the UK "
+                f"({Path(land).name}; at most {LAND_TOLERANCE_M / 1000:g} km allowed)",
+                row=int(rows[i]),
+                column=columns,
+            )
     if not problems:
         distance = isolation(units.geometry)
         for i in np.flatnonzero(distance > MAX_ISOLATION_M):
-            problems.add(f"unit {ids.iloc[i]!r} lies {distance[i] / 1000:,.0f} km from the nearest other unit "
-                         f"(at most {MAX_ISOLATION_M / 1000:g} km expected): a wrong coordinate?",
-                         row=int(rows[i]), column=columns)
+            problems.add(
+                f"unit {ids.iloc[i]!r} lies {distance[i] / 1000:,.0f} km from the nearest other unit "
+                f"(at most {MAX_ISOLATION_M / 1000:g} km expected): a wrong coordinate?",
+                row=int(rows[i]),
+                column=columns,
+            )
     problems.raise_if_any()
     logger.info("%s: %d units, %s people", path.name, len(units), f"{units['population'].sum():,.0f}")
     return units
@@ -201,16 +225,23 @@ def read_options_file(path: Path, *, known_sites: set[str] | None = None) -> pd.
     problems = ProblemCollector(path)
     frame = table.apply(lambda column: column.str.strip())
     cost = v.parse_numbers(frame, "capital_cost", problems=problems, minimum=0)
-    capacity = (v.parse_numbers(frame, "capacity", problems=problems, minimum=0, allow_blank=True)
-                if "capacity" in frame.columns else pd.Series(np.nan, index=frame.index))
+    capacity = (
+        v.parse_numbers(frame, "capacity", problems=problems, minimum=0, allow_blank=True)
+        if "capacity" in frame.columns
+        else pd.Series(np.nan, index=frame.index)
+    )
     for row in frame.index[~frame["option"].isin(("reuse", "refurbish", "new_build"))]:
-        problems.add(f"option must be reuse, refurbish or new_build, got {frame.at[row, 'option']!r}", row=int(row),
-                     column="option")
+        problems.add(
+            f"option must be reuse, refurbish or new_build, got {frame.at[row, 'option']!r}",
+            row=int(row),
+            column="option",
+        )
     if known_sites is not None:
         for row in frame.index[~frame["site_id"].isin(known_sites)]:
             problems.add(f"unknown site {frame.at[row, 'site_id']!r}", row=int(row), column="site_id")
     for row in frame.index[frame.duplicated(["site_id", "option"], keep="first")]:
         problems.add(f"option given twice for site {frame.at[row, 'site_id']!r}", row=int(row), column="option")
     problems.raise_if_any()
-    return pd.DataFrame({"site_id": frame["site_id"], "option": frame["option"], "capital_cost": cost,
-                         "capacity": capacity}).reset_index(drop=True)
+    return pd.DataFrame(
+        {"site_id": frame["site_id"], "option": frame["option"], "capital_cost": cost, "capacity": capacity}
+    ).reset_index(drop=True)

@@ -36,14 +36,23 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from geodata.errors import ScenarioError
 from catchment.build import BuiltProblem, build_demo, build_from_scenario
 from catchment.problem import Problem, Rules
 from catchment.scenario import Scenario, read_toml, unknown_keys
+from geodata.errors import ScenarioError
 
 __all__ = [
-    "GRID_AXES", "FREE", "NONE", "DEMO", "SweepSpec", "SweepPoint", "read_sweep", "parse_sweep", "apply_point",
-    "format_value", "sweep_bases",
+    "GRID_AXES",
+    "FREE",
+    "NONE",
+    "DEMO",
+    "SweepSpec",
+    "SweepPoint",
+    "read_sweep",
+    "parse_sweep",
+    "apply_point",
+    "format_value",
+    "sweep_bases",
 ]
 
 logger = logging.getLogger(__name__)
@@ -181,7 +190,7 @@ def parse_sweep(raw: Mapping[str, Any], *, source: str = "<sweep>", path: Path |
         problems.append(f"{source}: [sweep] name must be a non-empty text, got {name!r}")
     base = meta.get("base")
     if not isinstance(base, str) or not base.strip():
-        problems.append(f"{source}: [sweep] base must name the base scenario file (or \"demo\"), got {base!r}")
+        problems.append(f'{source}: [sweep] base must name the base scenario file (or "demo"), got {base!r}')
         base = ""
     elif base != DEMO:
         base_path = Path(base).expanduser()
@@ -191,8 +200,9 @@ def parse_sweep(raw: Mapping[str, Any], *, source: str = "<sweep>", path: Path |
             problems.append(f"{source}: [sweep] base scenario file not found: {base_path}")
         base = str(base_path)
     time_limit = meta.get("time_limit")
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
-                                   or not time_limit > 0):
+    if time_limit is not None and (
+        isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0
+    ):
         problems.append(f"{source}: [sweep] time_limit must be a positive number of seconds, got {time_limit!r}")
         time_limit = None
     maps = meta.get("maps", True)
@@ -221,8 +231,14 @@ def parse_sweep(raw: Mapping[str, Any], *, source: str = "<sweep>", path: Path |
         problems.append(f"{source}: [grid] has {size:,} points, more than {_MAX_POINTS:,}; split the sweep")
     if problems:
         raise ScenarioError(problems)
-    return SweepSpec(name=str(name), path=path, base=str(base), axes=axes,
-                     time_limit=None if time_limit is None else float(time_limit), maps=maps)
+    return SweepSpec(
+        name=str(name),
+        path=path,
+        base=str(base),
+        axes=axes,
+        time_limit=None if time_limit is None else float(time_limit),
+        maps=maps,
+    )
 
 
 def _table(raw: Mapping[str, Any], key: str, allowed: set[str], source: str, problems: list[str]) -> dict[str, Any]:
@@ -262,12 +278,15 @@ def _axis_values(axis: str, raw: Any, where: str, problems: list[str]) -> list[A
                 values.append((None, None))
             elif isinstance(item, int) and not isinstance(item, bool) and item >= 1:
                 values.append((item, item))
-            elif (isinstance(item, list) and len(item) == 2
-                  and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in item)
-                  and item[0] <= item[1]):
+            elif (
+                isinstance(item, list)
+                and len(item) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in item)
+                and item[0] <= item[1]
+            ):
                 values.append((item[0], item[1]))
             else:
-                problems.append(f"{at} must be \"{FREE}\", a positive whole number or [min, max], got {item!r}")
+                problems.append(f'{at} must be "{FREE}", a positive whole number or [min, max], got {item!r}')
                 bad = True
         elif axis in ("max_travel_min", "budget"):
             if item == NONE:
@@ -276,7 +295,7 @@ def _axis_values(axis: str, raw: Any, where: str, problems: list[str]) -> list[A
                 values.append(float(item))
             else:
                 what = "a positive number of minutes" if axis == "max_travel_min" else "a non-negative amount (GBP)"
-                problems.append(f"{at} must be \"{NONE}\" or {what}, got {item!r}")
+                problems.append(f'{at} must be "{NONE}" or {what}, got {item!r}')
                 bad = True
         elif axis == "mode":
             if item not in _MODES:
@@ -381,8 +400,9 @@ def sweep_bases(
     if wants_mode and scenario.travel.source != "network":
         source = scenario.travel.source
         kind = {"estimate": "an estimate", "matrix": "a user matrix"}.get(source, source)
-        not_applicable["mode"] = (f"the base scenario's travel times are {kind}, not a road network: "
-                                  "they do not depend on the mode")
+        not_applicable["mode"] = (
+            f"the base scenario's travel times are {kind}, not a road network: they do not depend on the mode"
+        )
     if not wants_mode or "mode" in not_applicable:
         return {None: build_from_scenario(scenario, data_dir=data_dir)}, not_applicable, record
     bases: dict[str | None, BuiltProblem] = {}

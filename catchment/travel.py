@@ -83,10 +83,17 @@ def practice_travel(
     if no_data.any():
         if fallback_minutes is None:
             raise InputDataError(
-                [DataProblem("<registrations>", f"no usable registrations for practice(s) {', '.join(np.asarray(practice_ids)[no_data][:10])}")]
+                [
+                    DataProblem(
+                        "<registrations>",
+                        f"no usable registrations for practice(s) {', '.join(np.asarray(practice_ids)[no_data][:10])}",
+                    )
+                ]
             )
         minutes[no_data] = fallback_minutes[no_data]
-        logger.info("%d practice(s) without registrations data: travel from the practice's own location", int(no_data.sum()))
+        logger.info(
+            "%d practice(s) without registrations data: travel from the practice's own location", int(no_data.sum())
+        )
     return minutes, covered
 
 
@@ -117,12 +124,23 @@ def scenario_travel(
     fallback = None
     area_ok = None
     if spec.source == "estimate":
-        tt = gt.crow_fly_matrix(origin_points, sites.geometry, origin_ids=origin_ids, destination_ids=site_ids,
-                                detour_factor=spec.detour_factor, speed_kph=spec.speed_kph)
+        tt = gt.crow_fly_matrix(
+            origin_points,
+            sites.geometry,
+            origin_ids=origin_ids,
+            destination_ids=site_ids,
+            detour_factor=spec.detour_factor,
+            speed_kph=spec.speed_kph,
+        )
         if practice_units is not None:
-            fallback = gt.crow_fly_matrix(practice_units.geometry, sites.geometry,
-                                          origin_ids=list(practice_units["unit_id"]), destination_ids=site_ids,
-                                          detour_factor=spec.detour_factor, speed_kph=spec.speed_kph).minutes
+            fallback = gt.crow_fly_matrix(
+                practice_units.geometry,
+                sites.geometry,
+                origin_ids=list(practice_units["unit_id"]),
+                destination_ids=site_ids,
+                detour_factor=spec.detour_factor,
+                speed_kph=spec.speed_kph,
+            ).minutes
         return tt.label, "estimate", np.asarray(tt.minutes), fallback, None, False
     if spec.source == "matrix":
         path = scenario.resolve(spec.matrix or "", root)
@@ -139,13 +157,28 @@ def scenario_travel(
         graph = gn.graph_from_graphml(path)
     else:
         graph = gn.graph_from_osm_file(path, mode=spec.mode)
-    tt = gt.travel_time_matrix(graph, origin_points, sites.geometry, origin_ids=origin_ids, destination_ids=site_ids,
-                               cutoff_min=spec.cutoff_min, max_snap_m=spec.max_snap_m)
+    tt = gt.travel_time_matrix(
+        graph,
+        origin_points,
+        sites.geometry,
+        origin_ids=origin_ids,
+        destination_ids=site_ids,
+        cutoff_min=spec.cutoff_min,
+        max_snap_m=spec.max_snap_m,
+    )
     area_ok = np.asarray(tt.origin_snap_m) <= spec.max_snap_m if tt.origin_snap_m is not None else None
     if practice_units is not None:
-        fallback = np.asarray(gt.travel_time_matrix(
-            graph, practice_units.geometry, sites.geometry, origin_ids=list(practice_units["unit_id"]),
-            destination_ids=site_ids, cutoff_min=spec.cutoff_min, max_snap_m=spec.max_snap_m).minutes)
+        fallback = np.asarray(
+            gt.travel_time_matrix(
+                graph,
+                practice_units.geometry,
+                sites.geometry,
+                origin_ids=list(practice_units["unit_id"]),
+                destination_ids=site_ids,
+                cutoff_min=spec.cutoff_min,
+                max_snap_m=spec.max_snap_m,
+            ).minutes
+        )
     return f"{tt.label}: {tt.description}", "network", np.asarray(tt.minutes), fallback, area_ok, False
 
 
@@ -162,20 +195,37 @@ def _practice_matrix(
     if (rows >= 0).any():
         missing = [p for p, r in zip(practice_ids, rows) if r < 0]
         if missing:
-            raise InputDataError([DataProblem(
-                str(path), f"the matrix is keyed by practice code but has no row for {len(missing)} practice(s) "
-                f"of the selection: {v.few(missing)}", column="origin")])
+            raise InputDataError(
+                [
+                    DataProblem(
+                        str(path),
+                        f"the matrix is keyed by practice code but has no row for {len(missing)} practice(s) "
+                        f"of the selection: {v.few(missing)}",
+                        column="origin",
+                    )
+                ]
+            )
         logger.info("%s: travel times keyed by practice code, used as they are", path.name)
         return tt.label, "matrix", minutes[rows], None, None, True
     rows = in_file.get_indexer(lsoa_ids)
     usable = rows >= 0
     if not usable.any():
-        raise InputDataError([DataProblem(
-            str(path), f"no origin id is a practice code of the selection ({v.few(practice_ids[:5])}...) or an LSOA "
-            f"where their patients live ({v.few(lsoa_ids[:5])}...); the file's origins: {v.few(list(in_file[:5]))}",
-            column="origin")])
-    logger.info("%s: travel times keyed by LSOA: %d of the %d LSOAs where the practices' patients live",
-                path.name, int(usable.sum()), len(lsoa_ids))
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(path),
+                    f"no origin id is a practice code of the selection ({v.few(practice_ids[:5])}...) or an LSOA "
+                    f"where their patients live ({v.few(lsoa_ids[:5])}...); the file's origins: {v.few(list(in_file[:5]))}",
+                    column="origin",
+                )
+            ]
+        )
+    logger.info(
+        "%s: travel times keyed by LSOA: %d of the %d LSOAs where the practices' patients live",
+        path.name,
+        int(usable.sum()),
+        len(lsoa_ids),
+    )
     by_lsoa = np.where(usable[:, None], minutes[np.maximum(rows, 0)], np.inf)
     return tt.label, "matrix", by_lsoa, None, usable, False
 
@@ -188,6 +238,13 @@ def check_matrix_covers_practices(
     served = set(registrations.loc[isin(registrations["lsoa_code"], covered), "practice_code"])
     lacking = [u for u in units["unit_id"] if u not in served]
     if lacking:
-        raise InputDataError([DataProblem(
-            str(path), f"no origin of the matrix is an LSOA where the patients of {len(lacking)} practice(s) live: "
-            f"{v.few(lacking)} (add those LSOAs, or key the matrix by practice code)", column="origin")])
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(path),
+                    f"no origin of the matrix is an LSOA where the patients of {len(lacking)} practice(s) live: "
+                    f"{v.few(lacking)} (add those LSOAs, or key the matrix by practice code)",
+                    column="origin",
+                )
+            ]
+        )

@@ -21,8 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     target = Path(args[0]) if args else Path(__file__).with_name("demo-map.png")
     built = build_demo()
     plan = solve(built.problem)
-    title = (f"Built-in demo: {len(plan.hub_options)} polysystems of at least "
-             f"{built.problem.rules.floor:,.0f} patients from {built.problem.n_units} GP practices")
+    title = (
+        f"Built-in demo: {len(plan.hub_options)} polysystems of at least "
+        f"{built.problem.rules.floor:,.0f} patients from {built.problem.n_units} GP practices"
+    )
     save_static_map(built, plan, target, title=title, dpi=120)
     print(f"wrote {target} ({plan.status_label})")
     return 0

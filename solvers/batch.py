@@ -172,8 +172,11 @@ def solve_and_check(problem: Problem, options: SolveOptions, *, workers: int | N
     found = diagnose(problem)
     if not found.feasible_possible:
         return SolveRecord(
-            status="infeasible", plan=Plan({}, {}, "infeasible", solver="checks"),
-            diagnosis=diagnosis_summary(found), proven_by="checks", runtime_s=time.perf_counter() - started,
+            status="infeasible",
+            plan=Plan({}, {}, "infeasible", solver="checks"),
+            diagnosis=diagnosis_summary(found),
+            proven_by="checks",
+            runtime_s=time.perf_counter() - started,
             infeasibility=found,
         )
     plan = solve(problem, **{**options.solve_keywords(), "workers": workers})
@@ -184,8 +187,15 @@ def solve_and_check(problem: Problem, options: SolveOptions, *, workers: int | N
             diagnosis, proven_by = diagnosis_summary(infeasibility), "solver"
         else:
             diagnosis = f"no plan found within the time limit ({options.time_limit} s), infeasibility not proven"
-        return SolveRecord(status=plan.status, plan=plan, gap=plan.gap, diagnosis=diagnosis, proven_by=proven_by,
-                           runtime_s=time.perf_counter() - started, infeasibility=infeasibility)
+        return SolveRecord(
+            status=plan.status,
+            plan=plan,
+            gap=plan.gap,
+            diagnosis=diagnosis,
+            proven_by=proven_by,
+            runtime_s=time.perf_counter() - started,
+            infeasibility=infeasibility,
+        )
     terms = objective_terms(problem, plan)
     violations = tuple(str(v) for v in validate_plan(problem, plan))
     if violations:

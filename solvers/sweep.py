@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geodata.errors import ProblemDefinitionError
 from catchment.build import BuiltProblem
 from catchment.problem import Problem
 from catchment.sweep import SweepPoint, SweepSpec, apply_point, format_value
+from geodata.errors import ProblemDefinitionError
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.distributed import map_tasks
 
@@ -125,29 +125,40 @@ class SweepResult:
         for o in self.outcomes:
             r = o.record
             e = o.effective
-            records.append({
-                "plan_id": o.plan_id,
-                "floor": e["floor"],
-                "polysystems": format_value("polysystems", e["polysystems"]),
-                "travel_limit_min": e["max_travel_min"],
-                "budget": e["budget"],
-                "mode": e["mode"],
-                "status": o.status,
-                "objective": None if r is None else r.objective,
-                "gap": None if r is None else r.gap,
-                "mean_travel_min": None if r is None else r.mean_travel_min,
-                "longest_travel_min": None if r is None else r.max_travel_min,
-                "capital_cost": None if r is None else r.capital_cost,
-                "n_polysystems": None if r is None or not r.has_plan else r.n_polysystems,
-                "validated": None if r is None else r.validated,
-                "pareto": o.pareto,
-                "runtime_s": None if r is None else r.runtime_s,
-                "note": o.note,
-                "capital_costs_source": self.capital_costs_source,
-            })
+            records.append(
+                {
+                    "plan_id": o.plan_id,
+                    "floor": e["floor"],
+                    "polysystems": format_value("polysystems", e["polysystems"]),
+                    "travel_limit_min": e["max_travel_min"],
+                    "budget": e["budget"],
+                    "mode": e["mode"],
+                    "status": o.status,
+                    "objective": None if r is None else r.objective,
+                    "gap": None if r is None else r.gap,
+                    "mean_travel_min": None if r is None else r.mean_travel_min,
+                    "longest_travel_min": None if r is None else r.max_travel_min,
+                    "capital_cost": None if r is None else r.capital_cost,
+                    "n_polysystems": None if r is None or not r.has_plan else r.n_polysystems,
+                    "validated": None if r is None else r.validated,
+                    "pareto": o.pareto,
+                    "runtime_s": None if r is None else r.runtime_s,
+                    "note": o.note,
+                    "capital_costs_source": self.capital_costs_source,
+                }
+            )
         frame = pd.DataFrame.from_records(records, columns=list(SWEEP_COLUMNS))
-        for column in ("floor", "travel_limit_min", "budget", "objective", "gap", "mean_travel_min",
-                       "longest_travel_min", "capital_cost", "runtime_s"):
+        for column in (
+            "floor",
+            "travel_limit_min",
+            "budget",
+            "objective",
+            "gap",
+            "mean_travel_min",
+            "longest_travel_min",
+            "capital_cost",
+            "runtime_s",
+        ):
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
         frame["n_polysystems"] = frame["n_polysystems"].astype("Int64")
         frame["validated"] = frame["validated"].astype("boolean")
@@ -283,20 +294,34 @@ def run_sweep(
     missing = sorted({str(p.params.get("mode")) for p in points if p.params.get("mode") not in problems})
     if missing:
         raise ValueError(f"no base problem for travel mode(s) {', '.join(missing)}")
-    logger.info("sweep %s: %d point(s)%s", spec.name, len(points),
-                "".join(f"; {axis} not applicable ({why})" for axis, why in not_applicable.items()))
-    answers = map_tasks(solve_point, points, client=client, shared={"bases": problems, "options": options},
-                        progress=progress, name="sweep")
+    logger.info(
+        "sweep %s: %d point(s)%s",
+        spec.name,
+        len(points),
+        "".join(f"; {axis} not applicable ({why})" for axis, why in not_applicable.items()),
+    )
+    answers = map_tasks(
+        solve_point,
+        points,
+        client=client,
+        shared={"bases": problems, "options": options},
+        progress=progress,
+        name="sweep",
+    )
     base_mode = "n/a" if "mode" in not_applicable else "base"
     outcomes = []
     for point, (status, record, note) in zip(points, answers):
         base = problems[point.params.get("mode")]
         outcomes.append(SweepOutcome(point, _effective(base, point, base_mode), status, record, note))
-    figures = np.array([
-        [o.record.mean_travel_min, o.record.capital_cost, o.record.n_polysystems]
-        if o.record is not None and o.record.usable else [math.nan] * 3
-        for o in outcomes
-    ], dtype=float).reshape(len(outcomes), 3)
+    figures = np.array(
+        [
+            [o.record.mean_travel_min, o.record.capital_cost, o.record.n_polysystems]
+            if o.record is not None and o.record.usable
+            else [math.nan] * 3
+            for o in outcomes
+        ],
+        dtype=float,
+    ).reshape(len(outcomes), 3)
     front = pareto_by_group(figures, [o.effective["mode"] for o in outcomes])
     outcomes = [dataclasses.replace(o, pareto=bool(f)) for o, f in zip(outcomes, front)]
     costs = "placeholder" if any(p.capital_costs_source == "placeholder" for p in problems.values()) else "scenario"

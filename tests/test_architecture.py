@@ -95,20 +95,52 @@ def test_no_private_names_across_modules():
 
 
 #: Modules that never read or write a file (docs/architecture.md): the domain and the solver models.
-DOMAIN = frozenset({
-    "catchment.problem", "catchment.plan", "catchment.validate", "catchment.metrics", "catchment.diagnose",
-    "catchment.evaluate", "catchment.compare", "catchment.objective", "catchment.settings", "catchment.timing",
-    "catchment.adjacency", "catchment.territories",
-    "solvers.mip", "solvers.heuristic", "solvers.lns", "solvers.common", "solvers.contiguity", "solvers.backends",
-    "solvers.batch",
-})
+DOMAIN = frozenset(
+    {
+        "catchment.problem",
+        "catchment.plan",
+        "catchment.validate",
+        "catchment.metrics",
+        "catchment.diagnose",
+        "catchment.evaluate",
+        "catchment.compare",
+        "catchment.objective",
+        "catchment.settings",
+        "catchment.timing",
+        "catchment.adjacency",
+        "catchment.territories",
+        "solvers.mip",
+        "solvers.heuristic",
+        "solvers.lns",
+        "solvers.common",
+        "solvers.contiguity",
+        "solvers.backends",
+        "solvers.batch",
+    }
+)
 #: What the domain may import besides itself: the errors, and how many solves are run (no data files).
 DOMAIN_MAY_IMPORT = frozenset({"geodata.errors", "solvers.distributed"})
 #: Calls that read or write files.
-FILE_CALLS = frozenset({
-    "open", "read_text", "write_text", "read_bytes", "write_bytes", "to_csv", "to_parquet", "to_file",
-    "read_csv", "read_parquet", "read_file", "read_table", "read_vector", "mkdir", "unlink", "rmtree",
-})
+FILE_CALLS = frozenset(
+    {
+        "open",
+        "read_text",
+        "write_text",
+        "read_bytes",
+        "write_bytes",
+        "to_csv",
+        "to_parquet",
+        "to_file",
+        "read_csv",
+        "read_parquet",
+        "read_file",
+        "read_table",
+        "read_vector",
+        "mkdir",
+        "unlink",
+        "rmtree",
+    }
+)
 #: Files a domain module may touch, with the reason: (module, call) -> why.
 FILE_CALLS_ALLOWED = {("solvers.backends", "open"): "the external solver's own log, in a temporary folder"}
 
@@ -132,7 +164,9 @@ def test_domain_reads_and_writes_no_files():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):
                 func = node.func
-                called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+                called = (
+                    func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+                )
                 if called in FILE_CALLS and (name, called) not in FILE_CALLS_ALLOWED:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno} calls {called}")
     assert found == []
