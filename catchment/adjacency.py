@@ -1,5 +1,6 @@
-"""Contiguity of area units: which small areas (LSOA polygons) are neighbours, and which
-area hosts each candidate hub site.
+"""Contiguity of area units: which areas are neighbours, and which area hosts each hub site.
+
+The areas are small-area polygons (LSOAs).
 
 Rook contiguity (a shared boundary of at least a metre, not a corner) is what the
 contiguity rule of :class:`catchment.problem.Rules` means by "one area on the ground".
@@ -31,7 +32,7 @@ def lsoa_adjacency(areas: gpd.GeoDataFrame, *, min_shared_m: float = 1.0) -> lis
     shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.boundary(geoms[right]))
     lengths = shapely.length(shared)
     ok = lengths >= min_shared_m
-    return list(zip(left[ok].tolist(), right[ok].tolist()))
+    return list(zip(left[ok].tolist(), right[ok].tolist(), strict=True))
 
 
 def _host_units(units: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> list[int | None]:

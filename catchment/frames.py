@@ -71,7 +71,7 @@ def default_options(
     marked ``placeholder`` (a column of the result) so that every output labels their costs.
     """
     rows = []
-    for site_id, site_type in zip(sites["site_id"], sites["site_type"]):
+    for site_id, site_type in zip(sites["site_id"], sites["site_type"], strict=True):
         given = (per_type or {}).get(site_type)
         for entry in given or DEFAULT_OPTIONS[site_type]:
             option, cost = entry[0], entry[1]
@@ -156,7 +156,9 @@ def problem_from_frames(
     placeholder = options["placeholder"] if "placeholder" in options.columns else pd.Series(False, index=options.index)
     hub_options = tuple(
         HubOption(str(s), str(o), float(c), None if pd.isna(k) else float(k), bool(p))
-        for s, o, c, k, p in zip(options["site_id"], options["option"], options["capital_cost"], capacity, placeholder)
+        for s, o, c, k, p in zip(
+            options["site_id"], options["option"], options["capital_cost"], capacity, placeholder, strict=True
+        )
     )
     deprivation = None
     if deprivation_column and deprivation_column in units.columns and units[deprivation_column].notna().all():

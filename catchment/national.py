@@ -1,4 +1,4 @@
-"""England in one run: every GP practice, one polysystem problem per CCG.
+r"""England in one run: every GP practice, one polysystem problem per CCG.
 
 :func:`national_subproblems` reads the published files once and cuts them by commissioner
 (``ccg_code`` of the list-size file). Each CCG is a subproblem of its own:
@@ -6,7 +6,7 @@
 * **units**: the CCG's practices, population = registered list size;
 * **candidate hub sites**: the NHS hospital sites within ``hospitals_within_m`` (3 km) of
   any of the CCG's practices, plus its largest practices (by default twice the most
-  polysystems the CCG could hold, :math:`2\\lfloor P / F \\rfloor`, at least 4);
+  polysystems the CCG could hold, :math:`2\lfloor P / F \rfloor`, at least 4);
 * **travel**: a crow-fly *estimate* (straight line x ``detour_factor`` at ``speed_kph``,
   labelled as such): a practice's time to a site is the patient-weighted mean over the
   LSOAs where its patients live (population-weighted centroids), or from the practice's
@@ -100,6 +100,7 @@ class CcgSubproblem:
 
     @property
     def solvable(self) -> bool:
+        """Whether the CCG has a problem to solve (its population reaches the floor)."""
         return self.problem is not None
 
 
@@ -153,7 +154,7 @@ def _check_ccgs(ccgs: Iterable[str], list_sizes: pd.DataFrame, *, file: Path) ->
 
 
 def default_largest(population: float, floor: float, n_practices: int) -> int:
-    """Largest practices offered as hub sites: :math:`2\\lfloor P/F\\rfloor`, at least 4, at most all."""
+    r"""Largest practices offered as hub sites: :math:`2\lfloor P/F\rfloor`, at least 4, at most all."""
     most = int(population // floor) if floor > 0 else n_practices
     return int(min(n_practices, max(4, 2 * most)))
 

@@ -141,6 +141,7 @@ class SweepSpec:
 
     @property
     def base_is_demo(self) -> bool:
+        """Whether the base is the built-in demo district rather than a scenario file."""
         return self.base == DEMO
 
     def points(self, *, skip_axes: tuple[str, ...] = ()) -> list[SweepPoint]:
@@ -148,7 +149,10 @@ class SweepSpec:
         axes = [a for a in self.axes if a not in skip_axes]
         combos = itertools.product(*(self.axes[a] for a in axes))
         width = max(3, len(str(self.size())))
-        return [SweepPoint(f"P{k:0{width}d}", dict(zip(axes, combo))) for k, combo in enumerate(combos, start=1)]
+        return [
+            SweepPoint(f"P{k:0{width}d}", dict(zip(axes, combo, strict=True)))
+            for k, combo in enumerate(combos, start=1)
+        ]
 
     def size(self) -> int:
         """Number of grid points with every axis expanded."""

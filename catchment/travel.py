@@ -64,8 +64,8 @@ def practice_travel(
     area_pos = pd.Index(area_ids)
     prac_pos = pd.Index(practice_ids)
     reg = registrations.loc[isin(registrations["practice_code"], prac_pos)]
-    rows = prac_pos.get_indexer(reg["practice_code"])
-    cols = area_pos.get_indexer(reg["lsoa_code"])
+    rows = prac_pos.get_indexer(pd.Index(reg["practice_code"]))
+    cols = area_pos.get_indexer(pd.Index(reg["lsoa_code"]))
     weights = reg["patients"].to_numpy(dtype=float)
     totals = np.bincount(rows, weights=weights, minlength=len(prac_pos))
     usable = cols >= 0
@@ -191,9 +191,9 @@ def _practice_matrix(
     tt = gt.read_travel_matrix(path, destination_ids=site_ids)  # every origin of the file
     in_file = pd.Index([str(o) for o in tt.origin_ids])
     minutes = np.asarray(tt.minutes, dtype=float)
-    rows = in_file.get_indexer(practice_ids)
+    rows = in_file.get_indexer(pd.Index(practice_ids))
     if (rows >= 0).any():
-        missing = [p for p, r in zip(practice_ids, rows) if r < 0]
+        missing = [p for p, r in zip(practice_ids, rows, strict=True) if r < 0]
         if missing:
             raise InputDataError(
                 [
@@ -207,7 +207,7 @@ def _practice_matrix(
             )
         logger.info("%s: travel times keyed by practice code, used as they are", path.name)
         return tt.label, "matrix", minutes[rows], None, None, True
-    rows = in_file.get_indexer(lsoa_ids)
+    rows = in_file.get_indexer(pd.Index(lsoa_ids))
     usable = rows >= 0
     if not usable.any():
         raise InputDataError(
@@ -215,7 +215,8 @@ def _practice_matrix(
                 DataProblem(
                     str(path),
                     f"no origin id is a practice code of the selection ({v.few(practice_ids[:5])}...) or an LSOA "
-                    f"where their patients live ({v.few(lsoa_ids[:5])}...); the file's origins: {v.few(list(in_file[:5]))}",
+                    f"where their patients live ({v.few(lsoa_ids[:5])}...); "
+                    f"the file's origins: {v.few(list(in_file[:5]))}",
                     column="origin",
                 )
             ]

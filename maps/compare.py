@@ -1,8 +1,8 @@
 """Two plans on one map (e.g. the existing configuration and the optimised plan).
 
 Polysystems of two plans have no common names (``PS01`` of one plan need not be ``PS01``
-of the other), so :func:`catchment.compare.polysystem_changes` (re-exported here) first matches them by the population they
-share (an optimal assignment); a unit *changes* when its polysystem in the second plan is
+of the other), so :func:`catchment.compare.polysystem_changes` (re-exported here) first matches them by the
+population they share (an optimal assignment); a unit *changes* when its polysystem in the second plan is
 not the match of its polysystem in the first. :func:`comparison_map` draws both plans as
 layers (the first with dashed outlines), the matched polysystems in the same colour where
 neighbours allow, and highlights the units that change.
@@ -163,10 +163,15 @@ def _comparison_box(
         ("Coverage", f"{sa['coverage']:.1%}", f"{sb['coverage']:.1%}"),
         ("Mean travel", _minutes(ta.get("mean_travel")), _minutes(tb.get("mean_travel"))),
         ("Longest travel", _minutes(ta.get("max_travel")), _minutes(tb.get("max_travel"))),
-        ("Capital" + _e(capital_costs_label(problem)), f"£{sa['capital_cost'] / 1e6:,.2f}m",
-         f"£{sb['capital_cost'] / 1e6:,.2f}m"),
-        *((_e(t.label), _e(t.text(ta.get(t.name))), _e(t.text(tb.get(t.name))))
-          for t in extra_reported_terms(problem.objective.terms)),
+        (
+            "Capital" + _e(capital_costs_label(problem)),
+            f"£{sa['capital_cost'] / 1e6:,.2f}m",
+            f"£{sb['capital_cost'] / 1e6:,.2f}m",
+        ),
+        *(
+            (_e(t.label), _e(t.text(ta.get(t.name))), _e(t.text(tb.get(t.name))))
+            for t in extra_reported_terms(problem.objective.terms)
+        ),
     ]
     head = f"<tr><td></td><td><b>{_e(labels[0])}</b></td><td><b>{_e(labels[1])}</b></td></tr>"
     body = "".join(f"<tr><td><b>{k}</b></td><td>{a}</td><td>{b}</td></tr>" for k, a, b in rows)

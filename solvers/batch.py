@@ -31,8 +31,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SolveOptions(SolverSettings):
-    """Solver settings shared by every solve of a batch: :class:`~catchment.settings.SolverSettings`
-    with the batch commands' time limit by default.
+    """Solver settings shared by every solve of a batch.
+
+    A :class:`~catchment.settings.SolverSettings` with the batch commands' time limit by default.
 
     Parameters
     ----------

@@ -90,6 +90,7 @@ class SweepOutcome:
 
     @property
     def plan_id(self) -> str:
+        """The grid point's identifier (``P001``, ``P002``, ... in grid order)."""
         return self.point.plan_id
 
 
@@ -310,7 +311,7 @@ def run_sweep(
     )
     base_mode = "n/a" if "mode" in not_applicable else "base"
     outcomes = []
-    for point, (status, record, note) in zip(points, answers):
+    for point, (status, record, note) in zip(points, answers, strict=True):
         base = problems[point.params.get("mode")]
         outcomes.append(SweepOutcome(point, _effective(base, point, base_mode), status, record, note))
     figures = np.array(
@@ -323,7 +324,7 @@ def run_sweep(
         dtype=float,
     ).reshape(len(outcomes), 3)
     front = pareto_by_group(figures, [o.effective["mode"] for o in outcomes])
-    outcomes = [dataclasses.replace(o, pareto=bool(f)) for o, f in zip(outcomes, front)]
+    outcomes = [dataclasses.replace(o, pareto=bool(f)) for o, f in zip(outcomes, front, strict=True)]
     costs = "placeholder" if any(p.capital_costs_source == "placeholder" for p in problems.values()) else "scenario"
     return SweepResult(spec, tuple(outcomes), not_applicable, time.perf_counter() - started, costs)
 
