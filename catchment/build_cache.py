@@ -19,10 +19,10 @@ import json
 import logging
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -61,7 +61,7 @@ class BuiltData:
     registrations: pd.DataFrame | None
     boundaries: gpd.GeoDataFrame
     adjacency: list[tuple[int, int]] | None
-    site_unit: list[int | None] | None
+    site_unit: Sequence[int | None] | None
     #: Units of the selection left out: ``unit_id``, ``name``, ``population``, ``reason``.
     dropped: pd.DataFrame
     #: Every input path (sorted) -> SHA-256 of its bytes, or ``None`` when it does not exist.
@@ -85,7 +85,8 @@ def _code_fingerprint() -> str:
         f"{module.__name__} {module.__version__}" for module in (np, pd, gpd, shapely, pyproj, pyarrow)
     ]
     for package in (geodata, catchment):
-        for source in sorted(Path(package.__file__).parent.glob("*.py")):
+        # both are regular packages (an __init__.py), so __file__ is never None
+        for source in sorted(Path(cast(str, package.__file__)).parent.glob("*.py")):
             parts += [f"{package.__name__}/{source.name}", source.read_bytes()]
     return hash_parts(*parts)
 

@@ -41,7 +41,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -440,7 +440,8 @@ def provenance(*, scenario_file: str | Path | None = None, sweep_file: str | Pat
     for key, path in files.items():
         is_file = path is not None and Path(path).is_file()
         record[f"{key}_file"] = None if path is None else str(path)
-        record[f"{key}_sha256"] = file_digest(path, cache=False) if is_file else None
+        # is_file implies path is not None
+        record[f"{key}_sha256"] = file_digest(cast("str | Path", path), cache=False) if is_file else None
     return record
 
 
@@ -497,16 +498,19 @@ def majority_areas(built: BuiltProblem, plan: Plan) -> gpd.GeoDataFrame:
     ``patients`` (of the majority polysystem) and ``registered`` (all patients of the area
     registered at the plan's practices).
     """
-    reg = built.registrations
+    # practice mode with areas: every caller checks that the registrations and areas are present
+    reg = cast(pd.DataFrame, built.registrations)
+    areas_frame = cast(gpd.GeoDataFrame, built.areas)
     reg = reg.assign(hub_site_id=reg["practice_code"].map(plan.assignment)).dropna(subset=["hub_site_id"])
-    by = reg.groupby(["lsoa_code", "hub_site_id"], as_index=False)["patients"].sum()
+    # as_index=False makes the sum a frame; the pandas stubs type a selected column's sum as a Series
+    by = cast(pd.DataFrame, reg.groupby(["lsoa_code", "hub_site_id"], as_index=False)["patients"].sum())
     totals = by.groupby("lsoa_code")["patients"].transform("sum")
     by["share"] = by["patients"] / totals
     by["registered"] = totals
     best = by.sort_values(["lsoa_code", "share", "hub_site_id"], ascending=[True, False, True]).drop_duplicates(
         "lsoa_code"
     )
-    areas = built.areas.merge(
+    areas = areas_frame.merge(
         best[["lsoa_code", "hub_site_id", "share", "patients", "registered"]], on="lsoa_code", how="inner"
     )
     areas["polysystem_id"] = areas["hub_site_id"].map(plan.polysystem_ids())

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from catchment.build import BuiltProblem, build_demo, build_from_scenario
 from catchment.problem import Problem, Rules
@@ -256,7 +256,7 @@ def _table(raw: Mapping[str, Any], key: str, allowed: set[str], source: str, pro
     return value
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -12,6 +12,7 @@ import logging
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal, overload
 
 import geopandas as gpd
 import numpy as np
@@ -190,6 +191,81 @@ def _check_places(
             )
     if problems:
         raise InputDataError(problems)
+
+
+@overload
+def load_practices(
+    data_dir: str | Path | None = ...,
+    *,
+    ccg: str | Iterable[str] | None = ...,
+    lad: str | Iterable[str] | None = ...,
+    bbox: tuple[float, float, float, float] | None = ...,
+    polygon: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None = ...,
+    practice_codes: Iterable[str] | None = ...,
+    codes_label: str = ...,
+    bbox_crs: str = ...,
+    polygon_crs: str | None = ...,
+    list_sizes: bool = ...,
+    strict: bool = ...,
+    return_dropped: Literal[False] = ...,
+    epraccur_path: str | Path | None = ...,
+    list_sizes_path: str | Path | None = ...,
+    nhs_choices_path: str | Path | None = ...,
+    codepoint_path: str | Path | None = ...,
+    codepoint_headers_path: str | Path | None = ...,
+    lad_boundaries_path: str | Path | None = ...,
+    land_path: str | Path | None = ...,
+) -> gpd.GeoDataFrame: ...
+
+
+@overload
+def load_practices(
+    data_dir: str | Path | None = ...,
+    *,
+    ccg: str | Iterable[str] | None = ...,
+    lad: str | Iterable[str] | None = ...,
+    bbox: tuple[float, float, float, float] | None = ...,
+    polygon: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None = ...,
+    practice_codes: Iterable[str] | None = ...,
+    codes_label: str = ...,
+    bbox_crs: str = ...,
+    polygon_crs: str | None = ...,
+    list_sizes: bool = ...,
+    strict: bool = ...,
+    return_dropped: Literal[True],
+    epraccur_path: str | Path | None = ...,
+    list_sizes_path: str | Path | None = ...,
+    nhs_choices_path: str | Path | None = ...,
+    codepoint_path: str | Path | None = ...,
+    codepoint_headers_path: str | Path | None = ...,
+    lad_boundaries_path: str | Path | None = ...,
+    land_path: str | Path | None = ...,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]: ...
+
+
+@overload
+def load_practices(
+    data_dir: str | Path | None = ...,
+    *,
+    ccg: str | Iterable[str] | None = ...,
+    lad: str | Iterable[str] | None = ...,
+    bbox: tuple[float, float, float, float] | None = ...,
+    polygon: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None = ...,
+    practice_codes: Iterable[str] | None = ...,
+    codes_label: str = ...,
+    bbox_crs: str = ...,
+    polygon_crs: str | None = ...,
+    list_sizes: bool = ...,
+    strict: bool = ...,
+    return_dropped: bool = ...,
+    epraccur_path: str | Path | None = ...,
+    list_sizes_path: str | Path | None = ...,
+    nhs_choices_path: str | Path | None = ...,
+    codepoint_path: str | Path | None = ...,
+    codepoint_headers_path: str | Path | None = ...,
+    lad_boundaries_path: str | Path | None = ...,
+    land_path: str | Path | None = ...,
+) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, pd.DataFrame]: ...
 
 
 def load_practices(
