@@ -126,8 +126,14 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
         adjacency=data.adjacency,
         site_unit=data.site_unit,
         dropped=[
-            DroppedUnit(str(r.unit_id), str(r.name), float(r.population), str(r.reason))
-            for r in data.dropped.itertuples(index=False)
+            DroppedUnit(str(unit), str(name), float(population), str(reason))
+            for unit, name, population, reason in zip(
+                data.dropped["unit_id"],
+                data.dropped["name"],
+                data.dropped["population"].astype(float),
+                data.dropped["reason"],
+                strict=True,
+            )
         ],
     )
     return BuiltProblem(
@@ -281,7 +287,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
     if by_registrations and per_unit:
         minutes = matrix  # a matrix keyed by practice code: used as it is
         units["registrations_covered"] = 0.0
-    elif by_registrations:
+    elif registrations is not None:
         if area_ok is not None and fallback is None:
             check_matrix_covers_practices(files["travel_matrix"], units, registrations, origin_ids, area_ok)
         minutes, covered = practice_travel(

@@ -151,12 +151,17 @@ def scenario_travel(
         return _practice_matrix(path, list(practice_units["unit_id"]), origin_ids, site_ids)
     from geodata import network as gn
 
-    path = scenario.resolve(spec.network or "", root)
-    files["network"] = path
-    if path.suffix.lower() == ".graphml":
-        graph = gn.graph_from_graphml(path)
+    if spec.network_place is not None or spec.network_bbox is not None:
+        # downloaded once (online), then read from the cache (offline too)
+        graph, path = gn.downloaded_network(place=spec.network_place, bbox=spec.network_bbox, mode=spec.mode)
+        files["network"] = path
     else:
-        graph = gn.graph_from_osm_file(path, mode=spec.mode)
+        path = scenario.resolve(spec.network or "", root)
+        files["network"] = path
+        if path.suffix.lower() == ".graphml":
+            graph = gn.graph_from_graphml(path)
+        else:
+            graph = gn.graph_from_osm_file(path, mode=spec.mode)
     tt = gt.travel_time_matrix(
         graph,
         origin_points,

@@ -116,6 +116,9 @@ DOMAIN = frozenset(
         "solvers.contiguity",
         "solvers.backends",
         "solvers.batch",
+        "solvers.dispatch",
+        "solvers.formulation",
+        "solvers.relaxation",
     }
 )
 #: What the domain may import besides itself: the errors, and how many solves are run (no data files).

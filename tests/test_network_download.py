@@ -255,3 +255,36 @@ def test_downloaded_network_is_cached_and_reused_offline(fake_osm: FakeOsmServer
     assert [p.name for p in path.parent.iterdir()] == [path.name]
     with pytest.raises(ValueError, match="a place or a bbox"):
         downloaded_network(place="Testgreen", bbox=_BBOX)
+
+
+def test_scenario_network_by_place_is_downloaded_then_read_offline(
+    fake_osm: FakeOsmServer, tmp_path, monkeypatch, real_data
+) -> None:
+    from catchment.build import build_from_scenario
+    from catchment.scenario import parse_scenario
+
+    monkeypatch.setenv("CATCHMENT_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "units.csv").write_text(
+        "id,population,longitude,latitude\nU1,60000,-0.1099,51.6199\nU2,60000,-0.1069,51.6181\n"
+    )
+    (tmp_path / "sites.csv").write_text(
+        "site_id,name,site_type,longitude,latitude\nS1,Hub one,community,-0.1084,51.6190\n"
+        "S2,Hub two,community,-0.1099,51.6181\n"
+    )
+    raw = {
+        "units": {"file": str(tmp_path / "units.csv")},
+        "sites": {"file": str(tmp_path / "sites.csv"), "hospitals_within_m": 0},
+        "travel": {"source": "network", "network": {"place": "Testgreen, London"}, "mode": "drive"},
+        "rules": {"floor": 50_000},
+    }
+    fake_osm.nominatim_results = [_PLACE_RESULT]
+    fake_osm.overpass_elements = _overpass_elements(_DRIVE_WAYS)
+    built = build_from_scenario(parse_scenario(raw), data_dir=real_data, cache=False)
+    assert built.problem.travel_source == "network" and len(fake_osm.queries) == 1
+    cached = list((tmp_path / "cache" / "networks").glob("*.graphml"))
+    assert len(cached) == 1 and str(cached[0]) in built.input_files
+    fake_osm.overpass_status = 500  # offline now: the cached network is read
+    fake_osm.nominatim_results = []
+    again = build_from_scenario(parse_scenario(raw), data_dir=real_data, cache=False)
+    assert len(fake_osm.queries) == 1
+    assert (again.problem.travel_min == built.problem.travel_min).all()
