@@ -72,8 +72,8 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
     What is built from the data files (units, sites, hub options, travel times, adjacency,
     map layers) is cached on disk (:mod:`geodata.cache`, namespace ``built``). The entry
     is found from the scenario's data-related content (``[units]``, ``[sites]``,
-    ``[travel]``, ``[data]``, ``[rules] boundaries`` and, for practices, ``[rules] contiguity``), the data folder and a fingerprint
-    of the building code (the ``geodata`` and ``catchment`` sources and the versions of
+    ``[travel]``, ``[data]``, ``[rules] boundaries`` and, for practices,
+    ``[rules] contiguity``), the data folder and a fingerprint of the building code (the ``geodata`` and ``catchment`` sources and the versions of
     the libraries they use); it is used only when every file it was built from still has
     the same content (SHA-256; see :func:`geodata.cache.file_digest`). The rules and the
     objective are not part of the entry: the problem is assembled with the scenario's own.
