@@ -37,7 +37,7 @@ from catchment.frames import BuiltProblem, default_options, problem_from_frames
 from catchment.problem import DroppedUnit
 from catchment.readers import SITE_COLUMNS, read_options_file, read_sites_file, read_units_file
 from catchment.scenario import REGISTRATIONS_FILE, Scenario, UnitsSpec
-from catchment.territories import PracticeLinks, practice_links
+from catchment.territories import TERRITORY_COLUMN, PracticeLinks, practice_links
 from catchment.travel import check_matrix_covers_practices, practice_travel, scenario_travel
 from geodata import tables as v
 from geodata.errors import DataProblem, InputDataError, ProblemDefinitionError, ScenarioError, UnknownCodeError
@@ -73,8 +73,9 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
     map layers) is cached on disk (:mod:`geodata.cache`, namespace ``built``). The entry
     is found from the scenario's data-related content (``[units]``, ``[sites]``,
     ``[travel]``, ``[data]``, ``[rules] boundaries`` and, for practices,
-    ``[rules] contiguity``), the data folder and a fingerprint of the building code (the ``geodata`` and ``catchment`` sources and the versions of
-    the libraries they use); it is used only when every file it was built from still has
+    ``[rules] contiguity``), the data folder and a fingerprint of the building code (the
+    ``geodata`` and ``catchment`` sources and the versions of the libraries they use); it
+    is used only when every file it was built from still has
     the same content (SHA-256; see :func:`geodata.cache.file_digest`). The rules and the
     objective are not part of the entry: the problem is assembled with the scenario's own.
     Warnings raised while the data were read are stored with the entry and raised again
@@ -264,13 +265,13 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
                 links = practice_links(units, every_registration, boundaries)
                 logger.info("contiguity of practices: %s", links.note)
                 if links.territories is not None:
-                    areas = areas.assign(territory_of=areas["lsoa_code"].map(links.territories.owner))
+                    areas = areas.assign(**{TERRITORY_COLUMN: areas["lsoa_code"].map(links.territories.owner)})
                     extra = boundaries.loc[
                         ~isin(boundaries["lsoa_code"], areas["lsoa_code"])
                         & isin(boundaries["lsoa_code"], list(links.territories.owner))
                     ]
                     if len(extra):  # a site's LSOA where no selected practice has patients (rule 3)
-                        extra = extra.assign(territory_of=extra["lsoa_code"].map(links.territories.owner))
+                        extra = extra.assign(**{TERRITORY_COLUMN: extra["lsoa_code"].map(links.territories.owner)})
                         areas = pd.concat([areas, extra], ignore_index=True)
     except UnknownCodeError as exc:  # name the scenario key, not only the data file
         where = scenario.path if scenario.path is not None else "<scenario>"

@@ -51,6 +51,7 @@ from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, objective_terms, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
+from catchment.territories import TERRITORY_COLUMN
 from geodata.cache import file_digest
 from geodata.errors import CatchmentError, OutputLocationError
 from geodata.settings import BNG
@@ -65,6 +66,7 @@ __all__ = [
     "provenance",
     "polysystem_areas",
     "majority_areas",
+    "drawn_areas",
     "write_outputs",
     "solution_record",
     "OUTPUT_FILES",
@@ -476,8 +478,12 @@ def polysystem_areas(built: BuiltProblem, plan: Plan, *, min_patients: float = M
                 crs=BNG,
             )
         majority = majority_areas(built, plan)
-        units = majority.loc[majority["registered"] >= min_patients, ["lsoa_code", "hub_site_id", "geometry"]]
-        method = f"LSOAs by majority of registered patients (LSOAs with at least {min_patients:,.0f} patients)"
+        units = majority.loc[drawn_areas(majority, min_patients=min_patients), ["lsoa_code", "hub_site_id", "geometry"]]
+        method = (
+            "the union of the practices' territories (catchment.territories)"
+            if TERRITORY_COLUMN in majority.columns
+            else f"LSOAs by majority of registered patients (LSOAs with at least {min_patients:,.0f} patients)"
+        )
     dissolved = units.dissolve(by="hub_site_id", as_index=False)
     pop = pd.Series(problem.population, index=problem.unit_ids)
     totals = pop.groupby(pd.Series(plan.assignment)).sum()
@@ -510,11 +516,27 @@ def majority_areas(built: BuiltProblem, plan: Plan) -> gpd.GeoDataFrame:
     best = by.sort_values(["lsoa_code", "share", "hub_site_id"], ascending=[True, False, True]).drop_duplicates(
         "lsoa_code"
     )
-    areas = areas_frame.merge(
-        best[["lsoa_code", "hub_site_id", "share", "patients", "registered"]], on="lsoa_code", how="inner"
-    )
+    columns = ["lsoa_code", "hub_site_id", "share", "patients", "registered"]
+    if TERRITORY_COLUMN in areas_frame.columns:
+        # contiguous practices: each LSOA of the planning area is its territory practice's
+        # (catchment.territories), so a polysystem is drawn as the union of its territories
+        territory = areas_frame.loc[areas_frame[TERRITORY_COLUMN].notna()]
+        territory = territory.assign(hub_site_id=territory[TERRITORY_COLUMN].map(plan.assignment))
+        areas = territory.dropna(subset=["hub_site_id"]).merge(by[columns], on=["lsoa_code", "hub_site_id"], how="left")
+        areas["registered"] = areas["lsoa_code"].map(by.groupby("lsoa_code")["patients"].sum()).fillna(0.0)
+        areas[["share", "patients"]] = areas[["share", "patients"]].fillna(0.0)
+    else:
+        areas = areas_frame.merge(best[columns], on="lsoa_code", how="inner")
     areas["polysystem_id"] = areas["hub_site_id"].map(plan.polysystem_ids())
     return areas
+
+
+def drawn_areas(areas: pd.DataFrame, *, min_patients: float) -> pd.Series:
+    """Which LSOAs of :func:`majority_areas` are drawn: territories all, others from ``min_patients``."""
+    keep = areas["registered"].to_numpy() >= min_patients
+    if TERRITORY_COLUMN in areas.columns:
+        keep |= areas[TERRITORY_COLUMN].notna().to_numpy()
+    return pd.Series(keep, index=areas.index)
 
 
 def json_safe(value: Any) -> Any:

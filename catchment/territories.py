@@ -21,6 +21,13 @@ The rule (every step deterministic):
    ``Territories.shared``). A practice with neither an LSOA nor a known site LSOA has no
    territory and is listed in ``Territories.placeless``.
 
+4. **Connected territories.** A territory in several pieces (a practice holding most of
+   the patients of a far LSOA) keeps the piece holding most of its patients (on a tie, the
+   piece with its site); each LSOA of the other pieces goes to the practice of a
+   neighbouring LSOA holding most of its patients (ties to the smaller practice code), and
+   an LSOA with no such neighbour leaves the planning area. This repeats until every
+   territory is one piece (:func:`connect_territories`).
+
 Territories therefore partition the planning area, so a polysystem drawn as the union of
 its practices' territories has no stray far-away pieces, and "contiguous" has the usual
 meaning: the territories of its practices form one connected area.
@@ -44,13 +51,19 @@ import pandas as pd
 
 __all__ = [
     "MAJORITY",
+    "TERRITORY_COLUMN",
     "Territories",
     "PracticeLinks",
     "practice_territories",
     "territory_adjacency",
+    "connect_territories",
     "site_adjacency",
     "practice_links",
 ]
+
+#: Column of a practice problem's areas (``BuiltProblem.areas``) naming the practice whose
+#: territory each LSOA is; maps draw a contiguous practice polysystem as their union.
+TERRITORY_COLUMN = "territory_of"
 
 #: Share of an LSOA's registered patients the selected practices must hold for the LSOA to
 #: belong to the planning area (strictly more than this).
@@ -201,6 +214,64 @@ def territory_adjacency(
     return sorted(pairs)
 
 
+def connect_territories(
+    territories: Territories,
+    lsoa_pairs: Iterable[tuple[str, str]],
+    registrations: pd.DataFrame,
+    *,
+    site_lsoa: Mapping[str, str | None] | None = None,
+) -> Territories:
+    """Make every territory one connected piece (rule 4 of the module).
+
+    Parameters
+    ----------
+    territories
+        From :func:`practice_territories`.
+    lsoa_pairs
+        Pairs of LSOA codes sharing a boundary.
+    registrations
+        Patients by practice and LSOA (``practice_code``, ``lsoa_code``, ``patients``).
+    site_lsoa
+        Practice code -> LSOA of its site (breaks ties between pieces).
+
+    Returns
+    -------
+    Territories
+        With connected territories (``shared`` and ``placeless`` unchanged).
+    """
+    import networkx as nx
+
+    owner = dict(territories.owner)
+    graph = nx.Graph()
+    graph.add_nodes_from(owner)
+    graph.add_edges_from((a, b) for a, b in lsoa_pairs if a in owner and b in owner)
+    held = registrations.groupby(["practice_code", "lsoa_code"])["patients"].sum().to_dict()
+    sites = dict(site_lsoa or {})
+    for _ in range(len(owner) + 1):
+        moved = False
+        by_practice: dict[str, list[str]] = {}
+        for lsoa, practice in owner.items():
+            by_practice.setdefault(practice, []).append(lsoa)
+        for practice in sorted(by_practice):
+            pieces = [sorted(c) for c in nx.connected_components(graph.subgraph(by_practice[practice]))]
+            if len(pieces) < 2:
+                continue
+            pieces.sort(
+                key=lambda c: (-sum(held.get((practice, lsoa), 0) for lsoa in c), sites.get(practice) not in c, c)
+            )
+            for lsoa in (lsoa for piece in pieces[1:] for lsoa in piece):
+                others = {owner[n] for n in graph.neighbors(lsoa) if owner.get(n) not in (None, practice)}
+                if others:
+                    owner[lsoa] = min(others, key=lambda o: (-held.get((o, lsoa), 0), o))
+                else:
+                    del owner[lsoa]
+                    graph.remove_node(lsoa)
+                moved = True
+        if not moved:
+            break
+    return Territories(owner=dict(sorted(owner.items())), shared=territories.shared, placeless=territories.placeless)
+
+
 def site_adjacency(xy: np.ndarray) -> list[tuple[int, int]]:
     """Neighbours from the Delaunay triangulation of practice sites (no boundaries).
 
@@ -332,6 +403,7 @@ def practice_links(
     area = boundaries.loc[boundaries["lsoa_code"].isin(set(territories.owner))].reset_index(drop=True)
     codes = area["lsoa_code"].tolist()
     pairs = [(codes[i], codes[j]) for i, j in lsoa_adjacency(area)]
+    territories = connect_territories(territories, pairs, inside, site_lsoa=site)
     adjacency = territory_adjacency(territories, practices, pairs)
     return PracticeLinks(
         adjacency,

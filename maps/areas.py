@@ -25,8 +25,9 @@ import shapely
 
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame
-from catchment.outputs import MIN_PATIENTS, majority_areas, polysystem_areas
+from catchment.outputs import MIN_PATIENTS, drawn_areas, majority_areas, polysystem_areas
 from catchment.plan import Plan
+from catchment.territories import TERRITORY_COLUMN
 from geodata.settings import BNG, WGS84
 
 __all__ = ["PlanGeometry", "plan_geometry", "voronoi_cells", "touching_pairs", "to_wgs84", "VORONOI_METHOD"]
@@ -118,8 +119,9 @@ def _majority_geometry(
     """Practice units: LSOAs by majority polysystem (:func:`catchment.outputs.majority_areas`)."""
     majority = majority_areas(built, plan)
     registered = majority["registered"]
-    kept = majority.loc[registered.to_numpy() >= min_patients].reset_index(drop=True)
-    dropped = registered.loc[registered < min_patients].sum()
+    drawn = drawn_areas(majority, min_patients=min_patients)
+    kept = majority.loc[drawn].reset_index(drop=True)
+    dropped = registered.loc[~drawn].sum()
     travel = assignments.set_index("unit_id")["travel_min"]
     registrations = built.registrations
     assert registrations is not None  # plan_geometry checked it
@@ -142,6 +144,8 @@ def _majority_geometry(
         crs=BNG,
     )
     method = "LSOAs by the polysystem most of their registered patients belong to"
+    if TERRITORY_COLUMN in majority.columns:
+        method = "practices' territories (each LSOA goes to the practice holding most of its patients)"
     if dropped > 0:
         share = dropped / registered.sum()
         method += (

@@ -60,3 +60,14 @@ def test_the_heuristic_keeps_practice_polysystems_connected(redbridge):
     assert plan is not None and plan.has_plan
     assert _pieces(problem, plan) == [1] * len(plan.hub_options)
     assert [v for v in validate_plan(problem, plan) if v.rule == "contiguity"] == []
+
+
+def test_contiguous_practice_polysystems_are_drawn_as_one_piece_each(redbridge):
+    from catchment.outputs import polysystem_areas
+
+    plan = solve(redbridge.problem)
+    areas = polysystem_areas(redbridge, plan)
+    assert len(areas) == len(plan.hub_options)
+    assert "territories" in areas["method"].iloc[0]
+    pieces = areas.geometry.apply(lambda g: len(getattr(g, "geoms", [g])))
+    assert pieces.tolist() == [1] * len(areas), pieces.tolist()

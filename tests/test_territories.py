@@ -104,3 +104,15 @@ def test_redbridge_territories_partition_a_connected_area(redbridge):
     graph = nx.Graph(adjacency)
     graph.add_nodes_from(range(len(practices)))
     assert nx.is_connected(graph)
+
+
+def test_connect_territories_hands_detached_pieces_to_neighbours():
+    from catchment.territories import connect_territories
+
+    # a row of LSOAs L1-L2-L3-L4; A holds L1 and (far) L4, B holds L2-L3; L9 touches nothing
+    reg = _reg([("A", "L1", 90), ("A", "L4", 30), ("B", "L4", 20), ("B", "L2", 50), ("B", "L3", 50), ("A", "L9", 5)])
+    t = practice_territories(reg, ["A", "B"])
+    assert t.lsoas_of("A") == ("L1", "L4", "L9")
+    pairs = [("L1", "L2"), ("L2", "L3"), ("L3", "L4")]
+    connected = connect_territories(t, pairs, reg)
+    assert connected.owner == {"L1": "A", "L2": "B", "L3": "B", "L4": "B"}  # L4 to B (its neighbour); L9 dropped
