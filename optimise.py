@@ -3,7 +3,8 @@
 
     python optimise.py demo [--out DIR]
     python optimise.py run SCENARIO.toml [--out DIR] [--data-dir DIR]
-    python optimise.py evaluate SCENARIO.toml --plan FILE [--out DIR] [--data-dir DIR]
+    python optimise.py evaluate SCENARIO.toml --plan FILE|pcn [--out DIR] [--data-dir DIR]
+    python optimise.py compare SCENARIO.toml --plan pcn|FILE [--against FILE] [--out DIR]
     python optimise.py shortlist SCENARIO.toml|demo [--out DIR] [--scheduler ADDRESS] [--workers N]
     python optimise.py sweep SWEEP.toml [--out DIR] [--scheduler ADDRESS] [--workers N]
     python optimise.py phase SCENARIO.toml|demo --years 5 --annual-budget 5e6 [--carry-over] [--plan FILE]
@@ -17,6 +18,7 @@ option named) or an unusable output folder (named); 3 infeasible (the diagnosis 
 4 no plan found within the time limit; 5 internal error: a plan failed the independent
 validator (nothing written);
 6 evaluate: the configuration was scored and written, but it breaks rules (status breaks_rules);
+  compare: both were written, and the current configuration breaks rules;
 130 interrupted by Ctrl-C (nothing written, earlier results intact).
 
 --out replaces only a folder the engine wrote itself (it holds .catchment-output) or an
@@ -90,11 +92,23 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: ``--plan`` value naming today's Primary Care Networks (the practice-to-PCN mapping).
+PCN_PLAN = "pcn"
+
+
+def _plan_argument(text: str) -> Path | str:
+    """``--plan`` / ``--against``: a configuration file, or :data:`PCN_PLAN`."""
+    return PCN_PLAN if text == PCN_PLAN else Path(text)
+
+
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Checks across options, before any data is read (argparse error: exit 2)."""
-    plan = getattr(args, "plan", None)
-    if plan is not None and not plan.is_file():
-        parser.error(f"argument --plan: configuration file {str(plan)!r} not found")
+    for option in ("plan", "against"):
+        plan = getattr(args, option, None)
+        if plan == PCN_PLAN and args.command not in ("evaluate", "compare"):
+            parser.error(f"argument --{option}: {PCN_PLAN!r} is for evaluate and compare; give a configuration file")
+        if isinstance(plan, Path) and not plan.is_file():
+            parser.error(f"argument --{option}: configuration file {str(plan)!r} not found")
     if args.command == "phase" and len(args.annual_budget) not in (1, args.years):
         parser.error(
             f"argument --annual-budget: {len(args.annual_budget)} amounts given for --years "
@@ -145,8 +159,25 @@ def _parser() -> argparse.ArgumentParser:
     common(run)
     ev = sub.add_parser("evaluate", help="score an existing configuration with the same metrics and validator")
     ev.add_argument("scenario", type=Path)
-    ev.add_argument("--plan", type=Path, required=True, help="CSV: unit_id, polysystem_id[, hub_site_id[, hub_option]]")
+    ev.add_argument(
+        "--plan",
+        type=_plan_argument,
+        required=True,
+        help=f"CSV: unit_id, polysystem_id[, hub_site_id[, hub_option]]; or {PCN_PLAN!r}: today's PCNs",
+    )
     common(ev)
+    cmp = sub.add_parser("compare", help="a configuration (e.g. today's PCNs) against the optimum or another one")
+    cmp.add_argument("scenario", type=Path)
+    cmp.add_argument(
+        "--plan",
+        type=_plan_argument,
+        required=True,
+        help=f"the current configuration: CSV as for evaluate, or {PCN_PLAN!r}",
+    )
+    cmp.add_argument(
+        "--against", type=_plan_argument, help="compare with this configuration instead of solving (CSV, or 'pcn')"
+    )
+    common(cmp)
 
     def dask(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -206,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code (see the module docstring)."""
     started = time.time()
     clock = time.perf_counter()  # the whole command's time limit counts from here
     parser = _parser()
@@ -256,7 +288,7 @@ def _main(args: argparse.Namespace) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from geodata.errors import CatchmentError, InfeasibleError, PlanInvalidError
 
-    commands = {"shortlist": _shortlist, "sweep": _sweep, "phase": _phase, "national": _national}
+    commands = {"shortlist": _shortlist, "sweep": _sweep, "phase": _phase, "national": _national, "compare": _compare}
     try:
         if getattr(args, "scheduler", None) is not None and not args.serial:
             from solvers.distributed import scheduler_security
@@ -278,7 +310,6 @@ def _main(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from catchment import outputs
-    from catchment.evaluate import plan_from_configuration
     from geodata.errors import InfeasibleError, PlanInvalidError
     from maps import write_plan_outputs
     from solvers.batch import solve_and_check
@@ -300,14 +331,18 @@ def _run(args: argparse.Namespace) -> int:
     )
 
     if args.command == "evaluate":
-        configuration = _read_configuration(args.plan)
-        plan = plan_from_configuration(problem, configuration, file=str(args.plan))
+        plan, pcns = _configured_plan(args, args.plan, built, scenario)
         violations = plan.violations  # the validator's findings (status breaks_rules when any)
         with outputs.atomic_output_dir(out) as staging:
             outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov)
             write_plan_outputs(staging, built, plan)
             (staging / "violations.txt").write_text("".join(f"{v}\n" for v in violations) or "none\n")
+            if pcns is not None:
+                pcns.to_csv(staging / "pcns.csv", index=False)
         _report(built, plan, out)
+        if pcns is not None:
+            print("\nToday's PCNs and the rules each breaks:")
+            print(pcns.drop(columns="pcn_code").to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
         if violations:
             print(f"\nThe configuration {plan.status_label}:", *(f"  - {v}" for v in violations), sep="\n")
             return EXIT_BREAKS_RULES
@@ -364,6 +399,78 @@ def _run(args: argparse.Namespace) -> int:
     )
     _report(built, plan, out)
     return EXIT_OK
+
+
+def _configured_plan(args: argparse.Namespace, plan_arg: Path | str, built, scenario):  # noqa: ANN001, ANN202
+    """The plan of ``--plan``/``--against``: a configuration file, or today's PCNs (with their table)."""
+    from catchment.evaluate import plan_from_configuration
+
+    if plan_arg != PCN_PLAN:
+        configuration = _read_configuration(Path(plan_arg))
+        return plan_from_configuration(built.problem, configuration, file=str(plan_arg)), None
+    from catchment.current import pcn_notes, pcn_table, read_current_pcns
+    from geodata.errors import ProblemDefinitionError
+
+    if scenario is None:
+        raise ProblemDefinitionError([f"--plan {PCN_PLAN}: the built-in demo is synthetic and has no PCNs"])
+    configuration, config, path = read_current_pcns(scenario, built.problem, data_dir=args.data_dir)
+    plan = plan_from_configuration(built.problem, configuration, file=str(path))
+    plan = dataclasses.replace(plan, solver="today's PCNs", notes=(*plan.notes, *pcn_notes(config)))
+    return plan, pcn_table(built.problem, plan, config)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import json
+
+    from catchment import outputs
+    from catchment.compare import compare_plans
+    from maps import write_plan_outputs
+    from maps.compare import comparison_map
+    from maps.plan_map import save_map
+    from solvers.batch import solve_and_check
+
+    log = logging.getLogger("optimise")
+    out = _output(args, f"{_scenario_stem(args)}-compare")
+    prov = _provenance(args)
+    built, record, scenario = _load(args)
+    problem = built.problem
+    current, pcns = _configured_plan(args, args.plan, built, scenario)
+    if args.against is not None:
+        proposed, _ = _configured_plan(args, args.against, built, scenario)
+    else:
+        result = solve_and_check(problem, _options(args, scenario), workers=scenario.solver.workers)
+        code = _base_exit(result)
+        if code is not None:
+            return code
+        proposed = result.plan
+    log.info("current: %s; proposed: %s", current.status_label, proposed.status_label)
+    comparison = compare_plans(problem, current, proposed)
+    figures = {"scenario": record, **comparison.as_dict(problem.unit_type), **prov}
+    labels = ("current", "proposed")
+    with outputs.atomic_output_dir(out) as staging:
+        for label, plan in zip(labels, (current, proposed), strict=True):
+            (staging / label).mkdir()
+            outputs.write_outputs(staging / label, built, plan, scenario=record, provenance=prov)
+            write_plan_outputs(staging / label, built, plan)
+        if pcns is not None:
+            pcns.to_csv(staging / "current" / "pcns.csv", index=False)
+        (staging / "comparison.json").write_text(json.dumps(outputs.json_safe(figures), indent=2) + "\n")
+        comparison.moves.to_csv(staging / "moves.csv", index=False)
+        save_map(comparison_map(built, current, proposed, labels=labels), staging / "comparison.html")
+    moved = "practices" if problem.unit_type == "practice" else "units"
+    ari = comparison.adjusted_rand_index
+    print(f"\nCOMPARISON  current: {current.status_label}; proposed: {proposed.status_label}")
+    for label, side in (("current", comparison.current), ("proposed", comparison.proposed)):
+        print(
+            f"  {label:9s} {side['polysystems']} polysystems, mean travel {side['mean_travel_min']:.2f} min, "
+            f"longest {side['max_travel_min']:.2f} min, {side['rules_broken']} rule(s) broken"
+        )
+    print(
+        f"  adjusted Rand index {'n/a' if ari is None else f'{ari:.3f}'}; {comparison.units_moved} {moved} "
+        f"({comparison.population_moved:,.0f} people) move"
+    )
+    print(f"\noutputs in {out}/ (comparison.json, moves.csv, comparison.html, current/, proposed/)")
+    return EXIT_BREAKS_RULES if current.violations else EXIT_OK
 
 
 def _read_configuration(path: Path):  # noqa: ANN202 - thin CLI glue

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ from catchment.demo import build_demo
 from catchment.frames import BuiltProblem, default_options, problem_from_frames
 from catchment.problem import DroppedUnit
 from catchment.readers import SITE_COLUMNS, read_options_file, read_sites_file, read_units_file
-from catchment.scenario import REGISTRATIONS_FILE, Scenario
+from catchment.scenario import REGISTRATIONS_FILE, Scenario, UnitsSpec
+from catchment.territories import PracticeLinks, practice_links
 from catchment.travel import check_matrix_covers_practices, practice_travel, scenario_travel
 from geodata import tables as v
 from geodata.errors import DataProblem, InputDataError, ProblemDefinitionError, ScenarioError, UnknownCodeError
@@ -70,7 +72,7 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
     What is built from the data files (units, sites, hub options, travel times, adjacency,
     map layers) is cached on disk (:mod:`geodata.cache`, namespace ``built``). The entry
     is found from the scenario's data-related content (``[units]``, ``[sites]``,
-    ``[travel]``, ``[data]``, ``[rules] boundaries``), the data folder and a fingerprint
+    ``[travel]``, ``[data]``, ``[rules] boundaries`` and, for practices, ``[rules] contiguity``), the data folder and a fingerprint
     of the building code (the ``geodata`` and ``catchment`` sources and the versions of
     the libraries they use); it is used only when every file it was built from still has
     the same content (SHA-256; see :func:`geodata.cache.file_digest`). The rules and the
@@ -165,6 +167,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
 
     practices_frame = None
     registrations = None
+    links: PracticeLinks | None = None
     dropped = pd.DataFrame(columns=list(_DROPPED_COLUMNS))
     try:
         if spec.file:
@@ -198,12 +201,15 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             origin_ids = list(units["unit_id"])
             areas = units
         else:
+            codes, codes_label = _mapped_practices(spec, role)
             practices_frame, unplaced = gp_practices.load_practices(
                 root,
                 ccg=spec.ccg,
                 lad=spec.lad,
                 bbox=spec.bbox,
                 polygon=polygon,
+                practice_codes=codes,
+                codes_label=codes_label,
                 return_dropped=True,
                 epraccur_path=prac_paths["epraccur"],
                 list_sizes_path=prac_paths["list_sizes"],
@@ -229,8 +235,8 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             units = practices_frame.rename(columns={"practice_code": "unit_id", "list_size": "population"})
             units = units.reset_index(drop=True)
             reg_path = role("registrations", REGISTRATIONS_FILE)
-            registrations = read_practice_lsoa(reg_path)
-            registrations = registrations.loc[isin(registrations["practice_code"], units["unit_id"])]
+            every_registration = read_practice_lsoa(reg_path)
+            registrations = every_registration.loc[isin(every_registration["practice_code"], units["unit_id"])]
             registrations = registrations.reset_index(drop=True)
             centroids = ons.read_lsoa_centroids(lsoa_paths["centroids"], land=land)
             centroids = centroids.loc[isin(centroids["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
@@ -248,6 +254,18 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             # areas for maps: the London LSOAs where these practices' patients live
             boundaries = ons.read_lsoa_boundaries(lsoa_paths["boundaries"])
             areas = boundaries.loc[isin(boundaries["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
+            if scenario.rules.contiguity:
+                links = practice_links(units, every_registration, boundaries)
+                logger.info("contiguity of practices: %s", links.note)
+                if links.territories is not None:
+                    areas = areas.assign(territory_of=areas["lsoa_code"].map(links.territories.owner))
+                    extra = boundaries.loc[
+                        ~isin(boundaries["lsoa_code"], areas["lsoa_code"])
+                        & isin(boundaries["lsoa_code"], list(links.territories.owner))
+                    ]
+                    if len(extra):  # a site's LSOA where no selected practice has patients (rule 3)
+                        extra = extra.assign(territory_of=extra["lsoa_code"].map(links.territories.owner))
+                        areas = pd.concat([areas, extra], ignore_index=True)
     except UnknownCodeError as exc:  # name the scenario key, not only the data file
         where = scenario.path if scenario.path is not None else "<scenario>"
         raise ScenarioError([f"{where}: [units] {exc.kind}: {exc.describe()} ({exc.problems[0].file})"]) from None
@@ -290,6 +308,8 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
         group_column = "ccg_code"
 
     adjacency, site_unit = area_links(units.reset_index(drop=True), sites.reset_index(drop=True), spec.type)
+    if links is not None:
+        adjacency = links.adjacency
     near = lad.loc[lad.intersects(shapely.buffer(area_geom, 1000.0))].reset_index(drop=True)
     inputs = {
         str(p): file_digest(p, cache=cache) if p.is_file() else None for p in sorted(set(files.values()), key=str)
@@ -310,6 +330,20 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
         dropped=dropped,
         inputs=inputs,
     )
+
+
+def _mapped_practices(spec: UnitsSpec, role: Callable[[str, str], Path]) -> tuple[list[str] | None, str]:
+    """Practice codes of ``[units] stp`` / ``pcn`` from the practice-to-PCN mapping (``None``: not asked)."""
+    if not (spec.stp or spec.pcn):
+        return None, ""
+    from geodata.pcn import PCN_MAPPING_FILE, practices_of, read_pcn_mapping
+
+    path = role("pcn_mapping", PCN_MAPPING_FILE)
+    codes = practices_of(read_pcn_mapping(path), stp=spec.stp, pcn=spec.pcn, file=path)
+    label = ", ".join(
+        [*([f"STP {spec.stp}"] if spec.stp else []), *([f"PCN {', '.join(spec.pcn)}"] if spec.pcn else [])]
+    )
+    return codes, label
 
 
 def _read_polygon(path: Path) -> gpd.GeoDataFrame:
@@ -374,7 +408,7 @@ def _lad_of_points(units: gpd.GeoDataFrame, lad: gpd.GeoDataFrame, *, file: Path
                     "[data] lad_boundaries",
                     column="lad_code",
                 )
-                for u, n in zip(units["unit_id"].to_numpy()[outside], names.to_numpy()[outside])
+                for u, n in zip(units["unit_id"].to_numpy()[outside], names.to_numpy()[outside], strict=True)
             ]
         )
     return codes.astype(str)

@@ -110,6 +110,8 @@ def build_cache_key(scenario: Scenario, root: Path) -> str:
         "sites": {f.name: getattr(scenario.sites, f.name) for f in fields(scenario.sites)},
         "travel": {f.name: getattr(scenario.travel, f.name) for f in fields(scenario.travel)},
         "boundaries": scenario.boundaries,
+        # practices' territories and their adjacency are built only for contiguity
+        "practice_contiguity": scenario.units.type == "practice" and scenario.rules.contiguity,
         "data": dict(scenario.data),
         "root": str(root.expanduser().resolve()),
     }

@@ -12,12 +12,31 @@ small, in plain view), and :func:`pcn_notes` says which practices those are.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from geodata.pcn import PcnConfiguration
+from catchment.plan import Plan
+from catchment.problem import Problem
+from geodata.errors import ProblemDefinitionError
+from geodata.pcn import PCN_MAPPING_FILE, PcnConfiguration, pcn_configuration, read_pcn_mapping
 
-__all__ = ["NO_PCN_LABEL", "pcn_configuration_frame", "pcn_labels", "pcn_notes"]
+if TYPE_CHECKING:
+    from catchment.scenario import Scenario
+
+__all__ = [
+    "NO_PCN_LABEL",
+    "PCN_TABLE_COLUMNS",
+    "pcn_configuration_frame",
+    "pcn_labels",
+    "pcn_notes",
+    "pcn_table",
+    "read_current_pcns",
+]
+
+#: Columns of :func:`pcn_table` (``pcns.csv``).
+PCN_TABLE_COLUMNS = ("polysystem_id", "pcn_code", "pcn_name", "practices", "population", "rules_broken")
 
 #: Polysystem label of a practice with no PCN (``{code}`` is the practice code).
 NO_PCN_LABEL = "no PCN ({code})"
@@ -66,3 +85,85 @@ def pcn_notes(config: PcnConfiguration) -> tuple[str, ...]:
             f"of its own: {', '.join(config.missing)}"
         )
     return tuple(notes)
+
+
+def pcn_table(problem: Problem, plan: Plan, config: PcnConfiguration) -> pd.DataFrame:
+    """Each polysystem of a PCN plan with its PCN and every rule it breaks.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    plan
+        The plan of :func:`pcn_configuration_frame` (``evaluate --plan pcn``).
+    config
+        The same configuration.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PCN_TABLE_COLUMNS`, one row per polysystem; ``rules_broken`` lists
+        the validator's findings about that polysystem (``"; "``-separated, empty when none).
+    """
+    labels = pcn_labels(problem.unit_ids, config)
+    ids = plan.polysystem_ids()
+    population = dict(zip(problem.unit_ids, problem.population.tolist(), strict=True))
+    rows = []
+    for hub in plan.hubs:
+        units = plan.units_of(hub)
+        names = sorted({labels[u] for u in units})
+        codes = sorted({config.pcn_of.get(u, "") for u in units} - {""})
+        broken = [str(v) for v in plan.violations if v.ids and v.ids[0] == hub]
+        rows.append(
+            (
+                ids[hub],
+                ", ".join(codes),
+                ", ".join(names),
+                len(units),
+                sum(population[u] for u in units),
+                "; ".join(broken),
+            )
+        )
+    return pd.DataFrame(rows, columns=list(PCN_TABLE_COLUMNS))
+
+
+def read_current_pcns(
+    scenario: Scenario, problem: Problem, *, data_dir: Path | None = None
+) -> tuple[pd.DataFrame, PcnConfiguration, Path]:
+    """Today's PCN configuration of a scenario's practices (the application reads the mapping).
+
+    Parameters
+    ----------
+    scenario
+        The scenario (its ``[data] pcn_mapping`` names the mapping file; default
+        :data:`geodata.pcn.PCN_MAPPING_FILE`).
+    problem
+        Its problem (practice units).
+    data_dir
+        The data folder (default :func:`geodata.settings.data_dir`).
+
+    Returns
+    -------
+    (pandas.DataFrame, PcnConfiguration, pathlib.Path)
+        The configuration table, the configuration and the mapping file read.
+
+    Raises
+    ------
+    ProblemDefinitionError
+        If the units are not practices.
+    MissingFileError, InputDataError
+        If the mapping file is missing or malformed.
+    """
+    if problem.unit_type != "practice":
+        raise ProblemDefinitionError(
+            [
+                f"today's PCNs group practices; this scenario plans {problem.unit_type} units "
+                "(--plan pcn needs practices)"
+            ]
+        )
+    from geodata.settings import data_dir as default_data_dir
+
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    path = scenario.resolve(scenario.data.get("pcn_mapping", PCN_MAPPING_FILE), root)
+    config = pcn_configuration(problem.unit_ids, read_pcn_mapping(path))
+    return pcn_configuration_frame(problem.unit_ids, config), config, path

@@ -458,9 +458,10 @@ class Problem:
                 problems.append(f"adjacency refers to units out of range: {_few(bad_pairs)}")
         if self.rules.contiguity:
             if self.adjacency is None:
-                problems.append("contiguity needs unit adjacency (LSOA boundaries)")
-            if self.unit_type != "lsoa":
-                problems.append("contiguity applies to LSOA units (areas), not to practices")
+                problems.append(
+                    "contiguity needs unit adjacency (LSOA boundaries; for practices, their territories: "
+                    "catchment.territories)"
+                )
         if self.site_unit is not None:
             if len(self.site_unit) != m:
                 problems.append(f"site_unit has {len(self.site_unit)} entries, expected {m}")

@@ -591,10 +591,11 @@ def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[
         respect_groups=boundaries is not None,
         waivers=waivers,
     )
-    if rules_kwargs["contiguity"] and units.type != "lsoa":
-        r.problems.append(f"{source}: [rules] contiguity applies to LSOA units; [units] type is {units.type!r}")
-    elif rules_kwargs["contiguity"] and units.file:
-        r.problems.append(f"{source}: [rules] contiguity needs LSOA boundaries; [units] file gives points only")
+    if rules_kwargs["contiguity"] and units.file:
+        r.problems.append(
+            f"{source}: [rules] contiguity needs LSOA boundaries (and, for practices, their patients' LSOAs); "
+            "[units] file gives points only"
+        )
     return rules_kwargs, boundaries
 
 

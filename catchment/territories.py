@@ -37,11 +37,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAJORITY", "Territories", "practice_territories", "territory_adjacency", "site_adjacency"]
+__all__ = [
+    "MAJORITY",
+    "Territories",
+    "PracticeLinks",
+    "practice_territories",
+    "territory_adjacency",
+    "site_adjacency",
+    "practice_links",
+]
 
 #: Share of an LSOA's registered patients the selected practices must hold for the LSOA to
 #: belong to the planning area (strictly more than this).
@@ -238,3 +247,103 @@ def site_adjacency(xy: np.ndarray) -> list[tuple[int, int]]:
         a, b = int(first[i]), int(first[j])
         pairs.add((min(a, b), max(a, b)))
     return sorted(pairs)
+
+
+@dataclass(frozen=True)
+class PracticeLinks:
+    """Neighbours of practice units for contiguity, and how they were found.
+
+    Attributes
+    ----------
+    adjacency : list of (int, int)
+        Pairs of unit indices.
+    territories : Territories or None
+        The territories (``None`` with the Delaunay fallback).
+    method : str
+        ``"territories"`` or ``"sites"`` (the fallback), in words for reports in ``note``.
+    note : str
+        One sentence for the report.
+    """
+
+    adjacency: list[tuple[int, int]]
+    territories: Territories | None
+    method: str
+    note: str
+
+
+def practice_links(
+    units: pd.DataFrame,
+    registrations: pd.DataFrame,
+    boundaries: Any,
+    *,
+    unit_column: str = "unit_id",
+) -> PracticeLinks:
+    """Neighbours of the practices of a selection: territories where boundaries allow.
+
+    Parameters
+    ----------
+    units
+        Practice units (a GeoDataFrame of points in EPSG:27700) with ``unit_column``.
+    registrations
+        Every practice's patients by LSOA (not only the selection's: see rule 1).
+    boundaries
+        LSOA polygons (``lsoa_code``, geometry, EPSG:27700).
+    unit_column
+        Column of practice codes in ``units``.
+
+    Returns
+    -------
+    PracticeLinks
+        From territories over the LSOAs of ``boundaries`` (planning-area LSOAs outside the
+        file are left out and named in the note); when a practice then has no territory
+        (no patients' LSOA and no site in the file, e.g. outside London with the London
+        boundary file), from the Delaunay triangulation of the practice sites
+        (:func:`site_adjacency`) for the whole selection, with a note saying so.
+    """
+    import geopandas as gpd
+
+    from catchment.adjacency import lsoa_adjacency
+
+    practices = [str(p) for p in units[unit_column]]
+    points = gpd.GeoDataFrame({"practice": practices}, geometry=list(units.geometry), crs=boundaries.crs)
+    joined = gpd.sjoin(points, boundaries[["lsoa_code", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    site = {
+        p: (None if pd.isna(code) else str(code))
+        for p, code in zip(joined["practice"], joined["lsoa_code"], strict=True)
+    }
+    # LSOAs outside the boundary file (e.g. across the London border in a London file) cannot be
+    # drawn or joined: they are left out of the planning area, which they can only edge
+    known = set(boundaries["lsoa_code"])
+    full = practice_territories(registrations, practices, site_lsoa=site)
+    left_out = sorted(lsoa for lsoa in full.owner if lsoa not in known)
+    inside = registrations.loc[registrations["lsoa_code"].isin(known)]
+    territories = practice_territories(inside, practices, site_lsoa=site)
+    if territories.placeless:
+        xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
+        return PracticeLinks(
+            site_adjacency(xy),
+            None,
+            "sites",
+            f"Practice neighbours from the Delaunay triangulation of their sites: {len(territories.placeless)} "
+            "practice(s) have neither patients' LSOAs nor a site inside the LSOA boundary file "
+            f"({', '.join(territories.placeless[:5])}{', ...' if len(territories.placeless) > 5 else ''}).",
+        )
+    area = boundaries.loc[boundaries["lsoa_code"].isin(set(territories.owner))].reset_index(drop=True)
+    codes = area["lsoa_code"].tolist()
+    pairs = [(codes[i], codes[j]) for i, j in lsoa_adjacency(area)]
+    adjacency = territory_adjacency(territories, practices, pairs)
+    return PracticeLinks(
+        adjacency,
+        territories,
+        "territories",
+        f"Practice territories: each of {len(territories.owner):,} LSOAs where the selected practices hold most "
+        "registered patients goes to the practice holding most of them; practices are neighbours when their "
+        "territories touch"
+        + (
+            f" ({len(left_out)} such LSOA(s) outside the LSOA boundary file left out: {', '.join(left_out[:5])}"
+            f"{', ...' if len(left_out) > 5 else ''})."
+            if left_out
+            else "."
+        ),
+    )

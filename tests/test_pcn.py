@@ -124,3 +124,16 @@ def test_practices_of_stp_and_pcn(mapping, real_data):
     with pytest.raises(UnknownCodeError, match=r"unknown STP code\(s\) 'QMX' \(did you mean") as caught:
         practices_of(mapping, stp="QMX", file=real_data / PCN_MAPPING_FILE)
     assert PCN_MAPPING_FILE.split("/")[-1] in str(caught.value) and "stp_code" in str(caught.value)
+
+
+def test_scenario_selects_practices_by_stp_and_pcn(real_data, mapping):
+    from catchment.build import build_from_scenario
+    from catchment.scenario import parse_scenario
+    from geodata.errors import ScenarioError
+
+    built = build_from_scenario(parse_scenario({"units": {"pcn": ["U08578", "U03653"]}}), data_dir=real_data)
+    expected = set(mapping.loc[mapping["pcn_code"].isin(["U08578", "U03653"]), "practice_code"])
+    assert set(built.problem.unit_ids) <= expected and len(built.problem.unit_ids) >= len(expected) - 1
+    with pytest.raises(ScenarioError, match=r"\[units\] pcn: unknown PCN code\(s\) 'U0857' \(did you mean") as caught:
+        build_from_scenario(parse_scenario({"units": {"pcn": "U0857"}}), data_dir=real_data)
+    assert PCN_MAPPING_FILE.split("/")[-1] in str(caught.value)

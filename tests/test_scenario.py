@@ -104,9 +104,11 @@ def test_every_problem_is_reported_with_file_and_key():
     assert len(err.value.problems) >= 9
 
 
-def test_contiguity_needs_lsoa_units():
-    with pytest.raises(ScenarioError, match="contiguity applies to LSOA units"):
-        parse_scenario({"units": {"ccg": "08N"}, "rules": {"contiguity": True}})
+def test_contiguity_needs_areas():
+    # practices are contiguous through their territories (catchment.territories); a units file has points only
+    assert parse_scenario({"units": {"ccg": "08N"}, "rules": {"contiguity": True}}).rules.contiguity
+    with pytest.raises(ScenarioError, match="contiguity needs LSOA boundaries"):
+        parse_scenario({"units": {"file": "u.csv"}, "rules": {"contiguity": True}})
 
 
 def test_missing_and_malformed_files(tmp_path):

@@ -1,0 +1,90 @@
+"""`evaluate --plan pcn` and `compare`: today's PCNs of Redbridge against the optimum."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import optimise
+from catchment.compare import MOVES_COLUMNS
+from catchment.current import PCN_TABLE_COLUMNS
+from catchment.outputs import MARKER
+
+
+def _run(*argv: str) -> int:
+    return optimise.main([*argv, "--quiet"])
+
+
+def test_evaluate_today_s_pcns(tmp_path, real_data, capsys):
+    out = tmp_path / "pcn"
+    code = _run(
+        "evaluate", "scenarios/redbridge.toml", "--plan", "pcn", "--out", str(out), "--data-dir", str(real_data)
+    )
+    assert code == optimise.EXIT_BREAKS_RULES  # two PCNs are below the 50,000 floor
+    pcns = pd.read_csv(out / "pcns.csv", keep_default_na=False)
+    assert tuple(pcns.columns) == PCN_TABLE_COLUMNS and len(pcns) == 6
+    assert sorted(pcns["pcn_name"]) == [
+        "CRANBROOK PCN", "FAIRLOP PCN", "LOXFORD PCN", "NEW CROSS ALLIANCE PCN", "SEVEN KINGS PCN",
+        "WANSTEAD AND WOODFORD PCN",
+    ]  # fmt: skip
+    assert (pcns["rules_broken"] != "").sum() == 2 and pcns["population"].sum() == 337_420
+    solution = json.loads((out / "solution.json").read_text())
+    assert solution["status"] == "breaks_rules" and len(solution["violations"]) == 2
+    assert solution["objective"] == pytest.approx(5.7694, abs=1e-4)
+    assert "Today's PCNs and the rules each breaks" in capsys.readouterr().out
+
+
+def test_compare_today_s_pcns_with_the_pcn_optimum(tmp_path, real_data):
+    out = tmp_path / "cmp"
+    code = _run(
+        "compare", "scenarios/redbridge-pcn.toml", "--plan", "pcn", "--out", str(out), "--data-dir", str(real_data)
+    )
+    assert code == optimise.EXIT_BREAKS_RULES  # the current side breaks the PCN rules
+    assert (out / MARKER).is_file()
+    for side in ("current", "proposed"):
+        for name in ("solution.json", "assignments.csv", "polysystems.csv", "map.html", "report.html"):
+            assert (out / side / name).is_file(), (side, name)
+    figures = json.loads((out / "comparison.json").read_text())
+    for key in ("adjusted_rand_index", "practices_moved", "patients_moved", "current", "proposed"):
+        assert key in figures
+    for side in ("current", "proposed"):
+        for key in ("polysystems", "mean_travel_min", "max_travel_min", "rules_broken", "status"):
+            assert key in figures[side]
+    # each side's figures are those of its own solution.json (re-derived by the metrics and validator)
+    for side in ("current", "proposed"):
+        solution = json.loads((out / side / "solution.json").read_text())
+        assert figures[side]["status"] == solution["status"]
+        assert figures[side]["rules_broken"] == len(solution["violations"])
+        assert figures[side]["mean_travel_min"] == pytest.approx(solution["objective_terms"]["mean_travel"])
+    assert figures["proposed"]["status"] == "optimal" and figures["proposed"]["rules_broken"] == 0
+    assert figures["current"]["rules_broken"] > 0
+    moves = pd.read_csv(out / "moves.csv")
+    assert tuple(moves.columns) == MOVES_COLUMNS and len(moves) == figures["practices_moved"]
+    assert moves["population"].sum() == pytest.approx(figures["patients_moved"])
+    page = (out / "comparison.html").read_text()
+    assert "current" in page and "proposed" in page and "cdn." not in page
+
+
+def test_compare_against_a_file_and_bad_uses(tmp_path, real_data):
+    current = tmp_path / "pcn"
+    assert _run("evaluate", "scenarios/redbridge.toml", "--plan", "pcn", "--out", str(current), "--data-dir",
+                str(real_data)) == optimise.EXIT_BREAKS_RULES  # fmt: skip
+    assigned = pd.read_csv(current / "assignments.csv")
+    config = tmp_path / "config.csv"
+    assigned[["unit_id", "polysystem_id"]].to_csv(config, index=False)
+    out = tmp_path / "same"
+    code = _run("compare", "scenarios/redbridge.toml", "--plan", "pcn", "--against", str(config), "--out", str(out),
+                "--data-dir", str(real_data))  # fmt: skip
+    assert code == optimise.EXIT_BREAKS_RULES
+    figures = json.loads((out / "comparison.json").read_text())
+    assert figures["adjusted_rand_index"] == 1.0 and figures["practices_moved"] == 0
+    # the demo has no PCNs; phase takes no "pcn"; LSOA units have no PCNs
+    assert _run("evaluate", "demo", "--plan", "pcn", "--out", str(tmp_path / "d")) == optimise.EXIT_INPUT
+    with pytest.raises(SystemExit) as caught:
+        _run("phase", "demo", "--annual-budget", "1e6", "--plan", "pcn")
+    assert caught.value.code == 2
+    code = _run("evaluate", "scenarios/redbridge-lsoa.toml", "--plan", "pcn", "--out", str(tmp_path / "l"),
+                "--data-dir", str(real_data))  # fmt: skip
+    assert code == optimise.EXIT_INPUT
