@@ -253,7 +253,7 @@ def _status(prob: pulp.LpProblem) -> str:
 
 
 def _highs_stop(prob: pulp.LpProblem) -> tuple[bool, int | None]:
-    """Did HiGHS stop at its time limit, and how many nodes did it explore?"""
+    """Whether HiGHS stopped at its time limit, and how many nodes it explored."""
     import highspy
 
     model = getattr(prob, "solverModel", None)
@@ -295,18 +295,18 @@ def _cbc_bound(log_path: str) -> tuple[float | None, tuple[str, ...]]:
 
 
 def _cbc_time_limited(log_path: str) -> bool:
-    """Did CBC stop on its time limit (its log says so)?"""
+    """Whether CBC stopped on its time limit (its log says so)."""
     try:
         with open(log_path, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
     except OSError:
         return False
     result = _CBC_RESULT.search(text)
-    return bool(result) and "time" in result.group(1).lower()
+    return result is not None and "time" in result.group(1).lower()
 
 
 def _cbc_start(log_path: str) -> str:
-    """Did CBC build a solution from the ``-mips`` start file (its log says so)?"""
+    """Whether CBC built a solution from the ``-mips`` start file, from its log: ``used``, ``rejected`` or ``given``."""
     try:
         with open(log_path, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
@@ -389,6 +389,7 @@ class WarmHiGHS(pulp.HiGHS):
         self.time_limit_given: float | None = None
 
     def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:
+        """Create the HiGHS model as :class:`pulp.HiGHS` does, with its log captured, not printed."""
         super().createAndConfigureSolver(lp)
         # Capture the log (never to the console): it shows whether the start was accepted.
         lp.solverModel.setOptionValue("output_flag", True)
@@ -448,6 +449,7 @@ class WarmHiGHS(pulp.HiGHS):
         )
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
+        """Run HiGHS after setting the warm start, presolve and the time limit from the deadline."""
         if self.warm_start:
             self._set_start(lp)
         model = lp.solverModel
@@ -512,7 +514,7 @@ _START_CHECK = re.compile(r"^(Col|Integer|Row)\s+infeasibilities\s+(\d+)", re.MU
 
 
 def _start_feasible(log: str) -> bool:
-    """Did HiGHS judge the starting solution feasible (its log says so)?"""
+    """Whether HiGHS judged the starting solution feasible (its log says so)."""
     if _START_FEASIBLE.search(log):
         return True
     counts = _START_CHECK.findall(log)

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pulp
@@ -125,8 +125,8 @@ def build_formulation(
     units = cand.units.tolist()
     sites = cand.sites.tolist()
 
-    x = [_binary(prob, f"x({ul[i]},{sl[j]})") for i, j in zip(units, sites)]
-    x_of = dict(zip(zip(units, sites), x))
+    x = [_binary(prob, f"x({ul[i]},{sl[j]})") for i, j in zip(units, sites, strict=True)]
+    x_of = dict(zip(zip(units, sites, strict=True), x, strict=True))
     usable = problem.usable_sites().tolist()
     required = set(problem.required_sites().tolist())
     hosts = problem.site_unit or (None,) * problem.n_sites
@@ -157,7 +157,7 @@ def build_formulation(
     group_vars: dict[tuple[int, str], Any] = {}
     group_of_pair: dict[int, Any] = {}
     if rules.respect_groups and problem.groups is not None:
-        glabels = dict(zip(sorted(set(problem.groups)), lp_labels(sorted(set(problem.groups)))))
+        glabels = dict(zip(sorted(set(problem.groups)), lp_labels(sorted(set(problem.groups))), strict=True))
         for j in usable:
             if hosts[j] is not None:
                 continue
@@ -172,7 +172,7 @@ def build_formulation(
 
     # linking and host units
     host_pair = {j: x_of.get((hosts[j], j)) for j in usable if hosts[j] is not None}
-    for q, (i, j) in enumerate(zip(units, sites)):
+    for q, (i, j) in enumerate(zip(units, sites, strict=True)):
         if hosts[j] == i:
             continue
         _add(prob, [(x[q], 1.0), (group_of_pair.get(q, open_vars[j]), -1.0)], _LE, f"link({ul[i]},{sl[j]})")
@@ -277,7 +277,7 @@ def _objective_terms(problem, prob, cand, x, option_vars, costs, starts, ul, *, 
             continue
         if spec.kind == "travel":
             coef = spec.pair_coefficients(problem, cand.units, cand.travel)
-            terms[spec.name] = pulp.LpAffineExpression(zip(x, coef.tolist()))
+            terms[spec.name] = pulp.LpAffineExpression(zip(x, coef.tolist(), strict=True))
         elif spec.kind == "options":
             amounts = {key: spec.option_amount(problem.option(problem.site_ids[key[0]], key[1])) for key in costs}
             terms[spec.name] = pulp.LpAffineExpression(
@@ -402,7 +402,8 @@ def solve_formulation(
             attempt.bound = res.bound
         attempt.status = res.status if s == 0 or attempt.status == "optimal" else "feasible"
         attempt.time_limited |= res.time_limited
-        incumbent = (res.site_of_unit, res.hub_options)
+        # a stage that did not end infeasible or unsolved always holds its plan
+        incumbent = (cast(np.ndarray, res.site_of_unit), res.hub_options)
         if term is not None and s + 1 < len(stages):
             value = term_values(problem, *incumbent)[term]
             tol = problem.objective.lexicographic_tolerance
@@ -482,8 +483,14 @@ def _solve_stage(
                 res.notes.append(f"contiguity: stopped in cut round {res.rounds}; the best connected plan is returned")
             return res
         site_of_unit, hub_options = _extract(problem, form)
+        # site_of_unit is an int array of site indices: separator_cuts only iterates it
         cuts = (
-            separator_cuts(site_of_unit, site_units=form.site_units, hosts=form.hosts, neighbours=form.neighbours)
+            separator_cuts(
+                cast("Sequence[int]", site_of_unit),
+                site_units=form.site_units,
+                hosts=form.hosts,
+                neighbours=form.neighbours,
+            )
             if cutting
             else []
         )
@@ -627,9 +634,10 @@ def _set_start(problem: Problem, form: Formulation, site_of_unit: np.ndarray, hu
     for (j, opt), var in form.option_vars.items():
         if var is not form.open_vars[j]:
             var.setInitialValue(1.0 if hub_options.get(j) == opt else 0.0)
+    groups = cast("tuple[str, ...]", problem.groups)  # read only when there are group variables: then it is set
     for (j, g), var in form.group_vars.items():
         members = np.flatnonzero(site_of_unit == j)
-        var.setInitialValue(1.0 if members.size and problem.groups[members[0]] == g else 0.0)
+        var.setInitialValue(1.0 if members.size and groups[members[0]] == g else 0.0)
     if form.max_var is not None:
         worst = float(problem.travel_min[np.arange(problem.n_units), site_of_unit].max())
         form.max_var.setInitialValue(max(worst, form.max_var.lowBound or 0.0))
@@ -639,9 +647,10 @@ def _set_start(problem: Problem, form: Formulation, site_of_unit: np.ndarray, hu
         arc_flow: dict[tuple[int, int, int], float] = {}
         root_of: dict[int, int] = {}
         for j in hub_options:
-            members = np.flatnonzero(site_of_unit == j).tolist()
-            root = hosts[j] if hosts[j] is not None else members[0]
-            tree = spanning_flows(members, root, nbrs)
+            served = np.flatnonzero(site_of_unit == j).tolist()
+            host = hosts[j]
+            root = host if host is not None else served[0]
+            tree = spanning_flows(served, root, nbrs)
             if tree is None:
                 return False
             root_of[j] = root

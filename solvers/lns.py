@@ -77,7 +77,7 @@ import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import sparse
@@ -517,9 +517,10 @@ def _final_mip(
     final: dict[str, Any] | None = None
     notes: list[str] = []
     left = time_left(deadline)
-    if _gap(search.objective, bound) > mip_gap and left is not None and left <= max(5.0, 0.05 * float(time_limit)):
+    limit = cast(float, time_limit)  # read only when there is time left, so a deadline, so a time limit
+    if _gap(search.objective, bound) > mip_gap and left is not None and left <= max(5.0, 0.05 * float(limit)):
         search.timed_out = True  # too little time left for the final MIP
-    if _gap(search.objective, bound) > mip_gap and (left is None or left > max(5.0, 0.05 * float(time_limit))):
+    if _gap(search.objective, bound) > mip_gap and (left is None or left > max(5.0, 0.05 * float(limit))):
         incumbent = _plan_of(problem, search.site_of, search.options, search.objective)
         # With a priced relaxation, the final MIP's own proof would price the same pairs again and,
         # with a weak LP, prove little more: it then only has to improve the plan (prove=False:
@@ -644,7 +645,7 @@ def _rounded(problem: Problem, relax: Relaxation) -> np.ndarray | None:
 
 
 def _support_pays(problem: Problem, search: _Search, bound: float, mip_gap: float) -> bool:
-    """Is the MIP over the relaxation's support worth its time here (measured on the benchmarks)?
+    """Whether the MIP over the relaxation's support is worth its time here (measured on the benchmarks).
 
     Under contiguity its cut rounds cost more than the neighbourhoods need for the same gain
     (london-lsoa: 68 s for 4.041 -> 3.982, which the neighbourhoods reach in 30 s). When the
@@ -812,7 +813,7 @@ def _improve(
                 if pool is None:
                     task.future = _run_now(_solve_sub, *task.args)
                 task.began = time.perf_counter()
-                running[task.future] = task
+                running[cast(Future, task.future)] = task  # submitted just above, to the pool or run now
                 busy_units[task.units] = True
                 busy_sites[task.sites] = True
             if not running:
@@ -856,10 +857,10 @@ def _improve(
 
 @dataclass
 class _Guide:
-    """Where the plan is furthest above the relaxation: those polysystems are seeded first.
+    r"""Where the plan is furthest above the relaxation: those polysystems are seeded first.
 
     A unit's excess is its travel cost in the plan less its cost in the LP relaxation
-    (:math:`\\sum_j c_{ij} x^{LP}_{ij}`); a polysystem's is the sum over its units. The LP
+    (:math:`\sum_j c_{ij} x^{LP}_{ij}`); a polysystem's is the sum over its units. The LP
     bounds the whole plan's cost, not each unit's, so this only ranks where to look first.
     """
 
@@ -975,7 +976,10 @@ def _run_now(func: Any, *args: Any) -> Future:
 
 
 def _apply(problem: Problem, search: _Search, task: _Task, result: tuple[Plan, float]) -> str:
-    """Put a sub-model's plan into the search when it is better: ``improved``, ``same``, ``same fast``, ``time_limited``."""
+    """Put a sub-model's plan into the search when it is better.
+
+    Returns ``improved``, ``same``, ``same fast`` or ``time_limited``.
+    """
     plan, _ = result
     sub = task.sub
     if not plan.has_plan:
@@ -1090,11 +1094,11 @@ def _subproblem(
             weights[term.name] *= float(term.travel_shares(problem)[units].sum())
     if not any(w > 0 for w in weights.values()):
         return None, sites
-    adjacency = None
+    adjacency: tuple[tuple[int, int], ...] | None = None
     if problem.adjacency is not None:
         pairs = np.asarray(problem.adjacency, dtype=np.int64).reshape(-1, 2)
         both = in_u[pairs[:, 0]] & in_u[pairs[:, 1]]
-        adjacency = [tuple(p) for p in pos_u[pairs[both]].tolist()]
+        adjacency = tuple((a, b) for a, b in pos_u[pairs[both]].tolist())
     travel = problem.travel_min[np.ix_(units, sites)]
     travel = np.where(allowed[np.ix_(units, sites)], travel, np.inf)
     site_set = {problem.site_ids[j] for j in sites}

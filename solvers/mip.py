@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pulp
@@ -422,7 +422,7 @@ class _Proof:
 
 
 def _whole_bound(lp: float, reduced: np.ndarray, kept: np.ndarray, restricted_bound: float) -> float:
-    """A bound for every plan: :math:`\\max(L, \\min(B_R, L + \\min_{q \\notin R} \\max(0, d_q)))`."""
+    r"""A bound for every plan: :math:`\max(L, \min(B_R, L + \min_{q \notin R} \max(0, d_q)))`."""
     outside = np.isfinite(reduced) & ~kept
     least = float(np.maximum(reduced[outside], 0.0).min()) if outside.any() else math.inf
     return max(lp, min(restricted_bound, lp + least))
@@ -525,7 +525,9 @@ def _prove_whole_model(
         return form, proof
     lp, reduced = relax.bound, relax.reduced
     while True:
-        z = objective_value(problem.objective, term_values(problem, last.site_of_unit, last.hub_options))
+        # the caller proves only an attempt with a plan, and a re-solve without one keeps the incumbent
+        site_of_unit = cast(np.ndarray, last.site_of_unit)
+        z = objective_value(problem.objective, term_values(problem, site_of_unit, last.hub_options))
         restricted = (
             last.bound if last.bound is not None else (z - mip_gap * abs(z) if last.status == "optimal" else -math.inf)
         )
@@ -558,7 +560,7 @@ def _prove_whole_model(
         )
         form = build_formulation(problem, cand, name, contiguity)
         builds.append(form.build_s)
-        incumbent = (last.site_of_unit, last.hub_options)
+        incumbent = (site_of_unit, last.hub_options)
         attempt = solve_formulation(
             problem, form, solver=solver, deadline=deadline, mip_gap=mip_gap, threads=threads, msg=msg, start=incumbent
         )
@@ -697,7 +699,7 @@ def _attempt_stats(
     cand = form.cand
     notes: list[str] = []
     retries = attempts[: len(attempts) - (proof.resolves if proof is not None else 0)]
-    for a, b in zip(retries, retries[1:]):
+    for a, b in zip(retries, retries[1:], strict=False):
         notes.append(
             f"the model over each unit's {a.k} nearest sites was infeasible; retried with "
             + (f"the {b.k} nearest" if b.k else "every usable site")

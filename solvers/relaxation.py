@@ -231,12 +231,12 @@ def _largest_share(n: int, units: np.ndarray, sites: np.ndarray, values: np.ndar
 
 @dataclass
 class _Pricer:
-    """Reduced costs of left-out pairs from the relaxation's row duals, and adding them.
+    r"""Reduced costs of left-out pairs from the relaxation's row duals, and adding them.
 
     A pair's column has coefficient 1 on its unit's ``assign`` row, :math:`a_i` on its
     site's ``floor`` row, :math:`p_i` on its ``size`` row, -1 on its ``serve`` row (floor
     0), :math:`-t_{ij}` on its unit's ``maxtravel`` row, and 1 on a new linking row
-    :math:`x_{ij} - y_j \\le 0`, whose dual is 0 while it is absent; so its reduced cost is
+    :math:`x_{ij} - y_j \le 0`, whose dual is 0 while it is absent; so its reduced cost is
     :math:`c_{ij} - u_i - a_i f_j - p_i s_j + v_j + t_{ij} m_i` (HiGHS's row duals: the
     reduced cost of a column is its cost less the duals times its coefficients). A row
     the model lacks (no ``size`` row where the size cannot bind, no ``maxtravel`` row for
