@@ -16,8 +16,11 @@ FLOOR = DEFAULT_FLOOR
 def one_polysystem(population: float, *, waived: bool = False) -> tuple[Problem, Plan]:
     waivers = {"U2": "rural practice"} if waived else {}
     problem = Problem.from_arrays(
-        unit_ids=["U1", "U2"], population=[population - 1000.0, 1000.0], site_ids=["S1"],
-        travel_min=[[1.0], [2.0]], rules=Rules(floor=FLOOR, waivers=waivers),
+        unit_ids=["U1", "U2"],
+        population=[population - 1000.0, 1000.0],
+        site_ids=["S1"],
+        travel_min=[[1.0], [2.0]],
+        rules=Rules(floor=FLOOR, waivers=waivers),
     )
     return problem, Plan({"U1": "S1", "U2": "S1"}, {"S1": "reuse"}, "feasible")
 
@@ -25,10 +28,10 @@ def one_polysystem(population: float, *, waived: bool = False) -> tuple[Problem,
 @pytest.mark.parametrize(
     ("population", "below"),
     [
-        (FLOOR, False),                   # exactly at the floor
-        (FLOOR * (1 - 1e-12), False),     # a rounding error below it: within the tolerance
+        (FLOOR, False),  # exactly at the floor
+        (FLOOR * (1 - 1e-12), False),  # a rounding error below it: within the tolerance
         (FLOOR * (1 + 1e-12), False),
-        (FLOOR * (1 - 1e-6), True),       # truly below
+        (FLOOR * (1 - 1e-6), True),  # truly below
         (FLOOR - 1.0, True),
     ],
 )
@@ -48,15 +51,19 @@ def test_waived_polysystem_is_below_floor_but_valid() -> None:
 
 def test_rule_facts_on_the_problem() -> None:
     problem = Problem.from_arrays(
-        unit_ids=["U1", "U2", "U3"], population=[70.0, 30.0, 20.0], site_ids=["S1", "S2"],
-        travel_min=[[1, 2], [2, 1], [1, 1]], rules=Rules(floor=50.0, waivers={"U3": "island"}),
+        unit_ids=["U1", "U2", "U3"],
+        population=[70.0, 30.0, 20.0],
+        site_ids=["S1", "S2"],
+        travel_min=[[1, 2], [2, 1], [1, 1]],
+        rules=Rules(floor=50.0, waivers={"U3": "island"}),
     )
     assert problem.waived.tolist() == [False, False, True]
     assert problem.floor_coefficients.tolist() == [50.0, 30.0, 50.0]  # min(p, F); F when waived
     assert not problem.waived.flags.writeable and not problem.floor_coefficients.flags.writeable
     assert problem.max_polysystems_by_floor is None  # a waiver lifts the count bound
-    plain = Problem.from_arrays(unit_ids=["U1", "U2"], population=[70.0, 30.0], site_ids=["S1"],
-                                travel_min=[[1], [2]], rules=Rules(floor=50.0))
+    plain = Problem.from_arrays(
+        unit_ids=["U1", "U2"], population=[70.0, 30.0], site_ids=["S1"], travel_min=[[1], [2]], rules=Rules(floor=50.0)
+    )
     assert plain.max_polysystems_by_floor == 1  # (50 + 30) // 50
     assert problem.rules.floor_threshold == pytest.approx(50.0 * (1 - FLOOR_TOLERANCE), rel=0, abs=0)
     assert np.array_equal(problem.rules.below_floor(np.array([49.0, 50.0])), [True, False])

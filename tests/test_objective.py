@@ -35,8 +35,11 @@ def test_the_vocabulary_is_the_table():
 
 def test_solver_and_metrics_values_agree_term_by_term():
     problem = Problem.from_arrays(
-        unit_ids=["a", "b", "c"], population=[100.0, 200.0, 300.0], site_ids=["s", "t"],
-        travel_min=[[1.0, 5.0], [2.0, 4.0], [9.0, 3.0]], deprivation=[10.0, 20.0, 30.0],
+        unit_ids=["a", "b", "c"],
+        population=[100.0, 200.0, 300.0],
+        site_ids=["s", "t"],
+        travel_min=[[1.0, 5.0], [2.0, 4.0], [9.0, 3.0]],
+        deprivation=[10.0, 20.0, 30.0],
         rules=Rules(floor=0),
     )
     site_of = np.array([0, 0, 1])
@@ -61,8 +64,9 @@ def optimised_plan(demo, request):
     """The demo optimised on mean travel and one more term (its 60+ people made up for the test)."""
     pop = demo.problem.population
     older = {"population_60_plus": pop * np.linspace(0.1, 0.4, len(pop))}
-    problem = dataclasses.replace(demo.problem, unit_data=older,
-                                  objective=Objective(weights={"mean_travel": 1.0, request.param: 0.5}))
+    problem = dataclasses.replace(
+        demo.problem, unit_data=older, objective=Objective(weights={"mean_travel": 1.0, request.param: 0.5})
+    )
     built = dataclasses.replace(demo, problem=problem)
     return request.param, built, solve(problem)
 
@@ -88,9 +92,13 @@ def test_a_plan_not_optimised_on_a_term_does_not_show_it(optimised_plan):
 def _two_sites(**objective: float) -> Problem:
     """Young "b" lives next to site T, older "a" next to site S; one hub only."""
     return Problem.from_arrays(
-        unit_ids=["a", "b"], population=[100.0, 300.0], site_ids=["S", "T"],
-        travel_min=[[1.0, 10.0], [10.0, 1.0]], unit_data={"population_60_plus": [90.0, 10.0]},
-        rules=Rules(floor=0, min_polysystems=1, max_polysystems=1), objective=Objective(weights=objective),
+        unit_ids=["a", "b"],
+        population=[100.0, 300.0],
+        site_ids=["S", "T"],
+        travel_min=[[1.0, 10.0], [10.0, 1.0]],
+        unit_data={"population_60_plus": [90.0, 10.0]},
+        rules=Rules(floor=0, min_polysystems=1, max_polysystems=1),
+        objective=Objective(weights=objective),
     )
 
 
@@ -111,10 +119,16 @@ def test_travel_of_people_aged_60_plus_changes_the_optimum(method):
 
 def test_travel_of_people_aged_60_plus_needs_their_number():
     with pytest.raises(ProblemDefinitionError, match="age60_travel objective needs .*population_60_plus"):
-        Problem.from_arrays(unit_ids=["a"], population=[1.0], site_ids=["S"], travel_min=[[1.0]],
-                            objective=Objective(weights={"age60_travel": 1.0}))
+        Problem.from_arrays(
+            unit_ids=["a"],
+            population=[1.0],
+            site_ids=["S"],
+            travel_min=[[1.0]],
+            objective=Objective(weights={"age60_travel": 1.0}),
+        )
     assert objective_terms(_two_sites(mean_travel=1.0), Plan({"a": "S", "b": "S"}, {"S": "reuse"}, "feasible"))[
-        "age60_travel"] == pytest.approx(1.9)
+        "age60_travel"
+    ] == pytest.approx(1.9)
     scenario = parse_scenario({"units": {"lad": "E09000026"}, "objective": {"age60_travel": 0.5}})
     assert dict(scenario.objective.weights) == {"age60_travel": 0.5}
 
