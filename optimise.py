@@ -8,7 +8,7 @@
     python optimise.py shortlist SCENARIO.toml|demo [--out DIR] [--scheduler ADDRESS] [--workers N]
     python optimise.py sweep SWEEP.toml [--out DIR] [--scheduler ADDRESS] [--workers N]
     python optimise.py phase SCENARIO.toml|demo --years 5 --annual-budget 5e6 [--carry-over] [--plan FILE]
-    python optimise.py national [--out DIR] [--scheduler ADDRESS] [--workers N]
+    python optimise.py national [--out DIR] [--compare pcn] [--scheduler ADDRESS] [--workers N]
 
 Shortlists, sweeps and national runs solve on Dask: a local cluster of --workers processes
 (default: one per core), or an existing one with --scheduler; --serial solves in this process.
@@ -230,6 +230,11 @@ def _parser() -> argparse.ArgumentParser:
         help="minimum population per polysystem (default 50,000)",
     )
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
+    na.add_argument(
+        "--compare",
+        choices=(PCN_PLAN,),
+        help="also score today's PCNs of each CCG and compare them with its optimised plan",
+    )
     na.add_argument("--mip-gap", type=relative_gap, default=1e-3, help="relative gap per CCG (default 0.001)")
     common(na)
     dask(na)
@@ -849,7 +854,7 @@ def _national(args: argparse.Namespace) -> int:
     from catchment import outputs
     from catchment.national import national_subproblems
     from geodata.errors import UnknownCcgError
-    from solvers.national import solve_national
+    from solvers.national import comparison_summary, solve_national
 
     started = time.perf_counter()
     out = _output(args, "national")
@@ -866,6 +871,9 @@ def _national(args: argparse.Namespace) -> int:
     with _cluster(args) as client:
         result = solve_national(national, options=options, client=client, progress=_progress(args, "CCGs"))
     summary = result.summary()
+    comparison = _national_comparison(args, national, result) if args.compare else None
+    if comparison is not None:
+        summary["pcn_comparison"] = comparison_summary(comparison)
     summary["total_s"] = time.perf_counter() - started
     summary.update(outputs.provenance())
     with outputs.atomic_output_dir(out) as staging:
@@ -873,7 +881,13 @@ def _national(args: argparse.Namespace) -> int:
         result.polysystems().to_csv(staging / "polysystems.csv", index=False)
         result.ccg_summary().to_csv(staging / "ccg_summary.csv", index=False)
         result.coverage().to_csv(staging / "coverage.csv", index=False)
-        (staging / "national.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (staging / "national.json").write_text(json.dumps(outputs.json_safe(summary), indent=2) + "\n")
+        if comparison is not None:
+            from maps.national import pcn_comparison_html
+
+            comparison.to_csv(staging / "pcn_comparison.csv", index=False)
+            page = pcn_comparison_html(comparison, summary["pcn_comparison"], travel_label=national.travel_label)
+            (staging / "pcn_comparison.html").write_text(page, encoding="utf-8")
     ccgs = result.ccg_summary()
     unplanned = ccgs.loc[
         ccgs["status"].isin(["below_floor", "infeasible", "unsolved"]) | ~ccgs["validated"].fillna(True)
@@ -898,8 +912,37 @@ def _national(args: argparse.Namespace) -> int:
             f"{', '.join(summary['hub_sites_shared_by_ccgs'])}"
         )
     print(f"travel times: {national.travel_label}")
-    print(f"\noutputs in {out}/ (assignments.csv, polysystems.csv, ccg_summary.csv, coverage.csv, national.json)")
+    if comparison is not None:
+        pcn = summary["pcn_comparison"]
+        q = {k: pcn["improvement_pct_quantiles"].get(k, math.nan) for k in ("p25", "p50", "p75")}
+        print(
+            f"today's PCNs: {pcn['ccgs_where_pcns_break_rules']} of {pcn['ccgs']} CCGs break a rule; "
+            f"the optimised plans improve mean travel by {q['p50']:.1f}% (median; middle half "
+            f"{q['p25']:.1f}% to {q['p75']:.1f}%) over {pcn['ccgs_compared']} CCGs; "
+            f"{pcn['practices_moved']:,} practices move"
+        )
+    files = "assignments.csv, polysystems.csv, ccg_summary.csv, coverage.csv, national.json"
+    print(
+        f"\noutputs in {out}/ ({files}{', pcn_comparison.csv, pcn_comparison.html' if comparison is not None else ''})"
+    )
     return EXIT_OK
+
+
+def _national_comparison(args: argparse.Namespace, national, result):  # noqa: ANN001, ANN202 - thin CLI glue
+    """Each CCG's PCNs (read from the mapping file) against its optimised plan."""
+    from catchment.current import pcn_configuration_frame
+    from geodata.pcn import PCN_MAPPING_FILE, pcn_configuration, read_pcn_mapping
+    from geodata.settings import data_dir
+    from solvers.national import compare_national
+
+    root = Path(args.data_dir) if args.data_dir is not None else data_dir()
+    mapping = read_pcn_mapping(root / PCN_MAPPING_FILE)
+    configurations = {}
+    for sub in national.subproblems:
+        if sub.problem is not None:
+            config = pcn_configuration(sub.problem.unit_ids, mapping)
+            configurations[sub.ccg_code] = pcn_configuration_frame(sub.problem.unit_ids, config)
+    return compare_national(result, configurations)
 
 
 if __name__ == "__main__":

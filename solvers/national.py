@@ -20,19 +20,32 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from catchment.compare import compare_plans, side_summary
+from catchment.current import NO_PCN_LABEL
+from catchment.evaluate import plan_from_configuration
 from catchment.metrics import ASSIGNMENT_COLUMNS, POLYSYSTEM_COLUMNS, assignments_frame, polysystems_frame
 from catchment.national import CcgSubproblem, NationalInput
 from catchment.problem import Problem
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.distributed import map_tasks
 
-__all__ = ["CCG_SUMMARY_COLUMNS", "COVERAGE_COLUMNS", "CcgOutcome", "NationalResult", "solve_ccg", "solve_national"]
+__all__ = [
+    "CCG_SUMMARY_COLUMNS",
+    "COVERAGE_COLUMNS",
+    "PCN_COMPARISON_COLUMNS",
+    "CcgOutcome",
+    "NationalResult",
+    "solve_ccg",
+    "solve_national",
+    "compare_national",
+    "comparison_summary",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +54,12 @@ CCG_SUMMARY_COLUMNS = (
     "ccg_code", "practices", "population", "polysystems", "status", "gap", "shortfall", "reason",
     "hospital_sites", "practice_sites", "mean_travel_min", "capital_cost", "validated", "runtime_s",
     "registrations_covered",
+)  # fmt: skip
+#: Columns of :func:`compare_national` (``pcn_comparison.csv``).
+PCN_COMPARISON_COLUMNS = (
+    "ccg_code", "practices", "population", "pcns", "pcn_rules_broken", "pcn_mean_travel_min",
+    "optimised_status", "optimised_polysystems", "optimised_mean_travel_min", "improvement_pct",
+    "adjusted_rand_index", "practices_moved", "patients_moved", "practices_without_pcn",
 )  # fmt: skip
 #: Columns of :meth:`NationalResult.coverage` (``coverage.csv``).
 COVERAGE_COLUMNS = ("practice_code", "ccg_code", "list_size", "status", "polysystem_id", "reason")
@@ -299,3 +318,77 @@ def solve_national(
     by_ccg = {s.ccg_code: r for s, r in zip(todo, records, strict=True)}
     outcomes = tuple(CcgOutcome(s, by_ccg.get(s.ccg_code)) for s in national.subproblems)
     return NationalResult(national, outcomes, time.perf_counter() - started)
+
+
+def compare_national(result: NationalResult, configurations: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each CCG's current configuration (e.g. today's PCNs) against its optimised plan.
+
+    Parameters
+    ----------
+    result
+        The national run (:func:`solve_national`).
+    configurations
+        CCG code -> its configuration table (``unit_id``, ``polysystem_id``; see
+        :func:`catchment.current.pcn_configuration_frame`); CCGs without one are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per CCG with a problem, columns :data:`PCN_COMPARISON_COLUMNS`: the current
+        configuration scored with the same metrics and validator (its rules broken, mean
+        travel), the optimised plan's status and mean travel, the improvement in percent,
+        the adjusted Rand index and the practices and patients that move. CCGs without a
+        valid optimised plan (below the floor, infeasible) keep the current side only.
+    """
+    rows = []
+    for outcome in result.outcomes:
+        sub = outcome.subproblem
+        configuration = configurations.get(sub.ccg_code)
+        if sub.problem is None or configuration is None:
+            continue
+        problem = sub.problem
+        current = plan_from_configuration(problem, configuration, file=f"PCNs of CCG {sub.ccg_code}")
+        without = int(configuration["polysystem_id"].str.startswith(NO_PCN_LABEL.split("(")[0]).sum())
+        row: dict[str, Any] = {
+            "ccg_code": sub.ccg_code,
+            "practices": problem.n_units,
+            "population": problem.total_population,
+            "pcns": len(current.hub_options),
+            "pcn_rules_broken": len(current.violations),
+            "pcn_mean_travel_min": side_summary(problem, current)["mean_travel_min"],
+            "optimised_status": outcome.status,
+            "practices_without_pcn": without,
+        }
+        if outcome.planned and outcome.record is not None:
+            comparison = compare_plans(problem, current, outcome.record.plan)
+            now, best = comparison.current["mean_travel_min"], comparison.proposed["mean_travel_min"]
+            row.update(
+                optimised_polysystems=comparison.proposed["polysystems"],
+                optimised_mean_travel_min=best,
+                improvement_pct=100.0 * (now - best) / now if now and best is not None else math.nan,
+                adjusted_rand_index=comparison.adjusted_rand_index,
+                practices_moved=comparison.units_moved,
+                patients_moved=comparison.population_moved,
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(PCN_COMPARISON_COLUMNS))
+
+
+def comparison_summary(frame: pd.DataFrame) -> dict[str, Any]:
+    """National figures of :func:`compare_national`: counts and the distribution of the improvement."""
+    compared = frame.dropna(subset=["improvement_pct"])
+    improvement = compared["improvement_pct"].astype(float)
+    figures = {
+        "ccgs": len(frame),
+        "ccgs_compared": len(compared),
+        "ccgs_where_pcns_break_rules": int((frame["pcn_rules_broken"] > 0).sum()),
+        "pcn_rules_broken": int(frame["pcn_rules_broken"].sum()),
+        "improvement_pct_quantiles": {
+            f"p{p}": float(improvement.quantile(p / 100)) for p in (10, 25, 50, 75, 90) if len(improvement)
+        },
+        "improvement_pct_mean": float(improvement.mean()) if len(improvement) else None,
+        "adjusted_rand_index_median": float(compared["adjusted_rand_index"].median()) if len(compared) else None,
+        "practices_moved": int(compared["practices_moved"].sum()),
+        "patients_moved": float(compared["patients_moved"].sum()),
+    }
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}

@@ -88,3 +88,23 @@ def test_compare_against_a_file_and_bad_uses(tmp_path, real_data):
     code = _run("evaluate", "scenarios/redbridge-lsoa.toml", "--plan", "pcn", "--out", str(tmp_path / "l"),
                 "--data-dir", str(real_data))  # fmt: skip
     assert code == optimise.EXIT_INPUT
+
+
+def test_national_compare_pcn(tmp_path, real_data):
+    from solvers.national import PCN_COMPARISON_COLUMNS
+
+    out = tmp_path / "national"
+    code = _run("national", "--ccg", "08N", "07T", "--compare", "pcn", "--serial", "--out", str(out), "--data-dir",
+                str(real_data))  # fmt: skip
+    assert code == optimise.EXIT_OK
+    table = pd.read_csv(out / "pcn_comparison.csv").set_index("ccg_code")
+    assert tuple(["ccg_code", *table.columns]) == PCN_COMPARISON_COLUMNS and set(table.index) == {"08N", "07T"}
+    redbridge = table.loc["08N"]
+    assert redbridge["pcns"] == 6 and redbridge["pcn_rules_broken"] == 2
+    assert redbridge["adjusted_rand_index"] == pytest.approx(0.384, abs=0.001)
+    assert redbridge["improvement_pct"] == pytest.approx(100 * (5.7694 - 5.1628) / 5.7694, abs=0.05)
+    summary = json.loads((out / "national.json").read_text())["pcn_comparison"]
+    assert summary["ccgs"] == 2 and summary["ccgs_compared"] == 2
+    assert summary["practices_moved"] == int(table["practices_moved"].sum())
+    page = (out / "pcn_comparison.html").read_text()
+    assert "<svg" in page and "08N" in page and "http" not in page.replace("http://www.w3.org", "")

@@ -1,0 +1,96 @@
+"""The national comparison of today's PCNs with the optimised plans: one offline page.
+
+:func:`pcn_comparison_html` draws the distribution of the improvement in mean travel over
+the CCGs (a histogram, inline SVG) above the figures and the table of every CCG. Every text
+from the data is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+
+from maps.charts import STYLE, figure_svg
+from maps.html import escape
+
+__all__ = ["improvement_chart", "pcn_comparison_html"]
+
+
+def improvement_chart(frame: pd.DataFrame) -> str:
+    """Histogram of the improvement in mean travel (%) of the optimised plans over today's PCNs.
+
+    Parameters
+    ----------
+    frame
+        :func:`solvers.national.compare_national`.
+
+    Returns
+    -------
+    str
+        Inline SVG.
+    """
+    values = frame["improvement_pct"].dropna().to_numpy(dtype=float)
+    with rc_context(STYLE):
+        fig = Figure(figsize=(6.4, 2.8))
+        ax = fig.add_subplot()
+        if len(values):
+            ax.hist(values, bins=min(30, max(5, len(values) // 4)), color="#3a6ea5", edgecolor="white")
+            ax.axvline(float(np.median(values)), color="#c0392b", linestyle="--", label="median")
+            ax.legend(frameon=False)
+        ax.set_xlabel("improvement in mean travel over today's PCNs (%)")
+        ax.set_ylabel("CCGs")
+        ax.spines[["top", "right"]].set_visible(False)
+    return figure_svg(fig, name="improvement in mean travel")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if not np.isfinite(value) else f"{value:,.2f}"
+    return escape(value)
+
+
+def pcn_comparison_html(frame: pd.DataFrame, summary: Mapping[str, Any], *, travel_label: str) -> str:
+    """The board page of the national comparison.
+
+    Parameters
+    ----------
+    frame
+        :func:`solvers.national.compare_national`.
+    summary
+        :func:`solvers.national.comparison_summary`.
+    travel_label
+        How travel times were measured (e.g. a crow-fly estimate), shown as such.
+
+    Returns
+    -------
+    str
+        A complete HTML page (no external resources).
+    """
+    q = summary.get("improvement_pct_quantiles") or {}
+    facts = [
+        ("CCGs", f"{summary.get('ccgs', 0):,}"),
+        ("CCGs compared with an optimised plan", f"{summary.get('ccgs_compared', 0):,}"),
+        ("CCGs whose PCNs break a rule", f"{summary.get('ccgs_where_pcns_break_rules', 0):,}"),
+        ("Median improvement in mean travel", f"{q['p50']:.1f}%" if "p50" in q else "n/a"),
+        ("Middle half of the CCGs", f"{q['p25']:.1f}% to {q['p75']:.1f}%" if "p25" in q else "n/a"),
+        ("Practices that would move", f"{summary.get('practices_moved', 0):,}"),
+    ]
+    head = "".join(f"<th>{escape(c)}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in frame.itertuples(False))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Today's PCNs against the optimum</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:12px}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}th{{background:#eee}}</style></head><body>
+<h1>Today's Primary Care Networks against the optimised plans, CCG by CCG</h1>
+<p>Each CCG's practices, grouped as today (the practice-to-PCN mapping) and as the engine's optimum under the
+same rules; travel times: {escape(travel_label)}.</p>
+<table>{"".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)}</table>
+{improvement_chart(frame)}
+<table><tr>{head}</tr>{body}</table>
+</body></html>
+"""
