@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from catchment.build import BuiltProblem
-from catchment.compare import polysystem_changes
+from catchment.compare import compare_plans, polysystem_changes
 from catchment.metrics import capital_costs_label, plan_summary
 from catchment.objective import extra_reported_terms
 from catchment.plan import Plan
@@ -159,6 +159,7 @@ def _comparison_box(
     ta, tb = sa.get("objective_terms") or {}, sb.get("objective_terms") or {}
     rows = [
         ("Status", _e(plan_a.status_label), _e(plan_b.status_label)),
+        ("Rules broken", str(len(plan_a.violations)), str(len(plan_b.violations))),
         ("Polysystems", str(sa["n_polysystems"]), str(sb["n_polysystems"])),
         ("Coverage", f"{sa['coverage']:.1%}", f"{sb['coverage']:.1%}"),
         ("Mean travel", _minutes(ta.get("mean_travel")), _minutes(tb.get("mean_travel"))),
@@ -181,10 +182,12 @@ def _comparison_box(
     moved_text = (
         f"{len(moved)} of {len(changes)} units change polysystem ({moved['population'].sum():,.0f} people, {share:.1%})"
     )
+    ari = compare_plans(problem, plan_a, plan_b).adjusted_rand_index
+    ari_text = "" if ari is None else f"Adjusted Rand index of the two groupings: {ari:.3f} (1 = the same grouping)"
     travel = sb["travel_label"]
     return (
         f"<h4>{_e(_capital(labels[0]))} and {_e(labels[1])} plans</h4><table>{head}{body}</table>"
-        f"<div>{_e(moved_text)}</div><div>Travel times: {_e(travel)}</div>"
+        f"<div>{_e(moved_text)}</div><div>{_e(ari_text)}</div><div>Travel times: {_e(travel)}</div>"
     )
 
 

@@ -65,6 +65,8 @@ def test_compare_today_s_pcns_with_the_pcn_optimum(tmp_path, real_data):
     assert moves["population"].sum() == pytest.approx(figures["patients_moved"])
     page = (out / "comparison.html").read_text()
     assert "current" in page and "proposed" in page and "cdn." not in page
+    assert f"Adjusted Rand index of the two groupings: {figures['adjusted_rand_index']:.3f}" in page
+    assert "Rules broken" in page
 
 
 def test_compare_against_a_file_and_bad_uses(tmp_path, real_data):
