@@ -593,8 +593,8 @@ def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[
     )
     if rules_kwargs["contiguity"] and units.file:
         r.problems.append(
-            f"{source}: [rules] contiguity needs LSOA boundaries (and, for practices, their patients' LSOAs); "
-            "[units] file gives points only"
+            f"{source}: [rules] contiguity needs LSOA boundaries; [units] file gives points only "
+            "(practices are joined through the LSOAs where their patients live)"
         )
     return rules_kwargs, boundaries
 
