@@ -34,3 +34,16 @@ def earlier(tmp_path_factory) -> Path:
         mp.setenv("CATCHMENT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         assert optimise.main(["demo", "--out", str(folder), "--quiet"]) == optimise.EXIT_OK
     return folder
+
+
+@pytest.fixture(scope="session")
+def redbridge_pcns() -> list[str]:
+    """The names of the six PCNs of Redbridge's practices in the January 2022 mapping, sorted."""
+    return [
+        "CRANBROOK PCN",
+        "FAIRLOP PCN",
+        "LOXFORD PCN",
+        "NEW CROSS ALLIANCE PCN",
+        "SEVEN KINGS PCN",
+        "WANSTEAD AND WOODFORD PCN",
+    ]

@@ -48,20 +48,13 @@ def test_real_mapping(mapping):
     ]
 
 
-def test_redbridge_practices_have_the_six_real_pcns(mapping, real_data):
+def test_redbridge_practices_have_the_six_real_pcns(mapping, real_data, redbridge_pcns):
     # CCG 08N (Redbridge) exists in the 2021 list sizes; the 2022 mapping has merged it into A3A8R,
     # so practices are matched by practice code.
     sizes = read_list_sizes(real_data / "england" / "gp-reg-pat-prac-all_2021-01.csv")
     redbridge = sizes.loc[sizes["ccg_code"] == "08N", "practice_code"]
     config = pcn_configuration(redbridge, mapping)
-    assert sorted(config.pcn_names.values()) == [
-        "CRANBROOK PCN",
-        "FAIRLOP PCN",
-        "LOXFORD PCN",
-        "NEW CROSS ALLIANCE PCN",
-        "SEVEN KINGS PCN",
-        "WANSTEAD AND WOODFORD PCN",
-    ]
+    assert sorted(config.pcn_names.values()) == redbridge_pcns
     assert len(config.pcn_of) + len(config.unallocated) + len(config.missing) == len(redbridge)
     assert set(mapping.loc[mapping["practice_code"].isin(list(config.pcn_of)), "stp_code"]) == {"QMF"}
 
