@@ -42,7 +42,7 @@ Nothing here reads a file: callers pass the tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,11 +83,15 @@ class Territories:
         lies in an LSOA that its owner cannot give up (rule 3).
     placeless : tuple of str
         Practices with no territory: no LSOA and no known site LSOA.
+    left_out : tuple of str
+        LSOAs the selection holds most patients of that lie outside ``within`` (see
+        :func:`practice_territories`), sorted.
     """
 
     owner: dict[str, str]
     shared: dict[str, str] = field(default_factory=dict)
     placeless: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
 
     def lsoas_of(self, practice: str) -> tuple[str, ...]:
         """LSOAs of a practice's territory, sorted."""
@@ -104,6 +108,7 @@ def practice_territories(
     practices: Sequence[str],
     *,
     site_lsoa: Mapping[str, str | None] | None = None,
+    within: Collection[str] | None = None,
 ) -> Territories:
     """Give each selected practice a territory of LSOAs (see the module's rule).
 
@@ -117,6 +122,9 @@ def practice_territories(
         Practice codes of the selection.
     site_lsoa
         Practice code -> LSOA containing its site (``None`` when unknown); used by rule 3.
+    within
+        LSOAs the planning area may hold (e.g. those of the boundary file); the others of
+        rule 1 are left out before rules 2 and 3 (``Territories.left_out``).
 
     Returns
     -------
@@ -130,6 +138,11 @@ def practice_territories(
     mine = reg.loc[reg["practice_code"].isin(chosen)]
     held = mine.groupby("lsoa_code", sort=False)["patients"].sum()
     area = held.index[held.to_numpy() > MAJORITY * total.reindex(held.index).to_numpy()]
+    left_out: tuple[str, ...] = ()
+    if within is not None:
+        inside = area.isin(list(within))
+        left_out = tuple(sorted(area[~inside]))
+        area = area[inside]
     candidates = mine.loc[mine["lsoa_code"].isin(area)]
     # largest holder first; ties to the smaller practice code
     ranked = candidates.sort_values(["lsoa_code", "patients", "practice_code"], ascending=[True, False, True])
@@ -158,7 +171,7 @@ def practice_territories(
             held_by[practice] = 1
         else:
             shared[practice] = lsoa
-    return Territories(owner=dict(sorted(owner.items())), shared=shared, placeless=tuple(placeless))
+    return Territories(owner=dict(sorted(owner.items())), shared=shared, placeless=tuple(placeless), left_out=left_out)
 
 
 def territory_adjacency(
@@ -269,7 +282,12 @@ def connect_territories(
                 moved = True
         if not moved:
             break
-    return Territories(owner=dict(sorted(owner.items())), shared=territories.shared, placeless=territories.placeless)
+    return Territories(
+        owner=dict(sorted(owner.items())),
+        shared=territories.shared,
+        placeless=territories.placeless,
+        left_out=territories.left_out,
+    )
 
 
 def site_adjacency(xy: np.ndarray) -> list[tuple[int, int]]:
@@ -385,11 +403,8 @@ def practice_links(
     }
     # LSOAs outside the boundary file (e.g. across the London border in a London file) cannot be
     # drawn or joined: they are left out of the planning area, which they can only edge
-    known = set(boundaries["lsoa_code"])
-    full = practice_territories(registrations, practices, site_lsoa=site)
-    left_out = sorted(lsoa for lsoa in full.owner if lsoa not in known)
-    inside = registrations.loc[registrations["lsoa_code"].isin(known)]
-    territories = practice_territories(inside, practices, site_lsoa=site)
+    territories = practice_territories(registrations, practices, site_lsoa=site, within=set(boundaries["lsoa_code"]))
+    left_out = territories.left_out
     if territories.placeless:
         xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
         return PracticeLinks(
@@ -403,7 +418,8 @@ def practice_links(
     area = boundaries.loc[boundaries["lsoa_code"].isin(set(territories.owner))].reset_index(drop=True)
     codes = area["lsoa_code"].tolist()
     pairs = [(codes[i], codes[j]) for i, j in lsoa_adjacency(area)]
-    territories = connect_territories(territories, pairs, inside, site_lsoa=site)
+    selected = registrations.loc[registrations["practice_code"].isin(practices)]
+    territories = connect_territories(territories, pairs, selected, site_lsoa=site)
     adjacency = territory_adjacency(territories, practices, pairs)
     return PracticeLinks(
         adjacency,

@@ -36,7 +36,10 @@ def test_majority_and_owner_rule():
     assert MAJORITY == 0.5
     assert t.owner == {"L1": "A", "L3": "A", "L4": "B"}
     assert t.lsoas_of("A") == ("L1", "L3") and t.planning_area == ("L1", "L3", "L4")
-    assert t.shared == {} and t.placeless == ()
+    assert t.shared == {} and t.placeless == () and t.left_out == ()
+    # LSOAs outside the boundary file leave the planning area before the owners are chosen
+    inside = practice_territories(reg, ["A", "B"], within={"L1", "L4"})
+    assert inside.owner == {"L1": "A", "L4": "B"} and inside.left_out == ("L3",)
 
 
 def test_practice_without_an_lsoa_gets_its_site_lsoa():
