@@ -27,7 +27,14 @@ from catchment.metrics import assignments_frame, objective_terms
 from catchment.plan import Plan
 from catchment.problem import Problem
 
-__all__ = ["MOVES_COLUMNS", "PlanComparison", "polysystem_changes", "compare_plans", "side_summary"]
+__all__ = [
+    "MOVES_COLUMNS",
+    "PlanComparison",
+    "polysystem_changes",
+    "adjusted_rand_index",
+    "compare_plans",
+    "side_summary",
+]
 
 #: Columns of :attr:`PlanComparison.moves` (and of ``moves.csv``).
 MOVES_COLUMNS = (
@@ -56,8 +63,9 @@ def polysystem_changes(problem: Problem, plan_a: Plan, plan_b: Plan) -> pd.DataF
     -------
     DataFrame
         One row per unit in problem order: ``unit_id``, ``unit_name``, ``population``,
-        ``polysystem_a``, ``polysystem_b``, ``match_of_a`` (the polysystem of plan B
-        matched to the unit's polysystem of plan A, or missing), ``changed`` (bool).
+        ``polysystem_a``, ``polysystem_b``, ``travel_a``, ``travel_b`` (minutes to the
+        unit's hub in each plan), ``match_of_a`` (the polysystem of plan B matched to the
+        unit's polysystem of plan A, or missing), ``changed`` (bool).
     """
     a = assignments_frame(problem, plan_a)
     b = assignments_frame(problem, plan_b)
@@ -68,6 +76,8 @@ def polysystem_changes(problem: Problem, plan_a: Plan, plan_b: Plan) -> pd.DataF
             "population": a["population"],
             "polysystem_a": a["polysystem_id"],
             "polysystem_b": b["polysystem_id"].to_numpy(),
+            "travel_a": a["travel_min"].to_numpy(),
+            "travel_b": b["travel_min"].to_numpy(),
         }
     )
     both = frame.dropna(subset=["polysystem_a", "polysystem_b"])
@@ -84,6 +94,25 @@ def polysystem_changes(problem: Problem, plan_a: Plan, plan_b: Plan) -> pd.DataF
     neither = frame["polysystem_a"].isna() & frame["polysystem_b"].isna()
     frame["changed"] = ~(same | neither)
     return frame
+
+
+def adjusted_rand_index(changes: pd.DataFrame) -> float | None:
+    """Agreement of two groupings (:func:`sklearn.metrics.adjusted_rand_score`).
+
+    Parameters
+    ----------
+    changes
+        :func:`polysystem_changes` of the two plans.
+
+    Returns
+    -------
+    float or None
+        Over the units assigned in both plans; ``None`` when fewer than two are.
+    """
+    both = changes["polysystem_a"].notna() & changes["polysystem_b"].notna()
+    if int(both.sum()) < 2:
+        return None
+    return float(adjusted_rand_score(changes.loc[both, "polysystem_a"], changes.loc[both, "polysystem_b"]))
 
 
 def side_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
@@ -173,12 +202,8 @@ def compare_plans(problem: Problem, current: Plan, proposed: Plan) -> PlanCompar
     PlanComparison
     """
     changes = polysystem_changes(problem, current, proposed)
-    both = changes["polysystem_a"].notna() & changes["polysystem_b"].notna()
-    ari = None
-    if int(both.sum()) >= 2:
-        ari = float(adjusted_rand_score(changes.loc[both, "polysystem_a"], changes.loc[both, "polysystem_b"]))
-    before = assignments_frame(problem, current)["travel_min"].to_numpy()
-    after = assignments_frame(problem, proposed)["travel_min"].to_numpy()
+    before = changes["travel_a"].to_numpy()
+    after = changes["travel_b"].to_numpy()
     moved = changes["changed"].to_numpy(dtype=bool)
     moves = pd.DataFrame(
         {
@@ -194,7 +219,7 @@ def compare_plans(problem: Problem, current: Plan, proposed: Plan) -> PlanCompar
         columns=list(MOVES_COLUMNS),
     )
     return PlanComparison(
-        adjusted_rand_index=ari,
+        adjusted_rand_index=adjusted_rand_index(changes),
         units_moved=int(moved.sum()),
         population_moved=float(np.asarray(changes["population"], dtype=float)[moved].sum()),
         moves=moves.reset_index(drop=True),
