@@ -930,18 +930,17 @@ def _national(args: argparse.Namespace) -> int:
 
 def _national_comparison(args: argparse.Namespace, national, result):  # noqa: ANN001, ANN202 - thin CLI glue
     """Each CCG's PCNs (read from the mapping file) against its optimised plan."""
-    from catchment.current import pcn_configuration_frame
     from geodata.pcn import PCN_MAPPING_FILE, pcn_configuration, read_pcn_mapping
     from geodata.settings import data_dir
     from solvers.national import compare_national
 
     root = Path(args.data_dir) if args.data_dir is not None else data_dir()
     mapping = read_pcn_mapping(root / PCN_MAPPING_FILE)
-    configurations = {}
-    for sub in national.subproblems:
-        if sub.problem is not None:
-            config = pcn_configuration(sub.problem.unit_ids, mapping)
-            configurations[sub.ccg_code] = pcn_configuration_frame(sub.problem.unit_ids, config)
+    configurations = {
+        sub.ccg_code: pcn_configuration(sub.problem.unit_ids, mapping)
+        for sub in national.subproblems
+        if sub.problem is not None
+    }
     return compare_national(result, configurations)
 
 

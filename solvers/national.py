@@ -27,11 +27,12 @@ from typing import Any
 import pandas as pd
 
 from catchment.compare import compare_plans, side_summary
-from catchment.current import NO_PCN_LABEL
+from catchment.current import pcn_configuration_frame
 from catchment.evaluate import plan_from_configuration
 from catchment.metrics import ASSIGNMENT_COLUMNS, POLYSYSTEM_COLUMNS, assignments_frame, polysystems_frame
 from catchment.national import CcgSubproblem, NationalInput
 from catchment.problem import Problem
+from geodata.pcn import PcnConfiguration
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.distributed import map_tasks
 
@@ -320,16 +321,16 @@ def solve_national(
     return NationalResult(national, outcomes, time.perf_counter() - started)
 
 
-def compare_national(result: NationalResult, configurations: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Each CCG's current configuration (e.g. today's PCNs) against its optimised plan.
+def compare_national(result: NationalResult, configurations: Mapping[str, PcnConfiguration]) -> pd.DataFrame:
+    """Each CCG's PCNs against its optimised plan.
 
     Parameters
     ----------
     result
         The national run (:func:`solve_national`).
     configurations
-        CCG code -> its configuration table (``unit_id``, ``polysystem_id``; see
-        :func:`catchment.current.pcn_configuration_frame`); CCGs without one are skipped.
+        CCG code -> the PCNs of its practices (:func:`geodata.pcn.pcn_configuration`);
+        CCGs without one are skipped.
 
     Returns
     -------
@@ -343,12 +344,13 @@ def compare_national(result: NationalResult, configurations: Mapping[str, pd.Dat
     rows = []
     for outcome in result.outcomes:
         sub = outcome.subproblem
-        configuration = configurations.get(sub.ccg_code)
-        if sub.problem is None or configuration is None:
+        config = configurations.get(sub.ccg_code)
+        if sub.problem is None or config is None:
             continue
         problem = sub.problem
+        configuration = pcn_configuration_frame(problem.unit_ids, config)
         current = plan_from_configuration(problem, configuration, file=f"PCNs of CCG {sub.ccg_code}")
-        without = int(configuration["polysystem_id"].str.startswith(NO_PCN_LABEL.split("(")[0]).sum())
+        without = len(config.unallocated) + len(config.missing)
         row: dict[str, Any] = {
             "ccg_code": sub.ccg_code,
             "practices": problem.n_units,
