@@ -366,7 +366,7 @@ def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
         type=r.get(u, "units", "type", str, "practice", choices=("practice", "lsoa")),
         ccg=r.get(u, "units", "ccg", str),
         stp=r.get(u, "units", "stp", str),
-        pcn=(r.str_list(u, "units", "pcn") or None) if isinstance(u.get("pcn"), list) else _single(r, u, "pcn"),
+        pcn=_codes(r, u, "pcn"),
         lad=r.get(u, "units", "lad", str),
         bbox=bbox,
         polygon=r.get(u, "units", "polygon", str),
@@ -389,8 +389,10 @@ def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
     return units
 
 
-def _single(r: _Reader, table: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
-    """A key given as one text or a list of texts, as a tuple (``None`` when absent)."""
+def _codes(r: _Reader, table: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    """``[units] key``: one code or a list of codes, as a tuple (``None`` when absent or empty)."""
+    if isinstance(table.get(key), list):
+        return r.str_list(table, "units", key) or None
     value = r.get(table, "units", key, str)
     return (value,) if value else None
 
