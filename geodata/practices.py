@@ -243,31 +243,6 @@ def load_practices(
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]: ...
 
 
-@overload
-def load_practices(
-    data_dir: str | Path | None = ...,
-    *,
-    ccg: str | Iterable[str] | None = ...,
-    lad: str | Iterable[str] | None = ...,
-    bbox: tuple[float, float, float, float] | None = ...,
-    polygon: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None = ...,
-    practice_codes: Iterable[str] | None = ...,
-    codes_label: str = ...,
-    bbox_crs: str = ...,
-    polygon_crs: str | None = ...,
-    list_sizes: bool = ...,
-    strict: bool = ...,
-    return_dropped: bool = ...,
-    epraccur_path: str | Path | None = ...,
-    list_sizes_path: str | Path | None = ...,
-    nhs_choices_path: str | Path | None = ...,
-    codepoint_path: str | Path | None = ...,
-    codepoint_headers_path: str | Path | None = ...,
-    lad_boundaries_path: str | Path | None = ...,
-    land_path: str | Path | None = ...,
-) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, pd.DataFrame]: ...
-
-
 def load_practices(
     data_dir: str | Path | None = None,
     *,
