@@ -555,8 +555,13 @@ def main(argv: list[str] | None = None) -> int:
     results = load_results(args.results)
     out = Path(args.out)
     chart = plot_time_vs_size(results, out.parent / CHART.name) if results else None
+    from bench.docsections import keep_sections  # blocks written by the other benchmark scripts
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(results, chart_name=chart.name if chart else None), encoding="utf-8")
+    previous = out.read_text(encoding="utf-8") if out.exists() else ""
+    text = render_markdown(results, chart_name=chart.name if chart else None)
+    # the blocks other benchmark scripts wrote (travel times, bounds, ...) are carried over unchanged
+    out.write_text(keep_sections(previous, text), encoding="utf-8")
     from bench.orlib import saved_table, write_table  # the known-optima table of bench/orlib.py
 
     orlib = saved_table()

@@ -178,3 +178,19 @@ def test_lp_gap_brackets_how_far_the_optimum_is_above_the_lp(real_data, tmp_path
     assert result["lp_bound"] <= result["mip_bound"] + 1e-9 and result["mip_bound"] <= result["objective"] + 1e-9
     low, high = result["optimum_above_lp"]
     assert 0.0 <= low <= high < 0.05 and high - low <= 1e-3
+
+
+def test_generated_sections_survive_a_rewrite(tmp_path):
+    from bench.docsections import keep_sections, section_blocks, write_section
+
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nold table\n", encoding="utf-8")
+    write_section(doc, "travel-times", "Travel times", "first", script="bench/travel_times.py")
+    write_section(doc, "bounds", "Bounds", "b", script="bench/bounds.py")
+    write_section(doc, "travel-times", "Travel times", "second", script="bench/travel_times.py")
+    text = doc.read_text(encoding="utf-8")
+    assert "first" not in text and text.count("## Travel times") == 1 and "second" in text
+    assert list(section_blocks(text)) == ["travel-times", "bounds"]
+    rewritten = keep_sections(text, "# Benchmarks\n\nnew table\n")  # as bench/report.py rewrites the document
+    assert "new table" in rewritten and "old table" not in rewritten
+    assert section_blocks(rewritten) == section_blocks(text)
