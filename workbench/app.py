@@ -28,11 +28,18 @@ from maps.palette import POLYSYSTEM_COLOURS
 from workbench.mapdata import bounds, hub_colours, outline_layer, static_layers, styles
 from workbench.state import AREA_KINDS, Session, area_choices, error_lines, finite, rules_form
 
-__all__ = ["create_app", "View"]
+__all__ = ["create_app", "View", "run", "serve_in_background"]
 
 logger = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).with_name("assets")
+#: Problems up to this many units redraw their polysystem areas after every edit; larger ones
+#: (dissolving London's areas takes seconds) when the planner asks ("Redraw areas"), so that
+#: an edit's verdict never waits for them.
+AUTO_AREAS_MAX_UNITS = 400
+#: Rows of the page's lists (broken rules, polysystems) drawn at most; the rest are counted
+#: (every one is in the exported files).
+LIST_ROWS = 40
 
 
 def _fn(name: str) -> dict[str, str]:
@@ -58,6 +65,7 @@ class View:
         self.outlines_for = -1
         self.outlines: dict[str, Any] = {"type": "FeatureCollection", "features": []}
         self.highlight_extra: frozenset[str] = frozenset()
+        self.sent_hubs: tuple[str, ...] | None = None
 
     def refresh(self) -> bool:
         """Rebuild the map's data after something new was opened or solved; True when rebuilt."""
@@ -340,6 +348,12 @@ def layout(session: Session, *, scenario_path: str = "") -> html.Div:
                         [
                             html.Div(id="verdict"),
                             html.Div(id="verdict-seq", style={"display": "none"}),
+                            html.Div(
+                                [
+                                    html.Span(id="areas-note", className="wb-note"),
+                                    html.Button("Redraw areas", id="redraw-areas"),
+                                ]
+                            ),
                             html.Div(id="map-seq", style={"display": "none"}),
                             html.Div(id="map-changed", style={"display": "none"}),
                             html.Details([html.Summary("Polysystems"), html.Div(id="table")], open=True),
@@ -390,8 +404,15 @@ def verdict_block(session: Session) -> list[Any]:
     if v.violations:
         out.append(html.Div(f"Broken rules ({len(v.violations)}):"))
         out.append(
-            html.Ul([html.Li(str(x), className=f"wb-breach wb-rule-{x.rule}") for x in v.violations], id="breaches")
+            html.Ul(
+                [html.Li(str(x), className=f"wb-breach wb-rule-{x.rule}") for x in v.violations[:LIST_ROWS]],
+                id="breaches",
+            )
         )
+        if len(v.violations) > LIST_ROWS:
+            out.append(
+                html.Div(f"... and {len(v.violations) - LIST_ROWS} more (all in the export)", className="wb-note")
+            )
     else:
         out.append(html.Ul([], id="breaches"))
     opt = session.optimum
@@ -416,7 +437,9 @@ def polysystem_table(session: Session) -> Any:
     floor = session.problem.rules.floor
     head = html.Tr([html.Th(c) for c in ("polysystem", "hub", "option", "population", "units", "mean min")])
     rows = []
-    for r in table.itertuples(index=False):
+    if floor is not None and len(table) > LIST_ROWS:  # the polysystems below the floor first
+        table = table.assign(_below=table["population"] < floor).sort_values(["_below"], ascending=False, kind="stable")
+    for r in table.head(LIST_ROWS).itertuples(index=False):
         below = floor is not None and finite(r.population) is not None and r.population < floor
         rows.append(
             html.Tr(
@@ -430,7 +453,8 @@ def polysystem_table(session: Session) -> Any:
                 ]
             )
         )
-    return html.Table([head, *rows], className="wb-table")
+    more = [html.Div(f"... and {len(table) - LIST_ROWS} more (all in the export)", className="wb-note")]
+    return [html.Table([head, *rows], className="wb-table"), *(more if len(table) > LIST_ROWS else [])]
 
 
 def progress_text(session: Session) -> list[Any]:
@@ -720,6 +744,9 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
                 *[dash.no_update] * 9,
             )
         opened = f"{session.scenario.name} ({session.source})" if session.scenario is not None else "nothing open"
+        hubs_key = tuple(o["value"] for o in hubs)
+        hubs_out: Any = hubs if hubs_key != view.sent_hubs else dash.no_update
+        view.sent_hubs = hubs_key
         return (
             [html.Div(m) for m in messages],
             view.styles(),
@@ -728,10 +755,10 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             polysystem_table(session),
             progress_text(session),
             not running,
-            session.version,
+            session.version if session.version != version_before or trigger is None else dash.no_update,
             session.edits,
-            hubs,
-            hubs,
+            hubs_out,
+            hubs_out,
             plans,
             plans,
             comparison,
@@ -791,11 +818,22 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             *[weights.get(t) for t in OBJECTIVE_TERMS],
         )
 
-    @app.callback(Output("outlines", "data"), Input("edit-seq", "data"))
-    def _outlines(seq: int) -> dict[str, Any]:
-        if seq is None or seq < 0:
+    @app.callback(
+        Output("outlines", "data"),
+        Output("areas-note", "children"),
+        Input("edit-seq", "data"),
+        Input("redraw-areas", "n_clicks"),
+    )
+    def _outlines(seq: int, _redraw: Any) -> tuple[Any, str]:
+        if seq is None or seq < 0 or session.built is None:
             raise dash.exceptions.PreventUpdate
-        return view.update_outlines()
+        auto = session.problem.n_units <= AUTO_AREAS_MAX_UNITS
+        if ctx.triggered_id == "redraw-areas" or auto or view.outlines_for == session.edits:
+            return view.update_outlines(), f"polysystem areas as of edit {view.outlines_for}"
+        return dash.no_update, (
+            f"polysystem areas as of edit {view.outlines_for} (points and the verdict show edit {session.edits}); "
+            "Redraw areas to update them"
+        )
 
     @app.callback(
         Output("unit", "value"),
@@ -914,5 +952,21 @@ def run(
     if scenario is not None:
         session.open_file(scenario)  # bad input: the command line's message and exit code 2
     app = create_app(session, scenario_path=None if scenario is None else str(scenario))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logger.info("workbench on http://%s:%d/ (Ctrl-C stops it)", host, port)
     app.run(host=host, port=port, debug=False)
+
+
+def serve_in_background(app: dash.Dash, *, host: str = "127.0.0.1", port: int = 0) -> Any:
+    """Serve ``app`` from a thread (tests, benchmarks, screenshots); returns the server.
+
+    ``port`` 0 takes a free port (``server.server_port``); ``server.shutdown()`` stops it.
+    """
+    import threading
+
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server(host, port, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, name="workbench-server", daemon=True).start()
+    return server

@@ -405,13 +405,14 @@ class Session:
 
     def open_file(self, path: str | Path) -> None:
         """Open a scenario file (errors: :class:`~geodata.errors.CatchmentError`, nothing changed)."""
-        self._open(read_scenario(Path(path)), str(path))
+        self.open_scenario(read_scenario(Path(path)), str(path))
 
     def open_area(self, kind: str, code: str, unit_type: str) -> None:
         """Open an area picked from a list (:func:`area_scenario`)."""
-        self._open(area_scenario(kind, code, unit_type), f"{AREA_KINDS.get(kind, kind)} {code}")
+        self.open_scenario(area_scenario(kind, code, unit_type), f"{AREA_KINDS.get(kind, kind)} {code}")
 
-    def _open(self, scenario: Scenario, source: str) -> None:
+    def open_scenario(self, scenario: Scenario, source: str) -> None:
+        """Open a parsed scenario (``source`` says where it came from, for the page)."""
         built = build_from_scenario(scenario, data_dir=self.data_dir)
         with self.lock:
             self.cancel()
