@@ -14,8 +14,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
-def chromium(*, width: int = 1500, height: int = 950) -> Any:
-    """A headless Chromium driven by Selenium (quit it when done)."""
+def chromium(*, width: int = 1500, height: int = 950, downloads: str | Path | None = None) -> Any:
+    """A headless Chromium driven by Selenium (quit it when done); files it downloads go to ``downloads``."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -38,6 +38,10 @@ def chromium(*, width: int = 1500, height: int = 950) -> Any:
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if downloads is not None:
+        options.add_experimental_option(
+            "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        )
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(120)
     driver.set_script_timeout(120)

@@ -662,17 +662,20 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         State("new-site", "value"),
         State("cmp-a", "value"),
         State("cmp-b", "value"),
+        State("version", "data"),
+        State("edit-seq", "data"),
         *rule_states,
         prevent_initial_call=False,
     )
     def _act(*values: Any) -> tuple[Any, ...]:
         n = len(action_inputs) + 1
         (path, kind, code, unit_type, unit, target, hub, option, new_site, cmp_a, cmp_b) = values[n : n + 11]
-        rules = values[n + 11 :]
+        page_version, page_edits = values[n + 11 : n + 13]  # what the page shows (a response may be dropped)
+        rules = values[n + 13 :]
         trigger = ctx.triggered_id
         messages: list[str] = []
         comparison: Any = dash.no_update
-        edit_before, version_before = session.edits, session.version
+        edit_before = session.edits
         try:
             if trigger is None and scenario_path and session.built is None:
                 session.open_file(scenario_path)
@@ -731,7 +734,7 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         running = job is not None and job.state == "running"
         plans = [{"label": k, "value": k} for k in session.plans()]
         hubs = hub_options(session)
-        unchanged = trigger == "tick" and session.edits == edit_before and session.version == version_before
+        unchanged = trigger == "tick" and session.edits == page_edits and session.version == page_version
         if unchanged:
             return (
                 dash.no_update,
@@ -755,7 +758,7 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             polysystem_table(session),
             progress_text(session),
             not running,
-            session.version if session.version != version_before or trigger is None else dash.no_update,
+            session.version if session.version != page_version else dash.no_update,
             session.edits,
             hubs_out,
             hubs_out,
