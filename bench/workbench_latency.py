@@ -79,11 +79,14 @@ def pick(driver, dropdown_id: str, value: str, *, search: str = "") -> None:  # 
     driver.find_element(By.ID, dropdown_id).click()
     if search:
         _wait(driver, lambda: driver.find_element(By.CSS_SELECTOR, "input.dash-dropdown-search")).send_keys(search)
-    option = _wait(
+    _wait(  # found and clicked in one step: the list re-renders while it filters
         driver,
-        lambda: driver.find_element(By.CSS_SELECTOR, f'.dash-dropdown-options input[value="{value}"]'),
+        lambda: driver.execute_script(
+            "const i = document.querySelector('.dash-dropdown-options input[value=\"' + arguments[0] + '\"]');"
+            "if (!i) { return false; } i.closest('label').click(); return true;",
+            value,
+        ),
     )
-    driver.execute_script("arguments[0].closest('label').click();", option)
     if driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options"):
         from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.keys import Keys

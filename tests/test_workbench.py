@@ -10,7 +10,7 @@ import pytest
 
 from geodata.errors import CatchmentError, ScenarioError
 from workbench.mapdata import static_layers, styles
-from workbench.state import Session, area_scenario, rules_form, scenario_with_rules
+from workbench.state import Session, area_scenario, rules_form, scenario_with_rules, solver_progress
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +130,11 @@ def test_output_folder_zip(session):
     data = session.output_folder_zip()
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert {"assignments.csv", "polysystems.csv", "solution.json", "map.html", "violations.txt"} <= set(names)
+
+
+def test_solver_progress_rows_of_the_highs_log():
+    row = " T       0       0         0   0.00%   3.853920306     3.886545715        0.84%"
+    row += "       12      8      0      1234    41.5s"
+    assert solver_progress(row) == {"bound": "3.853920306", "best": "3.886545715", "gap": "0.84%", "time": "41.5s"}
+    assert solver_progress("Presolving model") is None
+    assert solver_progress("Src  Proc. InQueue |  Leaves   Expl. | BestBound       BestSol              Gap |") is None

@@ -464,11 +464,21 @@ def progress_text(session: Session) -> list[Any]:
         return []
     kind, state, elapsed = summary["kind"], summary["state"], summary["elapsed_s"]
     if state == "running":
+        live = summary["progress"]
+        reported = (
+            html.Div(
+                f"solver log at {live['time']}: best plan {live['best']}, bound {live['bound']}, gap {live['gap']}",
+                id="job-live",
+            )
+            if live
+            else html.Div("no branch-and-bound progress reported by the solver yet", className="wb-note")
+        )
         return [
             html.Div(f"{kind}: running, {elapsed:.0f} s elapsed", id="job-state"),
+            reported,
             html.Div(
-                "The solver reports its best plan, bound and gap when it stops; cancel stops it at once "
-                "(nothing is kept).",
+                "As the solver prints them (its model's objective; for the neighbourhood search, the current "
+                "sub-model's). Cancel stops it at once; nothing is kept.",
                 className="wb-note",
             ),
         ]

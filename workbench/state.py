@@ -20,6 +20,8 @@ import io
 import logging
 import math
 import multiprocessing
+import queue
+import re
 import tempfile
 import threading
 import time
@@ -228,9 +230,47 @@ def error_lines(exc: BaseException) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- background jobs
+#: A row of HiGHS's branch-and-bound log: ... BestBound BestSol Gap | Cuts InLp Confl. | LpIters Time.
+_BNB_ROW = re.compile(r"^\s*\S*\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s")
+
+
+def solver_progress(line: str) -> dict[str, str] | None:
+    """Best bound, best plan and gap of a row of HiGHS's branch-and-bound log (``None``: not such a row).
+
+    The values are the solver's own, as it prints them (its model's objective; ``inf`` and
+    ``Large`` where it has none yet).
+    """
+    if not _BNB_ROW.match(line) or not line.rstrip().endswith("s"):
+        return None
+    parts = line.split()
+    if len(parts) < 12:
+        return None
+    return {"bound": parts[-8], "best": parts[-7], "gap": parts[-6], "time": parts[-1]}
+
+
+class _Progress(logging.Handler):
+    """Sends the solver's progress rows to the page (at most two a second)."""
+
+    def __init__(self, results: Any) -> None:
+        super().__init__(logging.DEBUG)
+        self.results = results
+        self.sent = 0.0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = solver_progress(record.getMessage())
+        if found is not None and time.perf_counter() - self.sent > 0.5:
+            self.sent = time.perf_counter()
+            self.results.put(("progress", found))
+
+
 def _run_job(task: Callable[..., Any], args: tuple[Any, ...], results: Any) -> None:
     """In the job's own process: run ``task(*args)`` and send back the result or the error."""
+    from solvers.backends import live_logger
+
     logging.basicConfig(level=logging.WARNING)
+    live_logger.setLevel(logging.DEBUG)
+    live_logger.propagate = False
+    live_logger.addHandler(_Progress(results))
     try:
         results.put(("done", task(*args)))
     except Exception as exc:  # noqa: BLE001 - sent back to the page with its message
@@ -268,6 +308,8 @@ class Job:
         self.state = "running"
         self.result: Any = None
         self.errors: list[str] = []
+        #: The solver's last progress row (``bound``, ``best``, ``gap``, ``time``), as it printed it.
+        self.progress: dict[str, str] = {}
         self._results = ctx.Queue()
         self._process = ctx.Process(target=_run_job, args=(task, args, self._results), daemon=True)
         self._process.start()
@@ -281,15 +323,20 @@ class Job:
         """``running``, ``done``, ``error``, ``cancelled`` or ``died`` (the process ended without a word)."""
         if self.state != "running":
             return self.state
-        try:
-            state, payload = self._results.get(timeout=0.01)
-        except Exception:  # noqa: BLE001 - queue.Empty: nothing yet
-            if self._process.is_alive():
-                return self.state
-            state, payload = (
-                "died",
-                [f"the {self.kind} process ended unexpectedly (exit code {self._process.exitcode})"],
-            )
+        while True:
+            try:
+                state, payload = self._results.get(timeout=0.01)
+            except queue.Empty:
+                if self._process.is_alive():
+                    return self.state
+                try:  # the process has ended: its last words may still be in the pipe
+                    state, payload = self._results.get(timeout=2)
+                except queue.Empty:
+                    code = self._process.exitcode
+                    state, payload = "died", [f"the {self.kind} process ended unexpectedly (exit code {code})"]
+            if state != "progress":
+                break
+            self.progress = dict(payload)
         self.finished = time.perf_counter()
         self.state = state
         if state == "done":
@@ -521,7 +568,13 @@ class Session:
         job = self.job
         if job is None:
             return {}
-        out: dict[str, Any] = {"kind": job.kind, "state": job.state, "elapsed_s": job.elapsed_s, "errors": job.errors}
+        out: dict[str, Any] = {
+            "kind": job.kind,
+            "state": job.state,
+            "elapsed_s": job.elapsed_s,
+            "errors": job.errors,
+            "progress": dict(job.progress),
+        }
         if job.state == "done" and job.kind == "solve":
             record: SolveRecord = job.result
             out.update(
