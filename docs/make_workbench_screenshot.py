@@ -36,7 +36,7 @@ def main() -> int:
         while time.monotonic() < deadline and not driver.find_elements(By.CSS_SELECTOR, "path.wb-unit"):
             time.sleep(0.2)
         plan = session.verdict.plan
-        unit = plan.units_of(plan.hubs[2])[0]
+        unit = next(u for u in plan.units_of(plan.hubs[2]) if u not in plan.hub_options)
         target = plan.hubs[0]
         driver.execute_script(
             "document.querySelector('path.wb-unit-' + arguments[0])"
@@ -45,7 +45,7 @@ def main() -> int:
         )
         time.sleep(1)
         pick(driver, "target", target, search=plan.polysystem_ids()[target] + ":")
-        driver.find_element(By.ID, "move").click()
+        driver.execute_script("document.getElementById('move').click();")
         time.sleep(4)
         out = ROOT / "docs" / "workbench.png"
         driver.save_screenshot(str(out))

@@ -374,7 +374,8 @@ def layout(session: Session, *, scenario_path: str = "") -> html.Div:
                 ],
                 className="wb-main",
             ),
-        ]
+        ],
+        className="wb-page",
     )
 
 
