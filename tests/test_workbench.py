@@ -138,3 +138,16 @@ def test_solver_progress_rows_of_the_highs_log():
     assert solver_progress(row) == {"bound": "3.853920306", "best": "3.886545715", "gap": "0.84%", "time": "41.5s"}
     assert solver_progress("Presolving model") is None
     assert solver_progress("Src  Proc. InQueue |  Leaves   Expl. | BestBound       BestSol              Gap |") is None
+
+
+def test_forcing_a_site_open_is_scored_and_released(session):
+    free = next(s for s in session.problem.site_ids if s not in session.verdict.plan.hub_options)
+    before = len(session.verdict.violations)
+    session.force_site(free, "open")
+    assert session.problem.site_status[session.problem.site_index(free)] == "required"
+    assert len(session.verdict.violations) == before + 1
+    assert free in session.verdict.highlight
+    session.force_site(free, None)
+    assert len(session.verdict.violations) == before
+    with pytest.raises(KeyError):
+        session.force_site("NO-SUCH-SITE", "open")
