@@ -151,3 +151,12 @@ def test_forcing_a_site_open_is_scored_and_released(session):
     assert len(session.verdict.violations) == before
     with pytest.raises(KeyError):
         session.force_site("NO-SUCH-SITE", "open")
+
+
+def test_area_lists_come_from_the_data(real_data):
+    from workbench.state import area_choices
+
+    choices = area_choices(real_data)
+    assert "08N" in dict(choices["ccg"])
+    assert dict(choices["lad"])["E09000026"].startswith("Redbridge")
+    assert "QMF" in dict(choices["stp"])

@@ -135,10 +135,11 @@ def area_choices(data_dir: Path) -> dict[str, list[tuple[str, str]]]:
         import pyogrio
 
         lad = pyogrio.read_dataframe(data_dir / roles["lad_boundaries"], read_geometry=False)
-        code, name = lad.columns[0], lad.columns[1]
+        code = next(c for c in lad.columns if str(c).upper().endswith("CD"))
+        name = next(c for c in lad.columns if str(c).upper().endswith("NM"))
         lad = lad.sort_values(name)
         found["lad"] = [(str(c), f"{n} ({c})") for c, n in zip(lad[code], lad[name], strict=True)]
-    except (OSError, ValueError, KeyError, IndexError, pyogrio.errors.DataSourceError) as exc:
+    except (OSError, ValueError, KeyError, StopIteration, pyogrio.errors.DataSourceError) as exc:
         logger.warning("no borough list: %s", exc)
     return found
 
