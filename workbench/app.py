@@ -384,7 +384,9 @@ def verdict_block(session: Session) -> list[Any]:
     """Status, key figures and the broken rules of the edited configuration."""
     v = session.verdict
     if v is None:
-        return [html.Div("Nothing to score yet: solve, or open an area with today's PCNs.", className="wb-note")]
+        return [
+            html.Div("No configuration yet: the solve is running, or press Solve.", className="wb-note", id="status")
+        ]
     plan = v.plan
     f = v.figures
     rows = [
@@ -736,6 +738,8 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
                 block, moved = comparison_block(session, cmp_a, cmp_b)
                 comparison = block
                 view.highlight_extra = moved if trigger == "compare-map" else frozenset()
+            if trigger in ("open-file", "open-area") and session.verdict is None:
+                session.start_solve()  # no configuration of today to show: the scenario's solution
         except (CatchmentError, FileNotFoundError, ValueError, KeyError) as exc:
             messages = ["ERROR: " + line for line in error_lines(exc)]
         if trigger not in ("compare-map", "compare") and session.edits != edit_before:
@@ -965,6 +969,8 @@ def run(
     session = Session(data_dir)
     if scenario is not None:
         session.open_file(scenario)  # bad input: the command line's message and exit code 2
+        if session.verdict is None:
+            session.start_solve()  # no configuration of today to show: the scenario's solution
     app = create_app(session, scenario_path=None if scenario is None else str(scenario))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logger.info("workbench on http://%s:%d/ (Ctrl-C stops it)", host, port)
