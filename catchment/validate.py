@@ -119,6 +119,28 @@ class Violation:
     def __str__(self) -> str:
         return f"{self.rule}: {self.message}"
 
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """The site ids of :attr:`ids` (the hub first for polysystem rules)."""
+        if self.rule in _UNIT_RULES:
+            return ()
+        return self.ids[:1] if self.rule in _SITE_THEN_OTHERS else self.ids
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The unit ids of :attr:`ids` (a ``groups`` violation names groups, not units)."""
+        if self.rule in _UNIT_RULES:
+            return self.ids
+        return self.ids[1:] if self.rule in _SITE_THEN_UNITS else ()
+
+
+#: Rules whose ids are unit ids only.
+_UNIT_RULES = frozenset({"unknown_unit", "unassigned"})
+#: Rules whose ids are a site, then unit ids.
+_SITE_THEN_UNITS = frozenset({"hub_not_open", "unreachable", "max_travel", "contiguity", "host_unit"})
+#: Rules whose ids are a site, then other ids (units, or boundary group names).
+_SITE_THEN_OTHERS = _SITE_THEN_UNITS | {"groups"}
+
 
 # ---------------------------------------------------------------------------- public API
 def unit_hub_index(problem: Problem, plan: Plan) -> np.ndarray:
