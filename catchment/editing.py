@@ -29,16 +29,33 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 
-from catchment.metrics import capital_cost, objective_terms
+from catchment.metrics import objective_terms_of
 from catchment.plan import PLAN_STATUSES, Plan
-from catchment.problem import Problem
-from catchment.validate import Violation, few, validate_plan
+from catchment.problem import HubOption, Problem
+from catchment.validate import (
+    RULES,
+    Violation,
+    contiguity_violation,
+    factorize,
+    few,
+    groups_violation,
+    host_unit_violation,
+    plan_wide_violations,
+    polysystem_label,
+    polysystem_population,
+    population_violations,
+    site_violations,
+    travel_faults,
+    travel_violation,
+    validate_plan,
+)
 from geodata.errors import EditError
 
 __all__ = ["FEASIBLE", "BREAKS_RULES", "UnitMove", "Verdict", "EditSession"]
@@ -225,6 +242,7 @@ class EditSession:
         self._hub_options: dict[str, str] = dict(plan.hub_options)
         self._undo: list[_Edit] = []
         self._redo: list[_Edit] = []
+        self._tracker = _Tracker(problem, self._site_of, self._hub_options)
         self._verdict = self._compute_verdict(_Edit("start"), previous=None)
 
     @classmethod
@@ -410,6 +428,7 @@ class EditSession:
         for op in edit.ops:
             if isinstance(op, _Assign):
                 self._site_of[op.unit] = op.new
+                self._tracker.reassign(op)
             elif op.after is None:
                 del self._hub_options[op.site]
             else:
@@ -424,23 +443,21 @@ class EditSession:
 
     def _compute_verdict(self, edit: _Edit, *, previous: Verdict | None) -> Verdict:
         problem = self.problem
-        plan = self._plan_for_check()
-        violations = tuple(validate_plan(problem, plan))
-        terms = objective_terms(problem, plan)
-        pops = np.bincount(self._site_of, weights=problem.population, minlength=problem.n_sites)
-        moves = _moves(problem, edit)
+        violations = self._tracker.update(edit)
+        terms = objective_terms_of(problem, self._site_of, self._hub_options)
         change = None
         if previous is not None:
             change = _difference(terms.get("objective"), previous.objective)
+        costs = self._tracker.option_of
         return Verdict(
             status=BREAKS_RULES if violations else FEASIBLE,
             violations=violations,
             terms=terms,
             n_polysystems=len(self._hub_options),
-            capital_cost=capital_cost(problem, plan),
-            populations={s: float(pops[problem.site_index(s)]) for s in sorted(self._hub_options)},
+            capital_cost=float(sum(o.capital_cost for item in self._hub_options.items() if (o := costs.get(item)))),
+            populations=self._tracker.populations(),
             edit=edit.description,
-            moves=moves,
+            moves=_moves(problem, edit),
             objective_change=change,
             n_moved_from_start=int(np.count_nonzero(self._site_of != self._start_site_of)),
         )
@@ -519,3 +536,156 @@ def _difference(after: float | None, before: float | None) -> float | None:
     if after is None or before is None or not (math.isfinite(after) and math.isfinite(before)):
         return None
     return after - before
+
+
+# ---------------------------------------------------------------------------- incremental checks
+#: Rules reported in the order of the hub's site position (the others: in polysystem order).
+_BY_SITE_POSITION = frozenset({"unreachable", "max_travel"})
+_RULE_ORDER = {rule: n for n, rule in enumerate(RULES)}
+
+
+class _Tracker:
+    """The validator's findings per polysystem, checked again only where an edit touched.
+
+    Holds each open hub's members and the violations of its polysystem's rules (worded by
+    the validator's own functions); a change of the set of hubs renumbers the polysystems,
+    so every polysystem is checked again.
+    """
+
+    def __init__(self, problem: Problem, site_of: np.ndarray, hub_options: Mapping[str, str]) -> None:
+        self.problem = problem
+        self.site_of = site_of
+        self.hub_options = hub_options
+        self.members: dict[int, set[int]] = defaultdict(set)
+        for i, j in enumerate(site_of.tolist()):
+            self.members[j].add(i)
+        offered: dict[str, list[str]] = defaultdict(list)
+        for o in problem.options:
+            offered[o.site_id].append(o.option)
+        self.offered = dict(offered)
+        self.option_of: dict[tuple[str, str], HubOption] = {(o.site_id, o.option): o for o in problem.options}
+        rules = problem.rules
+        self.groups: tuple[np.ndarray, list[str]] | None = None
+        if rules.respect_groups and problem.groups is not None:
+            self.groups = factorize(np.asarray(problem.groups, dtype=object))
+        self.neighbours: list[list[int]] | None = None
+        if rules.contiguity and problem.adjacency is not None:
+            self.neighbours = [[] for _ in range(problem.n_units)]
+            for a, b in problem.adjacency:
+                self.neighbours[a].append(b)
+                self.neighbours[b].append(a)
+        self.hosted: dict[int, list[int]] = defaultdict(list)
+        for j, host in enumerate(problem.site_unit or ()):
+            if host is not None:
+                self.hosted[host].append(j)
+        self.ps_ids: dict[str, str] = {}
+        self.found: dict[int, list[tuple[tuple[int, int | str], Violation]]] = {}
+        self.pops: dict[int, float] = {}
+        self.hubs_seen: tuple[str, ...] | None = None
+
+    def reassign(self, op: _Assign) -> None:
+        self.members[op.old].discard(op.unit)
+        self.members[op.new].add(op.unit)
+
+    def populations(self) -> dict[str, float]:
+        sites = self.problem.site_ids
+        return {sites[j]: pop for j, pop in sorted(self.pops.items(), key=lambda item: sites[item[0]])}
+
+    def update(self, edit: _Edit) -> tuple[Violation, ...]:
+        """Check again what ``edit`` (already applied) touched; every violation, in the validator's order."""
+        problem = self.problem
+        hubs = tuple(sorted(self.hub_options))
+        if hubs != self.hubs_seen:
+            self.hubs_seen = hubs
+            self.ps_ids = Plan(assignment={}, hub_options=dict(self.hub_options), status="unsolved").polysystem_ids()
+            self.found.clear()
+            self.pops.clear()
+            touched = {problem.site_index(s) for s in hubs}
+        else:
+            touched = set()
+            for op in edit.ops:
+                if isinstance(op, _Assign):
+                    touched.update((op.old, op.new, *self.hosted.get(op.unit, ())))
+                else:
+                    touched.add(problem.site_index(op.site))
+        for j in touched:
+            if problem.site_ids[j] in self.hub_options:
+                self.check(j)
+            else:
+                self.found.pop(j, None)
+                self.pops.pop(j, None)
+        found = [item for items in self.found.values() for item in items]
+        found += [((_RULE_ORDER[v.rule], n), v) for n, v in enumerate(plan_wide_violations(problem, self.hub_options))]
+        found.sort(key=lambda item: item[0])
+        return tuple(v for _, v in found)
+
+    def check(self, j: int) -> None:
+        """Check the rules of the polysystem of the hub at site position ``j``."""
+        problem = self.problem
+        site = problem.site_ids[j]
+        where = polysystem_label(problem, site, self.ps_ids.get(site))
+        members = np.fromiter(sorted(self.members.get(j, ())), dtype=np.int64)
+        option = self.hub_options[site]
+        found = site_violations(
+            where,
+            site,
+            n_units=len(members),
+            excluded=problem.site_status[j] == "excluded",
+            option=option,
+            offered=self.offered.get(site, []),
+        )
+        self.pops[j] = 0.0
+        if len(members):
+            self.pops[j] = pop = polysystem_population(problem.population, members)
+            found += population_violations(
+                problem.rules,
+                where,
+                site,
+                pop,
+                waived=bool(problem.waived[members].any()),
+                option=self.option_of.get((site, option)),
+            )
+            limit = problem.rules.max_travel_min
+            for rule, bad in zip(
+                ("unreachable", "max_travel"), travel_faults(problem.travel_min[members, j], limit), strict=True
+            ):
+                if bad.any():
+                    found.append(travel_violation(problem, rule, where, j, members[bad].tolist(), limit))
+            if self.groups is not None:
+                crossing = groups_violation(problem, where, site, members, *self.groups)
+                if crossing is not None:
+                    found.append(crossing)
+            if self.neighbours is not None:
+                split = contiguity_violation(problem, where, site, self.parts(members))
+                if split is not None:
+                    found.append(split)
+        host = problem.site_unit[j] if problem.site_unit is not None else None
+        if host is not None and self.site_of[host] != j:
+            other = problem.site_ids[self.site_of[host]]
+            found.append(
+                host_unit_violation(
+                    problem, where, site, host, polysystem_label(problem, other, self.ps_ids.get(other))
+                )
+            )
+        keyed = [((_RULE_ORDER[v.rule], j if v.rule in _BY_SITE_POSITION else site), v) for v in found]
+        if keyed:
+            self.found[j] = keyed
+        else:
+            self.found.pop(j, None)
+
+    def parts(self, members: np.ndarray) -> list[np.ndarray]:
+        """Connected parts of ``members`` over the adjacency, each ascending."""
+        assert self.neighbours is not None
+        left = set(members.tolist())
+        parts = []
+        while left:
+            seed = left.pop()
+            part, stack = [seed], [seed]
+            while stack:
+                for b in self.neighbours[stack.pop()]:
+                    if b in left:
+                        left.remove(b)
+                        part.append(b)
+                        stack.append(b)
+            parts.append(np.array(sorted(part), dtype=np.int64))
+        return parts

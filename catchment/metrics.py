@@ -14,6 +14,7 @@ Travel figures are in minutes, populations in people, capital costs in GBP excep
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ __all__ = [
     "ASSIGNMENT_COLUMNS",
     "POLYSYSTEM_COLUMNS",
     "objective_terms",
+    "objective_terms_of",
     "capital_cost",
     "assignments_frame",
     "polysystems_frame",
@@ -78,7 +80,27 @@ def objective_terms(problem: Problem, plan: Plan) -> dict[str, float | None]:
         minimises: ``weighted``, or the first term of a lexicographic objective). Means over
         zero weight are NaN.
     """
-    site = unit_hub_index(problem, plan)
+    return objective_terms_of(problem, unit_hub_index(problem, plan), plan.hub_options)
+
+
+def objective_terms_of(problem: Problem, site: np.ndarray, hub_options: Mapping[str, str]) -> dict[str, float | None]:
+    """:func:`objective_terms` of a plan given as arrays (for callers that keep them).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    site
+        Position of each unit's site in ``problem.site_ids``, ``-1`` for none
+        (:func:`catchment.validate.unit_hub_index`).
+    hub_options
+        Open hub site id -> option.
+
+    Returns
+    -------
+    dict
+        As :func:`objective_terms`.
+    """
     rows = np.flatnonzero(site >= 0)
     times = problem.travel_min[rows, site[rows]]
     terms: dict[str, float | None] = {}
@@ -91,7 +113,7 @@ def objective_terms(problem: Problem, plan: Plan) -> dict[str, float | None]:
             terms[term.name] = float(times.max()) if len(times) else math.nan
         else:
             amount = {(o.site_id, o.option): term.option_amount(o) for o in problem.options}
-            terms[term.name] = float(sum(amount.get(item, 0.0) for item in plan.hub_options.items())) / term.scale
+            terms[term.name] = float(sum(amount.get(item, 0.0) for item in hub_options.items())) / term.scale
     weighted = 0.0
     for name, weight in problem.objective.weights.items():
         if weight > 0:
