@@ -250,6 +250,27 @@ class EditSession:
         """An edit session starting from ``plan`` (same as the constructor)."""
         return cls(problem, plan)
 
+    def with_problem(self, problem: Problem) -> EditSession:
+        """The same configuration, history and redo stack over a changed problem (new rules, a site forced).
+
+        The verdict is checked afresh against the new problem's rules.
+
+        Raises
+        ------
+        EditError
+            If ``problem`` has other units or sites (then open a new session).
+        """
+        if problem.unit_ids != self.problem.unit_ids or problem.site_ids != self.problem.site_ids:
+            raise EditError("the new problem has other units or sites than the session's: open a new session")
+        new = EditSession(problem, self._start_plan)
+        new._site_of[:] = self._site_of
+        new._hub_options.clear()
+        new._hub_options.update(self._hub_options)
+        new._undo, new._redo = list(self._undo), list(self._redo)
+        new._tracker = _Tracker(problem, new._site_of, new._hub_options)
+        new._verdict = new._compute_verdict(_Edit("rules or sites changed"), previous=self._verdict)
+        return new
+
     # ------------------------------------------------------------ reading
     @property
     def verdict(self) -> Verdict:
@@ -594,20 +615,21 @@ class _Tracker:
     def update(self, edit: _Edit) -> tuple[Violation, ...]:
         """Check again what ``edit`` (already applied) touched; every violation, in the validator's order."""
         problem = self.problem
+        touched: set[int] = set()
+        for op in edit.ops:
+            if isinstance(op, _Assign):
+                touched.update((op.old, op.new, *self.hosted.get(op.unit, ())))
+            else:
+                touched.add(problem.site_index(op.site))
         hubs = tuple(sorted(self.hub_options))
+        if self.hubs_seen is None:
+            touched = {problem.site_index(s) for s in hubs}
         if hubs != self.hubs_seen:
+            # the polysystems are renumbered: the ones breaking a rule are worded again; the
+            # others' members, options and host units are as they were, so they still break none
             self.hubs_seen = hubs
             self.ps_ids = Plan(assignment={}, hub_options=dict(self.hub_options), status="unsolved").polysystem_ids()
-            self.found.clear()
-            self.pops.clear()
-            touched = {problem.site_index(s) for s in hubs}
-        else:
-            touched = set()
-            for op in edit.ops:
-                if isinstance(op, _Assign):
-                    touched.update((op.old, op.new, *self.hosted.get(op.unit, ())))
-                else:
-                    touched.add(problem.site_index(op.site))
+            touched |= set(self.found)
         for j in touched:
             if problem.site_ids[j] in self.hub_options:
                 self.check(j)

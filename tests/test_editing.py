@@ -153,6 +153,22 @@ def test_bad_edits_name_the_id_and_change_nothing(practices):
     assert not session.can_undo
 
 
+def test_with_problem_keeps_the_edits_and_checks_the_new_rules(practices):
+    problem, plan = practices
+    session = EditSession(problem, plan)
+    hub = session.hubs[0]
+    session.move(session.units_of(session.hubs[1])[0], hub)
+    lower = dataclasses.replace(problem, rules=dataclasses.replace(problem.rules, floor=1.0))
+    relaxed = session.with_problem(lower)
+    assert relaxed.assignment() == session.assignment() and relaxed.history == session.history
+    assert relaxed.verdict.status == FEASIBLE
+    _same(relaxed)
+    relaxed.undo()
+    assert relaxed.assignment() == dict(plan.assignment)
+    with pytest.raises(EditError, match="other units or sites"):
+        session.with_problem(dataclasses.replace(problem, site_ids=problem.site_ids[::-1]))
+
+
 def test_a_plan_that_leaves_a_unit_out_cannot_be_edited(practices):
     problem, plan = practices
     assignment = dict(plan.assignment)
