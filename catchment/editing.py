@@ -245,11 +245,6 @@ class EditSession:
         self._tracker = _Tracker(problem, self._site_of, self._hub_options)
         self._verdict = self._compute_verdict(_Edit("start"), previous=None)
 
-    @classmethod
-    def from_plan(cls, problem: Problem, plan: Plan) -> EditSession:
-        """An edit session starting from ``plan`` (same as the constructor)."""
-        return cls(problem, plan)
-
     def with_problem(self, problem: Problem) -> EditSession:
         """The same configuration, history and redo stack over a changed problem (new rules, a site forced).
 
@@ -333,7 +328,7 @@ class EditSession:
             solver=EDITED,
             violations=verdict.violations,
             notes=(
-                f"configuration edited by hand: {n} edit{'' if n == 1 else 's'} to {start}'s plan; "
+                f"configuration edited by hand: {n} edit{'' if n == 1 else 's'} to a plan made by {start}; "
                 "the rules are checked by the validator; not optimised",
             ),
             stats={"edits": list(self.history), "units_moved_from_start": verdict.n_moved_from_start},

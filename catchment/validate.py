@@ -46,6 +46,12 @@ Rules checked (the ``rule`` of each :class:`Violation`, in report order):
 
 A polysystem below the floor that contains a waived unit is *not* a violation; it is
 reported with the waiver's reason by :func:`catchment.metrics.waived_polysystems`.
+
+The checks of one polysystem and of the whole plan, with their words, are public functions
+(:func:`site_violations`, :func:`population_violations`, :func:`travel_violation`,
+:func:`groups_violation`, :func:`contiguity_violation`, :func:`host_unit_violation`,
+:func:`plan_wide_violations`): an edit session (:mod:`catchment.editing`) re-checks with
+them only the polysystems an edit touched, and says exactly what this validator says.
 """
 
 from __future__ import annotations
