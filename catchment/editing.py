@@ -36,7 +36,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from catchment.metrics import objective_terms_of
+from catchment.metrics import objective_terms_of, option_amounts
 from catchment.plan import PLAN_STATUSES, Plan
 from catchment.problem import HubOption, Problem
 from catchment.validate import (
@@ -460,17 +460,20 @@ class EditSession:
     def _compute_verdict(self, edit: _Edit, *, previous: Verdict | None) -> Verdict:
         problem = self.problem
         violations = self._tracker.update(edit)
-        terms = objective_terms_of(problem, self._site_of, self._hub_options)
+        terms = objective_terms_of(problem, self._site_of, self._hub_options, amounts=self._tracker.amounts)
         change = None
         if previous is not None:
             change = _difference(terms.get("objective"), previous.objective)
-        costs = self._tracker.option_of
+        capital = previous.capital_cost if previous is not None else math.nan
+        if previous is None or not edit.ops or any(isinstance(op, _Hub) for op in edit.ops):
+            costs = self._tracker.option_of
+            capital = float(sum(o.capital_cost for item in self._hub_options.items() if (o := costs.get(item))))
         return Verdict(
             status=BREAKS_RULES if violations else FEASIBLE,
             violations=violations,
             terms=terms,
             n_polysystems=len(self._hub_options),
-            capital_cost=float(sum(o.capital_cost for item in self._hub_options.items() if (o := costs.get(item)))),
+            capital_cost=capital,
             populations=self._tracker.populations(),
             edit=edit.description,
             moves=_moves(problem, edit),
@@ -580,6 +583,7 @@ class _Tracker:
             offered[o.site_id].append(o.option)
         self.offered = dict(offered)
         self.option_of: dict[tuple[str, str], HubOption] = {(o.site_id, o.option): o for o in problem.options}
+        self.amounts = option_amounts(problem)
         rules = problem.rules
         self.groups: tuple[np.ndarray, list[str]] | None = None
         if rules.respect_groups and problem.groups is not None:

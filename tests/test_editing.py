@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from catchment.build import build_from_scenario
 from catchment.editing import BREAKS_RULES, FEASIBLE, EditSession
-from catchment.metrics import objective_terms
+from catchment.metrics import capital_cost, objective_terms, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
 from catchment.scenario import read_scenario
@@ -61,7 +61,13 @@ def _same(session: EditSession) -> None:
         (v.rule, v.message, v.ids) for v in full
     ]
     assert session.verdict.status == (BREAKS_RULES if full else FEASIBLE)
-    assert session.verdict.terms == pytest.approx(objective_terms(session.problem, session.plan()), nan_ok=True)
+    plan = session.plan()
+    assert session.verdict.terms == pytest.approx(objective_terms(session.problem, plan), nan_ok=True)
+    assert session.verdict.capital_cost == pytest.approx(capital_cost(session.problem, plan))
+    frame = polysystems_frame(session.problem, plan)
+    assert dict(session.verdict.populations) == pytest.approx(
+        dict(zip(frame.hub_site_id, frame.population, strict=True))
+    )
 
 
 def test_start_is_the_plan_and_feasible(practices):
