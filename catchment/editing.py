@@ -644,24 +644,20 @@ class _Tracker:
         """Check the rules of the polysystem of the hub at site position ``j``."""
         problem = self.problem
         site = problem.site_ids[j]
-        where = polysystem_label(problem, site, self.ps_ids.get(site))
+        ps_id = self.ps_ids.get(site)
+        where = polysystem_label(problem, site, ps_id)
         members = np.fromiter(sorted(self.members.get(j, ())), dtype=np.int64)
         option = self.hub_options[site]
         found = site_violations(
-            where,
-            site,
-            n_units=len(members),
-            excluded=problem.site_status[j] == "excluded",
-            option=option,
-            offered=self.offered.get(site, []),
+            problem, site, ps_id, n_units=len(members), option=option, offered=self.offered.get(site, [])
         )
         self.pops[j] = 0.0
         if len(members):
             self.pops[j] = pop = polysystem_population(problem.population, members)
             found += population_violations(
-                problem.rules,
-                where,
+                problem,
                 site,
+                ps_id,
                 pop,
                 waived=bool(problem.waived[members].any()),
                 option=self.option_of.get((site, option)),

@@ -67,7 +67,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from catchment.plan import Plan
-from catchment.problem import HubOption, Problem, Rules
+from catchment.problem import HubOption, Problem
 from geodata.errors import PlanInvalidError
 
 __all__ = [
@@ -280,53 +280,46 @@ def polysystem_label(problem: Problem, site: str, ps_id: str | None) -> str:
 # The checks of one polysystem, given its members: the validator runs them on every
 # polysystem, an edit session (catchment.editing) on the polysystems an edit touched.
 def site_violations(
-    where: str, site: str, *, n_units: int, excluded: bool, option: str, offered: Sequence[str]
+    problem: Problem, site: str, ps_id: str | None, *, n_units: int, option: str, offered: Sequence[str]
 ) -> list[Violation]:
-    """``empty_hub``, ``excluded_site`` and ``hub_option`` of the polysystem ``where`` of hub ``site``.
+    """``empty_hub``, ``excluded_site`` and ``hub_option`` of the polysystem ``ps_id`` of hub ``site``.
 
     ``offered``: the options the site offers, in the problem's order.
     """
     found = []
     if n_units == 0:
-        found.append(Violation("empty_hub", f"{where} serves no unit", (site,)))
-    if excluded:
+        found.append(Violation("empty_hub", f"{polysystem_label(problem, site, ps_id)} serves no unit", (site,)))
+    if problem.site_status[problem.site_index(site)] == "excluded":
+        where = polysystem_label(problem, site, ps_id)
         found.append(Violation("excluded_site", f"{where} opens on an excluded site", (site,)))
     if option not in offered:
         choices = ", ".join(offered) or "no option at all"
+        where = polysystem_label(problem, site, ps_id)
         found.append(Violation("hub_option", f"{where} has option {option!r}, but the site offers {choices}", (site,)))
     return found
 
 
 def population_violations(
-    rules: Rules, where: str, site: str, population: float, *, waived: bool, option: HubOption | None
+    problem: Problem, site: str, ps_id: str | None, population: float, *, waived: bool, option: HubOption | None
 ) -> list[Violation]:
     """``floor``, ``ceiling`` and ``capacity`` of a polysystem that serves at least one unit.
 
     ``waived``: the polysystem holds a waived unit; ``option``: its hub's option if the site
     offers it.
     """
-    found = []
+    rules = problem.rules
     pop = float(population)
+    broken = []
     if rules.below_floor(pop) and not waived:
-        found.append(
-            Violation("floor", f"{where} has {people(pop)} people, below the floor of {people(rules.floor)}", (site,))
-        )
+        broken.append(("floor", f"below the floor of {people(rules.floor)}"))
     if rules.ceiling is not None and pop > rules.ceiling * (1 + _REL_TOL):
-        found.append(
-            Violation(
-                "ceiling", f"{where} has {people(pop)} people, above the ceiling of {people(rules.ceiling)}", (site,)
-            )
-        )
+        broken.append(("ceiling", f"above the ceiling of {people(rules.ceiling)}"))
     if option is not None and option.capacity is not None and pop > option.capacity * (1 + _REL_TOL):
-        found.append(
-            Violation(
-                "capacity",
-                f"{where} has {people(pop)} people, above the capacity of its "
-                f"{option.option} option ({people(option.capacity)})",
-                (site,),
-            )
-        )
-    return found
+        broken.append(("capacity", f"above the capacity of its {option.option} option ({people(option.capacity)})"))
+    if not broken:
+        return []
+    where = polysystem_label(problem, site, ps_id)
+    return [Violation(rule, f"{where} has {people(pop)} people, {limit}", (site,)) for rule, limit in broken]
 
 
 def polysystem_population(population: np.ndarray, members: np.ndarray) -> float:
@@ -537,10 +530,10 @@ class _Checker:
             offered[opt.site_id].append(opt.option)
         for k, site in enumerate(self.hubs):
             self.violations += site_violations(
-                self.ps(site),
+                problem,
                 site,
+                self.ps_ids.get(site),
                 n_units=int(self.ps_n[k]),
-                excluded=problem.site_status[self.site_pos[site]] == "excluded",
                 option=plan.hub_options[site],
                 offered=offered[site],
             )
@@ -551,9 +544,9 @@ class _Checker:
             if self.ps_n[k] == 0:
                 continue  # reported as empty_hub
             self.violations += population_violations(
-                self.rules,
-                self.ps(site),
+                self.problem,
                 site,
+                self.ps_ids.get(site),
                 float(self.ps_pop[k]),
                 waived=k in self.waived_k,
                 option=self._option(site),
