@@ -319,7 +319,8 @@ class EditSession:
         """
         verdict = self._verdict
         n = len(self._undo)
-        start = self._start_plan.solver or "a plan"
+        solver = self._start_plan.solver
+        start = f"a plan made by {solver}" if solver else "the starting plan"
         return Plan(
             assignment=self.assignment(),
             hub_options=dict(self._hub_options),
@@ -328,7 +329,7 @@ class EditSession:
             solver=EDITED,
             violations=verdict.violations,
             notes=(
-                f"configuration edited by hand: {n} edit{'' if n == 1 else 's'} to a plan made by {start}; "
+                f"configuration edited by hand: {n} edit{'' if n == 1 else 's'} to {start}; "
                 "the rules are checked by the validator; not optimised",
             ),
             stats={"edits": list(self.history), "units_moved_from_start": verdict.n_moved_from_start},
