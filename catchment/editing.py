@@ -219,6 +219,10 @@ class _Edit:
 class EditSession:
     """An editable configuration with its verdict, undo and redo.
 
+    Every edit returns the new :class:`Verdict` (an edit that changes nothing returns the
+    current one and is not recorded); a bad edit raises :class:`~geodata.errors.EditError`
+    naming the id and changes nothing.
+
     Parameters
     ----------
     problem
