@@ -74,8 +74,11 @@ def test_bad_edits_are_refused_and_change_nothing(session):
     seq = session.edits
     with pytest.raises(CatchmentError, match="unknown unit"):
         session.move("NOPE", session.verdict.plan.hubs[0])
-    with pytest.raises(CatchmentError, match="not the hub"):
+    with pytest.raises(CatchmentError, match="unknown site 'NOT-A-HUB'"):
         session.move(session.problem.unit_ids[0], "NOT-A-HUB")
+    closed = next(s for s in session.problem.site_ids if s not in session.verdict.plan.hub_options)
+    with pytest.raises(CatchmentError, match=closed):
+        session.move(session.problem.unit_ids[0], closed)
     assert session.edits == seq
 
 

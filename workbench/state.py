@@ -27,17 +27,17 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from catchment.build import BuiltProblem, build_from_scenario
 from catchment.compare import PlanComparison, compare_plans
-from catchment.metrics import capital_cost, objective_terms, polysystems_frame
+from catchment.editing import EditSession
+from catchment.metrics import polysystems_frame
 from catchment.plan import Plan
-from catchment.problem import OPTION_KINDS
 from catchment.scenario import Scenario, parse_scenario, read_scenario, read_toml
-from catchment.validate import Violation, validate_plan
+from catchment.validate import Violation
 from geodata.errors import CatchmentError, ProblemDefinitionError, ScenarioError
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.shortlist import Shortlist, forced_problem, shortlist_sites
@@ -378,38 +378,20 @@ class Verdict:
     figures: dict[str, Any]
 
 
-def verdict_of(
-    problem: Any, assignment: Mapping[str, str], hub_options: Mapping[str, str], **plan_fields: Any
-) -> Verdict:
-    """Score a configuration with the independent validator and the metrics."""
-    plan = Plan(dict(assignment), dict(hub_options), "feasible", **plan_fields)
-    violations = tuple(validate_plan(problem, plan))
-    if violations:
-        plan = dataclasses.replace(plan, status="breaks_rules", violations=violations)
-    terms = objective_terms(problem, plan)
+def verdict_of(editor: EditSession, *, label: str | None = None) -> Verdict:
+    """The page's verdict from an :class:`~catchment.editing.EditSession` (kept up to date incrementally)."""
+    v = editor.verdict
+    plan = editor.plan()
+    if label is not None:  # the starting configuration keeps its own name (today's PCNs, the solver)
+        plan = dataclasses.replace(plan, solver=label)
     figures = {
-        "polysystems": len(plan.hub_options),
-        "mean_travel_min": terms.get("mean_travel"),
-        "max_travel_min": terms.get("max_travel"),
-        "objective": terms.get("objective"),
-        "capital_cost": capital_cost(problem, plan),
+        "polysystems": v.n_polysystems,
+        "mean_travel_min": v.mean_travel,
+        "max_travel_min": v.max_travel,
+        "objective": v.objective,
+        "capital_cost": v.capital_cost,
     }
-    highlight = frozenset(i for v in violations for i in v.ids)
-    return Verdict(plan, violations, highlight, figures)
-
-
-@dataclass
-class _History:
-    """The edited configuration and its undo/redo stacks (each entry: assignment, hub options)."""
-
-    assignment: dict[str, str]
-    hub_options: dict[str, str]
-    undo: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)
-    redo: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)
-
-    def push(self) -> None:
-        self.undo.append((dict(self.assignment), dict(self.hub_options)))
-        self.redo.clear()
+    return Verdict(plan, tuple(v.violations), frozenset(v.breach_hubs) | frozenset(v.breach_units), figures)
 
 
 # ---------------------------------------------------------------------------- the session
@@ -435,7 +417,8 @@ class Session:
         self.optimum: SolveRecord | None = None
         self.shortlist: Shortlist | None = None
         self.forced: dict[str, str] = {}
-        self.history: _History | None = None
+        self.editor: EditSession | None = None
+        self.start_label = ""
         self.verdict: Verdict | None = None
         self.job: Job | None = None
         self.version = 0  # bumped whenever what is open changes (the map's data are rebuilt)
@@ -488,17 +471,16 @@ class Session:
         return plan, ""
 
     def _start_history(self, plan: Plan) -> None:
-        self.history = _History(dict(plan.assignment), dict(plan.hub_options))
-        self._score(plan_fields={"solver": plan.solver or "edited", "notes": plan.notes})
+        self.editor = EditSession(self.problem, plan) if plan.has_plan else None
+        self.start_label = plan.solver or "the starting plan"
+        self._score()
 
-    def _score(self, *, plan_fields: Mapping[str, Any] | None = None) -> Verdict | None:
-        assert self.history is not None
-        if not self.history.assignment:
+    def _score(self) -> Verdict | None:
+        if self.editor is None:
             self.verdict = None
         else:
-            self.verdict = verdict_of(
-                self.problem, self.history.assignment, self.history.hub_options, **dict(plan_fields or {})
-            )
+            label = None if self.editor.can_undo else self.start_label
+            self.verdict = verdict_of(self.editor, label=label)
         self.edits += 1
         return self.verdict
 
@@ -517,8 +499,20 @@ class Session:
         with self.lock:
             self.scenario, self.built = scenario, built
             self.forced = {s: f for s, f in self.forced.items() if s in built.problem.site_ids}
-            if self.history is not None:
-                self._score()
+            self._rescore()
+
+    def _rescore(self) -> None:
+        """The same configuration and history over the changed problem (rules, forced sites)."""
+        if self.editor is not None:
+            if (
+                self.editor.problem.unit_ids == self.problem.unit_ids
+                and self.editor.problem.site_ids == self.problem.site_ids
+            ):
+                self.editor = self.editor.with_problem(self.problem)
+            else:  # other units or sites (e.g. required sites added): the configuration starts afresh
+                self._start_history(self.editor.plan())
+                return
+            self._score()
 
     # ------------------------------------------------------------------ background solve and shortlist
     def options(self) -> SolveOptions:
@@ -600,87 +594,36 @@ class Session:
             else:
                 forced_problem(self.problem, site_id, force)  # checks the site and the word
                 self.forced[site_id] = force
-            if self.history is not None:
-                self._score()
+            self._rescore()
 
     # ------------------------------------------------------------------ edits
-    def _edit(self, change: Callable[[_History], None]) -> Verdict | None:
+    def _edit(self, change: Callable[[EditSession], Any]) -> Verdict | None:
+        """Apply an edit (:class:`~geodata.errors.EditError` names the id; nothing changes)."""
         with self.lock:
-            assert self.history is not None
-            before = (dict(self.history.assignment), dict(self.history.hub_options))
-            self.history.push()
-            try:
-                change(self.history)
-            except Exception:
-                self.history.assignment, self.history.hub_options = before
-                self.history.undo.pop()
-                raise
+            if self.editor is None:
+                raise ProblemDefinitionError(["no configuration to edit yet: solve, or open today's PCNs"])
+            change(self.editor)
             return self._score()
 
     def move(self, unit_id: str, hub_site_id: str) -> Verdict | None:
         """Move a unit to the polysystem whose hub is ``hub_site_id``."""
-        problem = self.problem
-        if unit_id not in problem.unit_ids:
-            raise ProblemDefinitionError([f"unknown unit {unit_id!r}"])
-
-        def change(h: _History) -> None:
-            if hub_site_id not in h.hub_options:
-                raise ProblemDefinitionError([f"{hub_site_id!r} is not the hub of a polysystem"])
-            h.assignment[unit_id] = hub_site_id
-
-        return self._edit(change)
+        return self._edit(lambda e: e.move(unit_id, hub_site_id))
 
     def set_option(self, hub_site_id: str, option: str) -> Verdict | None:
         """Change the option (reuse, refurbish, new build) of a polysystem's hub."""
-
-        def change(h: _History) -> None:
-            if hub_site_id not in h.hub_options:
-                raise ProblemDefinitionError([f"{hub_site_id!r} is not the hub of a polysystem"])
-            if option not in OPTION_KINDS:
-                raise ProblemDefinitionError([f"unknown option {option!r}; use {', '.join(OPTION_KINDS)}"])
-            h.hub_options[hub_site_id] = option
-
-        return self._edit(change)
+        return self._edit(lambda e: e.set_option(hub_site_id, option))
 
     def set_hub(self, hub_site_id: str, site_id: str) -> Verdict | None:
-        """Move a polysystem's hub to another site (its units follow; the option is kept)."""
-        problem = self.problem
-        if site_id not in problem.site_ids:
-            raise ProblemDefinitionError([f"unknown site {site_id!r}"])
-
-        def change(h: _History) -> None:
-            if hub_site_id not in h.hub_options:
-                raise ProblemDefinitionError([f"{hub_site_id!r} is not the hub of a polysystem"])
-            if site_id in h.hub_options:
-                raise ProblemDefinitionError([f"{site_id!r} is already the hub of a polysystem"])
-            h.hub_options[site_id] = h.hub_options.pop(hub_site_id)
-            for unit, hub in h.assignment.items():
-                if hub == hub_site_id:
-                    h.assignment[unit] = site_id
-
-        return self._edit(change)
+        """Move a polysystem's hub to another site (its units follow)."""
+        return self._edit(lambda e: e.set_hub(hub_site_id, site_id))
 
     def undo(self) -> Verdict | None:
         """Undo the last edit (nothing to undo: unchanged)."""
-        with self.lock:
-            assert self.history is not None
-            if not self.history.undo:
-                return self.verdict
-            h = self.history
-            h.redo.append((dict(h.assignment), dict(h.hub_options)))
-            h.assignment, h.hub_options = h.undo.pop()
-            return self._score()
+        return self._edit(lambda e: e.undo() if e.can_undo else None)
 
     def redo(self) -> Verdict | None:
         """Redo the last undone edit."""
-        with self.lock:
-            assert self.history is not None
-            if not self.history.redo:
-                return self.verdict
-            h = self.history
-            h.undo.append((dict(h.assignment), dict(h.hub_options)))
-            h.assignment, h.hub_options = h.redo.pop()
-            return self._score()
+        return self._edit(lambda e: e.redo() if e.can_redo else None)
 
     # ------------------------------------------------------------------ figures and comparison
     def polysystems(self) -> Any:
