@@ -7,8 +7,9 @@ runs in its own process so that it can be cancelled at any moment. Everything is
 by the engine's own functions: scenarios are parsed by :func:`catchment.scenario.parse_scenario`
 (so the rules panel gets the command line's messages), problems built by
 :func:`catchment.build.build_from_scenario`, solved and checked by
-:func:`solvers.batch.solve_and_check`, configurations scored by
-:func:`catchment.validate.validate_plan`, compared by :func:`catchment.compare.compare_plans`
+:func:`solvers.batch.solve_and_check`, edits scored by :class:`catchment.editing.EditSession`
+(the independent validator's verdict, kept up to date incrementally), plans compared by
+:func:`catchment.compare.compare_plans`
 and sites ranked by :func:`solvers.shortlist.shortlist_sites`.
 """
 
