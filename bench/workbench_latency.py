@@ -72,27 +72,35 @@ def _wait(driver, test, timeout: float = 120.0):  # noqa: ANN001, ANN202
     raise TimeoutError("the page did not get there in time")
 
 
-def pick(driver, dropdown_id: str, value: str, *, search: str = "") -> None:  # noqa: ANN001
+def pick(driver, dropdown_id: str, value: str, *, search: str = "", tries: int = 3) -> None:  # noqa: ANN001
     """Choose ``value`` in a Dash dropdown (typing ``search`` into its search box first)."""
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
-    driver.find_element(By.ID, dropdown_id).click()
-    if search:
-        _wait(driver, lambda: driver.find_element(By.CSS_SELECTOR, "input.dash-dropdown-search")).send_keys(search)
-    _wait(  # found and clicked in one step: the list re-renders while it filters
-        driver,
-        lambda: driver.execute_script(
-            "const i = document.querySelector('.dash-dropdown-options input[value=\"' + arguments[0] + '\"]');"
-            "if (!i) { return false; } i.closest('label').click(); return true;",
-            value,
-        ),
-    )
-    if driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options"):
-        from selenium.webdriver.common.action_chains import ActionChains
-        from selenium.webdriver.common.keys import Keys
-
-        ActionChains(driver).send_keys(Keys.ESCAPE).perform()
-    _wait(driver, lambda: not driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options"))
+    for attempt in range(tries):
+        try:
+            driver.find_element(By.ID, dropdown_id).click()
+            if search:
+                box = _wait(driver, lambda: driver.find_element(By.CSS_SELECTOR, "input.dash-dropdown-search"), 15)
+                box.send_keys(search)
+            _wait(  # found and clicked in one step: the list re-renders while it filters
+                driver,
+                lambda: driver.execute_script(
+                    "const i = document.querySelector('.dash-dropdown-options input[value=\"' + arguments[0] + '\"]');"
+                    "if (!i) { return false; } i.closest('label').click(); return true;",
+                    value,
+                ),
+                15,
+            )
+            break
+        except (TimeoutError, Exception):  # noqa: BLE001 - closed too early, stale: try again
+            if attempt == tries - 1:
+                raise
+        finally:
+            if driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options"):
+                ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+            _wait(driver, lambda: not driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options"))
 
 
 def measure(name: str, *, moves: int, seed: int) -> list[float]:
