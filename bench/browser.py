@@ -40,7 +40,13 @@ def chromium(*, width: int = 1500, height: int = 950, downloads: str | Path | No
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     if downloads is not None:
         options.add_experimental_option(
-            "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+            "prefs",
+            {
+                "download.default_directory": str(downloads),
+                "download.prompt_for_download": False,
+                # a page may download more than one file (else Chromium blocks the second)
+                "profile.default_content_setting_values.automatic_downloads": 1,
+            },
         )
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(120)
