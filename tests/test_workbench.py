@@ -94,6 +94,18 @@ def test_option_and_hub_changes(session):
     assert session.verdict.plan.hub_options[hub] != "new_build"
 
 
+def test_open_and_close_a_hub(session):
+    plan = session.verdict.plan
+    free = next(s for s in session.problem.site_ids if s not in plan.hub_options)
+    session.open_hub(free)
+    assert free in session.verdict.plan.hub_options
+    session.close_hub(free, plan.hubs[0])
+    assert free not in session.verdict.plan.hub_options
+    session.undo()
+    session.undo()
+    assert session.verdict.plan.hub_options == plan.hub_options
+
+
 def test_compare_today_with_the_edited_configuration(session):
     plan = session.verdict.plan
     unit = session.problem.unit_ids[0]

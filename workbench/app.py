@@ -279,6 +279,8 @@ def layout(session: Session, *, scenario_path: str = "") -> html.Div:
                                             html.Label("new hub site", htmlFor="new-site"),
                                             dcc.Dropdown(id="new-site", placeholder="site (click one on the map)"),
                                             html.Button("Move hub", id="set-hub"),
+                                            html.Button("Open a hub there", id="open-hub"),
+                                            html.Button("Close polysystem (units to 'move to')", id="close-hub"),
                                         ]
                                     ),
                                 ],
@@ -623,6 +625,8 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         "redo",
         "set-option",
         "set-hub",
+        "open-hub",
+        "close-hub",
         "force-open",
         "force-closed",
         "force-clear",
@@ -727,6 +731,14 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
                 if not hub or not new_site:
                     raise CatchmentError("choose a polysystem and the site of its new hub")
                 session.set_hub(hub, new_site)
+            elif trigger == "open-hub":
+                if not new_site:
+                    raise CatchmentError("choose the site of the new hub (click it on the map)")
+                session.open_hub(new_site, option or None)
+            elif trigger == "close-hub":
+                if not hub or not target:
+                    raise CatchmentError("choose the polysystem to close and, under 'move to', where its units go")
+                session.close_hub(hub, target)
             elif trigger in ("force-open", "force-closed", "force-clear"):
                 if not view.selected or view.selected not in session.problem.site_ids:
                     raise CatchmentError("click a site on the map first")

@@ -618,6 +618,14 @@ class Session:
         """Move a polysystem's hub to another site (its units follow)."""
         return self._edit(lambda e: e.set_hub(hub_site_id, site_id))
 
+    def open_hub(self, site_id: str, option: str | None = None) -> Verdict | None:
+        """Open a new polysystem with its hub at ``site_id`` (no units yet: move some to it)."""
+        return self._edit(lambda e: e.open_hub(site_id, option=option))
+
+    def close_hub(self, hub_site_id: str, to: str) -> Verdict | None:
+        """Close a polysystem; its units go to the polysystem of hub ``to``."""
+        return self._edit(lambda e: e.close_hub(hub_site_id, to=to))
+
     def undo(self) -> Verdict | None:
         """Undo the last edit (nothing to undo: unchanged)."""
         return self._edit(lambda e: e.undo() if e.can_undo else None)
