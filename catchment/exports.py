@@ -38,6 +38,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from catchment.build import BuiltProblem
 from catchment.compare import compare_plans
+from catchment.current import PCN_SOLVER
 from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame
 from catchment.outputs import json_safe, polysystem_areas, solution_record
 from catchment.plan import Plan
@@ -122,7 +123,7 @@ def workbook_bytes(
     *,
     solution: Mapping[str, Any] | None = None,
     reference: Plan | None = None,
-    reference_label: str = "the comparison configuration",
+    reference_label: str | None = None,
 ) -> bytes:
     """The Excel workbook of a plan (``plan.xlsx``) as bytes.
 
@@ -137,7 +138,8 @@ def workbook_bytes(
         A configuration of the same problem to list moves against (today's PCNs, the other
         side of a comparison); ``None``: the moves sheet says that none is known.
     reference_label
-        What ``reference`` is, in words ("today's PCNs").
+        What ``reference`` is, in words (default: "today's PCNs" for a plan of
+        :func:`catchment.current.current_pcn_plan`, else "the comparison configuration").
 
     Returns
     -------
@@ -177,7 +179,7 @@ def write_workbook(
     *,
     solution: Mapping[str, Any] | None = None,
     reference: Plan | None = None,
-    reference_label: str = "the comparison configuration",
+    reference_label: str | None = None,
 ) -> Path:
     """Write :func:`workbook_bytes` to ``path`` (normally inside a staging folder); return the path."""
     path = Path(path)
@@ -229,7 +231,7 @@ def _table(sheet: Worksheet, frame: pd.DataFrame, headings: Mapping[str, str]) -
 
 
 def _moves_sheet(
-    sheet: Worksheet, built: BuiltProblem, plan: Plan, reference: Plan | None, label: str
+    sheet: Worksheet, built: BuiltProblem, plan: Plan, reference: Plan | None, label: str | None
 ) -> tuple[str, int, float] | None:
     """The moves from ``reference`` to ``plan``; (label, units, people) or None when there is no reference."""
     if reference is None:
@@ -237,11 +239,13 @@ def _moves_sheet(
             sheet,
             1,
             1,
-            "No comparison configuration is known for this plan, so no moves are listed "
-            "(today's PCNs are used for practice scenarios whose PCN mapping file is present; "
-            "compare lists the moves between its two configurations).",
+            "No comparison configuration was given for this plan, so no moves are listed "
+            "(the commands list moves against today's PCNs for practice scenarios whose PCN mapping "
+            "file is present, and compare against its other configuration).",
         )
         return None
+    if label is None:
+        label = "today's PCNs" if reference.solver == PCN_SOLVER else "the comparison configuration"
     comparison = compare_plans(built.problem, reference, plan)
     moves = comparison.moves.copy()
     configured = reference.stats.get("configuration_polysystems")
@@ -390,7 +394,7 @@ def write_exports(
     *,
     solution: Mapping[str, Any] | None = None,
     reference: Plan | None = None,
-    reference_label: str = "the comparison configuration",
+    reference_label: str | None = None,
 ) -> dict[str, Path]:
     """Write :data:`EXPORT_FILES` into ``folder`` (normally a :func:`catchment.outputs.atomic_output_dir`).
 

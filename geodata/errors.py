@@ -35,6 +35,7 @@ __all__ = [
     "SchedulerError",
     "SchedulerAddressError",
     "AssetError",
+    "PdfUnavailableError",
 ]
 
 
@@ -241,3 +242,7 @@ class SchedulerAddressError(SchedulerError, ValueError):
 
 class AssetError(CatchmentError):
     """Leaflet's files could not be found (the ``XStatic-Leaflet`` package is missing)."""
+
+
+class PdfUnavailableError(CatchmentError):
+    """The board report cannot be written as PDF: WeasyPrint or a system library it needs is missing."""
