@@ -7,7 +7,9 @@ plan is). Two ways to the PDF are timed in the same process, one after the other
 CPU seconds: ``html`` runs WeasyPrint on :func:`maps.report_html` as written to
 ``report.html`` (the map inlined in an ``iframe srcdoc``, which WeasyPrint parses but never
 draws); ``print`` is :func:`maps.pdf.report_pdf` given the ``map.png`` the output folder
-already holds (as ``--pdf`` does). The ratio is html / print.
+already holds (as ``--pdf`` does). The ratio is html / print. The exports of the same plan
+(:func:`catchment.exports.workbook_bytes` and :func:`catchment.exports.geojson_layers`) are
+timed too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from bench.instances import london_scenario
 from catchment.build import BuiltProblem, build_from_scenario
+from catchment.exports import geojson_layers, workbook_bytes
 from catchment.scenario import read_scenario
 from maps import plan_figure, report_html
 from maps.pdf import report_pdf
@@ -56,6 +59,13 @@ def main(argv: list[str]) -> int:
             f"html: {old_wall:.1f} s wall, {old_cpu:.1f} s CPU; print: {new_wall:.1f} s wall, "
             f"{new_cpu:.1f} s CPU ({len(pdf) / 1e6:.1f} MB); ratio html/print: wall {old_wall / new_wall:.1f}, "
             f"CPU {old_cpu / new_cpu:.1f}",
+            flush=True,
+        )
+        book, book_wall, book_cpu = _timed(lambda: workbook_bytes(built, plan))  # noqa: B023
+        _, geo_wall, geo_cpu = _timed(lambda: geojson_layers(built, plan))  # noqa: B023
+        print(
+            f"{name}: plan.xlsx {len(book) / 1e3:.0f} kB in {book_wall:.1f} s wall, {book_cpu:.1f} s CPU; "
+            f"GeoJSON layers {geo_wall:.1f} s wall, {geo_cpu:.1f} s CPU",
             flush=True,
         )
     return 0
