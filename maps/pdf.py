@@ -46,7 +46,8 @@ PDF_CSS = """
 body { max-width: none; padding: 0; font-size: 11px; }
 h1 { font-size: 20px; }
 h2 { font-size: 15px; break-after: avoid; }
-.cards { display: block; }
+.cards, .charts { display: block; }  /* no CSS grid: WeasyPrint 70 fails on a grid split across pages */
+.charts svg.chart { display: block; margin: 0 0 12px; }
 .card { display: inline-block; width: 31%; margin: 0 1.5% 6px 0; vertical-align: top; }
 img.map { break-inside: avoid; max-height: 190mm; object-fit: contain; }
 table.data { font-size: 10px; }
