@@ -31,11 +31,11 @@ __all__ = [
     "InfeasibleError",
     "PlanInvalidError",
     "OutputLocationError",
+    "PdfUnavailableError",
     "UnknownCcgError",
     "SchedulerError",
     "SchedulerAddressError",
     "AssetError",
-    "PdfUnavailableError",
 ]
 
 
