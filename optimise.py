@@ -146,6 +146,14 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("-q", "--quiet", action="store_true", help="only warnings and the result")
 
+    def plan_files(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--no-exports",
+            action="store_true",
+            help="skip plan.xlsx, polysystems.geojson and units.geojson in each plan's folder",
+        )
+        p.add_argument("--pdf", action="store_true", help="also write the board report as report.pdf (WeasyPrint)")
+
     demo = sub.add_parser("demo", help="the built-in synthetic district, end to end")
     demo.add_argument("--seed", type=int, default=2009, help="demo generator seed (default 2009)")
     demo.add_argument(
@@ -155,9 +163,11 @@ def _parser() -> argparse.ArgumentParser:
         help="plan practices (default) or the small areas with contiguity",
     )
     common(demo, data=False)
+    plan_files(demo)
     run = sub.add_parser("run", help="solve a scenario file")
     run.add_argument("scenario", type=Path)
     common(run)
+    plan_files(run)
     ev = sub.add_parser("evaluate", help="score an existing configuration with the same metrics and validator")
     ev.add_argument("scenario", type=Path)
     ev.add_argument(
@@ -167,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"CSV: unit_id, polysystem_id[, hub_site_id[, hub_option]]; or {PCN_PLAN!r}: today's PCNs",
     )
     common(ev)
+    plan_files(ev)
     cmp = sub.add_parser("compare", help="a configuration (e.g. today's PCNs) against the optimum or another one")
     cmp.add_argument("scenario", type=Path)
     cmp.add_argument(
@@ -179,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
         "--against", type=_plan_argument, help="compare with this configuration instead of solving (CSV, or 'pcn')"
     )
     common(cmp)
+    plan_files(cmp)
 
     def dask(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -204,10 +216,12 @@ def _parser() -> argparse.ArgumentParser:
         "--exhaustive", action="store_true", help="solve both forcings of every site even when the optimum answers one"
     )
     common(sl)
+    plan_files(sl)
     dask(sl)
     sw = sub.add_parser("sweep", help="solve a grid of rule variants; results table, Pareto front, every plan")
     sw.add_argument("sweep", type=Path, help="sweep file (TOML: [sweep] base, [grid] axes)")
     common(sw)
+    plan_files(sw)
     dask(sw)
     ph = sub.add_parser("phase", help="which hub opens in which year under annual capital budgets")
     ph.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
@@ -224,6 +238,7 @@ def _parser() -> argparse.ArgumentParser:
     ph.add_argument("--complete", action="store_true", help="every hub must open within the horizon")
     ph.add_argument("--plan", type=Path, help="phase this configuration (CSV as for evaluate) instead of solving")
     common(ph)
+    plan_files(ph)
     na = sub.add_parser("national", help="every English practice, one problem per CCG, solved on Dask")
     na.add_argument(
         "--floor",
@@ -309,6 +324,10 @@ def _main(args: argparse.Namespace) -> int:
         "app": _app,
     }
     try:
+        if getattr(args, "pdf", False):
+            from maps.pdf import check_pdf_available
+
+            check_pdf_available()  # WeasyPrint and its system libraries: exit 2 before any work
         if getattr(args, "scheduler", None) is not None and not args.serial:
             from solvers.distributed import scheduler_security
 
@@ -330,7 +349,6 @@ def _main(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from catchment import outputs
     from geodata.errors import InfeasibleError, PlanInvalidError
-    from maps import write_plan_outputs
     from solvers.batch import solve_and_check
 
     log = logging.getLogger("optimise")
@@ -352,9 +370,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "evaluate":
         plan, pcns = _configured_plan(args, args.plan, built, scenario)
         violations = plan.violations  # the validator's findings (status breaks_rules when any)
+        reference = None if pcns is not None else _todays_pcns(args, built, scenario)
         with outputs.atomic_output_dir(out) as staging:
             outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov)
-            write_plan_outputs(staging, built, plan)
+            _write_plan(args, staging, built, plan, reference=reference)
             (staging / "violations.txt").write_text("".join(f"{v}\n" for v in violations) or "none\n")
             if pcns is not None:
                 pcns.to_csv(staging / "pcns.csv", index=False)
@@ -406,9 +425,10 @@ def _run(args: argparse.Namespace) -> int:
         "time_limit_margin_s": None if time_limit is None else time_limit_margin(time_limit),
     }
     written = time.perf_counter()
+    reference = _todays_pcns(args, built, scenario)
     with outputs.atomic_output_dir(out) as staging:
         outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov, timing=timing)
-        write_plan_outputs(staging, built, plan)
+        _write_plan(args, staging, built, plan, reference=reference)
     total = time.perf_counter() - args.started
     log.info(
         "outputs written in %.1f s; the command took %.1f s%s",
@@ -427,15 +447,12 @@ def _configured_plan(args: argparse.Namespace, plan_arg: Path | str, built, scen
     if plan_arg != PCN_PLAN:
         configuration = _read_configuration(Path(plan_arg))
         return plan_from_configuration(built.problem, configuration, file=str(plan_arg)), None
-    from catchment.current import pcn_notes, pcn_table, read_current_pcns
+    from catchment.current import current_pcn_plan
     from geodata.errors import ProblemDefinitionError
 
     if scenario is None:
         raise ProblemDefinitionError([f"--plan {PCN_PLAN}: the built-in demo is synthetic and has no PCNs"])
-    configuration, config, path = read_current_pcns(scenario, built.problem, data_dir=args.data_dir)
-    plan = plan_from_configuration(built.problem, configuration, file=str(path))
-    plan = dataclasses.replace(plan, solver="today's PCNs", notes=(*plan.notes, *pcn_notes(config)))
-    return plan, pcn_table(built.problem, plan, config)
+    return current_pcn_plan(scenario, built.problem, data_dir=args.data_dir)
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -443,7 +460,6 @@ def _compare(args: argparse.Namespace) -> int:
 
     from catchment import outputs
     from catchment.compare import compare_plans
-    from maps import write_plan_outputs
     from maps.compare import comparison_map
     from maps.plan_map import save_map
     from solvers.batch import solve_and_check
@@ -466,11 +482,12 @@ def _compare(args: argparse.Namespace) -> int:
     comparison = compare_plans(problem, current, proposed)
     figures = {"scenario": record, **comparison.as_dict(problem.unit_type), **prov}
     labels = ("current", "proposed")
+    references = ((proposed, "the proposed plan"), (current, None if pcns is not None else "the current configuration"))
     with outputs.atomic_output_dir(out) as staging:
-        for label, plan in zip(labels, (current, proposed), strict=True):
+        for label, plan, (other, words) in zip(labels, (current, proposed), references, strict=True):
             (staging / label).mkdir()
             outputs.write_outputs(staging / label, built, plan, scenario=record, provenance=prov)
-            write_plan_outputs(staging / label, built, plan)
+            _write_plan(args, staging / label, built, plan, reference=other, reference_label=words)
         if pcns is not None:
             pcns.to_csv(staging / "current" / "pcns.csv", index=False)
         (staging / "comparison.json").write_text(json.dumps(outputs.json_safe(figures), indent=2) + "\n")
@@ -497,6 +514,28 @@ def _read_configuration(path: Path):  # noqa: ANN202 - thin CLI glue
     from geodata.tables import read_table
 
     return read_table(path, what="configuration file").reset_index(drop=True)
+
+
+def _write_plan(  # noqa: ANN001 - thin CLI glue
+    args: argparse.Namespace, folder: Path, built, plan, *, reference=None, reference_label: str | None = None
+) -> None:
+    """The maps and report of a plan (and report.pdf with --pdf), and its exports unless --no-exports."""
+    from maps import write_plan_outputs
+
+    write_plan_outputs(folder, built, plan, pdf=args.pdf)
+    if not args.no_exports:
+        from catchment.exports import write_exports
+
+        write_exports(folder, built, plan, reference=reference, reference_label=reference_label)
+
+
+def _todays_pcns(args: argparse.Namespace, built, scenario):  # noqa: ANN001, ANN202 - thin CLI glue
+    """Today's PCNs to list a plan's moves against (None when unknown, or with --no-exports)."""
+    if args.no_exports:
+        return None
+    from catchment.current import known_pcn_plan
+
+    return known_pcn_plan(scenario, built.problem, data_dir=getattr(args, "data_dir", None))
 
 
 def _solve_limit(time_limit: float | None, deadline: float | None, n_units: int) -> float | None:
@@ -643,7 +682,6 @@ def _base_exit(record) -> int | None:  # noqa: ANN001 - thin CLI glue
 
 def _shortlist(args: argparse.Namespace) -> int:
     from catchment import outputs
-    from maps import write_plan_outputs
     from maps.shortlist import write_shortlist_outputs
     from solvers.batch import solve_and_check
     from solvers.shortlist import shortlist_sites
@@ -688,7 +726,7 @@ def _shortlist(args: argparse.Namespace) -> int:
         write_shortlist_outputs(staging, built, table, summary=summary)
         (staging / "optimum").mkdir()
         outputs.write_outputs(staging / "optimum", built, base.plan, scenario=record, provenance=prov)
-        write_plan_outputs(staging / "optimum", built, base.plan)
+        _write_plan(args, staging / "optimum", built, base.plan, reference=_todays_pcns(args, built, scenario))
     cols = ["rank", "site_id", "site_name", "in_optimum", "regret_pct", "value_pct", "essential", "near_optimal_share"]
     print(
         f"\nSHORTLIST of {len(table)} sites: optimum {shortlist.optimum:.4f}, {shortlist.n_solves} forced solves, "
@@ -746,6 +784,8 @@ def _sweep(args: argparse.Namespace) -> int:
                 not_applicable=result.not_applicable,
                 runtime_s=result.runtime_s,
                 maps=spec.maps,
+                exports=not args.no_exports,
+                pdf=args.pdf,
                 mapper=mapper,
             )
     counts = result.counts()
@@ -780,7 +820,6 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _phase(args: argparse.Namespace) -> int:
     from catchment import outputs
-    from maps import write_plan_outputs
     from maps.phasing import write_phasing_outputs
     from solvers.batch import solve_and_check
     from solvers.phasing import phase_plan
@@ -848,10 +887,11 @@ def _phase(args: argparse.Namespace) -> int:
         "capital_costs_source": problem.capital_costs_source,
         **prov,
     }
+    reference = _todays_pcns(args, built, scenario)
     with outputs.atomic_output_dir(out) as staging:
         write_phasing_outputs(staging, phasing.frame(), phasing.years_frame(), summary=summary)
         outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov)
-        write_plan_outputs(staging, built, plan)
+        _write_plan(args, staging, built, plan, reference=reference)
     print(
         f"\nPHASING over {phasing.years} year(s), {phasing.status}: {phasing.person_years():,.0f} person-years served"
     )

@@ -11,15 +11,18 @@ small, in plain view), and :func:`pcn_notes` says which practices those are.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from catchment.evaluate import plan_from_configuration
 from catchment.plan import Plan
 from catchment.problem import Problem
-from geodata.errors import ProblemDefinitionError
+from geodata.errors import CatchmentError, ProblemDefinitionError
 from geodata.pcn import PCN_MAPPING_FILE, PcnConfiguration, pcn_configuration, read_pcn_mapping
 
 if TYPE_CHECKING:
@@ -33,7 +36,15 @@ __all__ = [
     "pcn_notes",
     "pcn_table",
     "read_current_pcns",
+    "current_pcn_plan",
+    "known_pcn_plan",
+    "PCN_SOLVER",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: ``Plan.solver`` of today's PCNs scored as a configuration.
+PCN_SOLVER = "today's PCNs"
 
 #: Columns of :func:`pcn_table` (``pcns.csv``).
 PCN_TABLE_COLUMNS = ("polysystem_id", "pcn_code", "pcn_name", "practices", "population", "rules_broken")
@@ -167,3 +178,41 @@ def read_current_pcns(
     path = scenario.resolve(scenario.data.get("pcn_mapping", PCN_MAPPING_FILE), root)
     config = pcn_configuration(problem.unit_ids, read_pcn_mapping(path))
     return pcn_configuration_frame(problem.unit_ids, config), config, path
+
+
+def current_pcn_plan(
+    scenario: Scenario, problem: Problem, *, data_dir: Path | None = None
+) -> tuple[Plan, pd.DataFrame]:
+    """Today's PCNs of a scenario's practices scored as a configuration (``evaluate --plan pcn``).
+
+    Returns
+    -------
+    (Plan, pandas.DataFrame)
+        The plan (``solver`` :data:`PCN_SOLVER`, :func:`pcn_notes` among its notes) and its
+        :func:`pcn_table`.
+
+    Raises
+    ------
+    ProblemDefinitionError, MissingFileError, InputDataError
+        As :func:`read_current_pcns`.
+    """
+    configuration, config, path = read_current_pcns(scenario, problem, data_dir=data_dir)
+    plan = plan_from_configuration(problem, configuration, file=str(path))
+    plan = dataclasses.replace(plan, solver=PCN_SOLVER, notes=(*plan.notes, *pcn_notes(config)))
+    return plan, pcn_table(problem, plan, config)
+
+
+def known_pcn_plan(scenario: Scenario | None, problem: Problem, *, data_dir: Path | None = None) -> Plan | None:
+    """Today's PCNs (:func:`current_pcn_plan`) when they are known, else ``None``.
+
+    They are unknown for the built-in demo (``scenario`` None), for units other than
+    practices, and when the mapping file is missing or cannot be read (logged): a plan's
+    exports then list no moves, and nothing fails.
+    """
+    if scenario is None or problem.unit_type != "practice":
+        return None
+    try:
+        return current_pcn_plan(scenario, problem, data_dir=data_dir)[0]
+    except CatchmentError as exc:
+        logger.warning("today's PCNs are not known, so no moves are listed against them: %s", exc)
+        return None

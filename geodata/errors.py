@@ -31,6 +31,7 @@ __all__ = [
     "InfeasibleError",
     "PlanInvalidError",
     "OutputLocationError",
+    "PdfUnavailableError",
     "UnknownCcgError",
     "SchedulerError",
     "SchedulerAddressError",
@@ -249,3 +250,7 @@ class SchedulerAddressError(SchedulerError, ValueError):
 
 class AssetError(CatchmentError):
     """Leaflet's files could not be found (the ``XStatic-Leaflet`` package is missing)."""
+
+
+class PdfUnavailableError(CatchmentError):
+    """The board report cannot be written as PDF: WeasyPrint or a system library it needs is missing."""

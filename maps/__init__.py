@@ -8,7 +8,8 @@
 * :func:`comparison_map` — two plans, units that change polysystem highlighted;
 * :func:`report_html` — one self-contained HTML page for a board;
 * :func:`save_static_map` — a PNG for papers (matplotlib);
-* :func:`write_plan_outputs` — ``map.html``, ``report.html`` and ``map.png`` into a folder.
+* :func:`write_plan_outputs` — ``map.html``, ``report.html`` and ``map.png`` into a folder (and
+  ``report.pdf``, :mod:`maps.pdf`, when asked).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 MAP_FILES = ("map.html", "report.html", "map.png")
 
 
-def write_plan_outputs(folder: str | Path, built: BuiltProblem, plan: Plan) -> dict[str, Path]:
+def write_plan_outputs(folder: str | Path, built: BuiltProblem, plan: Plan, *, pdf: bool = False) -> dict[str, Path]:
     """Write the map, the board report and the static picture of a plan into ``folder``.
 
     Parameters
@@ -57,11 +58,13 @@ def write_plan_outputs(folder: str | Path, built: BuiltProblem, plan: Plan) -> d
         The problem and its frames.
     plan
         The plan.
+    pdf
+        Also write the board report as PDF (``report.pdf``, :func:`maps.pdf.report_pdf`).
 
     Returns
     -------
     dict
-        File name (:data:`MAP_FILES`) -> path written.
+        File name (:data:`MAP_FILES`, and ``report.pdf``) -> path written.
     """
     folder = Path(folder)
     geometry = plan_geometry(built, plan)
@@ -71,5 +74,11 @@ def write_plan_outputs(folder: str | Path, built: BuiltProblem, plan: Plan) -> d
     report = report_html(built, plan, geometry=geometry, colours=colours)
     paths["report.html"].write_text(report, encoding="utf-8")
     save_static_map(built, plan, paths["map.png"], geometry=geometry, colours=colours)
+    if pdf:
+        from maps.pdf import PDF_FILE, write_report_pdf
+
+        paths[PDF_FILE] = write_report_pdf(
+            folder / PDF_FILE, built, plan, map_png=paths["map.png"].read_bytes(), geometry=geometry, colours=colours
+        )
     logger.info("map, report and picture written to %s", folder)
     return paths

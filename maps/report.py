@@ -57,6 +57,7 @@ table.facts td { padding: 2px 12px 2px 0; vertical-align: top; }
 .sw { display: inline-block; width: 12px; height: 12px; border: 1px solid #222; vertical-align: -1px;
   margin-right: 4px; }
 iframe.map { width: 100%; height: 640px; border: 1px solid var(--line); border-radius: 6px; }
+img.map { width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
 .charts { display: grid; grid-template-columns: 1fr; gap: 18px; }
 svg.chart { width: 100%; max-width: 780px; height: auto; }
 details { margin: 6px 0; }
@@ -74,6 +75,7 @@ def report_html(
     generated: dt.datetime | None = None,
     geometry: PlanGeometry | None = None,
     colours: Mapping[str, str] | None = None,
+    map_image: str | None = None,
 ) -> str:
     """The board report of a plan as one self-contained HTML page.
 
@@ -89,6 +91,9 @@ def report_html(
         Time stamp printed in the footer (default: now).
     geometry, colours
         Shapes and polysystem colours when already computed.
+    map_image
+        The ``src`` (a ``data:`` URL) of a picture of the map, shown instead of the
+        interactive map (for print: :func:`maps.pdf.report_pdf`).
 
     Returns
     -------
@@ -105,9 +110,21 @@ def report_html(
     heading = title or "Polysystem plan"
     stamp = (generated or dt.datetime.now()).strftime("%d %B %Y %H:%M")
 
-    page = map_html(
-        plan_map(built, plan, tiles=False, key_box=False, legend_open=False, geometry=geometry, colours=colours)
-    )
+    if map_image is None:
+        page = map_html(
+            plan_map(built, plan, tiles=False, key_box=False, legend_open=False, geometry=geometry, colours=colours)
+        )
+        map_section = (
+            f"<iframe class='map' title='Map of the plan' srcdoc=\"{_e(page)}\"></iframe>"
+            "<p class='sub'>Click a hub for its details; the layer list (top right) switches on travel times; "
+            "the legend unfolds. "
+            "The map needs no internet; it has no background map.</p>"
+        )
+    else:
+        map_section = (
+            f"<img class='map' alt='Map of the plan' src=\"{_e(map_image)}\">"
+            "<p class='sub'>The plan drawn without a background map (map.png); map.html is the interactive map.</p>"
+        )
 
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -121,10 +138,7 @@ def report_html(
         _coverage_and_costs(built, summary),
         _facts(built, plan, summary, geometry.method),
         "<h2>Map</h2>",
-        f"<iframe class='map' title='Map of the plan' srcdoc=\"{_e(page)}\"></iframe>",
-        "<p class='sub'>Click a hub for its details; the layer list (top right) switches on travel times; "
-        "the legend unfolds. "
-        "The map needs no internet; it has no background map.</p>",
+        map_section,
         "<h2>Polysystems</h2>",
         _polysystem_table(table, colours, placeholder=capital_costs_label(problem)),
         "<h2>Charts</h2><div class='charts'>",

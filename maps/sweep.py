@@ -29,6 +29,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from catchment.build import BuiltProblem
+from catchment.exports import write_exports
 from catchment.outputs import write_outputs
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
@@ -322,6 +323,8 @@ def render_plan_files(
     *,
     bases: Mapping[str | None, BuiltProblem],
     maps: bool = True,
+    exports: bool = True,
+    pdf: bool = False,
 ) -> dict[str, bytes]:
     """The files of one grid point's folder, as contents (a Dask task).
 
@@ -333,11 +336,15 @@ def render_plan_files(
         Mode -> built base problem (as for :func:`solvers.sweep.run_sweep`).
     maps
         Draw ``map.html``, ``report.html`` and ``map.png``.
+    exports
+        Write ``plan.xlsx`` and the GeoJSON files (:func:`catchment.exports.write_exports`).
+    pdf
+        Also write ``report.pdf`` (with the maps).
 
     Returns
     -------
     dict
-        File name -> bytes: the contract files (and maps) for a plan, else
+        File name -> bytes: the contract files (maps, exports) for a plan, else
         ``diagnosis.txt`` saying why there is none.
     """
     point, plan, status, note, record = item
@@ -357,7 +364,9 @@ def render_plan_files(
         if maps:
             from maps import write_plan_outputs
 
-            write_plan_outputs(folder, built, plan)
+            write_plan_outputs(folder, built, plan, pdf=pdf)
+        if exports:
+            write_exports(folder, built, plan)
         return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
@@ -372,6 +381,8 @@ def write_sweep_outputs(
     not_applicable: Mapping[str, str] | None = None,
     runtime_s: float | None = None,
     maps: bool = True,
+    exports: bool = True,
+    pdf: bool = False,
     mapper: Callable[..., list[dict[str, bytes]]] | None = None,
 ) -> dict[str, Path]:
     """Write a sweep's folder: ``sweep.csv``, ``pareto.png``, ``sweep.html``, ``plans/<id>/``.
@@ -390,6 +401,8 @@ def write_sweep_outputs(
         For the report (see :func:`sweep_report_html`).
     maps
         Draw the maps of every plan.
+    exports, pdf
+        Write every plan's exports, and its report as PDF (see :func:`render_plan_files`).
     mapper
         ``mapper(func, items, shared=...) -> list`` to render the plan folders, e.g.
         :func:`solvers.distributed.map_tasks` bound to a Dask client; default: in order, here.
@@ -405,7 +418,7 @@ def write_sweep_outputs(
     fig = pareto_figure(table)
     with rc_context(STYLE):
         fig.savefig(paths["pareto.png"], dpi=150, bbox_inches="tight")
-    shared: dict[str, Any] = {"bases": bases, "maps": maps}
+    shared: dict[str, Any] = {"bases": bases, "maps": maps, "exports": exports, "pdf": pdf and maps}
     if mapper is None:
         rendered = [render_plan_files(item, **shared) for item in items]
     else:
