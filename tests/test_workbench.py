@@ -175,3 +175,13 @@ def test_area_lists_come_from_the_data(real_data):
     assert "08N" in dict(choices["ccg"])
     assert dict(choices["lad"])["E09000026"].startswith("Redbridge")
     assert "QMF" in dict(choices["stp"])
+
+
+def test_workbook_and_geojson_of_the_edited_configuration(session):
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(session.workbook()), read_only=True)
+    assert len(book.sheetnames) >= 3
+    layers = session.geojson()
+    assert len(layers["units"]["features"]) == session.problem.n_units
+    assert len(layers["polysystems"]["features"]) == len(session.verdict.plan.hubs)

@@ -155,8 +155,15 @@ def test_move_a_practice_below_the_floor_then_undo(page):
     assert session.verdict.plan.assignment[unit] == hub
 
 
-def test_export_the_output_folder(page):
-    driver, _, downloads = page
+def test_export_the_workbook_and_the_output_folder(page):
+    import openpyxl
+
+    driver, session, downloads = page
+    _click(driver, "export-xlsx")
+    found = _wait(lambda: [p for p in downloads.glob("*.xlsx")])
+    time.sleep(0.5)
+    book = openpyxl.load_workbook(found[0], read_only=True)
+    assert "polysystems" in [name.lower() for name in book.sheetnames]
     _click(driver, "export-zip")
     found = _wait(lambda: [p for p in downloads.glob("*.zip")])
     assert found[0].stat().st_size > 1000

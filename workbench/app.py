@@ -300,8 +300,10 @@ def layout(session: Session, *, scenario_path: str = "") -> html.Div:
                             html.Details(
                                 [
                                     html.Summary("Export"),
+                                    html.Button("Workbook (.xlsx)", id="export-xlsx"),
                                     html.Button("Output folder (zip)", id="export-zip"),
                                     html.Button("GeoJSON", id="export-geojson"),
+                                    html.Button("Board report (PDF)", id="export-pdf"),
                                 ],
                                 open=True,
                             ),
@@ -890,20 +892,33 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
 
     @app.callback(
         Output("download", "data"),
+        Output("messages", "children", allow_duplicate=True),
+        Input("export-xlsx", "n_clicks"),
         Input("export-zip", "n_clicks"),
         Input("export-geojson", "n_clicks"),
+        Input("export-pdf", "n_clicks"),
         prevent_initial_call=True,
     )
-    def _export(_zip: Any, _geojson: Any) -> Any:
+    def _export(*_clicks: Any) -> tuple[Any, Any]:
         if session.verdict is None:
-            raise dash.exceptions.PreventUpdate
+            return dash.no_update, [html.Div("ERROR: nothing to export yet: solve, or open today's PCNs")]
         stem = Path(session.source).stem or "plan"
-        if ctx.triggered_id == "export-zip":
-            data = session.output_folder_zip()
-            return {"content": base64.b64encode(data).decode(), "filename": f"{stem}-workbench.zip", "base64": True}
-        import json
+        trigger = ctx.triggered_id
+        try:
+            if trigger == "export-xlsx":
+                data, name = session.workbook(), f"{stem}-plan.xlsx"
+            elif trigger == "export-zip":
+                data, name = session.output_folder_zip(), f"{stem}-workbench.zip"
+            elif trigger == "export-pdf":
+                data, name = session.report_pdf(), f"{stem}-report.pdf"
+            else:
+                import json
 
-        return {"content": json.dumps(view.update_outlines()), "filename": f"{stem}-polysystems.geojson"}
+                layers = session.geojson()
+                return {"content": json.dumps(layers["polysystems"]), "filename": f"{stem}-polysystems.geojson"}, []
+        except (CatchmentError, OSError, ValueError) as exc:
+            return dash.no_update, [html.Div("ERROR: " + line) for line in error_lines(exc)]
+        return {"content": base64.b64encode(data).decode(), "filename": name, "base64": True}, []
 
     return app
 

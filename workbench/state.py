@@ -457,18 +457,15 @@ class Session:
 
     def _today_pcns(self) -> tuple[Plan | None, str]:
         """Today's PCNs as a plan (practice units with the mapping file), else why not."""
-        from catchment.current import pcn_notes, read_current_pcns
-        from catchment.evaluate import plan_from_configuration
+        from catchment.current import current_pcn_plan
 
         assert self.scenario is not None and self.built is not None
         if self.built.problem.unit_type != "practice":
             return None, "today's PCNs group practices; these units are LSOAs"
         try:
-            configuration, config, path = read_current_pcns(self.scenario, self.built.problem, data_dir=self.data_dir)
-            plan = plan_from_configuration(self.built.problem, configuration, file=str(path))
+            plan, _ = current_pcn_plan(self.scenario, self.built.problem, data_dir=self.data_dir)
         except (CatchmentError, FileNotFoundError) as exc:
             return None, f"today's PCNs are not available: {' '.join(error_lines(exc))}"
-        plan = dataclasses.replace(plan, solver="today's PCNs", notes=(*plan.notes, *pcn_notes(config)))
         return plan, ""
 
     def _start_history(self, plan: Plan) -> None:
@@ -660,6 +657,41 @@ class Session:
         return compare_plans(self.problem, plans[a], plans[b])
 
     # ------------------------------------------------------------------ export
+    def _edited(self) -> tuple[BuiltProblem, Plan]:
+        assert self.built is not None and self.verdict is not None
+        return dataclasses.replace(self.built, problem=self.problem), self.verdict.plan
+
+    def workbook(self) -> bytes:
+        """The edited configuration's Excel workbook (:func:`catchment.exports.workbook_bytes`).
+
+        Its moves sheet lists the moves against today's PCNs when they are known.
+        """
+        from catchment.exports import workbook_bytes
+
+        built, plan = self._edited()
+        reference = self.today
+        return workbook_bytes(built, plan, reference=reference, reference_label="today's PCNs" if reference else None)
+
+    def geojson(self) -> dict[str, Any]:
+        """The layers ``polysystems`` and ``units`` of the edited plan (:func:`catchment.exports.geojson_layers`)."""
+        from catchment.exports import geojson_layers
+
+        built, plan = self._edited()
+        return geojson_layers(built, plan)
+
+    def report_pdf(self) -> bytes:
+        """The board report of the edited configuration as a PDF (:func:`maps.pdf.report_pdf`).
+
+        Raises
+        ------
+        PdfUnavailableError
+            If WeasyPrint or a system library it needs is missing (the message says what to install).
+        """
+        from maps.pdf import report_pdf
+
+        built, plan = self._edited()
+        return report_pdf(built, plan)
+
     def output_folder_zip(self) -> bytes:
         """The edited configuration's output folder (as ``evaluate`` writes it), zipped."""
         from catchment import outputs
