@@ -145,6 +145,7 @@ def test_output_folder_zip(session):
     data = session.output_folder_zip()
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert {"assignments.csv", "polysystems.csv", "solution.json", "map.html", "violations.txt"} <= set(names)
+    assert {"plan.xlsx", "polysystems.geojson", "units.geojson"} <= set(names)
 
 
 def test_solver_progress_rows_of_the_highs_log():

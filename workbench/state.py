@@ -695,6 +695,7 @@ class Session:
     def output_folder_zip(self) -> bytes:
         """The edited configuration's output folder (as ``evaluate`` writes it), zipped."""
         from catchment import outputs
+        from catchment.exports import write_exports
         from maps import write_plan_outputs
 
         assert self.built is not None and self.verdict is not None and self.scenario is not None
@@ -709,6 +710,9 @@ class Session:
             folder.mkdir()
             outputs.write_outputs(folder, built, plan, scenario=record, provenance=prov)
             write_plan_outputs(folder, built, plan)
+            write_exports(
+                folder, built, plan, reference=self.today, reference_label="today's PCNs" if self.today else None
+            )
             violations = "".join(f"{v}\n" for v in plan.violations) or "none\n"
             (folder / "violations.txt").write_text(violations, encoding="utf-8")
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
