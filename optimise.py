@@ -9,6 +9,7 @@
     python optimise.py sweep SWEEP.toml [--out DIR] [--scheduler ADDRESS] [--workers N]
     python optimise.py phase SCENARIO.toml|demo --years 5 --annual-budget 5e6 [--carry-over] [--plan FILE]
     python optimise.py national [--out DIR] [--compare pcn] [--scheduler ADDRESS] [--workers N]
+    python optimise.py app [SCENARIO.toml] [--host 127.0.0.1] [--port PORT] [--data-dir DIR]
 
 Shortlists, sweeps and national runs solve on Dask: a local cluster of --workers processes
 (default: one per core), or an existing one with --scheduler; --serial solves in this process.
@@ -253,6 +254,12 @@ def _parser() -> argparse.ArgumentParser:
     na.add_argument("--mip-gap", type=relative_gap, default=1e-3, help="relative gap per CCG (default 0.001)")
     common(na)
     dask(na)
+    ap = sub.add_parser("app", help="the planner's workbench: a local web app (open, solve, edit, compare, export)")
+    ap.add_argument("scenario", nargs="?", type=Path, help="scenario file to open first (optional)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    ap.add_argument("--port", type=positive_int, default=8050, help="port (default 8050)")
+    ap.add_argument("--data-dir", type=Path, help="folder of the published data files")
+    ap.add_argument("-q", "--quiet", action="store_true", help="only warnings")
     return parser
 
 
@@ -308,7 +315,14 @@ def _main(args: argparse.Namespace) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from geodata.errors import CatchmentError, InfeasibleError, PlanInvalidError
 
-    commands = {"shortlist": _shortlist, "sweep": _sweep, "phase": _phase, "national": _national, "compare": _compare}
+    commands = {
+        "shortlist": _shortlist,
+        "sweep": _sweep,
+        "phase": _phase,
+        "national": _national,
+        "compare": _compare,
+        "app": _app,
+    }
     try:
         if getattr(args, "pdf", False):
             from maps.pdf import check_pdf_available
@@ -965,6 +979,19 @@ def _national(args: argparse.Namespace) -> int:
     print(
         f"\noutputs in {out}/ ({files}{', pcn_comparison.csv, pcn_comparison.html' if comparison is not None else ''})"
     )
+    return EXIT_OK
+
+
+def _app(args: argparse.Namespace) -> int:
+    from workbench.app import run
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"note: the workbench listens on {args.host}, not only on this machine: anyone who can reach "
+            f"{args.host}:{args.port} can use it",
+            file=sys.stderr,
+        )
+    run(args.scenario, host=args.host, port=args.port, data_dir=args.data_dir)
     return EXIT_OK
 
 

@@ -46,6 +46,8 @@ from catchment.timing import seconds_left
 __all__ = ["SOLVERS", "SolveOutcome", "solver_available", "run_solver", "WarmHiGHS", "run_highs", "time_left"]
 
 logger = logging.getLogger(__name__)
+#: HiGHS's log line by line while it runs, at DEBUG (a caller that shows progress listens to it).
+live_logger = logging.getLogger(f"{__name__}.live")
 
 #: The solvers this module runs (:data:`catchment.settings.SOLVER_NAMES`).
 SOLVERS = SOLVER_NAMES
@@ -394,7 +396,12 @@ class WarmHiGHS(pulp.HiGHS):
         # Capture the log (never to the console): it shows whether the start was accepted.
         lp.solverModel.setOptionValue("output_flag", True)
         lp.solverModel.setOptionValue("log_to_console", False)
-        lp.solverModel.cbLogging.subscribe(lambda event: self.log_lines.append(event.message))
+        lp.solverModel.cbLogging.subscribe(self._log)
+
+    def _log(self, event) -> None:  # noqa: ANN001 - a highspy logging event
+        self.log_lines.append(event.message)
+        if live_logger.isEnabledFor(logging.DEBUG):
+            live_logger.debug("%s", event.message.rstrip())
 
     def buildSolverModel(self, lp: pulp.LpProblem) -> None:
         """Load columns and rows in two bulk calls (PuLP adds them one by one)."""

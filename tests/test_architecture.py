@@ -14,9 +14,10 @@ from pathlib import Path
 import networkx as nx
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("geodata", "catchment", "solvers", "maps")
+PACKAGES = ("geodata", "catchment", "solvers", "maps", "workbench")
 #: Layer of each package: a module may import only from its own layer or lower ones.
-LAYER = {"geodata": 0, "catchment": 1, "solvers": 2, "maps": 3, "optimise": 4}
+#: The workbench (a web app) is a presentation layer above maps.
+LAYER = {"geodata": 0, "catchment": 1, "solvers": 2, "maps": 3, "workbench": 4, "optimise": 5}
 
 
 def _modules() -> dict[str, Path]:
