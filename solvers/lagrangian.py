@@ -75,7 +75,7 @@ from catchment.problem import Problem
 from solvers.common import candidate_pairs
 from solvers.relaxation import Relaxation, RowDuals
 
-__all__ = ["LagrangianBound", "lagrangian_bound", "bound_source", "stronger_bound"]
+__all__ = ["LagrangianBound", "lagrangian_bound", "bound_source", "stronger_bound", "bound_record"]
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +155,31 @@ def stronger_bound(lp: float | None, lagrangian: float | None) -> float | None:
     """The larger of two valid bounds (``None`` when neither is known)."""
     known = [b for b in (lp, lagrangian) if b is not None]
     return max(known) if known else None
+
+
+def bound_record(*, lp: float | None, lagrangian: float | None, final: float | None) -> dict[str, object]:
+    """``Plan.stats["bounds"]``: both bounds and which one certified the gap.
+
+    Parameters
+    ----------
+    lp, lagrangian
+        The LP bound and the Lagrangian bound, each for the whole model (``None``: none).
+    final
+        The bound the plan reports (the largest valid one; it may come from a MIP's own
+        branch and bound).
+
+    Returns
+    -------
+    dict
+        ``{"lp": ..., "lagrangian": ..., "source": "lp" | "lagrangian" | "mip" | None}``.
+    """
+    source = bound_source(lp, lagrangian)
+    best = stronger_bound(lp, lagrangian)
+    if final is not None and (best is None or final > best + 1e-12 * max(1.0, abs(best))):
+        source = "mip"
+    elif final is None:
+        source = None
+    return {"lp": lp, "lagrangian": lagrangian, "source": source}
 
 
 # ---------------------------------------------------------------------------- the data
