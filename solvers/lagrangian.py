@@ -352,11 +352,17 @@ class _FloorProgramme:
             table[:] = 0.0
             return base, np.concatenate(taken), table
         # an upper bound on the rest: greedy by cost per weight; dearer single items cannot be used
+        if pc.size == 0:
+            return math.inf, _NONE, table
         ratio = np.argsort(pc / np.maximum(pw, 1), kind="stable")
         cum = np.cumsum(pw[ratio])
         k = int(np.searchsorted(cum, left))
         upper = float(pc[ratio[: k + 1]].sum()) if k < ratio.size else math.inf
-        keep = pc <= upper
+        # a unit is in an optimal set only if its cost plus the fractional cover of the rest
+        # (with every unit: a lower estimate) stays within the greedy set's cost
+        cw, cc = np.cumsum(pw[ratio]), np.cumsum(pc[ratio])
+        rest = np.maximum(left - pw, 0)
+        keep = (pc + _fractional_cover(rest, cw, cc, pc[ratio] / np.maximum(pw[ratio], 1))) <= upper * (1 + 1e-12)
         pc, pw, pu = pc[keep], pw[keep], pu[keep]
         order = np.argsort(pc, kind="stable")
         pc, pw, pu = pc[order], pw[order], pu[order]
@@ -394,6 +400,16 @@ class _FloorProgramme:
         if site.host is not None:
             covered += int(self.weight[site.host])
         return covered
+
+
+def _fractional_cover(need: np.ndarray, cum_weight: np.ndarray, cum_cost: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """Least cost of covering each of ``need`` with fractions of units (sorted by cost per weight)."""
+    k = np.searchsorted(cum_weight, need)  # first prefix that covers
+    k = np.minimum(k, cum_weight.size - 1)
+    before_w = np.where(k > 0, cum_weight[np.maximum(k - 1, 0)], 0.0)
+    before_c = np.where(k > 0, cum_cost[np.maximum(k - 1, 0)], 0.0)
+    out = before_c + (need - before_w) * ratio[k]
+    return np.where(need <= 0, 0.0, np.where(need > cum_weight[-1], np.inf, out))
 
 
 class _ExactProgramme:
