@@ -32,17 +32,20 @@ __all__ = [
     "solve_relaxation",
     "PricedRelaxation",
     "priced_relaxation",
+    "proven_relaxation",
     "minute_weights",
+    "PROOF_PRICING_ROUNDS",
+    "PROOF_PER_UNIT",
 ]
 
 #: Rounds of pricing before the bound is reported for the pruned model only (London LSOAs: 4).
 _PRICING_ROUNDS = 10
 #: Rounds of pricing when the bound must prove a plan optimal for the whole model (each
 #: round adds every pair with a negative reduced cost, so few are ever needed).
-_PROOF_PRICING_ROUNDS = 100
+PROOF_PRICING_ROUNDS = 100
 #: Pairs priced in per unit and round for that proof: each unit's most negative only
 #: (pmed16, 400 points, 5 medians: 37 s to price out 160,000 pairs, 87 s adding all).
-_PROOF_PER_UNIT = 20
+PROOF_PER_UNIT = 20
 
 
 @dataclass(frozen=True)
@@ -140,10 +143,15 @@ def priced_relaxation(
         cand,
         deadline=deadline,
         threads=threads,
-        max_rounds=_PROOF_PRICING_ROUNDS,
+        max_rounds=PROOF_PRICING_ROUNDS,
         reduced_costs=True,
-        per_unit=_PROOF_PER_UNIT,
+        per_unit=PROOF_PER_UNIT,
     )
+    return proven_relaxation(relax)
+
+
+def proven_relaxation(relax: Relaxation) -> PricedRelaxation:
+    """What a relaxation solved with ``reduced_costs=True`` proves for the whole model."""
     proven = relax.status == "optimal" and relax.priced and relax.reduced is not None
     return PricedRelaxation(
         relax.bound if proven else None,
