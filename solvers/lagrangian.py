@@ -913,7 +913,7 @@ def _columns(
     alpha = _SMOOTHING
     while it < max_iterations:
         if deadline is not None and time.perf_counter() >= deadline:
-            notes.append(f"time limit reached after {it} iterations")
+            notes[:] = [f"time limit reached after {it} iterations"]
             break
         solved = master.solve()
         if solved is None:
