@@ -659,9 +659,13 @@ class _Master:
             upper.append(float(data.budget))
         self.budget_row = len(lower) - 1 if data.budget is not None else None
         h.addRows(len(lower), np.array(lower), np.array(upper), 0, np.array([0]), np.array([]), np.array([]))
-        # slack columns keep the master feasible before it has columns covering every unit
+        # slack columns keep the master feasible before it has columns covering every unit,
+        # opening enough sites and every required one
         for i in range(self.n):
             h.addCol(big, 0.0, inf, 1, np.array([i], dtype=np.int32), np.array([1.0]))
+        h.addCol(big, 0.0, inf, 1, np.array([self.n], dtype=np.int32), np.array([1.0]))
+        for j in required & set(data.sites):
+            h.addCol(big, 0.0, 1.0, 1, np.array([self.site_row[j]], dtype=np.int32), np.array([1.0]))
         self.h = h
         self.seen: set[tuple[int, int, bytes]] = set()
         self.count = 0
