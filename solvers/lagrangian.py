@@ -54,8 +54,10 @@ Reduced-cost fixing
 With the best multipliers, a plan that assigns unit :math:`i` to site :math:`j` costs at
 least :math:`L + d_{ij}`, where :math:`d_{ij} \ge 0` is computed from the same pieces:
 the site's value with :math:`i` forced in is at least :math:`c_{ij} - u_i` plus the
-programme's value for the rest of the floor (which already may use :math:`i`: a smaller
-number, so a valid under-estimate), and the outer choice with site :math:`j` forced open.
+fractional (LP) cover of the rest of the floor by every unit of positive reduced cost
+(:math:`i` included: a smaller number, so a valid under-estimate), and the outer choice
+with site :math:`j` forced open. Under a binding size limit (the exact programme) only the
+outer part is counted.
 Pairs with :math:`L + d_{ij}` above a plan's objective cannot be in a better plan. It is
 given only where the outer step is solved by sorting (no budget).
 """
@@ -964,7 +966,6 @@ def _reduced(lag: _Lagrangian, ev: _Evaluation, u: np.ndarray) -> np.ndarray | N
             site_with = np.full(units.size, best[j])
         else:
             prog = lag.floor_prog
-            table = ev.tables[j]
             red = ev.red[:, j]
             c = red[units]
             lam = lag.size_mult[j]
@@ -973,9 +974,17 @@ def _reduced(lag: _Lagrangian, ev: _Evaluation, u: np.ndarray) -> np.ndarray | N
             left = max(0, prog.need - covered)
             forced_part = float(c[c <= 0].sum()) + (float(red[site.host]) if site.host is not None else 0.0)
             w = prog.weight[units]
-            # a unit already taken for free (c <= 0): forcing it changes nothing
+            # a unit already taken for free (c <= 0): forcing it changes nothing; else the rest of
+            # the floor costs at least its fractional cover by every unit of positive cost
             rest = np.maximum(0, left - w)
-            with_i = forced_part + c + table[np.minimum(rest, table.size - 1)] + opt_part
+            pos = c > 0
+            if pos.any():
+                order = np.argsort(c[pos] / np.maximum(w[pos], 1), kind="stable")
+                pc, pw = c[pos][order], w[pos][order].astype(float)
+                frac = _fractional_cover(rest.astype(float), np.cumsum(pw), np.cumsum(pc), pc / np.maximum(pw, 1))
+            else:
+                frac = np.where(rest > 0, np.inf, 0.0)
+            with_i = forced_part + c + frac + opt_part
             site_with = np.where(c <= 0, best[j], np.maximum(best[j], with_i))
         out[units, j] = site_with - best[j] + (forced[j] - base_total)
         if site.host is not None:
