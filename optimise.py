@@ -562,6 +562,8 @@ def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
         bound = "n/a" if plan.bound is None else f"{plan.bound:.4f}"
         gap = "n/a" if plan.gap is None else f"{plan.gap:.4%}"
         print(f"objective {plan.objective:.4f}  bound {bound}  gap {gap}")
+        if plan.bounds_label:
+            print(f"bounds: {plan.bounds_label}")
     print(f"travel times: {built.problem.travel_label}")
     for note in plan.notes:
         print(f"note: {note}")

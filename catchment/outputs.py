@@ -5,7 +5,8 @@ Files (names and leading columns are fixed; more columns may follow):
 * ``assignments.csv`` — unit_id, unit_type, polysystem_id, hub_site_id, population, travel_min
 * ``polysystems.csv`` — polysystem_id, hub_site_id, hub_site_name, hub_type, hub_option,
   population, n_units, mean_travel_min, max_travel_min, capital_cost
-* ``solution.json`` — status, proven_optimal, objective, bound, gap, solver, runtime_s,
+* ``solution.json`` — status, proven_optimal, objective, bound, bounds (the LP and
+  Lagrangian bounds and which certified the gap, when recorded), gap, solver, runtime_s,
   load_s, travel_source, the scenario parameters, a SHA-256 of every input file, and the
   provenance (:func:`provenance`: engine version, git commit, scenario file's SHA-256)
 * ``polysystems.gpkg`` — layers ``units``, ``polysystems`` (areas), ``hubs``, ``sites``
@@ -580,6 +581,8 @@ def solution_record(
             "proven_optimal": plan.proven_optimal,
             "objective": plan.objective,
             "bound": plan.bound,
+            "bounds": plan.stats.get("bounds"),
+            "bounds_label": plan.bounds_label,
             "gap": plan.gap,
             "mip_gap_requested": plan.mip_gap,
             "solver": plan.solver,

@@ -110,6 +110,26 @@ class Plan(Picklable):
         return "no plan found"
 
     @property
+    def bounds_label(self) -> str | None:
+        """Both lower bounds and the one that certified the gap, in words (``None``: not recorded).
+
+        Reads ``stats["bounds"]`` (``{"lp", "lagrangian", "source"}``), which solvers that
+        compute a Lagrangian bound record, e.g. ``"LP relaxation 5.6690; Lagrangian 5.6932;
+        the gap is certified by the Lagrangian bound"``.
+        """
+        bounds = self.stats.get("bounds")
+        if not isinstance(bounds, Mapping):
+            return None
+        lp, lagrangian, source = bounds.get("lp"), bounds.get("lagrangian"), bounds.get("source")
+        parts = [
+            f"LP relaxation {'n/a' if lp is None else f'{lp:.6g}'}",
+            f"Lagrangian {'not computed' if lagrangian is None else f'{lagrangian:.6g}'}",
+        ]
+        names = {"lp": "the LP bound", "lagrangian": "the Lagrangian bound", "mip": "the MIP's own bound"}
+        certified = f"the gap is certified by {names[source]}" if source in names else "no bound certifies the gap"
+        return "; ".join(parts) + "; " + certified
+
+    @property
     def hubs(self) -> tuple[str, ...]:
         """Open hub site ids, sorted."""
         return tuple(sorted(self.hub_options))

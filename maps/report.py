@@ -223,6 +223,7 @@ def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str
         ("Status", _e(plan.status_label)),
         ("Objective", _num(plan.objective)),
         ("Best bound", _num(plan.bound)),
+        *((("Bounds", _e(plan.bounds_label)),) if plan.bounds_label else ()),
         ("Gap", "n/a" if plan.gap is None or not math.isfinite(plan.gap) else f"{max(plan.gap, 0.0):.4%}"),
         ("Gap requested", "n/a" if plan.mip_gap is None else f"{plan.mip_gap:.4%}"),
         ("Solver", _e(plan.solver or "n/a")),

@@ -96,6 +96,7 @@ from solvers.common import (
 from solvers.distributed import default_workers
 from solvers.formulation import build_formulation, plan_indices, solve_formulation
 from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
+from solvers.lagrangian import LagrangianBound, bound_record, lagrangian_bound, stronger_bound
 from solvers.mip import PolysystemModel, check_solver_options
 from solvers.relaxation import Relaxation, minute_weights, solve_relaxation
 
@@ -131,6 +132,9 @@ _SUPPORT_TOL = 1e-6
 _SUPPORT_NEAREST = 4
 #: The support MIP runs when the start's gap is above this multiple of ``mip_gap``.
 _SUPPORT_FROM_GAP = 2.0
+#: The Lagrangian bound may use this share of the time left (it runs only when the plan is
+#: still more than ``mip_gap`` above the LP bound after the support step).
+_LAGRANGIAN_SHARE = 0.2
 
 
 def lns_unsupported(problem: Problem) -> str | None:
@@ -385,6 +389,9 @@ def _solve_lns(
     if _support_pays(problem, search, relax.bound, mip_gap) and not _done(search, relax.bound, mip_gap, deadline):
         _support_step(problem, search, relax, deadline=deadline, mip_gap=mip_gap, solver=solver, threads=threads, t0=t0)
 
+    lagrangian = _lagrangian_step(problem, relax, search, deadline=deadline, mip_gap=mip_gap)
+    search_bound = cast(float, stronger_bound(relax.bound, None if lagrangian is None else lagrangian.bound))
+
     allowed = np.zeros((problem.n_units, problem.n_sites), dtype=bool)
     assert relax.cand is not None
     allowed[relax.cand.units, relax.cand.sites] = True
@@ -393,7 +400,7 @@ def _solve_lns(
         problem,
         search,
         allowed,
-        bound=relax.bound,
+        bound=search_bound,
         deadline=deadline,
         mip_gap=mip_gap,
         solver=solver,
@@ -419,6 +426,12 @@ def _solve_lns(
         threads=threads,
         msg=msg,
         t0=t0,
+        lagrangian=None if lagrangian is None else lagrangian.bound,
+    )
+    bounds = bound_record(
+        lp=relax.bound if relax.priced else None,
+        lagrangian=None if lagrangian is None else lagrangian.bound,
+        final=bound,
     )
 
     gap = _gap(search.objective, bound)
@@ -428,7 +441,7 @@ def _solve_lns(
     notes[:0] = [
         f"large-neighbourhood search: {search.submodels} exact sub-model(s) solved, {search.improved} improved "
         f"the plan (start: {start_source})",
-        _bound_note(relax, bound),
+        _bound_note(relax, bound, bounds),
     ]
     if status == "feasible":
         stopped = deadline is not None and time.perf_counter() >= deadline - 1.0
@@ -449,6 +462,7 @@ def _solve_lns(
         "term_values": terms,
         "stopped_by_time_limit": search.timed_out,
         "start_objective": search.history[0][1],
+        "bounds": bounds,
         "lns": _lns_stats(
             search,
             relax,
@@ -457,6 +471,7 @@ def _solve_lns(
             lns_s=lns_s,
             final=final,
             uses_pruned_pair=uses_pruned_pair,
+            lagrangian=lagrangian,
         ),
     }
     return Plan(
@@ -474,9 +489,35 @@ def _solve_lns(
     )
 
 
-def _bound_note(relax: Relaxation, bound: float | None) -> str:
+def _lagrangian_step(
+    problem: Problem, relax: Relaxation, search: _Search, *, deadline: float | None, mip_gap: float
+) -> LagrangianBound | None:
+    """The Lagrangian bound (:mod:`solvers.lagrangian`) when the LP bound leaves the plan more than ``mip_gap`` away.
+
+    It may use :data:`_LAGRANGIAN_SHARE` of the time left; the plan steers its steps and
+    seeds its master. ``None`` when not run.
+    """
+    if _gap(search.objective, relax.bound) <= mip_gap:
+        return None
+    left = time_left(deadline)
+    stop = None if left is None else time.perf_counter() + _LAGRANGIAN_SHARE * left
+    result = lagrangian_bound(
+        problem, relaxation=relax, upper=search.objective, plan=search.site_of, deadline=stop, reduced_costs=False
+    )
+    logger.info("lagrangian bound %s (LP %s), %.1f s", result.bound, relax.bound, result.seconds)
+    return result
+
+
+def _bound_note(relax: Relaxation, bound: float | None, bounds: dict[str, Any] | None = None) -> str:
     cand = relax.cand
     assert cand is not None
+    if bounds is not None and bound is not None and bounds.get("source") == "lagrangian":
+        lp = bounds.get("lp")
+        return (
+            f"bound {bound:.6g} from the Lagrangian relaxation of the whole model over every allowed unit-site "
+            "pair (each unit's assignment row relaxed, every site's floor and size solved exactly; contiguity left "
+            "out)" + (f", above the LP relaxation's {lp:.6g}" if lp is not None else "")
+        )
     if bound is None:
         return (
             f"no bound for the whole model: the relaxation over each unit's {cand.k} nearest sites "
@@ -504,6 +545,7 @@ def _final_mip(
     threads: int | None,
     msg: bool,
     t0: float,
+    lagrangian: float | None = None,
 ) -> tuple[float | None, dict[str, Any] | None, list[str]]:
     """The bound that holds for every plan, and the whole-model MIP from the search's plan when time allows.
 
@@ -511,9 +553,9 @@ def _final_mip(
     and notes; the search's plan is replaced in place when the MIP improved it.
     """
     # Only a bound that holds for every plan may prove anything: the relaxation's when its
-    # left-out pairs were priced, the final MIP's (the single MIP proves its bound for the
-    # whole model, see solvers.mip.PolysystemModel).
-    bound: float | None = relax.bound if relax.priced else None
+    # left-out pairs were priced, the Lagrangian's (over every allowed pair), the final
+    # MIP's (the single MIP proves its bound for the whole model, see solvers.mip.PolysystemModel).
+    bound = stronger_bound(relax.bound if relax.priced else None, lagrangian)
     final: dict[str, Any] | None = None
     notes: list[str] = []
     left = time_left(deadline)
@@ -560,9 +602,11 @@ def _lns_stats(
     lns_s: float,
     final: dict[str, Any] | None,
     uses_pruned_pair: bool,
+    lagrangian: LagrangianBound | None = None,
 ) -> dict[str, Any]:
     """The search's figures, ``stats["lns"]`` of its plan."""
     return {
+        "lagrangian": None if lagrangian is None else lagrangian.stats(),
         "relaxation_bound": relax.bound,
         "relaxation_s": round(relax.seconds, 3),
         "pricing_rounds": relax.rounds,

@@ -23,7 +23,7 @@ from catchment.plan import Plan
 from catchment.problem import Objective, Problem, Rules
 from catchment.settings import DEFAULTS, METHODS, check_solver_options
 from catchment.timing import STOPPED_BY_TIME_LIMIT
-from solvers.backends import solver_available
+from solvers.backends import solver_available, time_left
 from solvers.common import (
     AUTO_K,
     AUTO_K_PAIRS,
@@ -43,7 +43,8 @@ from solvers.formulation import (
     stage_key,
 )
 from solvers.heuristic import solve_heuristic
-from solvers.relaxation import priced_relaxation
+from solvers.lagrangian import LagrangianBound, bound_record, lagrangian_bound
+from solvers.relaxation import PROOF_PER_UNIT, PROOF_PRICING_ROUNDS, proven_relaxation, solve_relaxation
 
 __all__ = ["PolysystemModel", "check_solver_options", "METHODS"]
 
@@ -390,6 +391,8 @@ class PolysystemModel:
 # ---------------------------------------------------------------------------- the proof
 #: Re-solves with pairs brought back by pricing before the answer is left unproven.
 _PROOF_RESOLVES = 3
+#: Share of the time left the Lagrangian bound may use when the LP's reduced costs do not prove a pruned answer.
+_LAGRANGIAN_SHARE = 0.2
 
 
 @dataclass
@@ -406,12 +409,14 @@ class _Proof:
     pairs_added: int = 0
     resolves: int = 0
     seconds: float = 0.0
+    lagrangian: float | None = None
 
     def stats(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "bound": self.bound,
             "lp_bound": self.lp_bound,
+            "lagrangian_bound": self.lagrangian,
             "lp_status": self.lp_status,
             "pricing_rounds": self.pricing_rounds,
             "lp_pairs_priced_in": self.pairs_priced_in,
@@ -495,6 +500,12 @@ def _prove_whole_model(
     nearly every pair may be needed; the plan is then ``feasible`` with the bound
     :math:`B`, and the re-solves only serve to improve it.
 
+    When the LP's reduced costs leave the gap open, the Lagrangian bound
+    (:mod:`solvers.lagrangian`, at most :data:`_LAGRANGIAN_SHARE` of the time left) gives
+    a second pair :math:`(L', d')` for which the same inequality holds (a plan using pair
+    :math:`q` costs at least :math:`L' + d'_q`): the bound is the larger of the two, and a
+    pair is brought back only when neither rules it out.
+
     The LP relaxation ignores contiguity and is still a relaxation (a bound). When
     pricing cannot be done (a
     lexicographic objective, hostless sites serving several boundary groups) or does not
@@ -503,7 +514,16 @@ def _prove_whole_model(
     """
     began = time.perf_counter()
     last = attempts[-1]
-    relax = priced_relaxation(problem, form.cand, deadline=deadline, threads=threads)
+    relax_full = solve_relaxation(
+        problem,
+        form.cand,
+        deadline=deadline,
+        threads=threads,
+        max_rounds=PROOF_PRICING_ROUNDS,
+        reduced_costs=True,
+        per_unit=PROOF_PER_UNIT,
+    )
+    relax = proven_relaxation(relax_full)
     proof = _Proof(
         status="feasible",
         bound=None,
@@ -524,6 +544,7 @@ def _prove_whole_model(
         proof.seconds = time.perf_counter() - began
         return form, proof
     lp, reduced = relax.bound, relax.reduced
+    lagrangian: LagrangianBound | None = None
     while True:
         # the caller proves only an attempt with a plan, and a re-solve without one keeps the incumbent
         site_of_unit = cast(np.ndarray, last.site_of_unit)
@@ -534,12 +555,32 @@ def _prove_whole_model(
         kept = form.cand.mask(problem.n_units, problem.n_sites)
         bound = _whole_bound(lp, reduced, kept, restricted)
         gap = max(0.0, z - bound) / max(abs(z), 1e-9)
+        if gap > mip_gap and lagrangian is None:
+            # the LP's reduced costs leave pairs that could be in a better plan: the Lagrangian
+            # bound and its reduced costs (the same argument, a stronger L) may rule them out
+            left = time_left(deadline)
+            lagrangian = lagrangian_bound(
+                problem,
+                relaxation=relax_full,
+                upper=z,
+                plan=site_of_unit,
+                deadline=None if left is None else time.perf_counter() + _LAGRANGIAN_SHARE * left,
+            )
+            proof.lagrangian = lagrangian.bound
+        strong = lagrangian is not None and lagrangian.bound is not None and lagrangian.reduced is not None
+        if strong:
+            assert lagrangian is not None and lagrangian.bound is not None and lagrangian.reduced is not None
+            bound = max(bound, _whole_bound(lagrangian.bound, lagrangian.reduced, kept, restricted))
+            gap = max(0.0, z - bound) / max(abs(z), 1e-9)
         proof.bound = bound
         if last.status == "optimal" and gap <= mip_gap:
             proof.status = "optimal"
             break
         slack = 0.5 * mip_gap * abs(z)
         need = np.isfinite(reduced) & ~kept & (lp + np.maximum(reduced, 0.0) < z - slack)
+        if strong:
+            assert lagrangian is not None and lagrangian.bound is not None and lagrangian.reduced is not None
+            need &= lagrangian.bound + lagrangian.reduced < z - slack
         if (
             not need.any()
             or proof.resolves >= _PROOF_RESOLVES
@@ -574,15 +615,20 @@ def _prove_whole_model(
         attempts.append(attempt)
         last = attempt
     pairs = f"{proof.pairs_added:,} left-out pair(s) brought back by pricing, " if proof.pairs_added else ""
+    by = (
+        f"the LP relaxation over every pair (bound {lp:.6g})"
+        if proof.lagrangian is None or proof.lagrangian <= lp
+        else f"the LP relaxation over every pair (bound {lp:.6g}) or the Lagrangian bound ({proof.lagrangian:.6g})"
+    )
     if proof.status == "optimal":
         proof.note = (
-            f"optimal for the whole model: {pairs}every other allowed pair has a reduced cost against the "
-            f"LP relaxation over every pair (bound {lp:.6g}) that rules it out of a better plan"
+            f"optimal for the whole model: {pairs}every other allowed pair has a reduced cost against "
+            f"{by} that rules it out of a better plan"
         )
     else:
         proof.note = (
             f"not proven for the whole model ({pairs}a plan using other pairs is not ruled out); "
-            f"bound {proof.bound:.6g} holds for every plan (LP relaxation over every pair, priced)"
+            f"bound {proof.bound:.6g} holds for every plan ({by}, priced)"
         )
     proof.seconds = time.perf_counter() - began
     return form, proof
@@ -650,6 +696,10 @@ def _make_plan(
     elif proof is not None:  # pricing brought back every pair: the solver's answer is the whole model's
         bound = proof.bound if bound is None or proof.bound is None else max(bound, proof.bound)
         notes.append(proof.note)
+    if proof is not None and proof.lagrangian is not None:
+        stats["bounds"] = bound_record(
+            lp=proof.lp_bound if proof.lp_status == "optimal" else None, lagrangian=proof.lagrangian, final=bound
+        )
     if heuristic is not None and status == "feasible":
         h_sites, h_opts = plan_indices(problem, heuristic)
         h_terms = term_values(problem, h_sites, h_opts)

@@ -26,16 +26,45 @@ from solvers.backends import WarmHiGHS, run_highs, time_left
 from solvers.common import Candidates, candidate_pairs
 from solvers.formulation import build_formulation
 
-__all__ = ["Relaxation", "solve_relaxation", "PricedRelaxation", "priced_relaxation", "minute_weights"]
+__all__ = [
+    "Relaxation",
+    "RowDuals",
+    "solve_relaxation",
+    "PricedRelaxation",
+    "priced_relaxation",
+    "proven_relaxation",
+    "minute_weights",
+    "PROOF_PRICING_ROUNDS",
+    "PROOF_PER_UNIT",
+]
 
 #: Rounds of pricing before the bound is reported for the pruned model only (London LSOAs: 4).
 _PRICING_ROUNDS = 10
 #: Rounds of pricing when the bound must prove a plan optimal for the whole model (each
 #: round adds every pair with a negative reduced cost, so few are ever needed).
-_PROOF_PRICING_ROUNDS = 100
+PROOF_PRICING_ROUNDS = 100
 #: Pairs priced in per unit and round for that proof: each unit's most negative only
 #: (pmed16, 400 points, 5 medians: 37 s to price out 160,000 pairs, 87 s adding all).
-_PROOF_PER_UNIT = 20
+PROOF_PER_UNIT = 20
+
+
+@dataclass(frozen=True)
+class RowDuals:
+    """The LP's row duals that a Lagrangian relaxation starts from (HiGHS's signs).
+
+    Attributes
+    ----------
+    assign : ndarray
+        Each unit's ``assign`` row (free).
+    maxtravel : ndarray
+        Each unit's ``maxtravel`` row (``>= 0``; 0 for a unit without one).
+    size : ndarray
+        Each site's ``size`` row (``<= 0``; 0 for a site without one).
+    """
+
+    assign: np.ndarray
+    maxtravel: np.ndarray
+    size: np.ndarray
 
 
 @dataclass
@@ -57,6 +86,8 @@ class Relaxation:
     #: With ``reduced_costs=True`` and pricing finished: the reduced cost of every allowed
     #: pair, ``(n_units, n_sites)``, ``inf`` where the rules allow no pair.
     reduced: np.ndarray | None = None
+    #: The row duals of the last LP solved (see :class:`RowDuals`).
+    duals: RowDuals | None = None
 
 
 @dataclass(frozen=True)
@@ -112,10 +143,15 @@ def priced_relaxation(
         cand,
         deadline=deadline,
         threads=threads,
-        max_rounds=_PROOF_PRICING_ROUNDS,
+        max_rounds=PROOF_PRICING_ROUNDS,
         reduced_costs=True,
-        per_unit=_PROOF_PER_UNIT,
+        per_unit=PROOF_PER_UNIT,
     )
+    return proven_relaxation(relax)
+
+
+def proven_relaxation(relax: Relaxation) -> PricedRelaxation:
+    """What a relaxation solved with ``reduced_costs=True`` proves for the whole model."""
     proven = relax.status == "optimal" and relax.priced and relax.reduced is not None
     return PricedRelaxation(
         relax.bound if proven else None,
@@ -176,6 +212,7 @@ def solve_relaxation(
         col_value = np.asarray(solution.col_value)
         values = col_value[pricer.x_cols(units.size)]
         out.pair_share = values
+        out.duals = pricer.duals(np.asarray(solution.row_dual))
         out.open_share = np.where(pricer.open_col >= 0, col_value[np.maximum(pricer.open_col, 0)], 0.0)
         out.site_of_unit = _largest_share(problem.n_units, units, sites, values)
         out.cand = dataclasses.replace(cand, units=units, sites=sites, travel=problem.travel_min[units, sites])
@@ -330,6 +367,14 @@ class _Pricer:
             + v[None, :]
             + self.travel * mt[:, None]
         )
+
+    def duals(self, row_dual: np.ndarray) -> RowDuals:
+        """The unit and size-row duals (0 for a row the model lacks)."""
+
+        def dual(rows: np.ndarray) -> np.ndarray:
+            return np.where(rows >= 0, row_dual[np.maximum(rows, 0)], 0.0)
+
+        return RowDuals(dual(self.assign_row), dual(self.maxtravel_row), dual(self.size_row))
 
     def negative(self, row_dual: np.ndarray, *, per_unit: int | None = None) -> np.ndarray:
         """Left-out pairs with a negative reduced cost, as ``(unit, site)`` rows (at most ``per_unit`` a unit)."""

@@ -121,6 +121,7 @@ DOMAIN = frozenset(
         "solvers.dispatch",
         "solvers.formulation",
         "solvers.relaxation",
+        "solvers.lagrangian",
     }
 )
 #: What the domain may import besides itself: the errors, and how many solves are run (no data files).

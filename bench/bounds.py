@@ -1,0 +1,208 @@
+"""Bounds: the LP relaxation against the Lagrangian bound, on the benchmark instances.
+
+For each instance: the LP bound of the whole model (:func:`solvers.relaxation.solve_relaxation`,
+priced over every allowed pair), the Lagrangian bound (:func:`solvers.lagrangian.lagrangian_bound`,
+started from the LP's duals, steered by the best known plan's objective, within
+``--time-limit`` seconds), the best known plan (``bench/results/<name>.json``, or the
+published optimum of an OR-Library instance), the proven optimum where one is known, the
+share of the LP's gap the Lagrangian bound closes, and the share of allowed pairs that
+reduced-cost fixing removes against the best plan, with the LP's and with the Lagrangian's
+reduced costs (a pair whose bound plus reduced cost exceeds the plan's objective cannot be
+in a better plan). Every bound is checked against the known optima: a bound above one is
+reported as INVALID and the script exits 1.
+
+Usage::
+
+    python bench/bounds.py                          # every instance but london-lsoa
+    python bench/bounds.py redbridge-lsoa pmedcap1
+    python bench/bounds.py --london-lsoa --write-doc
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from bench.docsections import write_section  # noqa: E402
+from bench.instances import build_instance  # noqa: E402
+from bench.orlib import instance_names, read_instance  # noqa: E402
+from catchment.problem import Problem  # noqa: E402
+from solvers.common import candidate_pairs  # noqa: E402
+from solvers.lagrangian import lagrangian_bound  # noqa: E402
+from solvers.mip import PolysystemModel  # noqa: E402
+from solvers.relaxation import solve_relaxation  # noqa: E402
+
+__all__ = ["bound_row", "main", "render"]
+
+DOC = ROOT / "docs" / "benchmarks.md"
+RESULTS = ROOT / "bench" / "results"
+#: Instances run by default (london-lsoa only with --london-lsoa; synthetic-20k's dense
+#: 20,000 x 2,000 pair matrices need more memory than this machine spares).
+DEFAULT = ["redbridge-practices", "redbridge-lsoa", "london-practices", "synthetic-1k", "synthetic-5k", "pmedcap1"]
+#: A benchmark result counts as a proven optimum when its gap is within this.
+PROVEN_GAP = 1e-4
+
+
+def _known(name: str) -> tuple[float | None, float | None]:
+    """(best plan's objective, proven optimum or None) from the saved benchmark result."""
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        return None, None
+    row = json.loads(path.read_text())
+    best = row.get("objective")
+    proven = best if row.get("status") == "optimal" and (row.get("gap") or 0.0) <= PROVEN_GAP else None
+    return best, proven
+
+
+def bound_row(
+    name: str, problem: Problem, *, best: float | None, optimum: float | None, time_limit: float, scale: float = 1.0
+) -> dict[str, Any]:
+    """One instance's row (see the module docstring); ``scale`` converts objectives to published units."""
+    t0 = time.perf_counter()
+    k = PolysystemModel(problem).effective_k()
+    relax = solve_relaxation(
+        problem, candidate_pairs(problem, k=k), deadline=None, threads=None, max_rounds=100, reduced_costs=True
+    )
+    lp_s = time.perf_counter() - t0
+    lp = relax.bound if relax.status == "optimal" and relax.priced else None
+    t1, c1 = time.perf_counter(), time.process_time()
+    lag = lagrangian_bound(problem, relaxation=relax, upper=best, deadline=time.perf_counter() + time_limit)
+    lag_s, lag_cpu = time.perf_counter() - t1, time.process_time() - c1
+    ref = optimum if optimum is not None else best
+    closed = None
+    if lp is not None and lag.bound is not None and ref is not None and ref > lp:
+        closed = (max(lag.bound, lp) - lp) / (ref - lp)
+    fixed_lp = fixed_lag = None
+    allowed = candidate_pairs(problem, k=None).n_pairs
+    if best is not None and lp is not None and relax.reduced is not None:
+        d = relax.reduced[np.isfinite(relax.reduced)]
+        fixed_lp = float(np.sum(lp + d > best * (1 + 1e-9))) / allowed
+    if best is not None and lag.bound is not None and lag.reduced is not None:
+        d = lag.reduced[np.isfinite(lag.reduced)]
+        fixed_lag = float(np.sum(lag.bound + d > best * (1 + 1e-9))) / allowed
+    strong = None if lag.bound is None else max(lag.bound, lp if lp is not None else -math.inf)
+    valid = all(b is None or optimum is None or b <= optimum + 1e-9 * max(1.0, abs(optimum)) for b in (lp, lag.bound))
+    return {
+        "instance": name,
+        "units": problem.n_units,
+        "sites": problem.n_sites,
+        "lp": None if lp is None else lp * scale,
+        "lagrangian": None if lag.bound is None else lag.bound * scale,
+        "best": None if best is None else best * scale,
+        "optimum": None if optimum is None else optimum * scale,
+        "gap_lp": None if lp is None or best is None else (best - lp) / best,
+        "gap_lagrangian": None if strong is None or best is None else (best - strong) / best,
+        "closed": closed,
+        "lp_s": round(lp_s, 2),
+        "lagrangian_s": round(lag_s, 2),
+        "lagrangian_cpu_s": round(lag_cpu, 2),
+        "iterations": lag.iterations,
+        "mode": lag.mode,
+        "population_unit": lag.unit,
+        "fixed_lp": fixed_lp,
+        "fixed_lagrangian": fixed_lag,
+        "valid": valid,
+        "notes": lag.notes,
+    }
+
+
+def _rows(names: list[str], *, time_limit: float) -> list[dict[str, Any]]:
+    rows = []
+    for name in names:
+        if name == "pmedcap1":
+            for cap in (n for n in instance_names() if n.startswith("pmedcap1")):
+                inst = read_instance(cap)
+                value = inst.optimum / inst.scale
+                row = bound_row(cap, inst.problem, best=value, optimum=value, time_limit=time_limit, scale=inst.scale)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+            continue
+        built = build_instance(name)
+        best, optimum = _known(name)
+        row = bound_row(name, built.problem, best=best, optimum=optimum, time_limit=time_limit)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def _num(value: float | None, fmt: str = ".6g") -> str:
+    return "n/a" if value is None else format(value, fmt)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def render(rows: list[dict[str, Any]], *, command: str, time_limit: float, skipped: list[str]) -> str:
+    """The Markdown block: one table, the pmedcap1 summary and what was not run."""
+    head = (
+        "| instance | units | sites | LP bound | Lagrangian bound | best plan | proven optimum | gap LP | "
+        "gap Lagrangian | LP gap closed | Lagrangian s (CPU s) | pairs fixed LP / Lagrangian |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    lines = []
+    for r in rows:
+        lines.append(
+            f"| {r['instance']} | {r['units']:,} | {r['sites']:,} | {_num(r['lp'])} | {_num(r['lagrangian'])} | "
+            f"{_num(r['best'])} | {_num(r['optimum'])} | {_pct(r['gap_lp'])} | {_pct(r['gap_lagrangian'])} | "
+            f"{_pct(r['closed'])} | {r['lagrangian_s']} ({r['lagrangian_cpu_s']}) | "
+            f"{_pct(r['fixed_lp'])} / {_pct(r['fixed_lagrangian'])} |" + ("" if r["valid"] else " **INVALID** |")
+        )
+    caps = [r for r in rows if r["instance"].startswith("pmedcap1")]
+    closed = sorted(r["closed"] for r in caps if r["closed"] is not None)
+    summary = ""
+    if closed:
+        summary = (
+            f"\npmedcap1 ({len(caps)} instances): every bound at or below the published optimum: "
+            f"{all(r['valid'] for r in caps)}; share of the LP gap closed (the {len(closed)} with a gap): "
+            f"median {np.median(closed):.1%}, min {closed[0]:.1%}, max {closed[-1]:.1%}.\n"
+        )
+    notes = (
+        f"\nMeasured with `{command}` (Lagrangian at most {time_limit:g} s per instance, on a shared 2-core "
+        "machine: CPU seconds beside wall seconds). The LP bound is priced over every allowed pair; the "
+        "Lagrangian bound relaxes each unit's assignment row and solves every site's floor (and size) "
+        "exactly by dynamic programming, so it holds for every plan of the whole model (contiguity left "
+        "out). *Best plan*: the saved benchmark result (bench/results) or the published optimum; *pairs "
+        "fixed*: share of allowed pairs whose bound plus reduced cost exceeds the best plan (such a pair "
+        "is in no better plan).\n"
+    )
+    if skipped:
+        notes += f"\nNot run here: {', '.join(skipped)}.\n"
+    return head + "\n".join(lines) + "\n" + summary + notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("instances", nargs="*", help=f"instances (default: {' '.join(DEFAULT)})")
+    parser.add_argument("--time-limit", type=float, default=30.0, help="seconds for each Lagrangian bound")
+    parser.add_argument("--london-lsoa", action="store_true", help="also run london-lsoa (slow)")
+    parser.add_argument("--write-doc", action="store_true", help="write the block into docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    names = list(args.instances) or list(DEFAULT)
+    if args.london_lsoa and "london-lsoa" not in names:
+        names.append("london-lsoa")
+    skipped = [n for n in ("london-lsoa", "synthetic-20k") if n not in names]
+    rows = _rows(names, time_limit=args.time_limit)
+    command = "python bench/bounds.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    table = render(rows, command=command.strip(), time_limit=args.time_limit, skipped=skipped)
+    print(table)
+    if args.write_doc:
+        write_section(DOC, "bounds", "Bounds: LP and Lagrangian", table, script="bench/bounds.py")
+    return 0 if all(r["valid"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1026 @@
+r"""A lower bound stronger than the LP relaxation: Lagrangian relaxation of the assignment rows.
+
+The LP relaxation is weak under a population floor: a site may open by a fraction and
+serve a fraction of a floor's worth of people. Relaxing instead the one row that ties the
+sites together, "each unit is assigned once" (:math:`\sum_j x_{ij} = 1`, multiplier
+:math:`u_i`), leaves one small integer problem per site, solved exactly, and an outer
+choice of which sites open:
+
+.. math::
+
+    L(u) = \sum_i u_i + w_T T_0 + \min_{S} \sum_{j \in S} v_j(u),
+
+where :math:`v_j(u)` is the cheapest way to run site :math:`j` (one of its hub options,
+its capital cost in the objective) serving a set of units of reduced cost
+:math:`c_{ij} - u_i`: the host unit included, the floor reached, the option's capacity
+and the ceiling respected — a covering knapsack, solved by dynamic programming. The outer
+minimum is over the sets of sites the count (exactly / at most / at least ``p``), the
+required and excluded sites and the budget allow, solved exactly (sorting, or a small
+integer programme when there is a budget). Every plan of the model is a point of this
+relaxed problem with the same objective, so :math:`L(u)` is a lower bound for every plan
+for *any* ``u``; the multipliers are improved by a deflected subgradient method started
+from the LP duals (:class:`solvers.relaxation.RowDuals`), and the best :math:`L(u)` seen is
+the bound. Contiguity and the one-boundary-group rule of hostless sites are left out:
+fewer rules, still a relaxation. Pairs are those :func:`solvers.common.candidate_pairs`
+allows (every valid reduction, no ``k`` rule), so the bound holds for the whole model.
+
+Why the dynamic programme on rounded populations keeps the bound valid
+------------------------------------------------------------------------
+*Floor only* (no size limit binds). Populations are counted in a unit :math:`\delta`
+(``floor / cover_states``) and each unit's floor coefficient :math:`a_i` is rounded
+**up**: :math:`r_i = \lceil a_i/\delta \rceil`; the floor becomes
+:math:`\sum r_i \ge R = \lceil F'/\delta \rceil` with :math:`F'` the floor less the
+tolerances a plan may use. Any set with :math:`\sum a_i \ge F'` has
+:math:`\sum r_i \delta \ge \sum a_i \ge F'`, so every set that meets the true floor meets
+the rounded one: the rounded problem has more feasible sets, its minimum is no larger,
+and the bound stays a lower bound (rounding only weakens it). Units of non-positive
+reduced cost are all taken (with no size limit, taking one never hurts).
+
+*A binding size limit* (ceiling or option capacity). Rounding up would forbid sets that
+fit, so it is not used: when every population is a whole multiple of a common unit (their
+greatest common divisor) and the largest limit is at most ``exact_states`` such units,
+the programme runs on exact populations (a second layer records whether a unit that alone
+meets the floor — waived, or above the floor — is in the set). Otherwise the size rows
+are relaxed too, with their LP duals :math:`\lambda_j \ge 0` as fixed multipliers
+(:math:`\lambda_j(\sum p_i x_{ij} - \text{limit})` is :math:`\le 0` on every plan, so
+adding it lowers every plan's value: still a lower bound).
+
+The longest-travel term :math:`w_T T` is bounded below through its rows
+:math:`T \ge \sum_j t_{ij} x_{ij}` with their LP duals :math:`m_i \ge 0`, scaled so that
+:math:`\sum m_i \le w_T`, and :math:`T \ge T_0` (the largest nearest-site travel).
+
+Reduced-cost fixing
+-------------------
+With the best multipliers, a plan that assigns unit :math:`i` to site :math:`j` costs at
+least :math:`L + d_{ij}`, where :math:`d_{ij} \ge 0` is computed from the same pieces:
+the site's value with :math:`i` forced in is at least :math:`c_{ij} - u_i` plus the
+fractional (LP) cover of the rest of the floor by every unit of positive reduced cost
+(:math:`i` included: a smaller number, so a valid under-estimate), and the outer choice
+with site :math:`j` forced open. Under a binding size limit (the exact programme) only the
+outer part is counted.
+Pairs with :math:`L + d_{ij}` above a plan's objective cannot be in a better plan. It is
+given only where the outer step is solved by sorting (no budget).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from catchment.objective import TERMS
+from catchment.problem import Problem
+from solvers.common import candidate_pairs
+from solvers.relaxation import Relaxation, RowDuals
+
+__all__ = ["LagrangianBound", "lagrangian_bound", "bound_source", "stronger_bound", "bound_record"]
+
+logger = logging.getLogger(__name__)
+
+#: The floor programme's population unit: this share of the median unit's population, within
+#: the floor over COVER_STATES_MAX and the floor over COVER_STATES_MIN (see :func:`_floor_unit`).
+ROUNDING_SHARE, COVER_STATES_MIN, COVER_STATES_MAX = 0.005, 200, 20_000
+#: Subgradient iterations that fill the master before its duals steer the multipliers.
+_FIRST_STEPS = 30
+#: Most states of the exact programme under a binding size limit.
+EXACT_STATES = 4096
+#: Subgradient iterations at most.
+MAX_ITERATIONS = 300
+#: Iterations without a better bound before the step halves; the smallest step factor.
+_STALL, _MIN_THETA = 10, 1e-4
+#: Weight of the previous direction in the next (a deflected subgradient); first step factor.
+_DEFLECTION, _THETA = 0.5, 0.1
+#: Smoothing of the master's duals towards the best multipliers; cost of leaving a unit
+#: uncovered in the master, times the objective's scale.
+_SMOOTHING, _BIG_FACTOR = 0.9, 10.0
+#: A plan may fall short of the floor by this much (relative, then absolute) and still be
+#: accepted by the MIP's tolerances: the relaxed floor is lowered by it.
+_FLOOR_SLACK_REL, _FLOOR_SLACK_ABS = 1e-9, 1e-6
+
+
+@dataclass(frozen=True)
+class LagrangianBound:
+    """A Lagrangian lower bound for every plan of the whole model.
+
+    Attributes
+    ----------
+    bound : float or None
+        The best :math:`L(u)` found, a lower bound for every plan (``None``: none computed,
+        e.g. an infeasible model or a lexicographic objective's later terms).
+    lp_bound : float or None
+        The LP bound whose duals started the multipliers (if any).
+    iterations : int
+    seconds : float
+    mode : str
+        ``"floor"`` (no size limit binds), ``"exact"`` (exact populations under a size
+        limit) or ``"floor, size rows relaxed"``.
+    unit : float
+        The population unit of the dynamic programme.
+    reduced : ndarray or None
+        ``(n_units, n_sites)``: each allowed pair's Lagrangian reduced cost :math:`d_{ij}`
+        (``inf`` where no pair is allowed); ``None`` where not computed (a budget).
+    notes : list of str
+    """
+
+    bound: float | None
+    lp_bound: float | None
+    iterations: int
+    seconds: float
+    mode: str
+    unit: float
+    reduced: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def stats(self) -> dict[str, object]:
+        """Plain-data summary (for ``Plan.stats``)."""
+        return {
+            "bound": self.bound,
+            "iterations": self.iterations,
+            "seconds": round(self.seconds, 3),
+            "mode": self.mode,
+            "population_unit": self.unit,
+        }
+
+
+def bound_source(lp: float | None, lagrangian: float | None, *, tol: float = 1e-12) -> str | None:
+    """Which bound certifies a gap: ``"lagrangian"`` when strictly stronger, else ``"lp"``."""
+    if lagrangian is not None and (lp is None or lagrangian > lp + tol * max(1.0, abs(lp))):
+        return "lagrangian"
+    return "lp" if lp is not None else None
+
+
+def stronger_bound(lp: float | None, lagrangian: float | None) -> float | None:
+    """The larger of two valid bounds (``None`` when neither is known)."""
+    known = [b for b in (lp, lagrangian) if b is not None]
+    return max(known) if known else None
+
+
+def bound_record(*, lp: float | None, lagrangian: float | None, final: float | None) -> dict[str, object]:
+    """``Plan.stats["bounds"]``: both bounds and which one certified the gap.
+
+    Parameters
+    ----------
+    lp, lagrangian
+        The LP bound and the Lagrangian bound, each for the whole model (``None``: none).
+    final
+        The bound the plan reports (the largest valid one; it may come from a MIP's own
+        branch and bound).
+
+    Returns
+    -------
+    dict
+        ``{"lp": ..., "lagrangian": ..., "source": "lp" | "lagrangian" | "mip" | None}``.
+    """
+    source = bound_source(lp, lagrangian)
+    best = stronger_bound(lp, lagrangian)
+    if final is not None and (best is None or final > best + 1e-12 * max(1.0, abs(best))):
+        source = "mip"
+    elif final is None:
+        source = None
+    return {"lp": lp, "lagrangian": lagrangian, "source": source}
+
+
+# ---------------------------------------------------------------------------- the data
+@dataclass
+class _Site:
+    """One usable site: its allowed units, host and options."""
+
+    units: np.ndarray
+    host: int | None
+    option_cost: np.ndarray  # objective coefficient of each option
+    option_budget: np.ndarray  # GBP of each option
+    option_limit: np.ndarray  # size limit of each option (at most the population the site can reach)
+    binding: bool
+
+
+@dataclass
+class _Data:
+    problem: Problem
+    cost: np.ndarray  # (n, m) objective coefficient of each pair (travel terms)
+    travel: np.ndarray  # (n, m) minutes, 0 where not allowed
+    allowed: np.ndarray  # (n, m) bool
+    sites: dict[int, _Site]
+    floor: float  # relaxed floor F'
+    coef: np.ndarray  # floor coefficient a_i
+    coverer: np.ndarray  # bool: a unit that alone meets the floor (floor 0: every unit)
+    max_weight: float  # w_T of the longest-travel term (0: not in the objective)
+    max_low: float
+    required: np.ndarray
+    lo: int
+    hi: int
+    budget: float | None
+
+
+def _weights(problem: Problem) -> Mapping[str, float]:
+    objective = problem.objective
+    if objective.lexicographic is not None:
+        return {objective.lexicographic[0]: 1.0}
+    return {t: w for t, w in objective.weights.items() if w > 0}
+
+
+def _data(problem: Problem) -> _Data:
+    n, m = problem.n_units, problem.n_sites
+    rules = problem.rules
+    weights = _weights(problem)
+    cand = candidate_pairs(problem, k=None)
+    allowed = cand.mask(n, m)
+    travel = np.where(allowed, np.where(np.isfinite(problem.travel_min), problem.travel_min, 0.0), 0.0)
+    per_minute = np.zeros(n)
+    max_weight = 0.0
+    for term in TERMS:
+        w = weights.get(term.name, 0.0)
+        if w <= 0:
+            continue
+        if term.kind == "travel":
+            per_minute += w * term.travel_shares(problem)
+        elif term.kind == "max":
+            max_weight = w
+    cost = per_minute[:, None] * travel
+    nearest = np.where(allowed, travel, np.inf).min(axis=1)
+    nearest = nearest[np.isfinite(nearest)]
+    max_low = float(nearest.max()) if nearest.size else 0.0
+
+    budget = None if rules.budget is None else float(rules.budget)
+    ceiling = math.inf if rules.ceiling is None else float(rules.ceiling)
+    hosts = problem.site_unit or (None,) * m
+    reach = np.bincount(cand.sites, weights=problem.population[cand.units], minlength=m)
+    closed = set(cand.closed_sites)
+    sites: dict[int, _Site] = {}
+    for j in problem.usable_sites().tolist():
+        if j in closed:
+            continue
+        opts = [o for o in problem.options_of(problem.site_ids[j]) if budget is None or o.capital_cost <= budget]
+        if not opts:
+            continue
+        ocost = np.zeros(len(opts))
+        for term in TERMS:
+            w = weights.get(term.name, 0.0)
+            if term.kind == "options" and w > 0:
+                ocost += w * np.array([term.option_coefficient(term.option_amount(o)) for o in opts])
+        limit = np.array(
+            [min(ceiling, math.inf if o.capacity is None else float(o.capacity), float(reach[j])) for o in opts]
+        )
+        units = np.flatnonzero(allowed[:, j])
+        host = hosts[j]
+        sites[j] = _Site(
+            units=units[units != host] if host is not None else units,
+            host=host,
+            option_cost=ocost,
+            option_budget=np.array([o.capital_cost for o in opts], dtype=float),
+            option_limit=limit,
+            binding=bool(limit.min() < float(reach[j])),
+        )
+    floor = float(rules.floor)
+    relaxed_floor = max(0.0, floor * (1 - _FLOOR_SLACK_REL) - _FLOOR_SLACK_ABS)
+    coef = np.asarray(problem.floor_coefficients, dtype=float)
+    coverer = np.ones(n, dtype=bool) if floor <= 0 else coef >= relaxed_floor
+    hi = len(sites)
+    for cap in (rules.max_polysystems, problem.max_polysystems_by_floor):
+        if cap is not None:
+            hi = min(hi, int(cap))
+    return _Data(
+        problem=problem,
+        cost=cost,
+        travel=travel,
+        allowed=allowed,
+        sites=sites,
+        floor=relaxed_floor,
+        coef=coef,
+        coverer=coverer,
+        max_weight=max_weight,
+        max_low=max_low,
+        required=problem.required_sites(),
+        lo=int(rules.min_polysystems or 0),
+        hi=hi,
+        budget=budget,
+    )
+
+
+# ---------------------------------------------------------------------------- site programmes
+@dataclass
+class _SiteAnswer:
+    """A site's value per option, the units it serves at its best option, and its floor programme."""
+
+    values: np.ndarray  # per option
+    chosen: list[np.ndarray]  # units served, per option
+    table: np.ndarray | None = None  # programme values (for reduced-cost fixing)
+
+
+class _FloorProgramme:
+    """Covering knapsack on populations rounded up to ``unit`` (see the module docstring)."""
+
+    def __init__(self, data: _Data, unit: float) -> None:
+        self.data = data
+        if data.floor > 0:
+            self.unit = unit
+            self.need = max(0, math.ceil(data.floor / self.unit - 1e-9))
+            # round up (never down): a set meeting the true floor meets the rounded one
+            r = np.ceil(data.coef / self.unit - 1e-12).astype(np.int64)
+            r[data.coverer] = self.need
+        else:  # floor 0: an open site without a host serves at least one unit
+            self.unit = 1.0
+            self.need = 1
+            r = np.ones(data.problem.n_units, dtype=np.int64)
+        self.weight = np.minimum(r, self.need)
+
+    def solve(self, site: _Site, red: np.ndarray, *, extra: float) -> tuple[float, np.ndarray, np.ndarray]:
+        """Least cost of a set meeting the floor (``red``: reduced cost of every unit at this site).
+
+        Returns the value, the units taken, and the table ``best[s]`` = least cost of
+        covering ``s`` more units of the floor beyond the forced part (host and
+        non-positive units).
+        """
+        units = site.units
+        c = red[units]
+        w = self.weight[units]
+        base = extra
+        covered = 0
+        taken = [units[c <= 0]]
+        base += float(c[c <= 0].sum())
+        covered += int(w[c <= 0].sum())
+        if site.host is not None:
+            base += float(red[site.host])
+            covered += int(self.weight[site.host])
+            taken.append(np.array([site.host]))
+        left = max(0, self.need - covered)
+        pos = c > 0
+        pc, pw, pu = c[pos], w[pos], units[pos]
+        table = np.full(self.need + 1, np.inf)
+        if left == 0:
+            table[:] = 0.0
+            return base, np.concatenate(taken), table
+        # an upper bound on the rest: greedy by cost per weight; dearer single items cannot be used
+        if pc.size == 0:
+            return math.inf, _NONE, table
+        ratio = np.argsort(pc / np.maximum(pw, 1), kind="stable")
+        cum = np.cumsum(pw[ratio])
+        k = int(np.searchsorted(cum, left))
+        upper = float(pc[ratio[: k + 1]].sum()) if k < ratio.size else math.inf
+        # a unit is in an optimal set only if its cost plus the fractional cover of the rest
+        # (with every unit: a lower estimate) stays within the greedy set's cost
+        cw, cc = np.cumsum(pw[ratio]), np.cumsum(pc[ratio])
+        rest = np.maximum(left - pw, 0)
+        keep = (pc + _fractional_cover(rest, cw, cc, pc[ratio] / np.maximum(pw[ratio], 1))) <= upper * (1 + 1e-12)
+        pc, pw, pu = pc[keep], pw[keep], pu[keep]
+        order = np.argsort(pc, kind="stable")
+        pc, pw, pu = pc[order], pw[order], pu[order]
+        best = np.full(left + 1, np.inf)
+        best[0] = 0.0
+        takes = np.zeros((pc.size, left + 1), dtype=bool)
+        shifted = np.empty_like(best)
+        for q in range(pc.size):
+            r = int(min(pw[q], left))
+            shifted[r:] = best[: left + 1 - r]
+            shifted[:r] = best[0]
+            shifted += pc[q]
+            better = shifted < best
+            takes[q] = better
+            np.minimum(best, shifted, out=best)
+        value = float(best[left])
+        table[: left + 1] = best
+        table[left + 1 :] = 0.0 if left == 0 else best[left]
+        if not math.isfinite(value):
+            return math.inf, np.array([], dtype=np.int64), table
+        s = left
+        chosen = []
+        for q in range(pc.size - 1, -1, -1):
+            if s > 0 and takes[q, s]:
+                chosen.append(pu[q])
+                s = max(0, s - int(min(pw[q], left)))
+        taken.append(np.array(chosen, dtype=np.int64))
+        return base + value, np.concatenate(taken), table
+
+    def covered_forced(self, site: _Site, red: np.ndarray) -> int:
+        """Floor units covered by the forced part (host, non-positive units)."""
+        units = site.units
+        c = red[units]
+        covered = int(self.weight[units][c <= 0].sum())
+        if site.host is not None:
+            covered += int(self.weight[site.host])
+        return covered
+
+
+def _fractional_cover(need: np.ndarray, cum_weight: np.ndarray, cum_cost: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """Least cost of covering each of ``need`` with fractions of units (sorted by cost per weight)."""
+    k = np.searchsorted(cum_weight, need)  # first prefix that covers
+    k = np.minimum(k, cum_weight.size - 1)
+    before_w = np.where(k > 0, cum_weight[np.maximum(k - 1, 0)], 0.0)
+    before_c = np.where(k > 0, cum_cost[np.maximum(k - 1, 0)], 0.0)
+    out = before_c + (need - before_w) * ratio[k]
+    return np.where(need <= 0, 0.0, np.where(need > cum_weight[-1], np.inf, out))
+
+
+class _ExactProgramme:
+    """Knapsack on exact populations under the size limits, with a floor (see the module docstring)."""
+
+    def __init__(self, data: _Data, unit: float, states: int) -> None:
+        self.data = data
+        self.unit = unit
+        self.states = states
+        self.weight = np.rint(data.problem.population / unit).astype(np.int64)
+        self.need = math.ceil(data.floor / unit - 1e-9) if data.floor > 0 else 0
+        self.floor_zero = data.floor <= 0
+
+    def solve_many(self, sites: Mapping[int, _Site], red: np.ndarray) -> dict[int, _SiteAnswer]:
+        """Least cost per option and the units served, for many sites at once (``red``: ``(n, m)``)."""
+        data = self.data
+        js = list(sites)
+        top = self.states
+        n = data.problem.n_units
+        cost = np.full((n, len(js)), np.inf)
+        dp = np.full((len(js), 2, top + 1), np.inf)
+        for k, j in enumerate(js):
+            site = sites[j]
+            cost[site.units, k] = red[site.units, j]
+            if site.host is not None:
+                h = site.host
+                if self.weight[h] <= top:
+                    dp[k, 1 if data.coverer[h] else 0, self.weight[h]] = red[h, j]
+            else:
+                dp[k, 0, 0] = 0.0
+        items = np.flatnonzero(np.isfinite(cost).any(axis=1) & (self.weight <= top))
+        takes = np.zeros((items.size, len(js), 2, top + 1), dtype=bool)
+        from_one = np.zeros((items.size, len(js), top + 1), dtype=bool)
+        cand = np.empty_like(dp)
+        for q, i in enumerate(items.tolist()):
+            w = int(self.weight[i])
+            c = cost[i][:, None]
+            cand.fill(np.inf)
+            if data.coverer[i]:
+                from_one[q, :, w:] = dp[:, 1, : top + 1 - w] < dp[:, 0, : top + 1 - w]
+                cand[:, 1, w:] = np.minimum(dp[:, 0, : top + 1 - w], dp[:, 1, : top + 1 - w]) + c
+            else:
+                cand[:, :, w:] = dp[:, :, : top + 1 - w] + c[:, :, None]
+            np.less(cand, dp, out=takes[q])
+            np.minimum(dp, cand, out=dp)
+        out: dict[int, _SiteAnswer] = {}
+        low = 0 if self.floor_zero else self.need
+        for k, j in enumerate(js):
+            site = sites[j]
+            limits = np.minimum(np.floor(site.option_limit * (1 + 1e-9) / self.unit + 1e-9), top).astype(int)
+            values = np.full(site.option_cost.size, np.inf)
+            chosen: list[np.ndarray] = []
+            for o, lim in enumerate(limits.tolist()):
+                s1 = int(np.argmin(dp[k, 1, : lim + 1]))
+                options = [(float(dp[k, 1, s1]), 1, s1)]
+                # floor 0: every unit is a "coverer", so layer 1 is "serves someone" (the serve row)
+                if not self.floor_zero and low <= lim:
+                    s0 = low + int(np.argmin(dp[k, 0, low : lim + 1]))
+                    options.append((float(dp[k, 0, s0]), 0, s0))
+                value, layer, s = min(options)
+                values[o] = value + site.option_cost[o]
+                chosen.append(
+                    self._trace(site, items, takes[:, k], from_one[:, k], layer, s) if math.isfinite(value) else _NONE
+                )
+            out[j] = _SiteAnswer(values, chosen)
+        return out
+
+    def _trace(
+        self, site: _Site, items: np.ndarray, takes: np.ndarray, from_one: np.ndarray, layer: int, s: int
+    ) -> np.ndarray:
+        out = []
+        for q in range(items.size - 1, -1, -1):
+            if takes[q, layer, s]:
+                i = int(items[q])
+                out.append(i)
+                if self.data.coverer[i]:
+                    layer = 1 if from_one[q, s] else 0
+                s -= int(self.weight[i])
+        if site.host is not None:
+            out.append(site.host)
+        return np.array(out, dtype=np.int64)
+
+
+_NONE = np.array([], dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------- the outer step
+def _outer(data: _Data, values: Mapping[int, np.ndarray]) -> tuple[float, dict[int, int]] | None:
+    """Least total value of the open sites allowed by count, required sites and budget: (value, {site: option})."""
+    sites = list(values)
+    required = set(data.required.tolist())
+    if data.budget is None:
+        best = {j: int(np.argmin(values[j])) for j in sites}
+        v = {j: float(values[j][best[j]]) for j in sites}
+        must = [j for j in sites if j in required]
+        if len(must) < len(required) or any(not math.isfinite(v[j]) for j in must):
+            return None
+        rest = sorted((j for j in sites if j not in required and math.isfinite(v[j])), key=lambda j: v[j])
+        total = sum(v[j] for j in must)
+        chosen = list(must)
+        for j in rest:
+            if len(chosen) >= data.hi:
+                break
+            if len(chosen) >= data.lo and v[j] >= 0:
+                break
+            chosen.append(j)
+            total += v[j]
+        if not data.lo <= len(chosen) <= data.hi:
+            return None
+        return total, {j: best[j] for j in chosen}
+    return _outer_budget(data, values)
+
+
+def _outer_budget(data: _Data, values: Mapping[int, np.ndarray]) -> tuple[float, dict[int, int]] | None:
+    """The outer step with a budget: a small integer programme; its proven dual bound is the value."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    keys = [(j, o) for j, vals in values.items() for o in range(vals.size) if math.isfinite(vals[o])]
+    if not keys:
+        return None
+    c = np.array([values[j][o] for j, o in keys])
+    sites = sorted({j for j, _ in keys})
+    pos = {j: k for k, j in enumerate(sites)}
+    nk = len(keys)
+    one = np.zeros((len(sites), nk))
+    for k, (j, _) in enumerate(keys):
+        one[pos[j], k] = 1.0
+    required = set(data.required.tolist())
+    if not required <= set(sites):
+        return None
+    low = np.array([1.0 if j in required else 0.0 for j in sites])
+    budget_row = np.array([data.sites[j].option_budget[o] for j, o in keys])
+    cons = [
+        LinearConstraint(one, low, np.ones(len(sites))),
+        LinearConstraint(np.ones((1, nk)), data.lo, data.hi),
+        LinearConstraint(budget_row[None, :], -np.inf, data.budget),
+    ]
+    res = milp(c, constraints=cons, integrality=np.ones(nk), bounds=Bounds(0, 1), options={"mip_rel_gap": 1e-9})
+    if res.x is None:
+        return None
+    dual = getattr(res, "mip_dual_bound", None)
+    value = float(res.fun) if dual is None or not math.isfinite(dual) else min(float(res.fun), float(dual))
+    chosen = {keys[k][0]: keys[k][1] for k in np.flatnonzero(res.x > 0.5)}
+    return value, chosen
+
+
+# ---------------------------------------------------------------------------- the bound
+@dataclass
+class _Evaluation:
+    value: float
+    counts: np.ndarray  # times each unit is served
+    site_values: dict[int, np.ndarray]
+    tables: dict[int, np.ndarray]
+    red: np.ndarray  # (n, m) reduced cost used
+    served: dict[int, list[np.ndarray]]  # units served by each site, per option
+
+
+class _Lagrangian:
+    def __init__(self, data: _Data, duals: RowDuals | None, *, cover_states: int | None, exact_states: int) -> None:
+        self.data = data
+        n = data.problem.n_units
+        m = data.problem.n_sites
+        self.size_mult = np.zeros(m)
+        self.max_mult = np.zeros(n)
+        if data.max_weight > 0 and duals is not None:
+            mm = np.maximum(duals.maxtravel, 0.0)
+            total = float(mm.sum())
+            self.max_mult = mm * (data.max_weight / total) if total > data.max_weight else mm
+        binding = [j for j, s in data.sites.items() if s.binding]
+        self.exact: _ExactProgramme | None = None
+        self.mode = "floor"
+        if binding:
+            unit = _common_unit(data.problem.population)
+            top = max(float(data.sites[j].option_limit.max()) for j in binding)
+            if unit is not None and top / unit <= exact_states:
+                states = int(math.floor(top / unit + 1e-9))
+                self.exact = _ExactProgramme(data, unit, states)
+                self.mode = "exact"
+            else:
+                if duals is not None:
+                    self.size_mult = np.maximum(-duals.size, 0.0)
+                self.mode = "floor, size rows relaxed"
+        self.floor_prog = _FloorProgramme(data, _floor_unit(data, cover_states))
+        self.unit = self.exact.unit if self.exact is not None else self.floor_prog.unit
+
+    def base(self) -> np.ndarray:
+        """Each pair's cost in :math:`L` before the multipliers ``u``."""
+        data = self.data
+        pop = data.problem.population
+        return data.cost + self.max_mult[:, None] * data.travel + self.size_mult[None, :] * pop[:, None]
+
+    def evaluate(self, u: np.ndarray) -> _Evaluation | None:
+        data = self.data
+        pop = data.problem.population
+        base = data.cost + self.max_mult[:, None] * data.travel - u[:, None]
+        site_values: dict[int, np.ndarray] = {}
+        served: dict[int, list[np.ndarray]] = {}
+        tables: dict[int, np.ndarray] = {}
+        red_all = np.where(data.allowed, base + self.size_mult[None, :] * pop[:, None], np.inf)
+        if self.exact is not None:
+            exact = {j: site for j, site in data.sites.items() if site.binding}
+            for j, ans in self.exact.solve_many(exact, red_all).items():
+                site_values[j] = ans.values
+                served[j] = ans.chosen
+        for j, site in data.sites.items():
+            red = red_all[:, j]
+            if j not in site_values:
+                val, chosen, table = self.floor_prog.solve(site, red, extra=0.0)
+                lam = self.size_mult[j]
+                site_values[j] = val + site.option_cost - lam * site.option_limit
+                served[j] = [chosen] * site.option_cost.size
+                tables[j] = table
+        outer = _outer(data, site_values)
+        if outer is None:
+            return None
+        total, chosen_sites = outer
+        counts = np.zeros(data.problem.n_units)
+        for j, o in chosen_sites.items():
+            counts[served[j][o]] += 1
+        max_part = (data.max_weight - float(self.max_mult.sum())) * data.max_low
+        return _Evaluation(float(u.sum()) + max_part + total, counts, site_values, tables, red_all, served)
+
+
+class _Master:
+    """The restricted master LP of the equivalent Dantzig-Wolfe decomposition (HiGHS).
+
+    Its columns are site configurations (a site, an option, the units served) that the
+    site programmes produced; its row duals on the units are the next multipliers. It only
+    steers the multipliers: the bound is always :math:`L(u)` computed by the programmes.
+    """
+
+    def __init__(self, lag: _Lagrangian, big: float) -> None:
+        import highspy
+
+        data = lag.data
+        self.lag = lag
+        self.n = data.problem.n_units
+        self.site_row = {j: self.n + 1 + k for k, j in enumerate(data.sites)}
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        inf = highspy.kHighsInf
+        required = set(data.required.tolist())
+        lower = [1.0] * self.n + [float(data.lo)] + [1.0 if j in required else 0.0 for j in data.sites]
+        upper = [1.0] * self.n + [float(data.hi)] + [1.0] * len(data.sites)
+        if data.budget is not None:
+            lower.append(-inf)
+            upper.append(float(data.budget))
+        self.budget_row = len(lower) - 1 if data.budget is not None else None
+        h.addRows(len(lower), np.array(lower), np.array(upper), 0, np.array([0]), np.array([]), np.array([]))
+        # slack columns keep the master feasible before it has columns covering every unit,
+        # opening enough sites and every required one
+        for i in range(self.n):
+            h.addCol(big, 0.0, inf, 1, np.array([i], dtype=np.int32), np.array([1.0]))
+        h.addCol(big, 0.0, inf, 1, np.array([self.n], dtype=np.int32), np.array([1.0]))
+        for j in required & set(data.sites):
+            h.addCol(big, 0.0, 1.0, 1, np.array([self.site_row[j]], dtype=np.int32), np.array([1.0]))
+        self.h = h
+        self.seen: set[tuple[int, int, bytes]] = set()
+        self.count = 0
+
+    def add(self, j: int, o: int, units: np.ndarray, cost: float) -> bool:
+        """Add a configuration of cost ``cost``; False if the master has it already."""
+        units = np.unique(units)
+        key = (j, o, units.tobytes())
+        if key in self.seen or units.size == 0 or not math.isfinite(cost):
+            return False
+        self.seen.add(key)
+        rows = [*units.tolist(), self.n, self.site_row[j]]
+        vals = [1.0] * (units.size + 2)
+        if self.budget_row is not None:
+            rows.append(self.budget_row)
+            vals.append(float(self.lag.data.sites[j].option_budget[o]))
+        self.h.addCol(cost, 0.0, 1.0, len(rows), np.array(rows, dtype=np.int32), np.array(vals))
+        self.count += 1
+        return True
+
+    def add_evaluation(self, ev: _Evaluation, u: np.ndarray) -> int:
+        """Add every site's best configuration at ``u``; the number new."""
+        added = 0
+        for j, values in ev.site_values.items():
+            o = int(np.argmin(values))
+            if math.isfinite(values[o]):
+                units = ev.served[j][o]
+                added += self.add(j, o, units, float(values[o]) + float(u[np.unique(units)].sum()))
+        return added
+
+    def add_plan(self, plan: np.ndarray, base: np.ndarray) -> None:
+        """Add a plan's polysystems (``plan``: site of each unit; ``base``: pair costs without ``u``)."""
+        data = self.lag.data
+        for j in np.unique(plan).tolist():
+            site = data.sites.get(j)
+            if site is None:
+                continue
+            units = np.flatnonzero(plan == j)
+            pop = float(data.problem.population[units].sum())
+            fits = np.flatnonzero(site.option_limit * (1 + 1e-9) >= pop)
+            if fits.size == 0:
+                continue
+            lam = self.lag.size_mult[j]
+            o = int(fits[np.argmin(site.option_cost[fits] - lam * site.option_limit[fits])])
+            extra = float(site.option_cost[o] - lam * site.option_limit[o])
+            self.add(j, o, units, float(base[units, j].sum()) + extra)
+
+    def solve(self) -> tuple[np.ndarray, float] | None:
+        """The unit rows' duals and the master's value (``None``: not solved)."""
+        import highspy
+
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            logger.warning("master status %s", self.h.modelStatusToString(self.h.getModelStatus()))
+            return None
+        dual = np.asarray(self.h.getSolution().row_dual)
+        return dual[: self.n].copy(), float(self.h.getInfo().objective_function_value)
+
+
+def _floor_unit(data: _Data, states: int | None) -> float:
+    """The population unit of the floor programme.
+
+    Exact (the populations' common divisor) when that needs no more states than the
+    rounded one; else the floor over ``states``, by default a :data:`ROUNDING_SHARE` of the
+    median unit's population (each unit then loses at most that share to the rounding),
+    within :data:`COVER_STATES_MIN` and :data:`COVER_STATES_MAX` states.
+    """
+    if data.floor <= 0:
+        return 1.0
+    if states is None:
+        positive = data.problem.population[data.problem.population > 0]
+        median = float(np.median(positive)) if positive.size else data.floor
+        unit = min(max(median * ROUNDING_SHARE, data.floor / COVER_STATES_MAX), data.floor / COVER_STATES_MIN)
+    else:
+        unit = data.floor / states
+    common = _common_unit(data.problem.population)
+    return common if common is not None and common >= unit else unit
+
+
+def _common_unit(population: np.ndarray) -> float | None:
+    """The greatest common divisor of the populations when all are whole numbers, else ``None``."""
+    if not np.allclose(population, np.rint(population), rtol=0, atol=1e-9):
+        return None
+    ints = np.rint(population).astype(np.int64)
+    ints = ints[ints > 0]
+    if ints.size == 0:
+        return None
+    return float(np.gcd.reduce(ints))
+
+
+def lagrangian_bound(
+    problem: Problem,
+    *,
+    relaxation: Relaxation | None = None,
+    upper: float | None = None,
+    deadline: float | None = None,
+    max_iterations: int = MAX_ITERATIONS,
+    cover_states: int | None = None,
+    exact_states: int = EXACT_STATES,
+    reduced_costs: bool = True,
+    plan: np.ndarray | None = None,
+    method: str = "columns",
+) -> LagrangianBound:
+    """A lower bound for every plan of the whole model by Lagrangian relaxation (module docstring).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    relaxation
+        A solved LP relaxation (:func:`solvers.relaxation.solve_relaxation`): its duals
+        start the multipliers and its value is reported beside the bound.
+    upper
+        The objective of a known plan (steers the step sizes; not needed for validity).
+    deadline
+        ``time.perf_counter()`` value to stop at, or ``None``.
+    max_iterations
+        Subgradient iterations at most.
+    cover_states, exact_states
+        States of the floor-only programme (``None``: by the work, :func:`_floor_unit`) and
+        most states of the exact programme (see the module docstring).
+    reduced_costs
+        Also compute each pair's Lagrangian reduced cost.
+    plan
+        Site index of each unit in a known plan: its polysystems seed the master.
+    method
+        ``"columns"`` (multipliers from the restricted master LP, smoothed) or
+        ``"subgradient"`` (a deflected subgradient method with Polyak steps).
+
+    Returns
+    -------
+    LagrangianBound
+    """
+    t0 = time.perf_counter()
+    duals = relaxation.duals if relaxation is not None and relaxation.status == "optimal" else None
+    lp = relaxation.bound if relaxation is not None and relaxation.status == "optimal" else None
+    data = _data(problem)
+    lag = _Lagrangian(data, duals, cover_states=cover_states, exact_states=exact_states)
+    if duals is not None:
+        u = np.asarray(duals.assign, dtype=float).copy()
+    else:
+        u = np.where(data.allowed, data.cost, np.inf).min(axis=1)
+        u = np.where(np.isfinite(u), u, 0.0)
+    scale = max(1e-9, abs(upper) if upper is not None else abs(lp) if lp is not None else 1.0)
+    search = _columns if method == "columns" else _subgradient
+    found = search(lag, u, upper=upper, deadline=deadline, max_iterations=max_iterations, scale=scale, plan=plan)
+    if found is None:
+        seconds = time.perf_counter() - t0
+        return LagrangianBound(None, lp, 0, seconds, lag.mode, lag.unit, notes=["the relaxed model is infeasible"])
+    best_value, best_u, best_eval, it, notes = found
+    reduced = None
+    if reduced_costs and best_eval is not None and data.budget is None:
+        reduced = _reduced(lag, best_eval, best_u)
+    seconds = time.perf_counter() - t0
+    logger.info("lagrangian bound %.6g (lp %s), %d iterations, %.1f s, %s", best_value, lp, it, seconds, lag.mode)
+    return LagrangianBound(
+        best_value if math.isfinite(best_value) else None, lp, it, seconds, lag.mode, lag.unit, reduced, notes
+    )
+
+
+_Found = tuple[float, np.ndarray, "_Evaluation", int, list[str]]
+
+
+def _subgradient(
+    lag: _Lagrangian,
+    u: np.ndarray,
+    *,
+    upper: float | None,
+    deadline: float | None,
+    max_iterations: int,
+    scale: float,
+    plan: np.ndarray | None,
+    master: _Master | None = None,
+) -> _Found | None:
+    """Deflected subgradient steps (Polyak's rule towards ``upper``); the best value, multipliers, evaluation.
+
+    With ``master``, every evaluation's configurations are added to it.
+    """
+    del plan
+    best_value, best_u, best_eval = -math.inf, u.copy(), None
+    direction = np.zeros(u.size)
+    theta, stall, it = _THETA, 0, 0
+    notes: list[str] = []
+    while it < max_iterations:
+        if deadline is not None and time.perf_counter() >= deadline and it > 0:
+            notes.append(f"time limit reached after {it} iterations")
+            break
+        ev = lag.evaluate(u)
+        it += 1
+        if ev is None:
+            return None
+        if master is not None:
+            master.add_evaluation(ev, u)
+        if ev.value > best_value + 1e-12 * scale:
+            best_value, best_u, best_eval = ev.value, u.copy(), ev
+            stall = 0
+        else:
+            stall += 1
+            if stall >= _STALL:  # back to the best multipliers with shorter steps
+                theta /= 2
+                stall = 0
+                if theta < _MIN_THETA:
+                    break
+                assert best_eval is not None
+                u, ev, direction = best_u.copy(), best_eval, np.zeros(u.size)
+        g = 1.0 - ev.counts
+        if not g.any() or (upper is not None and upper - best_value <= 1e-9 * scale):
+            break
+        direction = g + _DEFLECTION * direction
+        target = upper if upper is not None else best_value + 0.01 * scale
+        gap = max(target - ev.value, 1e-6 * scale)
+        u = u + theta * gap / float(direction @ direction) * direction
+    assert best_eval is not None
+    return best_value, best_u, best_eval, it, notes
+
+
+def _columns(
+    lag: _Lagrangian,
+    u: np.ndarray,
+    *,
+    upper: float | None,
+    deadline: float | None,
+    max_iterations: int,
+    scale: float,
+    plan: np.ndarray | None,
+) -> _Found | None:
+    """Multipliers from the restricted master's duals, smoothed towards the best so far (Wentges).
+
+    The master is first filled by a few subgradient steps (their
+    configurations, and the plan's polysystems), which also give the first best multipliers.
+    """
+    master = _Master(lag, big=_BIG_FACTOR * scale)
+    if plan is not None:
+        master.add_plan(plan, lag.base())
+    first = _subgradient(
+        lag,
+        u,
+        upper=upper,
+        deadline=deadline,
+        max_iterations=min(_FIRST_STEPS, max_iterations // 2),
+        scale=scale,
+        plan=None,
+        master=master,
+    )
+    if first is None:
+        return None
+    best_value, best_u, best_eval, it, notes = first
+    constant = (lag.data.max_weight - float(lag.max_mult.sum())) * lag.data.max_low
+    alpha = _SMOOTHING
+    while it < max_iterations:
+        if deadline is not None and time.perf_counter() >= deadline:
+            notes[:] = [f"time limit reached after {it} iterations"]
+            break
+        solved = master.solve()
+        if solved is None:
+            notes.append("the master LP was not solved")
+            break
+        u_master, value = solved
+        if best_value >= value + constant - 1e-9 * scale:
+            break  # the master's value bounds L from above: the best L is the dual's optimum
+        if upper is not None and upper - best_value <= 1e-9 * scale:
+            break
+        point = alpha * best_u + (1 - alpha) * u_master
+        ev = lag.evaluate(point)
+        it += 1
+        logger.debug("master %.6g, best L %.6g", value + constant, best_value)
+        if ev is None:
+            return None
+        improved = ev.value > best_value + 1e-12 * scale
+        if improved:
+            best_value, best_u, best_eval = ev.value, point, ev
+        added = master.add_evaluation(ev, point)
+        alpha = _SMOOTHING if added else 0.0  # no new column: price at the master's own duals
+        if not added and not improved and alpha == 0.0 and np.array_equal(point, u_master):
+            break
+    return best_value, best_u, best_eval, it, notes
+
+
+def _reduced(lag: _Lagrangian, ev: _Evaluation, u: np.ndarray) -> np.ndarray | None:
+    r"""Each allowed pair's Lagrangian reduced cost :math:`d_{ij} \ge 0` (module docstring)."""
+    data = lag.data
+    n, m = data.problem.n_units, data.problem.n_sites
+    best = {j: float(v.min()) for j, v in ev.site_values.items()}
+    # outer value with site j forced open, less the outer optimum
+    forced = _forced_outer(data, best)
+    if forced is None:
+        return None
+    base_total = forced.pop(-1)
+    out = np.full((n, m), np.inf)
+    for j, site in data.sites.items():
+        units = site.units
+        if not (math.isfinite(best[j]) and math.isfinite(forced[j])):
+            continue  # the site cannot open (or not with the outer rules): its pairs are in no plan
+        if lag.exact is not None and site.binding:
+            # with i forced: at least the site's value (a weaker but valid estimate)
+            site_with = np.full(units.size, best[j])
+        else:
+            prog = lag.floor_prog
+            red = ev.red[:, j]
+            c = red[units]
+            lam = lag.size_mult[j]
+            opt_part = float(np.min(site.option_cost - lam * site.option_limit))
+            covered = prog.covered_forced(site, red)
+            left = max(0, prog.need - covered)
+            forced_part = float(c[c <= 0].sum()) + (float(red[site.host]) if site.host is not None else 0.0)
+            w = prog.weight[units]
+            # a unit already taken for free (c <= 0): forcing it changes nothing; else the rest of
+            # the floor costs at least its fractional cover by every unit of positive cost
+            rest = np.maximum(0, left - w)
+            pos = c > 0
+            if pos.any():
+                order = np.argsort(c[pos] / np.maximum(w[pos], 1), kind="stable")
+                pc, pw = c[pos][order], w[pos][order].astype(float)
+                frac = _fractional_cover(rest.astype(float), np.cumsum(pw), np.cumsum(pc), pc / np.maximum(pw, 1))
+            else:
+                frac = np.where(rest > 0, np.inf, 0.0)
+            with_i = forced_part + c + frac + opt_part
+            site_with = np.where(c <= 0, best[j], np.maximum(best[j], with_i))
+        out[units, j] = site_with - best[j] + (forced[j] - base_total)
+        if site.host is not None:
+            out[site.host, j] = forced[j] - base_total
+    return np.maximum(out, 0.0)
+
+
+def _forced_outer(data: _Data, v: Mapping[int, float]) -> dict[int, float] | None:
+    """Outer value with each site forced open (key -1: the unforced optimum); no budget only."""
+    required = set(data.required.tolist())
+    sites = list(v)
+    must = [j for j in sites if j in required]
+    rest = sorted((j for j in sites if j not in required and math.isfinite(v[j])), key=lambda j: v[j])
+
+    def pick(extra_forced: int | None) -> float:
+        chosen = list(must)
+        total = sum(v[j] for j in must)
+        if extra_forced is not None and extra_forced not in required:
+            chosen.append(extra_forced)
+            total += v[extra_forced]
+        for j in rest:
+            if j == extra_forced:
+                continue
+            if len(chosen) >= data.hi:
+                break
+            if len(chosen) >= data.lo and v[j] >= 0:
+                break
+            chosen.append(j)
+            total += v[j]
+        if not data.lo <= len(chosen) <= data.hi:
+            return math.inf
+        return total
+
+    base = pick(None)
+    if not math.isfinite(base):
+        return None
+    out = {j: pick(j) for j in sites}
+    out[-1] = base
+    return out

@@ -1,0 +1,150 @@
+"""The Lagrangian bound is a bound: never above a known optimum.
+
+* small random instances (the generators and the brute-force oracle of
+  ``tests/test_solver_properties.py``, which share no code with the solvers): the bound
+  is at most the oracle's optimum, and every pair of the optimal plan has a Lagrangian
+  reduced cost that the plan's objective covers;
+* OR-Library ``pmedcap1`` instances: the bound is at most the published optimum;
+* the real Redbridge practices: the bound lies between the LP bound and the proven optimum;
+* the neighbourhood search reports both bounds and the one that certified its gap, and
+  its status stays honest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from bench.orlib import instance_names, read_instance
+from catchment.plan import Plan
+from catchment.problem import Problem
+from catchment.validate import validate_plan
+from solvers.common import candidate_pairs
+from solvers.lagrangian import bound_source, lagrangian_bound, stronger_bound
+from solvers.relaxation import solve_relaxation
+from tests.test_solver_properties import _key, area_instances, practice_instances
+
+SETTINGS = settings(
+    max_examples=40, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+TOL = 1e-7
+
+
+def _best_plan(problem: Problem) -> tuple[float, Plan] | None:
+    """The best valid plan by brute force (first objective term), or None."""
+    usable = [s for s, st_ in zip(problem.site_ids, problem.site_status, strict=True) if st_ != "excluded"]
+    best: tuple[tuple[float, ...], Plan] | None = None
+    for assignment in itertools.product(usable, repeat=problem.n_units):
+        hubs = sorted(set(assignment))
+        for chosen in itertools.product(*(problem.options_of(s) for s in hubs)):
+            plan = Plan(
+                dict(zip(problem.unit_ids, assignment, strict=True)),
+                {o.site_id: o.option for o in chosen},
+                status="feasible",
+            )
+            if validate_plan(problem, plan):
+                continue
+            key = _key(problem, plan)
+            if best is None or key < best[0]:
+                best = (key, plan)
+    return None if best is None else (best[0][0], best[1])
+
+
+def _check(problem: Problem) -> None:
+    found = _best_plan(problem)
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+    for method in ("columns", "subgradient"):
+        result = lagrangian_bound(
+            problem,
+            relaxation=relax if relax.status == "optimal" else None,
+            upper=None if found is None else found[0],
+            max_iterations=40,
+            method=method,
+        )
+        if found is None:  # no valid plan: any bound (or none) is vacuously valid
+            continue
+        optimum, plan = found
+        assert result.bound is not None, result.notes
+        assert result.bound <= optimum + TOL * max(1.0, abs(optimum)), (method, result.bound, optimum, result.mode)
+        if result.reduced is not None:
+            for unit, site in plan.assignment.items():
+                d = result.reduced[problem.unit_index(unit), problem.site_index(site)]
+                assert result.bound + d <= optimum + TOL * max(1.0, abs(optimum)), (method, unit, site, d)
+
+
+@SETTINGS
+@given(practice_instances())
+def test_bound_never_exceeds_the_brute_force_optimum(problem):
+    _check(problem)
+
+
+@SETTINGS
+@given(area_instances())
+def test_bound_never_exceeds_the_brute_force_optimum_of_contiguous_areas(problem):
+    _check(problem)
+
+
+#: Five of the twenty (bench/bounds.py runs all twenty): n = 50 and n = 100.
+PMEDCAP = ["pmedcap1-01", "pmedcap1-05", "pmedcap1-09", "pmedcap1-13", "pmedcap1-17"]
+
+
+def test_bound_never_exceeds_the_published_pmedcap1_optima():
+    assert set(PMEDCAP) <= set(instance_names())
+    for name in PMEDCAP:
+        instance = read_instance(name)
+        problem = instance.problem
+        relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+        result = lagrangian_bound(problem, relaxation=relax, upper=instance.optimum / instance.scale, max_iterations=30)
+        assert result.bound is not None and result.mode == "exact"
+        assert instance.cost(result.bound) <= instance.optimum + 1e-6, (name, instance.cost(result.bound))
+        # at the LP's duals the programme is at least the LP (exact populations): the bound never loses to it
+        assert result.bound >= (relax.bound or -math.inf) - 1e-9
+
+
+def test_redbridge_practices_bound_between_lp_and_optimum(redbridge_problem):
+    problem = redbridge_problem
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+    result = lagrangian_bound(problem, relaxation=relax, max_iterations=80)
+    assert relax.bound is not None and result.bound is not None
+    assert result.bound > relax.bound  # strictly stronger here
+    assert result.bound <= 5.162835711658372 + 1e-9  # the proven optimum (bench/results)
+    assert bound_source(relax.bound, result.bound) == "lagrangian"
+    assert stronger_bound(relax.bound, result.bound) == result.bound
+    assert bound_source(relax.bound, None) == "lp" and bound_source(None, None) is None
+    assert result.reduced is not None
+    fin = np.isfinite(result.reduced)
+    assert fin.sum() == candidate_pairs(problem, k=None).n_pairs
+    assert np.all(result.reduced[fin] >= 0)
+
+
+@pytest.fixture(scope="module")
+def redbridge_problem():
+    from bench.instances import build_instance
+
+    return build_instance("redbridge-practices").problem
+
+
+def test_neighbourhood_search_reports_both_bounds_and_the_certifying_one():
+    from solvers.lns import solve_lns
+    from tests.test_lns import _optimum, _towns
+
+    problem = _towns()
+    optimum = _optimum(problem)
+    plan = solve_lns(problem, time_limit=15, mip_gap=1e-6, workers=1, neighbourhood_units=25)
+    assert validate_plan(problem, plan) == []
+    bounds = plan.stats["bounds"]
+    assert bounds["lp"] is not None and bounds["lagrangian"] is not None  # the LP left a gap: both computed
+    assert bounds["lagrangian"] <= optimum.objective + 1e-9 and bounds["lp"] <= optimum.objective + 1e-9
+    assert plan.bound == pytest.approx(max(bounds["lp"], bounds["lagrangian"])) or bounds["source"] == "mip"
+    if bounds["source"] == "lagrangian":
+        assert plan.bound == pytest.approx(bounds["lagrangian"])
+        assert "Lagrangian relaxation" in " ".join(plan.notes)
+    assert plan.bounds_label is not None and "Lagrangian" in plan.bounds_label
+    assert plan.stats["lns"]["lagrangian"]["iterations"] >= 1
+    # honest status: optimal only when the reported bound proves it
+    assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective)
+    assert (plan.status == "optimal") == (plan.gap <= 1e-6)
