@@ -4,10 +4,11 @@ Every matrix is a :class:`TravelTimes` in minutes that says where its numbers co
 (``source`` is ``"network"``, ``"matrix"`` or ``"estimate"``; :attr:`TravelTimes.label`
 is the short text to print next to them). Unreachable pairs are ``numpy.inf``, never 0.
 
-Network matrices are computed with :func:`scipy.sparse.csgraph.dijkstra` on a CSR copy of
-the graph (one shortest-path tree per unique snapped node on the smaller side: from each
-destination on the *reversed* graph, or from each origin on the graph itself), plus an
-access leg at each end: the straight-line snap distance walked at ``access_speed_kph``.
+Network matrices are computed by :func:`geodata.shortest_paths.many_to_many_lengths` (exact
+bucket-queue searches, shared among threads) on a CSR copy of the graph (one search per
+unique snapped node on the smaller side: from each destination on the *reversed* graph,
+or from each origin on the graph itself, stopping once every node of the other side is
+reached), plus an access leg at each end: the straight-line snap distance walked at ``access_speed_kph``.
 Results are cached on disk (:mod:`geodata.cache`), keyed by a fingerprint of the network,
 the points, their ids and the parameters that change the numbers.
 """
@@ -30,7 +31,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from tqdm import tqdm
@@ -62,8 +63,8 @@ _SOURCES: tuple[str, ...] = ("network", "matrix", "estimate")
 SnapTo = Literal["any", "strong"]
 Points: TypeAlias = gpd.GeoSeries | gpd.GeoDataFrame | np.ndarray
 
-#: Memory budget (bytes) of one block of shortest-path rows (sources x all nodes).
-_BLOCK_BYTES = 32 * 2**20
+#: Fewest searches for which a progress bar is shown.
+_PROGRESS_SEARCHES = 200
 #: Version tag mixed into every cache key; bump when the computation changes.
 _KEY_VERSION = "travel_time_matrix/1"
 
@@ -489,6 +490,7 @@ def travel_time_matrix(
     strict: bool = False,
     cache: bool = True,
     progress: bool = True,
+    workers: int | None = None,
 ) -> TravelTimes:
     """Door-to-door travel times (minutes) between two point sets on a road network.
 
@@ -523,8 +525,10 @@ def travel_time_matrix(
     cache
         Read and write the on-disk cache (:func:`geodata.settings.cache_dir`).
     progress
-        Show a tqdm bar on stderr when there are many blocks of searches (and stderr is a
-        terminal).
+        Show a tqdm bar on stderr when there are many searches (and stderr is a terminal).
+    workers
+        Threads sharing the searches (default :func:`geodata.settings.usable_cores`); the
+        numbers do not depend on it.
 
     Returns
     -------
@@ -585,6 +589,7 @@ def travel_time_matrix(
             cutoff_min=cutoff_min,
             access_speed_kph=access_speed_kph,
             progress=progress,
+            workers=workers,
         )
         if cache:
             save_arrays(
@@ -643,6 +648,7 @@ def _door_to_door_minutes(
     cutoff_min: float | None,
     access_speed_kph: float,
     progress: bool,
+    workers: int | None,
 ) -> np.ndarray:
     """Network minutes between snapped nodes plus the access legs, ``inf`` beyond the cutoff.
 
@@ -650,7 +656,7 @@ def _door_to_door_minutes(
     """
     (o_pos, o_snap), (d_pos, d_snap) = origins, destinations
     limit_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
-    minutes = _node_minutes(net, o_pos, d_pos, limit_s=limit_s, progress=progress)
+    minutes = _node_minutes(net, o_pos, d_pos, limit_s=limit_s, progress=progress, workers=workers)
     metres_per_min = access_speed_kph * 1000.0 / 60.0
     minutes += o_snap[:, None] / metres_per_min
     minutes += d_snap[None, :] / metres_per_min
@@ -702,8 +708,11 @@ def _node_minutes(
     *,
     limit_s: float,
     progress: bool,
+    workers: int | None,
 ) -> np.ndarray:
     """Network-only minutes between snapped nodes, ``(len(o_pos), len(d_pos))``, writable."""
+    from geodata.shortest_paths import many_to_many_lengths  # numba: imported when a matrix is computed
+
     if o_pos.size == 0 or d_pos.size == 0:
         return np.zeros((o_pos.size, d_pos.size))
     uo, o_inv = np.unique(o_pos, return_inverse=True)
@@ -712,24 +721,16 @@ def _node_minutes(
     # destinations on the reversed graph give every origin's time *to* them.
     from_destinations = ud.size <= uo.size
     graph, sources, targets = (net.reverse, ud, uo) if from_destinations else (net.forward, uo, ud)
-    n_nodes = net.xy.shape[0]
-    block = int(max(1, min(sources.size, _BLOCK_BYTES // (8 * n_nodes))))
-    n_blocks = -(-sources.size // block)
-    seconds = np.empty((sources.size, targets.size))
     bar = tqdm(
         total=int(sources.size),
         desc="travel times",
         unit="search",
         file=sys.stderr,
-        disable=True if (not progress or n_blocks < 3) else None,
+        disable=True if (not progress or sources.size < _PROGRESS_SEARCHES) else None,
         leave=False,
     )
     with bar:
-        for start in range(0, sources.size, block):
-            chunk = sources[start : start + block]
-            dist = dijkstra(graph, directed=True, indices=chunk, limit=limit_s)
-            seconds[start : start + chunk.size] = dist[:, targets]
-            bar.update(chunk.size)
+        seconds = many_to_many_lengths(graph, sources, targets, limit=limit_s, workers=workers, on_progress=bar.update)
     node_seconds = seconds.T if from_destinations else seconds  # (unique origins, unique destinations)
     return node_seconds[np.ix_(o_inv.ravel(), d_inv.ravel())] / 60.0
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import geodata.travel as travel
+import geodata.shortest_paths as shortest_paths
 from geodata.cache import entry_paths
 from geodata.errors import InputDataError, MissingFileError, NetworkError, SnapWarning, TravelTimeError
 from geodata.settings import BNG, WGS84, cache_dir
@@ -74,19 +74,19 @@ def line_graph() -> nx.MultiDiGraph:
     return G
 
 
-class DijkstraSpy:
-    """Counts calls to scipy's dijkstra made by geodata.travel."""
+class SearchSpy:
+    """Counts the searches that geodata.travel asks of geodata.shortest_paths."""
 
     def __init__(self, monkeypatch):
         self.calls = 0
         self.sources = 0
-        self._real = travel.dijkstra
-        monkeypatch.setattr(travel, "dijkstra", self)
+        self._real = shortest_paths.many_to_many_lengths
+        monkeypatch.setattr(shortest_paths, "many_to_many_lengths", self)
 
-    def __call__(self, graph, **kwargs):
+    def __call__(self, graph, sources, targets, **kwargs):
         self.calls += 1
-        self.sources += len(kwargs["indices"])
-        return self._real(graph, **kwargs)
+        self.sources += len(sources)
+        return self._real(graph, sources, targets, **kwargs)
 
 
 # --------------------------------------------------------------------------- network matrix
@@ -125,7 +125,7 @@ def test_real_network_matches_networkx(london, london_points):
 def test_searches_from_the_smaller_side_agree(london, london_points, monkeypatch):
     origins, dests = london_points
     full = travel_time_matrix(london, origins, dests, cache=False, progress=False)
-    spy = DijkstraSpy(monkeypatch)
+    spy = SearchSpy(monkeypatch)
     # 2 origins, ~10 destinations: trees grow forward from the origins instead
     few = travel_time_matrix(london, origins.iloc[:2], dests, cache=False, progress=False)
     assert spy.sources == 2
@@ -213,7 +213,7 @@ def _toy_points():
 def test_cache_hit_identical_without_recomputing(monkeypatch):
     G = line_graph()
     origins, dests = _toy_points()
-    spy = DijkstraSpy(monkeypatch)
+    spy = SearchSpy(monkeypatch)
     first = travel_time_matrix(G, origins, dests, origin_ids=["o1", "o2"], destination_ids=["D", "A"])
     assert spy.calls == 1
     files = sorted(p.name for p in (cache_dir() / "travel").iterdir())
@@ -222,7 +222,7 @@ def test_cache_hit_identical_without_recomputing(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("recomputed despite the cache")
 
-    monkeypatch.setattr(travel, "dijkstra", boom)
+    monkeypatch.setattr(shortest_paths, "many_to_many_lengths", boom)
     second = travel_time_matrix(G, origins, dests, origin_ids=["o1", "o2"], destination_ids=["D", "A"])
     np.testing.assert_array_equal(second.minutes, first.minutes)
     np.testing.assert_array_equal(second.origin_snap_m, first.origin_snap_m)
@@ -240,7 +240,7 @@ def test_cache_hit_identical_without_recomputing(monkeypatch):
 
 def test_cache_key_follows_weights_points_ids_and_params(monkeypatch):
     origins, dests = _toy_points()
-    spy = DijkstraSpy(monkeypatch)
+    spy = SearchSpy(monkeypatch)
     travel_time_matrix(line_graph(), origins, dests)
     travel_time_matrix(line_graph(), origins, dests)
     assert spy.calls == 1
@@ -283,7 +283,7 @@ def test_corrupted_cache_is_recomputed(monkeypatch, caplog, damage):
         npz.write_bytes(npz.read_bytes()[:-40])
     else:
         npz.unlink()
-    spy = DijkstraSpy(monkeypatch)
+    spy = SearchSpy(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="geodata.cache"):
         again = travel_time_matrix(G, origins, dests)
     assert spy.calls == 1
