@@ -404,21 +404,12 @@ def road_arrays(G: nx.Graph, *, weight: str = "travel_time") -> RoadArrays:
     xy = np.ascontiguousarray(xy_g[order])
     rank = {node: r for r, node in enumerate(nodes)}
 
-    triples = list(G.edges(data=weight, default=np.nan))
-    m = len(triples)
-    u = np.fromiter((rank[t[0]] for t in triples), np.int64, m)
-    v = np.fromiter((rank[t[1]] for t in triples), np.int64, m)
-    try:
-        w = np.fromiter((t[2] for t in triples), np.float64, m)
-    except (TypeError, ValueError) as exc:
-        raise NetworkError(f"edge attribute {weight!r} is not numeric on every edge: {exc}") from exc
+    u, v, w = _arc_arrays(G, rank, weight)
     for bad, what in ((np.isnan(w), "no"), (w < 0, "a negative")):
         if bad.any():
             idx = np.flatnonzero(bad)
-            examples = ", ".join(f"{triples[i][0]!r}->{triples[i][1]!r}" for i in idx[:10])
-            raise NetworkError(f"{idx.size:,} of {m:,} edges have {what} {weight!r} value, e.g. {examples}")
-    if not G.is_directed():
-        u, v, w = np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([w, w])
+            examples = ", ".join(f"{nodes[u[i]]!r}->{nodes[v[i]]!r}" for i in idx[:10])
+            raise NetworkError(f"{idx.size:,} of {w.size:,} edges have {what} {weight!r} value, e.g. {examples}")
     keep = (u != v) & np.isfinite(w)
     u, v, w = u[keep], v[keep], w[keep]
     srt = np.lexsort((w, v, u))
@@ -439,6 +430,33 @@ def road_arrays(G: nx.Graph, *, weight: str = "travel_time") -> RoadArrays:
         fingerprint=fingerprint,
         description=_describe(G, n, int(forward.nnz)),
     )
+
+
+def _arc_arrays(G: nx.Graph, rank: dict[Hashable, int], weight: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tail and head positions and ``weight`` (NaN where missing) of every arc, parallel edges included.
+
+    Walks the adjacency once (an undirected edge is met from both ends, so it gives both
+    arcs); ``G.edges(data=...)`` would walk it twice, once to count.
+    """
+    tails: list[int] = []
+    heads: list[int] = []
+    values: list[Any] = []
+    add_tail, add_head, add_value = tails.append, heads.append, values.append
+    nan = float("nan")
+    multi = G.is_multigraph()
+    for a, neighbours in G.adjacency():
+        ra = rank[a]
+        for b, data in neighbours.items():
+            rb = rank[b]
+            for attrs in data.values() if multi else (data,):
+                add_tail(ra)
+                add_head(rb)
+                add_value(attrs.get(weight, nan))
+    try:
+        w = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise NetworkError(f"edge attribute {weight!r} is not numeric on every edge: {exc}") from exc
+    return np.asarray(tails, dtype=np.int64), np.asarray(heads, dtype=np.int64), w
 
 
 def _sort_order(nodes: list[Hashable]) -> np.ndarray:
