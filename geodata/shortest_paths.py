@@ -118,7 +118,9 @@ def many_to_many_lengths(
     indptr = np.ascontiguousarray(graph.indptr, dtype=index)
     indices = np.ascontiguousarray(graph.indices, dtype=index)
     delta = bucket_width(weights)
-    n_slots = int(weights.max() / delta) + 2 if weights.size else 2
+    # A power of two at least max_weight / delta + 2, so that a bucket's slot is a bit mask.
+    spread = int(weights.max() / delta) if weights.size else 0
+    n_slots = 1 << (spread + 1).bit_length()
     limit_ = float(limit)
 
     def run(start: int) -> int:
@@ -144,7 +146,7 @@ def many_to_many_lengths(
 # The two compiled functions below: numba compiles them on first use and caches the machine
 # code on disk (``__pycache__``); their bodies run as compiled code, so their parameters
 # are documented here rather than typed. indptr/indices/weights: the CSR arrays;
-# inv_delta: 1 / bucket width; n_slots: buckets in the circular queue; dist, mark, head,
+# inv_delta: 1 / bucket width; n_slots: buckets in the circular queue (a power of two); dist, mark, head,
 # nxt, node, key: the workspace of one thread (lengths, target marks, bucket heads and
 # the entry pool: next entry, node and length of each entry).
 
@@ -170,7 +172,7 @@ def _search(indptr, indices, weights, source, targets, limit, inv_delta, n_slots
     pending = 1
     bucket = 0
     while pending > 0:
-        slot = bucket % n_slots
+        slot = bucket & (n_slots - 1)
         entry = head[slot]
         if entry < 0:
             if found == wanted:
@@ -195,7 +197,7 @@ def _search(indptr, indices, weights, source, targets, limit, inv_delta, n_slots
                         mark[t] = 0
                     return False
                 dist[v] = dv
-                b = np.int64(dv * inv_delta) % n_slots
+                b = np.int64(dv * inv_delta) & (n_slots - 1)
                 node[used] = v
                 key[used] = dv
                 nxt[used] = head[b]
