@@ -468,7 +468,7 @@ def test_benchmark_quick_runs(capsys):
     spec = importlib.util.spec_from_file_location("bench_travel_times", BENCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    figures = module.main(["--quick"])
+    figures = module.main(["--quick", "--no-pandana"])
     assert figures["max_diff_min"] < 1e-9
     assert figures["pairs_per_s"] > 0
     assert "pairs/s" in capsys.readouterr().out
