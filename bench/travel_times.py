@@ -379,14 +379,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         )
     )
     if args.write_doc:
-        write_section(DOC, "travel-times", "Travel times", doc_block(args, figures), script="bench/travel_times.py")
+        command = " ".join(["python bench/travel_times.py", *(sys.argv[1:] if argv is None else argv)])
+        block = doc_block(args, figures, command=command)
+        write_section(DOC, "travel-times", "Travel times", block, script="bench/travel_times.py")
         print(f"wrote the Travel times block of {DOC}")
     return figures
 
 
-def doc_block(args: argparse.Namespace, f: dict[str, float]) -> str:
-    """The Markdown of the Travel times block of docs/benchmarks.md."""
-    command = "python bench/travel_times.py --write-doc"
+def doc_block(args: argparse.Namespace, f: dict[str, float], *, command: str) -> str:
+    """The Markdown of the Travel times block of docs/benchmarks.md (``command``: how it was run)."""
     rows: list[tuple[str, float, float | None, str]] = [
         (f"ours, whole call ({int(f['workers'])} threads)", f["total_s"], f["total_cpu_s"], f"{f['max_diff_min']:.1e}"),
         ("ours, whole call (1 thread)", f["total_one_worker_s"], f["total_one_worker_cpu_s"], "identical"),
