@@ -14,6 +14,7 @@ Travel figures are in minutes, populations in people, capital costs in GBP excep
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ __all__ = [
     "ASSIGNMENT_COLUMNS",
     "POLYSYSTEM_COLUMNS",
     "objective_terms",
+    "objective_terms_of",
+    "option_amounts",
     "capital_cost",
     "assignments_frame",
     "polysystems_frame",
@@ -78,7 +81,59 @@ def objective_terms(problem: Problem, plan: Plan) -> dict[str, float | None]:
         minimises: ``weighted``, or the first term of a lexicographic objective). Means over
         zero weight are NaN.
     """
-    site = unit_hub_index(problem, plan)
+    return objective_terms_of(problem, unit_hub_index(problem, plan), plan.hub_options)
+
+
+def option_amounts(problem: Problem) -> dict[str, dict[tuple[str, str], float]]:
+    """Each hub-option term's amount of every hub option of the problem (before the term's scale).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+
+    Returns
+    -------
+    dict
+        Term name -> ``(site id, option) -> amount`` (capital: GBP), for the hub-option
+        terms of :data:`catchment.objective.TERMS`.
+    """
+    return {
+        term.name: {(o.site_id, o.option): term.option_amount(o) for o in problem.options}
+        for term in TERMS
+        if term.kind == "options"
+    }
+
+
+def objective_terms_of(
+    problem: Problem,
+    site: np.ndarray,
+    hub_options: Mapping[str, str],
+    *,
+    amounts: Mapping[str, Mapping[tuple[str, str], float]] | None = None,
+) -> dict[str, float | None]:
+    """:func:`objective_terms` of a plan given as arrays (for callers that keep them).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    site
+        Position of each unit's site in ``problem.site_ids``, ``-1`` for none
+        (:func:`catchment.validate.unit_hub_index`).
+    hub_options
+        Open hub site id -> option.
+    amounts
+        :func:`option_amounts` of the problem, for a caller that scores many plans of one
+        problem (default: computed here).
+
+    Returns
+    -------
+    dict
+        As :func:`objective_terms`.
+    """
+    if amounts is None:
+        amounts = option_amounts(problem)
     rows = np.flatnonzero(site >= 0)
     times = problem.travel_min[rows, site[rows]]
     terms: dict[str, float | None] = {}
@@ -90,8 +145,8 @@ def objective_terms(problem: Problem, plan: Plan) -> dict[str, float | None]:
         elif term.kind == "max":
             terms[term.name] = float(times.max()) if len(times) else math.nan
         else:
-            amount = {(o.site_id, o.option): term.option_amount(o) for o in problem.options}
-            terms[term.name] = float(sum(amount.get(item, 0.0) for item in plan.hub_options.items())) / term.scale
+            amount = amounts[term.name]
+            terms[term.name] = float(sum(amount.get(item, 0.0) for item in hub_options.items())) / term.scale
     weighted = 0.0
     for name, weight in problem.objective.weights.items():
         if weight > 0:

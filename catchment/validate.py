@@ -46,6 +46,12 @@ Rules checked (the ``rule`` of each :class:`Violation`, in report order):
 
 A polysystem below the floor that contains a waived unit is *not* a violation; it is
 reported with the waiver's reason by :func:`catchment.metrics.waived_polysystems`.
+
+The checks of one polysystem and of the whole plan, with their words, are public functions
+(:func:`site_violations`, :func:`population_violations`, :func:`travel_violation`,
+:func:`groups_violation`, :func:`contiguity_violation`, :func:`host_unit_violation`,
+:func:`plan_wide_violations`): an edit session (:mod:`catchment.editing`) re-checks with
+them only the polysystems an edit touched, and says exactly what this validator says.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +70,29 @@ from catchment.plan import Plan
 from catchment.problem import HubOption, Problem
 from geodata.errors import PlanInvalidError
 
-__all__ = ["RULES", "Violation", "validate_plan", "check_plan", "unit_hub_index"]
+__all__ = [
+    "RULES",
+    "Violation",
+    "validate_plan",
+    "check_plan",
+    "unit_hub_index",
+    "few",
+    "unit_label",
+    "site_label",
+    "people",
+    "minutes",
+    "polysystem_label",
+    "site_violations",
+    "population_violations",
+    "polysystem_population",
+    "travel_faults",
+    "travel_violation",
+    "groups_violation",
+    "contiguity_violation",
+    "host_unit_violation",
+    "plan_wide_violations",
+    "factorize",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +146,28 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.message}"
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """The site ids of :attr:`ids` (the hub first for polysystem rules)."""
+        if self.rule in _UNIT_RULES:
+            return ()
+        return self.ids[:1] if self.rule in _SITE_THEN_OTHERS else self.ids
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The unit ids of :attr:`ids` (a ``groups`` violation names groups, not units)."""
+        if self.rule in _UNIT_RULES:
+            return self.ids
+        return self.ids[1:] if self.rule in _SITE_THEN_UNITS else ()
+
+
+#: Rules whose ids are unit ids only.
+_UNIT_RULES = frozenset({"unknown_unit", "unassigned"})
+#: Rules whose ids are a site, then unit ids.
+_SITE_THEN_UNITS = frozenset({"hub_not_open", "unreachable", "max_travel", "contiguity", "host_unit"})
+#: Rules whose ids are a site, then other ids (units, or boundary group names).
+_SITE_THEN_OTHERS = _SITE_THEN_UNITS | {"groups"}
 
 
 # ---------------------------------------------------------------------------- public API
@@ -217,6 +267,173 @@ def minutes(x: float) -> str:
     return f"{x:.1f} min" if math.isfinite(x) else "unreachable"
 
 
+def polysystem_label(problem: Problem, site: str, ps_id: str | None) -> str:
+    """``polysystem PS03 (hub 'S1' (name))``: how every message names a polysystem."""
+    try:
+        hub = site_label(problem, problem.site_index(site))
+    except KeyError:
+        hub = repr(site)
+    return f"polysystem {ps_id or '?'} (hub {hub})"
+
+
+# ---------------------------------------------------------------------------- one polysystem's rules
+# The checks of one polysystem, given its members: the validator runs them on every
+# polysystem, an edit session (catchment.editing) on the polysystems an edit touched.
+def site_violations(
+    problem: Problem, site: str, ps_id: str | None, *, n_units: int, option: str, offered: Sequence[str]
+) -> list[Violation]:
+    """``empty_hub``, ``excluded_site`` and ``hub_option`` of the polysystem ``ps_id`` of hub ``site``.
+
+    ``offered``: the options the site offers, in the problem's order.
+    """
+    found = []
+    if n_units == 0:
+        found.append(Violation("empty_hub", f"{polysystem_label(problem, site, ps_id)} serves no unit", (site,)))
+    if problem.site_status[problem.site_index(site)] == "excluded":
+        where = polysystem_label(problem, site, ps_id)
+        found.append(Violation("excluded_site", f"{where} opens on an excluded site", (site,)))
+    if option not in offered:
+        choices = ", ".join(offered) or "no option at all"
+        where = polysystem_label(problem, site, ps_id)
+        found.append(Violation("hub_option", f"{where} has option {option!r}, but the site offers {choices}", (site,)))
+    return found
+
+
+def population_violations(
+    problem: Problem, site: str, ps_id: str | None, population: float, *, waived: bool, option: HubOption | None
+) -> list[Violation]:
+    """``floor``, ``ceiling`` and ``capacity`` of a polysystem that serves at least one unit.
+
+    ``waived``: the polysystem holds a waived unit; ``option``: its hub's option if the site
+    offers it.
+    """
+    rules = problem.rules
+    pop = float(population)
+    broken = []
+    if rules.below_floor(pop) and not waived:
+        broken.append(("floor", f"below the floor of {people(rules.floor)}"))
+    if rules.ceiling is not None and pop > rules.ceiling * (1 + _REL_TOL):
+        broken.append(("ceiling", f"above the ceiling of {people(rules.ceiling)}"))
+    if option is not None and option.capacity is not None and pop > option.capacity * (1 + _REL_TOL):
+        broken.append(("capacity", f"above the capacity of its {option.option} option ({people(option.capacity)})"))
+    if not broken:
+        return []
+    where = polysystem_label(problem, site, ps_id)
+    return [Violation(rule, f"{where} has {people(pop)} people, {limit}", (site,)) for rule, limit in broken]
+
+
+def polysystem_population(population: np.ndarray, members: np.ndarray) -> float:
+    """Population of a polysystem: its members' populations added in the order given.
+
+    Added one by one (as :func:`numpy.bincount` does), so that the sum is the same to the
+    last bit wherever it is computed from the same members in the same (ascending) order.
+    """
+    return float(np.bincount(np.zeros(len(members), dtype=np.int64), weights=population[members], minlength=1)[0])
+
+
+def travel_faults(times: np.ndarray, limit: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of ``times`` (minutes): unreachable (infinite), and beyond ``limit`` (finite)."""
+    unreachable = np.isinf(times)
+    if limit is None:
+        return unreachable, np.zeros_like(unreachable)
+    return unreachable, np.isfinite(times) & (times > limit + _MIN_TOL)
+
+
+def travel_violation(
+    problem: Problem, rule: str, where: str, j: int, units: Sequence[int], limit: float | None
+) -> Violation:
+    """``unreachable`` or ``max_travel``: ``units`` (positions, ascending) of site position ``j``."""
+    listed = ", ".join(f"{problem.unit_ids[i]!r} ({minutes(problem.travel_min[i, j])})" for i in units[:10]) + (
+        f" and {len(units) - 10} more" if len(units) > 10 else ""
+    )
+    if rule == "unreachable":
+        message = f"{len(units)} unit(s) cannot reach the hub of {where} at all: {listed}"
+    else:
+        message = f"{len(units)} unit(s) of {where} travel beyond the {limit:g}-minute limit: {listed}"
+    return Violation(rule, message, (problem.site_ids[j], *(problem.unit_ids[i] for i in units)))
+
+
+def groups_violation(
+    problem: Problem, where: str, site: str, members: np.ndarray, codes: np.ndarray, names: Sequence[str]
+) -> Violation | None:
+    """``groups``: the polysystem's members (ascending) span more than one boundary group.
+
+    ``codes``, ``names``: each unit's group code and the group names (:func:`factorize`).
+    """
+    present = np.unique(codes[members])
+    if len(present) <= 1:
+        return None
+    parts = []
+    for g in present:
+        in_g = members[codes[members] == g]
+        parts.append(f"{names[g]} ({len(in_g)} unit(s), {people(problem.population[in_g].sum())} people)")
+    return Violation(
+        "groups",
+        f"{where} crosses {len(present)} boundary groups: {', '.join(parts)}",
+        (site, *(names[g] for g in present)),
+    )
+
+
+def contiguity_violation(problem: Problem, where: str, site: str, parts: Sequence[np.ndarray]) -> Violation | None:
+    """``contiguity``: the polysystem falls into ``parts`` (each ascending unit positions)."""
+    if len(parts) <= 1:
+        return None
+    ordered = sorted(parts, key=lambda p: (-problem.population[p].sum(), problem.unit_ids[p[0]]))
+    described = "; ".join(
+        f"[{few((problem.unit_ids[i] for i in p), 5)}] ({people(problem.population[p].sum())} people)" for p in ordered
+    )
+    detached = [problem.unit_ids[i] for p in ordered[1:] for i in p]
+    return Violation(
+        "contiguity", f"{where} falls into {len(ordered)} disconnected parts: {described}", (site, *detached)
+    )
+
+
+def host_unit_violation(problem: Problem, where: str, site: str, host: int, elsewhere: str | None) -> Violation:
+    """``host_unit``: the unit ``host`` holding the hub is in polysystem ``elsewhere`` (or in none)."""
+    place = f"is in {elsewhere}" if elsewhere is not None else "is in no open polysystem"
+    return Violation(
+        "host_unit",
+        f"the hub of {where} stands in unit {unit_label(problem, host)}, which {place}",
+        (site, problem.unit_ids[host]),
+    )
+
+
+def plan_wide_violations(problem: Problem, hub_options: Mapping[str, str]) -> list[Violation]:
+    """``required_site``, ``polysystem_count`` and ``budget``: the rules of the whole plan.
+
+    ``hub_options``: open hub -> option, in the plan's order (the budget adds costs in it).
+    """
+    rules = problem.rules
+    found = []
+    for j in problem.required_sites():
+        site = problem.site_ids[j]
+        if site not in hub_options:
+            found.append(Violation("required_site", f"required site {site_label(problem, j)} has no hub", (site,)))
+    n = len(hub_options)
+    if rules.min_polysystems is not None and n < rules.min_polysystems:
+        found.append(
+            Violation("polysystem_count", f"{n} polysystem(s), fewer than the minimum of {rules.min_polysystems}")
+        )
+    if rules.max_polysystems is not None and n > rules.max_polysystems:
+        found.append(
+            Violation("polysystem_count", f"{n} polysystem(s), more than the maximum of {rules.max_polysystems}")
+        )
+    if rules.budget is not None:
+        options = {(o.site_id, o.option): o for o in problem.options}
+        chosen = (options.get(item) for item in hub_options.items())
+        total = sum(o.capital_cost for o in chosen if o is not None)
+        if total > rules.budget * (1 + _REL_TOL) + _REL_TOL:
+            found.append(
+                Violation(
+                    "budget",
+                    f"the chosen hub options cost GBP {total:,.0f} in total, above the budget of "
+                    f"GBP {rules.budget:,.0f}",
+                    tuple(sorted(hub_options)),
+                )
+            )
+    return found
+
+
 # ---------------------------------------------------------------------------- the checks
 class _Checker:
     """One validation pass; attributes hold the plan as arrays over the problem's units."""
@@ -267,9 +484,7 @@ class _Checker:
 
     def ps(self, site: str) -> str:
         """``polysystem PS03 (hub 'S1' (name))``."""
-        j = self.site_pos.get(site)
-        hub = site_label(self.problem, j) if j is not None else repr(site)
-        return f"polysystem {self.ps_ids.get(site, '?')} (hub {hub})"
+        return polysystem_label(self.problem, site, self.ps_ids.get(site))
 
     # -------------------------------------------------------------- units and sites
     def check_membership(self) -> None:
@@ -310,122 +525,68 @@ class _Checker:
                 f"{len(units)} unit(s) are assigned to site {where}, which is not an open hub: {few(units)}",
                 [site, *units],
             )
-        for k, site in enumerate(self.hubs):
-            if self.ps_n[k] == 0:
-                self.add("empty_hub", f"{self.ps(site)} serves no unit", [site])
-        for site in self.hubs:
-            if problem.site_status[self.site_pos[site]] == "excluded":
-                self.add("excluded_site", f"{self.ps(site)} opens on an excluded site", [site])
-        for j in problem.required_sites():
-            site = problem.site_ids[j]
-            if site not in plan.hub_options:
-                self.add("required_site", f"required site {site_label(problem, j)} has no hub", [site])
         offered: dict[str, list[str]] = defaultdict(list)
         for opt in problem.options:
             offered[opt.site_id].append(opt.option)
-        for site in self.hubs:
-            option = plan.hub_options[site]
-            if option not in offered[site]:
-                choices = ", ".join(offered[site]) or "no option at all"
-                self.add(
-                    "hub_option",
-                    f"{self.ps(site)} has option {option!r}, but the site offers {choices}",
-                    [site],
-                )
+        for k, site in enumerate(self.hubs):
+            self.violations += site_violations(
+                problem,
+                site,
+                self.ps_ids.get(site),
+                n_units=int(self.ps_n[k]),
+                option=plan.hub_options[site],
+                offered=offered[site],
+            )
 
     # -------------------------------------------------------------- polysystem sizes
     def check_populations(self) -> None:
-        rules = self.rules
-        floor, ceiling = rules.floor, rules.ceiling
         for k, site in enumerate(self.hubs):
             if self.ps_n[k] == 0:
                 continue  # reported as empty_hub
-            pop = float(self.ps_pop[k])
-            if rules.below_floor(pop) and k not in self.waived_k:
-                self.add(
-                    "floor",
-                    f"{self.ps(site)} has {people(pop)} people, below the floor of {people(floor)}",
-                    [site],
-                )
-            if ceiling is not None and pop > ceiling * (1 + _REL_TOL):
-                self.add(
-                    "ceiling",
-                    f"{self.ps(site)} has {people(pop)} people, above the ceiling of {people(ceiling)}",
-                    [site],
-                )
-            option = self._option(site)
-            if option is not None and option.capacity is not None and pop > option.capacity * (1 + _REL_TOL):
-                self.add(
-                    "capacity",
-                    f"{self.ps(site)} has {people(pop)} people, above the capacity of its "
-                    f"{option.option} option ({people(option.capacity)})",
-                    [site],
-                )
+            self.violations += population_violations(
+                self.problem,
+                site,
+                self.ps_ids.get(site),
+                float(self.ps_pop[k]),
+                waived=k in self.waived_k,
+                option=self._option(site),
+            )
 
     def _option(self, site: str) -> HubOption | None:
         return self.options.get((site, self.plan.hub_options.get(site)))
 
     def check_count_and_budget(self) -> None:
-        rules, plan = self.rules, self.plan
-        n = len(plan.hub_options)
-        if rules.min_polysystems is not None and n < rules.min_polysystems:
-            self.add("polysystem_count", f"{n} polysystem(s), fewer than the minimum of {rules.min_polysystems}")
-        if rules.max_polysystems is not None and n > rules.max_polysystems:
-            self.add("polysystem_count", f"{n} polysystem(s), more than the maximum of {rules.max_polysystems}")
-        if rules.budget is not None:
-            chosen = (self.options.get(item) for item in plan.hub_options.items())
-            total = sum(o.capital_cost for o in chosen if o is not None)
-            if total > rules.budget * (1 + _REL_TOL) + _REL_TOL:
-                self.add(
-                    "budget",
-                    f"the chosen hub options cost GBP {total:,.0f} in total, above the budget of "
-                    f"GBP {rules.budget:,.0f}",
-                    plan.hubs,
-                )
+        self.violations += plan_wide_violations(self.problem, self.plan.hub_options)
 
     # -------------------------------------------------------------- travel
     def check_travel(self) -> None:
         problem, limit = self.problem, self.rules.max_travel_min
         rows = np.flatnonzero(self.site_of >= 0)
         times = problem.travel_min[rows, self.site_of[rows]]
-        inf_rows = rows[np.isinf(times)]
-        far_rows = rows[np.isfinite(times) & (times > limit + _MIN_TOL)] if limit is not None else rows[:0]
-        for rule, bad in (("unreachable", inf_rows), ("max_travel", far_rows)):
+        unreachable, far = travel_faults(times, limit)
+        for rule, bad in (("unreachable", rows[unreachable]), ("max_travel", rows[far])):
             by_site: dict[int, list[int]] = defaultdict(list)
             for i in bad:
                 by_site[int(self.site_of[i])].append(int(i))
             for j, units in sorted(by_site.items()):
                 site = problem.site_ids[j]
                 where = self.ps(site) if site in self.plan.hub_options else f"site {site_label(problem, j)}"
-                listed = ", ".join(
-                    f"{problem.unit_ids[i]!r} ({minutes(problem.travel_min[i, j])})" for i in units[:10]
-                ) + (f" and {len(units) - 10} more" if len(units) > 10 else "")
-                if rule == "unreachable":
-                    message = f"{len(units)} unit(s) cannot reach the hub of {where} at all: {listed}"
-                else:
-                    message = f"{len(units)} unit(s) of {where} travel beyond the {limit:g}-minute limit: {listed}"
-                self.add(rule, message, [site, *(problem.unit_ids[i] for i in units)])
+                self.violations.append(travel_violation(problem, rule, where, j, units, limit))
 
     # -------------------------------------------------------------- boundaries
     def check_groups(self) -> None:
         problem = self.problem
         groups = np.asarray(problem.groups, dtype=object)
         inside = np.flatnonzero(self.label >= 0)
-        codes, names = _factorize(groups)
+        codes, names = factorize(groups)
         pairs = np.unique(np.stack([self.label[inside], codes[inside]], axis=1), axis=0)
         n_groups = np.bincount(pairs[:, 0], minlength=len(self.hubs))
         for k in np.flatnonzero(n_groups > 1):
             site = self.hubs[k]
             members = inside[self.label[inside] == k]
-            parts = []
-            for g in np.unique(codes[members]):
-                in_g = members[codes[members] == g]
-                parts.append(f"{names[g]} ({len(in_g)} unit(s), {people(problem.population[in_g].sum())} people)")
-            self.add(
-                "groups",
-                f"{self.ps(site)} crosses {n_groups[k]} boundary groups: {', '.join(parts)}",
-                [site, *(names[g] for g in np.unique(codes[members]))],
-            )
+            found = groups_violation(problem, self.ps(site), site, members, codes, names)
+            if found is not None:
+                self.violations.append(found)
 
     def check_contiguity(self) -> None:
         problem = self.problem
@@ -441,20 +602,10 @@ class _Checker:
         for k in np.flatnonzero(n_parts > 1):
             site = self.hubs[k]
             members = inside[self.label[inside] == k]
-            parts = sorted(
-                (members[comp[members] == c] for c in np.unique(comp[members])),
-                key=lambda p: (-problem.population[p].sum(), problem.unit_ids[p[0]]),
-            )
-            described = "; ".join(
-                f"[{few((problem.unit_ids[i] for i in p), 5)}] ({people(problem.population[p].sum())} people)"
-                for p in parts
-            )
-            detached = [problem.unit_ids[i] for p in parts[1:] for i in p]
-            self.add(
-                "contiguity",
-                f"{self.ps(site)} falls into {len(parts)} disconnected parts: {described}",
-                [site, *detached],
-            )
+            parts = [members[comp[members] == c] for c in np.unique(comp[members])]
+            found = contiguity_violation(problem, self.ps(site), site, parts)
+            if found is not None:
+                self.violations.append(found)
 
     def check_host_units(self) -> None:
         problem = self.problem
@@ -464,18 +615,11 @@ class _Checker:
             host = problem.site_unit[self.site_pos[site]]
             if host is None or self.label[host] == k:
                 continue
-            if self.label[host] >= 0:
-                elsewhere = f"is in {self.ps(self.hubs[self.label[host]])}"
-            else:
-                elsewhere = "is in no open polysystem"
-            self.add(
-                "host_unit",
-                f"the hub of {self.ps(site)} stands in unit {unit_label(problem, host)}, which {elsewhere}",
-                [site, problem.unit_ids[host]],
-            )
+            elsewhere = self.ps(self.hubs[self.label[host]]) if self.label[host] >= 0 else None
+            self.violations.append(host_unit_violation(problem, self.ps(site), site, host, elsewhere))
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Integer codes and the sorted distinct names of a string array."""
     names, codes = np.unique(values.astype(str), return_inverse=True)
     return codes.astype(np.int64), [str(x) for x in names]

@@ -35,6 +35,7 @@ __all__ = [
     "SchedulerError",
     "SchedulerAddressError",
     "AssetError",
+    "EditError",
 ]
 
 
@@ -205,6 +206,13 @@ class PlanInvalidError(CatchmentError):
         self.violations = tuple(violations)
         n = len(self.violations)
         super().__init__("\n  ".join([f"the plan breaks {n} rule{'s' if n != 1 else ''}:", *map(str, self.violations)]))
+
+
+class EditError(CatchmentError, ValueError):
+    """An edit of a plan cannot be made (unknown unit or site, option not offered, hub not open).
+
+    The message names the id; the plan being edited is unchanged.
+    """
 
 
 class OutputLocationError(CatchmentError):

@@ -103,6 +103,7 @@ DOMAIN = frozenset(
         "catchment.metrics",
         "catchment.diagnose",
         "catchment.evaluate",
+        "catchment.editing",
         "catchment.compare",
         "catchment.objective",
         "catchment.settings",
