@@ -74,7 +74,7 @@ def usable_cores() -> int:
     """Cores this process may run on (its CPU affinity; the CPU count where that is unknown).
 
     The one source of the default number of parallel workers, for worker processes
-    (:mod:`solvers.distributed`) and search threads (:mod:`geodata.shortest_paths`) alike.
+    (:mod:`solvers.distributed`) and travel-time search processes (:mod:`geodata.travel`) alike.
     """
     try:
         return max(1, len(os.sched_getaffinity(0)))

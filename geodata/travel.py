@@ -4,23 +4,27 @@ Every matrix is a :class:`TravelTimes` in minutes that says where its numbers co
 (``source`` is ``"network"``, ``"matrix"`` or ``"estimate"``; :attr:`TravelTimes.label`
 is the short text to print next to them). Unreachable pairs are ``numpy.inf``, never 0.
 
-Network matrices are computed by :func:`geodata.shortest_paths.many_to_many_lengths` (exact
-bucket-queue searches, shared among threads) on a CSR copy of the graph (one search per
-unique snapped node on the smaller side: from each destination on the *reversed* graph,
-or from each origin on the graph itself, stopping once every node of the other side is
-reached), plus an access leg at each end: the straight-line snap distance walked at ``access_speed_kph``.
+Network matrices are computed with :func:`scipy.sparse.csgraph.dijkstra` on a CSR copy of
+the graph (one shortest-path tree per unique snapped node on the smaller side: from each
+destination on the *reversed* graph, or from each origin on the graph itself), plus an
+access leg at each end: the straight-line snap distance walked at ``access_speed_kph``.
+scipy's searches hold the GIL, so large matrices share their searches among forked worker
+processes (``workers=``), which inherit the graph without copying it.
 Results are cached on disk (:mod:`geodata.cache`), keyed by a fingerprint of the network,
 the points, their ids and the parameters that change the numbers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import logging
+import math
+import multiprocessing
 import sys
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +35,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from tqdm import tqdm
@@ -45,6 +49,7 @@ from geodata.errors import (
     ProblemCollector,
     TravelTimeError,
 )
+from geodata.settings import usable_cores
 from geodata.snap import graph_node_arrays, nearest_node_positions, point_coordinates, report_far_points
 
 __all__ = [
@@ -63,8 +68,14 @@ _SOURCES: tuple[str, ...] = ("network", "matrix", "estimate")
 SnapTo = Literal["any", "strong"]
 Points: TypeAlias = gpd.GeoSeries | gpd.GeoDataFrame | np.ndarray
 
-#: Fewest searches for which a progress bar is shown.
-_PROGRESS_SEARCHES = 200
+#: Memory budget (bytes) of one block of shortest-path rows (sources x all nodes).
+_BLOCK_BYTES = 32 * 2**20
+#: Least work (searches x graph nodes) shared among worker processes: below it, forking
+#: (tens of milliseconds) costs more than it saves. 5 million is ~50 searches on a
+#: 100k-node road graph, about 1.5 s of scipy's dijkstra on one core.
+_PARALLEL_WORK = 5_000_000
+#: Blocks of searches per worker process (small blocks balance the cores and move the progress bar).
+_BLOCKS_PER_WORKER = 8
 #: Version tag mixed into every cache key; bump when the computation changes.
 _KEY_VERSION = "travel_time_matrix/1"
 
@@ -545,8 +556,10 @@ def travel_time_matrix(
     progress
         Show a tqdm bar on stderr when there are many searches (and stderr is a terminal).
     workers
-        Threads sharing the searches (default :func:`geodata.settings.usable_cores`); the
-        numbers do not depend on it.
+        Worker processes sharing the searches (default
+        :func:`geodata.settings.usable_cores`); forked only where the work is large
+        enough to pay for it (and only where ``fork`` is available). The numbers do not
+        depend on it.
 
     Returns
     -------
@@ -567,7 +580,7 @@ def travel_time_matrix(
     SnapWarning
         Points farther than ``max_snap_m`` from the network.
     """
-    _check_parameters(access_speed_kph=access_speed_kph, cutoff_min=cutoff_min, snap_to=snap_to)
+    _check_parameters(access_speed_kph=access_speed_kph, cutoff_min=cutoff_min, snap_to=snap_to, workers=workers)
     net = G if isinstance(G, RoadArrays) else road_arrays(G, weight=weight)
     if net.weight != weight:
         raise TravelTimeError(f"RoadArrays were compiled for weight {net.weight!r}, not {weight!r}")
@@ -628,14 +641,18 @@ def travel_time_matrix(
     )
 
 
-def _check_parameters(*, access_speed_kph: float, cutoff_min: float | None, snap_to: str) -> None:
-    """Raise :class:`TravelTimeError` for a bad access speed, cutoff or snapping rule."""
+def _check_parameters(
+    *, access_speed_kph: float, cutoff_min: float | None, snap_to: str, workers: int | None = None
+) -> None:
+    """Raise :class:`TravelTimeError` for a bad access speed, cutoff, snapping rule or worker count."""
     if not access_speed_kph > 0:
         raise TravelTimeError(f"access_speed_kph must be positive, got {access_speed_kph}")
     if cutoff_min is not None and not cutoff_min >= 0:
         raise TravelTimeError(f"cutoff_min must be non-negative, got {cutoff_min}")
     if snap_to not in ("any", "strong"):
         raise TravelTimeError(f"snap_to must be 'any' or 'strong', got {snap_to!r}")
+    if workers is not None and not (isinstance(workers, int) and workers >= 1):
+        raise TravelTimeError(f"workers must be a positive integer, got {workers!r}")
 
 
 def _cache_key(
@@ -729,8 +746,6 @@ def _node_minutes(
     workers: int | None,
 ) -> np.ndarray:
     """Network-only minutes between snapped nodes, ``(len(o_pos), len(d_pos))``, writable."""
-    from geodata.shortest_paths import many_to_many_lengths  # numba: imported when a matrix is computed
-
     if o_pos.size == 0 or d_pos.size == 0:
         return np.zeros((o_pos.size, d_pos.size))
     uo, o_inv = np.unique(o_pos, return_inverse=True)
@@ -739,18 +754,81 @@ def _node_minutes(
     # destinations on the reversed graph give every origin's time *to* them.
     from_destinations = ud.size <= uo.size
     graph, sources, targets = (net.reverse, ud, uo) if from_destinations else (net.forward, uo, ud)
+    n_nodes = net.xy.shape[0]
+    processes = _worker_processes(sources.size * n_nodes, usable_cores() if workers is None else workers)
+    block = int(max(1, min(sources.size, _BLOCK_BYTES // (8 * n_nodes))))
+    if processes > 1:
+        block = min(block, math.ceil(sources.size / (processes * _BLOCKS_PER_WORKER)))
+    starts = range(0, sources.size, block)
+    seconds = np.empty((sources.size, targets.size))
     bar = tqdm(
         total=int(sources.size),
         desc="travel times",
         unit="search",
         file=sys.stderr,
-        disable=True if (not progress or sources.size < _PROGRESS_SEARCHES) else None,
+        disable=True if (not progress or len(starts) < 3) else None,
         leave=False,
     )
-    with bar:
-        seconds = many_to_many_lengths(graph, sources, targets, limit=limit_s, workers=workers, on_progress=bar.update)
+    blocks = [sources[start : start + block] for start in starts]
+    with bar, _search_pool(processes, graph, targets, limit_s) as search:
+        for start, rows in zip(starts, search(blocks), strict=True):
+            seconds[start : start + rows.shape[0]] = rows
+            bar.update(rows.shape[0])
     node_seconds = seconds.T if from_destinations else seconds  # (unique origins, unique destinations)
     return node_seconds[np.ix_(o_inv.ravel(), d_inv.ravel())] / 60.0
+
+
+def _worker_processes(work: int, workers: int) -> int:
+    """Processes to share ``work`` (searches x graph nodes) among: 1 below :data:`_PARALLEL_WORK`.
+
+    Also 1 where processes cannot be forked (no ``fork`` start method, or this process is
+    itself a daemonic worker, which may not have children).
+    """
+    if workers <= 1 or work < _PARALLEL_WORK:
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+        logger.debug("travel times: no fork here, searching in one process")
+        return 1
+    return workers
+
+
+#: What each forked search process inherits: (graph, targets, limit in seconds).
+_WORKER_STATE: tuple[sparse.csr_array, np.ndarray, float] | None = None
+
+
+def _inherit(graph: sparse.csr_array, targets: np.ndarray, limit_s: float) -> None:
+    """Pool initializer: keep the graph handed over by ``fork`` (no pickling, no copy)."""
+    global _WORKER_STATE
+    _WORKER_STATE = (graph, targets, limit_s)
+
+
+def _search_rows(graph: sparse.csr_array, sources: np.ndarray, targets: np.ndarray, limit_s: float) -> np.ndarray:
+    """Seconds from each of ``sources`` to each of ``targets`` (scipy's dijkstra, ``inf`` beyond ``limit_s``)."""
+    return dijkstra(graph, directed=True, indices=sources, limit=limit_s)[:, targets]
+
+
+def _search_inherited(sources: np.ndarray) -> np.ndarray:
+    """:func:`_search_rows` in a forked worker, on the graph it inherited."""
+    assert _WORKER_STATE is not None, "worker process started without a graph"
+    graph, targets, limit_s = _WORKER_STATE
+    return _search_rows(graph, sources, targets, limit_s)
+
+
+@contextlib.contextmanager
+def _search_pool(
+    processes: int, graph: sparse.csr_array, targets: np.ndarray, limit_s: float
+) -> Iterator[Callable[[list[np.ndarray]], Iterator[np.ndarray]]]:
+    """A function mapping blocks of sources to their rows, in order: here, or in forked processes.
+
+    The forked processes get the graph through the ``fork`` itself (the initializer's
+    arguments are never pickled with that start method), and send back only their rows.
+    """
+    if processes <= 1:
+        yield lambda blocks: (_search_rows(graph, chunk, targets, limit_s) for chunk in blocks)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(processes, initializer=_inherit, initargs=(graph, targets, limit_s)) as pool:
+        yield lambda blocks: pool.imap(_search_inherited, blocks)
 
 
 # --------------------------------------------------------------------------- crow-fly estimate
