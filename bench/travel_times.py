@@ -252,6 +252,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         args.side, args.origins, args.destinations, args.nx_sample = 60, 300, 30, 5
     workers = usable_cores() if args.workers is None else args.workers
 
+    load_before = os.getloadavg()[0]
     G, t_build, _ = timed(lambda: synthetic_network(args.side, seed=args.seed))
     print(f"graph: {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges, built in {t_build:.2f} s")
     rng = np.random.default_rng(args.seed + 1)
@@ -365,6 +366,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             else ""
         )
     )
+    figures["load_before"], figures["load_after"] = load_before, os.getloadavg()[0]
+    print(f"machine load (1-minute average): {load_before:.1f} at the start, {figures['load_after']:.1f} at the end")
     if args.write_doc:
         command = " ".join(["python bench/travel_times.py", *(sys.argv[1:] if argv is None else argv)])
         block = doc_block(args, figures, command=command)
@@ -403,10 +406,11 @@ def doc_block(args: argparse.Namespace, f: dict[str, float], *, command: str) ->
     lines = [
         f"{args.origins:,} origins x {args.destinations:,} destinations on a synthetic {int(f['nodes']):,}-node road "
         f"grid (arterials every tenth street, 15% one-way), measured in one invocation of `{command}` on "
-        f"{platform.machine()} with {usable_cores()} usable core(s); wall seconds (CPU seconds of this process and "
-        "of the worker processes it forked beside them; the machine is shared, so wall time includes waiting for "
-        "a core). Max difference: largest |minutes| difference from ours over the pairs compared (networkx: a "
-        "sample of destinations; the others: every pair).",
+        f"{platform.machine()} with {usable_cores()} usable core(s) under a 1-minute load average of "
+        f"{f['load_before']:.1f} at the start and {f['load_after']:.1f} at the end; wall seconds (CPU seconds of this "
+        "process and of the worker processes it forked beside them; the machine is shared, so wall time includes "
+        "waiting for a core). Max difference: largest |minutes| difference from ours over the pairs compared "
+        "(networkx: a sample of destinations; the others: every pair).",
         "",
         "| method | wall s | CPU s | networkx wall / wall | max difference (min) |",
         "|---|---:|---:|---:|---:|",
