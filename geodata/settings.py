@@ -1,11 +1,21 @@
-"""Project-wide settings: where the real data lives, the projected CRS, the cache folder."""
+"""Project-wide settings: where the real data lives, the projected CRS, the cache folder, the cores."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["BNG", "WGS84", "DATA_DIR_ENV", "EXTERNAL_DIR_ENV", "CACHE_DIR_ENV", "data_dir", "external_dir", "cache_dir"]
+__all__ = [
+    "BNG",
+    "WGS84",
+    "DATA_DIR_ENV",
+    "EXTERNAL_DIR_ENV",
+    "CACHE_DIR_ENV",
+    "data_dir",
+    "external_dir",
+    "cache_dir",
+    "usable_cores",
+]
 
 #: British National Grid: the projected CRS used for every distance (metres).
 BNG = "EPSG:27700"
@@ -58,3 +68,15 @@ def cache_dir() -> Path:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "catchment"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity; the CPU count where that is unknown).
+
+    The one source of the default number of parallel workers, for worker processes
+    (:mod:`solvers.distributed`) and travel-time search processes (:mod:`geodata.travel`) alike.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)

@@ -8,18 +8,23 @@ Network matrices are computed with :func:`scipy.sparse.csgraph.dijkstra` on a CS
 the graph (one shortest-path tree per unique snapped node on the smaller side: from each
 destination on the *reversed* graph, or from each origin on the graph itself), plus an
 access leg at each end: the straight-line snap distance walked at ``access_speed_kph``.
+scipy's searches hold the GIL, so large matrices share their searches among forked worker
+processes (``workers=``), which inherit the graph without copying it.
 Results are cached on disk (:mod:`geodata.cache`), keyed by a fingerprint of the network,
 the points, their ids and the parameters that change the numbers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import logging
+import math
+import multiprocessing
 import sys
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +49,7 @@ from geodata.errors import (
     ProblemCollector,
     TravelTimeError,
 )
+from geodata.settings import usable_cores
 from geodata.snap import graph_node_arrays, nearest_node_positions, point_coordinates, report_far_points
 
 __all__ = [
@@ -64,6 +70,12 @@ Points: TypeAlias = gpd.GeoSeries | gpd.GeoDataFrame | np.ndarray
 
 #: Memory budget (bytes) of one block of shortest-path rows (sources x all nodes).
 _BLOCK_BYTES = 32 * 2**20
+#: Least work (searches x graph nodes) shared among worker processes: below it, forking
+#: (tens of milliseconds) costs more than it saves. 5 million is ~50 searches on a
+#: 100k-node road graph, about 1.5 s of scipy's dijkstra on one core.
+_PARALLEL_WORK = 5_000_000
+#: Blocks of searches per worker process (small blocks balance the cores and move the progress bar).
+_BLOCKS_PER_WORKER = 8
 #: Version tag mixed into every cache key; bump when the computation changes.
 _KEY_VERSION = "travel_time_matrix/1"
 
@@ -403,21 +415,12 @@ def road_arrays(G: nx.Graph, *, weight: str = "travel_time") -> RoadArrays:
     xy = np.ascontiguousarray(xy_g[order])
     rank = {node: r for r, node in enumerate(nodes)}
 
-    triples = list(G.edges(data=weight, default=np.nan))
-    m = len(triples)
-    u = np.fromiter((rank[t[0]] for t in triples), np.int64, m)
-    v = np.fromiter((rank[t[1]] for t in triples), np.int64, m)
-    try:
-        w = np.fromiter((t[2] for t in triples), np.float64, m)
-    except (TypeError, ValueError) as exc:
-        raise NetworkError(f"edge attribute {weight!r} is not numeric on every edge: {exc}") from exc
+    u, v, w = _arc_arrays(G, rank, weight)
     for bad, what in ((np.isnan(w), "no"), (w < 0, "a negative")):
         if bad.any():
             idx = np.flatnonzero(bad)
-            examples = ", ".join(f"{triples[i][0]!r}->{triples[i][1]!r}" for i in idx[:10])
-            raise NetworkError(f"{idx.size:,} of {m:,} edges have {what} {weight!r} value, e.g. {examples}")
-    if not G.is_directed():
-        u, v, w = np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([w, w])
+            examples = ", ".join(f"{nodes[u[i]]!r}->{nodes[v[i]]!r}" for i in idx[:10])
+            raise NetworkError(f"{idx.size:,} of {w.size:,} edges have {what} {weight!r} value, e.g. {examples}")
     keep = (u != v) & np.isfinite(w)
     u, v, w = u[keep], v[keep], w[keep]
     srt = np.lexsort((w, v, u))
@@ -438,6 +441,33 @@ def road_arrays(G: nx.Graph, *, weight: str = "travel_time") -> RoadArrays:
         fingerprint=fingerprint,
         description=_describe(G, n, int(forward.nnz)),
     )
+
+
+def _arc_arrays(G: nx.Graph, rank: dict[Hashable, int], weight: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tail and head positions and ``weight`` (NaN where missing) of every arc, parallel edges included.
+
+    Walks the adjacency once (an undirected edge is met from both ends, so it gives both
+    arcs); ``G.edges(data=...)`` would walk it twice, once to count.
+    """
+    tails: list[int] = []
+    heads: list[int] = []
+    values: list[Any] = []
+    add_tail, add_head, add_value = tails.append, heads.append, values.append
+    nan = float("nan")
+    multi = G.is_multigraph()
+    for a, neighbours in G.adjacency():
+        ra = rank[a]
+        for b, data in neighbours.items():
+            rb = rank[b]
+            for attrs in data.values() if multi else (data,):
+                add_tail(ra)
+                add_head(rb)
+                add_value(attrs.get(weight, nan))
+    try:
+        w = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise NetworkError(f"edge attribute {weight!r} is not numeric on every edge: {exc}") from exc
+    return np.asarray(tails, dtype=np.int64), np.asarray(heads, dtype=np.int64), w
 
 
 def _sort_order(nodes: list[Hashable]) -> np.ndarray:
@@ -489,6 +519,7 @@ def travel_time_matrix(
     strict: bool = False,
     cache: bool = True,
     progress: bool = True,
+    workers: int | None = None,
 ) -> TravelTimes:
     """Door-to-door travel times (minutes) between two point sets on a road network.
 
@@ -523,8 +554,12 @@ def travel_time_matrix(
     cache
         Read and write the on-disk cache (:func:`geodata.settings.cache_dir`).
     progress
-        Show a tqdm bar on stderr when there are many blocks of searches (and stderr is a
-        terminal).
+        Show a tqdm bar on stderr when there are many searches (and stderr is a terminal).
+    workers
+        Worker processes sharing the searches (default
+        :func:`geodata.settings.usable_cores`); forked only where the work is large
+        enough to pay for it (and only where ``fork`` is available). The numbers do not
+        depend on it.
 
     Returns
     -------
@@ -545,7 +580,7 @@ def travel_time_matrix(
     SnapWarning
         Points farther than ``max_snap_m`` from the network.
     """
-    _check_parameters(access_speed_kph=access_speed_kph, cutoff_min=cutoff_min, snap_to=snap_to)
+    _check_parameters(access_speed_kph=access_speed_kph, cutoff_min=cutoff_min, snap_to=snap_to, workers=workers)
     net = G if isinstance(G, RoadArrays) else road_arrays(G, weight=weight)
     if net.weight != weight:
         raise TravelTimeError(f"RoadArrays were compiled for weight {net.weight!r}, not {weight!r}")
@@ -585,6 +620,7 @@ def travel_time_matrix(
             cutoff_min=cutoff_min,
             access_speed_kph=access_speed_kph,
             progress=progress,
+            workers=workers,
         )
         if cache:
             save_arrays(
@@ -605,14 +641,18 @@ def travel_time_matrix(
     )
 
 
-def _check_parameters(*, access_speed_kph: float, cutoff_min: float | None, snap_to: str) -> None:
-    """Raise :class:`TravelTimeError` for a bad access speed, cutoff or snapping rule."""
+def _check_parameters(
+    *, access_speed_kph: float, cutoff_min: float | None, snap_to: str, workers: int | None = None
+) -> None:
+    """Raise :class:`TravelTimeError` for a bad access speed, cutoff, snapping rule or worker count."""
     if not access_speed_kph > 0:
         raise TravelTimeError(f"access_speed_kph must be positive, got {access_speed_kph}")
     if cutoff_min is not None and not cutoff_min >= 0:
         raise TravelTimeError(f"cutoff_min must be non-negative, got {cutoff_min}")
     if snap_to not in ("any", "strong"):
         raise TravelTimeError(f"snap_to must be 'any' or 'strong', got {snap_to!r}")
+    if workers is not None and not (isinstance(workers, int) and workers >= 1):
+        raise TravelTimeError(f"workers must be a positive integer, got {workers!r}")
 
 
 def _cache_key(
@@ -643,6 +683,7 @@ def _door_to_door_minutes(
     cutoff_min: float | None,
     access_speed_kph: float,
     progress: bool,
+    workers: int | None,
 ) -> np.ndarray:
     """Network minutes between snapped nodes plus the access legs, ``inf`` beyond the cutoff.
 
@@ -650,7 +691,7 @@ def _door_to_door_minutes(
     """
     (o_pos, o_snap), (d_pos, d_snap) = origins, destinations
     limit_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
-    minutes = _node_minutes(net, o_pos, d_pos, limit_s=limit_s, progress=progress)
+    minutes = _node_minutes(net, o_pos, d_pos, limit_s=limit_s, progress=progress, workers=workers)
     metres_per_min = access_speed_kph * 1000.0 / 60.0
     minutes += o_snap[:, None] / metres_per_min
     minutes += d_snap[None, :] / metres_per_min
@@ -702,6 +743,7 @@ def _node_minutes(
     *,
     limit_s: float,
     progress: bool,
+    workers: int | None,
 ) -> np.ndarray:
     """Network-only minutes between snapped nodes, ``(len(o_pos), len(d_pos))``, writable."""
     if o_pos.size == 0 or d_pos.size == 0:
@@ -713,25 +755,80 @@ def _node_minutes(
     from_destinations = ud.size <= uo.size
     graph, sources, targets = (net.reverse, ud, uo) if from_destinations else (net.forward, uo, ud)
     n_nodes = net.xy.shape[0]
+    processes = _worker_processes(sources.size * n_nodes, usable_cores() if workers is None else workers)
     block = int(max(1, min(sources.size, _BLOCK_BYTES // (8 * n_nodes))))
-    n_blocks = -(-sources.size // block)
+    if processes > 1:
+        block = min(block, math.ceil(sources.size / (processes * _BLOCKS_PER_WORKER)))
+    starts = range(0, sources.size, block)
     seconds = np.empty((sources.size, targets.size))
     bar = tqdm(
         total=int(sources.size),
         desc="travel times",
         unit="search",
         file=sys.stderr,
-        disable=True if (not progress or n_blocks < 3) else None,
+        disable=True if (not progress or len(starts) < 3) else None,
         leave=False,
     )
-    with bar:
-        for start in range(0, sources.size, block):
-            chunk = sources[start : start + block]
-            dist = dijkstra(graph, directed=True, indices=chunk, limit=limit_s)
-            seconds[start : start + chunk.size] = dist[:, targets]
-            bar.update(chunk.size)
+    blocks = [sources[start : start + block] for start in starts]
+    with bar, _search_pool(processes, graph, targets, limit_s) as search:
+        for start, rows in zip(starts, search(blocks), strict=True):
+            seconds[start : start + rows.shape[0]] = rows
+            bar.update(rows.shape[0])
     node_seconds = seconds.T if from_destinations else seconds  # (unique origins, unique destinations)
     return node_seconds[np.ix_(o_inv.ravel(), d_inv.ravel())] / 60.0
+
+
+def _worker_processes(work: int, workers: int) -> int:
+    """Processes to share ``work`` (searches x graph nodes) among: 1 below :data:`_PARALLEL_WORK`.
+
+    Also 1 where processes cannot be forked (no ``fork`` start method, or this process is
+    itself a daemonic worker, which may not have children).
+    """
+    if workers <= 1 or work < _PARALLEL_WORK:
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+        logger.debug("travel times: no fork here, searching in one process")
+        return 1
+    return workers
+
+
+#: What each forked search process inherits: (graph, targets, limit in seconds).
+_WORKER_STATE: tuple[sparse.csr_array, np.ndarray, float] | None = None
+
+
+def _inherit(graph: sparse.csr_array, targets: np.ndarray, limit_s: float) -> None:
+    """Pool initializer: keep the graph handed over by ``fork`` (no pickling, no copy)."""
+    global _WORKER_STATE
+    _WORKER_STATE = (graph, targets, limit_s)
+
+
+def _search_rows(graph: sparse.csr_array, sources: np.ndarray, targets: np.ndarray, limit_s: float) -> np.ndarray:
+    """Seconds from each of ``sources`` to each of ``targets`` (scipy's dijkstra, ``inf`` beyond ``limit_s``)."""
+    return dijkstra(graph, directed=True, indices=sources, limit=limit_s)[:, targets]
+
+
+def _search_inherited(sources: np.ndarray) -> np.ndarray:
+    """:func:`_search_rows` in a forked worker, on the graph it inherited."""
+    assert _WORKER_STATE is not None, "worker process started without a graph"
+    graph, targets, limit_s = _WORKER_STATE
+    return _search_rows(graph, sources, targets, limit_s)
+
+
+@contextlib.contextmanager
+def _search_pool(
+    processes: int, graph: sparse.csr_array, targets: np.ndarray, limit_s: float
+) -> Iterator[Callable[[list[np.ndarray]], Iterator[np.ndarray]]]:
+    """A function mapping blocks of sources to their rows, in order: here, or in forked processes.
+
+    The forked processes get the graph through the ``fork`` itself (the initializer's
+    arguments are never pickled with that start method), and send back only their rows.
+    """
+    if processes <= 1:
+        yield lambda blocks: (_search_rows(graph, chunk, targets, limit_s) for chunk in blocks)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(processes, initializer=_inherit, initargs=(graph, targets, limit_s)) as pool:
+        yield lambda blocks: pool.imap(_search_inherited, blocks)
 
 
 # --------------------------------------------------------------------------- crow-fly estimate

@@ -30,13 +30,13 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import logging
-import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from geodata.errors import SchedulerAddressError, SchedulerError
+from geodata.settings import usable_cores
 
 __all__ = [
     "SchedulerError",
@@ -88,11 +88,8 @@ _TLS_SETTINGS = (
 
 
 def default_workers() -> int:
-    """Worker processes for a LocalCluster: the cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+    """Worker processes for a LocalCluster: the cores this process may use (:func:`geodata.settings.usable_cores`)."""
+    return usable_cores()
 
 
 def dask_schemes() -> tuple[str, ...]:

@@ -124,8 +124,9 @@ DOMAIN = frozenset(
         "solvers.lagrangian",
     }
 )
-#: What the domain may import besides itself: the errors, and how many solves are run (no data files).
-DOMAIN_MAY_IMPORT = frozenset({"geodata.errors", "solvers.distributed"})
+#: What the domain may import besides itself: the errors, and how many solves are run on how many
+#: cores (solvers.distributed, geodata.settings.usable_cores; no data files).
+DOMAIN_MAY_IMPORT = frozenset({"geodata.errors", "solvers.distributed", "geodata.settings"})
 #: Calls that read or write files.
 FILE_CALLS = frozenset(
     {

@@ -1,4 +1,4 @@
-"""Travel-time matrices: network (scipy), cache, user files, crow-fly estimates."""
+"""Travel-time matrices: network (scipy, one or more processes), cache, user files, crow-fly estimates."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import pytest
 import geodata.travel as travel
 from geodata.cache import entry_paths
 from geodata.errors import InputDataError, MissingFileError, NetworkError, SnapWarning, TravelTimeError
-from geodata.settings import BNG, WGS84, cache_dir
+from geodata.settings import BNG, WGS84, cache_dir, usable_cores
 from geodata.snap import snap_points
 from geodata.travel import TravelTimes, crow_fly_matrix, read_travel_matrix, road_arrays, travel_time_matrix
+from solvers.distributed import default_workers
 
 WALK_M_PER_MIN = 4.8 * 1000 / 60
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "travel_times.py"
@@ -199,6 +200,87 @@ def test_far_points_warn_once_per_side():
     with pytest.raises(InputDataError, match="'far' is 2,236 m"):
         travel_time_matrix(G, np.array([[530_000.0, 190_000.0]]), np.array([[530_000.0, 193_000.0]]),
                            destination_ids=["far"], strict=True)  # fmt: skip
+
+
+def street_grid(side: int, seed: int) -> nx.MultiDiGraph:
+    """A small jittered street grid in EPSG:27700: two-way and one-way streets, a cut-off corner.
+
+    The last row is joined to the rest by one-way streets leaving it only, and one node is
+    isolated, so some pairs have no route.
+    """
+    rng = np.random.default_rng(seed)
+    G = nx.MultiDiGraph(crs=BNG, mode="drive", source="grid")
+    pos = {}
+    for r in range(side):
+        for c in range(side):
+            pos[r, c] = r * side + c
+            G.add_node(r * side + c, x=530_000.0 + 100 * c + rng.uniform(-20, 20), y=190_000.0 + 100 * r)
+    for r in range(side):
+        for c in range(side):
+            for dr, dc in ((0, 1), (1, 0)):
+                if r + dr >= side or c + dc >= side or rng.random() < 0.05:
+                    continue
+                a, b = pos[r, c], pos[r + dr, c + dc]
+                seconds = float(rng.uniform(6, 20))
+                one_way = rng.random() < 0.25 or r + dr == side - 1
+                G.add_edge(b, a, length=100.0, travel_time=seconds)  # towards the lower row
+                if not one_way:
+                    G.add_edge(a, b, length=100.0, travel_time=seconds)
+    isolated = pos[side // 2, side // 2]
+    G.remove_edges_from(list(G.in_edges(isolated, keys=True)) + list(G.out_edges(isolated, keys=True)))
+    return G
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_matrix_matches_networkx_with_one_way_streets_and_unreachable_pairs(seed, monkeypatch):
+    G = street_grid(12, seed)
+    rng = np.random.default_rng(seed)
+    origins = rng.uniform([529_950.0, 189_950.0], [531_150.0, 191_150.0], (40, 2))
+    dests = np.vstack([rng.uniform([529_950.0, 189_950.0], [531_150.0, 191_150.0], (6, 2)), [[530_600.0, 190_600.0]]])
+    one = travel_time_matrix(G, origins, dests, cache=False, progress=False, workers=1)
+    monkeypatch.setattr(travel, "_PARALLEL_WORK", 0)  # fork even for this small graph
+    two = travel_time_matrix(G, origins, dests, cache=False, progress=False, workers=2)
+    np.testing.assert_array_equal(one.minutes, two.minutes)
+    net = road_arrays(G)
+    o_pos, o_snap = net.snap(origins)
+    d_pos, d_snap = net.snap(dests)
+    unreachable = 0
+    for i, o in enumerate(o_pos):
+        lengths = nx.single_source_dijkstra_path_length(G, net.nodes[o], weight="travel_time")
+        for j, d in enumerate(d_pos):
+            seconds = lengths.get(net.nodes[d], np.inf)
+            expected = seconds / 60 + (o_snap[i] + d_snap[j]) / WALK_M_PER_MIN
+            if np.isinf(seconds):
+                unreachable += 1
+                assert np.isinf(one.minutes[i, j])
+            else:
+                assert one.minutes[i, j] == pytest.approx(expected, abs=1e-9)
+    assert 0 < unreachable < one.minutes.size
+    # more destinations than origins: the searches grow forward from the origins instead
+    swapped = travel_time_matrix(G, origins[:3], dests, cache=False, progress=False, workers=2)
+    np.testing.assert_allclose(swapped.minutes, one.minutes[:3], rtol=0, atol=1e-9)
+
+
+def test_worker_processes_identical_rows_and_progress(london, london_points, monkeypatch):
+    origins, dests = london_points
+    one = travel_time_matrix(london, origins, dests, cache=False, progress=False, workers=1)
+    monkeypatch.setattr(travel, "_PARALLEL_WORK", 0)
+    assert travel._worker_processes(1, 2) == 2
+    for workers in (2, 3):
+        many = travel_time_matrix(london, origins, dests, cache=False, progress=False, workers=workers)
+        np.testing.assert_array_equal(many.minutes, one.minutes)
+    with pytest.raises(TravelTimeError, match="workers"):
+        travel_time_matrix(london, origins, dests, cache=False, workers=0)
+
+
+def test_small_work_stays_in_one_process():
+    assert travel._worker_processes(travel._PARALLEL_WORK - 1, 2) == 1
+    assert travel._worker_processes(travel._PARALLEL_WORK, 1) == 1
+    assert travel._worker_processes(travel._PARALLEL_WORK, 2) == 2
+
+
+def test_one_core_count_for_searches_and_worker_processes():
+    assert default_workers() == usable_cores() >= 1
 
 
 # --------------------------------------------------------------------------- cache
@@ -468,7 +550,7 @@ def test_benchmark_quick_runs(capsys):
     spec = importlib.util.spec_from_file_location("bench_travel_times", BENCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    figures = module.main(["--quick"])
+    figures = module.main(["--quick", "--no-pandana"])
     assert figures["max_diff_min"] < 1e-9
     assert figures["pairs_per_s"] > 0
     assert "pairs/s" in capsys.readouterr().out
