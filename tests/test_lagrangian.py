@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -26,7 +25,7 @@ from catchment.validate import validate_plan
 from solvers.common import candidate_pairs
 from solvers.lagrangian import bound_source, lagrangian_bound, stronger_bound
 from solvers.relaxation import solve_relaxation
-from tests.test_solver_properties import _key, area_instances, practice_instances
+from tests.test_solver_properties import area_instances, best_valid_plan, practice_instances
 
 SETTINGS = settings(
     max_examples=40, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
@@ -36,21 +35,7 @@ TOL = 1e-7
 
 def _best_plan(problem: Problem) -> tuple[float, Plan] | None:
     """The best valid plan by brute force (first objective term), or None."""
-    usable = [s for s, st_ in zip(problem.site_ids, problem.site_status, strict=True) if st_ != "excluded"]
-    best: tuple[tuple[float, ...], Plan] | None = None
-    for assignment in itertools.product(usable, repeat=problem.n_units):
-        hubs = sorted(set(assignment))
-        for chosen in itertools.product(*(problem.options_of(s) for s in hubs)):
-            plan = Plan(
-                dict(zip(problem.unit_ids, assignment, strict=True)),
-                {o.site_id: o.option for o in chosen},
-                status="feasible",
-            )
-            if validate_plan(problem, plan):
-                continue
-            key = _key(problem, plan)
-            if best is None or key < best[0]:
-                best = (key, plan)
+    best = best_valid_plan(problem)
     return None if best is None else (best[0][0], best[1])
 
 

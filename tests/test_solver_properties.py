@@ -119,10 +119,10 @@ def _key(problem: Problem, plan: Plan) -> tuple[float, ...]:
     return (terms["objective"],)
 
 
-def oracle(problem: Problem) -> tuple[float, ...] | None:
-    """Best objective over every valid plan (brute force), or None if none is valid."""
+def best_valid_plan(problem: Problem) -> tuple[tuple[float, ...], Plan] | None:
+    """The best valid plan by brute force and its objective key, or None if no plan is valid."""
     usable = [s for s, st_ in zip(problem.site_ids, problem.site_status, strict=True) if st_ != "excluded"]
-    best = None
+    best: tuple[tuple[float, ...], Plan] | None = None
     for assignment in itertools.product(usable, repeat=problem.n_units):
         hubs = sorted(set(assignment))
         for chosen in itertools.product(*(problem.options_of(s) for s in hubs)):
@@ -134,8 +134,15 @@ def oracle(problem: Problem) -> tuple[float, ...] | None:
             if validate_plan(problem, plan):
                 continue
             key = _key(problem, plan)
-            best = key if best is None or key < best else best
+            if best is None or key < best[0]:
+                best = (key, plan)
     return best
+
+
+def oracle(problem: Problem) -> tuple[float, ...] | None:
+    """Best objective over every valid plan (brute force), or None if none is valid."""
+    best = best_valid_plan(problem)
+    return None if best is None else best[0]
 
 
 def _close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
