@@ -38,7 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-from catchment.settings import COMMAND_TIME_LIMIT_S, SOLVER_NAMES
+from catchment.settings import NATIONAL_TIME_LIMIT_S, SOLVER_NAMES
 from catchment.timing import deadline_after, time_limit_margin
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
@@ -867,7 +867,7 @@ def _national(args: argparse.Namespace) -> int:
     except UnknownCcgError as exc:
         print(f"\nERROR: --ccg: {exc}. Nothing was written.", file=sys.stderr)
         return EXIT_INPUT
-    options = _options(args, mip_gap=args.mip_gap, time_limit=COMMAND_TIME_LIMIT_S)
+    options = _options(args, mip_gap=args.mip_gap, time_limit=NATIONAL_TIME_LIMIT_S)
     with _cluster(args) as client:
         result = solve_national(national, options=options, client=client, progress=_progress(args, "CCGs"))
     summary = result.summary()
@@ -877,10 +877,7 @@ def _national(args: argparse.Namespace) -> int:
     summary["total_s"] = time.perf_counter() - started
     summary.update(outputs.provenance())
     with outputs.atomic_output_dir(out) as staging:
-        result.assignments().to_csv(staging / "assignments.csv", index=False)
-        result.polysystems().to_csv(staging / "polysystems.csv", index=False)
-        result.ccg_summary().to_csv(staging / "ccg_summary.csv", index=False)
-        result.coverage().to_csv(staging / "coverage.csv", index=False)
+        result.write_tables(staging)
         (staging / "national.json").write_text(json.dumps(outputs.json_safe(summary), indent=2) + "\n")
         if comparison is not None:
             from maps.national import pcn_comparison_html

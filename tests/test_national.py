@@ -17,7 +17,7 @@ from catchment.validate import validate_plan
 from geodata.settings import BNG
 from solvers.batch import SolveOptions
 from solvers.distributed import dask_client
-from solvers.national import CCG_SUMMARY_COLUMNS, COVERAGE_COLUMNS, solve_national
+from solvers.national import CCG_SUMMARY_COLUMNS, COVERAGE_COLUMNS, NATIONAL_TABLES, solve_national, solve_order
 
 OPTIONS = SolveOptions(time_limit=60)
 MINUTES_PER_METRE = 1.3 / (25.0 * 1000 / 60)  # crow-fly x1.3 at 25 km/h
@@ -215,6 +215,25 @@ def test_national_tables(serial, national):
     assert rows.loc["AAA", "status"] == "optimal" and rows.loc["AAA", "polysystems"] == len(polysystems)
     assert rows.loc["BBB", "status"] == "below_floor" and rows.loc["BBB", "shortfall"] == 30_000
     assert rows.loc["BBB", "polysystems"] == 0 and "floor" in rows.loc["BBB", "reason"]
+
+
+def test_solve_order_is_longest_first_and_skips_ccgs_below_the_floor():
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    def sub(code: str, units: int, sites: int):
+        return replace(_subproblem("AAA"), ccg_code=code, problem=SimpleNamespace(n_units=units, n_sites=sites))
+
+    subs = [sub("A", 10, 5), sub("B", 200, 100), sub("C", 50, 50), sub("D", 100, 25), _subproblem("BBB")]
+    # pairs: A 50, B 20,000, C 2,500, D 2,500 (tie: by code); BBB is below the floor
+    assert [s.ccg_code for s in solve_order(subs)] == ["B", "C", "D", "A"]
+
+
+def test_write_tables(serial, tmp_path):
+    paths = serial.write_tables(tmp_path)
+    assert [p.name for p in paths] == list(NATIONAL_TABLES) and all(p.is_file() for p in paths)
+    coverage = pd.read_csv(tmp_path / "coverage.csv")
+    assert list(coverage.columns) == list(COVERAGE_COLUMNS) and len(coverage) == 7
 
 
 def test_national_on_dask_equals_serial(serial, national):
