@@ -38,7 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-from catchment.settings import NATIONAL_TIME_LIMIT_S, SOLVER_NAMES
+from catchment.settings import COMMAND_TIME_LIMIT_S, SOLVER_NAMES
 from catchment.timing import deadline_after, time_limit_margin
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
@@ -867,7 +867,7 @@ def _national(args: argparse.Namespace) -> int:
     except UnknownCcgError as exc:
         print(f"\nERROR: --ccg: {exc}. Nothing was written.", file=sys.stderr)
         return EXIT_INPUT
-    options = _options(args, mip_gap=args.mip_gap, time_limit=NATIONAL_TIME_LIMIT_S)
+    options = _options(args, mip_gap=args.mip_gap, time_limit=COMMAND_TIME_LIMIT_S)
     with _cluster(args) as client:
         result = solve_national(national, options=options, client=client, progress=_progress(args, "CCGs"))
     summary = result.summary()

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.docsections import write_section  # noqa: E402
 from catchment import outputs  # noqa: E402
 from catchment.national import national_subproblems  # noqa: E402
-from catchment.settings import NATIONAL_TIME_LIMIT_S  # noqa: E402
+from catchment.settings import COMMAND_TIME_LIMIT_S  # noqa: E402
 from solvers.batch import SolveOptions  # noqa: E402
 from solvers.distributed import dask_client  # noqa: E402
 from solvers.national import solve_national  # noqa: E402
@@ -92,6 +92,10 @@ def compare_with(baseline: Path, out: Path) -> dict[str, Any]:
     ).dropna()
     unproven = travel.loc[(old_ccg.loc[travel.index, "status"] != "optimal")]
     worse = 100.0 * (unproven["new"] - unproven["old"]) / unproven["old"]
+    lost = travel.loc[
+        (old_ccg.loc[travel.index, "status"] == "optimal") & (new_ccg.loc[travel.index, "status"] != "optimal")
+    ]
+    population = old_ccg.loc[travel.index, "population"]
     old_json = baseline / "national.json"
     old = json.loads(old_json.read_text()) if old_json.is_file() else {}
     return {
@@ -104,6 +108,12 @@ def compare_with(baseline: Path, out: Path) -> dict[str, Any]:
         "optimal_in_both": len(both),
         "same_plan_where_optimal_in_both": len(both) - len(differ),
         "different_plan_where_optimal_in_both": differ,
+        "proven_in_baseline_only": sorted(lost.index),
+        "proven_in_baseline_only_plan_worse": sorted(lost.index[lost["new"] > lost["old"] + 1e-9]),
+        "national_mean_travel_min": {
+            "baseline": round(float((travel["old"] * population).sum() / population.sum()), 4),
+            "this_run": round(float((travel["new"] * population).sum() / population.sum()), 4),
+        },
         "ccgs_unproven_in_baseline": len(unproven),
         "unproven_mean_travel_change_pct": {
             "mean": round(float(worse.mean()), 3) if len(worse) else None,
@@ -158,7 +168,8 @@ def markdown(args: argparse.Namespace, figures: dict[str, Any]) -> str:
     lines = [
         f"`python bench/national.py --out {args.out}"
         + (f" --baseline {args.baseline}" if args.baseline else "")
-        + f" --workers {args.workers} --doc` ({figures['ccgs']} CCGs, HiGHS, gap {MIP_GAP:g}, "
+        + f" --workers {args.workers} --time-limit {figures['time_limit_per_ccg_s']:g} --doc` "
+        f"({figures['ccgs']} CCGs, HiGHS, gap {MIP_GAP:g}, "
         f"{figures['time_limit_per_ccg_s']:g} s per CCG, a local Dask cluster of {args.workers} workers on a "
         "shared 2-core machine: CPU seconds are the figures to compare, wall-clock ones depend on the load).",
         "",
@@ -184,10 +195,15 @@ def markdown(args: argparse.Namespace, figures: dict[str, Any]) -> str:
                 if comparison["different_plan_where_optimal_in_both"]
                 else ""
             )
+            + f". Proven in the baseline only: {', '.join(comparison['proven_in_baseline_only']) or 'none'}"
+            + f" (a worse plan here: {', '.join(comparison['proven_in_baseline_only_plan_worse']) or 'none'})"
             + f". On the {comparison['ccgs_unproven_in_baseline']} CCGs the baseline did not prove, mean travel "
             f"changes by {change['mean']}% on average (from {change['min']}% to {change['max']}%; positive = "
-            "longer here).",
+            f"longer here); patient-weighted national mean travel {comparison['national_mean_travel_min']['baseline']} "
+            f"min in the baseline, {comparison['national_mean_travel_min']['this_run']} min here.",
         ]
+    if args.note:
+        lines += ["", args.note]
     return "\n".join(lines)
 
 
@@ -198,13 +214,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ccg", nargs="+", default=None, help="only these CCGs")
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     parser.add_argument(
-        "--time-limit", type=float, default=NATIONAL_TIME_LIMIT_S, help="seconds per CCG (the command's default)"
+        "--time-limit", type=float, default=COMMAND_TIME_LIMIT_S, help="seconds per CCG (the command's default)"
     )
     parser.add_argument("--baseline", type=Path, default=None, help="output folder of an earlier national run")
     parser.add_argument("--baseline-label", default=None, help="what the baseline is (e.g. its commit)")
     parser.add_argument(
         "--report-only", action="store_true", help="do not run: report the figures kept in --out by an earlier run"
     )
+    parser.add_argument("--note", default="", help="a paragraph appended to the block (e.g. how the baseline ran)")
     parser.add_argument("--doc", action="store_true", help="write the block of docs/benchmarks.md")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

@@ -22,7 +22,6 @@ __all__ = [
     "CONTIGUITY_METHODS",
     "SCENARIO_TIME_LIMIT_S",
     "COMMAND_TIME_LIMIT_S",
-    "NATIONAL_TIME_LIMIT_S",
     "SolverSettings",
     "DEFAULTS",
     "check_solver_options",
@@ -44,11 +43,6 @@ SCENARIO_TIME_LIMIT_S = 300.0
 #: The demo and each solve of the batch commands (sweep, shortlist, national): a small
 #: problem, or one of many solves.
 COMMAND_TIME_LIMIT_S = 120.0
-#: Each CCG of the national run (``optimise.py national``; ``--time-limit`` overrides it). The
-#: CCGs it stops are the dozen largest, whose proofs do not close in 120 s either (their LP
-#: bound under the floor stays 1-2 % below the best plan); they are reported ``feasible``
-#: with their gap, never ``optimal``. 135 CCGs on two cores: the run's length is set by them.
-NATIONAL_TIME_LIMIT_S = 30.0
 
 
 def _problems(s: SolverSettings) -> list[str]:
