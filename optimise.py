@@ -933,10 +933,7 @@ def _national(args: argparse.Namespace) -> int:
     summary["total_s"] = time.perf_counter() - started
     summary.update(outputs.provenance())
     with outputs.atomic_output_dir(out) as staging:
-        result.assignments().to_csv(staging / "assignments.csv", index=False)
-        result.polysystems().to_csv(staging / "polysystems.csv", index=False)
-        result.ccg_summary().to_csv(staging / "ccg_summary.csv", index=False)
-        result.coverage().to_csv(staging / "coverage.csv", index=False)
+        result.write_tables(staging)
         (staging / "national.json").write_text(json.dumps(outputs.json_safe(summary), indent=2) + "\n")
         if comparison is not None:
             from maps.national import pcn_comparison_html

@@ -42,6 +42,7 @@ from catchment.scenario import REGISTRATIONS_FILE
 from geodata.cache import file_digest
 from geodata.errors import DataWarning, UnknownCcgError
 from geodata.settings import BNG
+from geodata.tables import isin
 
 __all__ = [
     "NATIONAL_FILES",
@@ -50,6 +51,7 @@ __all__ = [
     "national_subproblems",
     "ccg_subproblem",
     "default_largest",
+    "registrations_by_ccg",
 ]
 
 logger = logging.getLogger(__name__)
@@ -159,6 +161,43 @@ def default_largest(population: float, floor: float, n_practices: int) -> int:
     return int(min(n_practices, max(4, 2 * most)))
 
 
+def _bng_xy(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """``(n, 2)`` easting, northing of a frame of points in EPSG:27700 (reprojected if needed)."""
+    geometry = frame.geometry
+    if len(geometry) and geometry.crs is not None and geometry.crs != BNG:
+        geometry = geometry.to_crs(BNG)
+    if not len(geometry):
+        return np.zeros((0, 2))
+    return np.column_stack([geometry.x.to_numpy(dtype=float), geometry.y.to_numpy(dtype=float)])
+
+
+def registrations_by_ccg(registrations: pd.DataFrame, practices: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The registration rows of each CCG's practices, split once (rows in file order).
+
+    Parameters
+    ----------
+    registrations
+        ``practice_code``, ``lsoa_code``, ``patients`` (any practices).
+    practices
+        ``practice_code``, ``ccg_code`` of the placed practices.
+
+    Returns
+    -------
+    dict
+        CCG code -> its practices' registration rows, in the order of ``registrations``
+        (rows of practices not in ``practices`` are dropped). Passing a CCG's frame to
+        :func:`ccg_subproblem` in place of every registration gives the same subproblem:
+        it keeps only its practices' rows, in file order, either way.
+    """
+    ccg_of = practices.drop_duplicates("practice_code").set_index("practice_code")["ccg_code"].astype(str)
+    position = pd.Index(ccg_of.index).get_indexer(pd.Index(registrations["practice_code"]))
+    placed = np.flatnonzero(position >= 0)
+    ccg_codes, ccg_number = np.unique(ccg_of.to_numpy()[position[placed]], return_inverse=True)
+    order = placed[np.argsort(ccg_number, kind="stable")]
+    bounds = np.searchsorted(np.sort(ccg_number, kind="stable"), np.arange(len(ccg_codes) + 1))
+    return {str(code): registrations.iloc[order[bounds[k] : bounds[k + 1]]] for k, code in enumerate(ccg_codes)}
+
+
 def ccg_subproblem(
     ccg_code: str,
     practices: gpd.GeoDataFrame,
@@ -210,8 +249,8 @@ def ccg_subproblem(
             reason=f"the CCG's {population:,.0f} registered patients are {shortfall:,.0f} short of the "
             f"{floor:,.0f} floor: it cannot form a polysystem on its own (not merged with a neighbour)",
         )
-    xy = np.column_stack([practices.geometry.x, practices.geometry.y])
-    h_xy = np.column_stack([hospitals.geometry.x, hospitals.geometry.y]) if len(hospitals) else np.zeros((0, 2))
+    xy = _bng_xy(practices)
+    h_xy = _bng_xy(hospitals)
     near = np.zeros(len(hospitals), dtype=bool)
     if len(hospitals):
         distance, _ = cKDTree(xy).query(h_xy, k=1, distance_upper_bound=hospitals_within_m)
@@ -248,20 +287,21 @@ def ccg_subproblem(
     )
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG).drop_duplicates("site_id").reset_index(drop=True)
 
-    reg = registrations.loc[registrations["practice_code"].isin(codes)]
-    areas = centroids.loc[centroids["lsoa_code"].isin(reg["lsoa_code"])].reset_index(drop=True)
+    reg = registrations.loc[isin(registrations["practice_code"], codes)]
+    areas = centroids.loc[isin(centroids["lsoa_code"], reg["lsoa_code"])].reset_index(drop=True)
     site_ids = list(sites["site_id"])
+    s_xy = _bng_xy(sites)
     area_minutes = crow_fly_matrix(
-        areas.geometry,
-        sites.geometry,
+        _bng_xy(areas),
+        s_xy,
         origin_ids=list(areas["lsoa_code"]),
         destination_ids=site_ids,
         detour_factor=detour_factor,
         speed_kph=speed_kph,
     )
     own = crow_fly_matrix(
-        practices.geometry,
-        sites.geometry,
+        xy,
+        s_xy,
         origin_ids=list(codes),
         destination_ids=site_ids,
         detour_factor=detour_factor,
@@ -382,6 +422,8 @@ def national_subproblems(
         wanted = {str(c) for c in ccgs}
         practices = practices.loc[practices["ccg_code"].isin(wanted)].reset_index(drop=True)
         left_out = left_out.loc[left_out["ccg_code"].isin(wanted)]
+    by_ccg = registrations_by_ccg(registrations, practices)
+    no_rows = registrations.iloc[:0]
     subproblems = []
     for code, group in practices.groupby("ccg_code", sort=True):
         subproblems.append(
@@ -389,7 +431,7 @@ def national_subproblems(
                 str(code),
                 group,
                 hospitals,
-                registrations,
+                by_ccg.get(str(code), no_rows),
                 centroids,
                 floor=floor,
                 hospitals_within_m=hospitals_within_m,

@@ -1,7 +1,7 @@
 """Solve every CCG of England (:mod:`catchment.national`) on Dask, and account for every practice.
 
-:func:`solve_national` solves the CCG subproblems that reach the floor, largest first (the
-long solves start early and the small ones fill the gaps), each checked by the cheap
+:func:`solve_national` solves the CCG subproblems that reach the floor, largest first
+(:func:`solve_order`: the long solves start early and the small ones fill the gaps), each checked by the cheap
 infeasibility proofs and the independent validator. :class:`NationalResult` assembles the
 national tables:
 
@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -42,7 +43,9 @@ __all__ = [
     "PCN_COMPARISON_COLUMNS",
     "CcgOutcome",
     "NationalResult",
+    "NATIONAL_TABLES",
     "solve_ccg",
+    "solve_order",
     "solve_national",
     "compare_national",
     "comparison_summary",
@@ -64,6 +67,8 @@ PCN_COMPARISON_COLUMNS = (
 )  # fmt: skip
 #: Columns of :meth:`NationalResult.coverage` (``coverage.csv``).
 COVERAGE_COLUMNS = ("practice_code", "ccg_code", "list_size", "status", "polysystem_id", "reason")
+#: The tables :meth:`NationalResult.write_tables` writes.
+NATIONAL_TABLES = ("assignments.csv", "polysystems.csv", "ccg_summary.csv", "coverage.csv")
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,19 @@ class NationalResult:
         frame["list_size"] = pd.to_numeric(frame["list_size"], errors="coerce").astype("Int64")
         return frame.sort_values(["ccg_code", "practice_code"]).reset_index(drop=True)
 
+    def write_tables(self, folder: str | Path) -> list[Path]:
+        """Write :data:`NATIONAL_TABLES` into ``folder`` (which must exist); return their paths."""
+        folder = Path(folder)
+        tables = {
+            "assignments.csv": self.assignments(),
+            "polysystems.csv": self.polysystems(),
+            "ccg_summary.csv": self.ccg_summary(),
+            "coverage.csv": self.coverage(),
+        }
+        for name, frame in tables.items():
+            frame.to_csv(folder / name, index=False)
+        return [folder / name for name in NATIONAL_TABLES]
+
     def summary(self) -> dict[str, Any]:
         """Plain figures for ``national.json`` and the terminal (JSON-safe: no NaN)."""
         coverage = self.coverage()
@@ -284,6 +302,31 @@ def solve_ccg(problem: Problem, *, options: SolveOptions) -> SolveRecord:
     return solve_and_check(problem, options)
 
 
+def solve_order(subproblems: Iterable[CcgSubproblem]) -> list[CcgSubproblem]:
+    """The CCGs to solve, longest expected solve first.
+
+    Longest-processing-time-first: the CCGs with the most unit-site pairs (the ones that run
+    to the time limit) start at once on every worker and the small ones fill the gaps, so
+    that no long solve starts last and leaves the other workers idle at the end. Ties by CCG
+    code. CCGs below the floor (no problem) are left out.
+
+    Parameters
+    ----------
+    subproblems
+        The CCG subproblems.
+
+    Returns
+    -------
+    list of CcgSubproblem
+    """
+    todo = [s for s in subproblems if s.problem is not None]
+    return sorted(todo, key=lambda s: (-_pairs(s), s.ccg_code))
+
+
+def _pairs(sub: CcgSubproblem) -> int:
+    return 0 if sub.problem is None else sub.problem.n_units * sub.problem.n_sites
+
+
 def solve_national(
     national: NationalInput,
     *,
@@ -291,7 +334,7 @@ def solve_national(
     client: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> NationalResult:
-    """Solve every CCG that reaches the floor.
+    """Solve every CCG that reaches the floor, in :func:`solve_order`.
 
     Parameters
     ----------
@@ -310,8 +353,7 @@ def solve_national(
     """
     options = options or SolveOptions()
     started = time.perf_counter()
-    todo = [s for s in national.subproblems if s.solvable]
-    todo.sort(key=lambda s: (-len(s.practices), s.ccg_code))
+    todo = solve_order(national.subproblems)
     logger.info("solving %d CCG(s); %d below the floor", len(todo), len(national.subproblems) - len(todo))
     records = map_tasks(
         solve_ccg, [s.problem for s in todo], client=client, shared={"options": options}, progress=progress, name="ccg"

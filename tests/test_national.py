@@ -12,12 +12,12 @@ from shapely.geometry import Point
 
 import optimise
 from catchment.metrics import ASSIGNMENT_COLUMNS, POLYSYSTEM_COLUMNS
-from catchment.national import NationalInput, ccg_subproblem, default_largest
+from catchment.national import NationalInput, ccg_subproblem, default_largest, registrations_by_ccg
 from catchment.validate import validate_plan
 from geodata.settings import BNG
 from solvers.batch import SolveOptions
 from solvers.distributed import dask_client
-from solvers.national import CCG_SUMMARY_COLUMNS, COVERAGE_COLUMNS, solve_national
+from solvers.national import CCG_SUMMARY_COLUMNS, COVERAGE_COLUMNS, NATIONAL_TABLES, solve_national, solve_order
 
 OPTIONS = SolveOptions(time_limit=60)
 MINUTES_PER_METRE = 1.3 / (25.0 * 1000 / 60)  # crow-fly x1.3 at 25 km/h
@@ -122,6 +122,55 @@ def test_ccg_subproblem_sites_and_travel():
     assert default_largest(2_000_000, 50_000, 300) == 80 and default_largest(60_000, 50_000, 3) == 3
 
 
+def _same_subproblem(a, b) -> None:
+    assert (a.ccg_code, a.practices, a.population, a.n_hospitals, a.n_practice_sites) == (
+        b.ccg_code,
+        b.practices,
+        b.population,
+        b.n_hospitals,
+        b.n_practice_sites,
+    )
+    assert a.registrations_covered == b.registrations_covered or (
+        np.isnan(a.registrations_covered) and np.isnan(b.registrations_covered)
+    )
+    assert (a.problem is None) == (b.problem is None)
+    if a.problem is not None:
+        assert a.problem.unit_ids == b.problem.unit_ids and a.problem.site_ids == b.problem.site_ids
+        np.testing.assert_array_equal(a.problem.population, b.problem.population)
+        np.testing.assert_array_equal(a.problem.travel_min, b.problem.travel_min)  # bit for bit
+
+
+def test_registrations_split_once_by_ccg_give_the_same_subproblems():
+    practices, registrations = _practices(), _registrations()
+    extra = pd.DataFrame({"practice_code": ["X1"], "lsoa_code": ["L1"], "patients": [5]})  # not a placed practice
+    registrations = pd.concat([extra, registrations], ignore_index=True)
+    split = registrations_by_ccg(registrations, practices)
+    assert sorted(split) == ["AAA"]  # BBB's only practice has no registration rows; X1 is dropped
+    assert list(split["AAA"]["practice_code"]) == ["P1", "P1", "P2", "P3", "P4", "P4"]  # file order kept
+    for ccg in ("AAA", "BBB"):
+        group = practices.loc[practices["ccg_code"] == ccg]
+        whole = ccg_subproblem(ccg, group, _hospitals(), registrations, _centroids())
+        own = ccg_subproblem(ccg, group, _hospitals(), split.get(ccg, registrations.iloc[:0]), _centroids())
+        _same_subproblem(whole, own)
+
+
+def test_national_subproblems_equal_the_per_ccg_filtering_on_real_data(real_data):
+    from catchment.national import NATIONAL_FILES, national_subproblems
+    from geodata.nhs import read_practice_lsoa
+    from geodata.ons import read_lsoa_centroids
+    from geodata.practices import load_hospitals
+
+    ccgs = ["08N", "07W", "99A"]
+    national = national_subproblems(real_data, ccgs=ccgs)
+    registrations = read_practice_lsoa(real_data / NATIONAL_FILES["registrations"])
+    centroids = read_lsoa_centroids(real_data / NATIONAL_FILES["centroids"])
+    hospitals = load_hospitals(real_data, sector="NHS")
+    assert [s.ccg_code for s in national.subproblems] == sorted(ccgs)
+    for sub in national.subproblems:
+        group = national.practices.loc[national.practices["ccg_code"] == sub.ccg_code]
+        _same_subproblem(sub, ccg_subproblem(sub.ccg_code, group, hospitals, registrations, centroids))
+
+
 def test_ccg_below_the_floor_is_reported_not_merged():
     sub = _subproblem("BBB")
     assert not sub.solvable and sub.problem is None
@@ -166,6 +215,25 @@ def test_national_tables(serial, national):
     assert rows.loc["AAA", "status"] == "optimal" and rows.loc["AAA", "polysystems"] == len(polysystems)
     assert rows.loc["BBB", "status"] == "below_floor" and rows.loc["BBB", "shortfall"] == 30_000
     assert rows.loc["BBB", "polysystems"] == 0 and "floor" in rows.loc["BBB", "reason"]
+
+
+def test_solve_order_is_longest_first_and_skips_ccgs_below_the_floor():
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    def sub(code: str, units: int, sites: int):
+        return replace(_subproblem("AAA"), ccg_code=code, problem=SimpleNamespace(n_units=units, n_sites=sites))
+
+    subs = [sub("A", 10, 5), sub("B", 200, 100), sub("C", 50, 50), sub("D", 100, 25), _subproblem("BBB")]
+    # pairs: A 50, B 20,000, C 2,500, D 2,500 (tie: by code); BBB is below the floor
+    assert [s.ccg_code for s in solve_order(subs)] == ["B", "C", "D", "A"]
+
+
+def test_write_tables(serial, tmp_path):
+    paths = serial.write_tables(tmp_path)
+    assert [p.name for p in paths] == list(NATIONAL_TABLES) and all(p.is_file() for p in paths)
+    coverage = pd.read_csv(tmp_path / "coverage.csv")
+    assert list(coverage.columns) == list(COVERAGE_COLUMNS) and len(coverage) == 7
 
 
 def test_national_on_dask_equals_serial(serial, national):
