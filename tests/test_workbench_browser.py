@@ -180,3 +180,39 @@ def test_bad_input_shows_the_command_lines_message_and_keeps_the_plan(page):
     _click(driver, "apply-rules")
     _wait(lambda: "[rules] floor must be at least 0" in _text(driver, "messages"))
     assert session.problem.rules.floor == 60000
+
+
+def test_names_from_data_are_text_in_map_tooltips(page):
+    """Leaflet renders a tooltip string as HTML: the page's own script must hand it text."""
+    from test_html_escaping import PAYLOADS
+
+    driver, _, _ = page
+    shown = driver.execute_script(
+        """
+        const payloads = arguments[0];
+        const div = document.createElement("div");
+        div.style.width = "300px"; div.style.height = "300px";
+        document.body.appendChild(div);
+        const map = L.map(div).setView([51.56, 0.07], 12);
+        const texts = [];
+        payloads.forEach(function (p, k) {
+            const props = {name: p, id: "X" + k, site_type: p, polysystem: p, population: 1000, v: "hostile"};
+            const unit = L.circleMarker([51.56, 0.07]).addTo(map);
+            const site = L.circleMarker([51.56, 0.07]).addTo(map);
+            const outline = L.circleMarker([51.56, 0.07]).addTo(map);
+            window.workbench.onEachUnit({properties: props}, unit);
+            window.workbench.onEachSite({properties: props}, site);
+            window.workbench.onEachOutline({properties: props}, outline);
+            [unit, site, outline].forEach(function (layer) {
+                layer.openTooltip();
+                texts.push(layer.getTooltip().getElement().textContent);
+            });
+        });
+        return texts;
+        """,
+        list(PAYLOADS),
+    )
+    time.sleep(0.5)  # an injected <img onerror> would have fired by now
+    assert driver.execute_script("return window.__pwned === undefined")
+    for k, payload in enumerate(PAYLOADS):
+        assert all(payload in text for text in shown[3 * k : 3 * k + 3]), shown[3 * k : 3 * k + 3]

@@ -46,6 +46,13 @@ window.workbench = (function () {
 
     function key(style) { return JSON.stringify(style); }
 
+    /* Leaflet renders a tooltip string as HTML: every string from data goes in as text instead. */
+    function textTooltip(text) {
+        var span = document.createElement("span");
+        span.textContent = text;
+        return span;
+    }
+
     return {
         unitToLayer: function (feature, latlng) {
             return L.circleMarker(latlng, Object.assign(unitStyle(feature.properties.id, false),
@@ -61,16 +68,16 @@ window.workbench = (function () {
         },
         onEachUnit: function (feature, layer) {
             register("units", feature, layer);
-            layer.bindTooltip(feature.properties.name + " (" + feature.properties.id + ")");
+            layer.bindTooltip(textTooltip(feature.properties.name + " (" + feature.properties.id + ")"));
         },
         onEachSite: function (feature, layer) {
             register("sites", feature, layer);
-            layer.bindTooltip(feature.properties.name + " (" + feature.properties.id + ", " +
-                              feature.properties.site_type + " site)");
+            layer.bindTooltip(textTooltip(feature.properties.name + " (" + feature.properties.id + ", " +
+                                          feature.properties.site_type + " site)"));
         },
         onEachOutline: function (feature, layer) {
-            layer.bindTooltip(feature.properties.polysystem + ": " +
-                              Math.round(feature.properties.population).toLocaleString("en-GB") + " people");
+            layer.bindTooltip(textTooltip(feature.properties.polysystem + ": " +
+                              Math.round(feature.properties.population).toLocaleString("en-GB") + " people"));
         },
         /* Restyle what changed; returns the number of features restyled. */
         apply: function (data) {
