@@ -8,6 +8,7 @@ lists a broken rule, and takes a picture of the page.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,8 +27,9 @@ def main() -> int:
     from workbench.app import create_app, serve_in_background
     from workbench.state import Session
 
+    os.chdir(ROOT)  # the page names the scenario as opened: scenarios/redbridge.toml, not a local path
     session = Session()
-    session.open_file(ROOT / "scenarios" / "redbridge.toml")
+    session.open_file("scenarios/redbridge.toml")
     server = serve_in_background(create_app(session, scenario_path="scenarios/redbridge.toml"))
     driver = chromium(width=1500, height=900)
     try:
