@@ -186,3 +186,17 @@ def test_workbook_and_geojson_of_the_edited_configuration(session):
     layers = session.geojson()
     assert len(layers["units"]["features"]) == session.problem.n_units
     assert len(layers["polysystems"]["features"]) == len(session.verdict.plan.hubs)
+
+
+def test_board_report_pdf_of_the_edited_configuration(session):
+    from pypdf import PdfReader
+
+    pdf = session.report_pdf()
+    assert pdf.startswith(b"%PDF")
+    text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+    plan = session.verdict.plan
+    names = dict(zip(session.problem.site_ids, session.problem.site_names, strict=True))
+    # every polysystem's hub is named, and a configuration that breaks rules is not passed off as valid
+    assert all(" ".join(names[h].split()[:2]) in " ".join(text.split()) for h in plan.hubs), text[:500]
+    if session.verdict.violations:
+        assert "satisfies every rule" not in text and "break" in text.lower()
