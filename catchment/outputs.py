@@ -40,6 +40,7 @@ import signal
 import subprocess
 import tempfile
 import tomllib
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -451,6 +452,13 @@ def provenance(*, scenario_file: str | Path | None = None, sweep_file: str | Pat
 _provenance = provenance  # for functions whose keyword shadows the name
 
 
+#: The last few dissolves of :func:`polysystem_areas`: (the problem, weakly held; the plan's
+#: assignment, hubs and ``min_patients``; the areas). One output folder draws the same areas
+#: for its GeoPackage, its maps and its GeoJSON; the workbench for its colours and outlines.
+_AREAS_MEMO: list[tuple[weakref.ref[BuiltProblem], tuple[Any, ...], gpd.GeoDataFrame]] = []
+_AREAS_MEMO_SIZE = 4
+
+
 def polysystem_areas(built: BuiltProblem, plan: Plan, *, min_patients: float = MIN_PATIENTS) -> gpd.GeoDataFrame:
     """Areas of each polysystem (EPSG:27700).
 
@@ -465,6 +473,18 @@ def polysystem_areas(built: BuiltProblem, plan: Plan, *, min_patients: float = M
         ``polysystem_id``, ``hub_site_id``, ``population``, ``geometry`` (one row per
         polysystem), with ``method`` naming how the area was drawn.
     """
+    key = (tuple(sorted(plan.assignment.items())), tuple(sorted(plan.hub_options)), min_patients)
+    for ref, memo_key, areas in _AREAS_MEMO:
+        if ref() is built and memo_key == key:
+            return areas.copy()  # a copy: callers may add columns
+    areas = _dissolved_areas(built, plan, min_patients=min_patients)
+    _AREAS_MEMO.insert(0, (weakref.ref(built), key, areas.copy()))
+    del _AREAS_MEMO[_AREAS_MEMO_SIZE:]
+    return areas
+
+
+def _dissolved_areas(built: BuiltProblem, plan: Plan, *, min_patients: float) -> gpd.GeoDataFrame:
+    """:func:`polysystem_areas`, computed."""
     ids = plan.polysystem_ids()
     problem = built.problem
     if problem.unit_type == "lsoa":

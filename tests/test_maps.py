@@ -292,3 +292,24 @@ def test_write_plan_outputs_writes_the_three_files(lsoa, tmp_path):
     assert all(p.is_file() and p.stat().st_size > 10_000 for p in paths.values())
     assert not EXTERNAL.search(paths["report.html"].read_text(encoding="utf-8"))
     _assert_not_blank(paths["map.png"])
+
+
+def test_polysystem_areas_are_drawn_once_per_plan_and_handed_out_as_copies(practice):
+    from catchment import outputs
+
+    built, plan = practice
+    first = outputs.polysystem_areas(built, plan)
+    first["mine"] = 1  # a caller's column stays with the caller
+    second = outputs.polysystem_areas(built, plan)
+    assert "mine" not in second.columns
+    assert second.geometry.geom_equals(first.geometry).all()
+    hub = plan.hubs[0]
+    unit = next(u for u in plan.assignment if plan.assignment[u] != hub and u not in plan.hub_options)
+    moved = dataclasses.replace(plan, assignment={**plan.assignment, unit: hub})
+    changed = outputs.polysystem_areas(built, moved)
+    assert (
+        changed.set_index("hub_site_id").loc[hub, "population"] > second.set_index("hub_site_id").loc[hub, "population"]
+    )
+    # another problem with the same plan is drawn anew, not taken from the first one's areas
+    other = dataclasses.replace(built, areas=built.areas.iloc[:0])
+    assert len(outputs.polysystem_areas(other, plan)) == 0 < len(second)
