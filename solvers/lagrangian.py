@@ -18,11 +18,22 @@ minimum is over the sets of sites the count (exactly / at most / at least ``p``)
 required and excluded sites and the budget allow, solved exactly (sorting, or a small
 integer programme when there is a budget). Every plan of the model is a point of this
 relaxed problem with the same objective, so :math:`L(u)` is a lower bound for every plan
-for *any* ``u``; the multipliers are improved by a deflected subgradient method started
-from the LP duals (:class:`solvers.relaxation.RowDuals`), and the best :math:`L(u)` seen is
-the bound. Contiguity and the one-boundary-group rule of hostless sites are left out:
-fewer rules, still a relaxation. Pairs are those :func:`solvers.common.candidate_pairs`
-allows (every valid reduction, no ``k`` rule), so the bound holds for the whole model.
+for *any* ``u``; the best :math:`L(u)` seen is the bound. The multipliers start from the
+LP duals (:class:`solvers.relaxation.RowDuals`) and are improved by column generation on
+the equivalent Dantzig-Wolfe master (HiGHS): its columns are the site configurations the
+programmes return (every site's best one per option at each point), its unit-row duals,
+smoothed towards the best multipliers so far (Wentges), are the next point. When the best
+:math:`L(u)` reaches the restricted master's value, no configuration prices out and the
+bound is the Lagrangian dual's optimum, the Dantzig-Wolfe bound (``converged``); the
+master's value itself is never reported as the bound. (``method="subgradient"``: a
+deflected subgradient method instead.) Measured on the OR-Library ``pmedcap1`` set (all 20
+converge in a few seconds): that optimum lies well below the published optima on some
+instances (pmedcap1-08: 771.67 against 820, the LP bound 768.74); an independent
+set-partitioning column generation gives the same values, so the remaining gap is the
+decomposition's own, not unconverged multipliers. Contiguity and the one-boundary-group
+rule of hostless sites are left out: fewer rules, still a relaxation. Pairs are those
+:func:`solvers.common.candidate_pairs` allows (every valid reduction, no ``k`` rule), so
+the bound holds for the whole model.
 
 Why the dynamic programme on rounded populations keeps the bound valid
 ------------------------------------------------------------------------
@@ -56,8 +67,14 @@ least :math:`L + d_{ij}`, where :math:`d_{ij} \ge 0` is computed from the same p
 the site's value with :math:`i` forced in is at least :math:`c_{ij} - u_i` plus the
 fractional (LP) cover of the rest of the floor by every unit of positive reduced cost
 (:math:`i` included: a smaller number, so a valid under-estimate), and the outer choice
-with site :math:`j` forced open. Under a binding size limit (the exact programme) only the
-outer part is counted.
+with site :math:`j` forced open. Under a binding size limit (the exact programme) the
+site's value with :math:`i` forced in is at least :math:`c_{ij} - u_i` plus the least cost,
+read from the programme's tables, of any set of the site's units that fits in the option's
+limit less :math:`p_i` (and, when :math:`i` alone does not meet the floor, holds a unit
+that does or reaches the floor less :math:`p_i`); that set may hold :math:`i` again, so
+the minimum is over more sets: a valid under-estimate, exact whenever the best such set
+leaves :math:`i` out. Per site, the outer choice with the site forced open and forced
+closed gives how much a plan with the site open (closed) costs at least beyond :math:`L`.
 Pairs with :math:`L + d_{ij}` above a plan's objective cannot be in a better plan. It is
 given only where the outer step is solved by sorting (no budget).
 """
