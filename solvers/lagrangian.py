@@ -21,9 +21,12 @@ relaxed problem with the same objective, so :math:`L(u)` is a lower bound for ev
 for *any* ``u``; the best :math:`L(u)` seen is the bound. The multipliers start from the
 LP duals (:class:`solvers.relaxation.RowDuals`) and are improved by column generation on
 the equivalent Dantzig-Wolfe master (HiGHS): its columns are the site configurations the
-programmes return (every site's best one at each point), its unit-row duals,
-smoothed towards the best multipliers so far (Wentges), are the next point. When the best
-:math:`L(u)` reaches the restricted master's value, no configuration prices out and the
+programmes return (every site's best one at each point), its unit-row duals, kept in a
+box around the best multipliers so far (two penalty columns per unit row; the box widens
+when it holds the duals back and nothing new comes) and smoothed towards them (Wentges),
+are the next point. When the best
+:math:`L(u)` reaches the restricted master's value with no box column in use, no
+configuration prices out and the
 bound is the Lagrangian dual's optimum, the Dantzig-Wolfe bound (``converged``); the
 master's value itself is never reported as the bound. (``method="subgradient"``: a
 deflected subgradient method instead.) Measured on the OR-Library ``pmedcap1`` set (all 20
@@ -117,6 +120,8 @@ _SMOOTHING, _BIG_FACTOR = 0.9, 10.0
 #: The column generation has converged when the best :math:`L(u)` is within this share of the
 #: objective's scale of the restricted master's value (no configuration prices out).
 _CONVERGED = 1e-9
+#: Half-width of the box around the best multipliers, times their mean size (0: no box).
+_BOX = 1.0
 #: A plan may fall short of the floor by this much (relative, then absolute) and still be
 #: accepted by the MIP's tolerances: the relaxed floor is lowered by it.
 _FLOOR_SLACK_REL, _FLOOR_SLACK_ABS = 1e-9, 1e-6
@@ -745,6 +750,8 @@ class _Master:
         self.site_row = {j: self.n + 1 + k for k, j in enumerate(data.sites)}
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("simplex_strategy", 4)
         inf = highspy.kHighsInf
         required = set(data.required.tolist())
         lower = [1.0] * self.n + [float(data.lo)] + [1.0 if j in required else 0.0 for j in data.sites]
@@ -756,8 +763,12 @@ class _Master:
         h.addRows(len(lower), np.array(lower), np.array(upper), 0, np.array([0]), np.array([]), np.array([]))
         # slack columns keep the master feasible before it has columns covering every unit,
         # opening enough sites and every required one
+        # and, with their costs, keep the unit rows' duals in a box (set_box): column i leaves
+        # unit i uncovered, column n + i covers it once more
         for i in range(self.n):
             h.addCol(big, 0.0, inf, 1, np.array([i], dtype=np.int32), np.array([1.0]))
+        for i in range(self.n):
+            h.addCol(big, 0.0, inf, 1, np.array([i], dtype=np.int32), np.array([-1.0]))
         h.addCol(big, 0.0, inf, 1, np.array([self.n], dtype=np.int32), np.array([1.0]))
         for j in required & set(data.sites):
             h.addCol(big, 0.0, 1.0, 1, np.array([self.site_row[j]], dtype=np.int32), np.array([1.0]))
@@ -812,16 +823,27 @@ class _Master:
             extra = float(site.option_cost[o] - lam * site.option_limit[o])
             self.add(j, o, units, float(base[units, j].sum()) + extra)
 
-    def solve(self) -> tuple[np.ndarray, float] | None:
-        """The unit rows' duals and the master's value (``None``: not solved)."""
+    def set_box(self, centre: np.ndarray, width: float) -> None:
+        """Keep the unit rows' duals within ``centre +- width`` (the costs of the box columns)."""
+        cols = np.arange(2 * self.n, dtype=np.int32)
+        self.h.changeColsCost(cols.size, cols, np.concatenate([centre + width, -(centre - width)]))
+
+    def solve(self) -> tuple[np.ndarray, float, bool] | None:
+        """The unit rows' duals, the master's value and whether a box column is used (``None``: not solved).
+
+        With no box column used, the value is the restricted master's own (an upper
+        bound on the Lagrangian dual's optimum).
+        """
         import highspy
 
         self.h.run()
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             logger.warning("master status %s", self.h.modelStatusToString(self.h.getModelStatus()))
             return None
-        dual = np.asarray(self.h.getSolution().row_dual)
-        return dual[: self.n].copy(), float(self.h.getInfo().objective_function_value)
+        solution = self.h.getSolution()
+        dual = np.asarray(solution.row_dual)
+        boxed = float(np.abs(np.asarray(solution.col_value)[: 2 * self.n]).sum()) > 1e-9
+        return dual[: self.n].copy(), float(self.h.getInfo().objective_function_value), boxed
 
 
 def _floor_unit(data: _Data, states: int | None) -> float:
@@ -1048,17 +1070,20 @@ def _columns(
     converged, master_value = False, None
     constant = (lag.data.max_weight - float(lag.max_mult.sum())) * lag.data.max_low
     alpha = _SMOOTHING
+    width = _BOX * max(float(np.abs(best_u).mean()), 1e-9 * scale)
     while it < max_iterations:
         if deadline is not None and time.perf_counter() >= deadline:
             notes[:] = [f"time limit reached after {it} iterations"]
             break
+        if _BOX:
+            master.set_box(best_u, width)
         solved = master.solve()
         if solved is None:
             notes.append("the master LP was not solved")
             break
-        u_master, value = solved
-        master_value = value + constant
-        if best_value >= master_value - _CONVERGED * scale:
+        u_master, value, boxed = solved
+        master_value = None if boxed else value + constant
+        if master_value is not None and best_value >= master_value - _CONVERGED * scale:
             # no configuration prices out: the master's value is the Lagrangian dual's optimum
             # (the Dantzig-Wolfe bound) and the best L reaches it
             converged = True
@@ -1068,15 +1093,17 @@ def _columns(
         point = alpha * best_u + (1 - alpha) * u_master
         ev = lag.evaluate(point)
         it += 1
-        logger.debug("master %.6g, best L %.6g", value + constant, best_value)
+        logger.debug("master %.6g (box %s), best L %.6g", value + constant, boxed, best_value)
         if ev is None:
             return None
         improved = ev.value > best_value + 1e-12 * scale
         if improved:
             best_value, best_u, best_eval = ev.value, point, ev
         added = master.add_evaluation(ev, point)
+        if boxed and not added and not improved:
+            width *= 2  # the box holds the duals back and nothing new came: widen it
         alpha = _SMOOTHING if added else 0.0  # no new column: price at the master's own duals
-        if not added and not improved and alpha == 0.0 and np.array_equal(point, u_master):
+        if not added and not improved and not boxed and alpha == 0.0 and np.array_equal(point, u_master):
             break
     return _Found(best_value, best_u, best_eval, it, notes, converged, master_value)
 
