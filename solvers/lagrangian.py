@@ -120,6 +120,8 @@ _SMOOTHING, _BIG_FACTOR = 0.9, 10.0
 #: The column generation has converged when the best :math:`L(u)` is within this share of the
 #: objective's scale of the restricted master's value (no configuration prices out).
 _CONVERGED = 1e-9
+#: Reduced costs are taken at this many of the last best multipliers (the largest valid one of each pair).
+_FIXING_POINTS = 3
 #: Half-width of the box around the best multipliers, times their mean size (0: no box).
 _BOX = 1.0
 #: A plan may fall short of the floor by this much (relative, then absolute) and still be
@@ -936,7 +938,7 @@ def lagrangian_bound(
     if found is None:
         seconds = time.perf_counter() - t0
         return LagrangianBound(None, lp, 0, seconds, lag.mode, lag.unit, notes=["the relaxed model is infeasible"])
-    fixing = _reduced(lag, found.evaluation) if reduced_costs and data.budget is None else None
+    fixing = _fixing(lag, found) if reduced_costs and data.budget is None else None
     seconds = time.perf_counter() - t0
     logger.info(
         "lagrangian bound %.6g (lp %s, master %s, converged %s), %d iterations, %.1f s, %s",
@@ -975,6 +977,12 @@ class _Found:
     notes: list[str]
     converged: bool = False
     master: float | None = None
+    earlier: list[_Evaluation] = field(default_factory=list)  # the previous best ones, latest first
+
+
+def _earlier(best: _Evaluation | None, earlier: list[_Evaluation]) -> list[_Evaluation]:
+    """The previous best evaluations once ``best`` is beaten (for :func:`_fixing`)."""
+    return earlier if best is None else [best, *earlier][: _FIXING_POINTS - 1]
 
 
 def _subgradient(
@@ -994,6 +1002,7 @@ def _subgradient(
     """
     del plan
     best_value, best_u, best_eval = -math.inf, u.copy(), None
+    earlier: list[_Evaluation] = []
     converged = False
     direction = np.zeros(u.size)
     theta, stall, it = _THETA, 0, 0
@@ -1009,6 +1018,7 @@ def _subgradient(
         if master is not None:
             master.add_evaluation(ev, u)
         if ev.value > best_value + 1e-12 * scale:
+            earlier = _earlier(best_eval, earlier)
             best_value, best_u, best_eval = ev.value, u.copy(), ev
             stall = 0
         else:
@@ -1031,7 +1041,7 @@ def _subgradient(
         gap = max(target - ev.value, 1e-6 * scale)
         u = u + theta * gap / float(direction @ direction) * direction
     assert best_eval is not None
-    return _Found(best_value, best_u, best_eval, it, notes, converged)
+    return _Found(best_value, best_u, best_eval, it, notes, converged, earlier=earlier)
 
 
 def _columns(
@@ -1067,6 +1077,7 @@ def _columns(
     if first.converged:
         return first
     best_value, best_u, best_eval, it, notes = first.value, first.u, first.evaluation, first.iterations, first.notes
+    earlier = first.earlier
     converged, master_value = False, None
     constant = (lag.data.max_weight - float(lag.max_mult.sum())) * lag.data.max_low
     alpha = _SMOOTHING
@@ -1098,6 +1109,7 @@ def _columns(
             return None
         improved = ev.value > best_value + 1e-12 * scale
         if improved:
+            earlier = _earlier(best_eval, earlier)
             best_value, best_u, best_eval = ev.value, point, ev
         added = master.add_evaluation(ev, point)
         if boxed and not added and not improved:
@@ -1105,7 +1117,27 @@ def _columns(
         alpha = _SMOOTHING if added else 0.0  # no new column: price at the master's own duals
         if not added and not improved and not boxed and alpha == 0.0 and np.array_equal(point, u_master):
             break
-    return _Found(best_value, best_u, best_eval, it, notes, converged, master_value)
+    return _Found(best_value, best_u, best_eval, it, notes, converged, master_value, earlier)
+
+
+def _fixing(lag: _Lagrangian, found: _Found) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    r"""Reduced costs against the best :math:`L`, from its multipliers and the previous best ones.
+
+    A plan with unit :math:`i` at site :math:`j` costs at least :math:`L(u^k) + d_{ij}(u^k)`
+    for every :math:`k`, so :math:`\max_k (L(u^k) + d_{ij}(u^k)) - L` is a valid reduced cost
+    against the best :math:`L` (likewise for the per-site figures).
+    """
+    out: tuple[np.ndarray, ...] | None = None
+    for ev in [found.evaluation, *found.earlier]:
+        parts = _reduced(lag, ev)
+        if parts is None:
+            continue
+        shifted = tuple(x + (ev.value - found.value) for x in parts)
+        out = shifted if out is None else tuple(np.maximum(a, b) for a, b in zip(out, shifted, strict=True))
+    if out is None:
+        return None
+    pairs, site_open, site_closed = (np.maximum(x, 0.0) for x in out)
+    return pairs, site_open, site_closed
 
 
 def _reduced(lag: _Lagrangian, ev: _Evaluation) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
