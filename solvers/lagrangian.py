@@ -159,8 +159,9 @@ class LagrangianBound:
     converged : bool
         The search proved that ``bound`` is the Lagrangian dual's optimum (the
         Dantzig-Wolfe bound of the relaxation, for the fixed multipliers of any rows
-        relaxed with their LP duals): no site configuration prices out against the
-        restricted master, or the relaxed answer is itself a plan.
+        relaxed with their LP duals and the populations as the floor programme rounds
+        them): no site configuration prices out against the restricted master, or the
+        relaxed answer serves every unit once.
     master : float or None
         The restricted master LP's last value (column generation only). Not a lower bound
         unless ``converged``: then ``bound`` reaches it.
