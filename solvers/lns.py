@@ -185,6 +185,7 @@ def solve_lns(
     seed: int = 2009,
     start: Plan | None = None,
     workers: int | None = None,  # unlike solve()'s 1: called on its own, the search uses every core
+    reduced_cost_fixing: bool = True,
 ) -> Plan:
     """Solve a large problem by large-neighbourhood search with exact sub-models.
 
@@ -214,6 +215,9 @@ def solve_lns(
         Worker processes solving neighbourhoods at once (``None``: one per core this
         process may use; 1: in this process). Rules that couple neighbourhoods (bounds on
         the polysystem count, a budget) force 1.
+    reduced_cost_fixing
+        Leave out of the neighbourhoods the pairs the Lagrangian reduced costs rule out
+        (:class:`_Fixing`); ``False`` keeps them (for comparison: ``bench/lns_fixing.py``).
 
     Returns
     -------
@@ -280,6 +284,7 @@ def solve_lns(
             start=start,
             pool=pool,
             workers=workers,
+            reduced_cost_fixing=reduced_cost_fixing,
         )
 
 
@@ -358,6 +363,7 @@ def _solve_lns(
     start: Plan | None,
     pool: Executor | None,
     workers: int,
+    reduced_cost_fixing: bool = True,
 ) -> Plan:
 
     relax = solve_relaxation(problem, candidate_pairs(problem, k=k), deadline=deadline, threads=threads)
@@ -401,7 +407,7 @@ def _solve_lns(
     allowed[relax.cand.units, relax.cand.sites] = True
     allowed[np.arange(problem.n_units), site_of] = True
     useful = allowed.copy()
-    fixing = _Fixing.create(useful, lagrangian)
+    fixing = _Fixing.create(useful, lagrangian) if reduced_cost_fixing else None
     if fixing is not None:
         fixing.refresh(search)
     _improve(
