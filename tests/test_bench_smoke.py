@@ -201,8 +201,8 @@ def test_lns_fixing_bench_runs_both_ways():
     from tests.test_lns import _towns
 
     problem = _towns(n_units=120, n_sites=30, seed=3)
-    rows = [run_once(problem, fixing=f, time_limit=30, mip_gap=1e-4, seed=1) for f in (False, True)]
+    rows = [run_once(problem, fixing=f, time_limit=15, mip_gap=1e-4, seed=1) for f in (False, True)]
     assert [r["fixing"] for r in rows] == [False, True]
     assert rows[0]["fixed"] == 0 and rows[1]["fixed"] > 0, rows
-    text = render("towns", rows, command="python bench/lns_fixing.py", time_limit=30, mip_gap=1e-4)
+    text = render("towns", rows, command="python bench/lns_fixing.py", time_limit=15, mip_gap=1e-4)
     assert text.count("\n| ") == 3 and "| 2 | on |" in text and "Mean gap" in text
