@@ -265,7 +265,7 @@ class PolysystemModel:
         start: Plan | None = None,
         node_limit: int | None = None,
         prove: bool = True,
-        fixing: bool = True,
+        fixing: bool | None = None,
     ) -> Plan:
         """Solve the model and return the plan.
 
@@ -299,11 +299,13 @@ class PolysystemModel:
             ``feasible``, and ``stats["restricted_status"]`` says what the solver proved
             over the pairs kept.
         fixing
-            Before the MIP of a model with every pair (no ``k`` rule) under a floor or a
-            size limit, and from :data:`_FIXING_MIN_PAIRS` pairs, compute the LP and
-            Lagrangian bounds, drop the pairs that no plan better than the warm start uses
-            (reduced-cost fixing) and certify the answer with the stronger bound (see
-            :func:`_fixing_bounds`). ``False``: the solver's own bound only.
+            Reduced-cost fixing with the LP and Lagrangian bounds before the MIP of a model
+            with every pair (no ``k`` rule) under a time limit: the MIP is solved over the
+            pairs that may be in a better plan, and the answer certified for the whole
+            model with the stronger bound (see :func:`_fixing_bounds`). ``None``
+            (default): when it pays, under a floor or a size limit and from
+            :data:`_FIXING_MIN_PAIRS` pairs (:func:`_fixing_pays`); ``True``: for every
+            such model (not a lexicographic objective); ``False``: never.
 
         Returns
         -------
@@ -342,9 +344,9 @@ class PolysystemModel:
         builds: list[float] = []
         k = self.effective_k()
         fixed: _Fixing | None = None
-        if fixing and prove and k is None and h_sites is not None and deadline is not None:
+        if fixing is not False and prove and k is None and h_sites is not None and deadline is not None:
             whole = candidate_pairs(problem, k=None)
-            if _fixing_pays(problem, whole):
+            if problem.objective.lexicographic is None and (fixing or _fixing_pays(problem, whole)):
                 fixed = _fixing_bounds(problem, whole, h_sites, deadline=deadline, threads=threads, mip_gap=mip_gap)
         if fixed is not None:
             assert h_sites is not None
