@@ -4,7 +4,8 @@
 one-call entry point. Both return an immutable :class:`catchment.plan.Plan` whose status is honest:
 ``optimal`` only when proven (within ``mip_gap``) for the whole model, a bound only when it
 holds for every plan, even when the model was restricted to each unit's ``k`` nearest
-sites (the left-out pairs are priced; see :func:`_prove_whole_model`).
+sites (the left-out pairs are priced; see :func:`_prove_whole_model`) or reduced by
+reduced-cost fixing (:func:`_fixing_bounds`).
 """
 
 from __future__ import annotations
@@ -132,6 +133,15 @@ class PolysystemModel:
     infeasible is retried with ``2k`` and then every pair before infeasibility is
     claimed. ``stats`` records pairs kept, ``k``, model size, build/solve/heuristic
     seconds, the warm start's fate and the contiguity rounds.
+
+    A model with every pair under a floor or a size limit (where the solver's LP bound is
+    weak) and a time limit is first reduced by reduced-cost fixing against the LP and
+    Lagrangian bounds (``fixing``; :func:`_fixing_bounds` gives the argument): the MIP is
+    solved over the pairs that may be in a plan near the optimum, pairs that may be in a
+    better plan than its answer are brought back, and the answer is ``optimal`` only when
+    every pair left out is ruled out; its bound is the largest of the LP bound, the
+    Lagrangian bound and the reduced MIP's bound capped by the pairs left out, and
+    ``stats["bounds"]`` says which one certified the gap.
 
     Parameters
     ----------
