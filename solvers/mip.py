@@ -600,8 +600,8 @@ def _fixing_pays(problem: Problem, whole: Candidates) -> bool:
     Under a population floor or a size limit (ceiling or capacity) the LP relaxation lies
     well below the optimum and the solver's own bound closes slowly; below
     :data:`_FIXING_MIN_PAIRS` pairs the solver proves such models in seconds (the national
-    CCGs below it, e.g. 00L with 840 pairs in 3.4 s of a 120-s run; the Redbridge and
-    demo models) and the plan stays the solver's own. A lexicographic objective is left
+    CCGs below it, e.g. 00L with 840 pairs in 3.4 s of a 120-s run) and the plan stays
+    the solver's own. A lexicographic objective is left
     to the solver (its later stages are bounded stage by stage).
     """
     if problem.objective.lexicographic is not None or whole.n_pairs < _FIXING_MIN_PAIRS:
