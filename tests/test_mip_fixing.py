@@ -2,7 +2,8 @@
 
 * small random instances (the generators and the brute-force oracle of
   ``tests/test_solver_properties.py``, which share no code with the solvers), solved with
-  fixing forced on: a plan called optimal has the oracle's optimum (within the gap), the
+  fixing forced on (and once with the first reduced model cut at the bound, so that pairs
+  are brought back): a plan called optimal has the oracle's optimum (within the gap), the
   bound never exceeds it, and the plan passes the validator;
 * OR-Library ``pmedcap1`` instances: proven optimal at the published optimum through
   fixing, with both bounds reported and none above the optimum.
@@ -56,6 +57,16 @@ def test_fixing_keeps_practice_answers_optimal_and_bounds_valid(problem):
 @given(area_instances())
 def test_fixing_keeps_contiguous_answers_optimal_and_bounds_valid(problem):
     _check(problem)
+
+
+@SETTINGS
+@given(practice_instances())
+def test_fixing_with_the_first_model_cut_at_the_bound(problem):
+    # a first reduced model cut at the strongest bound itself: the optimum is nearly always
+    # outside it, so pairs are brought back and the re-solve must use one of them
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("solvers.mip._FIXING_TARGET", 0.0)
+        _check(problem)
 
 
 @pytest.mark.parametrize("name", ["pmedcap1-02", "pmedcap1-04"])
