@@ -215,6 +215,11 @@ def _parser() -> argparse.ArgumentParser:
     sl.add_argument(
         "--exhaustive", action="store_true", help="solve both forcings of every site even when the optimum answers one"
     )
+    sl.add_argument(
+        "--screen",
+        action="store_true",
+        help="skip forcing open a site whose proven regret bound is already above the tolerance",
+    )
     common(sl)
     plan_files(sl)
     dask(sl)
@@ -707,6 +712,7 @@ def _shortlist(args: argparse.Namespace) -> int:
             client=client,
             tolerance=args.tolerance,
             exhaustive=args.exhaustive,
+            screen=args.screen,
             progress=_progress(args, "shortlist"),
         )
     table = shortlist.frame()
@@ -729,7 +735,10 @@ def _shortlist(args: argparse.Namespace) -> int:
         (staging / "optimum").mkdir()
         outputs.write_outputs(staging / "optimum", built, base.plan, scenario=record, provenance=prov)
         _write_plan(args, staging / "optimum", built, base.plan, reference=_todays_pcns(args, built, scenario))
-    cols = ["rank", "site_id", "site_name", "in_optimum", "regret_pct", "value_pct", "essential", "near_optimal_share"]
+    cols = [
+        "rank", "site_id", "site_name", "in_optimum", "regret_pct", "regret_bound_pct", "value_pct", "essential",
+        "near_optimal_share",
+    ]  # fmt: skip
     print(
         f"\nSHORTLIST of {len(table)} sites: optimum {shortlist.optimum:.4f}, {shortlist.n_solves} forced solves, "
         f"{shortlist.n_near_optimal} near-optimal hub set(s) (within {shortlist.tolerance:.0%}), "

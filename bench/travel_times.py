@@ -10,6 +10,11 @@ same process, against
 * :func:`scipy.sparse.csgraph.dijkstra` alone, in this one process, from the same 500
   destination nodes on the same CSR arrays (the searches of our call without the graph
   compilation, snapping, access legs or worker processes);
+* networkit (``distance.SPSP``, OpenMP threads), python-igraph (``Graph.distances``) and
+  edsger (``path.Dijkstra`` in threads), each converting the same CSR arrays into its own
+  graph (timed and counted) and running the same searches, when installed;
+* pyroutingkit (RoutingKit's customizable contraction hierarchies, many-to-many), whose
+  integer weights make it inexact, when installed;
 * pandana's contraction hierarchies (``Network`` + ``shortest_path_lengths`` on every
   pair), preprocessing timed on its own, when pandana is installed.
 
@@ -35,6 +40,8 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +57,9 @@ from geodata.travel import RoadArrays, road_arrays, travel_time_matrix  # noqa: 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 #: Walking speed of the access legs (the default of travel_time_matrix), metres per minute.
 ACCESS_M_PER_MIN = 4.8 * 1000 / 60
+#: pyroutingkit takes 32-bit integer weights (sums below 2**31 - 1): seconds are handed over in
+#: units of 10 microseconds (paths up to about six hours).
+CCH_SCALE = 1e5
 #: pandana rounds each edge weight to three decimals: weights are handed over in
 #: hundredths of a second (so its rounding is 0.00001 s per edge) and converted back.
 PANDANA_SCALE = 100.0
@@ -216,6 +226,172 @@ def pandana_seconds(net: RoadArrays, origins: np.ndarray, destinations: np.ndarr
     }
 
 
+# --------------------------------------------------------------------------- other shortest-path libraries
+#
+# Each runs the same searches as :func:`scipy_seconds` (from every unique destination node
+# on the reversed graph, read at the origin nodes), on the same arcs, after converting the
+# CSR arrays into the library's own graph (the conversion is timed apart and counted).
+# Each returns ``None`` when the library is not installed, otherwise a dict with
+# ``version``, ``build_wall``, ``build_cpu``, ``query_wall``, ``query_cpu``, ``threads``
+# and ``seconds`` (``(len(sources), len(targets))``, ``inf`` where unreachable).
+
+
+def _library_run(version: str, threads: int, build: Callable[[], Any], query: Callable[[Any], Any]) -> dict[str, Any]:
+    """Time ``build()`` then ``query(built)``; the query's answer as float64 seconds."""
+    built, build_wall, build_cpu = timed(build)
+    seconds, query_wall, query_cpu = timed(lambda: np.asarray(query(built), dtype=np.float64))
+    return {
+        "version": version,
+        "threads": threads,
+        "build_wall": build_wall,
+        "build_cpu": build_cpu,
+        "query_wall": query_wall,
+        "query_cpu": query_cpu,
+        "seconds": seconds,
+    }
+
+
+def networkit_seconds(
+    net: RoadArrays, sources: np.ndarray, targets: np.ndarray, *, threads: int
+) -> dict[str, Any] | None:
+    """Searches by networkit's some-pairs shortest paths (``networkit.distance.SPSP``, C++, OpenMP over the sources)."""
+    try:
+        import networkit as nk
+    except ImportError:
+        return None
+    arcs = net.reverse.tocoo()
+    n = net.xy.shape[0]
+
+    def build() -> Any:
+        rows, cols = arcs.row.astype(np.uint64), arcs.col.astype(np.uint64)
+        return nk.GraphFromCoo((arcs.data, (rows, cols)), n=n, directed=True, weighted=True)
+
+    def query(graph: Any) -> np.ndarray:
+        previous = nk.getMaxNumberOfThreads()
+        nk.setNumberOfThreads(threads)
+        try:
+            spsp = nk.distance.SPSP(graph, sources.tolist(), targets.tolist())
+            spsp.run()
+            out = np.asarray(spsp.getDistances(), dtype=np.float64)
+        finally:
+            nk.setNumberOfThreads(previous)
+        return np.where(out >= np.finfo(np.float64).max, np.inf, out)  # no path: the largest double
+
+    return _library_run(nk.__version__, threads, build, query)
+
+
+def igraph_seconds(net: RoadArrays, sources: np.ndarray, targets: np.ndarray) -> dict[str, Any] | None:
+    """Searches by python-igraph's ``Graph.distances`` (C, Dijkstra with a binary heap, one thread)."""
+    try:
+        import igraph
+    except ImportError:
+        return None
+    arcs = net.reverse.tocoo()
+    n = net.xy.shape[0]
+
+    def build() -> Any:
+        graph = igraph.Graph(n=n, edges=np.column_stack([arcs.row, arcs.col]).tolist(), directed=True)
+        graph.es["seconds"] = arcs.data.tolist()
+        return graph
+
+    def query(graph: Any) -> np.ndarray:
+        unique, back = np.unique(targets, return_inverse=True)  # igraph refuses repeated targets
+        out = graph.distances(source=sources.tolist(), target=unique.tolist(), weights="seconds", mode="out")
+        return np.asarray(out, dtype=np.float64)[:, back]
+
+    return _library_run(igraph.__version__, 1, build, query)
+
+
+def edsger_seconds(net: RoadArrays, sources: np.ndarray, targets: np.ndarray, *, threads: int) -> dict[str, Any] | None:
+    """Searches by edsger's ``path.Dijkstra`` (Cython, 4-ary heap, no GIL: ``threads`` threads share them)."""
+    try:
+        import edsger
+        import pandas as pd
+        from edsger.path import Dijkstra
+    except ImportError:
+        return None
+    arcs = net.reverse.tocoo()
+    n = net.xy.shape[0]
+
+    def build() -> list[Any]:
+        edges = pd.DataFrame(
+            {"tail": arcs.row.astype(np.uint32), "head": arcs.col.astype(np.uint32), "weight": arcs.data}
+        )
+        return [Dijkstra(edges, orientation="out") for _ in range(threads)]
+
+    def query(searches: list[Any]) -> np.ndarray:
+        out = np.empty((sources.size, targets.size))
+
+        def work(k: int) -> None:
+            for i in range(k, sources.size, threads):
+                lengths = searches[k].run(int(sources[i]))
+                padded = np.full(n, np.inf)  # edsger's vertices end at the largest one with an arc
+                padded[: lengths.size] = lengths
+                out[i] = padded[targets]
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(work, range(threads)))
+        return out
+
+    return _library_run(edsger.__version__, threads, build, query)
+
+
+def pyroutingkit_seconds(net: RoadArrays, sources: np.ndarray, targets: np.ndarray) -> dict[str, Any] | None:
+    """RoutingKit's customizable contraction hierarchies (pyroutingkit): many-to-many on the same arcs.
+
+    The topology (nested dissection order on WGS84 coordinates) and the customisation with
+    the weights are the "conversion"; RoutingKit's weights are 32-bit integers, handed over
+    in units of :data:`CCH_SCALE`, so its times are not exact.
+    """
+    try:
+        import pyroutingkit
+        from pyproj import Transformer
+    except ImportError:
+        return None
+    arcs = net.forward.tocoo()
+    n = net.xy.shape[0]
+
+    def build() -> Any:
+        lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(net.xy[:, 0], net.xy[:, 1])
+        topology = pyroutingkit.CCHTopology()
+        topology.build(
+            arcs.row.astype(np.uint32),
+            arcs.col.astype(np.uint32),
+            np.asarray(lat, dtype=np.float32),
+            np.asarray(lon, dtype=np.float32),
+            n,
+        )
+        metric = pyroutingkit.CCHMetric(topology)
+        metric.customize(np.rint(arcs.data * CCH_SCALE).astype(np.uint32))
+        return topology, metric
+
+    def query(built: Any) -> np.ndarray:
+        # forward graph, from the origins (targets here) to the destinations (sources here)
+        lengths = built[1].distances_many_to_many(targets.astype(np.uint32), sources.astype(np.uint32)).T
+        return np.where(lengths >= pyroutingkit.INF_WEIGHT, np.inf, lengths / CCH_SCALE)
+
+    return _library_run(version("pyroutingkit"), 1, build, query)
+
+
+#: The libraries compared, in the order of the table (names used as keys of the figures).
+LIBRARIES = ("networkit", "igraph", "edsger", "edsger_1", "pyroutingkit")
+
+
+def library_runs(
+    net: RoadArrays, sources: np.ndarray, targets: np.ndarray, *, threads: int, skip: bool = False
+) -> dict[str, dict[str, Any] | None]:
+    """Every library of :data:`LIBRARIES` on the same searches (``None``: not installed, or ``skip``)."""
+    if skip:
+        return dict.fromkeys(LIBRARIES)
+    return {
+        "networkit": networkit_seconds(net, sources, targets, threads=threads),
+        "igraph": igraph_seconds(net, sources, targets),
+        "edsger": edsger_seconds(net, sources, targets, threads=threads),
+        "edsger_1": edsger_seconds(net, sources, targets, threads=1) if threads > 1 else None,
+        "pyroutingkit": pyroutingkit_seconds(net, sources, targets),
+    }
+
+
 def max_difference(a: np.ndarray, b: np.ndarray, what: str) -> float:
     """Largest |a - b| over the pairs both find a route for; raises when reachability differs."""
     finite = np.isfinite(a)
@@ -246,6 +422,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None, help="search processes (default: usable cores)")
     parser.add_argument("--no-pandana", action="store_true", help="skip pandana even when installed")
+    parser.add_argument(
+        "--no-libraries", action="store_true", help="skip networkit, igraph and edsger even when installed"
+    )
     parser.add_argument("--write-doc", action="store_true", help=f"rewrite the Travel times block of {DOC.name}")
     args = parser.parse_args(argv)
     if args.quick:
@@ -336,6 +515,31 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "max_diff_min": diff_nx,
         "max_diff_scipy_min": diff_scipy,
     }
+    versions: dict[str, str] = {}
+    for name, run in library_runs(net, ud, o_pos, threads=workers, skip=args.no_libraries).items():
+        if run is None:
+            print(f"{name}: not run (not installed, or --no-libraries)")
+            continue
+        library_min = run["seconds"].T[:, np.searchsorted(ud, d_pos)] / 60.0
+        diff = max_difference(ours_min, library_min, name)
+        wall, cpu = run["build_wall"] + run["query_wall"], run["build_cpu"] + run["query_cpu"]
+        print(
+            f"{name} {run['version']} ({run['threads']} thread(s)): graph conversion {run['build_wall']:.2f} s wall "
+            f"({run['build_cpu']:.2f} s CPU), {ud.size} searches {run['query_wall']:.2f} s wall "
+            f"({run['query_cpu']:.2f} s CPU); against scipy's searches alone x{t_scipy / wall:.2f} wall, "
+            f"x{c_scipy / cpu:.2f} CPU; max |difference| {diff:.2e} min"
+        )
+        figures.update(
+            {
+                f"{name}_threads": float(run["threads"]),
+                f"{name}_build_s": run["build_wall"],
+                f"{name}_build_cpu_s": run["build_cpu"],
+                f"{name}_s": wall,
+                f"{name}_cpu_s": cpu,
+                f"max_diff_{name}_min": diff,
+            }
+        )
+        versions[name] = run["version"]
     pandana = None if args.no_pandana else pandana_seconds(net, o_pos, ud)
     if pandana is None:
         print("pandana: not run (not installed, or --no-pandana)")
@@ -370,14 +574,74 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"machine load (1-minute average): {load_before:.1f} at the start, {figures['load_after']:.1f} at the end")
     if args.write_doc:
         command = " ".join(["python bench/travel_times.py", *(sys.argv[1:] if argv is None else argv)])
-        block = doc_block(args, figures, command=command)
+        block = doc_block(args, figures, command=command, versions=versions)
         write_section(DOC, "travel-times", "Travel times", block, script="bench/travel_times.py")
         print(f"wrote the Travel times block of {DOC}")
     return figures
 
 
-def doc_block(args: argparse.Namespace, f: dict[str, float], *, command: str) -> str:
-    """The Markdown of the Travel times block of docs/benchmarks.md (``command``: how it was run)."""
+#: Largest difference from ours (minutes) for a library's answers to count as identical.
+EXACT_MIN = 1e-6
+#: Least ratio of scipy's CPU seconds to a library's (conversion included) that counts as a clear win:
+#: a third less CPU, well beyond the run-to-run spread of the ratios on this shared machine.
+CLEAR_WIN = 1.5
+
+
+def library_notes(f: dict[str, float]) -> list[str]:
+    """Doc-block bullets on the libraries that ran: their CPU against scipy's searches, and the verdict.
+
+    Only a library whose answers are exact (within :data:`EXACT_MIN` of ours on every pair)
+    may replace scipy's searches.
+    """
+    ran = [name for name in LIBRARIES if f"{name}_s" in f]
+    if not ran:
+        return ["- networkit, python-igraph, edsger and pyroutingkit: not run (not installed, or --no-libraries)."]
+    ratios = {name: f["scipy_cpu_s"] / f[f"{name}_cpu_s"] for name in ran}
+    exact = [name for name in ran if f[f"max_diff_{name}_min"] <= EXACT_MIN]
+    text = "; ".join(f"{name.replace('_1', ' (1 thread)')} x{ratios[name]:.2f}" for name in ran)
+    best = max(exact, key=ratios.__getitem__) if exact else None
+    if best is None:
+        verdict = f"none is exact to {EXACT_MIN:g} min, so the matrix keeps scipy's searches"
+    elif ratios[best] < CLEAR_WIN:
+        verdict = (
+            f"no exact one needs clearly less CPU than scipy (at least x{CLEAR_WIN:g}; the best, "
+            f"{best.replace('_1', ' in 1 thread')}, x{ratios[best]:.2f}), so the matrix keeps scipy's searches"
+        )
+    else:
+        verdict = f"{best} is exact and needs x{ratios[best]:.2f} less CPU than scipy"
+    notes = [
+        "- Other shortest-path libraries on the same searches (from each unique destination node, read at the origin "
+        "nodes; converting the CSR arrays into the library's graph is counted): scipy's CPU seconds over theirs: "
+        f"{text}; {verdict}. Their wall seconds use up to {int(f['workers'])} threads, scipy's row one process."
+    ]
+    if "pyroutingkit_s" in f:
+        notes.append(
+            f"- pyroutingkit (RoutingKit's customizable contraction hierarchies): nested dissection and customisation "
+            f"{f['pyroutingkit_build_s']:.2f} s wall (cacheable with the network), many-to-many "
+            f"{f['pyroutingkit_s'] - f['pyroutingkit_build_s']:.2f} s wall; its weights are 32-bit integers (handed "
+            f"over in units of {1 / CCH_SCALE:g} s), so its times are not exact to {EXACT_MIN:g} min."
+        )
+    return notes
+
+
+#: How each library's row is named in the doc block (``{threads}`` is its thread count).
+LIBRARY_ROWS = {
+    "networkit": "networkit {version} `distance.SPSP` ({threads} OpenMP threads)",
+    "igraph": "python-igraph {version} `Graph.distances` (1 thread)",
+    "edsger": "edsger {version} `path.Dijkstra` ({threads} threads)",
+    "edsger_1": "edsger {version} `path.Dijkstra` (1 thread)",
+    "pyroutingkit": "pyroutingkit {version} CCH many-to-many (1 thread)",
+}
+
+
+def doc_block(
+    args: argparse.Namespace, f: dict[str, float], *, command: str, versions: dict[str, str] | None = None
+) -> str:
+    """The Markdown of the Travel times block of docs/benchmarks.md.
+
+    ``command``: how it was run; ``versions``: the version of each library that ran.
+    """
+    versions = versions or {}
     rows: list[tuple[str, float, float | None, str]] = [
         (
             f"ours, whole call ({int(f['workers'])} worker processes)",
@@ -392,8 +656,19 @@ def doc_block(args: argparse.Namespace, f: dict[str, float], *, command: str) ->
             f["scipy_cpu_s"],
             f"{f['max_diff_scipy_min']:.1e}",
         ),
-        ("networkx loop (extrapolated)", f["networkx_s"], f["networkx_cpu_s"], "-"),
     ]
+    for name in LIBRARIES:
+        if f"{name}_s" in f:
+            label = LIBRARY_ROWS[name].format(version=versions.get(name, "?"), threads=int(f[f"{name}_threads"]))
+            rows.append(
+                (
+                    f"{label}: graph conversion ({f[f'{name}_build_s']:.2f} s) + searches",
+                    f[f"{name}_s"],
+                    f[f"{name}_cpu_s"],
+                    f"{f[f'max_diff_{name}_min']:.1e}",
+                )
+            )
+    rows.append(("networkx loop (extrapolated)", f["networkx_s"], f["networkx_cpu_s"], "-"))
     if "pandana_build_s" in f:
         rows.append(
             (
@@ -412,12 +687,12 @@ def doc_block(args: argparse.Namespace, f: dict[str, float], *, command: str) ->
         "waiting for a core). Max difference: largest |minutes| difference from ours over the pairs compared "
         "(networkx: a sample of destinations; the others: every pair).",
         "",
-        "| method | wall s | CPU s | networkx wall / wall | max difference (min) |",
-        "|---|---:|---:|---:|---:|",
+        "| method | wall s | CPU s | networkx wall / wall | networkx CPU / CPU | max difference (min) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, wall, cpu, diff in rows:
-        cpu_text = "" if cpu is None else f"{cpu:.2f}"
-        lines.append(f"| {name} | {wall:.2f} | {cpu_text} | x{f['networkx_s'] / wall:.1f} | {diff} |")
+        cpu_text, cpu_ratio = ("", "") if cpu is None else (f"{cpu:.2f}", f"x{f['networkx_cpu_s'] / cpu:.1f}")
+        lines.append(f"| {name} | {wall:.2f} | {cpu_text} | x{f['networkx_s'] / wall:.1f} | {cpu_ratio} | {diff} |")
     lines += [
         "",
         f"- Speed-up of the whole call (graph compiled from networkx, snapping, searches, access legs) against the "
@@ -433,6 +708,7 @@ def doc_block(args: argparse.Namespace, f: dict[str, float], *, command: str) ->
         "- The networkx sample and our call run at different moments of a shared machine, so the wall ratio moves "
         "with the load of the moment; the CPU ratio is the steadier figure.",
     ]
+    lines += library_notes(f)
     if "pandana_build_s" in f:
         lines.append(
             f"- pandana (contraction hierarchies): contraction {f['pandana_build_s']:.2f} s, "

@@ -52,15 +52,29 @@ REGRET_CLASSES: Mapping[str, tuple[str, str]] = {
     "5": (TRAVEL_COLOURS[3], "forcing it open costs up to 5% more"),
     "10": (TRAVEL_COLOURS[5], "forcing it open costs 5-10% more"),
     "more": (TRAVEL_COLOURS[7], "forcing it open costs over 10% more"),
+    "above": (TRAVEL_COLOURS[4], "forcing it open costs more than the tolerance (a proven bound; not solved)"),
     "infeasible": ("#BBBBBB", "no plan can open it (or no plan found in time)"),
 }
 
 
-def regret_class(in_optimum: bool, regret_pct: float | None, tolerance_pct: float) -> str:
-    """The class of :data:`REGRET_CLASSES` for a site."""
+#: Words for ``regret_bound_source`` (:data:`solvers.shortlist.SHORTLIST_COLUMNS`).
+BOUND_SOURCES: Mapping[str, str] = {
+    "lp": "LP relaxation",
+    "lagrangian": "Lagrangian bound",
+    "solver": "the forced solve's own bound",
+    "base": "the optimal plan opens it",
+}
+
+
+def regret_class(
+    in_optimum: bool, regret_pct: float | None, tolerance_pct: float, *, bound_pct: float | None = None
+) -> str:
+    """The class of :data:`REGRET_CLASSES` for a site (``bound_pct``: its proven regret bound, when unsolved)."""
     if in_optimum:
         return "optimum"
     if regret_pct is None or not math.isfinite(regret_pct):
+        if bound_pct is not None and math.isfinite(bound_pct) and bound_pct > tolerance_pct:
+            return "more" if bound_pct > 10 else "above"
         return "infeasible"
     if regret_pct <= tolerance_pct + 1e-9:
         return "near"
@@ -168,7 +182,12 @@ def shortlist_map(
     layer = folium.FeatureGroup(name="Candidate hub sites by rank")
     tol_pct = 100 * tolerance
     for row in sites.sort_values("rank", ascending=False).itertuples(index=False):
-        kind = regret_class(bool(row.in_optimum), None if pd.isna(row.regret_pct) else float(row.regret_pct), tol_pct)
+        kind = regret_class(
+            bool(row.in_optimum),
+            None if pd.isna(row.regret_pct) else float(row.regret_pct),
+            tol_pct,
+            bound_pct=None if pd.isna(row.regret_bound_pct) else float(row.regret_bound_pct),
+        )
         fill = REGRET_CLASSES[kind][0]
         icon = folium.DivIcon(
             html=_marker_svg(row.site_type, fill, int(row.rank), essential=bool(row.essential)),
@@ -191,6 +210,13 @@ def shortlist_map(
                 f"{_num(row.regret, '.3f')} ({_num(row.regret_pct, '.1f')}%)"
                 if not pd.isna(row.regret)
                 else _e(row.forced_open_status),
+            ),
+            (
+                "Regret, proven lower bound",
+                f"{_num(row.regret_bound, '.3f')} ({_num(row.regret_bound_pct, '.1f')}%), "
+                f"{_e(BOUND_SOURCES.get(row.regret_bound_source, row.regret_bound_source))}"
+                if not pd.isna(row.regret_bound)
+                else "none",
             ),
             (
                 "Value of keeping (forced closed)",

@@ -135,6 +135,8 @@ _SUPPORT_FROM_GAP = 2.0
 #: The Lagrangian bound may use this share of the time left (it runs only when the plan is
 #: still more than ``mip_gap`` above the LP bound after the support step).
 _LAGRANGIAN_SHARE = 0.2
+#: A pair is left out of the sub-models only when it costs more than the plan by this much (relative).
+_FIX_TOLERANCE = 1e-9
 
 
 def lns_unsupported(problem: Problem) -> str | None:
@@ -163,6 +165,8 @@ class _Search:
     history: list[tuple[float, float]] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     support: dict[str, Any] | None = None
+    #: Pairs left out of the sub-models by reduced-cost fixing.
+    fixed_pairs: int = 0
     #: The time limit (not a count) stopped something: a rerun may differ.
     timed_out: bool = False
 
@@ -181,6 +185,7 @@ def solve_lns(
     seed: int = 2009,
     start: Plan | None = None,
     workers: int | None = None,  # unlike solve()'s 1: called on its own, the search uses every core
+    reduced_cost_fixing: bool = True,
 ) -> Plan:
     """Solve a large problem by large-neighbourhood search with exact sub-models.
 
@@ -210,6 +215,9 @@ def solve_lns(
         Worker processes solving neighbourhoods at once (``None``: one per core this
         process may use; 1: in this process). Rules that couple neighbourhoods (bounds on
         the polysystem count, a budget) force 1.
+    reduced_cost_fixing
+        Leave out of the neighbourhoods the pairs the Lagrangian reduced costs rule out
+        (:class:`_Fixing`); ``False`` keeps them (for comparison: ``bench/lns_fixing.py``).
 
     Returns
     -------
@@ -276,6 +284,7 @@ def solve_lns(
             start=start,
             pool=pool,
             workers=workers,
+            reduced_cost_fixing=reduced_cost_fixing,
         )
 
 
@@ -354,6 +363,7 @@ def _solve_lns(
     start: Plan | None,
     pool: Executor | None,
     workers: int,
+    reduced_cost_fixing: bool = True,
 ) -> Plan:
 
     relax = solve_relaxation(problem, candidate_pairs(problem, k=k), deadline=deadline, threads=threads)
@@ -396,10 +406,14 @@ def _solve_lns(
     assert relax.cand is not None
     allowed[relax.cand.units, relax.cand.sites] = True
     allowed[np.arange(problem.n_units), site_of] = True
+    useful = allowed.copy()
+    fixing = _Fixing.create(useful, lagrangian) if reduced_cost_fixing else None
+    if fixing is not None:
+        fixing.refresh(search)
     _improve(
         problem,
         search,
-        allowed,
+        useful,
         bound=search_bound,
         deadline=deadline,
         mip_gap=mip_gap,
@@ -411,6 +425,7 @@ def _solve_lns(
         workers=workers,
         t0=t0,
         guide=_Guide.create(problem, relax),
+        fixing=fixing,
     )
     lns_s = time.perf_counter() - t0
 
@@ -501,11 +516,40 @@ def _lagrangian_step(
         return None
     left = time_left(deadline)
     stop = None if left is None else time.perf_counter() + _LAGRANGIAN_SHARE * left
-    result = lagrangian_bound(
-        problem, relaxation=relax, upper=search.objective, plan=search.site_of, deadline=stop, reduced_costs=False
-    )
+    result = lagrangian_bound(problem, relaxation=relax, upper=search.objective, plan=search.site_of, deadline=stop)
     logger.info("lagrangian bound %s (LP %s), %.1f s", result.bound, relax.bound, result.seconds)
     return result
+
+
+@dataclass
+class _Fixing:
+    r"""Reduced-cost fixing of the sub-models' pairs, refreshed as the plan improves.
+
+    A plan that assigns unit :math:`i` to site :math:`j` costs at least :math:`L + d_{ij}`
+    (the Lagrangian bound and its reduced cost, :mod:`solvers.lagrangian`), so a pair with
+    :math:`L + d_{ij} > z` (the search's plan) is in no plan better than it: leaving it out
+    of every neighbourhood loses no improvement, and as :math:`z` falls more pairs go. The
+    plan's own pairs always satisfy :math:`L + d_{ij} \le z` and stay. Only the sub-models
+    are narrowed; the bounds and the final whole-model MIP are not.
+    """
+
+    allowed: np.ndarray
+    threshold: np.ndarray
+
+    @classmethod
+    def create(cls, allowed: np.ndarray, lagrangian: LagrangianBound | None) -> _Fixing | None:
+        if lagrangian is None or lagrangian.bound is None or lagrangian.reduced is None:
+            return None
+        return cls(allowed, lagrangian.bound + lagrangian.reduced)
+
+    def refresh(self, search: _Search) -> None:
+        """Leave out (in place) the pairs no plan better than ``search``'s can use."""
+        z = search.objective
+        before = int(self.allowed.sum())
+        self.allowed &= ~(self.threshold > z + _FIX_TOLERANCE * max(1.0, abs(z)))
+        self.allowed[np.arange(self.allowed.shape[0]), search.site_of] = True
+        search.fixed_pairs += before - int(self.allowed.sum())
+        logger.debug("reduced-cost fixing: %d pair(s) left out so far", search.fixed_pairs)
 
 
 def _bound_note(relax: Relaxation, bound: float | None, bounds: dict[str, Any] | None = None) -> str:
@@ -625,6 +669,7 @@ def _lns_stats(
         "search_s": round(lns_s, 3),
         "history": search.history,
         "uses_pair_outside_relaxation": uses_pruned_pair,
+        "pairs_fixed_by_reduced_cost": search.fixed_pairs,
         "final_mip": final,
     }
 
@@ -801,6 +846,7 @@ def _improve(
     workers: int,
     t0: float,
     guide: _Guide | None = None,
+    fixing: _Fixing | None = None,
 ) -> None:
     """Improve ``search``'s plan neighbourhood by neighbourhood (in place).
 
@@ -808,7 +854,8 @@ def _improve(
     share a unit or a candidate site, so each answer applies to the plan as it is when it
     comes back, whatever the others changed meanwhile. Each pass seeds every polysystem
     once; with a ``guide``, the polysystems whose plan is furthest above the relaxation
-    go first, else the order is random.
+    go first, else the order is random. With ``fixing`` (over ``allowed``), each better
+    plan leaves out the pairs no plan better than it can use.
     """
     rng = np.random.default_rng(seed)
     n = problem.n_units
@@ -886,6 +933,8 @@ def _improve(
                 search.improved += 1
                 improved_in_pass = True
                 search.history.append((round(time.perf_counter() - t0, 3), search.objective))
+                if fixing is not None:
+                    fixing.refresh(search)
             else:
                 failed.add(task.key)
             if outcome == "time_limited":

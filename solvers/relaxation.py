@@ -32,6 +32,7 @@ __all__ = [
     "solve_relaxation",
     "PricedRelaxation",
     "priced_relaxation",
+    "proof_relaxation",
     "proven_relaxation",
     "minute_weights",
     "PROOF_PRICING_ROUNDS",
@@ -138,7 +139,18 @@ def priced_relaxation(
     -------
     PricedRelaxation
     """
-    relax = solve_relaxation(
+    return proven_relaxation(proof_relaxation(problem, cand, deadline=deadline, threads=threads))
+
+
+def proof_relaxation(
+    problem: Problem, cand: Candidates, *, deadline: float | None = None, threads: int | None = None
+) -> Relaxation:
+    """The relaxation over ``cand`` priced as a proof needs (reduced costs of every allowed pair).
+
+    :func:`proven_relaxation` says what it proves; its duals also start
+    :func:`solvers.lagrangian.lagrangian_bound`.
+    """
+    return solve_relaxation(
         problem,
         cand,
         deadline=deadline,
@@ -147,7 +159,6 @@ def priced_relaxation(
         reduced_costs=True,
         per_unit=PROOF_PER_UNIT,
     )
-    return proven_relaxation(relax)
 
 
 def proven_relaxation(relax: Relaxation) -> PricedRelaxation:

@@ -26,9 +26,23 @@ Shortcut: when the base plan is proven optimal it is also optimal for the forcin
 satisfies (its hubs forced open, the other sites forced closed), so only the other forcing is
 solved: one solve per site instead of two (``exhaustive=True`` solves both).
 
-**Rank**: by regret (smallest first, infeasible forcings last), then value of keeping
-(largest first), then site id: the optimal plan's sites lead, the most essential first,
-followed by the cheapest alternatives.
+**Regret bound**: a proven lower bound on each site's regret, from one relaxation of the
+base problem (:func:`site_open_bounds`) and from the forced solve's own bound. A plan that
+assigns unit :math:`i` to site :math:`j` costs at least :math:`B + d_{ij}`, with
+:math:`(B, d)` the LP bound and reduced costs over every allowed pair, or the Lagrangian
+bound and its reduced costs (:mod:`solvers.lagrangian`), whichever is larger; a plan with
+:math:`s` open serves at least one unit there (its host, or enough people for the floor),
+so :math:`z^{open}_s \ge B + \min_i d_{is}`. The regret bound is that less the base
+objective (which is at least the true optimum, so the bound stays valid when the base plan
+is not proven), at least 0. ``regret_bound_source`` names the bound that gave it.
+
+**Screening** (``screen=True``): a site whose regret bound already exceeds the near-optimal
+tolerance cannot be in a near-optimal plan; its forced-open solve is skipped (status
+``screened``), its regret is left unknown and its regret bound is reported instead.
+
+**Rank**: by regret (smallest first; a screened site by its regret bound; infeasible
+forcings last), then value of keeping (largest first), then site id: the optimal plan's
+sites lead, the most essential first, followed by the cheapest alternatives.
 """
 
 from __future__ import annotations
@@ -41,11 +55,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from catchment.problem import Problem
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
+from solvers.common import candidate_pairs
 from solvers.distributed import map_tasks
+from solvers.formulation import plan_indices
+from solvers.lagrangian import bound_source, lagrangian_bound
+from solvers.mip import PolysystemModel
+from solvers.relaxation import proof_relaxation, proven_relaxation
 
 __all__ = [
     "NEAR_OPTIMAL",
@@ -53,8 +73,10 @@ __all__ = [
     "SHORTLIST_COLUMNS",
     "SiteAssessment",
     "Shortlist",
+    "SiteOpenBounds",
     "forced_problem",
     "solve_forced",
+    "site_open_bounds",
     "shortlist_sites",
 ]
 
@@ -62,11 +84,14 @@ logger = logging.getLogger(__name__)
 
 #: Default relative tolerance of a near-optimal plan (2% above the optimum).
 NEAR_OPTIMAL = 0.02
+#: Share of the solve time limit (30 s without one) the regret bounds may use.
+BOUND_SHARE, BOUND_SECONDS = 0.25, 30.0
 #: How a site can be forced: ``open`` (status required) or ``closed`` (status excluded).
 FORCINGS = {"open": "required", "closed": "excluded"}
 #: Columns of :meth:`Shortlist.frame` (``shortlist.csv``).
 SHORTLIST_COLUMNS = (
     "rank", "site_id", "site_name", "site_type", "base_status", "in_optimum", "regret", "regret_pct",
+    "regret_bound", "regret_bound_pct", "regret_bound_source",
     "value_of_keeping", "value_pct", "essential", "forced_open_status", "forced_open_objective",
     "forced_closed_status", "forced_closed_objective", "near_optimal_plans", "near_optimal_share", "note",
 )  # fmt: skip
@@ -84,7 +109,8 @@ class SiteAssessment:
         The base plan opens a hub there.
     open_status, closed_status : str
         Status of the forced solve (``optimal``, ``feasible``, ``infeasible``,
-        ``unsolved``), or ``base`` when the base plan answers it (see the shortcut).
+        ``unsolved``), ``base`` when the base plan answers it (see the shortcut), or
+        ``screened`` when the regret bound ruled the forced-open solve out.
     open_objective, closed_objective : float or None
         Objective of the forced solve's plan (``None`` without a plan).
     regret, value : float or None
@@ -98,6 +124,12 @@ class SiteAssessment:
         1 = best (see the module docstring).
     note : str
         Why a forcing has no plan (diagnosis), in one line.
+    regret_bound : float or None
+        A proven lower bound on the regret (``inf`` when no plan can open the site,
+        ``None`` when no bound is known).
+    regret_bound_source : str
+        What gave it: ``lp`` or ``lagrangian`` (the relaxation of the base problem),
+        ``solver`` (the forced solve's own bound), ``base`` (the base plan's sites), or empty.
     """
 
     site_id: str
@@ -115,6 +147,8 @@ class SiteAssessment:
     near_optimal_share: float
     rank: int
     note: str = ""
+    regret_bound: float | None = None
+    regret_bound_source: str = ""
 
     @property
     def essential(self) -> bool:
@@ -174,6 +208,9 @@ class Shortlist:
                     "in_optimum": s.in_optimum,
                     "regret": _cell(s.regret),
                     "regret_pct": _cell(None if s.regret is None else 100 * s.regret / scale),
+                    "regret_bound": _cell(s.regret_bound),
+                    "regret_bound_pct": _cell(None if s.regret_bound is None else 100 * s.regret_bound / scale),
+                    "regret_bound_source": s.regret_bound_source,
                     "value_of_keeping": _cell(s.value),
                     "value_pct": _cell(None if s.value is None else 100 * s.value / scale),
                     "essential": s.essential,
@@ -244,6 +281,97 @@ def solve_forced(task: tuple[str, str], *, problem: Problem, options: SolveOptio
     return solve_and_check(forced_problem(problem, site_id, force), options)
 
 
+@dataclass(frozen=True)
+class SiteOpenBounds:
+    """Lower bounds on the best objective with each site forced open (:func:`site_open_bounds`).
+
+    Attributes
+    ----------
+    bounds : ndarray
+        Per site, a lower bound for every plan that opens it (``-inf``: none known, ``inf``:
+        no allowed pair, so no plan can open it).
+    sources : tuple of str
+        Per site, ``"lp"`` or ``"lagrangian"``: the relaxation that gave the bound.
+    lp, lagrangian : float or None
+        The two bounds of the base problem (``None``: not computed in time).
+    seconds : float
+    """
+
+    bounds: np.ndarray
+    sources: tuple[str, ...]
+    lp: float | None
+    lagrangian: float | None
+    seconds: float
+
+
+def site_open_bounds(
+    problem: Problem,
+    *,
+    start: np.ndarray | None = None,
+    upper: float | None = None,
+    deadline: float | None = None,
+    threads: int | None = None,
+) -> SiteOpenBounds:
+    r"""Lower bounds on the objective with each site forced open, from one relaxation.
+
+    See "Regret bound" in the module docstring: the LP relaxation over every allowed pair
+    and the Lagrangian bound each give :math:`B + \min_i d_{is}`; the larger is kept.
+
+    Parameters
+    ----------
+    problem
+        The base problem.
+    start
+        Site index of each unit in a known plan (seeds the Lagrangian master).
+    upper
+        Objective of a known plan (steers the Lagrangian step sizes).
+    deadline
+        ``time.perf_counter()`` value to stop at (``None``: none); the Lagrangian gets what
+        the LP leaves.
+    threads
+        Solver threads for the LP.
+
+    Returns
+    -------
+    SiteOpenBounds
+    """
+    began = time.perf_counter()
+    bounds = np.full(problem.n_sites, -math.inf)
+    sources = [""] * problem.n_sites
+    first = candidate_pairs(problem, k=PolysystemModel.from_problem(problem).effective_k())
+    relax_full = proof_relaxation(problem, first, deadline=deadline, threads=threads)
+    relax = proven_relaxation(relax_full)
+    lp = relax.bound if relax.reduced is not None else None
+    if relax.bound is not None and relax.reduced is not None:
+        _raise(bounds, sources, relax.bound + _cheapest_pair(np.maximum(relax.reduced, 0.0)), "lp")
+    lagrangian = None
+    if relax_full.status == "optimal" and (deadline is None or time.perf_counter() < deadline):
+        lag = lagrangian_bound(problem, relaxation=relax_full, upper=upper, plan=start, deadline=deadline)
+        lagrangian = lag.bound
+        if lag.bound is not None and lag.reduced is not None:
+            _raise(bounds, sources, lag.bound + _cheapest_pair(lag.reduced), "lagrangian")
+    logger.info(
+        "regret bounds: LP %s, Lagrangian %s, %.1f s (%s)",
+        lp,
+        lagrangian,
+        time.perf_counter() - began,
+        bound_source(lp, lagrangian) or "none",
+    )
+    return SiteOpenBounds(bounds, tuple(sources), lp, lagrangian, time.perf_counter() - began)
+
+
+def _cheapest_pair(reduced: np.ndarray) -> np.ndarray:
+    """Per site, the least reduced cost over its allowed pairs (``inf`` where none is allowed)."""
+    return np.asarray(reduced, dtype=float).min(axis=0)
+
+
+def _raise(bounds: np.ndarray, sources: list[str], new: np.ndarray, source: str) -> None:
+    better = new > bounds
+    bounds[better] = new[better]
+    for j in np.flatnonzero(better).tolist():
+        sources[j] = source
+
+
 def shortlist_sites(
     problem: Problem,
     *,
@@ -251,6 +379,7 @@ def shortlist_sites(
     base: SolveRecord | None = None,
     tolerance: float = NEAR_OPTIMAL,
     exhaustive: bool = False,
+    screen: bool = False,
     client: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Shortlist:
@@ -268,6 +397,9 @@ def shortlist_sites(
         Relative tolerance of a near-optimal plan (0.02: within 2% of the optimum).
     exhaustive
         Solve both forcings of every site even when the base plan is proven optimal.
+    screen
+        Skip the forced-open solve of a site whose regret bound already exceeds the
+        tolerance (see "Screening" in the module docstring).
     client
         A :class:`distributed.Client` to run the forced solves on, or ``None`` (serial).
     progress
@@ -297,18 +429,33 @@ def shortlist_sites(
     hubs = base.hubs
     usable = [j for j in range(problem.n_sites) if problem.site_status[j] != "excluded"]
     shortcut = base.status == "optimal" and not exhaustive
+    limit = optimum + tolerance * abs(optimum)
+    share = BOUND_SECONDS if options.time_limit is None else min(BOUND_SECONDS, BOUND_SHARE * options.time_limit)
+    open_bounds = site_open_bounds(
+        problem,
+        start=plan_indices(problem, base.plan)[0],
+        upper=optimum,
+        deadline=time.perf_counter() + share,
+        threads=options.threads,
+    )
+    screened = {
+        problem.site_ids[j]
+        for j in usable
+        if screen and math.isfinite(open_bounds.bounds[j]) and open_bounds.bounds[j] > limit
+    } - set(hubs)
     tasks: list[tuple[str, str]] = []
     for j in usable:
         site, status = problem.site_ids[j], problem.site_status[j]
-        if status != "required" and not (shortcut and site in hubs):
+        if status != "required" and not (shortcut and site in hubs) and site not in screened:
             tasks.append((site, "open"))
         if status == "required" or not (shortcut and site not in hubs):
             tasks.append((site, "closed"))
     logger.info(
-        "shortlist: %d usable site(s), %d forced solve(s)%s",
+        "shortlist: %d usable site(s), %d forced solve(s)%s%s",
         len(usable),
         len(tasks),
         " (the proven optimum answers the other forcings)" if shortcut else "",
+        f", {len(screened)} screened out by their regret bound" if screened else "",
     )
     records = map_tasks(
         solve_forced,
@@ -320,7 +467,6 @@ def shortlist_sites(
     )
     solved: dict[tuple[str, str], SolveRecord] = dict(zip(tasks, records, strict=True))
 
-    limit = optimum + tolerance * abs(optimum)
     near_sets = {hubs}
     for near in records:
         if near.usable and near.objective is not None and near.objective <= limit:
@@ -333,6 +479,13 @@ def shortlist_sites(
         notes = []
         for force in FORCINGS:
             record = solved.get((site, force))
+            if force == "open" and site in screened:
+                forced[force] = ("screened", None, None)
+                notes.append(
+                    f"forced open: not solved: its regret is at least {open_bounds.bounds[j] - optimum:.6g} "
+                    f"({open_bounds.sources[j]} bound), above the near-optimal tolerance"
+                )
+                continue
             if record is None:  # answered by the base plan
                 forced[force] = ("base", optimum, 0.0)
                 continue
@@ -349,6 +502,9 @@ def shortlist_sites(
                 notes.append(f"forced {force}: {record.status}: {record.diagnosis or 'no valid plan'}")
             forced[force] = (record.status, record.objective if record.usable else None, delta)
         count = sum(1 for s in near_sets if site in s)
+        regret_bound, bound_from = _regret_bound(
+            site in hubs or status == "required", solved.get((site, "open")), open_bounds, j, optimum
+        )
         rows.append(
             {
                 "site_id": site,
@@ -365,6 +521,8 @@ def shortlist_sites(
                 "near_optimal_plans": count,
                 "near_optimal_share": count / len(near_sets),
                 "note": " | ".join(notes),
+                "regret_bound": regret_bound,
+                "regret_bound_source": bound_from,
             }
         )
     rows.sort(key=_rank_key)
@@ -382,8 +540,24 @@ def shortlist_sites(
     )
 
 
+def _regret_bound(
+    opened: bool, record: SolveRecord | None, open_bounds: SiteOpenBounds, j: int, optimum: float
+) -> tuple[float | None, str]:
+    """A proven lower bound on site ``j``'s regret and what gave it (module docstring)."""
+    if opened:  # the base plan opens it (or the rules require it): no regret can be proven
+        return 0.0, "base"
+    bound, source = float(open_bounds.bounds[j]), open_bounds.sources[j]
+    if record is not None and record.status == "infeasible":
+        bound, source = math.inf, "solver"
+    elif record is not None and record.plan.bound is not None and record.plan.bound > bound:
+        bound, source = float(record.plan.bound), "solver"
+    if bound == -math.inf:
+        return None, ""
+    return max(0.0, bound - optimum), source
+
+
 def _rank_key(row: Mapping[str, Any]) -> tuple[float, float, str]:
-    regret = row["regret"]
+    regret = row["regret"] if row["open_status"] != "screened" else row["regret_bound"]
     value = row["value"]
     return (
         math.inf if regret is None else regret,

@@ -194,3 +194,15 @@ def test_generated_sections_survive_a_rewrite(tmp_path):
     rewritten = keep_sections(text, "# Benchmarks\n\nnew table\n")  # as bench/report.py rewrites the document
     assert "new table" in rewritten and "old table" not in rewritten
     assert section_blocks(rewritten) == section_blocks(text)
+
+
+def test_lns_fixing_bench_runs_both_ways():
+    from bench.lns_fixing import render, run_once
+    from tests.test_lns import _towns
+
+    problem = _towns(n_units=120, n_sites=30, seed=3)
+    rows = [run_once(problem, fixing=f, time_limit=30, mip_gap=1e-4, seed=1) for f in (False, True)]
+    assert [r["fixing"] for r in rows] == [False, True]
+    assert rows[0]["fixed"] == 0 and rows[1]["fixed"] > 0, rows
+    text = render("towns", rows, command="python bench/lns_fixing.py", time_limit=30, mip_gap=1e-4)
+    assert text.count("\n| ") == 3 and "| 2 | on |" in text and "Mean gap" in text

@@ -12,20 +12,23 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.orlib import instance_names, read_instance
+from catchment.metrics import objective_terms
 from catchment.plan import Plan
-from catchment.problem import Problem
+from catchment.problem import HubOption, Problem, Rules
 from catchment.validate import validate_plan
 from solvers.common import candidate_pairs
 from solvers.lagrangian import bound_source, lagrangian_bound, stronger_bound
 from solvers.relaxation import solve_relaxation
-from tests.test_solver_properties import area_instances, best_valid_plan, practice_instances
+from tests.test_solver_properties import OBJECTIVES, area_instances, best_valid_plan, practice_instances
 
 SETTINGS = settings(
     max_examples=40, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
@@ -133,3 +136,166 @@ def test_neighbourhood_search_reports_both_bounds_and_the_certifying_one():
     # honest status: optimal only when the reported bound proves it
     assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective)
     assert (plan.status == "optimal") == (plan.gap <= 1e-6)
+
+
+#: Instances whose Dantzig-Wolfe bound lies strictly above the LP bound (bench/bounds.py).
+PMEDCAP_CONVERGED = ["pmedcap1-01", "pmedcap1-08", "pmedcap1-20"]
+
+
+def test_converged_pmedcap1_bound_lies_between_the_lp_bound_and_the_published_optimum():
+    assert set(PMEDCAP_CONVERGED) <= set(instance_names())
+    for name in PMEDCAP_CONVERGED:
+        instance = read_instance(name)
+        problem = instance.problem
+        relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+        optimum = instance.optimum / instance.scale
+        result = lagrangian_bound(problem, relaxation=relax, upper=optimum)
+        assert result.converged and result.bound is not None and result.master is not None, (name, result.notes)
+        assert result.bound == pytest.approx(result.master, rel=1e-8)  # the column generation's end
+        assert relax.bound is not None and result.bound > relax.bound + 1e-9, name
+        assert instance.cost(result.bound) <= instance.optimum + 1e-6, (name, instance.cost(result.bound))
+        # the exact programme with each unit forced in rules out pairs the outer part alone did not
+        assert result.reduced is not None
+        d = result.reduced[np.isfinite(result.reduced)]
+        assert np.mean(result.bound + d > optimum * (1 + 1e-9)) > 0.3, name
+
+
+@st.composite
+def capacitated_instances(draw) -> Problem:
+    """Up to 5 units and 2-3 sites with a binding ceiling (the exact programme), a floor now and then."""
+    n = draw(st.integers(2, 5))
+    m = draw(st.integers(2, 3))
+    population = draw(st.lists(st.integers(1, 9), min_size=n, max_size=n))
+    total = sum(population)
+    travel = [[float(draw(st.integers(0, 12))) for _ in range(m)] for _ in range(n)]
+    options = []
+    for j in range(m):
+        capacity = float(draw(st.integers(max(population), total))) if draw(st.integers(0, 3)) == 0 else None
+        options.append(HubOption(f"S{j}", "reuse", draw(st.sampled_from([0.0, 1e6])), capacity))
+        if draw(st.booleans()):
+            options.append(HubOption(f"S{j}", "new_build", 2e6, None))
+    count = draw(st.one_of(st.none(), st.integers(2, m)))
+    hosted = draw(st.booleans()) and n >= m
+    floor = min(draw(st.sampled_from([0, 0, 4, 8])), total // 2)
+    return Problem.from_arrays(
+        unit_ids=[f"U{i}" for i in range(n)],
+        population=population,
+        site_ids=[f"S{j}" for j in range(m)],
+        travel_min=travel,
+        options=options,
+        site_unit=list(range(m)) if hosted else None,
+        site_status=draw(st.lists(st.sampled_from(["candidate"] * 5 + ["required"]), min_size=m, max_size=m)),
+        rules=Rules(
+            floor=floor,
+            ceiling=float(draw(st.integers(max(floor, *population), total - 1))),  # binds: n >= 2
+            min_polysystems=count if draw(st.booleans()) else None,
+            max_polysystems=count,
+        ),
+        objective=draw(st.sampled_from(OBJECTIVES[:2])),
+    )
+
+
+def _valid_plans(problem: Problem) -> list[tuple[float, Plan]]:
+    """Every valid plan with its objective (brute force, validator and metrics only)."""
+    out = []
+    for assignment in itertools.product(problem.site_ids, repeat=problem.n_units):
+        hubs = sorted(set(assignment))
+        for chosen in itertools.product(*(problem.options_of(s) for s in hubs)):
+            plan = Plan(
+                dict(zip(problem.unit_ids, assignment, strict=True)),
+                {o.site_id: o.option for o in chosen},
+                status="feasible",
+            )
+            value = objective_terms(problem, plan)["objective"]
+            if not validate_plan(problem, plan) and value is not None:
+                out.append((value, plan))
+    return out
+
+
+@SETTINGS
+@given(capacitated_instances())
+def test_reduced_costs_under_a_size_limit_never_rule_out_a_plan(problem):
+    plans = _valid_plans(problem)
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+    result = lagrangian_bound(problem, relaxation=relax if relax.status == "optimal" else None, max_iterations=40)
+    if not plans:
+        return
+    assert result.bound is not None and result.mode == "exact", (result.mode, result.notes)
+    assert result.reduced is not None and result.site_open is not None and result.site_closed is not None
+    for value, plan in plans:
+        limit = value + TOL * max(1.0, abs(value))
+        assert result.bound <= limit
+        for unit, site in plan.assignment.items():
+            d = result.reduced[problem.unit_index(unit), problem.site_index(site)]
+            assert result.bound + d <= limit, (unit, site, d, value)
+        open_sites = {problem.site_index(s) for s in plan.hub_options}
+        for j in range(problem.n_sites):
+            extra = result.site_open[j] if j in open_sites else result.site_closed[j]
+            assert result.bound + extra <= limit, (j, j in open_sites, extra, value)
+
+
+def _set_partitioning_bound(problem: Problem) -> float:
+    """The LP value of the set-partitioning master of a capacitated p-median (no host units, floor 0).
+
+    An independent column generation that shares no code with :mod:`solvers.lagrangian`:
+    rows "each unit once", "p sites", "each site at most once"; a column is a site and a
+    non-empty set of units within the ceiling, priced by a plain 0-1 knapsack per site.
+    """
+    import highspy
+
+    n, m = problem.n_units, problem.n_sites
+    cost = problem.population[:, None] * problem.travel_min  # the objective times the total population
+    weight = np.rint(problem.population).astype(int)
+    cap = int(problem.rules.ceiling or weight.sum())
+    p = int(problem.rules.max_polysystems or m)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")  # warm-started simplex from round to round
+    lower = np.array([1.0] * n + [p] + [0.0] * m)
+    upper = np.array([1.0] * n + [p] + [1.0] * m)
+    h.addRows(n + 1 + m, lower, upper, 0, np.array([0]), np.array([], dtype=np.int32), np.array([]))
+    for row in range(n + 1):  # dear slacks keep the first masters feasible
+        h.addCol(
+            1e4 * float(cost[np.isfinite(cost)].max()),
+            0.0,
+            highspy.kHighsInf,
+            1,
+            np.array([row], dtype=np.int32),
+            np.array([1.0]),
+        )
+    while True:
+        h.run()
+        dual = np.asarray(h.getSolution().row_dual)
+        added = 0
+        red = cost - dual[:n, None]
+        best, keep = np.zeros((m, cap + 1)), np.zeros((n, m, cap + 1), dtype=bool)
+        for i in range(n):  # a 0-1 knapsack per site, every site at once
+            w = weight[i]
+            cand = best[:, : cap + 1 - w] + red[i][:, None]
+            keep[i, :, w:] = cand < best[:, w:]
+            best[:, w:] = np.minimum(best[:, w:], cand)
+        for j in range(m):
+            s, units = int(np.argmin(best[j])), []
+            for i in range(n - 1, -1, -1):
+                if keep[i, j, s]:
+                    units.append(i)
+                    s -= weight[i]
+            if not units:  # the cheapest single unit: a site serves someone
+                units = [int(np.argmin(np.where(weight <= cap, red[:, j], np.inf)))]
+            if red[units, j].sum() - dual[n] - dual[n + 1 + j] < -1e-9:
+                rows = np.array([*units, n, n + 1 + j], dtype=np.int32)
+                h.addCol(float(cost[units, j].sum()), 0.0, highspy.kHighsInf, rows.size, rows, np.ones(rows.size))
+                added += 1
+        if not added:
+            return float(h.getInfo().objective_function_value) / float(problem.population.sum())
+
+
+def test_converged_bound_is_the_set_partitioning_bound():
+    instance = read_instance("pmedcap1-08")
+    problem = instance.problem
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+    result = lagrangian_bound(problem, relaxation=relax, upper=instance.optimum / instance.scale)
+    assert result.converged and result.bound is not None
+    independent = _set_partitioning_bound(problem)
+    assert result.bound == pytest.approx(independent, rel=1e-7)
+    assert instance.cost(independent) < 0.95 * instance.optimum  # the decomposition's own gap, not the search's

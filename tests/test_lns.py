@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pulp
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from catchment.plan import Plan
 from catchment.problem import HubOption, Objective, Problem, Rules
@@ -20,7 +21,9 @@ from solvers.backends import run_solver
 from solvers.common import candidate_pairs, objective_value, term_values, travel_weights
 from solvers.formulation import build_formulation
 from solvers.heuristic import solve_heuristic
+from solvers.lagrangian import lagrangian_bound
 from solvers.lns import (
+    _Fixing,
     _Guide,
     _Search,
     _stop_pool,
@@ -32,6 +35,7 @@ from solvers.lns import (
 )
 from solvers.mip import PolysystemModel
 from solvers.relaxation import solve_relaxation
+from tests.test_solver_properties import best_valid_plan, practice_instances
 
 
 def _towns(n_units: int = 90, n_sites: int = 24, seed: int = 7, **rules) -> Problem:
@@ -343,3 +347,34 @@ def test_rules_objective_and_plan_survive_pickling():
     assert pickle.loads(pickle.dumps(objective)) == objective
     again = pickle.loads(pickle.dumps(plan))
     assert dict(again.assignment) == {"P001": "S1"} and again.stats["k"] == 1 and again.status == "feasible"
+
+
+@settings(max_examples=30, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(practice_instances())
+def test_reduced_cost_fixing_keeps_every_pair_of_an_optimal_plan(problem):
+    """Fixing against the optimum's value never leaves out a pair of a (brute-force) optimal plan."""
+    best = best_valid_plan(problem)
+    if best is None:
+        return
+    (optimum, *_), plan = best
+    lag = lagrangian_bound(problem, max_iterations=40)
+    fixing = _Fixing.create(np.ones((problem.n_units, problem.n_sites), dtype=bool), lag)
+    if fixing is None:
+        return
+    # any plan of the model is a starting point; take the optimal one's sites as the search's plan
+    site_of = np.array([problem.site_index(plan.assignment[u]) for u in problem.unit_ids])
+    search = _Search(site_of=site_of, options={}, objective=float(optimum))
+    fixing.refresh(search)
+    for unit, site in plan.assignment.items():
+        assert fixing.allowed[problem.unit_index(unit), problem.site_index(site)], (unit, site)
+    assert search.fixed_pairs == int((~fixing.allowed).sum())
+
+
+def test_fixing_narrows_the_sub_models_on_practices():
+    """On a practice-like instance the Lagrangian's reduced costs leave most pairs out of the sub-models."""
+    problem = _towns(n_units=120, n_sites=30, seed=3)
+    plan = solve_lns(problem, time_limit=60, seed=1)
+    assert plan.has_plan and validate_plan(problem, plan) == []
+    assert plan.stats["bounds"]["lagrangian"] is not None, "the LP bound left a gap: the Lagrangian ran"
+    lns = plan.stats["lns"]
+    assert 0 < lns["pairs_fixed_by_reduced_cost"] < problem.n_units * problem.n_sites, lns

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import optimise
 from catchment.build import build_demo
@@ -16,7 +17,8 @@ from catchment.problem import HubOption, Problem, Rules
 from catchment.validate import validate_plan
 from solvers import solve
 from solvers.batch import SolveOptions
-from solvers.shortlist import SHORTLIST_COLUMNS, forced_problem, shortlist_sites
+from solvers.shortlist import SHORTLIST_COLUMNS, forced_problem, shortlist_sites, site_open_bounds
+from tests.test_solver_properties import best_valid_plan, practice_instances
 
 OPTIONS = SolveOptions(time_limit=60)
 
@@ -161,3 +163,57 @@ def test_bad_arguments():
     impossible = _line_problem(floor=200_000)
     with pytest.raises(ValueError, match="needs a valid plan"):
         shortlist_sites(impossible, options=OPTIONS)
+
+
+# ---------------------------------------------------------------------------- regret bounds
+BOUND_SETTINGS = settings(
+    max_examples=25, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@BOUND_SETTINGS
+@given(practice_instances())
+def test_site_open_bounds_never_exceed_the_brute_force_forced_optimum(problem):
+    """Each site's bound is at most the best plan with that site forced open (oracle shares no code)."""
+    bounds = site_open_bounds(problem)
+    assert len(bounds.bounds) == len(bounds.sources) == problem.n_sites
+    for j, site in enumerate(problem.site_ids):
+        if problem.site_status[j] == "excluded" or bounds.bounds[j] == -math.inf:
+            continue
+        assert bounds.sources[j] in {"lp", "lagrangian"}
+        best = best_valid_plan(forced_problem(problem, site, "open"))
+        if best is None:
+            continue  # no plan opens the site: any bound is vacuously valid
+        optimum = best[0][0]
+        assert bounds.bounds[j] <= optimum + 1e-7 * max(1.0, abs(optimum)), (site, bounds.bounds[j], optimum)
+
+
+def test_regret_bounds_are_below_the_regrets(cli_shortlist):
+    _, table = cli_shortlist
+    known = table.dropna(subset=["regret", "regret_bound"])
+    assert len(known) == len(table), "every site of the demo has a regret and a bound"
+    assert (known["regret_bound"] <= known["regret"] + 1e-6 * abs(known["regret"]).max()).all()
+    assert (table.loc[table["in_optimum"], "regret_bound_source"] == "base").all()
+    outside = table.loc[~table["in_optimum"]]
+    assert set(outside["regret_bound_source"]) <= {"lp", "lagrangian", "solver"}
+    assert (outside["regret_bound"] > 0).any(), "the relaxations prove some regret on the demo"
+
+
+def test_screening_skips_only_sites_whose_bound_is_above_the_tolerance(demo):
+    problem = demo.problem
+    # tolerance 0: every site whose regret is proven positive is screened out
+    full = {s.site_id: s for s in shortlist_sites(problem, options=OPTIONS, tolerance=0.0).sites}
+    short = shortlist_sites(problem, options=OPTIONS, tolerance=0.0, screen=True)
+    screened = [s for s in short.sites if s.open_status == "screened"]
+    assert screened, "the demo has sites the bounds rule out"
+    solved = sum(1 for s in full.values() for st in (s.open_status, s.closed_status) if st != "base")
+    assert short.n_solves == solved - len(screened)
+    for s in screened:
+        assert s.regret is None and s.regret_bound is not None and s.regret_bound > 0
+        assert s.regret_bound <= full[s.site_id].regret + 1e-6, "the bound is below the solved regret"
+        assert "not solved" in s.note
+    for s in short.sites:
+        if s.open_status != "screened":
+            assert s.regret == pytest.approx(full[s.site_id].regret, abs=1e-6)
+    ranks = [s.regret if s.open_status != "screened" else s.regret_bound for s in short.sites]
+    assert all(a <= b + 1e-12 for a, b in zip(ranks, ranks[1:], strict=False)), "ranked by regret or its bound"

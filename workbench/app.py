@@ -530,7 +530,11 @@ def shortlist_block(session: Session) -> Any:
                 html.Td(str(r.rank)),
                 html.Td(f"{str(r.site_name)[:22]} ({r.site_id})"),
                 html.Td("yes" if r.in_optimum else ""),
-                html.Td(_fmt(r.regret_pct, missing="infeasible")),
+                html.Td(
+                    _fmt(r.regret_pct, missing="infeasible")
+                    if r.forced_open_status != "screened"
+                    else "≥ " + _fmt(r.regret_bound_pct)
+                ),
                 html.Td(_fmt(r.value_pct, missing="essential")),
                 html.Td(_fmt(r.near_optimal_share, "{:.0%}")),
             ]
