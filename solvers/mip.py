@@ -313,8 +313,9 @@ class PolysystemModel:
             with every pair (no ``k`` rule) under a time limit: the MIP is solved over the
             pairs that may be in a better plan, and the answer certified for the whole
             model with the stronger bound (see :func:`_fixing_bounds`). ``None``
-            (default): when it pays, under a floor or a size limit and from
-            :data:`_FIXING_MIN_PAIRS` pairs (:func:`_fixing_pays`); ``True``: for every
+            (default): when it pays, under a floor or a size limit, from
+            :data:`_FIXING_MIN_PAIRS` pairs (:func:`_fixing_pays`) and with at least
+            :data:`_FIXING_MIN_SECONDS` left after the warm start; ``True``: for every
             such model (not a lexicographic objective); ``False``: never.
 
         Returns
@@ -356,7 +357,8 @@ class PolysystemModel:
         fixed: _Fixing | None = None
         if fixing is not False and prove and k is None and h_sites is not None and deadline is not None:
             whole = candidate_pairs(problem, k=None)
-            if problem.objective.lexicographic is None and (fixing or _fixing_pays(problem, whole)):
+            pays = (time_left(deadline) or 0.0) >= _FIXING_MIN_SECONDS and _fixing_pays(problem, whole)
+            if problem.objective.lexicographic is None and (fixing or pays):
                 fixed = _fixing_bounds(problem, whole, h_sites, deadline=deadline, threads=threads, mip_gap=mip_gap)
         if fixed is not None:
             assert h_sites is not None
@@ -567,6 +569,9 @@ _FIXING_SHARE = 0.25
 #: Allowed unit-site pairs from which a model with every pair is first reduced by reduced-cost
 #: fixing (see :func:`_fixing_pays`).
 _FIXING_MIN_PAIRS = 2_000
+#: Seconds left after the warm start below which fixing is not tried by default: the bounds take
+#: seconds, and under a shorter limit the time goes to the solver (``fixing=True`` tries it anyway).
+_FIXING_MIN_SECONDS = 10.0
 #: The first reduced model keeps the pairs whose bound is below the strongest bound plus this share
 #: (see :meth:`_Fixing.first_keep`).
 _FIXING_TARGET = 0.01
