@@ -186,7 +186,12 @@ def markdown(args: argparse.Namespace, figures: dict[str, Any]) -> str:
         lines += [
             "",
             f"Against the baseline run in `{comparison['baseline']}` (commit {comparison['baseline_commit']}, "
-            f"{comparison['baseline_total_s']:.0f} s wall: data {comparison['baseline_load_s']:.0f} s, "
+            + (
+                f"{comparison['baseline_total_s']:.0f} s wall: "
+                if comparison["baseline_total_s"] is not None
+                else "total wall time not recorded: "
+            )
+            + f"data {comparison['baseline_load_s']:.0f} s, "
             f"solves {comparison['baseline_solve_s']:.0f} s): {comparison['baseline_optimal']} CCGs proven optimal "
             f"there, {figures['optimal']} here; {comparison['optimal_in_both']} in both, of which "
             f"{comparison['same_plan_where_optimal_in_both']} have the same plan"

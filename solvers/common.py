@@ -33,6 +33,7 @@ __all__ = [
     "Candidates",
     "candidate_pairs",
     "extend_candidates",
+    "restrict_candidates",
     "adjacency_lists",
     "site_size_limits",
     "term_values",
@@ -216,6 +217,29 @@ def extend_candidates(problem: Problem, cand: Candidates, extra: np.ndarray) -> 
     dropped again, as :func:`candidate_pairs` does.
     """
     kept = cand.mask(problem.n_units, problem.n_sites) | extra
+    if problem.rules.contiguity:
+        kept = _reachable_from_hosts(problem, kept, problem.site_unit or (None,) * problem.n_sites)
+    units, sites = np.nonzero(kept)
+    return Candidates(
+        units=units.astype(np.int64),
+        sites=sites.astype(np.int64),
+        travel=problem.travel_min[units, sites].astype(float),
+        k=cand.k,
+        pruned=int(units.size) < cand.n_allowed,
+        n_allowed=cand.n_allowed,
+        closed_sites=cand.closed_sites,
+    )
+
+
+def restrict_candidates(problem: Problem, cand: Candidates, keep: np.ndarray) -> Candidates:
+    """``cand`` without the pairs that the boolean ``(n_units, n_sites)`` matrix ``keep`` leaves out.
+
+    Under contiguity, pairs no longer connected to the site's host within the pairs kept
+    are dropped too, as :func:`candidate_pairs` does. The result is marked ``pruned`` when
+    it holds fewer pairs than the rules allow (the caller proves its answer for the whole
+    model, e.g. by reduced-cost fixing).
+    """
+    kept = cand.mask(problem.n_units, problem.n_sites) & keep
     if problem.rules.contiguity:
         kept = _reachable_from_hosts(problem, kept, problem.site_unit or (None,) * problem.n_sites)
     units, sites = np.nonzero(kept)
