@@ -216,19 +216,7 @@ def extend_candidates(problem: Problem, cand: Candidates, extra: np.ndarray) -> 
     under contiguity, pairs not connected to the site's host within the new pairs are
     dropped again, as :func:`candidate_pairs` does.
     """
-    kept = cand.mask(problem.n_units, problem.n_sites) | extra
-    if problem.rules.contiguity:
-        kept = _reachable_from_hosts(problem, kept, problem.site_unit or (None,) * problem.n_sites)
-    units, sites = np.nonzero(kept)
-    return Candidates(
-        units=units.astype(np.int64),
-        sites=sites.astype(np.int64),
-        travel=problem.travel_min[units, sites].astype(float),
-        k=cand.k,
-        pruned=int(units.size) < cand.n_allowed,
-        n_allowed=cand.n_allowed,
-        closed_sites=cand.closed_sites,
-    )
+    return _with_pairs(problem, cand, cand.mask(problem.n_units, problem.n_sites) | extra)
 
 
 def restrict_candidates(problem: Problem, cand: Candidates, keep: np.ndarray) -> Candidates:
@@ -239,7 +227,11 @@ def restrict_candidates(problem: Problem, cand: Candidates, keep: np.ndarray) ->
     it holds fewer pairs than the rules allow (the caller proves its answer for the whole
     model, e.g. by reduced-cost fixing).
     """
-    kept = cand.mask(problem.n_units, problem.n_sites) & keep
+    return _with_pairs(problem, cand, cand.mask(problem.n_units, problem.n_sites) & keep)
+
+
+def _with_pairs(problem: Problem, cand: Candidates, kept: np.ndarray) -> Candidates:
+    """The pairs of the boolean matrix ``kept`` as ``cand``'s successor (contiguity's reach enforced)."""
     if problem.rules.contiguity:
         kept = _reachable_from_hosts(problem, kept, problem.site_unit or (None,) * problem.n_sites)
     units, sites = np.nonzero(kept)

@@ -96,7 +96,7 @@ from solvers.common import (
 from solvers.distributed import default_workers
 from solvers.formulation import build_formulation, plan_indices, solve_formulation
 from solvers.heuristic import REPAIR_WORK, WorkBudget, repair_plan, solve_heuristic
-from solvers.lagrangian import LagrangianBound, bound_record, lagrangian_bound, stronger_bound
+from solvers.lagrangian import LagrangianBound, bound_record, lagrangian_bound, lagrangian_deadline, stronger_bound
 from solvers.mip import PolysystemModel, check_solver_options
 from solvers.relaxation import Relaxation, minute_weights, solve_relaxation
 
@@ -132,9 +132,6 @@ _SUPPORT_TOL = 1e-6
 _SUPPORT_NEAREST = 4
 #: The support MIP runs when the start's gap is above this multiple of ``mip_gap``.
 _SUPPORT_FROM_GAP = 2.0
-#: The Lagrangian bound may use this share of the time left (it runs only when the plan is
-#: still more than ``mip_gap`` above the LP bound after the support step).
-_LAGRANGIAN_SHARE = 0.2
 #: A pair is left out of the sub-models only when it costs more than the plan by this much (relative).
 _FIX_TOLERANCE = 1e-9
 
@@ -509,13 +506,13 @@ def _lagrangian_step(
 ) -> LagrangianBound | None:
     """The Lagrangian bound (:mod:`solvers.lagrangian`) when the LP bound leaves the plan more than ``mip_gap`` away.
 
-    It may use :data:`_LAGRANGIAN_SHARE` of the time left; the plan steers its steps and
+    It may use :data:`solvers.lagrangian.TIME_SHARE` of the time left, at most
+    :data:`solvers.lagrangian.MAX_SECONDS`; the plan steers its steps and
     seeds its master. ``None`` when not run.
     """
     if _gap(search.objective, relax.bound) <= mip_gap:
         return None
-    left = time_left(deadline)
-    stop = None if left is None else time.perf_counter() + _LAGRANGIAN_SHARE * left
+    stop = lagrangian_deadline(deadline)
     result = lagrangian_bound(problem, relaxation=relax, upper=search.objective, plan=search.site_of, deadline=stop)
     logger.info("lagrangian bound %s (LP %s), %.1f s", result.bound, relax.bound, result.seconds)
     return result

@@ -47,7 +47,7 @@ from solvers.formulation import (
     stage_key,
 )
 from solvers.heuristic import solve_heuristic
-from solvers.lagrangian import LagrangianBound, bound_record, bound_source, lagrangian_bound
+from solvers.lagrangian import LagrangianBound, bound_record, bound_source, lagrangian_bound, lagrangian_deadline
 from solvers.relaxation import PROOF_PER_UNIT, PROOF_PRICING_ROUNDS, proven_relaxation, solve_relaxation
 
 __all__ = ["PolysystemModel", "check_solver_options", "METHODS"]
@@ -526,8 +526,6 @@ class PolysystemModel:
 # ---------------------------------------------------------------------------- the proof
 #: Re-solves with pairs brought back by pricing before the answer is left unproven.
 _PROOF_RESOLVES = 3
-#: Share of the time left the Lagrangian bound may use when the LP's reduced costs do not prove a pruned answer.
-_LAGRANGIAN_SHARE = 0.2
 
 
 @dataclass
@@ -689,7 +687,7 @@ def _fixing_bounds(
     are dropped, against the heuristic's plan 1-4%.
 
     The LP takes what it needs; the Lagrangian bound at most :data:`_FIXING_SHARE` of the
-    time left.
+    time left (:func:`solvers.lagrangian.lagrangian_deadline`).
     """
     began = time.perf_counter()
     sites = start[0]
@@ -701,13 +699,12 @@ def _fixing_bounds(
     if priced.bound is not None and priced.reduced is not None:
         least = np.maximum(least, priced.bound + np.maximum(priced.reduced, 0.0))
     z = objective_value(problem.objective, term_values(problem, sites, start[1]))
-    left = time_left(deadline)
     lagrangian = lagrangian_bound(
         problem,
         relaxation=relax if relax.status == "optimal" else None,
         upper=z,
         plan=sites,
-        deadline=None if left is None else time.perf_counter() + _FIXING_SHARE * left,
+        deadline=lagrangian_deadline(deadline, share=_FIXING_SHARE),
     )
     if lagrangian.bound is not None and lagrangian.reduced is not None:
         least = np.maximum(least, lagrangian.bound + lagrangian.reduced)
@@ -871,7 +868,7 @@ def _prove_whole_model(
     :math:`B`, and the re-solves only serve to improve it.
 
     When the LP's reduced costs leave the gap open, the Lagrangian bound
-    (:mod:`solvers.lagrangian`, at most :data:`_LAGRANGIAN_SHARE` of the time left) gives
+    (:mod:`solvers.lagrangian`, within :func:`solvers.lagrangian.lagrangian_deadline`) gives
     a second pair :math:`(L', d')` for which the same inequality holds (a plan using pair
     :math:`q` costs at least :math:`L' + d'_q`): the bound is the larger of the two, and a
     pair is brought back only when neither rules it out.
@@ -928,13 +925,12 @@ def _prove_whole_model(
         if gap > mip_gap and lagrangian is None:
             # the LP's reduced costs leave pairs that could be in a better plan: the Lagrangian
             # bound and its reduced costs (the same argument, a stronger L) may rule them out
-            left = time_left(deadline)
             lagrangian = lagrangian_bound(
                 problem,
                 relaxation=relax_full,
                 upper=z,
                 plan=site_of_unit,
-                deadline=None if left is None else time.perf_counter() + _LAGRANGIAN_SHARE * left,
+                deadline=lagrangian_deadline(deadline),
             )
             proof.lagrangian = lagrangian.bound
         strong = lagrangian is not None and lagrangian.bound is not None and lagrangian.reduced is not None
