@@ -63,7 +63,7 @@ from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.common import candidate_pairs
 from solvers.distributed import map_tasks
 from solvers.formulation import plan_indices
-from solvers.lagrangian import bound_source, lagrangian_bound
+from solvers.lagrangian import bound_source, lagrangian_bound, lagrangian_deadline
 from solvers.mip import PolysystemModel
 from solvers.relaxation import proof_relaxation, proven_relaxation
 
@@ -84,8 +84,6 @@ logger = logging.getLogger(__name__)
 
 #: Default relative tolerance of a near-optimal plan (2% above the optimum).
 NEAR_OPTIMAL = 0.02
-#: Share of the solve time limit (30 s without one) the regret bounds may use.
-BOUND_SHARE, BOUND_SECONDS = 0.25, 30.0
 #: How a site can be forced: ``open`` (status required) or ``closed`` (status excluded).
 FORCINGS = {"open": "required", "closed": "excluded"}
 #: Columns of :meth:`Shortlist.frame` (``shortlist.csv``).
@@ -430,12 +428,12 @@ def shortlist_sites(
     usable = [j for j in range(problem.n_sites) if problem.site_status[j] != "excluded"]
     shortcut = base.status == "optimal" and not exhaustive
     limit = optimum + tolerance * abs(optimum)
-    share = BOUND_SECONDS if options.time_limit is None else min(BOUND_SECONDS, BOUND_SHARE * options.time_limit)
+    seconds = options.time_limit  # the bounds get the Lagrangian's share of one solve's time
     open_bounds = site_open_bounds(
         problem,
         start=plan_indices(problem, base.plan)[0],
         upper=optimum,
-        deadline=time.perf_counter() + share,
+        deadline=lagrangian_deadline(None if seconds is None else time.perf_counter() + seconds),
         threads=options.threads,
     )
     screened = {
