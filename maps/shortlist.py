@@ -62,7 +62,7 @@ BOUND_SOURCES: Mapping[str, str] = {
     "lp": "LP relaxation",
     "lagrangian": "Lagrangian bound",
     "solver": "the forced solve's own bound",
-    "base": "the optimal plan opens it",
+    "base": "the base plan opens it (or the rules require it)",
 }
 
 
