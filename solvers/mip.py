@@ -491,11 +491,13 @@ class PolysystemModel:
                 start=None if added is not None else incumbent,
                 node_limit=node_limit,
             )
-            z = objective_value(problem.objective, term_values(problem, *incumbent))
+            found = None if attempt.site_of_unit is None else (attempt.site_of_unit, attempt.hub_options)
             if added is None:
                 fixed.restricted = -math.inf if attempt.bound is None else attempt.bound
-                if attempt.status == "optimal" and attempt.bound is None:
-                    fixed.restricted = z - mip_gap * abs(z)
+                if attempt.status == "optimal" and attempt.bound is None and found is not None:
+                    # no bound reported: the proven answer itself, less the gap, bounds the plans over these pairs
+                    value = objective_value(problem.objective, term_values(problem, *found))
+                    fixed.restricted = value - mip_gap * abs(value)
                 fixed.proven = attempt.status == "optimal"
             else:  # the plans over the earlier pairs are bounded already
                 forced = (
@@ -505,7 +507,6 @@ class PolysystemModel:
                 )
                 fixed.restricted = min(fixed.restricted, forced)
                 fixed.proven = fixed.proven and attempt.status in ("optimal", "infeasible")
-            found = None if attempt.site_of_unit is None else (attempt.site_of_unit, attempt.hub_options)
             if found is not None and stage_key(problem, 0, found) <= stage_key(problem, 0, incumbent):
                 incumbent = found
             attempt.site_of_unit, attempt.hub_options = incumbent
