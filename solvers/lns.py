@@ -396,7 +396,9 @@ def _solve_lns(
     if _support_pays(problem, search, relax.bound, mip_gap) and not _done(search, relax.bound, mip_gap, deadline):
         _support_step(problem, search, relax, deadline=deadline, mip_gap=mip_gap, solver=solver, threads=threads, t0=t0)
 
-    lagrangian = _lagrangian_step(problem, relax, search, deadline=deadline, mip_gap=mip_gap)
+    lagrangian = _lagrangian_step(
+        problem, relax, search, deadline=deadline, mip_gap=mip_gap, reduced_costs=reduced_cost_fixing
+    )
     search_bound = cast(float, stronger_bound(relax.bound, None if lagrangian is None else lagrangian.bound))
 
     allowed = np.zeros((problem.n_units, problem.n_sites), dtype=bool)
@@ -502,18 +504,32 @@ def _solve_lns(
 
 
 def _lagrangian_step(
-    problem: Problem, relax: Relaxation, search: _Search, *, deadline: float | None, mip_gap: float
+    problem: Problem,
+    relax: Relaxation,
+    search: _Search,
+    *,
+    deadline: float | None,
+    mip_gap: float,
+    reduced_costs: bool,
 ) -> LagrangianBound | None:
     """The Lagrangian bound (:mod:`solvers.lagrangian`) when the LP bound leaves the plan more than ``mip_gap`` away.
 
     It may use :data:`solvers.lagrangian.TIME_SHARE` of the time left, at most
     :data:`solvers.lagrangian.MAX_SECONDS`; the plan steers its steps and
-    seeds its master. ``None`` when not run.
+    seeds its master. Its reduced costs are computed only when ``reduced_costs`` (the
+    search's reduced-cost fixing, their one reader here). ``None`` when not run.
     """
     if _gap(search.objective, relax.bound) <= mip_gap:
         return None
     stop = lagrangian_deadline(deadline)
-    result = lagrangian_bound(problem, relaxation=relax, upper=search.objective, plan=search.site_of, deadline=stop)
+    result = lagrangian_bound(
+        problem,
+        relaxation=relax,
+        upper=search.objective,
+        plan=search.site_of,
+        deadline=stop,
+        reduced_costs=reduced_costs,
+    )
     logger.info("lagrangian bound %s (LP %s), %.1f s", result.bound, relax.bound, result.seconds)
     return result
 

@@ -378,3 +378,25 @@ def test_fixing_narrows_the_sub_models_on_practices():
     assert plan.stats["bounds"]["lagrangian"] is not None, "the LP bound left a gap: the Lagrangian ran"
     lns = plan.stats["lns"]
     assert 0 < lns["pairs_fixed_by_reduced_cost"] < problem.n_units * problem.n_sites, lns
+
+
+class _Stop(Exception):
+    """Ends a search once the spied call is seen."""
+
+
+@pytest.mark.parametrize("fixing", [False, True])
+def test_reduced_costs_are_computed_only_when_fixing_uses_them(monkeypatch, fixing):
+    """The Lagrangian step asks for reduced costs exactly when the search fixes pairs with them."""
+    problem = _towns(n_units=120, n_sites=30, seed=3)
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(lagrangian_bound(*args, **kwargs))
+        raise _Stop
+
+    monkeypatch.setattr("solvers.lns.lagrangian_bound", spy)
+    with pytest.raises(_Stop):
+        solve_lns(problem, time_limit=60, seed=1, reduced_cost_fixing=fixing)
+    assert len(seen) == 1 and seen[0].bound is not None, "the LP bound left a gap: the Lagrangian ran"
+    assert (seen[0].reduced is not None) == fixing
+    assert (seen[0].site_open is not None) == fixing
