@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import optimise
 from catchment.build import build_demo
@@ -17,7 +18,11 @@ from catchment.problem import HubOption, Problem, Rules
 from catchment.validate import validate_plan
 from solvers import solve
 from solvers.batch import SolveOptions
+from solvers.common import candidate_pairs
+from solvers.lagrangian import lagrangian_bound
+from solvers.relaxation import solve_relaxation
 from solvers.shortlist import SHORTLIST_COLUMNS, forced_problem, shortlist_sites, site_open_bounds
+from tests.test_lagrangian import capacitated_instances
 from tests.test_solver_properties import best_valid_plan, practice_instances
 
 OPTIONS = SolveOptions(time_limit=60)
@@ -186,6 +191,26 @@ def test_site_open_bounds_never_exceed_the_brute_force_forced_optimum(problem):
             continue  # no plan opens the site: any bound is vacuously valid
         optimum = best[0][0]
         assert bounds.bounds[j] <= optimum + 1e-7 * max(1.0, abs(optimum)), (site, bounds.bounds[j], optimum)
+
+
+@settings(BOUND_SETTINGS, max_examples=150)
+@given(st.one_of(practice_instances(), capacitated_instances()))
+def test_lagrangian_site_open_figure_is_never_above_the_cheapest_pair(problem):
+    """Why site_open_bounds reads the Lagrangian's pairs only: per site, L + min d is at least L + site_open.
+
+    If the reduced costs ever stopped including the forced-open outer cost, the bound would
+    have to take the larger of the two.
+    """
+    relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+    lag = lagrangian_bound(problem, relaxation=relax if relax.status == "optimal" else None, max_iterations=40)
+    if lag.reduced is None:
+        return  # no bound (an infeasible relaxed model): nothing to compare
+    assert lag.site_open is not None
+    cheapest = lag.reduced.min(axis=0)
+    assert np.all(lag.site_open <= cheapest), (lag.site_open, cheapest)
+    hosts = problem.site_unit or (None,) * problem.n_sites
+    hosted = [j for j, host in enumerate(hosts) if host is not None and np.isfinite(cheapest[j])]
+    assert np.array_equal(lag.site_open[hosted], cheapest[hosted]), "the host's pair costs exactly site_open"
 
 
 def test_regret_bounds_are_below_the_regrets(cli_shortlist):
