@@ -36,10 +36,9 @@ so :math:`z^{open}_s \ge B + \min_i d_{is}`. The Lagrangian's own per-site figur
 (:attr:`~solvers.lagrangian.LagrangianBound.site_open`, the outer step's cost with
 :math:`s` forced open) is never stronger: each of its :math:`d_{is}` is at least that
 figure (it adds the site's extra cost with unit :math:`i` in, 0 for the host), so it is
-not read. The
-regret bound is :math:`B + \min_i d_{is}` less the base objective (which is at least the
-true optimum, so the bound stays valid when the base plan is not proven), at least 0.
-``regret_bound_source`` names the bound that gave it.
+not read. The regret bound is :math:`B + \min_i d_{is}` less the base objective (which is
+at least the true optimum, so the bound stays valid when the base plan is not proven), at
+least 0. ``regret_bound_source`` names the bound that gave it.
 
 **Screening** (``screen=True``): a site whose regret bound already exceeds the near-optimal
 tolerance cannot be in a near-optimal plan; its forced-open solve is skipped (status
