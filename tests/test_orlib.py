@@ -230,6 +230,8 @@ def test_bench_table_flags_claims_against_a_known_optimum(tmp_path):
     }
     table = render_table([row])
     assert "no bound above a known optimum" in table
+    assert "(per instance: 120 s)" in table  # the default when the rows do not say
+    assert "(per instance: 45 s to 120 s)" in render_table([{**row, "time_limit": 45.0}, {**row, "time_limit": 120.0}])
     for bad in ({"bound": 101.0}, {"ours": 102.0}, {"ours": 98.0}):
         assert "contradicting a known optimum: pmedX" in render_table([{**row, **bad}])
     doc = tmp_path / "benchmarks.md"
