@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+import solvers.mip as mip
 from bench.orlib import read_instance
 from catchment.problem import Problem
 from catchment.validate import validate_plan
@@ -59,14 +60,45 @@ def test_fixing_keeps_contiguous_answers_optimal_and_bounds_valid(problem):
     _check(problem)
 
 
+@pytest.mark.parametrize("row_share", [0.0, float("inf")], ids=["from-incumbent", "with-row"])
 @SETTINGS
-@given(practice_instances())
-def test_fixing_with_the_first_model_cut_at_the_bound(problem):
+@given(problem=practice_instances())
+def test_fixing_with_the_first_model_cut_at_the_bound(problem, row_share):
     # a first reduced model cut at the strongest bound itself: the optimum is nearly always
-    # outside it, so pairs are brought back and the re-solve must use one of them
+    # outside it, so pairs are brought back; the re-solve either must use one of them (the
+    # row) or is of the whole reduced model from the incumbent
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("solvers.mip._FIXING_TARGET", 0.0)
+        patch.setattr("solvers.mip._FIXING_ROW_SHARE", row_share)
         _check(problem)
+
+
+@pytest.mark.parametrize("row_share", [0.0, float("inf")], ids=["from-incumbent", "with-row"])
+@pytest.mark.parametrize("name", ["pmedcap1-01", "pmedcap1-04"])
+def test_pmedcap1_proven_optimal_after_pairs_are_brought_back(name, row_share):
+    # the first reduced model cut at the strongest bound: both instances bring pairs back once;
+    # the re-solve either has the row (and no warm start: the incumbent breaks the row) or is of
+    # the whole reduced model from the incumbent
+    instance = read_instance(name)  # a missing file fails the test
+    starts: list[object] = []
+    solve_formulation = mip.solve_formulation
+
+    def spy(*args, **kwargs):
+        starts.append(kwargs.get("start"))
+        return solve_formulation(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("solvers.mip._FIXING_TARGET", 0.0)
+        patch.setattr("solvers.mip._FIXING_ROW_SHARE", row_share)
+        patch.setattr("solvers.mip.solve_formulation", spy)
+        plan = PolysystemModel.from_problem(instance.problem).solve(time_limit=600, mip_gap=GAP)
+    assert plan.status == "optimal", plan.notes
+    assert plan.objective is not None and plan.bound is not None
+    assert instance.cost(plan.objective) == pytest.approx(instance.optimum, abs=1e-6)
+    assert instance.cost(plan.bound) <= instance.optimum + 1e-6
+    assert plan.stats["proof"]["resolves"] >= 1 and len(starts) >= 2
+    assert (starts[1] is None) == (row_share == float("inf"))
+    assert validate_plan(instance.problem, plan) == []
 
 
 @pytest.mark.parametrize("name", ["pmedcap1-02", "pmedcap1-04"])
