@@ -376,9 +376,7 @@ class PolysystemModel:
             )
         while fixed is None:
             cand = candidate_pairs(problem, k=k, keep=None if h_sites is None else h_sites[0])
-            form = build_formulation(problem, cand, self.name, self.contiguity)
-            self._last = form
-            builds.append(form.build_s)
+            form = self._build(cand, builds)
             attempt = solve_formulation(
                 problem,
                 form,
@@ -432,6 +430,13 @@ class PolysystemModel:
             proof=proof,
         )
 
+    def _build(self, cand: Candidates, builds: list[float]) -> Formulation:
+        """The formulation over ``cand``, kept as the last model built (:attr:`lp`); its build time to ``builds``."""
+        form = build_formulation(self.problem, cand, self.name, self.contiguity)
+        self._last = form
+        builds.append(form.build_s)
+        return form
+
     def _solve_fixed(
         self,
         fixed: _Fixing,
@@ -471,8 +476,7 @@ class PolysystemModel:
         fixed.keep = fixed.first_keep(problem, start, mip_gap=mip_gap)
         added: np.ndarray | None = None  # pairs a plan of the current model must use (see below)
         while True:
-            cand = restrict_candidates(problem, fixed.whole, fixed.keep)
-            form = build_formulation(problem, cand, self.name, self.contiguity)
+            form = self._build(restrict_candidates(problem, fixed.whole, fixed.keep), builds)
             if added is not None:
                 # the last model was solved to optimality: a better plan over these pairs uses one of
                 # the pairs just brought back, so the re-solve looks at those plans only
@@ -482,8 +486,6 @@ class PolysystemModel:
                 if not new:
                     return form  # no plan over these pairs uses one: the bound stands
                 form.prob += pulp.lpSum(new) >= 1, "fixing_brought_back"
-            self._last = form
-            builds.append(form.build_s)
             attempt = solve_formulation(
                 problem,
                 form,
