@@ -20,14 +20,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.orlib import instance_names, read_instance
+from bench.orlib import OrlibInstance, instance_names, read_instance
 from catchment.metrics import objective_terms
 from catchment.plan import Plan
 from catchment.problem import HubOption, Problem, Rules
 from catchment.validate import validate_plan
 from solvers.common import candidate_pairs
 from solvers.lagrangian import bound_source, lagrangian_bound, stronger_bound
-from solvers.relaxation import solve_relaxation
+from solvers.relaxation import Relaxation, solve_relaxation
 from tests.test_solver_properties import OBJECTIVES, area_instances, best_valid_plan, practice_instances
 
 SETTINGS = settings(
@@ -76,6 +76,13 @@ def test_bound_never_exceeds_the_brute_force_optimum_of_contiguous_areas(problem
     _check(problem)
 
 
+def _pmedcap_relaxed(name: str) -> tuple[OrlibInstance, Problem, Relaxation]:
+    """An OR-Library instance (a missing file fails the test), its problem and its LP relaxation over every pair."""
+    instance = read_instance(name)
+    problem = instance.problem
+    return instance, problem, solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+
+
 #: Five of the twenty (bench/bounds.py runs all twenty): n = 50 and n = 100.
 PMEDCAP = ["pmedcap1-01", "pmedcap1-05", "pmedcap1-09", "pmedcap1-13", "pmedcap1-17"]
 
@@ -83,9 +90,7 @@ PMEDCAP = ["pmedcap1-01", "pmedcap1-05", "pmedcap1-09", "pmedcap1-13", "pmedcap1
 def test_bound_never_exceeds_the_published_pmedcap1_optima():
     assert set(PMEDCAP) <= set(instance_names())
     for name in PMEDCAP:
-        instance = read_instance(name)
-        problem = instance.problem
-        relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+        instance, problem, relax = _pmedcap_relaxed(name)
         result = lagrangian_bound(problem, relaxation=relax, upper=instance.optimum / instance.scale, max_iterations=30)
         assert result.bound is not None and result.mode == "exact"
         assert instance.cost(result.bound) <= instance.optimum + 1e-6, (name, instance.cost(result.bound))
@@ -145,9 +150,7 @@ PMEDCAP_CONVERGED = ["pmedcap1-01", "pmedcap1-08", "pmedcap1-20"]
 def test_converged_pmedcap1_bound_lies_between_the_lp_bound_and_the_published_optimum():
     assert set(PMEDCAP_CONVERGED) <= set(instance_names())
     for name in PMEDCAP_CONVERGED:
-        instance = read_instance(name)
-        problem = instance.problem
-        relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
+        instance, problem, relax = _pmedcap_relaxed(name)
         optimum = instance.optimum / instance.scale
         result = lagrangian_bound(problem, relaxation=relax, upper=optimum)
         assert result.converged and result.bound is not None and result.master is not None, (name, result.notes)
