@@ -139,6 +139,7 @@ def run_solver(
     objective_target: float | None = None,
     deadline: float | None = None,
     node_limit: int | None = None,
+    cutoff: float | None = None,
 ) -> SolveOutcome:
     """Solve ``prob`` with ``solver`` and say honestly what was achieved.
 
@@ -167,6 +168,11 @@ def run_solver(
         left of it when the solver starts, less a reserve for reading the solution.
     node_limit
         Branch-and-bound nodes at most (a count: the answer does not depend on speed).
+    cutoff
+        HiGHS only: look only for plans with an objective below this value (HiGHS's
+        ``objective_bound``: every node whose bound reaches it is pruned). Status
+        ``infeasible`` then means that no plan of the model lies below ``cutoff``, as it
+        means without one; CBC ignores it, and its ``infeasible`` still says as much.
 
     Returns
     -------
@@ -189,6 +195,8 @@ def run_solver(
             target = {} if objective_target is None else {"objective_target": float(objective_target)}
             if node_limit is not None:
                 target["mip_max_nodes"] = int(node_limit)
+            if cutoff is not None:
+                target["objective_bound"] = float(cutoff)
             engine = WarmHiGHS(
                 msg=False,
                 gapRel=mip_gap,

@@ -344,8 +344,12 @@ def solve_formulation(
     start: tuple[np.ndarray, dict[int, str]] | None,
     target: float | None = None,
     node_limit: int | None = None,
+    cutoff: float | None = None,
 ) -> Attempt:
-    """Solve a built model (every lexicographic stage); ``target``, ``node_limit``: see :func:`_solve_stage`."""
+    """Solve a built model (every lexicographic stage).
+
+    ``target``, ``node_limit`` and ``cutoff`` (the first stage only): see :func:`_solve_stage`.
+    """
     attempt = Attempt(k=form.cand.k, status="unsolved")
     incumbent = start
     if start is not None and not _set_start(problem, form, *start):
@@ -369,6 +373,7 @@ def solve_formulation(
             stage=s,
             target=target,
             node_limit=node_limit,
+            cutoff=cutoff if s == 0 else None,
         )
         attempt.solve_s += res.seconds
         attempt.rounds += res.rounds
@@ -435,6 +440,7 @@ def _solve_stage(
     stage: int,
     target: float | None = None,
     node_limit: int | None = None,
+    cutoff: float | None = None,
 ) -> _StageResult:
     """Solve for one objective; with contiguity by cuts, add separator cuts until connected.
 
@@ -443,7 +449,9 @@ def _solve_stage(
     connected incumbent, which warm-starts the next round (it satisfies every cut).
     ``target``: HiGHS stops a round as soon as it finds a plan with that objective or
     lower (the caller's bound already proves such a plan good enough). ``node_limit``:
-    nodes per solver call at most. Every solver call ends by ``deadline``; ``timed_out``
+    nodes per solver call at most. ``cutoff``: only plans below it are looked for, and
+    status ``infeasible`` means that no plan (connected or not) lies below it
+    (:func:`solvers.backends.run_solver`). Every solver call ends by ``deadline``; ``timed_out``
     records that it (not a count) stopped something.
     """
     res = _StageResult()
@@ -462,6 +470,7 @@ def _solve_stage(
             warm_start=warm,
             objective_target=target,
             node_limit=node_limit,
+            cutoff=cutoff,
         )
         res.rounds += 1
         res.seconds += outcome.seconds

@@ -101,6 +101,36 @@ def test_pmedcap1_proven_optimal_after_pairs_are_brought_back(name, row_share):
     assert validate_plan(instance.problem, plan) == []
 
 
+def test_re_solve_with_the_row_looks_below_the_first_bound():
+    # pmedcap1-03 with the first reduced model kept to 0.2% above the strongest bound: its
+    # optimum is the published one, and the pairs brought back are in no better plan. The
+    # re-solve with the row gets the first model's bound as its cutoff, finds no plan below
+    # it (infeasible) and the bound stands: optimal, with the first model's bound
+    instance = read_instance("pmedcap1-03")  # a missing file fails the test
+    calls: list[tuple[float | None, str, float | None]] = []
+    solve_formulation = mip.solve_formulation
+
+    def spy(*args, **kwargs):
+        attempt = solve_formulation(*args, **kwargs)
+        calls.append((kwargs.get("cutoff"), attempt.status, attempt.bound))
+        return attempt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("solvers.mip._FIXING_TARGET", 0.002)
+        patch.setattr("solvers.mip._FIXING_ROW_SHARE", float("inf"))
+        patch.setattr("solvers.mip.solve_formulation", spy)
+        plan = PolysystemModel.from_problem(instance.problem).solve(time_limit=600, mip_gap=GAP)
+    assert len(calls) == 2, calls
+    (first_cutoff, first_status, first_bound), (cutoff, status, _) = calls
+    assert first_cutoff is None and first_status == "optimal" and first_bound is not None
+    assert cutoff == first_bound and status == "infeasible"
+    assert plan.status == "optimal", plan.notes
+    assert plan.objective is not None and plan.bound == pytest.approx(first_bound, abs=1e-9)
+    assert instance.cost(plan.objective) == pytest.approx(instance.optimum, abs=1e-6)
+    assert instance.cost(plan.bound) <= instance.optimum + 1e-6
+    assert validate_plan(instance.problem, plan) == []
+
+
 @pytest.mark.parametrize("name", ["pmedcap1-02", "pmedcap1-04"])
 def test_pmedcap1_proven_optimal_through_fixing(name):
     instance = read_instance(name)  # a missing file fails the test
