@@ -163,6 +163,28 @@ def add_comparison(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         figures["comparison"]["baseline_commit"] = args.baseline_label or figures["comparison"]["baseline_commit"]
 
 
+#: CCGs named in the block's line on where the solve time went.
+SLOWEST = 8
+
+
+def slowest_ccgs(out: Path) -> str:
+    """Where the solve time went: the :data:`SLOWEST` longest CCG solves of the run in ``out``."""
+    path = out / "ccg_summary.csv"
+    if not path.is_file():
+        return ""
+    table = pd.read_csv(path, dtype={"ccg_code": str}).dropna(subset=["runtime_s"])
+    total = float(table["runtime_s"].sum())
+    top = table.sort_values(["runtime_s", "ccg_code"], ascending=[False, True]).head(SLOWEST)
+    each = ", ".join(
+        f"{r.ccg_code} {r.runtime_s:.1f}" + ("" if r.status == "optimal" else f" ({r.status}, gap {r.gap:.2%})")
+        for r in top.itertuples()
+    )
+    return (
+        f"Solve seconds of each CCG (wall, in its worker) add up to {total:.0f} s; the {len(top)} longest take "
+        f"{float(top['runtime_s'].sum()):.0f} s of them: {each}."
+    )
+
+
 def markdown(args: argparse.Namespace, figures: dict[str, Any]) -> str:
     """The "National run" block of docs/benchmarks.md."""
     lines = [
@@ -180,6 +202,9 @@ def markdown(args: argparse.Namespace, figures: dict[str, Any]) -> str:
         lines.append(f"| {name} | {figures[f'{name}_wall_s']:.1f} | {figures[f'{name}_cpu_s']:.1f} |")
     lines.append(f"| **total** | **{figures['total_wall_s']:.1f}** | **{figures['total_cpu_s']:.1f}** |")
     lines += ["", f"CCG statuses: {', '.join(f'{k} {v}' for k, v in figures['ccg_status'].items())}."]
+    slowest = slowest_ccgs(args.out)
+    if slowest:
+        lines += ["", slowest]
     comparison = figures.get("comparison")
     if comparison:
         change = comparison["unproven_mean_travel_change_pct"]

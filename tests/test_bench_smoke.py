@@ -206,3 +206,38 @@ def test_lns_fixing_bench_runs_both_ways():
     assert rows[0]["fixed"] == 0 and rows[1]["fixed"] > 0, rows
     text = render("towns", rows, command="python bench/lns_fixing.py", time_limit=15, mip_gap=1e-4)
     assert text.count("\n| ") == 3 and "| 2 | on |" in text and "Mean gap" in text
+
+
+def test_national_bench_names_the_slowest_ccgs(tmp_path):
+    import pandas as pd
+
+    from bench.national import SLOWEST, slowest_ccgs
+
+    assert slowest_ccgs(tmp_path) == ""  # no run there
+    codes = [f"{i:02d}X" for i in range(SLOWEST + 2)]
+    pd.DataFrame(
+        {
+            "ccg_code": [*codes, "99Z"],
+            "status": ["feasible", *["optimal"] * (SLOWEST + 1), "below_floor"],
+            "gap": [0.0123, *[0.0005] * (SLOWEST + 1), None],
+            "runtime_s": [*[float(i + 1) for i in range(SLOWEST + 2)], None],
+        }
+    ).to_csv(tmp_path / "ccg_summary.csv", index=False)
+    text = slowest_ccgs(tmp_path)
+    total = sum(range(1, SLOWEST + 3))
+    top = sum(range(3, SLOWEST + 3))
+    assert text.startswith(f"Solve seconds of each CCG (wall, in its worker) add up to {total} s")
+    assert f"the {SLOWEST} longest take {top} s of them: {codes[-1]} {SLOWEST + 2:.1f}, " in text
+    assert "00X" not in text and "01X" not in text and "99Z" not in text
+    # an unproven CCG among the slowest shows its status and gap
+    pd.DataFrame(
+        {
+            "ccg_code": ["15E", "52R"],
+            "status": ["feasible", "optimal"],
+            "gap": [0.0123, 0.0009],
+            "runtime_s": [120.0, 20.0],
+        }
+    ).to_csv(tmp_path / "ccg_summary.csv", index=False)
+    assert slowest_ccgs(tmp_path).endswith(
+        "the 2 longest take 140 s of them: 15E 120.0 (feasible, gap 1.23%), 52R 20.0."
+    )
