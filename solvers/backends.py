@@ -485,7 +485,19 @@ class WarmHiGHS(pulp.HiGHS):
                 callback.subscribe(interrupt)
         else:
             self.time_limit_given = self.timeLimit
+        logged = len(self.log_lines)
         run_highs(model)
+        if _SCHEDULER_CLASH in "".join(self.log_lines[logged:]):
+            # HiGHS makes one thread scheduler per process, at its first solve; a later solve
+            # asking for another number of threads stops at once with an error, which PuLP
+            # reads as "no solution" (measured: a solve with the default threads, then one
+            # with threads=1, in one process). Remake the scheduler and solve again. One solve
+            # runs at a time in a process here (batches use worker processes).
+            import highspy
+
+            highspy.Highs.resetThreadScheduler(True)  # blocking: the old workers are gone first
+            del self.log_lines[logged:]
+            run_highs(model)
         if self.warm_start_result == "given":
             self.warm_start_result = "used" if _start_feasible("".join(self.log_lines)) else "rejected"
 
@@ -524,6 +536,8 @@ class WarmHiGHS(pulp.HiGHS):
         self.warm_start_result = "given" if status == highspy.HighsStatus.kOk else "rejected"
 
 
+#: HiGHS's error when a solve asks for other threads than its process's scheduler has.
+_SCHEDULER_CLASH = "the scheduler has already been initialized"
 _START_FEASIBLE = re.compile(r"MIP start solution is feasible")
 _START_CHECK = re.compile(r"^(Col|Integer|Row)\s+infeasibilities\s+(\d+)", re.MULTILINE)
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import pulp
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -19,7 +18,6 @@ import solvers.mip as mip
 from bench.orlib import read_instance
 from catchment.problem import Problem
 from catchment.validate import validate_plan
-from solvers.backends import run_solver
 from solvers.mip import PolysystemModel
 from tests.test_solver_properties import area_instances, best_valid_plan, practice_instances
 
@@ -101,22 +99,6 @@ def test_pmedcap1_proven_optimal_after_pairs_are_brought_back(name, row_share):
     assert plan.stats["proof"]["resolves"] >= 1 and len(starts) >= 2
     assert (starts[1] is None) == (row_share == float("inf"))
     assert validate_plan(instance.problem, plan) == []
-
-
-@pytest.mark.parametrize(
-    ("cutoff", "status", "objective"), [(None, "optimal", 3.0), (3.5, "optimal", 3.0), (2.9, "infeasible", None)]
-)
-def test_a_cutoff_looks_only_for_plans_below_it(cutoff, status, objective):
-    # min x1 + 2 x2 + 3 x3 over binaries with at least two of them: the optimum is 3; below a
-    # cutoff of 2.9 there is no plan, which the solver reports as infeasible
-    prob = pulp.LpProblem("cutoff", pulp.LpMinimize)
-    x = [prob.add_variable(f"x{i}", cat=pulp.LpBinary) for i in range(3)]
-    prob += pulp.lpSum((i + 1) * v for i, v in enumerate(x))
-    prob += pulp.lpSum(x) >= 2, "two"
-    outcome = run_solver(
-        prob, solver="highs", time_limit=60, mip_gap=0.0, threads=1, msg=False, warm_start=False, cutoff=cutoff
-    )
-    assert (outcome.status, outcome.objective) == (status, objective)
 
 
 def test_re_solve_with_the_row_looks_below_the_first_bound():
