@@ -173,6 +173,10 @@ def run_solver(
         ``objective_bound``: every node whose bound reaches it is pruned). Status
         ``infeasible`` then means that no plan of the model lies below ``cutoff``, as it
         means without one; CBC ignores it, and its ``infeasible`` still says as much.
+        HiGHS may still return a plan at or above the cutoff (e.g. found by its heuristics;
+        seen on national CCGs 15N and 26A, status ``optimal``); the
+        bound it then reports leaves out the nodes pruned at the cutoff, so it holds for
+        every plan only up to the cutoff: the smaller of the two is the model's bound.
 
     Returns
     -------
