@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import zipfile
 
 import pytest
 
@@ -160,13 +161,21 @@ def test_export_the_workbook_and_the_output_folder(page):
 
     driver, session, downloads = page
     _click(driver, "export-xlsx")
-    found = _wait(lambda: [p for p in downloads.glob("*.xlsx")])
-    time.sleep(0.5)
+    found = _wait(lambda: _downloaded(downloads, "*.xlsx"))
     book = openpyxl.load_workbook(found[0], read_only=True)
     assert "polysystems" in [name.lower() for name in book.sheetnames]
     _click(driver, "export-zip")
-    found = _wait(lambda: [p for p in downloads.glob("*.zip")])
-    assert found[0].stat().st_size > 1000
+    found = _wait(lambda: _downloaded(downloads, "*.zip"))
+    assert zipfile.is_zipfile(found[0]) and found[0].stat().st_size > 1000
+
+
+def _downloaded(folder, pattern: str) -> list:
+    """The files matching ``pattern`` once the browser has finished writing them, else []."""
+    if any(folder.glob("*.crdownload")):  # Chromium's partial download, renamed when complete
+        return []
+    found = sorted(folder.glob(pattern))
+    # the file can appear before its bytes do (seen in CI: a zip of 0 bytes): wait for them
+    return found if found and all(p.stat().st_size > 0 for p in found) else []
 
 
 def test_bad_input_shows_the_command_lines_message_and_keeps_the_plan(page):
