@@ -520,12 +520,8 @@ class PolysystemModel:
                     fixed.restricted = value - mip_gap * abs(value)
                 fixed.proven = attempt.status == "optimal"
             else:  # the plans over the earlier pairs are bounded already; the re-solve looked below that bound
-                forced = (
-                    fixed.restricted
-                    if attempt.status == "infeasible"
-                    else min(fixed.restricted, -math.inf if attempt.bound is None else attempt.bound)
-                )
-                fixed.restricted = min(fixed.restricted, forced)
+                if attempt.status != "infeasible":  # infeasible: no plan below the cutoff, the bound stands
+                    fixed.restricted = min(fixed.restricted, -math.inf if attempt.bound is None else attempt.bound)
                 fixed.proven = fixed.proven and attempt.status in ("optimal", "infeasible")
             if found is not None and stage_key(problem, 0, found) <= stage_key(problem, 0, incumbent):
                 incumbent = found
