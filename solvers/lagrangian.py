@@ -68,13 +68,16 @@ Reduced-cost fixing
 With the best multipliers, a plan that assigns unit :math:`i` to site :math:`j` costs at
 least :math:`L + d_{ij}`, where :math:`d_{ij} \ge 0` is computed from the same pieces:
 the site's value with :math:`i` forced in is at least :math:`c_{ij} - u_i` plus the
-fractional (LP) cover of the rest of the floor by every unit of positive reduced cost
-(:math:`i` included: a smaller number, so a valid under-estimate), and the outer choice
-with site :math:`j` forced open. Under a binding size limit (the exact programme) the
-site's value with :math:`i` forced in is at least :math:`c_{ij} - u_i` plus the least cost,
-read from the programme's tables, of any set of the site's units that fits in the option's
-limit less :math:`p_i` (and, when :math:`i` alone does not meet the floor, holds a unit
-that does or reaches the floor less :math:`p_i`); that set may hold :math:`i` again, so
+least cost of covering the rest of the floor by every unit of positive reduced cost
+(:math:`i` included: a set may count :math:`i` twice, a smaller number, so a valid
+under-estimate), with whole units (a knapsack table over the rounded populations, while
+its work allows: :data:`_EXACT_REST_WORK`) or else fractions of them (its LP relaxation, a
+smaller number again), and the outer choice with site :math:`j` forced open. Under a
+binding size limit (the exact programme) the site's value with :math:`i` forced in is at
+least :math:`c_{ij} - u_i` plus the least cost, read from the programme's tables, of any
+set of the site's units that fits in the option's limit less :math:`p_i` (and, when
+:math:`i` alone does not meet the floor, holds a unit that does or reaches the floor less
+:math:`p_i`); that set may hold :math:`i` again, so
 the minimum is over more sets: a valid under-estimate, exact whenever the best such set
 leaves :math:`i` out. Per site, the outer choice with the site forced open and forced
 closed gives how much a plan with the site open (closed) costs at least beyond :math:`L`.
@@ -117,6 +120,11 @@ ROUNDING_SHARE, COVER_STATES_MIN, COVER_STATES_MAX = 0.005, 200, 20_000
 _FIRST_STEPS = 30
 #: Most states of the exact programme under a binding size limit.
 EXACT_STATES = 4096
+#: Table cells (units of positive reduced cost x floor units left, summed over the sites, site by
+#: site in index order) for which the reduced costs at one set of multipliers cover the rest of a
+#: site's floor with whole units (a knapsack table) rather than fractions of them; a site whose
+#: table does not fit in what is left keeps the fractional cover.
+_EXACT_REST_WORK = 30_000_000
 #: Subgradient iterations at most.
 MAX_ITERATIONS = 300
 #: Inside a time-limited solve the bound may use this share of the time left, and at most
@@ -429,18 +437,8 @@ class _FloorProgramme:
         pc, pw, pu = pc[keep], pw[keep], pu[keep]
         order = np.argsort(pc, kind="stable")
         pc, pw, pu = pc[order], pw[order], pu[order]
-        best = np.full(left + 1, np.inf)
-        best[0] = 0.0
         takes = np.zeros((pc.size, left + 1), dtype=bool)
-        shifted = np.empty_like(best)
-        for q in range(pc.size):
-            r = int(min(pw[q], left))
-            shifted[r:] = best[: left + 1 - r]
-            shifted[:r] = best[0]
-            shifted += pc[q]
-            better = shifted < best
-            takes[q] = better
-            np.minimum(best, shifted, out=best)
+        best = _cover_table(pc, pw, left, takes=takes)
         value = float(best[left])
         table[: left + 1] = best
         table[left + 1 :] = 0.0 if left == 0 else best[left]
@@ -463,6 +461,27 @@ class _FloorProgramme:
         if site.host is not None:
             covered += int(self.weight[site.host])
         return covered
+
+
+def _cover_table(cost: np.ndarray, weight: np.ndarray, left: int, *, takes: np.ndarray | None = None) -> np.ndarray:
+    """Least cost ``best[s]`` of covering at least ``s`` (``0..left``) with each unit at most once.
+
+    ``cost`` and ``weight`` (whole floor units) are the units', in the order they are
+    considered; with ``takes`` (``(units, left + 1)`` bool), ``takes[q, s]`` records whether
+    unit ``q`` improved ``best[s]`` when it was considered (for tracing a set back).
+    """
+    best = np.full(left + 1, np.inf)
+    best[0] = 0.0
+    shifted = np.empty_like(best)
+    for q in range(cost.size):
+        r = int(min(weight[q], left))
+        shifted[r:] = best[: left + 1 - r]
+        shifted[:r] = best[0]
+        shifted += cost[q]
+        if takes is not None:
+            takes[q] = shifted < best
+        np.minimum(best, shifted, out=best)
+    return best
 
 
 def _fractional_cover(need: np.ndarray, cum_weight: np.ndarray, cum_cost: np.ndarray, ratio: np.ndarray) -> np.ndarray:
@@ -1195,6 +1214,7 @@ def _reduced(lag: _Lagrangian, ev: _Evaluation) -> tuple[np.ndarray, np.ndarray,
     if exact is not None:
         with_unit = exact.forced_values({j: s for j, s in data.sites.items() if s.binding}, ev.red)
     out = np.full((n, m), np.inf)
+    work = _EXACT_REST_WORK
     for j, site in data.sites.items():
         units = site.units
         if not (math.isfinite(best[j]) and math.isfinite(forced[j])):
@@ -1220,6 +1240,13 @@ def _reduced(lag: _Lagrangian, ev: _Evaluation) -> tuple[np.ndarray, np.ndarray,
                 order = np.argsort(c[pos] / np.maximum(w[pos], 1), kind="stable")
                 pc, pw = c[pos][order], w[pos][order].astype(float)
                 frac = _fractional_cover(rest.astype(float), np.cumsum(pw), np.cumsum(pc), pc / np.maximum(pw, 1))
+                if 0 < pc.size * left <= work:
+                    work -= pc.size * left
+                    # the rest covered by whole units: every unit of positive cost (i included,
+                    # so a set may count i twice: an under-estimate, valid, and never below the
+                    # fractional cover, which is the same programme's LP relaxation)
+                    exact_rest = _cover_table(pc, pw, left)[np.minimum(rest, left)]
+                    frac = np.maximum(frac, exact_rest)
             else:
                 frac = np.where(rest > 0, np.inf, 0.0)
             with_i = forced_part + c + frac + opt_part

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -119,10 +120,9 @@ def _key(problem: Problem, plan: Plan) -> tuple[float, ...]:
     return (terms["objective"],)
 
 
-def best_valid_plan(problem: Problem) -> tuple[tuple[float, ...], Plan] | None:
-    """The best valid plan by brute force and its objective key, or None if no plan is valid."""
+def valid_plans(problem: Problem) -> Iterator[tuple[tuple[float, ...], Plan]]:
+    """Every valid plan by brute force, with its objective key."""
     usable = [s for s, st_ in zip(problem.site_ids, problem.site_status, strict=True) if st_ != "excluded"]
-    best: tuple[tuple[float, ...], Plan] | None = None
     for assignment in itertools.product(usable, repeat=problem.n_units):
         hubs = sorted(set(assignment))
         for chosen in itertools.product(*(problem.options_of(s) for s in hubs)):
@@ -131,11 +131,16 @@ def best_valid_plan(problem: Problem) -> tuple[tuple[float, ...], Plan] | None:
                 {o.site_id: o.option for o in chosen},
                 status="feasible",
             )
-            if validate_plan(problem, plan):
-                continue
-            key = _key(problem, plan)
-            if best is None or key < best[0]:
-                best = (key, plan)
+            if not validate_plan(problem, plan):
+                yield _key(problem, plan), plan
+
+
+def best_valid_plan(problem: Problem) -> tuple[tuple[float, ...], Plan] | None:
+    """The best valid plan by brute force and its objective key, or None if no plan is valid."""
+    best: tuple[tuple[float, ...], Plan] | None = None
+    for key, plan in valid_plans(problem):
+        if best is None or key < best[0]:
+            best = (key, plan)
     return best
 
 
