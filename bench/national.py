@@ -228,10 +228,15 @@ def markdown(args: argparse.Namespace, figures: dict[str, Any]) -> str:
                 else ""
             )
             + f". Proven in the baseline only: {', '.join(comparison['proven_in_baseline_only']) or 'none'}"
-            + f" (a worse plan here: {', '.join(comparison['proven_in_baseline_only_plan_worse']) or 'none'})"
-            + f". On the {comparison['ccgs_unproven_in_baseline']} CCGs the baseline did not prove, mean travel "
-            f"changes by {change['mean']}% on average (from {change['min']}% to {change['max']}%; positive = "
-            f"longer here); patient-weighted national mean travel {comparison['national_mean_travel_min']['baseline']} "
+            + f" (a worse plan here: {', '.join(comparison['proven_in_baseline_only_plan_worse']) or 'none'}). "
+            + (
+                f"On the {comparison['ccgs_unproven_in_baseline']} CCGs the baseline did not prove, mean travel "
+                f"changes by {change['mean']}% on average (from {change['min']}% to {change['max']}%; positive = "
+                "longer here); "
+                if comparison["ccgs_unproven_in_baseline"]
+                else "The baseline proved every CCG; "
+            )
+            + f"patient-weighted national mean travel {comparison['national_mean_travel_min']['baseline']} "
             f"min in the baseline, {comparison['national_mean_travel_min']['this_run']} min here.",
         ]
     if args.note:

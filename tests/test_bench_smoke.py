@@ -241,3 +241,39 @@ def test_national_bench_names_the_slowest_ccgs(tmp_path):
     assert slowest_ccgs(tmp_path).endswith(
         "the 2 longest take 140 s of them: 15E 120.0 (feasible, gap 1.23%), 52R 20.0."
     )
+
+
+def test_national_bench_block_when_the_baseline_proved_every_ccg(tmp_path):
+    import argparse
+
+    from bench.national import markdown
+
+    args = argparse.Namespace(out=tmp_path, baseline=tmp_path / "base", workers=2, note="")
+    figures = {
+        "time_limit_per_ccg_s": 120.0,
+        **{f"{name}_{kind}_s": 1.0 for name in ("load", "start", "solve", "write") for kind in ("wall", "cpu")},
+        "total_wall_s": 4.0,
+        "total_cpu_s": 4.0,
+        "ccgs": 2,
+        "ccg_status": {"optimal": 2},
+        "optimal": 2,
+        "comparison": {
+            "baseline": str(tmp_path / "base"),
+            "baseline_commit": "abc1234",
+            "baseline_total_s": 5.0,
+            "baseline_load_s": 1.0,
+            "baseline_solve_s": 3.0,
+            "baseline_optimal": 2,
+            "optimal_in_both": 2,
+            "same_plan_where_optimal_in_both": 2,
+            "different_plan_where_optimal_in_both": [],
+            "proven_in_baseline_only": [],
+            "proven_in_baseline_only_plan_worse": [],
+            "national_mean_travel_min": {"baseline": 10.5, "this_run": 10.5},
+            "ccgs_unproven_in_baseline": 0,
+            "unproven_mean_travel_change_pct": {"mean": None, "max": None, "min": None},
+        },
+    }
+    text = markdown(args, figures)
+    assert "None" not in text
+    assert "The baseline proved every CCG; patient-weighted national mean travel 10.5 min in the baseline" in text
