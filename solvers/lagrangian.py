@@ -77,12 +77,12 @@ binding size limit (the exact programme) the site's value with :math:`i` forced 
 least :math:`c_{ij} - u_i` plus the least cost, read from the programme's tables, of any
 set of the site's units that fits in the option's limit less :math:`p_i` (and, when
 :math:`i` alone does not meet the floor, holds a unit that does or reaches the floor less
-:math:`p_i`); that set may hold :math:`i` again, so
-the minimum is over more sets: a valid under-estimate, exact whenever the best such set
-leaves :math:`i` out. Per site, the outer choice with the site forced open and forced
-closed gives how much a plan with the site open (closed) costs at least beyond :math:`L`.
-Pairs with :math:`L + d_{ij}` above a plan's objective cannot be in a better plan. It is
-given only where the outer step is solved by sorting (no budget).
+:math:`p_i`); that set may hold :math:`i` again, so the minimum is over more sets: a valid
+under-estimate, exact whenever the best such set leaves :math:`i` out. Per site, the
+outer choice with the site forced open and forced closed gives how much a plan with the
+site open (closed) costs at least beyond :math:`L`. Pairs with :math:`L + d_{ij}` above a
+plan's objective cannot be in a better plan. It is given only where the outer step is
+solved by sorting (no budget).
 """
 
 from __future__ import annotations
