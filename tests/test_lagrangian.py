@@ -20,13 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.orlib import OrlibInstance, instance_names, read_instance
-from catchment.plan import Plan
 from catchment.problem import HubOption, Problem, Rules
 from catchment.validate import validate_plan
 from solvers.common import candidate_pairs
 from solvers.lagrangian import bound_source, lagrangian_bound, stronger_bound
 from solvers.relaxation import Relaxation, solve_relaxation
-from tests.test_solver_properties import OBJECTIVES, area_instances, best_valid_plan, practice_instances, valid_plans
+from tests.test_solver_properties import OBJECTIVES, area_instances, practice_instances, valid_plans
 
 SETTINGS = settings(
     max_examples=40, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
@@ -34,37 +33,32 @@ SETTINGS = settings(
 TOL = 1e-7
 
 
-def _best_plan(problem: Problem) -> tuple[float, Plan] | None:
-    """The best valid plan by brute force (first objective term), or None."""
-    best = best_valid_plan(problem)
-    return None if best is None else (best[0][0], best[1])
-
-
-def _best_per_pair(problem: Problem) -> dict[tuple[int, int], float]:
-    """Brute force: the best objective (first term) of the valid plans that use each unit-site pair."""
-    best: dict[tuple[int, int], float] = {}
+def _brute_force(problem: Problem) -> tuple[float | None, dict[tuple[int, int], float]]:
+    """One pass over every valid plan: the optimum (first objective term, ``None``: no valid
+    plan) and, per unit-site pair, the best objective of the plans that use it."""
+    optimum: float | None = None
+    per_pair: dict[tuple[int, int], float] = {}
     for key, plan in valid_plans(problem):
+        optimum = key[0] if optimum is None else min(optimum, key[0])
         for unit, site in plan.assignment.items():
             q = (problem.unit_index(unit), problem.site_index(site))
-            best[q] = min(best.get(q, math.inf), key[0])
-    return best
+            per_pair[q] = min(per_pair.get(q, math.inf), key[0])
+    return optimum, per_pair
 
 
 def _check(problem: Problem) -> None:
-    found = _best_plan(problem)
-    per_pair = _best_per_pair(problem)
+    optimum, per_pair = _brute_force(problem)
     relax = solve_relaxation(problem, candidate_pairs(problem, k=None), deadline=None, threads=None)
     for method in ("columns", "subgradient"):
         result = lagrangian_bound(
             problem,
             relaxation=relax if relax.status == "optimal" else None,
-            upper=None if found is None else found[0],
+            upper=optimum,
             max_iterations=40,
             method=method,
         )
-        if found is None:  # no valid plan: any bound (or none) is vacuously valid
+        if optimum is None:  # no valid plan: any bound (or none) is vacuously valid
             continue
-        optimum, plan = found
         assert result.bound is not None, result.notes
         assert result.bound <= optimum + TOL * max(1.0, abs(optimum)), (method, result.bound, optimum, result.mode)
         if result.reduced is not None:
