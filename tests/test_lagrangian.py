@@ -289,3 +289,54 @@ def test_converged_bound_is_the_set_partitioning_bound():
     independent = _set_partitioning_bound(problem)
     assert result.bound == pytest.approx(independent, rel=1e-7)
     assert instance.cost(independent) < 0.95 * instance.optimum  # the decomposition's own gap, not the search's
+
+
+@st.composite
+def _outer_cases(draw):
+    """Site values (some infinite), required sites and a count range for the outer step."""
+    m = draw(st.integers(1, 7))
+    values = draw(
+        st.lists(
+            st.one_of(st.sampled_from([0.0, math.inf, -1.0, 1.0]), st.floats(-5, 5, allow_nan=False)),
+            min_size=m,
+            max_size=m,
+        )
+    )
+    required = draw(st.sets(st.integers(0, m - 1), max_size=m))
+    lo = draw(st.integers(0, m))
+    hi = draw(st.integers(lo, m))
+    return dict(enumerate(values)), required, lo, hi
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(_outer_cases())
+def test_outer_values_with_each_site_forced_equal_the_best_set_by_enumeration(case):
+    """Each site forced open and forced closed: the least total over every allowed set of sites."""
+    import itertools
+    from types import SimpleNamespace
+
+    from solvers.lagrangian import _forced_outer
+
+    values, required, lo, hi = case
+    data = SimpleNamespace(required=np.array(sorted(required), dtype=np.int64), lo=lo, hi=hi)
+
+    def least(*, open_: int | None = None, shut: int | None = None) -> float:
+        best = math.inf
+        for size in range(lo, hi + 1):
+            for chosen in itertools.combinations(values, size):
+                if not required <= set(chosen) or (open_ is not None and open_ not in chosen) or shut in chosen:
+                    continue
+                best = min(best, sum(values[j] for j in chosen))
+        return best
+
+    got = _forced_outer(data, values)  # type: ignore[arg-type]
+    base = least()
+    if not math.isfinite(base):
+        assert got is None
+        return
+    assert got is not None
+    forced, closed, total = got
+    assert total == pytest.approx(base, abs=1e-9)
+    for j in values:
+        assert forced[j] == pytest.approx(least(open_=j), abs=1e-9), ("open", j)
+        assert closed[j] == pytest.approx(least(shut=j), abs=1e-9), ("closed", j)
