@@ -340,3 +340,34 @@ def test_outer_values_with_each_site_forced_equal_the_best_set_by_enumeration(ca
     for j in values:
         assert forced[j] == pytest.approx(least(open_=j), abs=1e-9), ("open", j)
         assert closed[j] == pytest.approx(least(shut=j), abs=1e-9), ("closed", j)
+
+
+def test_a_deadline_already_passed_gives_one_round_and_the_reduced_costs():
+    """No round starts past the deadline; the first (the starting multipliers) and its reduced costs are kept."""
+    import time
+
+    instance = read_instance("pmedcap1-01")
+    relax = solve_relaxation(instance.problem, candidate_pairs(instance.problem, k=None), deadline=None, threads=None)
+    result = lagrangian_bound(instance.problem, relaxation=relax, deadline=time.perf_counter() - 1.0)
+    assert result.iterations == 1
+    assert result.bound is not None and result.reduced is not None
+    assert result.bound * instance.scale <= instance.optimum + TOL
+    full = lagrangian_bound(instance.problem, relaxation=relax)
+    assert full.iterations > 1 and full.bound is not None and full.bound >= result.bound - TOL
+
+
+def test_a_round_does_not_start_when_it_and_the_reduced_costs_would_end_past_the_deadline():
+    """The last round's time estimates the next; the reduced costs keep their share of the time."""
+    import time
+
+    from solvers.lagrangian import _REDUCED_COST_EVALUATIONS, _data, _Lagrangian
+
+    lag = _Lagrangian(_data(read_instance("pmedcap1-01").problem), None, cover_states=None, exact_states=4096)
+    lag.evaluate(np.zeros(lag.data.problem.n_units))
+    assert not lag.out_of_time(None)
+    lag.last_seconds = 100.0
+    assert lag.out_of_time(time.perf_counter() + 50.0)  # one more round alone would end after it
+    lag.last_seconds = 40.0
+    assert not lag.out_of_time(time.perf_counter() + 150.0)
+    lag.reserve = _REDUCED_COST_EVALUATIONS
+    assert lag.out_of_time(time.perf_counter() + 90.0)  # 40 s + 1.5 x 40 s for the reduced costs
