@@ -199,9 +199,10 @@ def render(rows: list[dict[str, Any]], *, command: str, time_limit: float, skipp
             f"Lagrangian reduced costs: median {np.median([r['fixed_lagrangian'] or 0.0 for r in caps]):.1%}.\n"
         )
     notes = (
-        f"\nMeasured with `{command}` (the Lagrangian search stops starting new rounds after {time_limit:g} s per "
-        "instance; the round under way and the reduced costs finish after it, within the seconds shown; on a "
-        "shared 2-core machine: CPU seconds beside wall seconds). The LP bound is priced over every allowed pair; the "
+        f"\nMeasured with `{command}` (the Lagrangian search starts no round that, judged by the last round's "
+        f"time, would end after {time_limit:g} s per instance with the reduced costs still to compute; the "
+        "seconds column shows what it took; on a shared 2-core machine: CPU seconds beside wall seconds). "
+        "The LP bound is priced over every allowed pair; the "
         "Lagrangian bound relaxes each unit's assignment row and solves every site's floor (and size) "
         "exactly by dynamic programming, so it holds for every plan of the whole model (contiguity left "
         "out). *Best plan*: the saved benchmark result (bench/results) or the published optimum; *pairs "

@@ -1232,8 +1232,7 @@ def _fixing(
     for every :math:`k`, so :math:`\max_k (L(u^k) + d_{ij}(u^k)) - L` is a valid reduced cost
     against the best :math:`L` (likewise for the per-site figures). The best point's are
     always computed; an earlier point's only when it fits before ``deadline``
-    (:meth:`_Lagrangian.out_of_time`; on synthetic-20k the three points took 31.6 s after
-    a 30-s limit before the reduced costs were made faster and this rule was added).
+    (:meth:`_Lagrangian.out_of_time`).
     """
     out: tuple[np.ndarray, ...] | None = None
     for k, ev in enumerate([found.evaluation, *found.earlier]):
