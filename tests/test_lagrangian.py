@@ -7,12 +7,18 @@
 * OR-Library ``pmedcap1`` instances: the bound is at most the published optimum;
 * the real Redbridge practices: the bound lies between the LP bound and the proven optimum;
 * the neighbourhood search reports both bounds and the one that certified its gap, and
-  its status stays honest.
+  its status stays honest;
+* the outer step's values with each site forced open or closed equal the best set of
+  sites by enumeration, and the search keeps to its deadline (no round starts that would
+  end past it with the reduced costs still to compute).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,7 +29,16 @@ from bench.orlib import OrlibInstance, instance_names, read_instance
 from catchment.problem import HubOption, Problem, Rules
 from catchment.validate import validate_plan
 from solvers.common import candidate_pairs
-from solvers.lagrangian import bound_source, lagrangian_bound, stronger_bound
+from solvers.lagrangian import (
+    _REDUCED_COST_EVALUATIONS,
+    EXACT_STATES,
+    _data,
+    _forced_outer,
+    _Lagrangian,
+    bound_source,
+    lagrangian_bound,
+    stronger_bound,
+)
 from solvers.relaxation import Relaxation, solve_relaxation
 from tests.test_solver_properties import OBJECTIVES, area_instances, practice_instances, valid_plans
 
@@ -312,11 +327,6 @@ def _outer_cases(draw):
 @given(_outer_cases())
 def test_outer_values_with_each_site_forced_equal_the_best_set_by_enumeration(case):
     """Each site forced open and forced closed: the least total over every allowed set of sites."""
-    import itertools
-    from types import SimpleNamespace
-
-    from solvers.lagrangian import _forced_outer
-
     values, required, lo, hi = case
     data = SimpleNamespace(required=np.array(sorted(required), dtype=np.int64), lo=lo, hi=hi)
 
@@ -344,8 +354,6 @@ def test_outer_values_with_each_site_forced_equal_the_best_set_by_enumeration(ca
 
 def test_a_deadline_already_passed_gives_one_round_and_the_reduced_costs():
     """No round starts past the deadline; the first (the starting multipliers) and its reduced costs are kept."""
-    import time
-
     instance = read_instance("pmedcap1-01")
     relax = solve_relaxation(instance.problem, candidate_pairs(instance.problem, k=None), deadline=None, threads=None)
     result = lagrangian_bound(instance.problem, relaxation=relax, deadline=time.perf_counter() - 1.0)
@@ -358,11 +366,7 @@ def test_a_deadline_already_passed_gives_one_round_and_the_reduced_costs():
 
 def test_a_round_does_not_start_when_it_and_the_reduced_costs_would_end_past_the_deadline():
     """The last round's time estimates the next; the reduced costs keep their share of the time."""
-    import time
-
-    from solvers.lagrangian import _REDUCED_COST_EVALUATIONS, _data, _Lagrangian
-
-    lag = _Lagrangian(_data(read_instance("pmedcap1-01").problem), None, cover_states=None, exact_states=4096)
+    lag = _Lagrangian(_data(read_instance("pmedcap1-01").problem), None, cover_states=None, exact_states=EXACT_STATES)
     lag.evaluate(np.zeros(lag.data.problem.n_units))
     assert not lag.out_of_time(None)
     lag.last_seconds = 100.0
