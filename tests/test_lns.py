@@ -95,7 +95,14 @@ def test_plan_is_valid_and_its_bound_is_below_the_true_optimum():
     assert plan.bound <= optimum.objective + 1e-9 <= plan.objective + 1e-9
     assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective)
     lns = plan.stats["lns"]
-    assert lns["bound_covers_every_pair"] and "every allowed unit-site pair" in " ".join(plan.notes)
+    assert lns["bound_covers_every_pair"]
+    notes = " ".join(plan.notes)
+    if "from the final MIP" in notes:
+        # the final MIP proved its bound within the time limit (on a fast enough machine: here
+        # 3.5 s on 4 December 2026); otherwise the bound is the relaxations' over every pair
+        assert lns["final_mip"]["status"] == "optimal" and plan.bound == pytest.approx(lns["final_mip"]["bound"])
+    else:
+        assert "every allowed unit-site pair" in notes
     assert lns["submodels"] >= 1
     assert plan.objective <= lns["history"][0][1] + 1e-12  # never worse than its start
     # the search found the optimum here, or says it has not proven it
