@@ -667,19 +667,22 @@ def _outer(data: _Data, values: Mapping[int, np.ndarray]) -> tuple[float, dict[i
         if len(must) < len(required) or any(not math.isfinite(v[j]) for j in must):
             return None
         rest = sorted((j for j in sites if j not in required and math.isfinite(v[j])), key=lambda j: v[j])
-        total = sum(v[j] for j in must)
-        chosen = list(must)
-        for j in rest:
-            if len(chosen) >= data.hi:
-                break
-            if len(chosen) >= data.lo and v[j] >= 0:
-                break
-            chosen.append(j)
-            total += v[j]
+        negatives = np.asarray(sum(v[j] < 0 for j in rest))
+        chosen = must + rest[: int(_taken(data, len(must), negatives, len(rest)))]
         if not data.lo <= len(chosen) <= data.hi:
             return None
-        return total, {j: best[j] for j in chosen}
+        return sum(v[j] for j in chosen), {j: best[j] for j in chosen}
     return _outer_budget(data, values)
+
+
+def _taken(data: _Data, fixed: int, negatives: np.ndarray, available: int) -> np.ndarray:
+    """How many of the other sites, lowest value first, the outer step opens after ``fixed`` open ones.
+
+    It opens them while fewer than ``hi`` are open and either fewer than ``lo`` are or the
+    next value is negative: with the values sorted, a prefix of length
+    ``min(hi - fixed, max(lo - fixed, negatives), available)`` (elementwise over arrays).
+    """
+    return np.maximum(0, np.minimum(np.minimum(data.hi - fixed, np.maximum(data.lo - fixed, negatives)), available))
 
 
 def _outer_budget(data: _Data, values: Mapping[int, np.ndarray]) -> tuple[float, dict[int, int]] | None:
@@ -1325,12 +1328,10 @@ def _forced_outer(data: _Data, v: Mapping[int, float]) -> tuple[dict[int, float]
     ``inf``: no choice of sites the count and the required sites allow has the site open
     (closed). ``None``: the outer step itself has no choice.
 
-    The outer step (:func:`_outer`) takes the required sites, then the others by value,
-    lowest first, while fewer than ``hi`` are open and either fewer than ``lo`` are or the
-    next value is negative: with the values sorted, that is a prefix of length
-    ``min(hi - R, max(lo - R, negatives), len)`` (``R`` required sites). Forcing a site open
-    or closed takes it out of the sorted list and changes ``R`` or not, so each of the
-    ``2m`` values is a prefix sum, all computed at once (one sort, not one pass per site).
+    The outer step (:func:`_outer`) opens the required sites, then a prefix of the others
+    sorted by value (:func:`_taken`). Forcing a site open or closed takes it out of the
+    sorted list and adds one to the sites open before it or not, so each of the ``2m``
+    values is a prefix sum, all computed at once (one sort, not one pass per site).
     """
     required = set(data.required.tolist())
     sites = list(v)
@@ -1344,14 +1345,10 @@ def _forced_outer(data: _Data, v: Mapping[int, float]) -> tuple[dict[int, float]
     must_total = float(sum(v[j] for j in must))
     negatives = int(np.count_nonzero(vals < 0))
 
-    def taken(fixed: int, negs: np.ndarray, available: int) -> np.ndarray:
-        """How many of the sorted values the outer step takes after ``fixed`` open sites."""
-        return np.maximum(0, np.minimum(np.minimum(data.hi - fixed, np.maximum(data.lo - fixed, negs)), available))
-
     def total(fixed: int, t: np.ndarray, extra: np.ndarray) -> np.ndarray:
         return np.where((data.lo <= fixed + t) & (fixed + t <= data.hi), must_total + extra, np.inf)
 
-    t0 = taken(n_must, np.asarray(negatives), n_rest)
+    t0 = _taken(data, n_must, np.asarray(negatives), n_rest)
     base = float(total(n_must, t0, prefix[t0]))
     if not math.isfinite(base):
         return None
@@ -1362,8 +1359,8 @@ def _forced_outer(data: _Data, v: Mapping[int, float]) -> tuple[dict[int, float]
     def without(t: np.ndarray) -> np.ndarray:
         return np.where(pos < t, prefix[np.minimum(t + 1, n_rest)] - vals, prefix[np.minimum(t, n_rest)])
 
-    t_open = taken(n_must + 1, negs_without, n_rest - 1)
-    t_closed = taken(n_must, negs_without, n_rest - 1)
+    t_open = _taken(data, n_must + 1, negs_without, n_rest - 1)
+    t_closed = _taken(data, n_must, negs_without, n_rest - 1)
     forced_open = total(n_must + 1, t_open, vals + without(t_open))
     forced_closed = total(n_must, t_closed, without(t_closed))
     forced = {j: base for j in must}

@@ -35,6 +35,7 @@ from solvers.lagrangian import (
     _data,
     _forced_outer,
     _Lagrangian,
+    _outer,
     bound_source,
     lagrangian_bound,
     stronger_bound,
@@ -326,9 +327,9 @@ def _outer_cases(draw):
 @settings(max_examples=300, deadline=None, database=None, derandomize=True)
 @given(_outer_cases())
 def test_outer_values_with_each_site_forced_equal_the_best_set_by_enumeration(case):
-    """Each site forced open and forced closed: the least total over every allowed set of sites."""
+    """The outer step, and each site forced open and forced closed: the least total over every allowed set."""
     values, required, lo, hi = case
-    data = SimpleNamespace(required=np.array(sorted(required), dtype=np.int64), lo=lo, hi=hi)
+    data = SimpleNamespace(required=np.array(sorted(required), dtype=np.int64), lo=lo, hi=hi, budget=None)
 
     def least(*, open_: int | None = None, shut: int | None = None) -> float:
         best = math.inf
@@ -340,11 +341,13 @@ def test_outer_values_with_each_site_forced_equal_the_best_set_by_enumeration(ca
         return best
 
     got = _forced_outer(data, values)  # type: ignore[arg-type]
+    outer = _outer(data, {j: np.array([value]) for j, value in values.items()})  # type: ignore[arg-type]
     base = least()
     if not math.isfinite(base):
-        assert got is None
+        assert got is None and outer is None
         return
-    assert got is not None
+    assert got is not None and outer is not None
+    assert outer[0] == pytest.approx(base, abs=1e-9) and sum(values[j] for j in outer[1]) == outer[0]
     forced, closed, total = got
     assert total == pytest.approx(base, abs=1e-9)
     for j in values:
