@@ -1294,18 +1294,16 @@ def _reduced(lag: _Lagrangian, ev: _Evaluation) -> tuple[np.ndarray, np.ndarray,
             rest = np.maximum(0, left - w)
             pos = c > 0
             if pos.any():
-                ratio = c[pos] / np.maximum(w[pos], 1)
-                table = 0 < ratio.size * left <= work
-                # the table takes every unit; the fractional cover only the cheapest ones that reach the floor
-                order = np.argsort(ratio, kind="stable") if table else _cheapest_first(ratio, w[pos], left)
-                pc, pw = c[pos][order], w[pos][order].astype(float)
+                cp, wp = c[pos], w[pos].astype(float)
+                order = _cheapest_first(cp / np.maximum(wp, 1), wp, left)
+                pc, pw = cp[order], wp[order]
                 frac = _fractional_cover(rest.astype(float), np.cumsum(pw), np.cumsum(pc), pc / np.maximum(pw, 1))
-                if table:
-                    work -= pc.size * left
-                    # the rest covered by whole units: every unit of positive cost (i included,
-                    # so a set may count i twice: an under-estimate, valid, and never below the
-                    # fractional cover, which is the same programme's LP relaxation)
-                    exact_rest = _cover_table(pc, pw, left)[np.minimum(rest, left)]
+                if 0 < cp.size * left <= work:
+                    work -= cp.size * left
+                    # the rest covered by whole units: every unit of positive cost, not only the
+                    # cheapest ones above (i included, so a set may count i twice: an under-estimate,
+                    # valid, and never below the fractional cover, the same programme's LP relaxation)
+                    exact_rest = _cover_table(cp, wp, left)[np.minimum(rest, left)]
                     frac = np.maximum(frac, exact_rest)
             else:
                 frac = np.where(rest > 0, np.inf, 0.0)
