@@ -168,7 +168,9 @@ def tls_cluster(tmp_path_factory):
         protocol="tls",
         security=security,
         dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": None},
+        # the scheduler's HTTP endpoint on a free port: 8787 may be held by another cluster
+        # (a second test run on the machine), and its warning is an error here
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     ) as cluster:
         yield cluster, folder, cert, key
 
