@@ -192,6 +192,12 @@ class LagrangianBound:
     master : float or None
         The restricted master LP's last value (column generation only). Not a lower bound
         unless ``converged``: then ``bound`` reaches it.
+    multipliers : ndarray or None
+        ``(n_units,)``: the multipliers :math:`u` of ``bound`` (a start for a related model's
+        search, see ``start`` of :func:`lagrangian_bound`).
+    infeasible : bool
+        The relaxed model has no plan (no set of sites the count, the required sites and the
+        budget allow can each reach its floor), so neither has the model.
     """
 
     bound: float | None
@@ -206,6 +212,8 @@ class LagrangianBound:
     site_closed: np.ndarray | None = None
     converged: bool = False
     master: float | None = None
+    multipliers: np.ndarray | None = None
+    infeasible: bool = False
 
     def stats(self) -> dict[str, object]:
         """Plain-data summary (for ``Plan.stats``)."""
@@ -993,6 +1001,7 @@ def lagrangian_bound(
     reduced_costs: bool = True,
     plan: np.ndarray | None = None,
     method: str = "columns",
+    start: np.ndarray | None = None,
 ) -> LagrangianBound:
     """A lower bound for every plan of the whole model by Lagrangian relaxation (module docstring).
 
@@ -1021,6 +1030,10 @@ def lagrangian_bound(
     method
         ``"columns"`` (multipliers from the restricted master LP, smoothed) or
         ``"subgradient"`` (a deflected subgradient method with Polyak steps).
+    start
+        ``(n_units,)``: multipliers of the unit rows to start from instead of the LP's duals
+        (e.g. :attr:`LagrangianBound.multipliers` of the same rows in a related model). Any
+        values give a valid bound; good ones save rounds.
 
     Returns
     -------
@@ -1033,7 +1046,9 @@ def lagrangian_bound(
     lag = _Lagrangian(data, duals, cover_states=cover_states, exact_states=exact_states)
     if reduced_costs and data.budget is None:
         lag.reserve = _REDUCED_COST_EVALUATIONS
-    if duals is not None:
+    if start is not None:
+        u = np.asarray(start, dtype=float).copy()
+    elif duals is not None:
         u = np.asarray(duals.assign, dtype=float).copy()
     else:
         u = np.where(data.allowed, data.cost, np.inf).min(axis=1)
@@ -1043,7 +1058,9 @@ def lagrangian_bound(
     found = search(lag, u, upper=upper, deadline=deadline, max_iterations=max_iterations, scale=scale, plan=plan)
     if found is None:
         seconds = time.perf_counter() - t0
-        return LagrangianBound(None, lp, 0, seconds, lag.mode, lag.unit, notes=["the relaxed model is infeasible"])
+        return LagrangianBound(
+            None, lp, 0, seconds, lag.mode, lag.unit, notes=["the relaxed model is infeasible"], infeasible=True
+        )
     fixing = _fixing(lag, found, deadline=deadline) if reduced_costs and data.budget is None else None
     seconds = time.perf_counter() - t0
     logger.info(
@@ -1069,6 +1086,7 @@ def lagrangian_bound(
         site_closed=None if fixing is None else fixing[2],
         converged=found.converged,
         master=found.master,
+        multipliers=found.u.copy(),
     )
 
 
