@@ -10,8 +10,11 @@ reduced-cost fixing removes against the best plan, with the LP's and with the La
 reduced costs (a pair whose bound plus reduced cost exceeds the plan's objective cannot be
 in a better plan), the sites the Lagrangian's per-site figures fix open or closed, and
 whether its column generation converged (the bound is then the Dantzig-Wolfe bound) and
-in how many rounds. Every bound is checked against the known optima: a bound above one is
-reported as INVALID and the script exits 1.
+in how many rounds; then the site-branching bound (:func:`solvers.branching.site_branching_bound`,
+from that Lagrangian bound, within ``--branching-time`` seconds): its value, the share of the
+LP's gap it closes, its nodes and whether it proved the best plan optimal. Every bound is
+checked against the known optima: a bound above one is reported as INVALID and the script
+exits 1.
 
 Usage::
 
@@ -41,6 +44,7 @@ from bench.docsections import write_section  # noqa: E402
 from bench.instances import build_instance  # noqa: E402
 from bench.orlib import instance_names, read_instance  # noqa: E402
 from catchment.problem import Problem  # noqa: E402
+from solvers.branching import site_branching_bound  # noqa: E402
 from solvers.common import candidate_pairs  # noqa: E402
 from solvers.lagrangian import lagrangian_bound  # noqa: E402
 from solvers.mip import PolysystemModel  # noqa: E402
@@ -78,7 +82,14 @@ def _known(name: str) -> tuple[float | None, float | None]:
 
 
 def bound_row(
-    name: str, problem: Problem, *, best: float | None, optimum: float | None, time_limit: float, scale: float = 1.0
+    name: str,
+    problem: Problem,
+    *,
+    best: float | None,
+    optimum: float | None,
+    time_limit: float,
+    branching_time: float,
+    scale: float = 1.0,
 ) -> dict[str, Any]:
     """One instance's row (see the module docstring); ``scale`` converts objectives to published units."""
     t0 = time.perf_counter()
@@ -91,10 +102,17 @@ def bound_row(
     t1, c1 = time.perf_counter(), time.process_time()
     lag = lagrangian_bound(problem, relaxation=relax, upper=best, deadline=time.perf_counter() + time_limit)
     lag_s, lag_cpu = time.perf_counter() - t1, time.process_time() - c1
+    t2, c2 = time.perf_counter(), time.process_time()
+    tree = site_branching_bound(
+        problem, upper=best, deadline=time.perf_counter() + branching_time, relaxation=relax, root=lag
+    )
+    tree_s, tree_cpu = time.perf_counter() - t2, time.process_time() - c2
     ref = optimum if optimum is not None else best
-    closed = None
+    closed = closed_tree = None
     if lp is not None and lag.bound is not None and ref is not None and ref > lp:
         closed = (max(lag.bound, lp) - lp) / (ref - lp)
+    if lp is not None and tree.bound is not None and ref is not None and ref > lp:
+        closed_tree = (max(tree.bound, lp) - lp) / (ref - lp)
     fixed_lp = fixed_lag = None
     sites_fixed = None
     allowed = candidate_pairs(problem, k=None).n_pairs
@@ -109,7 +127,8 @@ def bound_row(
         sites_fixed = int(np.sum(usable & (lag.bound + lag.site_open > best * (1 + 1e-9))))
         sites_fixed += int(np.sum(usable & (lag.bound + lag.site_closed > best * (1 + 1e-9))))
     strong = None if lag.bound is None else max(lag.bound, lp if lp is not None else -math.inf)
-    valid = all(b is None or optimum is None or b <= optimum + 1e-9 * max(1.0, abs(optimum)) for b in (lp, lag.bound))
+    limit = None if optimum is None else optimum + 1e-9 * max(1.0, abs(optimum))
+    valid = all(b is None or limit is None or b <= limit for b in (lp, lag.bound, tree.bound))
     return {
         "instance": name,
         "units": problem.n_units,
@@ -131,25 +150,42 @@ def bound_row(
         "population_unit": lag.unit,
         "fixed_lp": fixed_lp,
         "fixed_lagrangian": fixed_lag,
+        "branching": None if tree.bound is None else tree.bound * scale,
+        "closed_branching": closed_tree,
+        "branching_nodes": tree.nodes,
+        "branching_proven": tree.proven,
+        "branching_stop": tree.stop,
+        "branching_s": round(tree_s, 2),
+        "branching_cpu_s": round(tree_cpu, 2),
         "valid": valid,
-        "notes": lag.notes,
+        "notes": lag.notes + list(tree.notes),
     }
 
 
-def _rows(names: list[str], *, time_limit: float) -> list[dict[str, Any]]:
+def _rows(names: list[str], *, time_limit: float, branching_time: float) -> list[dict[str, Any]]:
     rows = []
     for name in names:
         if name == "pmedcap1":
             for cap in (n for n in instance_names() if n.startswith("pmedcap1")):
                 inst = read_instance(cap)
                 value = inst.optimum / inst.scale
-                row = bound_row(cap, inst.problem, best=value, optimum=value, time_limit=time_limit, scale=inst.scale)
+                row = bound_row(
+                    cap,
+                    inst.problem,
+                    best=value,
+                    optimum=value,
+                    time_limit=time_limit,
+                    branching_time=branching_time,
+                    scale=inst.scale,
+                )
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             continue
         built = build_instance(name)
         best, optimum = _known(name)
-        row = bound_row(name, built.problem, best=best, optimum=optimum, time_limit=time_limit)
+        row = bound_row(
+            name, built.problem, best=best, optimum=optimum, time_limit=time_limit, branching_time=branching_time
+        )
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -169,13 +205,19 @@ def _met(row: dict[str, Any]) -> bool:
     return not row["converged"] and bound is not None and best is not None and bound >= best - 1e-9 * abs(best)
 
 
-def render(rows: list[dict[str, Any]], *, command: str, time_limit: float, skipped: list[str]) -> str:
+def _stop(row: dict[str, Any]) -> str:
+    return f", {row['branching_stop']}" if row["branching_stop"] in ("proven", "decided") else ""
+
+
+def render(
+    rows: list[dict[str, Any]], *, command: str, time_limit: float, branching_time: float, skipped: list[str]
+) -> str:
     """The Markdown block: one table, the pmedcap1 summary and what was not run."""
     head = (
         "| instance | units | sites | LP bound | Lagrangian bound | best plan | proven optimum | gap LP | "
         "gap Lagrangian | LP gap closed | Lagrangian s (CPU s) | rounds | converged | pairs fixed LP / Lagrangian | "
-        "sites fixed |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "sites fixed | site-branching bound | LP gap closed (branching) | nodes | branching s (CPU s) |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
@@ -184,7 +226,9 @@ def render(rows: list[dict[str, Any]], *, command: str, time_limit: float, skipp
             f"{_num(r['best'])} | {_num(r['optimum'])} | {_pct(r['gap_lp'])} | {_pct(r['gap_lagrangian'])} | "
             f"{_pct(r['closed'])} | {r['lagrangian_s']} ({r['lagrangian_cpu_s']}) | {r['iterations']} | "
             f"{'yes' if r['converged'] else 'no'} | {_pct(r['fixed_lp'])} / {_pct(r['fixed_lagrangian'])} | "
-            f"{'n/a' if r['sites_fixed'] is None else r['sites_fixed']} |" + ("" if r["valid"] else " **INVALID** |")
+            f"{'n/a' if r['sites_fixed'] is None else r['sites_fixed']} | {_num(r['branching'])} | "
+            f"{_pct(r['closed_branching'])} | {r['branching_nodes']}{_stop(r)} | "
+            f"{r['branching_s']} ({r['branching_cpu_s']}) |" + ("" if r["valid"] else " **INVALID** |")
         )
     caps = [r for r in rows if r["instance"].startswith("pmedcap1")]
     closed = sorted(r["closed"] for r in caps if r["closed"] is not None)
@@ -198,6 +242,13 @@ def render(rows: list[dict[str, Any]], *, command: str, time_limit: float, skipp
             f"early by the bound meeting the published optimum: {sum(_met(r) for r in caps)}; pairs fixed by the "
             f"Lagrangian reduced costs: median {np.median([r['fixed_lagrangian'] or 0.0 for r in caps]):.1%}.\n"
         )
+        tree = sorted(r["closed_branching"] for r in caps if r["closed_branching"] is not None)
+        if tree:
+            summary += (
+                f"Site branching ({branching_time:g} s each): the published optimum proven by the tree on "
+                f"{sum(bool(r['branching_proven']) for r in caps)} of {len(caps)}; share of the LP gap closed: "
+                f"median {np.median(tree):.1%}, min {tree[0]:.1%}, max {tree[-1]:.1%}.\n"
+            )
     notes = (
         f"\nMeasured with `{command}` (the Lagrangian search starts no round that, judged by the last round's "
         f"time, would end after {time_limit:g} s per instance with the reduced costs still to compute; the "
@@ -211,7 +262,14 @@ def render(rows: list[dict[str, Any]], *, command: str, time_limit: float, skipp
         "exceeds the best plan, so every better plan has them closed (open); *rounds*: evaluations of the site "
         "programmes; *converged*: no site configuration prices out against the restricted master, so the bound "
         "is the Lagrangian dual's optimum (the Dantzig-Wolfe bound; on pmedcap1-08 it equals an independent "
-        "set-partitioning column generation, tests/test_lagrangian.py).\n"
+        "set-partitioning column generation, tests/test_lagrangian.py). *Site-branching bound* "
+        "(solvers/branching.py): best-first branching on sites, each site forced open or closed, with the "
+        "Lagrangian bound of every node, started from the Lagrangian bound above and stopped after "
+        f"{branching_time:g} s (no node starts later; the seconds column shows what it took) or when every leaf "
+        "reaches the best plan (*proven*: the tree alone proves it optimal) or a leaf with every site decided is the "
+        "least (*decided*: its bound is final, so branching on sites cannot raise the least bound further); the "
+        "least bound over the leaves holds for every plan (contiguity left out); *nodes*: Lagrangian bounds "
+        "computed.\n"
     )
     if skipped:
         notes += f"\nNot run here: {', '.join(skipped)}.\n"
@@ -222,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("instances", nargs="*", help=f"instances (default: {' '.join(DEFAULT)})")
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds for each Lagrangian bound")
+    parser.add_argument(
+        "--branching-time", type=float, default=30.0, help="seconds for each site-branching bound (after Lagrangian)"
+    )
     parser.add_argument("--london-lsoa", action="store_true", help="also run london-lsoa (slow)")
     parser.add_argument("--write-doc", action="store_true", help="write the block into docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -230,12 +291,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.london_lsoa and "london-lsoa" not in names:
         names.append("london-lsoa")
     skipped = [n for n in ("london-lsoa", "synthetic-20k") if n not in names]
-    rows = _rows(names, time_limit=args.time_limit)
+    rows = _rows(names, time_limit=args.time_limit, branching_time=args.branching_time)
     command = "python bench/bounds.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    table = render(rows, command=command.strip(), time_limit=args.time_limit, skipped=skipped)
+    table = render(
+        rows, command=command.strip(), time_limit=args.time_limit, branching_time=args.branching_time, skipped=skipped
+    )
     print(table)
     if args.write_doc:
-        write_section(DOC, "bounds", "Bounds: LP and Lagrangian", table, script="bench/bounds.py")
+        write_section(DOC, "bounds", "Bounds: LP, Lagrangian and site branching", table, script="bench/bounds.py")
     return 0 if all(r["valid"] for r in rows) else 1
 
 

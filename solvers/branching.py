@@ -68,6 +68,11 @@ class BranchingBound:
         no plan).
     proven : bool
         ``bound`` reached ``upper``: no plan is better than the one ``upper`` came from.
+    stop : str
+        Why the search stopped: ``"proven"``, ``"deadline"``, ``"nodes"`` (``max_nodes``),
+        ``"decided"`` (the least leaf has every site decided: its bound is final, so no
+        branching on sites raises the least bound further), ``"root"`` (no branching:
+        no per-site figures) or ``"exhausted"`` (no leaf has a plan).
     seconds : float
     notes : tuple of str
     """
@@ -77,6 +82,7 @@ class BranchingBound:
     nodes: int
     open_leaves: int
     proven: bool
+    stop: str
     seconds: float
     notes: tuple[str, ...] = ()
 
@@ -88,6 +94,7 @@ class BranchingBound:
             "nodes": self.nodes,
             "open_leaves": self.open_leaves,
             "proven": self.proven,
+            "stop": self.stop,
             "seconds": round(self.seconds, 3),
         }
 
@@ -137,27 +144,28 @@ def site_branching_bound(
     nodes = 0 if root is not None else 1
     if first.bound is None:
         notes = ("no Lagrangian bound at the root", *first.notes)
-        return BranchingBound(None, None, nodes, 0, False, time.perf_counter() - began, notes)
+        return BranchingBound(None, None, nodes, 0, False, "root", time.perf_counter() - began, notes)
     if first.site_open is None or first.site_closed is None:
         notes = ("no per-site figures (not computed under a budget): the root's bound, no branching",)
-        return BranchingBound(first.bound, first.bound, nodes, 0, _reached(first.bound, upper), 0.0, notes)
+        proven = _reached(first.bound, upper)
+        return BranchingBound(first.bound, first.bound, nodes, 0, proven, "root", time.perf_counter() - began, notes)
 
     # leaves: (bound, order, site statuses, their Lagrangian bound if computed, else their parent's)
     leaves: list[tuple[float, int, tuple[str, ...], LagrangianBound, bool]] = [(first.bound, 0, status, first, True)]
     order = 1
     final = math.inf  # the bound of a leaf taken with every site decided
-    stopped = ""
+    stopped = "exhausted"  # no leaf left: none has a plan
     while leaves:
         if _reached(leaves[0][0], upper):
             break
         if deadline is not None and time.perf_counter() >= deadline:
-            stopped = "the deadline"
+            stopped = "deadline"
             break
         value, _, site_status, lag, own = heapq.heappop(leaves)
         if not own:  # a child bounded by its parent's figures: its own bound, from its parent's multipliers
             if max_nodes is not None and nodes >= max_nodes:
                 heapq.heappush(leaves, (value, order, site_status, lag, False))
-                stopped = f"{max_nodes} nodes"
+                stopped = "nodes"
                 break
             lag = bound_of(site_status, lag.multipliers)
             nodes += 1
@@ -172,7 +180,7 @@ def site_branching_bound(
             # every site decided (or no figures to branch on): this least leaf's bound is final,
             # so no further branching raises the least bound over the leaves
             final = value
-            stopped = "a leaf with every site decided"
+            stopped = "decided"
             break
         opened = lag.bound + lag.site_open
         shut = lag.bound + lag.site_closed
@@ -188,7 +196,7 @@ def site_branching_bound(
     open_leaves = sum(1 for leaf in leaves if not _reached(leaf[0], upper)) + (final < math.inf)
     proven = _reached(bound, upper)
     seconds = time.perf_counter() - began
-    notes = () if not stopped or proven else (f"stopped at {stopped}",)
+    stop = "proven" if proven else stopped
     logger.info(
         "site branching bound %.6g (root %.6g, upper %s): %d node(s), %d open leaf(s), %.1f s",
         bound,
@@ -198,7 +206,7 @@ def site_branching_bound(
         open_leaves,
         seconds,
     )
-    return BranchingBound(bound, first.bound, nodes, open_leaves, proven, seconds, notes)
+    return BranchingBound(bound, first.bound, nodes, open_leaves, proven, stop, seconds)
 
 
 #: Relative tolerance for a bound to count as reaching ``upper`` (floating-point noise of the

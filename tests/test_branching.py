@@ -68,10 +68,10 @@ def test_pmedcap1_bound_between_the_lagrangian_bound_and_the_published_optimum(n
     assert result.root == root.bound and result.bound is not None
     assert instance.cost(result.bound) <= instance.optimum + 1e-6
     if name == "pmedcap1-01":  # 705 at the root, 713 proven by the tree (115 nodes measured)
-        assert result.proven and result.open_leaves == 0
+        assert result.proven and result.stop == "proven" and result.open_leaves == 0
     else:  # 771.67 at the root, the optimum 820 far above: the tree raises it, the nodes run out
         assert instance.cost(result.bound) > instance.cost(root.bound) + 1.0 and not result.proven
-        assert result.nodes == 60 and result.notes == ("stopped at 60 nodes",)
+        assert result.nodes == 60 and result.stop == "nodes"
 
 
 def test_redbridge_lsoa_bound_closes_two_thirds_of_the_lp_gap(redbridge_lsoa_problem):
@@ -90,7 +90,7 @@ def test_a_deadline_already_passed_gives_the_root_bound():
     instance = read_instance("pmedcap1-08")
     result = site_branching_bound(instance.problem, upper=820 / instance.scale, deadline=time.perf_counter())
     assert result.nodes == 1 and result.bound == result.root and not result.proven
-    assert result.notes == ("stopped at the deadline",)
+    assert result.stop == "deadline"
 
 
 def test_a_leaf_with_every_site_decided_ends_the_search_with_its_bound():
@@ -106,7 +106,7 @@ def test_a_leaf_with_every_site_decided_ends_the_search_with_its_bound():
     optimum, _ = _brute_force(problem)
     assert optimum is not None
     result = site_branching_bound(problem, upper=None, max_nodes=10)
-    assert result.notes == ("stopped at a leaf with every site decided",)
+    assert result.stop == "decided"
     assert result.bound is not None and result.root is not None
     assert result.root <= result.bound <= optimum + TOL and not result.proven
     assert result.open_leaves >= 1 and result.nodes <= 5
