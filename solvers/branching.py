@@ -16,15 +16,20 @@ better plan. Before its own Lagrangian bound is computed, a child is bounded by 
 parent's per-site figure (:attr:`~solvers.lagrangian.LagrangianBound.site_open`,
 ``site_closed``: what a plan with the site open, or closed, costs at least beyond the
 parent's bound), and a child whose relaxed model has no plan at all
-(:attr:`~solvers.lagrangian.LagrangianBound.infeasible`) leaves no leaf.
+(:attr:`~solvers.lagrangian.LagrangianBound.infeasible`) leaves no leaf. A leaf with every
+site decided cannot be split on sites; its model is then an assignment of units to fixed
+sites, and the single MIP (:class:`solvers.mip.PolysystemModel`, contiguity included) bounds
+it exactly when it proves its answer, and by its own bound when time runs out; a leaf
+whose MIP finds no plan leaves no leaf.
 
 **Search.** Best first: the leaf of least bound is taken; if its own bound is not computed
 yet, it is computed and the leaf goes back with it; else it is split on the undecided
 site whose cheaper way (open or closed) costs most beyond its bound
 (:math:`\max_j \min(\text{open}_j, \text{closed}_j)`). The search stops when the least
-leaf reaches ``upper`` (the plan is then proven optimal), at the deadline or after
-``max_nodes`` evaluations; the bound is the least leaf at that moment. Contiguity is left
-out, as in the Lagrangian bound: still a relaxation.
+leaf reaches ``upper`` (the plan is then proven optimal), at the deadline, after
+``max_nodes`` evaluations, or when the least leaf has every site decided and its MIP done
+(its bound is then final); the bound is the least leaf at that moment. The Lagrangian
+bounds leave contiguity out: still a relaxation.
 
 Measured (``python bench/bounds.py redbridge-lsoa``): redbridge-lsoa's optimum 3.88655 is
 reached, so proven, by this bound alone; see docs/benchmarks.md, "Bounds".
@@ -63,6 +68,8 @@ class BranchingBound:
         The root's Lagrangian bound.
     nodes : int
         Lagrangian bounds computed here (the root's included unless it was given).
+    leaf_mips : int
+        MIPs solved for leaves with every site decided.
     open_leaves : int
         Leaves below ``upper`` left when the search stopped (0: every leaf reached it or has
         no plan).
@@ -80,6 +87,7 @@ class BranchingBound:
     bound: float | None
     root: float | None
     nodes: int
+    leaf_mips: int
     open_leaves: int
     proven: bool
     stop: str
@@ -92,6 +100,7 @@ class BranchingBound:
             "bound": self.bound,
             "root": self.root,
             "nodes": self.nodes,
+            "leaf_mips": self.leaf_mips,
             "open_leaves": self.open_leaves,
             "proven": self.proven,
             "stop": self.stop,
@@ -107,6 +116,7 @@ def site_branching_bound(
     max_nodes: int | None = None,
     relaxation: Relaxation | None = None,
     root: LagrangianBound | None = None,
+    solve_decided: bool = True,
 ) -> BranchingBound:
     """A lower bound for every plan of the whole model by branching on sites (module docstring).
 
@@ -127,6 +137,10 @@ def site_branching_bound(
         (they are multipliers of the same rows).
     root
         The root's Lagrangian bound if already computed (with reduced costs).
+    solve_decided
+        Bound a leaf with every site decided by its MIP (within the time left; not started
+        with less than :data:`_LEAF_MIP_MIN_SECONDS` left); else the search ends at such a
+        leaf when it is the least.
 
     Returns
     -------
@@ -144,14 +158,19 @@ def site_branching_bound(
     nodes = 0 if root is not None else 1
     if first.bound is None:
         notes = ("no Lagrangian bound at the root", *first.notes)
-        return BranchingBound(None, None, nodes, 0, False, "root", time.perf_counter() - began, notes)
+        return BranchingBound(None, None, nodes, 0, 0, False, "root", time.perf_counter() - began, notes)
     if first.site_open is None or first.site_closed is None:
         notes = ("no per-site figures (not computed under a budget): the root's bound, no branching",)
         proven = _reached(first.bound, upper)
-        return BranchingBound(first.bound, first.bound, nodes, 0, proven, "root", time.perf_counter() - began, notes)
+        seconds = time.perf_counter() - began
+        return BranchingBound(first.bound, first.bound, nodes, 0, 0, proven, "root", seconds, notes)
 
-    # leaves: (bound, order, site statuses, their Lagrangian bound if computed, else their parent's)
-    leaves: list[tuple[float, int, tuple[str, ...], LagrangianBound, bool]] = [(first.bound, 0, status, first, True)]
+    # leaves: (bound, order, site statuses, their Lagrangian bound if computed (own) else their parent's,
+    # own, their MIP solved)
+    leaves: list[tuple[float, int, tuple[str, ...], LagrangianBound, bool, bool]] = [
+        (first.bound, 0, status, first, True, False)
+    ]
+    leaf_mips = 0
     order = 1
     final = math.inf  # the bound of a leaf taken with every site decided
     stopped = "exhausted"  # no leaf left: none has a plan
@@ -161,10 +180,10 @@ def site_branching_bound(
         if deadline is not None and time.perf_counter() >= deadline:
             stopped = "deadline"
             break
-        value, _, site_status, lag, own = heapq.heappop(leaves)
+        value, _, site_status, lag, own, solved = heapq.heappop(leaves)
         if not own:  # a child bounded by its parent's figures: its own bound, from its parent's multipliers
             if max_nodes is not None and nodes >= max_nodes:
-                heapq.heappush(leaves, (value, order, site_status, lag, False))
+                heapq.heappush(leaves, (value, order, site_status, lag, False, False))
                 stopped = "nodes"
                 break
             lag = bound_of(site_status, lag.multipliers)
@@ -172,10 +191,17 @@ def site_branching_bound(
             if lag.infeasible:
                 continue  # no plan opens and closes these sites
             computed = -math.inf if lag.bound is None else lag.bound
-            heapq.heappush(leaves, (max(value, computed), order, site_status, lag, True))
+            heapq.heappush(leaves, (max(value, computed), order, site_status, lag, True, False))
             order += 1
             continue
         free = [j for j in usable if site_status[j] == "candidate"]
+        if not free and solve_decided and not solved and _time_for_a_mip(deadline):
+            exact = _decided_bound(dataclasses.replace(problem, site_status=site_status), deadline)
+            leaf_mips += 1
+            if exact is not None:
+                heapq.heappush(leaves, (max(value, exact), order, site_status, lag, True, True))
+                order += 1
+            continue
         if not free or lag.bound is None or lag.site_open is None or lag.site_closed is None:
             # every site decided (or no figures to branch on): this least leaf's bound is final,
             # so no further branching raises the least bound over the leaves
@@ -184,12 +210,12 @@ def site_branching_bound(
             break
         opened = lag.bound + lag.site_open
         shut = lag.bound + lag.site_closed
-        j = max(free, key=lambda s: (min(opened[s], shut[s]), -s))
+        j = _branch_site(free, opened - value, shut - value)
         for decision, child in (("required", opened[j]), ("excluded", shut[j])):
             if child == math.inf:
                 continue  # no plan of this leaf has site j so
             child_status = site_status[:j] + (decision,) + site_status[j + 1 :]
-            heapq.heappush(leaves, (max(value, float(child)), order, child_status, lag, False))
+            heapq.heappush(leaves, (max(value, float(child)), order, child_status, lag, False, False))
             order += 1
     least = min(leaves[0][0] if leaves else math.inf, final)
     bound = max(first.bound, least)  # inf only if no leaf has a plan: then neither has the model
@@ -206,8 +232,39 @@ def site_branching_bound(
         open_leaves,
         seconds,
     )
-    return BranchingBound(bound, first.bound, nodes, open_leaves, proven, stop, seconds)
+    return BranchingBound(bound, first.bound, nodes, leaf_mips, open_leaves, proven, stop, seconds)
 
+
+def _branch_site(free: list[int], opened: np.ndarray, shut: np.ndarray) -> int:
+    """The undecided site to split a leaf on: the one whose cheaper way costs most beyond the leaf's bound."""
+    return max(free, key=lambda s: (min(opened[s], shut[s]), -s))
+
+
+#: Seconds left below which a leaf's MIP is not started (the search ends at the leaf instead).
+_LEAF_MIP_MIN_SECONDS = 1.0
+
+
+def _time_for_a_mip(deadline: float | None) -> bool:
+    return deadline is None or deadline - time.perf_counter() >= _LEAF_MIP_MIN_SECONDS
+
+
+def _decided_bound(leaf: Problem, deadline: float | None) -> float | None:
+    """A bound for every plan of a leaf's model (every site decided) from its MIP; ``None``: it has no plan.
+
+    The MIP's plan is certified for the whole leaf model (``Plan.bound``); with no bound
+    known (time ran out before any), the leaf keeps ``-inf`` (its Lagrangian bound stands).
+    """
+    from solvers.mip import PolysystemModel  # the MIP's module imports the Lagrangian bound, as this one does
+
+    limit = None if deadline is None else max(_LEAF_MIP_MIN_SECONDS, deadline - time.perf_counter())
+    plan = PolysystemModel.from_problem(leaf).solve(time_limit=limit, mip_gap=_LEAF_MIP_GAP, threads=1)
+    if plan.status == "infeasible":
+        return None
+    return -math.inf if plan.bound is None else float(plan.bound)
+
+
+#: The leaves' MIPs' relative gap: their bound is what counts, close to their answer.
+_LEAF_MIP_GAP = 1e-6
 
 #: Relative tolerance for a bound to count as reaching ``upper`` (floating-point noise of the
 #: Lagrangian's sums; the bound reported is the computed one).
