@@ -153,6 +153,7 @@ def bound_row(
         "branching": None if tree.bound is None else tree.bound * scale,
         "closed_branching": closed_tree,
         "branching_nodes": tree.nodes,
+        "branching_leaf_mips": tree.leaf_mips,
         "branching_proven": tree.proven,
         "branching_stop": tree.stop,
         "branching_s": round(tree_s, 2),
@@ -205,6 +206,10 @@ def _met(row: dict[str, Any]) -> bool:
     return not row["converged"] and bound is not None and best is not None and bound >= best - 1e-9 * abs(best)
 
 
+def _mips(row: dict[str, Any]) -> str:
+    return f" + {row['branching_leaf_mips']} MIP" if row["branching_leaf_mips"] else ""
+
+
 def _stop(row: dict[str, Any]) -> str:
     return f", {row['branching_stop']}" if row["branching_stop"] in ("proven", "decided") else ""
 
@@ -227,7 +232,7 @@ def render(
             f"{_pct(r['closed'])} | {r['lagrangian_s']} ({r['lagrangian_cpu_s']}) | {r['iterations']} | "
             f"{'yes' if r['converged'] else 'no'} | {_pct(r['fixed_lp'])} / {_pct(r['fixed_lagrangian'])} | "
             f"{'n/a' if r['sites_fixed'] is None else r['sites_fixed']} | {_num(r['branching'])} | "
-            f"{_pct(r['closed_branching'])} | {r['branching_nodes']}{_stop(r)} | "
+            f"{_pct(r['closed_branching'])} | {r['branching_nodes']}{_mips(r)}{_stop(r)} | "
             f"{r['branching_s']} ({r['branching_cpu_s']}) |" + ("" if r["valid"] else " **INVALID** |")
         )
     caps = [r for r in rows if r["instance"].startswith("pmedcap1")]
@@ -267,9 +272,10 @@ def render(
         "Lagrangian bound of every node, started from the Lagrangian bound above and stopped after "
         f"{branching_time:g} s (no node starts later; the seconds column shows what it took) or when every leaf "
         "reaches the best plan (*proven*: the tree alone proves it optimal) or a leaf with every site decided is the "
-        "least (*decided*: its bound is final, so branching on sites cannot raise the least bound further); the "
-        "least bound over the leaves holds for every plan (contiguity left out); *nodes*: Lagrangian bounds "
-        "computed.\n"
+        "least and its MIP is solved (*decided*: its bound is final); a leaf with every site decided is bounded by "
+        "its MIP (sites fixed, contiguity included; *+ n MIP*); the "
+        "least bound over the leaves holds for every plan (the Lagrangian bounds leave contiguity out); *nodes*: "
+        "Lagrangian bounds computed.\n"
     )
     if skipped:
         notes += f"\nNot run here: {', '.join(skipped)}.\n"
