@@ -208,7 +208,7 @@ def site_branching_bound(
             # every site decided (or no figures to branch on): this least leaf's bound is final,
             # so no further branching raises the least bound over the leaves
             final = value
-            stopped = "decided"
+            stopped = "deadline" if not free and solve_decided and not solved else "decided"  # no time for its MIP
             break
         opened = lag.bound + lag.site_open
         shut = lag.bound + lag.site_closed
