@@ -50,6 +50,7 @@ import numpy as np
 
 from catchment.problem import Problem
 from solvers.lagrangian import LagrangianBound, lagrangian_bound
+from solvers.mip import PolysystemModel
 from solvers.relaxation import Relaxation
 
 __all__ = ["BranchingBound", "site_branching_bound"]
@@ -256,8 +257,6 @@ def _decided_bound(leaf: Problem, deadline: float | None) -> float | None:
     The MIP's plan is certified for the whole leaf model (``Plan.bound``); with no bound
     known (time ran out before any), the leaf keeps ``-inf`` (its Lagrangian bound stands).
     """
-    from solvers.mip import PolysystemModel  # the MIP's module imports the Lagrangian bound, as this one does
-
     limit = None if deadline is None else max(_LEAF_MIP_MIN_SECONDS, deadline - time.perf_counter())
     plan = PolysystemModel.from_problem(leaf).solve(time_limit=limit, mip_gap=_LEAF_MIP_GAP, threads=1)
     if plan.status == "infeasible":
