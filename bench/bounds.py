@@ -108,11 +108,14 @@ def bound_row(
     )
     tree_s, tree_cpu = time.perf_counter() - t2, time.process_time() - c2
     ref = optimum if optimum is not None else best
-    closed = closed_tree = None
-    if lp is not None and lag.bound is not None and ref is not None and ref > lp:
-        closed = (max(lag.bound, lp) - lp) / (ref - lp)
-    if lp is not None and tree.bound is not None and ref is not None and ref > lp:
-        closed_tree = (max(tree.bound, lp) - lp) / (ref - lp)
+
+    def share_closed(bound: float | None) -> float | None:
+        """The share of the LP's gap to the optimum (or best plan) that ``bound`` closes."""
+        if lp is None or bound is None or ref is None or ref <= lp:
+            return None
+        return (max(bound, lp) - lp) / (ref - lp)
+
+    closed, closed_tree = share_closed(lag.bound), share_closed(tree.bound)
     fixed_lp = fixed_lag = None
     sites_fixed = None
     allowed = candidate_pairs(problem, k=None).n_pairs

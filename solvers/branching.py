@@ -153,9 +153,11 @@ def site_branching_bound(
     status = tuple(problem.site_status)
     usable = problem.usable_sites()
 
+    def node(site_status: tuple[str, ...]) -> Problem:
+        return problem if site_status == status else dataclasses.replace(problem, site_status=site_status)
+
     def bound_of(site_status: tuple[str, ...], start: np.ndarray | None = None) -> LagrangianBound:
-        node = problem if site_status == status else dataclasses.replace(problem, site_status=site_status)
-        return lagrangian_bound(node, relaxation=relaxation, upper=upper, deadline=deadline, start=start)
+        return lagrangian_bound(node(site_status), relaxation=relaxation, upper=upper, deadline=deadline, start=start)
 
     first = root if root is not None else bound_of(status)
     nodes = 0 if root is not None else 1
@@ -199,7 +201,7 @@ def site_branching_bound(
             continue
         free = [j for j in usable if site_status[j] == "candidate"]
         if not free and solve_decided and not solved and _time_for_a_mip(deadline):
-            exact = _decided_bound(dataclasses.replace(problem, site_status=site_status), deadline)
+            exact = _decided_bound(node(site_status), deadline)
             leaf_mips += 1
             if exact is not None:
                 heapq.heappush(leaves, (max(value, exact), order, site_status, lag, True, True))
@@ -211,10 +213,11 @@ def site_branching_bound(
             final = value
             stopped = "deadline" if not free and solve_decided and not solved else "decided"  # no time for its MIP
             break
-        opened = lag.bound + lag.site_open
-        shut = lag.bound + lag.site_closed
-        j = _branch_site(free, opened - value, shut - value)
-        for decision, child in (("required", opened[j]), ("excluded", shut[j])):
+        j = _branch_site(free, lag.site_open, lag.site_closed)
+        for decision, child in (
+            ("required", lag.bound + lag.site_open[j]),
+            ("excluded", lag.bound + lag.site_closed[j]),
+        ):
             if child == math.inf:
                 continue  # no plan of this leaf has site j so
             child_status = site_status[:j] + (decision,) + site_status[j + 1 :]
@@ -238,9 +241,9 @@ def site_branching_bound(
     return BranchingBound(bound, first.bound, nodes, leaf_mips, open_leaves, proven, stop, seconds)
 
 
-def _branch_site(free: list[int], opened: np.ndarray, shut: np.ndarray) -> int:
+def _branch_site(free: list[int], site_open: np.ndarray, site_closed: np.ndarray) -> int:
     """The undecided site to split a leaf on: the one whose cheaper way costs most beyond the leaf's bound."""
-    return max(free, key=lambda s: (min(opened[s], shut[s]), -s))
+    return max(free, key=lambda s: (min(site_open[s], site_closed[s]), -s))
 
 
 #: Seconds left below which a leaf's MIP is not started (the search ends at the leaf instead).
