@@ -269,9 +269,21 @@ def dask_client(
         cluster.close()
 
 
+#: Loggers of the cluster's libraries, silenced after Ctrl-C with every logger below them.
+_CLUSTER_LOGGERS = ("distributed", "asyncio", "tornado")
+
+
 def _quieten_cluster() -> None:
-    """After Ctrl-C: the cluster's complaints (tracebacks) about work cut short are not the user's concern."""
-    for name in ("distributed", "asyncio", "tornado"):
+    """After Ctrl-C: the cluster's complaints (tracebacks) about work cut short are not the user's concern.
+
+    Every logger under the cluster's libraries, not only their top ones: distributed's
+    logging configuration gives some of their children a level and a handler of their own
+    (``tornado.application``, which logs a failed callback's traceback; ``distributed.client``),
+    and a child's own level is not raised by its parent's.
+    """
+    prefixes = tuple(f"{name}." for name in _CLUSTER_LOGGERS)
+    names = [name for name in logging.Logger.manager.loggerDict if name.startswith(prefixes)]
+    for name in (*_CLUSTER_LOGGERS, *names):
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 

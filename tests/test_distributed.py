@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import pandas as pd
@@ -11,7 +12,7 @@ import optimise
 from catchment.build import build_demo
 from catchment.sweep import parse_sweep
 from solvers.batch import SolveOptions
-from solvers.distributed import SchedulerError, cluster_description, dask_client, map_tasks
+from solvers.distributed import SchedulerError, _quieten_cluster, cluster_description, dask_client, map_tasks
 from solvers.shortlist import shortlist_sites
 from solvers.sweep import run_sweep
 
@@ -92,3 +93,23 @@ def test_sweep_on_dask_equals_serial(client, demo):
     pd.testing.assert_frame_equal(a, b)
     for x, y in zip(serial.outcomes, parallel.outcomes, strict=False):
         assert (x.record.plan.assignment == y.record.plan.assignment) if x.record.has_plan else not y.record.has_plan
+
+
+def test_ctrl_c_silences_every_logger_of_the_cluster_libraries():
+    """distributed gives tornado.application (which logs failed callbacks' tracebacks) a level of its own."""
+    import distributed  # noqa: F401 - its logging configuration is what is tested
+
+    tops = ("distributed", "asyncio", "tornado")
+
+    def cluster_loggers() -> dict[str, logging.Logger]:
+        names = [n for n in logging.Logger.manager.loggerDict if n.split(".")[0] in tops]
+        return {n: logging.getLogger(n) for n in {*names, *tops, "tornado.application"}}
+
+    before = {name: log.level for name, log in cluster_loggers().items()}
+    try:
+        _quieten_cluster()
+        loud = sorted(name for name, log in cluster_loggers().items() if log.isEnabledFor(logging.CRITICAL))
+        assert loud == []
+    finally:
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)
