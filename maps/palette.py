@@ -145,11 +145,29 @@ def travel_breaks(minutes: Iterable[float], *, max_bands: int = 7) -> list[float
     values = values[np.isfinite(values)]
     top = float(values.max()) if len(values) else 1.0
     bands = max(1, min(max_bands, len(TRAVEL_COLOURS)))
-    step = next((s for s in _NICE_STEPS if top / s <= bands), _NICE_STEPS[-1])
+    step = _nice_step(top, bands)
     n = max(1, math.ceil(top / step)) if top > 0 else 1
     if n * step <= top:
         n += 1
     return [k * step for k in range(n + 1)]
+
+
+def _nice_step(top: float, bands: int) -> float:
+    """The least round class width that fits ``top`` minutes into ``bands`` classes.
+
+    One of :data:`_NICE_STEPS`; beyond them (times of days, e.g. a matrix's "no route"
+    placeholder) 1, 2, 2.5 or 5 times a power of ten minutes, so the classes never
+    outnumber the colours however large the time.
+    """
+    for step in _NICE_STEPS:
+        if top / step <= bands:
+            return step
+    power = 10.0 ** math.floor(math.log10(top / bands))
+    return next(
+        step
+        for step in (m * power * scale for scale in (1.0, 10.0) for m in (1.0, 2.0, 2.5, 5.0))
+        if step >= _NICE_STEPS[-1] and top / step <= bands
+    )
 
 
 def travel_colour(value: float | None, breaks: Sequence[float]) -> str:

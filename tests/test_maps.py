@@ -28,7 +28,7 @@ from maps import (
 )
 from maps.areas import VORONOI_METHOD, to_wgs84, touching_pairs, voronoi_cells
 from maps.assets import leaflet_css, leaflet_js
-from maps.palette import SIMILAR_DELTA_E, _delta_e, colour_graph, travel_breaks, travel_colour
+from maps.palette import SIMILAR_DELTA_E, _delta_e, colour_graph, travel_breaks, travel_colour, travel_scale
 from solvers import solve, solve_heuristic
 
 # A request to another host: <script src="http...">, <link href="http...">, <img src=...>,
@@ -181,6 +181,17 @@ def test_travel_classes_cover_every_time():
     assert breaks[0] == 0 and breaks[-1] > max(times) and len(breaks) - 1 <= 7
     assert len({travel_colour(t, breaks) for t in times}) >= 3
     assert travel_colour(float("inf"), breaks) == "#BBBBBB"
+
+
+@pytest.mark.parametrize("top", [839.0, 841.0, 1_081.0, 9_999.0, 99_999_999.0, 1e15, 1e300])
+def test_travel_classes_stay_within_the_colours_however_long_the_time(top):
+    """A matrix's "no route" placeholder (9999) or a speed near 0 gives times of days or more."""
+    times = [0.0, 12.5, top]
+    breaks = travel_breaks(times)
+    assert breaks[0] == 0 and breaks[-1] > top and len(breaks) - 1 <= 8
+    legend = travel_scale(breaks)
+    assert len(legend) == len(breaks) - 1 and len({colour for colour, _ in legend}) == len(legend)
+    assert travel_colour(top, breaks) == legend[-1][0]
 
 
 # ----------------------------------------------------------------------------- shapes
