@@ -23,7 +23,8 @@ validator (nothing written);
 130 interrupted by Ctrl-C (nothing written, earlier results intact).
 
 --out replaces only a folder the engine wrote itself (it holds .catchment-output) or an
-empty one; any other existing folder is an error (exit 2) and is left untouched.
+empty one; any other existing folder is an error (exit 2) and is left untouched. It may not
+be the current folder, a folder holding it, or a mount point (use a folder inside it).
 
 --time-limit covers the whole of run and demo (build, solve, validate, write): they end
 within the limit plus 5 % + 10 s.

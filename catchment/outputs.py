@@ -175,6 +175,24 @@ def _check(target: Path) -> None:
     _tidy_stale(target)
     if target.exists() and not target.is_dir():
         raise OutputLocationError(target, "is a file, not a folder; nothing was written")
+    # The results replace the folder as a whole (written beside it, then renamed into place):
+    # a mount point cannot be renamed, and a shell whose current folder it is would be left
+    # in a deleted folder.
+    if target.is_dir() and os.path.ismount(target):
+        raise OutputLocationError(
+            target,
+            "is a mount point: the engine writes its results beside the output folder and renames them into "
+            "place, which a mount point does not allow. Nothing was written; choose a folder inside it, "
+            f"e.g. --out {target / 'results'}",
+        )
+    cwd = Path.cwd().resolve()
+    if cwd == target or target in cwd.parents:
+        raise OutputLocationError(
+            target,
+            "is the current folder or holds it: the engine replaces the output folder as a whole, which "
+            "would leave this shell in a deleted folder. Nothing was written; choose a new folder, e.g. "
+            f"--out {cwd / 'results'}",
+        )
     if target.is_dir():
         if not _engine_written(target) and any(target.iterdir()):
             raise OutputLocationError(
@@ -211,6 +229,8 @@ _LOCATION_ERRNOS = frozenset(
         errno.ENAMETOOLONG,
         errno.ENOTDIR,
         errno.EIO,
+        errno.EBUSY,
+        errno.EXDEV,
     }
 )
 #: The same in the words of libraries that do not raise OSError (GDAL/SQLite writing a GeoPackage).

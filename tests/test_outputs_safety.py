@@ -350,6 +350,50 @@ def test_check_output_dir_errors_name_the_folder(tmp_path, notes):
     assert info.value.folder == notes and str(notes) in str(info.value)
 
 
+def test_a_mount_point_is_refused_before_any_work(tmp_path, monkeypatch):
+    """An empty mount point (a container's volume): renaming it fails (EBUSY) after the solve."""
+    out = tmp_path / "volume"
+    out.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(outputs.os.path, "ismount", lambda p: Path(p) == out or real(p))
+    with pytest.raises(OutputLocationError, match="mount point") as info:
+        outputs.check_output_dir(out)
+    assert str(out / "results") in str(info.value)
+    assert list(tmp_path.iterdir()) == [out] and list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_the_current_folder_or_one_holding_it_is_refused(tmp_path, monkeypatch, inside):
+    """``--out .`` (or a parent of the working folder) would leave the user's shell in a deleted folder."""
+    out = tmp_path / "here"
+    (out / "sub").mkdir(parents=True)
+    outputs._write_marker(out)
+    monkeypatch.chdir(out / "sub" if inside else out)
+    with pytest.raises(OutputLocationError, match="current folder"):
+        outputs.check_output_dir(".." if inside else ".")
+    assert sorted(p.name for p in out.iterdir()) == sorted([outputs.MARKER, "sub"])
+
+
+def test_a_swap_the_filesystem_refuses_is_a_location_error(tmp_path, monkeypatch):
+    """EBUSY from the final rename (a mount point missed by the check): a clear error, earlier results intact."""
+    out = tmp_path / "out"
+    with outputs.atomic_output_dir(out) as staging:
+        _write(staging, "earlier\n")
+    before = snapshot(out)
+    real = os.replace
+
+    def busy(src, dst):  # noqa: ANN001, ANN202
+        if Path(src) == out:
+            raise OSError(errno.EBUSY, "Device or resource busy", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(outputs.os, "replace", busy)
+    with pytest.raises(OutputLocationError):
+        with outputs.atomic_output_dir(out) as staging:
+            _write(staging, "new\n")
+    assert snapshot(out) == before and staging_left(tmp_path) == []
+
+
 # ---------------------------------------------------------------------------- provenance
 def _git_head() -> str | None:
     if not (ROOT / ".git").exists():
