@@ -94,6 +94,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """Argparse type: a whole number, zero or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
+    return value
+
+
 #: ``--plan`` value naming today's Primary Care Networks (the practice-to-PCN mapping).
 PCN_PLAN = "pcn"
 
@@ -156,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--pdf", action="store_true", help="also write the board report as report.pdf (WeasyPrint)")
 
     demo = sub.add_parser("demo", help="the built-in synthetic district, end to end")
-    demo.add_argument("--seed", type=int, default=2009, help="demo generator seed (default 2009)")
+    demo.add_argument("--seed", type=non_negative_int, default=2009, help="demo generator seed (default 2009)")
     demo.add_argument(
         "--units",
         choices=("practice", "lsoa"),

@@ -115,6 +115,7 @@ def _data(real_data: Path, *parts: str) -> Path:
         ),
         (["national", "--mip-gap", "1.5"], ["--mip-gap", "relative gap"]),
         (["national", "--floor", "-1"], ["--floor", "must not be negative"]),
+        (["demo", "--seed", "-1"], ["--seed", "must not be negative"]),
     ],
     ids=[
         "time-limit-negative",
@@ -131,6 +132,7 @@ def _data(real_data: Path, *parts: str) -> Path:
         "budget-count",
         "mip-gap-above-1",
         "floor-negative",
+        "seed-negative",
     ],
 )
 def test_bad_option_values_exit_2_naming_the_option(tmp_path, capsys, argv, expected):
