@@ -12,6 +12,7 @@ are left out of the mean and counted in the log.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,9 +25,50 @@ from geodata import tables as v
 from geodata.errors import DataProblem, InputDataError
 from geodata.tables import isin
 
-__all__ = ["practice_travel", "scenario_travel", "check_matrix_covers_practices"]
+__all__ = ["practice_travel", "scenario_travel", "check_matrix_covers_practices", "check_network_covers"]
 
 logger = logging.getLogger(__name__)
+
+#: Share of the origins, or of the candidate sites, farther than ``[travel] max_snap_m`` from
+#: the road network above which the network is taken not to cover the selection: an error,
+#: not a warning (their times would be mostly the walk to a distant road).
+UNCOVERED_SHARE = 0.5
+
+
+def check_network_covers(
+    path: Path, origin_snap_m: np.ndarray | None, site_snap_m: np.ndarray | None, *, max_snap_m: float
+) -> None:
+    """Refuse a road network that misses most origins or most candidate sites (see :data:`UNCOVERED_SHARE`).
+
+    A few points beyond ``max_snap_m`` are warned about and walk to the nearest road; when
+    most are, the network is of another area (or cut too tight) and every time would be
+    mostly that walk.
+
+    Raises
+    ------
+    InputDataError
+        Naming the network file, how many points lie beyond ``max_snap_m`` and how far.
+    """
+    problems = []
+    for what, snap in (
+        ("origins (units, or the areas their patients live in)", origin_snap_m),
+        ("candidate sites", site_snap_m),
+    ):
+        if snap is None or not np.size(snap):
+            continue
+        snap = np.asarray(snap, dtype=float)
+        far = snap > max_snap_m
+        if far.mean() > UNCOVERED_SHARE:
+            problems.append(
+                DataProblem(
+                    str(path),
+                    f"{int(far.sum()):,} of {far.size:,} {what} lie more than {max_snap_m:,.0f} m from this road "
+                    f"network (median {np.median(snap):,.0f} m, farthest {snap.max():,.0f} m): it does not cover "
+                    "the selection. Use a network of the selection's area, or raise [travel] max_snap_m",
+                )
+            )
+    if problems:
+        raise InputDataError(problems)
 
 
 def practice_travel(
@@ -162,15 +204,20 @@ def scenario_travel(
             graph = gn.graph_from_graphml(path)
         else:
             graph = gn.graph_from_osm_file(path, mode=spec.mode)
-    tt = gt.travel_time_matrix(
-        graph,
-        origin_points,
-        sites.geometry,
-        origin_ids=origin_ids,
-        destination_ids=site_ids,
-        cutoff_min=spec.cutoff_min,
-        max_snap_m=spec.max_snap_m,
-    )
+    with warnings.catch_warnings(record=True) as raised:  # the far points, listed only if the network is kept
+        warnings.simplefilter("always")
+        tt = gt.travel_time_matrix(
+            graph,
+            origin_points,
+            sites.geometry,
+            origin_ids=origin_ids,
+            destination_ids=site_ids,
+            cutoff_min=spec.cutoff_min,
+            max_snap_m=spec.max_snap_m,
+        )
+    check_network_covers(path, tt.origin_snap_m, tt.destination_snap_m, max_snap_m=spec.max_snap_m)
+    for w in raised:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     area_ok = np.asarray(tt.origin_snap_m) <= spec.max_snap_m if tt.origin_snap_m is not None else None
     if practice_units is not None:
         fallback = np.asarray(

@@ -431,6 +431,17 @@ def test_practice_units_with_a_matrix_keyed_by_practice(tmp_path, real_data, red
     assert solution["objective"] == pytest.approx(estimate_solution["objective"], rel=1e-9)
 
 
+def test_a_road_network_of_another_area_is_refused(tmp_path, capsys, real_data):
+    """Redbridge on the Palmers Green extract: every site 13-16 km off it (once an 'optimal' plan of 230-min walks)."""
+    path = _scenario(
+        tmp_path,
+        replace={'source = "estimate"': 'source = "network"\nnetwork = "osm/north-london-palmers-green.osm"'},
+    )
+    err = _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)], "north-london-palmers-green.osm")
+    assert "17 of 17 candidate sites lie more than 500 m from this road network" in err
+    assert "does not cover the selection" in err and "max_snap_m" in err
+
+
 def _lsoa_matrix(tmp_path: Path, real_data: Path, built, *, drop: list[str] = ()) -> Path:
     from geodata import travel as gt
     from geodata.ons import read_lsoa_centroids
