@@ -67,6 +67,11 @@ _IMD_NAMES: dict[str, str] = {
 }
 
 # Code / name columns of the ONS geography files: :data:`geodata.boundaries.CODE_COLUMNS`.
+#: How far an LSOA's population-weighted centroid may lie from its own boundary (metres).
+#: All 4,835 London centroids lie within 16 m of their 20-m-generalised boundaries; a
+#: centroid farther than this is misplaced (a wrong row in the centroid file).
+CENTROID_TOLERANCE_M = 1_000.0
+
 _LSOA_CODE = CODE_COLUMNS["lsoa_code"]
 _LSOA_NAME = CODE_COLUMNS["name"]
 _LAD_CODE = CODE_COLUMNS["lad_code"]
@@ -167,6 +172,26 @@ def _check_centroid_places(
         where = f"{off / 1000:,.0f} km off the land of the UK" if 0 < off < np.inf else "outside Great Britain"
         problems.add(f"LSOA {code!r} at X {xx:g}, Y {yy:g} ({crs}) lies {where}", row=int(row), column="X, Y")
     problems.raise_if_any()
+
+
+def _check_centroids_in_areas(
+    centroids: Path, boundaries: Path, lsoas: gpd.GeoDataFrame, points: gpd.GeoSeries
+) -> None:
+    """Raise naming every LSOA whose centroid lies farther than :data:`CENTROID_TOLERANCE_M` from its own area."""
+    areas = gpd.GeoSeries(lsoas.geometry.to_numpy(), crs=lsoas.crs).to_crs(BNG)
+    distance = np.asarray(points.reset_index(drop=True).distance(areas.reset_index(drop=True)), dtype=float)
+    far = np.flatnonzero(distance > CENTROID_TOLERANCE_M)
+    if far.size:
+        raise InputDataError(
+            DataProblem(
+                str(centroids),
+                f"the centroid of LSOA {code!r} (easting {points.iloc[i].x:,.0f}, northing {points.iloc[i].y:,.0f}) "
+                f"lies {distance[i] / 1000:,.1f} km from that LSOA's boundary in {boundaries.name} (at most "
+                f"{CENTROID_TOLERANCE_M / 1000:g} km expected): a wrong coordinate?",
+                column="X, Y",
+            )
+            for i, code in zip(far.tolist(), lsoas["lsoa_code"].to_numpy()[far], strict=True)
+        )
 
 
 def read_lsoa_population(path: str | Path) -> pd.DataFrame:
@@ -335,7 +360,8 @@ def load_lsoas(
         If a file does not exist.
     InputDataError
         If a file is malformed, or LSOAs of the selection have no population or no
-        centroid (all their codes named).
+        centroid (all their codes named), or a centroid lies farther than
+        :data:`CENTROID_TOLERANCE_M` from its own LSOA.
 
     Warns
     -----
@@ -369,6 +395,7 @@ def load_lsoas(
             [DataProblem(str(paths["centroids"]), f"no centroid for {len(missing):,} LSOA(s): {v.few(missing)}")]
         )
     points = gpd.GeoSeries(lookup.loc[lsoas["lsoa_code"]].array, crs=BNG)
+    _check_centroids_in_areas(paths["centroids"], paths["boundaries"], lsoas, points)
     lsoas["centroid_x"] = points.x.to_numpy()
     lsoas["centroid_y"] = points.y.to_numpy()
     if bbox is not None or polygon is not None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geodata.errors import InputDataError
 from geodata.ons import (
     load_lsoas,
     read_imd,
@@ -116,6 +117,21 @@ def test_lad_boundaries_2022_gpkg(london):
 @pytest.fixture(scope="module")
 def redbridge_lsoas(real_data):
     return load_lsoas(real_data, lad=REDBRIDGE)
+
+
+def test_a_centroid_far_from_its_own_lsoa_is_named(tmp_path, real_data):
+    """A centroid row moved 230 km (to the Peak District) was accepted, and its LSOA got 581-min journeys."""
+    source = real_data / "england" / "lsoa11-population-weighted-centroids.csv"
+    text = source.read_text(encoding="utf-8-sig")
+    row = "0.027668377936083,51.580287400974299,19427,E01003777"
+    assert text.count(row) == 1
+    moved = tmp_path / "centroids.csv"
+    moved.write_text(text.replace(row, "-1.5,53.0,19427,E01003777"), encoding="utf-8")
+    with pytest.raises(InputDataError) as info:
+        load_lsoas(real_data, lad=REDBRIDGE, centroids_path=moved)
+    [problem] = info.value.problems
+    assert problem.file == str(moved) and problem.column == "X, Y"
+    assert "'E01003777'" in problem.message and "km from that LSOA's boundary" in problem.message
 
 
 def test_load_lsoas_redbridge(redbridge_lsoas):
