@@ -215,13 +215,15 @@ def read_scenario(path: str | Path) -> Scenario:
 
 
 def read_toml(path: str | Path, *, what: str = "scenario") -> dict[str, Any]:
-    """Parse a TOML file; a missing, malformed or non-UTF-8 file raises :class:`ScenarioError`."""
+    """Parse a TOML file; a missing, malformed or non-UTF-8 file raises :class:`ScenarioError`.
+
+    A leading UTF-8 byte-order mark (as Windows Notepad saves) is accepted.
+    """
     path = Path(path)
     if not path.is_file():
         raise ScenarioError([f"{path}: {what} file not found"])
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
     except UnicodeDecodeError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catchment.scenario import parse_scenario, read_scenario
+from catchment.sweep import read_sweep
 from geodata.errors import ScenarioError
 
 VALID = """
@@ -165,3 +166,13 @@ def test_rule_presets():
     assert sc.rules.floor == DEFAULT_FLOOR and sc.rules.ceiling is None
     with pytest.raises(ScenarioError, match=r"\[rules\] preset must be one of polysystem, pcn"):
         parse_scenario({"units": {"lad": "E09000026"}, "rules": {"preset": "icb"}})
+
+
+def test_scenario_and_sweep_files_with_a_byte_order_mark_are_read(tmp_path):
+    # Windows Notepad saves UTF-8 with a byte-order mark
+    path = tmp_path / "s.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.encode())
+    assert read_scenario(path).name == "Redbridge practices"
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_bytes(b"\xef\xbb\xbf" + f'[sweep]\nbase = "{path}"\n[grid]\nfloor = [40000]\n'.encode())
+    assert read_sweep(sweep).base == str(path)
