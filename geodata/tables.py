@@ -651,6 +651,11 @@ def _plain_numbers(values: pd.Series, *, thousands: bool) -> tuple[pd.Series, pd
     )
 
 
+def _cell(value: object) -> str:
+    """A cell as shown in a message: text quoted (``'-5'``), a number plain (``-5``, not ``np.int64(-5)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def parse_numbers(
     frame: pd.DataFrame,
     column: str,
@@ -714,10 +719,10 @@ def parse_numbers(
     ok = ~bad & ~blank
     if integer:
         for row in frame.index[ok & (numbers % 1 != 0)]:
-            problems.add(f"{values.loc[row]!r} is not a whole number", row=int(row), column=shown)
+            problems.add(f"{_cell(values.loc[row])} is not a whole number", row=int(row), column=shown)
     if minimum is not None:
         for row in frame.index[ok & (numbers < minimum)]:
-            problems.add(f"{values.loc[row]!r} is below the minimum {minimum:g}", row=int(row), column=shown)
+            problems.add(f"{_cell(values.loc[row])} is below the minimum {minimum:g}", row=int(row), column=shown)
     if integer:
         whole = numbers.where(ok & (numbers % 1 == 0))
         return whole.round().astype("Int64")

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -283,6 +284,24 @@ def test_bad_numbers_each_named_by_row_and_column(tmp_path):
     assert "row 4, column 'NUMBER_OF_PATIENTS': '-5' is below the minimum 0" in text
     assert "row 5, column 'NUMBER_OF_PATIENTS': '3.5' is not a whole number" in text
     assert "row 6, column 'NUMBER_OF_PATIENTS': missing value" in text
+
+
+def test_bad_numbers_of_a_parquet_file_are_shown_as_plain_numbers(tmp_path):
+    # a Parquet column is numeric already: its values are shown as numbers, not as np.int64(-5)
+    path = tmp_path / "registrations.parquet"
+    pd.DataFrame(
+        {"OrganisationCode": ["F86001", "F86002"], "LSOA11CD": ["E01000001", "E01000002"], "Patient": [12, -5]}
+    ).to_parquet(path)
+    with pytest.raises(InputDataError) as info:
+        read_practice_lsoa(path)
+    text = str(info.value)
+    assert "row 2, column 'Patient': -5 is below the minimum 0" in text, text
+    assert "np." not in text
+    path = tmp_path / "fractions.parquet"
+    pd.DataFrame({"OrganisationCode": ["F86001"], "LSOA11CD": ["E01000001"], "Patient": [2.5]}).to_parquet(path)
+    with pytest.raises(InputDataError) as info:
+        read_practice_lsoa(path)
+    assert "column 'Patient': 2.5 is not a whole number" in str(info.value), str(info.value)
 
 
 def test_thousands_separators_accepted(tmp_path):
