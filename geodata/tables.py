@@ -690,6 +690,8 @@ def parse_numbers(
     thousands
         Accept thousands separators (``"1,749"``), as in published counts.
 
+    Infinite values (``inf``, ``-inf``, or a number too large for a float) are bad cells.
+
     Returns
     -------
     pandas.Series
@@ -713,6 +715,10 @@ def parse_numbers(
         bad = numbers.isna() & ~blank
     for row in frame.index[bad]:
         problems.add(f"{values.loc[row]!r} is not a number", row=int(row), column=shown)
+    infinite = ~bad & ~blank & ~np.isfinite(numbers.to_numpy(dtype="float64"))
+    for row in frame.index[infinite]:
+        problems.add(f"{_cell(values.loc[row])} is not a finite number", row=int(row), column=shown)
+    bad = bad | infinite
     if not allow_blank:
         for row in frame.index[blank]:
             problems.add("missing value (a number is required)", row=int(row), column=shown)

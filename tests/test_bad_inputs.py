@@ -583,6 +583,27 @@ def test_units_file_problems_are_all_named_at_once(tmp_path, capsys, real_data, 
     assert "5 problems" in err
 
 
+#: A small units file: three Redbridge practices (longitude/latitude).
+_THREE_UNITS = (
+    "id,name,population,longitude,latitude\n"
+    "F86007,THE FOREST EDGE PRACTICE,12954,0.10443,51.607761\n"
+    "F86008,GANTS HILL MEDICAL CENTRE,10008,0.064466,51.577156\n"
+    "F86009,THE PALMS MEDICAL CENTRE,7477,0.088546,51.576984\n"
+)
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "1e999"])
+def test_units_file_infinite_population_is_named(tmp_path, capsys, real_data, value):
+    units = tmp_path / "units.csv"
+    units.write_text(_THREE_UNITS.replace(",7477,", f",{value},"))
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data)],
+        f"{units}, row 4, column 'population': {value!r} is not a finite number",
+    )
+
+
 def test_units_file_without_coordinates_names_the_columns(tmp_path, capsys, real_data, redbridge_built):
     units = tmp_path / "units.csv"
     _units_frame(redbridge_built).drop(columns=["latitude"]).to_csv(units, index=False)
