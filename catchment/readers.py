@@ -218,7 +218,10 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
 
 
 def read_options_file(path: Path, *, known_sites: set[str] | None = None) -> pd.DataFrame:
-    """Read hub options (CSV: ``site_id, option, capital_cost[, capacity]``), every problem listed."""
+    """Read hub options (CSV: ``site_id, option, capital_cost[, capacity]``), every problem listed.
+
+    A capacity is a population above 0; a blank capacity means no limit.
+    """
     table = v.read_table(path, what="hub options file")
     v.check_columns(table, ["site_id", "option", "capital_cost"], file=path)
     v.require_rows(table, file=path, what="hub options")
@@ -230,6 +233,12 @@ def read_options_file(path: Path, *, known_sites: set[str] | None = None) -> pd.
         if "capacity" in frame.columns
         else pd.Series(np.nan, index=frame.index)
     )
+    for row in frame.index[capacity == 0]:
+        problems.add(
+            f"{frame.at[row, 'capacity']!r}: a capacity must be above 0 (leave it blank for no limit)",
+            row=int(row),
+            column="capacity",
+        )
     for row in frame.index[~frame["option"].isin(("reuse", "refurbish", "new_build"))]:
         problems.add(
             f"option must be reuse, refurbish or new_build, got {frame.at[row, 'option']!r}",

@@ -721,6 +721,30 @@ def test_options_file_problems_are_all_named_at_once(tmp_path, capsys, real_data
     )
 
 
+def test_options_file_zero_capacity_is_named(tmp_path, capsys, real_data):
+    options = tmp_path / "options.csv"
+    options.write_text(
+        "site_id,option,capital_cost,capacity\n"
+        "S1,reuse,500000,0\n"
+        "S1,new_build,9000000,\n"
+        "S2,reuse,500000,-3\n"
+        "S2,refurbish,2000000,0.0\n"
+    )
+    sites = tmp_path / "sites.csv"
+    sites.write_text(
+        "site_id,name,site_type,easting,northing\nS1,Hub,community,543500,188900\nS2,Other,hospital,544500,187900\n"
+    )
+    err = _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_sites_scenario(tmp_path, sites, options)), "--data-dir", str(real_data)],
+        f"{options}, row 2, column 'capacity': '0': a capacity must be above 0 (leave it blank for no limit)",
+        f"{options}, row 4, column 'capacity': '-3' is below the minimum 0",
+        f"{options}, row 5, column 'capacity': '0.0': a capacity must be above 0",
+    )
+    assert "3 problems in the input data" in err and "problem definition" not in err
+
+
 def test_damaged_selection_polygon_is_named(tmp_path, capsys, real_data):
     bad = _damaged_copy(
         _data(real_data, "london", "lad22-boundaries-gen20.gpkg"),
