@@ -133,7 +133,8 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
         Boundaries of the land every point must lie on (within
         :data:`geodata.select.LAND_TOLERANCE_M`); ``None`` checks only Great Britain's
         grid extent. Points are also checked against each other: one farther than
-        :data:`geodata.select.MAX_ISOLATION_M` from every other unit is an error.
+        :data:`geodata.select.MAX_ISOLATION_M` from every other unit is an error (a
+        file of one unit has no other unit, and is not checked so).
 
     Returns
     -------
@@ -203,7 +204,7 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
                 row=int(rows[i]),
                 column=columns,
             )
-    if not problems:
+    if len(units) > 1 and not problems:  # a single unit has no other unit to be near
         distance = isolation(units.geometry)
         for i in np.flatnonzero(distance > MAX_ISOLATION_M):
             problems.add(

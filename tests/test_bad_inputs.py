@@ -604,6 +604,19 @@ def test_units_file_infinite_population_is_named(tmp_path, capsys, real_data, va
     )
 
 
+def test_units_file_of_one_unit_is_judged_by_the_rules_not_by_distance(tmp_path, capsys, real_data):
+    # one unit has no other unit to be near: the floor, not a coordinate check, refuses it
+    units = tmp_path / "units.csv"
+    units.write_text("\n".join(_THREE_UNITS.splitlines()[:2]) + "\n")
+    out = tmp_path / "out"
+    argv = ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data), "--out", str(out), "--quiet"]
+    code = optimise.main(argv)
+    err = capsys.readouterr().err
+    assert code == optimise.EXIT_INFEASIBLE, err
+    assert "nearest other unit" not in err and "Traceback" not in err
+    assert "12,954" in err and "below floor" in err, err
+
+
 def test_units_file_without_coordinates_names_the_columns(tmp_path, capsys, real_data, redbridge_built):
     units = tmp_path / "units.csv"
     _units_frame(redbridge_built).drop(columns=["latitude"]).to_csv(units, index=False)
