@@ -497,11 +497,14 @@ def _gather_sites(
         .reset_index(drop=True)
     )
     known = set(sites["site_id"])
-    unknown = [s for s in (*spec.required, *spec.excluded) if s not in known]
+    where = scenario.path if scenario.path is not None else "<scenario>"
+    unknown = [
+        f"{where}: [sites] {key} names site(s) that are not candidates: {', '.join(missing)}"
+        for key, ids in (("required", spec.required), ("excluded", spec.excluded))
+        if (missing := [s for s in ids if s not in known])
+    ]
     if unknown:
-        raise ProblemDefinitionError(
-            [f"[sites] required/excluded name site(s) that are not candidates: {', '.join(unknown)}"]
-        )
+        raise ScenarioError(unknown)
     sites.loc[sites["site_id"].isin(spec.required), "status"] = "required"
     sites.loc[sites["site_id"].isin(spec.excluded), "status"] = "excluded"
     if len(sites) == 0:

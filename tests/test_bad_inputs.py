@@ -758,6 +758,19 @@ def test_options_file_zero_capacity_is_named(tmp_path, capsys, real_data):
     assert "3 problems in the input data" in err and "problem definition" not in err
 
 
+def test_unknown_required_and_excluded_sites_name_the_file_and_key(tmp_path, capsys, real_data):
+    keys = 'required = ["NOPE1"]\nexcluded = ["NOPE2", "NOPE3"]'
+    path = _scenario(tmp_path, replace={"largest_practices = 12": f"largest_practices = 12\n{keys}"})
+    err = _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{path}: [sites] required names site(s) that are not candidates: NOPE1",
+        f"{path}: [sites] excluded names site(s) that are not candidates: NOPE2, NOPE3",
+    )
+    assert "2 problems" in err
+
+
 def test_damaged_selection_polygon_is_named(tmp_path, capsys, real_data):
     bad = _damaged_copy(
         _data(real_data, "london", "lad22-boundaries-gen20.gpkg"),
