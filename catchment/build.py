@@ -113,6 +113,7 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
             data = build_and_store(scenario, key, lambda: _build_data(scenario, root, cache=True))
     else:
         data = _build_data(scenario, root, cache=False)
+    _check_waivers(scenario, data.units)
     problem = problem_from_frames(
         data.units,
         data.sites,
@@ -148,6 +149,16 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
         input_files={path: digest for path, digest in data.inputs.items() if digest is not None},
         load_s=time.perf_counter() - started,
     )
+
+
+def _check_waivers(scenario: Scenario, units: pd.DataFrame) -> None:
+    """``[rules.waivers]`` must name units of the selection (a scenario error naming the file and key)."""
+    known = set(units["unit_id"].astype(str))
+    unknown = [unit for unit in scenario.rules.waivers if unit not in known]
+    if unknown:
+        where = scenario.path if scenario.path is not None else "<scenario>"
+        shown = ", ".join(map(repr, unknown[:10])) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        raise ScenarioError([f"{where}: [rules.waivers] names unknown units: {shown} (not units of the selection)"])
 
 
 def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:

@@ -209,6 +209,17 @@ def test_data_folder_without_the_files_names_the_first_missing_file(tmp_path, ca
     )
 
 
+def test_unknown_waiver_names_the_file_and_key(tmp_path, capsys, real_data):
+    path = _scenario(tmp_path, append='[rules.waivers]\nZZZ = "no such practice"\nF86022 = "real"\n')
+    err = _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{path}: [rules.waivers] names unknown units: 'ZZZ'",
+    )
+    assert "F86022" not in err
+
+
 def test_units_file_cannot_be_mixed_with_a_selection(tmp_path, capsys):
     path = _scenario(tmp_path, replace={'ccg = "08N"': 'ccg = "08N"\nfile = "units.csv"'})
     _fails(tmp_path, capsys, ["run", str(path)], "[units] file gives the units itself: remove ccg")
