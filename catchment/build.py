@@ -157,8 +157,15 @@ def _check_waivers(scenario: Scenario, units: pd.DataFrame) -> None:
     unknown = [unit for unit in scenario.rules.waivers if unit not in known]
     if unknown:
         where = scenario.path if scenario.path is not None else "<scenario>"
-        shown = ", ".join(map(repr, unknown[:10])) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
-        raise ScenarioError([f"{where}: [rules.waivers] names unknown units: {shown} (not units of the selection)"])
+        raise ScenarioError(
+            [f"{where}: [rules.waivers] names unknown units: {_listed(unknown)} (not units of the selection)"]
+        )
+
+
+def _listed(ids: list[str], limit: int = 10) -> str:
+    """``'A', 'B' and 3 more``: ids for a message."""
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(map(repr, ids[:limit])) + more
 
 
 def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
@@ -537,4 +544,16 @@ def _gather_options(scenario: Scenario, root: Path, sites: gpd.GeoDataFrame, fil
     files["options"] = path
     if not path.is_file():
         raise MissingFileError(path, what="hub options file")
-    return read_options_file(path, known_sites=set(sites["site_id"]))
+    options = read_options_file(path, known_sites=set(sites["site_id"]))
+    offered = set(options["site_id"])
+    usable = sites.loc[sites["status"] != "excluded", "site_id"]
+    missing = [s for s in usable if s not in offered]
+    if missing:
+        where = scenario.path if scenario.path is not None else "<scenario>"
+        raise ScenarioError(
+            [
+                f"{where}: [sites] options_file {path} gives no hub option for {_listed(missing)}: every usable "
+                "site needs at least one (add rows for them, or list them in [sites] excluded)"
+            ]
+        )
+    return options

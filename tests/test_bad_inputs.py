@@ -782,6 +782,31 @@ def test_unknown_required_and_excluded_sites_name_the_file_and_key(tmp_path, cap
     assert "2 problems" in err
 
 
+def test_options_file_missing_usable_sites_names_the_file_and_key(tmp_path, capsys, real_data):
+    sites = tmp_path / "sites.csv"
+    sites.write_text(
+        "site_id,name,site_type,status,easting,northing\n"
+        "S1,Hub,community,candidate,543500,188900\n"
+        "S2,Other,hospital,candidate,544500,187900\n"
+        "S3,Closed,community,excluded,545500,186900\n"
+    )
+    options = tmp_path / "options.csv"
+    options.write_text("site_id,option,capital_cost\nS1,reuse,500000\n")
+    path = tmp_path / "s.toml"
+    path.write_text(
+        '[units]\nccg = "08N"\n'
+        f'[sites]\nhospitals_within_m = false\nfile = "{sites}"\noptions_file = "{options}"\n'
+        "[rules]\nfloor = 50000\n"
+    )
+    err = _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{path}: [sites] options_file {options} gives no hub option for 'S2': every usable site needs at least one",
+    )
+    assert "S3" not in err
+
+
 def test_damaged_selection_polygon_is_named(tmp_path, capsys, real_data):
     bad = _damaged_copy(
         _data(real_data, "london", "lad22-boundaries-gen20.gpkg"),
