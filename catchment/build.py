@@ -158,14 +158,8 @@ def _check_waivers(scenario: Scenario, units: pd.DataFrame) -> None:
     if unknown:
         where = scenario.path if scenario.path is not None else "<scenario>"
         raise ScenarioError(
-            [f"{where}: [rules.waivers] names unknown units: {_listed(unknown)} (not units of the selection)"]
+            [f"{where}: [rules.waivers] names unknown units: {v.few(map(repr, unknown))} (not units of the selection)"]
         )
-
-
-def _listed(ids: list[str], limit: int = 10) -> str:
-    """``'A', 'B' and 3 more``: ids for a message."""
-    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
-    return ", ".join(map(repr, ids[:limit])) + more
 
 
 def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
@@ -552,8 +546,8 @@ def _gather_options(scenario: Scenario, root: Path, sites: gpd.GeoDataFrame, fil
         where = scenario.path if scenario.path is not None else "<scenario>"
         raise ScenarioError(
             [
-                f"{where}: [sites] options_file {path} gives no hub option for {_listed(missing)}: every usable "
-                "site needs at least one (add rows for them, or list them in [sites] excluded)"
+                f"{where}: [sites] options_file {path} gives no hub option for {v.few(map(repr, missing))}: "
+                "every usable site needs at least one (add rows for them, or list them in [sites] excluded)"
             ]
         )
     return options
