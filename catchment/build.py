@@ -517,6 +517,15 @@ def _gather_sites(
     ]
     if unknown:
         raise ScenarioError(unknown)
+    conflicts = [
+        f"{where}: [sites] {key} names {site!r}, which the sites file {files['sites']} marks {status}: "
+        "remove one of the two"
+        for key, ids, other in (("required", spec.required, "excluded"), ("excluded", spec.excluded, "required"))
+        for site, status in zip(sites["site_id"], sites["status"], strict=True)
+        if site in ids and status == other
+    ]
+    if conflicts:
+        raise ScenarioError(conflicts)
     sites.loc[sites["site_id"].isin(spec.required), "status"] = "required"
     sites.loc[sites["site_id"].isin(spec.excluded), "status"] = "excluded"
     if len(sites) == 0:

@@ -428,6 +428,11 @@ def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:
         excluded=r.str_list(s, "sites", "excluded"),
         options=MappingProxyType(options),
     )
+    if sites.options_file and sites.options:
+        r.problems.append(
+            f"{source}: [sites] options_file and [sites.options] both give hub options: the file gives them per "
+            "site, the table per site type; keep one"
+        )
     both = set(sites.required) & set(sites.excluded)
     if both:
         r.problems.append(f"{source}: [sites] site(s) both required and excluded: {', '.join(sorted(both))}")
@@ -436,6 +441,10 @@ def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:
             f"{source}: [sites] gives no candidate hub sites (hospitals_within_m, largest_practices or file)"
         )
     return sites
+
+
+#: Keys of an option given as a table (``new_build = { capital_cost = 12000000, capacity = 120000 }``).
+_OPTION_KEYS = ("capital_cost", "capacity")
 
 
 def _parse_site_options(r: _Reader, s: Mapping[str, Any]) -> dict[str, tuple[tuple[str, float, float | None], ...]]:
@@ -457,6 +466,11 @@ def _parse_site_options(r: _Reader, s: Mapping[str, Any]) -> dict[str, tuple[tup
         for option, cost in entries.items():
             capacity = None
             if isinstance(cost, dict):
+                unknown = [key for key in cost if key not in _OPTION_KEYS]
+                if unknown:
+                    where = f"[sites.options.{site_type}] {option} has "
+                    r.problems.append(unknown_keys(source, where, unknown, set(_OPTION_KEYS)))
+                    continue
                 capacity = cost.get("capacity")
                 cost = cost.get("capital_cost")
             if option not in OPTION_KINDS:

@@ -816,3 +816,58 @@ def test_damaged_selection_polygon_is_named(tmp_path, capsys, real_data):
     )
     path = _scenario(tmp_path, replace={'ccg = "08N"': f'polygon = "{bad}"'})
     _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)], f"{bad}: the GeoPackage is damaged")
+
+
+def _two_sites_scenario(tmp_path: Path, sites_extra: str, *, status: str = "candidate") -> tuple[Path, Path]:
+    sites = tmp_path / "sites.csv"
+    sites.write_text(
+        "site_id,name,site_type,status,easting,northing\n"
+        f"S1,Hub,community,{status},543500,188900\n"
+        "S2,Other,hospital,candidate,544500,187900\n"
+    )
+    path = tmp_path / "s.toml"
+    path.write_text(
+        f'[units]\nccg = "08N"\n[sites]\nhospitals_within_m = false\nfile = "{sites}"\n{sites_extra}\n'
+        "[rules]\nfloor = 50000\n"
+    )
+    return path, sites
+
+
+def test_a_misspelt_key_of_an_option_table_is_named(tmp_path, capsys, real_data):
+    """``capcity`` was ignored: the hub got no capacity and the run said nothing."""
+    path, _ = _two_sites_scenario(
+        tmp_path, "[sites.options.hospital]\nnew_build = { capital_cost = 12000000, capcity = 10 }"
+    )
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{path}: [sites.options.hospital] new_build has unknown key(s) capcity (did you mean 'capacity'?)",
+    )
+
+
+def test_options_file_and_option_table_together_are_refused(tmp_path, capsys, real_data):
+    """The table was silently ignored when a file was given."""
+    options = tmp_path / "options.csv"
+    options.write_text("site_id,option,capital_cost\nS1,reuse,500000\nS2,reuse,600000\n")
+    path, _ = _two_sites_scenario(
+        tmp_path, f'options_file = "{options}"\n[sites.options.hospital]\nnew_build = 12000000'
+    )
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{path}: [sites] options_file and [sites.options] both give hub options",
+    )
+
+
+@pytest.mark.parametrize(("status", "key"), [("required", "excluded"), ("excluded", "required")])
+def test_a_site_the_file_and_the_scenario_disagree_on_is_named(tmp_path, capsys, real_data, status, key):
+    """A site the sites file marks required and the scenario excludes (or the reverse) was resolved silently."""
+    path, sites = _two_sites_scenario(tmp_path, f'{key} = ["S1"]', status=status)
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{path}: [sites] {key} names 'S1', which the sites file {sites} marks {status}",
+    )
