@@ -78,8 +78,9 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
     is used only when every file it was built from still has
     the same content (SHA-256; see :func:`geodata.cache.file_digest`). The rules and the
     objective are not part of the entry: the problem is assembled with the scenario's own.
-    Warnings raised while the data were read are stored with the entry and raised again
-    when it is used; a damaged entry is rebuilt.
+    Warnings raised and messages logged at WARNING or above while the data were read are
+    stored with the entry and raised or logged again when it is used; a damaged entry is
+    rebuilt.
 
     Parameters
     ----------

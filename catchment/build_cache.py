@@ -9,6 +9,10 @@ cached rather than each reader's table: reading is only part of the cost (select
 geocoding, the patient-weighted travel times and the polygon adjacency add to it), and a
 hit is then a single lookup. Entries are checked against the SHA-256 of every input file,
 so an edited or replaced file is always read again.
+
+What the build reported about the data (Python warnings, and what the loggers of
+:mod:`geodata` and :mod:`catchment` logged at WARNING or above) is stored with the entry and
+reported again, the same way, when the entry is used: a rerun shows the same data problems.
 """
 
 from __future__ import annotations
@@ -39,7 +43,11 @@ logger = logging.getLogger(__name__)
 #: Cache namespace (sub-folder of :func:`geodata.settings.cache_dir`) of built problems.
 BUILD_CACHE_NAMESPACE = "built"
 #: Bumped whenever what a cache entry of a built problem holds changes.
-_BUILD_CACHE_VERSION = 2
+_BUILD_CACHE_VERSION = 3
+#: The packages whose sources make up the cache key and whose loggers' warnings are stored.
+_PACKAGES = ("geodata", "catchment")
+#: Loggers of :data:`_PACKAGES` that report on the cache itself, not on the data: not stored.
+_CACHE_LOGGERS = ("geodata.cache", __name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,13 +86,10 @@ def _code_fingerprint() -> str:
     import pyarrow
     import pyproj
 
-    import catchment
-    import geodata
-
     parts: list[str | bytes] = [
         f"{module.__name__} {module.__version__}" for module in (np, pd, gpd, shapely, pyproj, pyarrow)
     ]
-    for package in (geodata, catchment):
+    for package in map(importlib.import_module, _PACKAGES):
         # both are regular packages (an __init__.py), so __file__ is never None
         for source in sorted(Path(cast(str, package.__file__)).parent.glob("*.py")):
             parts += [f"{package.__name__}/{source.name}", source.read_bytes()]
@@ -121,7 +126,13 @@ def build_cache_key(scenario: Scenario, root: Path) -> str:
 
 
 def build_and_store(scenario: Scenario, key: str, build: Callable[[], BuiltData]) -> BuiltData:
-    """Build (a cache miss), store the result with the warnings raised meanwhile, raise them."""
+    """Build (a cache miss), store the result with the warnings raised meanwhile, raise them.
+
+    What the build logs at WARNING or above is logged as usual and stored with the entry too.
+    """
+    recorder = _LogRecorder()
+    for name in _PACKAGES:
+        logging.getLogger(name).addHandler(recorder)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -129,13 +140,18 @@ def build_and_store(scenario: Scenario, key: str, build: Callable[[], BuiltData]
     except BaseException:
         _reissue([_warning_record(w) for w in caught])
         raise
+    finally:
+        for name in _PACKAGES:
+            logging.getLogger(name).removeHandler(recorder)
     records = [_warning_record(w) for w in caught]
-    _store_built_data(key, scenario, data, records)
+    _store_built_data(key, scenario, data, records, recorder.records)
     _reissue(records)
     return data
 
 
-def _store_built_data(key: str, scenario: Scenario, data: BuiltData, records: list[dict[str, Any]]) -> None:
+def _store_built_data(
+    key: str, scenario: Scenario, data: BuiltData, records: list[dict[str, Any]], logged: list[dict[str, Any]]
+) -> None:
     from geodata.cache import save_entry
 
     frames: dict[str, pd.DataFrame] = {
@@ -165,6 +181,7 @@ def _store_built_data(key: str, scenario: Scenario, data: BuiltData, records: li
         "areas": areas,
         "inputs": data.inputs,
         "warnings": records,
+        "logged": logged,
     }
     if save_entry(key, arrays=arrays, frames=frames, meta=meta, namespace=BUILD_CACHE_NAMESPACE):
         logger.info("built problem cached (%s): %d units x %d sites", key[:12], len(data.units), len(data.sites))
@@ -224,6 +241,17 @@ def load_built_data(key: str, scenario: Scenario) -> BuiltData | None:
             }
             for r in meta["warnings"]
         ]
+        logged = [
+            {
+                "logger": str(r["logger"]),
+                "level": int(r["level"]),
+                "message": str(r["message"]),
+                "filename": str(r["filename"]),
+                "lineno": int(r["lineno"]),
+                "function": str(r["function"]),
+            }
+            for r in meta["logged"]
+        ]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         logger.warning("built-problem cache entry %s is damaged (%s); rebuilding", key[:12], exc)
         return None
@@ -234,6 +262,7 @@ def load_built_data(key: str, scenario: Scenario) -> BuiltData | None:
         len(data.units),
         len(data.sites),
     )
+    _relog(logged)
     _reissue(records)
     return data
 
@@ -246,6 +275,47 @@ def _warning_record(message: warnings.WarningMessage) -> dict[str, Any]:
         "filename": message.filename,
         "lineno": message.lineno,
     }
+
+
+class _LogRecorder(logging.Handler):
+    """Keeps what the loggers of :data:`_PACKAGES` log at WARNING or above (but the cache's own)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name in _CACHE_LOGGERS:
+            return
+        self.records.append(
+            {
+                "logger": record.name,
+                "level": record.levelno,
+                "message": record.getMessage(),
+                "filename": record.pathname,
+                "lineno": record.lineno,
+                "function": record.funcName,
+            }
+        )
+
+
+def _relog(records: list[dict[str, Any]]) -> None:
+    """Log recorded messages again, by the logger, at the level and from the line that logged them."""
+    for record in records:
+        target = logging.getLogger(record["logger"])
+        if target.isEnabledFor(record["level"]):
+            target.handle(
+                target.makeRecord(
+                    target.name,
+                    record["level"],
+                    record["filename"],
+                    record["lineno"],
+                    record["message"],
+                    (),
+                    None,
+                    func=record["function"],
+                )
+            )
 
 
 def _reissue(records: list[dict[str, Any]]) -> None:

@@ -221,6 +221,30 @@ def test_warnings_are_raised_again_on_a_hit(real_data, monkeypatch):
             build_from_scenario(_scenario(), data_dir=real_data)
 
 
+def test_logged_data_warnings_are_logged_again_on_a_hit(real_data, tmp_path, monkeypatch, caplog):
+    # the list-size file without the row of PRACTICE: its PCN names it as not an open practice
+    sizes = tmp_path / "list-sizes.csv"
+    lines = (real_data / "england/gp-reg-pat-prac-all_2021-01.csv").read_text().splitlines(keepends=True)
+    kept = [line for line in lines if f",{PRACTICE}," not in line]
+    assert len(kept) == len(lines) - 1
+    sizes.write_text("".join(kept))
+    raw = read_toml(SCENARIOS / "redbridge.toml")
+    raw["units"] = {"type": "practice", "pcn": ["U03653", "U51307"]}
+    raw["rules"] = {"floor": 10_000}
+    raw["data"] = {"list_sizes": str(sizes)}
+    scenario = parse_scenario(raw, source="redbridge-pcns.toml")
+    reads = _count_reads(monkeypatch)
+    message = "1 practice(s) of PCN U03653, U51307 are not open practices with a list size"
+    for build in ("first", "second"):
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            build_from_scenario(scenario, data_dir=real_data)
+        shown = [r for r in caplog.records if message in r.getMessage() and r.getMessage().endswith(PRACTICE)]
+        assert len(shown) == 1, f"the {build} build did not log the warning once"
+        assert (shown[0].name, shown[0].levelno) == ("geodata.practices", logging.WARNING)
+    assert len(reads) == 1 and "read from cache" in caplog.text
+
+
 def test_unwritable_cache_folder_is_not_an_error(real_data, reference, tmp_path, monkeypatch, caplog):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
