@@ -59,6 +59,8 @@ _GP_PRACTICE = 4
 #: outside it (e.g. 0, 0 placeholders) are treated as missing.
 _UK_LAT = (49.0, 61.5)
 _UK_LON = (-9.0, 2.5)
+#: Said of a row whose latitude and longitude, exchanged, would be usable.
+_EXCHANGED = "; latitude and longitude look exchanged"
 
 #: NHS Choices field separator and encoding (Windows-1252 = latin-1 plus printable
 #: characters in 0x80-0x9F, which the published files use).
@@ -325,6 +327,11 @@ def _read_choices(path: Path, *, what: str, encoding: str | None) -> pd.DataFram
     return v.read_table(path, sep=_CHOICES_SEP, encoding=encoding, what=what)
 
 
+def _in_uk(lat: pd.Series, lon: pd.Series) -> pd.Series:
+    """Mask of the coordinates inside the box of :data:`_UK_LAT` and :data:`_UK_LON` (blanks are not)."""
+    return (lat.between(*_UK_LAT) & lon.between(*_UK_LON)).fillna(False).astype(bool)
+
+
 def _choices_points(
     table: pd.DataFrame,
     *,
@@ -338,25 +345,31 @@ def _choices_points(
 
     Returns the WGS84 points of the rows with usable coordinates, indexed like ``table``.
     Text in a coordinate is always an error; blank or out-of-range coordinates leave the
-    row out (logged), or are errors when ``strict``.
+    row out (a warning naming the file, each row and code, and the rows whose latitude and
+    longitude look exchanged), or are errors when ``strict``.
     """
     lat = v.parse_numbers(table, "Latitude", problems=problems, allow_blank=True)
     lon = v.parse_numbers(table, "Longitude", problems=problems, allow_blank=True)
-    usable = (lat.between(*_UK_LAT) & lon.between(*_UK_LON)).fillna(False).astype(bool)
+    usable = _in_uk(lat, lon)
+    exchanged = ~usable & _in_uk(lon, lat)
     malformed = (lat.isna() & (table["Latitude"] != "")) | (lon.isna() & (table["Longitude"] != ""))
     unusable = table.index[~usable & ~malformed]  # malformed numbers are reported already
     if strict:
         for row in unusable:
             problems.add(
                 f"{kind} {table.at[row, code_column]!r} has no usable coordinates "
-                f"(latitude {table.at[row, 'Latitude']!r}, longitude {table.at[row, 'Longitude']!r})",
+                f"(latitude {table.at[row, 'Latitude']!r}, longitude {table.at[row, 'Longitude']!r}"
+                f"{_EXCHANGED if exchanged[row] else ''})",
                 row=int(row),
                 column="Latitude",
             )
     problems.raise_if_any()
     if len(unusable):
-        codes = [f"{table.at[r, code_column]} (row {r})" for r in unusable]  # type: ignore[str-bytes-safe]  # text
-        logger.info(
+        codes = [
+            f"{table.at[r, code_column]} (row {r}{_EXCHANGED if exchanged[r] else ''})"  # type: ignore[str-bytes-safe]
+            for r in unusable
+        ]
+        logger.warning(
             "%s: %s %s(s) without usable coordinates left out: %s", path.name, f"{len(codes):,}", kind, v.few(codes)
         )
     return gpd.GeoSeries(gpd.points_from_xy(lon[usable], lat[usable]), index=table.index[usable], crs=WGS84)
@@ -381,14 +394,15 @@ def read_nhs_choices_gp(
         UTF-8 re-save from the header line.
     with_rows
         Add columns ``row`` (the line of each practice in the file) and
-        ``latitude_text``/``longitude_text`` (the coordinates as written), for messages.
+        ``latitude_text``/``longitude_text`` (the coordinates as written), and keep the
+        practices without usable coordinates (with an empty geometry), for messages.
 
     Returns
     -------
     geopandas.GeoDataFrame
         In EPSG:27700: ``practice_code`` (str, unique), ``name``, ``postcode``
         (normalised), ``ccg_code``, ``ccg_name``, (``row``, ``latitude_text``,
-        ``longitude_text``), ``geometry`` (point).
+        ``longitude_text``), ``geometry`` (point; ``None`` without usable coordinates).
 
     Raises
     ------
@@ -415,14 +429,15 @@ def read_nhs_choices_gp(
     points = _choices_points(
         table, path=path, problems=problems, code_column="OrganisationCode", strict=strict, kind="practice"
     )
-    out = table.loc[points.index, list(columns)].rename(columns=columns)
-    out["ccg_name"] = table.loc[points.index, "ParentName"] if "ParentName" in table else ""
+    rows = table.index if with_rows else points.index
+    out = table.loc[rows, list(columns)].rename(columns=columns)
+    out["ccg_name"] = table.loc[rows, "ParentName"] if "ParentName" in table else ""
     out["postcode"] = normalise_postcode(out["postcode"])
     if with_rows:
-        out["row"] = points.index.to_numpy()
-        out["latitude_text"] = table.loc[points.index, "Latitude"]
-        out["longitude_text"] = table.loc[points.index, "Longitude"]
-    result = gpd.GeoDataFrame(out, geometry=points, crs=WGS84).reset_index(drop=True)
+        out["row"] = rows.to_numpy()
+        out["latitude_text"] = table.loc[rows, "Latitude"]
+        out["longitude_text"] = table.loc[rows, "Longitude"]
+    result = gpd.GeoDataFrame(out, geometry=points.reindex(rows), crs=WGS84).reset_index(drop=True)
     return v.to_bng(result)
 
 

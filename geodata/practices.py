@@ -91,9 +91,13 @@ def _place(
     codepoint_path: Path,
     headers_path: Path | None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Coordinates from NHS Choices, else from the Code-Point point of the postcode."""
+    """Coordinates from NHS Choices, else from the Code-Point point of the postcode.
+
+    A practice in NHS Choices without usable coordinates there keeps its row
+    (``source_row``) when it is placed by postcode (see :func:`_report_postcode_places`).
+    """
     choices = read_nhs_choices_gp(choices_path, with_rows=True).set_index("practice_code")
-    lookup = choices.geometry
+    lookup = choices.geometry[~choices.geometry.isna()]
     found = v.isin(practices["practice_code"], lookup.index)
     codes = practices.loc[found, "practice_code"]
     placed = gpd.GeoDataFrame(
@@ -109,6 +113,7 @@ def _place(
         crs=BNG,
     )
     missing = practices.loc[~found].assign(coord_source="codepoint")
+    missing["source_row"] = missing["practice_code"].map(choices["row"])
     if missing.empty:
         return placed, missing.drop(columns="coord_source")
     logger.info(
@@ -377,6 +382,7 @@ def load_practices(
             polygon_crs=polygon_crs,
             lad_boundaries=_path(root, "lad_boundaries", lad_boundaries_path),
         )
+    _report_postcode_places(placed, choices_path=_path(root, "nhs_choices", nhs_choices_path))
     if len(unplaced):
         _report_unplaced(unplaced, file=epraccur, strict=strict)
     _check_places(
@@ -474,6 +480,19 @@ def _keep_area(
             v.few(unplaced.loc[~nearby, "practice_code"]),
         )
     return placed, unplaced.loc[nearby]
+
+
+def _report_postcode_places(placed: gpd.GeoDataFrame, *, choices_path: Path) -> None:
+    """Warn about the practices of NHS Choices without usable coordinates there, placed by postcode."""
+    instead = placed.loc[placed["coord_source"].eq("codepoint") & placed["source_row"].notna()]
+    if len(instead):
+        logger.warning(
+            "%s: %s practice(s) without usable coordinates there placed at the Code-Point Open point of "
+            "their postcode instead: %s",
+            choices_path.name,
+            f"{len(instead):,}",
+            v.few(f"{r.practice_code} (row {int(r.source_row)}, {r.postcode})" for r in instead.itertuples()),
+        )
 
 
 def _report_unplaced(unplaced: pd.DataFrame, *, file: Path, strict: bool) -> None:

@@ -424,6 +424,24 @@ def test_practice_without_coordinates_warns(small_data_dir):
     assert practices.loc[1, "geometry"].equals(shapely.Point(543500, 188900))
 
 
+def test_practice_with_exchanged_coordinates_warns_and_is_placed_by_postcode(small_data_dir, caplog):
+    choices = small_data_dir / PRACTICE_FILES["nhs_choices"]
+    with choices.open("a", encoding="latin-1") as handle:
+        handle.write("2¬F86002¬B¬IG2 6AA¬0.08¬51.57¬08N\n")  # latitude and longitude exchanged
+    with caplog.at_level(logging.WARNING), pytest.warns(DataWarning, match="F86003"):
+        practices = load_practices(small_data_dir)
+    assert practices.set_index("practice_code").at["F86002", "coord_source"] == "codepoint"
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert (
+        "nhs-choices-gp_2019.csv: 1 practice(s) without usable coordinates left out: "
+        "F86002 (row 3; latitude and longitude look exchanged)"
+    ) in warned
+    assert (
+        "nhs-choices-gp_2019.csv: 1 practice(s) without usable coordinates there placed at the Code-Point Open "
+        "point of their postcode instead: F86002 (row 3, IG2 6AA)"
+    ) in warned
+
+
 def test_practice_without_coordinates_strict(small_data_dir):
     with pytest.raises(InputDataError) as info:
         load_practices(small_data_dir, strict=True)

@@ -146,6 +146,28 @@ def test_nhs_choices_hospitals(england, caplog):
     assert sites.crs.equals(BNG) and _in_great_britain(sites)
 
 
+def test_hospital_row_with_exchanged_coordinates_warns(england, tmp_path, caplog):
+    # Goodmayes Hospital (RATGM, row 719) with its latitude and longitude exchanged
+    lines = (england / "nhs-choices-hospital_2018-01.csv").read_bytes().split(b"\n")
+    header = lines[0].split("¬".encode("cp1252"))
+    lat, lon = header.index(b"Latitude"), header.index(b"Longitude")
+    fields = lines[718].split("¬".encode("cp1252"))
+    assert fields[1] == b"RATGM"
+    fields[lat], fields[lon] = fields[lon], fields[lat]
+    lines[718] = "¬".encode("cp1252").join(fields)
+    path = tmp_path / "hospitals.csv"
+    path.write_bytes(b"\n".join(lines))
+    with caplog.at_level(logging.WARNING, logger="geodata.nhs"):
+        sites = read_nhs_choices_hospitals(path)
+    assert "RATGM" not in set(sites["site_id"])
+    assert (
+        "hospitals.csv: 2 site(s) without usable coordinates left out: "
+        "RATGM (row 719; latitude and longitude look exchanged), REM95 (row 1100)"
+    ) in caplog.text
+    with pytest.raises(InputDataError, match="RATGM.*latitude and longitude look exchanged"):
+        read_nhs_choices_hospitals(path, strict=True)
+
+
 @pytest.fixture(scope="module")
 def redbridge(real_data):
     return load_practices(real_data, ccg=REDBRIDGE_CCG)
