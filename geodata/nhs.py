@@ -346,7 +346,7 @@ def _choices_points(
     Returns the WGS84 points of the rows with usable coordinates, indexed like ``table``.
     Text in a coordinate is always an error; blank or out-of-range coordinates leave the
     row out (a warning naming the file, each row and code, and the rows whose latitude and
-    longitude look exchanged), or are errors when ``strict``.
+    longitude look exchanged; blank ones only logged at INFO), or are errors when ``strict``.
     """
     lat = v.parse_numbers(table, "Latitude", problems=problems, allow_blank=True)
     lon = v.parse_numbers(table, "Longitude", problems=problems, allow_blank=True)
@@ -364,14 +364,19 @@ def _choices_points(
                 column="Latitude",
             )
     problems.raise_if_any()
-    if len(unusable):
-        codes = [
-            f"{table.at[r, code_column]} (row {r}{_EXCHANGED if exchanged[r] else ''})"  # type: ignore[str-bytes-safe]
-            for r in unusable
-        ]
-        logger.warning(
-            "%s: %s %s(s) without usable coordinates left out: %s", path.name, f"{len(codes):,}", kind, v.few(codes)
-        )
+    # Rows with coordinates outside the UK (or exchanged) are a warning; rows with none are
+    # noted only: the published files have a few (e.g. an Isle of Man hospital), and a warning
+    # on every run about places far from any selection would teach planners to skip warnings.
+    blank = (table["Latitude"] == "") | (table["Longitude"] == "")
+    for rows, log in ((unusable[~blank[unusable]], logger.warning), (unusable[blank[unusable]], logger.info)):
+        if len(rows):
+            codes = [
+                f"{table.at[r, code_column]} (row {r}{_EXCHANGED if exchanged[r] else ''})"  # type: ignore[str-bytes-safe]
+                for r in rows
+            ]
+            log(
+                "%s: %s %s(s) without usable coordinates left out: %s", path.name, f"{len(codes):,}", kind, v.few(codes)
+            )
     return gpd.GeoSeries(gpd.points_from_xy(lon[usable], lat[usable]), index=table.index[usable], crs=WGS84)
 
 
