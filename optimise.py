@@ -83,12 +83,16 @@ def relative_gap(text: str) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
-    """Argparse type: a whole number above zero."""
+def _whole_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """Argparse type: a whole number above zero."""
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return value
@@ -96,10 +100,7 @@ def positive_int(text: str) -> int:
 
 def non_negative_int(text: str) -> int:
     """Argparse type: a whole number, zero or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
     return value
