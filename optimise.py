@@ -38,6 +38,7 @@ import logging
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from catchment.settings import COMMAND_TIME_LIMIT_S, SOLVER_NAMES
@@ -322,6 +323,20 @@ def _output(args: argparse.Namespace, name: str) -> Path:
     return out
 
 
+def _format_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
+    """The engine's own warnings about the data as the planner reads them: no source file or line."""
+    from geodata.errors import DataWarning, EstimateWarning
+
+    if issubclass(category, (DataWarning, EstimateWarning)):
+        return f"{category.__name__}: {message}"
+    return _FORMAT_WARNING(message, category, filename, lineno, line)
+
+
+_FORMAT_WARNING = warnings.formatwarning
+
+
 def _main(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
@@ -329,6 +344,7 @@ def _main(args: argparse.Namespace) -> int:
         datefmt="%H:%M:%S",
     )
     logging.captureWarnings(True)
+    warnings.formatwarning = _format_warning
     for noisy in ("pyogrio", "fiona", "urllib3", "distributed", "tornado"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from geodata.errors import CatchmentError, InfeasibleError, PlanInvalidError

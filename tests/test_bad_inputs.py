@@ -449,8 +449,8 @@ def test_a_road_network_of_another_area_is_refused(tmp_path, capsys, real_data):
         replace={'source = "estimate"': 'source = "network"\nnetwork = "osm/north-london-palmers-green.osm"'},
     )
     err = _fails(tmp_path, capsys, ["run", str(path), "--data-dir", str(real_data)], "north-london-palmers-green.osm")
-    assert "17 of 17 candidate sites lie more than 500 m from this road network" in err
-    assert "does not cover the selection" in err and "max_snap_m" in err
+    assert "17 of 17 candidate sites lie more than 2,000 m from this road network" in err
+    assert "does not cover the selection" in err
 
 
 def _lsoa_matrix(tmp_path: Path, real_data: Path, built, *, drop: list[str] = ()) -> Path:

@@ -140,3 +140,14 @@ def test_invalid_scenario_lists_every_problem(tmp_path, capsys):
     assert _run("run", str(path)) == optimise.EXIT_INPUT
     err = capsys.readouterr().err
     assert "bad.toml: [units] type" in err and "[rules] floor" in err
+
+
+def test_data_warnings_are_shown_without_the_source_line():
+    """A planner reads "SnapWarning: ...", not a file path of the engine and a line of its code."""
+    from geodata.errors import EstimateWarning, SnapWarning
+
+    shown = optimise._format_warning(SnapWarning("3 of 64 origins lie far"), SnapWarning, "/x/catchment/travel.py", 9)
+    assert shown == "SnapWarning: 3 of 64 origins lie far"
+    assert optimise._format_warning("placeholder", EstimateWarning, "/x/y.py", 1) == "EstimateWarning: placeholder"
+    other = optimise._format_warning(DeprecationWarning("old"), DeprecationWarning, "/x/lib.py", 7)
+    assert "/x/lib.py:7" in other  # a library's warning keeps where it came from
