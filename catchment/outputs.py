@@ -343,6 +343,12 @@ def _swap(staging: Path, target: Path) -> None:
             raise
         if backup is not None:
             shutil.rmtree(backup, ignore_errors=True)
+            if backup.exists():  # e.g. a folder inside made read-only: the new results are in place regardless
+                logger.warning(
+                    "the earlier results were moved aside to %s but could not all be deleted (permissions?); "
+                    "delete that folder yourself",
+                    backup,
+                )
 
 
 def _discard(staging: Path, created: list[Path]) -> None:

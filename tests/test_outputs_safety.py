@@ -459,3 +459,17 @@ def test_summaries_record_the_same_provenance(tmp_path, real_data, argv, summary
     assert figures["engine"]["git_commit"] == _git_head()
     assert "scenario_sha256" in figures and figures["scenario_sha256"] is None  # the demo; England's files
     assert (out / outputs.MARKER).is_file()
+
+
+def test_earlier_results_that_cannot_be_deleted_are_named(tmp_path, monkeypatch, caplog):
+    """A folder inside the earlier results made read-only: the new results land, the leftover is named."""
+    out = tmp_path / "out"
+    with outputs.atomic_output_dir(out) as staging:
+        _write(staging, "earlier\n")
+    monkeypatch.setattr(outputs.shutil, "rmtree", lambda path, ignore_errors=False: None)  # nothing can be deleted
+    with caplog.at_level("WARNING", logger="catchment.outputs"):
+        with outputs.atomic_output_dir(out) as staging:
+            _write(staging, "new\n")
+    leftover = [p for p in tmp_path.iterdir() if p.name.startswith(".out.old-")]
+    assert len(leftover) == 1 and snapshot(out) != snapshot(leftover[0])
+    assert f"moved aside to {leftover[0]} but could not all be deleted" in caplog.text
