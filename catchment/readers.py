@@ -38,6 +38,35 @@ def _point_columns(table: pd.DataFrame, problems: ProblemCollector) -> tuple[tup
     return (), None
 
 
+#: How far apart (metres) a row's easting/northing and its longitude/latitude may lie when a
+#: file gives both (easting/northing are used; a converted pair agrees to a metre or two).
+PAIRS_TOLERANCE_M = 100.0
+
+
+def _check_pairs_agree(
+    table: pd.DataFrame, xy: tuple[str, ...], points: gpd.GeoSeries, problems: ProblemCollector
+) -> None:
+    """A file with both easting/northing (used) and longitude/latitude: every row's two points must agree."""
+    if xy != ("easting", "northing") or not {"longitude", "latitude"} <= set(table.columns):
+        return
+    lon = pd.to_numeric(table["longitude"].str.strip(), errors="coerce")
+    lat = pd.to_numeric(table["latitude"].str.strip(), errors="coerce")
+    given = (lon.notna() & lat.notna()).to_numpy()
+    if not given.any():
+        return
+    other = gpd.GeoSeries(gpd.points_from_xy(lon[given], lat[given]), crs="EPSG:4326").to_crs(BNG)
+    used = gpd.GeoSeries(np.asarray(points)[given], crs=BNG)
+    distance = np.asarray(other.distance(used, align=False), dtype=float)
+    for row, apart in zip(table.index[given], distance, strict=True):
+        if apart > PAIRS_TOLERANCE_M:
+            problems.add(
+                f"easting/northing and longitude/latitude disagree by {apart / 1000:,.1f} km (at most "
+                f"{PAIRS_TOLERANCE_M:g} m expected): easting/northing would be used; correct one pair or keep one",
+                row=int(row),
+                column="easting, northing, longitude, latitude",
+            )
+
+
 def read_sites_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame:
     """Read user-supplied hub sites (CSV with easting/northing or longitude/latitude, or any vector file).
 
@@ -66,6 +95,7 @@ def read_sites_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
             frame, geometry=gpd.points_from_xy(x.to_numpy(), y.to_numpy()), crs=crs, index=table.index
         )
         sites = v.to_bng(sites)
+        _check_pairs_agree(table, xy, sites.geometry, problems)
         coordinates = f"{xy[0]}, {xy[1]}"
     else:
         sites = v.to_bng(v.read_vector(path, what="sites file"))
@@ -184,6 +214,7 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
     if imd is not None:
         units.insert(3, "imd_score", imd.to_numpy(dtype=float))
     units = v.to_bng(units)
+    _check_pairs_agree(table, xy, units.geometry, problems)
     rows = table.index.to_numpy()
     columns = f"{xy[0]}, {xy[1]}"
     outside = v.outside_gb(units.geometry)

@@ -871,3 +871,20 @@ def test_a_site_the_file_and_the_scenario_disagree_on_is_named(tmp_path, capsys,
         ["run", str(path), "--data-dir", str(real_data)],
         f"{path}: [sites] {key} names 'S1', which the sites file {sites} marks {status}",
     )
+
+
+def test_units_file_whose_two_coordinate_pairs_disagree_is_named(tmp_path):
+    """Easting/northing were used silently when longitude/latitude said otherwise."""
+    from catchment.readers import read_units_file
+    from geodata.errors import InputDataError
+
+    units = tmp_path / "units.csv"
+    units.write_text(
+        "id,name,population,easting,northing,longitude,latitude\n"
+        "F86007,A,12954,545800,191950,0.10443,51.607761\n"  # the two pairs agree (within 100 m)
+        "F86008,B,10008,541800,191978,0.10443,51.607761\n"  # 4 km apart
+    )
+    with pytest.raises(InputDataError) as info:
+        read_units_file(units)
+    assert [(p.row, p.column) for p in info.value.problems] == [(3, "easting, northing, longitude, latitude")]
+    assert "disagree by 4." in info.value.problems[0].message
