@@ -949,7 +949,8 @@ def read_travel_matrix(
         Ids the matrix must cover, in the wanted order (default: every id in the file, in
         order of first appearance). Other ids in the file are ignored.
     layout
-        ``"long"``, ``"wide"`` or ``"auto"`` (long when the three columns are found).
+        ``"long"``, ``"wide"`` or ``"auto"`` (long when an origin and a destination column
+        are found; without a time column that is then an error, not a wide matrix).
 
     Returns
     -------
@@ -974,13 +975,15 @@ def read_travel_matrix(
     header, body, rows = _read_table(path)
     problems = ProblemCollector(path)
     roles = _long_roles(header)
-    use_long = layout == "long" or (layout == "auto" and all(r is not None for r in roles))
+    # origin and destination columns are the long layout's keys: a wide header has neither
+    use_long = layout == "long" or (layout == "auto" and roles[0] is not None and roles[1] is not None)
     if use_long:
         missing = [name for name, r in zip(("origin", "destination", "minutes"), roles, strict=True) if r is None]
         if missing:
+            what = ["minutes (or seconds)" if name == "minutes" else name for name in missing]
             problems.add(
-                f"long layout needs origin, destination and minutes columns; none found for "
-                f"{', '.join(missing)} among {header}",
+                f"the long layout needs origin, destination and minutes columns: the {' and '.join(what)} "
+                f"column{'s are' if len(missing) > 1 else ' is'} missing (columns found: {', '.join(header)})",
                 row=1,
             )
             problems.raise_if_any()

@@ -537,10 +537,23 @@ def test_read_matrix_file_problems(tmp_path):
         read_travel_matrix(tmp_path / "nope.csv")
     path = tmp_path / "cols.csv"
     path.write_text("origin_id,foo,minutes\nA,2,1\n", encoding="utf-8")
-    with pytest.raises(InputDataError, match="none found for destination"):
+    with pytest.raises(InputDataError, match="the destination column is missing"):
         read_travel_matrix(path, layout="long")
     # auto: not long, so read as wide with 'foo' and 'minutes' as destinations
     assert read_travel_matrix(path).destination_ids == ("foo", "minutes")
+
+
+def test_long_matrix_without_a_time_column_says_so(tmp_path):
+    """Once read as a wide matrix, giving a 'duplicate origin' for every row after the first."""
+    path = tmp_path / "no_minutes.csv"
+    path.write_text("origin_id,destination_id\nF86007,RF4DG\nF86007,RKEQ4\nF86008,RF4DG\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as err:
+        read_travel_matrix(path, destination_ids=["RF4DG", "RKEQ4"])
+    assert [(p.row, p.column) for p in err.value.problems] == [(1, None)]
+    assert (
+        f"{path}, row 1: the long layout needs origin, destination and minutes columns: the minutes (or seconds) "
+        "column is missing (columns found: origin_id, destination_id)" in str(err.value)
+    )
 
 
 # --------------------------------------------------------------------------- benchmark
