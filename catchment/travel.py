@@ -250,7 +250,8 @@ def _practice_matrix(
     """A user matrix for practice units: keyed by practice code, or by LSOA code (see :func:`scenario_travel`)."""
     from geodata import travel as gt
 
-    tt = gt.read_travel_matrix(path, destination_ids=site_ids)  # every origin of the file
+    # the file's origins that are practices or LSOAs of the selection; other rows are ignored
+    tt = gt.read_travel_matrix(path, destination_ids=site_ids, origins_among=[*practice_ids, *lsoa_ids])
     in_file = pd.Index([str(o) for o in tt.origin_ids])
     minutes = np.asarray(tt.minutes, dtype=float)
     rows = in_file.get_indexer(pd.Index(practice_ids))
@@ -278,7 +279,7 @@ def _practice_matrix(
                     str(path),
                     f"no origin id is a practice code of the selection ({v.few(practice_ids[:5])}...) or an LSOA "
                     f"where their patients live ({v.few(lsoa_ids[:5])}...); "
-                    f"the file's origins: {v.few(list(in_file[:5]))}",
+                    f"the file's origins: {v.few(tt.params['ignored_origins'][:5])}",
                     column="origin",
                 )
             ]

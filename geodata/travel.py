@@ -24,7 +24,7 @@ import logging
 import math
 import multiprocessing
 import sys
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -923,6 +923,7 @@ def read_travel_matrix(
     origin_ids: Sequence[Hashable] | None = None,
     destination_ids: Sequence[Hashable] | None = None,
     layout: Literal["auto", "long", "wide"] = "auto",
+    origins_among: Iterable[Hashable] | None = None,
 ) -> TravelTimes:
     """Read a travel-time matrix supplied by the user (CSV or Parquet).
 
@@ -948,6 +949,11 @@ def read_travel_matrix(
     origin_ids, destination_ids
         Ids the matrix must cover, in the wanted order (default: every id in the file, in
         order of first appearance). Other ids in the file are ignored.
+    origins_among
+        Without ``origin_ids``: read only the file's origins that are among these ids (in
+        order of first appearance; none need be in the file). The file's other origins
+        are ignored like any id not requested, logged at INFO and listed in
+        ``params["ignored_origins"]``.
     layout
         ``"long"``, ``"wide"`` or ``"auto"`` (long when an origin and a destination column
         are found; without a time column that is then an error, not a wide matrix).
@@ -974,6 +980,7 @@ def read_travel_matrix(
         raise TravelTimeError(f"layout must be 'auto', 'long' or 'wide', got {layout!r}")
     header, body, rows = _read_table(path)
     problems = ProblemCollector(path)
+    among = None if origins_among is None else pd.Index([str(i).strip() for i in origins_among], dtype=object)
     roles = _long_roles(header)
     # origin and destination columns are the long layout's keys: a wide header has neither
     use_long = layout == "long" or (layout == "auto" and roles[0] is not None and roles[1] is not None)
@@ -987,11 +994,20 @@ def read_travel_matrix(
                 row=1,
             )
             problems.raise_if_any()
-        minutes, o_out, d_out, unit = _parse_long(header, body, rows, roles, origin_ids, destination_ids, problems)
+        minutes, o_out, d_out, unit = _parse_long(
+            header, body, rows, roles, origin_ids, destination_ids, among, problems
+        )
     else:
-        minutes, o_out, d_out = _parse_wide(header, body, rows, origin_ids, destination_ids, problems)
+        minutes, o_out, d_out = _parse_wide(header, body, rows, origin_ids, destination_ids, among, problems)
         unit = "minutes"
     problems.raise_if_any()
+    params: dict[str, Any] = {"path": str(path), "layout": "long" if use_long else "wide", "unit": unit}
+    if among is not None and origin_ids is None:
+        in_file = _ids_text(body[roles[0] if use_long else 0]).unique()
+        ignored = [o for o in in_file if o != "" and o not in among]
+        if ignored:
+            logger.info("%s: %d origin(s) not in the selection ignored: %s", path.name, len(ignored), ignored[:10])
+        params["ignored_origins"] = ignored
     n_inf = int(np.isinf(minutes).sum())
     if n_inf:
         logger.info("%s: %d pairs marked unreachable (inf)", path.name, n_inf)
@@ -1001,7 +1017,7 @@ def read_travel_matrix(
         minutes=minutes,
         source="matrix",
         description=f"travel-time matrix {path.name} ({'long' if use_long else 'wide'} layout, {unit})",
-        params={"path": str(path), "layout": "long" if use_long else "wide", "unit": unit},
+        params=params,
     )
 
 
@@ -1110,9 +1126,15 @@ def _wanted(
     what: str,
     column: str,
     problems: ProblemCollector,
+    among: pd.Index | None = None,
 ) -> tuple[list[Hashable], pd.Index]:
-    """Output ids and their text keys; problems for requested ids absent from the file."""
+    """Output ids and their text keys; problems for requested ids absent from the file.
+
+    Nothing requested: every id of the file, or those ``among`` some ids.
+    """
     if requested is None:
+        if among is not None:
+            in_file = in_file[in_file.isin(among)]
         return list(in_file), in_file
     out = [_py(i) for i in requested]
     keys = pd.Index([str(i).strip() for i in out], dtype=object)
@@ -1132,6 +1154,7 @@ def _parse_long(
     roles: tuple[int | None, int | None, int | None],
     origin_ids: Sequence[Hashable] | None,
     destination_ids: Sequence[Hashable] | None,
+    among: pd.Index | None,
     problems: ProblemCollector,
 ) -> tuple[np.ndarray, list[Hashable], list[Hashable], str]:
     oc, dc, tc = roles
@@ -1159,7 +1182,7 @@ def _parse_long(
             )
     file_o = pd.Index(o[o != ""].unique(), dtype=object)
     file_d = pd.Index(d[d != ""].unique(), dtype=object)
-    o_out, o_keys = _wanted(origin_ids, file_o, "origin", o_name, problems)
+    o_out, o_keys = _wanted(origin_ids, file_o, "origin", o_name, problems, among)
     d_out, d_keys = _wanted(destination_ids, file_d, "destination", d_name, problems)
     # pandas takes any array-like target (the stub says Index)
     oi = o_keys.get_indexer(o) if o_keys.is_unique else np.full(len(o), -1)  # type: ignore[arg-type]
@@ -1183,6 +1206,7 @@ def _parse_wide(
     rows: np.ndarray,
     origin_ids: Sequence[Hashable] | None,
     destination_ids: Sequence[Hashable] | None,
+    among: pd.Index | None,
     problems: ProblemCollector,
 ) -> tuple[np.ndarray, list[Hashable], list[Hashable]]:
     if len(header) < 2:
@@ -1210,7 +1234,7 @@ def _parse_wide(
             )
     file_o = pd.Index(o[o != ""].unique(), dtype=object)
     file_d = pd.Index(dest_header[dest_header != ""].unique(), dtype=object)
-    o_out, o_keys = _wanted(origin_ids, file_o, "origin", o_name, problems)
+    o_out, o_keys = _wanted(origin_ids, file_o, "origin", o_name, problems, among)
     d_out, d_keys = _wanted(destination_ids, file_d, "destination", "header", problems)
     row_of = {k: i for i, k in reversed(list(enumerate(o)))}  # first occurrence wins
     col_of = {k: j for j, k in reversed(list(enumerate(dest_header)))}

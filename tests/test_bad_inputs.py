@@ -442,6 +442,31 @@ def test_practice_units_with_a_matrix_keyed_by_practice(tmp_path, real_data, red
     assert solution["objective"] == pytest.approx(estimate_solution["objective"], rel=1e-9)
 
 
+def test_practice_matrix_rows_of_other_origins_are_ignored(
+    tmp_path, caplog, real_data, redbridge_built, estimate_solution
+):
+    """A row for an origin outside the selection was once '16 problems: no travel time for origin 'ZZZ' -> ...'."""
+    problem = redbridge_built.problem
+    matrix = tmp_path / "practices.csv"
+    pd.DataFrame(
+        [
+            *[
+                (unit, site, problem.travel_min[i, j])
+                for i, unit in enumerate(problem.unit_ids)
+                for j, site in enumerate(problem.site_ids)
+            ],
+            ("ZZZ", problem.site_ids[0], 5.0),
+        ],
+        columns=["origin_id", "destination_id", "minutes"],
+    ).to_csv(matrix, index=False)
+    with caplog.at_level("INFO", logger="geodata.travel"):
+        solution = _run_ok(
+            ["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)], tmp_path / "out"
+        )
+    assert solution["objective"] == pytest.approx(estimate_solution["objective"], rel=1e-9)
+    assert "practices.csv: 1 origin(s) not in the selection ignored: ['ZZZ']" in caplog.text
+
+
 def test_a_road_network_of_another_area_is_refused(tmp_path, capsys, real_data):
     """Redbridge on the Palmers Green extract: every site 13-16 km off it (once an 'optimal' plan of 230-min walks)."""
     path = _scenario(

@@ -543,6 +543,20 @@ def test_read_matrix_file_problems(tmp_path):
     assert read_travel_matrix(path).destination_ids == ("foo", "minutes")
 
 
+@pytest.mark.parametrize("layout", ["long", "wide"])
+def test_origins_among_ignores_the_other_origins(tmp_path, caplog, layout):
+    path = tmp_path / "m.csv"
+    if layout == "long":
+        path.write_text("origin_id,destination_id,minutes\nA,X,1\nA,Y,2\nZZZ,X,5\nB,X,3\nB,Y,4\n")
+    else:
+        path.write_text("origin,X,Y\nA,1,2\nZZZ,5,\nB,3,4\n")
+    with caplog.at_level(logging.INFO, logger="geodata.travel"):
+        tt = read_travel_matrix(path, destination_ids=["X", "Y"], origins_among=["B", "A", "C"])
+    assert tt.origin_ids == ("A", "B") and tt.minutes.tolist() == [[1, 2], [3, 4]]
+    assert tt.params["ignored_origins"] == ["ZZZ"]
+    assert "m.csv: 1 origin(s) not in the selection ignored: ['ZZZ']" in caplog.text
+
+
 def test_long_matrix_without_a_time_column_says_so(tmp_path):
     """Once read as a wide matrix, giving a 'duplicate origin' for every row after the first."""
     path = tmp_path / "no_minutes.csv"
