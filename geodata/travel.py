@@ -998,6 +998,15 @@ def read_travel_matrix(
             header, body, rows, roles, origin_ids, destination_ids, among, problems
         )
     else:
+        wanted = [str(i).strip() for i in destination_ids or ()]
+        if wanted and set(wanted).isdisjoint(h.strip() for h in header[1:]):
+            problems.add(
+                "not a travel-time matrix: neither the long layout (origin_id, destination_id and minutes "
+                "columns) nor a wide layout (origin ids in the first column, one column per destination "
+                f"id such as {', '.join(map(repr, wanted[:3]))}); columns found: {', '.join(header)}",
+                row=1,
+            )
+            problems.raise_if_any()
         minutes, o_out, d_out = _parse_wide(header, body, rows, origin_ids, destination_ids, among, problems)
         unit = "minutes"
     problems.raise_if_any()

@@ -557,6 +557,20 @@ def test_origins_among_ignores_the_other_origins(tmp_path, caplog, layout):
     assert "m.csv: 1 origin(s) not in the selection ignored: ['ZZZ']" in caplog.text
 
 
+def test_file_that_is_no_matrix_is_one_problem(tmp_path):
+    """Once one 'destination id ... is not in the file' problem per requested destination."""
+    path = tmp_path / "points.csv"
+    path.write_text("x,y\n1,2\n3,4\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as err:
+        read_travel_matrix(path, destination_ids=["RF4DG", "RKEQ4", "F86007", "F86008"])
+    assert [(p.row, p.column) for p in err.value.problems] == [(1, None)]
+    assert (
+        f"{path}, row 1: not a travel-time matrix: neither the long layout (origin_id, destination_id and minutes "
+        "columns) nor a wide layout (origin ids in the first column, one column per destination id such as "
+        "'RF4DG', 'RKEQ4', 'F86007'); columns found: x, y"
+    ) in str(err.value)
+
+
 def test_long_matrix_without_a_time_column_says_so(tmp_path):
     """Once read as a wide matrix, giving a 'duplicate origin' for every row after the first."""
     path = tmp_path / "no_minutes.csv"
