@@ -191,6 +191,8 @@ def read_table(
     text = _decode(path, raw, encoding)
     if not text.strip():
         raise InputDataError([DataProblem(str(path), "the file is empty")])
+    if header:
+        _check_separator(path, text, sep)
     first_line = 2 if header else 1
     frame = _read_table_arrow(raw, text, sep=sep, encoding=encoding, header=header)
     if frame is not None:
@@ -227,6 +229,25 @@ def read_table(
         frame.columns = range(1, frame.shape[1] + 1)
     frame.index = pd.RangeIndex(first_line, first_line + len(frame), name="line")
     return frame
+
+
+def _check_separator(path: Path, text: str, sep: str) -> None:
+    """Raise when the header line has no ``sep`` but a ';' or a tab: another separator."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if sep in first:
+        return
+    for other, name in ((";", "';'"), ("\t", "a tab")):
+        if other != sep and other in first:
+            raise InputDataError(
+                [
+                    DataProblem(
+                        str(path),
+                        f"the file seems to use {name} as separator: a {sep!r}-separated file is expected "
+                        f"(header line: {first.strip()[:200]!r})",
+                        row=1,
+                    )
+                ]
+            )
 
 
 def _long_rows(path: Path, text: str, sep: str) -> list[DataProblem]:

@@ -451,3 +451,18 @@ def test_practice_without_coordinates_strict(small_data_dir):
         load_practices(small_data_dir, strict=True)
     (problem,) = info.value.problems
     assert "F86003" in problem.message and problem.file.endswith("epraccur_2019-12.csv")
+
+
+@pytest.mark.parametrize(("sep", "name"), [(";", "';'"), ("\t", "a tab")])
+def test_table_with_another_separator_is_named(tmp_path, sep, name):
+    """A ';'-separated units file once gave pandas' 'Expected 1 fields in line 3, saw 2'."""
+    from geodata.tables import read_table
+
+    path = tmp_path / "units.csv"
+    path.write_text(sep.join(["id", "name", "population"]) + f"\nF1{sep}A{sep}10\nF2{sep}B, C{sep}20\n")
+    with pytest.raises(InputDataError) as err:
+        read_table(path, what="units file")
+    assert [(p.row, p.column) for p in err.value.problems] == [(1, None)]
+    assert f"{path}, row 1: the file seems to use {name} as separator: a ','-separated file is expected" in str(
+        err.value
+    )
