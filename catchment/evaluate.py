@@ -37,6 +37,7 @@ from catchment.metrics import objective_terms
 from catchment.plan import Plan
 from catchment.problem import OPTION_KINDS, Problem
 from catchment.validate import few, validate_plan
+from geodata import tables as v
 from geodata.errors import ProblemCollector
 
 __all__ = ["CONFIGURATION_COLUMNS", "plan_from_configuration"]
@@ -82,10 +83,7 @@ def plan_from_configuration(problem: Problem, configuration: pd.DataFrame, *, fi
     """
     start = time.perf_counter()
     problems = ProblemCollector(file)
-    missing_cols = [c for c in CONFIGURATION_COLUMNS[:2] if c not in configuration.columns]
-    for column in missing_cols:
-        problems.add(f"required column {column!r} is missing", column=column)
-    problems.raise_if_any()
+    v.check_columns(configuration, CONFIGURATION_COLUMNS[:2], file=file)
 
     members, hubs_given, options_given = _read_rows(problem, configuration.reset_index(drop=True), problems)
     _check_hubs(hubs_given, options_given, problems)

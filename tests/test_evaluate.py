@@ -142,8 +142,12 @@ def test_units_missing_from_the_configuration():
 
 
 def test_missing_columns_and_bad_options():
-    with pytest.raises(InputDataError, match="required column 'polysystem_id' is missing"):
-        plan_from_configuration(make_problem(), pd.DataFrame({"unit_id": ["P1"]}))
+    with pytest.raises(InputDataError) as caught:
+        plan_from_configuration(make_problem(), pd.DataFrame({"unit_id;polysystem_id": ["P1;a"]}))
+    assert [(p.column, p.message) for p in caught.value.problems] == [
+        (column, "required column is missing (columns found: unit_id;polysystem_id)")
+        for column in ("unit_id", "polysystem_id")
+    ]
     frame = config([(u, "a", None, "rebuild") for u in ["P1", "P2", "P3", "P4", "P5"]])
     with pytest.raises(InputDataError) as caught:
         plan_from_configuration(make_problem(), frame)
