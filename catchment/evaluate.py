@@ -37,7 +37,6 @@ from catchment.metrics import objective_terms
 from catchment.plan import Plan
 from catchment.problem import OPTION_KINDS, Problem
 from catchment.validate import few, validate_plan
-from geodata import tables as v
 from geodata.errors import ProblemCollector
 
 __all__ = ["CONFIGURATION_COLUMNS", "plan_from_configuration"]
@@ -83,7 +82,10 @@ def plan_from_configuration(problem: Problem, configuration: pd.DataFrame, *, fi
     """
     start = time.perf_counter()
     problems = ProblemCollector(file)
-    v.check_columns(configuration, CONFIGURATION_COLUMNS[:2], file=file)
+    found = ", ".join(map(str, configuration.columns))
+    for column in [c for c in CONFIGURATION_COLUMNS[:2] if c not in configuration.columns]:
+        problems.add(f"required column is missing (columns found: {found})", column=column)
+    problems.raise_if_any()
 
     members, hubs_given, options_given = _read_rows(problem, configuration.reset_index(drop=True), problems)
     _check_hubs(hubs_given, options_given, problems)
