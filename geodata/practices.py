@@ -48,7 +48,7 @@ PRACTICE_COLUMNS = ["practice_code", "name", "postcode", "ccg_code", "list_size"
 #: Columns of the practices of the selection left out (``load_practices(..., return_dropped=True)``).
 DROPPED_COLUMNS = ["practice_code", "name", "postcode", "ccg_code", "list_size", "reason"]
 #: Why a practice without coordinates is left out.
-NO_COORDINATES = "no coordinates (not in NHS Choices, postcode not in Code-Point Open)"
+NO_COORDINATES = "no coordinates (none usable in NHS Choices, postcode not in Code-Point Open)"
 
 
 def _path(root: Path, key: str, override: str | Path | None) -> Path:
@@ -117,7 +117,7 @@ def _place(
     if missing.empty:
         return placed, missing.drop(columns="coord_source")
     logger.info(
-        "%s practice(s) not in %s, geocoding by postcode: %s",
+        "%s practice(s) without usable coordinates in %s, geocoding by postcode: %s",
         f"{len(missing):,}",
         choices_path.name,
         v.few(missing["practice_code"]),
@@ -503,15 +503,14 @@ def _report_unplaced(unplaced: pd.DataFrame, *, file: Path, strict: bool) -> Non
             [
                 DataProblem(
                     str(file),
-                    f"practice {d} has no coordinates: not in NHS Choices and postcode not in Code-Point Open",
+                    f"practice {d} has no coordinates: none usable in NHS Choices and postcode not in Code-Point Open",
                     column="practice_code",
                 )
                 for d in described
             ]
         )
     warnings.warn(
-        f"{len(unplaced):,} practice(s) left out, no coordinates (not in NHS Choices, postcode not in "
-        f"Code-Point Open): {v.few(described)}",
+        f"{len(unplaced):,} practice(s) left out, {NO_COORDINATES}: {v.few(described)}",
         DataWarning,
         stacklevel=3,  # the caller of load_practices
     )

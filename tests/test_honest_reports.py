@@ -164,7 +164,7 @@ def test_coverage_counts_a_practice_dropped_for_missing_coordinates(
     assert solution["coverage"] < 1.0
     assert solution["coverage_text"] == (
         "95.3% of the population of the selection (338,663 people; 1 unit dropped: "
-        "no coordinates (not in NHS Choices, postcode not in Code-Point Open): 1)"
+        "no coordinates (none usable in NHS Choices, postcode not in Code-Point Open): 1)"
     )
     dropped = pd.read_csv(out / "dropped.csv", dtype={"unit_id": str})
     assert dropped.to_dict("records") == [
@@ -172,7 +172,7 @@ def test_coverage_counts_a_practice_dropped_for_missing_coordinates(
             "unit_id": "C82010",
             "name": "OAKHAM MEDICAL PRACTICE",
             "population": 15_938.0,
-            "reason": "no coordinates (not in NHS Choices, postcode not in Code-Point Open)",
+            "reason": "no coordinates (none usable in NHS Choices, postcode not in Code-Point Open)",
         }
     ]
     stdout = capsys.readouterr().out
