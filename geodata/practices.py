@@ -503,7 +503,7 @@ def _report_unplaced(unplaced: pd.DataFrame, *, file: Path, strict: bool) -> Non
             [
                 DataProblem(
                     str(file),
-                    f"practice {d} has no coordinates: none usable in NHS Choices and postcode not in Code-Point Open",
+                    f"practice {d}: {NO_COORDINATES}",
                     column="practice_code",
                 )
                 for d in described
