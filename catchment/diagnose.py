@@ -29,7 +29,16 @@ from scipy.sparse.csgraph import connected_components
 from catchment.problem import Problem, Rules
 from catchment.validate import minutes, people, site_label, unit_label
 
-__all__ = ["Finding", "Suggestion", "Diagnosis", "diagnose", "diagnose_after_solve", "SEVERITIES", "FINDING_KINDS"]
+__all__ = [
+    "Finding",
+    "Suggestion",
+    "Diagnosis",
+    "diagnose",
+    "diagnose_after_solve",
+    "SEVERITIES",
+    "FINDING_KINDS",
+    "ESTIMATE_WORDS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -366,8 +375,17 @@ def _check(ctx: _Context, rules: Rules) -> list[Finding]:
     return out
 
 
-def _limit_words(rules: Rules) -> str:
-    return f"within {rules.max_travel_min:g} min" if rules.max_travel_min is not None else "by road"
+#: How a finding qualifies reach when the travel times are a crow-fly estimate (not road times).
+ESTIMATE_WORDS = "on the estimated (crow-fly) travel times"
+
+
+def _limit_words(rules: Rules, problem: Problem) -> str:
+    """``within 20 min`` or ``by road``; with estimated times, says they are estimates."""
+    estimate = problem.travel_source == "estimate"
+    if rules.max_travel_min is not None:
+        limit = f"within {rules.max_travel_min:g} min"
+        return f"{limit} {ESTIMATE_WORDS}" if estimate else limit
+    return f"within reach {ESTIMATE_WORDS}" if estimate else "by road"
 
 
 def _unreachable_units(ctx: _Context, rules: Rules, reach: np.ndarray) -> list[Finding]:
@@ -383,12 +401,16 @@ def _unreachable_units(ctx: _Context, rules: Rules, reach: np.ndarray) -> list[F
         if math.isfinite(t):
             detail = f"the nearest is {site_label(problem, ctx.usable[j])} at {minutes(t)}"
         else:
-            detail = "no usable site can be reached by road at all"
+            detail = (
+                f"no usable site can be reached at all {ESTIMATE_WORDS}"
+                if problem.travel_source == "estimate"
+                else "no usable site can be reached by road at all"
+            )
         out.append(
             Finding(
                 "unit_unreachable",
                 f"unit {unit_label(problem, i)} ({people(ctx.pop[i])} people) has no usable site "
-                f"{_limit_words(rules)}; {detail}",
+                f"{_limit_words(rules, problem)}; {detail}",
                 (problem.unit_ids[i], site),
                 {"population": float(ctx.pop[i]), "nearest_min": t},
             )
@@ -424,7 +446,7 @@ def _site_viability(
 
 
 def _constraint_words(rules: Rules, problem: Problem) -> str:
-    words = [_limit_words(rules)]
+    words = [_limit_words(rules, problem)]
     if rules.respect_groups and problem.groups is not None:
         words.append("inside one boundary group")
     if rules.contiguity and problem.adjacency is not None:
@@ -597,7 +619,7 @@ def _unit_sizes(ctx: _Context, rules: Rules, reach: np.ndarray) -> list[Finding]
             Finding(
                 "unit_above_capacity",
                 f"unit {unit_label(problem, i)} has {people(ctx.pop[i])} people, more than the capacity of "
-                f"any hub option it can reach {_limit_words(rules)} (largest {people(largest[i])})",
+                f"any hub option it can reach {_limit_words(rules, problem)} (largest {people(largest[i])})",
                 (problem.unit_ids[i],),
                 {"population": float(ctx.pop[i]), "capacity": float(largest[i])},
             )

@@ -277,3 +277,24 @@ def test_unreachable_by_road_at_all():
 def test_finding_rejects_unknown_severity():
     with pytest.raises(ValueError, match="severity"):
         Finding("x", "y", severity="fatal")
+
+
+def test_estimated_travel_times_are_not_called_road_times():
+    from catchment.diagnose import ESTIMATE_WORDS
+
+    travel = [row[:] for row in TRAVEL]
+    travel[5] = [math.inf, math.inf, math.inf]
+    diagnosis = diagnose(
+        Problem.from_arrays(
+            unit_ids=[f"P{k}" for k in range(1, 7)],
+            population=POP,
+            site_ids=["S1", "S2", "S3"],
+            travel_min=travel,
+            travel_source="estimate",
+            rules=Rules(floor=56_000),  # every site gathers at most 55,000 (P6 reaches none)
+        )
+    )
+    text = str(diagnosis)
+    assert "by road" not in text, text
+    assert f"no usable site can be reached at all {ESTIMATE_WORDS}" in one(diagnosis, "unit_unreachable").message
+    assert f"people within reach {ESTIMATE_WORDS}, below the floor" in text, text
