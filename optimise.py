@@ -107,6 +107,36 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def horizon_years(text: str) -> int:
+    """Argparse type: a phasing horizon, 1 to :data:`solvers.phasing.MAX_YEARS` years."""
+    from solvers.phasing import MAX_YEARS  # local: the solvers import PuLP
+
+    value = positive_int(text)
+    if value > MAX_YEARS:
+        raise argparse.ArgumentTypeError(f"must be a whole number of years from 1 to {MAX_YEARS}, got {text!r}")
+    return value
+
+
+def budget_gbp(text: str) -> float:
+    """Argparse type: an amount of money, 0 to :data:`catchment.problem.MAX_GBP`."""
+    from catchment.problem import MAX_GBP  # local: the domain imports pandas
+
+    value = non_negative_float(text)
+    if value > MAX_GBP:
+        raise argparse.ArgumentTypeError(f"must be an amount (GBP) from 0 to {MAX_GBP:,.0f}, got {text!r}")
+    return value
+
+
+def population(text: str) -> float:
+    """Argparse type: a number of people, 0 to :data:`geodata.settings.MAX_POPULATION`."""
+    from geodata.settings import MAX_POPULATION
+
+    value = non_negative_float(text)
+    if value > MAX_POPULATION:
+        raise argparse.ArgumentTypeError(f"must be a number of people from 0 to {MAX_POPULATION:,}, got {text!r}")
+    return value
+
+
 #: ``--plan`` value naming today's Primary Care Networks (the practice-to-PCN mapping).
 PCN_PLAN = "pcn"
 
@@ -244,10 +274,10 @@ def _parser() -> argparse.ArgumentParser:
     dask(sw)
     ph = sub.add_parser("phase", help="which hub opens in which year under annual capital budgets")
     ph.add_argument("scenario", help="scenario file, or 'demo' for the built-in district")
-    ph.add_argument("--years", type=positive_int, default=5, help="length of the horizon (default 5)")
+    ph.add_argument("--years", type=horizon_years, default=5, help="length of the horizon (default 5)")
     ph.add_argument(
         "--annual-budget",
-        type=non_negative_float,
+        type=budget_gbp,
         nargs="+",
         required=True,
         metavar="GBP",
@@ -261,7 +291,7 @@ def _parser() -> argparse.ArgumentParser:
     na = sub.add_parser("national", help="every English practice, one problem per CCG, solved on Dask")
     na.add_argument(
         "--floor",
-        type=non_negative_float,  # default: the rules' (catchment.problem.DEFAULT_FLOOR)
+        type=population,  # default: the rules' (catchment.problem.DEFAULT_FLOOR)
         help="minimum population per polysystem (default 50,000)",
     )
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")

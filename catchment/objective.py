@@ -37,6 +37,7 @@ import numpy as np
 __all__ = [
     "CAPITAL_UNIT",
     "DEFAULT_WEIGHTS",
+    "MAX_WEIGHT",
     "OBJECTIVE_TERMS",
     "TERM",
     "TERMS",
@@ -50,6 +51,11 @@ __all__ = [
 
 #: Capital enters objectives in GBP millions (so that weights are of comparable size).
 CAPITAL_UNIT = 1e6
+#: Largest weight of an objective term. Terms are of comparable size (minutes, GBP millions),
+#: so a weight a million times another's already ranks one term strictly before the other
+#: (the ``lexicographic`` order says so directly); larger weights only overflow the solver,
+#: which treats coefficients of 1e20 and above as infinite.
+MAX_WEIGHT = 1e6
 
 
 class TermData(Protocol):

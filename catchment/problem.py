@@ -33,6 +33,7 @@ __all__ = [
     "SITE_STATUSES",
     "OPTION_KINDS",
     "DEFAULT_FLOOR",
+    "MAX_GBP",
     "FLOOR_TOLERANCE",
     "RULE_PRESETS",
     "HubOption",
@@ -49,6 +50,11 @@ SITE_STATUSES = ("candidate", "required", "excluded")
 OPTION_KINDS = ("reuse", "refurbish", "new_build")
 #: Default minimum population per polysystem (NHS London 2009: 50,000).
 DEFAULT_FLOOR = 50_000.0
+#: Largest amount of money (GBP) a capital cost or a budget may be: 1 trillion, more than five
+#: years of the whole NHS budget in England (about GBP 180 billion a year in 2023/24), so no
+#: hub or capital programme comes near. A larger figure is a typing or unit mistake (e.g.
+#: 1e300), which would overflow the solver (it treats coefficients of 1e20 and above as infinite).
+MAX_GBP = 1e12
 #: Relative tolerance of "below the floor" (populations are sums of floats): a polysystem is
 #: below the floor when its population is below ``floor * (1 - FLOOR_TOLERANCE)``. The one
 #: convention of the validator, the metrics, the diagnosis and the heuristic

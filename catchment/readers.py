@@ -13,9 +13,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from catchment.problem import MAX_GBP
 from geodata import tables as v
 from geodata.errors import InputDataError, ProblemCollector
-from geodata.settings import BNG
+from geodata.settings import BNG, MAX_POPULATION
 
 __all__ = ["SITE_COLUMNS", "read_sites_file", "read_units_file", "read_options_file"]
 
@@ -196,7 +197,7 @@ def read_units_file(path: Path, *, land: Path | None = None) -> gpd.GeoDataFrame
     for row in table.index[ids == ""]:
         problems.add("missing id", row=int(row), column="id")
     v.check_unique(table.assign(unit_id=ids).loc[ids != ""], "unit_id", problems=problems, label="id", what="id")
-    population = v.parse_numbers(table, "population", problems=problems, minimum=0)
+    population = v.parse_numbers(table, "population", problems=problems, minimum=0, maximum=MAX_POPULATION)
     imd = v.parse_numbers(table, "imd_score", problems=problems) if "imd_score" in table else None
     x = v.parse_numbers(table, xy[0], problems=problems)
     y = v.parse_numbers(table, xy[1], problems=problems)
@@ -259,9 +260,9 @@ def read_options_file(path: Path, *, known_sites: set[str] | None = None) -> pd.
     v.require_rows(table, file=path, what="hub options")
     problems = ProblemCollector(path)
     frame = table.apply(lambda column: column.str.strip())
-    cost = v.parse_numbers(frame, "capital_cost", problems=problems, minimum=0)
+    cost = v.parse_numbers(frame, "capital_cost", problems=problems, minimum=0, maximum=MAX_GBP)
     capacity = (
-        v.parse_numbers(frame, "capacity", problems=problems, minimum=0, allow_blank=True)
+        v.parse_numbers(frame, "capacity", problems=problems, minimum=0, maximum=MAX_POPULATION, allow_blank=True)
         if "capacity" in frame.columns
         else pd.Series(np.nan, index=frame.index)
     )

@@ -49,10 +49,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from catchment.objective import DEFAULT_WEIGHTS, OBJECTIVE_TERMS
-from catchment.problem import DEFAULT_FLOOR, OPTION_KINDS, RULE_PRESETS, Objective, Rules
+from catchment.objective import DEFAULT_WEIGHTS, MAX_WEIGHT, OBJECTIVE_TERMS
+from catchment.problem import DEFAULT_FLOOR, MAX_GBP, OPTION_KINDS, RULE_PRESETS, Objective, Rules
 from catchment.settings import DEFAULTS, METHODS, SCENARIO_TIME_LIMIT_S, SOLVER_NAMES, SolverSettings
 from geodata.errors import ScenarioError
+from geodata.settings import (
+    MAX_DETOUR_FACTOR,
+    MAX_DISTANCE_M,
+    MAX_POPULATION,
+    MAX_SPEED_KPH,
+    MAX_TRAVEL_MIN,
+    MIN_SPEED_KPH,
+)
 
 __all__ = [
     "Scenario",
@@ -230,6 +238,18 @@ def read_toml(path: str | Path, *, what: str = "scenario") -> dict[str, Any]:
         raise ScenarioError([f"{path}: not UTF-8 text"]) from None
 
 
+def _shown(value: float) -> str:
+    """A limit as a message shows it: ``100,000,000`` for a whole number, else ``0.5``."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def _accepted(minimum: float | None, positive: bool, maximum: float) -> str:
+    """The accepted range of a key with a maximum, in words: ``from 1 to 10``, ``above 0 and at most 10``."""
+    if minimum is not None:
+        return f"from {_shown(minimum)} to {_shown(maximum)}"
+    return f"above 0 and at most {_shown(maximum)}" if positive else f"at most {_shown(maximum)}"
+
+
 class _Reader:
     """Typed access to a TOML table that records every problem instead of stopping."""
 
@@ -258,7 +278,13 @@ class _Reader:
         choices: tuple[str, ...] | None = None,
         positive: bool = False,
         minimum: float | None = None,
+        maximum: float | None = None,
     ) -> Any:
+        """``table[key]`` checked: its type, its choices and its range.
+
+        The range is ``positive``, ``minimum`` and ``maximum``; a message names the whole
+        accepted range when there is a maximum.
+        """
         if key not in table:
             return default
         value = table[key]
@@ -283,11 +309,15 @@ class _Reader:
         if choices is not None and value not in choices:
             self.problems.append(f"{where} must be one of {', '.join(choices)}, got {value!r}")
             return default
+        accepted = f" ({_accepted(minimum, positive, maximum)})" if maximum is not None else ""
         if positive and not value > 0:
-            self.problems.append(f"{where} must be positive, got {value!r}")
+            self.problems.append(f"{where} must be positive{accepted}, got {value!r}")
             return default
         if minimum is not None and value < minimum:
-            self.problems.append(f"{where} must be at least {minimum}, got {value!r}")
+            self.problems.append(f"{where} must be at least {minimum}{accepted}, got {value!r}")
+            return default
+        if maximum is not None and value > maximum:
+            self.problems.append(f"{where} must be {_accepted(minimum, positive, maximum)}, got {value!r}")
             return default
         return value
 
@@ -419,7 +449,9 @@ def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:
     options = _parse_site_options(r, s)
     hw = s.get("hospitals_within_m", 3000.0)
     sites = SitesSpec(
-        hospitals_within_m=None if hw is False else r.get(s, "sites", "hospitals_within_m", float, 3000.0, minimum=0),
+        hospitals_within_m=None
+        if hw is False
+        else r.get(s, "sites", "hospitals_within_m", float, 3000.0, minimum=0, maximum=MAX_DISTANCE_M),
         hospital_sector=r.get(s, "sites", "hospital_sector", str, "NHS", choices=("NHS", "Independent")),
         largest_practices=r.get(s, "sites", "largest_practices", int, 0, minimum=0),
         file=r.get(s, "sites", "file", str),
@@ -477,15 +509,19 @@ def _parse_site_options(r: _Reader, s: Mapping[str, Any]) -> dict[str, tuple[tup
                 r.problems.append(
                     f"{source}: [sites.options.{site_type}] unknown option {option!r}; use {', '.join(OPTION_KINDS)}"
                 )
-            elif isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
+            elif isinstance(cost, bool) or not isinstance(cost, (int, float)) or not 0 <= cost <= MAX_GBP:
                 r.problems.append(
-                    f"{source}: [sites.options.{site_type}] {option} needs a capital cost >= 0, got {cost!r}"
+                    f"{source}: [sites.options.{site_type}] {option} needs a capital cost (GBP) "
+                    f"{_accepted(0, False, MAX_GBP)}, got {cost!r}"
                 )
             elif capacity is not None and (
-                isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or capacity <= 0
+                isinstance(capacity, bool)
+                or not isinstance(capacity, (int, float))
+                or not 0 < capacity <= MAX_POPULATION
             ):
                 r.problems.append(
-                    f"{source}: [sites.options.{site_type}] {option} capacity must be positive, got {capacity!r}"
+                    f"{source}: [sites.options.{site_type}] {option} capacity (people) must be "
+                    f"{_accepted(None, True, MAX_POPULATION)}, got {capacity!r}"
                 )
             else:
                 parsed.append((option, float(cost), None if capacity is None else float(capacity)))
@@ -507,10 +543,12 @@ def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
         network_bbox=bbox,
         mode=r.get(t, "travel", "mode", str, "drive", choices=_MODES),
         matrix=r.get(t, "travel", "matrix", str),
-        detour_factor=r.get(t, "travel", "detour_factor", float, 1.3, minimum=1.0),
-        speed_kph=r.get(t, "travel", "speed_kph", float, 25.0, positive=True),
-        cutoff_min=r.get(t, "travel", "cutoff_min", float, None, positive=True),
-        max_snap_m=r.get(t, "travel", "max_snap_m", float, 500.0, positive=True),
+        detour_factor=r.get(t, "travel", "detour_factor", float, 1.3, minimum=1.0, maximum=MAX_DETOUR_FACTOR),
+        speed_kph=r.get(
+            t, "travel", "speed_kph", float, 25.0, positive=True, minimum=MIN_SPEED_KPH, maximum=MAX_SPEED_KPH
+        ),
+        cutoff_min=r.get(t, "travel", "cutoff_min", float, None, positive=True, maximum=MAX_TRAVEL_MIN),
+        max_snap_m=r.get(t, "travel", "max_snap_m", float, 500.0, positive=True, maximum=MAX_DISTANCE_M),
     )
     if travel.source == "network" and not (travel.network or travel.network_place or travel.network_bbox):
         r.problems.append(
@@ -599,12 +637,12 @@ def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[
         waivers = {}
     boundaries = r.get(ru, "rules", "boundaries", str, None, choices=("lad", "ccg"))
     rules_kwargs = dict(
-        floor=r.get(ru, "rules", "floor", float, preset.get("floor", DEFAULT_FLOOR), minimum=0),
-        ceiling=r.get(ru, "rules", "ceiling", float, preset.get("ceiling"), positive=True),
+        floor=r.get(ru, "rules", "floor", float, preset.get("floor", DEFAULT_FLOOR), minimum=0, maximum=MAX_POPULATION),
+        ceiling=r.get(ru, "rules", "ceiling", float, preset.get("ceiling"), positive=True, maximum=MAX_POPULATION),
         min_polysystems=min_n,
         max_polysystems=max_n,
-        max_travel_min=r.get(ru, "rules", "max_travel_min", float, None, positive=True),
-        budget=r.get(ru, "rules", "budget", float, None, minimum=0),
+        max_travel_min=r.get(ru, "rules", "max_travel_min", float, None, positive=True, maximum=MAX_TRAVEL_MIN),
+        budget=r.get(ru, "rules", "budget", float, None, minimum=0, maximum=MAX_GBP),
         contiguity=r.get(ru, "rules", "contiguity", bool, preset.get("contiguity", False)),
         respect_groups=boundaries is not None,
         waivers=waivers,
@@ -620,7 +658,11 @@ def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[
 def _parse_objective(r: _Reader, raw: Mapping[str, Any]) -> tuple[dict[str, float], tuple[str, ...] | None]:
     """``[objective]``: term weights (default: mean travel) and an optional lexicographic order."""
     o = r.table(raw, "objective", set(OBJECTIVE_TERMS) | {"lexicographic"})
-    weights = {term: r.get(o, "objective", term, float, None, minimum=0) for term in OBJECTIVE_TERMS if term in o}
+    weights = {
+        term: r.get(o, "objective", term, float, None, minimum=0, maximum=MAX_WEIGHT)
+        for term in OBJECTIVE_TERMS
+        if term in o
+    }
     weights = {k: v for k, v in weights.items() if v is not None} or dict(DEFAULT_WEIGHTS)
     lex = None
     if "lexicographic" in o:

@@ -37,9 +37,10 @@ from types import MappingProxyType
 from typing import Any, TypeGuard
 
 from catchment.build import BuiltProblem, build_demo, build_from_scenario
-from catchment.problem import Problem, Rules
+from catchment.problem import MAX_GBP, Problem, Rules
 from catchment.scenario import Scenario, read_toml, unknown_keys
 from geodata.errors import ScenarioError
+from geodata.settings import MAX_POPULATION, MAX_TRAVEL_MIN
 
 __all__ = [
     "GRID_AXES",
@@ -272,8 +273,8 @@ def _axis_values(axis: str, raw: Any, where: str, problems: list[str]) -> list[A
     for k, item in enumerate(raw):
         at = f"{where}[{k}]"
         if axis == "floor":
-            if not _number(item) or item < 0:
-                problems.append(f"{at} must be a non-negative number of people, got {item!r}")
+            if not _number(item) or not 0 <= item <= MAX_POPULATION:
+                problems.append(f"{at} must be a number of people from 0 to {MAX_POPULATION:,}, got {item!r}")
                 bad = True
             else:
                 values.append(float(item))
@@ -295,10 +296,14 @@ def _axis_values(axis: str, raw: Any, where: str, problems: list[str]) -> list[A
         elif axis in ("max_travel_min", "budget"):
             if item == NONE:
                 values.append(None)
-            elif _number(item) and (item > 0 if axis == "max_travel_min" else item >= 0):
+            elif _number(item) and (0 < item <= MAX_TRAVEL_MIN if axis == "max_travel_min" else 0 <= item <= MAX_GBP):
                 values.append(float(item))
             else:
-                what = "a positive number of minutes" if axis == "max_travel_min" else "a non-negative amount (GBP)"
+                what = (
+                    f"a number of minutes above 0 and at most {MAX_TRAVEL_MIN:,.0f}"
+                    if axis == "max_travel_min"
+                    else f"an amount (GBP) from 0 to {MAX_GBP:,.0f}"
+                )
                 problems.append(f'{at} must be "{NONE}" or {what}, got {item!r}')
                 bad = True
         elif axis == "mode":
@@ -319,10 +324,15 @@ def _range(raw: Mapping[str, Any], where: str, problems: list[str]) -> list[floa
     if not (_number(start) and _number(stop) and _number(step)) or start < 0 or step <= 0 or stop < start:
         problems.append(f"{where} needs numbers start >= 0, stop >= start and step > 0, got {dict(raw)!r}")
         return None
-    count = int(math.floor((stop - start) / step + 1e-9)) + 1
-    if count > _MAX_POINTS:
-        problems.append(f"{where} gives {count:,} values; use a larger step")
+    if stop > MAX_POPULATION:
+        problems.append(f"{where} stop must be a number of people at most {MAX_POPULATION:,}, got {stop!r}")
         return None
+    steps = (stop - start) / step  # infinite for a step too small to count
+    if not steps < _MAX_POINTS:
+        shown = f"{int(math.floor(steps + 1e-9)) + 1:,} values" if steps < 1e15 else "too many values to count"
+        problems.append(f"{where} gives {shown}, more than the {_MAX_POINTS:,} a sweep may have; use a larger step")
+        return None
+    count = int(math.floor(steps + 1e-9)) + 1
     return [float(start + k * step) for k in range(count)]
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 from . import tables as v
 from .errors import DataProblem, InputDataError, ProblemCollector
 from .postcodes import normalise_postcode
-from .settings import WGS84
+from .settings import MAX_POPULATION, WGS84
 
 __all__ = [
     "EPRACCUR_COLUMNS",
@@ -214,7 +214,14 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
     out = out.apply(lambda s: s.str.strip())
     problems = ProblemCollector(path)
     sizes = v.parse_numbers(
-        out, "list_size", problems=problems, label="NUMBER_OF_PATIENTS", integer=True, minimum=0, thousands=True
+        out,
+        "list_size",
+        problems=problems,
+        label="NUMBER_OF_PATIENTS",
+        integer=True,
+        minimum=0,
+        maximum=MAX_POPULATION,
+        thousands=True,
     )
     dates = v.parse_dates(out, "extract_date", problems=problems, fmt="%d%b%Y", label="EXTRACT_DATE")
     for row in out.index[out["practice_code"] == ""]:
@@ -272,7 +279,14 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     out = table[list(spec)].copy()
     problems = ProblemCollector(path)
     patients = v.parse_numbers(
-        out, "patients", problems=problems, label=spec["patients"][1], integer=True, minimum=0, thousands=True
+        out,
+        "patients",
+        problems=problems,
+        label=spec["patients"][1],
+        integer=True,
+        minimum=0,
+        maximum=MAX_POPULATION,
+        thousands=True,
     )
     out["practice_code"] = out["practice_code"].astype(str).str.strip()
     out["lsoa_code"] = out["lsoa_code"].astype(str).str.strip()

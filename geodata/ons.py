@@ -18,7 +18,7 @@ import pandas as pd
 from . import tables as v
 from .boundaries import CODE_COLUMNS, read_lad_boundaries, read_lsoa_boundaries
 from .errors import DataProblem, DataWarning, InputDataError, ProblemCollector, UnknownCodeError
-from .settings import BNG, WGS84
+from .settings import BNG, MAX_POPULATION, WGS84
 from .settings import data_dir as default_data_dir
 
 __all__ = [
@@ -239,7 +239,14 @@ def read_lsoa_population(path: str | Path) -> pd.DataFrame:
         source = column if column in table else label
         tidy = "population" if column == "population" else "population_" + v.snake_case(label[len("persons_") :])
         out[tidy] = v.parse_numbers(
-            table, source, problems=problems, label=label, integer=True, minimum=0, thousands=True
+            table,
+            source,
+            problems=problems,
+            label=label,
+            integer=True,
+            minimum=0,
+            maximum=MAX_POPULATION,
+            thousands=True,
         )
     v.check_unique(out, "lsoa_code", problems=problems, label=spec["lsoa_code"][1], what="LSOA code")
     problems.raise_if_any()
@@ -294,7 +301,14 @@ def read_imd(path: str | Path) -> pd.DataFrame:
             continue
         tidy = _IMD_NAMES.get(column, v.snake_case(column))
         is_count = tidy.startswith("population")
-        out[tidy] = v.parse_numbers(table, column, problems=problems, integer=is_count, minimum=0 if is_count else None)
+        out[tidy] = v.parse_numbers(
+            table,
+            column,
+            problems=problems,
+            integer=is_count,
+            minimum=0 if is_count else None,
+            maximum=MAX_POPULATION if is_count else None,
+        )
     v.check_unique(out, "lsoa_code", problems=problems, label=code, what="LSOA code")
     problems.raise_if_any()
     counts = [c for c in out.columns if c.startswith("population")]

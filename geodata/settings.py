@@ -15,6 +15,12 @@ __all__ = [
     "external_dir",
     "cache_dir",
     "usable_cores",
+    "MAX_POPULATION",
+    "MAX_DETOUR_FACTOR",
+    "MIN_SPEED_KPH",
+    "MAX_SPEED_KPH",
+    "MAX_DISTANCE_M",
+    "MAX_TRAVEL_MIN",
 ]
 
 #: British National Grid: the projected CRS used for every distance (metres).
@@ -28,6 +34,31 @@ DATA_DIR_ENV = "CATCHMENT_DATA_DIR"
 EXTERNAL_DIR_ENV = "CATCHMENT_EXTERNAL_DIR"
 #: Environment variable naming the travel-time cache folder.
 CACHE_DIR_ENV = "CATCHMENT_CACHE_DIR"
+
+# Plausibility limits. A value of the right type can still be absurd (a population of 1e300,
+# a speed of 1e-300 km/h): the solver then either overflows (HiGHS treats coefficients of
+# 1e20 and above as infinite) or returns an "optimal" plan of nonsense. Each limit below is
+# far beyond any real use, so that it refuses only typing and unit mistakes.
+
+#: Most people a population figure may hold: a unit's population (any population column
+#: read), a floor, a ceiling or a hub's capacity. The UK had 67.6 million people at mid-2022
+#: (ONS), so no planning unit, polysystem or hub comes near 100 million.
+MAX_POPULATION = 100_000_000
+#: Largest detour factor (road distance / straight-line distance) of a crow-fly estimate.
+#: Roads in Britain run about 1.2-1.6 times the straight line, and round an estuary or a
+#: mountain rarely more than 3-4 times; 10 is beyond any road.
+MAX_DETOUR_FACTOR = 10.0
+#: Slowest and fastest average speed (km/h) of a crow-fly estimate: 1 km/h is slower than
+#: any walk (about 5 km/h), 160 km/h (100 mph) faster than the UK motorway limit (70 mph,
+#: 113 km/h). Outside them the times overflow or collapse to zero.
+MIN_SPEED_KPH, MAX_SPEED_KPH = 1.0, 160.0
+#: Longest distance (metres) a scenario may give (hospitals within, snap distance): 1,500 km,
+#: more than the diagonal of the British National Grid (700 km x 1,300 km, about 1,476 km),
+#: so a larger distance reaches nothing more.
+MAX_DISTANCE_M = 1_500_000.0
+#: Longest travel time (minutes) a scenario may give as a limit or a cut-off: a day. Land's
+#: End to John o' Groats, the longest drive in Great Britain, takes about 14 hours.
+MAX_TRAVEL_MIN = 24 * 60.0
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -677,6 +677,11 @@ def _cell(value: object) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+def _amount(value: float) -> str:
+    """A limit as shown in a message: ``100,000,000`` for a whole number, else ``0.5``."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
 def parse_numbers(
     frame: pd.DataFrame,
     column: str,
@@ -685,6 +690,7 @@ def parse_numbers(
     label: str | None = None,
     integer: bool = False,
     minimum: float | None = None,
+    maximum: float | None = None,
     allow_blank: bool = False,
     thousands: bool = False,
 ) -> pd.Series:
@@ -706,6 +712,9 @@ def parse_numbers(
         Require whole numbers; the result is then ``Int64``.
     minimum
         Smallest allowed value, or ``None``.
+    maximum
+        Largest allowed value, or ``None`` (e.g. :data:`geodata.settings.MAX_POPULATION`
+        for a population: a value of the right type can still be absurd).
     allow_blank
         Whether blank cells are allowed (they become missing values).
     thousands
@@ -750,6 +759,17 @@ def parse_numbers(
     if minimum is not None:
         for row in frame.index[ok & (numbers < minimum)]:
             problems.add(f"{_cell(values.loc[row])} is below the minimum {minimum:g}", row=int(row), column=shown)
+    if maximum is not None:
+        above = ok & (numbers > maximum)
+        accepted = f"{_amount(minimum)} to {_amount(maximum)}" if minimum is not None else f"at most {_amount(maximum)}"
+        for row in frame.index[above]:
+            problems.add(
+                f"{_cell(values.loc[row])} is above the maximum {_amount(maximum)}, not a plausible value "
+                f"(accepted: {accepted})",
+                row=int(row),
+                column=shown,
+            )
+        ok = ok & ~above
     if integer:
         whole = numbers.where(ok & (numbers % 1 == 0))
         return whole.round().astype("Int64")

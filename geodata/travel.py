@@ -49,7 +49,7 @@ from geodata.errors import (
     ProblemCollector,
     TravelTimeError,
 )
-from geodata.settings import usable_cores
+from geodata.settings import MAX_DETOUR_FACTOR, MAX_SPEED_KPH, MIN_SPEED_KPH, usable_cores
 from geodata.snap import graph_node_arrays, nearest_node_positions, point_coordinates, report_far_points
 
 __all__ = [
@@ -859,9 +859,11 @@ def crow_fly_matrix(
     origin_ids, destination_ids
         Unique identifiers (default: the index, or ``0..n-1`` for arrays).
     detour_factor
-        Road distance / straight-line distance, at least 1.
+        Road distance / straight-line distance, from 1 to
+        :data:`geodata.settings.MAX_DETOUR_FACTOR`.
     speed_kph
-        Average speed along the road distance.
+        Average speed along the road distance, from :data:`geodata.settings.MIN_SPEED_KPH`
+        to :data:`geodata.settings.MAX_SPEED_KPH`.
 
     Returns
     -------
@@ -875,10 +877,10 @@ def crow_fly_matrix(
     TravelTimeError
         Bad parameters.
     """
-    if not detour_factor >= 1:
-        raise TravelTimeError(f"detour_factor must be at least 1, got {detour_factor}")
-    if not speed_kph > 0:
-        raise TravelTimeError(f"speed_kph must be positive, got {speed_kph}")
+    if not 1 <= detour_factor <= MAX_DETOUR_FACTOR:
+        raise TravelTimeError(f"detour_factor must be from 1 to {MAX_DETOUR_FACTOR:g}, got {detour_factor}")
+    if not MIN_SPEED_KPH <= speed_kph <= MAX_SPEED_KPH:
+        raise TravelTimeError(f"speed_kph must be from {MIN_SPEED_KPH:g} to {MAX_SPEED_KPH:g}, got {speed_kph}")
     o_xy, o_ids = point_coordinates(origins, ids=origin_ids, what="origins")
     d_xy, d_ids = point_coordinates(destinations, ids=destination_ids, what="destinations")
     _check_unique(o_ids, "origins")

@@ -47,11 +47,11 @@ import pandas as pd
 import pulp
 
 from catchment.plan import Plan
-from catchment.problem import Problem
+from catchment.problem import MAX_GBP, Problem
 from solvers.backends import SOLVERS, run_solver, solver_available
 from solvers.common import lp_labels
 
-__all__ = ["Phasing", "phase_plan", "annual_budgets", "HUB_COLUMNS", "YEAR_COLUMNS"]
+__all__ = ["Phasing", "phase_plan", "annual_budgets", "HUB_COLUMNS", "YEAR_COLUMNS", "MAX_YEARS"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,11 @@ YEAR_COLUMNS = (
     "share_served",
 )
 _TOL = 1e-6
+#: Longest horizon (years) a phasing may cover. Estates strategies plan 5-10 years ahead and
+#: capital programmes rarely beyond 30; a building lasts about 60. The model has one variable
+#: per hub and year, so an absurd horizon (a million years) builds for minutes; 100 years is
+#: beyond any real plan.
+MAX_YEARS = 100
 
 
 @dataclass(frozen=True)
@@ -233,9 +238,9 @@ def annual_budgets(annual_budget: float | Sequence[float], years: int) -> tuple[
         values = [float(v) for v in cast("Sequence[float]", annual_budget)]  # not a number: a sequence
         if len(values) != years:
             raise ValueError(f"{len(values)} annual budget(s) given for {years} year(s)")
-    bad = [v for v in values if not (v >= 0 and math.isfinite(v))]
+    bad = [v for v in values if not 0 <= v <= MAX_GBP]
     if bad:
-        raise ValueError(f"annual budgets must be non-negative amounts (GBP), got {bad}")
+        raise ValueError(f"annual budgets must be amounts (GBP) from 0 to {MAX_GBP:,.0f}, got {bad}")
     return tuple(values)
 
 
@@ -283,8 +288,8 @@ def phase_plan(
         If the solver is not available.
     """
     problems: list[str] = []
-    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
-        problems.append(f"years must be a positive whole number, got {years!r}")
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= MAX_YEARS:
+        problems.append(f"years must be a whole number from 1 to {MAX_YEARS}, got {years!r}")
     budgets: tuple[float, ...] = ()
     if not problems:
         try:

@@ -19,6 +19,9 @@ import pytest
 
 import optimise
 from catchment.outputs import MARKER as OUTPUT_MARKER
+from catchment.problem import MAX_GBP
+from geodata.settings import MAX_DETOUR_FACTOR, MAX_POPULATION
+from solvers.phasing import MAX_YEARS
 
 ROOT = Path(__file__).resolve().parents[1]
 REDBRIDGE = ROOT / "scenarios" / "redbridge.toml"
@@ -116,6 +119,12 @@ def _data(real_data: Path, *parts: str) -> Path:
         (["national", "--mip-gap", "1.5"], ["--mip-gap", "relative gap"]),
         (["national", "--floor", "-1"], ["--floor", "must not be negative"]),
         (["demo", "--seed", "-1"], ["--seed", "must not be negative"]),
+        (
+            ["phase", "demo", "--years", "1000000", "--annual-budget", "5e6"],
+            ["--years", f"from 1 to {MAX_YEARS}", "'1000000'"],
+        ),
+        (["phase", "demo", "--annual-budget", "1e300"], ["--annual-budget", f"from 0 to {MAX_GBP:,.0f}"]),
+        (["national", "--floor", "1e300"], ["--floor", f"from 0 to {MAX_POPULATION:,}"]),
     ],
     ids=[
         "time-limit-negative",
@@ -133,6 +142,9 @@ def _data(real_data: Path, *parts: str) -> Path:
         "mip-gap-above-1",
         "floor-negative",
         "seed-negative",
+        "years-absurd",
+        "budget-absurd",
+        "floor-absurd",
     ],
 )
 def test_bad_option_values_exit_2_naming_the_option(tmp_path, capsys, argv, expected):
@@ -637,6 +649,28 @@ def test_units_file_infinite_population_is_named(tmp_path, capsys, real_data, va
         capsys,
         ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data)],
         f"{units}, row 4, column 'population': {value!r} is not a finite number",
+    )
+
+
+def test_units_file_absurd_population_is_named(tmp_path, capsys, real_data):
+    units = tmp_path / "units.csv"
+    units.write_text(_THREE_UNITS.replace(",7477,", ",1e300,"))
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_units_scenario(tmp_path, units)), "--data-dir", str(real_data)],
+        f"{units}, row 4, column 'population': '1e300' is above the maximum {MAX_POPULATION:,}",
+        f"(accepted: 0 to {MAX_POPULATION:,})",
+    )
+
+
+def test_absurd_detour_factor_is_named_with_its_range(tmp_path, capsys):
+    path = _scenario(tmp_path, replace={"detour_factor = 1.3": "detour_factor = 1e308"})
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path)],
+        f"{path}: [travel] detour_factor must be from 1 to {MAX_DETOUR_FACTOR:g}, got 1e+308",
     )
 
 

@@ -466,3 +466,33 @@ def test_table_with_another_separator_is_named(tmp_path, sep, name):
     assert f"{path}, row 1: the file seems to use {name} as separator: a ','-separated file is expected" in str(
         err.value
     )
+
+
+def test_absurd_populations_are_refused_by_file_row_and_column(tmp_path):
+    from catchment.problem import MAX_GBP
+    from catchment.readers import read_options_file, read_units_file
+    from geodata.settings import MAX_POPULATION
+
+    path = write(tmp_path / "pop.csv", ["LSOA11CD,Persons_All-Ages", "E01000001,1749", "E01000002,1e300"])
+    with pytest.raises(InputDataError) as info:
+        read_lsoa_population(path)
+    assert f"row 3, column 'Persons_All-Ages': '1e300' is above the maximum {MAX_POPULATION:,}" in str(info.value)
+    path = write(tmp_path / "patients.csv", ["OrganisationCode,LSOA11CD,Patient", "F86001,E01000001,1e300"])
+    with pytest.raises(InputDataError) as info:
+        read_practice_lsoa(path)
+    assert f"row 2, column 'Patient': '1e300' is above the maximum {MAX_POPULATION:,}" in str(info.value)
+    path = write(
+        tmp_path / "units.csv",
+        ["id,population,easting,northing", "A,1e300,540000,187000", f"B,{MAX_POPULATION},541000,187000"],
+    )
+    with pytest.raises(InputDataError) as info:
+        read_units_file(path)
+    assert [(p.row, p.column) for p in info.value.problems] == [(2, "population")]
+    path = write(
+        tmp_path / "options.csv",
+        ["site_id,option,capital_cost,capacity", "S1,reuse,1e300,1000", "S2,reuse,100,1e300", f"S3,reuse,{MAX_GBP},"],
+    )
+    with pytest.raises(InputDataError) as info:
+        read_options_file(path)
+    assert [(p.row, p.column) for p in info.value.problems] == [(2, "capital_cost"), (3, "capacity")]
+    assert f"(accepted: 0 to {MAX_GBP:,.0f})" in str(info.value)

@@ -176,3 +176,64 @@ def test_scenario_and_sweep_files_with_a_byte_order_mark_are_read(tmp_path):
     sweep = tmp_path / "sweep.toml"
     sweep.write_bytes(b"\xef\xbb\xbf" + f'[sweep]\nbase = "{path}"\n[grid]\nfloor = [40000]\n'.encode())
     assert read_sweep(sweep).base == str(path)
+
+
+# Absurd values of the right type: refused with the key and the accepted range, the limits
+# read from where they are defined.
+def _absurd_cases():
+    from catchment.objective import MAX_WEIGHT
+    from catchment.problem import MAX_GBP
+    from geodata.settings import (
+        MAX_DETOUR_FACTOR,
+        MAX_DISTANCE_M,
+        MAX_POPULATION,
+        MAX_SPEED_KPH,
+        MAX_TRAVEL_MIN,
+        MIN_SPEED_KPH,
+    )
+
+    return [
+        ("sites", "hospitals_within_m", 1e308, f"from 0 to {MAX_DISTANCE_M:,.0f}"),
+        ("travel", "detour_factor", 1e308, f"from 1 to {MAX_DETOUR_FACTOR:,.0f}"),
+        ("travel", "speed_kph", 1e308, f"from {MIN_SPEED_KPH:,.0f} to {MAX_SPEED_KPH:,.0f}"),
+        ("travel", "speed_kph", 1e-300, f"from {MIN_SPEED_KPH:,.0f} to {MAX_SPEED_KPH:,.0f}"),
+        ("travel", "cutoff_min", 1e300, f"above 0 and at most {MAX_TRAVEL_MIN:,.0f}"),
+        ("travel", "max_snap_m", 1e308, f"above 0 and at most {MAX_DISTANCE_M:,.0f}"),
+        ("rules", "floor", 1e300, f"from 0 to {MAX_POPULATION:,}"),
+        ("rules", "ceiling", 1e308, f"above 0 and at most {MAX_POPULATION:,}"),
+        ("rules", "max_travel_min", 1e300, f"above 0 and at most {MAX_TRAVEL_MIN:,.0f}"),
+        ("rules", "budget", 1e300, f"from 0 to {MAX_GBP:,.0f}"),
+        ("objective", "mean_travel", 1e300, f"from 0 to {MAX_WEIGHT:,.0f}"),
+    ]
+
+
+@pytest.mark.parametrize(("section", "key", "value", "accepted"), _absurd_cases())
+def test_absurd_numbers_are_refused_with_the_accepted_range(section, key, value, accepted):
+    raw = {"units": {"ccg": "08N"}, section: {key: value}}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(raw, source="absurd.toml")
+    line = next(p for p in err.value.problems if f"absurd.toml: [{section}] {key} must be" in p)
+    assert accepted in line and line.endswith(f"got {value!r}"), line
+
+
+def test_absurd_hub_option_costs_and_capacities_are_refused():
+    from catchment.problem import MAX_GBP
+    from geodata.settings import MAX_POPULATION
+
+    raw = {
+        "units": {"ccg": "08N"},
+        "sites": {"options": {"hospital": {"reuse": 1e300, "new_build": {"capital_cost": 1, "capacity": 1e300}}}},
+    }
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(raw, source="absurd.toml")
+    text = str(err.value)
+    assert f"[sites.options.hospital] reuse needs a capital cost (GBP) from 0 to {MAX_GBP:,.0f}, got 1e+300" in text
+    assert f"new_build capacity (people) must be above 0 and at most {MAX_POPULATION:,}, got 1e+300" in text
+
+
+def test_the_limits_accept_every_example_scenario():
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml")):
+        if "sweep" not in path.name:
+            read_scenario(path)

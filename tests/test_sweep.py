@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -216,3 +217,31 @@ def test_redbridge_sweep_file_is_valid():
     spec = read_sweep(ROOT / "scenarios" / "redbridge-sweep.toml")
     assert Path(spec.base).name == "redbridge.toml" and spec.size() == 4 * 3 * 2 * 2 * 2
     assert list(itertools.islice(spec.axes, 5)) == ["floor", "polysystems", "max_travel_min", "budget", "mode"]
+
+
+@pytest.mark.parametrize(
+    ("grid", "expected"),
+    [
+        ("floor = { start = 0, stop = 1e308, step = 1e-300 }", "[grid] floor stop must be a number of people at most"),
+        ("floor = { start = 0, stop = 1e6, step = 1e-320 }", "[grid] floor gives too many values to count, more than"),
+        ("floor = { start = 0, stop = 1e6, step = 10 }", "[grid] floor gives 100,001 values, more than"),
+        ("floor = [1e300]", "[grid] floor[0] must be a number of people from 0 to"),
+        ("max_travel_min = [1e300]", "[grid] max_travel_min[0] must be"),
+        ("budget = [1e300]", "[grid] budget[0] must be"),
+    ],
+    ids=["range-stop-absurd", "range-step-absurd", "range-too-many", "floor-absurd", "travel-absurd", "budget-absurd"],
+)
+def test_absurd_grids_are_refused_with_the_limit(grid, expected):
+    from catchment.problem import MAX_GBP
+    from geodata.settings import MAX_POPULATION, MAX_TRAVEL_MIN
+
+    with pytest.raises(ScenarioError) as info:
+        parse_sweep({"sweep": {"base": "demo"}, "grid": tomllib.loads(grid)}, source="absurd.toml")
+    text = str(info.value)
+    assert f"absurd.toml: {expected}" in text, text
+    limit = {
+        "floor": f"{MAX_POPULATION:,}",
+        "max_travel_min": f"{MAX_TRAVEL_MIN:,.0f}",
+        "budget": f"{MAX_GBP:,.0f}",
+    }[grid.split()[0]]
+    assert limit in text or f"{catchment_sweep._MAX_POINTS:,}" in text, text
