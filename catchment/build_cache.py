@@ -22,6 +22,7 @@ import importlib
 import json
 import logging
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -278,14 +279,24 @@ def _warning_record(message: warnings.WarningMessage) -> dict[str, Any]:
 
 
 class _LogRecorder(logging.Handler):
-    """Keeps what the loggers of :data:`_PACKAGES` log at WARNING or above (but the cache's own)."""
+    """Keeps what the loggers of :data:`_PACKAGES` log at WARNING or above in its own thread (not the cache's).
+
+    Loggers are shared by the whole process: a build running in another thread at the same
+    time (the workbench serves each request in a thread) logs to this recorder too, and its
+    warnings are not about this build's data. A build does all its logging in its own thread
+    (its only helpers are forked processes for the road searches, which log nothing), so the
+    records of other threads are left out.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.records: list[dict[str, Any]] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name in _CACHE_LOGGERS:
+        # record.thread is None when logging.logThreads is off: emit runs in the logging thread
+        thread = record.thread if record.thread is not None else threading.get_ident()
+        if record.name in _CACHE_LOGGERS or thread != self.thread:
             return
         self.records.append(
             {

@@ -245,6 +245,37 @@ def test_logged_data_warnings_are_logged_again_on_a_hit(real_data, tmp_path, mon
     assert len(reads) == 1 and "read from cache" in caplog.text
 
 
+def test_builds_in_two_threads_store_only_their_own_warnings(monkeypatch):
+    """Two builds at once (the workbench serves requests in threads): each entry keeps its own warnings."""
+    import threading
+
+    from catchment import build_cache
+
+    stored: dict[str, list[str]] = {}
+    monkeypatch.setattr(
+        build_cache,
+        "_store_built_data",
+        lambda key, scenario, data, records, logged: stored.__setitem__(key, [r["message"] for r in logged]),
+    )
+    both_recording, both_logged = threading.Barrier(2), threading.Barrier(2)
+
+    def build(name: str) -> None:
+        def work() -> object:
+            both_recording.wait(timeout=30)  # both recorders are on the loggers
+            logging.getLogger("geodata.practices").warning("warning of build %s", name)
+            both_logged.wait(timeout=30)  # neither recorder is taken off before both logged
+            return object()
+
+        build_cache.build_and_store(_scenario(), name, work)
+
+    threads = [threading.Thread(target=build, args=(name,)) for name in ("A", "B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert stored == {"A": ["warning of build A"], "B": ["warning of build B"]}
+
+
 def test_unwritable_cache_folder_is_not_an_error(real_data, reference, tmp_path, monkeypatch, caplog):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
