@@ -63,6 +63,7 @@ __all__ = [
     "check_output_dir",
     "written_by_this_process",
     "MARKER",
+    "LEFTOVER_WARNING",
     "ENGINE_NAME",
     "engine_info",
     "provenance",
@@ -133,6 +134,8 @@ def atomic_output_dir(target: str | Path) -> Iterator[Path]:
         if _location_problem(exc):
             raise _location_error(target, exc) from exc
         raise
+    finally:  # this run is over: the next one names the leftovers again
+        _leftovers_named.difference_update([p for p in _leftovers_named if p.parent == target.parent])
 
 
 def check_output_dir(target: str | Path) -> Path:
@@ -239,7 +242,7 @@ _LOCATION_TEXT = re.compile(
     r"|permission denied",
     re.IGNORECASE,
 )
-_STALE = r"^\.{name}\.(?:(?P<staging>\d+)\.tmp|old-(?P<old>\d+))$"
+_STALE = r"^\.{name}\.(?:(?P<staging>\d+)\.tmp|old-(?P<old>\d+)(?:-\d+)?)$"
 
 
 def _write_marker(folder: Path) -> None:
@@ -298,7 +301,7 @@ def _tidy_stale(target: Path) -> None:
         if _running(int(found["staging"] or found["old"])):
             continue
         try:
-            if found["old"] and not target.exists():
+            if found["old"] and not target.exists() and not _discarded(entry):
                 os.replace(entry, target)
                 logger.warning(
                     "restored the earlier results %s from %s (a run was killed while replacing them)",
@@ -306,10 +309,13 @@ def _tidy_stale(target: Path) -> None:
                     entry.name,
                 )
             else:
-                shutil.rmtree(entry)
-                logger.info("removed %s, left by a run that was killed", entry)
+                failed = _delete_results(entry)
+                if failed is None:
+                    logger.info("removed %s, left by an earlier run", entry)
+                else:
+                    _name_leftover(entry, failed)
         except OSError as exc:
-            logger.warning("could not tidy %s: %s", entry, exc)
+            _name_leftover(entry, exc)
 
 
 @contextlib.contextmanager
@@ -331,9 +337,7 @@ def _swap(staging: Path, target: Path) -> None:
     with _sigint_deferred():
         backup = None
         if target.exists():
-            backup = target.with_name(f".{target.name}.old-{os.getpid()}")
-            if backup.exists():
-                shutil.rmtree(backup)
+            backup = _backup_name(target)
             os.replace(target, backup)
         try:
             os.replace(staging, target)
@@ -342,13 +346,90 @@ def _swap(staging: Path, target: Path) -> None:
                 os.replace(backup, target)
             raise
         if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-            if backup.exists():  # e.g. a folder inside made read-only: the new results are in place regardless
-                logger.warning(
-                    "the earlier results were moved aside to %s but could not all be deleted (permissions?); "
-                    "delete that folder yourself",
-                    backup,
-                )
+            failed = _delete_results(backup)
+            if failed is not None:  # e.g. a folder inside made read-only: the new results are in place regardless
+                _name_leftover(backup, failed)
+
+
+#: The warning naming earlier results moved aside that could not all be deleted (the folder, why).
+LEFTOVER_WARNING = (
+    "the earlier results were moved aside to %s but could not all be deleted (%s); the new results are in "
+    "place: delete that folder yourself"
+)
+#: Leftovers named in this run (:func:`check_output_dir` runs before the work and again before
+#: writing): each is named once per run.
+_leftovers_named: set[Path] = set()
+
+
+def _name_leftover(folder: Path, exc: OSError) -> None:
+    """Warn (once per run) that ``folder``, earlier results moved aside, could not be deleted."""
+    if folder in _leftovers_named:
+        return
+    _leftovers_named.add(folder)
+    logger.warning(LEFTOVER_WARNING, folder, exc.strerror or exc)
+
+
+def _backup_name(target: Path) -> Path:
+    """Where the earlier results go aside: ``.NAME.old-<pid>``, or ``-<n>`` added when that is taken.
+
+    A leftover of this very process that could not be deleted may hold the name.
+    """
+    backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+    number = 0
+    while backup.exists() or backup.is_symlink():
+        number += 1
+        backup = target.with_name(f".{target.name}.old-{os.getpid()}-{number}")
+    return backup
+
+
+#: Key of :data:`MARKER` set on earlier results being deleted: never to be put back.
+_DISCARDED = "discarded"
+
+
+def _discarded(folder: Path) -> bool:
+    """``folder`` is earlier results the engine set out to delete (not a swap a kill interrupted)."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and bool(marker.get(_DISCARDED))
+
+
+def _delete_results(folder: Path) -> OSError | None:
+    """Delete a folder of the engine's results, its :data:`MARKER` last; the first error, or None.
+
+    The marker is first flagged :data:`_DISCARDED`. What cannot be deleted (a folder inside
+    made read-only) keeps the marker, so that a later run still recognises the leftover as
+    the engine's, names it and deletes it once it can, and never puts it back as results.
+    """
+    failed: OSError | None = None
+    marker = folder / MARKER
+    with contextlib.suppress(OSError, ValueError):
+        record = json.loads(marker.read_text())
+        if isinstance(record, dict) and not record.get(_DISCARDED):
+            marker.write_text(json.dumps({**record, _DISCARDED: True}, indent=2) + "\n")
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        return exc
+    for entry in entries:  # everything deletable goes, whatever fails first
+        if entry.name == MARKER:
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError as exc:
+            failed = failed or exc
+    if failed is not None:
+        return failed
+    try:
+        (folder / MARKER).unlink(missing_ok=True)
+        folder.rmdir()
+    except OSError as exc:
+        return exc
+    return None
 
 
 def _discard(staging: Path, created: list[Path]) -> None:

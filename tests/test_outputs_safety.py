@@ -461,15 +461,51 @@ def test_summaries_record_the_same_provenance(tmp_path, real_data, argv, summary
     assert (out / outputs.MARKER).is_file()
 
 
-def test_earlier_results_that_cannot_be_deleted_are_named(tmp_path, monkeypatch, caplog):
-    """A folder inside the earlier results made read-only: the new results land, the leftover is named."""
+def _run(out: Path, text: str) -> None:
+    """What a command does: check the folder before the work, then write it (which checks again)."""
+    outputs.check_output_dir(out)
+    with outputs.atomic_output_dir(out) as staging:
+        _write(staging, text)
+
+
+def _leftover_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "could not all be deleted" in r.getMessage()]
+
+
+def test_earlier_results_that_cannot_be_deleted_are_named_once_per_run(tmp_path, monkeypatch, caplog):
+    """A folder inside the earlier results made read-only: the new results land, the leftover is
+    named once by each run (not by every check of the folder) until it can be deleted."""
     out = tmp_path / "out"
     with outputs.atomic_output_dir(out) as staging:
         _write(staging, "earlier\n")
-    monkeypatch.setattr(outputs.shutil, "rmtree", lambda path, ignore_errors=False: None)  # nothing can be deleted
-    with caplog.at_level("WARNING", logger="catchment.outputs"):
-        with outputs.atomic_output_dir(out) as staging:
-            _write(staging, "new\n")
+        (staging / "locked").mkdir()
+        (staging / "locked" / "map.png").write_bytes(b"png")
+    locked = {"unlock": False}
+    real_unlink = os.unlink
+
+    def unlink(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - os.unlink's signature
+        if not locked["unlock"] and os.path.basename(os.fspath(path)) == "map.png":
+            raise PermissionError(errno.EPERM, "Operation not permitted", os.fspath(path))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    runs = []
+    for text in ("new\n", "newer\n", "newest\n"):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="catchment.outputs"):
+            _run(out, text)
+        runs.append(_leftover_warnings(caplog))
+        assert (out / "assignments.csv").read_text() == text
     leftover = [p for p in tmp_path.iterdir() if p.name.startswith(".out.old-")]
-    assert len(leftover) == 1 and snapshot(out) != snapshot(leftover[0])
-    assert f"moved aside to {leftover[0]} but could not all be deleted" in caplog.text
+    assert len(leftover) == 1 and (leftover[0] / outputs.MARKER).is_file()  # still known as the engine's
+    assert [len(warned) for warned in runs] == [1, 1, 1]
+    assert all(f"moved aside to {leftover[0]} but could not all be deleted" in w[0] for w in runs)
+    assert "delete that folder yourself" in runs[0][0]
+    shutil.rmtree(out)  # the user deletes the results: the partly deleted leftover is not put back
+    outputs.check_output_dir(out)
+    assert not out.exists()
+    locked["unlock"] = True  # the user fixed the permissions: the next run deletes the leftover
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="catchment.outputs"):
+        _run(out, "last\n")
+    assert _leftover_warnings(caplog) == [] and staging_left(tmp_path) == []
