@@ -41,7 +41,7 @@ import time
 import warnings
 from pathlib import Path
 
-from catchment.settings import COMMAND_TIME_LIMIT_S, SOLVER_NAMES
+from catchment.settings import COMMAND_TIME_LIMIT_S, CONFIGURATION_CSV, SOLVER_NAMES
 from catchment.timing import deadline_after, time_limit_margin
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
@@ -218,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
         "--plan",
         type=_plan_argument,
         required=True,
-        help=f"CSV: unit_id, polysystem_id[, hub_site_id[, hub_option]]; or {PCN_PLAN!r}: today's PCNs",
+        help=f"{CONFIGURATION_CSV} (e.g. the assignments.csv of a run); or {PCN_PLAN!r}: today's PCNs",
     )
     common(ev)
     plan_files(ev)
@@ -504,12 +504,18 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _configured_plan(args: argparse.Namespace, plan_arg: Path | str, built, scenario):  # noqa: ANN001, ANN202
+def _configured_plan(  # noqa: ANN202
+    args: argparse.Namespace,
+    plan_arg: Path | str,
+    built,  # noqa: ANN001
+    scenario,  # noqa: ANN001
+    option: str = "--plan",
+):
     """The plan of ``--plan``/``--against``: a configuration file, or today's PCNs (with their table)."""
     from catchment.evaluate import plan_from_configuration
 
     if plan_arg != PCN_PLAN:
-        configuration = _read_configuration(Path(plan_arg))
+        configuration = _read_configuration(Path(plan_arg), option)
         return plan_from_configuration(built.problem, configuration, file=str(plan_arg)), None
     from catchment.current import current_pcn_plan
     from geodata.errors import ProblemDefinitionError
@@ -535,7 +541,7 @@ def _compare(args: argparse.Namespace) -> int:
     problem = built.problem
     current, pcns = _configured_plan(args, args.plan, built, scenario)
     if args.against is not None:
-        proposed, _ = _configured_plan(args, args.against, built, scenario)
+        proposed, _ = _configured_plan(args, args.against, built, scenario, "--against")
     else:
         result = solve_and_check(problem, _options(args, scenario), workers=scenario.solver.workers)
         code = _base_exit(result)
@@ -573,11 +579,16 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_BREAKS_RULES if current.violations else EXIT_OK
 
 
-def _read_configuration(path: Path):  # noqa: ANN202 - thin CLI glue
-    """A configuration CSV as text cells (missing, undecodable or ragged files: exit 2, file named)."""
+def _read_configuration(path: Path, option: str = "--plan"):  # noqa: ANN202 - thin CLI glue
+    """A configuration CSV as text cells (missing, undecodable, ragged or not CSV at all: exit 2, file named)."""
+    from catchment.outputs import plan_file_in
     from geodata.tables import read_table
 
-    return read_table(path, what="configuration file").reset_index(drop=True)
+    expects = f"{option} expects {CONFIGURATION_CSV}"
+    plan_file = plan_file_in(path.parent)
+    if plan_file is not None and plan_file.name != path.name:
+        expects += f"; that folder holds results of the engine: its plan is {plan_file}"
+    return read_table(path, what="configuration file", expects=expects).reset_index(drop=True)
 
 
 def _write_plan(  # noqa: ANN001 - thin CLI glue

@@ -36,15 +36,13 @@ import pandas as pd
 from catchment.metrics import objective_terms
 from catchment.plan import Plan
 from catchment.problem import OPTION_KINDS, Problem
+from catchment.settings import CONFIGURATION_COLUMNS
 from catchment.validate import few, validate_plan
 from geodata.errors import ProblemCollector
 
 __all__ = ["CONFIGURATION_COLUMNS", "plan_from_configuration"]
 
 logger = logging.getLogger(__name__)
-
-#: Required and optional columns of a configuration.
-CONFIGURATION_COLUMNS = ("unit_id", "polysystem_id", "hub_site_id", "hub_option")
 
 
 def plan_from_configuration(problem: Problem, configuration: pd.DataFrame, *, file: str = "<configuration>") -> Plan:

@@ -64,6 +64,8 @@ __all__ = [
     "written_by_this_process",
     "MARKER",
     "LEFTOVER_WARNING",
+    "ASSIGNMENTS_FILE",
+    "plan_file_in",
     "ENGINE_NAME",
     "engine_info",
     "provenance",
@@ -86,7 +88,9 @@ logger = logging.getLogger(__name__)
 #: spread every polysystem across the region). About 3% of Redbridge's patients.
 MIN_PATIENTS = 100.0
 
-OUTPUT_FILES = ("assignments.csv", "polysystems.csv", "solution.json", "polysystems.gpkg", "dropped.csv")
+#: The plan's unit-by-unit table: also a configuration that evaluate, compare and phase read.
+ASSIGNMENTS_FILE = "assignments.csv"
+OUTPUT_FILES = (ASSIGNMENTS_FILE, "polysystems.csv", "solution.json", "polysystems.gpkg", "dropped.csv")
 #: Columns of ``dropped.csv``.
 DROPPED_COLUMNS = ("unit_id", "name", "population", "reason")
 
@@ -262,6 +266,12 @@ def _engine_written(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(marker, dict) and marker.get("written_by") == ENGINE_NAME
+
+
+def plan_file_in(folder: str | Path) -> Path | None:
+    """The plan (:data:`ASSIGNMENTS_FILE`) of ``folder`` when it is an output folder of the engine, else None."""
+    plan = Path(folder) / ASSIGNMENTS_FILE
+    return plan if _engine_written(Path(folder)) and plan.is_file() else None
 
 
 def written_by_this_process(folder: str | Path, *, since: float) -> bool:

@@ -134,3 +134,13 @@ def check_solver_options(**options: Any) -> None:
         One error naming every invalid option.
     """
     SolverSettings(**options)
+
+
+#: Columns of a configuration (a plan given as a CSV: evaluate, compare, phase): two required,
+#: then two optional.
+CONFIGURATION_COLUMNS = ("unit_id", "polysystem_id", "hub_site_id", "hub_option")
+#: The same in words: what a configuration file holds.
+CONFIGURATION_CSV = (
+    f"a CSV with columns {', '.join(CONFIGURATION_COLUMNS[:2])}[, {CONFIGURATION_COLUMNS[2]}"
+    f"[, {CONFIGURATION_COLUMNS[3]}]]"
+)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import logging
 import re
 import sqlite3
@@ -114,6 +115,45 @@ def _raw_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
+#: Leading bytes of files that are not delimited text, and what they are.
+_SIGNATURES = (
+    (b"SQLite format 3\x00", "a GeoPackage or another SQLite database"),
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls) or another Office file"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "gzip-compressed data (a compressed table must be named .gz)"),
+)
+#: Share of control characters (not tab or line ends) from which a file counts as binary.
+_BINARY_SHARE = 0.05
+
+
+def _not_text(raw: bytes) -> str | None:
+    """What ``raw`` looks like when it is clearly not a delimited text table, else None."""
+    for signature, kind in _SIGNATURES:
+        if raw.startswith(signature):
+            return kind
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None  # UTF-16 text: the decoding error says so
+    head = raw[:8192]
+    controls = sum(1 for byte in head if byte < 0x20 and byte not in b"\t\n\r\x0b\x0c")
+    if b"\x00" in head or (head and controls / len(head) >= _BINARY_SHARE):
+        return "binary data, not text"
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start == b"{" or (start == b"[" and _is_json(raw)):
+        geo = re.search(rb'"type"\s*:\s*"(FeatureCollection|Feature)"', head)
+        return "GeoJSON" if geo else "JSON"
+    return None
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True
+
+
 def _codec(encoding: str) -> str:
     return "utf-8-sig" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else encoding
 
@@ -150,6 +190,7 @@ def read_table(
     encoding: str = "utf-8",
     header: bool = True,
     what: str = "input file",
+    expects: str | None = None,
 ) -> pd.DataFrame:
     """Read a delimited text file as strings, indexed by editor line number.
 
@@ -172,6 +213,10 @@ def read_table(
         labels 1, 2, ... (the 1-based positions an editor or a file specification uses).
     what
         Description used if the file is missing.
+    expects
+        What the file should be, e.g. ``"a CSV with columns ..."``, added to the message
+        when the file is empty or is not a text table at all (JSON, a GeoPackage, a
+        workbook, binary data).
 
     Returns
     -------
@@ -184,13 +229,19 @@ def read_table(
     MissingFileError
         If the file does not exist.
     InputDataError
-        If it cannot be decoded, is empty, or has rows with too many fields.
+        If it is not a text table (JSON, a GeoPackage, a workbook, binary data: named when
+        recognised), cannot be decoded, is empty, or has rows with too many fields.
     """
     path = require_file(path, what=what)
     raw = _raw_bytes(path)
+    wanted = f"; {expects}" if expects else ""
+    kind = _not_text(raw)
+    if kind is not None:
+        table = "CSV" if sep == "," else f"{sep!r}-separated text"
+        raise InputDataError([DataProblem(str(path), f"not a {table} {what}: it looks like {kind}{wanted}")])
     text = _decode(path, raw, encoding)
     if not text.strip():
-        raise InputDataError([DataProblem(str(path), "the file is empty")])
+        raise InputDataError([DataProblem(str(path), f"the file is empty{wanted}")])
     if header:
         _check_separator(path, text, sep)
     first_line = 2 if header else 1

@@ -496,3 +496,58 @@ def test_absurd_populations_are_refused_by_file_row_and_column(tmp_path):
         read_options_file(path)
     assert [(p.row, p.column) for p in info.value.problems] == [(2, "capital_cost"), (3, "capacity")]
     assert f"(accepted: 0 to {MAX_GBP:,.0f})" in str(info.value)
+
+
+# ---------------------------------------------------------------------------- files that are not CSV
+NOT_CSV = {
+    "solution.json": (b'{\n  "status": "optimal",\n  "objective": 5.16,\n  "gap": 0.0\n}\n', "JSON"),
+    "polysystems.geojson": (b'{"type": "FeatureCollection", "features": []}', "GeoJSON"),
+    "polysystems.gpkg": (b"SQLite format 3\x00" + bytes(range(256)) * 4, "GeoPackage or another SQLite"),
+    "plan.xlsx": (b"PK\x03\x04\x14\x00\x06\x00\x08\x00" + bytes(range(256)), "Excel workbook (.xlsx)"),
+    "plan.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "old Excel workbook (.xls)"),
+    "noise.bin": (bytes((7 * i + 3) % 256 for i in range(600)), "binary data"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_CSV))
+def test_a_file_that_is_not_csv_is_named_as_such(tmp_path, name):
+    from geodata.tables import read_table
+
+    content, looks_like = NOT_CSV[name]
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputDataError) as caught:
+        read_table(path, what="configuration file", expects="--plan expects a CSV")
+    (problem,) = caught.value.problems
+    assert problem.file == str(path) and problem.row is None
+    assert problem.message.startswith("not a CSV configuration file: it looks like ")
+    assert looks_like in problem.message and problem.message.endswith("; --plan expects a CSV")
+
+
+def test_a_latin1_csv_is_still_a_decoding_problem(tmp_path):
+    """Text in another encoding is not mistaken for binary data: the line and byte are named."""
+    from geodata.tables import read_table
+
+    path = tmp_path / "plan.csv"
+    path.write_bytes("unit_id,polysystem_id\nF86007,Caf\xe9\n".encode("latin-1"))
+    with pytest.raises(InputDataError, match=r"row 2: cannot be decoded as utf-8.*latin-1"):
+        read_table(path)
+
+
+def test_plan_option_points_to_the_plan_of_an_output_folder(tmp_path):
+    """--plan given a file of a run's output folder (solution.json, an empty file): its assignments.csv is named."""
+    import optimise
+    from catchment import outputs
+
+    folder = tmp_path / "run"
+    with outputs.atomic_output_dir(folder) as staging:
+        (staging / "solution.json").write_text('{"status": "optimal"}\n')
+        (staging / "empty.csv").write_text("")
+        (staging / outputs.ASSIGNMENTS_FILE).write_text("unit_id,polysystem_id\nF86007,PS01\n")
+    for name in ("solution.json", "empty.csv"):
+        with pytest.raises(InputDataError) as caught:
+            optimise._read_configuration(folder / name, "--against")
+        message = caught.value.problems[0].message
+        assert "--against expects a CSV with columns unit_id, polysystem_id" in message
+        assert message.endswith(f"its plan is {folder / outputs.ASSIGNMENTS_FILE}")
+    assert list(optimise._read_configuration(folder / outputs.ASSIGNMENTS_FILE).columns) == ["unit_id", "polysystem_id"]
