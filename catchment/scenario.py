@@ -376,6 +376,10 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
     )
 
 
+#: ``[units]`` keys that select practices by their NHS organisation (CCG, STP, PCN codes).
+_PRACTICE_SELECTIONS = ("ccg", "stp", "pcn")
+
+
 def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
     """``[units]``: the unit type and one selection (or a user's units file)."""
     source = r.source
@@ -406,10 +410,15 @@ def _parse_units(r: _Reader, raw: Mapping[str, Any]) -> UnitsSpec:
     )
     if not any((units.ccg, units.stp, units.pcn, units.lad, units.bbox, units.polygon, units.file)):
         r.problems.append(f"{source}: [units] needs a selection: ccg, stp, pcn, lad, bbox, polygon or file")
-    if units.type == "lsoa" and (units.stp or units.pcn):
+    by_practice = [k for k in _PRACTICE_SELECTIONS if getattr(units, k)]
+    if units.type == "lsoa" and by_practice:
+        # No published file maps LSOAs to CCGs, STPs or PCNs: such a key would be ignored and
+        # every LSOA of the boundary file (all of London) planned instead.
         r.problems.append(
-            f"{source}: [units] stp and pcn select practices (the PCN mapping lists practices); "
-            'for type = "lsoa" select by lad, bbox or polygon'
+            f"{source}: [units] {' and '.join(by_practice)} {'selects' if len(by_practice) == 1 else 'select'} "
+            "practices (CCG, STP and PCN codes "
+            'belong to practices, and no LSOA lookup of them is read); for type = "lsoa" select by '
+            "lad, bbox or polygon"
         )
     if units.file:
         mixed = [k for k in ("ccg", "stp", "pcn", "lad", "bbox", "polygon") if getattr(units, k) is not None]

@@ -140,13 +140,22 @@ def test_network_to_download_by_place_or_bbox():
         assert "s.toml: [travel] network" in str(caught.value)
 
 
+def test_lsoas_are_not_selected_by_ccg():
+    """No file maps LSOAs to CCGs: ccg with type = "lsoa" planned every London LSOA before."""
+    with pytest.raises(ScenarioError, match=r'\[units\] ccg selects practices .*for type = "lsoa" select by lad'):
+        parse_scenario({"units": {"type": "lsoa", "ccg": "08N"}}, source="s.toml")
+    with pytest.raises(ScenarioError, match=r"\[units\] ccg and pcn select practices"):
+        parse_scenario({"units": {"type": "lsoa", "ccg": "08N", "lad": "E09000026", "pcn": "U1"}}, source="s.toml")
+    assert parse_scenario({"units": {"type": "practice", "ccg": "08N"}}).units.ccg == "08N"
+
+
 def test_selection_by_stp_and_pcn():
     sc = parse_scenario({"units": {"stp": "QMF"}})
     assert sc.units.stp == "QMF" and sc.units.pcn is None
     sc = parse_scenario({"units": {"pcn": ["U08578", "U03653"]}})
     assert sc.units.pcn == ("U08578", "U03653")
     assert parse_scenario({"units": {"pcn": "U08578"}}).units.pcn == ("U08578",)
-    with pytest.raises(ScenarioError, match=r"s.toml: \[units\] stp and pcn select practices"):
+    with pytest.raises(ScenarioError, match=r"s.toml: \[units\] stp selects practices"):
         parse_scenario({"units": {"type": "lsoa", "stp": "QMF"}}, source="s.toml")
     with pytest.raises(ScenarioError, match=r"\[units\] pcn must be a list of texts"):
         parse_scenario({"units": {"pcn": ["U1", 2]}}, source="s.toml")

@@ -47,8 +47,10 @@ def test_rules_panel_is_parsed_like_a_scenario_file(session):
 def test_area_from_a_list_is_a_scenario():
     scenario = area_scenario("lad", "E09000026", "lsoa")
     assert scenario.units.lad == "E09000026" and scenario.rules.contiguity
-    with pytest.raises(ScenarioError, match="stp and pcn select practices"):
+    with pytest.raises(ScenarioError, match="stp selects practices"):
         area_scenario("stp", "QMF", "lsoa")
+    with pytest.raises(ScenarioError, match="ccg selects practices"):
+        area_scenario("ccg", "08N", "lsoa")
 
 
 def test_move_breaks_the_floor_then_undo_and_redo(session):
