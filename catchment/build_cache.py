@@ -49,6 +49,11 @@ _BUILD_CACHE_VERSION = 3
 _PACKAGES = ("geodata", "catchment")
 #: Loggers of :data:`_PACKAGES` that report on the cache itself, not on the data: not stored.
 _CACHE_LOGGERS = ("geodata.cache", __name__)
+#: One build at a time in a process: :func:`warnings.catch_warnings` changes the process's
+#: warning filters and ``showwarning``, so two builds in threads at once (the workbench serves
+#: requests in threads) would record each other's warnings, or lose them when the first
+#: build's exit restores the state the second one is recording with.
+_BUILD_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +135,13 @@ def build_and_store(scenario: Scenario, key: str, build: Callable[[], BuiltData]
     """Build (a cache miss), store the result with the warnings raised meanwhile, raise them.
 
     What the build logs at WARNING or above is logged as usual and stored with the entry too.
+    Builds in other threads of the process wait for this one (:data:`_BUILD_LOCK`).
     """
+    with _BUILD_LOCK:
+        return _build_and_store(scenario, key, build)
+
+
+def _build_and_store(scenario: Scenario, key: str, build: Callable[[], BuiltData]) -> BuiltData:
     recorder = _LogRecorder()
     for name in _PACKAGES:
         logging.getLogger(name).addHandler(recorder)

@@ -246,34 +246,55 @@ def test_logged_data_warnings_are_logged_again_on_a_hit(real_data, tmp_path, mon
 
 
 def test_builds_in_two_threads_store_only_their_own_warnings(monkeypatch):
-    """Two builds at once (the workbench serves requests in threads): each entry keeps its own warnings."""
+    """Two builds at once (the workbench serves requests in threads): each entry keeps its own warnings.
+
+    Python's warning capture is process-wide, so the second build waits for the first: with
+    both inside at once, the first one's exit restored the warning state the second was
+    recording with, and the second build's warning was lost from its entry.
+    """
     import threading
 
     from catchment import build_cache
 
-    stored: dict[str, list[str]] = {}
+    stored: dict[str, tuple[list[str], list[str]]] = {}
     monkeypatch.setattr(
         build_cache,
         "_store_built_data",
-        lambda key, scenario, data, records, logged: stored.__setitem__(key, [r["message"] for r in logged]),
+        lambda key, scenario, data, records, logged: stored.__setitem__(
+            key, ([r["message"] for r in records], [r["message"] for r in logged])
+        ),
     )
-    both_recording, both_logged = threading.Barrier(2), threading.Barrier(2)
+    a_inside, a_may_finish, b_inside = threading.Event(), threading.Event(), threading.Event()
+
+    def work(name: str) -> object:
+        if name == "A":
+            a_inside.set()
+            a_may_finish.wait(timeout=30)
+        else:
+            b_inside.set()
+        warnings.warn(f"data warning of build {name}", UserWarning, stacklevel=1)
+        logging.getLogger("geodata.practices").warning("warning of build %s", name)
+        return object()
 
     def build(name: str) -> None:
-        def work() -> object:
-            both_recording.wait(timeout=30)  # both recorders are on the loggers
-            logging.getLogger("geodata.practices").warning("warning of build %s", name)
-            both_logged.wait(timeout=30)  # neither recorder is taken off before both logged
-            return object()
+        build_cache.build_and_store(_scenario(), name, lambda: work(name))
 
-        build_cache.build_and_store(_scenario(), name, work)
-
-    threads = [threading.Thread(target=build, args=(name,)) for name in ("A", "B")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert stored == {"A": ["warning of build A"], "B": ["warning of build B"]}
+    with warnings.catch_warnings():  # the builds re-issue their warnings: not this test's output
+        warnings.simplefilter("ignore")
+        first = threading.Thread(target=build, args=("A",))
+        first.start()
+        assert a_inside.wait(timeout=30)
+        second = threading.Thread(target=build, args=("B",))
+        second.start()
+        b_started_early = b_inside.wait(timeout=1.0)  # it waits for A (without the lock it starts at once)
+        a_may_finish.set()
+        for thread in (first, second):
+            thread.join(timeout=60)
+    assert not b_started_early
+    assert stored == {
+        "A": (["data warning of build A"], ["warning of build A"]),
+        "B": (["data warning of build B"], ["warning of build B"]),
+    }
 
 
 def test_unwritable_cache_folder_is_not_an_error(real_data, reference, tmp_path, monkeypatch, caplog):
