@@ -512,11 +512,8 @@ def _configured_plan(  # noqa: ANN202
     option: str = "--plan",
 ):
     """The plan of ``--plan``/``--against``: a configuration file, or today's PCNs (with their table)."""
-    from catchment.evaluate import plan_from_configuration
-
     if plan_arg != PCN_PLAN:
-        configuration = _read_configuration(Path(plan_arg), option)
-        return plan_from_configuration(built.problem, configuration, file=str(plan_arg)), None
+        return _plan_from_file(built.problem, Path(plan_arg), option), None
     from catchment.current import current_pcn_plan
     from geodata.errors import ProblemDefinitionError
 
@@ -579,16 +576,24 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_BREAKS_RULES if current.violations else EXIT_OK
 
 
-def _read_configuration(path: Path, option: str = "--plan"):  # noqa: ANN202 - thin CLI glue
-    """A configuration CSV as text cells (missing, undecodable, ragged or not CSV at all: exit 2, file named)."""
+def _plan_from_file(problem, path: Path, option: str = "--plan"):  # noqa: ANN001, ANN202 - thin CLI glue
+    """The plan of a configuration CSV; bad files are exit 2 with the file named.
+
+    Missing, undecodable, ragged, not CSV at all or without the configuration's columns; for
+    another file of an engine's output folder the error names the folder's plan.
+    """
+    from catchment.evaluate import plan_from_configuration
     from catchment.outputs import plan_file_in
     from geodata.tables import read_table
 
     expects = f"{option} expects {CONFIGURATION_CSV}"
     plan_file = plan_file_in(path.parent)
+    hint = None
     if plan_file is not None and plan_file.name != path.name:
-        expects += f"; that folder holds results of the engine: its plan is {plan_file}"
-    return read_table(path, what="configuration file", expects=expects).reset_index(drop=True)
+        hint = f"that folder holds results of the engine: its plan is {plan_file}"
+        expects += f"; {hint}"
+    configuration = read_table(path, what="configuration file", expects=expects).reset_index(drop=True)
+    return plan_from_configuration(problem, configuration, file=str(path), hint=hint)
 
 
 def _write_plan(  # noqa: ANN001 - thin CLI glue
@@ -911,10 +916,9 @@ def _phase(args: argparse.Namespace) -> int:
     options = _options(args, scenario)
     problem = built.problem
     if args.plan is not None:
-        from catchment.evaluate import plan_from_configuration
         from geodata.errors import DataProblem, InputDataError
 
-        plan = plan_from_configuration(problem, _read_configuration(args.plan), file=str(args.plan))
+        plan = _plan_from_file(problem, args.plan)
         violations = plan.violations  # the validator's findings, as for evaluate
         if violations:  # the user's configuration, not the engine's plan: bad input
             raise InputDataError(

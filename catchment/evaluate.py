@@ -45,7 +45,9 @@ __all__ = ["CONFIGURATION_COLUMNS", "plan_from_configuration"]
 logger = logging.getLogger(__name__)
 
 
-def plan_from_configuration(problem: Problem, configuration: pd.DataFrame, *, file: str = "<configuration>") -> Plan:
+def plan_from_configuration(
+    problem: Problem, configuration: pd.DataFrame, *, file: str = "<configuration>", hint: str | None = None
+) -> Plan:
     """Build the plan a configuration describes.
 
     Parameters
@@ -59,6 +61,8 @@ def plan_from_configuration(problem: Problem, configuration: pd.DataFrame, *, fi
         the header being line 1.
     file
         Name of the file the table came from, for error messages.
+    hint
+        Said after a missing column (e.g. which file of the folder is a configuration).
 
     Returns
     -------
@@ -82,7 +86,7 @@ def plan_from_configuration(problem: Problem, configuration: pd.DataFrame, *, fi
     problems = ProblemCollector(file)
     found = ", ".join(map(str, configuration.columns))
     for column in [c for c in CONFIGURATION_COLUMNS[:2] if c not in configuration.columns]:
-        problems.add(f"required column is missing (columns found: {found})", column=column)
+        problems.add(f"required column is missing (columns found: {found}){f'; {hint}' if hint else ''}", column=column)
     problems.raise_if_any()
 
     members, hubs_given, options_given = _read_rows(problem, configuration.reset_index(drop=True), problems)

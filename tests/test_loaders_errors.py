@@ -535,19 +535,27 @@ def test_a_latin1_csv_is_still_a_decoding_problem(tmp_path):
 
 
 def test_plan_option_points_to_the_plan_of_an_output_folder(tmp_path):
-    """--plan given a file of a run's output folder (solution.json, an empty file): its assignments.csv is named."""
+    """--plan given another file of a run's output folder (solution.json, an empty file, its
+    polysystems.csv): the error names the folder's assignments.csv."""
     import optimise
     from catchment import outputs
+    from catchment.problem import Problem
 
+    problem = Problem.from_arrays(
+        unit_ids=["F86007", "F86008"], population=[30_000, 30_000], site_ids=["S1"], travel_min=[[1.0], [2.0]]
+    )
     folder = tmp_path / "run"
     with outputs.atomic_output_dir(folder) as staging:
         (staging / "solution.json").write_text('{"status": "optimal"}\n')
         (staging / "empty.csv").write_text("")
-        (staging / outputs.ASSIGNMENTS_FILE).write_text("unit_id,polysystem_id\nF86007,PS01\n")
-    for name in ("solution.json", "empty.csv"):
+        (staging / "polysystems.csv").write_text("polysystem_id,hub_site_id,population\nPS01,S1,60000\n")
+        (staging / outputs.ASSIGNMENTS_FILE).write_text("unit_id,polysystem_id\nF86007,PS01\nF86008,PS01\n")
+    for name in ("solution.json", "empty.csv", "polysystems.csv"):
         with pytest.raises(InputDataError) as caught:
-            optimise._read_configuration(folder / name, "--against")
+            optimise._plan_from_file(problem, folder / name, "--against")
         message = caught.value.problems[0].message
-        assert "--against expects a CSV with columns unit_id, polysystem_id" in message
+        if name != "polysystems.csv":
+            assert "--against expects a CSV with columns unit_id, polysystem_id" in message
         assert message.endswith(f"its plan is {folder / outputs.ASSIGNMENTS_FILE}")
-    assert list(optimise._read_configuration(folder / outputs.ASSIGNMENTS_FILE).columns) == ["unit_id", "polysystem_id"]
+    plan = optimise._plan_from_file(problem, folder / outputs.ASSIGNMENTS_FILE)
+    assert dict(plan.assignment) == {"F86007": "S1", "F86008": "S1"}
