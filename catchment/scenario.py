@@ -332,6 +332,13 @@ class _Reader:
 def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: Path | None = None) -> Scenario:
     """Validate a scenario given as a mapping (parsed TOML); see :func:`read_scenario`."""
     r = _Reader(source)
+    if {"sweep", "grid"} & set(raw):  # the user's likeliest mix-up: say so, not "unknown sections"
+        raise ScenarioError(
+            [
+                f"{source}: a sweep file ([sweep], [grid]), not a scenario: run it with "
+                f"`python optimise.py sweep {source}`, or give a scenario file here"
+            ]
+        )
     top_allowed = {"scenario", "units", "sites", "travel", "rules", "objective", "solver", "data"}
     unknown = sorted(set(raw) - top_allowed)
     if unknown:

@@ -184,6 +184,13 @@ def read_sweep(path: str | Path) -> SweepSpec:
 def parse_sweep(raw: Mapping[str, Any], *, source: str = "<sweep>", path: Path | None = None) -> SweepSpec:
     """Validate a sweep given as a mapping (parsed TOML); see :func:`read_sweep`."""
     problems: list[str] = []
+    if not {"sweep", "grid"} & set(raw) and {"units", "rules"} & set(raw):  # a scenario given as a sweep
+        raise ScenarioError(
+            [
+                f"{source}: a scenario file, not a sweep ([sweep] base and [grid]): run it with "
+                f"`python optimise.py run {source}`, or name it as the base of a sweep file"
+            ]
+        )
     unknown = sorted(set(raw) - {"sweep", "grid"})
     if unknown:
         problems.append(unknown_keys(source, "", unknown, {"grid", "sweep"}, what="section(s)"))

@@ -246,3 +246,19 @@ def test_the_limits_accept_every_example_scenario():
     for path in sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml")):
         if "sweep" not in path.name:
             read_scenario(path)
+
+
+def test_sweep_and_scenario_files_mixed_up_are_named(tmp_path):
+    """A sweep file given as a scenario (or as a sweep's base), or a scenario given to sweep: said so."""
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text('[sweep]\nbase = "sweep.toml"\n\n[grid]\nfloor = [40000]\n')
+    with pytest.raises(ScenarioError) as caught:
+        read_scenario(sweep_file)
+    assert list(caught.value.problems) == [
+        f"{sweep_file}: a sweep file ([sweep], [grid]), not a scenario: run it with "
+        f"`python optimise.py sweep {sweep_file}`, or give a scenario file here"
+    ]
+    scenario_file = tmp_path / "scenario.toml"
+    scenario_file.write_text('[units]\nccg = "08N"\n\n[rules]\nfloor = 50000\n')
+    with pytest.raises(ScenarioError, match=r"scenario.toml: a scenario file, not a sweep .*optimise.py run "):
+        read_sweep(scenario_file)
