@@ -105,22 +105,40 @@ class UnknownCodeError(InputDataError):
     """
 
     def __init__(self, file: str | Path, *, kind: str, codes: Iterable[str], known: Iterable[str]) -> None:
-        import difflib
-
         self.kind = kind
         self.codes = tuple(codes)
-        ordered = sorted(set(known))
-        self.suggestions = {c: tuple(difflib.get_close_matches(c, ordered, n=3, cutoff=0.6)) for c in self.codes}
+        self.suggestions = close_codes(self.codes, known)
         super().__init__([DataProblem(str(file), self.describe(), column=f"{kind}_code")])
 
     def describe(self) -> str:
         """``unknown CCG code 'X' (did you mean 'Y'?)``, for every code."""
-        parts = []
-        for code in self.codes:
-            close = self.suggestions.get(code)
-            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
-            parts.append(f"{code!r}{hint}")
+        parts = [f"{code!r}{did_you_mean(self.suggestions.get(code, ()))}" for code in self.codes]
         return f"unknown {self.kind.upper()} code(s) {', '.join(parts)}: no row of the file has it"
+
+
+def close_codes(codes: Iterable[str], known: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The known codes closest to each unknown one.
+
+    The same code in other letter case (``08n``: ``08N``) when there is one, else up to
+    three similar ones (:func:`difflib.get_close_matches`).
+    """
+    import difflib
+
+    ordered = sorted(set(known))
+    by_case: dict[str, list[str]] = {}
+    for k in ordered:
+        by_case.setdefault(k.casefold(), []).append(k)
+    out = {}
+    for code in codes:
+        same = by_case.get(code.casefold())
+        out[code] = tuple(same) if same else tuple(difflib.get_close_matches(code, ordered, n=3, cutoff=0.6))
+    return out
+
+
+def did_you_mean(close: Iterable[str]) -> str:
+    """`` (did you mean 'A' or 'B'?)``, or nothing when there is no close code."""
+    close = tuple(close)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 class NetworkError(CatchmentError):
@@ -231,7 +249,8 @@ class UnknownCcgError(CatchmentError, ValueError):
         self.codes = tuple(codes)
         known = sorted(known)
         sample = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
-        asked = ", ".join(self.codes) if self.codes else "(none)"
+        close = close_codes(self.codes, known)
+        asked = ", ".join(f"{c}{did_you_mean(close[c])}" for c in self.codes) if self.codes else "(none)"
         super().__init__(
             f"unknown CCG code(s) {asked}: not in column 'ccg_code' of {file} ({len(known)} codes there: {sample})"
         )

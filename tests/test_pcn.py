@@ -130,3 +130,21 @@ def test_scenario_selects_practices_by_stp_and_pcn(real_data, mapping):
     with pytest.raises(ScenarioError, match=r"\[units\] pcn: unknown PCN code\(s\) 'U0857' \(did you mean") as caught:
         build_from_scenario(parse_scenario({"units": {"pcn": "U0857"}}), data_dir=real_data)
     assert PCN_MAPPING_FILE.split("/")[-1] in str(caught.value)
+
+
+def test_a_code_in_other_letter_case_is_suggested_alone():
+    """``08n`` for ``08N``: the code itself, not three look-alikes (08N, 08Y, 08X) of one ratio."""
+    from geodata.errors import UnknownCcgError, UnknownCodeError, close_codes
+
+    known = ["08N", "08X", "08Y", "07L", "E09000026"]
+    assert close_codes(["08n", "e09000026", "08Z", "QQQ"], known) == {
+        "08n": ("08N",),
+        "e09000026": ("E09000026",),
+        "08Z": ("08Y", "08X", "08N"),  # difflib: best first, ties last-listed first
+        "QQQ": (),
+    }
+    assert "unknown CCG code(s) '08n' (did you mean '08N'?)" in str(
+        UnknownCodeError("list.csv", kind="ccg", codes=["08n"], known=known)
+    )
+    message = str(UnknownCcgError(["08n", "QQQ"], known=known, file="list.csv"))
+    assert message.startswith("unknown CCG code(s) 08n (did you mean '08N'?), QQQ: not in column 'ccg_code'")
