@@ -49,6 +49,7 @@ __all__ = [
     "BuiltProblem",
     "problem_from_frames",
     "build_from_scenario",
+    "unread_data_roles",
     "lsoa_adjacency",
     "practice_travel",
     "default_options",
@@ -153,8 +154,8 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
 
 
 def _scenario_name(scenario: Scenario) -> str:
-    """How an error names the scenario: its file, or ``<scenario>`` for one built in memory."""
-    return str(scenario.path) if scenario.path is not None else "<scenario>"
+    """How an error names the scenario (:attr:`Scenario.where`)."""
+    return scenario.where
 
 
 def _check_waivers(scenario: Scenario, units: pd.DataFrame) -> None:
@@ -168,12 +169,58 @@ def _check_waivers(scenario: Scenario, units: pd.DataFrame) -> None:
         )
 
 
+def unread_data_roles(scenario: Scenario) -> list[str]:
+    """The ``[data]`` roles a scenario gives whose files its build never reads.
+
+    Always read: ``land`` and ``lad_boundaries``; ``hospitals`` with ``[sites]
+    hospitals_within_m``; the practice files for practice units selected from the published
+    data or for ``[sites] largest_practices``; the LSOA files for LSOA units (practice units
+    read the centroids, IMD scores and boundaries of the LSOAs where their patients live,
+    and the ``registrations``); ``pcn_mapping`` for practice units (today's PCNs).
+    """
+    from geodata import ons  # local: heavy modules
+    from geodata import practices as gp_practices
+
+    units, sites = scenario.units, scenario.sites
+    published = not units.file
+    read = {"land", "lad_boundaries"}
+    if sites.hospitals_within_m is not None:
+        read.add("hospitals")
+    if (published and units.type == "practice") or sites.largest_practices:
+        read |= set(gp_practices.PRACTICE_FILES) - {"hospitals"}
+    if published and units.type == "lsoa":
+        read |= set(ons.LSOA_FILES)
+    if published and units.type == "practice":
+        read |= (set(ons.LSOA_FILES) - {"population"}) | {"registrations"}
+    if units.type == "practice":
+        read.add("pcn_mapping")
+    return [role for role in scenario.data if role not in read]
+
+
+def _warn_unread_roles(scenario: Scenario) -> None:
+    unread = unread_data_roles(scenario)
+    if unread:
+        units = scenario.units
+        what = "units from [units] file" if units.file else f'type = "{units.type}" units'
+        logger.warning(
+            "%s: [data] %s not read by this scenario (%s, [sites] hospitals_within_m%s, largest_practices = %d): "
+            "the file(s) given there are not used",
+            scenario.where,
+            f"{', '.join(unread)} {'is' if len(unread) == 1 else 'are'}",
+            what,
+            " = false" if scenario.sites.hospitals_within_m is None else f" = {scenario.sites.hospitals_within_m:g}",
+            scenario.sites.largest_practices,
+        )
+
+
 def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
     """Read the files a scenario names and compute what its problem is made of."""
     from geodata import ons  # local: heavy modules
     from geodata import practices as gp_practices
     from geodata.cache import file_digest
     from geodata.nhs import read_practice_lsoa
+
+    _warn_unread_roles(scenario)
 
     files: dict[str, Path] = {}
 

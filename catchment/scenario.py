@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import logging
 import math
 import tomllib
 from collections.abc import Mapping
@@ -71,12 +72,15 @@ __all__ = [
     "DEFAULT_OPTIONS",
     "PATH_KEYS",
     "REGISTRATIONS_FILE",
+    "TRAVEL_KEYS",
     "data_roles",
     "unknown_keys",
     "read_scenario",
     "read_toml",
     "parse_scenario",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Hub options assumed when a scenario gives none: indicative capital costs (GBP) per site
 #: type. They are placeholders for a planner's own estates figures and are reported as such.
@@ -114,7 +118,18 @@ def unknown_keys(
     return f"{source}: {where}unknown {what} {', '.join(named)}; allowed: {', '.join(sorted(allowed))}"
 
 
-_TRAVEL_SOURCES = ("network", "matrix", "estimate")
+#: ``[travel] source`` -> the other ``[travel]`` keys that source reads. A key of another
+#: source is not used: reading the scenario logs a warning naming it.
+TRAVEL_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "network": ("network", "mode", "cutoff_min", "max_snap_m"),
+        "matrix": ("matrix",),
+        "estimate": ("detour_factor", "speed_kph"),
+    }
+)
+_TRAVEL_SOURCES = tuple(TRAVEL_KEYS)
+#: Suffix of a ``[travel] network`` file read as a saved network (GraphML), not as OSM data.
+GRAPHML_SUFFIX = ".graphml"
 _MODES = ("drive", "walk")
 
 #: The keys whose values are paths of files a scenario reads (besides every ``[data]`` role).
@@ -177,6 +192,15 @@ class TravelSpec:
     cutoff_min: float | None = None
     max_snap_m: float = 500.0
 
+    @property
+    def graphml(self) -> bool:
+        """The network is a GraphML file: its travel times are read as saved, for the mode it records."""
+        return (
+            self.source == "network"
+            and self.network is not None
+            and Path(self.network).suffix.lower() == GRAPHML_SUFFIX
+        )
+
 
 #: A scenario's ``[solver]`` table: :class:`catchment.settings.SolverSettings` (its ``name``
 #: is the settings' ``solver``; ``time_limit`` defaults to ``SCENARIO_TIME_LIMIT_S`` there).
@@ -198,6 +222,11 @@ class Scenario:
     boundaries: str | None = None
     data: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        """How an error names the scenario: its file, or ``<scenario>`` for one built in memory."""
+        return str(self.path) if self.path is not None else "<scenario>"
 
     def resolve(self, relative: str, data_dir: Path) -> Path:
         """Resolve a scenario path: absolute stays, relative is taken under ``data_dir``.
@@ -256,6 +285,8 @@ class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[str] = []
+        #: Keys given but not used in this combination (logged when the scenario is valid).
+        self.unused: list[str] = []
 
     def table(self, raw: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
         value = raw.get(key, {})
@@ -367,6 +398,8 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
 
     if r.problems:
         raise ScenarioError(r.problems)
+    for message in r.unused:
+        logger.warning("%s", message)
     assert rules is not None and objective is not None and solver is not None
     return Scenario(
         name=name,
@@ -484,6 +517,11 @@ def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:
     both = set(sites.required) & set(sites.excluded)
     if both:
         r.problems.append(f"{source}: [sites] site(s) both required and excluded: {', '.join(sorted(both))}")
+    if sites.hospitals_within_m is None and "hospital_sector" in s:
+        r.unused.append(
+            f"{source}: [sites] hospital_sector is not used: hospitals_within_m = false takes no hospital sites "
+            "(give hospitals_within_m in metres to take the hospitals of that sector)"
+        )
     if sites.hospitals_within_m is None and not sites.largest_practices and not sites.file:
         r.problems.append(
             f"{source}: [sites] gives no candidate hub sites (hospitals_within_m, largest_practices or file)"
@@ -548,9 +586,7 @@ def _parse_site_options(r: _Reader, s: Mapping[str, Any]) -> dict[str, tuple[tup
 def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
     """``[travel]``: where travel times come from."""
     source = r.source
-    t = r.table(
-        raw, "travel", {"source", "network", "mode", "matrix", "detour_factor", "speed_kph", "cutoff_min", "max_snap_m"}
-    )
+    t = r.table(raw, "travel", {"source", *(key for keys in TRAVEL_KEYS.values() for key in keys)})
     place, bbox = _parse_network_query(r, t.get("network"))
     travel = TravelSpec(
         source=r.get(t, "travel", "source", str, "estimate", choices=_TRAVEL_SOURCES),
@@ -573,6 +609,14 @@ def _parse_travel(r: _Reader, raw: Mapping[str, Any]) -> TravelSpec:
         )
     if travel.source == "matrix" and not travel.matrix:
         r.problems.append(f'{source}: [travel] source = "matrix" needs matrix = <CSV or Parquet file>')
+    for other, keys in TRAVEL_KEYS.items():
+        for key in keys:
+            if key in t and other != travel.source:
+                hint = " (a limit for any source: [rules] max_travel_min)" if key == "cutoff_min" else ""
+                r.unused.append(
+                    f'{source}: [travel] {key} is not used: it is read with source = "{other}" only, and this '
+                    f'scenario\'s source is "{travel.source}"{hint}'
+                )
     return travel
 
 
@@ -690,7 +734,7 @@ def _parse_solver(r: _Reader, raw: Mapping[str, Any]) -> SolverSettings | None:
     """``[solver]``: the solver settings (``None`` when they are invalid; the problems are recorded)."""
     so = r.table(raw, "solver", {"name", "time_limit", "mip_gap", "k_nearest", "threads", "method", "workers"})
     try:
-        return SolverSettings(
+        settings = SolverSettings(
             solver=r.get(so, "solver", "name", str, DEFAULTS.solver, choices=SOLVER_NAMES),
             time_limit=r.get(so, "solver", "time_limit", float, SCENARIO_TIME_LIMIT_S, positive=True),
             mip_gap=r.get(so, "solver", "mip_gap", float, DEFAULTS.mip_gap, minimum=0),
@@ -703,6 +747,12 @@ def _parse_solver(r: _Reader, raw: Mapping[str, Any]) -> SolverSettings | None:
     except ValueError as exc:  # e.g. mip_gap >= 1
         r.problems.extend(f"{r.source}: [solver] {p.strip()}" for p in str(exc).splitlines()[1:])
         return None
+    if settings.method == "mip" and "workers" in so:
+        r.unused.append(
+            f'{r.source}: [solver] workers is not used: method = "mip" solves one model in one process '
+            '(workers are the processes of the neighbourhood search, method = "lns" or "auto")'
+        )
+    return settings
 
 
 def _parse_data(r: _Reader, raw: Mapping[str, Any]) -> dict[str, str]:

@@ -424,6 +424,10 @@ def sweep_bases(
         not_applicable["mode"] = (
             f"the base scenario's travel times are {kind}, not a road network: they do not depend on the mode"
         )
+    elif wants_mode and scenario.travel.graphml:
+        not_applicable["mode"] = (
+            "the base scenario's road network is a GraphML file: its travel times were saved for one mode"
+        )
     if not wants_mode or "mode" in not_applicable:
         return {None: build_from_scenario(scenario, data_dir=data_dir)}, not_applicable, record
     bases: dict[str | None, BuiltProblem] = {}

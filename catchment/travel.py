@@ -22,7 +22,7 @@ from scipy import sparse
 
 from catchment.scenario import Scenario
 from geodata import tables as v
-from geodata.errors import DataProblem, InputDataError
+from geodata.errors import DataProblem, InputDataError, ScenarioError
 from geodata.tables import isin
 
 __all__ = ["practice_travel", "scenario_travel", "check_matrix_covers_practices", "check_network_covers"]
@@ -210,8 +210,9 @@ def scenario_travel(
     else:
         path = scenario.resolve(spec.network or "", root)
         files["network"] = path
-        if path.suffix.lower() == ".graphml":
+        if spec.graphml:
             graph = gn.graph_from_graphml(path)
+            _check_graphml_mode(scenario, path, graph.graph.get("mode"))
         else:
             graph = gn.graph_from_osm_file(path, mode=spec.mode)
     with warnings.catch_warnings(record=True) as raised:  # the far points, listed only if the network is kept
@@ -242,6 +243,37 @@ def scenario_travel(
             ).minutes
         )
     return f"{tt.label}: {tt.description}", "network", np.asarray(tt.minutes), fallback, area_ok, False
+
+
+def _check_graphml_mode(scenario: Scenario, path: Path, recorded: object) -> None:
+    """A GraphML network's travel times are for the mode it was saved with: ``[travel] mode`` must agree.
+
+    Raises
+    ------
+    ScenarioError
+        When the file records another mode (naming the scenario, the key and the file).
+    """
+    mode = scenario.travel.mode
+    given = "mode" in scenario.raw.get("travel", {})
+    if recorded is None:
+        if given:
+            logger.warning(
+                "%s: [travel] mode = %r is not applied: the GraphML network %s records no travel mode, and its "
+                "travel times are used as saved",
+                scenario.where,
+                mode,
+                path,
+            )
+        return
+    if recorded != mode:
+        said = f"mode = {mode!r}" if given else f"mode is {mode!r} (the default)"
+        raise ScenarioError(
+            [
+                f"{scenario.where}: [travel] {said}, but the GraphML network {path} holds the travel times of a "
+                f"{recorded!r} network (a saved network is not filtered again); set mode = {recorded!r}, or give "
+                f"a {mode!r} network or the OSM file"
+            ]
+        )
 
 
 def _practice_matrix(

@@ -422,3 +422,22 @@ def test_isin_matches_pandas():
     values = pd.Series(["E01", "E02", None, "E04"], dtype="str")
     for candidates in (["E02"], ["E02", None], pd.Series(["E04", "E04"], dtype="str"), [1, "E01"], set(), ("E01",)):
         assert v.isin(values, candidates).tolist() == values.isin(list(candidates)).tolist()
+
+
+def test_data_roles_the_scenario_never_reads_are_named():
+    """Before, a [data] role the selection never opens (registrations for LSOAs) was accepted without a word."""
+    from catchment.build import unread_data_roles
+    from catchment.scenario import parse_scenario
+
+    every = {"registrations": "r.parquet", "pcn_mapping": "p.csv", "hospitals": "h.csv", "population": "pop.csv"}
+    every |= {"epraccur": "e.csv", "centroids": "c.csv", "land": "l.geojson"}
+
+    def unread(units, sites):
+        return set(unread_data_roles(parse_scenario({"units": units, "sites": sites, "data": every})))
+
+    lsoa = unread({"type": "lsoa", "lad": "E09000026"}, {"hospitals_within_m": False, "largest_practices": 3})
+    assert lsoa == {"registrations", "pcn_mapping", "hospitals"}
+    practice = unread({"ccg": "08N"}, {})
+    assert practice == {"population"}
+    own = unread({"file": "u.csv"}, {})
+    assert own == {"registrations", "population", "epraccur", "centroids"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pytest
 
 from catchment.scenario import parse_scenario, read_scenario
@@ -262,3 +265,53 @@ def test_sweep_and_scenario_files_mixed_up_are_named(tmp_path):
     scenario_file.write_text('[units]\nccg = "08N"\n\n[rules]\nfloor = 50000\n')
     with pytest.raises(ScenarioError, match=r"scenario.toml: a scenario file, not a sweep .*optimise.py run "):
         read_sweep(scenario_file)
+
+
+def _warnings(caplog, raw: dict) -> list[str]:
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="catchment.scenario"):
+        parse_scenario(raw, source="s.toml")
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+_BASE = {"units": {"ccg": "08N"}, "sites": {"largest_practices": 3}}
+
+
+def test_travel_keys_of_another_source_are_named_in_a_warning(caplog):
+    """Before, they were accepted and ignored: cutoff_min = 5 with an estimate left trips of 9.9 min."""
+    travel = {"source": "estimate", "matrix": "t.csv", "mode": "walk", "cutoff_min": 5, "speed_kph": 20}
+    messages = _warnings(caplog, {**_BASE, "travel": travel})
+    assert len(messages) == 3
+    for key, source in (("matrix", "matrix"), ("mode", "network"), ("cutoff_min", "network")):
+        assert any(
+            m.startswith(f"s.toml: [travel] {key} is not used") and f'source = "{source}" only' in m for m in messages
+        ), messages
+    assert "[rules] max_travel_min" in next(m for m in messages if "cutoff_min" in m)
+    travel = {"source": "matrix", "matrix": "t.csv", "detour_factor": 1.5, "max_snap_m": 100}
+    messages = _warnings(caplog, {**_BASE, "travel": travel})
+    assert [m.split(" is not used")[0] for m in messages] == [
+        "s.toml: [travel] max_snap_m",
+        "s.toml: [travel] detour_factor",
+    ]
+    net = {"source": "network", "network": "n.osm", "mode": "walk", "cutoff_min": 30, "max_snap_m": 100}
+    assert _warnings(caplog, {**_BASE, "travel": net}) == []
+
+
+def test_hospital_sector_without_hospitals_and_workers_with_mip_are_named_in_a_warning(caplog):
+    sites = {"hospitals_within_m": False, "hospital_sector": "Independent", "largest_practices": 3}
+    messages = _warnings(caplog, {**_BASE, "sites": sites, "solver": {"method": "mip", "workers": 3}})
+    assert len(messages) == 2
+    assert messages[0].startswith("s.toml: [sites] hospital_sector is not used: hospitals_within_m = false")
+    assert messages[1].startswith('s.toml: [solver] workers is not used: method = "mip"')
+    assert _warnings(caplog, {**_BASE, "solver": {"method": "lns", "workers": 3}}) == []
+    assert _warnings(caplog, {**_BASE, "sites": {"hospitals_within_m": 0, "hospital_sector": "NHS"}}) == []
+
+
+def test_example_scenarios_give_no_unused_key(caplog):
+    for path in sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml")):
+        if path.name.endswith("-sweep.toml"):
+            continue
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="catchment.scenario"):
+            read_scenario(path)
+        assert not caplog.records, (path, [r.getMessage() for r in caplog.records])

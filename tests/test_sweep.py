@@ -245,3 +245,23 @@ def test_absurd_grids_are_refused_with_the_limit(grid, expected):
         "budget": f"{MAX_GBP:,.0f}",
     }[grid.split()[0]]
     assert limit in text or f"{catchment_sweep._MAX_POINTS:,}" in text, text
+
+
+def test_mode_axis_does_not_apply_to_a_graphml_network(tmp_path, monkeypatch, demo):
+    """Before, both modes were built from the same GraphML file: identical travel times, labelled drive and walk."""
+    base = tmp_path / "graphml.toml"
+    base.write_text(
+        '[units]\ntype = "lsoa"\nbbox = [-0.2, 51.5, -0.1, 51.6]\n[sites]\nlargest_practices = 3\n'
+        '[travel]\nsource = "network"\nnetwork = "networks/saved.GraphML"\n'
+    )
+    seen = []
+
+    def fake_build(scenario, *, data_dir=None):
+        seen.append(scenario.travel.mode)
+        return demo
+
+    monkeypatch.setattr(catchment_sweep, "build_from_scenario", fake_build)
+    spec = parse_sweep({"sweep": {"base": str(base)}, "grid": {"mode": ["drive", "walk"]}})
+    bases, not_applicable, _ = sweep_bases(spec, read_scenario(spec.base))
+    assert seen == ["drive"] and list(bases) == [None]
+    assert "GraphML" in not_applicable["mode"]

@@ -599,3 +599,48 @@ def test_benchmark_quick_runs(capsys):
     assert figures["pairs_per_s"] > 0
     assert "pairs/s" in capsys.readouterr().out
     assert Path(str(cache_dir())).name == "cache"  # the isolated cache folder is restored
+
+
+def _tiny_graphml(path, mode):
+    """A two-node GraphML network in British National Grid, saved with (or without) its mode."""
+    from geodata.network import save_graph
+
+    G = nx.MultiDiGraph(crs="EPSG:27700", **({"mode": mode} if mode else {}))
+    G.add_node(1, x=540000.0, y=188000.0)
+    G.add_node(2, x=541000.0, y=188000.0)
+    for u, w in ((1, 2), (2, 1)):
+        G.add_edge(u, w, length=1000.0, speed_kph=30.0, travel_time=120.0)
+    return save_graph(G, path)
+
+
+@pytest.mark.parametrize(
+    ("saved", "line", "expected"),
+    [
+        ("drive", 'mode = "walk"', "[travel] mode = 'walk', but the GraphML network"),
+        ("walk", "", "[travel] mode is 'drive' (the default), but the GraphML network"),
+    ],
+)
+def test_a_graphml_network_of_another_mode_is_refused(tmp_path, saved, line, expected):
+    """Before, [travel] mode was not applied to a GraphML file: a walk scenario planned on drive times."""
+    import shapely
+
+    from catchment.scenario import read_scenario
+    from catchment.travel import scenario_travel
+    from geodata.errors import ScenarioError
+
+    network = _tiny_graphml(tmp_path / "net.graphml", saved)
+    path = tmp_path / "s.toml"
+    path.write_text(
+        f'[units]\nlad = "E09000026"\n[sites]\nlargest_practices = 1\n'
+        f'[travel]\nsource = "network"\nnetwork = "{network}"\n{line}\n'
+    )
+    scenario = read_scenario(path)
+    points = gpd.GeoSeries([shapely.Point(540100, 188000)], crs="EPSG:27700")
+    sites = gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[shapely.Point(540900, 188000)], crs="EPSG:27700")
+    with pytest.raises(ScenarioError) as caught:
+        scenario_travel(scenario, tmp_path, {}, ["U1"], points, sites, None)
+    assert str(path) in str(caught.value) and expected in str(caught.value) and str(network) in str(caught.value)
+    same = path.read_text().replace(line, f'mode = "{saved}"') if line else path.read_text() + f'mode = "{saved}"\n'
+    path.write_text(same)
+    _, source, minutes, *_ = scenario_travel(read_scenario(path), tmp_path, {}, ["U1"], points, sites, None)
+    assert source == "network" and np.isfinite(minutes).all()
