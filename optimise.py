@@ -154,6 +154,21 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             parser.error(f"argument --{option}: {PCN_PLAN!r} is for evaluate and compare; give a configuration file")
         if isinstance(plan, Path) and not plan.is_file():
             parser.error(f"argument --{option}: configuration file {str(plan)!r} not found")
+    solves_nothing = args.command == "evaluate" or (args.command == "compare" and args.against is not None)
+    if solves_nothing:
+        for option, value in (("--solver", args.solver), ("--time-limit", args.time_limit)):
+            if value is not None:
+                why = "evaluate scores the --plan configuration" if args.command == "evaluate" else "--against is given"
+                parser.error(f"argument {option}: nothing is solved ({why}); leave {option} out")
+    if getattr(args, "serial", False):
+        for option, value in (("--workers", args.workers), ("--scheduler", args.scheduler)):
+            if value is not None:
+                parser.error(f"argument {option}: --serial solves in this process, without Dask; give one of the two")
+    elif getattr(args, "scheduler", None) is not None and args.workers is not None:
+        parser.error(
+            "argument --workers: sets the workers of the local cluster; an existing scheduler (--scheduler) "
+            "has its own workers"
+        )
     if args.command == "phase" and len(args.annual_budget) not in (1, args.years):
         parser.error(
             f"argument --annual-budget: {len(args.annual_budget)} amounts given for --years "
@@ -672,12 +687,24 @@ def _options(args: argparse.Namespace, scenario=None, **defaults):  # noqa: ANN0
 
     s = scenario.solver if scenario is not None else None
     settings = s.solve_keywords() if s is not None else {}  # SolveOptions: the batch's defaults otherwise
+    if args.command in _BATCH_COMMANDS and scenario is not None and "workers" in scenario.raw.get("solver", {}):
+        logging.getLogger("optimise").warning(
+            "%s: [solver] workers is not used by %s: each solve runs in one process (the batch spreads the "
+            "solves over the cores%s)",
+            scenario.where,
+            args.command,
+            "" if args.command == "phase" else "; --workers sets the processes of the local cluster",
+        )
     settings.update(defaults)
     if args.solver:
         settings["solver"] = args.solver
     if args.time_limit is not None:
         settings["time_limit"] = args.time_limit
     return SolveOptions(**settings)
+
+
+#: Commands whose solves run through :class:`solvers.batch.SolveOptions`, one process each.
+_BATCH_COMMANDS = ("shortlist", "sweep", "phase")
 
 
 def _is_demo(args: argparse.Namespace) -> bool:

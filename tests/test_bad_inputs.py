@@ -947,3 +947,27 @@ def test_units_file_whose_two_coordinate_pairs_disagree_is_named(tmp_path):
         read_units_file(units)
     assert [(p.row, p.column) for p in info.value.problems] == [(3, "easting, northing, longitude, latitude")]
     assert "disagree by 4." in info.value.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["evaluate", str(REDBRIDGE), "--time-limit", "5"], ["--time-limit", "nothing is solved", "evaluate"]),
+        (["evaluate", str(REDBRIDGE), "--solver", "cbc"], ["--solver", "nothing is solved"]),
+        (["compare", str(REDBRIDGE), "--plan", "pcn", "--time-limit", "5"], ["--time-limit", "--against is given"]),
+        (["shortlist", "demo", "--serial", "--workers", "2"], ["--workers", "--serial"]),
+        (["sweep", str(ROOT / "scenarios" / "redbridge-sweep.toml"), "--serial", "--scheduler", "tcp://h:8786"], []),
+        (["shortlist", "demo", "--scheduler", "tcp://h:8786", "--workers", "2"], ["--workers", "own workers"]),
+    ],
+    ids=["evaluate-time-limit", "evaluate-solver", "compare-against", "serial-workers", "serial-scheduler", "both"],
+)
+def test_options_that_would_do_nothing_exit_2_naming_them(tmp_path, capsys, argv, expected):
+    """Before, each was accepted and ignored (exit 0): evaluate and compare --against solve nothing,
+    --serial uses no cluster, and an existing scheduler has its own workers."""
+    plan = tmp_path / "plan.csv"
+    plan.write_text("unit_id,polysystem_id\nF86007,PS01\n")
+    if argv[0] == "evaluate":
+        argv = [*argv, "--plan", str(plan)]
+    if argv[0] == "compare":
+        argv = [*argv, "--against", str(plan)]
+    _option_fails(tmp_path, capsys, argv, *expected)
