@@ -151,3 +151,23 @@ def test_data_warnings_are_shown_without_the_source_line():
     assert optimise._format_warning("placeholder", EstimateWarning, "/x/y.py", 1) == "EstimateWarning: placeholder"
     other = optimise._format_warning(DeprecationWarning("old"), DeprecationWarning, "/x/lib.py", 7)
     assert "/x/lib.py:7" in other  # a library's warning keeps where it came from
+
+
+def test_batch_commands_name_the_scenario_workers_they_do_not_use(tmp_path, caplog):
+    """Before, [solver] workers was dropped by shortlist, sweep and phase without a word."""
+    import argparse
+    import logging
+
+    from catchment.scenario import read_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text('[units]\nccg = "08N"\n[sites]\nlargest_practices = 3\n[solver]\nworkers = 2\n')
+    scenario = read_scenario(path)
+    for command, warned in (("sweep", True), ("shortlist", True), ("phase", True), ("run", False)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="optimise"):
+            optimise._options(argparse.Namespace(command=command, solver=None, time_limit=None), scenario)
+        messages = [r.getMessage() for r in caplog.records]
+        assert bool(messages) == warned, (command, messages)
+        if warned:
+            assert messages[0].startswith(f"{path}: [solver] workers is not used by {command}")
