@@ -153,17 +153,12 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
     )
 
 
-def _scenario_name(scenario: Scenario) -> str:
-    """How an error names the scenario (:attr:`Scenario.where`)."""
-    return scenario.where
-
-
 def _check_waivers(scenario: Scenario, units: pd.DataFrame) -> None:
     """``[rules.waivers]`` must name units of the selection (a scenario error naming the file and key)."""
     known = set(units["unit_id"].astype(str))
     unknown = [unit for unit in scenario.rules.waivers if unit not in known]
     if unknown:
-        where = _scenario_name(scenario)
+        where = scenario.where
         raise ScenarioError(
             [f"{where}: [rules.waivers] names unknown units: {v.few(map(repr, unknown))} (not units of the selection)"]
         )
@@ -339,7 +334,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
                         extra = extra.assign(**{TERRITORY_COLUMN: extra["lsoa_code"].map(links.territories.owner)})
                         areas = pd.concat([areas, extra], ignore_index=True)
     except UnknownCodeError as exc:  # name the scenario key, not only the data file
-        where = _scenario_name(scenario)
+        where = scenario.where
         raise ScenarioError([f"{where}: [units] {exc.kind}: {exc.describe()} ({exc.problems[0].file})"]) from None
 
     sites = _gather_sites(scenario, root, units, practices_frame, area_geom, files, spec.type)
@@ -562,7 +557,7 @@ def _gather_sites(
         .reset_index(drop=True)
     )
     known = set(sites["site_id"])
-    where = _scenario_name(scenario)
+    where = scenario.where
     unknown = [
         f"{where}: [sites] {key} names site(s) that are not candidates: {', '.join(missing)}"
         for key, ids in (("required", spec.required), ("excluded", spec.excluded))
@@ -605,7 +600,7 @@ def _gather_options(scenario: Scenario, root: Path, sites: gpd.GeoDataFrame, fil
     usable = sites.loc[sites["status"] != "excluded", "site_id"]
     missing = [s for s in usable if s not in offered]
     if missing:
-        where = _scenario_name(scenario)
+        where = scenario.where
         raise ScenarioError(
             [
                 f"{where}: [sites] options_file {path} gives no hub option for {v.few(map(repr, missing))}: "
