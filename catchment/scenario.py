@@ -53,7 +53,7 @@ from typing import Any
 from catchment.objective import DEFAULT_WEIGHTS, MAX_WEIGHT, OBJECTIVE_TERMS
 from catchment.problem import DEFAULT_FLOOR, MAX_GBP, OPTION_KINDS, RULE_PRESETS, Objective, Rules
 from catchment.settings import DEFAULTS, METHODS, SCENARIO_TIME_LIMIT_S, SOLVER_NAMES, SolverSettings
-from geodata.errors import ScenarioError
+from geodata.errors import ScenarioError, shown_limit
 from geodata.settings import (
     MAX_DETOUR_FACTOR,
     MAX_DISTANCE_M,
@@ -267,16 +267,11 @@ def read_toml(path: str | Path, *, what: str = "scenario") -> dict[str, Any]:
         raise ScenarioError([f"{path}: not UTF-8 text"]) from None
 
 
-def _shown(value: float) -> str:
-    """A limit as a message shows it: ``100,000,000`` for a whole number, else ``0.5``."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
-
-
 def _accepted(minimum: float | None, positive: bool, maximum: float) -> str:
     """The accepted range of a key with a maximum, in words: ``from 1 to 10``, ``above 0 and at most 10``."""
     if minimum is not None:
-        return f"from {_shown(minimum)} to {_shown(maximum)}"
-    return f"above 0 and at most {_shown(maximum)}" if positive else f"at most {_shown(maximum)}"
+        return f"from {shown_limit(minimum)} to {shown_limit(maximum)}"
+    return f"above 0 and at most {shown_limit(maximum)}" if positive else f"at most {shown_limit(maximum)}"
 
 
 class _Reader:

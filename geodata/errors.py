@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "shown_limit",
+    "close_codes",
+    "did_you_mean",
     "CatchmentError",
     "DataProblem",
     "InputDataError",
@@ -38,6 +41,11 @@ __all__ = [
     "AssetError",
     "EditError",
 ]
+
+
+def shown_limit(value: float) -> str:
+    """A limit as a message shows it: ``100,000,000`` for a whole number, else ``0.5``."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 class CatchmentError(Exception):

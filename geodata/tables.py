@@ -40,7 +40,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
-from .errors import DataProblem, InputDataError, MissingFileError, ProblemCollector
+from .errors import DataProblem, InputDataError, MissingFileError, ProblemCollector, shown_limit
 from .settings import BNG
 
 logger = logging.getLogger(__name__)
@@ -728,11 +728,6 @@ def _cell(value: object) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def _amount(value: float) -> str:
-    """A limit as shown in a message: ``100,000,000`` for a whole number, else ``0.5``."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
-
-
 def parse_numbers(
     frame: pd.DataFrame,
     column: str,
@@ -812,10 +807,11 @@ def parse_numbers(
             problems.add(f"{_cell(values.loc[row])} is below the minimum {minimum:g}", row=int(row), column=shown)
     if maximum is not None:
         above = ok & (numbers > maximum)
-        accepted = f"{_amount(minimum)} to {_amount(maximum)}" if minimum is not None else f"at most {_amount(maximum)}"
+        most = shown_limit(maximum)
+        accepted = f"{shown_limit(minimum)} to {most}" if minimum is not None else f"at most {most}"
         for row in frame.index[above]:
             problems.add(
-                f"{_cell(values.loc[row])} is above the maximum {_amount(maximum)}, not a plausible value "
+                f"{_cell(values.loc[row])} is above the maximum {most}, not a plausible value "
                 f"(accepted: {accepted})",
                 row=int(row),
                 column=shown,
