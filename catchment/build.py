@@ -116,30 +116,33 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
     else:
         data = _build_data(scenario, root, cache=False)
     _check_waivers(scenario, data.units)
-    problem = problem_from_frames(
-        data.units,
-        data.sites,
-        data.options,
-        data.minutes,
-        unit_type=scenario.units.type,
-        rules=scenario.rules,
-        objective=scenario.objective,
-        travel_source=data.travel_source,
-        travel_label=data.description,
-        group_column=data.group_column,
-        adjacency=data.adjacency,
-        site_unit=data.site_unit,
-        dropped=[
-            DroppedUnit(str(unit), str(name), float(population), str(reason))
-            for unit, name, population, reason in zip(
-                data.dropped["unit_id"],
-                data.dropped["name"],
-                data.dropped["population"].astype(float),
-                data.dropped["reason"],
-                strict=True,
-            )
-        ],
-    )
+    try:
+        problem = problem_from_frames(
+            data.units,
+            data.sites,
+            data.options,
+            data.minutes,
+            unit_type=scenario.units.type,
+            rules=scenario.rules,
+            objective=scenario.objective,
+            travel_source=data.travel_source,
+            travel_label=data.description,
+            group_column=data.group_column,
+            adjacency=data.adjacency,
+            site_unit=data.site_unit,
+            dropped=[
+                DroppedUnit(str(unit), str(name), float(population), str(reason))
+                for unit, name, population, reason in zip(
+                    data.dropped["unit_id"],
+                    data.dropped["name"],
+                    data.dropped["population"].astype(float),
+                    data.dropped["reason"],
+                    strict=True,
+                )
+            ],
+        )
+    except ProblemDefinitionError as exc:  # the rules or objective against the data: name the scenario
+        raise ProblemDefinitionError([f"{scenario.where}: {p}" for p in exc.problems]) from None
     return BuiltProblem(
         problem=problem,
         units=data.units,

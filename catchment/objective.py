@@ -141,7 +141,7 @@ class ObjectiveTerm:
             raise ValueError(f"{self.name} is not a travel term")
         raw = self.unit_weights(problem)
         if raw is None:
-            raise ValueError(f"the {self.name} objective needs {self.needs}")
+            raise ValueError(f"[objective] {self.name} needs {self.needs}")
         return raw
 
     def travel_shares(self, problem: TermData) -> np.ndarray:
@@ -214,7 +214,8 @@ TERMS: tuple[ObjectiveTerm, ...] = (
         "travel",
         unit_weights=_deprivation,
         requires=_has_deprivation,
-        needs="a deprivation (IMD) score per unit",
+        needs="a deprivation (IMD) score per unit (LSOA and practice selections take it from the IMD 2019 "
+        "file; a units file needs an imd_score column)",
     ),
     ObjectiveTerm(
         "capital",

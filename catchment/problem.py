@@ -453,7 +453,7 @@ class Problem:
                     problems.append(f"{name} must be a non-negative number; not for {_few(bad)}")
         for term in self.objective.terms:
             if not TERM[term].available(self):
-                problems.append(f"the {term} objective needs {TERM[term].needs}")
+                problems.append(f"[objective] {term} needs {TERM[term].needs}")
         if self.groups is not None and len(self.groups) != n:
             problems.append(f"groups has {len(self.groups)} entries, expected {n}")
         if self.rules.respect_groups and self.groups is None:

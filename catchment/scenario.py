@@ -707,6 +707,11 @@ def _parse_rules(r: _Reader, raw: Mapping[str, Any], units: UnitsSpec) -> tuple[
             f"{source}: [rules] contiguity needs LSOA boundaries; [units] file gives points only "
             "(practices are joined through the LSOAs where their patients live)"
         )
+    if boundaries == "ccg" and (units.file or units.type != "practice"):
+        r.problems.append(
+            f'{source}: [rules] boundaries = "ccg" needs practices of the published data (their CCG codes); '
+            f'{"[units] file gives no CCG codes" if units.file else "LSOAs have no CCG"}: use boundaries = "lad"'
+        )
     return rules_kwargs, boundaries
 
 

@@ -811,8 +811,7 @@ def parse_numbers(
         accepted = f"{shown_limit(minimum)} to {most}" if minimum is not None else f"at most {most}"
         for row in frame.index[above]:
             problems.add(
-                f"{_cell(values.loc[row])} is above the maximum {most}, not a plausible value "
-                f"(accepted: {accepted})",
+                f"{_cell(values.loc[row])} is above the maximum {most}, not a plausible value (accepted: {accepted})",
                 row=int(row),
                 column=shown,
             )

@@ -971,3 +971,18 @@ def test_options_that_would_do_nothing_exit_2_naming_them(tmp_path, capsys, argv
     if argv[0] == "compare":
         argv = [*argv, "--against", str(plan)]
     _option_fails(tmp_path, capsys, argv, *expected)
+
+
+def test_an_objective_term_the_units_cannot_score_names_the_scenario_and_key(tmp_path, capsys, real_data):
+    """deprivation_travel with a units file without imd_score: the scenario, the key and the fix are named."""
+    units = tmp_path / "units.csv"
+    units.write_text(_THREE_UNITS)
+    scenario = _units_scenario(tmp_path, units)
+    scenario.write_text(scenario.read_text() + "[objective]\nmean_travel = 1.0\ndeprivation_travel = 0.5\n")
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(scenario), "--data-dir", str(real_data)],
+        f"{scenario}: [objective] deprivation_travel needs a deprivation (IMD) score per unit",
+        "a units file needs an imd_score column",
+    )

@@ -118,7 +118,7 @@ def test_travel_of_people_aged_60_plus_changes_the_optimum(method):
 
 
 def test_travel_of_people_aged_60_plus_needs_their_number():
-    with pytest.raises(ProblemDefinitionError, match="age60_travel objective needs .*population_60_plus"):
+    with pytest.raises(ProblemDefinitionError, match=r"\[objective\] age60_travel needs .*population_60_plus"):
         Problem.from_arrays(
             unit_ids=["a"],
             population=[1.0],

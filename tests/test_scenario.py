@@ -315,3 +315,17 @@ def test_example_scenarios_give_no_unused_key(caplog):
         with caplog.at_level(logging.WARNING, logger="catchment.scenario"):
             read_scenario(path)
         assert not caplog.records, (path, [r.getMessage() for r in caplog.records])
+
+
+def test_ccg_boundaries_need_practices_of_the_published_data():
+    for units, why in (
+        ({"type": "lsoa", "lad": "E09000026"}, "LSOAs have no CCG"),
+        ({"file": "my-units.csv"}, "[units] file gives no CCG codes"),
+    ):
+        with pytest.raises(ScenarioError) as caught:
+            parse_scenario({"units": units, "rules": {"boundaries": "ccg"}}, source="s.toml")
+        assert list(caught.value.problems) == [
+            f's.toml: [rules] boundaries = "ccg" needs practices of the published data (their CCG codes); {why}: '
+            'use boundaries = "lad"'
+        ]
+    assert parse_scenario({"units": {"ccg": "08N"}, "rules": {"boundaries": "ccg"}}).boundaries == "ccg"
