@@ -345,8 +345,18 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
 
     # -- travel times
     by_registrations = registrations is not None
+    patients_in = None
+    if registrations is not None:  # the practices' patients living in each origin LSOA
+        patients_in = registrations.groupby("lsoa_code")["patients"].sum().reindex(origin_ids).fillna(0.0).to_numpy()
     description, source, matrix, fallback, area_ok, per_unit = scenario_travel(
-        scenario, root, files, origin_ids, origin_points, sites, units if by_registrations else None
+        scenario,
+        root,
+        files,
+        origin_ids,
+        origin_points,
+        sites,
+        units if by_registrations else None,
+        origin_weights=patients_in,
     )
     if by_registrations and per_unit:
         minutes = matrix  # a matrix keyed by practice code: used as it is

@@ -23,6 +23,7 @@ from scipy import sparse
 from catchment.scenario import Scenario
 from geodata import tables as v
 from geodata.errors import DataProblem, InputDataError, ScenarioError
+from geodata.snap import FAR_POINTS_WALK
 from geodata.tables import isin
 
 __all__ = ["practice_travel", "scenario_travel", "check_matrix_covers_practices", "check_network_covers"]
@@ -31,12 +32,23 @@ logger = logging.getLogger(__name__)
 
 #: Share of the origins, or of the candidate sites, farther than :func:`uncovered_m` from the
 #: road network above which the network is taken not to cover the selection: an error, not
-#: a warning (their times would be mostly the walk to a distant road).
+#: a warning (their times would be mostly the walk to a distant road). Origins are counted by
+#: their weight where they have one: the LSOAs of practice units by the practices' patients
+#: living there (a practice at the edge of an extract has a few patients in many LSOAs
+#: beyond it; they are left out of its mean, not a reason to refuse the network).
 UNCOVERED_SHARE = 0.5
 #: The least distance (metres) from the network at which a point counts as not covered,
 #: whatever ``[travel] max_snap_m`` (which only says which points are warned about): on the
 #: north London extract, 50 of 64 LSOA centroids lie beyond 50 m of a node (median 101 m).
 UNCOVERED_MIN_M = 2_000.0
+
+
+#: How the far-point warning names the origins of practice units and what becomes of them
+#: (``area_ok`` below: they are left out of the patient-weighted means).
+PRACTICE_ORIGINS = "LSOAs where the practices' patients live"
+PRACTICE_FAR_ORIGINS = (
+    "they are left out of the practices' patient-weighted travel (a practice with no LSOA left uses its own site)"
+)
 
 
 def uncovered_m(max_snap_m: float) -> float:
@@ -45,13 +57,19 @@ def uncovered_m(max_snap_m: float) -> float:
 
 
 def check_network_covers(
-    path: Path, origin_snap_m: np.ndarray | None, site_snap_m: np.ndarray | None, *, max_snap_m: float
+    path: Path,
+    origin_snap_m: np.ndarray | None,
+    site_snap_m: np.ndarray | None,
+    *,
+    max_snap_m: float,
+    origin_weights: np.ndarray | None = None,
 ) -> None:
     """Refuse a road network that misses most origins or most candidate sites (see :data:`UNCOVERED_SHARE`).
 
     Points beyond ``max_snap_m`` are warned about and walk to the nearest road; when most
     lie beyond :func:`uncovered_m`, the network is of another area (or cut too tight) and
-    every time would be mostly that walk.
+    every time would be mostly that walk. ``origin_weights`` (the patients of practice units
+    living in each origin LSOA) makes "most origins" most of that weight.
 
     Raises
     ------
@@ -60,21 +78,24 @@ def check_network_covers(
     """
     limit = uncovered_m(max_snap_m)
     problems = []
-    for what, snap in (
-        ("origins (units, or the areas their patients live in)", origin_snap_m),
-        ("candidate sites", site_snap_m),
+    for what, snap, weights in (
+        ("origins (units, or the areas their patients live in)", origin_snap_m, origin_weights),
+        ("candidate sites", site_snap_m, None),
     ):
         if snap is None or not np.size(snap):
             continue
         snap = np.asarray(snap, dtype=float)
         far = snap > limit
-        if far.mean() > UNCOVERED_SHARE:
+        weight = np.ones(far.size) if weights is None else np.asarray(weights, dtype=float)
+        share = float(weight[far].sum() / weight.sum()) if weight.sum() > 0 else float(far.mean())
+        if share > UNCOVERED_SHARE:
+            held = "" if weights is None else f", where {share:.0%} of the practices' patients live"
             problems.append(
                 DataProblem(
                     str(path),
                     f"{int(far.sum()):,} of {far.size:,} {what} lie more than {limit:,.0f} m from this road "
-                    f"network (median {np.median(snap):,.0f} m, farthest {snap.max():,.0f} m): it does not cover "
-                    "the selection; use a network of the selection's area",
+                    f"network{held} (median {np.median(snap):,.0f} m, farthest {snap.max():,.0f} m): it does not "
+                    "cover the selection; use a network of the selection's area",
                 )
             )
     if problems:
@@ -157,6 +178,8 @@ def scenario_travel(
     origin_points: gpd.GeoSeries,
     sites: gpd.GeoDataFrame,
     practice_units: gpd.GeoDataFrame | None,
+    *,
+    origin_weights: np.ndarray | None = None,
 ) -> tuple[str, str, np.ndarray, np.ndarray | None, np.ndarray | None, bool]:
     """Travel minutes from origins to sites.
 
@@ -167,7 +190,8 @@ def scenario_travel(
     With ``practice_units`` the origins are the LSOAs where the practices' patients live.
     A user matrix may then be keyed by practice code (used as it is: every practice must
     be an origin) or by LSOA code (weighted like any other source; LSOAs missing from the
-    matrix are left out of the means).
+    matrix are left out of the means). ``origin_weights`` (the practices' patients living in
+    each origin) weigh the origins in :func:`check_network_covers`.
     """
     from geodata import travel as gt
 
@@ -225,23 +249,35 @@ def scenario_travel(
             destination_ids=site_ids,
             cutoff_min=spec.cutoff_min,
             max_snap_m=spec.max_snap_m,
+            origin_label="origins" if practice_units is None else PRACTICE_ORIGINS,
+            far_origins=FAR_POINTS_WALK if practice_units is None else PRACTICE_FAR_ORIGINS,
         )
-    check_network_covers(path, tt.origin_snap_m, tt.destination_snap_m, max_snap_m=spec.max_snap_m)
+    check_network_covers(
+        path, tt.origin_snap_m, tt.destination_snap_m, max_snap_m=spec.max_snap_m, origin_weights=origin_weights
+    )
     for w in raised:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     area_ok = np.asarray(tt.origin_snap_m) <= spec.max_snap_m if tt.origin_snap_m is not None else None
     if practice_units is not None:
-        fallback = np.asarray(
-            gt.travel_time_matrix(
-                graph,
-                practice_units.geometry,
-                sites.geometry,
-                origin_ids=list(practice_units["unit_id"]),
-                destination_ids=site_ids,
-                cutoff_min=spec.cutoff_min,
-                max_snap_m=spec.max_snap_m,
-            ).minutes
-        )
+        with warnings.catch_warnings(record=True) as again:  # the sites' warning was given above
+            warnings.simplefilter("always")
+            fallback = np.asarray(
+                gt.travel_time_matrix(
+                    graph,
+                    practice_units.geometry,
+                    sites.geometry,
+                    origin_ids=list(practice_units["unit_id"]),
+                    destination_ids=site_ids,
+                    cutoff_min=spec.cutoff_min,
+                    max_snap_m=spec.max_snap_m,
+                    origin_label="practices",
+                    far_origins="their access legs are long where their own site stands in for their patients",
+                ).minutes
+            )
+        given = {str(w.message) for w in raised}
+        for w in again:
+            if str(w.message) not in given:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return f"{tt.label}: {tt.description}", "network", np.asarray(tt.minutes), fallback, area_ok, False
 
 

@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 
 from geodata.errors import DataProblem, InputDataError, NetworkError, SnapWarning
 from geodata.settings import BNG
+from geodata.tables import few
 
 __all__ = [
     "snap_points",
@@ -202,6 +203,11 @@ def nearest_node_positions(tree: cKDTree, xy: np.ndarray) -> tuple[np.ndarray, n
     return np.asarray(pos, dtype=np.int64), np.asarray(dist, dtype=np.float64)
 
 
+#: What becomes of points far from the road network, as a warning says it: their time is
+#: the walk to the nearest node (at the access speed) plus the road time from there.
+FAR_POINTS_WALK = "their access legs are long"
+
+
 def report_far_points(
     ids: Sequence[Hashable],
     snap_m: np.ndarray,
@@ -209,6 +215,7 @@ def report_far_points(
     max_snap_m: float,
     strict: bool = False,
     what: str = "points",
+    consequence: str = FAR_POINTS_WALK,
     stacklevel: int = 2,
 ) -> None:
     """Warn about (or refuse) points that lie far from the road network.
@@ -225,6 +232,9 @@ def report_far_points(
         Raise instead of warning.
     what
         Label of the point set in the message.
+    consequence
+        What becomes of the far points, said after the count (default
+        :data:`FAR_POINTS_WALK`: they walk to the nearest road).
     stacklevel
         Passed to :func:`warnings.warn`.
 
@@ -236,7 +246,8 @@ def report_far_points(
     Warns
     -----
     SnapWarning
-        One warning listing every far point and its distance.
+        One warning naming the far points, farthest first (the first
+        :func:`geodata.tables.few` of them, and how many in all), and their distances.
     """
     far = np.flatnonzero(np.asarray(snap_m) > max_snap_m)
     if far.size == 0:
@@ -249,10 +260,11 @@ def report_far_points(
             )
             for i in far.tolist()
         )
-    listing = ", ".join(f"{ids[i]!r} ({snap_m[i]:,.0f} m)" for i in far.tolist())
+    farthest_first = far[np.argsort(-np.asarray(snap_m)[far], kind="stable")]
+    listing = few(f"{ids[i]!r} ({snap_m[i]:,.0f} m)" for i in farthest_first.tolist())
     warnings.warn(
         f"{far.size} of {len(ids)} {what} lie more than {max_snap_m:,.0f} m from the road network; "
-        f"their access legs are long: {listing}",
+        f"{consequence}: {listing}",
         SnapWarning,
         stacklevel=stacklevel + 1,
     )

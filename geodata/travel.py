@@ -50,7 +50,13 @@ from geodata.errors import (
     TravelTimeError,
 )
 from geodata.settings import MAX_DETOUR_FACTOR, MAX_SPEED_KPH, MIN_SPEED_KPH, usable_cores
-from geodata.snap import graph_node_arrays, nearest_node_positions, point_coordinates, report_far_points
+from geodata.snap import (
+    FAR_POINTS_WALK,
+    graph_node_arrays,
+    nearest_node_positions,
+    point_coordinates,
+    report_far_points,
+)
 
 __all__ = [
     "TravelTimes",
@@ -520,6 +526,8 @@ def travel_time_matrix(
     cache: bool = True,
     progress: bool = True,
     workers: int | None = None,
+    origin_label: str = "origins",
+    far_origins: str = FAR_POINTS_WALK,
 ) -> TravelTimes:
     """Door-to-door travel times (minutes) between two point sets on a road network.
 
@@ -551,6 +559,9 @@ def travel_time_matrix(
         stub at the edge of the extract (then only the cutoff makes pairs unreachable).
     strict
         Raise instead of warning about far points.
+    origin_label, far_origins
+        How the warning about far origins names them and says what becomes of them (e.g.
+        the LSOAs of practice units, left out of the practices' means by the caller).
     cache
         Read and write the on-disk cache (:func:`geodata.settings.cache_dir`).
     progress
@@ -600,18 +611,19 @@ def travel_time_matrix(
         "max_snap_m": float(max_snap_m),
         "network_fingerprint": net.fingerprint,
     }
+    far_label = {"what": origin_label, "consequence": far_origins}
     key = _cache_key(net, o_xy, o_ids, d_xy, d_ids, key_params)
     shape = (len(o_ids), len(d_ids))
     cached = _from_cache(key, shape) if cache else None
     if cached is not None:
         logger.info("travel times %d x %d read from cache (%s)", *shape, key[:12])
         minutes, o_snap, d_snap = cached
-        report_far_points(o_ids, o_snap, max_snap_m=max_snap_m, strict=strict, what="origins", stacklevel=2)
+        report_far_points(o_ids, o_snap, max_snap_m=max_snap_m, strict=strict, stacklevel=2, **far_label)
         report_far_points(d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2)
     else:
         o_pos, o_snap = net.snap(o_xy, snap_to=snap_to)
         d_pos, d_snap = net.snap(d_xy, snap_to=snap_to)
-        report_far_points(o_ids, o_snap, max_snap_m=max_snap_m, strict=strict, what="origins", stacklevel=2)
+        report_far_points(o_ids, o_snap, max_snap_m=max_snap_m, strict=strict, stacklevel=2, **far_label)
         report_far_points(d_ids, d_snap, max_snap_m=max_snap_m, strict=strict, what="destinations", stacklevel=2)
         minutes = _door_to_door_minutes(
             net,

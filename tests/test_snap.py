@@ -150,3 +150,18 @@ def test_snap_real_lsoa_centroids(real_data):
     node = out["node"].iloc[0]
     expected = np.hypot(bng.iloc[0].x - G.nodes[node]["x"], bng.iloc[0].y - G.nodes[node]["y"])
     assert out["snap_m"].iloc[0] == pytest.approx(expected)
+
+
+def test_far_points_are_named_farthest_first_and_counted():
+    """Hundreds of far LSOAs (patients of border practices) give one readable warning, not all of them."""
+    from geodata.snap import report_far_points
+    from geodata.tables import few
+
+    ids = [f"E{i:03d}" for i in range(300)]
+    snap_m = np.arange(300, dtype=float) * 10.0  # E299 farthest
+    with pytest.warns(SnapWarning) as record:
+        report_far_points(ids, snap_m, max_snap_m=500.0, what="origins")
+    message = str(record[0].message)
+    assert message.startswith("249 of 300 origins lie more than 500 m from the road network; their access legs are")
+    assert message.endswith(few(f"'E{i:03d}' ({i * 10:,} m)" for i in range(299, 50, -1)))
+    assert "'E299' (2,990 m), 'E298' (2,980 m)" in message and "(249 in all)" in message and "'E100'" not in message

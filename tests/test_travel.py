@@ -644,3 +644,31 @@ def test_a_graphml_network_of_another_mode_is_refused(tmp_path, saved, line, exp
     path.write_text(same)
     _, source, minutes, *_ = scenario_travel(read_scenario(path), tmp_path, {}, ["U1"], points, sites, None)
     assert source == "network" and np.isfinite(minutes).all()
+
+
+def test_network_coverage_of_practice_origins_is_weighed_by_their_patients():
+    """Border practices have a few patients in many LSOAs beyond an extract: most patients count, not most LSOAs."""
+    from catchment.travel import UNCOVERED_MIN_M, UNCOVERED_SHARE, check_network_covers
+
+    snap = np.array([50.0, 80.0] + [20_000.0] * 8)  # 8 of 10 LSOAs far off the network
+    patients = np.array([5_000.0, 4_000.0] + [30.0] * 8)  # ... holding 240 of 9,240 patients
+    assert snap[2:].size / snap.size > UNCOVERED_SHARE and snap.min() < UNCOVERED_MIN_M
+    check_network_covers(Path("roads.osm"), snap, np.array([10.0, 20.0]), max_snap_m=500.0, origin_weights=patients)
+    with pytest.raises(InputDataError, match=r"8 of 10 origins .*lie more than 2,000 m from this road network"):
+        check_network_covers(Path("roads.osm"), snap, np.array([10.0, 20.0]), max_snap_m=500.0)
+    with pytest.raises(InputDataError, match=r"8 of 10 origins .*network, where 99% of the practices' patients live"):
+        check_network_covers(Path("roads.osm"), snap, None, max_snap_m=500.0, origin_weights=patients[::-1])
+
+
+def test_far_origins_of_practice_units_are_said_to_be_left_out():
+    """The LSOAs of practice units beyond max_snap_m leave the means: the warning says so, not 'long access legs'."""
+    from catchment.travel import PRACTICE_FAR_ORIGINS, PRACTICE_ORIGINS
+
+    with pytest.warns(SnapWarning) as record:
+        travel_time_matrix(line_graph(), np.array([[530_000.0, 193_000.0]]), np.array([[530_000.0, 190_000.0]]),
+                           origin_ids=["E01000001"], origin_label=PRACTICE_ORIGINS, far_origins=PRACTICE_FAR_ORIGINS,
+                           cache=False)  # fmt: skip
+    assert str(record[0].message) == (
+        f"1 of 1 {PRACTICE_ORIGINS} lie more than 500 m from the road network; {PRACTICE_FAR_ORIGINS}: "
+        "'E01000001' (2,236 m)"
+    )
