@@ -257,10 +257,14 @@ def read_toml(path: str | Path, *, what: str = "scenario") -> dict[str, Any]:
     A leading UTF-8 byte-order mark (as Windows Notepad saves) is accepted.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError([f"{path}: {what} file not found"])
     try:
+        if path.is_dir():
+            raise ScenarioError([f"{path}: a folder, not a {what} file"])
+        if not path.is_file():
+            raise ScenarioError([f"{path}: {what} file not found"])
         return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except OSError as exc:  # e.g. a name too long, no permission to read
+        raise ScenarioError([f"{path}: cannot read the {what} file: {exc.strerror or exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
     except UnicodeDecodeError:

@@ -692,7 +692,6 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
     )
     def _act(*values: Any) -> tuple[Any, ...]:
         n = len(action_inputs) + 1
-        (path, kind, code, unit_type, unit, target, hub, option, new_site, cmp_a, cmp_b) = values[n : n + 11]
         page_version, page_edits = values[n + 11 : n + 13]  # what the page shows (a response may be dropped)
         rules = values[n + 13 :]
         trigger = ctx.triggered_id
@@ -700,6 +699,12 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         comparison: Any = dash.no_update
         edit_before = session.edits
         try:
+            fields = (
+                *("scenario file", "area kind", "area", "unit type", "unit", "move to", "polysystem"),
+                *("hub option", "new hub site", "first plan", "second plan"),
+            )
+            texts = [_text_field(v, f) for v, f in zip(values[n : n + 11], fields, strict=True)]
+            (path, kind, code, unit_type, unit, target, hub, option, new_site, cmp_a, cmp_b) = texts
             if trigger is None and scenario_path and session.built is None:
                 session.open_file(scenario_path)
             elif trigger == "open-file":
@@ -709,7 +714,7 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             elif trigger == "open-area":
                 if not code:
                     raise CatchmentError("pick an area from the list to open")
-                session.open_area(kind, code, unit_type)
+                session.open_area(kind or "", code, unit_type or "")
             elif trigger == "tick":
                 session.poll()
             elif session.built is None and trigger is not None:
@@ -753,6 +758,8 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             elif trigger == "shortlist":
                 session.start_shortlist()
             elif trigger in ("compare", "compare-map"):
+                if not cmp_a or not cmp_b:
+                    raise CatchmentError("choose the two plans to compare (first and second)")
                 block, moved = comparison_block(session, cmp_a, cmp_b)
                 comparison = block
                 view.highlight_extra = moved if trigger == "compare-map" else frozenset()
@@ -760,6 +767,9 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
                 session.start_solve()  # no configuration of today to show: the scenario's solution
         except (CatchmentError, FileNotFoundError, ValueError, KeyError) as exc:
             messages = ["ERROR: " + line for line in error_lines(exc)]
+        except Exception as exc:  # noqa: BLE001 - shown in the page; the server goes on serving
+            logger.exception("workbench action %s failed", trigger)
+            messages = [f"INTERNAL ERROR ({trigger}): {type(exc).__name__}: {exc} (the traceback is in the server log)"]
         if trigger not in ("compare-map", "compare") and session.edits != edit_before:
             view.highlight_extra = frozenset()
         view.refresh()
@@ -925,6 +935,21 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         return {"content": base64.b64encode(data).decode(), "filename": name, "base64": True}, []
 
     return app
+
+
+def _text_field(value: Any, field: str) -> str | None:
+    """A text field or dropdown of the page: its text, or ``None`` when empty.
+
+    Raises
+    ------
+    CatchmentError
+        If the page sent something other than text (naming the field).
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise CatchmentError(f"{field}: expected text, got {type(value).__name__} {value!r}"[:200])
+    return value
 
 
 def _clicked_id(click: Any) -> str | None:

@@ -1,0 +1,106 @@
+"""The workbench against careless and malformed input: the page's requests as the browser sends them.
+
+Every bad request is answered with a message in the page naming the field (never a server
+error), the session is unchanged by it and the server goes on answering; a finished solve
+never loses the configuration the planner had (Undo brings it back); a site the rules
+exclude cannot be forced open behind their back.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from geodata.errors import ScenarioError
+from workbench.app import create_app
+from workbench.state import Session
+
+
+@pytest.fixture(scope="module")
+def opened(tmp_path_factory, real_data):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CATCHMENT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        session = Session(real_data)
+        session.open_file("scenarios/redbridge.toml")
+        app = create_app(session)
+        yield session, app, app.server.test_client()
+
+
+def _post(app, client, trigger: str, values: dict):
+    """POST the main action callback as the page does: ``trigger`` clicked, ``values`` by ``id.property``."""
+    key = next(k for k in app.callback_map if k.startswith("..messages.children..."))
+    spec = app.callback_map[key]
+    outputs = [dict(zip(("id", "property"), part.rsplit(".", 1), strict=True)) for part in key[2:-2].split("...")]
+
+    def item(d):
+        name = f"{d['id']}.{d['property']}"
+        return {"id": d["id"], "property": d["property"], **({"value": values[name]} if name in values else {})}
+
+    body = {
+        "output": key,
+        "outputs": outputs,
+        "inputs": [item(d) for d in spec["inputs"]],
+        "state": [item(d) for d in spec["state"]],
+        "changedPropIds": [trigger],
+    }
+    return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
+
+
+def _messages(response) -> list[str]:
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return [m["props"]["children"] for m in response.get_json()["response"]["messages"]["children"]]
+
+
+def _click(app, client, button: str, **values):
+    return _messages(_post(app, client, f"{button}.n_clicks", {f"{button}.n_clicks": 1, **values}))
+
+
+@pytest.mark.parametrize(
+    ("button", "values", "expected"),
+    [
+        ("open-file", {"scenario-path.value": 5}, "scenario file: expected text, got int 5"),
+        ("open-file", {"scenario-path.value": ["a.toml"]}, "scenario file: expected text, got list"),
+        ("open-file", {"scenario-path.value": "x" * 5000 + ".toml"}, "cannot read the scenario file"),
+        ("open-file", {"scenario-path.value": "scenarios"}, "scenarios: a folder, not a scenario file"),
+        ("move", {"unit.value": ["F86007"], "target.value": "F86008"}, "unit: expected text, got list"),
+        ("move", {"unit.value": {"id": 1}, "target.value": "F86008"}, "unit: expected text, got dict"),
+        ("compare", {"cmp-a.value": None, "cmp-b.value": "edited"}, "choose the two plans to compare"),
+        ("compare", {"cmp-a.value": ["today"], "cmp-b.value": "edited"}, "first plan: expected text, got list"),
+    ],
+)
+def test_malformed_requests_get_a_message_naming_the_field(opened, button, values, expected):
+    session, app, client = opened
+    plan, seq = session.verdict.plan, session.edits
+    messages = _click(app, client, button, **values)
+    assert len(messages) == 1 and messages[0].startswith("ERROR: ") and expected in messages[0], messages
+    assert session.edits == seq and session.verdict.plan == plan and session.source == "scenarios/redbridge.toml"
+    # the server goes on answering
+    unit = session.problem.unit_ids[0]
+    target = next(h for h in plan.hubs if h != plan.assignment[unit])
+    assert _click(app, client, "move", **{"unit.value": unit, "target.value": target}) == []
+    assert session.verdict.plan.assignment[unit] == target
+    assert _click(app, client, "undo") == []
+    assert session.verdict.plan == plan
+
+
+def test_an_unexpected_failure_is_shown_in_the_page_and_the_server_goes_on(opened, monkeypatch):
+    session, app, client = opened
+
+    def broken() -> None:
+        raise RuntimeError("something unforeseen")
+
+    monkeypatch.setattr(session, "redo", broken)
+    messages = _click(app, client, "redo")
+    assert len(messages) == 1 and messages[0].startswith("INTERNAL ERROR (redo): RuntimeError: something unforeseen")
+    monkeypatch.undo()
+    assert _click(app, client, "redo") == []
+
+
+def test_a_folder_or_an_unreadable_name_is_a_scenario_error(tmp_path):
+    from catchment.scenario import read_scenario
+
+    with pytest.raises(ScenarioError, match="a folder, not a scenario file"):
+        read_scenario(tmp_path)
+    with pytest.raises(ScenarioError, match="cannot read the scenario file"):
+        read_scenario(tmp_path / ("x" * 5000 + ".toml"))
