@@ -9,6 +9,7 @@ exclude cannot be forced open behind their back.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -104,3 +105,56 @@ def test_a_folder_or_an_unreadable_name_is_a_scenario_error(tmp_path):
         read_scenario(tmp_path)
     with pytest.raises(ScenarioError, match="cannot read the scenario file"):
         read_scenario(tmp_path / ("x" * 5000 + ".toml"))
+
+
+class _FinishedSolve:
+    """A solve job that has just finished with ``plan`` (what :meth:`Session.poll` reads of a job)."""
+
+    kind = "solve"
+
+    def __init__(self, plan) -> None:
+        self.state = "running"
+        self.replaced = False
+        self.result = SimpleNamespace(usable=True, plan=plan)
+
+    def poll(self) -> str:
+        self.state = "done"
+        return self.state
+
+    def cancel(self) -> None:
+        pass
+
+
+def test_a_finished_solve_keeps_the_edited_configuration_for_undo(opened):
+    session, _, _ = opened
+    today = session.verdict.plan
+    unit = session.problem.unit_ids[0]
+    first = next(h for h in today.hubs if h != today.assignment[unit])
+    session.move(unit, first)
+    edited = session.verdict.plan.assignment
+    # the solve's plan: today's PCNs with another unit moved
+    other = session.problem.unit_ids[1]
+    solved = dict(today.assignment)
+    solved[other] = next(h for h in today.hubs if h != today.assignment[other])
+    session.job = _FinishedSolve(type(today)(solved, dict(today.hub_options), "optimal", solver="highs"))
+    assert session.poll() == "done"
+    assert session.verdict.plan.assignment == solved and session.job.replaced
+    session.undo()  # back to the planner's configuration, with its own history
+    assert session.verdict.plan.assignment == edited
+    session.redo()  # and forward to the solve's plan
+    assert session.verdict.plan.assignment == solved
+    session.undo()
+    session.undo()  # the planner's own edit
+    assert session.verdict.plan.assignment == today.assignment
+    session.redo()
+    session.redo()
+    assert session.verdict.plan.assignment == solved
+    session.undo()
+    session.move(other, first)  # a new edit: the solve's plan cannot come back by Redo
+    after = session.verdict.plan.assignment
+    session.redo()
+    assert session.verdict.plan.assignment == after
+    session.undo()
+    session.undo()
+    assert session.verdict.plan.assignment == today.assignment
+    session.job = None

@@ -515,6 +515,10 @@ def progress_text(session: Session) -> list[Any]:
         )
     elif summary["validated"]:
         lines.append(html.Div("the plan passed the independent validator", className="wb-note"))
+    if summary.get("replaced"):
+        lines.append(
+            html.Div("the solve's plan replaced the configuration you had: Undo brings it back", className="wb-note")
+        )
     return lines
 
 

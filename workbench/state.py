@@ -312,6 +312,8 @@ class Job:
         self.errors: list[str] = []
         #: The solver's last progress row (``bound``, ``best``, ``gap``, ``time``), as it printed it.
         self.progress: dict[str, str] = {}
+        #: A finished solve whose plan replaced the edited configuration (Undo brings it back).
+        self.replaced = False
         self._results = ctx.Queue()
         self._process = ctx.Process(target=_run_job, args=(task, args, self._results), daemon=True)
         self._process.start()
@@ -420,6 +422,11 @@ class Session:
         self.forced: dict[str, str] = {}
         self.editor: EditSession | None = None
         self.start_label = ""
+        #: Configurations a finished solve replaced (with their start labels and histories),
+        #: the latest last: Undo at the start of the solve's plan brings the latest back.
+        self.replaced: list[tuple[EditSession, str]] = []
+        #: Configurations Undo left that way (Redo takes them up again).
+        self.restored: list[tuple[EditSession, str]] = []
         self.verdict: Verdict | None = None
         self.job: Job | None = None
         self.version = 0  # bumped whenever what is open changes (the map's data are rebuilt)
@@ -452,6 +459,7 @@ class Session:
             self.forced, self.optimum, self.shortlist = {}, None, None
             self.today, self.today_note = self._today_pcns()
             start = self.today or Plan({}, {}, "unsolved")
+            self.replaced, self.restored = [], []
             self._start_history(start)
             self.version += 1
 
@@ -550,6 +558,10 @@ class Session:
                     record: SolveRecord = self.job.result
                     if record.usable:
                         self.optimum = record
+                        if self.editor is not None:  # kept: Undo brings it back
+                            self.replaced.append((self.editor, self.start_label))
+                            self.restored = []
+                            self.job.replaced = True
                         self._start_history(record.plan)
                         self.version += 1
                 else:
@@ -580,6 +592,7 @@ class Session:
                 violations=list(record.violations),
                 diagnosis=record.diagnosis,
                 runtime_s=record.runtime_s,
+                replaced=job.replaced,
             )
         return out
 
@@ -595,13 +608,32 @@ class Session:
             self._rescore()
 
     # ------------------------------------------------------------------ edits
-    def _edit(self, change: Callable[[EditSession], Any]) -> Verdict | None:
-        """Apply an edit (:class:`~geodata.errors.EditError` names the id; nothing changes)."""
+    def _edit(self, change: Callable[[EditSession], Any], *, new: bool = True) -> Verdict | None:
+        """Apply an edit (:class:`~geodata.errors.EditError` names the id; nothing changes).
+
+        ``new``: an edit of the planner's (not an undo or redo), after which Redo cannot take up
+        again a solve's plan that Undo left.
+        """
         with self.lock:
             if self.editor is None:
                 raise ProblemDefinitionError(["no configuration to edit yet: solve, or open today's PCNs"])
+            before = self.editor.history
             change(self.editor)
+            if new and self.editor.history != before:
+                self.restored = []
             return self._score()
+
+    def _switch(self, take: list[tuple[EditSession, str]], keep: list[tuple[EditSession, str]]) -> Verdict | None:
+        """Make the last configuration of ``take`` the edited one (over the problem as it is now)."""
+        assert self.editor is not None
+        editor, label = take[-1]
+        if editor.problem is not self.problem:
+            same = editor.problem.unit_ids == self.problem.unit_ids and editor.problem.site_ids == self.problem.site_ids
+            editor = editor.with_problem(self.problem) if same else EditSession(self.problem, editor.plan())
+        take.pop()
+        keep.append((self.editor, self.start_label))
+        self.editor, self.start_label = editor, label
+        return self._score()
 
     def move(self, unit_id: str, hub_site_id: str) -> Verdict | None:
         """Move a unit to the polysystem whose hub is ``hub_site_id``."""
@@ -624,12 +656,21 @@ class Session:
         return self._edit(lambda e: e.close_hub(hub_site_id, to=to))
 
     def undo(self) -> Verdict | None:
-        """Undo the last edit (nothing to undo: unchanged)."""
-        return self._edit(lambda e: e.undo() if e.can_undo else None)
+        """Undo the last edit (nothing to undo: unchanged).
+
+        At the start of a solve's plan, Undo brings back the configuration the solve replaced.
+        """
+        with self.lock:
+            if self.editor is not None and not self.editor.can_undo and self.replaced:
+                return self._switch(self.replaced, self.restored)
+            return self._edit(lambda e: e.undo() if e.can_undo else None, new=False)
 
     def redo(self) -> Verdict | None:
-        """Redo the last undone edit."""
-        return self._edit(lambda e: e.redo() if e.can_redo else None)
+        """Redo the last undone edit (or take up again the solve's plan that Undo left)."""
+        with self.lock:
+            if self.editor is not None and not self.editor.can_redo and self.restored:
+                return self._switch(self.restored, self.replaced)
+            return self._edit(lambda e: e.redo() if e.can_redo else None, new=False)
 
     # ------------------------------------------------------------------ figures and comparison
     def polysystems(self) -> Any:
