@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from geodata.errors import ScenarioError
+from geodata.errors import CatchmentError, ScenarioError
 from workbench.app import create_app
 from workbench.state import Session
 
@@ -158,3 +158,27 @@ def test_a_finished_solve_keeps_the_edited_configuration_for_undo(opened):
     session.undo()
     assert session.verdict.plan.assignment == today.assignment
     session.job = None
+
+
+def test_a_site_the_rules_exclude_cannot_be_forced_open(opened):
+    from workbench.state import rules_form
+
+    session, _, _ = opened
+    form = rules_form(session.scenario)
+    site = next(s for s in session.problem.site_ids if s not in session.verdict.plan.hub_options)
+    session.force_site(site, "open")
+    # excluding it in the rules panel ends the forcing: the rules say
+    session.set_rules({**form, "excluded": site})
+    assert site not in session.forced
+    assert session.problem.site_status[session.problem.site_index(site)] == "excluded"
+    seq = session.edits
+    with pytest.raises(CatchmentError, match=rf"site '{site}' is excluded by the rules \(\[sites\] excluded\)"):
+        session.force_site(site, "open")
+    assert session.edits == seq and site not in session.forced
+    session.force_site(site, "closed")  # agrees with the rules
+    session.force_site(site, None)
+    session.set_rules({**form, "required": site})
+    with pytest.raises(CatchmentError, match=rf"site '{site}' is required by the rules \(\[sites\] required\)"):
+        session.force_site(site, "closed")
+    session.set_rules(form)
+    assert session.problem.site_status[session.problem.site_index(site)] == "candidate"

@@ -504,7 +504,13 @@ class Session:
         built = build_from_scenario(scenario, data_dir=self.data_dir)
         with self.lock:
             self.scenario, self.built = scenario, built
-            self.forced = {s: f for s, f in self.forced.items() if s in built.problem.site_ids}
+            status = dict(zip(built.problem.site_ids, built.problem.site_status, strict=True))
+            # a site the rules now exclude (require) is no longer forced open (closed): the rules say
+            self.forced = {
+                s: f
+                for s, f in self.forced.items()
+                if s in status and (f, status[s]) not in (("open", "excluded"), ("closed", "required"))
+            }
             self._rescore()
 
     def _rescore(self) -> None:
@@ -604,6 +610,15 @@ class Session:
                 self.forced.pop(site_id, None)
             else:
                 forced_problem(self.problem, site_id, force)  # checks the site and the word
+                status = self.built.problem.site_status[self.built.problem.site_index(site_id)] if self.built else ""
+                if (force, status) in (("open", "excluded"), ("closed", "required")):
+                    key = "excluded" if status == "excluded" else "required"
+                    raise ProblemDefinitionError(
+                        [
+                            f"site {site_id!r} is {key} by the rules ([sites] {key}): take it out of the {key} "
+                            f"sites (rules panel) to force it {force}"
+                        ]
+                    )
                 self.forced[site_id] = force
             self._rescore()
 
