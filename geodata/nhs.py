@@ -159,6 +159,19 @@ def read_epraccur(path: str | Path, *, gp_only: bool = True, active_only: bool =
     return out
 
 
+#: Published columns of the list-size file -> tidy names. NHS Digital replaced the CCGs'
+#: columns by those of the sub-ICB locations (the CCGs' successors, keeping most of their
+#: codes) in July 2022; either layout is read, the code as ``ccg_code``.
+LIST_SIZE_COLUMNS: dict[str | tuple[str, ...], str] = {
+    "CODE": "practice_code",
+    ("CCG_CODE", "SUB_ICB_LOCATION_CODE"): "ccg_code",
+    ("ONS_CCG_CODE", "ONS_SUB_ICB_LOCATION_CODE"): "ons_ccg_code",
+    "POSTCODE": "postcode",
+    "NUMBER_OF_PATIENTS": "list_size",
+    "EXTRACT_DATE": "extract_date",
+}
+
+
 def read_list_sizes(path: str | Path) -> pd.DataFrame:
     """Read NHS Digital "Patients Registered at a GP Practice" (all persons, all ages).
 
@@ -169,7 +182,9 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
     ----------
     path
         ``gp-reg-pat-prac-all.csv`` (columns PUBLICATION, EXTRACT_DATE, TYPE, CCG_CODE,
-        ONS_CCG_CODE, CODE, POSTCODE, SEX, AGE, NUMBER_OF_PATIENTS).
+        ONS_CCG_CODE, CODE, POSTCODE, SEX, AGE, NUMBER_OF_PATIENTS; from July 2022
+        SUB_ICB_LOCATION_CODE and ONS_SUB_ICB_LOCATION_CODE in place of the CCG codes, read
+        as ``ccg_code`` and ``ons_ccg_code``: see :data:`LIST_SIZE_COLUMNS`).
 
     Returns
     -------
@@ -189,15 +204,8 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     table = v.read_table(path, what="list-size file")
-    columns = {
-        "CODE": "practice_code",
-        "CCG_CODE": "ccg_code",
-        "ONS_CCG_CODE": "ons_ccg_code",
-        "POSTCODE": "postcode",
-        "NUMBER_OF_PATIENTS": "list_size",
-        "EXTRACT_DATE": "extract_date",
-    }
-    v.check_columns(table, [*columns, "SEX", "AGE"], file=path)
+    columns = v.published_columns(table, LIST_SIZE_COLUMNS, file=path)
+    v.check_columns(table, ["SEX", "AGE"], file=path)
     v.require_rows(table, file=path, what="practices (list sizes)")
     total = (table["SEX"].str.strip().str.upper() == "ALL") & (table["AGE"].str.strip().str.upper() == "ALL")
     if not total.any():

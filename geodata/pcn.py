@@ -42,16 +42,18 @@ logger = logging.getLogger(__name__)
 #: The practice-to-PCN mapping file, relative to the data folder.
 PCN_MAPPING_FILE = "england/gp-reg-pat-prac-map_2022-01.csv"
 
-#: Published column -> tidy name. Every one is required.
-PCN_MAPPING_COLUMNS: dict[str, str] = {
+#: Published column -> tidy name. Every one is required. From July 2022 NHS Digital publishes
+#: the sub-ICB locations and ICBs (the successors of the CCGs and STPs) in their place: either
+#: layout is read, their codes as ``ccg_code`` and ``stp_code``.
+PCN_MAPPING_COLUMNS: dict[str | tuple[str, ...], str] = {
     "PRACTICE_CODE": "practice_code",
     "PRACTICE_NAME": "practice_name",
     "PCN_CODE": "pcn_code",
     "PCN_NAME": "pcn_name",
-    "CCG_CODE": "ccg_code",
-    "CCG_NAME": "ccg_name",
-    "STP_CODE": "stp_code",
-    "STP_NAME": "stp_name",
+    ("CCG_CODE", "SUB_ICB_LOCATION_CODE"): "ccg_code",
+    ("CCG_NAME", "SUB_ICB_LOCATION_NAME"): "ccg_name",
+    ("STP_CODE", "ICB_CODE"): "stp_code",
+    ("STP_NAME", "ICB_NAME"): "stp_name",
     "COMM_REGION_CODE": "region_code",
     "COMM_REGION_NAME": "region_name",
 }
@@ -88,13 +90,13 @@ def read_pcn_mapping(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     table = v.read_table(path, what="practice-to-PCN mapping file")
-    v.check_columns(table, PCN_MAPPING_COLUMNS, file=path)
+    columns = v.published_columns(table, PCN_MAPPING_COLUMNS, file=path)
     v.require_rows(table, file=path, what="practices (PCN mapping)")
-    out = table[list(PCN_MAPPING_COLUMNS)].rename(columns=PCN_MAPPING_COLUMNS)
+    out = table[list(columns)].rename(columns=columns)
     out = out.apply(lambda column: column.astype(str).str.strip())
     problems = ProblemCollector(path)
     for tidy in ("practice_code", "pcn_code", "stp_code"):
-        published = next(k for k, t in PCN_MAPPING_COLUMNS.items() if t == tidy)
+        published = next(k for k, t in columns.items() if t == tidy)
         for row in out.index[out[tidy] == ""]:
             problems.add(f"missing {published.lower().replace('_', ' ')}", row=int(row), column=published)
     v.check_unique(

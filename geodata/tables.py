@@ -53,6 +53,7 @@ __all__ = [
     "find_column",
     "rename_columns",
     "check_columns",
+    "published_columns",
     "check_unique",
     "require_rows",
     "outside_gb",
@@ -588,6 +589,46 @@ def check_columns(frame: pd.DataFrame, columns: Iterable[str], *, file: str | Pa
         if column not in frame.columns:
             problems.add(f"required column is missing (columns found: {_listing(frame.columns)})", column=column)
     problems.raise_if_any()
+
+
+def published_columns(
+    frame: pd.DataFrame, columns: Mapping[str | tuple[str, ...], str], *, file: str | Path
+) -> dict[str, str]:
+    """The published name of each column in this file, where a publisher renamed some.
+
+    Parameters
+    ----------
+    frame
+        Table as read.
+    columns
+        Published name -> tidy name; the key may be a tuple of the names the column has had,
+        the earliest first (e.g. ``("CCG_CODE", "SUB_ICB_LOCATION_CODE")``: NHS Digital
+        renamed it in July 2022). The first name the file has is used.
+
+    Returns
+    -------
+    dict
+        The name found in the file -> tidy name, in the order of ``columns``.
+
+    Raises
+    ------
+    InputDataError
+        Naming every column the file has under none of its names.
+    """
+    problems = ProblemCollector(file)
+    found: dict[str, str] = {}
+    for names, tidy in columns.items():
+        options = (names,) if isinstance(names, str) else tuple(names)
+        name = next((n for n in options if n in frame.columns), None)
+        if name is None:
+            also = f" (or {' or '.join(options[1:])}, as later files name it)" if len(options) > 1 else ""
+            problems.add(
+                f"required column is missing{also} (columns found: {_listing(frame.columns)})", column=options[0]
+            )
+        else:
+            found[name] = tidy
+    problems.raise_if_any()
+    return found
 
 
 def outside_gb(points: gpd.GeoSeries) -> np.ndarray:

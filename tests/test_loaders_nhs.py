@@ -236,3 +236,27 @@ def test_load_hospitals_near_redbridge(real_data):
     assert "R1HKH" in set(near["site_id"])  # Whipps Cross, just over the boundary in Waltham Forest
     nhs = load_hospitals(real_data, lad=REDBRIDGE_LAD, within_m=2_000, sector="NHS")
     assert set(nhs["sector"]) == {"NHS"} and len(nhs) < len(near)
+
+
+def test_files_of_the_sub_icb_layout_read_as_the_ccg_layout(england, tmp_path):
+    """From July 2022 NHS Digital names the CCGs' successors: SUB_ICB_LOCATION_* and ICB_* columns."""
+    from geodata.pcn import read_pcn_mapping
+
+    published = england / "gp-reg-pat-prac-all_2021-01.csv"
+    sizes = published.read_text()
+    renamed = tmp_path / "gp-reg-pat-prac-all.csv"
+    header, rest = sizes.split("\n", 1)
+    assert header == "PUBLICATION,EXTRACT_DATE,TYPE,CCG_CODE,ONS_CCG_CODE,CODE,POSTCODE,SEX,AGE,NUMBER_OF_PATIENTS"
+    renamed.write_text(header.replace("CCG_CODE", "SUB_ICB_LOCATION_CODE") + "\n" + rest)
+    pd.testing.assert_frame_equal(read_list_sizes(renamed), read_list_sizes(published))
+
+    mapping = england / "gp-reg-pat-prac-map_2022-01.csv"
+    header, rest = mapping.read_text().split("\n", 1)
+    new_header = header.replace("CCG_", "SUB_ICB_LOCATION_").replace(",STP_", ",ICB_").replace(",ONS_STP_", ",ONS_ICB_")
+    assert "SUB_ICB_LOCATION_CODE" in new_header and ",ICB_CODE," in new_header and "CCG" not in new_header
+    (tmp_path / "map.csv").write_text(new_header + "\n" + rest)
+    pd.testing.assert_frame_equal(read_pcn_mapping(tmp_path / "map.csv"), read_pcn_mapping(mapping))
+
+    (tmp_path / "neither.csv").write_text(header.replace("CCG_CODE", "AREA_CODE") + "\n" + rest)
+    with pytest.raises(InputDataError, match=r"'CCG_CODE': required column is missing \(or SUB_ICB_LOCATION_CODE"):
+        read_pcn_mapping(tmp_path / "neither.csv")

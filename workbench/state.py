@@ -120,8 +120,11 @@ def area_choices(data_dir: Path) -> dict[str, list[tuple[str, str]]]:
     try:
         import pandas as pd
 
-        sizes = pd.read_csv(data_dir / roles["list_sizes"], usecols=["CCG_CODE"], dtype=str)
-        found["ccg"] = [(c, c) for c in sorted(sizes["CCG_CODE"].dropna().unique())]
+        from geodata.nhs import LIST_SIZE_COLUMNS
+
+        names = next(k for k, tidy in LIST_SIZE_COLUMNS.items() if tidy == "ccg_code")  # either layout
+        sizes = pd.read_csv(data_dir / roles["list_sizes"], usecols=lambda c: c in names, dtype=str)
+        found["ccg"] = [(c, c) for c in sorted(sizes.iloc[:, 0].dropna().unique())]
     except (OSError, ValueError, KeyError) as exc:
         logger.warning("no CCG list: %s", exc)
     try:
