@@ -61,6 +61,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Share of the practices' registered patients below which the build warns that their travel
+#: times represent too few of them (the rest live where no travel time is measured).
+REPRESENTED_SHARE = 0.9
+
 
 # ---------------------------------------------------------------------------- scenario
 #: Columns of the frame of units left out of the selection (``BuiltData.dropped``).
@@ -368,10 +372,17 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             list(units["unit_id"]), registrations, origin_ids, matrix, fallback_minutes=fallback, area_ok=area_ok
         )
         units["registrations_covered"] = covered
-        logger.info(
-            "practice travel: patient-weighted over %d LSOAs; %.1f%% of registered patients represented",
+        represented = float((covered * units["population"]).sum() / units["population"].sum())
+        logger.log(
+            logging.INFO if represented >= REPRESENTED_SHARE else logging.WARNING,
+            "practice travel: patient-weighted over %d LSOAs; %.1f%% of registered patients represented%s",
             len(origin_ids),
-            100 * float((covered * units["population"]).sum() / units["population"].sum()),
+            100 * represented,
+            ""
+            if represented >= REPRESENTED_SHARE
+            else " (the others live in LSOAs without a centroid, beyond [travel] max_snap_m of the road network or "
+            "missing from the matrix: each practice's travel is the mean over the rest, or from its own site when "
+            "none is left)",
         )
     else:
         minutes = matrix

@@ -986,3 +986,32 @@ def test_an_objective_term_the_units_cannot_score_names_the_scenario_and_key(tmp
         f"{scenario}: [objective] deprivation_travel needs a deprivation (IMD) score per unit",
         "a units file needs an imd_score column",
     )
+
+
+def test_practices_at_the_edge_of_a_road_network_are_planned_and_the_share_represented_said(
+    tmp_path, real_data, caplog
+):
+    """Rutland's practices on the Rutland extract: most of their LSOAs lie beyond it, but not most patients.
+
+    The coverage check weighs the LSOAs by patients (it refused this network when it counted LSOAs:
+    207 of 251 beyond 2 km), and the build warns that only 59% of the patients are represented.
+    """
+    scenario = tmp_path / "rutland.toml"
+    scenario.write_text(
+        '[units]\ntype = "practice"\nbbox = [-0.85, 52.52, -0.42, 52.76]\n'
+        "[sites]\nhospitals_within_m = 3000\nlargest_practices = 8\n"
+        '[travel]\nsource = "network"\nnetwork = "osm/rutland-latest.osm.pbf"\n'
+        "[rules]\nfloor = 10000\n[solver]\ntime_limit = 60\n"
+    )
+    import warnings
+
+    from geodata.errors import SnapWarning
+
+    with caplog.at_level("WARNING"), warnings.catch_warnings():
+        warnings.simplefilter("always", SnapWarning)  # the command line logs them (py.warnings)
+        solution = _run_ok(["run", str(scenario), "--data-dir", str(real_data)], tmp_path / "out")
+    assert solution["proven_optimal"] is True and solution["travel_source"] == "network"
+    assert "SnapWarning: 222 of 251 LSOAs where the practices' patients live lie more than 500 m" in caplog.text
+    (record,) = [r for r in caplog.records if "registered patients represented" in r.getMessage()]
+    assert record.levelname == "WARNING"
+    assert "59.2% of registered patients represented (the others" in record.getMessage()
