@@ -359,8 +359,14 @@ class _Reader:
         return tuple(value)
 
 
-def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: Path | None = None) -> Scenario:
-    """Validate a scenario given as a mapping (parsed TOML); see :func:`read_scenario`."""
+def parse_scenario(
+    raw: Mapping[str, Any], *, source: str = "<scenario>", path: Path | None = None, warn_unused: bool = True
+) -> Scenario:
+    """Validate a scenario given as a mapping (parsed TOML); see :func:`read_scenario`.
+
+    Keys given but not used in their combination are logged as warnings unless
+    ``warn_unused`` is false (a scenario read again with other rules: said once already).
+    """
     r = _Reader(source)
     if {"sweep", "grid"} & set(raw):  # the user's likeliest mix-up: say so, not "unknown sections"
         raise ScenarioError(
@@ -397,7 +403,7 @@ def parse_scenario(raw: Mapping[str, Any], *, source: str = "<scenario>", path: 
 
     if r.problems:
         raise ScenarioError(r.problems)
-    for message in r.unused:
+    for message in r.unused if warn_unused else ():
         logger.warning("%s", message)
     assert rules is not None and objective is not None and solver is not None
     return Scenario(

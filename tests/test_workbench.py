@@ -202,3 +202,18 @@ def test_board_report_pdf_of_the_edited_configuration(session):
     assert all(" ".join(names[h].split()[:2]) in " ".join(text.split()) for h in plan.hubs), text[:500]
     if session.verdict.violations:
         assert "satisfies every rule" not in text and "break" in text.lower()
+
+
+def test_the_rules_panel_does_not_repeat_the_scenarios_unused_key_warnings(caplog):
+    """A key the scenario does not use is said when the file is read, not again at every change of a rule."""
+    import logging
+
+    from catchment.scenario import parse_scenario
+
+    raw = {"units": {"ccg": "08N"}, "travel": {"source": "estimate", "cutoff_min": 5}}
+    with caplog.at_level(logging.WARNING, logger="catchment.scenario"):
+        scenario = parse_scenario(raw, source="s.toml")
+        said = len(caplog.records)
+        scenario_with_rules(scenario, {**rules_form(scenario), "floor": 40_000})
+    assert said == 1 and "[travel] cutoff_min is not used" in caplog.records[0].getMessage()
+    assert len(caplog.records) == said

@@ -223,7 +223,7 @@ def scenario_with_rules(scenario: Scenario, form: Mapping[str, Any]) -> Scenario
     if "time_limit" in form and form["time_limit"] not in (None, ""):
         raw["solver"] = {**dict(raw.get("solver", {})), "time_limit": form["time_limit"]}
     source = f"{scenario.path or scenario.name} (rules panel)"
-    return parse_scenario(raw, source=source, path=scenario.path)
+    return parse_scenario(raw, source=source, path=scenario.path, warn_unused=False)  # said when it was opened
 
 
 def error_lines(exc: BaseException) -> list[str]:
