@@ -855,6 +855,7 @@ def _sweep(args: argparse.Namespace) -> int:
     import functools
 
     from catchment import outputs
+    from catchment.plan import status_words
     from catchment.problem import PLACEHOLDER_COSTS_NOTE
     from catchment.scenario import read_scenario
     from catchment.sweep import read_sweep, sweep_bases
@@ -904,7 +905,7 @@ def _sweep(args: argparse.Namespace) -> int:
     counts = result.counts()
     print(
         f"\nSWEEP {spec.name}: {len(table)} point(s) in {time.perf_counter() - started:.1f} s "
-        f"(solves {result.runtime_s:.1f} s): " + ", ".join(f"{k} {v}" for k, v in counts.items())
+        f"(solves {result.runtime_s:.1f} s): " + ", ".join(f"{status_words(k)} {v}" for k, v in counts.items())
     )
     for axis, why in result.not_applicable.items():
         print(f"axis {axis}: not applicable ({why})")
@@ -915,7 +916,7 @@ def _sweep(args: argparse.Namespace) -> int:
         "travel_limit_min",
         "budget",
         "mode",
-        "status",
+        "status_label",
         "mean_travel_min",
         "capital_cost",
         "n_polysystems",

@@ -15,7 +15,7 @@ from typing import Any
 
 from catchment.problem import Picklable
 
-__all__ = ["Plan", "PLAN_STATUSES"]
+__all__ = ["Plan", "PLAN_STATUSES", "NOT_PROVEN_OPTIMAL", "status_words"]
 
 #: ``optimal``: proven optimal within the requested relative gap; ``feasible``: valid but not
 #: proven optimal (time limit, heuristic); ``infeasible``: proven that no plan exists;
@@ -23,6 +23,30 @@ __all__ = ["Plan", "PLAN_STATUSES"]
 #: planner's configuration scored as given (``evaluate``) that breaks at least one rule (the
 #: validator's findings are in ``Plan.violations``).
 PLAN_STATUSES = ("optimal", "feasible", "infeasible", "unsolved", "breaks_rules")
+
+#: The words for a plan that satisfies the rules but whose optimality was not proven.
+NOT_PROVEN_OPTIMAL = "feasible, not proven optimal"
+
+
+def status_words(status: str, *, mip_gap: float | None = None, n_violations: int = 0) -> str:
+    """Honest words for a status of :data:`PLAN_STATUSES` (any other is returned as it is).
+
+    ``optimal`` says within which relative gap it was proven (``mip_gap``); ``feasible`` is
+    :data:`NOT_PROVEN_OPTIMAL`; ``breaks_rules`` counts the ``n_violations``.
+    """
+    if status == "optimal":
+        if mip_gap:
+            return f"optimal (proven within a relative gap of {mip_gap:.2%})"
+        return "optimal (proven)"
+    if status == "feasible":
+        return NOT_PROVEN_OPTIMAL
+    if status == "infeasible":
+        return "infeasible (no plan satisfies the rules)"
+    if status == "breaks_rules":
+        return f"breaks {n_violations} rule{'' if n_violations == 1 else 's'}"
+    if status == "unsolved":
+        return "no plan found"
+    return status
 
 
 @dataclass(frozen=True)
@@ -95,19 +119,8 @@ class Plan(Picklable):
 
     @property
     def status_label(self) -> str:
-        """Honest words for the status, for terminals and reports."""
-        if self.status == "optimal":
-            if self.mip_gap:
-                return f"optimal (proven within a relative gap of {self.mip_gap:.2%})"
-            return "optimal (proven)"
-        if self.status == "feasible":
-            return "feasible, not proven optimal"
-        if self.status == "infeasible":
-            return "infeasible (no plan satisfies the rules)"
-        if self.status == "breaks_rules":
-            n = len(self.violations)
-            return f"breaks {n} rule{'' if n == 1 else 's'}"
-        return "no plan found"
+        """Honest words for the status, for terminals and reports (:func:`status_words`)."""
+        return status_words(self.status, mip_gap=self.mip_gap, n_violations=len(self.violations))
 
     @property
     def bounds_label(self) -> str | None:

@@ -258,6 +258,8 @@ def sweep_report_html(
         cells = []
         for key, _, kind in columns:
             text = _cell(row[key], kind)
+            if key == "status" and row.get("status_label"):  # the honest words, as the plan's report says
+                text = _cell(row["status_label"], kind)
             if key == "plan_id" and plan_links and row[key] in plan_links:
                 text = f'<a href="{escape(plan_links[row[key]])}">{text}</a>'
             if key in ("travel_limit_min", "budget") and text == "":

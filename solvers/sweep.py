@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 SWEEP_COLUMNS = (
     "plan_id", "floor", "polysystems", "travel_limit_min", "budget", "mode", "status", "objective", "gap",
     "mean_travel_min", "longest_travel_min", "capital_cost", "n_polysystems", "validated", "pareto",
-    "runtime_s", "note", "capital_costs_source",
+    "runtime_s", "note", "capital_costs_source", "status_label",
 )  # fmt: skip
 
 
@@ -146,6 +146,7 @@ class SweepResult:
                     "runtime_s": None if r is None else r.runtime_s,
                     "note": o.note,
                     "capital_costs_source": self.capital_costs_source,
+                    "status_label": o.status if r is None else r.plan.status_label,
                 }
             )
         frame = pd.DataFrame.from_records(records, columns=list(SWEEP_COLUMNS))

@@ -265,3 +265,36 @@ def test_mode_axis_does_not_apply_to_a_graphml_network(tmp_path, monkeypatch, de
     bases, not_applicable, _ = sweep_bases(spec, read_scenario(spec.base))
     assert seen == ["drive"] and list(bases) == [None]
     assert "GraphML" in not_applicable["mode"]
+
+
+def test_a_point_not_proven_optimal_says_so_in_the_table_the_page_and_the_terminal(tmp_path, monkeypatch, capsys):
+    """A time-limited point is "feasible, not proven optimal" in sweep.csv, sweep.html and the terminal.
+
+    The solve is made to return its plan as not proven (what a time limit does), so that the
+    outcome does not depend on how fast the machine is.
+    """
+    import solvers.sweep as solvers_sweep
+    from catchment.plan import NOT_PROVEN_OPTIMAL
+
+    solve = solvers_sweep.solve_and_check
+
+    def not_proven(problem, options):
+        record = solve(problem, options)
+        if record.status != "optimal":
+            return record
+        return dataclasses.replace(record, status="feasible", plan=dataclasses.replace(record.plan, status="feasible"))
+
+    monkeypatch.setattr(solvers_sweep, "solve_and_check", not_proven)
+    path = tmp_path / "demo-sweep.toml"
+    path.write_text('[sweep]\nname = "demo floors"\nbase = "demo"\nmaps = false\n[grid]\nfloor = [50000, 300000]\n')
+    out = tmp_path / "out"
+    assert optimise.main(["sweep", str(path), "--out", str(out), "--serial", "--quiet", "--no-exports"]) == 0
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table["status"]) == ["feasible", "infeasible"]
+    assert table["status_label"][0] == NOT_PROVEN_OPTIMAL
+    page = (out / "sweep.html").read_text(encoding="utf-8")
+    assert f">{NOT_PROVEN_OPTIMAL}</td>" in page
+    printed = capsys.readouterr().out
+    rows = [line for line in printed.splitlines() if line.lstrip().startswith("P001")]
+    assert rows and NOT_PROVEN_OPTIMAL in rows[0]
+    assert f"{NOT_PROVEN_OPTIMAL} 1" in printed
