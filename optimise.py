@@ -842,7 +842,13 @@ def _shortlist(args: argparse.Namespace) -> int:
         "near_optimal_share",
     ]  # fmt: skip
     print(
-        f"\nSHORTLIST of {len(table)} sites: optimum {shortlist.optimum:.4f}, {shortlist.n_solves} forced solves, "
+        f"\nSHORTLIST of {len(table)} sites: "
+        + (
+            f"optimum {shortlist.optimum:.4f}"
+            if base.status == "optimal"
+            else f"best plan found {shortlist.optimum:.4f} ({base.plan.status_label})"
+        )
+        + f", {shortlist.n_solves} forced solves, "
         f"{shortlist.n_near_optimal} near-optimal hub set(s) (within {shortlist.tolerance:.0%}), "
         f"{time.perf_counter() - started:.1f} s"
     )

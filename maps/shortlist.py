@@ -29,6 +29,7 @@ from branca.element import Element
 
 from catchment.build import BuiltProblem
 from catchment.outputs import json_safe
+from catchment.plan import NOT_PROVEN_OPTIMAL, status_words
 from catchment.problem import PLACEHOLDER_COSTS_NOTE
 from geodata.settings import BNG
 from maps.areas import to_wgs84
@@ -109,6 +110,13 @@ def _num(value: Any, fmt: str, *, missing: str = "n/a") -> str:
     return format(float(value), fmt)
 
 
+def _unproven(status: Any, proven_base: bool) -> str:
+    """What follows a regret or value whose forced solve, or base plan, was not proven optimal."""
+    if status != "optimal":
+        return f" (the forced solve: {_e(NOT_PROVEN_OPTIMAL)})"
+    return "" if proven_base else f" (against the best plan found: {_e(NOT_PROVEN_OPTIMAL)})"
+
+
 def shortlist_map(
     built: BuiltProblem,
     table: pd.DataFrame,
@@ -118,6 +126,7 @@ def shortlist_map(
     objective_label: str = "objective",
     tiles: bool = True,
     title: str = "Hub-site shortlist",
+    base_status: str = "optimal",
 ) -> folium.Map:
     """Interactive map of a shortlist.
 
@@ -137,6 +146,9 @@ def shortlist_map(
         Add the OpenStreetMap background (needs internet to show).
     title
         Heading of the key box.
+    base_status
+        Status of the base plan (:data:`catchment.plan.PLAN_STATUSES`): unless ``optimal``,
+        the base plan is called "the best plan found" and said to be not proven optimal.
 
     Returns
     -------
@@ -179,6 +191,10 @@ def shortlist_map(
         ).add_to(units)
     units.add_to(m)
 
+    proven = base_status == "optimal"
+    # a base plan not proven optimal is not "the optimal plan": its words say so wherever it appears
+    in_base = "In the optimal plan" if proven else f"In the best plan found ({NOT_PROVEN_OPTIMAL})"
+    in_base_words = in_base[0].lower() + in_base[1:]
     layer = folium.FeatureGroup(name="Candidate hub sites by rank")
     tol_pct = 100 * tolerance
     for row in sites.sort_values("rank", ascending=False).itertuples(index=False):
@@ -204,10 +220,11 @@ def shortlist_map(
             ("Rank", f"{int(row.rank)} of {len(sites)}"),
             ("Site", f"{_e(row.site_name)} ({_e(row.site_id)})"),
             ("Type", _e(SITE_TYPE_LABELS.get(row.site_type, row.site_type))),
-            ("In the optimal plan", "yes" if row.in_optimum else "no"),
+            (in_base, "yes" if row.in_optimum else "no"),
             (
                 "Regret (forced open)",
                 f"{_num(row.regret, '.3f')} ({_num(row.regret_pct, '.1f')}%)"
+                + _unproven(row.forced_open_status, proven)
                 if not pd.isna(row.regret)
                 else _e(row.forced_open_status),
             ),
@@ -223,6 +240,7 @@ def shortlist_map(
                 "essential: no plan without it"
                 if row.essential
                 else f"{_num(row.value_of_keeping, '.3f')} ({_num(row.value_pct, '.1f')}%)"
+                + _unproven(row.forced_closed_status, proven)
                 if not pd.isna(row.value_of_keeping)
                 else _e(row.forced_closed_status),
             ),
@@ -238,7 +256,10 @@ def shortlist_map(
     legend = "".join(
         f'<div><span style="display:inline-block;width:12px;height:12px;background:{colour};'
         f'border:1px solid #111;margin-right:6px;vertical-align:middle"></span>{_e(words)}</div>'
-        for key, (colour, words) in REGRET_CLASSES.items()
+        for key, (colour, words) in (
+            (key, (colour, words if proven or key != "optimum" else in_base_words))
+            for key, (colour, words) in REGRET_CLASSES.items()
+        )
     )
     MapControl(
         f"<h4>Sites by regret</h4>{legend}"
@@ -250,10 +271,15 @@ def shortlist_map(
     n_essential = int(table["essential"].sum())
     MapControl(
         f"<h4>{_e(title)}</h4>"
-        f"<div>Optimum: {optimum:.4f} ({_e(objective_label)})</div>"
-        f"<div>{len(table)} sites assessed, {int(table['in_optimum'].sum())} in the optimal plan, "
+        + (
+            f"<div>Optimum: {optimum:.4f} ({_e(objective_label)})</div>"
+            if proven
+            else f"<div>Best plan found: {optimum:.4f} ({_e(objective_label)}), "
+            f"<b>{_e(status_words(base_status))}</b></div>"
+        )
+        + f"<div>{len(table)} sites assessed, {int(table['in_optimum'].sum())} {_e(in_base_words)}, "
         f"{n_essential} essential</div>"
-        f"<div>Near-optimal: within {tolerance:.0%} of the optimum</div>"
+        f"<div>Near-optimal: within {tolerance:.0%} of the {'optimum' if proven else 'best plan found'}</div>"
         f"<div>Travel times: {_e(built.problem.travel_label)}</div>"
         + (
             f"<div class='placeholder'><b>Note:</b> {_e(PLACEHOLDER_COSTS_NOTE)}</div>"
@@ -309,12 +335,14 @@ def write_shortlist_outputs(
             tolerance=float(summary["tolerance"]),
             objective_label=label,
             tiles=tiles,
+            base_status=str(summary.get("base_status", "optimal")),
         ),
         paths["shortlist.html"],
     )
     costs = built.problem.capital_costs_source
     record = {
         **summary,
+        "base_status_label": status_words(str(summary.get("base_status", "optimal"))),
         "capital_costs_source": costs,
         "capital_costs_note": PLACEHOLDER_COSTS_NOTE if costs == "placeholder" else None,
     }

@@ -242,3 +242,38 @@ def test_screening_skips_only_sites_whose_bound_is_above_the_tolerance(demo):
             assert s.regret == pytest.approx(full[s.site_id].regret, abs=1e-6)
     ranks = [s.regret if s.open_status != "screened" else s.regret_bound for s in short.sites]
     assert all(a <= b + 1e-12 for a, b in zip(ranks, ranks[1:], strict=False)), "ranked by regret or its bound"
+
+
+def test_a_base_plan_not_proven_optimal_is_not_called_the_optimum(tmp_path, monkeypatch, capsys):
+    """A time-limited base plan is "the best plan found ... not proven optimal" in every shortlist output.
+
+    The base solve is made to return its plan as not proven (what a time limit does), so that
+    the outcome does not depend on how fast the machine is.
+    """
+    import dataclasses
+
+    import solvers.batch
+    from catchment.plan import NOT_PROVEN_OPTIMAL
+
+    solve_and_check = solvers.batch.solve_and_check
+    calls = []
+
+    def first_not_proven(problem, options):
+        record = solve_and_check(problem, options)
+        calls.append(record.status)
+        if len(calls) > 1 or record.status != "optimal":
+            return record
+        return dataclasses.replace(record, status="feasible", plan=dataclasses.replace(record.plan, status="feasible"))
+
+    monkeypatch.setattr(solvers.batch, "solve_and_check", first_not_proven)
+    out = tmp_path / "out"
+    assert optimise.main(["shortlist", "demo", "--out", str(out), "--serial", "--quiet", "--no-exports"]) == 0
+    printed = capsys.readouterr().out
+    headline = next(line for line in printed.splitlines() if line.startswith("SHORTLIST"))
+    assert f"({NOT_PROVEN_OPTIMAL})" in headline and "best plan found" in headline and "optimum" not in headline
+    summary = json.loads((out / "shortlist.json").read_text())
+    assert summary["base_status"] == "feasible" and summary["base_status_label"] == NOT_PROVEN_OPTIMAL
+    page = (out / "shortlist.html").read_text(encoding="utf-8")
+    assert "Best plan found" in page and "Optimum:" not in page
+    assert "the optimal plan" not in page and "In the optimal plan" not in page
+    assert page.count(NOT_PROVEN_OPTIMAL) > len(pd.read_csv(out / "shortlist.csv"))  # key, legend, every popup
