@@ -8,6 +8,7 @@ status, objective, best bound, gap, runtime. A polysystem is identified by its h
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -15,7 +16,7 @@ from typing import Any
 
 from catchment.problem import Picklable
 
-__all__ = ["Plan", "PLAN_STATUSES", "NOT_PROVEN_OPTIMAL", "status_words"]
+__all__ = ["Plan", "PLAN_STATUSES", "NOT_PROVEN_OPTIMAL", "gap_words", "status_words"]
 
 #: ``optimal``: proven optimal within the requested relative gap; ``feasible``: valid but not
 #: proven optimal (time limit, heuristic); ``infeasible``: proven that no plan exists;
@@ -26,6 +27,18 @@ PLAN_STATUSES = ("optimal", "feasible", "infeasible", "unsolved", "breaks_rules"
 
 #: The words for a plan that satisfies the rules but whose optimality was not proven.
 NOT_PROVEN_OPTIMAL = "feasible, not proven optimal"
+
+
+def gap_words(gap: float | None, places: int = 2) -> str:
+    """A relative gap for people, never rounded to zero: ``< 0.01%`` when below the last place shown.
+
+    ``n/a (no bound)`` without a (finite) gap; ``places`` decimals of a percent.
+    """
+    if gap is None or not math.isfinite(gap):
+        return "n/a (no bound)"
+    gap = max(float(gap), 0.0)
+    smallest = 10.0 ** -(places + 2)
+    return f"< {smallest:.{places}%}" if gap < smallest else f"{gap:.{places}%}"
 
 
 def status_words(status: str, *, mip_gap: float | None = None, n_violations: int = 0) -> str:

@@ -31,7 +31,7 @@ from branca.element import Element
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
 from catchment.objective import extra_reported_terms
-from catchment.plan import Plan
+from catchment.plan import Plan, gap_words
 from catchment.problem import PLACEHOLDER_LABEL
 from geodata.settings import BNG
 from maps.areas import PlanGeometry, plan_geometry, to_wgs84, touching_pairs
@@ -370,7 +370,7 @@ def key_figures_html(built: BuiltProblem, plan: Plan, geometry: PlanGeometry, *,
     placeholder = capital_costs_label(built.problem)
     rows = [
         ("Status", f'<span class="{status_class}">{_e(plan.status_label)}</span>'),
-        ("Gap", format_gap(plan.gap)),
+        ("Gap", _e(format_gap(plan.gap))),
         ("Solver", f"{_e(plan.solver or 'n/a')}, {plan.runtime_s:.1f} s"),
         ("Polysystems", f"{summary['n_polysystems']}"),
         ("Coverage", _e(summary["coverage_text"])),
@@ -815,8 +815,5 @@ def _pct(value: Any) -> str:
 
 
 def format_gap(value: float | None) -> str:
-    """A relative gap in words for people: ``< 0.01%`` when (nearly) closed."""
-    if value is None or not math.isfinite(value):
-        return "n/a (no bound)"
-    value = max(float(value), 0.0)
-    return "< 0.01%" if value < 1e-4 else f"{value:.2%}"
+    """A relative gap in words for people: ``< 0.01%`` when (nearly) closed (:func:`catchment.plan.gap_words`)."""
+    return gap_words(value)

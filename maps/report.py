@@ -20,7 +20,7 @@ import pandas as pd
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
 from catchment.objective import extra_reported_terms
-from catchment.plan import Plan
+from catchment.plan import Plan, gap_words
 from catchment.problem import PLACEHOLDER_LABEL
 from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
@@ -171,7 +171,7 @@ def _status_block(plan: Plan, summary: dict[str, Any]) -> str:
     elif plan.status == "feasible":
         words += (
             " — the plan satisfies every rule, but the solver did not prove that no better plan exists"
-            f"{'' if plan.gap is None else f' (remaining gap {max(plan.gap, 0):.2%})'}"
+            f"{'' if plan.gap is None else f' (remaining gap {gap_words(plan.gap)})'}"
         )
     notes = "".join(f"<li>{_e(n)}</li>" for n in plan.notes)
     notes = f"<ul>{notes}</ul>" if notes else ""
@@ -224,7 +224,7 @@ def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str
         ("Objective", _num(plan.objective)),
         ("Best bound", _num(plan.bound)),
         *((("Bounds", _e(plan.bounds_label)),) if plan.bounds_label else ()),
-        ("Gap", "n/a" if plan.gap is None or not math.isfinite(plan.gap) else f"{max(plan.gap, 0.0):.4%}"),
+        ("Gap", "n/a" if plan.gap is None or not math.isfinite(plan.gap) else _e(gap_words(plan.gap, 4))),
         ("Gap requested", "n/a" if plan.mip_gap is None else f"{plan.mip_gap:.4%}"),
         ("Solver", _e(plan.solver or "n/a")),
         ("Solve time", f"{plan.runtime_s:.2f} s"),

@@ -83,7 +83,7 @@ import numpy as np
 from scipy import sparse
 
 from catchment.objective import TERMS, travel_terms
-from catchment.plan import Plan
+from catchment.plan import NOT_PROVEN_OPTIMAL, Plan, gap_words
 from catchment.problem import Objective, Problem
 from catchment.settings import DEFAULTS
 from catchment.timing import STOPPED_BY_TIME_LIMIT
@@ -460,8 +460,8 @@ def _solve_lns(
     if status == "feasible":
         stopped = deadline is not None and time.perf_counter() >= deadline - 1.0
         notes.append(
-            f"{'time limit reached: ' if stopped else ''}feasible, not proven optimal"
-            + (f" (gap {gap:.2%})" if bound is not None else "")
+            f"{'time limit reached: ' if stopped else ''}{NOT_PROVEN_OPTIMAL}"
+            + (f" (gap {gap_words(gap)})" if bound is not None else "")
         )
     if search.timed_out:
         notes.append(STOPPED_BY_TIME_LIMIT)

@@ -20,7 +20,7 @@ from typing import Any, cast
 import numpy as np
 import pulp
 
-from catchment.plan import Plan
+from catchment.plan import NOT_PROVEN_OPTIMAL, Plan, gap_words
 from catchment.problem import Objective, Problem, Rules
 from catchment.settings import DEFAULTS, METHODS, check_solver_options
 from catchment.timing import STOPPED_BY_TIME_LIMIT
@@ -1110,7 +1110,7 @@ def _make_plan(
         gap = None
     if status == "feasible" and last.time_limited:
         notes.append(
-            "time limit reached: feasible, not proven optimal" + (f" (gap {gap:.2%})" if gap is not None else "")
+            f"time limit reached: {NOT_PROVEN_OPTIMAL}" + (f" (gap {gap_words(gap)})" if gap is not None else "")
         )
     stats["term_values"] = terms
     return Plan(

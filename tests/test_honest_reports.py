@@ -338,3 +338,28 @@ def test_plan_summary_coverage_uses_the_dropped_units():
     total = float(np.sum(problem.population))
     assert summary["coverage"] == pytest.approx(total / (total + 10_000))
     assert summary["dropped_reasons"] == {"no coordinates": 1}
+
+
+# ---------------------------------------------------------------------------- a gap is never rounded to zero
+def test_gap_words_never_round_an_open_gap_to_zero():
+    from catchment.plan import gap_words
+
+    assert gap_words(3e-5) == "< 0.01%" and gap_words(0.0162) == "1.62%"
+    assert gap_words(4e-7, 4) == "< 0.0001%" and gap_words(3e-5, 4) == "0.0030%"
+    assert gap_words(None) == gap_words(float("nan")) == "n/a (no bound)"
+
+
+def test_a_plan_not_proven_optimal_never_shows_a_zero_gap(tmp_path, capsys):
+    """A time-limited plan whose gap rounds to zero (mip_gap set lower) says "< 0.01%", never "0.00%"."""
+    from maps import report_html
+    from solvers import solve
+
+    built = build_demo()
+    plan = solve(built.problem, time_limit=60)
+    unproven = dataclasses.replace(plan, status="feasible", gap=4e-7, mip_gap=1e-8)
+    page = report_html(built, unproven)
+    assert "feasible, not proven optimal" in page
+    assert "remaining gap &lt; 0.01%)" in page and "<b>Gap</b></td><td>&lt; 0.0001%</td>" in page
+    optimise._report(built, unproven, tmp_path)  # the terminal's summary
+    printed = capsys.readouterr().out
+    assert "FEASIBLE, NOT PROVEN OPTIMAL" in printed and "gap < 0.0001%" in printed and "0.0000%" not in printed

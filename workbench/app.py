@@ -22,6 +22,7 @@ import dash_leaflet as dl
 from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html
 
 from catchment.objective import OBJECTIVE_TERMS
+from catchment.plan import gap_words
 from catchment.problem import OPTION_KINDS
 from geodata.errors import CatchmentError
 from maps.palette import POLYSYSTEM_COLOURS
@@ -427,7 +428,7 @@ def verdict_block(session: Session) -> list[Any]:
         out.append(
             html.Div(
                 f"Last solve: {opt.plan.status_label}; objective {_fmt(opt.objective, '{:,.4f}')}, "
-                f"bound {_fmt(opt.plan.bound, '{:,.4f}')}, gap {_fmt(opt.gap, '{:.4%}')}; "
+                f"bound {_fmt(opt.plan.bound, '{:,.4f}')}, gap {gap_words(opt.gap, 4)}; "
                 f"validated: {'yes' if opt.validated else 'no'}",
                 className="wb-note",
                 id="solve-label",
@@ -500,7 +501,7 @@ def progress_text(session: Session) -> list[Any]:
         html.Div(f"solve: {summary['label']} in {elapsed:.1f} s", id="job-state"),
         html.Div(
             f"best plan {_fmt(summary['objective'], '{:,.4f}')}, bound {_fmt(summary['bound'], '{:,.4f}')}, "
-            f"gap {_fmt(summary['gap'], '{:.4%}')}"
+            f"gap {gap_words(summary['gap'], 4)}"
         ),
     ]
     if summary["diagnosis"]:
