@@ -1027,6 +1027,7 @@ def _national(args: argparse.Namespace) -> int:
 
     from catchment import outputs
     from catchment.national import national_subproblems
+    from catchment.plan import gap_words, status_words
     from geodata.errors import UnknownCcgError
     from solvers.national import comparison_summary, solve_national
 
@@ -1068,7 +1069,7 @@ def _national(args: argparse.Namespace) -> int:
         f"polysystems in {summary['total_s']:.1f} s (data {summary['load_s']:.1f} s, "
         f"solves {summary['solve_s']:.1f} s)"
     )
-    print("CCGs: " + ", ".join(f"{k} {v}" for k, v in summary["ccg_status"].items()))
+    print("CCGs: " + ", ".join(f"{status_words(k)} {v}" for k, v in summary["ccg_status"].items()))
     print(
         "practices: "
         + ", ".join(f"{k} {v:,}" for k, v in summary["practice_status"].items())
@@ -1077,12 +1078,16 @@ def _national(args: argparse.Namespace) -> int:
     )
     for row in unplanned.itertuples(index=False):
         print(f"  {row.ccg_code}: {row.status}: {row.reason}")
+    for row in ccgs.loc[ccgs["status"] == "feasible"].itertuples(index=False):
+        print(f"  {row.ccg_code}: {row.status_label} (gap {gap_words(row.gap)})")
     if summary["hub_sites_shared_by_ccgs"]:
         print(
             f"hub sites used by more than one CCG's plan (planned independently; see hub_shared_with): "
             f"{', '.join(summary['hub_sites_shared_by_ccgs'])}"
         )
     print(f"travel times: {national.travel_label}")
+    if summary["capital_costs_note"]:
+        print(f"note: {summary['capital_costs_note']}")
     if comparison is not None:
         pcn = summary["pcn_comparison"]
         q = {k: pcn["improvement_pct_quantiles"].get(k, math.nan) for k in ("p25", "p50", "p75")}

@@ -32,7 +32,8 @@ from catchment.current import pcn_configuration_frame
 from catchment.evaluate import plan_from_configuration
 from catchment.metrics import ASSIGNMENT_COLUMNS, POLYSYSTEM_COLUMNS, assignments_frame, polysystems_frame
 from catchment.national import CcgSubproblem, NationalInput
-from catchment.problem import Problem
+from catchment.plan import status_words
+from catchment.problem import PLACEHOLDER_COSTS_NOTE, Problem
 from geodata.pcn import PcnConfiguration
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.distributed import map_tasks
@@ -57,7 +58,7 @@ logger = logging.getLogger(__name__)
 CCG_SUMMARY_COLUMNS = (
     "ccg_code", "practices", "population", "polysystems", "status", "gap", "shortfall", "reason",
     "hospital_sites", "practice_sites", "mean_travel_min", "capital_cost", "validated", "runtime_s",
-    "registrations_covered",
+    "registrations_covered", "status_label", "capital_cost_source",
 )  # fmt: skip
 #: Columns of :func:`compare_national` (``pcn_comparison.csv``).
 PCN_COMPARISON_COLUMNS = (
@@ -180,6 +181,8 @@ class NationalResult:
                     "validated": None if r is None else r.validated,
                     "runtime_s": None if r is None else r.runtime_s,
                     "registrations_covered": s.registrations_covered,
+                    "status_label": status_words(o.status) if r is None else r.plan.status_label,
+                    "capital_cost_source": None if s.problem is None else s.problem.capital_costs_source,
                 }
             )
         frame = pd.DataFrame.from_records(rows, columns=list(CCG_SUMMARY_COLUMNS))
@@ -258,6 +261,9 @@ class NationalResult:
         statuses: dict[str, int] = {}
         for o in self.outcomes:
             statuses[o.status] = statuses.get(o.status, 0) + 1
+        # any CCG's placeholder costs make the national figures placeholders
+        sources = {o.subproblem.problem.capital_costs_source for o in self.outcomes if o.subproblem.problem is not None}
+        costs = "placeholder" if "placeholder" in sources else ("scenario" if sources else None)
         n = len(coverage)
         accounted = (coverage["status"] == "assigned") | (coverage["reason"].fillna("").str.len() > 0)
         population = float(pd.to_numeric(coverage["list_size"], errors="coerce").fillna(0).sum())
@@ -267,6 +273,7 @@ class NationalResult:
         figures = {
             "ccgs": len(self.outcomes),
             "ccg_status": statuses,
+            "ccgs_not_proven_optimal": [o.subproblem.ccg_code for o in self.outcomes if o.status == "feasible"],
             "practices": n,
             "practice_status": {str(k): int(v) for k, v in by_status.items()},
             "practices_assigned_share": by_status.get("assigned", 0) / n if n else math.nan,
@@ -281,6 +288,8 @@ class NationalResult:
             "load_s": self.national.load_s,
             "solve_s": self.solve_s,
             "input_files": dict(self.national.input_files),
+            "capital_costs_source": costs,
+            "capital_costs_note": PLACEHOLDER_COSTS_NOTE if costs == "placeholder" else None,
         }
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
 

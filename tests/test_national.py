@@ -264,3 +264,39 @@ def test_national_command_on_one_real_ccg(real_data, tmp_path):
     assert ccgs["hospital_sites"].iloc[0] >= 1 and ccgs["practices"].iloc[0] == 42
     assert (coverage["status"] == "assigned").all() and len(coverage) == 42
     assert summary["practices_accounted_share"] == 1.0 and "estimate" in summary["travel_label"]
+
+
+def test_a_ccg_not_proven_optimal_and_placeholder_costs_are_labelled(real_data, tmp_path, monkeypatch, capsys):
+    """A CCG whose solve stopped before proof is "feasible, not proven optimal" in the terminal,
+    ccg_summary.csv and national.json; the built-in costs are labelled placeholders there too.
+
+    The solve is made to return its plan as not proven (what a time limit does), so that the
+    outcome does not depend on how fast the machine is.
+    """
+    import dataclasses
+
+    import solvers.national as solvers_national
+    from catchment.plan import NOT_PROVEN_OPTIMAL
+    from catchment.problem import PLACEHOLDER_COSTS_NOTE
+
+    solve = solvers_national.solve_and_check
+
+    def not_proven(problem, options):
+        record = solve(problem, options)
+        plan = dataclasses.replace(record.plan, status="feasible", gap=0.0123)
+        return dataclasses.replace(record, status="feasible", gap=0.0123, plan=plan)
+
+    monkeypatch.setattr(solvers_national, "solve_and_check", not_proven)
+    out = tmp_path / "national"
+    argv = ["national", "--ccg", "08N", "--serial", "--out", str(out), "--data-dir", str(real_data), "--quiet"]
+    assert optimise.main(argv) == optimise.EXIT_OK
+    printed = capsys.readouterr().out
+    assert f"CCGs: {NOT_PROVEN_OPTIMAL} 1" in printed
+    assert f"08N: {NOT_PROVEN_OPTIMAL} (gap 1.23%)" in printed
+    assert f"note: {PLACEHOLDER_COSTS_NOTE}" in printed
+    ccgs = pd.read_csv(out / "ccg_summary.csv")
+    assert ccgs["status_label"].tolist() == [NOT_PROVEN_OPTIMAL]
+    assert ccgs["capital_cost_source"].tolist() == ["placeholder"]
+    summary = json.loads((out / "national.json").read_text())
+    assert summary["ccgs_not_proven_optimal"] == ["08N"]
+    assert summary["capital_costs_source"] == "placeholder" and summary["capital_costs_note"] == PLACEHOLDER_COSTS_NOTE
