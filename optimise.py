@@ -941,6 +941,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _phase(args: argparse.Namespace) -> int:
     from catchment import outputs
+    from catchment.plan import status_words
+    from catchment.problem import PLACEHOLDER_COSTS_NOTE
     from maps.phasing import write_phasing_outputs
     from solvers.batch import solve_and_check
     from solvers.phasing import phase_plan
@@ -996,6 +998,7 @@ def _phase(args: argparse.Namespace) -> int:
     summary = {
         "plan": described,
         "status": phasing.status,
+        "status_label": status_words(phasing.status),
         "years": phasing.years,
         "budgets": list(phasing.budgets),
         "carry_over": phasing.carry_over,
@@ -1013,11 +1016,15 @@ def _phase(args: argparse.Namespace) -> int:
         outputs.write_outputs(staging, built, plan, scenario=record, provenance=prov)
         _write_plan(args, staging, built, plan, reference=reference)
     print(
-        f"\nPHASING over {phasing.years} year(s), {phasing.status}: {phasing.person_years():,.0f} person-years served"
+        f"\nPHASING over {phasing.years} year(s), {status_words(phasing.status)}: "
+        f"{phasing.person_years():,.0f} person-years served"
     )
+    print(described)
     print(phasing.frame().to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
     for note in phasing.notes:
         print(f"note: {note}")
+    if problem.capital_costs_source == "placeholder":
+        print(f"note: {PLACEHOLDER_COSTS_NOTE}")
     print(f"\noutputs in {out}/ (phasing.html, phasing.csv, phasing_years.csv, and the plan's files)")
     return EXIT_OK
 

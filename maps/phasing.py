@@ -26,6 +26,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from catchment.outputs import json_safe
+from catchment.plan import status_words
 from catchment.problem import PLACEHOLDER_COSTS_NOTE
 from maps.charts import STYLE, figure_svg
 from maps.html import chart_text, escape
@@ -258,7 +259,7 @@ def phasing_report_html(
         if summary.get("carry_over")
         else "each year's budget must be spent within the year (no carry-over)"
     )
-    status = escape(str(summary.get("status", "")))
+    status = escape(status_words(str(summary.get("status", ""))))
     placeholder = summary.get("capital_costs_source") == "placeholder"
     costs_note = (
         f'<p class="note placeholder"><b>Note:</b> {escape(PLACEHOLDER_COSTS_NOTE)}.</p>' if placeholder else ""

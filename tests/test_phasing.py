@@ -170,3 +170,40 @@ def test_phase_command(demo, tmp_path):
         ]
     )
     assert code == optimise.EXIT_INFEASIBLE and not (tmp_path / "none").exists()
+
+
+def test_phase_command_says_what_was_not_proven_and_that_costs_are_placeholders(tmp_path, monkeypatch, capsys):
+    """A plan and a timetable not proven optimal say "feasible, not proven optimal" in the terminal,
+    phasing.json and phasing.html; the terminal says the demo's costs are placeholders.
+
+    The solves are made to return their results as not proven (what a time limit does), so that
+    the outcome does not depend on how fast the machine is.
+    """
+    import dataclasses
+
+    import solvers.batch
+    import solvers.phasing
+    from catchment.plan import NOT_PROVEN_OPTIMAL
+    from catchment.problem import PLACEHOLDER_COSTS_NOTE
+
+    solve_and_check, phase = solvers.batch.solve_and_check, solvers.phasing.phase_plan
+
+    def plan_not_proven(problem, options):
+        record = solve_and_check(problem, options)
+        return dataclasses.replace(record, status="feasible", plan=dataclasses.replace(record.plan, status="feasible"))
+
+    def timetable_not_proven(*args, **kwargs):
+        return dataclasses.replace(phase(*args, **kwargs), status="feasible")
+
+    monkeypatch.setattr(solvers.batch, "solve_and_check", plan_not_proven)
+    monkeypatch.setattr(solvers.phasing, "phase_plan", timetable_not_proven)
+    out = tmp_path / "phase"
+    argv = ["phase", "demo", "--years", "4", "--annual-budget", "1.5e6", "--out", str(out), "--quiet", "--no-exports"]
+    assert optimise.main(argv) == optimise.EXIT_OK
+    printed = capsys.readouterr().out
+    assert f"PHASING over 4 year(s), {NOT_PROVEN_OPTIMAL}:" in printed
+    assert f"Plan: {NOT_PROVEN_OPTIMAL}, " in printed and f"note: {PLACEHOLDER_COSTS_NOTE}" in printed
+    summary = json.loads((out / "phasing.json").read_text())
+    assert summary["status"] == "feasible" and summary["status_label"] == NOT_PROVEN_OPTIMAL
+    page = (out / "phasing.html").read_text(encoding="utf-8")
+    assert f"Status: {NOT_PROVEN_OPTIMAL}." in page
