@@ -562,7 +562,13 @@ def _compare(args: argparse.Namespace) -> int:
         proposed = result.plan
     log.info("current: %s; proposed: %s", current.status_label, proposed.status_label)
     comparison = compare_plans(problem, current, proposed)
-    figures = {"scenario": record, **comparison.as_dict(problem.unit_type), **prov}
+    figures = {
+        "scenario": record,
+        **comparison.as_dict(problem.unit_type),
+        "travel_source": problem.travel_source,
+        "travel_label": problem.travel_label,
+        **prov,
+    }
     labels = ("current", "proposed")
     references = ((proposed, "the proposed plan"), (current, None if pcns is not None else "the current configuration"))
     with outputs.atomic_output_dir(out) as staging:
@@ -587,6 +593,7 @@ def _compare(args: argparse.Namespace) -> int:
         f"  adjusted Rand index {'n/a' if ari is None else f'{ari:.3f}'}; {comparison.units_moved} {moved} "
         f"({comparison.population_moved:,.0f} people) move"
     )
+    print(f"travel times: {problem.travel_label}")
     print(f"\noutputs in {out}/ (comparison.json, moves.csv, comparison.html, current/, proposed/)")
     return EXIT_BREAKS_RULES if current.violations else EXIT_OK
 

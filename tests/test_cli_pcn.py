@@ -107,3 +107,22 @@ def test_national_compare_pcn(tmp_path, real_data):
     assert summary["practices_moved"] == int(table["practices_moved"].sum())
     page = (out / "pcn_comparison.html").read_text()
     assert "<svg" in page and "08N" in page and "http" not in page.replace("http://www.w3.org", "")
+
+
+def test_compare_says_the_travel_times_are_an_estimate(tmp_path, real_data, capsys):
+    """redbridge.toml's travel times are the crow-fly estimate: the comparison's terminal lines and
+    comparison.json say so, as each side's solution.json does."""
+    current = tmp_path / "pcn"
+    assert _run("evaluate", "scenarios/redbridge.toml", "--plan", "pcn", "--out", str(current), "--data-dir",
+                str(real_data)) == optimise.EXIT_BREAKS_RULES  # fmt: skip
+    config = tmp_path / "config.csv"
+    pd.read_csv(current / "assignments.csv")[["unit_id", "polysystem_id"]].to_csv(config, index=False)
+    capsys.readouterr()
+    out = tmp_path / "cmp"
+    assert _run("compare", "scenarios/redbridge.toml", "--plan", "pcn", "--against", str(config), "--out", str(out),
+                "--data-dir", str(real_data)) == optimise.EXIT_BREAKS_RULES  # fmt: skip
+    solution = json.loads((out / "current" / "solution.json").read_text())
+    assert solution["travel_source"] == "estimate" and "estimate" in solution["travel_label"]
+    figures = json.loads((out / "comparison.json").read_text())
+    assert figures["travel_source"] == "estimate" and figures["travel_label"] == solution["travel_label"]
+    assert f"travel times: {solution['travel_label']}" in capsys.readouterr().out
