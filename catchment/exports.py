@@ -39,7 +39,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from catchment.build import BuiltProblem
 from catchment.compare import compare_plans
 from catchment.current import PCN_SOLVER
-from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame
+from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame, travel_times_label
 from catchment.outputs import json_safe, polysystem_areas, solution_record
 from catchment.plan import Plan
 from catchment.validate import validate_plan
@@ -77,6 +77,7 @@ _POLYSYSTEM_HEADINGS = {
     "hub_option": "Option",
     "capital_cost": "Capital cost (GBP)",
     "capital_cost_source": "Capital cost source",
+    "travel_source": "Travel times source",
     "population": "Population",
     "n_units": "Units",
     "mean_travel_min": "Mean travel (min)",
@@ -98,6 +99,7 @@ _ASSIGNMENT_HEADINGS = {
     "population": "Population",
     "travel_min": "Travel to hub (min)",
     "waiver_reason": "Waiver",
+    "travel_source": "Travel times source",
     "group": "Boundary group",
     "imd_score": "IMD score",
 }
@@ -154,8 +156,15 @@ def workbook_bytes(
     polysystems = polysystems_frame(problem, plan)
     headings = dict(_POLYSYSTEM_HEADINGS)
     headings["capital_cost"] += capital_costs_label(problem)
+    estimate = travel_times_label(problem)  # an estimate's travel figures say so in their headings
+    for column in ("mean_travel_min", "max_travel_min"):
+        headings[column] += estimate
     _table(book.create_sheet(SHEETS[0]), polysystems, headings)
-    _table(book.create_sheet(SHEETS[1]), assignments_frame(problem, plan), _ASSIGNMENT_HEADINGS)
+    _table(
+        book.create_sheet(SHEETS[1]),
+        assignments_frame(problem, plan),
+        {**_ASSIGNMENT_HEADINGS, "travel_min": _ASSIGNMENT_HEADINGS["travel_min"] + estimate},
+    )
     moves = _moves_sheet(book.create_sheet(SHEETS[2]), built, plan, reference, reference_label)
     violations = validate_plan(problem, plan)
     sheet = book.create_sheet(SHEETS[3])
@@ -253,7 +262,9 @@ def _moves_sheet(
         by_id = {ps: configured.get(hub) for hub, ps in reference.polysystem_ids().items()}
         moves.insert(list(moves.columns).index("from") + 1, "from_label", moves["from"].map(by_id))
     if len(moves):
-        _table(sheet, moves, _MOVE_HEADINGS)
+        estimate = travel_times_label(built.problem)
+        travel = {k: _MOVE_HEADINGS[k] + estimate for k in ("travel_before_min", "travel_after_min")}
+        _table(sheet, moves, {**_MOVE_HEADINGS, **travel})
     else:
         _put(sheet, 1, 1, f"No unit changes polysystem: the plan groups the units as {label} does.")
     return label, comparison.units_moved, comparison.population_moved

@@ -22,7 +22,7 @@ import pandas as pd
 
 from catchment.objective import TERMS
 from catchment.plan import Plan
-from catchment.problem import PLACEHOLDER_COSTS_NOTE, PLACEHOLDER_LABEL, Problem
+from catchment.problem import ESTIMATE_LABEL, PLACEHOLDER_COSTS_NOTE, PLACEHOLDER_LABEL, Problem
 from catchment.validate import unit_hub_index
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "plan_summary",
     "coverage_text",
     "capital_costs_label",
+    "travel_times_label",
 ]
 
 #: Leading columns of :func:`assignments_frame`, in order (an output contract).
@@ -193,9 +194,10 @@ def assignments_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
     DataFrame
         Columns :data:`ASSIGNMENT_COLUMNS` (``unit_id``, ``unit_type``, ``polysystem_id``,
         ``hub_site_id``, ``population``, ``travel_min``), then ``unit_name``,
-        ``hub_site_name``, ``waiver_reason`` and, when the problem has them, ``group`` and
-        ``imd_score``. An unassigned unit has no polysystem, hub or travel time (missing
-        values); a unit assigned to a site that is not an open hub has no polysystem id.
+        ``hub_site_name``, ``waiver_reason``, ``travel_source`` (``network`` / ``matrix`` /
+        ``estimate``) and, when the problem has them, ``group`` and ``imd_score``. An
+        unassigned unit has no polysystem, hub or travel time (missing values); a unit
+        assigned to a site that is not an open hub has no polysystem id.
     """
     site = unit_hub_index(problem, plan)
     ps_ids = plan.polysystem_ids()
@@ -217,6 +219,7 @@ def assignments_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
             "unit_name": list(problem.unit_names or problem.unit_ids),
             "hub_site_name": hub_names,
             "waiver_reason": [problem.rules.waivers.get(u) for u in problem.unit_ids],
+            "travel_source": problem.travel_source,
         }
     )
     if problem.groups is not None:
@@ -284,8 +287,9 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
         units it holds, ``"unit: reason"`` joined by ``"; "``, or ``None``), ``capacity``
         (of the chosen option; NaN = unlimited), ``site_status``, ``capital_cost_source``
         (``"placeholder"`` for a built-in placeholder cost, ``"scenario"`` for a supplied
-        one) and, when the problem has boundary groups, ``groups`` (distinct groups joined
-        by ``"; "``).
+        one), ``travel_source`` (``network`` / ``matrix`` / ``estimate``: an estimate's travel
+        figures are labelled as such) and, when the problem has boundary groups, ``groups``
+        (distinct groups joined by ``"; "``).
     """
     hubs = list(plan.hubs)
     ps_ids = plan.polysystem_ids()
@@ -344,11 +348,20 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
                 "capital_cost_source": None
                 if option is None
                 else ("placeholder" if option.placeholder else "scenario"),
+                "travel_source": problem.travel_source,
             }
         )
         if problem.groups is not None:
             records[-1]["groups"] = group_names[k]
-    columns = [*POLYSYSTEM_COLUMNS, "below_floor", "waiver_reason", "capacity", "site_status", "capital_cost_source"]
+    columns = [
+        *POLYSYSTEM_COLUMNS,
+        "below_floor",
+        "waiver_reason",
+        "capacity",
+        "site_status",
+        "capital_cost_source",
+        "travel_source",
+    ]
     if problem.groups is not None:
         columns.append("groups")
     return pd.DataFrame.from_records(records, columns=columns)
@@ -444,6 +457,11 @@ def coverage_text(coverage: float, selection_population: float, dropped_reasons:
         why = "; ".join(f"{k}: {c}" for k, c in dropped_reasons.items())
         text += f"; {n} unit{'' if n == 1 else 's'} dropped: {why}"
     return text + ")"
+
+
+def travel_times_label(problem: Problem) -> str:
+    """``" (estimate)"`` after a travel figure whose times are the crow-fly estimate, else ``""``."""
+    return ESTIMATE_LABEL if problem.travel_source == "estimate" else ""
 
 
 def capital_costs_label(problem: Problem) -> str:

@@ -39,6 +39,7 @@ __all__ = [
     "HubOption",
     "DroppedUnit",
     "PLACEHOLDER_COSTS_NOTE",
+    "ESTIMATE_LABEL",
     "Rules",
     "Objective",
     "Problem",
@@ -129,6 +130,8 @@ class HubOption:
 
 #: What follows a capital figure whose costs include placeholders (see ``HubOption.placeholder``).
 PLACEHOLDER_LABEL = " (placeholder)"
+#: What follows a travel figure (or its heading) when the travel times are the crow-fly estimate.
+ESTIMATE_LABEL = " (estimate)"
 #: What every output says where capital costs include placeholders.
 PLACEHOLDER_COSTS_NOTE = (
     "capital costs are placeholders (built-in indicative figures, not real estates costs): "

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame
+from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame, travel_times_label
 from catchment.plan import Plan
 from catchment.problem import Problem
 from maps.html import chart_text, escape
@@ -148,11 +148,11 @@ def travel_chart(problem: Problem, plan: Plan) -> str:
             ax.text(mean, top * 1.02, f" mean {mean:.1f} min", fontsize=8, va="bottom")
             ax.text(float(minutes.max()), top * 0.85, f" longest {minutes.max():.1f} min", fontsize=8, va="bottom")
             ax.set_ylim(0, top * 1.18 if top > 0 else 1)
-        ax.set_xlabel("travel time to the hub (minutes)")
+        ax.set_xlabel("travel time to the hub (minutes)" + travel_times_label(problem))
         unit = "registered patients" if problem.unit_type == "practice" else "residents"
         ax.set_ylabel(unit)
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
-        ax.set_title("Distribution of travel times", loc="left")
+        ax.set_title("Distribution of travel times" + travel_times_label(problem), loc="left")
         return figure_svg(fig, name="distribution of travel times")
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from catchment.build import BuiltProblem
 from catchment.compare import adjusted_rand_index, polysystem_changes
-from catchment.metrics import capital_costs_label, plan_summary
+from catchment.metrics import capital_costs_label, plan_summary, travel_times_label
 from catchment.objective import extra_reported_terms
 from catchment.plan import Plan
 from maps.areas import plan_geometry, to_wgs84
@@ -162,8 +162,16 @@ def _comparison_box(
         ("Rules broken", str(len(plan_a.violations)), str(len(plan_b.violations))),
         ("Polysystems", str(sa["n_polysystems"]), str(sb["n_polysystems"])),
         ("Coverage", f"{sa['coverage']:.1%}", f"{sb['coverage']:.1%}"),
-        ("Mean travel", _minutes(ta.get("mean_travel")), _minutes(tb.get("mean_travel"))),
-        ("Longest travel", _minutes(ta.get("max_travel")), _minutes(tb.get("max_travel"))),
+        (
+            "Mean travel" + _e(travel_times_label(problem)),
+            _minutes(ta.get("mean_travel")),
+            _minutes(tb.get("mean_travel")),
+        ),
+        (
+            "Longest travel" + _e(travel_times_label(problem)),
+            _minutes(ta.get("max_travel")),
+            _minutes(tb.get("max_travel")),
+        ),
         (
             "Capital" + _e(capital_costs_label(problem)),
             f"£{sa['capital_cost'] / 1e6:,.2f}m",

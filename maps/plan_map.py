@@ -29,10 +29,16 @@ import pandas as pd
 from branca.element import Element
 
 from catchment.build import BuiltProblem
-from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
+from catchment.metrics import (
+    assignments_frame,
+    capital_costs_label,
+    plan_summary,
+    polysystems_frame,
+    travel_times_label,
+)
 from catchment.objective import extra_reported_terms
 from catchment.plan import Plan, gap_words
-from catchment.problem import PLACEHOLDER_LABEL
+from catchment.problem import ESTIMATE_LABEL, PLACEHOLDER_LABEL
 from geodata.settings import BNG
 from maps.areas import PlanGeometry, plan_geometry, to_wgs84, touching_pairs
 from maps.assets import HtmlPopup, LayerLegend, MapControl, OfflineMap, text_tooltip
@@ -374,8 +380,8 @@ def key_figures_html(built: BuiltProblem, plan: Plan, geometry: PlanGeometry, *,
         ("Solver", f"{_e(plan.solver or 'n/a')}, {plan.runtime_s:.1f} s"),
         ("Polysystems", f"{summary['n_polysystems']}"),
         ("Coverage", _e(summary["coverage_text"])),
-        ("Mean travel", _minutes(terms.get("mean_travel"))),
-        ("Longest travel", _minutes(terms.get("max_travel"))),
+        ("Mean travel", _minutes(terms.get("mean_travel")) + _e(travel_times_label(built.problem))),
+        ("Longest travel", _minutes(terms.get("max_travel")) + _e(travel_times_label(built.problem))),
         ("Capital", _money(summary["capital_cost"]) + _e(placeholder)),
         *((_e(t.label), _e(t.text(terms.get(t.name)))) for t in extra_reported_terms(built.problem.objective.terms)),
         ("Travel times", _e(summary["travel_label"])),
@@ -599,7 +605,7 @@ def _polysystem_layer(
         style_function=style,
         tooltip=folium.GeoJsonTooltip(
             fields=["polysystem_id", "hub", "population", "n_units", "mean_travel_min"],
-            aliases=["Polysystem", "Hub", "Population", "Units", "Mean travel (min)"],
+            aliases=["Polysystem", "Hub", "Population", "Units", "Mean travel (min)" + _estimate_of(table)],
             sticky=True,
         ),
     )
@@ -632,7 +638,7 @@ def _practice_layer(
                     ("Registered patients", f"{row.population:,.0f}"),
                     ("Polysystem", _e(row.polysystem_id or "none")),
                     ("Hub", _e(row.hub_site_name or "none")),
-                    ("Travel to hub", _minutes(row.travel_min)),
+                    ("Travel to hub", _minutes(row.travel_min) + _estimate_of(row)),
                 ]
             )
         ).add_to(marker)
@@ -722,8 +728,8 @@ def _hub_layer(
                         + (PLACEHOLDER_LABEL if row.capital_cost_source == "placeholder" else ""),
                     ),
                     ("Population", f"{row.population:,.0f}" + (" (below the floor)" if row.below_floor else "")),
-                    ("Mean travel", _minutes(row.mean_travel_min)),
-                    ("Longest travel", _minutes(row.max_travel_min)),
+                    ("Mean travel", _minutes(row.mean_travel_min) + _estimate_of(row)),
+                    ("Longest travel", _minutes(row.max_travel_min) + _estimate_of(row)),
                     (
                         f"{unit_word} ({len(names)})",
                         '<div class="names">' + "<br>".join(_e(n) for n in names) + "</div>",
@@ -812,6 +818,14 @@ def _pct(value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     return f"{float(value):.1%}"
+
+
+def _estimate_of(rows: Any) -> str:
+    """:data:`~catchment.problem.ESTIMATE_LABEL` for a row or table whose ``travel_source`` is the estimate."""
+    source = getattr(rows, "travel_source", None)
+    if isinstance(source, pd.Series):
+        return ESTIMATE_LABEL if bool((source == "estimate").any()) else ""
+    return ESTIMATE_LABEL if source == "estimate" else ""
 
 
 def format_gap(value: float | None) -> str:

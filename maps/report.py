@@ -18,10 +18,16 @@ from typing import Any
 import pandas as pd
 
 from catchment.build import BuiltProblem
-from catchment.metrics import assignments_frame, capital_costs_label, plan_summary, polysystems_frame
+from catchment.metrics import (
+    assignments_frame,
+    capital_costs_label,
+    plan_summary,
+    polysystems_frame,
+    travel_times_label,
+)
 from catchment.objective import extra_reported_terms
 from catchment.plan import Plan, gap_words
-from catchment.problem import PLACEHOLDER_LABEL
+from catchment.problem import ESTIMATE_LABEL, PLACEHOLDER_LABEL
 from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
 from maps.html import escape as _e
@@ -140,14 +146,16 @@ def report_html(
         "<h2>Map</h2>",
         map_section,
         "<h2>Polysystems</h2>",
-        _polysystem_table(table, colours, placeholder=capital_costs_label(problem)),
+        _polysystem_table(
+            table, colours, placeholder=capital_costs_label(problem), estimate=travel_times_label(problem)
+        ),
         "<h2>Charts</h2><div class='charts'>",
         population_chart(problem, plan, colours=colours),
         travel_chart(problem, plan),
         capital_chart(problem, plan),
         "</div>",
         "<h2>Units of each polysystem</h2>",
-        _units_details(assignments, table),
+        _units_details(assignments, table, estimate=travel_times_label(problem)),
         "<h2>Provenance</h2>",
         _provenance(built, plan),
         f"<footer>Produced by catchment-planner. Travel times: {_e(plan_summary_label(built))}. "
@@ -178,14 +186,19 @@ def _status_block(plan: Plan, summary: dict[str, Any]) -> str:
     return f"<div class='status {cls}'><b>Status: {_e(words)}</b>{broken}{notes}</div>"
 
 
+def _estimate(summary: dict[str, Any]) -> str:
+    """:data:`~catchment.problem.ESTIMATE_LABEL` when the summary's travel times are the crow-fly estimate."""
+    return ESTIMATE_LABEL if summary.get("travel_source") == "estimate" else ""
+
+
 def _cards(summary: dict[str, Any], used: tuple[str, ...]) -> str:
     terms = summary.get("objective_terms") or {}
     cards = [
         ("Polysystems", f"{summary['n_polysystems']}"),
         ("Coverage of the selection", _pct(summary["coverage"])),
         ("Population covered", f"{summary['population_assigned']:,.0f}"),
-        ("Mean travel to hub", _minutes(terms.get("mean_travel"))),
-        ("Longest travel to hub", _minutes(terms.get("max_travel"))),
+        ("Mean travel to hub" + _estimate(summary), _minutes(terms.get("mean_travel"))),
+        ("Longest travel to hub" + _estimate(summary), _minutes(terms.get("max_travel"))),
         (
             "Total capital" + (PLACEHOLDER_LABEL if summary["capital_costs_note"] else ""),
             _money(summary["capital_cost"]),
@@ -245,10 +258,13 @@ def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str
     return f"<h2>How this plan was found</h2><table class='facts'>{body}</table>"
 
 
-def _polysystem_table(table: pd.DataFrame, colours: Mapping[str, str], *, placeholder: str = "") -> str:
+def _polysystem_table(
+    table: pd.DataFrame, colours: Mapping[str, str], *, placeholder: str = "", estimate: str = ""
+) -> str:
     head = (
         "<tr><th>Polysystem</th><th>Hub</th><th>Site</th><th>Option</th><th class='n'>Population</th>"
-        "<th class='n'>Units</th><th class='n'>Mean travel</th><th class='n'>Longest travel</th>"
+        f"<th class='n'>Units</th><th class='n'>Mean travel{_e(estimate)}</th>"
+        f"<th class='n'>Longest travel{_e(estimate)}</th>"
         f"<th class='n'>Capital{_e(placeholder)}</th><th>Notes</th></tr>"
     )
     rows = []
@@ -281,7 +297,7 @@ def _polysystem_table(table: pd.DataFrame, colours: Mapping[str, str], *, placeh
     return f"<table class='data polysystems'>{head}{''.join(rows)}</table>"
 
 
-def _units_details(assignments: pd.DataFrame, table: pd.DataFrame) -> str:
+def _units_details(assignments: pd.DataFrame, table: pd.DataFrame, *, estimate: str = "") -> str:
     out = []
     for row in table.itertuples(index=False):
         members = assignments.loc[assignments["hub_site_id"] == row.hub_site_id].sort_values("unit_name")
@@ -293,7 +309,7 @@ def _units_details(assignments: pd.DataFrame, table: pd.DataFrame) -> str:
         out.append(
             f"<details><summary>{_e(row.polysystem_id)} · {_e(row.hub_site_name)} · {len(members)} units"
             f"</summary><table class='data'><tr><th>Unit</th><th>Name</th><th class='n'>Population</th>"
-            f"<th class='n'>Travel to hub</th></tr>{body}</table></details>"
+            f"<th class='n'>Travel to hub{_e(estimate)}</th></tr>{body}</table></details>"
         )
     unassigned = assignments.loc[assignments["polysystem_id"].isna()]
     if len(unassigned):

@@ -205,6 +205,38 @@ def test_placeholder_costs_are_labelled_in_every_output(redbridge_run):
     assert PLACEHOLDER_NOTE in page and "(placeholder)" in page
 
 
+def test_estimated_travel_times_are_labelled_in_every_output(redbridge_run):
+    """redbridge.toml's travel times are the crow-fly estimate: each travel figure or its heading
+    says "estimate" (the tables, the workbook, the GeoJSON, the report, the map's popups)."""
+    import openpyxl
+
+    from catchment.problem import ESTIMATE_LABEL
+
+    for name in ("polysystems.csv", "assignments.csv"):
+        assert (pd.read_csv(redbridge_run / name)["travel_source"] == "estimate").all(), name
+    for name in ("polysystems.geojson", "units.geojson"):
+        features = json.loads((redbridge_run / name).read_text())["features"]
+        assert {f["properties"]["travel_source"] for f in features} == {"estimate"}, name
+    book = openpyxl.load_workbook(redbridge_run / "plan.xlsx", read_only=True)
+    headings = {
+        name: [c.value for c in next(book[name].iter_rows(max_row=1))] for name in ("Polysystems", "Assignments")
+    }
+    assert f"Mean travel (min){ESTIMATE_LABEL}" in headings["Polysystems"]
+    assert f"Longest travel (min){ESTIMATE_LABEL}" in headings["Polysystems"]
+    assert f"Travel to hub (min){ESTIMATE_LABEL}" in headings["Assignments"]
+    report = (redbridge_run / "report.html").read_text(encoding="utf-8")
+    for words in (
+        "Mean travel to hub",
+        "Longest travel to hub",
+        "<th class='n'>Mean travel",
+        "<th class='n'>Travel to hub",
+    ):
+        assert f"{words}{ESTIMATE_LABEL}" in report, words
+    assert f"Distribution of travel times{ESTIMATE_LABEL}" in report
+    page = html.unescape((redbridge_run / "map.html").read_text(encoding="utf-8"))
+    assert page.count(f"min{ESTIMATE_LABEL}") > 40  # the key, every hub's and every practice's popup
+
+
 def test_costs_the_scenario_supplies_are_not_placeholders(tmp_path, capsys):
     text = REDBRIDGE.read_text() + (
         "\n[sites.options.hospital]\nreuse = 600000\nnew_build = 11000000\n"
