@@ -217,3 +217,15 @@ def test_the_rules_panel_does_not_repeat_the_scenarios_unused_key_warnings(caplo
         scenario_with_rules(scenario, {**rules_form(scenario), "floor": 40_000})
     assert said == 1 and "[travel] cutoff_min is not used" in caplog.records[0].getMessage()
     assert len(caplog.records) == said
+
+
+def test_verdict_labels_placeholder_costs_and_estimated_travel(session):
+    """redbridge.toml: built-in placeholder costs and crow-fly travel times, labelled in the
+    verdict panel and the polysystem table as in every other output."""
+    from catchment.problem import ESTIMATE_LABEL, PLACEHOLDER_COSTS_NOTE, PLACEHOLDER_LABEL
+    from workbench.app import polysystem_table, verdict_block
+
+    panel = str(verdict_block(session))
+    assert f"capital cost (GBP){PLACEHOLDER_LABEL}" in panel and f"note: {PLACEHOLDER_COSTS_NOTE}" in panel
+    assert f"mean travel (min){ESTIMATE_LABEL}" in panel and f"longest travel (min){ESTIMATE_LABEL}" in panel
+    assert f"mean min{ESTIMATE_LABEL}" in str(polysystem_table(session))

@@ -21,9 +21,10 @@ import dash
 import dash_leaflet as dl
 from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html
 
+from catchment.metrics import capital_costs_label, travel_times_label
 from catchment.objective import OBJECTIVE_TERMS
 from catchment.plan import gap_words
-from catchment.problem import OPTION_KINDS
+from catchment.problem import OPTION_KINDS, PLACEHOLDER_COSTS_NOTE
 from geodata.errors import CatchmentError
 from maps.palette import POLYSYSTEM_COLOURS
 from workbench.mapdata import bounds, hub_colours, outline_layer, static_layers, styles
@@ -394,20 +395,22 @@ def verdict_block(session: Session) -> list[Any]:
         ]
     plan = v.plan
     f = v.figures
+    problem = session.problem
+    estimate, placeholder = travel_times_label(problem), capital_costs_label(problem)
     rows = [
         ("polysystems", str(f["polysystems"])),
-        ("mean travel (min)", _fmt(f["mean_travel_min"])),
-        ("longest travel (min)", _fmt(f["max_travel_min"])),
+        ("mean travel (min)" + estimate, _fmt(f["mean_travel_min"])),
+        ("longest travel (min)" + estimate, _fmt(f["max_travel_min"])),
         ("objective", _fmt(f["objective"], "{:,.4f}")),
-        ("capital cost (GBP)", _fmt(f["capital_cost"], "{:,.0f}")),
+        ("capital cost (GBP)" + placeholder, _fmt(f["capital_cost"], "{:,.0f}")),
     ]
-    problem = session.problem
     label = plan.status_label if plan.status == "breaks_rules" else "satisfies every rule"
     origin = plan.solver or "edited"
     out: list[Any] = [
         html.Div(f"Configuration ({origin}, edit {session.edits}): {label}", className="wb-status", id="status"),
         html.Div(f"travel times: {problem.travel_label}", className="wb-note"),
         html.Table([html.Tr([html.Td(k), html.Td(val)]) for k, val in rows], className="wb-figures"),
+        *([html.Div(f"note: {PLACEHOLDER_COSTS_NOTE}", className="wb-note")] if placeholder else []),
     ]
     if v.violations:
         out.append(html.Div(f"Broken rules ({len(v.violations)}):"))
@@ -443,7 +446,8 @@ def polysystem_table(session: Session) -> Any:
         return ""
     table = session.polysystems()
     floor = session.problem.rules.floor
-    head = html.Tr([html.Th(c) for c in ("polysystem", "hub", "option", "population", "units", "mean min")])
+    estimate = travel_times_label(session.problem)
+    head = html.Tr([html.Th(c) for c in ("polysystem", "hub", "option", "population", "units", "mean min" + estimate)])
     rows = []
     if floor is not None and len(table) > LIST_ROWS:  # the polysystems below the floor first
         table = table.assign(_below=table["population"] < floor).sort_values(["_below"], ascending=False, kind="stable")
