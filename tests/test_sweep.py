@@ -157,11 +157,12 @@ def test_pareto_mask_brute_force():
         assert mask[i] == (not any(np.all(o <= row) and np.any(o < row) for o in others))
 
 
-def test_mode_axis_rebuilds_travel_for_a_network_scenario(tmp_path, monkeypatch, demo):
+def _mode_axis_bases(tmp_path, monkeypatch, demo, network: str):
+    """The bases of a drive/walk sweep over an LSOA scenario on ``network``, and the modes built."""
     base = tmp_path / "net.toml"
     base.write_text(
         '[units]\ntype = "lsoa"\nbbox = [-0.2, 51.5, -0.1, 51.6]\n[sites]\nlargest_practices = 3\n'
-        '[travel]\nsource = "network"\nnetwork = "osm/x.osm"\nmode = "drive"\n'
+        f'[travel]\nsource = "network"\nnetwork = "{network}"\n'
     )
     seen = []
 
@@ -172,12 +173,17 @@ def test_mode_axis_rebuilds_travel_for_a_network_scenario(tmp_path, monkeypatch,
     monkeypatch.setattr(catchment_sweep, "build_from_scenario", fake_build)
     spec = parse_sweep({"sweep": {"base": str(base)}, "grid": {"mode": ["drive", "walk"]}})
     bases, not_applicable, _ = sweep_bases(spec, read_scenario(spec.base))
+    return spec, bases, not_applicable, seen
+
+
+def test_mode_axis_rebuilds_travel_for_a_network_scenario(tmp_path, monkeypatch, demo):
+    spec, bases, not_applicable, seen = _mode_axis_bases(tmp_path, monkeypatch, demo, "osm/x.osm")
     assert seen == ["drive", "walk"] and set(bases) == {"drive", "walk"} and not not_applicable
     result = run_sweep(spec, bases, options=SolveOptions(time_limit=60))
     assert list(result.frame()["mode"]) == ["drive", "walk"]
 
     estimate = tmp_path / "est.toml"
-    estimate.write_text(base.read_text().replace('source = "network"', 'source = "estimate"'))
+    estimate.write_text(Path(spec.base).read_text().replace('source = "network"', 'source = "estimate"'))
     seen.clear()
     spec = parse_sweep({"sweep": {"base": str(estimate)}, "grid": {"mode": ["drive", "walk"], "floor": [50_000]}})
     bases, not_applicable, _ = sweep_bases(spec, read_scenario(spec.base))
@@ -249,20 +255,7 @@ def test_absurd_grids_are_refused_with_the_limit(grid, expected):
 
 def test_mode_axis_does_not_apply_to_a_graphml_network(tmp_path, monkeypatch, demo):
     """Before, both modes were built from the same GraphML file: identical travel times, labelled drive and walk."""
-    base = tmp_path / "graphml.toml"
-    base.write_text(
-        '[units]\ntype = "lsoa"\nbbox = [-0.2, 51.5, -0.1, 51.6]\n[sites]\nlargest_practices = 3\n'
-        '[travel]\nsource = "network"\nnetwork = "networks/saved.GraphML"\n'
-    )
-    seen = []
-
-    def fake_build(scenario, *, data_dir=None):
-        seen.append(scenario.travel.mode)
-        return demo
-
-    monkeypatch.setattr(catchment_sweep, "build_from_scenario", fake_build)
-    spec = parse_sweep({"sweep": {"base": str(base)}, "grid": {"mode": ["drive", "walk"]}})
-    bases, not_applicable, _ = sweep_bases(spec, read_scenario(spec.base))
+    _, bases, not_applicable, seen = _mode_axis_bases(tmp_path, monkeypatch, demo, "networks/saved.GraphML")
     assert seen == ["drive"] and list(bases) == [None]
     assert "GraphML" in not_applicable["mode"]
 
