@@ -584,11 +584,7 @@ def check_columns(frame: pd.DataFrame, columns: Iterable[str], *, file: str | Pa
     InputDataError
         If any column is missing.
     """
-    problems = ProblemCollector(file)
-    for column in columns:
-        if column not in frame.columns:
-            problems.add(f"required column is missing (columns found: {_listing(frame.columns)})", column=column)
-    problems.raise_if_any()
+    published_columns(frame, {column: column for column in columns}, file=file)
 
 
 def published_columns(
