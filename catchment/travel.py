@@ -239,10 +239,11 @@ def scenario_travel(
             _check_graphml_mode(scenario, path, graph.graph.get("mode"))
         else:
             graph = gn.graph_from_osm_file(path, mode=spec.mode)
+    net = gt.road_arrays(graph)  # compiled once for the areas' matrix and the practices' own
     with warnings.catch_warnings(record=True) as raised:  # the far points, listed only if the network is kept
         warnings.simplefilter("always")
         tt = gt.travel_time_matrix(
-            graph,
+            net,
             origin_points,
             sites.geometry,
             origin_ids=origin_ids,
@@ -263,7 +264,7 @@ def scenario_travel(
             warnings.simplefilter("always")
             fallback = np.asarray(
                 gt.travel_time_matrix(
-                    graph,
+                    net,
                     practice_units.geometry,
                     sites.geometry,
                     origin_ids=list(practice_units["unit_id"]),
