@@ -655,7 +655,7 @@ def _solve_limit(time_limit: float | None, deadline: float | None, n_units: int)
 
 
 def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
-    from catchment.metrics import capital_costs_label, plan_summary, polysystems_frame
+    from catchment.metrics import capital_costs_label, plan_summary, polysystems_frame, travel_times_label
     from catchment.plan import gap_words
 
     summary = plan_summary(built.problem, plan)
@@ -681,8 +681,9 @@ def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
         "max_travel_min",
         "capital_cost",
     ]
+    estimate = {c: c + travel_times_label(built.problem) for c in ("mean_travel_min", "max_travel_min")}
     print()
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    print(table[cols].rename(columns=estimate).to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     print(f"\ncapital cost GBP {summary['capital_cost']:,.0f}{capital_costs_label(built.problem)}")
     if summary["capital_costs_note"]:
         print(f"note: {summary['capital_costs_note']}")
@@ -799,6 +800,7 @@ def _base_exit(record) -> int | None:  # noqa: ANN001 - thin CLI glue
 
 def _shortlist(args: argparse.Namespace) -> int:
     from catchment import outputs
+    from catchment.metrics import objective_estimate_label
     from maps.shortlist import write_shortlist_outputs
     from solvers.batch import solve_and_check
     from solvers.shortlist import shortlist_sites
@@ -849,12 +851,13 @@ def _shortlist(args: argparse.Namespace) -> int:
         "rank", "site_id", "site_name", "in_optimum", "regret_pct", "regret_bound_pct", "value_pct", "essential",
         "near_optimal_share",
     ]  # fmt: skip
+    estimate = objective_estimate_label(built.problem)  # the optimum, and so each regret, of estimated travel
     print(
         f"\nSHORTLIST of {len(table)} sites: "
         + (
-            f"optimum {shortlist.optimum:.4f}"
+            f"optimum {shortlist.optimum:.4f}{estimate}"
             if base.status == "optimal"
-            else f"best plan found {shortlist.optimum:.4f} ({base.plan.status_label})"
+            else f"best plan found {shortlist.optimum:.4f}{estimate} ({base.plan.status_label})"
         )
         + f", {shortlist.n_solves} forced solves, "
         f"{shortlist.n_near_optimal} near-optimal hub set(s) (within {shortlist.tolerance:.0%}), "
@@ -869,6 +872,7 @@ def _sweep(args: argparse.Namespace) -> int:
     import functools
 
     from catchment import outputs
+    from catchment.metrics import travel_times_label
     from catchment.plan import status_words
     from catchment.problem import PLACEHOLDER_COSTS_NOTE
     from catchment.scenario import read_scenario
@@ -936,7 +940,12 @@ def _sweep(args: argparse.Namespace) -> int:
         "n_polysystems",
         "pareto",
     ]
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    estimate = travel_times_label(next(iter(bases.values())).problem)  # every base: the same travel source
+    print(
+        table[cols]
+        .rename(columns={"mean_travel_min": f"mean_travel_min{estimate}"})
+        .to_string(index=False, float_format=lambda v: f"{v:,.2f}")
+    )
     for mode, rows in table.groupby(table["mode"].astype(str), sort=False):  # one front per travel mode
         front = ", ".join(rows.loc[rows["pareto"].astype(bool), "plan_id"]) or "none"
         print(f"Pareto front{'' if mode in ('base', 'n/a') else f' ({mode})'}: {front}")

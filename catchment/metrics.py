@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from catchment.objective import TERMS
+from catchment.objective import TERM, TERMS
 from catchment.plan import Plan
 from catchment.problem import ESTIMATE_LABEL, PLACEHOLDER_COSTS_NOTE, PLACEHOLDER_LABEL, Problem
 from catchment.validate import unit_hub_index
@@ -38,6 +38,7 @@ __all__ = [
     "plan_summary",
     "coverage_text",
     "capital_costs_label",
+    "objective_estimate_label",
     "travel_times_label",
 ]
 
@@ -462,6 +463,12 @@ def coverage_text(coverage: float, selection_population: float, dropped_reasons:
 def travel_times_label(problem: Problem) -> str:
     """``" (estimate)"`` after a travel figure whose times are the crow-fly estimate, else ``""``."""
     return ESTIMATE_LABEL if problem.travel_source == "estimate" else ""
+
+
+def objective_estimate_label(problem: Problem) -> str:
+    """:func:`travel_times_label` after an objective figure with a travel term, ``""`` for capital alone."""
+    travel = any(TERM[name].kind != "options" for name in problem.objective.terms)
+    return travel_times_label(problem) if travel else ""
 
 
 def capital_costs_label(problem: Problem) -> str:

@@ -237,6 +237,43 @@ def test_estimated_travel_times_are_labelled_in_every_output(redbridge_run):
     assert page.count(f"min{ESTIMATE_LABEL}") > 40  # the key, every hub's and every practice's popup
 
 
+@pytest.mark.parametrize("source", ["network", "estimate"])
+def test_terminal_tables_label_estimated_travel(source, tmp_path, capsys, monkeypatch):
+    """run's polysystem table, sweep's table and shortlist's optimum say "(estimate)" on an estimate only.
+
+    The demo (a road network) is also run as if its travel times were the crow-fly estimate:
+    the commands build it through ``build_demo``.
+    """
+    import catchment.build
+    import catchment.sweep
+    from catchment.metrics import objective_estimate_label
+    from catchment.problem import ESTIMATE_LABEL, Objective
+    from solvers import solve
+
+    built = build_demo()
+    if source == "estimate":
+        built = dataclasses.replace(built, problem=dataclasses.replace(built.problem, travel_source="estimate"))
+        for module in (catchment.build, catchment.sweep):
+            monkeypatch.setattr(module, "build_demo", lambda **_: built)
+    label = ESTIMATE_LABEL if source == "estimate" else ""
+
+    optimise._report(built, solve(built.problem, time_limit=60), tmp_path)
+    printed = capsys.readouterr().out
+    assert f" mean_travel_min{label}  max_travel_min{label} " in printed
+    sweep = tmp_path / "grid.toml"
+    sweep.write_text('[sweep]\nname = "grid"\nbase = "demo"\nmaps = false\n[grid]\nfloor = [50000]\n')
+    assert _run("sweep", str(sweep), "--serial", "--no-exports", "--out", str(tmp_path / "sweep")) == 0
+    printed += capsys.readouterr().out
+    assert f" mean_travel_min{label}  capital_cost " in printed
+    assert _run("shortlist", "demo", "--serial", "--no-exports", "--out", str(tmp_path / "shortlist")) == 0
+    printed += capsys.readouterr().out
+    optimum = json.loads((tmp_path / "shortlist" / "shortlist.json").read_text())["optimum"]
+    assert f"optimum {optimum:.4f}{label}, " in printed
+    assert (ESTIMATE_LABEL in printed) == (source == "estimate")  # a road network's figures: as before
+    capital_only = dataclasses.replace(built.problem, objective=Objective({"capital": 1.0}))
+    assert objective_estimate_label(capital_only) == ""  # an objective of GBP alone is no travel estimate
+
+
 def test_costs_the_scenario_supplies_are_not_placeholders(tmp_path, capsys):
     text = REDBRIDGE.read_text() + (
         "\n[sites.options.hospital]\nreuse = 600000\nnew_build = 11000000\n"
