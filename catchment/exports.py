@@ -280,6 +280,7 @@ def _facts_sheet(
         ("Proven optimal", "yes" if solution.get("proven_optimal") else "no"),
         ("Objective", solution.get("objective")),
         ("Best bound", solution.get("bound")),
+        *((("Bounds", solution["bounds_label"]),) if solution.get("bounds_label") else ()),  # as the report says
         ("Gap", solution.get("gap")),
         ("Gap requested", solution.get("mip_gap_requested")),
         ("Stopped by the time limit", "yes" if solution.get("stopped_by_time_limit") else "no"),

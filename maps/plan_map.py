@@ -377,6 +377,8 @@ def key_figures_html(built: BuiltProblem, plan: Plan, geometry: PlanGeometry, *,
     rows = [
         ("Status", f'<span class="{status_class}">{_e(plan.status_label)}</span>'),
         ("Gap", _e(format_gap(plan.gap))),
+        # the bound that certified an open gap, as the report's "How this plan was found" says it
+        *((("Bounds", _e(plan.bounds_label)),) if plan.bounds_label and not plan.proven_optimal else ()),
         ("Solver", f"{_e(plan.solver or 'n/a')}, {plan.runtime_s:.1f} s"),
         ("Polysystems", f"{summary['n_polysystems']}"),
         ("Coverage", _e(summary["coverage_text"])),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import io
 import json
 from pathlib import Path
 
@@ -432,3 +433,36 @@ def test_a_plan_not_proven_optimal_never_shows_a_zero_gap(tmp_path, capsys):
     optimise._report(built, unproven, tmp_path)  # the terminal's summary
     printed = capsys.readouterr().out
     assert "FEASIBLE, NOT PROVEN OPTIMAL" in printed and "gap < 0.0001%" in printed and "0.0000%" not in printed
+
+
+def test_the_map_and_workbook_name_the_bound_that_certified_the_gap():
+    """The map's key and the workbook's Facts say which bound certified the gap, in the report's words.
+
+    The map's key says it for a plan not proven optimal (a proven one keeps its short key);
+    the Facts sheet, like the report, whenever the solver recorded its bounds.
+    """
+    import openpyxl
+
+    from catchment.exports import workbook_bytes
+    from maps import plan_geometry, report_html
+    from maps.plan_map import key_figures_html
+    from solvers import solve
+
+    built = build_demo()
+    plan = solve(built.problem, time_limit=60)
+    bounds = {"lp": 7.05, "lagrangian": 7.12, "source": "lagrangian"}
+    feasible = dataclasses.replace(plan, status="feasible", gap=0.01, stats={**plan.stats, "bounds": bounds})
+    optimal = dataclasses.replace(feasible, status="optimal")
+    words = "LP relaxation 7.05; Lagrangian 7.12; the gap is certified by the Lagrangian bound"
+    assert feasible.bounds_label == words
+    row = f"<tr><td><b>Bounds</b></td><td>{html.escape(words)}</td></tr>"
+    assert row in report_html(built, feasible)  # the report's provenance table, as before
+    assert row in key_figures_html(built, feasible, plan_geometry(built, feasible))
+    assert "Bounds" not in key_figures_html(built, optimal, plan_geometry(built, optimal))
+    for shown in (feasible, optimal):
+        book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(built, shown)))
+        facts = [key for key, _ in book["Facts"].iter_rows(min_row=2, values_only=True)]
+        values = dict(book["Facts"].iter_rows(min_row=2, values_only=True))
+        assert values["Bounds"] == words and facts.index("Bounds") == facts.index("Best bound") + 1
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(built, plan)))  # no bounds recorded: no row
+    assert "Bounds" not in dict(book["Facts"].iter_rows(min_row=2, values_only=True))
