@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 #: Code / name columns of the ONS geography files, any vintage (2011, 2021, ...):
 #: tidy name -> (regular expression of the published names, name shown in messages).
 CODE_COLUMNS: dict[str, tuple[str, str]] = {
-    "lsoa_code": (r"lsoa\d\dcd|lsoa_?code", "LSOA11CD"),
-    "name": (r"lsoa\d\dnm|lsoa_?name", "LSOA11NM"),
+    "lsoa_code": (r"lsoa\d\dcd|lsoa_?code", "LSOA11CD or LSOA21CD"),
+    "name": (r"lsoa\d\dnm|lsoa_?name", "LSOA11NM or LSOA21NM"),
     "msoa_code": (r"msoa\d\dcd|msoa_?code", "MSOA11CD"),
     "lad_code": (r"lad\d\dcd|lad_?code", "LAD11CD"),
     "lad_name": (r"lad\d\dnm|lad_?name", "LAD11NM"),
@@ -34,13 +34,14 @@ CODE_COLUMNS: dict[str, tuple[str, str]] = {
 def _boundaries(path: Path, *, what: str, spec: dict[str, tuple[str, str]], required: list[str]) -> gpd.GeoDataFrame:
     """Read a boundary file, rename its code columns, check them, return it in EPSG:27700."""
     frame: gpd.GeoDataFrame = v.read_vector(path, what=what)
+    matched = v.matched_columns(frame, spec)
     frame = v.rename_columns(frame, spec, file=path, required=required)
     problems = ProblemCollector(path)
     key = required[0]
     empty = frame.geometry.isna() | frame.geometry.is_empty
     for row in frame.index[empty]:
         problems.add(f"{frame.at[row, key]!r} has no geometry", row=int(row), column="geometry")
-    v.check_unique(frame, key, problems=problems, label=spec[key][1], what="code")
+    v.check_unique(frame, key, problems=problems, label=matched[key], what="code")
     problems.raise_if_any()
     for column in spec:
         if column not in frame:

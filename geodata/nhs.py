@@ -23,6 +23,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import tables as v
+from .boundaries import CODE_COLUMNS
 from .errors import DataProblem, InputDataError, ProblemCollector
 from .postcodes import normalise_postcode
 from .settings import MAX_POPULATION, WGS84
@@ -253,8 +254,9 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     ----------
     path
         Parquet or CSV file with columns OrganisationCode (or PRACTICE_CODE), LSOA11CD
-        (or LSOA_CODE) and Patient (or NUMBER_OF_PATIENTS); the practice name column
-        (published as ``OranisationName``) is not needed.
+        (files since late 2023: LSOA21CD, codes of the 2021 LSOAs; or LSOA_CODE) and
+        Patient (or NUMBER_OF_PATIENTS); the practice name column (published as
+        ``OranisationName``) is not needed; messages name the columns as the file does.
 
     Returns
     -------
@@ -273,7 +275,7 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     spec = {
         "practice_code": (r"organisation_?code|practice_?code|code", "OrganisationCode"),
-        "lsoa_code": (r"lsoa\d\dcd|lsoa_?code", "LSOA11CD"),
+        "lsoa_code": CODE_COLUMNS["lsoa_code"],
         "patients": (r"patients?|number_of_patients", "Patient"),
     }
     if path.suffix.lower() == ".parquet":
@@ -282,6 +284,7 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
         table = v.read_parquet_table(path, what="practice-by-LSOA file", columns=lambda c: bool(wanted.fullmatch(c)))
     else:
         table = v.read_table(path, what="practice-by-LSOA file")
+    published = v.matched_columns(table, spec)
     table = v.rename_columns(table, spec, file=path, required=spec)
     v.require_rows(table, file=path, what="registrations")
     out = table[list(spec)].copy()
@@ -290,7 +293,7 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
         out,
         "patients",
         problems=problems,
-        label=spec["patients"][1],
+        label=published["patients"],
         integer=True,
         minimum=0,
         maximum=MAX_POPULATION,
@@ -299,7 +302,11 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     out["practice_code"] = out["practice_code"].astype(str).str.strip()
     out["lsoa_code"] = out["lsoa_code"].astype(str).str.strip()
     v.check_unique(
-        out, ["practice_code", "lsoa_code"], problems=problems, label="OrganisationCode, LSOA11CD", what="pair"
+        out,
+        ["practice_code", "lsoa_code"],
+        problems=problems,
+        label=f"{published['practice_code']}, {published['lsoa_code']}",
+        what="pair",
     )
     problems.raise_if_any()
     out["patients"] = patients.astype("int64")

@@ -114,11 +114,12 @@ def read_lsoa_centroids(
     path = Path(path)
     table = v.read_table(path, what="LSOA centroid file")
     spec = {"lsoa_code": _LSOA_CODE, "name": _LSOA_NAME, "x": (r"x", "X"), "y": (r"y", "Y")}
+    published = v.matched_columns(table, spec)
     table = v.rename_columns(table, spec, file=path, required=["lsoa_code", "x", "y"])
     problems = ProblemCollector(path)
-    x = v.parse_numbers(table, "x", problems=problems, label="X")
-    y = v.parse_numbers(table, "y", problems=problems, label="Y")
-    v.check_unique(table, "lsoa_code", problems=problems, label=spec["lsoa_code"][1], what="LSOA code")
+    x = v.parse_numbers(table, "x", problems=problems, label=published["x"])
+    y = v.parse_numbers(table, "y", problems=problems, label=published["y"])
+    v.check_unique(table, "lsoa_code", problems=problems, label=published["lsoa_code"], what="LSOA code")
     problems.raise_if_any()
     if crs is None:
         crs = WGS84 if bool(x.abs().le(180).all() and y.abs().le(90).all()) else BNG
@@ -228,14 +229,15 @@ def read_lsoa_population(path: str | Path) -> pd.DataFrame:
         "lad_name": _LAD_NAME,
         "population": (r"persons_all[-_ ]ages|all[-_ ]ages|population", "Persons_All-Ages"),
     }
+    published = v.matched_columns(table, spec)
     table = v.rename_columns(table, spec, file=path, required=["lsoa_code", "population"])
     bands = [c for c in table.columns if isinstance(c, str) and c.lower().startswith("persons_")]
     problems = ProblemCollector(path)
     out = pd.DataFrame(index=table.index)
     for column in ("lsoa_code", "name", "lad_code", "lad_name"):
         out[column] = table[column].str.strip() if column in table else ""
-    published = {"population": spec["population"][1]} | {b: b for b in bands}
-    for column, label in published.items():
+    counted = {"population": published["population"]} | {b: b for b in bands}
+    for column, label in counted.items():
         source = column if column in table else label
         tidy = "population" if column == "population" else "population_" + v.snake_case(label[len("persons_") :])
         out[tidy] = v.parse_numbers(
@@ -248,7 +250,7 @@ def read_lsoa_population(path: str | Path) -> pd.DataFrame:
             maximum=MAX_POPULATION,
             thousands=True,
         )
-    v.check_unique(out, "lsoa_code", problems=problems, label=spec["lsoa_code"][1], what="LSOA code")
+    v.check_unique(out, "lsoa_code", problems=problems, label=published["lsoa_code"], what="LSOA code")
     problems.raise_if_any()
     counts = [c for c in out.columns if c.startswith("population")]
     out[counts] = out[counts].astype("int64")

@@ -51,6 +51,7 @@ __all__ = [
     "read_parquet_table",
     "read_vector",
     "find_column",
+    "matched_columns",
     "rename_columns",
     "check_columns",
     "published_columns",
@@ -522,6 +523,25 @@ def find_column(frame: pd.DataFrame, pattern: str) -> str | None:
     return next((c for c in frame.columns if isinstance(c, str) and rx.fullmatch(c)), None)
 
 
+def matched_columns(frame: pd.DataFrame, spec: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """The column of ``frame`` each tidy name of ``spec`` matches, as published.
+
+    Parameters
+    ----------
+    frame
+        Table as read.
+    spec
+        ``tidy name -> (regex, description)``, as for :func:`rename_columns`.
+
+    Returns
+    -------
+    dict
+        Tidy name -> the published column name (e.g. ``"lsoa_code" -> "LSOA21CD"``), for
+        the tidy names found; messages about a column name it as the file does.
+    """
+    return {tidy: found for tidy, (pattern, _) in spec.items() if (found := find_column(frame, pattern)) is not None}
+
+
 def rename_columns(
     frame: pd.DataFrame,
     spec: Mapping[str, tuple[str, str]],
@@ -555,16 +575,13 @@ def rename_columns(
         Listing every required column that is missing, and the columns present.
     """
     required = set(required)
-    mapping: dict[str, str] = {}
+    matched = matched_columns(frame, spec)
     problems = ProblemCollector(file)
-    for tidy, (pattern, description) in spec.items():
-        found = find_column(frame, pattern)
-        if found is not None:
-            mapping[found] = tidy
-        elif tidy in required:
+    for tidy, (_, description) in spec.items():
+        if tidy not in matched and tidy in required:
             problems.add(f"required column is missing (columns found: {_listing(frame.columns)})", column=description)
     problems.raise_if_any()
-    return frame.rename(columns=mapping)
+    return frame.rename(columns={found: tidy for tidy, found in matched.items()})
 
 
 def check_columns(frame: pd.DataFrame, columns: Iterable[str], *, file: str | Path) -> None:

@@ -134,7 +134,7 @@ def test_missing_columns_ons(tmp_path):
     with pytest.raises(InputDataError) as info:
         read_lsoa_boundaries(boundaries)
     (problem,) = info.value.problems
-    assert problem.column == "LSOA11CD" and "CODE" in problem.message
+    assert problem.column == "LSOA11CD or LSOA21CD" and "CODE" in problem.message
 
 
 def test_missing_columns_codepoint(tmp_path):
@@ -225,6 +225,35 @@ def test_duplicate_lsoa_centroids(tmp_path):
     path = write(tmp_path / "c.csv", ["\ufeffX,Y,lsoa11cd,lsoa11nm", "0.1,51.5,E01000001,A", "0.2,51.6,E01000001,A"])
     with pytest.raises(InputDataError, match=r"duplicate LSOA code 'E01000001' \(rows 2, 3\)"):
         read_lsoa_centroids(path)
+
+
+def test_lsoa_files_of_2021_name_their_own_columns(tmp_path):
+    """Files by LSOA 2021 code (and the registrations' other published names) are named as they are."""
+    registrations = write(
+        tmp_path / "reg.csv", ["OrganisationCode,LSOA21CD,Patient", "F86001,E01035720,3", "F86001,E01035720,4"]
+    )
+    with pytest.raises(InputDataError) as info:
+        read_practice_lsoa(registrations)
+    (problem,) = info.value.problems
+    assert problem.column == "OrganisationCode, LSOA21CD" and "duplicate pair" in problem.message
+    counts = write(tmp_path / "counts.csv", ["PRACTICE_CODE,LSOA_CODE,NUMBER_OF_PATIENTS", "F86001,E01035720,-5"])
+    with pytest.raises(InputDataError, match="column 'NUMBER_OF_PATIENTS': '-5' is below the minimum 0"):
+        read_practice_lsoa(counts)
+    centroids = write(tmp_path / "c.csv", ["LSOA21CD,x,y", "E01035720,545000,190000", "E01035720,545100,y"])
+    with pytest.raises(InputDataError) as info:
+        read_lsoa_centroids(centroids)
+    assert {(p.column, p.row) for p in info.value.problems} == {("y", 3), ("LSOA21CD", 2)}
+    boundaries = tmp_path / "lsoa21.gpkg"
+    gpd.GeoDataFrame(
+        {"LSOA21CD": ["E01035720", "E01035720"]}, geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs=27700
+    ).to_file(boundaries)
+    with pytest.raises(InputDataError) as info:
+        read_lsoa_boundaries(boundaries)
+    assert [p.column for p in info.value.problems] == ["LSOA21CD"]
+    population = write(tmp_path / "pop.csv", ["LSOA21CD,Persons_All-Ages", "E01035720,1", "E01035720,2"])
+    with pytest.raises(InputDataError) as info:
+        read_lsoa_population(population)
+    assert [p.column for p in info.value.problems] == ["LSOA21CD"]
 
 
 def test_hospital_code_repeated_at_different_places(tmp_path, caplog):
