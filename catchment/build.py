@@ -40,6 +40,7 @@ from catchment.scenario import REGISTRATIONS_FILE, Scenario, UnitsSpec
 from catchment.territories import TERRITORY_COLUMN, PracticeLinks, practice_links
 from catchment.travel import check_matrix_covers_practices, practice_travel, scenario_travel
 from geodata import tables as v
+from geodata.boundaries import LSOA_CODE_FORM, VINTAGE_NOTE, Vintage, lsoa21_codes, lsoa_vintage
 from geodata.errors import DataProblem, InputDataError, ProblemDefinitionError, ScenarioError, UnknownCodeError
 from geodata.settings import BNG
 from geodata.tables import isin
@@ -312,8 +313,9 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             every_registration = read_practice_lsoa(reg_path)
             registrations = every_registration.loc[isin(every_registration["practice_code"], units["unit_id"])]
             registrations = registrations.reset_index(drop=True)
-            centroids = ons.read_lsoa_centroids(lsoa_paths["centroids"], land=land)
-            centroids = centroids.loc[isin(centroids["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
+            every_centroid = ons.read_lsoa_centroids(lsoa_paths["centroids"], land=land)
+            centroids = every_centroid.loc[isin(every_centroid["lsoa_code"], registrations["lsoa_code"])]
+            centroids = centroids.reset_index(drop=True)
             origin_points = centroids.geometry
             origin_ids = list(centroids["lsoa_code"])
             imd = ons.read_imd(lsoa_paths["imd"])
@@ -327,6 +329,16 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             area_geom = shapely.convex_hull(units.geometry.union_all()).buffer(500.0)
             # areas for maps: the London LSOAs where these practices' patients live
             boundaries = ons.read_lsoa_boundaries(lsoa_paths["boundaries"])
+            _check_registration_lsoas(
+                every_registration,
+                registrations,
+                file=reg_path,
+                lsoa_files={
+                    "centroids": (lsoa_paths["centroids"], every_centroid),
+                    "boundaries": (lsoa_paths["boundaries"], boundaries),
+                    "imd": (lsoa_paths["imd"], imd),
+                },
+            )
             areas = boundaries.loc[isin(boundaries["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
             if scenario.rules.contiguity:
                 links = practice_links(units, every_registration, boundaries)
@@ -421,6 +433,89 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
         dropped=dropped,
         inputs=inputs,
     )
+
+
+#: Each LSOA file a practice problem reads: what it gives an LSOA, and what the patients of
+#: an LSOA missing from it are left out of.
+_LSOA_FILE_USE: dict[str, tuple[str, str]] = {
+    "centroids": ("centroid", "the practices' travel means"),
+    "boundaries": ("boundary", "the map's areas and contiguity territories"),
+    "imd": ("IMD score", "the practices' IMD scores and shares aged 60 and over"),
+}
+
+
+def _check_registration_lsoas(
+    every: pd.DataFrame,
+    selected: pd.DataFrame,
+    *,
+    file: Path,
+    lsoa_files: dict[str, tuple[Path, pd.DataFrame]],
+) -> None:
+    """Warn when the selected practices' patients live in LSOAs the LSOA files in use lack.
+
+    Every LSOA code (:data:`geodata.boundaries.LSOA_CODE_FORM`; not placeholders such as
+    ``NO2011``) missing from the centroid file is named: those patients are left out of the
+    travel means. Codes missing from the boundary or IMD file are named only when that file
+    is of another LSOA vintage than the registrations (:func:`geodata.boundaries.lsoa_vintage`):
+    a London boundary file lacks, by design, the LSOAs beyond London where some patients live
+    (the contiguity note names those). When the vintages differ, the warning says so and
+    which ``[data]`` files to give.
+
+    Parameters
+    ----------
+    every
+        Every practice's registrations as read (their vintage: column name or codes).
+    selected
+        The selected practices' registrations.
+    file
+        The registrations file.
+    lsoa_files
+        Role (a key of :data:`_LSOA_FILE_USE`) -> (file, table with ``lsoa_code``) as read.
+    """
+    patients = selected.groupby("lsoa_code")["patients"].sum()
+    codes = pd.Series(patients.index.astype(str), index=patients.index)
+    is_lsoa = codes.str.fullmatch(LSOA_CODE_FORM).to_numpy(dtype=bool)
+    total = float(patients.sum())
+    vintage = lsoa_vintage(every)
+    gaps: dict[tuple[str, ...], list[str]] = {}  # missing codes -> the roles lacking them
+    clashing: dict[str, Vintage] = {}
+    for role, (_, table) in lsoa_files.items():
+        theirs = lsoa_vintage(table)
+        if not vintage.differs(theirs) and role != "centroids":
+            continue
+        missing = is_lsoa & ~isin(codes, table["lsoa_code"]).to_numpy()
+        if vintage.differs(theirs):
+            clashing[role] = theirs
+            if role != "centroids" and vintage.year == 2021:
+                missing &= lsoa21_codes(codes)  # those the vintage explains, not LSOAs beyond the file's area
+        if missing.any():
+            gaps.setdefault(tuple(codes[missing]), []).append(role)
+    if not gaps:
+        return
+    parts = []
+    for missing_codes, roles in gaps.items():
+        gap = patients.loc[list(missing_codes)].sort_values(ascending=False, kind="stable")
+        lacking = _and([f"no {_LSOA_FILE_USE[r][0]} in {lsoa_files[r][0].name}" for r in roles])
+        parts.append(
+            f"{len(gap):,} LSOA code(s) where {int(gap.sum()):,} of the selected practices' {int(total):,} patients "
+            f"({gap.sum() / max(total, 1.0):.1%}) live have {lacking}, so those patients are left out "
+            f"{_and([f'of {_LSOA_FILE_USE[r][1]}' for r in roles])}: {v.few(gap.index, 5)}"
+        )
+    advice = ""
+    if clashing := {r: theirs for r, theirs in clashing.items() if any(r in roles for roles in gaps.values())}:
+        others = _and([f"{lsoa_files[r][0].name} ({theirs.reason})" for r, theirs in clashing.items()])
+        other_year = next(iter(clashing.values())).year
+        advice = (
+            f". The registrations are of {vintage} while {others} {'is' if len(clashing) == 1 else 'are'} of LSOA "
+            f"{other_year}; {VINTAGE_NOTE}: give [data] {_and(list(clashing))} of LSOA {vintage.year} (code column "
+            f"{vintage.code_column}), like the registrations"
+        )
+    logger.warning("%s: %s%s", file, "; ".join(parts), advice)
+
+
+def _and(items: list[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _mapped_practices(spec: UnitsSpec, role: Callable[[str, str], Path]) -> tuple[list[str] | None, str]:

@@ -8,15 +8,33 @@ neither.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import shapely
 
 from . import tables as v
 from .errors import ProblemCollector
 
-__all__ = ["CODE_COLUMNS", "read_lsoa_boundaries", "read_lad_boundaries"]
+__all__ = [
+    "CODE_COLUMNS",
+    "LAST_LSOA11_CODES",
+    "LAST_LSOA11_TEXT",
+    "VINTAGE_NOTE",
+    "LSOA_CODE_FORM",
+    "PUBLISHED_CODE",
+    "Vintage",
+    "lsoa21_codes",
+    "lsoa_vintage",
+    "read_lsoa_boundaries",
+    "read_lad_boundaries",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +48,112 @@ CODE_COLUMNS: dict[str, tuple[str, str]] = {
     "lad_name": (r"lad\d\dnm|lad_?name", "LAD11NM"),
 }
 
+#: The last LSOA 2011 code of each country (England, Wales). The 2021 revision kept the code
+#: of every unchanged LSOA and gave the LSOAs it split, merged or redrew new codes after
+#: these (E01033769 on, W01001959 on), so a code above them is an LSOA 2021 code, and files
+#: of 2011 LSOAs hold none (the ONS 2011 centroids end at E01033768 and W01001958; London's
+#: 2021 codes that are not 2011 codes are E01033784 to E01035722).
+LAST_LSOA11_CODES: Mapping[str, str] = MappingProxyType({"E": "E01033768", "W": "W01001958"})
+#: :data:`LAST_LSOA11_CODES` as messages write them.
+LAST_LSOA11_TEXT = " or ".join(
+    f"{code} in {country}" for code, country in zip(LAST_LSOA11_CODES.values(), ("England", "Wales"), strict=True)
+)
+#: Why LSOA files of different vintages do not match, as messages say it.
+VINTAGE_NOTE = (
+    f"the 2021 revision gave the LSOAs it split, merged or redrew new codes, above {LAST_LSOA11_TEXT}, so files "
+    "of different LSOA vintages do not match"
+)
+#: An LSOA code (England E01, Wales W01, then six digits). Registration files also hold
+#: codes that are no LSOA's, e.g. ``NO2011`` for patients without a known LSOA.
+LSOA_CODE_FORM = r"[EW]01\d{6}"
+#: Key of a frame's ``attrs`` naming its LSOA code column as published (``LSOA21CD``...):
+#: set by the readers of LSOA files, read by :func:`lsoa_vintage`.
+PUBLISHED_CODE = "published_lsoa_column"
+#: A code column named for its vintage (``LSOA11CD``, ``lsoa21cd``): its two digits.
+_VINTAGE_COLUMN = re.compile(r"lsoa(\d\d)cd", re.IGNORECASE)
 
-def _boundaries(path: Path, *, what: str, spec: dict[str, tuple[str, str]], required: list[str]) -> gpd.GeoDataFrame:
-    """Read a boundary file, rename its code columns, check them, return it in EPSG:27700."""
+
+@dataclass(frozen=True)
+class Vintage:
+    """The LSOA vintage of a file, and why it is taken to be that.
+
+    Attributes
+    ----------
+    year : int or None
+        2011 or 2021 (the year of a column named ``LSOAyyCD``); ``None`` when neither the
+        column nor the codes tell (no LSOA code at all).
+    reason : str
+        E.g. ``"column LSOA11CD"``, ``"codes above E01033768 in England or W01001958 in Wales"``.
+    """
+
+    year: int | None
+    reason: str
+
+    def differs(self, other: Vintage) -> bool:
+        """Both vintages are known and not the same."""
+        return self.year is not None and other.year is not None and self.year != other.year
+
+    @property
+    def code_column(self) -> str:
+        """The ONS name of the code column of this vintage (``LSOA21CD``); ``""`` when unknown."""
+        return f"LSOA{self.year % 100:02d}CD" if self.year else ""
+
+    def __str__(self) -> str:
+        return f"LSOA {self.year} ({self.reason})" if self.year else f"unknown LSOA vintage ({self.reason})"
+
+
+def lsoa21_codes(codes: Iterable[object]) -> np.ndarray:
+    """Mask of the LSOA 2021 codes that are not 2011 codes (above :data:`LAST_LSOA11_CODES`).
+
+    Parameters
+    ----------
+    codes
+        Codes as text; anything that is not an LSOA code (:data:`LSOA_CODE_FORM`) is not.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    text = pd.Series(list(codes), dtype=object).astype(str)
+    is_code = text.str.fullmatch(LSOA_CODE_FORM)
+    last = text.str[0].map(dict(LAST_LSOA11_CODES))
+    return (is_code & (text > last.fillna(""))).to_numpy(dtype=bool)
+
+
+def lsoa_vintage(frame: pd.DataFrame, *, column: str = "lsoa_code") -> Vintage:
+    """The LSOA vintage of a table read from an LSOA file.
+
+    From the name of its code column as published (``frame.attrs[PUBLISHED_CODE]``, e.g.
+    LSOA11CD or LSOA21CD), or, when that name does not say (``LSOA_CODE``), from the codes:
+    2021 when any is above :data:`LAST_LSOA11_CODES`, 2011 otherwise.
+
+    Parameters
+    ----------
+    frame
+        Table with the codes in ``column``.
+    column
+        Column of LSOA codes.
+
+    Returns
+    -------
+    Vintage
+    """
+    published = str(frame.attrs.get(PUBLISHED_CODE, ""))
+    named = _VINTAGE_COLUMN.fullmatch(published)
+    if named:
+        return Vintage(2000 + int(named.group(1)), f"column {published}")
+    codes = pd.Series(pd.unique(frame[column].astype(str)))
+    if lsoa21_codes(codes).any():
+        return Vintage(2021, f"codes above {LAST_LSOA11_TEXT}")
+    if codes.str.fullmatch(LSOA_CODE_FORM).any():
+        return Vintage(2011, f"no code above {LAST_LSOA11_TEXT}")
+    return Vintage(None, "no LSOA codes")
+
+
+def _boundaries(
+    path: Path, *, what: str, spec: dict[str, tuple[str, str]], required: list[str]
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Read a boundary file, rename and check its code columns; return it in EPSG:27700 and its code column's name."""
     frame: gpd.GeoDataFrame = v.read_vector(path, what=what)
     matched = v.matched_columns(frame, spec)
     frame = v.rename_columns(frame, spec, file=path, required=required)
@@ -41,7 +162,8 @@ def _boundaries(path: Path, *, what: str, spec: dict[str, tuple[str, str]], requ
     empty = frame.geometry.isna() | frame.geometry.is_empty
     for row in frame.index[empty]:
         problems.add(f"{frame.at[row, key]!r} has no geometry", row=int(row), column="geometry")
-    v.check_unique(frame, key, problems=problems, label=matched[key], what="code")
+    published = matched[key]
+    v.check_unique(frame, key, problems=problems, label=published, what="code")
     problems.raise_if_any()
     for column in spec:
         if column not in frame:
@@ -53,7 +175,7 @@ def _boundaries(path: Path, *, what: str, spec: dict[str, tuple[str, str]], requ
         n_fixed = int((~frame.is_valid).sum())
         frame["geometry"] = shapely.make_valid(frame.geometry.array)
         logger.info("%s: repaired %d invalid polygon(s)", path.name, n_fixed)
-    return v.to_bng(frame.reset_index(drop=True))
+    return v.to_bng(frame.reset_index(drop=True)), published
 
 
 def read_lsoa_boundaries(path: str | Path) -> gpd.GeoDataFrame:
@@ -69,7 +191,9 @@ def read_lsoa_boundaries(path: str | Path) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         In EPSG:27700: ``lsoa_code`` (str, unique), ``name``, ``msoa_code``, ``lad_code``,
-        ``lad_name`` (``""`` when the file has no such column), ``geometry`` (polygons).
+        ``lad_name`` (``""`` when the file has no such column), ``geometry`` (polygons);
+        ``attrs[PUBLISHED_CODE]`` names the code column as published (its vintage:
+        :func:`lsoa_vintage`).
 
     Raises
     ------
@@ -86,8 +210,9 @@ def read_lsoa_boundaries(path: str | Path) -> gpd.GeoDataFrame:
         "lad_code": CODE_COLUMNS["lad_code"],
         "lad_name": CODE_COLUMNS["lad_name"],
     }
-    frame = _boundaries(Path(path), what="LSOA boundary file", spec=spec, required=["lsoa_code"])
-    logger.info("%s: %s LSOA boundaries", Path(path).name, f"{len(frame):,}")
+    frame, published = _boundaries(Path(path), what="LSOA boundary file", spec=spec, required=["lsoa_code"])
+    frame.attrs[PUBLISHED_CODE] = published
+    logger.info("%s: %s LSOA boundaries, %s", Path(path).name, f"{len(frame):,}", lsoa_vintage(frame))
     return frame
 
 
@@ -113,6 +238,6 @@ def read_lad_boundaries(path: str | Path) -> gpd.GeoDataFrame:
         Unreadable file, no CRS, missing code column, empty geometry, duplicate codes.
     """
     spec = {"lad_code": CODE_COLUMNS["lad_code"], "lad_name": CODE_COLUMNS["lad_name"]}
-    frame = _boundaries(Path(path), what="LAD boundary file", spec=spec, required=["lad_code"])
+    frame, _ = _boundaries(Path(path), what="LAD boundary file", spec=spec, required=["lad_code"])
     logger.info("%s: %s local authority districts", Path(path).name, f"{len(frame):,}")
     return frame

@@ -23,7 +23,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import tables as v
-from .boundaries import CODE_COLUMNS
+from .boundaries import CODE_COLUMNS, PUBLISHED_CODE, lsoa_vintage
 from .errors import DataProblem, InputDataError, ProblemCollector
 from .postcodes import normalise_postcode
 from .settings import MAX_POPULATION, WGS84
@@ -256,13 +256,14 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
         Parquet or CSV file with columns OrganisationCode (or PRACTICE_CODE), LSOA11CD
         (files since late 2023: LSOA21CD, codes of the 2021 LSOAs; or LSOA_CODE) and
         Patient (or NUMBER_OF_PATIENTS); the practice name column (published as
-        ``OranisationName``) is not needed; messages name the columns as the file does.
+        ``OranisationName``) is not needed.
 
     Returns
     -------
     pandas.DataFrame
         One row per (practice, LSOA) pair: ``practice_code`` (str), ``lsoa_code`` (str),
-        ``patients`` (int64).
+        ``patients`` (int64); ``attrs[PUBLISHED_CODE]`` names the LSOA code column as
+        published (its vintage: :func:`geodata.boundaries.lsoa_vintage`).
 
     Raises
     ------
@@ -311,12 +312,14 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     problems.raise_if_any()
     out["patients"] = patients.astype("int64")
     out = out.reset_index(drop=True)
+    out.attrs[PUBLISHED_CODE] = published["lsoa_code"]
     logger.info(
-        "%s: %s practices, %s LSOAs, %s patients",
+        "%s: %s practices, %s LSOAs, %s patients; %s",
         path.name,
         f"{out['practice_code'].nunique():,}",
         f"{out['lsoa_code'].nunique():,}",
         f"{int(out['patients'].sum()):,}",
+        lsoa_vintage(out),
     )
     return out
 

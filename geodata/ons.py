@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 
 from . import tables as v
-from .boundaries import CODE_COLUMNS, read_lad_boundaries, read_lsoa_boundaries
+from .boundaries import (
+    CODE_COLUMNS,
+    PUBLISHED_CODE,
+    lsoa_vintage,
+    read_lad_boundaries,
+    read_lsoa_boundaries,
+)
 from .errors import DataProblem, DataWarning, InputDataError, ProblemCollector, UnknownCodeError
 from .settings import BNG, MAX_POPULATION, WGS84
 from .settings import data_dir as default_data_dir
@@ -100,7 +106,8 @@ def read_lsoa_centroids(
     Returns
     -------
     geopandas.GeoDataFrame
-        In EPSG:27700: ``lsoa_code`` (str, unique), ``name`` (str), ``geometry`` (point).
+        In EPSG:27700: ``lsoa_code`` (str, unique), ``name`` (str), ``geometry`` (point);
+        ``attrs[PUBLISHED_CODE]`` names the code column as published (LSOA11CD, LSOA21CD...).
 
     Raises
     ------
@@ -128,7 +135,8 @@ def read_lsoa_centroids(
     frame = gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.points_from_xy(x, y, crs=crs), crs=crs)
     frame = v.to_bng(frame)
     _check_centroid_places(path, table, frame, x, y, crs=crs, land=land)
-    logger.info("%s: %s LSOA centroids (X/Y read as %s)", path.name, f"{len(frame):,}", crs)
+    frame.attrs[PUBLISHED_CODE] = published["lsoa_code"]
+    logger.info("%s: %s LSOA centroids (X/Y read as %s), %s", path.name, f"{len(frame):,}", crs, lsoa_vintage(frame))
     return frame
 
 
@@ -255,7 +263,9 @@ def read_lsoa_population(path: str | Path) -> pd.DataFrame:
     counts = [c for c in out.columns if c.startswith("population")]
     out[counts] = out[counts].astype("int64")
     out = out.reset_index(drop=True)
-    logger.info("%s: %s LSOAs, %s people", path.name, f"{len(out):,}", f"{int(out['population'].sum()):,}")
+    out.attrs[PUBLISHED_CODE] = published["lsoa_code"]
+    people = int(out["population"].sum())
+    logger.info("%s: %s LSOAs, %s people, %s", path.name, f"{len(out):,}", f"{people:,}", lsoa_vintage(out))
     return out
 
 
@@ -315,8 +325,10 @@ def read_imd(path: str | Path) -> pd.DataFrame:
     problems.raise_if_any()
     counts = [c for c in out.columns if c.startswith("population")]
     out[counts] = out[counts].astype("int64")
-    logger.info("%s: IMD for %s LSOAs", path.name, f"{len(out):,}")
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs[PUBLISHED_CODE] = code
+    logger.info("%s: IMD for %s LSOAs, %s", path.name, f"{len(out):,}", lsoa_vintage(out))
+    return out
 
 
 def load_lsoas(

@@ -1,0 +1,192 @@
+"""LSOA vintages: registrations by LSOA 2021 codes against the 2011 files, and a plan on 2021 files.
+
+NHS Digital has published the registrations by practice and LSOA by 2021 codes since late
+2023, while the engine's default centroids, boundaries and IMD are of 2011. The 2021 files
+a planner would give are built here from the real data (nothing is fetched): 2021 centroids
+from the representative points of the London 2021 boundaries (beyond London, where the
+Redbridge practices' patients also live, the 2011 centroids of the codes the 2021 revision
+kept), and the 2022 registrations and the IMD carried onto 2021 codes by overlay (each 2011
+LSOA to the 2021 LSOA containing its representative point, and back for the IMD).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import optimise
+from catchment.build import build_from_scenario
+from catchment.scenario import read_scenario
+from geodata.boundaries import LAST_LSOA11_CODES, lsoa21_codes, lsoa_vintage
+from geodata.nhs import read_epraccur
+from geodata.ons import read_lsoa_centroids
+
+ROOT = Path(__file__).resolve().parents[1]
+REDBRIDGE = ROOT / "scenarios" / "redbridge.toml"
+BOUNDARIES_21 = "london/lsoa21-boundaries-gen20.gpkg"
+
+
+@pytest.fixture(scope="module")
+def files21(real_data, tmp_path_factory) -> dict[str, Path]:
+    """2021 centroids, registrations (column LSOA21CD and, a copy, LSOA_CODE) and IMD, in a temporary folder."""
+    folder = tmp_path_factory.mktemp("lsoa21")
+    b21 = gpd.read_file(real_data / BOUNDARIES_21)
+    b11 = gpd.read_file(real_data / "london/lsoa11-boundaries-gen20.gpkg")
+    # 2011 -> 2021: the 2021 LSOA holding each 2011 LSOA's representative point (London)
+    points11 = gpd.GeoDataFrame({"LSOA11CD": b11["LSOA11CD"]}, geometry=b11.representative_point(), crs=b11.crs)
+    to21 = gpd.sjoin(points11, b21[["LSOA21CD", "geometry"]], predicate="within")
+    to21 = dict(zip(to21["LSOA11CD"], to21["LSOA21CD"], strict=True))
+    reg = pd.read_parquet(
+        real_data / "england/gp-reg-pat-prac-lsoa_2022.parquet", columns=["OrganisationCode", "LSOA11CD", "Patient"]
+    )
+    practices = read_epraccur(real_data / "england/epraccur_2019-12.csv")
+    redbridge = reg["OrganisationCode"].isin(set(practices.loc[practices["ccg_code"] == "08N", "practice_code"]))
+    reg = reg.loc[reg["LSOA11CD"].isin(set(reg.loc[redbridge, "LSOA11CD"]))]  # every practice's patients there
+    reg = reg.assign(LSOA21CD=reg["LSOA11CD"].map(to21).fillna(reg["LSOA11CD"]))
+    reg21 = reg.groupby(["OrganisationCode", "LSOA21CD"], as_index=False)["Patient"].sum()
+    reg21.to_parquet(folder / "registrations21.parquet", index=False)
+    reg21.rename(columns={"LSOA21CD": "LSOA_CODE"}).to_csv(folder / "registrations21-lsoa-code.csv", index=False)
+
+    inner = b21.representative_point()
+    c11 = read_lsoa_centroids(real_data / "england/lsoa11-population-weighted-centroids.csv")
+    beyond = c11.loc[~c11["lsoa_code"].isin(set(b11["LSOA11CD"])) & c11["lsoa_code"].isin(set(reg21["LSOA21CD"]))]
+    centroids = pd.concat(
+        [
+            pd.DataFrame({"LSOA21CD": b21["LSOA21CD"], "LSOA21NM": b21["LSOA21NM"], "X": inner.x, "Y": inner.y}),
+            pd.DataFrame(
+                {
+                    "LSOA21CD": beyond["lsoa_code"],
+                    "LSOA21NM": beyond["name"],
+                    "X": beyond.geometry.x,
+                    "Y": beyond.geometry.y,
+                }
+            ),
+        ]
+    )
+    centroids.round(1).to_csv(folder / "lsoa21-centroids.csv", index=False)
+
+    # IMD of each 2021 LSOA: that of the 2011 LSOA holding its representative point (London), others kept
+    points21 = gpd.GeoDataFrame({"LSOA21CD": b21["LSOA21CD"]}, geometry=inner, crs=b21.crs)
+    to11 = gpd.sjoin(points21, b11[["LSOA11CD", "geometry"]], predicate="within")
+    imd = pd.read_parquet(real_data / "england/lsoa11-imd2019.parquet")
+    imd = imd.reset_index().rename(columns={"LSOA11CD": "LSOA21CD"})
+    london = imd.set_index("LSOA21CD").loc[to11["LSOA11CD"]].reset_index(drop=True)
+    london.insert(0, "LSOA21CD", to11["LSOA21CD"].to_numpy())
+    imd21 = pd.concat([london, imd.loc[~imd["LSOA21CD"].isin(set(b11["LSOA11CD"]))]], ignore_index=True)
+    imd21.to_parquet(folder / "imd21.parquet", index=False)
+    return {
+        "registrations": folder / "registrations21.parquet",
+        "registrations_lsoa_code": folder / "registrations21-lsoa-code.csv",
+        "centroids": folder / "lsoa21-centroids.csv",
+        "imd": folder / "imd21.parquet",
+        "boundaries": real_data / BOUNDARIES_21,
+    }
+
+
+def _scenario(tmp_path: Path, data: dict[str, Path], *, base: Path = REDBRIDGE, contiguity: bool = False) -> Path:
+    text = base.read_text().replace("time_limit = 120", "time_limit = 60")
+    if contiguity:
+        text = text.replace("[rules]\n", "[rules]\ncontiguity = true\n")
+    text += "\n[data]\n" + "".join(f'{role} = "{path}"\n' for role, path in data.items())
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return path
+
+
+def _vintage_warnings(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "catchment.build" and r.levelno >= logging.WARNING and "LSOA code(s) where" in r.getMessage()
+    ]
+
+
+def test_the_code_range_matches_the_published_files(real_data):
+    centroids11 = read_lsoa_centroids(real_data / "england/lsoa11-population-weighted-centroids.csv")
+    codes11 = centroids11["lsoa_code"]
+    for country, last in LAST_LSOA11_CODES.items():
+        assert codes11.loc[codes11.str.startswith(country)].max() == last
+    assert not lsoa21_codes(codes11).any()
+    b11 = gpd.read_file(real_data / "london/lsoa11-boundaries-gen20.gpkg")["LSOA11CD"]
+    b21 = gpd.read_file(real_data / BOUNDARIES_21)["LSOA21CD"]
+    new = ~b21.isin(set(b11))
+    assert int(new.sum()) == 335
+    assert (lsoa21_codes(b21) == new.to_numpy()).all()  # exactly the 2021 codes that are not 2011 codes
+    assert not lsoa21_codes(["NO2011", "S01006506", "E02000001", "W01001958"]).any()
+    assert lsoa21_codes(["W01001959", "E01033769"]).all()
+    assert lsoa_vintage(centroids11).reason == "column lsoa11cd"
+
+
+@pytest.mark.parametrize(
+    ("registrations", "said"),
+    [
+        ("registrations", "LSOA 2021 (column LSOA21CD)"),
+        ("registrations_lsoa_code", "LSOA 2021 (codes above E01033768 in England or W01001958 in Wales)"),
+    ],
+)
+def test_registrations_of_2021_with_the_2011_files_name_the_mismatch(
+    tmp_path, real_data, files21, caplog, registrations, said
+):
+    scenario = read_scenario(_scenario(tmp_path, {"registrations": files21[registrations]}))
+    with caplog.at_level(logging.INFO):
+        built = build_from_scenario(scenario, data_dir=real_data, cache=False)
+    (message,) = _vintage_warnings(caplog)
+    selected = built.registrations.groupby("lsoa_code")["patients"].sum()
+    new = selected.loc[selected.index.str.fullmatch(r"E01\d{6}") & (selected.index > "E01033768")]  # not NO2011
+    assert 0 < len(new) < len(selected)
+    share = new.sum() / selected.sum()
+    assert message.startswith(f"{files21[registrations]}: {len(new):,} LSOA code(s) where {new.sum():,} of the ")
+    assert f"patients ({share:.1%}) live have no centroid in lsoa11-population-weighted-centroids.csv, " in message
+    assert "no boundary in lsoa11-boundaries-gen20.gpkg and no IMD score in lsoa11-imd2019.parquet" in message
+    assert new.idxmax() in message  # the code of most patients first
+    assert f"The registrations are of {said} while lsoa11-population-weighted-centroids.csv (column " in message
+    assert "give [data] centroids, boundaries and imd of LSOA 2021 (code column LSOA21CD)" in message
+
+
+def test_registrations_of_2011_with_2021_centroids_and_boundaries_name_the_mismatch(
+    tmp_path, real_data, files21, caplog
+):
+    data = {"centroids": files21["centroids"], "boundaries": files21["boundaries"]}
+    with caplog.at_level(logging.INFO):
+        build_from_scenario(read_scenario(_scenario(tmp_path, data)), data_dir=real_data, cache=False)
+    (message,) = _vintage_warnings(caplog)
+    assert "no centroid in lsoa21-centroids.csv" in message
+    assert (
+        "The registrations are of LSOA 2011 (column LSOA11CD) while lsoa21-centroids.csv (column LSOA21CD)" in message
+    )
+    assert "give [data] centroids and boundaries of LSOA 2011 (code column LSOA11CD)" in message
+
+
+def test_the_default_files_agree(real_data, caplog):
+    """The 2011 registrations on the 2011 files: no warning (``NO2011`` rows are no LSOA code)."""
+    with caplog.at_level(logging.INFO):
+        build_from_scenario(read_scenario(REDBRIDGE), data_dir=real_data, cache=False)
+    assert _vintage_warnings(caplog) == []
+
+
+def test_a_practice_scenario_on_2021_files_runs_end_to_end(tmp_path, real_data, files21, caplog, monkeypatch):
+    monkeypatch.setenv("CATCHMENT_DATA_DIR", str(real_data))
+    data = {role: files21[role] for role in ("registrations", "centroids", "boundaries", "imd")}
+    path = _scenario(tmp_path, data, contiguity=True)
+    out = tmp_path / "out"
+    with caplog.at_level(logging.INFO):
+        assert optimise.main(["run", str(path), "--out", str(out), "--quiet"]) == optimise.EXIT_OK
+    assert _vintage_warnings(caplog) == []
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("geodata.")]
+    for name in ("registrations21.parquet", "lsoa21-centroids.csv", "lsoa21-boundaries-gen20.gpkg", "imd21.parquet"):
+        (line,) = [m for m in said if m.startswith(f"{name}: ")]
+        assert line.endswith("LSOA 2021 (column LSOA21CD)"), line
+    assert (out / "assignments.csv").is_file()
+
+    built = build_from_scenario(read_scenario(path), data_dir=real_data)  # from the run's cache
+    new = set(built.registrations["lsoa_code"][lsoa21_codes(built.registrations["lsoa_code"])])
+    assert new and new <= set(built.areas["lsoa_code"])  # drawn, and owned by practices' territories
+    assert built.areas.loc[built.areas["lsoa_code"].isin(new), "territory_of"].notna().any()
+    units = built.units
+    represented = (units["registrations_covered"] * units["population"]).sum() / units["population"].sum()
+    assert represented > 0.999  # every LSOA where patients live has a centroid (only NO2011 rows have none)
+    assert built.problem.deprivation is not None
