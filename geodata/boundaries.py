@@ -32,6 +32,7 @@ __all__ = [
     "Vintage",
     "lsoa21_codes",
     "lsoa_vintage",
+    "vintage_clash",
     "read_lsoa_boundaries",
     "read_lad_boundaries",
 ]
@@ -148,6 +149,25 @@ def lsoa_vintage(frame: pd.DataFrame, *, column: str = "lsoa_code") -> Vintage:
     if codes.str.fullmatch(LSOA_CODE_FORM).any():
         return Vintage(2011, f"no code above {LAST_LSOA11_TEXT}")
     return Vintage(None, "no LSOA codes")
+
+
+def vintage_clash(ours: Vintage, theirs: Vintage, *, what: str, theirs_what: str) -> str:
+    """A clause naming two different LSOA vintages; ``""`` when they agree or one is unknown.
+
+    Parameters
+    ----------
+    ours, theirs
+        Vintages of two files (:func:`lsoa_vintage`).
+    what, theirs_what
+        Their names, e.g. ``"the boundary file x.gpkg"``, ``"the centroid file y.csv"``.
+
+    Returns
+    -------
+    str
+        E.g. ``"the boundary file x.gpkg is of LSOA 2021 (column LSOA21CD) and the
+        centroid file y.csv of LSOA 2011 (column lsoa11cd)"``.
+    """
+    return f"{what} is of {ours} and {theirs_what} of {theirs}" if ours.differs(theirs) else ""
 
 
 def _boundaries(

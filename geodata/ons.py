@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,9 +19,12 @@ from . import tables as v
 from .boundaries import (
     CODE_COLUMNS,
     PUBLISHED_CODE,
+    VINTAGE_NOTE,
+    Vintage,
     lsoa_vintage,
     read_lad_boundaries,
     read_lsoa_boundaries,
+    vintage_clash,
 )
 from .errors import DataProblem, DataWarning, InputDataError, ProblemCollector, UnknownCodeError
 from .settings import BNG, MAX_POPULATION, WGS84
@@ -331,6 +334,22 @@ def read_imd(path: str | Path) -> pd.DataFrame:
     return out
 
 
+def _other_vintage(vintage: Vintage, other: pd.DataFrame, paths: Mapping[str, Path], *, role: str, what: str) -> str:
+    """``"; <the vintages>: give ..."`` when the boundary file and another LSOA file differ in vintage, else ``""``."""
+    clash = vintage_clash(
+        vintage,
+        lsoa_vintage(other),
+        what=f"the boundary file {paths['boundaries'].name}",
+        theirs_what=f"the {what} file {paths[role].name}",
+    )
+    if not clash:
+        return ""
+    return (
+        f"; {clash}; {VINTAGE_NOTE}: give [data] {role} of LSOA {vintage.year}, like the boundaries, or "
+        f"boundaries of LSOA {lsoa_vintage(other).year}"
+    )
+
+
 def load_lsoas(
     data_dir: str | Path | None = None,
     *,
@@ -347,8 +366,9 @@ def load_lsoas(
 ) -> gpd.GeoDataFrame:
     """LSOAs as planning units: boundary, population, deprivation and weighted centroid.
 
-    Joins the 2011 LSOA boundaries, the ONS mid-2020 populations, the IMD 2019 scores
-    and the ONS population-weighted centroids (London by default), then keeps the LSOAs
+    Joins the LSOA boundaries, the populations, the IMD scores and the population-weighted
+    centroids (by default the 2011 LSOAs of London, the ONS mid-2020 populations and the
+    IMD 2019; every file must be of one LSOA vintage), then keeps the LSOAs
     of the selection: ``lad`` by the LSOA's own LAD code, ``bbox``/``polygon`` by its
     population-weighted centroid (see :func:`geodata.select.select`).
 
@@ -388,13 +408,14 @@ def load_lsoas(
         If a file does not exist.
     InputDataError
         If a file is malformed, or LSOAs of the selection have no population or no
-        centroid (all their codes named), or a centroid lies farther than
+        centroid (all their codes named, and the two files' LSOA vintages when they
+        differ: :func:`geodata.boundaries.lsoa_vintage`), or a centroid lies farther than
         :data:`CENTROID_TOLERANCE_M` from its own LSOA.
 
     Warns
     -----
     DataWarning
-        LSOAs of the selection missing from the IMD file.
+        LSOAs of the selection missing from the IMD file (with the vintages when they differ).
     """
     from .select import select  # select imports this module for LAD boundaries
 
@@ -409,6 +430,7 @@ def load_lsoas(
         )
     }
     lsoas = read_lsoa_boundaries(paths["boundaries"])
+    vintage = lsoa_vintage(lsoas)
     if lad is not None:
         try:
             lsoas = select(lsoas, lad=lad)
@@ -420,7 +442,13 @@ def load_lsoas(
     if not known.all():
         missing = lsoas.loc[~known, "lsoa_code"]
         raise InputDataError(
-            [DataProblem(str(paths["centroids"]), f"no centroid for {len(missing):,} LSOA(s): {v.few(missing)}")]
+            [
+                DataProblem(
+                    str(paths["centroids"]),
+                    f"no centroid for {len(missing):,} LSOA(s): {v.few(missing)}"
+                    + _other_vintage(vintage, centroids, paths, role="centroids", what="centroid"),
+                )
+            ]
         )
     points = gpd.GeoSeries(lookup.loc[lsoas["lsoa_code"]].array, crs=BNG)
     _check_centroids_in_areas(paths["centroids"], paths["boundaries"], lsoas, points)
@@ -434,16 +462,25 @@ def load_lsoas(
     if not known.all():
         missing = lsoas.loc[~known, "lsoa_code"]
         raise InputDataError(
-            [DataProblem(str(paths["population"]), f"no population for {len(missing):,} LSOA(s): {v.few(missing)}")]
+            [
+                DataProblem(
+                    str(paths["population"]),
+                    f"no population for {len(missing):,} LSOA(s): {v.few(missing)}"
+                    + _other_vintage(vintage, population, paths, role="population", what="population"),
+                )
+            ]
         )
     population = population.drop(columns=["name", "lad_code", "lad_name"])
     imd = read_imd(paths["imd"])
+    imd_vintage = _other_vintage(vintage, imd, paths, role="imd", what="IMD")
     imd = imd.drop(columns=[c for c in imd.columns if c.startswith("population")])
     lsoas = lsoas.merge(population, on="lsoa_code", how="left").merge(imd, on="lsoa_code", how="left")
     no_imd = lsoas.loc[lsoas["imd_score"].isna(), "lsoa_code"]
     if len(no_imd):
         warnings.warn(
-            f"{paths['imd']}: no IMD score for {len(no_imd):,} LSOA(s): {v.few(no_imd)}", DataWarning, stacklevel=2
+            f"{paths['imd']}: no IMD score for {len(no_imd):,} LSOA(s): {v.few(no_imd)}{imd_vintage}",
+            DataWarning,
+            stacklevel=2,
         )
     columns = [c for c in lsoas.columns if c not in {"centroid_x", "centroid_y", "geometry"}]
     lsoas = lsoas[[*columns, "centroid_x", "centroid_y", "geometry"]]

@@ -22,11 +22,13 @@ import optimise
 from catchment.build import build_from_scenario
 from catchment.scenario import read_scenario
 from geodata.boundaries import LAST_LSOA11_CODES, lsoa21_codes, lsoa_vintage
+from geodata.errors import DataWarning
 from geodata.nhs import read_epraccur
-from geodata.ons import read_lsoa_centroids
+from geodata.ons import load_lsoas, read_lsoa_centroids
 
 ROOT = Path(__file__).resolve().parents[1]
 REDBRIDGE = ROOT / "scenarios" / "redbridge.toml"
+REDBRIDGE_LSOA = ROOT / "scenarios" / "redbridge-lsoa.toml"
 BOUNDARIES_21 = "london/lsoa21-boundaries-gen20.gpkg"
 
 
@@ -78,7 +80,12 @@ def files21(real_data, tmp_path_factory) -> dict[str, Path]:
     london.insert(0, "LSOA21CD", to11["LSOA21CD"].to_numpy())
     imd21 = pd.concat([london, imd.loc[~imd["LSOA21CD"].isin(set(b11["LSOA11CD"]))]], ignore_index=True)
     imd21.to_parquet(folder / "imd21.parquet", index=False)
+    population = pd.read_csv(real_data / "london/lsoa11-mid2020-population.csv").set_index("LSOA11CD")
+    population = population.loc[to11["LSOA11CD"], ["Persons_All-Ages"]].reset_index(drop=True)
+    population.insert(0, "LSOA21CD", to11["LSOA21CD"].to_numpy())
+    population.to_csv(folder / "population21.csv", index=False)
     return {
+        "population": folder / "population21.csv",
         "registrations": folder / "registrations21.parquet",
         "registrations_lsoa_code": folder / "registrations21-lsoa-code.csv",
         "centroids": folder / "lsoa21-centroids.csv",
@@ -190,3 +197,59 @@ def test_a_practice_scenario_on_2021_files_runs_end_to_end(tmp_path, real_data, 
     represented = (units["registrations_covered"] * units["population"]).sum() / units["population"].sum()
     assert represented > 0.999  # every LSOA where patients live has a centroid (only NO2011 rows have none)
     assert built.problem.deprivation is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            {"boundaries": "boundaries"},
+            [
+                "lsoa11-population-weighted-centroids.csv: no centroid for 5 LSOA(s): E01034480",
+                "the boundary file lsoa21-boundaries-gen20.gpkg is of LSOA 2021 (column LSOA21CD) and the centroid "
+                "file lsoa11-population-weighted-centroids.csv of LSOA 2011 (column lsoa11cd)",
+                "give [data] centroids of LSOA 2021, like the boundaries, or boundaries of LSOA 2011",
+            ],
+        ),
+        (
+            {"boundaries": "boundaries", "centroids": "centroids"},
+            [
+                "lsoa11-mid2020-population.csv: no population for 5 LSOA(s): E01034480",
+                "the population file lsoa11-mid2020-population.csv of LSOA 2011 (column LSOA11CD)",
+                "give [data] population of LSOA 2021, like the boundaries",
+            ],
+        ),
+    ],
+)
+def test_lsoa_units_on_files_of_two_vintages_are_refused_naming_them(
+    tmp_path, real_data, files21, capsys, monkeypatch, data, expected
+):
+    monkeypatch.setenv("CATCHMENT_DATA_DIR", str(real_data))
+    path = _scenario(tmp_path, {role: files21[key] for role, key in data.items()}, base=REDBRIDGE_LSOA)
+    out = tmp_path / "out"
+    assert optimise.main(["run", str(path), "--out", str(out), "--quiet"]) == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for text in expected:
+        assert text in err, f"{text!r} not in:\n{err}"
+    assert not out.exists()
+
+
+def test_lsoa_units_with_an_imd_file_of_2011_say_so(real_data, files21):
+    with pytest.warns(DataWarning) as caught:
+        lsoas = load_lsoas(
+            real_data,
+            lad="E09000026",
+            boundaries_path=files21["boundaries"],
+            centroids_path=files21["centroids"],
+            population_path=files21["population"],
+        )
+    (warning,) = caught
+    imd = real_data / "england/lsoa11-imd2019.parquet"
+    assert str(warning.message).startswith(f"{imd}: no IMD score for 5 LSOA(s): ")
+    assert (
+        "the boundary file lsoa21-boundaries-gen20.gpkg is of LSOA 2021 (column LSOA21CD) and the IMD file "
+        "lsoa11-imd2019.parquet of LSOA 2011 (column LSOA11CD)" in str(warning.message)
+    )
+    assert "give [data] imd of LSOA 2021, like the boundaries, or boundaries of LSOA 2011" in str(warning.message)
+    assert int(lsoas["imd_score"].isna().sum()) == 5
