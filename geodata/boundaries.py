@@ -42,8 +42,8 @@ logger = logging.getLogger(__name__)
 #: Code / name columns of the ONS geography files, any vintage (2011, 2021, ...):
 #: tidy name -> (regular expression of the published names, name shown in messages).
 CODE_COLUMNS: dict[str, tuple[str, str]] = {
-    "lsoa_code": (r"lsoa\d\dcd|lsoa_?code", "LSOA11CD or LSOA21CD"),
-    "name": (r"lsoa\d\dnm|lsoa_?name", "LSOA11NM or LSOA21NM"),
+    "lsoa_code": (r"lsoa\d\dcd|lsoa_?code|lsoa code \(\d{4}\)", "LSOA11CD or LSOA21CD"),
+    "name": (r"lsoa\d\dnm|lsoa_?name|lsoa name \(\d{4}\)", "LSOA11NM or LSOA21NM"),
     "msoa_code": (r"msoa\d\dcd|msoa_?code", "MSOA11CD"),
     "lad_code": (r"lad\d\dcd|lad_?code", "LAD11CD"),
     "lad_name": (r"lad\d\dnm|lad_?name", "LAD11NM"),
@@ -70,8 +70,9 @@ LSOA_CODE_FORM = r"[EW]01\d{6}"
 #: Key of a frame's ``attrs`` naming its LSOA code column as published (``LSOA21CD``...):
 #: set by the readers of LSOA files, read by :func:`lsoa_vintage`.
 PUBLISHED_CODE = "published_lsoa_column"
-#: A code column named for its vintage (``LSOA11CD``, ``lsoa21cd``): its two digits.
-_VINTAGE_COLUMN = re.compile(r"lsoa(\d\d)cd", re.IGNORECASE)
+#: A code column named for its vintage (``LSOA11CD``, ``lsoa21cd``, ``LSOA code (2021)`` of the
+#: Indices of Deprivation): the last two digits of its year.
+_VINTAGE_COLUMN = re.compile(r"lsoa(\d\d)cd|lsoa code \(20(\d\d)\)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def lsoa_vintage(frame: pd.DataFrame, *, column: str = "lsoa_code") -> Vintage:
     published = str(frame.attrs.get(PUBLISHED_CODE, ""))
     named = _VINTAGE_COLUMN.fullmatch(published)
     if named:
-        return Vintage(2000 + int(named.group(1)), f"column {published}")
+        return Vintage(2000 + int(named.group(1) or named.group(2)), f"column {published}")
     codes = pd.Series(pd.unique(frame[column].astype(str)))
     if lsoa21_codes(codes).any():
         return Vintage(2021, f"codes above {LAST_LSOA11_TEXT}")

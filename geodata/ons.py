@@ -75,6 +75,37 @@ _IMD_NAMES: dict[str, str] = {
     "Population (Working)": "population_working",
 }
 
+#: The columns of the Indices of Deprivation as the Ministry publishes them ("File 7: all
+#: ranks, deciles and scores for the indices of deprivation, and population denominators",
+#: 2019 and later editions; LSOA code (2011) or (2021)) that the engine reads: a regular
+#: expression of the published name (case-insensitive) -> the tidy name of :data:`_IMD_NAMES`.
+#: The names, ranks, deciles and local authority columns of that file are not read.
+_IMD_PUBLISHED: dict[str, str] = {
+    r"index of multiple deprivation \(imd\) score": "imd_score",
+    r"income score \(rate\)": "income_score",
+    r"employment score \(rate\)": "employment_score",
+    r"education, skills and training score": "education_score",
+    r"health deprivation and disability score": "health_score",
+    r"crime score": "crime_score",
+    r"barriers to housing and services score": "barriers_score",
+    r"living environment score": "living_environment_score",
+    r"income deprivation affecting children index \(idaci\) score \(rate\)": "idaci_score",
+    r"income deprivation affecting older people \(idaopi\) score \(rate\)": "idaopi_score",
+    r"children and young people sub-domain score": "children_young_people_score",
+    r"adult skills sub-domain score": "adult_skills_score",
+    r"geographical barriers sub-domain score": "geographical_barriers_score",
+    r"wider barriers sub-domain score": "wider_barriers_score",
+    r"indoors sub-domain score": "indoors_score",
+    r"outdoors sub-domain score": "outdoors_score",
+    r"total population: mid \d{4} \(excluding prisoners\)": "population_total",
+    r"dependent children aged 0-15: mid \d{4} \(excluding prisoners\)": "population_0_15",
+    r"population aged 16-59: mid \d{4} \(excluding prisoners\)": "population_16_59",
+    r"older population aged 60 and over: mid \d{4} \(excluding prisoners\)": "population_60_plus",
+    r"working age population 18-59/64: for use with employment deprivation domain \(excluding prisoners\)": (
+        "population_working"
+    ),
+}
+
 # Code / name columns of the ONS geography files: :data:`geodata.boundaries.CODE_COLUMNS`.
 #: How far an LSOA's population-weighted centroid may lie from its own boundary (metres).
 #: All 4,835 London centroids lie within 16 m of their 20-m-generalised boundaries; a
@@ -278,8 +309,12 @@ def read_imd(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path
-        Table indexed by (or with a column) LSOA11CD, with the IMD score, the domain
-        scores and the populations used (``Population (Total)`` ...).
+        Either the table as the Ministry publishes it (File 7 of the English Indices of
+        Deprivation 2019, or a later edition: ``LSOA code (2011)`` or ``(2021)``,
+        ``Index of Multiple Deprivation (IMD) Score``, the domain scores and the population
+        denominators; names, ranks, deciles and local authorities are not read), or a
+        table indexed by (or with a column) LSOA11CD, with ``IMD``, the domain scores and
+        the populations used (``Population (Total)`` ...).
 
     Returns
     -------
@@ -308,13 +343,19 @@ def read_imd(path: str | Path) -> pd.DataFrame:
     else:
         table = v.read_table(path, what="IMD file")
     code = v.find_column(table, _LSOA_CODE[0])
-    v.check_columns(table, [code or _LSOA_CODE[1], "IMD"], file=path)
+    published = {c: tidy for pattern, tidy in _IMD_PUBLISHED.items() if (c := v.find_column(table, pattern + r"\s*"))}
+    if "imd_score" in published.values():  # the published layout: its scores and populations only
+        v.check_columns(table, [code or _LSOA_CODE[1]], file=path)
+        table = table[[code, *published]]
+    else:
+        v.check_columns(table, [code or _LSOA_CODE[1], "IMD"], file=path)
+        published = {}
     problems = ProblemCollector(path)
     out = pd.DataFrame({"lsoa_code": table[code].astype(str).str.strip()}, index=table.index)
     for column in table.columns:
         if column == code:
             continue
-        tidy = _IMD_NAMES.get(column, v.snake_case(column))
+        tidy = published.get(column) or _IMD_NAMES.get(column, v.snake_case(column))
         is_count = tidy.startswith("population")
         out[tidy] = v.parse_numbers(
             table,

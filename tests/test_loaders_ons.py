@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geodata.boundaries import lsoa_vintage
 from geodata.errors import InputDataError
 from geodata.ons import (
     load_lsoas,
@@ -196,3 +197,58 @@ def test_normalise_postcode_keeps_missing():
     result = normalise_postcode(pd.Series(["ig1 4dr", None]))
     assert result.iloc[0] == "IG1 4DR" and pd.isna(result.iloc[1])
     assert normalise_postcode(None) is None
+
+
+#: The prepared IMD file's columns under their names in the Ministry's published File 7
+#: (English Indices of Deprivation 2019: scores, ranks, deciles and population denominators).
+_FILE_7 = {
+    "IMD": "Index of Multiple Deprivation (IMD) Score",
+    "Income": "Income Score (rate)",
+    "Employment": "Employment Score (rate)",
+    "Education": "Education, Skills and Training Score",
+    "Health": "Health Deprivation and Disability Score",
+    "Crime": "Crime Score",
+    "Barriers (H&S)": "Barriers to Housing and Services Score",
+    "Environment": "Living Environment Score",
+    "IDACI": "Income Deprivation Affecting Children Index (IDACI) Score (rate)",
+    "IDAOPI": "Income Deprivation Affecting Older People (IDAOPI) Score (rate)",
+    "YouthSubDomain": "Children and Young People Sub-domain Score",
+    "AdultSkills": "Adult Skills Sub-domain Score",
+    "Barriers (Geo)": "Geographical Barriers Sub-domain Score",
+    "Barriers (Wider)": "Wider Barriers Sub-domain Score",
+    "IndoorsSubDomain": "Indoors Sub-domain Score",
+    "OutdoorSubDomain": "Outdoors Sub-domain Score",
+    "Population (Total)": "Total population: mid 2015 (excluding prisoners)",
+    "Population (0-15)": "Dependent Children aged 0-15: mid 2015 (excluding prisoners)",
+    "Population (16-59)": "Population aged 16-59: mid 2015 (excluding prisoners)",
+    "Population (60+)": "Older population aged 60 and over: mid 2015 (excluding prisoners)",
+    "Population (Working)": (
+        "Working age population 18-59/64: for use with Employment Deprivation Domain (excluding prisoners) "
+    ),
+}
+
+
+@pytest.mark.parametrize("year", [2011, 2021])
+def test_imd_as_published(england, tmp_path, year):
+    """The Ministry's File 7 reads as the prepared file does: same LSOAs, scores and populations."""
+    prepared = pd.read_parquet(england / "lsoa11-imd2019.parquet")
+    published = prepared.rename(columns=_FILE_7).reset_index(names=f"LSOA code ({year})")
+    published.insert(1, f"LSOA name ({year})", "Somewhere 001A")
+    published.insert(2, "Local Authority District code (2019)", "E09000001")
+    published.insert(3, "Local Authority District name (2019)", "City of London")
+    published.insert(5, "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)", 1)
+    published.insert(6, "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)", 1)
+    path = tmp_path / "File_7_-_All_IoD2019_Scores__Ranks__Deciles_and_Population_Denominators_3.csv"
+    published.to_csv(path, index=False)
+    expected = read_imd(england / "lsoa11-imd2019.parquet")
+    got = read_imd(path)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+    assert lsoa_vintage(got).year == year  # from the code column's name, "LSOA code (2021)"
+
+    older = "Older population aged 60 and over: mid 2015 (excluding prisoners)"
+    published[older] = published[older].astype(object)
+    published.loc[3, older] = "many"
+    published.to_csv(path, index=False)
+    with pytest.raises(InputDataError) as err:
+        read_imd(path)
+    assert f"row 5, column '{older}': 'many' is not a number" in str(err.value)  # the file's own name
