@@ -9,6 +9,7 @@ exclude cannot be forced open behind their back.
 from __future__ import annotations
 
 import json
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -28,9 +29,13 @@ def opened(tmp_path_factory, real_data):
         yield session, app, app.server.test_client()
 
 
-def _post(app, client, trigger: str, values: dict):
-    """POST the main action callback as the page does: ``trigger`` clicked, ``values`` by ``id.property``."""
-    key = next(k for k in app.callback_map if k.startswith("..messages.children..."))
+#: The start of each callback's key in ``app.callback_map`` (its outputs).
+ACTION, LOAD, OUTLINES, SELECT = "..messages.children...", "..units.data...", "..outlines.data...", "..unit.value..."
+
+
+def _body(app, trigger: str, values: dict, callback: str = ACTION) -> dict:
+    """A callback request as the page sends it: ``trigger`` changed, ``values`` by ``id.property``."""
+    key = next(k for k in app.callback_map if k.startswith(callback))
     spec = app.callback_map[key]
     outputs = [dict(zip(("id", "property"), part.rsplit(".", 1), strict=True)) for part in key[2:-2].split("...")]
 
@@ -38,14 +43,19 @@ def _post(app, client, trigger: str, values: dict):
         name = f"{d['id']}.{d['property']}"
         return {"id": d["id"], "property": d["property"], **({"value": values[name]} if name in values else {})}
 
-    body = {
+    return {
         "output": key,
         "outputs": outputs,
         "inputs": [item(d) for d in spec["inputs"]],
         "state": [item(d) for d in spec["state"]],
         "changedPropIds": [trigger],
     }
-    return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
+
+
+def _post(app, client, trigger: str, values: dict, callback: str = ACTION):
+    """POST a callback (the page's action callback unless ``callback`` says) as the page does."""
+    body = json.dumps(_body(app, trigger, values, callback))
+    return client.post("/_dash-update-component", data=body, content_type="application/json")
 
 
 def _messages(response) -> list[str]:
@@ -83,6 +93,92 @@ def test_malformed_requests_get_a_message_naming_the_field(opened, button, value
     assert session.verdict.plan.assignment[unit] == target
     assert _click(app, client, "undo") == []
     assert session.verdict.plan == plan
+
+
+def _action(app, change):
+    """The body of a click on Undo, changed by ``change`` (a function of the body)."""
+    body = _body(app, "undo.n_clicks", {"undo.n_clicks": 1})
+    return change(body)
+
+
+def _without(key):
+    return lambda body: {k: v for k, v in body.items() if k != key}
+
+
+def _set(key, value):
+    return lambda body: {**body, key: value}
+
+
+def _first_input(value):
+    return lambda body: {**body, "inputs": [value, *body["inputs"][1:]]}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("{}", "'output' must name a callback of this page, got null"),
+        ("[]", "the body must be a JSON object, got list []"),
+        ("null", "the body must be a JSON object, got null"),
+        ("not json", "the body is not JSON"),
+        (_set("output", "nope.children"), "'output' must name a callback of this page, got text 'nope.children'"),
+        (_set("output", ["x"]), "'output' must name a callback of this page, got list"),
+        (_without("outputs"), "'outputs' must be a list of 16 {id, property} objects, got null"),
+        (lambda b: {**b, "outputs": b["outputs"][:3]}, "'outputs' must be a list of 16"),
+        (lambda b: {**b, "outputs": [{"id": "x", "property": "y"}, *b["outputs"][1:]]}, "'outputs'[0] must be"),
+        (_without("inputs"), "'inputs' must be a list of 19 {id, property} objects, got null"),
+        (_set("inputs", {}), "'inputs' must be a list of 19 {id, property} objects, got object {}"),
+        (lambda b: {**b, "inputs": b["inputs"][1:]}, "'inputs' must be a list of 19"),
+        (_first_input(5), "'inputs'[0] must be an {id, property} object, got number 5"),
+        (_first_input({"value": 1}), "'inputs'[0] must be an {id, property} object"),
+        (_first_input({"id": "solve", "property": "n_clicks"}), "'inputs'[0] must be open-file.n_clicks"),
+        (_without("state"), "'state' must be a list of"),
+        (_set("state", None), "'state' must be a list of"),
+        (_set("changedPropIds", "undo.n_clicks"), "'changedPropIds' must be a list of texts"),
+        (_set("changedPropIds", [["undo.n_clicks"]]), "'changedPropIds' must be a list of texts"),
+        (_set("changedPropIds", ["{bad.x"]), "'changedPropIds' names text '{bad.x', not an input of callback"),
+    ],
+)
+def test_a_request_dash_cannot_read_gets_http_400(opened, caplog, body, expected):
+    session, app, client = opened
+    plan, seq = session.verdict.plan, session.edits
+    data = body if isinstance(body, str) else json.dumps(_action(app, body))
+    with caplog.at_level(logging.WARNING):
+        response = client.post("/_dash-update-component", data=data, content_type="application/json")
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    error = response.get_json()["error"]
+    assert error.startswith("malformed callback request: ") and expected in error, error
+    assert [r.levelname for r in caplog.records] == ["WARNING"] and expected in caplog.records[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)  # no traceback
+    assert session.edits == seq and session.verdict.plan == plan
+    assert _click(app, client, "undo") == []  # the server goes on answering
+
+
+def test_a_callback_request_that_is_not_json_gets_http_400(opened):
+    _, app, client = opened
+    data = json.dumps(_body(app, "undo.n_clicks", {"undo.n_clicks": 1}))
+    response = client.post("/_dash-update-component", data=data, content_type="text/plain")
+    assert response.status_code == 400
+    assert response.get_json()["error"].endswith("the body must be JSON (Content-Type: application/json)")
+    assert client.get("/_dash-layout").status_code == 200  # other routes are not checked
+
+
+def test_a_one_output_callback_takes_one_output_object(opened):
+    _, _, client = opened
+    body = {
+        "output": "area-code.options",
+        "outputs": {"id": "area-code", "property": "options"},
+        "inputs": [{"id": "area-kind", "property": "value", "value": "lad"}],
+        "state": [{"id": "area-choices", "property": "data", "value": {"lad": [["E09000026", "Redbridge"]]}}],
+        "changedPropIds": ["area-kind.value"],
+    }
+
+    def post(body):
+        return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
+
+    assert post(body).get_json()["response"]["area-code"]["options"] == [{"label": "Redbridge", "value": "E09000026"}]
+    response = post({**body, "outputs": None})
+    assert response.status_code == 400
+    assert "'outputs' must be an {id, property} object, got null" in response.get_json()["error"]
 
 
 def test_an_unexpected_failure_is_shown_in_the_page_and_the_server_goes_on(opened, monkeypatch):

@@ -11,6 +11,7 @@ an action succeeds.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import math
 from collections.abc import Mapping
@@ -42,6 +43,9 @@ AUTO_AREAS_MAX_UNITS = 400
 #: Rows of the page's lists (broken rules, polysystems) drawn at most; the rest are counted
 #: (every one is in the exported files).
 LIST_ROWS = 40
+#: Dash's callback dispatcher (under the app's routes prefix): the page POSTs each callback's
+#: inputs there as JSON.
+DISPATCHER = "_dash-update-component"
 
 
 def _fn(name: str) -> dict[str, str]:
@@ -613,6 +617,29 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         update_title="",
     )
     app.layout = lambda: layout(session, scenario_path=scenario_path or session.source)
+    dispatcher = app.config.routes_pathname_prefix + DISPATCHER
+
+    @app.server.before_request
+    def _refuse_malformed_callback_requests() -> Any:
+        """A request to the dispatcher that Dash could not read gets HTTP 400 and a line in the log."""
+        from flask import jsonify, request
+
+        if request.path != dispatcher or request.method != "POST":
+            return None
+        try:
+            body = json.loads(request.get_data()) if request.is_json else None
+        except ValueError as exc:
+            problem: str | None = f"the body is not JSON ({exc})"
+        else:
+            problem = (
+                callback_request_problem(body, app.callback_map)
+                if request.is_json
+                else "the body must be JSON (Content-Type: application/json)"
+            )
+        if problem is None:
+            return None
+        logger.warning("refused a malformed callback request (HTTP 400): %s", problem)
+        return jsonify(error=f"malformed callback request: {problem}"), 400
 
     app.clientside_callback(
         ClientsideFunction(namespace="workbench", function_name="apply"),
@@ -935,8 +962,6 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             elif trigger == "export-pdf":
                 data, name = session.report_pdf(), f"{stem}-report.pdf"
             else:
-                import json
-
                 layers = session.geojson()
                 return {"content": json.dumps(layers["polysystems"]), "filename": f"{stem}-polysystems.geojson"}, []
         except (CatchmentError, OSError, ValueError) as exc:
@@ -944,6 +969,70 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         return {"content": base64.b64encode(data).decode(), "filename": name, "base64": True}, []
 
     return app
+
+
+def callback_request_problem(body: Any, callbacks: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """What makes a request to Dash's callback dispatcher unreadable by Dash, or ``None``.
+
+    The page sends a JSON object naming one of ``callbacks`` (``app.callback_map``) in
+    ``output``, that callback's outputs in ``outputs`` (one ``{id, property}`` object, a list
+    of them for several outputs), one such object per input in ``inputs`` and per state in
+    ``state`` (left out when there is none), and the inputs that changed as ``id.property``
+    texts in ``changedPropIds``. Dash reads that shape without checking it (anything else
+    raised a KeyError, AttributeError, TypeError or CallbackException: HTTP 500). The values
+    are the callbacks' to check. (The page has no pattern-matching callbacks: every id is text.)
+    """
+    if not isinstance(body, Mapping):
+        return f"the body must be a JSON object, got {_json_words(body)}"
+    output = body.get("output")
+    if not isinstance(output, str) or output not in callbacks:
+        return f"'output' must name a callback of this page, got {_json_words(output)}"
+    spec = callbacks[output]
+    declared = spec["output"]
+    many = isinstance(declared, (list, tuple))
+    outputs = [(o.component_id, o.component_property) for o in (declared if many else [declared])]
+    if many:
+        problem = _items_problem(body.get("outputs"), "outputs", outputs)
+    else:  # one output: one object
+        problem = _items_problem([body.get("outputs")], "outputs", outputs, one=True)
+    inputs = [(d["id"], d["property"]) for d in spec["inputs"]]
+    problem = problem or _items_problem(body.get("inputs"), "inputs", inputs)
+    states = [(d["id"], d["property"]) for d in spec["state"]]
+    problem = problem or _items_problem(body.get("state", []), "state", states)
+    if problem:
+        return problem
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return f"'changedPropIds' must be a list of texts, got {_json_words(changed)}"
+    unknown = [c for c in changed if c not in {f"{i}.{p}" for i, p in inputs}]
+    if unknown:
+        return f"'changedPropIds' names {_json_words(unknown[0])}, not an input of callback {output!r}"[:300]
+    return None
+
+
+def _items_problem(items: Any, key: str, expected: list[tuple[Any, str]], *, one: bool = False) -> str | None:
+    """What is wrong with the ``{id, property}`` objects of a callback request's ``key``, or ``None``.
+
+    ``one``: ``key`` holds one object (``items`` is it, in a list of one), not a list.
+    """
+    if not isinstance(items, list) or len(items) != len(expected):
+        return f"'{key}' must be a list of {len(expected)} {{id, property}} objects, got {_json_words(items)}"
+    for n, (item, (id_, prop)) in enumerate(zip(items, expected, strict=True)):
+        where = f"'{key}'" if one else f"'{key}'[{n}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("property"), str):
+            return f"{where} must be an {{id, property}} object, got {_json_words(item)}"
+        elif item.get("id") != id_ or item["property"].split("@")[0] != prop:
+            sent = f"{item.get('id')}.{item['property']}"
+            return f"{where} must be {id_}.{prop} (the callback's), got {_json_words(sent)}"
+    return None
+
+
+def _json_words(value: Any) -> str:
+    """A value of a request in a message: its JSON type and the start of its text."""
+    if value is None:
+        return "null"
+    kind = {dict: "object", list: "list", str: "text", bool: "boolean"}.get(type(value), "number")
+    return f"{kind} {value!r}"[:120]
 
 
 def _text_field(value: Any, field: str) -> str | None:
