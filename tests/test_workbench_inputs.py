@@ -181,6 +181,85 @@ def test_a_one_output_callback_takes_one_output_object(opened):
     assert "'outputs' must be an {id, property} object, got null" in response.get_json()["error"]
 
 
+def _outputs(response) -> dict:
+    """The outputs a callback's response updates: ``id.property`` -> value."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return {f"{i}.{p}": v for i, props in response.get_json()["response"].items() for p, v in props.items()}
+
+
+LONG = "x" * 5000
+
+
+@pytest.mark.parametrize(
+    ("callback", "values", "expected"),
+    [
+        (LOAD, {"version.data": ["1"]}, "version: expected a whole number, got list ['1']"),
+        (LOAD, {"version.data": {"v": 1}}, "version: expected a whole number, got dict {'v': 1}"),
+        (LOAD, {"version.data": LONG}, "version: expected a whole number, got str 'xxxx"),
+        (LOAD, {"version.data": 1.5}, "version: expected a whole number, got float 1.5"),
+        (LOAD, {"version.data": True}, "version: expected a whole number, got bool True"),
+        (OUTLINES, {"edit-seq.data": ["1"]}, "edit sequence: expected a whole number, got list ['1']"),
+        (OUTLINES, {"edit-seq.data": {"v": 1}}, "edit sequence: expected a whole number, got dict"),
+        (OUTLINES, {"edit-seq.data": LONG}, "edit sequence: expected a whole number, got str 'xxxx"),
+        (OUTLINES, {"redraw-areas.n_clicks": "1"}, "Redraw areas (clicks): expected a whole number, got str '1'"),
+        (SELECT, {"unit.value": 5}, "unit: expected text, got int 5"),
+        (SELECT, {"unit.value": ["F86007"]}, "unit: expected text, got list ['F86007']"),
+        (SELECT, {"unit.value": {"id": "F86007"}}, "unit: expected text, got dict"),
+        (SELECT, {"unit.value": LONG}, "(5,002 characters) is not a unit of the open problem"),
+        (SELECT, {"unit.value": "NOPE"}, "unit: 'NOPE' is not a unit of the open problem"),
+        (SELECT, {"units.clickData": 5}, "map click (units): expected a map feature, got int 5"),
+        (SELECT, {"units.clickData": ["F86007"]}, "map click (units): expected a map feature, got list"),
+        (SELECT, {"units.clickData": LONG}, "map click (units): expected a map feature, got str 'xxxx"),
+        (SELECT, {"units.clickData": {"properties": ["F86007"]}}, "map click (units): expected a map feature"),
+        (SELECT, {"units.clickData": {"properties": {"id": 5}}}, "map click (units): expected text, got int 5"),
+        (SELECT, {"sites.clickData": {"properties": {"id": "NOPE"}}}, "'NOPE' is not a candidate site of the open"),
+    ],
+)
+def test_odd_values_of_the_map_callbacks_get_a_message_naming_the_field(opened, callback, values, expected):
+    session, app, client = opened
+    plan, seq, version = session.verdict.plan, session.edits, session.version
+    unit = session.problem.unit_ids[1]
+    clicked = {"properties": {"id": unit}}
+    assert _outputs(_post(app, client, "units.clickData", {"units.clickData": clicked}, SELECT))["unit.value"] == unit
+    response = _post(app, client, next(iter(values)), values, callback)
+    changed = _outputs(response)
+    assert list(changed) == ["messages.children"], changed  # nothing else is touched
+    messages = [m["props"]["children"] for m in changed["messages.children"]]
+    assert len(messages) == 1 and messages[0].startswith("ERROR: ") and expected in messages[0], messages
+    assert len(messages[0]) < 250  # a long value is cut
+    assert session.edits == seq and session.version == version and session.verdict.plan == plan
+    # the selection is unchanged and the server goes on answering
+    info = _outputs(_post(app, client, "units.clickData", {"units.clickData": None}, SELECT))["unit-info.children"]
+    assert f"({unit})" in info
+    assert _click(app, client, "undo") == []
+
+
+def test_the_map_callbacks_answer_sound_values(opened):
+    session, _, _ = opened
+    app = create_app(session)  # a new page: nothing drawn yet
+    client = app.server.test_client()
+    loaded = _outputs(_post(app, client, "version.data", {"version.data": 5}, LOAD))
+    assert len(loaded["units.data"]["features"]) == session.problem.n_units and "messages.children" not in loaded
+    assert (
+        client.post(  # nothing to load yet: no update
+            "/_dash-update-component",
+            data=json.dumps(_body(app, "version.data", {"version.data": None}, LOAD)),
+            content_type="application/json",
+        ).status_code
+        == 204
+    )
+    drawn = _outputs(_post(app, client, "edit-seq.data", {"edit-seq.data": session.edits}, OUTLINES))
+    assert drawn["areas-note.children"] == f"polysystem areas as of edit {session.edits}"
+    site = session.problem.site_ids[0]
+    chosen = _outputs(_post(app, client, "sites.clickData", {"sites.clickData": {"properties": {"id": site}}}, SELECT))
+    assert chosen["new-site.value"] == site and f"({site})" in chosen["site-info.children"]
+    unit = session.problem.unit_ids[0]
+    chosen = _outputs(_post(app, client, "unit.value", {"unit.value": unit}, SELECT))
+    assert f"({unit})" in chosen["unit-info.children"] and "messages.children" not in chosen
+    cleared = _outputs(_post(app, client, "unit.value", {"unit.value": None}, SELECT))
+    assert cleared["unit-info.children"] == ""
+
+
 def test_an_unexpected_failure_is_shown_in_the_page_and_the_server_goes_on(opened, monkeypatch):
     session, app, client = opened
 

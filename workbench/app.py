@@ -867,11 +867,18 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         Output("excluded", "value"),
         Output("time-limit", "value"),
         *[Output(f"w-{t}", "value") for t in OBJECTIVE_TERMS],
+        Output("messages", "children", allow_duplicate=True),
         Input("version", "data"),
+        prevent_initial_call=True,
     )
-    def _load(version: int) -> tuple[Any, ...]:
-        if session.built is None or session.scenario is None or version is None or version < 0:
+    def _load(version: Any) -> tuple[Any, ...]:
+        try:
+            seen = _count_field(version, "version")
+        except CatchmentError as exc:
+            return (*[dash.no_update] * (len(ctx.outputs_list) - 1), _error_messages(exc))
+        if session.built is None or session.scenario is None or seen is None or seen < 0:
             raise dash.exceptions.PreventUpdate
+        view.refresh()  # the map's data of what is open now (whichever request comes first)
         layers = view.layers
         problem = session.problem
         names = problem.unit_names or problem.unit_ids
@@ -898,24 +905,33 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             form["excluded"],
             form["time_limit"],
             *[weights.get(t) for t in OBJECTIVE_TERMS],
+            dash.no_update,
         )
 
     @app.callback(
         Output("outlines", "data"),
         Output("areas-note", "children"),
+        Output("messages", "children", allow_duplicate=True),
         Input("edit-seq", "data"),
         Input("redraw-areas", "n_clicks"),
+        prevent_initial_call=True,
     )
-    def _outlines(seq: int, _redraw: Any) -> tuple[Any, str]:
-        if seq is None or seq < 0 or session.built is None:
+    def _outlines(seq: Any, redraw: Any) -> tuple[Any, Any, Any]:
+        try:
+            seen = _count_field(seq, "edit sequence")
+            _count_field(redraw, "Redraw areas (clicks)")
+        except CatchmentError as exc:
+            return dash.no_update, dash.no_update, _error_messages(exc)
+        if seen is None or seen < 0 or session.built is None:
             raise dash.exceptions.PreventUpdate
         auto = session.problem.n_units <= AUTO_AREAS_MAX_UNITS
         if ctx.triggered_id == "redraw-areas" or auto or view.outlines_for == session.edits:
-            return view.update_outlines(), f"polysystem areas as of edit {view.outlines_for}"
-        return dash.no_update, (
+            return view.update_outlines(), f"polysystem areas as of edit {view.outlines_for}", dash.no_update
+        note = (
             f"polysystem areas as of edit {view.outlines_for} (points and the verdict show edit {session.edits}); "
             "Redraw areas to update them"
         )
+        return dash.no_update, note, dash.no_update
 
     @app.callback(
         Output("unit", "value"),
@@ -923,22 +939,32 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         Output("styles", "data", allow_duplicate=True),
         Output("unit-info", "children"),
         Output("site-info", "children"),
+        Output("messages", "children", allow_duplicate=True),
         Input("units", "clickData"),
         Input("sites", "clickData"),
         Input("unit", "value"),
         prevent_initial_call=True,
     )
-    def _select(unit_click: Any, site_click: Any, unit_value: str | None) -> tuple[Any, ...]:
+    def _select(unit_click: Any, site_click: Any, unit_value: Any) -> tuple[Any, ...]:
         trigger = ctx.triggered_id
         unit: Any = dash.no_update
         site: Any = dash.no_update
-        if trigger == "units" and unit_click:
-            view.selected = unit = _clicked_id(unit_click)
-        elif trigger == "sites" and site_click:
-            view.selected = site = _clicked_id(site_click)
-        elif trigger == "unit":
-            view.selected = unit_value
-        return unit, site, view.styles(), _unit_info(session, view.selected), _site_info(session, view.selected)
+        selected = view.selected
+        try:
+            clicked_unit = _clicked_id(unit_click, "map click (units)")
+            clicked_site = _clicked_id(site_click, "map click (sites)")
+            typed = _text_field(unit_value, "unit")
+            if trigger == "units" and unit_click:
+                selected = unit = _selectable(session, clicked_unit, "map click (units)", unit=True)
+            elif trigger == "sites" and site_click:
+                selected = site = _selectable(session, clicked_site, "map click (sites)", unit=False)
+            elif trigger == "unit":
+                selected = _selectable(session, typed, "unit", unit=True)
+        except CatchmentError as exc:
+            return (*[dash.no_update] * (len(ctx.outputs_list) - 1), _error_messages(exc))
+        view.selected = selected
+        styles = view.styles()
+        return unit, site, styles, _unit_info(session, selected), _site_info(session, selected), dash.no_update
 
     @app.callback(
         Output("download", "data"),
@@ -965,7 +991,7 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
                 layers = session.geojson()
                 return {"content": json.dumps(layers["polysystems"]), "filename": f"{stem}-polysystems.geojson"}, []
         except (CatchmentError, OSError, ValueError) as exc:
-            return dash.no_update, [html.Div("ERROR: " + line) for line in error_lines(exc)]
+            return dash.no_update, _error_messages(exc)
         return {"content": base64.b64encode(data).decode(), "filename": name, "base64": True}, []
 
     return app
@@ -1006,7 +1032,7 @@ def callback_request_problem(body: Any, callbacks: Mapping[str, Mapping[str, Any
         return f"'changedPropIds' must be a list of texts, got {_json_words(changed)}"
     unknown = [c for c in changed if c not in {f"{i}.{p}" for i, p in inputs}]
     if unknown:
-        return f"'changedPropIds' names {_json_words(unknown[0])}, not an input of callback {output!r}"[:300]
+        return f"'changedPropIds' names {_json_words(unknown[0])}, not an input of callback {_shown(output)}"
     return None
 
 
@@ -1032,7 +1058,18 @@ def _json_words(value: Any) -> str:
     if value is None:
         return "null"
     kind = {dict: "object", list: "list", str: "text", bool: "boolean"}.get(type(value), "number")
-    return f"{kind} {value!r}"[:120]
+    return f"{kind} {_shown(value)}"
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value the page sent, for a message: its ``repr``, cut after ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _wrong_type(field: str, expected: str, value: Any) -> CatchmentError:
+    """The error for a value of the page that is not of the field's kind (names the field)."""
+    return CatchmentError(f"{field}: expected {expected}, got {type(value).__name__} {_shown(value)}")
 
 
 def _text_field(value: Any, field: str) -> str | None:
@@ -1046,17 +1083,61 @@ def _text_field(value: Any, field: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise CatchmentError(f"{field}: expected text, got {type(value).__name__} {value!r}"[:200])
+        raise _wrong_type(field, "text", value)
     return value
 
 
-def _clicked_id(click: Any) -> str | None:
-    """The feature id of a dash-leaflet ``clickData``."""
-    if not isinstance(click, Mapping):
+def _count_field(value: Any, field: str) -> int | None:
+    """A whole number the page keeps (a store's sequence number, a button's clicks), or ``None``.
+
+    Raises
+    ------
+    CatchmentError
+        If the page sent something other than a whole number (naming the field).
+    """
+    if value is None:
         return None
-    props = click.get("properties") or {}
-    value = props.get("id")
-    return None if value is None else str(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _wrong_type(field, "a whole number", value)
+    return value
+
+
+def _clicked_id(click: Any, field: str) -> str | None:
+    """The feature id of a dash-leaflet ``clickData`` (``None``: no click, or a feature without id).
+
+    Raises
+    ------
+    CatchmentError
+        If the page sent something other than a map feature with a text id (naming the field).
+    """
+    if click is None:
+        return None
+    props = click.get("properties") if isinstance(click, Mapping) else None
+    if not isinstance(click, Mapping) or not isinstance(props if props is not None else {}, Mapping):
+        raise _wrong_type(field, "a map feature", click)
+    return _text_field((props or {}).get("id"), field)
+
+
+def _selectable(session: Session, value: str | None, field: str, *, unit: bool) -> str | None:
+    """``value`` when it is a unit (``unit``) or a candidate site of the open problem, ``None`` when empty.
+
+    Raises
+    ------
+    CatchmentError
+        If it is neither (naming the field).
+    """
+    if value is None:
+        return None
+    ids = () if session.built is None else session.problem.unit_ids if unit else session.problem.site_ids
+    if value not in ids:
+        what = "a unit" if unit else "a candidate site"
+        raise CatchmentError(f"{field}: {_shown(value)} is not {what} of the open problem")
+    return value
+
+
+def _error_messages(exc: BaseException) -> list[html.Div]:
+    """An error as the page's message lines (``ERROR: ``, one per line of the message)."""
+    return [html.Div("ERROR: " + line) for line in error_lines(exc)]
 
 
 def _unit_info(session: Session, unit: str | None) -> str:
