@@ -8,8 +8,11 @@ exclude cannot be forced open behind their back.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import tempfile
 from types import SimpleNamespace
 
 import pytest
@@ -31,6 +34,7 @@ def opened(tmp_path_factory, real_data):
 
 #: The start of each callback's key in ``app.callback_map`` (its outputs).
 ACTION, LOAD, OUTLINES, SELECT = "..messages.children...", "..units.data...", "..outlines.data...", "..unit.value..."
+EXPORT = "..download.data..."
 
 
 def _body(app, trigger: str, values: dict, callback: str = ACTION) -> dict:
@@ -258,6 +262,46 @@ def test_the_map_callbacks_answer_sound_values(opened):
     assert f"({unit})" in chosen["unit-info.children"] and "messages.children" not in chosen
     cleared = _outputs(_post(app, client, "unit.value", {"unit.value": None}, SELECT))
     assert cleared["unit-info.children"] == ""
+
+
+@pytest.mark.parametrize(
+    ("button", "label"), [("export-xlsx", "Workbook (.xlsx)"), ("export-zip", "Output folder (zip)")]
+)
+def test_an_export_into_an_unwritable_temporary_folder_says_what_failed_and_what_to_do(
+    opened, tmp_path, monkeypatch, button, label
+):
+    session, app, client = opened
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the temporary folder should be")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocker))
+    changed = _outputs(_post(app, client, f"{button}.n_clicks", {f"{button}.n_clicks": 1}, EXPORT))
+    assert list(changed) == ["messages.children"]  # nothing downloaded
+    (message,) = [m["props"]["children"] for m in changed["messages.children"]]
+    assert message.startswith(f"ERROR: export '{label}' failed: its files could not be written in the temporary ")
+    assert f"folder {blocker} (Not a directory: {blocker}{os.sep}" in message
+    assert f"Nothing was exported; make {blocker} a writable folder with free space" in message
+    assert "start the workbench with TMPDIR set to another, then export again" in message
+    monkeypatch.undo()
+    changed = _outputs(_post(app, client, f"{button}.n_clicks", {f"{button}.n_clicks": 2}, EXPORT))
+    assert changed["messages.children"] == [] and changed["download.data"]["base64"]
+
+
+def test_an_export_error_names_the_file_and_the_folder(tmp_path, monkeypatch):
+    from workbench.state import export_error
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    full = export_error("GeoJSON", OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "a" / "b.json")))
+    assert str(full) == (
+        f"export 'GeoJSON' failed: its files could not be written in the temporary folder {tmp_path} (No space "
+        f"left on device: {tmp_path / 'a' / 'b.json'}). Nothing was exported; make {tmp_path} a writable folder "
+        "with free space, or start the workbench with TMPDIR set to another, then export again"
+    )
+    elsewhere = export_error("GeoJSON", PermissionError(errno.EACCES, "Permission denied", "/elsewhere/x.json"))
+    assert str(elsewhere).startswith("export 'GeoJSON' failed: /elsewhere/x.json could not be written (Permission ")
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(tempfile, "_candidate_tempdir_list", lambda: [str(tmp_path / "missing")])
+    nowhere = export_error("GeoJSON", FileNotFoundError("No usable temporary directory found"))
+    assert "no temporary folder can be written (" in str(nowhere) and "start the workbench with TMPDIR" in str(nowhere)
 
 
 def test_an_unexpected_failure_is_shown_in_the_page_and_the_server_goes_on(opened, monkeypatch):

@@ -29,7 +29,7 @@ from catchment.problem import OPTION_KINDS, PLACEHOLDER_COSTS_NOTE
 from geodata.errors import CatchmentError
 from maps.palette import POLYSYSTEM_COLOURS
 from workbench.mapdata import bounds, hub_colours, outline_layer, static_layers, styles
-from workbench.state import AREA_KINDS, Session, area_choices, error_lines, finite, rules_form
+from workbench.state import AREA_KINDS, Session, area_choices, error_lines, export_error, finite, rules_form
 
 __all__ = ["create_app", "View", "run", "serve_in_background"]
 
@@ -46,6 +46,13 @@ LIST_ROWS = 40
 #: Dash's callback dispatcher (under the app's routes prefix): the page POSTs each callback's
 #: inputs there as JSON.
 DISPATCHER = "_dash-update-component"
+#: The export buttons: id -> label (the label names the export in its messages).
+EXPORTS = {
+    "export-xlsx": "Workbook (.xlsx)",
+    "export-zip": "Output folder (zip)",
+    "export-geojson": "GeoJSON",
+    "export-pdf": "Board report (PDF)",
+}
 
 
 def _fn(name: str) -> dict[str, str]:
@@ -306,10 +313,7 @@ def layout(session: Session, *, scenario_path: str = "") -> html.Div:
                             html.Details(
                                 [
                                     html.Summary("Export"),
-                                    html.Button("Workbook (.xlsx)", id="export-xlsx"),
-                                    html.Button("Output folder (zip)", id="export-zip"),
-                                    html.Button("GeoJSON", id="export-geojson"),
-                                    html.Button("Board report (PDF)", id="export-pdf"),
+                                    *[html.Button(label, id=id_) for id_, label in EXPORTS.items()],
                                 ],
                                 open=True,
                             ),
@@ -969,10 +973,7 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
     @app.callback(
         Output("download", "data"),
         Output("messages", "children", allow_duplicate=True),
-        Input("export-xlsx", "n_clicks"),
-        Input("export-zip", "n_clicks"),
-        Input("export-geojson", "n_clicks"),
-        Input("export-pdf", "n_clicks"),
+        *[Input(id_, "n_clicks") for id_ in EXPORTS],
         prevent_initial_call=True,
     )
     def _export(*_clicks: Any) -> tuple[Any, Any]:
@@ -990,8 +991,10 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             else:
                 layers = session.geojson()
                 return {"content": json.dumps(layers["polysystems"]), "filename": f"{stem}-polysystems.geojson"}, []
-        except (CatchmentError, OSError, ValueError) as exc:
+        except (CatchmentError, ValueError) as exc:
             return dash.no_update, _error_messages(exc)
+        except OSError as exc:  # the files could not be written (the temporary folder)
+            return dash.no_update, _error_messages(export_error(EXPORTS.get(str(trigger), str(trigger)), exc))
         return {"content": base64.b64encode(data).decode(), "filename": name, "base64": True}, []
 
     return app

@@ -54,6 +54,7 @@ __all__ = [
     "rules_form",
     "scenario_with_rules",
     "error_lines",
+    "export_error",
 ]
 
 logger = logging.getLogger(__name__)
@@ -232,6 +233,35 @@ def error_lines(exc: BaseException) -> list[str]:
     if problems:
         return [str(p) for p in problems]
     return [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+
+
+def export_error(what: str, exc: OSError) -> CatchmentError:
+    """The error of an export whose files could not be written: what failed, where, and what to do.
+
+    The exports are written in the temporary folder (:func:`tempfile.gettempdir`) before
+    they are sent; ``what`` names the export (e.g. ``Workbook (.xlsx)``).
+    """
+    reason = exc.strerror or str(exc)
+    failed = f"export '{what}' failed"
+    try:
+        temp = Path(tempfile.gettempdir())
+    except OSError as none:  # no usable temporary folder at all
+        return CatchmentError(
+            f"{failed}: no temporary folder can be written ({none}). Nothing was exported; start the "
+            "workbench with TMPDIR set to a writable folder, then export again"
+        )
+    where = Path(str(exc.filename)) if exc.filename is not None else None
+    if where is None or where == temp or temp in where.parents:
+        at = f": {where}" if where is not None else ""
+        return CatchmentError(
+            f"{failed}: its files could not be written in the temporary folder {temp} ({reason}{at}). Nothing "
+            f"was exported; make {temp} a writable folder with free space, or start the workbench with TMPDIR "
+            "set to another, then export again"
+        )
+    return CatchmentError(
+        f"{failed}: {where} could not be written ({reason}). Nothing was exported; make its folder writable "
+        "(or free space there), then export again"
+    )
 
 
 # ---------------------------------------------------------------------------- background jobs
