@@ -304,6 +304,28 @@ def test_an_export_error_names_the_file_and_the_folder(tmp_path, monkeypatch):
     assert "no temporary folder can be written (" in str(nowhere) and "start the workbench with TMPDIR" in str(nowhere)
 
 
+def test_a_move_to_the_polysystem_the_unit_is_in_says_so_and_records_nothing(opened):
+    session, app, client = opened
+    plan = session.verdict.plan
+    unit, other = session.problem.unit_ids[:2]
+    elsewhere = next(h for h in plan.hubs if h != plan.assignment[other])
+    session.move(other, elsewhere)
+    session.undo()  # something to redo, which a refused move must not lose
+    seq, history = session.edits, session.editor.history
+    hub = plan.assignment[unit]
+    ps = plan.polysystem_ids()[hub]
+    messages = _click(app, client, "move", **{"unit.value": unit, "target.value": hub})
+    assert messages == [
+        f"ERROR: unit {unit!r} is already in polysystem {ps} (hub {hub!r}): nothing to move; choose another polysystem"
+    ]
+    assert session.edits == seq and session.editor.history == history and session.verdict.plan == plan
+    assert session.editor.can_redo
+    session.redo()  # the undone move is still there
+    assert session.verdict.plan.assignment[other] == elsewhere
+    session.undo()
+    assert session.verdict.plan == plan
+
+
 def test_an_unexpected_failure_is_shown_in_the_page_and_the_server_goes_on(opened, monkeypatch):
     session, app, client = opened
 

@@ -39,7 +39,7 @@ from catchment.metrics import polysystems_frame
 from catchment.plan import Plan
 from catchment.scenario import Scenario, parse_scenario, read_scenario, read_toml
 from catchment.validate import Violation
-from geodata.errors import CatchmentError, ProblemDefinitionError, ScenarioError
+from geodata.errors import CatchmentError, EditError, ProblemDefinitionError, ScenarioError
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.shortlist import Shortlist, forced_problem, shortlist_sites
 
@@ -684,8 +684,22 @@ class Session:
         return self._score()
 
     def move(self, unit_id: str, hub_site_id: str) -> Verdict | None:
-        """Move a unit to the polysystem whose hub is ``hub_site_id``."""
-        return self._edit(lambda e: e.move(unit_id, hub_site_id))
+        """Move a unit to the polysystem whose hub is ``hub_site_id``.
+
+        Raises
+        ------
+        EditError
+            If the unit is already in that polysystem (nothing is changed or recorded), or as
+            :meth:`catchment.editing.EditSession.move` (an unknown unit, a site that is not an open hub).
+        """
+        with self.lock:
+            plan = self.verdict.plan if self.verdict is not None else None
+            if plan is not None and plan.assignment.get(unit_id) == hub_site_id:
+                raise EditError(
+                    f"unit {unit_id!r} is already in polysystem {plan.polysystem_ids()[hub_site_id]} "
+                    f"(hub {hub_site_id!r}): nothing to move; choose another polysystem"
+                )
+            return self._edit(lambda e: e.move(unit_id, hub_site_id))
 
     def set_option(self, hub_site_id: str, option: str) -> Verdict | None:
         """Change the option (reuse, refurbish, new build) of a polysystem's hub."""
