@@ -256,7 +256,9 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
         Parquet or CSV file with columns OrganisationCode (or PRACTICE_CODE), LSOA11CD
         (files since late 2023: LSOA21CD, codes of the 2021 LSOAs; or LSOA_CODE) and
         Patient (or NUMBER_OF_PATIENTS); the practice name column (published as
-        ``OranisationName``) is not needed.
+        ``OranisationName``) is not needed. A SEX column (NHS Digital's files since 2021)
+        selects the rows of ``ALL`` patients where there are any, and otherwise (a file by
+        sex, ``MALE`` and ``FEMALE``) each pair's patients are summed over the sexes.
 
     Returns
     -------
@@ -271,23 +273,41 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
         If the file does not exist.
     InputDataError
         If a column is missing, a patient count is not a non-negative whole number, or a
-        (practice, LSOA) pair appears twice. Rows of a Parquet file are record numbers.
+        (practice, LSOA) pair appears twice (in a file by sex: twice for one sex). Rows of
+        a Parquet file are record numbers.
     """
     path = Path(path)
     spec = {
         "practice_code": (r"organisation_?code|practice_?code|code", "OrganisationCode"),
         "lsoa_code": CODE_COLUMNS["lsoa_code"],
-        "patients": (r"patients?|number_of_patients", "Patient"),
+        "patients": (r"patients?|number[_ ]of[_ ]patients", "Patient"),
     }
+    optional = {"sex": (r"sex", "SEX")}  # NHS Digital's files since 2021: ALL, or MALE and FEMALE
     if path.suffix.lower() == ".parquet":
         # the practice name column (a long text repeated on every row) is not read
-        wanted = re.compile("|".join(f"(?:{pattern})" for pattern, _ in spec.values()), re.IGNORECASE)
+        wanted = re.compile(
+            "|".join(f"(?:{pattern})" for pattern, _ in (*spec.values(), *optional.values())), re.IGNORECASE
+        )
         table = v.read_parquet_table(path, what="practice-by-LSOA file", columns=lambda c: bool(wanted.fullmatch(c)))
     else:
         table = v.read_table(path, what="practice-by-LSOA file")
-    published = v.matched_columns(table, spec)
-    table = v.rename_columns(table, spec, file=path, required=spec)
+    published = v.matched_columns(table, {**spec, **optional})
+    table = v.rename_columns(table, {**spec, **optional}, file=path, required=spec)
     v.require_rows(table, file=path, what="registrations")
+    by_sex = None
+    if "sex" in table.columns:  # one row per sex, or one for all patients (SEX = ALL)
+        sex = table["sex"].astype(str).str.strip().str.upper()
+        if (sex == "ALL").any():
+            if not (sex == "ALL").all():
+                logger.info(
+                    "%s: %s rows by sex left out (the rows of %s = ALL count every patient)",
+                    path.name,
+                    f"{int((sex != 'ALL').sum()):,}",
+                    published["sex"],
+                )
+            table = table.loc[sex == "ALL"]
+        else:  # e.g. MALE and FEMALE: each pair's patients are their sum
+            by_sex = sex
     out = table[list(spec)].copy()
     problems = ProblemCollector(path)
     patients = v.parse_numbers(
@@ -302,15 +322,21 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     )
     out["practice_code"] = out["practice_code"].astype(str).str.strip()
     out["lsoa_code"] = out["lsoa_code"].astype(str).str.strip()
+    pair = ["practice_code", "lsoa_code"]
+    if by_sex is not None:
+        out["sex"] = by_sex
     v.check_unique(
         out,
-        ["practice_code", "lsoa_code"],
+        [*pair, *(["sex"] if by_sex is not None else [])],
         problems=problems,
-        label=f"{published['practice_code']}, {published['lsoa_code']}",
-        what="pair",
+        label=", ".join(published[c] for c in [*pair, *(["sex"] if by_sex is not None else [])]),
+        what="pair" if by_sex is None else "practice, LSOA and sex",
     )
     problems.raise_if_any()
     out["patients"] = patients.astype("int64")
+    if by_sex is not None:
+        logger.info("%s: patients summed over %s (%s)", path.name, published["sex"], ", ".join(sorted(set(by_sex))))
+        out = out.groupby(pair, sort=False, as_index=False).agg(patients=("patients", "sum"))
     out = out.reset_index(drop=True)
     out.attrs[PUBLISHED_CODE] = published["lsoa_code"]
     logger.info(

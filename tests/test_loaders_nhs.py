@@ -260,3 +260,60 @@ def test_files_of_the_sub_icb_layout_read_as_the_ccg_layout(england, tmp_path):
     (tmp_path / "neither.csv").write_text(header.replace("CCG_CODE", "AREA_CODE") + "\n" + rest)
     with pytest.raises(InputDataError, match=r"'CCG_CODE': required column is missing \(or SUB_ICB_LOCATION_CODE"):
         read_pcn_mapping(tmp_path / "neither.csv")
+
+
+def _nhs_digital_layout(
+    england, *, sexes: dict[str, float], count_column: str = "NUMBER_OF_PATIENTS"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Redbridge practices' registrations as NHS Digital publishes them since 2021: one row per
+    practice, LSOA and SEX, each sex given ``share`` of the patients (rounded down; the last the rest)."""
+    prepared = read_practice_lsoa(england / "gp-reg-pat-prac-lsoa_2022.parquet")
+    prepared = prepared.loc[prepared["practice_code"].str.startswith("F86")].reset_index(drop=True)
+    parts, left = [], prepared["patients"].copy()
+    for i, (sex, share) in enumerate(sexes.items()):
+        count = left if i == len(sexes) - 1 else (prepared["patients"] * share).astype("int64")
+        left = left - count
+        parts.append(prepared.assign(SEX=sex, patients=count))
+    rows = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "PUBLICATION": "GP_PRAC_PAT_LIST",
+            "EXTRACT_DATE": "01JAN2022",
+            "PRACTICE_CODE": rows["practice_code"],
+            "PRACTICE_NAME": "A SURGERY",
+            "LSOA_CODE": rows["lsoa_code"],
+            "SEX": rows["SEX"],
+            count_column: rows["patients"],
+        }
+    ), prepared
+
+
+@pytest.mark.parametrize(
+    ("sexes", "count_column"),
+    [
+        ({"ALL": 1.0}, "NUMBER_OF_PATIENTS"),
+        ({"ALL": 1.0}, "Number of Patients"),
+        ({"MALE": 0.49, "FEMALE": 0.51}, "NUMBER_OF_PATIENTS"),
+        ({"ALL": 1.0, "MALE": 0.0}, "NUMBER_OF_PATIENTS"),  # ALL rows beside rows by sex: ALL only
+    ],
+)
+def test_practice_lsoa_by_sex_as_nhs_digital_publishes(england, tmp_path, sexes, count_column):
+    published, prepared = _nhs_digital_layout(england, sexes=sexes, count_column=count_column)
+    if "MALE" in sexes and "ALL" in sexes:  # rows by sex that would double the count if summed
+        published.loc[published["SEX"] == "MALE", count_column] = 7
+    path = tmp_path / "gp-reg-pat-prac-lsoa-all.csv"
+    published.to_csv(path, index=False)
+    got = read_practice_lsoa(path)
+    pd.testing.assert_frame_equal(
+        got.sort_values(["practice_code", "lsoa_code"]).reset_index(drop=True),
+        prepared.sort_values(["practice_code", "lsoa_code"]).reset_index(drop=True),
+    )
+
+
+def test_practice_lsoa_by_sex_names_a_repeated_row(england, tmp_path):
+    published, _ = _nhs_digital_layout(england, sexes={"MALE": 0.5, "FEMALE": 0.5})
+    published = pd.concat([published, published.iloc[[3]]], ignore_index=True)
+    path = tmp_path / "gp-reg-pat-prac-lsoa-male-female.csv"
+    published.to_csv(path, index=False)
+    with pytest.raises(InputDataError, match="PRACTICE_CODE, LSOA_CODE, SEX"):
+        read_practice_lsoa(path)
