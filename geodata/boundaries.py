@@ -42,11 +42,11 @@ logger = logging.getLogger(__name__)
 #: Code / name columns of the ONS geography files, any vintage (2011, 2021, ...):
 #: tidy name -> (regular expression of the published names, name shown in messages).
 CODE_COLUMNS: dict[str, tuple[str, str]] = {
-    "lsoa_code": (r"lsoa\d\dcd|lsoa_?code|lsoa code \(\d{4}\)", "LSOA11CD or LSOA21CD"),
-    "name": (r"lsoa\d\dnm|lsoa_?name|lsoa name \(\d{4}\)", "LSOA11NM or LSOA21NM"),
+    "lsoa_code": (r"lsoa\d\dcd|lsoa_?code|lsoa code \(\d{4}\)|lsoa \d{4} code", "LSOA11CD or LSOA21CD"),
+    "name": (r"lsoa\d\dnm|lsoa_?name|lsoa name \(\d{4}\)|lsoa \d{4} name", "LSOA11NM or LSOA21NM"),
     "msoa_code": (r"msoa\d\dcd|msoa_?code", "MSOA11CD"),
-    "lad_code": (r"lad\d\dcd|lad_?code", "LAD11CD"),
-    "lad_name": (r"lad\d\dnm|lad_?name", "LAD11NM"),
+    "lad_code": (r"lad\d\dcd|lad_?code|lad \d{4} code", "LAD11CD"),
+    "lad_name": (r"lad\d\dnm|lad_?name|lad \d{4} name", "LAD11NM"),
 }
 
 #: The last LSOA 2011 code of each country (England, Wales). The 2021 revision kept the code
@@ -71,8 +71,9 @@ LSOA_CODE_FORM = r"[EW]01\d{6}"
 #: set by the readers of LSOA files, read by :func:`lsoa_vintage`.
 PUBLISHED_CODE = "published_lsoa_column"
 #: A code column named for its vintage (``LSOA11CD``, ``lsoa21cd``, ``LSOA code (2021)`` of the
-#: Indices of Deprivation): the last two digits of its year.
-_VINTAGE_COLUMN = re.compile(r"lsoa(\d\d)cd|lsoa code \(20(\d\d)\)", re.IGNORECASE)
+#: Indices of Deprivation, ``LSOA 2021 Code`` of ONS's population estimates): the last two
+#: digits of its year.
+_VINTAGE_COLUMN = re.compile(r"lsoa(\d\d)cd|lsoa code \(20(\d\d)\)|lsoa 20(\d\d) code", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def lsoa_vintage(frame: pd.DataFrame, *, column: str = "lsoa_code") -> Vintage:
     published = str(frame.attrs.get(PUBLISHED_CODE, ""))
     named = _VINTAGE_COLUMN.fullmatch(published)
     if named:
-        return Vintage(2000 + int(named.group(1) or named.group(2)), f"column {published}")
+        return Vintage(2000 + int(next(g for g in named.groups() if g)), f"column {published}")
     codes = pd.Series(pd.unique(frame[column].astype(str)))
     if lsoa21_codes(codes).any():
         return Vintage(2021, f"codes above {LAST_LSOA11_TEXT}")

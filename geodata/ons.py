@@ -244,8 +244,10 @@ def read_lsoa_population(path: str | Path) -> pd.DataFrame:
     ----------
     path
         CSV with LSOA11CD, LSOA11NM, LAD11CD, LAD11NM, ``Persons_All-Ages`` and
-        ``Persons_<band>`` age bands (``Males_*``/``Females_*`` are not kept). Thousands
-        separators in counts are accepted.
+        ``Persons_<band>`` age bands (``Males_*``/``Females_*`` are not kept), or a sheet of
+        ONS's estimates by LSOA 2021 saved as CSV (``LAD 2021 Code``, ``LAD 2021 Name``,
+        ``LSOA 2021 Code``, ``LSOA 2021 Name``, ``Total``; its ages by sex, ``F0``...,
+        are not kept). Thousands separators in counts are accepted.
 
     Returns
     -------
@@ -269,7 +271,7 @@ def read_lsoa_population(path: str | Path) -> pd.DataFrame:
         "name": _LSOA_NAME,
         "lad_code": _LAD_CODE,
         "lad_name": _LAD_NAME,
-        "population": (r"persons_all[-_ ]ages|all[-_ ]ages|population", "Persons_All-Ages"),
+        "population": (r"persons_all[-_ ]ages|all[-_ ]ages|population|total", "Persons_All-Ages"),
     }
     published = v.matched_columns(table, spec)
     table = v.rename_columns(table, spec, file=path, required=["lsoa_code", "population"])

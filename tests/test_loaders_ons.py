@@ -252,3 +252,24 @@ def test_imd_as_published(england, tmp_path, year):
     with pytest.raises(InputDataError) as err:
         read_imd(path)
     assert f"row 5, column '{older}': 'many' is not a number" in str(err.value)  # the file's own name
+
+
+def test_lsoa_population_as_ons_publishes_lsoa_2021(london, tmp_path):
+    """A sheet of ONS's mid-year estimates by LSOA 2021, saved as CSV, reads as the prepared file."""
+    prepared = read_lsoa_population(london / "lsoa11-mid2020-population.csv")
+    sheet = pd.DataFrame(
+        {
+            "LAD 2021 Code": prepared["lad_code"],
+            "LAD 2021 Name": prepared["lad_name"],
+            "LSOA 2021 Code": prepared["lsoa_code"],
+            "LSOA 2021 Name": prepared["name"],
+            "Total": prepared["population"].map("{:,}".format),
+            "F0 to 15": prepared["population_0_15"] // 2,
+            "M0 to 15": prepared["population_0_15"] - prepared["population_0_15"] // 2,
+        }
+    )
+    path = tmp_path / "sapelsoabroadagetablefinal.csv"
+    sheet.to_csv(path, index=False)
+    got = read_lsoa_population(path)
+    pd.testing.assert_frame_equal(got, prepared[["lsoa_code", "name", "lad_code", "lad_name", "population"]])
+    assert lsoa_vintage(got).year == 2021  # from the column's name
