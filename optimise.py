@@ -41,7 +41,13 @@ import time
 import warnings
 from pathlib import Path
 
-from catchment.settings import COMMAND_TIME_LIMIT_S, CONFIGURATION_CSV, SOLVER_NAMES
+from catchment.settings import (
+    COMMAND_TIME_LIMIT_S,
+    CONFIGURATION_CSV,
+    SOLVER_NAMES,
+    TIME_LIMIT_RANGE,
+    is_time_limit,
+)
 from catchment.timing import deadline_after, time_limit_margin
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INVALID = 0, 2, 3, 4, 5
@@ -57,14 +63,6 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """Argparse type: a finite number above zero (seconds, GBP...)."""
-    value = _number(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above zero, got {text!r}")
     return value
 
 
@@ -104,6 +102,14 @@ def non_negative_int(text: str) -> int:
     value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
+    return value
+
+
+def time_limit_s(text: str) -> float:
+    """Argparse type: a time limit, :data:`catchment.settings.TIME_LIMIT_RANGE` (as ``[solver] time_limit``)."""
+    value = _number(text)
+    if not is_time_limit(value):
+        raise argparse.ArgumentTypeError(f"must be {TIME_LIMIT_RANGE}, got {text!r}")
     return value
 
 
@@ -200,7 +206,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--solver", choices=SOLVER_NAMES, help="override the scenario's solver")
         p.add_argument(
             "--time-limit",
-            type=positive_float,
+            type=time_limit_s,
             help="time limit in seconds (run and demo: the whole command, which ends within it plus 5%% + 10 s)",
         )
         p.add_argument("-q", "--quiet", action="store_true", help="only warnings and the result")

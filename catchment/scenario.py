@@ -52,7 +52,14 @@ from typing import Any
 
 from catchment.objective import DEFAULT_WEIGHTS, MAX_WEIGHT, OBJECTIVE_TERMS
 from catchment.problem import DEFAULT_FLOOR, MAX_GBP, OPTION_KINDS, RULE_PRESETS, Objective, Rules
-from catchment.settings import DEFAULTS, METHODS, SCENARIO_TIME_LIMIT_S, SOLVER_NAMES, SolverSettings
+from catchment.settings import (
+    DEFAULTS,
+    MAX_TIME_LIMIT_S,
+    METHODS,
+    SCENARIO_TIME_LIMIT_S,
+    SOLVER_NAMES,
+    SolverSettings,
+)
 from geodata.errors import ScenarioError, shown_limit
 from geodata.settings import (
     MAX_DETOUR_FACTOR,
@@ -746,7 +753,9 @@ def _parse_solver(r: _Reader, raw: Mapping[str, Any]) -> SolverSettings | None:
     try:
         settings = SolverSettings(
             solver=r.get(so, "solver", "name", str, DEFAULTS.solver, choices=SOLVER_NAMES),
-            time_limit=r.get(so, "solver", "time_limit", float, SCENARIO_TIME_LIMIT_S, positive=True),
+            time_limit=r.get(
+                so, "solver", "time_limit", float, SCENARIO_TIME_LIMIT_S, positive=True, maximum=MAX_TIME_LIMIT_S
+            ),
             mip_gap=r.get(so, "solver", "mip_gap", float, DEFAULTS.mip_gap, minimum=0),
             k_nearest=r.get(so, "solver", "k_nearest", int, DEFAULTS.k_nearest, positive=True),
             threads=r.get(so, "solver", "threads", int, DEFAULTS.threads, positive=True),

@@ -22,6 +22,9 @@ __all__ = [
     "CONTIGUITY_METHODS",
     "SCENARIO_TIME_LIMIT_S",
     "COMMAND_TIME_LIMIT_S",
+    "MAX_TIME_LIMIT_S",
+    "TIME_LIMIT_RANGE",
+    "is_time_limit",
     "SolverSettings",
     "DEFAULTS",
     "check_solver_options",
@@ -43,16 +46,27 @@ SCENARIO_TIME_LIMIT_S = 300.0
 #: The demo and each solve of the batch commands (sweep, shortlist, national): a small
 #: problem, or one of many solves.
 COMMAND_TIME_LIMIT_S = 120.0
+#: Longest time limit (seconds) a solve may be given: a week. A scenario's plan is proven in
+#: seconds to minutes and a national run solves one CCG at a time; a larger figure is a typing
+#: or unit mistake (1e300, or milliseconds for seconds), not a wish to wait longer. The one
+#: limit of ``[solver] time_limit``, ``[sweep] time_limit``, ``--time-limit`` and
+#: :class:`SolverSettings`.
+MAX_TIME_LIMIT_S = 7 * 24 * 3600.0
+#: The accepted time limits in words, as the messages of every reader say them.
+TIME_LIMIT_RANGE = f"a number of seconds above 0 and at most {MAX_TIME_LIMIT_S:,.0f} (a week)"
+
+
+def is_time_limit(value: object) -> bool:
+    """Whether ``value`` is a time limit: a number of seconds above 0 and at most :data:`MAX_TIME_LIMIT_S`."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value <= MAX_TIME_LIMIT_S
 
 
 def _problems(s: SolverSettings) -> list[str]:
     problems = []
     if s.solver not in SOLVER_NAMES:
         problems.append(f"solver must be one of {', '.join(map(repr, SOLVER_NAMES))}, got {s.solver!r}")
-    if s.time_limit is not None and (
-        isinstance(s.time_limit, bool) or not isinstance(s.time_limit, (int, float)) or not s.time_limit > 0
-    ):
-        problems.append(f"time_limit must be a positive number of seconds or None, got {s.time_limit!r}")
+    if s.time_limit is not None and not is_time_limit(s.time_limit):
+        problems.append(f"time_limit must be {TIME_LIMIT_RANGE}, or None, got {s.time_limit!r}")
     if isinstance(s.mip_gap, bool) or not (isinstance(s.mip_gap, (int, float)) and 0 <= s.mip_gap < 1):
         problems.append(f"mip_gap must be a relative gap in [0, 1), got {s.mip_gap!r}")
     for name in ("k_nearest", "threads"):
@@ -77,7 +91,8 @@ class SolverSettings:
     solver
         One of :data:`SOLVER_NAMES` (a scenario's ``[solver] name``).
     time_limit
-        Wall-clock seconds for the whole solve, or ``None`` (no limit).
+        Wall-clock seconds for the whole solve (at most :data:`MAX_TIME_LIMIT_S`), or ``None``
+        (no limit).
     mip_gap
         Relative optimality gap at which a plan counts as optimal.
     k_nearest

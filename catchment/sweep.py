@@ -39,6 +39,7 @@ from typing import Any, TypeGuard
 from catchment.build import BuiltProblem, build_demo, build_from_scenario
 from catchment.problem import MAX_GBP, Problem, Rules
 from catchment.scenario import Scenario, read_toml, unknown_keys
+from catchment.settings import TIME_LIMIT_RANGE, is_time_limit
 from geodata.errors import ScenarioError
 from geodata.settings import MAX_POPULATION, MAX_TRAVEL_MIN
 
@@ -212,10 +213,8 @@ def parse_sweep(raw: Mapping[str, Any], *, source: str = "<sweep>", path: Path |
             problems.append(f"{source}: [sweep] base scenario file not found: {base_path}")
         base = str(base_path)
     time_limit = meta.get("time_limit")
-    if time_limit is not None and (
-        isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0
-    ):
-        problems.append(f"{source}: [sweep] time_limit must be a positive number of seconds, got {time_limit!r}")
+    if time_limit is not None and not is_time_limit(time_limit):
+        problems.append(f"{source}: [sweep] time_limit must be {TIME_LIMIT_RANGE}, got {time_limit!r}")
         time_limit = None
     maps = meta.get("maps", True)
     if not isinstance(maps, bool):

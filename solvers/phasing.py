@@ -48,7 +48,8 @@ import pulp
 
 from catchment.plan import Plan
 from catchment.problem import MAX_GBP, Problem
-from solvers.backends import SOLVERS, run_solver, solver_available
+from catchment.settings import check_solver_options
+from solvers.backends import run_solver, solver_available
 from solvers.common import lp_labels
 
 __all__ = ["Phasing", "phase_plan", "annual_budgets", "HUB_COLUMNS", "YEAR_COLUMNS", "MAX_YEARS"]
@@ -274,7 +275,7 @@ def phase_plan(
     complete
         Require every hub to open within the horizon (the model may then be infeasible).
     solver, time_limit, mip_gap, threads
-        As for :func:`solvers.solve`.
+        As for :func:`solvers.solve` (checked by :func:`catchment.settings.check_solver_options`).
 
     Returns
     -------
@@ -296,8 +297,10 @@ def phase_plan(
             budgets = annual_budgets(annual_budget, years)
         except (TypeError, ValueError) as exc:
             problems.append(str(exc))
-    if solver not in SOLVERS:
-        problems.append(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    try:
+        check_solver_options(solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    except ValueError as exc:
+        problems.extend(line.strip() for line in str(exc).splitlines()[1:])
     if not plan.hub_options:
         problems.append("the plan has no hub to phase")
     unknown = [h for h in plan.hub_options if h not in set(problem.site_ids)]

@@ -20,6 +20,7 @@ import pytest
 import optimise
 from catchment.outputs import MARKER as OUTPUT_MARKER
 from catchment.problem import MAX_GBP
+from catchment.settings import MAX_TIME_LIMIT_S, TIME_LIMIT_RANGE
 from geodata.settings import MAX_DETOUR_FACTOR, MAX_POPULATION
 from solvers.phasing import MAX_YEARS
 
@@ -98,9 +99,11 @@ def _data(real_data: Path, *parts: str) -> Path:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["run", str(REDBRIDGE), "--time-limit", "-5"], ["--time-limit", "above zero"]),
+        (["run", str(REDBRIDGE), "--time-limit", "-5"], ["--time-limit", TIME_LIMIT_RANGE, "'-5'"]),
         (["run", str(REDBRIDGE), "--time-limit", "nan"], ["--time-limit", "not a finite number"]),
-        (["run", str(REDBRIDGE), "--time-limit", "0"], ["--time-limit", "above zero"]),
+        (["run", str(REDBRIDGE), "--time-limit", "0"], ["--time-limit", TIME_LIMIT_RANGE, "'0'"]),
+        (["run", str(REDBRIDGE), "--time-limit", "1e300"], ["--time-limit", TIME_LIMIT_RANGE, "'1e300'"]),
+        (["national", "--time-limit", "604801"], ["--time-limit", TIME_LIMIT_RANGE, "'604801'"]),
         (["run", str(REDBRIDGE), "--time-limit", "ten"], ["--time-limit", "'ten' is not a number"]),
         (["shortlist", "demo", "--workers", "0"], ["--workers", "at least 1"]),
         (["shortlist", "demo", "--tolerance", "-0.1"], ["--tolerance", "must not be negative"]),
@@ -130,6 +133,8 @@ def _data(real_data: Path, *parts: str) -> Path:
         "time-limit-negative",
         "time-limit-nan",
         "time-limit-zero",
+        "time-limit-absurd",
+        "time-limit-over-a-week",
         "time-limit-text",
         "workers-zero",
         "tolerance-negative",
@@ -671,6 +676,19 @@ def test_absurd_detour_factor_is_named_with_its_range(tmp_path, capsys):
         capsys,
         ["run", str(path)],
         f"{path}: [travel] detour_factor must be from 1 to {MAX_DETOUR_FACTOR:g}, got 1e+308",
+    )
+
+
+@pytest.mark.parametrize("value", ["1e300"])
+def test_absurd_time_limit_in_a_scenario_is_named_with_its_range(tmp_path, capsys, value):
+    """Before, time_limit = 1e300 gave a normal plan."""
+    path = _scenario(tmp_path, replace={"time_limit = 120": f"time_limit = {value}"})
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path)],
+        f"{path}: [solver] time_limit must be",
+        f"above 0 and at most {MAX_TIME_LIMIT_S:,.0f}, got {float(value)!r}",
     )
 
 

@@ -125,6 +125,10 @@ def test_bad_options_are_listed_together(demo):
     assert "2 annual budget(s) given for 3 year(s)" in str(info.value) and "solver" in str(info.value)
     with pytest.raises(ValueError, match="no hub"):
         phase_plan(built.problem, Plan({}, {}, "infeasible"), years=3, annual_budget=1.0)
+    with pytest.raises(ValueError) as info:
+        phase_plan(built.problem, plan, years=3, annual_budget=1.0, time_limit=1e300, threads=0)
+    assert "time_limit must be a number of seconds above 0 and at most" in str(info.value)
+    assert "threads must be" in str(info.value)
 
 
 def test_phase_command(demo, tmp_path):

@@ -195,6 +195,7 @@ def test_scenario_and_sweep_files_with_a_byte_order_mark_are_read(tmp_path):
 def _absurd_cases():
     from catchment.objective import MAX_WEIGHT
     from catchment.problem import MAX_GBP
+    from catchment.settings import MAX_TIME_LIMIT_S
     from geodata.settings import (
         MAX_DETOUR_FACTOR,
         MAX_DISTANCE_M,
@@ -216,6 +217,7 @@ def _absurd_cases():
         ("rules", "max_travel_min", 1e300, f"above 0 and at most {MAX_TRAVEL_MIN:,.0f}"),
         ("rules", "budget", 1e300, f"from 0 to {MAX_GBP:,.0f}"),
         ("objective", "mean_travel", 1e300, f"from 0 to {MAX_WEIGHT:,.0f}"),
+        ("solver", "time_limit", 1e300, f"above 0 and at most {MAX_TIME_LIMIT_S:,.0f}"),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 
@@ -12,9 +13,11 @@ from catchment.settings import (
     COMMAND_TIME_LIMIT_S,
     CONTIGUITY_METHODS,
     DEFAULTS,
+    MAX_TIME_LIMIT_S,
     METHODS,
     SCENARIO_TIME_LIMIT_S,
     SOLVER_NAMES,
+    TIME_LIMIT_RANGE,
     SolverSettings,
 )
 from solvers import CONTIGUITY_METHODS as SOLVERS_CONTIGUITY
@@ -53,3 +56,10 @@ def test_invalid_settings_are_listed() -> None:
         SolverSettings(solver="gurobi", mip_gap=1.0)
     with pytest.raises(ScenarioError, match=r"\[solver\] mip_gap must be a relative gap"):
         parse_scenario({**MINIMAL, "solver": {"mip_gap": 1.5}})
+
+
+@pytest.mark.parametrize("value", [1e300, float("inf"), float("nan"), 0, -1])
+def test_time_limit_outside_its_range_is_refused(value) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"time_limit must be {TIME_LIMIT_RANGE}, or None, got")):
+        SolverSettings(time_limit=value)
+    assert SolverSettings(time_limit=MAX_TIME_LIMIT_S).time_limit == MAX_TIME_LIMIT_S

@@ -253,6 +253,15 @@ def test_absurd_grids_are_refused_with_the_limit(grid, expected):
     assert limit in text or f"{catchment_sweep._MAX_POINTS:,}" in text, text
 
 
+@pytest.mark.parametrize("value", [1e300, float("inf"), 0, -1])
+def test_absurd_sweep_time_limit_is_refused_with_the_range(value):
+    from catchment.settings import TIME_LIMIT_RANGE
+
+    with pytest.raises(ScenarioError) as info:
+        parse_sweep({"sweep": {"base": "demo", "time_limit": value}, "grid": {"floor": [40000]}}, source="absurd.toml")
+    assert f"absurd.toml: [sweep] time_limit must be {TIME_LIMIT_RANGE}, got {value!r}" in str(info.value)
+
+
 def test_mode_axis_does_not_apply_to_a_graphml_network(tmp_path, monkeypatch, demo):
     """Before, both modes were built from the same GraphML file: identical travel times, labelled drive and walk."""
     _, bases, not_applicable, seen = _mode_axis_bases(tmp_path, monkeypatch, demo, "networks/saved.GraphML")
