@@ -326,9 +326,13 @@ class _Reader:
             return default
         value = table[key]
         where = f"{self.source}: [{section}] {key}"
+        accepted = f" ({_accepted(minimum, positive, maximum)})" if maximum is not None else ""
         if kind is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
                 self.problems.append(f"{where} must be a number, got {value!r}")
+                return default
+            if not math.isfinite(value):  # TOML's inf and nan
+                self.problems.append(f"{where} must be a finite number{accepted}, got {value!r}")
                 return default
             value = float(value)
         elif kind is int:
@@ -346,7 +350,6 @@ class _Reader:
         if choices is not None and value not in choices:
             self.problems.append(f"{where} must be one of {', '.join(choices)}, got {value!r}")
             return default
-        accepted = f" ({_accepted(minimum, positive, maximum)})" if maximum is not None else ""
         if positive and not value > 0:
             self.problems.append(f"{where} must be positive{accepted}, got {value!r}")
             return default

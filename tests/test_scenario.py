@@ -230,6 +230,17 @@ def test_absurd_numbers_are_refused_with_the_accepted_range(section, key, value,
     assert accepted in line and line.endswith(f"got {value!r}"), line
 
 
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+@pytest.mark.parametrize(("section", "key", "value_", "accepted"), _absurd_cases())
+def test_non_finite_numbers_are_refused_with_the_accepted_range(section, key, value_, accepted, value):
+    """TOML's inf and nan are floats: each key says it needs a finite number, and which."""
+    raw = {"units": {"ccg": "08N"}, section: {key: value}}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(raw, source="absurd.toml")
+    line = next(p for p in err.value.problems if f"absurd.toml: [{section}] {key} must be" in p)
+    assert f"must be a finite number ({accepted})" in line and line.endswith(f"got {value!r}"), line
+
+
 def test_absurd_hub_option_costs_and_capacities_are_refused():
     from catchment.problem import MAX_GBP
     from geodata.settings import MAX_POPULATION
