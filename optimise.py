@@ -113,6 +113,16 @@ def time_limit_s(text: str) -> float:
     return value
 
 
+def worker_count(text: str) -> int:
+    """Argparse type: worker processes, 1 to :data:`geodata.settings.MAX_PARALLEL` (as ``[solver] workers``)."""
+    from geodata.settings import MAX_PARALLEL, is_count
+
+    value = _whole_number(text)
+    if not is_count(value, MAX_PARALLEL):
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_PARALLEL:,}, got {text!r}")
+    return value
+
+
 def horizon_years(text: str) -> int:
     """Argparse type: a phasing horizon, 1 to :data:`solvers.phasing.MAX_YEARS` years."""
     from solvers.phasing import MAX_YEARS  # local: the solvers import PuLP
@@ -265,7 +275,7 @@ def _parser() -> argparse.ArgumentParser:
             "(tcp://host:8786, or tls://host:8786 with Dask's TLS settings); default: a local cluster",
         )
         p.add_argument(
-            "--workers", type=positive_int, help="worker processes of the local cluster (default: one per core)"
+            "--workers", type=worker_count, help="worker processes of the local cluster (default: one per core)"
         )
         p.add_argument("--serial", action="store_true", help="solve in this process, without Dask")
 

@@ -64,7 +64,9 @@ from geodata.errors import ScenarioError, shown_limit
 from geodata.settings import (
     MAX_DETOUR_FACTOR,
     MAX_DISTANCE_M,
+    MAX_PARALLEL,
     MAX_POPULATION,
+    MAX_SITES,
     MAX_SPEED_KPH,
     MAX_TRAVEL_MIN,
     MIN_SPEED_KPH,
@@ -517,7 +519,7 @@ def _parse_sites(r: _Reader, raw: Mapping[str, Any]) -> SitesSpec:
         if hw is False
         else r.get(s, "sites", "hospitals_within_m", float, 3000.0, minimum=0, maximum=MAX_DISTANCE_M),
         hospital_sector=r.get(s, "sites", "hospital_sector", str, "NHS", choices=("NHS", "Independent")),
-        largest_practices=r.get(s, "sites", "largest_practices", int, 0, minimum=0),
+        largest_practices=r.get(s, "sites", "largest_practices", int, 0, minimum=0, maximum=MAX_SITES),
         file=r.get(s, "sites", "file", str),
         options_file=r.get(s, "sites", "options_file", str),
         required=r.str_list(s, "sites", "required"),
@@ -760,11 +762,11 @@ def _parse_solver(r: _Reader, raw: Mapping[str, Any]) -> SolverSettings | None:
                 so, "solver", "time_limit", float, SCENARIO_TIME_LIMIT_S, positive=True, maximum=MAX_TIME_LIMIT_S
             ),
             mip_gap=r.get(so, "solver", "mip_gap", float, DEFAULTS.mip_gap, minimum=0),
-            k_nearest=r.get(so, "solver", "k_nearest", int, DEFAULTS.k_nearest, positive=True),
-            threads=r.get(so, "solver", "threads", int, DEFAULTS.threads, positive=True),
+            k_nearest=r.get(so, "solver", "k_nearest", int, DEFAULTS.k_nearest, minimum=1, maximum=MAX_SITES),
+            threads=r.get(so, "solver", "threads", int, DEFAULTS.threads, minimum=1, maximum=MAX_PARALLEL),
             method=r.get(so, "solver", "method", str, DEFAULTS.method, choices=METHODS),
             # a scenario run is one solve: its neighbourhood search may use every core
-            workers=r.get(so, "solver", "workers", int, None, positive=True),
+            workers=r.get(so, "solver", "workers", int, None, minimum=1, maximum=MAX_PARALLEL),
         )
     except ValueError as exc:  # e.g. mip_gap >= 1
         r.problems.extend(f"{r.source}: [solver] {p.strip()}" for p in str(exc).splitlines()[1:])

@@ -16,6 +16,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from geodata.settings import MAX_PARALLEL, MAX_SITES, is_count
+
 __all__ = [
     "SOLVER_NAMES",
     "METHODS",
@@ -69,16 +71,14 @@ def _problems(s: SolverSettings) -> list[str]:
         problems.append(f"time_limit must be {TIME_LIMIT_RANGE}, or None, got {s.time_limit!r}")
     if isinstance(s.mip_gap, bool) or not (isinstance(s.mip_gap, (int, float)) and 0 <= s.mip_gap < 1):
         problems.append(f"mip_gap must be a relative gap in [0, 1), got {s.mip_gap!r}")
-    for name in ("k_nearest", "threads"):
+    for name, most in (("k_nearest", MAX_SITES), ("threads", MAX_PARALLEL), ("workers", MAX_PARALLEL)):
         value = getattr(s, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            problems.append(f"{name} must be a positive integer or None, got {value!r}")
+        if value is not None and not is_count(value, most):
+            problems.append(f"{name} must be a whole number from 1 to {most:,}, or None, got {value!r}")
     if s.contiguity not in CONTIGUITY_METHODS:
         problems.append(f"contiguity must be one of {', '.join(map(repr, CONTIGUITY_METHODS))}, got {s.contiguity!r}")
     if s.method not in METHODS:
         problems.append(f"method must be one of {', '.join(map(repr, METHODS))}, got {s.method!r}")
-    if s.workers is not None and (isinstance(s.workers, bool) or not isinstance(s.workers, int) or s.workers < 1):
-        problems.append(f"workers must be a positive integer or None, got {s.workers!r}")
     return problems
 
 
@@ -96,15 +96,18 @@ class SolverSettings:
     mip_gap
         Relative optimality gap at which a plan counts as optimal.
     k_nearest
-        Nearest-site rule (``None``: automatic, see :class:`solvers.mip.PolysystemModel`).
+        Nearest-site rule, at most :data:`geodata.settings.MAX_SITES` (``None``: automatic,
+        see :class:`solvers.mip.PolysystemModel`).
     threads
-        Solver threads (``None``: the solver's default).
+        Solver threads, at most :data:`geodata.settings.MAX_PARALLEL` (``None``: the
+        solver's default).
     contiguity
         One of :data:`CONTIGUITY_METHODS`: how contiguity is imposed when the rules ask.
     method
         One of :data:`METHODS` (see :func:`solvers.dispatch.solve`).
     workers
-        Processes solving neighbourhoods at once (``lns`` only; ``None``: one per core).
+        Processes solving neighbourhoods at once, at most :data:`geodata.settings.MAX_PARALLEL`
+        (``lns`` only; ``None``: one per core).
 
     Raises
     ------

@@ -21,6 +21,9 @@ __all__ = [
     "MAX_SPEED_KPH",
     "MAX_DISTANCE_M",
     "MAX_TRAVEL_MIN",
+    "MAX_PARALLEL",
+    "MAX_SITES",
+    "is_count",
 ]
 
 #: British National Grid: the projected CRS used for every distance (metres).
@@ -59,6 +62,21 @@ MAX_DISTANCE_M = 1_500_000.0
 #: Longest travel time (minutes) a scenario may give as a limit or a cut-off: a day. Land's
 #: End to John o' Groats, the longest drive in Great Britain, takes about 14 hours.
 MAX_TRAVEL_MIN = 24 * 60.0
+#: Most threads or processes a setting may ask for: solver threads (``[solver] threads``),
+#: worker processes (``[solver] workers``, ``--workers``, a local Dask cluster, the travel-time
+#: searches). The largest servers have two 192-core processors, 768 hardware threads; a
+#: larger count is a typing mistake, and would start that many processes or threads.
+MAX_PARALLEL = 1024
+#: Most candidate hub sites a count may name (``[solver] k_nearest``, ``[sites]
+#: largest_practices``): England had 6,527 GP practices in January 2022 and NHS Choices lists
+#: 1,234 hospital sites, so 100,000 is beyond the sites of any selection, the whole country too.
+MAX_SITES = 100_000
+
+
+def is_count(value: object, most: int) -> bool:
+    """Whether ``value`` is a whole number from 1 to ``most`` (a bool is not a number here)."""
+    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= most
+
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -49,7 +49,14 @@ from geodata.errors import (
     ProblemCollector,
     TravelTimeError,
 )
-from geodata.settings import MAX_DETOUR_FACTOR, MAX_SPEED_KPH, MIN_SPEED_KPH, usable_cores
+from geodata.settings import (
+    MAX_DETOUR_FACTOR,
+    MAX_PARALLEL,
+    MAX_SPEED_KPH,
+    MIN_SPEED_KPH,
+    is_count,
+    usable_cores,
+)
 from geodata.snap import (
     FAR_POINTS_WALK,
     graph_node_arrays,
@@ -663,8 +670,8 @@ def _check_parameters(
         raise TravelTimeError(f"cutoff_min must be non-negative, got {cutoff_min}")
     if snap_to not in ("any", "strong"):
         raise TravelTimeError(f"snap_to must be 'any' or 'strong', got {snap_to!r}")
-    if workers is not None and not (isinstance(workers, int) and workers >= 1):
-        raise TravelTimeError(f"workers must be a positive integer, got {workers!r}")
+    if workers is not None and not is_count(workers, MAX_PARALLEL):
+        raise TravelTimeError(f"workers must be a whole number from 1 to {MAX_PARALLEL:,}, got {workers!r}")
 
 
 def _cache_key(

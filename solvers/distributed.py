@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from geodata.errors import SchedulerAddressError, SchedulerError
-from geodata.settings import usable_cores
+from geodata.settings import MAX_PARALLEL, is_count, usable_cores
 
 __all__ = [
     "SchedulerError",
@@ -218,12 +218,12 @@ def dask_client(
     SchedulerError
         If the scheduler does not answer or the cluster cannot start.
     ValueError
-        If ``workers`` is not a positive whole number.
+        If ``workers`` is not a whole number from 1 to :data:`geodata.settings.MAX_PARALLEL`.
     """
     from distributed import Client, LocalCluster
 
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive whole number, got {workers!r}")
+    if workers is not None and not is_count(workers, MAX_PARALLEL):
+        raise ValueError(f"workers must be a whole number from 1 to {MAX_PARALLEL:,}, got {workers!r}")
     if scheduler is not None:
         security = scheduler_security(scheduler)
         if workers is not None:

@@ -21,7 +21,7 @@ import optimise
 from catchment.outputs import MARKER as OUTPUT_MARKER
 from catchment.problem import MAX_GBP
 from catchment.settings import MAX_TIME_LIMIT_S, TIME_LIMIT_RANGE
-from geodata.settings import MAX_DETOUR_FACTOR, MAX_POPULATION
+from geodata.settings import MAX_DETOUR_FACTOR, MAX_PARALLEL, MAX_POPULATION, MAX_SITES
 from solvers.phasing import MAX_YEARS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +105,11 @@ def _data(real_data: Path, *parts: str) -> Path:
         (["run", str(REDBRIDGE), "--time-limit", "1e300"], ["--time-limit", TIME_LIMIT_RANGE, "'1e300'"]),
         (["national", "--time-limit", "604801"], ["--time-limit", TIME_LIMIT_RANGE, "'604801'"]),
         (["run", str(REDBRIDGE), "--time-limit", "ten"], ["--time-limit", "'ten' is not a number"]),
-        (["shortlist", "demo", "--workers", "0"], ["--workers", "at least 1"]),
+        (["shortlist", "demo", "--workers", "0"], ["--workers", f"from 1 to {MAX_PARALLEL:,}", "'0'"]),
+        (
+            ["sweep", str(ROOT / "scenarios" / "redbridge-sweep.toml"), "--workers", "1000000000000"],
+            ["--workers", f"from 1 to {MAX_PARALLEL:,}", "'1000000000000'"],
+        ),
         (["shortlist", "demo", "--tolerance", "-0.1"], ["--tolerance", "must not be negative"]),
         (
             ["sweep", str(ROOT / "scenarios" / "redbridge-sweep.toml"), "--workers", "2.5"],
@@ -137,6 +141,7 @@ def _data(real_data: Path, *parts: str) -> Path:
         "time-limit-over-a-week",
         "time-limit-text",
         "workers-zero",
+        "workers-absurd",
         "tolerance-negative",
         "workers-fraction",
         "years-zero",
@@ -690,6 +695,27 @@ def test_absurd_time_limit_in_a_scenario_is_named_with_its_range(tmp_path, capsy
         f"{path}: [solver] time_limit must be",
         f"above 0 and at most {MAX_TIME_LIMIT_S:,.0f}",
         f"got {float(value)!r}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "most"), [("threads", MAX_PARALLEL), ("workers", MAX_PARALLEL), ("k_nearest", MAX_SITES)]
+)
+def test_absurd_solver_counts_in_a_scenario_are_named_with_their_range(tmp_path, capsys, key, most):
+    """Before, threads = 1000000000000 (or as many workers or nearest sites) gave a normal plan."""
+    path = _scenario(tmp_path, replace={"time_limit = 120": f"time_limit = 120\n{key} = 1000000000000"})
+    _fails(
+        tmp_path, capsys, ["run", str(path)], f"{path}: [solver] {key} must be from 1 to {most:,}, got 1000000000000"
+    )
+
+
+def test_absurd_largest_practices_is_named_with_its_range(tmp_path, capsys):
+    path = _scenario(tmp_path, replace={"largest_practices = 12": "largest_practices = 1000000000000"})
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path)],
+        f"{path}: [sites] largest_practices must be from 0 to {MAX_SITES:,}, got 1000000000000",
     )
 
 

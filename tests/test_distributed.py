@@ -11,6 +11,7 @@ import pytest
 import optimise
 from catchment.build import build_demo
 from catchment.sweep import parse_sweep
+from geodata.settings import MAX_PARALLEL
 from solvers.batch import SolveOptions
 from solvers.distributed import SchedulerError, _quieten_cluster, cluster_description, dask_client, map_tasks
 from solvers.shortlist import shortlist_sites
@@ -80,6 +81,19 @@ def test_bad_scheduler_and_workers():
             pass
     with pytest.raises(ValueError, match="workers"):
         with dask_client(workers=0):
+            pass
+
+
+@pytest.mark.parametrize("workers", [0, MAX_PARALLEL + 1, 10**12])
+def test_workers_outside_their_range_start_no_cluster(monkeypatch, workers):
+    """Before, 10**12 workers went to LocalCluster (here a stand-in that says it was asked)."""
+
+    def started(**kwargs):
+        raise AssertionError(f"a cluster of {kwargs['n_workers']} worker(s) was started")
+
+    monkeypatch.setattr("distributed.LocalCluster", started)
+    with pytest.raises(ValueError, match=f"workers must be a whole number from 1 to {MAX_PARALLEL:,}, got {workers}"):
+        with dask_client(workers=workers):
             pass
 
 

@@ -199,7 +199,9 @@ def _absurd_cases():
     from geodata.settings import (
         MAX_DETOUR_FACTOR,
         MAX_DISTANCE_M,
+        MAX_PARALLEL,
         MAX_POPULATION,
+        MAX_SITES,
         MAX_SPEED_KPH,
         MAX_TRAVEL_MIN,
         MIN_SPEED_KPH,
@@ -218,6 +220,10 @@ def _absurd_cases():
         ("rules", "budget", 1e300, f"from 0 to {MAX_GBP:,.0f}"),
         ("objective", "mean_travel", 1e300, f"from 0 to {MAX_WEIGHT:,.0f}"),
         ("solver", "time_limit", 1e300, f"above 0 and at most {MAX_TIME_LIMIT_S:,.0f}"),
+        ("solver", "threads", 10**12, f"from 1 to {MAX_PARALLEL:,}"),
+        ("solver", "workers", 10**12, f"from 1 to {MAX_PARALLEL:,}"),
+        ("solver", "k_nearest", 10**12, f"from 1 to {MAX_SITES:,}"),
+        ("sites", "largest_practices", 10**12, f"from 0 to {MAX_SITES:,}"),
     ]
 
 
@@ -231,7 +237,9 @@ def test_absurd_numbers_are_refused_with_the_accepted_range(section, key, value,
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
-@pytest.mark.parametrize(("section", "key", "value_", "accepted"), _absurd_cases())
+@pytest.mark.parametrize(
+    ("section", "key", "value_", "accepted"), [c for c in _absurd_cases() if isinstance(c[2], float)]
+)
 def test_non_finite_numbers_are_refused_with_the_accepted_range(section, key, value_, accepted, value):
     """TOML's inf and nan are floats: each key says it needs a finite number, and which."""
     raw = {"units": {"ccg": "08N"}, section: {key: value}}
@@ -239,6 +247,25 @@ def test_non_finite_numbers_are_refused_with_the_accepted_range(section, key, va
         parse_scenario(raw, source="absurd.toml")
     line = next(p for p in err.value.problems if f"absurd.toml: [{section}] {key} must be" in p)
     assert f"must be a finite number ({accepted})" in line and line.endswith(f"got {value!r}"), line
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"),
+    [
+        ("solver", "threads", 0, "must be at least 1 (from 1 to 1,024), got 0"),
+        ("solver", "workers", -1, "must be at least 1 (from 1 to 1,024), got -1"),
+        ("solver", "k_nearest", 0, "must be at least 1 (from 1 to 100,000), got 0"),
+        ("sites", "largest_practices", -1, "must be at least 0 (from 0 to 100,000), got -1"),
+        ("solver", "threads", float("inf"), "must be a whole number, got inf"),
+        ("solver", "workers", float("nan"), "must be a whole number, got nan"),
+        ("solver", "k_nearest", 2.5, "must be a whole number, got 2.5"),
+    ],
+)
+def test_counts_below_their_range_or_not_whole_are_refused(section, key, value, expected):
+    raw = {"units": {"ccg": "08N"}, section: {key: value}}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(raw, source="count.toml")
+    assert f"count.toml: [{section}] {key} {expected}" in err.value.problems, err.value.problems
 
 
 def test_absurd_hub_option_costs_and_capacities_are_refused():

@@ -20,6 +20,7 @@ from catchment.settings import (
     TIME_LIMIT_RANGE,
     SolverSettings,
 )
+from geodata.settings import MAX_PARALLEL, MAX_SITES
 from solvers import CONTIGUITY_METHODS as SOLVERS_CONTIGUITY
 from solvers import SOLVERS
 from solvers.batch import SolveOptions
@@ -63,3 +64,15 @@ def test_time_limit_outside_its_range_is_refused(value) -> None:
     with pytest.raises(ValueError, match=re.escape(f"time_limit must be {TIME_LIMIT_RANGE}, or None, got")):
         SolverSettings(time_limit=value)
     assert SolverSettings(time_limit=MAX_TIME_LIMIT_S).time_limit == MAX_TIME_LIMIT_S
+
+
+@pytest.mark.parametrize(
+    ("name", "most"), [("threads", MAX_PARALLEL), ("workers", MAX_PARALLEL), ("k_nearest", MAX_SITES)]
+)
+@pytest.mark.parametrize("value", [10**12, "most + 1", 0, -1, 2.0, True])
+def test_counts_outside_their_range_are_refused(name, most, value) -> None:
+    """Before, threads=10**12 (and as many workers or nearest sites) was a valid setting."""
+    value = most + 1 if value == "most + 1" else value
+    with pytest.raises(ValueError, match=re.escape(f"{name} must be a whole number from 1 to {most:,}, or None, got")):
+        SolverSettings(**{name: value})
+    assert getattr(SolverSettings(**{name: most}), name) == most

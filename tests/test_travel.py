@@ -15,7 +15,7 @@ import pytest
 import geodata.travel as travel
 from geodata.cache import entry_paths
 from geodata.errors import InputDataError, MissingFileError, NetworkError, SnapWarning, TravelTimeError
-from geodata.settings import BNG, WGS84, cache_dir, usable_cores
+from geodata.settings import BNG, MAX_PARALLEL, WGS84, cache_dir, usable_cores
 from geodata.snap import snap_points
 from geodata.travel import TravelTimes, crow_fly_matrix, read_travel_matrix, road_arrays, travel_time_matrix
 from solvers.distributed import default_workers
@@ -271,6 +271,13 @@ def test_worker_processes_identical_rows_and_progress(london, london_points, mon
         np.testing.assert_array_equal(many.minutes, one.minutes)
     with pytest.raises(TravelTimeError, match="workers"):
         travel_time_matrix(london, origins, dests, cache=False, workers=0)
+
+
+@pytest.mark.parametrize("workers", [0, MAX_PARALLEL + 1, 10**12])
+def test_workers_outside_their_range_are_refused(london, london_points, workers):
+    origins, dests = london_points
+    with pytest.raises(TravelTimeError, match=f"workers must be a whole number from 1 to {MAX_PARALLEL:,}, got"):
+        travel_time_matrix(london, origins, dests, cache=False, progress=False, workers=workers)
 
 
 def test_small_work_stays_in_one_process():
