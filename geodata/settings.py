@@ -59,8 +59,9 @@ MIN_SPEED_KPH, MAX_SPEED_KPH = 1.0, 160.0
 #: more than the diagonal of the British National Grid (700 km x 1,300 km, about 1,476 km),
 #: so a larger distance reaches nothing more.
 MAX_DISTANCE_M = 1_500_000.0
-#: Longest travel time (minutes) a scenario may give as a limit or a cut-off: a day. Land's
-#: End to John o' Groats, the longest drive in Great Britain, takes about 14 hours.
+#: Longest travel time (minutes) a scenario may give as a limit or a cut-off, or a travel-time
+#: matrix file may hold (``inf`` marks an unreachable pair): a day. Land's End to John o'
+#: Groats, the longest drive in Great Britain, takes about 14 hours.
 MAX_TRAVEL_MIN = 24 * 60.0
 #: Most threads or processes a setting may ask for: solver threads (``[solver] threads``),
 #: worker processes (``[solver] workers``, ``--workers``, a local Dask cluster, the travel-time

@@ -53,6 +53,7 @@ from geodata.settings import (
     MAX_DETOUR_FACTOR,
     MAX_PARALLEL,
     MAX_SPEED_KPH,
+    MAX_TRAVEL_MIN,
     MIN_SPEED_KPH,
     is_count,
     usable_cores,
@@ -960,7 +961,8 @@ def read_travel_matrix(
 
     Ids are read as text (so ``"E01000001"`` or ``"0042"`` stay as written) and matched to
     ``origin_ids`` / ``destination_ids`` by their text. ``inf`` marks an unreachable pair;
-    an empty cell is an error.
+    an empty cell is an error, and so is a time above :data:`geodata.settings.MAX_TRAVEL_MIN`
+    (a day: ``1e300`` or ``1e999`` is a mistake, not a journey).
 
     Parameters
     ----------
@@ -991,8 +993,8 @@ def read_travel_matrix(
     InputDataError
         Listing every problem with its row (CSV: the editor line number, header = 1;
         Parquet: the record number, 1-based) and column: unknown columns, empty or
-        duplicate ids, duplicate pairs, non-numeric, empty or negative times, requested ids
-        or pairs missing from the file.
+        duplicate ids, duplicate pairs, non-numeric, empty, negative or absurd (above a day)
+        times, requested ids or pairs missing from the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -1130,24 +1132,44 @@ def _ids_text(col: pd.Series) -> pd.Series:
 
 
 def _parse_times(
-    col: pd.Series, rows: np.ndarray, column: str, problems: ProblemCollector
+    col: pd.Series, rows: np.ndarray, column: str, problems: ProblemCollector, *, unit: str = "minutes"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric values and a mask of the valid ones; problems for the rest."""
+    """Numeric values and a mask of the valid ones; problems for the rest.
+
+    A time is valid from 0 to :data:`geodata.settings.MAX_TRAVEL_MIN` (in ``unit``: minutes or
+    seconds), or infinite when the cell says so (``inf``: an unreachable pair); a number that
+    only overflows to infinity (``1e999``) is above the maximum like ``1e300``.
+    """
     text = col.map(lambda v: v.strip() if isinstance(v, str) else v)
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(np.isnan(values) | (values < 0))
+    most = MAX_TRAVEL_MIN * (60 if unit == "seconds" else 1)
+    above = np.flatnonzero(values > most)
+    absurd = [i for i in above if not _unreachable(text.iloc[i])]
+    bad = np.union1d(np.flatnonzero(np.isnan(values) | (values < 0)), np.asarray(absurd, dtype=int))
     for i in bad:
         raw = text.iloc[i]
         if raw == "" or raw is None or (isinstance(raw, float) and np.isnan(raw)):
             message = "travel time is empty (write inf for an unreachable pair)"
         elif np.isnan(values[i]):
             message = f"travel time {raw!r} is not a number"
-        else:
+        elif values[i] < 0:
             message = f"travel time {raw!r} is negative"
+        else:
+            message = (
+                f"travel time {raw!r} is above the maximum {most:,.0f} {unit}, not a plausible value "
+                "(write inf for an unreachable pair)"
+            )
         problems.add(message, row=int(rows[i]), column=column)
     valid = np.ones(values.size, dtype=bool)
     valid[bad] = False
     return values, valid
+
+
+def _unreachable(cell: object) -> bool:
+    """Whether a cell marks an unreachable pair: ``inf`` or ``infinity`` (any case), or an infinite float."""
+    if isinstance(cell, str):
+        return cell.lstrip("+").lower() in ("inf", "infinity")
+    return isinstance(cell, float) and cell == np.inf
 
 
 def _wanted(
@@ -1195,8 +1217,8 @@ def _parse_long(
     for col, name in ((o, o_name), (d, d_name)):
         for i in np.flatnonzero((col == "").to_numpy()):
             problems.add("id is empty", row=int(rows[i]), column=name)
-    values, valid = _parse_times(body[tc], rows, t_name, problems)
     unit = "seconds" if _norm(t_name) in _SECOND_NAMES else "minutes"
+    values, valid = _parse_times(body[tc], rows, t_name, problems, unit=unit)
     if unit == "seconds":
         values = values / 60.0
     pairs = pd.MultiIndex.from_arrays([o, d])

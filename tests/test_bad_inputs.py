@@ -21,7 +21,7 @@ import optimise
 from catchment.outputs import MARKER as OUTPUT_MARKER
 from catchment.problem import MAX_GBP
 from catchment.settings import MAX_TIME_LIMIT_S, TIME_LIMIT_RANGE
-from geodata.settings import MAX_DETOUR_FACTOR, MAX_PARALLEL, MAX_POPULATION, MAX_SITES
+from geodata.settings import MAX_DETOUR_FACTOR, MAX_PARALLEL, MAX_POPULATION, MAX_SITES, MAX_TRAVEL_MIN
 from solvers.phasing import MAX_YEARS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -462,6 +462,26 @@ def test_practice_units_with_a_matrix_keyed_by_practice(tmp_path, real_data, red
     solution = _run_ok(["run", str(_matrix_scenario(tmp_path, matrix)), "--data-dir", str(real_data)], tmp_path / "out")
     assert solution["travel_source"] == "matrix" and solution["proven_optimal"] is True
     assert solution["objective"] == pytest.approx(estimate_solution["objective"], rel=1e-9)
+
+
+@pytest.mark.parametrize("value", ["1e300", "1e999"])
+def test_practice_matrix_absurd_time_is_named_by_file_row_and_column(tmp_path, capsys, redbridge_built, value):
+    """Before, 1e300 was read as a time (for every site of one practice: a plan of 1e+299-minute means, exit 0)."""
+    problem = redbridge_built.problem
+    matrix = tmp_path / "practices.csv"
+    rows = [
+        (u, s, f"{problem.travel_min[i, j]:.6f}")
+        for i, u in enumerate(problem.unit_ids)
+        for j, s in enumerate(problem.site_ids)
+    ]
+    rows[3] = (*rows[3][:2], value)
+    pd.DataFrame(rows, columns=["origin_id", "destination_id", "minutes"]).to_csv(matrix, index=False)
+    _fails(
+        tmp_path,
+        capsys,
+        ["run", str(_matrix_scenario(tmp_path, matrix))],
+        f"{matrix}, row 5, column 'minutes': travel time {value!r} is above the maximum {MAX_TRAVEL_MIN:,.0f} minutes",
+    )
 
 
 def test_practice_matrix_rows_of_other_origins_are_ignored(

@@ -15,7 +15,7 @@ import pytest
 import geodata.travel as travel
 from geodata.cache import entry_paths
 from geodata.errors import InputDataError, MissingFileError, NetworkError, SnapWarning, TravelTimeError
-from geodata.settings import BNG, MAX_PARALLEL, WGS84, cache_dir, usable_cores
+from geodata.settings import BNG, MAX_PARALLEL, MAX_TRAVEL_MIN, WGS84, cache_dir, usable_cores
 from geodata.snap import snap_points
 from geodata.travel import TravelTimes, crow_fly_matrix, read_travel_matrix, road_arrays, travel_time_matrix
 from solvers.distributed import default_workers
@@ -523,6 +523,44 @@ def test_long_errors_all_listed_with_rows_and_columns(tmp_path):
     assert len(err.value.problems) == 8
     assert all(p.file == str(path) for p in err.value.problems)
     assert f"{path}, row 3, column 'minutes': travel time '-3' is negative" in str(err.value)
+
+
+def test_absurd_times_are_named_with_the_maximum(tmp_path):
+    """Before, 1e300 and 1e999 (read as inf) were travel times; inf itself still marks an unreachable pair."""
+    most = f"{MAX_TRAVEL_MIN:,.0f}"
+    long = tmp_path / "long.csv"
+    long.write_text(
+        "origin_id,destination_id,minutes\n"
+        f"A,X,{MAX_TRAVEL_MIN:g}\nA,Y,1e300\nB,X,1e999\nB,Y,Infinity\nC,X,{MAX_TRAVEL_MIN + 1:g}\nC,Y,inf\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputDataError) as err:
+        read_travel_matrix(long)
+    found = {(p.row, p.column, p.message) for p in err.value.problems}
+    tail = "not a plausible value (write inf for an unreachable pair)"
+    assert found == {
+        (3, "minutes", f"travel time '1e300' is above the maximum {most} minutes, {tail}"),
+        (4, "minutes", f"travel time '1e999' is above the maximum {most} minutes, {tail}"),
+        (6, "minutes", f"travel time '{MAX_TRAVEL_MIN + 1:g}' is above the maximum {most} minutes, {tail}"),
+    }
+    seconds = tmp_path / "seconds.csv"
+    seconds.write_text(f"origin,destination,seconds\nA,X,{MAX_TRAVEL_MIN * 60:g}\nA,Y,inf\n", encoding="utf-8")
+    assert read_travel_matrix(seconds).minutes.tolist() == [[MAX_TRAVEL_MIN, np.inf]]
+    seconds.write_text(f"origin,destination,seconds\nA,X,{MAX_TRAVEL_MIN * 60 + 1:g}\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=f"above the maximum {MAX_TRAVEL_MIN * 60:,.0f} seconds"):
+        read_travel_matrix(seconds)
+    wide = tmp_path / "wide.csv"
+    wide.write_text("origin,H1,H2\nA,1e300,inf\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as err:
+        read_travel_matrix(wide)
+    assert [(p.row, p.column) for p in err.value.problems] == [(2, "H1")]
+    parquet = tmp_path / "m.parquet"
+    pd.DataFrame({"origin_id": ["A", "A"], "destination_id": ["X", "Y"], "minutes": [1e300, np.inf]}).to_parquet(
+        parquet
+    )
+    with pytest.raises(InputDataError) as err:
+        read_travel_matrix(parquet)
+    assert [(p.row, p.column) for p in err.value.problems] == [(1, "minutes")]
 
 
 def test_wide_errors_all_listed(tmp_path):
