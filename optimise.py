@@ -123,6 +123,18 @@ def worker_count(text: str) -> int:
     return value
 
 
+#: Highest TCP port number.
+MAX_PORT = 65_535
+
+
+def port_number(text: str) -> int:
+    """Argparse type: a TCP port, 1 to :data:`MAX_PORT`."""
+    value = _whole_number(text)
+    if not 1 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to {MAX_PORT:,}, got {text!r}")
+    return value
+
+
 def horizon_years(text: str) -> int:
     """Argparse type: a phasing horizon, 1 to :data:`solvers.phasing.MAX_YEARS` years."""
     from solvers.phasing import MAX_YEARS  # local: the solvers import PuLP
@@ -337,7 +349,7 @@ def _parser() -> argparse.ArgumentParser:
     ap = sub.add_parser("app", help="the planner's workbench: a local web app (open, solve, edit, compare, export)")
     ap.add_argument("scenario", nargs="?", type=Path, help="scenario file to open first (optional)")
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    ap.add_argument("--port", type=positive_int, default=8050, help="port (default 8050)")
+    ap.add_argument("--port", type=port_number, default=8050, help="port (default 8050)")
     ap.add_argument("--data-dir", type=Path, help="folder of the published data files")
     ap.add_argument("-q", "--quiet", action="store_true", help="only warnings")
     return parser

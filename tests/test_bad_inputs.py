@@ -126,6 +126,8 @@ def _data(real_data: Path, *parts: str) -> Path:
         (["national", "--mip-gap", "1.5"], ["--mip-gap", "relative gap"]),
         (["national", "--floor", "-1"], ["--floor", "must not be negative"]),
         (["demo", "--seed", "-1"], ["--seed", "must not be negative"]),
+        (["app", "--port", "70000"], ["--port", "from 1 to 65,535", "'70000'"]),
+        (["app", "--port", "0"], ["--port", "from 1 to 65,535", "'0'"]),
         (
             ["phase", "demo", "--years", "1000000", "--annual-budget", "5e6"],
             ["--years", f"from 1 to {MAX_YEARS}", "'1000000'"],
@@ -152,6 +154,8 @@ def _data(real_data: Path, *parts: str) -> Path:
         "mip-gap-above-1",
         "floor-negative",
         "seed-negative",
+        "port-absurd",
+        "port-zero",
         "years-absurd",
         "budget-absurd",
         "floor-absurd",
