@@ -698,14 +698,23 @@ def test_units_file_absurd_population_is_named(tmp_path, capsys, real_data):
     )
 
 
-def test_absurd_detour_factor_is_named_with_its_range(tmp_path, capsys):
-    path = _scenario(tmp_path, replace={"detour_factor = 1.3": "detour_factor = 1e308"})
-    _fails(
-        tmp_path,
-        capsys,
-        ["run", str(path)],
-        f"{path}: [travel] detour_factor must be from 1 to {MAX_DETOUR_FACTOR:g}, got 1e+308",
-    )
+@pytest.mark.parametrize(
+    ("line", "absurd", "expected"),
+    [
+        ("detour_factor = 1.3", "1e308", f"[travel] detour_factor must be from 1 to {MAX_DETOUR_FACTOR:g}, got 1e+308"),
+        (
+            "largest_practices = 12",
+            "1000000000000",
+            f"[sites] largest_practices must be from 0 to {MAX_SITES:,}, got 1000000000000",
+        ),
+    ],
+    ids=["detour-factor", "largest-practices"],
+)
+def test_absurd_scenario_numbers_are_named_with_their_range(tmp_path, capsys, line, absurd, expected):
+    """Before, detour_factor = 1e308 gave a diagnosis of unreachable areas, largest_practices = 1e12 a normal plan."""
+    key = line.split(" = ")[0]
+    path = _scenario(tmp_path, replace={line: f"{key} = {absurd}"})
+    _fails(tmp_path, capsys, ["run", str(path)], f"{path}: {expected}")
 
 
 @pytest.mark.parametrize("value", ["1e300", "inf"])
@@ -730,16 +739,6 @@ def test_absurd_solver_counts_in_a_scenario_are_named_with_their_range(tmp_path,
     path = _scenario(tmp_path, replace={"time_limit = 120": f"time_limit = 120\n{key} = 1000000000000"})
     _fails(
         tmp_path, capsys, ["run", str(path)], f"{path}: [solver] {key} must be from 1 to {most:,}, got 1000000000000"
-    )
-
-
-def test_absurd_largest_practices_is_named_with_its_range(tmp_path, capsys):
-    path = _scenario(tmp_path, replace={"largest_practices = 12": "largest_practices = 1000000000000"})
-    _fails(
-        tmp_path,
-        capsys,
-        ["run", str(path)],
-        f"{path}: [sites] largest_practices must be from 0 to {MAX_SITES:,}, got 1000000000000",
     )
 
 
