@@ -391,7 +391,8 @@ def test_a_finished_solve_keeps_the_edited_configuration_for_undo(opened):
     session.redo()
     assert session.verdict.plan.assignment == solved
     session.undo()
-    session.move(other, first)  # a new edit: the solve's plan cannot come back by Redo
+    away = next(h for h in today.hubs if h != today.assignment[other])
+    session.move(other, away)  # a new edit: the solve's plan cannot come back by Redo
     after = session.verdict.plan.assignment
     session.redo()
     assert session.verdict.plan.assignment == after
