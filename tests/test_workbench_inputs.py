@@ -17,7 +17,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from geodata.errors import CatchmentError, ScenarioError
+from catchment.validate import polysystem_label
+from geodata.errors import CatchmentError, EditError, ScenarioError
 from workbench.app import create_app
 from workbench.state import Session
 
@@ -154,7 +155,7 @@ def test_a_request_dash_cannot_read_gets_http_400(opened, caplog, body, expected
     assert [r.levelname for r in caplog.records] == ["WARNING"] and expected in caplog.records[0].getMessage()
     assert not any(r.exc_info for r in caplog.records)  # no traceback
     assert session.edits == seq and session.verdict.plan == plan
-    assert _click(app, client, "undo") == []  # the server goes on answering
+    assert _click(app, client, "cancel") == []  # the server goes on answering
 
 
 def test_a_callback_request_that_is_not_json_gets_http_400(opened):
@@ -235,7 +236,7 @@ def test_odd_values_of_the_map_callbacks_get_a_message_naming_the_field(opened, 
     # the selection is unchanged and the server goes on answering
     info = _outputs(_post(app, client, "units.clickData", {"units.clickData": None}, SELECT))["unit-info.children"]
     assert f"({unit})" in info
-    assert _click(app, client, "undo") == []
+    assert _click(app, client, "cancel") == []
 
 
 def test_the_map_callbacks_answer_sound_values(opened):
@@ -313,16 +314,55 @@ def test_a_move_to_the_polysystem_the_unit_is_in_says_so_and_records_nothing(ope
     session.undo()  # something to redo, which a refused move must not lose
     seq, history = session.edits, session.editor.history
     hub = plan.assignment[unit]
-    ps = plan.polysystem_ids()[hub]
+    where = polysystem_label(session.problem, hub, plan.polysystem_ids()[hub])
+    assert where.startswith("polysystem PS") and f"(hub {hub!r}" in where
     messages = _click(app, client, "move", **{"unit.value": unit, "target.value": hub})
-    assert messages == [
-        f"ERROR: unit {unit!r} is already in polysystem {ps} (hub {hub!r}): nothing to move; choose another polysystem"
-    ]
+    assert messages == [f"ERROR: unit {unit!r} is already in {where}: nothing to move; choose another polysystem"]
     assert session.edits == seq and session.editor.history == history and session.verdict.plan == plan
     assert session.editor.can_redo
     session.redo()  # the undone move is still there
     assert session.verdict.plan.assignment[other] == elsewhere
     session.undo()
+    assert session.verdict.plan == plan
+
+
+@pytest.mark.parametrize("button", ["set-option", "set-hub", "undo", "redo"])
+def test_an_edit_that_changes_nothing_says_so_and_records_nothing(opened, button):
+    session, app, client = opened
+    plan = session.verdict.plan
+    unit = session.problem.unit_ids[1]
+    elsewhere = next(h for h in plan.hubs if h != plan.assignment[unit])
+    session.move(unit, elsewhere)
+    if button != "redo":
+        session.undo()  # something to redo, which the refused edit must not lose
+    seq, version, history = session.edits, session.version, session.editor.history
+    hub = plan.hubs[0]
+    where = polysystem_label(session.problem, hub, plan.polysystem_ids()[hub])
+    option = plan.hub_options[hub]
+    values, expected = {
+        "set-option": (
+            {"hub.value": hub, "option.value": option},
+            f"{where} already has option {option!r}: nothing to change; choose another option",
+        ),
+        "set-hub": (
+            {"hub.value": hub, "new-site.value": hub},
+            f"{where} already has its hub on site {hub!r}: nothing to move; choose another site",
+        ),
+        "undo": ({}, "nothing to undo"),
+        "redo": ({}, "nothing to redo"),
+    }[button]
+    page = {"version.data": version, "edit-seq.data": seq}
+    shown = _outputs(_post(app, client, f"{button}.n_clicks", {f"{button}.n_clicks": 1, **page, **values}))
+    assert [m["props"]["children"] for m in shown["messages.children"]] == [f"ERROR: {expected}"]
+    assert shown["verdict-seq.children"] == str(seq) and shown["edit-seq.data"] == seq  # no edit counted
+    assert session.edits == seq and session.version == version and session.editor.history == history
+    if button == "redo":
+        assert not session.editor.can_redo
+        session.undo()
+    else:  # the undone move is still there to redo
+        session.redo()
+        assert session.verdict.plan.assignment[unit] == elsewhere
+        session.undo()
     assert session.verdict.plan == plan
 
 
@@ -336,7 +376,13 @@ def test_an_unexpected_failure_is_shown_in_the_page_and_the_server_goes_on(opene
     messages = _click(app, client, "redo")
     assert len(messages) == 1 and messages[0].startswith("INTERNAL ERROR (redo): RuntimeError: something unforeseen")
     monkeypatch.undo()
+    plan = session.verdict.plan
+    unit = session.problem.unit_ids[0]
+    session.move(unit, next(h for h in plan.hubs if h != plan.assignment[unit]))
+    session.undo()
     assert _click(app, client, "redo") == []
+    session.undo()
+    assert session.verdict.plan == plan
 
 
 def test_a_folder_or_an_unreadable_name_is_a_scenario_error(tmp_path):
@@ -394,7 +440,8 @@ def test_a_finished_solve_keeps_the_edited_configuration_for_undo(opened):
     away = next(h for h in today.hubs if h != today.assignment[other])
     session.move(other, away)  # a new edit: the solve's plan cannot come back by Redo
     after = session.verdict.plan.assignment
-    session.redo()
+    with pytest.raises(EditError, match="nothing to redo"):
+        session.redo()
     assert session.verdict.plan.assignment == after
     session.undo()
     session.undo()

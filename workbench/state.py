@@ -38,7 +38,7 @@ from catchment.editing import EditSession
 from catchment.metrics import polysystems_frame
 from catchment.plan import Plan
 from catchment.scenario import Scenario, parse_scenario, read_scenario, read_toml
-from catchment.validate import Violation
+from catchment.validate import Violation, polysystem_label
 from geodata.errors import CatchmentError, EditError, ProblemDefinitionError, ScenarioError
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.shortlist import Shortlist, forced_problem, shortlist_sites
@@ -671,6 +671,14 @@ class Session:
                 self.restored = []
             return self._score()
 
+    def _edited_plan(self) -> Plan | None:
+        """The edited configuration as it is now (``None``: nothing to edit yet)."""
+        return self.verdict.plan if self.verdict is not None else None
+
+    def _polysystem_words(self, plan: Plan, hub_site_id: str) -> str:
+        """A polysystem of ``plan`` as every message names it (:func:`catchment.validate.polysystem_label`)."""
+        return polysystem_label(self.problem, hub_site_id, plan.polysystem_ids()[hub_site_id])
+
     def _switch(self, take: list[tuple[EditSession, str]], keep: list[tuple[EditSession, str]]) -> Verdict | None:
         """Make the last configuration of ``take`` the edited one (over the problem as it is now)."""
         assert self.editor is not None
@@ -693,21 +701,51 @@ class Session:
             :meth:`catchment.editing.EditSession.move` (an unknown unit, a site that is not an open hub).
         """
         with self.lock:
-            plan = self.verdict.plan if self.verdict is not None else None
+            plan = self._edited_plan()
             if plan is not None and plan.assignment.get(unit_id) == hub_site_id:
                 raise EditError(
-                    f"unit {unit_id!r} is already in polysystem {plan.polysystem_ids()[hub_site_id]} "
-                    f"(hub {hub_site_id!r}): nothing to move; choose another polysystem"
+                    f"unit {unit_id!r} is already in {self._polysystem_words(plan, hub_site_id)}: "
+                    "nothing to move; choose another polysystem"
                 )
             return self._edit(lambda e: e.move(unit_id, hub_site_id))
 
     def set_option(self, hub_site_id: str, option: str) -> Verdict | None:
-        """Change the option (reuse, refurbish, new build) of a polysystem's hub."""
-        return self._edit(lambda e: e.set_option(hub_site_id, option))
+        """Change the option (reuse, refurbish, new build) of a polysystem's hub.
+
+        Raises
+        ------
+        EditError
+            If the hub already has that option (nothing is changed or recorded), or as
+            :meth:`catchment.editing.EditSession.set_option` (a site that is not an open hub, an
+            option the site does not offer).
+        """
+        with self.lock:
+            plan = self._edited_plan()
+            if plan is not None and plan.hub_options.get(hub_site_id) == option:
+                raise EditError(
+                    f"{self._polysystem_words(plan, hub_site_id)} already has option {option!r}: "
+                    "nothing to change; choose another option"
+                )
+            return self._edit(lambda e: e.set_option(hub_site_id, option))
 
     def set_hub(self, hub_site_id: str, site_id: str) -> Verdict | None:
-        """Move a polysystem's hub to another site (its units follow)."""
-        return self._edit(lambda e: e.set_hub(hub_site_id, site_id))
+        """Move a polysystem's hub to another site (its units follow).
+
+        Raises
+        ------
+        EditError
+            If the hub is already on that site (nothing is changed or recorded), or as
+            :meth:`catchment.editing.EditSession.set_hub` (a hub that is not open, an unknown site,
+            a site that is already a hub).
+        """
+        with self.lock:
+            plan = self._edited_plan()
+            if plan is not None and site_id == hub_site_id and hub_site_id in plan.hub_options:
+                raise EditError(
+                    f"{self._polysystem_words(plan, hub_site_id)} already has its hub on site {site_id!r}: "
+                    "nothing to move; choose another site"
+                )
+            return self._edit(lambda e: e.set_hub(hub_site_id, site_id))
 
     def open_hub(self, site_id: str, option: str | None = None) -> Verdict | None:
         """Open a new polysystem with its hub at ``site_id`` (no units yet: move some to it)."""
@@ -718,21 +756,32 @@ class Session:
         return self._edit(lambda e: e.close_hub(hub_site_id, to=to))
 
     def undo(self) -> Verdict | None:
-        """Undo the last edit (nothing to undo: unchanged).
+        """Undo the last edit.
 
         At the start of a solve's plan, Undo brings back the configuration the solve replaced.
+
+        Raises
+        ------
+        EditError
+            If there is nothing to undo (nothing is changed or counted).
         """
         with self.lock:
             if self.editor is not None and not self.editor.can_undo and self.replaced:
                 return self._switch(self.replaced, self.restored)
-            return self._edit(lambda e: e.undo() if e.can_undo else None, new=False)
+            return self._edit(lambda e: e.undo(), new=False)
 
     def redo(self) -> Verdict | None:
-        """Redo the last undone edit (or take up again the solve's plan that Undo left)."""
+        """Redo the last undone edit (or take up again the solve's plan that Undo left).
+
+        Raises
+        ------
+        EditError
+            If there is nothing to redo (nothing is changed or counted).
+        """
         with self.lock:
             if self.editor is not None and not self.editor.can_redo and self.restored:
                 return self._switch(self.restored, self.replaced)
-            return self._edit(lambda e: e.redo() if e.can_redo else None, new=False)
+            return self._edit(lambda e: e.redo(), new=False)
 
     # ------------------------------------------------------------------ figures and comparison
     def polysystems(self) -> Any:
