@@ -266,6 +266,30 @@ def test_the_map_callbacks_answer_sound_values(opened):
 
 
 @pytest.mark.parametrize(
+    ("button", "values", "expected"),
+    [
+        ("move", {"unit.value": LONG, "target.value": "HUB"}, "unit: 'xxxx"),
+        ("move", {"unit.value": "UNIT", "target.value": LONG}, "move to: 'xxxx"),
+        ("set-option", {"hub.value": LONG, "option.value": "reuse"}, "polysystem: 'xxxx"),
+        ("set-option", {"hub.value": "HUB", "option.value": LONG}, "hub option: 'xxxx"),
+        ("set-hub", {"hub.value": "HUB", "new-site.value": LONG}, "new hub site: 'xxxx"),
+        ("open-hub", {"new-site.value": LONG}, "new hub site: 'xxxx"),
+        ("open-hub", {"new-site.value": "SITE", "option.value": LONG}, "hub option: 'xxxx"),
+        ("close-hub", {"hub.value": "HUB", "target.value": LONG}, "move to: 'xxxx"),
+    ],
+)
+def test_a_long_unknown_id_of_an_edit_is_cut_in_the_message(opened, button, values, expected):
+    session, app, client = opened
+    plan, seq = session.verdict.plan, session.edits
+    known = {"HUB": plan.hubs[0], "UNIT": session.problem.unit_ids[0]}
+    known["SITE"] = next(s for s in session.problem.site_ids if s not in plan.hub_options)
+    messages = _click(app, client, button, **{k: known.get(v, v) for k, v in values.items()})
+    assert len(messages) == 1 and messages[0].startswith(f"ERROR: {expected}"), messages
+    assert "... (5,002 characters) is not " in messages[0] and len(messages[0]) < 250, messages
+    assert session.edits == seq and session.verdict.plan == plan
+
+
+@pytest.mark.parametrize(
     ("button", "label"), [("export-xlsx", "Workbook (.xlsx)"), ("export-zip", "Output folder (zip)")]
 )
 def test_an_export_into_an_unwritable_temporary_folder_says_what_failed_and_what_to_do(

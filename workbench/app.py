@@ -767,6 +767,8 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             elif trigger == "cancel":
                 session.cancel()
             elif trigger == "move":
+                unit = _selectable(session, unit, "unit", unit=True)
+                target = _selectable(session, target, "move to", unit=False)
                 if not unit or not target:
                     raise CatchmentError("choose a unit (click it on the map) and the polysystem to move it to")
                 session.move(unit, target)
@@ -775,18 +777,25 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             elif trigger == "redo":
                 session.redo()
             elif trigger == "set-option":
+                hub, option = _selectable(session, hub, "polysystem", unit=False), _option_field(option, "hub option")
                 if not hub or not option:
                     raise CatchmentError("choose a polysystem and a hub option")
                 session.set_option(hub, option)
             elif trigger == "set-hub":
+                hub = _selectable(session, hub, "polysystem", unit=False)
+                new_site = _selectable(session, new_site, "new hub site", unit=False)
                 if not hub or not new_site:
                     raise CatchmentError("choose a polysystem and the site of its new hub")
                 session.set_hub(hub, new_site)
             elif trigger == "open-hub":
+                new_site = _selectable(session, new_site, "new hub site", unit=False)
+                option = _option_field(option, "hub option")
                 if not new_site:
                     raise CatchmentError("choose the site of the new hub (click it on the map)")
-                session.open_hub(new_site, option or None)
+                session.open_hub(new_site, option)
             elif trigger == "close-hub":
+                hub = _selectable(session, hub, "polysystem", unit=False)
+                target = _selectable(session, target, "move to", unit=False)
                 if not hub or not target:
                     raise CatchmentError("choose the polysystem to close and, under 'move to', where its units go")
                 session.close_hub(hub, target)
@@ -1136,6 +1145,19 @@ def _selectable(session: Session, value: str | None, field: str, *, unit: bool) 
         what = "a unit" if unit else "a candidate site"
         raise CatchmentError(f"{field}: {_shown(value)} is not {what} of the open problem")
     return value
+
+
+def _option_field(value: str | None, field: str) -> str | None:
+    """``value`` when it is a hub option (:data:`catchment.problem.OPTION_KINDS`), ``None`` when empty.
+
+    Raises
+    ------
+    CatchmentError
+        If it is not (naming the field).
+    """
+    if value is None or value in OPTION_KINDS:
+        return value
+    raise CatchmentError(f"{field}: {_shown(value)} is not a hub option ({', '.join(OPTION_KINDS)})")
 
 
 def _error_messages(exc: BaseException) -> list[html.Div]:
