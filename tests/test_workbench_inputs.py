@@ -290,6 +290,31 @@ def test_a_long_unknown_id_of_an_edit_is_cut_in_the_message(opened, button, valu
 
 
 @pytest.mark.parametrize(
+    ("trigger", "values", "expected"),
+    [
+        ("move.n_clicks", {"version.data": ["1"]}, "version: expected a whole number, got list ['1']"),
+        ("move.n_clicks", {"version.data": LONG}, "version: expected a whole number, got str 'xxxx"),
+        ("move.n_clicks", {"edit-seq.data": {"v": 1}}, "edit sequence: expected a whole number, got dict {'v': 1}"),
+        ("move.n_clicks", {"edit-seq.data": 2.5}, "edit sequence: expected a whole number, got float 2.5"),
+        ("tick.n_intervals", {"version.data": True}, "version: expected a whole number, got bool True"),
+        ("tick.n_intervals", {"edit-seq.data": "3"}, "edit sequence: expected a whole number, got str '3'"),
+    ],
+)
+def test_the_page_s_version_and_edit_sequence_are_checked(opened, trigger, values, expected):
+    session, app, client = opened
+    plan, seq, version = session.verdict.plan, session.edits, session.version
+    unit = session.problem.unit_ids[0]
+    target = next(h for h in plan.hubs if h != plan.assignment[unit])
+    page = {"version.data": version, "edit-seq.data": seq, "unit.value": unit, "target.value": target}
+    shown = _outputs(_post(app, client, trigger, {trigger: 1, **page, **values}))
+    messages = [m["props"]["children"] for m in shown["messages.children"]]
+    assert len(messages) == 1 and messages[0].startswith(f"ERROR: {expected}") and len(messages[0]) < 250, messages
+    assert session.edits == seq and session.version == version and session.verdict.plan == plan  # no move made
+    assert shown["edit-seq.data"] == seq  # the page's stores are set right again
+    assert shown.get("version.data") == (version if "version.data" in values else None)
+
+
+@pytest.mark.parametrize(
     ("button", "label"), [("export-xlsx", "Workbook (.xlsx)"), ("export-zip", "Output folder (zip)")]
 )
 def test_an_export_into_an_unwritable_temporary_folder_says_what_failed_and_what_to_do(

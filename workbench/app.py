@@ -732,13 +732,16 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
     )
     def _act(*values: Any) -> tuple[Any, ...]:
         n = len(action_inputs) + 1
-        page_version, page_edits = values[n + 11 : n + 13]  # what the page shows (a response may be dropped)
+        sent_version, sent_edits = values[n + 11 : n + 13]  # what the page shows (a response may be dropped)
+        page_version = page_edits = None  # not known until checked: the page's stores are set again
         rules = values[n + 13 :]
         trigger = ctx.triggered_id
         messages: list[str] = []
         comparison: Any = dash.no_update
         edit_before = session.edits
         try:
+            page_version = _count_field(sent_version, "version")
+            page_edits = _count_field(sent_edits, "edit sequence")
             fields = (
                 *("scenario file", "area kind", "area", "unit type", "unit", "move to", "polysystem"),
                 *("hub option", "new hub site", "first plan", "second plan"),
