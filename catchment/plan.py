@@ -139,9 +139,11 @@ class Plan(Picklable):
     def bounds_label(self) -> str | None:
         """Both lower bounds and the one that certified the gap, in words (``None``: not recorded).
 
-        Reads ``stats["bounds"]`` (``{"lp", "lagrangian", "source"}``), which solvers that
-        compute a Lagrangian bound record, e.g. ``"LP relaxation 5.6690; Lagrangian 5.6932;
-        the gap is certified by the Lagrangian bound"``.
+        Reads ``stats["bounds"]`` (``{"lp", "lagrangian", "source"}``), which solvers record
+        when they compute a Lagrangian bound or return a plan not proven optimal, e.g.
+        ``"LP relaxation 5.6690; Lagrangian 5.6932; the gap is certified by the Lagrangian
+        bound"`` or ``"LP relaxation n/a; Lagrangian not computed; the gap is certified by
+        the MIP's own bound"``.
         """
         bounds = self.stats.get("bounds")
         if not isinstance(bounds, Mapping):

@@ -131,8 +131,10 @@ class PolysystemModel:
     ``feasible`` with the priced bound (or none), and the pruned model's optimum is a
     note (``stats["restricted_status"]``, ``stats["proof"]``). A pruned model that is
     infeasible is retried with ``2k`` and then every pair before infeasibility is
-    claimed. ``stats`` records pairs kept, ``k``, model size, build/solve/heuristic
-    seconds, the warm start's fate and the contiguity rounds.
+    claimed. A plan not proven optimal that has a bound names it in ``stats["bounds"]``
+    (source ``"mip"``, the solver's own, when no LP or Lagrangian bound is stronger).
+    ``stats`` records pairs kept, ``k``, model size, build/solve/heuristic seconds, the
+    warm start's fate and the contiguity rounds.
 
     A model with every pair under a floor or a size limit (where the solver's LP bound is
     weak) and a time limit is first reduced by reduced-cost fixing against the LP and
@@ -1091,9 +1093,13 @@ def _make_plan(
     elif proof is not None:  # pricing brought back every pair: the solver's answer is the whole model's
         bound = proof.bound if bound is None or proof.bound is None else max(bound, proof.bound)
         notes.append(proof.note)
-    if proof is not None and proof.lagrangian is not None:
+    lagrangian = None if proof is None else proof.lagrangian
+    if lagrangian is not None or (bound is not None and status != "optimal"):
+        # an open gap names its bound: without a Lagrangian step it is the LP's or the MIP's own
         stats["bounds"] = bound_record(
-            lp=proof.lp_bound if proof.lp_status == "optimal" else None, lagrangian=proof.lagrangian, final=bound
+            lp=proof.lp_bound if proof is not None and proof.lp_status == "optimal" else None,
+            lagrangian=lagrangian,
+            final=bound,
         )
     if heuristic is not None and status == "feasible":
         h_sites, h_opts = plan_indices(problem, heuristic)

@@ -466,3 +466,37 @@ def test_the_map_and_workbook_name_the_bound_that_certified_the_gap():
         assert values["Bounds"] == words and facts.index("Bounds") == facts.index("Best bound") + 1
     book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(built, plan)))  # no bounds recorded: no row
     assert "Bounds" not in dict(book["Facts"].iter_rows(min_row=2, values_only=True))
+
+
+def test_a_gap_without_a_lagrangian_step_names_the_mips_own_bound(capsys):
+    """A plan the solver stopped before proving it (no Lagrangian step) says which bound its gap is against.
+
+    A node limit stops HiGHS as its time limit does (the count keeps the plan the same on any
+    machine); every output then reads the bound from ``stats["bounds"]``, in ``bounds_label``'s words.
+    """
+    import openpyxl
+
+    from catchment.exports import workbook_bytes
+    from catchment.outputs import solution_record
+    from maps import plan_geometry, report_html
+    from maps.plan_map import key_figures_html
+    from solvers.mip import PolysystemModel
+
+    built = build_demo()
+    rules = dataclasses.replace(built.problem.rules, floor=45_000, ceiling=65_000)
+    built = dataclasses.replace(built, problem=dataclasses.replace(built.problem, rules=rules))
+    plan = PolysystemModel(built.problem).solve(node_limit=1, mip_gap=0.0)
+    assert plan.status == "feasible" and plan.gap is not None and plan.gap > 0  # stopped with an open gap
+    words = "LP relaxation n/a; Lagrangian not computed; the gap is certified by the MIP's own bound"
+    assert plan.stats["bounds"] == {"lp": None, "lagrangian": None, "source": "mip"}
+    assert plan.bounds_label == words
+    record = solution_record(built, plan)
+    assert record["bounds_label"] == words and record["bound"] == plan.bound and record["gap"] == plan.gap
+    row = f"<tr><td><b>Bounds</b></td><td>{html.escape(words)}</td></tr>"
+    assert row in report_html(built, plan)
+    assert row in key_figures_html(built, plan, plan_geometry(built, plan))
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(built, plan)))
+    assert dict(book["Facts"].iter_rows(min_row=2, values_only=True))["Bounds"] == words
+    capsys.readouterr()
+    optimise._report(built, plan, Path("out"))
+    assert f"\nbounds: {words}\n" in capsys.readouterr().out
