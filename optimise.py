@@ -709,9 +709,10 @@ def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
         "max_travel_min",
         "capital_cost",
     ]
-    estimate = {c: c + travel_times_label(built.problem) for c in ("mean_travel_min", "max_travel_min")}
+    headings = {c: c + travel_times_label(built.problem) for c in ("mean_travel_min", "max_travel_min")}
+    headings["capital_cost"] = "capital_cost" + capital_costs_label(built.problem)
     print()
-    print(table[cols].rename(columns=estimate).to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    print(table[cols].rename(columns=headings).to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     print(f"\ncapital cost GBP {summary['capital_cost']:,.0f}{capital_costs_label(built.problem)}")
     if summary["capital_costs_note"]:
         print(f"note: {summary['capital_costs_note']}")
@@ -900,7 +901,7 @@ def _sweep(args: argparse.Namespace) -> int:
     import functools
 
     from catchment import outputs
-    from catchment.metrics import travel_times_label
+    from catchment.metrics import capital_costs_label, travel_times_label
     from catchment.plan import status_words
     from catchment.problem import PLACEHOLDER_COSTS_NOTE
     from catchment.scenario import read_scenario
@@ -968,12 +969,12 @@ def _sweep(args: argparse.Namespace) -> int:
         "n_polysystems",
         "pareto",
     ]
-    estimate = travel_times_label(next(iter(bases.values())).problem)  # every base: the same travel source
-    print(
-        table[cols]
-        .rename(columns={"mean_travel_min": f"mean_travel_min{estimate}"})
-        .to_string(index=False, float_format=lambda v: f"{v:,.2f}")
-    )
+    base = next(iter(bases.values())).problem  # every base: the same travel source and costs
+    headings = {
+        "mean_travel_min": "mean_travel_min" + travel_times_label(base),
+        "capital_cost": "capital_cost" + capital_costs_label(base),
+    }
+    print(table[cols].rename(columns=headings).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     for mode, rows in table.groupby(table["mode"].astype(str), sort=False):  # one front per travel mode
         front = ", ".join(rows.loc[rows["pareto"].astype(bool), "plan_id"]) or "none"
         print(f"Pareto front{'' if mode in ('base', 'n/a') else f' ({mode})'}: {front}")

@@ -275,6 +275,37 @@ def test_terminal_tables_label_estimated_travel(source, tmp_path, capsys, monkey
     assert objective_estimate_label(capital_only) == ""  # an objective of GBP alone is no travel estimate
 
 
+@pytest.mark.parametrize("costs", ["placeholder", "scenario"])
+def test_terminal_tables_head_placeholder_capital(costs, tmp_path, capsys, monkeypatch):
+    """run's and sweep's tables head their capital column "capital_cost (placeholder)" on placeholders only.
+
+    The demo's costs are placeholders; it is also run as if its scenario had supplied them.
+    """
+    import catchment.build
+    import catchment.sweep
+    from catchment.problem import PLACEHOLDER_LABEL
+    from solvers import solve
+
+    built = build_demo()
+    if costs == "scenario":
+        options = tuple(dataclasses.replace(o, placeholder=False) for o in built.problem.options)
+        built = dataclasses.replace(built, problem=dataclasses.replace(built.problem, options=options))
+        for module in (catchment.build, catchment.sweep):
+            monkeypatch.setattr(module, "build_demo", lambda **_: built)
+    assert built.problem.capital_costs_source == costs
+    heading = "capital_cost" + (PLACEHOLDER_LABEL if costs == "placeholder" else "")
+
+    optimise._report(built, solve(built.problem, time_limit=60), tmp_path)
+    printed = capsys.readouterr().out
+    assert f" max_travel_min  {heading}\n" in printed
+    sweep = tmp_path / "grid.toml"
+    sweep.write_text('[sweep]\nname = "grid"\nbase = "demo"\nmaps = false\n[grid]\nfloor = [50000]\n')
+    assert _run("sweep", str(sweep), "--serial", "--no-exports", "--out", str(tmp_path / "sweep")) == 0
+    printed += capsys.readouterr().out
+    assert f" mean_travel_min  {heading}  n_polysystems " in printed
+    assert (PLACEHOLDER_LABEL in printed) == (costs == "placeholder")  # supplied costs: as before
+
+
 def test_costs_the_scenario_supplies_are_not_placeholders(tmp_path, capsys):
     text = REDBRIDGE.read_text() + (
         "\n[sites.options.hospital]\nreuse = 600000\nnew_build = 11000000\n"
