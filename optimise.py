@@ -683,16 +683,23 @@ def _solve_limit(time_limit: float | None, deadline: float | None, n_units: int)
 
 
 def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
-    from catchment.metrics import capital_costs_label, plan_summary, polysystems_frame, travel_times_label
+    from catchment.metrics import (
+        capital_costs_label,
+        objective_estimate_label,
+        plan_summary,
+        polysystems_frame,
+        travel_times_label,
+    )
     from catchment.plan import gap_words
 
     summary = plan_summary(built.problem, plan)
     table = polysystems_frame(built.problem, plan)
     print(f"\n{plan.status_label.upper()}  solver {plan.solver}, {plan.runtime_s:.2f} s")
     if plan.objective is not None:
-        bound = "n/a" if plan.bound is None else f"{plan.bound:.4f}"
+        estimate = objective_estimate_label(built.problem)  # the objective and its bound, of estimated travel
+        bound = "n/a" if plan.bound is None else f"{plan.bound:.4f}{estimate}"
         gap = "n/a" if plan.gap is None else gap_words(plan.gap, 4)
-        print(f"objective {plan.objective:.4f}  bound {bound}  gap {gap}")
+        print(f"objective {plan.objective:.4f}{estimate}  bound {bound}  gap {gap}")
         if plan.bounds_label:
             print(f"bounds: {plan.bounds_label}")
     print(f"travel times: {built.problem.travel_label}")

@@ -28,6 +28,7 @@ import pandas as pd
 from branca.element import Element
 
 from catchment.build import BuiltProblem
+from catchment.metrics import objective_estimate_label
 from catchment.outputs import json_safe
 from catchment.plan import NOT_PROVEN_OPTIMAL, status_words
 from catchment.problem import PLACEHOLDER_COSTS_NOTE
@@ -269,12 +270,13 @@ def shortlist_map(
         css_class="catchment-legend",
     ).add_to(m)
     n_essential = int(table["essential"].sum())
+    estimate = _e(objective_estimate_label(built.problem))  # the optimum of estimated travel, as the terminal says
     MapControl(
         f"<h4>{_e(title)}</h4>"
         + (
-            f"<div>Optimum: {optimum:.4f} ({_e(objective_label)})</div>"
+            f"<div>Optimum: {optimum:.4f}{estimate} ({_e(objective_label)})</div>"
             if proven
-            else f"<div>Best plan found: {optimum:.4f} ({_e(objective_label)}), "
+            else f"<div>Best plan found: {optimum:.4f}{estimate} ({_e(objective_label)}), "
             f"<b>{_e(status_words(base_status))}</b></div>"
         )
         + f"<div>{len(table)} sites assessed, {int(table['in_optimum'].sum())} {_e(in_base_words)}, "

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from catchment.build import BuiltProblem
 from catchment.exports import write_exports
+from catchment.metrics import objective_estimate_label, travel_times_label
 from catchment.outputs import write_outputs
 from catchment.plan import Plan
 from catchment.problem import PLACEHOLDER_LABEL
@@ -74,7 +75,9 @@ def _placeholder(table: pd.DataFrame) -> str:
     return PLACEHOLDER_LABEL if column is not None and (column == "placeholder").any() else ""
 
 
-def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capital cost") -> Figure:
+def pareto_figure(
+    table: pd.DataFrame, *, title: str = "Mean travel against capital cost", estimate: str = ""
+) -> Figure:
     """Scatter of the valid plans: mean travel (x) against capital cost (y, GBP millions).
 
     Parameters
@@ -84,6 +87,9 @@ def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capi
         ``validated``, ``pareto``, ``plan_id``, ``mode``).
     title
         Chart title.
+    estimate
+        What follows the travel axis's words (:func:`catchment.metrics.travel_times_label`
+        of the sweep's problem: ``" (estimate)"`` for crow-fly travel times, else ``""``).
 
     Returns
     -------
@@ -151,7 +157,7 @@ def pareto_figure(table: pd.DataFrame, *, title: str = "Mean travel against capi
             )
             words = "" if mode in ("", "base", "n/a") else f" ({mode})"
             ax.set_xlabel(
-                f"population-weighted mean travel to the hub{words} (minutes)"
+                f"population-weighted mean travel to the hub{words} (minutes){estimate}"
                 + (f"\n({n_missing} grid point(s) without a valid plan not shown)" if n_missing else "")
             )
             ax.set_ylabel(f"capital cost (GBP millions){placeholder}")
@@ -191,6 +197,8 @@ def sweep_report_html(
     runtime_s: float | None = None,
     travel_label: str = "",
     plan_links: Mapping[str, str] | None = None,
+    estimate: str = "",
+    objective_estimate: str = "",
 ) -> str:
     """The sweep report as one self-contained HTML page.
 
@@ -212,12 +220,17 @@ def sweep_report_html(
         Where the travel times come from.
     plan_links
         Plan id -> relative link (e.g. ``plans/P001/report.html``).
+    estimate, objective_estimate
+        What follows the travel headings and the objective's
+        (:func:`catchment.metrics.travel_times_label` and
+        :func:`~catchment.metrics.objective_estimate_label` of the sweep's problem).
 
     Returns
     -------
     str
     """
-    chart_svg = chart_svg if chart_svg is not None else figure_svg(pareto_figure(table), name="pareto front")
+    if chart_svg is None:
+        chart_svg = figure_svg(pareto_figure(table, estimate=estimate), name="pareto front")
     counts = table["status"].value_counts().to_dict()
     n_valid = int(table["validated"].fillna(False).astype(bool).sum())
     modes = list(dict.fromkeys(table["mode"].astype(str)))
@@ -241,10 +254,10 @@ def sweep_report_html(
         ("budget", "budget", "money"),
         ("mode", "mode", "text"),
         ("status", "status", "text"),
-        ("objective", "objective", "min"),
+        ("objective", f"objective{objective_estimate}", "min"),
         ("gap", "gap", "gap"),
-        ("mean_travel_min", "mean travel (min)", "min"),
-        ("longest_travel_min", "longest (min)", "min"),
+        ("mean_travel_min", f"mean travel (min){estimate}", "min"),
+        ("longest_travel_min", f"longest (min){estimate}", "min"),
         ("capital_cost", f"capital{_placeholder(table)}", "money"),
         ("n_polysystems", "count", "people"),
         ("validated", "validated", "bool"),
@@ -417,7 +430,9 @@ def write_sweep_outputs(
     folder = Path(folder)
     paths = {name: folder / name for name in SWEEP_FILES}
     table.to_csv(paths["sweep.csv"], index=False)
-    fig = pareto_figure(table)
+    problem = next(iter(bases.values())).problem if bases else None  # every base: the same travel source
+    estimate = "" if problem is None else travel_times_label(problem)
+    fig = pareto_figure(table, estimate=estimate)
     with rc_context(STYLE):
         fig.savefig(paths["pareto.png"], dpi=150, bbox_inches="tight")
     shared: dict[str, Any] = {"bases": bases, "maps": maps, "exports": exports, "pdf": pdf and maps}
@@ -435,7 +450,7 @@ def write_sweep_outputs(
             (sub / name).write_bytes(content)
         main = "report.html" if "report.html" in files else next(iter(files))
         links[point.plan_id] = f"plans/{point.plan_id}/{main}"
-    travel = next(iter(bases.values())).problem.travel_label if bases else ""
+    travel = "" if problem is None else problem.travel_label
     report = sweep_report_html(
         table,
         title=title,
@@ -445,6 +460,8 @@ def write_sweep_outputs(
         runtime_s=runtime_s,
         travel_label=travel,
         plan_links=links,
+        estimate=estimate,
+        objective_estimate="" if problem is None else objective_estimate_label(problem),
     )
     paths["sweep.html"].write_text(report, encoding="utf-8")
     paths["plans"] = plans

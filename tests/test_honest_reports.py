@@ -239,9 +239,11 @@ def test_estimated_travel_times_are_labelled_in_every_output(redbridge_run):
 
 
 @pytest.mark.parametrize("source", ["network", "estimate"])
-def test_terminal_tables_label_estimated_travel(source, tmp_path, capsys, monkeypatch):
-    """run's polysystem table, sweep's table and shortlist's optimum say "(estimate)" on an estimate only.
+def test_terminal_sweep_and_shortlist_label_estimated_travel(source, tmp_path, capsys, monkeypatch):
+    """Travel figures say "(estimate)" on an estimate only, in the terminal, sweep.html and the shortlist map.
 
+    run's objective line and polysystem table, sweep's table, sweep.html's travel and objective
+    headings and its chart's travel axis, shortlist's optimum in the terminal and on its map.
     The demo (a road network) is also run as if its travel times were the crow-fly estimate:
     the commands build it through ``build_demo``.
     """
@@ -258,18 +260,28 @@ def test_terminal_tables_label_estimated_travel(source, tmp_path, capsys, monkey
             monkeypatch.setattr(module, "build_demo", lambda **_: built)
     label = ESTIMATE_LABEL if source == "estimate" else ""
 
-    optimise._report(built, solve(built.problem, time_limit=60), tmp_path)
+    plan = solve(built.problem, time_limit=60)
+    optimise._report(built, plan, tmp_path)
     printed = capsys.readouterr().out
     assert f" mean_travel_min{label}  max_travel_min{label} " in printed
+    assert f"objective {plan.objective:.4f}{label}  bound {plan.bound:.4f}{label}  gap " in printed
     sweep = tmp_path / "grid.toml"
     sweep.write_text('[sweep]\nname = "grid"\nbase = "demo"\nmaps = false\n[grid]\nfloor = [50000]\n')
     assert _run("sweep", str(sweep), "--serial", "--no-exports", "--out", str(tmp_path / "sweep")) == 0
     printed += capsys.readouterr().out
     assert f" mean_travel_min{label}  capital_cost " in printed
+    page = (tmp_path / "sweep" / "sweep.html").read_text(encoding="utf-8")
+    for heading in ("objective", "mean travel (min)", "longest (min)"):
+        assert f">{heading}{label}</th>" in page, heading
+    assert f"population-weighted mean travel to the hub (minutes){label}<" in page  # the chart's axis
+    assert (ESTIMATE_LABEL in page) == (source == "estimate")
     assert _run("shortlist", "demo", "--serial", "--no-exports", "--out", str(tmp_path / "shortlist")) == 0
     printed += capsys.readouterr().out
     optimum = json.loads((tmp_path / "shortlist" / "shortlist.json").read_text())["optimum"]
     assert f"optimum {optimum:.4f}{label}, " in printed
+    page = (tmp_path / "shortlist" / "shortlist.html").read_text(encoding="utf-8")
+    assert f"Optimum: {optimum:.4f}{label} (" in page
+    assert (ESTIMATE_LABEL in page) == (source == "estimate")
     assert (ESTIMATE_LABEL in printed) == (source == "estimate")  # a road network's figures: as before
     capital_only = dataclasses.replace(built.problem, objective=Objective({"capital": 1.0}))
     assert objective_estimate_label(capital_only) == ""  # an objective of GBP alone is no travel estimate
