@@ -993,6 +993,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _phase(args: argparse.Namespace) -> int:
     from catchment import outputs
+    from catchment.metrics import objective_estimate_label
     from catchment.plan import status_words
     from catchment.problem import PLACEHOLDER_COSTS_NOTE
     from maps.phasing import write_phasing_outputs
@@ -1030,7 +1031,10 @@ def _phase(args: argparse.Namespace) -> int:
         if code is not None:
             return code
         plan = base.plan
-        described = f"Plan: {plan.status_label}, {len(plan.hub_options)} hubs, objective {base.objective:.4f}."
+        described = (
+            f"Plan: {plan.status_label}, {len(plan.hub_options)} hubs, "
+            f"objective {base.objective:.4f}{objective_estimate_label(problem)}."
+        )
     budget = args.annual_budget[0] if len(args.annual_budget) == 1 else args.annual_budget
     phasing = phase_plan(
         problem,

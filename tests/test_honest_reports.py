@@ -7,6 +7,7 @@ import dataclasses
 import html
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -282,6 +283,10 @@ def test_terminal_sweep_and_shortlist_label_estimated_travel(source, tmp_path, c
     page = (tmp_path / "shortlist" / "shortlist.html").read_text(encoding="utf-8")
     assert f"Optimum: {optimum:.4f}{label} (" in page
     assert (ESTIMATE_LABEL in page) == (source == "estimate")
+    phased = tmp_path / "phase"
+    assert _run("phase", "demo", "--years", "2", "--annual-budget", "1e6", "--no-exports", "--out", str(phased)) == 0
+    printed += capsys.readouterr().out
+    assert re.search(rf"Plan: .*, objective \d+\.\d{{4}}{re.escape(label)}\.\n", printed)
     assert (ESTIMATE_LABEL in printed) == (source == "estimate")  # a road network's figures: as before
     capital_only = dataclasses.replace(built.problem, objective=Objective({"capital": 1.0}))
     assert objective_estimate_label(capital_only) == ""  # an objective of GBP alone is no travel estimate
