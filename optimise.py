@@ -8,7 +8,7 @@
     python optimise.py shortlist SCENARIO.toml|demo [--out DIR] [--scheduler ADDRESS] [--workers N]
     python optimise.py sweep SWEEP.toml [--out DIR] [--scheduler ADDRESS] [--workers N]
     python optimise.py phase SCENARIO.toml|demo --years 5 --annual-budget 5e6 [--carry-over] [--plan FILE]
-    python optimise.py national [--out DIR] [--compare pcn] [--scheduler ADDRESS] [--workers N]
+    python optimise.py national [--out DIR] [--file ROLE=PATH ...] [--compare pcn] [--scheduler ADDRESS] [--workers N]
     python optimise.py app [SCENARIO.toml] [--host 127.0.0.1] [--port PORT] [--data-dir DIR]
 
 Shortlists, sweeps and national runs solve on Dask: a local cluster of --workers processes
@@ -174,6 +174,22 @@ def _plan_argument(text: str) -> Path | str:
     return PCN_PLAN if text == PCN_PLAN else Path(text)
 
 
+def national_file(text: str) -> tuple[str, Path]:
+    """Argparse type of ``national --file``: ``ROLE=PATH``, a role of :data:`catchment.national.NATIONAL_FILES`.
+
+    The path is taken from the current folder (``~`` is the home folder).
+    """
+    from catchment.national import NATIONAL_FILES, unknown_roles  # local: the readers import geopandas
+
+    role, equals, path = text.partition("=")
+    role, path = role.strip(), path.strip()
+    if not equals or not role or not path:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ROLE=PATH; the roles: {', '.join(NATIONAL_FILES)}")
+    if words := unknown_roles([role]):
+        raise argparse.ArgumentTypeError(f"{text!r}: {words}")
+    return role, Path(path).expanduser().absolute()
+
+
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Checks across options, before any data is read (argparse error: exit 2)."""
     for option in ("plan", "against"):
@@ -197,6 +213,14 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             "argument --workers: sets the workers of the local cluster; an existing scheduler (--scheduler) "
             "has its own workers"
         )
+    if args.command == "national":
+        given: dict[str, list[str]] = {}
+        for role, path in args.files:
+            given.setdefault(role, []).append(str(path))
+        for role, paths in given.items():
+            if len(paths) > 1:
+                times = f"{len(paths)} times ({', '.join(paths)})"
+                parser.error(f"argument --file: role {role!r} given {times}; give it once")
     if args.command == "phase" and len(args.annual_budget) not in (1, args.years):
         parser.error(
             f"argument --annual-budget: {len(args.annual_budget)} amounts given for --years "
@@ -338,6 +362,16 @@ def _parser() -> argparse.ArgumentParser:
         help="minimum population per polysystem (default 50,000)",
     )
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
+    na.add_argument(
+        "--file",
+        dest="files",
+        type=national_file,
+        action="append",
+        default=[],
+        metavar="ROLE=PATH",
+        help="read PATH (from the current folder) for one data file role (list_sizes, registrations, ...) instead "
+        "of its default in the data folder; repeatable (an unknown role is refused with the list of roles)",
+    )
     na.add_argument(
         "--compare",
         choices=(PCN_PLAN,),
@@ -1091,6 +1125,7 @@ def _national(args: argparse.Namespace) -> int:
     from catchment import outputs
     from catchment.national import national_subproblems
     from catchment.plan import gap_words, status_words
+    from geodata.cache import file_digest
     from geodata.errors import UnknownCcgError
     from solvers.national import comparison_summary, solve_national
 
@@ -1100,7 +1135,10 @@ def _national(args: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         national = national_subproblems(
-            args.data_dir, ccgs=args.ccg, **({} if args.floor is None else {"floor": args.floor})
+            args.data_dir,
+            ccgs=args.ccg,
+            files=dict(args.files),
+            **({} if args.floor is None else {"floor": args.floor}),
         )
     except UnknownCcgError as exc:
         print(f"\nERROR: --ccg: {exc}. Nothing was written.", file=sys.stderr)
@@ -1109,9 +1147,11 @@ def _national(args: argparse.Namespace) -> int:
     with _cluster(args) as client:
         result = solve_national(national, options=options, client=client, progress=_progress(args, "CCGs"))
     summary = result.summary()
-    comparison = _national_comparison(args, national, result) if args.compare else None
-    if comparison is not None:
+    comparison, mapping_file = _national_comparison(args, national, result) if args.compare else (None, None)
+    if comparison is not None and mapping_file is not None:
         summary["pcn_comparison"] = comparison_summary(comparison)
+        summary["data_files"]["pcn_mapping"] = str(mapping_file)
+        summary["input_files"][str(mapping_file)] = file_digest(mapping_file, cache=False)
     summary["total_s"] = time.perf_counter() - started
     summary.update(outputs.provenance())
     with outputs.atomic_output_dir(out) as staging:
@@ -1121,7 +1161,12 @@ def _national(args: argparse.Namespace) -> int:
             from maps.national import pcn_comparison_html
 
             comparison.to_csv(staging / "pcn_comparison.csv", index=False)
-            page = pcn_comparison_html(comparison, summary["pcn_comparison"], travel_label=national.travel_label)
+            page = pcn_comparison_html(
+                comparison,
+                summary["pcn_comparison"],
+                travel_label=national.travel_label,
+                data_files=summary["data_files"],
+            )
             (staging / "pcn_comparison.html").write_text(page, encoding="utf-8")
     ccgs = result.ccg_summary()
     unplanned = ccgs.loc[
@@ -1181,7 +1226,7 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _national_comparison(args: argparse.Namespace, national, result):  # noqa: ANN001, ANN202 - thin CLI glue
-    """Each CCG's PCNs (read from the mapping file) against its optimised plan."""
+    """Each CCG's PCNs (read from the mapping file) against its optimised plan, and the mapping file read."""
     from geodata.pcn import PCN_MAPPING_FILE, pcn_configuration, read_pcn_mapping
     from geodata.settings import data_dir
     from solvers.national import compare_national
@@ -1193,7 +1238,7 @@ def _national_comparison(args: argparse.Namespace, national, result):  # noqa: A
         for sub in national.subproblems
         if sub.problem is not None
     }
-    return compare_national(result, configurations)
+    return compare_national(result, configurations), root / PCN_MAPPING_FILE
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ r"""England in one run: every GP practice, one polysystem problem per CCG.
   own location when it has no registrations by LSOA;
 * **rules**: the floor (50,000) and nothing else; mean travel minimised.
 
+Each file is read from the data folder under its default name (:data:`NATIONAL_FILES`) unless
+another is given for its role (``files``: list sizes of a later month, say).
+
 A CCG whose whole registered population is below the floor cannot form a polysystem on its
 own: it is returned with its shortfall and not solved, never merged silently with a
 neighbour. Practices in the published files that the loader could not place (no
@@ -40,31 +43,35 @@ from catchment.build import default_options, practice_travel, problem_from_frame
 from catchment.problem import DEFAULT_FLOOR, Objective, Problem, Rules
 from catchment.scenario import REGISTRATIONS_FILE
 from geodata.cache import file_digest
-from geodata.errors import DataWarning, UnknownCcgError
+from geodata.errors import DataWarning, ProblemDefinitionError, UnknownCcgError, close_codes, did_you_mean
+from geodata.ons import LSOA_FILES
+from geodata.practices import PRACTICE_FILES
 from geodata.settings import BNG
-from geodata.tables import isin
+from geodata.tables import isin, require_file
 
 __all__ = [
     "NATIONAL_FILES",
     "CcgSubproblem",
     "NationalInput",
+    "national_paths",
     "national_subproblems",
     "ccg_subproblem",
+    "unknown_roles",
     "default_largest",
     "registrations_by_ccg",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Files read (relative to the data folder).
-NATIONAL_FILES = {
-    "epraccur": "england/epraccur_2019-12.csv",
-    "list_sizes": "england/gp-reg-pat-prac-all_2021-01.csv",
-    "nhs_choices": "england/nhs-choices-gp_2019.csv",
-    "hospitals": "england/nhs-choices-hospital_2018-01.csv",
-    "registrations": REGISTRATIONS_FILE,
-    "centroids": "england/lsoa11-population-weighted-centroids.csv",
-}
+#: Role -> the file read by default (relative to the data folder); another file can be
+#: given for any role (:func:`national_paths`), e.g. list sizes of a later month.
+NATIONAL_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        **{role: PRACTICE_FILES[role] for role in ("epraccur", "list_sizes", "nhs_choices", "hospitals")},
+        "registrations": REGISTRATIONS_FILE,
+        "centroids": LSOA_FILES["centroids"],
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,8 @@ class NationalInput:
         Where the travel times come from (an estimate, in words).
     input_files : Mapping[str, str]
         Path -> SHA-256 of every file read.
+    data_files : Mapping[str, str]
+        Role of :data:`NATIONAL_FILES` -> the path of the file read for it.
     load_s : float
         Seconds spent reading and building.
     """
@@ -136,14 +145,65 @@ class NationalInput:
     travel_label: str
     input_files: Mapping[str, str] = field(default_factory=dict)
     load_s: float = 0.0
+    data_files: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_files", MappingProxyType(dict(self.input_files)))
+        object.__setattr__(self, "data_files", MappingProxyType(dict(self.data_files)))
 
     @property
     def n_practices(self) -> int:
         """Practices accounted for: placed plus left out."""
         return len(self.practices) + len(self.left_out)
+
+
+def unknown_roles(roles: Iterable[str]) -> str:
+    """Words naming every role that is not one of :data:`NATIONAL_FILES`; ``""`` when all are.
+
+    Each unknown role comes with the closest known one, when one is close
+    (:func:`geodata.errors.close_codes`), and the words end with the known roles.
+    """
+    unknown = [str(r) for r in roles if r not in NATIONAL_FILES]
+    if not unknown:
+        return ""
+    close = close_codes(unknown, NATIONAL_FILES)
+    named = ", ".join(f"{role!r}{did_you_mean(close[role])}" for role in unknown)
+    return f"unknown data file role(s) {named}; the roles: {', '.join(NATIONAL_FILES)}"
+
+
+def national_paths(
+    data_dir: str | Path | None = None, *, files: Mapping[str, str | Path] | None = None
+) -> dict[str, Path]:
+    """The file read for each role of :data:`NATIONAL_FILES`.
+
+    Parameters
+    ----------
+    data_dir
+        Folder of the default files; default :func:`geodata.settings.data_dir`.
+    files
+        Role -> a file to read instead of the default (``~`` is the home folder; a relative
+        path is taken from the current folder, not from ``data_dir``).
+
+    Returns
+    -------
+    dict
+        Role -> path, in the order of :data:`NATIONAL_FILES`.
+
+    Raises
+    ------
+    ProblemDefinitionError
+        If ``files`` names a role that is not one of :data:`NATIONAL_FILES` (with the
+        closest known role).
+    """
+    from geodata.settings import data_dir as default_data_dir
+
+    given = dict(files or {})
+    if words := unknown_roles(given):
+        raise ProblemDefinitionError([f"files: {words}"])
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    return {
+        role: Path(given[role]).expanduser() if role in given else root / rel for role, rel in NATIONAL_FILES.items()
+    }
 
 
 def _check_ccgs(ccgs: Iterable[str], list_sizes: pd.DataFrame, *, file: Path) -> None:
@@ -357,6 +417,7 @@ def national_subproblems(
     detour_factor: float = 1.3,
     speed_kph: float = 25.0,
     ccgs: Iterable[str] | None = None,
+    files: Mapping[str, str | Path] | None = None,
 ) -> NationalInput:
     """Every English practice in the data, one subproblem per CCG.
 
@@ -375,6 +436,9 @@ def national_subproblems(
         Crow-fly travel estimate (see :func:`geodata.travel.crow_fly_matrix`).
     ccgs
         Keep only these CCG codes (default: all).
+    files
+        Role of :data:`NATIONAL_FILES` -> the file to read instead of the default (see
+        :func:`national_paths`), e.g. ``{"list_sizes": "gp-reg-pat-prac-all-jul-2025.csv"}``.
 
     Returns
     -------
@@ -382,8 +446,10 @@ def national_subproblems(
 
     Raises
     ------
+    ProblemDefinitionError
+        If ``files`` names an unknown role.
     MissingFileError, InputDataError
-        If a published file is missing or malformed.
+        If a file is missing (checked before any is read) or malformed.
     UnknownCcgError
         If ``ccgs`` names a code that no practice of the list-size file has (checked
         before the other files are read).
@@ -395,13 +461,20 @@ def national_subproblems(
 
     started = time.perf_counter()
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    paths = {role: root / rel for role, rel in NATIONAL_FILES.items()}
+    paths = national_paths(root, files=files)
+    for role, path in paths.items():
+        require_file(path, what=f"{role} file")
     list_sizes = read_list_sizes(paths["list_sizes"])
     if ccgs is not None:
         _check_ccgs(ccgs, list_sizes, file=paths["list_sizes"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
-        practices = load_practices(root)
+        practices = load_practices(
+            root,
+            epraccur_path=paths["epraccur"],
+            list_sizes_path=paths["list_sizes"],
+            nhs_choices_path=paths["nhs_choices"],
+        )
     for w in caught:  # the practices left out are listed in ``left_out`` instead
         if not issubclass(w.category, DataWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -412,10 +485,10 @@ def national_subproblems(
     )
     left_out = universe.loc[~universe["practice_code"].isin(practices["practice_code"])].copy()
     left_out["reason"] = (
-        "no coordinates: not in the NHS Choices GP file and postcode not in Code-Point Open; "
-        "cannot be placed, so left out of planning"
+        f"no coordinates: none usable in {paths['nhs_choices'].name} and postcode not in "
+        f"{Path(PRACTICE_FILES['codepoint']).name}; cannot be placed, so left out of planning"
     )
-    hospitals = load_hospitals(root, sector="NHS")
+    hospitals = load_hospitals(root, sector="NHS", hospitals_path=paths["hospitals"])
     registrations = read_practice_lsoa(paths["registrations"])
     centroids = read_lsoa_centroids(paths["centroids"])
     if ccgs is not None:
@@ -456,6 +529,7 @@ def national_subproblems(
         left_out=left_out[["practice_code", "name", "ccg_code", "list_size", "reason"]].reset_index(drop=True),
         floor=float(floor),
         travel_label=f"estimate: crow-fly x{detour_factor:g} at {speed_kph:g} km/h, patient-weighted over LSOAs",
-        input_files={str(p): file_digest(p, cache=False) for p in paths.values() if p.is_file()},
+        input_files={str(p): file_digest(p, cache=False) for p in paths.values()},
         load_s=time.perf_counter() - started,
+        data_files={role: str(p) for role, p in paths.items()},
     )

@@ -54,7 +54,13 @@ def _cell(value: Any) -> str:
     return escape(value)
 
 
-def pcn_comparison_html(frame: pd.DataFrame, summary: Mapping[str, Any], *, travel_label: str) -> str:
+def pcn_comparison_html(
+    frame: pd.DataFrame,
+    summary: Mapping[str, Any],
+    *,
+    travel_label: str,
+    data_files: Mapping[str, str] | None = None,
+) -> str:
     """The board page of the national comparison.
 
     Parameters
@@ -65,6 +71,9 @@ def pcn_comparison_html(frame: pd.DataFrame, summary: Mapping[str, Any], *, trav
         :func:`solvers.national.comparison_summary`.
     travel_label
         How travel times were measured (e.g. a crow-fly estimate), shown as such.
+    data_files
+        Role -> path of each data file read (``data_files`` of ``national.json``), listed
+        under the table.
 
     Returns
     -------
@@ -82,6 +91,8 @@ def pcn_comparison_html(frame: pd.DataFrame, summary: Mapping[str, Any], *, trav
     ]
     head = "".join(f"<th>{escape(c)}</th>" for c in frame.columns)
     body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in frame.itertuples(False))
+    files = "".join(f"<li>{escape(role)}: {escape(path)}</li>" for role, path in (data_files or {}).items())
+    files_read = f"<h2>Data files read</h2><ul>{files}</ul>" if files else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Today's PCNs against the optimum</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:12px}}
@@ -92,5 +103,6 @@ same rules; travel times: {escape(travel_label)}.</p>
 <table>{"".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)}</table>
 {improvement_chart(frame)}
 <table><tr>{head}</tr>{body}</table>
+{files_read}
 </body></html>
 """

@@ -288,6 +288,7 @@ class NationalResult:
             "load_s": self.national.load_s,
             "solve_s": self.solve_s,
             "input_files": dict(self.national.input_files),
+            "data_files": dict(self.national.data_files),
             "capital_costs_source": costs,
             "capital_costs_note": PLACEHOLDER_COSTS_NOTE if costs == "placeholder" else None,
         }

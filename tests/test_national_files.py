@@ -1,0 +1,153 @@
+"""``national --file ROLE=PATH``: the national run on files of other names and layouts.
+
+A planner with today's files (list sizes of a later month, NHS Digital's registrations by
+LSOA) gives them by role instead of renaming them to the default names. The files are
+built here from the real data in a temporary folder: copies under other names, and the
+registrations of the Redbridge practices (CCG 08N) in NHS Digital's layout.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import optimise
+from catchment.national import NATIONAL_FILES, national_subproblems
+from geodata.errors import ProblemDefinitionError
+from geodata.nhs import read_list_sizes, read_practice_lsoa
+
+REDBRIDGE = "08N"  # 42 practices, 337,420 registered patients (Jan 2021)
+RENAMED = ("list_sizes", "registrations", "hospitals")
+
+
+def _data_dir_without(real_data: Path, folder: Path, roles: tuple[str, ...]) -> Path:
+    """A data folder linking every real file but those of ``roles`` (not there: only --file can give them)."""
+    folder.mkdir()
+    (folder / "england").mkdir()
+    (folder / "postcodes").symlink_to(real_data / "postcodes", target_is_directory=True)
+    absent = {Path(NATIONAL_FILES[role]).name for role in roles}
+    for path in (real_data / "england").iterdir():
+        if path.name not in absent:
+            (folder / "england" / path.name).symlink_to(path)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def today(real_data, tmp_path_factory) -> dict[str, Path]:
+    """Files under the names a planner downloads them with, and a data folder without the defaults."""
+    folder = tmp_path_factory.mktemp("national-files")
+    files = folder / "today"
+    files.mkdir()
+    shutil.copyfile(real_data / NATIONAL_FILES["list_sizes"], files / "gp-reg-pat-prac-all-jul-2025.csv")
+    shutil.copyfile(real_data / NATIONAL_FILES["hospitals"], files / "hospital-sites.csv")
+    sizes = read_list_sizes(real_data / NATIONAL_FILES["list_sizes"])
+    redbridge = set(sizes.loc[sizes["ccg_code"] == REDBRIDGE, "practice_code"])
+    reg = read_practice_lsoa(real_data / NATIONAL_FILES["registrations"])
+    reg = reg.loc[reg["practice_code"].isin(redbridge)]
+    pd.DataFrame(
+        {
+            "PUBLICATION": "GP_PRAC_PAT_LIST",
+            "EXTRACT_DATE": "01JUL2025",
+            "PRACTICE_CODE": reg["practice_code"],
+            "PRACTICE_NAME": "A SURGERY",
+            "LSOA_CODE": reg["lsoa_code"],
+            "SEX": "ALL",
+            "NUMBER_OF_PATIENTS": reg["patients"],
+        }
+    ).to_csv(files / "gp-reg-pat-prac-lsoa-all.csv", index=False)
+    return {
+        "root": folder,
+        "data": _data_dir_without(real_data, folder / "data", RENAMED),
+        "list_sizes": files / "gp-reg-pat-prac-all-jul-2025.csv",
+        "registrations": files / "gp-reg-pat-prac-lsoa-all.csv",
+        "hospitals": files / "hospital-sites.csv",
+    }
+
+
+def test_national_reads_the_files_given_by_role_and_records_them(today, tmp_path, monkeypatch, capsys):
+    """Before, national read only the default names: --file was no option, and a data folder
+    holding today's files under their own names could not be planned."""
+    monkeypatch.chdir(today["root"])  # PATH relative to the current folder
+    out = tmp_path / "national"
+    argv = ["national", "--ccg", REDBRIDGE, "--serial", "--out", str(out), "--data-dir", str(today["data"]), "-q"]
+    argv += ["--file", "list_sizes=today/gp-reg-pat-prac-all-jul-2025.csv"]
+    argv += ["--file", f"registrations={today['registrations']}", "--file", "hospitals=today/hospital-sites.csv"]
+    argv += ["--compare", "pcn"]
+    assert optimise.main(argv) == optimise.EXIT_OK, capsys.readouterr().err
+    assignments = pd.read_csv(out / "assignments.csv")
+    assert len(assignments) == 42 and assignments["population"].sum() == 337_420
+    ccgs = pd.read_csv(out / "ccg_summary.csv")
+    assert ccgs["registrations_covered"].iloc[0] > 0.99  # the patients' LSOAs come from the file given
+    assert ccgs["hospital_sites"].iloc[0] >= 1
+    summary = json.loads((out / "national.json").read_text())
+    given = {role: str(today[role]) for role in RENAMED}
+    defaults = {role: str(today["data"] / rel) for role, rel in NATIONAL_FILES.items() if role not in given}
+    assert summary["data_files"] == {**defaults, **given, "pcn_mapping": summary["data_files"]["pcn_mapping"]}
+    assert set(summary["input_files"]) == set(summary["data_files"].values())
+    page = (out / "pcn_comparison.html").read_text(encoding="utf-8")
+    assert f"<li>list_sizes: {today['list_sizes']}</li>" in page
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("list_size=x.csv", "'list_size=x.csv': unknown data file role(s) 'list_size' (did you mean 'list_sizes'?)"),
+        ("Centroids=x.csv", "unknown data file role(s) 'Centroids' (did you mean 'centroids'?)"),
+        ("stp=x.csv", "unknown data file role(s) 'stp'; the roles: epraccur, list_sizes,"),
+        ("list_sizes", "'list_sizes' is not ROLE=PATH; the roles: epraccur, list_sizes"),
+        ("list_sizes=", "'list_sizes=' is not ROLE=PATH"),
+        ("=x.csv", "'=x.csv' is not ROLE=PATH"),
+    ],
+)
+def test_an_unknown_role_or_a_malformed_value_exits_2_naming_both(value, said, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        optimise.main(["national", "--serial", "--out", str(tmp_path / "out"), "--file", value])
+    assert stopped.value.code == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "argument --file: " in err and said in err and "Traceback" not in err
+
+
+def test_a_role_given_twice_exits_2(tmp_path, capsys):
+    argv = ["national", "--serial", "--out", str(tmp_path / "out"), "--file", "centroids=a.csv"]
+    with pytest.raises(SystemExit) as stopped:
+        optimise.main([*argv, "--file", "centroids=b.csv"])
+    assert stopped.value.code == optimise.EXIT_INPUT
+    assert "argument --file: role 'centroids' given 2 times" in capsys.readouterr().err
+
+
+def test_a_missing_file_given_by_role_exits_2_naming_it(real_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    missing = tmp_path / "lsoa21-centroids.csv"
+    argv = ["national", "--ccg", REDBRIDGE, "--serial", "--out", str(out), "--data-dir", str(real_data), "-q"]
+    assert optimise.main([*argv, "--file", f"centroids={missing}"]) == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"{missing}: centroids file not found" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_the_library_refuses_an_unknown_role(real_data):
+    with pytest.raises(ProblemDefinitionError, match=r"'centroid' \(did you mean 'centroids'\?\)"):
+        national_subproblems(real_data, ccgs=[REDBRIDGE], files={"centroid": "x.csv"})
+
+
+def test_practices_left_out_name_the_coordinates_file_read(real_data, tmp_path):
+    """J82217 (CCG 10X) has no usable coordinates: its reason names the NHS Choices file given, not the default."""
+    choices = tmp_path / "gp-practices-2025.csv"
+    shutil.copyfile(real_data / NATIONAL_FILES["nhs_choices"], choices)
+    national = national_subproblems(real_data, ccgs=["10X"], files={"nhs_choices": choices})
+    reason = national.left_out.set_index("practice_code").loc["J82217", "reason"]
+    assert "none usable in gp-practices-2025.csv" in reason
+    assert national.data_files["nhs_choices"] == str(choices)
+
+
+def test_the_comparison_page_lists_the_files_read_escaped():
+    from maps.national import pcn_comparison_html
+    from solvers.national import PCN_COMPARISON_COLUMNS
+
+    frame = pd.DataFrame(columns=list(PCN_COMPARISON_COLUMNS))
+    page = pcn_comparison_html(frame, {}, travel_label="estimate", data_files={"list_sizes": "/data/<b>jul.csv"})
+    assert "<li>list_sizes: /data/&lt;b&gt;jul.csv</li>" in page and "<b>jul" not in page
