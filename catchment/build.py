@@ -50,6 +50,7 @@ __all__ = [
     "BuiltProblem",
     "problem_from_frames",
     "build_from_scenario",
+    "check_registration_lsoas",
     "unread_data_roles",
     "lsoa_adjacency",
     "practice_travel",
@@ -329,7 +330,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             area_geom = shapely.convex_hull(units.geometry.union_all()).buffer(500.0)
             # areas for maps: the London LSOAs where these practices' patients live
             boundaries = ons.read_lsoa_boundaries(lsoa_paths["boundaries"])
-            _check_registration_lsoas(
+            check_registration_lsoas(
                 every_registration,
                 registrations,
                 file=reg_path,
@@ -444,12 +445,13 @@ _LSOA_FILE_USE: dict[str, tuple[str, str]] = {
 }
 
 
-def _check_registration_lsoas(
+def check_registration_lsoas(
     every: pd.DataFrame,
     selected: pd.DataFrame,
     *,
     file: Path,
     lsoa_files: dict[str, tuple[Path, pd.DataFrame]],
+    give: str = "[data]",
 ) -> None:
     """Warn when the selected practices' patients live in LSOAs the LSOA files in use lack.
 
@@ -459,7 +461,7 @@ def _check_registration_lsoas(
     is of another LSOA vintage than the registrations (:func:`geodata.boundaries.lsoa_vintage`):
     a London boundary file lacks, by design, the LSOAs beyond London where some patients live
     (the contiguity note names those). When the vintages differ, the warning says so and
-    which ``[data]`` files to give.
+    which files to give (the roles after ``give``).
 
     Parameters
     ----------
@@ -471,6 +473,9 @@ def _check_registration_lsoas(
         The registrations file.
     lsoa_files
         Role (a key of :data:`_LSOA_FILE_USE`) -> (file, table with ``lsoa_code``) as read.
+    give
+        How the user gives a file for a role: ``"[data]"`` in a scenario, ``"--file"`` on
+        the national run's command line.
     """
     patients = selected.groupby("lsoa_code")["patients"].sum()
     codes = pd.Series(patients.index.astype(str), index=patients.index)
@@ -507,7 +512,7 @@ def _check_registration_lsoas(
         other_year = next(iter(clashing.values())).year
         advice = (
             f". The registrations are of {vintage} while {others} {'is' if len(clashing) == 1 else 'are'} of LSOA "
-            f"{other_year}; {VINTAGE_NOTE}: give [data] {_and(list(clashing))} of LSOA {vintage.year} (code column "
+            f"{other_year}; {VINTAGE_NOTE}: give {give} {_and(list(clashing))} of LSOA {vintage.year} (code column "
             f"{vintage.code_column}), like the registrations"
         )
     logger.warning("%s: %s%s", file, "; ".join(parts), advice)

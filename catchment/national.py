@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from catchment.build import default_options, practice_travel, problem_from_frames
+from catchment.build import check_registration_lsoas, default_options, practice_travel, problem_from_frames
 from catchment.problem import DEFAULT_FLOOR, Objective, Problem, Rules
 from catchment.scenario import REGISTRATIONS_FILE
 from geodata.cache import file_digest
@@ -495,6 +495,13 @@ def national_subproblems(
         wanted = {str(c) for c in ccgs}
         practices = practices.loc[practices["ccg_code"].isin(wanted)].reset_index(drop=True)
         left_out = left_out.loc[left_out["ccg_code"].isin(wanted)]
+    check_registration_lsoas(
+        registrations,
+        registrations.loc[isin(registrations["practice_code"], practices["practice_code"])],
+        file=paths["registrations"],
+        lsoa_files={"centroids": (paths["centroids"], centroids)},
+        give="--file",
+    )
     by_ccg = registrations_by_ccg(registrations, practices)
     no_rows = registrations.iloc[:0]
     subproblems = []

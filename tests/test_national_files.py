@@ -9,16 +9,20 @@ registrations of the Redbridge practices (CCG 08N) in NHS Digital's layout.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
 import optimise
 from catchment.national import NATIONAL_FILES, national_subproblems
+from geodata.boundaries import LSOA_CODE_FORM
 from geodata.errors import ProblemDefinitionError
 from geodata.nhs import read_list_sizes, read_practice_lsoa
+from geodata.ons import read_lsoa_centroids
 
 REDBRIDGE = "08N"  # 42 practices, 337,420 registered patients (Jan 2021)
 RENAMED = ("list_sizes", "registrations", "hospitals")
@@ -68,7 +72,7 @@ def today(real_data, tmp_path_factory) -> dict[str, Path]:
     }
 
 
-def test_national_reads_the_files_given_by_role_and_records_them(today, tmp_path, monkeypatch, capsys):
+def test_national_reads_the_files_given_by_role_and_records_them(today, tmp_path, monkeypatch, capsys, caplog):
     """Before, national read only the default names: --file was no option, and a data folder
     holding today's files under their own names could not be planned."""
     monkeypatch.chdir(today["root"])  # PATH relative to the current folder
@@ -90,6 +94,7 @@ def test_national_reads_the_files_given_by_role_and_records_them(today, tmp_path
     assert set(summary["input_files"]) == set(summary["data_files"].values())
     page = (out / "pcn_comparison.html").read_text(encoding="utf-8")
     assert f"<li>list_sizes: {today['list_sizes']}</li>" in page
+    assert _vintage_warnings(caplog) == []  # registrations and centroids both of LSOA 2011
 
 
 @pytest.mark.parametrize(
@@ -151,3 +156,72 @@ def test_the_comparison_page_lists_the_files_read_escaped():
     frame = pd.DataFrame(columns=list(PCN_COMPARISON_COLUMNS))
     page = pcn_comparison_html(frame, {}, travel_label="estimate", data_files={"list_sizes": "/data/<b>jul.csv"})
     assert "<li>list_sizes: /data/&lt;b&gt;jul.csv</li>" in page and "<b>jul" not in page
+
+
+@pytest.fixture(scope="module")
+def lsoa21(real_data, tmp_path_factory) -> dict[str, Path]:
+    """The Redbridge practices' registrations on LSOA 2021 codes (column LSOA21CD), and 2021 centroids.
+
+    Each London 2011 LSOA goes to the 2021 LSOA holding its representative point; the 2021
+    centroids are the representative points of the London 2021 LSOAs.
+    """
+    folder = tmp_path_factory.mktemp("national-lsoa21")
+    b21 = gpd.read_file(real_data / "london/lsoa21-boundaries-gen20.gpkg")
+    b11 = gpd.read_file(real_data / "london/lsoa11-boundaries-gen20.gpkg")
+    points11 = gpd.GeoDataFrame({"LSOA11CD": b11["LSOA11CD"]}, geometry=b11.representative_point(), crs=b11.crs)
+    to21 = gpd.sjoin(points11, b21[["LSOA21CD", "geometry"]], predicate="within")
+    to21 = dict(zip(to21["LSOA11CD"], to21["LSOA21CD"], strict=True))
+    sizes = read_list_sizes(real_data / NATIONAL_FILES["list_sizes"])
+    reg = read_practice_lsoa(real_data / NATIONAL_FILES["registrations"])
+    reg = reg.loc[reg["practice_code"].isin(set(sizes.loc[sizes["ccg_code"] == REDBRIDGE, "practice_code"]))]
+    reg = reg.assign(LSOA21CD=reg["lsoa_code"].map(to21).fillna(reg["lsoa_code"]))
+    reg21 = reg.groupby(["practice_code", "LSOA21CD"], as_index=False)["patients"].sum()
+    reg21.rename(columns={"practice_code": "OrganisationCode", "patients": "Patient"}).to_parquet(
+        folder / "registrations21.parquet", index=False
+    )
+    inner = b21.representative_point().to_crs("EPSG:4326")
+    pd.DataFrame({"LSOA21CD": b21["LSOA21CD"], "X": inner.x, "Y": inner.y}).to_csv(
+        folder / "lsoa21-centroids.csv", index=False
+    )
+    return {"registrations": folder / "registrations21.parquet", "centroids": folder / "lsoa21-centroids.csv"}
+
+
+def _vintage_warnings(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and "LSOA code(s) where" in r.getMessage()
+    ]
+
+
+def test_registrations_of_lsoa_2021_with_2011_centroids_warn_as_a_scenario_does(real_data, lsoa21, caplog):
+    """Before, national left the patients of the new 2021 codes out of the travel means without a word."""
+    with caplog.at_level(logging.INFO):
+        national = national_subproblems(real_data, ccgs=[REDBRIDGE], files={"registrations": lsoa21["registrations"]})
+    (message,) = _vintage_warnings(caplog)
+    centroids = read_lsoa_centroids(real_data / NATIONAL_FILES["centroids"])
+    reg = read_practice_lsoa(lsoa21["registrations"])
+    lacking = reg.loc[
+        ~reg["lsoa_code"].isin(set(centroids["lsoa_code"])) & reg["lsoa_code"].str.fullmatch(LSOA_CODE_FORM)
+    ]
+    lacking = lacking.groupby("lsoa_code")["patients"].sum()
+    assert 0 < len(lacking) < reg["lsoa_code"].nunique()
+    assert message.startswith(f"{lsoa21['registrations']}: {len(lacking):,} LSOA code(s) where {lacking.sum():,} of")
+    assert "no centroid in lsoa11-population-weighted-centroids.csv" in message and lacking.idxmax() in message
+    assert (
+        "The registrations are of LSOA 2021 (column LSOA21CD) while lsoa11-population-weighted-centroids.csv" in message
+    )
+    assert "give --file centroids of LSOA 2021 (code column LSOA21CD), like the registrations" in message
+    (sub,) = national.subproblems
+    assert sub.registrations_covered < 1.0  # those patients are indeed left out
+
+
+def test_registrations_of_lsoa_2011_with_2021_centroids_warn(real_data, lsoa21, caplog):
+    with caplog.at_level(logging.INFO):
+        national_subproblems(real_data, ccgs=[REDBRIDGE], files={"centroids": lsoa21["centroids"]})
+    (message,) = _vintage_warnings(caplog)
+    assert "no centroid in lsoa21-centroids.csv" in message
+    assert (
+        "The registrations are of LSOA 2011 (column LSOA11CD) while lsoa21-centroids.csv (column LSOA21CD)" in message
+    )
+    assert "give --file centroids of LSOA 2011 (code column LSOA11CD)" in message
