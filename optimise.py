@@ -1145,7 +1145,7 @@ def _national(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     options = _options(args, mip_gap=args.mip_gap, time_limit=COMMAND_TIME_LIMIT_S)
     with _cluster(args) as client:
-        result = solve_national(national, options=options, client=client, progress=_progress(args, "CCGs"))
+        result = solve_national(national, options=options, client=client, progress=_progress(args, national.area.many))
     summary = result.summary()
     comparison, mapping_file = _national_comparison(args, national, result) if args.compare else (None, None)
     if comparison is not None and mapping_file is not None:
@@ -1166,6 +1166,7 @@ def _national(args: argparse.Namespace) -> int:
                 summary["pcn_comparison"],
                 travel_label=national.travel_label,
                 data_files=summary["data_files"],
+                area=national.area,
             )
             (staging / "pcn_comparison.html").write_text(page, encoding="utf-8")
     ccgs = result.ccg_summary()
@@ -1173,11 +1174,11 @@ def _national(args: argparse.Namespace) -> int:
         ccgs["status"].isin(["below_floor", "infeasible", "unsolved"]) | ~ccgs["validated"].fillna(True)
     ]
     print(
-        f"\nNATIONAL: {summary['ccgs']} CCGs, {summary['practices']:,} practices, {summary['polysystems']:,} "
-        f"polysystems in {summary['total_s']:.1f} s (data {summary['load_s']:.1f} s, "
+        f"\nNATIONAL: {summary['ccgs']} {national.area.many}, {summary['practices']:,} practices, "
+        f"{summary['polysystems']:,} polysystems in {summary['total_s']:.1f} s (data {summary['load_s']:.1f} s, "
         f"solves {summary['solve_s']:.1f} s)"
     )
-    print("CCGs: " + ", ".join(f"{status_words(k)} {v}" for k, v in summary["ccg_status"].items()))
+    print(f"{national.area.many}: " + ", ".join(f"{status_words(k)} {v}" for k, v in summary["ccg_status"].items()))
     print(
         "practices: "
         + ", ".join(f"{k} {v:,}" for k, v in summary["practice_status"].items())
@@ -1190,7 +1191,8 @@ def _national(args: argparse.Namespace) -> int:
         print(f"  {row.ccg_code}: {row.status_label} (gap {gap_words(row.gap)})")
     if summary["hub_sites_shared_by_ccgs"]:
         print(
-            f"hub sites used by more than one CCG's plan (planned independently; see hub_shared_with): "
+            f"hub sites used by the plans of more than one {national.area.one} (planned independently; "
+            f"see hub_shared_with): "
             f"{', '.join(summary['hub_sites_shared_by_ccgs'])}"
         )
     print(f"travel times: {national.travel_label}")
@@ -1200,9 +1202,9 @@ def _national(args: argparse.Namespace) -> int:
         pcn = summary["pcn_comparison"]
         q = {k: pcn["improvement_pct_quantiles"].get(k, math.nan) for k in ("p25", "p50", "p75")}
         print(
-            f"today's PCNs: {pcn['ccgs_where_pcns_break_rules']} of {pcn['ccgs']} CCGs break a rule; "
+            f"today's PCNs: {pcn['ccgs_where_pcns_break_rules']} of {pcn['ccgs']} {national.area.many} break a rule; "
             f"the optimised plans improve mean travel by {q['p50']:.1f}% (median; middle half "
-            f"{q['p25']:.1f}% to {q['p75']:.1f}%) over {pcn['ccgs_compared']} CCGs; "
+            f"{q['p25']:.1f}% to {q['p75']:.1f}%) over {pcn['ccgs_compared']} {national.area.many}; "
             f"{pcn['practices_moved']:,} practices move"
         )
     files = "assignments.csv, polysystems.csv, ccg_summary.csv, coverage.csv, national.json"

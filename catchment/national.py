@@ -51,6 +51,9 @@ from geodata.tables import isin, require_file
 
 __all__ = [
     "NATIONAL_FILES",
+    "AreaWords",
+    "CCG_WORDS",
+    "SUB_ICB_WORDS",
     "CcgSubproblem",
     "NationalInput",
     "national_paths",
@@ -72,6 +75,27 @@ NATIONAL_FILES: Mapping[str, str] = MappingProxyType(
         "centroids": LSOA_FILES["centroids"],
     }
 )
+
+
+@dataclass(frozen=True)
+class AreaWords:
+    """How outputs name the areas planned one by one (each its own problem).
+
+    Attributes
+    ----------
+    one, many : str
+        The singular and the plural, e.g. ``"CCG"``, ``"CCGs"``.
+    """
+
+    one: str
+    many: str
+
+
+#: The CCGs: list sizes of the CCG layout (to June 2022).
+CCG_WORDS = AreaWords("CCG", "CCGs")
+#: List sizes of the sub-ICB layout (July 2022 on, :func:`geodata.nhs.sub_icb_layout`): the
+#: areas are the CCGs' successors, under mostly the same codes, and are not called CCGs alone.
+SUB_ICB_WORDS = AreaWords("CCG (sub-ICB location)", "CCGs (sub-ICB locations)")
 
 
 @dataclass(frozen=True)
@@ -136,6 +160,9 @@ class NationalInput:
         Role of :data:`NATIONAL_FILES` -> the path of the file read for it.
     load_s : float
         Seconds spent reading and building.
+    area : AreaWords
+        How to name the areas: :data:`SUB_ICB_WORDS` when the list sizes are of the sub-ICB
+        layout, else :data:`CCG_WORDS`.
     """
 
     subproblems: tuple[CcgSubproblem, ...]
@@ -146,6 +173,7 @@ class NationalInput:
     input_files: Mapping[str, str] = field(default_factory=dict)
     load_s: float = 0.0
     data_files: Mapping[str, str] = field(default_factory=dict)
+    area: AreaWords = CCG_WORDS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_files", MappingProxyType(dict(self.input_files)))
@@ -270,6 +298,7 @@ def ccg_subproblem(
     largest_practices: int | None = None,
     detour_factor: float = 1.3,
     speed_kph: float = 25.0,
+    area: AreaWords = CCG_WORDS,
 ) -> CcgSubproblem:
     """Build one CCG's subproblem.
 
@@ -288,6 +317,8 @@ def ccg_subproblem(
         LSOA population-weighted centroids: ``lsoa_code``, point geometry (EPSG:27700).
     floor, hospitals_within_m, largest_practices, detour_factor, speed_kph
         See the module docstring.
+    area
+        How the reason of a CCG below the floor names it.
 
     Returns
     -------
@@ -306,8 +337,8 @@ def ccg_subproblem(
             population,
             None,
             shortfall=shortfall,
-            reason=f"the CCG's {population:,.0f} registered patients are {shortfall:,.0f} short of the "
-            f"{floor:,.0f} floor: it cannot form a polysystem on its own (not merged with a neighbour)",
+            reason=f"{population:,.0f} registered patients, {shortfall:,.0f} short of the {floor:,.0f} floor: "
+            f"the {area.one} cannot form a polysystem on its own (not merged with a neighbour)",
         )
     xy = _bng_xy(practices)
     h_xy = _bng_xy(hospitals)
@@ -454,7 +485,7 @@ def national_subproblems(
         If ``ccgs`` names a code that no practice of the list-size file has (checked
         before the other files are read).
     """
-    from geodata.nhs import read_epraccur, read_list_sizes, read_practice_lsoa
+    from geodata.nhs import read_epraccur, read_list_sizes, read_practice_lsoa, sub_icb_layout
     from geodata.ons import read_lsoa_centroids
     from geodata.practices import load_hospitals, load_practices
     from geodata.settings import data_dir as default_data_dir
@@ -465,6 +496,7 @@ def national_subproblems(
     for role, path in paths.items():
         require_file(path, what=f"{role} file")
     list_sizes = read_list_sizes(paths["list_sizes"])
+    area = SUB_ICB_WORDS if sub_icb_layout(list_sizes) else CCG_WORDS
     if ccgs is not None:
         _check_ccgs(ccgs, list_sizes, file=paths["list_sizes"])
     with warnings.catch_warnings(record=True) as caught:
@@ -518,12 +550,14 @@ def national_subproblems(
                 largest_practices=largest_practices,
                 detour_factor=detour_factor,
                 speed_kph=speed_kph,
+                area=area,
             )
         )
     small = sum(1 for s in subproblems if not s.solvable)
     logger.info(
-        "%d CCG(s), %d practice(s); %d CCG(s) below the floor; %d practice(s) left out (no coordinates)",
+        "%d %s, %d practice(s); %d below the floor; %d practice(s) left out (no coordinates)",
         len(subproblems),
+        area.many,
         len(practices),
         small,
         len(left_out),
@@ -539,4 +573,5 @@ def national_subproblems(
         input_files={str(p): file_digest(p, cache=False) for p in paths.values()},
         load_s=time.perf_counter() - started,
         data_files={role: str(p) for role, p in paths.items()},
+        area=area,
     )

@@ -31,7 +31,11 @@ from .settings import MAX_POPULATION, WGS84
 __all__ = [
     "EPRACCUR_COLUMNS",
     "read_epraccur",
+    "LIST_SIZE_COLUMNS",
+    "COMMISSIONER_COLUMNS",
+    "PUBLISHED_COMMISSIONER",
     "read_list_sizes",
+    "sub_icb_layout",
     "read_practice_lsoa",
     "read_nhs_choices_gp",
     "read_nhs_choices_hospitals",
@@ -171,6 +175,23 @@ LIST_SIZE_COLUMNS: dict[str | tuple[str, ...], str] = {
     "NUMBER_OF_PATIENTS": "list_size",
     "EXTRACT_DATE": "extract_date",
 }
+#: The names the commissioner code column has had in the list-size file, the earliest first.
+COMMISSIONER_COLUMNS = next(names for names, tidy in LIST_SIZE_COLUMNS.items() if tidy == "ccg_code")
+#: Key of the ``attrs`` of :func:`read_list_sizes`' frame naming its commissioner code column
+#: as published (``CCG_CODE``, or ``SUB_ICB_LOCATION_CODE`` from July 2022): see
+#: :func:`sub_icb_layout`.
+PUBLISHED_COMMISSIONER = "published_commissioner_column"
+
+
+def sub_icb_layout(list_sizes: pd.DataFrame) -> bool:
+    """Whether list sizes (:func:`read_list_sizes`) name sub-ICB locations, the CCGs' successors.
+
+    Files from July 2022 publish the commissioner code as SUB_ICB_LOCATION_CODE (read as
+    ``ccg_code``, like CCG_CODE before): most codes are the CCGs', but the areas are no
+    longer CCGs. ``False`` for the CCG layout and for a frame that does not say.
+    """
+    published = list_sizes.attrs.get(PUBLISHED_COMMISSIONER)
+    return published in COMMISSIONER_COLUMNS[1:]
 
 
 def read_list_sizes(path: str | Path) -> pd.DataFrame:
@@ -192,7 +213,8 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
     pandas.DataFrame
         One row per practice: ``practice_code`` (str, unique), ``ccg_code`` (str),
         ``ons_ccg_code`` (str), ``postcode`` (str, normalised), ``list_size`` (int64),
-        ``extract_date`` (datetime64).
+        ``extract_date`` (datetime64); ``attrs[PUBLISHED_COMMISSIONER]`` names the
+        commissioner code column as published (:func:`sub_icb_layout`).
 
     Raises
     ------
@@ -241,6 +263,7 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
     out["extract_date"] = dates
     out["postcode"] = normalise_postcode(out["postcode"])
     out = out.reset_index(drop=True)
+    out.attrs[PUBLISHED_COMMISSIONER] = next(name for name, tidy in columns.items() if tidy == "ccg_code")
     logger.info(
         "%s: %s practices, %s registered patients", path.name, f"{len(out):,}", f"{int(out['list_size'].sum()):,}"
     )

@@ -15,19 +15,22 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
+from catchment.national import CCG_WORDS, AreaWords
 from maps.charts import STYLE, figure_svg
 from maps.html import escape
 
 __all__ = ["improvement_chart", "pcn_comparison_html"]
 
 
-def improvement_chart(frame: pd.DataFrame) -> str:
+def improvement_chart(frame: pd.DataFrame, *, area: AreaWords = CCG_WORDS) -> str:
     """Histogram of the improvement in mean travel (%) of the optimised plans over today's PCNs.
 
     Parameters
     ----------
     frame
         :func:`solvers.national.compare_national`.
+    area
+        How to name the areas compared (the vertical axis counts them).
 
     Returns
     -------
@@ -43,7 +46,7 @@ def improvement_chart(frame: pd.DataFrame) -> str:
             ax.axvline(float(np.median(values)), color="#c0392b", linestyle="--", label="median")
             ax.legend(frameon=False)
         ax.set_xlabel("improvement in mean travel over today's PCNs (%)")
-        ax.set_ylabel("CCGs")
+        ax.set_ylabel(area.many)
         ax.spines[["top", "right"]].set_visible(False)
     return figure_svg(fig, name="improvement in mean travel")
 
@@ -60,6 +63,7 @@ def pcn_comparison_html(
     *,
     travel_label: str,
     data_files: Mapping[str, str] | None = None,
+    area: AreaWords = CCG_WORDS,
 ) -> str:
     """The board page of the national comparison.
 
@@ -74,6 +78,9 @@ def pcn_comparison_html(
     data_files
         Role -> path of each data file read (``data_files`` of ``national.json``), listed
         under the table.
+    area
+        How to name the areas compared: CCGs, or CCGs (sub-ICB locations)
+        (:attr:`catchment.national.NationalInput.area`).
 
     Returns
     -------
@@ -82,11 +89,11 @@ def pcn_comparison_html(
     """
     q = summary.get("improvement_pct_quantiles") or {}
     facts = [
-        ("CCGs", f"{summary.get('ccgs', 0):,}"),
-        ("CCGs compared with an optimised plan", f"{summary.get('ccgs_compared', 0):,}"),
-        ("CCGs whose PCNs break a rule", f"{summary.get('ccgs_where_pcns_break_rules', 0):,}"),
+        (area.many, f"{summary.get('ccgs', 0):,}"),
+        (f"{area.many} compared with an optimised plan", f"{summary.get('ccgs_compared', 0):,}"),
+        (f"{area.many} whose PCNs break a rule", f"{summary.get('ccgs_where_pcns_break_rules', 0):,}"),
         ("Median improvement in mean travel", f"{q['p50']:.1f}%" if "p50" in q else "n/a"),
-        ("Middle half of the CCGs", f"{q['p25']:.1f}% to {q['p75']:.1f}%" if "p25" in q else "n/a"),
+        (f"Middle half of the {area.many}", f"{q['p25']:.1f}% to {q['p75']:.1f}%" if "p25" in q else "n/a"),
         ("Practices that would move", f"{summary.get('practices_moved', 0):,}"),
     ]
     head = "".join(f"<th>{escape(c)}</th>" for c in frame.columns)
@@ -97,11 +104,11 @@ def pcn_comparison_html(
 <html lang="en"><head><meta charset="utf-8"><title>Today's PCNs against the optimum</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}th{{background:#eee}}</style></head><body>
-<h1>Today's Primary Care Networks against the optimised plans, CCG by CCG</h1>
-<p>Each CCG's practices, grouped as today (the practice-to-PCN mapping) and as the engine's optimum under the
-same rules; travel times: {escape(travel_label)}.</p>
+<h1>Today's Primary Care Networks against the optimised plans, by {escape(area.one)}</h1>
+<p>The practices of each {escape(area.one)}, grouped as today (the practice-to-PCN mapping) and as the
+engine's optimum under the same rules; travel times: {escape(travel_label)}.</p>
 <table>{"".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)}</table>
-{improvement_chart(frame)}
+{improvement_chart(frame, area=area)}
 <table><tr>{head}</tr>{body}</table>
 {files_read}
 </body></html>

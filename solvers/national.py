@@ -283,6 +283,7 @@ class NationalResult:
             "population_assigned_share": assigned_pop / population if population > 0 else math.nan,
             "polysystems": int(sum(o.record.n_polysystems for o in self.outcomes if o.planned and o.record)),
             "hub_sites_shared_by_ccgs": sorted(set(shared["hub_site_id"])) if len(shared) else [],
+            "area_label": self.national.area.one,
             "floor": self.national.floor,
             "travel_label": self.national.travel_label,
             "load_s": self.national.load_s,
@@ -364,7 +365,9 @@ def solve_national(
     options = options or SolveOptions()
     started = time.perf_counter()
     todo = solve_order(national.subproblems)
-    logger.info("solving %d CCG(s); %d below the floor", len(todo), len(national.subproblems) - len(todo))
+    logger.info(
+        "solving %d %s; %d below the floor", len(todo), national.area.many, len(national.subproblems) - len(todo)
+    )
     records = map_tasks(
         solve_ccg, [s.problem for s in todo], client=client, shared={"options": options}, progress=progress, name="ccg"
     )

@@ -225,3 +225,49 @@ def test_registrations_of_lsoa_2011_with_2021_centroids_warn(real_data, lsoa21, 
         "The registrations are of LSOA 2011 (column LSOA11CD) while lsoa21-centroids.csv (column LSOA21CD)" in message
     )
     assert "give --file centroids of LSOA 2011 (code column LSOA11CD)" in message
+
+
+def test_list_sizes_of_the_sub_icb_layout_are_not_called_ccgs(real_data, tmp_path, capsys):
+    """From July 2022 the list sizes name sub-ICB locations: before, the run called them CCGs."""
+    from geodata.nhs import sub_icb_layout
+
+    text = (real_data / NATIONAL_FILES["list_sizes"]).read_text()
+    header, rest = text.split("\n", 1)
+    relayouted = tmp_path / "gp-reg-pat-prac-all-jul-2025.csv"
+    relayouted.write_text(header.replace("CCG_CODE", "SUB_ICB_LOCATION_CODE") + "\n" + rest)
+    assert sub_icb_layout(read_list_sizes(relayouted)) and not sub_icb_layout(
+        read_list_sizes(real_data / NATIONAL_FILES["list_sizes"])
+    )
+    out = tmp_path / "national"
+    argv = ["national", "--ccg", REDBRIDGE, "--serial", "--out", str(out), "--data-dir", str(real_data), "-q"]
+    assert optimise.main([*argv, "--file", f"list_sizes={relayouted}", "--compare", "pcn"]) == optimise.EXIT_OK
+    printed = capsys.readouterr().out
+    assert "NATIONAL: 1 CCGs (sub-ICB locations), 42 practices" in printed
+    assert "\nCCGs (sub-ICB locations): optimal" in printed and "of 1 CCGs (sub-ICB locations) break a rule" in printed
+    assert json.loads((out / "national.json").read_text())["area_label"] == "CCG (sub-ICB location)"
+    page = (out / "pcn_comparison.html").read_text(encoding="utf-8")
+    assert "against the optimised plans, by CCG (sub-ICB location)</h1>" in page
+    assert "<th>CCGs (sub-ICB locations) whose PCNs break a rule</th>" in page
+
+
+def test_an_area_below_the_floor_is_named_as_the_list_sizes_name_it():
+    from shapely.geometry import Point
+
+    from catchment.national import SUB_ICB_WORDS, ccg_subproblem
+    from geodata.settings import BNG
+
+    practice = gpd.GeoDataFrame(
+        {"practice_code": ["Q1"], "name": ["Q"], "list_size": pd.array([20_000], dtype="Int64")},
+        geometry=[Point(530_000, 180_000)],
+        crs=BNG,
+    )
+    sites = gpd.GeoDataFrame({"site_id": [], "name": []}, geometry=[], crs=BNG)
+    sub = ccg_subproblem(
+        "BBB",
+        practice,
+        sites,
+        pd.DataFrame(columns=["practice_code", "lsoa_code", "patients"]),
+        sites,
+        area=SUB_ICB_WORDS,
+    )
+    assert "30,000 short of the 50,000 floor: the CCG (sub-ICB location) cannot form a polysystem" in sub.reason

@@ -121,10 +121,9 @@ def area_choices(data_dir: Path) -> dict[str, list[tuple[str, str]]]:
     try:
         import pandas as pd
 
-        from geodata.nhs import LIST_SIZE_COLUMNS
+        from geodata.nhs import COMMISSIONER_COLUMNS
 
-        names = next(k for k, tidy in LIST_SIZE_COLUMNS.items() if tidy == "ccg_code")  # either layout
-        sizes = pd.read_csv(data_dir / roles["list_sizes"], usecols=lambda c: c in names, dtype=str)
+        sizes = pd.read_csv(data_dir / roles["list_sizes"], usecols=lambda c: c in COMMISSIONER_COLUMNS, dtype=str)
         found["ccg"] = [(c, c) for c in sorted(sizes.iloc[:, 0].dropna().unique())]
     except (OSError, ValueError, KeyError) as exc:
         logger.warning("no CCG list: %s", exc)
