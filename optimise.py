@@ -174,6 +174,10 @@ def _plan_argument(text: str) -> Path | str:
     return PCN_PLAN if text == PCN_PLAN else Path(text)
 
 
+#: ``national``'s option giving the file of a data role (``ROLE=PATH``), as its messages name it.
+NATIONAL_FILE_OPTION = "--file"
+
+
 def national_file(text: str) -> tuple[str, Path]:
     """Argparse type of ``national --file``: ``ROLE=PATH``, a role of :data:`catchment.national.NATIONAL_FILES`.
 
@@ -220,7 +224,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         for role, paths in given.items():
             if len(paths) > 1:
                 times = f"{len(paths)} times ({', '.join(paths)})"
-                parser.error(f"argument --file: role {role!r} given {times}; give it once")
+                parser.error(f"argument {NATIONAL_FILE_OPTION}: role {role!r} given {times}; give it once")
     if args.command == "phase" and len(args.annual_budget) not in (1, args.years):
         parser.error(
             f"argument --annual-budget: {len(args.annual_budget)} amounts given for --years "
@@ -363,7 +367,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     na.add_argument("--ccg", nargs="+", metavar="CODE", help="only these CCG codes")
     na.add_argument(
-        "--file",
+        NATIONAL_FILE_OPTION,
         dest="files",
         type=national_file,
         action="append",
@@ -1138,6 +1142,7 @@ def _national(args: argparse.Namespace) -> int:
             args.data_dir,
             ccgs=args.ccg,
             files=dict(args.files),
+            give=NATIONAL_FILE_OPTION,
             **({} if args.floor is None else {"floor": args.floor}),
         )
     except UnknownCcgError as exc:

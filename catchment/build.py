@@ -339,6 +339,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
                     "boundaries": (lsoa_paths["boundaries"], boundaries),
                     "imd": (lsoa_paths["imd"], imd),
                 },
+                give="[data]",
             )
             areas = boundaries.loc[isin(boundaries["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
             if scenario.rules.contiguity:
@@ -451,7 +452,7 @@ def check_registration_lsoas(
     *,
     file: Path,
     lsoa_files: dict[str, tuple[Path, pd.DataFrame]],
-    give: str = "[data]",
+    give: str | None = None,
 ) -> None:
     """Warn when the selected practices' patients live in LSOAs the LSOA files in use lack.
 
@@ -461,7 +462,7 @@ def check_registration_lsoas(
     is of another LSOA vintage than the registrations (:func:`geodata.boundaries.lsoa_vintage`):
     a London boundary file lacks, by design, the LSOAs beyond London where some patients live
     (the contiguity note names those). When the vintages differ, the warning says so and
-    which files to give (the roles after ``give``).
+    which files to give, by their data roles.
 
     Parameters
     ----------
@@ -474,8 +475,9 @@ def check_registration_lsoas(
     lsoa_files
         Role (a key of :data:`_LSOA_FILE_USE`) -> (file, table with ``lsoa_code``) as read.
     give
-        How the user gives a file for a role: ``"[data]"`` in a scenario, ``"--file"`` on
-        the national run's command line.
+        How the user gives a file for a role, put before the roles in the advice:
+        ``"[data]"`` for a scenario's table, a command-line option. By default the advice
+        names the roles' files ("give the centroids file of LSOA 2021").
     """
     patients = selected.groupby("lsoa_code")["patients"].sum()
     codes = pd.Series(patients.index.astype(str), index=patients.index)
@@ -510,9 +512,11 @@ def check_registration_lsoas(
     if clashing := {r: theirs for r, theirs in clashing.items() if any(r in roles for roles in gaps.values())}:
         others = _and([f"{lsoa_files[r][0].name} ({theirs.reason})" for r, theirs in clashing.items()])
         other_year = next(iter(clashing.values())).year
+        named = _and(list(clashing))
+        files = f"{give} {named}" if give is not None else f"the {named} file{'s' if len(clashing) > 1 else ''}"
         advice = (
             f". The registrations are of {vintage} while {others} {'is' if len(clashing) == 1 else 'are'} of LSOA "
-            f"{other_year}; {VINTAGE_NOTE}: give {give} {_and(list(clashing))} of LSOA {vintage.year} (code column "
+            f"{other_year}; {VINTAGE_NOTE}: give {files} of LSOA {vintage.year} (code column "
             f"{vintage.code_column}), like the registrations"
         )
     logger.warning("%s: %s%s", file, "; ".join(parts), advice)

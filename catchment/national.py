@@ -449,6 +449,7 @@ def national_subproblems(
     speed_kph: float = 25.0,
     ccgs: Iterable[str] | None = None,
     files: Mapping[str, str | Path] | None = None,
+    give: str | None = None,
 ) -> NationalInput:
     """Every English practice in the data, one subproblem per CCG.
 
@@ -470,6 +471,11 @@ def national_subproblems(
     files
         Role of :data:`NATIONAL_FILES` -> the file to read instead of the default (see
         :func:`national_paths`), e.g. ``{"list_sizes": "gp-reg-pat-prac-all-jul-2025.csv"}``.
+    give
+        How the user gives a file for a role (a command-line option, say), named before the
+        role in the advice when the registrations and the centroids are of two LSOA vintages
+        (:func:`catchment.build.check_registration_lsoas`); by default the advice names the
+        role's file.
 
     Returns
     -------
@@ -532,7 +538,7 @@ def national_subproblems(
         registrations.loc[isin(registrations["practice_code"], practices["practice_code"])],
         file=paths["registrations"],
         lsoa_files={"centroids": (paths["centroids"], centroids)},
-        give="--file",
+        give=give,
     )
     by_ccg = registrations_by_ccg(registrations, practices)
     no_rows = registrations.iloc[:0]

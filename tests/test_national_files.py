@@ -211,7 +211,8 @@ def test_registrations_of_lsoa_2021_with_2011_centroids_warn_as_a_scenario_does(
     assert (
         "The registrations are of LSOA 2021 (column LSOA21CD) while lsoa11-population-weighted-centroids.csv" in message
     )
-    assert "give --file centroids of LSOA 2021 (code column LSOA21CD), like the registrations" in message
+    assert "give the centroids file of LSOA 2021 (code column LSOA21CD), like the registrations" in message
+    assert "--file" not in message  # called from Python: no command-line option to give
     (sub,) = national.subproblems
     assert sub.registrations_covered < 1.0  # those patients are indeed left out
 
@@ -224,6 +225,16 @@ def test_registrations_of_lsoa_2011_with_2021_centroids_warn(real_data, lsoa21, 
     assert (
         "The registrations are of LSOA 2011 (column LSOA11CD) while lsoa21-centroids.csv (column LSOA21CD)" in message
     )
+    assert "give the centroids file of LSOA 2011 (code column LSOA11CD)" in message
+
+
+def test_the_command_line_advises_its_option_for_the_file_of_the_other_vintage(real_data, lsoa21, tmp_path, caplog):
+    """The library names the role's file (above); only the command line names its option, --file."""
+    out = tmp_path / "national"
+    argv = ["national", "--ccg", REDBRIDGE, "--serial", "--out", str(out), "--data-dir", str(real_data), "-q"]
+    with caplog.at_level(logging.INFO):
+        assert optimise.main([*argv, "--file", f"centroids={lsoa21['centroids']}"]) == optimise.EXIT_OK
+    (message,) = _vintage_warnings(caplog)
     assert "give --file centroids of LSOA 2011 (code column LSOA11CD)" in message
 
 
