@@ -44,6 +44,7 @@ from catchment.problem import DEFAULT_FLOOR, Objective, Problem, Rules
 from catchment.scenario import REGISTRATIONS_FILE
 from geodata.cache import file_digest
 from geodata.errors import DataWarning, ProblemDefinitionError, UnknownCcgError, close_codes, did_you_mean
+from geodata.nhs import PUBLISHED_COMMISSIONER
 from geodata.ons import LSOA_FILES
 from geodata.practices import PRACTICE_FILES
 from geodata.settings import BNG
@@ -234,13 +235,18 @@ def national_paths(
     }
 
 
-def _check_ccgs(ccgs: Iterable[str], list_sizes: pd.DataFrame, *, file: Path) -> None:
-    """Raise :class:`UnknownCcgError` naming every requested CCG code the data does not have."""
+def _check_ccgs(ccgs: Iterable[str], list_sizes: pd.DataFrame, *, file: Path, area: AreaWords) -> None:
+    """Raise :class:`UnknownCcgError` naming every requested CCG code the data does not have.
+
+    The error names the file's own commissioner column (``CCG_CODE`` or
+    ``SUB_ICB_LOCATION_CODE``, read as ``ccg_code``) and its areas as ``area`` does.
+    """
     known = set(list_sizes["ccg_code"].dropna().astype(str))
     wanted = [str(c) for c in ccgs]
     unknown = sorted({c for c in wanted if c not in known})
     if not wanted or unknown:
-        raise UnknownCcgError(unknown, known=known, file=file)
+        column = str(list_sizes.attrs[PUBLISHED_COMMISSIONER])
+        raise UnknownCcgError(unknown, known=known, file=file, column=column, area=area.one)
 
 
 def default_largest(population: float, floor: float, n_practices: int) -> int:
@@ -504,7 +510,7 @@ def national_subproblems(
     list_sizes = read_list_sizes(paths["list_sizes"])
     area = SUB_ICB_WORDS if sub_icb_layout(list_sizes) else CCG_WORDS
     if ccgs is not None:
-        _check_ccgs(ccgs, list_sizes, file=paths["list_sizes"])
+        _check_ccgs(ccgs, list_sizes, file=paths["list_sizes"], area=area)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         practices = load_practices(

@@ -251,16 +251,20 @@ class OutputLocationError(CatchmentError):
 
 
 class UnknownCcgError(CatchmentError, ValueError):
-    """CCG codes asked for that the data does not have; names every one and the file."""
+    """CCG codes asked for that the data does not have; names every one, the file and its column.
 
-    def __init__(self, codes: Iterable[str], *, known: Iterable[str], file: object) -> None:
+    ``column`` is the file's own commissioner column (``CCG_CODE``, ``SUB_ICB_LOCATION_CODE``)
+    and ``area`` the word for its areas (``"CCG"``, ``"CCG (sub-ICB location)"``).
+    """
+
+    def __init__(self, codes: Iterable[str], *, known: Iterable[str], file: object, column: str, area: str) -> None:
         self.codes = tuple(codes)
         known = sorted(known)
         sample = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
         close = close_codes(self.codes, known)
         asked = ", ".join(f"{c}{did_you_mean(close[c])}" for c in self.codes) if self.codes else "(none)"
         super().__init__(
-            f"unknown CCG code(s) {asked}: not in column 'ccg_code' of {file} ({len(known)} codes there: {sample})"
+            f"unknown {area} code(s) {asked}: not in column {column!r} of {file} ({len(known)} codes there: {sample})"
         )
 
 

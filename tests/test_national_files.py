@@ -238,14 +238,20 @@ def test_the_command_line_advises_its_option_for_the_file_of_the_other_vintage(r
     assert "give --file centroids of LSOA 2011 (code column LSOA11CD)" in message
 
 
+def _sub_icb_list_sizes(real_data: Path, folder: Path) -> Path:
+    """The real list sizes in the sub-ICB layout of July 2022 on (column SUB_ICB_LOCATION_CODE)."""
+    text = (real_data / NATIONAL_FILES["list_sizes"]).read_text()
+    header, rest = text.split("\n", 1)
+    relayouted = folder / "gp-reg-pat-prac-all-jul-2025.csv"
+    relayouted.write_text(header.replace("CCG_CODE", "SUB_ICB_LOCATION_CODE") + "\n" + rest)
+    return relayouted
+
+
 def test_list_sizes_of_the_sub_icb_layout_are_not_called_ccgs(real_data, tmp_path, capsys):
     """From July 2022 the list sizes name sub-ICB locations: before, the run called them CCGs."""
     from geodata.nhs import sub_icb_layout
 
-    text = (real_data / NATIONAL_FILES["list_sizes"]).read_text()
-    header, rest = text.split("\n", 1)
-    relayouted = tmp_path / "gp-reg-pat-prac-all-jul-2025.csv"
-    relayouted.write_text(header.replace("CCG_CODE", "SUB_ICB_LOCATION_CODE") + "\n" + rest)
+    relayouted = _sub_icb_list_sizes(real_data, tmp_path)
     assert sub_icb_layout(read_list_sizes(relayouted)) and not sub_icb_layout(
         read_list_sizes(real_data / NATIONAL_FILES["list_sizes"])
     )
@@ -282,3 +288,23 @@ def test_an_area_below_the_floor_is_named_as_the_list_sizes_name_it():
         area=SUB_ICB_WORDS,
     )
     assert "30,000 short of the 50,000 floor: the CCG (sub-ICB location) cannot form a polysystem" in sub.reason
+
+
+@pytest.mark.parametrize(
+    ("sub_icb", "said"),
+    [
+        (False, "unknown CCG code(s) ZZZ: not in column 'CCG_CODE' of "),
+        (True, "unknown CCG (sub-ICB location) code(s) ZZZ: not in column 'SUB_ICB_LOCATION_CODE' of "),
+    ],
+)
+def test_an_unknown_ccg_names_the_column_and_the_areas_of_the_list_sizes_read(
+    sub_icb, said, real_data, tmp_path, capsys
+):
+    """Before, the error named the internal column 'ccg_code' and called sub-ICB locations CCGs."""
+    list_sizes = _sub_icb_list_sizes(real_data, tmp_path) if sub_icb else real_data / NATIONAL_FILES["list_sizes"]
+    out = tmp_path / "national"
+    argv = ["national", "--ccg", "ZZZ", "--serial", "--out", str(out), "--data-dir", str(real_data), "-q"]
+    assert optimise.main([*argv, "--file", f"list_sizes={list_sizes}"]) == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"ERROR: --ccg: {said}{list_sizes} (" in err and "ccg_code" not in err and "Traceback" not in err
+    assert not out.exists()

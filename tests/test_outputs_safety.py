@@ -437,7 +437,7 @@ def test_national_unknown_ccg_exits_2_naming_it(out, real_data, capsys):
     )
     err = capsys.readouterr().err
     assert code == optimise.EXIT_INPUT
-    assert "--ccg" in err and "ZZZ" in err and "ccg_code" in err and "Traceback" not in err
+    assert "--ccg" in err and "ZZZ" in err and "not in column 'CCG_CODE'" in err and "Traceback" not in err
     assert "08N" not in err.split("codes there")[0]  # a known code is not reported as unknown
     assert snapshot(out) == before
     assert staging_left(out.parent) == []

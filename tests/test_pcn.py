@@ -146,5 +146,5 @@ def test_a_code_in_other_letter_case_is_suggested_alone():
     assert "unknown CCG code(s) '08n' (did you mean '08N'?)" in str(
         UnknownCodeError("list.csv", kind="ccg", codes=["08n"], known=known)
     )
-    message = str(UnknownCcgError(["08n", "QQQ"], known=known, file="list.csv"))
-    assert message.startswith("unknown CCG code(s) 08n (did you mean '08N'?), QQQ: not in column 'ccg_code'")
+    message = str(UnknownCcgError(["08n", "QQQ"], known=known, file="list.csv", column="CCG_CODE", area="CCG"))
+    assert message.startswith("unknown CCG code(s) 08n (did you mean '08N'?), QQQ: not in column 'CCG_CODE'")
