@@ -218,6 +218,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             "has its own workers"
         )
     if args.command == "national":
+        from catchment.national import PCN_MAPPING_ROLE  # local: the readers import geopandas
+
         given: dict[str, list[str]] = {}
         for role, path in args.files:
             given.setdefault(role, []).append(str(path))
@@ -225,6 +227,10 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             if len(paths) > 1:
                 times = f"{len(paths)} times ({', '.join(paths)})"
                 parser.error(f"argument {NATIONAL_FILE_OPTION}: role {role!r} given {times}; give it once")
+        if PCN_MAPPING_ROLE in given and not args.compare:
+            parser.error(
+                f"argument {NATIONAL_FILE_OPTION}: role {PCN_MAPPING_ROLE!r} is read only with --compare {PCN_PLAN}"
+            )
     if args.command == "phase" and len(args.annual_budget) not in (1, args.years):
         parser.error(
             f"argument --annual-budget: {len(args.annual_budget)} amounts given for --years "
@@ -1129,7 +1135,6 @@ def _national(args: argparse.Namespace) -> int:
     from catchment import outputs
     from catchment.national import national_subproblems
     from catchment.plan import gap_words, status_words
-    from geodata.cache import file_digest
     from geodata.errors import UnknownCcgError
     from solvers.national import comparison_summary, solve_national
 
@@ -1142,6 +1147,7 @@ def _national(args: argparse.Namespace) -> int:
             args.data_dir,
             ccgs=args.ccg,
             files=dict(args.files),
+            compare_pcn=bool(args.compare),
             give=NATIONAL_FILE_OPTION,
             **({} if args.floor is None else {"floor": args.floor}),
         )
@@ -1152,11 +1158,9 @@ def _national(args: argparse.Namespace) -> int:
     with _cluster(args) as client:
         result = solve_national(national, options=options, client=client, progress=_progress(args, national.area.many))
     summary = result.summary()
-    comparison, mapping_file = _national_comparison(args, national, result) if args.compare else (None, None)
-    if comparison is not None and mapping_file is not None:
+    comparison = _national_comparison(national, result) if args.compare else None
+    if comparison is not None:
         summary["pcn_comparison"] = comparison_summary(comparison)
-        summary["data_files"]["pcn_mapping"] = str(mapping_file)
-        summary["input_files"][str(mapping_file)] = file_digest(mapping_file, cache=False)
     summary["total_s"] = time.perf_counter() - started
     summary.update(outputs.provenance())
     with outputs.atomic_output_dir(out) as staging:
@@ -1232,20 +1236,19 @@ def _app(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _national_comparison(args: argparse.Namespace, national, result):  # noqa: ANN001, ANN202 - thin CLI glue
-    """Each CCG's PCNs (read from the mapping file) against its optimised plan, and the mapping file read."""
-    from geodata.pcn import PCN_MAPPING_FILE, pcn_configuration, read_pcn_mapping
-    from geodata.settings import data_dir
+def _national_comparison(national, result):  # noqa: ANN001, ANN202 - thin CLI glue
+    """Each CCG's PCNs (read from the mapping file the national input records) against its optimised plan."""
+    from catchment.national import PCN_MAPPING_ROLE
+    from geodata.pcn import pcn_configuration, read_pcn_mapping
     from solvers.national import compare_national
 
-    root = Path(args.data_dir) if args.data_dir is not None else data_dir()
-    mapping = read_pcn_mapping(root / PCN_MAPPING_FILE)
+    mapping = read_pcn_mapping(national.data_files[PCN_MAPPING_ROLE])
     configurations = {
         sub.ccg_code: pcn_configuration(sub.problem.unit_ids, mapping)
         for sub in national.subproblems
         if sub.problem is not None
     }
-    return compare_national(result, configurations), root / PCN_MAPPING_FILE
+    return compare_national(result, configurations)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@ r"""England in one run: every GP practice, one polysystem problem per CCG.
 * **rules**: the floor (50,000) and nothing else; mean travel minimised.
 
 Each file is read from the data folder under its default name (:data:`NATIONAL_FILES`) unless
-another is given for its role (``files``: list sizes of a later month, say).
+another is given for its role (``files``: list sizes of a later month, say). The
+Code-Point Open column headers and the land boundaries are read when there
+(:data:`OPTIONAL_ROLES`); the practice-to-PCN mapping only to compare the plans with today's
+PCNs (``compare_pcn``).
 
 A CCG whose whole registered population is below the floor cannot form a polysystem on its
 own: it is returned with its shortfall and not solved, never merged silently with a
@@ -46,12 +49,15 @@ from geodata.cache import file_digest
 from geodata.errors import DataWarning, ProblemDefinitionError, UnknownCcgError, close_codes, did_you_mean
 from geodata.nhs import PUBLISHED_COMMISSIONER
 from geodata.ons import LSOA_FILES
+from geodata.pcn import PCN_MAPPING_FILE
 from geodata.practices import PRACTICE_FILES
 from geodata.settings import BNG
 from geodata.tables import isin, require_file
 
 __all__ = [
     "NATIONAL_FILES",
+    "OPTIONAL_ROLES",
+    "PCN_MAPPING_ROLE",
     "AreaWords",
     "CCG_WORDS",
     "SUB_ICB_WORDS",
@@ -67,15 +73,28 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Role of the practice-to-PCN mapping, read only to compare the plans with today's PCNs.
+PCN_MAPPING_ROLE = "pcn_mapping"
 #: Role -> the file read by default (relative to the data folder); another file can be
-#: given for any role (:func:`national_paths`), e.g. list sizes of a later month.
+#: given for any role (:func:`national_paths`), e.g. list sizes of a later month. The roles
+#: of :func:`geodata.practices.load_practices` are those of :data:`PRACTICE_FILES` it reads
+#: for every practice of England (not ``lad_boundaries``: no area is selected).
 NATIONAL_FILES: Mapping[str, str] = MappingProxyType(
     {
-        **{role: PRACTICE_FILES[role] for role in ("epraccur", "list_sizes", "nhs_choices", "hospitals")},
+        **{
+            role: PRACTICE_FILES[role]
+            for role in ("epraccur", "list_sizes", "nhs_choices", "codepoint", "codepoint_headers", "land", "hospitals")
+        },
         "registrations": REGISTRATIONS_FILE,
         "centroids": LSOA_FILES["centroids"],
+        PCN_MAPPING_ROLE: PCN_MAPPING_FILE,
     }
 )
+#: Roles whose default file is read only when the data folder has it, as
+#: :func:`geodata.practices.load_practices` does: without the Code-Point Open column headers
+#: the documented layout is assumed, without the land boundaries the practices' points are
+#: not checked against the land. A file given for one of them must exist.
+OPTIONAL_ROLES = frozenset({"codepoint_headers", "land"})
 
 
 @dataclass(frozen=True)
@@ -158,7 +177,9 @@ class NationalInput:
     input_files : Mapping[str, str]
         Path -> SHA-256 of every file read.
     data_files : Mapping[str, str]
-        Role of :data:`NATIONAL_FILES` -> the path of the file read for it.
+        Role of :data:`NATIONAL_FILES` -> the path of the file read for it (every role but an
+        absent optional one, :data:`OPTIONAL_ROLES`; :data:`PCN_MAPPING_ROLE` only with
+        ``compare_pcn``, for the comparison to read).
     load_s : float
         Seconds spent reading and building.
     area : AreaWords
@@ -201,7 +222,10 @@ def unknown_roles(roles: Iterable[str]) -> str:
 
 
 def national_paths(
-    data_dir: str | Path | None = None, *, files: Mapping[str, str | Path] | None = None
+    data_dir: str | Path | None = None,
+    *,
+    files: Mapping[str, str | Path] | None = None,
+    compare_pcn: bool = False,
 ) -> dict[str, Path]:
     """The file read for each role of :data:`NATIONAL_FILES`.
 
@@ -212,26 +236,40 @@ def national_paths(
     files
         Role -> a file to read instead of the default (``~`` is the home folder; a relative
         path is taken from the current folder, not from ``data_dir``).
+    compare_pcn
+        Include :data:`PCN_MAPPING_ROLE`, read to compare the plans with today's PCNs.
 
     Returns
     -------
     dict
-        Role -> path, in the order of :data:`NATIONAL_FILES`.
+        Role -> path, in the order of :data:`NATIONAL_FILES`: every role but
+        :data:`PCN_MAPPING_ROLE` without ``compare_pcn`` and a role of
+        :data:`OPTIONAL_ROLES` whose default file is absent (not read).
 
     Raises
     ------
     ProblemDefinitionError
         If ``files`` names a role that is not one of :data:`NATIONAL_FILES` (with the
-        closest known role).
+        closest known role), or :data:`PCN_MAPPING_ROLE` without ``compare_pcn`` (it would
+        not be read).
     """
     from geodata.settings import data_dir as default_data_dir
 
     given = dict(files or {})
     if words := unknown_roles(given):
         raise ProblemDefinitionError([f"files: {words}"])
+    if PCN_MAPPING_ROLE in given and not compare_pcn:
+        raise ProblemDefinitionError(
+            [f"files: {PCN_MAPPING_ROLE} is read only to compare the plans with today's PCNs (compare_pcn)"]
+        )
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    return {
+    paths = {
         role: Path(given[role]).expanduser() if role in given else root / rel for role, rel in NATIONAL_FILES.items()
+    }
+    return {
+        role: path
+        for role, path in paths.items()
+        if (role != PCN_MAPPING_ROLE or compare_pcn) and (role not in OPTIONAL_ROLES or role in given or path.is_file())
     }
 
 
@@ -455,6 +493,7 @@ def national_subproblems(
     speed_kph: float = 25.0,
     ccgs: Iterable[str] | None = None,
     files: Mapping[str, str | Path] | None = None,
+    compare_pcn: bool = False,
     give: str | None = None,
 ) -> NationalInput:
     """Every English practice in the data, one subproblem per CCG.
@@ -477,6 +516,9 @@ def national_subproblems(
     files
         Role of :data:`NATIONAL_FILES` -> the file to read instead of the default (see
         :func:`national_paths`), e.g. ``{"list_sizes": "gp-reg-pat-prac-all-jul-2025.csv"}``.
+    compare_pcn
+        Also check and record (``data_files``, ``input_files``) the practice-to-PCN mapping
+        (:data:`PCN_MAPPING_ROLE`), which the comparison with today's PCNs then reads.
     give
         How the user gives a file for a role (a command-line option, say), named before the
         role in the advice when the registrations and the centroids are of two LSOA vintages
@@ -490,7 +532,7 @@ def national_subproblems(
     Raises
     ------
     ProblemDefinitionError
-        If ``files`` names an unknown role.
+        If ``files`` names an unknown role, or the PCN mapping without ``compare_pcn``.
     MissingFileError, InputDataError
         If a file is missing (checked before any is read) or malformed.
     UnknownCcgError
@@ -504,7 +546,7 @@ def national_subproblems(
 
     started = time.perf_counter()
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    paths = national_paths(root, files=files)
+    paths = national_paths(root, files=files, compare_pcn=compare_pcn)
     for role, path in paths.items():
         require_file(path, what=f"{role} file")
     list_sizes = read_list_sizes(paths["list_sizes"])
@@ -518,6 +560,9 @@ def national_subproblems(
             epraccur_path=paths["epraccur"],
             list_sizes_path=paths["list_sizes"],
             nhs_choices_path=paths["nhs_choices"],
+            codepoint_path=paths["codepoint"],
+            codepoint_headers_path=paths.get("codepoint_headers"),
+            land_path=paths.get("land"),
         )
     for w in caught:  # the practices left out are listed in ``left_out`` instead
         if not issubclass(w.category, DataWarning):
@@ -530,7 +575,7 @@ def national_subproblems(
     left_out = universe.loc[~universe["practice_code"].isin(practices["practice_code"])].copy()
     left_out["reason"] = (
         f"no coordinates: none usable in {paths['nhs_choices'].name} and postcode not in "
-        f"{Path(PRACTICE_FILES['codepoint']).name}; cannot be placed, so left out of planning"
+        f"{paths['codepoint'].name}; cannot be placed, so left out of planning"
     )
     hospitals = load_hospitals(root, sector="NHS", hospitals_path=paths["hospitals"])
     registrations = read_practice_lsoa(paths["registrations"])

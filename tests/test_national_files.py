@@ -8,6 +8,7 @@ registrations of the Redbridge practices (CCG 08N) in NHS Digital's layout.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -20,23 +21,29 @@ import pytest
 import optimise
 from catchment.national import NATIONAL_FILES, national_subproblems
 from geodata.boundaries import LSOA_CODE_FORM
-from geodata.errors import ProblemDefinitionError
+from geodata.errors import InputDataError, MissingFileError, ProblemDefinitionError
 from geodata.nhs import read_list_sizes, read_practice_lsoa
 from geodata.ons import read_lsoa_centroids
 
 REDBRIDGE = "08N"  # 42 practices, 337,420 registered patients (Jan 2021)
 RENAMED = ("list_sizes", "registrations", "hospitals")
+#: The files load_practices reads besides the NHS ones, and the PCN mapping of --compare pcn.
+PLACING = {
+    "codepoint": "codepoint-open-2025.csv.gz",
+    "codepoint_headers": "codepoint-headers-2025.csv",
+    "land": "uk-land.geojson",
+    "pcn_mapping": "gp-reg-pat-prac-map-jul-2025.csv",
+}
 
 
 def _data_dir_without(real_data: Path, folder: Path, roles: tuple[str, ...]) -> Path:
     """A data folder linking every real file but those of ``roles`` (not there: only --file can give them)."""
-    folder.mkdir()
-    (folder / "england").mkdir()
-    (folder / "postcodes").symlink_to(real_data / "postcodes", target_is_directory=True)
-    absent = {Path(NATIONAL_FILES[role]).name for role in roles}
-    for path in (real_data / "england").iterdir():
-        if path.name not in absent:
-            (folder / "england" / path.name).symlink_to(path)
+    absent = {NATIONAL_FILES[role] for role in roles}
+    for sub in ("england", "postcodes"):
+        (folder / sub).mkdir(parents=True)
+        for path in (real_data / sub).iterdir():
+            if f"{sub}/{path.name}" not in absent:
+                (folder / sub / path.name).symlink_to(path)
     return folder
 
 
@@ -139,14 +146,75 @@ def test_the_library_refuses_an_unknown_role(real_data):
         national_subproblems(real_data, ccgs=[REDBRIDGE], files={"centroid": "x.csv"})
 
 
-def test_practices_left_out_name_the_coordinates_file_read(real_data, tmp_path):
-    """J82217 (CCG 10X) has no usable coordinates: its reason names the NHS Choices file given, not the default."""
+def test_practices_left_out_name_the_coordinates_files_read(real_data, placing, tmp_path):
+    """J82217 (CCG 10X) has no usable coordinates: its reason names the NHS Choices and Code-Point
+    files given, not the defaults (before, codepoint was no role and the default was named)."""
     choices = tmp_path / "gp-practices-2025.csv"
     shutil.copyfile(real_data / NATIONAL_FILES["nhs_choices"], choices)
-    national = national_subproblems(real_data, ccgs=["10X"], files={"nhs_choices": choices})
+    files = {"nhs_choices": choices, "codepoint": placing["codepoint"]}
+    national = national_subproblems(real_data, ccgs=["10X"], files=files)
     reason = national.left_out.set_index("practice_code").loc["J82217", "reason"]
-    assert "none usable in gp-practices-2025.csv" in reason
+    assert "none usable in gp-practices-2025.csv and postcode not in codepoint-open-2025.csv.gz" in reason
     assert national.data_files["nhs_choices"] == str(choices)
+
+
+@pytest.fixture(scope="module")
+def placing(real_data, tmp_path_factory) -> dict[str, Path]:
+    """The files of :data:`PLACING` under other names, and a data folder without their defaults."""
+    folder = tmp_path_factory.mktemp("national-placing")
+    (folder / "today").mkdir()
+    given = {role: folder / "today" / name for role, name in PLACING.items()}
+    for role, path in given.items():
+        shutil.copyfile(real_data / NATIONAL_FILES[role], path)
+    return {"data": _data_dir_without(real_data, folder / "data", tuple(PLACING)), **given}
+
+
+def test_national_reads_the_placing_files_and_the_pcn_mapping_given_by_role(placing, tmp_path, capsys):
+    """Before, codepoint, codepoint_headers, land and pcn_mapping were no roles: only the data
+    folder's defaults were read (the land check skipped without a word when it had none)."""
+    out = tmp_path / "national"
+    argv = ["national", "--ccg", REDBRIDGE, "--serial", "--out", str(out), "--data-dir", str(placing["data"]), "-q"]
+    for role in PLACING:
+        argv += ["--file", f"{role}={placing[role]}"]
+    assert optimise.main([*argv, "--compare", "pcn"]) == optimise.EXIT_OK, capsys.readouterr().err
+    summary = json.loads((out / "national.json").read_text())
+    for role in PLACING:
+        assert summary["data_files"][role] == str(placing[role])
+        assert summary["input_files"][str(placing[role])] == hashlib.sha256(placing[role].read_bytes()).hexdigest()
+    assert set(summary["input_files"]) == set(summary["data_files"].values())
+    assert summary["pcn_comparison"]["ccgs_compared"] == 1  # the mapping given was read
+    page = (out / "pcn_comparison.html").read_text(encoding="utf-8")
+    assert f"<li>pcn_mapping: {placing['pcn_mapping']}</li>" in page and f"<li>land: {placing['land']}</li>" in page
+
+
+def test_optional_files_absent_are_not_recorded_and_the_pcn_mapping_is_checked_first(placing):
+    """The column headers and the land are read when there (not recorded when not); the PCN
+    mapping only to compare, and then checked before any file is read."""
+    national = national_subproblems(placing["data"], ccgs=[REDBRIDGE], files={"codepoint": placing["codepoint"]})
+    assert {"codepoint_headers", "land", "pcn_mapping"}.isdisjoint(national.data_files)
+    assert set(national.input_files) == set(national.data_files.values())
+    missing = placing["data"] / NATIONAL_FILES["pcn_mapping"]
+    with pytest.raises(MissingFileError, match=f"{missing}: pcn_mapping file not found"):
+        national_subproblems(placing["data"], files={"codepoint": placing["codepoint"]}, compare_pcn=True)
+    with pytest.raises(ProblemDefinitionError, match="pcn_mapping is read only to compare the plans"):
+        national_subproblems(placing["data"], files={"pcn_mapping": placing["pcn_mapping"]})
+
+
+def test_a_pcn_mapping_without_compare_exits_2(tmp_path, capsys):
+    argv = ["national", "--serial", "--out", str(tmp_path / "out"), "--file", "pcn_mapping=map.csv"]
+    with pytest.raises(SystemExit) as stopped:
+        optimise.main(argv)
+    assert stopped.value.code == optimise.EXIT_INPUT
+    assert "argument --file: role 'pcn_mapping' is read only with --compare pcn" in capsys.readouterr().err
+
+
+def test_the_land_given_is_the_land_the_practices_are_checked_against(real_data, tmp_path):
+    """A land file of Rutland alone: the Redbridge practices (and every other) lie off it."""
+    lads = gpd.read_file(real_data / NATIONAL_FILES["land"])
+    rutland = tmp_path / "rutland.geojson"
+    lads.loc[lads["lad17nm"] == "Rutland"].to_file(rutland, driver="GeoJSON")
+    with pytest.raises(InputDataError, match=r"off the land of the UK \(rutland\.geojson"):
+        national_subproblems(real_data, ccgs=[REDBRIDGE], files={"land": rutland})
 
 
 def test_the_comparison_page_lists_the_files_read_escaped():
