@@ -265,6 +265,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
                 imd_path=lsoa_paths["imd"],
                 centroids_path=lsoa_paths["centroids"],
                 land_path=land,
+                lad_boundaries_path=prac_paths["lad_boundaries"],
             )
             if len(lsoas) == 0:
                 raise InputDataError([DataProblem(str(lsoa_paths["boundaries"]), "the selection contains no LSOAs")])
@@ -406,6 +407,8 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
     if scenario.boundaries == "lad":
         if "lad_code" not in units.columns:
             units["lad_code"] = _lad_of_points(units, lad, file=prac_paths["lad_boundaries"])
+        if spec.type == "lsoa" and not spec.file:
+            _check_lsoa_lads(units, boundaries=lsoa_paths["boundaries"], lad_boundaries=prac_paths["lad_boundaries"])
         group_column = "lad_code"
     elif scenario.boundaries == "ccg":
         if "ccg_code" not in units.columns:
@@ -607,6 +610,28 @@ def _lad_of_points(units: gpd.GeoDataFrame, lad: gpd.GeoDataFrame, *, file: Path
             ]
         )
     return codes.astype(str)
+
+
+def _check_lsoa_lads(units: pd.DataFrame, *, boundaries: Path, lad_boundaries: Path) -> None:
+    """Raise naming every LSOA unit without a LAD for ``boundaries = "lad"`` (never one borough of them all).
+
+    An LSOA boundary file without LAD columns takes each LSOA's LAD from the LAD boundary file
+    (:func:`geodata.ons.load_lsoas`); an LSOA that overlaps none of its districts has none.
+    """
+    blank = units["lad_code"].astype(str).eq("").to_numpy()
+    if blank.any():
+        raise InputDataError(
+            [
+                DataProblem(
+                    str(lad_boundaries),
+                    f'[rules] boundaries = "lad": LSOA {u} ({n}) has no LAD: {boundaries.name} names none, and '
+                    "neither its name nor most of its area lies in a LAD of this file; give a LAD boundary file that "
+                    "covers the study area in [data] lad_boundaries",
+                    column="lad_code",
+                )
+                for u, n in zip(units["unit_id"].to_numpy()[blank], units["name"].to_numpy()[blank], strict=True)
+            ]
+        )
 
 
 def _gather_sites(

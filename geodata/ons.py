@@ -7,6 +7,7 @@ Readers return tidy (Geo)DataFrames in EPSG:27700 with snake_case columns;
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import tables as v
 from .boundaries import (
@@ -116,6 +118,9 @@ _LSOA_CODE = CODE_COLUMNS["lsoa_code"]
 _LSOA_NAME = CODE_COLUMNS["name"]
 _LAD_CODE = CODE_COLUMNS["lad_code"]
 _LAD_NAME = CODE_COLUMNS["lad_name"]
+#: ONS names each LSOA after its local authority district, "<LAD name> <MSOA number><letter>"
+#: (``Redbridge 017A``): the LAD name is the part before the number.
+_LSOA_NAME_LAD = re.compile(r"(?P<lad>.+\S) \d{3}[A-Z]")
 
 
 def read_lsoa_centroids(
@@ -377,6 +382,50 @@ def read_imd(path: str | Path) -> pd.DataFrame:
     return out
 
 
+def _lads_of_lsoas(lsoas: gpd.GeoDataFrame, *, boundaries: Path, lad_boundaries: Path) -> gpd.GeoDataFrame:
+    """Each LSOA's LAD code and name from a LAD boundary file, for LSOA boundaries without them.
+
+    ONS's own LSOA boundary files (``LSOA21CD``, ``LSOA21NM``...) name no district. An LSOA
+    takes the LAD of ``lad_boundaries`` whose name begins its own (:data:`_LSOA_NAME_LAD`;
+    exact wherever the LAD file is of the LSOAs' districts), else the LAD covering more than
+    half of its area. An LSOA neither gives keeps ``""`` (with a warning: it cannot be
+    selected by LAD). The counts are logged.
+    """
+    lads = read_lad_boundaries(lad_boundaries)
+    unique = lads.drop_duplicates("lad_name", keep=False)
+    by_name = pd.Series(unique["lad_code"].to_numpy(), index=unique["lad_name"].to_numpy())
+    codes = lsoas["name"].str.extract(_LSOA_NAME_LAD, expand=False).map(by_name)
+    named = int(codes.notna().sum())
+    rest = np.flatnonzero(codes.isna().to_numpy())
+    if rest.size:
+        shapes = np.asarray(lsoas.geometry.array)[rest]
+        districts = np.asarray(lads.geometry.array)
+        row, lad = shapely.STRtree(districts).query(shapes, predicate="intersects")
+        share = shapely.area(shapely.intersection(shapes[row], districts[lad])) / shapely.area(shapes[row])
+        most = share > 0.5
+        codes.iloc[rest[row[most]]] = lads["lad_code"].to_numpy()[lad[most]]
+    none = codes.isna().to_numpy()
+    lsoas["lad_code"] = codes.fillna("").astype(str).to_numpy()
+    lsoas["lad_name"] = lsoas["lad_code"].map(dict(zip(lads["lad_code"], lads["lad_name"], strict=True))).fillna("")
+    logger.info(
+        "%s names no local authority district: each LSOA's is taken from %s (%s by the LAD name that begins the "
+        "LSOA's name, %s by the LAD covering most of its area)",
+        boundaries.name,
+        lad_boundaries.name,
+        f"{named:,}",
+        f"{len(lsoas) - named - int(none.sum()):,}",
+    )
+    if none.any():
+        warnings.warn(
+            f"{boundaries}: {int(none.sum()):,} LSOA(s) have no LAD: {boundaries.name} names none, and neither the "
+            f"name nor most of the area of these lies in a LAD of {lad_boundaries} (they cannot be selected by "
+            f"[units] lad): {v.few(lsoas.loc[none, 'lsoa_code'])}",
+            DataWarning,
+            stacklevel=3,
+        )
+    return lsoas
+
+
 def _other_vintage(vintage: Vintage, other: pd.DataFrame, paths: Mapping[str, Path], *, role: str, what: str) -> str:
     """``"; <the vintages>: give ..."`` when the boundary file and another LSOA file differ in vintage, else ``""``."""
     clash = vintage_clash(
@@ -406,6 +455,7 @@ def load_lsoas(
     imd_path: str | Path | None = None,
     centroids_path: str | Path | None = None,
     land_path: str | Path | None = None,
+    lad_boundaries_path: str | Path | None = None,
 ) -> gpd.GeoDataFrame:
     """LSOAs as planning units: boundary, population, deprivation and weighted centroid.
 
@@ -433,12 +483,17 @@ def load_lsoas(
     land_path
         Boundaries of the land every centroid must lie on (see :func:`read_lsoa_centroids`);
         ``None``: centroids are only checked against Great Britain's grid extent.
+    lad_boundaries_path
+        Local authority district boundaries giving each LSOA its LAD when the boundary file
+        names none (ONS's own LSOA boundary files: see :func:`_lads_of_lsoas`); default
+        :data:`geodata.select.LAD_BOUNDARIES_FILE` in ``data_dir``. Not read otherwise.
 
     Returns
     -------
     geopandas.GeoDataFrame
         In EPSG:27700, one row per LSOA: ``lsoa_code``, ``name``, ``msoa_code``,
-        ``lad_code``, ``lad_name``, ``population`` (mid-2020, int64), the
+        ``lad_code``, ``lad_name`` (the boundary file's, else ``lad_boundaries_path``'s;
+        ``""`` for an LSOA in none of its LADs), ``population`` (mid-2020, int64), the
         ``population_<band>`` age bands, ``imd_score`` and the IMD domain scores (NaN,
         with a :class:`DataWarning`, for LSOAs missing from the IMD file),
         ``centroid_x``/``centroid_y`` (population-weighted centroid, EPSG:27700 metres;
@@ -460,7 +515,7 @@ def load_lsoas(
     DataWarning
         LSOAs of the selection missing from the IMD file (with the vintages when they differ).
     """
-    from .select import select  # select imports this module for LAD boundaries
+    from .select import LAD_BOUNDARIES_FILE, select
 
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     paths = {
@@ -474,11 +529,15 @@ def load_lsoas(
     }
     lsoas = read_lsoa_boundaries(paths["boundaries"])
     vintage = lsoa_vintage(lsoas)
+    lad_source = paths["boundaries"]
+    if not lsoas["lad_code"].astype(bool).any():
+        lad_source = Path(lad_boundaries_path) if lad_boundaries_path is not None else root / LAD_BOUNDARIES_FILE
+        lsoas = _lads_of_lsoas(lsoas, boundaries=paths["boundaries"], lad_boundaries=lad_source)
     if lad is not None:
         try:
             lsoas = select(lsoas, lad=lad)
         except UnknownCodeError as exc:
-            raise UnknownCodeError(paths["boundaries"], kind="lad", codes=exc.codes, known=lsoas["lad_code"]) from None
+            raise UnknownCodeError(lad_source, kind="lad", codes=exc.codes, known=lsoas["lad_code"]) from None
     centroids = read_lsoa_centroids(paths["centroids"], land=land_path)
     lookup = centroids.set_index("lsoa_code").geometry
     known = v.isin(lsoas["lsoa_code"], lookup.index)

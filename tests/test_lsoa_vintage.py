@@ -22,7 +22,7 @@ import optimise
 from catchment.build import build_from_scenario
 from catchment.scenario import read_scenario
 from geodata.boundaries import LAST_LSOA11_CODES, lsoa21_codes, lsoa_vintage
-from geodata.errors import DataWarning
+from geodata.errors import DataWarning, InputDataError
 from geodata.nhs import read_epraccur
 from geodata.ons import load_lsoas, read_lsoa_centroids
 
@@ -253,3 +253,113 @@ def test_lsoa_units_with_an_imd_file_of_2011_say_so(real_data, files21):
     )
     assert "give [data] imd of LSOA 2021, like the boundaries, or boundaries of LSOA 2011" in str(warning.message)
     assert int(lsoas["imd_score"].isna().sum()) == 5
+
+
+@pytest.fixture(scope="module")
+def ons_boundaries21(real_data, tmp_path_factory) -> dict[str, Path]:
+    """London's 2021 LSOAs in the layout of ONS's own boundary files, which name no MSOA or district.
+
+    ``FID, LSOA21CD, LSOA21NM, LSOA21NMW, BNG_E, BNG_N, LAT, LONG, GlobalID``; a copy without
+    LSOA21NM, and the 2022 London boroughs without Barking and Dagenham.
+    """
+    folder = tmp_path_factory.mktemp("ons-lsoa21")
+    b21 = gpd.read_file(real_data / BOUNDARIES_21)
+    inner = b21.representative_point()
+    degrees = inner.to_crs(4326)
+    ons = gpd.GeoDataFrame(
+        {
+            "FID": range(1, len(b21) + 1),
+            "LSOA21CD": b21["LSOA21CD"],
+            "LSOA21NM": b21["LSOA21NM"],
+            "LSOA21NMW": "",
+            "BNG_E": inner.x.round().astype(int),
+            "BNG_N": inner.y.round().astype(int),
+            "LAT": degrees.y.round(5),
+            "LONG": degrees.x.round(5),
+            "GlobalID": [f"{{{i:08X}-0000-4000-8000-000000000000}}" for i in range(len(b21))],
+        },
+        geometry=b21.geometry,
+        crs=b21.crs,
+    )
+    ons.to_file(folder / "LSOA_2021_EW_BFC.gpkg", driver="GPKG")
+    ons.drop(columns="LSOA21NM").to_file(folder / "LSOA_2021_EW_BFC_unnamed.gpkg", driver="GPKG")
+    lads = gpd.read_file(real_data / "london/lad22-boundaries-gen20.gpkg")
+    lads.loc[lads["LAD22CD"] != "E09000002"].to_file(folder / "lad22-without-barking.gpkg", driver="GPKG")
+    return {
+        "boundaries": folder / "LSOA_2021_EW_BFC.gpkg",
+        "unnamed": folder / "LSOA_2021_EW_BFC_unnamed.gpkg",
+        "lads_without_barking": folder / "lad22-without-barking.gpkg",
+    }
+
+
+def test_lsoa_units_on_ons_boundaries_are_selected_by_borough(real_data, files21, ons_boundaries21):
+    """ONS's LSOA boundaries name no district: the borough came out blank and [units] lad found no LSOA."""
+    files = {f"{role}_path": files21[role] for role in ("centroids", "population", "imd")}
+    ons = load_lsoas(real_data, lad="E09000026", boundaries_path=ons_boundaries21["boundaries"], **files)
+    shared = load_lsoas(real_data, lad="E09000026", boundaries_path=files21["boundaries"], **files)
+    assert len(ons) == len(shared) == 164
+    assert ons["lsoa_code"].tolist() == shared["lsoa_code"].tolist()
+    assert set(ons["lad_name"]) == {"Redbridge"}
+
+
+@pytest.mark.parametrize(
+    ("boundaries", "lads"),
+    [
+        ("boundaries", "england/lad17-boundaries-super-generalised.geojson"),  # by the LAD name of each LSOA's name
+        ("unnamed", "london/lad22-boundaries-gen20.gpkg"),  # no names: by the LAD covering most of each LSOA
+    ],
+)
+def test_every_lsoa_of_ons_boundaries_gets_its_borough(real_data, files21, ons_boundaries21, caplog, boundaries, lads):
+    files = {f"{role}_path": files21[role] for role in ("centroids", "population", "imd")}
+    with caplog.at_level(logging.INFO):
+        lsoas = load_lsoas(
+            real_data, boundaries_path=ons_boundaries21[boundaries], lad_boundaries_path=real_data / lads, **files
+        )
+    truth = gpd.read_file(real_data / BOUNDARIES_21).set_index("LSOA21CD")["LAD22CD"]
+    assert len(lsoas) == 4_994
+    assert (lsoas["lad_code"].to_numpy() == truth.loc[lsoas["lsoa_code"]].to_numpy()).all()
+    by_name = 0 if boundaries == "unnamed" else 4_994
+    assert (
+        f"{ons_boundaries21[boundaries].name} names no local authority district: each LSOA's is taken from "
+        f"{Path(lads).name} ({by_name:,} by the LAD name that begins the LSOA's name, {4_994 - by_name:,} by the "
+        "LAD covering most of its area)"
+    ) in caplog.messages
+
+
+def _across_boroughs(tmp_path: Path, data: dict[str, Path]) -> Path:
+    """LSOAs of Redbridge, Newham, Waltham Forest and Barking (floor 30,000) that may not cross a borough line."""
+    text = REDBRIDGE_LSOA.read_text().replace('lad = "E09000026"', "bbox = [0.0, 51.54, 0.12, 51.60]")
+    text = text.replace("floor = 50000\ncontiguity = true", 'floor = 30000\nboundaries = "lad"')
+    path = tmp_path / "across.toml"
+    path.write_text(text + "\n[data]\n" + "".join(f'{role} = "{file}"\n' for role, file in data.items()))
+    return path
+
+
+def test_the_borough_rule_holds_on_ons_boundaries(tmp_path, real_data, files21, ons_boundaries21):
+    """With no district in the LSOA file every LSOA was in borough '': the rule held no LSOA back (9 of 13 crossed)."""
+    data = {role: files21[role] for role in ("centroids", "population", "imd")}
+    ons = build_from_scenario(
+        read_scenario(_across_boroughs(tmp_path, data | {"boundaries": ons_boundaries21["boundaries"]})),
+        data_dir=real_data,
+        cache=False,
+    )
+    counts = ons.units["lad_code"].value_counts().to_dict()
+    assert counts == {"E09000026": 127, "E09000025": 56, "E09000031": 28, "E09000002": 16}
+    shared = build_from_scenario(
+        read_scenario(_across_boroughs(tmp_path, data | {"boundaries": files21["boundaries"]})),
+        data_dir=real_data,
+        cache=False,
+    )
+    assert ons.units["lad_code"].tolist() == shared.units["lad_code"].tolist()
+
+
+def test_the_borough_rule_refuses_lsoas_in_no_borough_of_the_lad_file(tmp_path, real_data, files21, ons_boundaries21):
+    data = {role: files21[role] for role in ("centroids", "population", "imd")}
+    data |= {"boundaries": ons_boundaries21["boundaries"], "lad_boundaries": ons_boundaries21["lads_without_barking"]}
+    scenario = read_scenario(_across_boroughs(tmp_path, data))
+    with pytest.warns(DataWarning, match=r"115 LSOA\(s\) have no LAD"), pytest.raises(InputDataError) as info:
+        build_from_scenario(scenario, data_dir=real_data, cache=False)
+    problems = info.value.problems
+    assert len(problems) == 16  # Barking and Dagenham's LSOAs in the box
+    assert {p.file for p in problems} == {str(ons_boundaries21["lads_without_barking"])}
+    assert problems[0].message.startswith('[rules] boundaries = "lad": LSOA E01000007 (Barking and Dagenham 015A) has ')
