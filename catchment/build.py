@@ -293,7 +293,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
                 nhs_choices_path=prac_paths["nhs_choices"],
                 lad_boundaries_path=prac_paths["lad_boundaries"],
                 codepoint_path=prac_paths["codepoint"],
-                codepoint_headers_path=prac_paths["codepoint_headers"],
+                codepoint_headers_path=_codepoint_headers(scenario, prac_paths),
                 land_path=land,
             )
             dropped = pd.DataFrame(
@@ -612,6 +612,16 @@ def _lad_of_points(units: gpd.GeoDataFrame, lad: gpd.GeoDataFrame, *, file: Path
     return codes.astype(str)
 
 
+def _codepoint_headers(scenario: Scenario, files: dict[str, Path]) -> Path | None:
+    """The Code-Point Open headers file the scenario names in [data], else ``None``.
+
+    ``None`` lets :func:`geodata.practices.load_practices` take the default file when it is
+    there, else the Code-Point zip's own headers file (or the documented layout), so that a
+    data folder holding the zip as published needs no headers file beside it.
+    """
+    return files["codepoint_headers"] if "codepoint_headers" in scenario.data else None
+
+
 def _check_lsoa_lads(units: pd.DataFrame, *, boundaries: Path, lad_boundaries: Path) -> None:
     """Raise naming every LSOA unit without a LAD for ``boundaries = "lad"`` (never one borough of them all).
 
@@ -677,7 +687,7 @@ def _gather_sites(
                 nhs_choices_path=files["nhs_choices"],
                 lad_boundaries_path=files["lad_boundaries"],
                 codepoint_path=files["codepoint"],
-                codepoint_headers_path=files["codepoint_headers"],
+                codepoint_headers_path=_codepoint_headers(scenario, files),
                 land_path=files["land"],
             )
         top = practices_frame.sort_values(["list_size", "practice_code"], ascending=[False, True]).head(

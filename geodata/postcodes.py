@@ -1,13 +1,16 @@
 """Postcodes: OS Code-Point Open and geocoding of postcodes to British National Grid points.
 
-Code-Point Open is published as headerless CSV files (one per postcode area, or bundled);
-the column names are in a separate ``Code-Point_Open_Column_Headers.csv``. Coordinates are
-eastings/northings in EPSG:27700 already, so no reprojection is needed.
+Code-Point Open is published as a zip archive (``codepo_gb.zip``) of headerless CSV files,
+one per postcode area (``Data/CSV/ig.csv``...), with the column names in
+``Doc/Code-Point_Open_Column_Headers.csv``. Coordinates are eastings/northings in
+EPSG:27700 already, so no reprojection is needed.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import zipfile
 from pathlib import Path
 from typing import overload
 
@@ -69,6 +72,17 @@ _HEADER_NAMES: dict[str, str] = {
 #: Positional quality 90: "no coordinates available" in Code-Point Open.
 _NO_COORDINATES = 90
 
+#: The area files and the column headers file in the Code-Point Open zip as published
+#: (``Data/CSV/ab.csv``..., ``Doc/Code-Point_Open_Column_Headers.csv``; case ignored, under
+#: any top folder).
+_ZIP_AREA_FILE = re.compile(r"(?:[^/]+/)*data/csv/[^/]+\.csv", re.IGNORECASE)
+_ZIP_HEADERS_FILE = re.compile(r"(?:[^/]+/)*doc/code-point_open_column_headers\.csv", re.IGNORECASE)
+#: What the Code-Point Open role accepts, as messages say it.
+_ACCEPTED = (
+    "name the Code-Point Open zip as downloaded (codepo_gb.zip), or one CSV file (an area file of its Data/CSV "
+    "folder, or several concatenated; .gz allowed)"
+)
+
 
 @overload
 def normalise_postcode(postcode: str) -> str: ...
@@ -109,9 +123,10 @@ def normalise_postcode(postcode):
     return f"{compact[:-3]} {compact[-3:]}" if len(compact) >= 5 else compact
 
 
-def _header_names(headers_path: str | Path, n_columns: int) -> list[str]:
-    """Tidy column names from a Code-Point ``Column_Headers`` file."""
-    table = v.read_table(headers_path, header=False, what="Code-Point Open column headers file")
+def _header_names(headers_path: str | Path, n_columns: int, *, member: str | None = None) -> list[str]:
+    """Tidy column names from a Code-Point ``Column_Headers`` file (``member`` of a zip archive, if given)."""
+    table = v.read_table(headers_path, header=False, what="Code-Point Open column headers file", member=member)
+    shown = f"{headers_path} ({member})" if member is not None else str(headers_path)
     best: list[str] | None = None
     best_known = -1
     for _, row in table.iterrows():
@@ -120,12 +135,12 @@ def _header_names(headers_path: str | Path, n_columns: int) -> list[str]:
         if names and known >= best_known:
             best, best_known = names, known
     if best is None:
-        raise InputDataError([DataProblem(str(headers_path), "the header file lists no column names")])
+        raise InputDataError([DataProblem(shown, "the header file lists no column names")])
     if len(best) != n_columns:
         raise InputDataError(
             [
                 DataProblem(
-                    str(headers_path),
+                    shown,
                     f"lists {len(best)} column names but the Code-Point data file has {n_columns} columns",
                 )
             ]
@@ -134,7 +149,7 @@ def _header_names(headers_path: str | Path, n_columns: int) -> list[str]:
 
 
 def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) -> gpd.GeoDataFrame:
-    """Read OS Code-Point Open postcodes (headerless CSV, ``.gz`` allowed).
+    """Read OS Code-Point Open postcodes: the zip as published, or headerless CSV (``.gz`` allowed).
 
     Postcodes without coordinates (positional quality 90) are dropped and counted in the
     log.
@@ -142,11 +157,13 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
     Parameters
     ----------
     path
-        Code-Point Open CSV (one area file or a concatenation), optionally gzipped.
+        The Code-Point Open zip archive as downloaded (``codepo_gb.zip``: every area file
+        of its ``Data/CSV`` folder is read), or one CSV file (an area file, or a
+        concatenation), optionally gzipped.
     headers_path
         ``Code-Point_Open_Column_Headers.csv``; either its row of long names or of short
-        codes is understood. When ``None`` the documented layout
-        :data:`CODEPOINT_COLUMNS` is assumed.
+        codes is understood. When ``None``, the zip's own ``Doc/Code-Point_Open_Column_Headers.csv``,
+        else the documented layout :data:`CODEPOINT_COLUMNS`.
 
     Returns
     -------
@@ -168,18 +185,69 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
     MissingFileError
         If ``path`` or ``headers_path`` does not exist.
     InputDataError
-        If the file cannot be decoded, a required column (postcode, easting, northing) is
-        missing, an easting/northing/quality is not a number (row and column named) or a
-        postcode appears twice (every duplicate and its rows named).
+        If ``path`` is a folder, or a zip archive without ``Data/CSV/*.csv`` files; if a file
+        cannot be decoded, a required column (postcode, easting, northing) is missing, an
+        easting/northing/quality is not a number (row and column named; in a zip, the area
+        file too) or a postcode appears twice (every duplicate and its rows named).
     """
-    path = Path(path)
-    table = v.read_table(path, header=False, what="Code-Point Open file")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise InputDataError([DataProblem(str(path), f"a folder, not a Code-Point Open file: {_ACCEPTED}")])
+    v.require_file(path, what="Code-Point Open file")
+    members: list[str | None] = [None]
+    headers_member = None
+    if zipfile.is_zipfile(path):
+        names = _zip_names(path)
+        areas = sorted((name for name in names if _ZIP_AREA_FILE.fullmatch(name)), key=str.lower)
+        if not areas:
+            problem = f"a zip archive without Code-Point Open area files (Data/CSV/*.csv): {_ACCEPTED}"
+            raise InputDataError([DataProblem(str(path), problem)])
+        members = list(areas)
+        if headers_path is None:
+            headers_member = next((name for name in names if _ZIP_HEADERS_FILE.fullmatch(name)), None)
+            headers_path = path if headers_member is not None else None
+    parts = [_read_area_file(path, m, headers_path=headers_path, headers_member=headers_member) for m in members]
+    table = pd.concat([part for part, _ in parts], ignore_index=True)
+    _check_unique_across(path, table, members)
+    n_dropped = sum(dropped for _, dropped in parts)
+    if n_dropped:
+        logger.info(
+            "%s: dropped %s postcode(s) without coordinates (positional quality %d)",
+            path.name,
+            f"{n_dropped:,}",
+            _NO_COORDINATES,
+        )
+    geometry = gpd.points_from_xy(table.pop("easting"), table.pop("northing"), crs=BNG)
+    result = gpd.GeoDataFrame(table.drop(columns="area_file"), geometry=geometry, crs=BNG)
+    source = f" from {len(members):,} area files" if members != [None] else ""
+    logger.info("%s: read %s postcodes%s", path.name, f"{len(result):,}", source)
+    return result
+
+
+def _zip_names(path: Path) -> list[str]:
+    """The names of the files in the zip archive ``path``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InputDataError([DataProblem(str(path), f"not a readable zip archive ({exc})")]) from None
+
+
+def _read_area_file(
+    path: Path, member: str | None, *, headers_path: str | Path | None, headers_member: str | None
+) -> tuple[pd.DataFrame, int]:
+    """One Code-Point Open CSV (``member`` of the zip ``path``, or ``path`` itself), checked.
+
+    Returns its located postcodes (``postcode``, ``quality``, the codes, ``easting``,
+    ``northing`` and ``area_file``) and how many had no coordinates.
+    """
+    table = v.read_table(path, header=False, what="Code-Point Open file", member=member)
     if headers_path is not None:
-        names = _header_names(headers_path, table.shape[1])
+        names = _header_names(headers_path, table.shape[1], member=headers_member)
     else:
         names = list(CODEPOINT_COLUMNS[: table.shape[1]])
     positions = {name: i + 1 for i, name in enumerate(names)}
-    problems = ProblemCollector(path)
+    problems = ProblemCollector(f"{path} ({member})" if member is not None else path)
     for required in ("postcode", "easting", "northing"):
         if required not in positions:
             problems.add(
@@ -206,21 +274,26 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
     problems.raise_if_any()
 
     located = (quality != _NO_COORDINATES).fillna(True) & ~((easting == 0) & (northing == 0))
-    n_dropped = int((~located).sum())
-    if n_dropped:
-        logger.info(
-            "%s: dropped %s postcode(s) without coordinates (positional quality %d)",
-            path.name,
-            f"{n_dropped:,}",
-            _NO_COORDINATES,
-        )
     attributes = [c for c in names if c not in {"easting", "northing", "quality"}]
     out = table.loc[located, attributes].copy()
     out.insert(1, "quality", quality[located])
-    geometry = gpd.points_from_xy(easting[located], northing[located], crs=BNG)
-    result = gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geometry, crs=BNG)
-    logger.info("%s: read %s postcodes", path.name, f"{len(result):,}")
-    return result
+    out["easting"] = easting[located]
+    out["northing"] = northing[located]
+    out["area_file"] = member
+    return out.reset_index(drop=True), int((~located).sum())
+
+
+def _check_unique_across(path: Path, table: pd.DataFrame, members: list[str | None]) -> None:
+    """Raise naming every postcode that two area files of the zip ``path`` both list."""
+    if len(members) < 2:
+        return
+    repeated = table.loc[table["postcode"].duplicated(keep=False)]
+    if repeated.empty:
+        return
+    problems = ProblemCollector(path)
+    for postcode, files in repeated.groupby("postcode", sort=True)["area_file"]:
+        problems.add(f"postcode {postcode!r} is listed in {' and '.join(map(str, files))}", column="1 (postcode)")
+    problems.raise_if_any()
 
 
 def geocode_postcodes(

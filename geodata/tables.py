@@ -26,6 +26,7 @@ import logging
 import re
 import sqlite3
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -106,8 +107,15 @@ def require_file(path: str | Path, *, what: str = "input file") -> Path:
     return path
 
 
-def _raw_bytes(path: Path) -> bytes:
-    """Bytes of ``path``, decompressed when the name ends in ``.gz``."""
+def _raw_bytes(path: Path, member: str | None = None) -> bytes:
+    """Bytes of ``path``, or of its file ``member`` (a zip archive), decompressed when the name ends in ``.gz``."""
+    if member is not None:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return archive.read(member)
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+            problem = DataProblem(str(path), f"cannot read {member} from the zip archive ({exc})")
+            raise InputDataError([problem]) from None
     if path.name.lower().endswith(".gz"):
         try:
             with gzip.open(path, "rb") as handle:
@@ -193,6 +201,7 @@ def read_table(
     header: bool = True,
     what: str = "input file",
     expects: str | None = None,
+    member: str | None = None,
 ) -> pd.DataFrame:
     """Read a delimited text file as strings, indexed by editor line number.
 
@@ -219,6 +228,9 @@ def read_table(
         What the file should be, e.g. ``"a CSV with columns ..."``, added to the message
         when the file is empty or is not a text table at all (JSON, a GeoPackage, a
         workbook, binary data).
+    member
+        The name of the table inside ``path``, a zip archive (e.g. ``Data/CSV/ig.csv``);
+        messages then name the file as ``<path> (<member>)``.
 
     Returns
     -------
@@ -235,7 +247,9 @@ def read_table(
         recognised), cannot be decoded, is empty, or has rows with too many fields.
     """
     path = require_file(path, what=what)
-    raw = _raw_bytes(path)
+    raw = _raw_bytes(path, member)
+    if member is not None:
+        path = Path(f"{path} ({member})")  # as messages name it
     wanted = f"; {expects}" if expects else ""
     kind = _not_text(raw)
     if kind is not None:

@@ -1,0 +1,103 @@
+"""Today's published layouts of the ONS and Ordnance Survey files, built from the real data.
+
+Each file is written in tmp_path in the layout its publisher uses today (nothing is
+fetched): OS Code-Point Open as the zip it is downloaded as.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from catchment.build import build_from_scenario
+from catchment.scenario import REGISTRATIONS_FILE, read_scenario
+from geodata.errors import InputDataError
+from geodata.ons import LSOA_FILES
+from geodata.postcodes import read_codepoint
+from geodata.practices import PRACTICE_FILES, load_practices
+
+ROOT = Path(__file__).resolve().parents[1]
+CODEPOINT = "postcodes/codepoint-open-2014-london-areas.csv.gz"
+HEADERS = "postcodes/Code-Point_Open_Column_Headers.csv"
+
+
+@pytest.fixture(scope="module")
+def codepoint_zip(real_data, tmp_path_factory) -> Path:
+    """Code-Point Open as downloaded: ``Data/CSV/<area>.csv`` (headerless) and ``Doc/`` headers."""
+    areas: dict[str, list[str]] = {}
+    with gzip.open(real_data / CODEPOINT, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            area = re.match(r'"([A-Z]+)', line)
+            assert area is not None
+            areas.setdefault(area.group(1).lower(), []).append(line)
+    path = tmp_path_factory.mktemp("codepoint") / "codepo_gb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for area, lines in sorted(areas.items()):
+            archive.writestr(f"Data/CSV/{area}.csv", "".join(lines))
+        archive.write(real_data / HEADERS, "Doc/Code-Point_Open_Column_Headers.csv")
+        archive.writestr("Doc/licence.txt", "Contains OS data (c) Crown copyright and database right\n")
+    return path
+
+
+def test_codepoint_zip_as_published(real_data, codepoint_zip, caplog):
+    """The zip was refused as "an Excel workbook (.xlsx) or another zip archive"."""
+    with caplog.at_level(logging.INFO, logger="geodata.postcodes"):
+        postcodes = read_codepoint(codepoint_zip)  # the zip's own Doc/ headers
+    assert "codepo_gb.zip: read 217,488 postcodes from 20 area files" in caplog.messages
+    single = read_codepoint(real_data / CODEPOINT, headers_path=real_data / HEADERS)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(postcodes).sort_values("postcode", ignore_index=True),
+        pd.DataFrame(single).sort_values("postcode", ignore_index=True),
+    )
+
+
+def test_codepoint_zip_problems_name_the_area_file(tmp_path):
+    path = tmp_path / "codepo_gb.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("Data/CSV/ig.csv", '"IG1 4DR",10,544000,186900,"E92000001","","","","E09000026",""\n')
+        archive.writestr("Data/CSV/rm.csv", '"RM6 4XX",10,547000,188x00,"E92000001","","","","E09000026",""\n')
+        archive.writestr("Doc/Code-Point_Open_Column_Headers.csv", "PC,PQ,EA,NO,CY,RH,LH,CC,DC,WC\n")
+    with pytest.raises(InputDataError) as info:
+        read_codepoint(path)
+    [problem] = info.value.problems
+    assert (problem.file, problem.row, problem.column) == (f"{path} (Data/CSV/rm.csv)", 1, "4 (northing)")
+    with pytest.raises(InputDataError, match=r"a folder, not a Code-Point Open file: name the Code-Point Open zip"):
+        read_codepoint(tmp_path)
+    empty = tmp_path / "other.zip"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("readme.txt", "no postcodes here\n")
+    with pytest.raises(InputDataError, match=r"a zip archive without Code-Point Open area files \(Data/CSV/\*\.csv\)"):
+        read_codepoint(empty)
+
+
+def test_greenwich_practices_geocoded_from_the_zip(real_data, codepoint_zip):
+    """Y03296 (Clover Health Centre, SE18 6AB) is not in the 2019 NHS Choices file: placed by postcode."""
+    greenwich = load_practices(real_data, ccg="08A", codepoint_path=codepoint_zip).set_index("practice_code")
+    assert greenwich.at["Y03296", "coord_source"] == "codepoint"
+    point = greenwich.at["Y03296", "geometry"]
+    default = load_practices(real_data, ccg="08A").set_index("practice_code").at["Y03296", "geometry"]
+    assert point.equals(default)
+
+
+def test_a_data_folder_holding_only_the_zip_needs_no_headers_file(tmp_path, real_data, codepoint_zip):
+    """Without a headers file beside it, the scenario stopped: "Code-Point Open column headers file not found"."""
+    roles = {
+        role: real_data / default
+        for role, default in (PRACTICE_FILES | LSOA_FILES | {"registrations": REGISTRATIONS_FILE}).items()
+        if role not in {"codepoint", "codepoint_headers", "population"}
+    }
+    roles["codepoint"] = codepoint_zip
+    text = (ROOT / "scenarios/redbridge.toml").read_text().replace('ccg = "08N"', 'ccg = "08A"')
+    text += "\n[data]\n" + "".join(f'{role} = "{path}"\n' for role, path in roles.items())
+    scenario = tmp_path / "greenwich.toml"
+    scenario.write_text(text)
+    folder = tmp_path / "data"  # no postcodes/Code-Point_Open_Column_Headers.csv
+    folder.mkdir()
+    built = build_from_scenario(read_scenario(scenario), data_dir=folder, cache=False)
+    assert "Y03296" in set(built.units["unit_id"])
