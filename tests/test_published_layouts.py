@@ -1,7 +1,8 @@
 """Today's published layouts of the ONS and Ordnance Survey files, built from the real data.
 
 Each file is written in tmp_path in the layout its publisher uses today (nothing is
-fetched): OS Code-Point Open as the zip it is downloaded as.
+fetched): ONS's LSOA (Dec 2021) population-weighted centroids, local authority district
+boundaries of 2023 and 2024, and OS Code-Point Open as the zip it is downloaded as.
 """
 
 from __future__ import annotations
@@ -12,19 +13,77 @@ import re
 import zipfile
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
 from catchment.build import build_from_scenario
 from catchment.scenario import REGISTRATIONS_FILE, read_scenario
+from geodata.boundaries import lsoa_vintage
 from geodata.errors import InputDataError
-from geodata.ons import LSOA_FILES
+from geodata.ons import LSOA_FILES, read_lad_boundaries, read_lsoa_centroids
 from geodata.postcodes import read_codepoint
 from geodata.practices import PRACTICE_FILES, load_practices
+from geodata.settings import BNG
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEPOINT = "postcodes/codepoint-open-2014-london-areas.csv.gz"
 HEADERS = "postcodes/Code-Point_Open_Column_Headers.csv"
+
+
+def test_lsoa_2021_centroids_as_ons_publishes_them(real_data, tmp_path):
+    """``LSOA_PopCentroids_EW_2021_V3.csv``: FID, LSOA21CD, GlobalID, lower-case x, y; no name column."""
+    b21 = gpd.read_file(real_data / "london/lsoa21-boundaries-gen20.gpkg")
+    inner = b21.representative_point()
+    published = pd.DataFrame(
+        {
+            "FID": range(1, len(b21) + 1),
+            "LSOA21CD": b21["LSOA21CD"],
+            "GlobalID": [f"{{{i:08X}-0000-4000-8000-000000000000}}" for i in range(len(b21))],
+            "x": inner.x.round(3),
+            "y": inner.y.round(3),
+        }
+    )
+    path = tmp_path / "LSOA_PopCentroids_EW_2021_V3.csv"
+    published.to_csv(path, index=False)
+    centroids = read_lsoa_centroids(path, land=real_data / PRACTICE_FILES["land"])
+    assert str(lsoa_vintage(centroids)) == "LSOA 2021 (column LSOA21CD)"
+    assert centroids["lsoa_code"].tolist() == b21["LSOA21CD"].tolist()
+    assert (centroids["name"] == "").all()
+    assert centroids.geometry.distance(gpd.GeoSeries(inner.to_numpy(), crs=BNG)).max() < 0.01
+
+
+@pytest.mark.parametrize("year", [23, 24])
+@pytest.mark.parametrize("kind", ["geojson", "gpkg"])
+def test_lad_boundaries_of_later_years(real_data, tmp_path, year, kind):
+    """ONS's LAD files of December 2023 and 2024: GeoJSON in WGS84 or GeoPackage in EPSG:27700."""
+    if kind == "geojson":
+        source = gpd.read_file(real_data / "england/lad17-boundaries-super-generalised.geojson")
+        code, name = "lad17cd", "lad17nm"
+    else:
+        source = gpd.read_file(real_data / "london/lad22-boundaries-gen20.gpkg")
+        code, name = "LAD22CD", "LAD22NM"
+    published = gpd.GeoDataFrame(
+        {
+            "FID": range(1, len(source) + 1),
+            f"LAD{year}CD": source[code],
+            f"LAD{year}NM": source[name],
+            f"LAD{year}NMW": "",
+            "BNG_E": 0,
+            "BNG_N": 0,
+            "LONG": 0.0,
+            "LAT": 0.0,
+            "GlobalID": "",
+        },
+        geometry=source.geometry,
+        crs=source.crs,
+    )
+    path = tmp_path / f"LAD_DEC_20{year}_UK_BGC.{kind}"
+    published.to_crs(4326 if kind == "geojson" else 27700).to_file(path)
+    lads = read_lad_boundaries(path)
+    assert lads.crs.equals(BNG)
+    assert lads["lad_code"].tolist() == source[code].tolist()
+    assert lads.set_index("lad_code").at["E09000026", "lad_name"] == "Redbridge"
 
 
 @pytest.fixture(scope="module")
