@@ -54,7 +54,8 @@ COMMAND_TIME_LIMIT_S = 120.0
 #: limit of ``[solver] time_limit``, ``[sweep] time_limit``, ``--time-limit`` and
 #: :class:`SolverSettings`.
 MAX_TIME_LIMIT_S = 7 * 24 * 3600.0
-#: The accepted time limits in words, as the messages of every reader say them.
+#: The accepted time limits in words, as the command line's message says them (the scenario's
+#: key reader words its range as it does for every number key).
 TIME_LIMIT_RANGE = f"a number of seconds above 0 and at most {MAX_TIME_LIMIT_S:,.0f} (a week)"
 
 

@@ -77,13 +77,15 @@ _IMD_NAMES: dict[str, str] = {
     "Population (Working)": "population_working",
 }
 
+#: The IMD score's column as the Ministry publishes it.
+_IMD_SCORE = "Index of Multiple Deprivation (IMD) Score"
 #: The columns of the Indices of Deprivation as the Ministry publishes them ("File 7: all
 #: ranks, deciles and scores for the indices of deprivation, and population denominators",
 #: 2019 and later editions; LSOA code (2011) or (2021)) that the engine reads: a regular
 #: expression of the published name (case-insensitive) -> the tidy name of :data:`_IMD_NAMES`.
 #: The names, ranks, deciles and local authority columns of that file are not read.
 _IMD_PUBLISHED: dict[str, str] = {
-    r"index of multiple deprivation \(imd\) score": "imd_score",
+    re.escape(_IMD_SCORE): "imd_score",
     r"income score \(rate\)": "income_score",
     r"employment score \(rate\)": "employment_score",
     r"education, skills and training score": "education_score",
@@ -351,8 +353,10 @@ def read_imd(path: str | Path) -> pd.DataFrame:
         table = v.read_table(path, what="IMD file")
     code = v.find_column(table, _LSOA_CODE[0])
     published = {c: tidy for pattern, tidy in _IMD_PUBLISHED.items() if (c := v.find_column(table, pattern + r"\s*"))}
-    if "imd_score" in published.values():  # the published layout: its scores and populations only
-        v.check_columns(table, [code or _LSOA_CODE[1]], file=path)
+    if published:  # the published layout: its scores and populations only
+        v.check_columns(
+            table, [code or _LSOA_CODE[1], *([] if "imd_score" in published.values() else [_IMD_SCORE])], file=path
+        )
         table = table[[code, *published]]
     else:
         v.check_columns(table, [code or _LSOA_CODE[1], "IMD"], file=path)
@@ -437,8 +441,8 @@ def _other_vintage(vintage: Vintage, other: pd.DataFrame, paths: Mapping[str, Pa
     if not clash:
         return ""
     return (
-        f"; {clash}; {VINTAGE_NOTE}: give [data] {role} of LSOA {vintage.year}, like the boundaries, or "
-        f"boundaries of LSOA {lsoa_vintage(other).year}"
+        f"; {clash}; {VINTAGE_NOTE}: give the {what} file (data role {role}) of LSOA {vintage.year}, like the "
+        f"boundaries, or boundaries of LSOA {lsoa_vintage(other).year}"
     )
 
 
@@ -461,7 +465,7 @@ def load_lsoas(
 
     Joins the LSOA boundaries, the populations, the IMD scores and the population-weighted
     centroids (by default the 2011 LSOAs of London, the ONS mid-2020 populations and the
-    IMD 2019; every file must be of one LSOA vintage), then keeps the LSOAs
+    IMD 2019; the files should be of one LSOA vintage: see Raises and Warns), then keeps the LSOAs
     of the selection: ``lad`` by the LSOA's own LAD code, ``bbox``/``polygon`` by its
     population-weighted centroid (see :func:`geodata.select.select`).
 

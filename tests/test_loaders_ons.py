@@ -253,6 +253,10 @@ def test_imd_as_published(england, tmp_path, year):
         read_imd(path)
     assert f"row 5, column '{older}': 'many' is not a number" in str(err.value)  # the file's own name
 
+    published.drop(columns=_FILE_7["IMD"]).to_csv(path, index=False)
+    with pytest.raises(InputDataError, match=r"Index of Multiple Deprivation \(IMD\) Score"):  # not 'IMD'
+        read_imd(path)
+
 
 def test_lsoa_population_as_ons_publishes_lsoa_2021(london, tmp_path):
     """A sheet of ONS's mid-year estimates by LSOA 2021, saved as CSV, reads as the prepared file."""

@@ -208,7 +208,8 @@ def test_a_practice_scenario_on_2021_files_runs_end_to_end(tmp_path, real_data, 
                 "lsoa11-population-weighted-centroids.csv: no centroid for 5 LSOA(s): E01034480",
                 "the boundary file lsoa21-boundaries-gen20.gpkg is of LSOA 2021 (column LSOA21CD) and the centroid "
                 "file lsoa11-population-weighted-centroids.csv of LSOA 2011 (column lsoa11cd)",
-                "give [data] centroids of LSOA 2021, like the boundaries, or boundaries of LSOA 2011",
+                "give the centroid file (data role centroids) of LSOA 2021, like the boundaries, or boundaries of "
+                "LSOA 2011",
             ],
         ),
         (
@@ -216,7 +217,7 @@ def test_a_practice_scenario_on_2021_files_runs_end_to_end(tmp_path, real_data, 
             [
                 "lsoa11-mid2020-population.csv: no population for 5 LSOA(s): E01034480",
                 "the population file lsoa11-mid2020-population.csv of LSOA 2011 (column LSOA11CD)",
-                "give [data] population of LSOA 2021, like the boundaries",
+                "give the population file (data role population) of LSOA 2021, like the boundaries",
             ],
         ),
     ],
@@ -251,7 +252,9 @@ def test_lsoa_units_with_an_imd_file_of_2011_say_so(real_data, files21):
         "the boundary file lsoa21-boundaries-gen20.gpkg is of LSOA 2021 (column LSOA21CD) and the IMD file "
         "lsoa11-imd2019.parquet of LSOA 2011 (column LSOA11CD)" in str(warning.message)
     )
-    assert "give [data] imd of LSOA 2021, like the boundaries, or boundaries of LSOA 2011" in str(warning.message)
+    assert "give the IMD file (data role imd) of LSOA 2021, like the boundaries, or boundaries of LSOA 2011" in str(
+        warning.message
+    )
     assert int(lsoas["imd_score"].isna().sum()) == 5
 
 
