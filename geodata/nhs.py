@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from . import tables as v
@@ -321,6 +322,22 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     if "sex" in table.columns:  # one row per sex, or one for all patients (SEX = ALL)
         sex = table["sex"].astype(str).str.strip().str.upper()
         if (sex == "ALL").any():
+            pairs = table["practice_code"].astype(str).str.strip() + "|" + table["lsoa_code"].astype(str).str.strip()
+            alone = np.flatnonzero(((sex != "ALL") & ~pairs.isin(pairs[sex == "ALL"])).to_numpy())
+            if alone.size:  # rows by sex that no ALL row counts: a mix of two files
+                row = table.index[alone[0]]
+                raise InputDataError(
+                    [
+                        DataProblem(
+                            str(path),
+                            f"{sex.iloc[alone[0]]!r} for a practice and LSOA without a row of ALL patients "
+                            f"({alone.size:,} such row(s)): the file mixes rows of all patients (ALL) and rows by "
+                            "sex; give NHS Digital's file of all patients or its file by sex, not a mix",
+                            row=int(row),
+                            column=published["sex"],
+                        )
+                    ]
+                )
             if not (sex == "ALL").all():
                 logger.info(
                     "%s: %s rows by sex left out (the rows of %s = ALL count every patient)",

@@ -310,6 +310,18 @@ def test_practice_lsoa_by_sex_as_nhs_digital_publishes(england, tmp_path, sexes,
     )
 
 
+def test_practice_lsoa_mixing_all_and_by_sex_rows_is_named(england, tmp_path):
+    """Rows by sex that no ALL row counts would be lost by keeping the ALL rows: a mix is refused."""
+    published, _ = _nhs_digital_layout(england, sexes={"ALL": 1.0})
+    extra = published.iloc[[0]].assign(LSOA_CODE="E01000002", SEX="MALE", NUMBER_OF_PATIENTS=5)
+    published = pd.concat([published, extra], ignore_index=True)
+    path = tmp_path / "gp-reg-pat-prac-lsoa-mixed.csv"
+    published.to_csv(path, index=False)
+    line = len(published) + 1  # the header is line 1
+    with pytest.raises(InputDataError, match=f"row {line}, column 'SEX': 'MALE' for a practice and LSOA without"):
+        read_practice_lsoa(path)
+
+
 def test_practice_lsoa_by_sex_names_a_repeated_row(england, tmp_path):
     published, _ = _nhs_digital_layout(england, sexes={"MALE": 0.5, "FEMALE": 0.5})
     published = pd.concat([published, published.iloc[[3]]], ignore_index=True)
