@@ -498,6 +498,12 @@ def check_registration_lsoas(
             clashing[role] = theirs
             if role != "centroids" and vintage.year == 2021:
                 missing &= lsoa21_codes(codes)  # those the vintage explains, not LSOAs beyond the file's area
+            elif (
+                role == "boundaries"
+                and "centroids" in lsoa_files
+                and not vintage.differs(lsoa_vintage(lsoa_files["centroids"][1]))
+            ):  # 2011 codes located by their own centroids: those within the file's area
+                missing &= _centroid_within(codes, lsoa_files["centroids"][1], table)
         if missing.any():
             gaps.setdefault(tuple(codes[missing]), []).append(role)
     if not gaps:
@@ -523,6 +529,23 @@ def check_registration_lsoas(
             f"{vintage.code_column}), like the registrations"
         )
     logger.warning("%s: %s%s", file, "; ".join(parts), advice)
+
+
+def _centroid_within(codes: pd.Series, centroids: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:
+    """Mask of ``codes`` whose centroid (``centroids``, by ``lsoa_code``) lies in one of ``areas``' polygons.
+
+    A code without a centroid, or a table without geometry, is not within.
+    """
+    inside = np.zeros(len(codes), dtype=bool)
+    if "geometry" not in centroids or "geometry" not in areas or not len(areas):
+        return inside
+    points = pd.Series(np.asarray(centroids.geometry.array, dtype=object), index=centroids["lsoa_code"].to_numpy())
+    found = codes.map(points.to_dict())
+    known = np.flatnonzero(found.notna().to_numpy())
+    if known.size:
+        hit, _ = shapely.STRtree(np.asarray(areas.geometry.array)).query(found.to_numpy()[known], predicate="within")
+        inside[known[hit]] = True
+    return inside
 
 
 def _and(items: list[str]) -> str:

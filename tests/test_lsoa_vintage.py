@@ -366,3 +366,32 @@ def test_the_borough_rule_refuses_lsoas_in_no_borough_of_the_lad_file(tmp_path, 
     assert len(problems) == 16  # Barking and Dagenham's LSOAs in the box
     assert {p.file for p in problems} == {str(ons_boundaries21["lads_without_barking"])}
     assert problems[0].message.startswith('[rules] boundaries = "lad": LSOA E01000007 (Barking and Dagenham 015A) has ')
+
+
+def test_2011_registrations_on_2021_boundaries_count_only_the_lsoas_the_vintage_explains(real_data, caplog):
+    """LSOAs beyond the boundary file's area (Redbridge patients in Essex) are not blamed on the vintage.
+
+    Of the 1,683 LSOAs where Redbridge practices' patients live, 393 are not in London's 2021
+    boundaries: 71 are London's 2011 LSOAs that the 2021 revision recoded, the rest lie outside
+    London. Only the 71 are named (before: all 393, as if the vintage explained them).
+    """
+    from catchment.build import check_registration_lsoas
+    from geodata.nhs import read_practice_lsoa
+    from geodata.ons import read_lsoa_boundaries
+
+    every = read_practice_lsoa(real_data / "england" / "gp-reg-pat-prac-lsoa_2022.parquet")
+    selected = every.loc[every["practice_code"].str.startswith("F86")]
+    centroids = read_lsoa_centroids(real_data / "england" / "lsoa11-population-weighted-centroids.csv")
+    boundaries21 = read_lsoa_boundaries(real_data / "london" / "lsoa21-boundaries-gen20.gpkg")
+    boundaries11 = read_lsoa_boundaries(real_data / "london" / "lsoa11-boundaries-gen20.gpkg")
+    recoded = set(selected["lsoa_code"]) & set(boundaries11["lsoa_code"]) - set(boundaries21["lsoa_code"])
+    with caplog.at_level(logging.WARNING, logger="catchment.build"):
+        check_registration_lsoas(
+            every,
+            selected,
+            file=Path("registrations.parquet"),
+            lsoa_files={"centroids": (Path("c.csv"), centroids), "boundaries": (Path("b21.gpkg"), boundaries21)},
+        )
+    (message,) = _vintage_warnings(caplog)
+    assert message.startswith(f"registrations.parquet: {len(recoded)} LSOA code(s) where ")
+    assert len(recoded) == 71
