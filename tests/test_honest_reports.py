@@ -239,6 +239,14 @@ def test_estimated_travel_times_are_labelled_in_every_output(redbridge_run):
     assert page.count(f"min{ESTIMATE_LABEL}") > 40  # the key, every hub's and every practice's popup
 
 
+def _demo_sweep(tmp_path: Path, capsys) -> str:
+    """Run a one-point sweep of the demo into ``tmp_path / "sweep"``; return what it printed."""
+    sweep = tmp_path / "grid.toml"
+    sweep.write_text('[sweep]\nname = "grid"\nbase = "demo"\nmaps = false\n[grid]\nfloor = [50000]\n')
+    assert _run("sweep", str(sweep), "--serial", "--no-exports", "--out", str(tmp_path / "sweep")) == 0
+    return capsys.readouterr().out
+
+
 @pytest.mark.parametrize("source", ["network", "estimate"])
 def test_terminal_sweep_and_shortlist_label_estimated_travel(source, tmp_path, capsys, monkeypatch):
     """Travel figures say "(estimate)" on an estimate only, in the terminal, sweep.html and the shortlist map.
@@ -266,10 +274,7 @@ def test_terminal_sweep_and_shortlist_label_estimated_travel(source, tmp_path, c
     printed = capsys.readouterr().out
     assert f" mean_travel_min{label}  max_travel_min{label} " in printed
     assert f"objective {plan.objective:.4f}{label}  bound {plan.bound:.4f}{label}  gap " in printed
-    sweep = tmp_path / "grid.toml"
-    sweep.write_text('[sweep]\nname = "grid"\nbase = "demo"\nmaps = false\n[grid]\nfloor = [50000]\n')
-    assert _run("sweep", str(sweep), "--serial", "--no-exports", "--out", str(tmp_path / "sweep")) == 0
-    printed += capsys.readouterr().out
+    printed += _demo_sweep(tmp_path, capsys)
     assert f" mean_travel_min{label}  capital_cost " in printed
     page = (tmp_path / "sweep" / "sweep.html").read_text(encoding="utf-8")
     for heading in ("objective", "mean travel (min)", "longest (min)"):
@@ -315,10 +320,7 @@ def test_terminal_tables_head_placeholder_capital(costs, tmp_path, capsys, monke
     optimise._report(built, solve(built.problem, time_limit=60), tmp_path)
     printed = capsys.readouterr().out
     assert f" max_travel_min  {heading}\n" in printed
-    sweep = tmp_path / "grid.toml"
-    sweep.write_text('[sweep]\nname = "grid"\nbase = "demo"\nmaps = false\n[grid]\nfloor = [50000]\n')
-    assert _run("sweep", str(sweep), "--serial", "--no-exports", "--out", str(tmp_path / "sweep")) == 0
-    printed += capsys.readouterr().out
+    printed += _demo_sweep(tmp_path, capsys)
     assert f" mean_travel_min  {heading}  n_polysystems " in printed
     assert (PLACEHOLDER_LABEL in printed) == (costs == "placeholder")  # supplied costs: as before
 
