@@ -36,7 +36,7 @@ from catchment.demo import build_demo
 from catchment.frames import BuiltProblem, default_options, problem_from_frames
 from catchment.problem import DroppedUnit
 from catchment.readers import SITE_COLUMNS, read_options_file, read_sites_file, read_units_file
-from catchment.scenario import REGISTRATIONS_FILE, Scenario, UnitsSpec
+from catchment.scenario import LSOA_LOOKUP_ROLE, REGISTRATIONS_FILE, Scenario, UnitsSpec
 from catchment.territories import TERRITORY_COLUMN, PracticeLinks, practice_links
 from catchment.travel import check_matrix_covers_practices, practice_travel, scenario_travel
 from geodata import tables as v
@@ -51,6 +51,7 @@ __all__ = [
     "problem_from_frames",
     "build_from_scenario",
     "check_registration_lsoas",
+    "carry_registrations",
     "unread_data_roles",
     "lsoa_adjacency",
     "practice_travel",
@@ -180,7 +181,8 @@ def unread_data_roles(scenario: Scenario) -> list[str]:
     hospitals_within_m``; the practice files for practice units selected from the published
     data or for ``[sites] largest_practices``; the LSOA files for LSOA units (practice units
     read the centroids, IMD scores and boundaries of the LSOAs where their patients live,
-    and the ``registrations``); ``pcn_mapping`` for practice units (today's PCNs).
+    the ``registrations`` and the ``lsoa_lookup`` that carries them to the centroids' LSOA
+    vintage); ``pcn_mapping`` for practice units (today's PCNs).
     """
     from geodata import ons  # local: heavy modules
     from geodata import practices as gp_practices
@@ -195,7 +197,7 @@ def unread_data_roles(scenario: Scenario) -> list[str]:
     if published and units.type == "lsoa":
         read |= set(ons.LSOA_FILES)
     if published and units.type == "practice":
-        read |= (set(ons.LSOA_FILES) - {"population"}) | {"registrations"}
+        read |= (set(ons.LSOA_FILES) - {"population"}) | {"registrations", LSOA_LOOKUP_ROLE}
     if units.type == "practice":
         read.add("pcn_mapping")
     return [role for role in scenario.data if role not in read]
@@ -313,14 +315,23 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             units = units.reset_index(drop=True)
             reg_path = role("registrations", REGISTRATIONS_FILE)
             every_registration = read_practice_lsoa(reg_path)
+            every_centroid = ons.read_lsoa_centroids(lsoa_paths["centroids"], land=land)
+            imd = ons.read_imd(lsoa_paths["imd"])
+            if LSOA_LOOKUP_ROLE in scenario.data:
+                every_registration = carry_registrations(
+                    every_registration,
+                    units["unit_id"],
+                    file=reg_path,
+                    lookup_file=role(LSOA_LOOKUP_ROLE, ""),
+                    centroids=every_centroid,
+                    imd=(lsoa_paths["imd"], imd),
+                )
             registrations = every_registration.loc[isin(every_registration["practice_code"], units["unit_id"])]
             registrations = registrations.reset_index(drop=True)
-            every_centroid = ons.read_lsoa_centroids(lsoa_paths["centroids"], land=land)
             centroids = every_centroid.loc[isin(every_centroid["lsoa_code"], registrations["lsoa_code"])]
             centroids = centroids.reset_index(drop=True)
             origin_points = centroids.geometry
             origin_ids = list(centroids["lsoa_code"])
-            imd = ons.read_imd(lsoa_paths["imd"])
             units["imd_score"] = _practice_imd(units["unit_id"], registrations, imd)
             reg = registrations.assign(
                 s=registrations["lsoa_code"].map(_share_60_plus(imd)) * registrations["patients"]
@@ -341,6 +352,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
                     "imd": (lsoa_paths["imd"], imd),
                 },
                 give="[data]",
+                lookup=f"[data] {LSOA_LOOKUP_ROLE}",
             )
             areas = boundaries.loc[isin(boundaries["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
             if scenario.rules.contiguity:
@@ -440,6 +452,91 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
     )
 
 
+def carry_registrations(
+    every: pd.DataFrame,
+    practice_codes: pd.Series,
+    *,
+    file: Path,
+    lookup_file: Path,
+    centroids: pd.DataFrame,
+    imd: tuple[Path, pd.DataFrame],
+) -> pd.DataFrame:
+    """Registrations carried to the centroids' LSOA vintage with ONS's LSOA lookup, when theirs differs.
+
+    Codes with one partner of the centroids' vintage in the lookup map exactly; the patients
+    of a code with several (for 2021 registrations, a 2021 LSOA merged from or redrawn
+    across several 2011 LSOAs) are apportioned among them by their populations
+    (``population_total`` of the IMD file, when it is of the centroids' vintage; else in
+    equal parts), an estimate the log gives the size of for the selected practices.
+
+    Parameters
+    ----------
+    every
+        Every practice's registrations as read (:func:`geodata.nhs.read_practice_lsoa`).
+    practice_codes
+        The selected practices: the log's counts are of their patients.
+    file
+        The registrations file.
+    lookup_file
+        ONS's LSOA (2011) to LSOA (2021) lookup (:func:`geodata.lookup.read_lsoa_lookup`).
+    centroids
+        The LSOA centroids as read: the vintage to carry the registrations to.
+    imd
+        The IMD file and its table as read (:func:`geodata.ons.read_imd`): the populations.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``every`` as it is when its vintage is the centroids' (or either is unknown), else
+        carried (:func:`geodata.lookup.registrations_to_vintage`).
+    """
+    from geodata.lookup import read_lsoa_lookup, registrations_to_vintage
+
+    ours, theirs = lsoa_vintage(every), lsoa_vintage(centroids)
+    if not ours.differs(theirs) or theirs.year is None:
+        logger.info(
+            "%s: of %s, the centroids of %s: [data] %s %s is not read",
+            file.name,
+            ours,
+            theirs,
+            LSOA_LOOKUP_ROLE,
+            lookup_file.name,
+        )
+        return every
+    lookup = read_lsoa_lookup(lookup_file)
+    imd_file, imd_table = imd
+    by_population = "population_total" in imd_table and not lsoa_vintage(imd_table).differs(theirs)
+    population = (
+        pd.Series(imd_table["population_total"].to_numpy(dtype=float), index=imd_table["lsoa_code"].to_numpy())
+        if by_population
+        else pd.Series(dtype=float)
+    )
+    carried = registrations_to_vintage(every, lookup, year=theirs.year, population=population)
+    out = carried.registrations
+    mine = isin(out["practice_code"], practice_codes).to_numpy()
+    total = float(out.loc[mine, "patients"].sum())
+    estimated = carried.apportioned.loc[mine]
+    logger.info(
+        "%s: registrations of %s carried to LSOA %d with %s: of the selected practices' %s patients, %s (%.1f%%) "
+        "live in %d LSOAs that the lookup maps to several %d LSOAs (merged, split or redrawn) and are apportioned "
+        "among %s of them %s (an estimate); the others map exactly",
+        file.name,
+        ours,
+        theirs.year,
+        lookup_file.name,
+        f"{total:,.0f}",
+        f"{float(estimated.sum()):,.0f}",
+        100 * float(estimated.sum()) / max(total, 1.0),
+        ours.year,
+        theirs.year,
+        f"{out.loc[mine].loc[(estimated > 0).to_numpy(), 'lsoa_code'].nunique():,}",
+        f"by their populations in {imd_file.name}"
+        if by_population
+        else f"in equal parts (no populations of LSOA {theirs.year} in {imd_file.name})",
+    )
+    return out
+
+
 #: Each LSOA file a practice problem reads: what it gives an LSOA, and what the patients of
 #: an LSOA missing from it are left out of.
 _LSOA_FILE_USE: dict[str, tuple[str, str]] = {
@@ -456,6 +553,7 @@ def check_registration_lsoas(
     file: Path,
     lsoa_files: dict[str, tuple[Path, pd.DataFrame]],
     give: str | None = None,
+    lookup: str | None = None,
 ) -> None:
     """Warn when the selected practices' patients live in LSOAs the LSOA files in use lack.
 
@@ -481,6 +579,10 @@ def check_registration_lsoas(
         How the user gives a file for a role, put before the roles in the advice:
         ``"[data]"`` for a scenario's table, a command-line option. By default the advice
         names the roles' files ("give the centroids file of LSOA 2021").
+    lookup
+        How the user gives ONS's LSOA (2011) to LSOA (2021) lookup (``"[data] lsoa_lookup"``),
+        named as the other way out when the centroids are of another vintage
+        (:func:`carry_registrations`); ``None`` when the caller reads no lookup.
     """
     patients = selected.groupby("lsoa_code")["patients"].sum()
     codes = pd.Series(patients.index.astype(str), index=patients.index)
@@ -528,6 +630,11 @@ def check_registration_lsoas(
             f"{other_year}; {VINTAGE_NOTE}: give {files} of LSOA {vintage.year} (code column "
             f"{vintage.code_column}), like the registrations"
         )
+        if lookup is not None and "centroids" in clashing:
+            advice += (
+                f", or give {lookup}, ONS's LSOA (2011) to LSOA (2021) lookup, to carry the registrations to LSOA "
+                f"{other_year}"
+            )
     logger.warning("%s: %s%s", file, "; ".join(parts), advice)
 
 

@@ -81,6 +81,7 @@ __all__ = [
     "DEFAULT_OPTIONS",
     "PATH_KEYS",
     "REGISTRATIONS_FILE",
+    "LSOA_LOOKUP_ROLE",
     "TRAVEL_KEYS",
     "data_roles",
     "unknown_keys",
@@ -102,17 +103,30 @@ DEFAULT_OPTIONS: Mapping[str, tuple[tuple[str, float], ...]] = MappingProxyType(
 
 #: Default practice-by-LSOA registrations file (``[data] registrations``), under the data folder.
 REGISTRATIONS_FILE = "england/gp-reg-pat-prac-lsoa_2022.parquet"
+#: ``[data]`` role of ONS's LSOA (2011) to LSOA (2021) lookup (:func:`geodata.lookup.read_lsoa_lookup`):
+#: optional, no default file; with it, registrations of another LSOA vintage than the centroids
+#: are carried to the centroids' vintage.
+LSOA_LOOKUP_ROLE = "lsoa_lookup"
 
 
 @functools.cache
 def data_roles() -> Mapping[str, str]:
-    """Every key ``[data]`` accepts (a data file role) -> its default path under the data folder."""
+    """Every key ``[data]`` accepts (a data file role) -> its default path under the data folder.
+
+    ``""`` for an optional role without a default file (:data:`LSOA_LOOKUP_ROLE`).
+    """
     from geodata.ons import LSOA_FILES  # local: the readers import geopandas
     from geodata.pcn import PCN_MAPPING_FILE
     from geodata.practices import PRACTICE_FILES
 
     return MappingProxyType(
-        {**LSOA_FILES, **PRACTICE_FILES, "registrations": REGISTRATIONS_FILE, "pcn_mapping": PCN_MAPPING_FILE}
+        {
+            **LSOA_FILES,
+            **PRACTICE_FILES,
+            "registrations": REGISTRATIONS_FILE,
+            "pcn_mapping": PCN_MAPPING_FILE,
+            LSOA_LOOKUP_ROLE: "",
+        }
     )
 
 

@@ -430,14 +430,14 @@ def test_data_roles_the_scenario_never_reads_are_named():
     from catchment.scenario import parse_scenario
 
     every = {"registrations": "r.parquet", "pcn_mapping": "p.csv", "hospitals": "h.csv", "population": "pop.csv"}
-    every |= {"epraccur": "e.csv", "centroids": "c.csv", "land": "l.geojson"}
+    every |= {"epraccur": "e.csv", "centroids": "c.csv", "land": "l.geojson", "lsoa_lookup": "lu.csv"}
 
     def unread(units, sites):
         return set(unread_data_roles(parse_scenario({"units": units, "sites": sites, "data": every})))
 
     lsoa = unread({"type": "lsoa", "lad": "E09000026"}, {"hospitals_within_m": False, "largest_practices": 3})
-    assert lsoa == {"registrations", "pcn_mapping", "hospitals"}
+    assert lsoa == {"registrations", "pcn_mapping", "hospitals", "lsoa_lookup"}
     practice = unread({"ccg": "08N"}, {})
     assert practice == {"population"}
     own = unread({"file": "u.csv"}, {})
-    assert own == {"registrations", "population", "epraccur", "centroids"}
+    assert own == {"registrations", "population", "epraccur", "centroids", "lsoa_lookup"}

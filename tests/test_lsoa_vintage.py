@@ -11,10 +11,12 @@ LSOA to the 2021 LSOA containing its representative point, and back for the IMD)
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -395,3 +397,97 @@ def test_2011_registrations_on_2021_boundaries_count_only_the_lsoas_the_vintage_
     (message,) = _vintage_warnings(caplog)
     assert message.startswith(f"registrations.parquet: {len(recoded)} LSOA code(s) where ")
     assert len(recoded) == 71
+
+
+@pytest.fixture(scope="module")
+def lsoa_lookup(real_data, tmp_path_factory) -> Path:
+    """ONS's LSOA (2011) to LSOA (2021) lookup for London, in its published layout, built by overlay.
+
+    A 2011 and a 2021 LSOA are a pair when they share more than 1% of either's area; the
+    change indicator follows from the pairs' counts (U: one partner each, S: a 2011 LSOA
+    with several, M: a 2021 LSOA with several, X: both).
+    """
+    b11 = gpd.read_file(real_data / "london/lsoa11-boundaries-gen20.gpkg")[["LSOA11CD", "geometry"]]
+    b21 = gpd.read_file(real_data / BOUNDARIES_21)[["LSOA21CD", "LSOA21NM", "LAD22CD", "LAD22NM", "geometry"]]
+    pieces = gpd.overlay(b11.assign(a11=b11.area), b21.assign(a21=b21.area), how="intersection", keep_geom_type=True)
+    share = pieces.area
+    pairs = pieces.loc[(share > 0.01 * pieces["a11"]) | (share > 0.01 * pieces["a21"])].copy()
+    n21 = pairs.groupby("LSOA11CD")["LSOA21CD"].transform("size")
+    n11 = pairs.groupby("LSOA21CD")["LSOA11CD"].transform("size")
+    pairs["CHGIND"] = np.select([(n21 == 1) & (n11 == 1), n11 == 1, n21 == 1], ["U", "S", "M"], "X")
+    lookup = pd.DataFrame(
+        {
+            "LSOA11CD": pairs["LSOA11CD"],
+            "LSOA11NM": "",
+            "CHGIND": pairs["CHGIND"],
+            "LSOA21CD": pairs["LSOA21CD"],
+            "LSOA21NM": pairs["LSOA21NM"],
+            "LAD22CD": pairs["LAD22CD"],
+            "LAD22NM": pairs["LAD22NM"],
+            "LAD22NMW": "",
+        }
+    ).sort_values(["LSOA11CD", "LSOA21CD"])
+    lookup["ObjectId"] = range(1, len(lookup) + 1)
+    path = tmp_path_factory.mktemp("lookup") / "LSOA11_LSOA21_LAD22_EW_LU.csv"
+    lookup.to_csv(path, index=False)
+    return path
+
+
+def _solution(out: Path) -> dict:
+    return json.loads((out / "solution.json").read_text())
+
+
+def test_2021_registrations_with_the_lookup_travel_like_the_2011_run(
+    tmp_path, real_data, files21, lsoa_lookup, caplog, monkeypatch
+):
+    """Before: 2021 registrations on the default 2011 files left the recoded LSOAs' patients out of travel."""
+    monkeypatch.setenv("CATCHMENT_DATA_DIR", str(real_data))
+    both = {"registrations": files21["registrations"], "lsoa_lookup": lsoa_lookup}
+    with caplog.at_level(logging.INFO):
+        carried = build_from_scenario(read_scenario(_scenario(tmp_path, both)), data_dir=real_data, cache=False)
+    assert _vintage_warnings(caplog) == []
+    (note,) = [m for m in caplog.messages if "carried to LSOA 2011 with LSOA11_LSOA21_LAD22_EW_LU.csv" in m]
+    assert "are apportioned among" in note and "by their populations in lsoa11-imd2019.parquet (an estimate)" in note
+    reference = build_from_scenario(read_scenario(REDBRIDGE), data_dir=real_data, cache=False)
+    # not a patient created or lost: the selected practices' patients as in the 2021 file
+    reg21 = pd.read_parquet(files21["registrations"])
+    chosen = reg21["OrganisationCode"].isin(set(carried.units["unit_id"]))
+    assert carried.registrations["patients"].sum() == pytest.approx(reg21.loc[chosen, "Patient"].sum(), rel=1e-12)
+    assert carried.registrations["patients"].sum() == pytest.approx(reference.registrations["patients"].sum())
+    units = carried.units
+    represented = (units["registrations_covered"] * units["population"]).sum() / units["population"].sum()
+    assert represented > 0.999
+    mean = np.abs(carried.problem.travel_min - reference.problem.travel_min).mean()
+    assert mean < 0.05  # minutes: the apportioned patients live in the LSOAs they came from, or beside them
+
+    out = tmp_path / "out"
+    assert optimise.main(["run", str(_scenario(tmp_path, both)), "--out", str(out), "--quiet"]) == optimise.EXIT_OK
+    assert _solution(out)["proven_optimal"] is True
+
+
+def test_2021_registrations_without_the_lookup_name_it_in_the_warning(tmp_path, real_data, files21, caplog):
+    scenario = read_scenario(_scenario(tmp_path, {"registrations": files21["registrations"]}))
+    with caplog.at_level(logging.INFO):
+        built = build_from_scenario(scenario, data_dir=real_data, cache=False)
+    (message,) = _vintage_warnings(caplog)
+    assert message.endswith(
+        ", or give [data] lsoa_lookup, ONS's LSOA (2011) to LSOA (2021) lookup, to carry the registrations to LSOA 2011"
+    )
+    units = built.units
+    assert (units["registrations_covered"] * units["population"]).sum() / units["population"].sum() < 0.999
+
+
+def test_a_lookup_with_an_unknown_change_indicator_is_named(
+    tmp_path, real_data, files21, lsoa_lookup, capsys, monkeypatch
+):
+    monkeypatch.setenv("CATCHMENT_DATA_DIR", str(real_data))
+    lines = lsoa_lookup.read_text().splitlines()
+    lines[3] = lines[3].replace(",U,", ",u?,")
+    bad = tmp_path / "lookup.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    path = _scenario(tmp_path, {"registrations": files21["registrations"], "lsoa_lookup": bad})
+    out = tmp_path / "out"
+    assert optimise.main(["run", str(path), "--out", str(out), "--quiet"]) == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{bad}, row 4, column 'CHGIND': unknown change indicator 'u?': expected U (unchanged)" in err
