@@ -492,6 +492,7 @@ def carry_registrations(
     """
     from geodata.lookup import read_lsoa_lookup, registrations_to_vintage
 
+    v.require_file(lookup_file, what="LSOA lookup")  # named by the user: there, even when not needed
     ours, theirs = lsoa_vintage(every), lsoa_vintage(centroids)
     if not ours.differs(theirs) or theirs.year is None:
         logger.info(

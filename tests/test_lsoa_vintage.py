@@ -491,3 +491,14 @@ def test_a_lookup_with_an_unknown_change_indicator_is_named(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert f"{bad}, row 4, column 'CHGIND': unknown change indicator 'u?': expected U (unchanged)" in err
+
+
+def test_a_lookup_that_is_not_there_is_named_even_when_the_vintages_agree(tmp_path, real_data, capsys, monkeypatch):
+    """The 2011 registrations on the 2011 files need no lookup, but one the scenario names must exist."""
+    monkeypatch.setenv("CATCHMENT_DATA_DIR", str(real_data))
+    missing = tmp_path / "LSOA_(2011)_to_LSOA_(2021)_Lookup.csv"
+    path = _scenario(tmp_path, {"lsoa_lookup": missing})
+    assert optimise.main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{missing}: LSOA lookup not found" in err
