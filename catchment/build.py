@@ -83,8 +83,8 @@ def build_from_scenario(scenario: Scenario, *, data_dir: str | Path | None = Non
     ``[travel]``, ``[data]``, ``[rules] boundaries`` and, for practices,
     ``[rules] contiguity``), the data folder and a fingerprint of the building code (the
     ``geodata`` and ``catchment`` sources and the versions of the libraries they use); it
-    is used only when every file it was built from still has
-    the same content (SHA-256; see :func:`geodata.cache.file_digest`). The rules and the
+    is used only when every file (or folder, such as Code-Point Open unpacked) it was built
+    from still has the same content (SHA-256; see :func:`geodata.cache.input_digest`). The rules and the
     objective are not part of the entry: the problem is assembled with the scenario's own.
     Warnings raised and messages logged at WARNING or above while the data were read are
     stored with the entry and raised or logged again when it is used; a damaged entry is
@@ -223,7 +223,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
     """Read the files a scenario names and compute what its problem is made of."""
     from geodata import ons  # local: heavy modules
     from geodata import practices as gp_practices
-    from geodata.cache import file_digest
+    from geodata.cache import input_digest
     from geodata.nhs import read_practice_lsoa
 
     _warn_unread_roles(scenario)
@@ -431,9 +431,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
     if links is not None:
         adjacency = links.adjacency
     near = lad.loc[lad.intersects(shapely.buffer(area_geom, 1000.0))].reset_index(drop=True)
-    inputs = {
-        str(p): file_digest(p, cache=cache) if p.is_file() else None for p in sorted(set(files.values()), key=str)
-    }
+    inputs = {str(p): input_digest(p, cache=cache) for p in sorted(set(files.values()), key=str)}
     return BuiltData(
         units=units,
         sites=sites,

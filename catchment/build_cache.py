@@ -201,7 +201,7 @@ def _store_built_data(
 
 def load_built_data(key: str, scenario: Scenario) -> BuiltData | None:
     """The cached build under ``key`` if its input files are unchanged, else ``None``."""
-    from geodata.cache import file_digest, load_entry
+    from geodata.cache import input_digest, load_entry
 
     entry = load_entry(key, namespace=BUILD_CACHE_NAMESPACE)
     if entry is None:
@@ -212,7 +212,7 @@ def load_built_data(key: str, scenario: Scenario) -> BuiltData | None:
         for path, digest in meta["inputs"].items():
             source = Path(path)
             try:
-                now = file_digest(source) if source.is_file() else None
+                now = input_digest(source)
             except OSError:
                 now = None
             if now != digest:

@@ -45,7 +45,7 @@ from scipy.spatial import cKDTree
 from catchment.build import check_registration_lsoas, default_options, practice_travel, problem_from_frames
 from catchment.problem import DEFAULT_FLOOR, Objective, Problem, Rules
 from catchment.scenario import REGISTRATIONS_FILE
-from geodata.cache import file_digest
+from geodata.cache import input_digest
 from geodata.errors import DataWarning, ProblemDefinitionError, UnknownCcgError, close_codes, did_you_mean
 from geodata.nhs import PUBLISHED_COMMISSIONER
 from geodata.ons import LSOA_FILES
@@ -627,7 +627,7 @@ def national_subproblems(
         left_out=left_out[["practice_code", "name", "ccg_code", "list_size", "reason"]].reset_index(drop=True),
         floor=float(floor),
         travel_label=f"estimate: crow-fly x{detour_factor:g} at {speed_kph:g} km/h, patient-weighted over LSOAs",
-        input_files={str(p): file_digest(p, cache=False) for p in paths.values()},
+        input_files={str(p): d for p in paths.values() if (d := input_digest(p, cache=False)) is not None},
         load_s=time.perf_counter() - started,
         data_files={role: str(p) for role, p in paths.items()},
         area=area,

@@ -13,9 +13,10 @@ that cannot be read back exactly (missing part, truncated, edited, wrong shapes,
 from another write) is reported with a log warning and treated as a miss: the caller
 recomputes and overwrites it. A cache that cannot be written is logged, never an error.
 
-Input files are identified by content (:func:`file_digest`, SHA-256), never by name or
-date alone: a file replaced by another with the same name, or restored with an old date,
-is seen as changed. Hashing every input on every call would cost about 1 ms per MB, so
+Input files are identified by content (:func:`file_digest`, SHA-256; a folder read as one
+input by the digests of its files, :func:`folder_digest`), never by name or date alone: a
+file replaced by another with the same name, or restored with an old date, is seen as
+changed. Hashing every input on every call would cost about 1 ms per MB, so
 the digest is remembered against the file's *stat key* (path, device, inode, size,
 modification and status-change times in nanoseconds), in memory and under
 ``cache_dir()/digests``. Any write to a file changes its status-change time (which, unlike
@@ -55,6 +56,9 @@ __all__ = [
     "hash_parts",
     "hash_ids",
     "file_digest",
+    "folder_digest",
+    "folder_files",
+    "input_digest",
     "load_arrays",
     "save_arrays",
     "load_entry",
@@ -253,6 +257,73 @@ def file_digest(path: str | Path, *, cache: bool = True) -> str:
 def _hash_file(path: Path) -> str:
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def folder_digest(path: str | Path, *, cache: bool = True) -> str:
+    """SHA-256 (hex) of a folder: the relative path and :func:`file_digest` of every file in it.
+
+    The files are those of :func:`folder_files`, in that order; a file added, removed,
+    renamed or changed changes the digest.
+
+    Parameters
+    ----------
+    path
+        An existing folder.
+    cache
+        Passed to :func:`file_digest` for each file.
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+
+    Raises
+    ------
+    OSError
+        If a file cannot be read.
+    """
+    path = Path(path)
+    return hash_parts(*(part for rel in folder_files(path) for part in (rel, file_digest(path / rel, cache=cache))))
+
+
+def folder_files(path: str | Path) -> list[str]:
+    """The files of a folder read as one input, at any depth, as sorted relative paths with ``/``.
+
+    Symbolic links to folders are not followed, and folders that cannot be listed are
+    skipped: the readers of such a folder list its files with this function too, so that
+    the files read are the files hashed (:func:`folder_digest`).
+    """
+    path = Path(path)
+    return sorted(Path(top, name).relative_to(path).as_posix() for top, _, names in os.walk(path) for name in names)
+
+
+def input_digest(path: str | Path, *, cache: bool = True) -> str | None:
+    """The digest of an input: :func:`file_digest` of a file, :func:`folder_digest` of a folder.
+
+    Parameters
+    ----------
+    path
+        A file, or a folder read as one input (e.g. Code-Point Open unpacked).
+    cache
+        Passed to :func:`file_digest`.
+
+    Returns
+    -------
+    str or None
+        64 hexadecimal characters; ``None`` when ``path`` is neither a file nor a folder
+        (e.g. it does not exist).
+
+    Raises
+    ------
+    OSError
+        If a file cannot be read.
+    """
+    path = Path(path)
+    if path.is_file():
+        return file_digest(path, cache=cache)
+    if path.is_dir():
+        return folder_digest(path, cache=cache)
+    return None
 
 
 # ---------------------------------------------------------------------------- arrays and tables

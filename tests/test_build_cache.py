@@ -379,6 +379,34 @@ def test_file_digest_remembered_by_stat_key(tmp_path, monkeypatch):
     assert gc.file_digest(path) == hashlib.sha256(b"a,b\n3,4\n").hexdigest()
 
 
+def test_folder_digest_changes_with_any_of_its_files(tmp_path, monkeypatch):
+    """A folder read as one input (Code-Point Open unpacked) had no digest: its changes went unseen."""
+    monkeypatch.setattr(gc, "_DIGESTS", {})
+    monkeypatch.setattr(gc, "SETTLE_S", -1.0)  # digests remembered by stat key, as for settled files
+    folder = tmp_path / "codepo_gb"
+    (folder / "Data/CSV").mkdir(parents=True)
+    (folder / "Data/CSV/ig.csv").write_bytes(b'"IG1 4DR",10,544000,186900\n')
+    (folder / "Data/CSV/rm.csv").write_bytes(b'"RM6 4XX",10,547000,188000\n')
+    first = gc.folder_digest(folder)
+    assert gc.input_digest(folder) == gc.input_digest(folder, cache=False) == first
+    copy = tmp_path / "copy"
+    (copy / "Data/CSV").mkdir(parents=True)
+    for name in ("ig.csv", "rm.csv"):
+        (copy / "Data/CSV" / name).write_bytes((folder / "Data/CSV" / name).read_bytes())
+    assert gc.folder_digest(copy) == first, "the digest depends on the content, not on where the folder is"
+
+    seen = {first}
+    (folder / "Data/CSV/rm.csv").write_bytes(b'"RM6 4XX",10,547000,188001\n')  # one area file changed
+    seen.add(gc.folder_digest(folder))
+    (folder / "Data/CSV/rm.csv").rename(folder / "Data/CSV/rm2.csv")  # renamed
+    seen.add(gc.folder_digest(folder))
+    (folder / "Data/CSV/e.csv").write_bytes(b"")  # added, even empty
+    seen.add(gc.folder_digest(folder))
+    assert len(seen) == 4
+    assert gc.input_digest(folder / "Data/CSV/ig.csv") == gc.file_digest(folder / "Data/CSV/ig.csv")
+    assert gc.input_digest(tmp_path / "missing") is None
+
+
 # ---------------------------------------------------------------------------- fast reading paths
 TABLES = {
     "bom, quotes, blank line": ('\ufeffCODE,NAME,N\nA1,"Smith, ""Jr""",1\n\nB2,,2\n', ",", "utf-8", True),
