@@ -95,6 +95,9 @@ NATIONAL_FILES: Mapping[str, str] = MappingProxyType(
 #: the documented layout is assumed, without the land boundaries the practices' points are
 #: not checked against the land. A file given for one of them must exist.
 OPTIONAL_ROLES = frozenset({"codepoint_headers", "land"})
+#: Roles that may name a folder: Code-Point Open as its zip unpacks (see
+#: :func:`geodata.postcodes.read_codepoint`).
+FOLDER_ROLES = frozenset({"codepoint"})
 
 
 @dataclass(frozen=True)
@@ -548,7 +551,8 @@ def national_subproblems(
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     paths = national_paths(root, files=files, compare_pcn=compare_pcn)
     for role, path in paths.items():
-        require_file(path, what=f"{role} file")
+        if not (role in FOLDER_ROLES and path.is_dir()):  # the reader checks a folder's files
+            require_file(path, what=f"{role} file")
     list_sizes = read_list_sizes(paths["list_sizes"])
     area = SUB_ICB_WORDS if sub_icb_layout(list_sizes) else CCG_WORDS
     if ccgs is not None:

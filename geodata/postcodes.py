@@ -2,8 +2,8 @@
 
 Code-Point Open is published as a zip archive (``codepo_gb.zip``) of headerless CSV files,
 one per postcode area (``Data/CSV/ig.csv``...), with the column names in
-``Doc/Code-Point_Open_Column_Headers.csv``. Coordinates are eastings/northings in
-EPSG:27700 already, so no reprojection is needed.
+``Doc/Code-Point_Open_Column_Headers.csv``; the zip or the folder it unpacks to is read.
+Coordinates are eastings/northings in EPSG:27700 already, so no reprojection is needed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import tables as v
+from .cache import folder_files
 from .errors import DataProblem, InputDataError, ProblemCollector
 from .settings import BNG
 
@@ -72,15 +73,17 @@ _HEADER_NAMES: dict[str, str] = {
 #: Positional quality 90: "no coordinates available" in Code-Point Open.
 _NO_COORDINATES = 90
 
-#: The area files and the column headers file in the Code-Point Open zip as published
-#: (``Data/CSV/ab.csv``..., ``Doc/Code-Point_Open_Column_Headers.csv``; case ignored, under
-#: any top folder).
-_ZIP_AREA_FILE = re.compile(r"(?:[^/]+/)*data/csv/[^/]+\.csv", re.IGNORECASE)
-_ZIP_HEADERS_FILE = re.compile(r"(?:[^/]+/)*doc/code-point_open_column_headers\.csv", re.IGNORECASE)
+#: The name of the column headers file of Code-Point Open (case ignored).
+_HEADERS_NAME = "code-point_open_column_headers.csv"
+#: The area files and the column headers file in the Code-Point Open zip as published, or
+#: in the folder it unpacks to (``Data/CSV/ab.csv``..., ``Doc/Code-Point_Open_Column_Headers.csv``;
+#: relative paths with ``/``, case ignored, under any top folder).
+_AREA_FILE = re.compile(r"(?:[^/]+/)*data/csv/[^/]+\.csv", re.IGNORECASE)
+_HEADERS_FILE = re.compile(rf"(?:[^/]+/)*doc/{re.escape(_HEADERS_NAME)}", re.IGNORECASE)
 #: What the Code-Point Open role accepts, as messages say it.
 _ACCEPTED = (
-    "name the Code-Point Open zip as downloaded (codepo_gb.zip), or one CSV file (an area file of its Data/CSV "
-    "folder, or several concatenated; .gz allowed)"
+    "name the Code-Point Open zip as downloaded (codepo_gb.zip) or the folder it unpacks to, or one CSV file "
+    "(an area file of its Data/CSV folder, or several concatenated; .gz allowed)"
 )
 
 
@@ -149,7 +152,7 @@ def _header_names(headers_path: str | Path, n_columns: int, *, member: str | Non
 
 
 def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) -> gpd.GeoDataFrame:
-    """Read OS Code-Point Open postcodes: the zip as published, or headerless CSV (``.gz`` allowed).
+    """Read OS Code-Point Open postcodes: the zip as published or unpacked, or headerless CSV (``.gz`` allowed).
 
     Postcodes without coordinates (positional quality 90) are dropped and counted in the
     log.
@@ -158,12 +161,14 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
     ----------
     path
         The Code-Point Open zip archive as downloaded (``codepo_gb.zip``: every area file
-        of its ``Data/CSV`` folder is read), or one CSV file (an area file, or a
-        concatenation), optionally gzipped.
+        of its ``Data/CSV`` folder is read); the folder it unpacks to (the same files), or a
+        folder holding area files directly (its ``*.csv`` files but the headers file); or
+        one CSV file (an area file, or a concatenation), optionally gzipped.
     headers_path
         ``Code-Point_Open_Column_Headers.csv``; either its row of long names or of short
-        codes is understood. When ``None``, the zip's own ``Doc/Code-Point_Open_Column_Headers.csv``,
-        else the documented layout :data:`CODEPOINT_COLUMNS`.
+        codes is understood. When ``None``, the zip's or the folder's own
+        ``Doc/Code-Point_Open_Column_Headers.csv`` (in a folder of area files, the one beside
+        them), else the documented layout :data:`CODEPOINT_COLUMNS`.
 
     Returns
     -------
@@ -185,28 +190,44 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
     MissingFileError
         If ``path`` or ``headers_path`` does not exist.
     InputDataError
-        If ``path`` is a folder, or a zip archive without ``Data/CSV/*.csv`` files; if a file
-        cannot be decoded, a required column (postcode, easting, northing) is missing, an
-        easting/northing/quality is not a number (row and column named; in a zip, the area
-        file too) or a postcode appears twice (every duplicate and its rows named).
+        If ``path`` is a zip archive without ``Data/CSV/*.csv`` files or a folder without
+        area files; if a file cannot be decoded, a required column (postcode, easting,
+        northing) is missing, an easting/northing/quality is not a number (row and column
+        named; in a zip, the area file too) or a postcode appears twice (every duplicate and
+        its rows named).
     """
     path = Path(path).expanduser()
-    if path.is_dir():
-        raise InputDataError([DataProblem(str(path), f"a folder, not a Code-Point Open file: {_ACCEPTED}")])
-    v.require_file(path, what="Code-Point Open file")
     members: list[str | None] = [None]
     headers_member = None
-    if zipfile.is_zipfile(path):
-        names = _zip_names(path)
-        areas = sorted((name for name in names if _ZIP_AREA_FILE.fullmatch(name)), key=str.lower)
+    if path.is_dir():
+        names = folder_files(path)
+        areas = _folder_areas(names)
         if not areas:
-            problem = f"a zip archive without Code-Point Open area files (Data/CSV/*.csv): {_ACCEPTED}"
+            problem = f"a folder without Code-Point Open area files (Data/CSV/*.csv, or *.csv in it): {_ACCEPTED}"
             raise InputDataError([DataProblem(str(path), problem)])
-        members = list(areas)
         if headers_path is None:
-            headers_member = next((name for name in names if _ZIP_HEADERS_FILE.fullmatch(name)), None)
-            headers_path = path if headers_member is not None else None
-    parts = [_read_area_file(path, m, headers_path=headers_path, headers_member=headers_member) for m in members]
+            headers = _folder_headers(names)
+            headers_path = path / headers if headers is not None else None
+        parts = [
+            _read_area_file(path / area, None, headers_path=headers_path, headers_member=None, area=area)
+            for area in areas
+        ]
+        members = list(areas)
+    else:
+        v.require_file(path, what="Code-Point Open file")
+        if zipfile.is_zipfile(path):
+            names = _zip_names(path)
+            areas = sorted((name for name in names if _AREA_FILE.fullmatch(name)), key=str.lower)
+            if not areas:
+                problem = f"a zip archive without Code-Point Open area files (Data/CSV/*.csv): {_ACCEPTED}"
+                raise InputDataError([DataProblem(str(path), problem)])
+            members = list(areas)
+            if headers_path is None:
+                headers_member = next((name for name in names if _HEADERS_FILE.fullmatch(name)), None)
+                headers_path = path if headers_member is not None else None
+        parts = [
+            _read_area_file(path, m, headers_path=headers_path, headers_member=headers_member, area=m) for m in members
+        ]
     table = pd.concat([part for part, _ in parts], ignore_index=True)
     _check_unique_across(path, table, members)
     n_dropped = sum(dropped for _, dropped in parts)
@@ -233,13 +254,32 @@ def _zip_names(path: Path) -> list[str]:
         raise InputDataError([DataProblem(str(path), f"not a readable zip archive ({exc})")]) from None
 
 
+def _folder_areas(names: list[str]) -> list[str]:
+    """The area files among a folder's ``names``: ``Data/CSV/*.csv``, else the CSV files at its top."""
+    areas = [name for name in names if _AREA_FILE.fullmatch(name)]
+    if not areas:
+        areas = [
+            name
+            for name in names
+            if "/" not in name and name.lower().endswith(".csv") and name.lower() != _HEADERS_NAME
+        ]
+    return sorted(areas, key=str.lower)
+
+
+def _folder_headers(names: list[str]) -> str | None:
+    """The column headers file among a folder's ``names``: ``Doc/...``, else the one at its top."""
+    in_doc = sorted(name for name in names if _HEADERS_FILE.fullmatch(name))
+    return next(iter(in_doc), None) or next((name for name in names if name.lower() == _HEADERS_NAME), None)
+
+
 def _read_area_file(
-    path: Path, member: str | None, *, headers_path: str | Path | None, headers_member: str | None
+    path: Path, member: str | None, *, headers_path: str | Path | None, headers_member: str | None, area: str | None
 ) -> tuple[pd.DataFrame, int]:
     """One Code-Point Open CSV (``member`` of the zip ``path``, or ``path`` itself), checked.
 
     Returns its located postcodes (``postcode``, ``quality``, the codes, ``easting``,
-    ``northing`` and ``area_file``) and how many had no coordinates.
+    ``northing`` and ``area_file``: ``area``, as messages name the area file) and how many
+    had no coordinates.
     """
     table = v.read_table(path, header=False, what="Code-Point Open file", member=member)
     if headers_path is not None:
@@ -279,12 +319,12 @@ def _read_area_file(
     out.insert(1, "quality", quality[located])
     out["easting"] = easting[located]
     out["northing"] = northing[located]
-    out["area_file"] = member
+    out["area_file"] = area
     return out.reset_index(drop=True), int((~located).sum())
 
 
 def _check_unique_across(path: Path, table: pd.DataFrame, members: list[str | None]) -> None:
-    """Raise naming every postcode that two area files of the zip ``path`` both list."""
+    """Raise naming every postcode that two area files of the zip or folder ``path`` both list."""
     if len(members) < 2:
         return
     repeated = table.loc[table["postcode"].duplicated(keep=False)]

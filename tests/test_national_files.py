@@ -8,6 +8,7 @@ registrations of the Redbridge practices (CCG 08N) in NHS Digital's layout.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ import pytest
 import optimise
 from catchment.national import NATIONAL_FILES, national_subproblems
 from geodata.boundaries import LSOA_CODE_FORM
+from geodata.cache import folder_digest
 from geodata.errors import InputDataError, MissingFileError, ProblemDefinitionError
 from geodata.nhs import read_list_sizes, read_practice_lsoa
 from geodata.ons import read_lsoa_centroids
@@ -198,6 +200,17 @@ def test_optional_files_absent_are_not_recorded_and_the_pcn_mapping_is_checked_f
         national_subproblems(placing["data"], files={"codepoint": placing["codepoint"]}, compare_pcn=True)
     with pytest.raises(ProblemDefinitionError, match="pcn_mapping is read only to compare the plans"):
         national_subproblems(placing["data"], files={"pcn_mapping": placing["pcn_mapping"]})
+
+
+def test_a_codepoint_folder_is_read_and_recorded_by_its_digest(real_data, tmp_path):
+    """The folder Code-Point Open unpacks to was refused as "codepoint file not found"."""
+    folder = tmp_path / "codepo_gb"  # one area file and the headers file, side by side
+    folder.mkdir()
+    (folder / "london.csv").write_bytes(gzip.decompress((real_data / NATIONAL_FILES["codepoint"]).read_bytes()))
+    shutil.copyfile(real_data / NATIONAL_FILES["codepoint_headers"], folder / "Code-Point_Open_Column_Headers.csv")
+    national = national_subproblems(real_data, ccgs=[REDBRIDGE], files={"codepoint": folder})
+    assert national.data_files["codepoint"] == str(folder)
+    assert national.input_files[str(folder)] == folder_digest(folder)
 
 
 def test_a_pcn_mapping_without_compare_exits_2(tmp_path, capsys):

@@ -2,7 +2,8 @@
 
 Each file is written in tmp_path in the layout its publisher uses today (nothing is
 fetched): ONS's LSOA (Dec 2021) population-weighted centroids, local authority district
-boundaries of 2023 and 2024, and OS Code-Point Open as the zip it is downloaded as.
+boundaries of 2023 and 2024, and OS Code-Point Open as the zip it is downloaded as and the
+folder it unpacks to.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -17,8 +19,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from catchment import build as build_module
 from catchment.build import build_from_scenario
-from catchment.scenario import REGISTRATIONS_FILE, read_scenario
+from catchment.scenario import REGISTRATIONS_FILE, Scenario, read_scenario
 from geodata.boundaries import lsoa_vintage
 from geodata.errors import InputDataError
 from geodata.ons import LSOA_FILES, read_lad_boundaries, read_lsoa_centroids
@@ -116,6 +119,56 @@ def test_codepoint_zip_as_published(real_data, codepoint_zip, caplog):
     )
 
 
+def _unpack(archive_path: Path, folder: Path) -> Path:
+    """The folder the Code-Point Open zip unpacks to."""
+    with zipfile.ZipFile(archive_path) as archive:
+        archive.extractall(folder)
+    return folder
+
+
+def test_codepoint_folder_as_unpacked(codepoint_zip, tmp_path, caplog):
+    """The unpacked folder was refused ("a folder, not a Code-Point Open file")."""
+    from_zip = pd.DataFrame(read_codepoint(codepoint_zip)).sort_values("postcode", ignore_index=True)
+    unpacked = _unpack(codepoint_zip, tmp_path / "codepo_gb")
+    with caplog.at_level(logging.INFO, logger="geodata.postcodes"):
+        from_folder = read_codepoint(unpacked)  # the folder's own Doc/ headers
+    assert "codepo_gb: read 217,488 postcodes from 20 area files" in caplog.messages
+    pd.testing.assert_frame_equal(pd.DataFrame(from_folder).sort_values("postcode", ignore_index=True), from_zip)
+
+    flat = tmp_path / "areas"  # the area CSVs directly, the headers file beside them
+    flat.mkdir()
+    for area in (unpacked / "Data/CSV").iterdir():
+        shutil.copy(area, flat / area.name)
+    shutil.copy(unpacked / "Doc/Code-Point_Open_Column_Headers.csv", flat)
+    from_flat = pd.DataFrame(read_codepoint(flat)).sort_values("postcode", ignore_index=True)
+    pd.testing.assert_frame_equal(from_flat, from_zip)
+
+
+def test_changed_area_file_of_the_folder_is_read_again(tmp_path, real_data, codepoint_zip, monkeypatch):
+    """A folder had no digest: a build cached from it would be reused after an area file changed."""
+    unpacked = _unpack(codepoint_zip, tmp_path / "codepo_gb")
+    scenario = _greenwich(tmp_path, real_data, unpacked)
+    reads: list[int] = []
+    real = build_module._build_data
+    monkeypatch.setattr(build_module, "_build_data", lambda *a, **k: reads.append(1) or real(*a, **k))
+    before = build_from_scenario(scenario, data_dir=real_data)
+    assert len(reads) == 1 and str(unpacked) in before.input_files
+    build_from_scenario(scenario, data_dir=real_data)
+    assert len(reads) == 1, "the unchanged folder was read again"
+
+    area = unpacked / "Data/CSV/se.csv"
+    text = area.read_text()
+    [row] = [line for line in text.splitlines(keepends=True) if line.startswith('"SE186AB"')]
+    fields = row.split(",")
+    fields[2] = str(int(fields[2]) + 50)  # the easting, 50 m east
+    area.write_text(text.replace(row, ",".join(fields)))
+    after = build_from_scenario(scenario, data_dir=real_data)
+    assert len(reads) == 2, "the changed area file was not read again"
+    assert after.input_files[str(unpacked)] != before.input_files[str(unpacked)]
+    moved = [b.units.set_index("unit_id").geometry["Y03296"] for b in (before, after)]
+    assert moved[1].x - moved[0].x == pytest.approx(50)
+
+
 def test_codepoint_zip_problems_name_the_area_file(tmp_path):
     path = tmp_path / "codepo_gb.zip"
     with zipfile.ZipFile(path, "w") as archive:
@@ -126,8 +179,16 @@ def test_codepoint_zip_problems_name_the_area_file(tmp_path):
         read_codepoint(path)
     [problem] = info.value.problems
     assert (problem.file, problem.row, problem.column) == (f"{path} (Data/CSV/rm.csv)", 1, "4 (northing)")
-    with pytest.raises(InputDataError, match=r"a folder, not a Code-Point Open file: name the Code-Point Open zip"):
-        read_codepoint(tmp_path)
+    unpacked = _unpack(path, tmp_path / "codepo_gb")
+    with pytest.raises(InputDataError) as info:
+        read_codepoint(unpacked)
+    [problem] = info.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(unpacked / "Data/CSV/rm.csv"), 1, "4 (northing)")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "licence.txt").write_text("Contains OS data\n")
+    with pytest.raises(InputDataError, match=r"a folder without Code-Point Open area files \(Data/CSV/\*\.csv, or"):
+        read_codepoint(docs)
     empty = tmp_path / "other.zip"
     with zipfile.ZipFile(empty, "w") as archive:
         archive.writestr("readme.txt", "no postcodes here\n")
@@ -144,19 +205,24 @@ def test_greenwich_practices_geocoded_from_the_zip(real_data, codepoint_zip):
     assert point.equals(default)
 
 
-def test_a_data_folder_holding_only_the_zip_needs_no_headers_file(tmp_path, real_data, codepoint_zip):
-    """Without a headers file beside it, the scenario stopped: "Code-Point Open column headers file not found"."""
+def _greenwich(tmp_path: Path, real_data: Path, codepoint: Path) -> Scenario:
+    """Greenwich's practices (08A) with every [data] file named, Code-Point Open being ``codepoint``."""
     roles = {
         role: real_data / default
         for role, default in (PRACTICE_FILES | LSOA_FILES | {"registrations": REGISTRATIONS_FILE}).items()
         if role not in {"codepoint", "codepoint_headers", "population"}
     }
-    roles["codepoint"] = codepoint_zip
+    roles["codepoint"] = codepoint
     text = (ROOT / "scenarios/redbridge.toml").read_text().replace('ccg = "08N"', 'ccg = "08A"')
     text += "\n[data]\n" + "".join(f'{role} = "{path}"\n' for role, path in roles.items())
     scenario = tmp_path / "greenwich.toml"
     scenario.write_text(text)
+    return read_scenario(scenario)
+
+
+def test_a_data_folder_holding_only_the_zip_needs_no_headers_file(tmp_path, real_data, codepoint_zip):
+    """Without a headers file beside it, the scenario stopped: "Code-Point Open column headers file not found"."""
     folder = tmp_path / "data"  # no postcodes/Code-Point_Open_Column_Headers.csv
     folder.mkdir()
-    built = build_from_scenario(read_scenario(scenario), data_dir=folder, cache=False)
+    built = build_from_scenario(_greenwich(tmp_path, real_data, codepoint_zip), data_dir=folder, cache=False)
     assert "Y03296" in set(built.units["unit_id"])
