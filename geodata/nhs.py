@@ -321,9 +321,14 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     by_sex = None
     if "sex" in table.columns:  # one row per sex, or one for all patients (SEX = ALL)
         sex = table["sex"].astype(str).str.strip().str.upper()
-        if (sex == "ALL").any():
-            pairs = table["practice_code"].astype(str).str.strip() + "|" + table["lsoa_code"].astype(str).str.strip()
-            alone = np.flatnonzero(((sex != "ALL") & ~pairs.isin(pairs[sex == "ALL"])).to_numpy())
+        by_all = (sex == "ALL").to_numpy()
+        if by_all.any():
+            alone = np.empty(0, dtype=np.int64)
+            if not by_all.all():  # NHS Digital's file of all patients has no other row: nothing to look for
+                pairs = (
+                    table["practice_code"].astype(str).str.strip() + "|" + table["lsoa_code"].astype(str).str.strip()
+                )
+                alone = np.flatnonzero(~by_all & ~v.isin(pairs, pairs[by_all]).to_numpy())
             if alone.size:  # rows by sex that no ALL row counts: a mix of two files
                 row = table.index[alone[0]]
                 raise InputDataError(
@@ -338,14 +343,14 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
                         )
                     ]
                 )
-            if not (sex == "ALL").all():
+            if not by_all.all():
                 logger.info(
                     "%s: %s rows by sex left out (the rows of %s = ALL count every patient)",
                     path.name,
                     f"{int((sex != 'ALL').sum()):,}",
                     published["sex"],
                 )
-            table = table.loc[sex == "ALL"]
+            table = table.loc[by_all]
         else:  # e.g. MALE and FEMALE: each pair's patients are their sum
             by_sex = sex
     out = table[list(spec)].copy()
