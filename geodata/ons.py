@@ -353,7 +353,7 @@ def read_imd(path: str | Path) -> pd.DataFrame:
         table = v.read_table(path, what="IMD file")
     code = v.find_column(table, _LSOA_CODE[0])
     published = {c: tidy for pattern, tidy in _IMD_PUBLISHED.items() if (c := v.find_column(table, pattern + r"\s*"))}
-    if published:  # the published layout: its scores and populations only
+    if published and ("imd_score" in published.values() or "IMD" not in table.columns):  # as published
         v.check_columns(
             table, [code or _LSOA_CODE[1], *([] if "imd_score" in published.values() else [_IMD_SCORE])], file=path
         )

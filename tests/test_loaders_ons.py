@@ -253,6 +253,10 @@ def test_imd_as_published(england, tmp_path, year):
         read_imd(path)
     assert f"row 5, column '{older}': 'many' is not a number" in str(err.value)  # the file's own name
 
+    own = prepared.reset_index().rename(columns={"Crime": _FILE_7["Crime"]})  # a prepared table, one long name
+    own.to_csv(tmp_path / "own.csv", index=False)
+    assert read_imd(tmp_path / "own.csv")["imd_score"].equals(expected["imd_score"])  # still the prepared layout
+
     published.drop(columns=_FILE_7["IMD"]).to_csv(path, index=False)
     with pytest.raises(InputDataError, match=r"Index of Multiple Deprivation \(IMD\) Score"):  # not 'IMD'
         read_imd(path)
