@@ -492,7 +492,7 @@ def carry_registrations(
 
     v.require_file(lookup_file, what="LSOA lookup")  # named by the user: there, even when not needed
     ours, theirs = lsoa_vintage(every), lsoa_vintage(centroids)
-    if not ours.differs(theirs) or theirs.year is None:
+    if not ours.differs(theirs) or theirs.year is None:  # (differs: both years known; the second, for typing)
         logger.info(
             "%s: of %s, the centroids of %s: [data] %s %s is not read",
             file.name,
@@ -759,16 +759,18 @@ def _check_lsoa_lads(units: pd.DataFrame, *, boundaries: Path, lad_boundaries: P
     """
     blank = units["lad_code"].astype(str).eq("").to_numpy()
     if blank.any():
+        named = [
+            f"{u} ({n})"
+            for u, n in zip(units["unit_id"].to_numpy()[blank], units["name"].to_numpy()[blank], strict=True)
+        ]
         raise InputDataError(
             [
                 DataProblem(
                     str(lad_boundaries),
-                    f'[rules] boundaries = "lad": LSOA {u} ({n}) has no LAD: {boundaries.name} names none, and '
-                    "neither its name nor most of its area lies in a LAD of this file; give a LAD boundary file that "
-                    "covers the study area in [data] lad_boundaries",
-                    column="lad_code",
+                    f'[rules] boundaries = "lad": {len(named):,} LSOA(s) have no LAD: {boundaries.name} names none, '
+                    "and neither their names nor most of their areas lie in a LAD of this file; give a LAD boundary "
+                    f"file that covers the study area in [data] lad_boundaries: {v.few(named)}",
                 )
-                for u, n in zip(units["unit_id"].to_numpy()[blank], units["name"].to_numpy()[blank], strict=True)
             ]
         )
 
