@@ -407,10 +407,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _check_args(parser, args)
     args.started = clock
+    levels = {name: logging.getLogger(name).level for name in (*_NOISY_LOGGERS, *_PER_CCG_LOGGERS)}
     try:
         return _main(args)
     except KeyboardInterrupt:
         return _interrupted(args, started)
+    finally:  # the loggers a command quietens are as they were: a process may run several commands
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+#: Loggers of other libraries that say too much at INFO: every command sets them to WARNING.
+_NOISY_LOGGERS = ("pyogrio", "fiona", "urllib3", "distributed", "tornado")
+#: Loggers that would write a line per CCG in a national run: set to WARNING there.
+_PER_CCG_LOGGERS = ("catchment.build", "catchment.travel")
 
 
 def _interrupted(args: argparse.Namespace, started: float) -> int:
@@ -462,7 +472,7 @@ def _main(args: argparse.Namespace) -> int:
     )
     logging.captureWarnings(True)
     warnings.formatwarning = _format_warning
-    for noisy in ("pyogrio", "fiona", "urllib3", "distributed", "tornado"):
+    for noisy in _NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from geodata.errors import CatchmentError, InfeasibleError, PlanInvalidError
 
@@ -1140,7 +1150,7 @@ def _national(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     out = _output(args, "national")
-    for name in ("catchment.build", "catchment.travel"):  # one line per CCG otherwise
+    for name in _PER_CCG_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         national = national_subproblems(
