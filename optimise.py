@@ -740,6 +740,7 @@ def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
     from catchment.metrics import (
         capital_costs_label,
         objective_estimate_label,
+        plan_bounds_label,
         plan_summary,
         polysystems_frame,
         travel_times_label,
@@ -754,8 +755,9 @@ def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
         bound = "n/a" if plan.bound is None else f"{plan.bound:.4f}{estimate}"
         gap = "n/a" if plan.gap is None else gap_words(plan.gap, 4)
         print(f"objective {plan.objective:.4f}{estimate}  bound {bound}  gap {gap}")
-        if plan.bounds_label:
-            print(f"bounds: {plan.bounds_label}")
+        bounds = plan_bounds_label(built.problem, plan)
+        if bounds:
+            print(f"bounds: {bounds}")
     print(f"travel times: {built.problem.travel_label}")
     for note in plan.notes:
         print(f"note: {note}")

@@ -39,7 +39,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from catchment.build import BuiltProblem
 from catchment.compare import compare_plans
 from catchment.current import PCN_SOLVER
-from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame, travel_times_label
+from catchment.metrics import (
+    assignments_frame,
+    capital_costs_label,
+    objective_estimate_label,
+    polysystems_frame,
+    travel_times_label,
+)
 from catchment.outputs import json_safe, polysystem_areas, solution_record
 from catchment.plan import Plan
 from catchment.validate import validate_plan
@@ -175,7 +181,13 @@ def workbook_bytes(
         _table(sheet, rows, {"rule": "Rule", "message": "What is wrong", "ids": "Units and sites"})
     else:
         _put(sheet, 1, 1, "none: the plan satisfies every rule (checked by the independent validator)")
-    _facts_sheet(book.create_sheet(SHEETS[4]), solution, violations=len(violations), moves=moves)
+    _facts_sheet(
+        book.create_sheet(SHEETS[4]),
+        solution,
+        violations=len(violations),
+        moves=moves,
+        estimate=objective_estimate_label(problem),
+    )
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -271,15 +283,20 @@ def _moves_sheet(
 
 
 def _facts_sheet(
-    sheet: Worksheet, solution: Mapping[str, Any], *, violations: int, moves: tuple[str, int, float] | None
+    sheet: Worksheet,
+    solution: Mapping[str, Any],
+    *,
+    violations: int,
+    moves: tuple[str, int, float] | None,
+    estimate: str = "",
 ) -> None:
     summary = solution.get("summary") or {}
     engine = solution.get("engine") or {}
     rows: list[tuple[str, Any]] = [
         ("Status", solution.get("status_label")),
         ("Proven optimal", "yes" if solution.get("proven_optimal") else "no"),
-        ("Objective", solution.get("objective")),
-        ("Best bound", solution.get("bound")),
+        ("Objective" + estimate, solution.get("objective")),  # a number cell: the label goes in its name
+        ("Best bound" + estimate, solution.get("bound")),
         *((("Bounds", solution["bounds_label"]),) if solution.get("bounds_label") else ()),  # as the report says
         ("Gap", solution.get("gap")),
         ("Gap requested", solution.get("mip_gap_requested")),

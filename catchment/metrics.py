@@ -39,6 +39,7 @@ __all__ = [
     "coverage_text",
     "capital_costs_label",
     "objective_estimate_label",
+    "plan_bounds_label",
     "travel_times_label",
 ]
 
@@ -469,6 +470,11 @@ def objective_estimate_label(problem: Problem) -> str:
     """:func:`travel_times_label` after an objective figure with a travel term, ``""`` for capital alone."""
     travel = any(TERM[name].kind != "options" for name in problem.objective.terms)
     return travel_times_label(problem) if travel else ""
+
+
+def plan_bounds_label(problem: Problem, plan: Plan) -> str | None:
+    """:meth:`Plan.bounds_words <catchment.plan.Plan.bounds_words>` with each bound labelled as the objective is."""
+    return plan.bounds_words(label=objective_estimate_label(problem))
 
 
 def capital_costs_label(problem: Problem) -> str:

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from catchment.build import BuiltProblem
-from catchment.metrics import assignments_frame, objective_terms, plan_summary, polysystems_frame
+from catchment.metrics import assignments_frame, objective_terms, plan_bounds_label, plan_summary, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
 from catchment.territories import TERRITORY_COLUMN
@@ -719,7 +719,7 @@ def solution_record(
             "objective": plan.objective,
             "bound": plan.bound,
             "bounds": plan.stats.get("bounds"),
-            "bounds_label": plan.bounds_label,
+            "bounds_label": plan_bounds_label(built.problem, plan),
             "gap": plan.gap,
             "mip_gap_requested": plan.mip_gap,
             "solver": plan.solver,

@@ -139,19 +139,32 @@ class Plan(Picklable):
     def bounds_label(self) -> str | None:
         """Both lower bounds and the one that certified the gap, in words (``None``: not recorded).
 
+        :meth:`bounds_words` with no label after the numbers.
+        """
+        return self.bounds_words()
+
+    def bounds_words(self, *, label: str = "") -> str | None:
+        """Both lower bounds and the one that certified the gap, in words (``None``: not recorded).
+
         Reads ``stats["bounds"]`` (``{"lp", "lagrangian", "source"}``), which solvers record
         when they compute a Lagrangian bound or return a plan not proven optimal, e.g.
         ``"LP relaxation 5.6690; Lagrangian 5.6932; the gap is certified by the Lagrangian
         bound"`` or ``"LP relaxation n/a; Lagrangian not computed; the gap is certified by
         the MIP's own bound"``.
+
+        Parameters
+        ----------
+        label
+            Written after each number, e.g. ``" (estimate)"`` when the objective is one
+            (:func:`catchment.metrics.objective_estimate_label`).
         """
         bounds = self.stats.get("bounds")
         if not isinstance(bounds, Mapping):
             return None
         lp, lagrangian, source = bounds.get("lp"), bounds.get("lagrangian"), bounds.get("source")
         parts = [
-            f"LP relaxation {'n/a' if lp is None else f'{lp:.6g}'}",
-            f"Lagrangian {'not computed' if lagrangian is None else f'{lagrangian:.6g}'}",
+            f"LP relaxation {'n/a' if lp is None else f'{lp:.6g}{label}'}",
+            f"Lagrangian {'not computed' if lagrangian is None else f'{lagrangian:.6g}{label}'}",
         ]
         names = {"lp": "the LP bound", "lagrangian": "the Lagrangian bound", "mip": "the MIP's own bound"}
         certified = f"the gap is certified by {names[source]}" if source in names else "no bound certifies the gap"

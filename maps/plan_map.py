@@ -32,6 +32,7 @@ from catchment.build import BuiltProblem
 from catchment.metrics import (
     assignments_frame,
     capital_costs_label,
+    plan_bounds_label,
     plan_summary,
     polysystems_frame,
     travel_times_label,
@@ -374,11 +375,12 @@ def key_figures_html(built: BuiltProblem, plan: Plan, geometry: PlanGeometry, *,
     status_class = {"optimal": "status-optimal", "breaks_rules": "status-breaks"}.get(plan.status, "status-feasible")
     terms = summary.get("objective_terms") or {}
     placeholder = capital_costs_label(built.problem)
+    bounds = plan_bounds_label(built.problem, plan)
     rows = [
         ("Status", f'<span class="{status_class}">{_e(plan.status_label)}</span>'),
         ("Gap", _e(format_gap(plan.gap))),
         # the bound that certified an open gap, as the report's "How this plan was found" says it
-        *((("Bounds", _e(plan.bounds_label)),) if plan.bounds_label and not plan.proven_optimal else ()),
+        *((("Bounds", _e(bounds)),) if bounds and not plan.proven_optimal else ()),
         ("Solver", f"{_e(plan.solver or 'n/a')}, {plan.runtime_s:.1f} s"),
         ("Polysystems", f"{summary['n_polysystems']}"),
         ("Coverage", _e(summary["coverage_text"])),

@@ -21,6 +21,8 @@ from catchment.build import BuiltProblem
 from catchment.metrics import (
     assignments_frame,
     capital_costs_label,
+    objective_estimate_label,
+    plan_bounds_label,
     plan_summary,
     polysystems_frame,
     travel_times_label,
@@ -232,11 +234,13 @@ def _coverage_and_costs(built: BuiltProblem, summary: dict[str, Any]) -> str:
 def _facts(built: BuiltProblem, plan: Plan, summary: dict[str, Any], method: str) -> str:
     label = plan_summary_label(built)
     estimate = summary["travel_source"] == "estimate"
+    objective = _e(objective_estimate_label(built.problem))  # the objective and its bounds, of estimated travel
+    bounds = plan_bounds_label(built.problem, plan)
     rows = [
         ("Status", _e(plan.status_label)),
-        ("Objective", _num(plan.objective)),
-        ("Best bound", _num(plan.bound)),
-        *((("Bounds", _e(plan.bounds_label)),) if plan.bounds_label else ()),
+        ("Objective", _num(plan.objective, label=objective)),
+        ("Best bound", _num(plan.bound, label=objective)),
+        *((("Bounds", _e(bounds)),) if bounds else ()),
         ("Gap", "n/a" if plan.gap is None or not math.isfinite(plan.gap) else _e(gap_words(plan.gap, 4))),
         ("Gap requested", "n/a" if plan.mip_gap is None else f"{plan.mip_gap:.4%}"),
         ("Solver", _e(plan.solver or "n/a")),
@@ -334,10 +338,11 @@ def _unit_words(unit_type: str) -> str:
     return "GP practices" if unit_type == "practice" else "small areas (LSOAs)"
 
 
-def _num(value: Any) -> str:
+def _num(value: Any, *, label: str = "") -> str:
+    """``value`` to four decimals followed by ``label`` (escaped HTML), or ``"n/a"`` alone."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    return f"{float(value):,.4f}"
+    return f"{float(value):,.4f}{label}"
 
 
 def _pct(value: Any) -> str:

@@ -550,3 +550,39 @@ def test_a_gap_without_a_lagrangian_step_names_the_mips_own_bound(capsys):
     capsys.readouterr()
     optimise._report(built, plan, Path("out"))
     assert f"\nbounds: {words}\n" in capsys.readouterr().out
+
+
+def test_bounds_of_an_estimated_objective_say_estimate_in_every_output(tmp_path, capsys):
+    """On crow-fly travel the objective, the best bound and both bounds in the Bounds line say "(estimate)".
+
+    The terminal, solution.json, the report, the map's key and the workbook's Facts; a road
+    network's plan keeps the plain words (the test above).
+    """
+    import openpyxl
+
+    from catchment.exports import workbook_bytes
+    from catchment.outputs import solution_record
+    from maps import plan_geometry, report_html
+    from maps.plan_map import key_figures_html
+    from solvers import solve
+
+    built = build_demo()
+    built = dataclasses.replace(built, problem=dataclasses.replace(built.problem, travel_source="estimate"))
+    plan = solve(built.problem, time_limit=60)
+    bounds = {"lp": 7.05, "lagrangian": 7.12, "source": "lagrangian"}
+    feasible = dataclasses.replace(plan, status="feasible", gap=0.01, stats={**plan.stats, "bounds": bounds})
+    words = "LP relaxation 7.05 (estimate); Lagrangian 7.12 (estimate); the gap is certified by the Lagrangian bound"
+    assert solution_record(built, feasible)["bounds_label"] == words
+    row = f"<tr><td><b>Bounds</b></td><td>{html.escape(words)}</td></tr>"
+    page = report_html(built, feasible)
+    assert row in page
+    assert f"<tr><td><b>Objective</b></td><td>{feasible.objective:,.4f} (estimate)</td></tr>" in page
+    assert f"<tr><td><b>Best bound</b></td><td>{feasible.bound:,.4f} (estimate)</td></tr>" in page
+    assert row in key_figures_html(built, feasible, plan_geometry(built, feasible))
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(built, feasible)))
+    values = dict(book["Facts"].iter_rows(min_row=2, values_only=True))
+    assert values["Bounds"] == words
+    assert values["Objective (estimate)"] == feasible.objective and "Objective" not in values
+    assert values["Best bound (estimate)"] == feasible.bound
+    optimise._report(built, feasible, tmp_path)
+    assert f"bounds: {words}" in capsys.readouterr().out
