@@ -218,7 +218,12 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             "has its own workers"
         )
     if args.command == "national":
-        from catchment.national import PCN_MAPPING_ROLE  # local: the readers import geopandas
+        from catchment.national import (  # local: the readers import geopandas
+            LOOKUP_POPULATION_ROLE,
+            LSOA_LOOKUP_ROLE,
+            PCN_MAPPING_ROLE,
+            lookup_population_only,
+        )
 
         given: dict[str, list[str]] = {}
         for role, path in args.files:
@@ -230,6 +235,11 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         if PCN_MAPPING_ROLE in given and not args.compare:
             parser.error(
                 f"argument {NATIONAL_FILE_OPTION}: role {PCN_MAPPING_ROLE!r} is read only with --compare {PCN_PLAN}"
+            )
+        if LOOKUP_POPULATION_ROLE in given and LSOA_LOOKUP_ROLE not in given:
+            parser.error(
+                f"argument {NATIONAL_FILE_OPTION}: role {LOOKUP_POPULATION_ROLE!r} "
+                + lookup_population_only(f"{NATIONAL_FILE_OPTION} {LSOA_LOOKUP_ROLE}")
             )
     if args.command == "phase" and len(args.annual_budget) not in (1, args.years):
         parser.error(
@@ -380,7 +390,9 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="ROLE=PATH",
         help="read PATH (from the current folder) for one data file role (list_sizes, registrations, ...) instead "
-        "of its default in the data folder; repeatable (an unknown role is refused with the list of roles)",
+        "of its default in the data folder, or ONS's LSOA (2011) to LSOA (2021) lookup (lsoa_lookup, no default) "
+        "to carry the registrations to the centroids' LSOA vintage; repeatable (an unknown role is refused with the "
+        "list of roles)",
     )
     na.add_argument(
         "--compare",
@@ -419,8 +431,9 @@ def main(argv: list[str] | None = None) -> int:
 
 #: Loggers of other libraries that say too much at INFO: every command sets them to WARNING.
 _NOISY_LOGGERS = ("pyogrio", "fiona", "urllib3", "distributed", "tornado")
-#: Loggers that would write a line per CCG in a national run: set to WARNING there.
-_PER_CCG_LOGGERS = ("catchment.build", "catchment.travel")
+#: Loggers that would write a line per CCG in a national run: set to WARNING there (not
+#: catchment.build: its lines come once a run, e.g. the patients the LSOA lookup apportions).
+_PER_CCG_LOGGERS = ("catchment.travel",)
 
 
 def _interrupted(args: argparse.Namespace, started: float) -> int:

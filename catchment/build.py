@@ -352,7 +352,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
                     "imd": (lsoa_paths["imd"], imd),
                 },
                 give="[data]",
-                lookup=f"[data] {LSOA_LOOKUP_ROLE}",
+                lookup=LSOA_LOOKUP_ROLE,
             )
             areas = boundaries.loc[isin(boundaries["lsoa_code"], registrations["lsoa_code"])].reset_index(drop=True)
             if scenario.rules.contiguity:
@@ -494,7 +494,7 @@ def carry_registrations(
     ours, theirs = lsoa_vintage(every), lsoa_vintage(centroids)
     if not ours.differs(theirs) or theirs.year is None:  # (differs: both years known; the second, for typing)
         logger.info(
-            "%s: of %s, the centroids of %s: [data] %s %s is not read",
+            "%s: of %s, the centroids of %s: the %s file %s is not read",
             file.name,
             ours,
             theirs,
@@ -579,9 +579,9 @@ def check_registration_lsoas(
         ``"[data]"`` for a scenario's table, a command-line option. By default the advice
         names the roles' files ("give the centroids file of LSOA 2021").
     lookup
-        How the user gives ONS's LSOA (2011) to LSOA (2021) lookup (``"[data] lsoa_lookup"``),
-        named as the other way out when the centroids are of another vintage
-        (:func:`carry_registrations`); ``None`` when the caller reads no lookup.
+        The role of ONS's LSOA (2011) to LSOA (2021) lookup (:data:`catchment.scenario.LSOA_LOOKUP_ROLE`),
+        named as ``give`` names the roles, as the other way out when the centroids are of
+        another vintage (:func:`carry_registrations`); ``None`` when the caller reads no lookup.
     """
     patients = selected.groupby("lsoa_code")["patients"].sum()
     codes = pd.Series(patients.index.astype(str), index=patients.index)
@@ -622,8 +622,7 @@ def check_registration_lsoas(
     if clashing := {r: theirs for r, theirs in clashing.items() if any(r in roles for roles in gaps.values())}:
         others = _and([f"{lsoa_files[r][0].name} ({theirs.reason})" for r, theirs in clashing.items()])
         other_year = next(iter(clashing.values())).year
-        named = _and(list(clashing))
-        files = f"{give} {named}" if give is not None else f"the {named} file{'s' if len(clashing) > 1 else ''}"
+        files = _how_to_give(list(clashing), give)
         advice = (
             f". The registrations are of {vintage} while {others} {'is' if len(clashing) == 1 else 'are'} of LSOA "
             f"{other_year}; {VINTAGE_NOTE}: give {files} of LSOA {vintage.year} (code column "
@@ -631,8 +630,8 @@ def check_registration_lsoas(
         )
         if lookup is not None and "centroids" in clashing:
             advice += (
-                f", or give {lookup}, ONS's LSOA (2011) to LSOA (2021) lookup, to carry the registrations to LSOA "
-                f"{other_year}"
+                f", or give {_how_to_give([lookup], give)}, ONS's LSOA (2011) to LSOA (2021) lookup, to carry the "
+                f"registrations to LSOA {other_year}"
             )
     logger.warning("%s: %s%s", file, "; ".join(parts), advice)
 
@@ -652,6 +651,12 @@ def _centroid_within(codes: pd.Series, centroids: pd.DataFrame, areas: pd.DataFr
         hit, _ = shapely.STRtree(np.asarray(areas.geometry.array)).query(found.to_numpy()[known], predicate="within")
         inside[known[hit]] = True
     return inside
+
+
+def _how_to_give(roles: list[str], give: str | None) -> str:
+    """How the advice names the files of ``roles``: ``"[data] centroids"`` (``give``), else ``"the centroids file"``."""
+    named = _and(roles)
+    return f"{give} {named}" if give is not None else f"the {named} file{'s' if len(roles) > 1 else ''}"
 
 
 def _and(items: list[str]) -> str:

@@ -17,7 +17,11 @@ Each file is read from the data folder under its default name (:data:`NATIONAL_F
 another is given for its role (``files``: list sizes of a later month, say). The
 Code-Point Open column headers and the land boundaries are read when there
 (:data:`OPTIONAL_ROLES`); the practice-to-PCN mapping only to compare the plans with today's
-PCNs (``compare_pcn``).
+PCNs (``compare_pcn``). Registrations by LSOA of another vintage than the centroids are
+carried to the centroids' vintage with ONS's LSOA (2011) to LSOA (2021) lookup when one is
+given (:data:`LSOA_LOOKUP_ROLE`), as a scenario build does
+(:func:`catchment.build.carry_registrations`, with the populations of the IMD file,
+:data:`LOOKUP_POPULATION_ROLE`).
 
 A CCG whose whole registered population is below the floor cannot form a polysystem on its
 own: it is returned with its shortfall and not solved, never merged silently with a
@@ -42,9 +46,15 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from catchment.build import check_registration_lsoas, default_options, practice_travel, problem_from_frames
+from catchment.build import (
+    carry_registrations,
+    check_registration_lsoas,
+    default_options,
+    practice_travel,
+    problem_from_frames,
+)
 from catchment.problem import DEFAULT_FLOOR, Objective, Problem, Rules
-from catchment.scenario import REGISTRATIONS_FILE
+from catchment.scenario import LSOA_LOOKUP_ROLE, REGISTRATIONS_FILE
 from geodata.cache import input_digest
 from geodata.errors import DataWarning, ProblemDefinitionError, UnknownCcgError, close_codes, did_you_mean
 from geodata.nhs import PUBLISHED_COMMISSIONER
@@ -58,12 +68,15 @@ __all__ = [
     "NATIONAL_FILES",
     "OPTIONAL_ROLES",
     "PCN_MAPPING_ROLE",
+    "LSOA_LOOKUP_ROLE",
+    "LOOKUP_POPULATION_ROLE",
     "AreaWords",
     "CCG_WORDS",
     "SUB_ICB_WORDS",
     "CcgSubproblem",
     "NationalInput",
     "national_paths",
+    "lookup_population_only",
     "national_subproblems",
     "ccg_subproblem",
     "unknown_roles",
@@ -75,10 +88,15 @@ logger = logging.getLogger(__name__)
 
 #: Role of the practice-to-PCN mapping, read only to compare the plans with today's PCNs.
 PCN_MAPPING_ROLE = "pcn_mapping"
+#: Role of the IMD file, read only with the LSOA lookup (:data:`LSOA_LOOKUP_ROLE`): its
+#: ``population_total`` apportions the patients of an LSOA with several partners, as in a
+#: scenario build (:func:`catchment.build.carry_registrations`).
+LOOKUP_POPULATION_ROLE = "imd"
 #: Role -> the file read by default (relative to the data folder); another file can be
 #: given for any role (:func:`national_paths`), e.g. list sizes of a later month. The roles
 #: of :func:`geodata.practices.load_practices` are those of :data:`PRACTICE_FILES` it reads
 #: for every practice of England (not ``lad_boundaries``: no area is selected).
+#: :data:`LSOA_LOOKUP_ROLE` has no default file (``""``): it is read only when given.
 NATIONAL_FILES: Mapping[str, str] = MappingProxyType(
     {
         **{
@@ -87,6 +105,8 @@ NATIONAL_FILES: Mapping[str, str] = MappingProxyType(
         },
         "registrations": REGISTRATIONS_FILE,
         "centroids": LSOA_FILES["centroids"],
+        LSOA_LOOKUP_ROLE: "",
+        LOOKUP_POPULATION_ROLE: LSOA_FILES[LOOKUP_POPULATION_ROLE],
         PCN_MAPPING_ROLE: PCN_MAPPING_FILE,
     }
 )
@@ -182,7 +202,8 @@ class NationalInput:
     data_files : Mapping[str, str]
         Role of :data:`NATIONAL_FILES` -> the path of the file read for it (every role but an
         absent optional one, :data:`OPTIONAL_ROLES`; :data:`PCN_MAPPING_ROLE` only with
-        ``compare_pcn``, for the comparison to read).
+        ``compare_pcn``, for the comparison to read; :data:`LSOA_LOOKUP_ROLE` and
+        :data:`LOOKUP_POPULATION_ROLE` only when the lookup is given).
     load_s : float
         Seconds spent reading and building.
     area : AreaWords
@@ -246,15 +267,16 @@ def national_paths(
     -------
     dict
         Role -> path, in the order of :data:`NATIONAL_FILES`: every role but
-        :data:`PCN_MAPPING_ROLE` without ``compare_pcn`` and a role of
+        :data:`PCN_MAPPING_ROLE` without ``compare_pcn``, :data:`LSOA_LOOKUP_ROLE` and
+        :data:`LOOKUP_POPULATION_ROLE` without a lookup in ``files``, and a role of
         :data:`OPTIONAL_ROLES` whose default file is absent (not read).
 
     Raises
     ------
     ProblemDefinitionError
         If ``files`` names a role that is not one of :data:`NATIONAL_FILES` (with the
-        closest known role), or :data:`PCN_MAPPING_ROLE` without ``compare_pcn`` (it would
-        not be read).
+        closest known role), :data:`PCN_MAPPING_ROLE` without ``compare_pcn`` or
+        :data:`LOOKUP_POPULATION_ROLE` without :data:`LSOA_LOOKUP_ROLE` (it would not be read).
     """
     from geodata.settings import data_dir as default_data_dir
 
@@ -265,15 +287,31 @@ def national_paths(
         raise ProblemDefinitionError(
             [f"files: {PCN_MAPPING_ROLE} is read only to compare the plans with today's PCNs (compare_pcn)"]
         )
+    if LOOKUP_POPULATION_ROLE in given and LSOA_LOOKUP_ROLE not in given:
+        raise ProblemDefinitionError([f"files: {LOOKUP_POPULATION_ROLE} {lookup_population_only(LSOA_LOOKUP_ROLE)}"])
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     paths = {
         role: Path(given[role]).expanduser() if role in given else root / rel for role, rel in NATIONAL_FILES.items()
     }
+    lookup = LSOA_LOOKUP_ROLE in given
     return {
         role: path
         for role, path in paths.items()
-        if (role != PCN_MAPPING_ROLE or compare_pcn) and (role not in OPTIONAL_ROLES or role in given or path.is_file())
+        if (role != PCN_MAPPING_ROLE or compare_pcn)
+        and (role not in (LSOA_LOOKUP_ROLE, LOOKUP_POPULATION_ROLE) or lookup)
+        and (role not in OPTIONAL_ROLES or role in given or path.is_file())
     }
+
+
+def lookup_population_only(lookup: str) -> str:
+    """Why a file given for :data:`LOOKUP_POPULATION_ROLE` without the lookup (named ``lookup``) is refused.
+
+    The words follow the role's name: ``"imd " + lookup_population_only("lsoa_lookup")``.
+    """
+    return (
+        f"is read only with {lookup}: its populations apportion the patients of an LSOA the lookup maps to several "
+        "LSOAs"
+    )
 
 
 def _check_ccgs(ccgs: Iterable[str], list_sizes: pd.DataFrame, *, file: Path, area: AreaWords) -> None:
@@ -543,7 +581,7 @@ def national_subproblems(
         before the other files are read).
     """
     from geodata.nhs import read_epraccur, read_list_sizes, read_practice_lsoa, sub_icb_layout
-    from geodata.ons import read_lsoa_centroids
+    from geodata.ons import read_imd, read_lsoa_centroids
     from geodata.practices import load_hospitals, load_practices
     from geodata.settings import data_dir as default_data_dir
 
@@ -588,12 +626,22 @@ def national_subproblems(
         wanted = {str(c) for c in ccgs}
         practices = practices.loc[practices["ccg_code"].isin(wanted)].reset_index(drop=True)
         left_out = left_out.loc[left_out["ccg_code"].isin(wanted)]
+    if LSOA_LOOKUP_ROLE in paths:  # to the centroids' LSOA vintage, as a scenario build does
+        registrations = carry_registrations(
+            registrations,
+            practices["practice_code"],
+            file=paths["registrations"],
+            lookup_file=paths[LSOA_LOOKUP_ROLE],
+            centroids=centroids,
+            imd=(paths[LOOKUP_POPULATION_ROLE], read_imd(paths[LOOKUP_POPULATION_ROLE])),
+        )
     check_registration_lsoas(
         registrations,
         registrations.loc[isin(registrations["practice_code"], practices["practice_code"])],
         file=paths["registrations"],
         lsoa_files={"centroids": (paths["centroids"], centroids)},
         give=give,
+        lookup=LSOA_LOOKUP_ROLE,
     )
     by_ccg = registrations_by_ccg(registrations, practices)
     no_rows = registrations.iloc[:0]

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 
 import optimise
@@ -47,3 +50,39 @@ def redbridge_pcns() -> list[str]:
         "SEVEN KINGS PCN",
         "WANSTEAD AND WOODFORD PCN",
     ]
+
+
+@pytest.fixture(scope="session")
+def lsoa_lookup(real_data, tmp_path_factory) -> Path:
+    """ONS's LSOA (2011) to LSOA (2021) lookup for London, in its published layout, built by overlay.
+
+    A 2011 and a 2021 LSOA are a pair when they share more than 1% of either's area; the
+    change indicator follows from the pairs' counts (U: one partner each, S: a 2011 LSOA
+    with several, M: a 2021 LSOA with several, X: both).
+    """
+    b11 = gpd.read_file(real_data / "london/lsoa11-boundaries-gen20.gpkg")[["LSOA11CD", "geometry"]]
+    b21 = gpd.read_file(real_data / "london/lsoa21-boundaries-gen20.gpkg")[
+        ["LSOA21CD", "LSOA21NM", "LAD22CD", "LAD22NM", "geometry"]
+    ]
+    pieces = gpd.overlay(b11.assign(a11=b11.area), b21.assign(a21=b21.area), how="intersection", keep_geom_type=True)
+    share = pieces.area
+    pairs = pieces.loc[(share > 0.01 * pieces["a11"]) | (share > 0.01 * pieces["a21"])].copy()
+    n21 = pairs.groupby("LSOA11CD")["LSOA21CD"].transform("size")
+    n11 = pairs.groupby("LSOA21CD")["LSOA11CD"].transform("size")
+    pairs["CHGIND"] = np.select([(n21 == 1) & (n11 == 1), n11 == 1, n21 == 1], ["U", "S", "M"], "X")
+    lookup = pd.DataFrame(
+        {
+            "LSOA11CD": pairs["LSOA11CD"],
+            "LSOA11NM": "",
+            "CHGIND": pairs["CHGIND"],
+            "LSOA21CD": pairs["LSOA21CD"],
+            "LSOA21NM": pairs["LSOA21NM"],
+            "LAD22CD": pairs["LAD22CD"],
+            "LAD22NM": pairs["LAD22NM"],
+            "LAD22NMW": "",
+        }
+    ).sort_values(["LSOA11CD", "LSOA21CD"])
+    lookup["ObjectId"] = range(1, len(lookup) + 1)
+    path = tmp_path_factory.mktemp("lookup") / "LSOA11_LSOA21_LAD22_EW_LU.csv"
+    lookup.to_csv(path, index=False)
+    return path

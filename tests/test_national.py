@@ -249,13 +249,13 @@ def test_national_on_dask_equals_serial(serial, national):
 
 def test_national_command_on_one_real_ccg(real_data, tmp_path):
     out = tmp_path / "national"
-    build_log = logging.getLogger("catchment.build")
-    level = build_log.level
+    travel_log = logging.getLogger("catchment.travel")
+    level = travel_log.level
     code = optimise.main(
         ["national", "--ccg", "08N", "--serial", "--out", str(out), "--data-dir", str(real_data), "--quiet"]
     )
     assert code == optimise.EXIT_OK
-    assert build_log.level == level  # quietened for the run only: later scenario builds log as before
+    assert travel_log.level == level  # quietened for the run only: later scenario builds log as before
     assignments = pd.read_csv(out / "assignments.csv", dtype={"unit_id": str})
     polysystems = pd.read_csv(out / "polysystems.csv")
     ccgs = pd.read_csv(out / "ccg_summary.csv")

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import optimise
-from catchment.national import NATIONAL_FILES, national_subproblems
+from catchment.national import LOOKUP_POPULATION_ROLE, LSOA_LOOKUP_ROLE, NATIONAL_FILES, national_subproblems
 from geodata.boundaries import LSOA_CODE_FORM
 from geodata.cache import folder_digest
 from geodata.errors import InputDataError, MissingFileError, ProblemDefinitionError
@@ -98,7 +98,12 @@ def test_national_reads_the_files_given_by_role_and_records_them(today, tmp_path
     assert ccgs["hospital_sites"].iloc[0] >= 1
     summary = json.loads((out / "national.json").read_text())
     given = {role: str(today[role]) for role in RENAMED}
-    defaults = {role: str(today["data"] / rel) for role, rel in NATIONAL_FILES.items() if role not in given}
+    read_with_a_lookup = {LSOA_LOOKUP_ROLE, LOOKUP_POPULATION_ROLE}
+    defaults = {
+        role: str(today["data"] / rel)
+        for role, rel in NATIONAL_FILES.items()
+        if role not in given and role not in read_with_a_lookup
+    }
     assert summary["data_files"] == {**defaults, **given, "pcn_mapping": summary["data_files"]["pcn_mapping"]}
     assert set(summary["input_files"]) == set(summary["data_files"].values())
     page = (out / "pcn_comparison.html").read_text(encoding="utf-8")
@@ -292,7 +297,10 @@ def test_registrations_of_lsoa_2021_with_2011_centroids_warn_as_a_scenario_does(
     assert (
         "The registrations are of LSOA 2021 (column LSOA21CD) while lsoa11-population-weighted-centroids.csv" in message
     )
-    assert "give the centroids file of LSOA 2021 (code column LSOA21CD), like the registrations" in message
+    assert message.endswith(
+        "give the centroids file of LSOA 2021 (code column LSOA21CD), like the registrations, or give the "
+        "lsoa_lookup file, ONS's LSOA (2011) to LSOA (2021) lookup, to carry the registrations to LSOA 2011"
+    )
     assert "--file" not in message  # called from Python: no command-line option to give
     (sub,) = national.subproblems
     assert sub.registrations_covered < 1.0  # those patients are indeed left out
@@ -317,6 +325,81 @@ def test_the_command_line_advises_its_option_for_the_file_of_the_other_vintage(r
         assert optimise.main([*argv, "--file", f"centroids={lsoa21['centroids']}"]) == optimise.EXIT_OK
     (message,) = _vintage_warnings(caplog)
     assert "give --file centroids of LSOA 2011 (code column LSOA11CD)" in message
+    assert message.endswith(
+        ", or give --file lsoa_lookup, ONS's LSOA (2011) to LSOA (2021) lookup, to carry the registrations to LSOA 2021"
+    )
+
+
+def _carried_note(caplog) -> list[str]:
+    return [m for m in caplog.messages if "carried to LSOA 2011 with LSOA11_LSOA21_LAD22_EW_LU.csv" in m]
+
+
+def test_registrations_of_lsoa_2021_with_the_lookup_are_carried_as_a_scenario_build_does(
+    real_data, lsoa21, lsoa_lookup, caplog
+):
+    """Before, national read no lookup: the 2021 registrations' recoded LSOAs were left out of travel."""
+    given = {"registrations": lsoa21["registrations"], LSOA_LOOKUP_ROLE: lsoa_lookup}
+    with caplog.at_level(logging.INFO):
+        national = national_subproblems(real_data, ccgs=[REDBRIDGE], files=given)
+    assert _vintage_warnings(caplog) == []
+    (note,) = _carried_note(caplog)  # catchment.build.carry_registrations, as in a scenario build
+    assert "of the selected practices' 350,428 patients" in note
+    assert "by their populations in lsoa11-imd2019.parquet (an estimate)" in note
+    imd = real_data / NATIONAL_FILES[LOOKUP_POPULATION_ROLE]
+    assert national.data_files[LSOA_LOOKUP_ROLE] == str(lsoa_lookup) and national.data_files["imd"] == str(imd)
+    assert national.input_files[str(lsoa_lookup)] == hashlib.sha256(lsoa_lookup.read_bytes()).hexdigest()
+    assert str(imd) in national.input_files
+    reference = national_subproblems(real_data, ccgs=[REDBRIDGE])
+    assert LSOA_LOOKUP_ROLE not in reference.data_files and "imd" not in reference.data_files
+    (sub,), (ref,) = national.subproblems, reference.subproblems
+    assert sub.registrations_covered == pytest.approx(ref.registrations_covered, abs=1e-12)  # as the 2011 run
+    assert sub.problem is not None and ref.problem is not None
+    assert abs(sub.problem.travel_min - ref.problem.travel_min).mean() < 0.01  # minutes
+
+
+def test_the_command_with_the_lookup_plans_as_the_2011_run_and_says_what_was_apportioned(
+    real_data, lsoa21, lsoa_lookup, tmp_path, caplog
+):
+    argv = ["national", "--ccg", REDBRIDGE, "--serial", "--data-dir", str(real_data)]
+    assert optimise.main([*argv, "--out", str(tmp_path / "2011"), "-q"]) == optimise.EXIT_OK
+    lookup = ["--file", f"registrations={lsoa21['registrations']}", "--file", f"lsoa_lookup={lsoa_lookup}"]
+    with caplog.at_level(logging.INFO):
+        assert optimise.main([*argv, "--out", str(tmp_path / "2021"), *lookup]) == optimise.EXIT_OK
+    assert _vintage_warnings(caplog) == []
+    (note,) = _carried_note(caplog)  # not quietened with the per-CCG lines: it is one line per run
+    assert "(0.7%) live in 2021 LSOAs that the lookup maps to several 2011 LSOAs" in note
+    plans = [pd.read_csv(tmp_path / run / "assignments.csv").set_index("unit_id") for run in ("2011", "2021")]
+    assert plans[1][["polysystem_id", "hub_site_id"]].equals(
+        plans[0][["polysystem_id", "hub_site_id"]]
+    )  # the same plan
+    assert (plans[1]["travel_min"] - plans[0]["travel_min"]).abs().max() < 0.1  # minutes
+    summary = json.loads((tmp_path / "2021" / "national.json").read_text())
+    assert summary["data_files"][LSOA_LOOKUP_ROLE] == str(lsoa_lookup)
+    assert set(summary["input_files"]) == set(summary["data_files"].values())
+
+
+def test_a_lookup_given_when_the_vintages_agree_is_checked_but_not_read(real_data, lsoa_lookup, tmp_path, caplog):
+    """As a scenario build does: the file named must be there, and the log says it is not read."""
+    with caplog.at_level(logging.INFO):
+        national = national_subproblems(real_data, ccgs=[REDBRIDGE], files={LSOA_LOOKUP_ROLE: lsoa_lookup})
+    assert any(f"the lsoa_lookup file {lsoa_lookup.name} is not read" in m for m in caplog.messages)
+    assert national.data_files[LSOA_LOOKUP_ROLE] == str(lsoa_lookup)
+    missing = tmp_path / "LSOA11_LSOA21_LAD22_EW_LU.csv"
+    with pytest.raises(MissingFileError, match=f"{missing}: lsoa_lookup file not found"):
+        national_subproblems(real_data, ccgs=[REDBRIDGE], files={LSOA_LOOKUP_ROLE: missing})
+
+
+def test_an_imd_file_without_the_lookup_is_refused(real_data, tmp_path, capsys):
+    """The IMD file's populations are read only to apportion the lookup's patients."""
+    with pytest.raises(ProblemDefinitionError, match="files: imd is read only with lsoa_lookup: its populations"):
+        national_subproblems(real_data, files={"imd": "imd.parquet"})
+    argv = ["national", "--serial", "--out", str(tmp_path / "out"), "--file", "imd=imd.parquet"]
+    with pytest.raises(SystemExit) as stopped:
+        optimise.main(argv)
+    assert stopped.value.code == optimise.EXIT_INPUT
+    assert (
+        "argument --file: role 'imd' is read only with --file lsoa_lookup: its populations" in capsys.readouterr().err
+    )
 
 
 def _sub_icb_list_sizes(real_data: Path, folder: Path) -> Path:
