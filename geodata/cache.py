@@ -14,7 +14,7 @@ from another write) is reported with a log warning and treated as a miss: the ca
 recomputes and overwrites it. A cache that cannot be written is logged, never an error.
 
 Input files are identified by content (:func:`file_digest`, SHA-256; a folder read as one
-input by the digests of its files, :func:`folder_digest`), never by name or date alone: a
+input by the digests of the files read from it, :func:`folder_digest`), never by name or date alone: a
 file replaced by another with the same name, or restored with an old date, is seen as
 changed. Hashing every input on every call would cost about 1 ms per MB, so
 the digest is remembered against the file's *stat key* (path, device, inode, size,
@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from geodata.postcodes import codepoint_folder_files
 from geodata.settings import cache_dir
 
 __all__ = [
@@ -57,7 +58,6 @@ __all__ = [
     "hash_ids",
     "file_digest",
     "folder_digest",
-    "folder_files",
     "input_digest",
     "load_arrays",
     "save_arrays",
@@ -260,10 +260,14 @@ def _hash_file(path: Path) -> str:
 
 
 def folder_digest(path: str | Path, *, cache: bool = True) -> str:
-    """SHA-256 (hex) of a folder: the relative path and :func:`file_digest` of every file in it.
+    """SHA-256 (hex) of a folder read as one input: the relative path and :func:`file_digest` of each file read.
 
-    The files are those of :func:`folder_files`, in that order; a file added, removed,
-    renamed or changed changes the digest.
+    The files are those its reader reads, in sorted order: Code-Point Open unpacked is the
+    only input that may be a folder, so they are
+    :func:`geodata.postcodes.codepoint_folder_files` (its area files and column headers
+    file), the one list :func:`geodata.postcodes.read_codepoint` reads too. A file read
+    that is added, removed, renamed or changed changes the digest; any other file of the
+    folder (a ``.DS_Store``, a README, a PDF of documentation) does not.
 
     Parameters
     ----------
@@ -283,18 +287,8 @@ def folder_digest(path: str | Path, *, cache: bool = True) -> str:
         If a file cannot be read.
     """
     path = Path(path)
-    return hash_parts(*(part for rel in folder_files(path) for part in (rel, file_digest(path / rel, cache=cache))))
-
-
-def folder_files(path: str | Path) -> list[str]:
-    """The files of a folder read as one input, at any depth, as sorted relative paths with ``/``.
-
-    Symbolic links to folders are not followed, and folders that cannot be listed are
-    skipped: the readers of such a folder list its files with this function too, so that
-    the files read are the files hashed (:func:`folder_digest`).
-    """
-    path = Path(path)
-    return sorted(Path(top, name).relative_to(path).as_posix() for top, _, names in os.walk(path) for name in names)
+    files = codepoint_folder_files(path)
+    return hash_parts(*(part for rel in files for part in (rel, file_digest(path / rel, cache=cache))))
 
 
 def input_digest(path: str | Path, *, cache: bool = True) -> str | None:

@@ -9,6 +9,7 @@ Coordinates are eastings/northings in EPSG:27700 already, so no reprojection is 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -18,12 +19,12 @@ import geopandas as gpd
 import pandas as pd
 
 from . import tables as v
-from .cache import folder_files
 from .errors import DataProblem, InputDataError, ProblemCollector
 from .settings import BNG
 
 __all__ = [
     "CODEPOINT_COLUMNS",
+    "codepoint_folder_files",
     "normalise_postcode",
     "read_codepoint",
     "geocode_postcodes",
@@ -163,7 +164,8 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
         The Code-Point Open zip archive as downloaded (``codepo_gb.zip``: every area file
         of its ``Data/CSV`` folder is read); the folder it unpacks to (the same files), or a
         folder holding area files directly (its ``*.csv`` files but the headers file); or
-        one CSV file (an area file, or a concatenation), optionally gzipped.
+        one CSV file (an area file, or a concatenation), optionally gzipped. Of a folder,
+        only the files of :func:`codepoint_folder_files` are read.
     headers_path
         ``Code-Point_Open_Column_Headers.csv``; either its row of long names or of short
         codes is understood. When ``None``, the zip's or the folder's own
@@ -200,13 +202,11 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
     members: list[str | None] = [None]
     headers_member = None
     if path.is_dir():
-        names = folder_files(path)
-        areas = _folder_areas(names)
+        areas, headers = _codepoint_folder(path)
         if not areas:
             problem = f"a folder without Code-Point Open area files (Data/CSV/*.csv, or *.csv in it): {_ACCEPTED}"
             raise InputDataError([DataProblem(str(path), problem)])
         if headers_path is None:
-            headers = _folder_headers(names)
             headers_path = path / headers if headers is not None else None
         parts = [
             _read_area_file(path / area, None, headers_path=headers_path, headers_member=None, area=area)
@@ -252,6 +252,43 @@ def _zip_names(path: Path) -> list[str]:
             return archive.namelist()
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise InputDataError([DataProblem(str(path), f"not a readable zip archive ({exc})")]) from None
+
+
+def codepoint_folder_files(path: str | Path) -> list[str]:
+    """The files of a Code-Point Open folder that :func:`read_codepoint` reads, and no other.
+
+    Its area files and its own column headers file (the one read when no headers file is
+    named), as sorted relative paths with ``/``: what the build cache and the run's record
+    of input files hash for the folder (:func:`geodata.cache.folder_digest`), so that a
+    ``.DS_Store``, a README or a PDF beside them changes nothing.
+
+    Parameters
+    ----------
+    path
+        An existing folder.
+
+    Returns
+    -------
+    list of str
+        Empty when the folder holds no area files.
+    """
+    areas, headers = _codepoint_folder(Path(path))
+    return sorted([*areas, *([headers] if headers is not None else [])])
+
+
+def _codepoint_folder(path: Path) -> tuple[list[str], str | None]:
+    """The area files of the folder ``path`` and its column headers file, as relative paths with ``/``."""
+    names = _folder_names(path)
+    return _folder_areas(names), _folder_headers(names)
+
+
+def _folder_names(path: Path) -> list[str]:
+    """Every file of the folder ``path``, at any depth, as sorted relative paths with ``/``.
+
+    Symbolic links to folders are not followed, and folders that cannot be listed are
+    skipped.
+    """
+    return sorted(Path(top, name).relative_to(path).as_posix() for top, _, names in os.walk(path) for name in names)
 
 
 def _folder_areas(names: list[str]) -> list[str]:

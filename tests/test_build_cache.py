@@ -25,6 +25,7 @@ from catchment.scenario import Scenario, parse_scenario, read_toml
 from geodata import cache as gc
 from geodata import tables as v
 from geodata.errors import DataWarning, ProblemCollector
+from geodata.postcodes import codepoint_folder_files
 from geodata.settings import cache_dir
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -405,6 +406,31 @@ def test_folder_digest_changes_with_any_of_its_files(tmp_path, monkeypatch):
     assert len(seen) == 4
     assert gc.input_digest(folder / "Data/CSV/ig.csv") == gc.file_digest(folder / "Data/CSV/ig.csv")
     assert gc.input_digest(tmp_path / "missing") is None
+
+
+def test_folder_digest_covers_only_the_files_read(tmp_path, monkeypatch):
+    """Every file of the folder was hashed: a .DS_Store, a README or a PDF of Doc/ changing
+    forced a rebuild and changed the recorded digest, though Code-Point Open never reads them."""
+    monkeypatch.setattr(gc, "_DIGESTS", {})
+    folder = tmp_path / "codepo_gb"
+    (folder / "Data/CSV").mkdir(parents=True)
+    (folder / "Doc").mkdir()
+    (folder / "Data/CSV/ig.csv").write_bytes(b'"IG1 4DR",10,544000,186900\n')
+    headers = folder / "Doc/Code-Point_Open_Column_Headers.csv"
+    headers.write_bytes(b"PC,PQ,EA,NO\n")
+    assert codepoint_folder_files(folder) == ["Data/CSV/ig.csv", "Doc/Code-Point_Open_Column_Headers.csv"]
+    first = gc.folder_digest(folder)
+
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (folder / "Data/CSV/.DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (folder / "README.txt").write_text("Code-Point Open, downloaded in May\n")
+    (folder / "Doc/Code-Point_Open_user_guide.pdf").write_bytes(b"%PDF-1.4")
+    assert gc.folder_digest(folder) == first, "a file the reader does not read changed the digest"
+    (folder / "Doc/Code-Point_Open_user_guide.pdf").write_bytes(b"%PDF-1.7")
+    assert gc.input_digest(folder) == first
+
+    headers.write_bytes(b"PC,PQ,EA,NO,CY\n")  # the headers file is read: it counts
+    assert gc.folder_digest(folder) != first
 
 
 # ---------------------------------------------------------------------------- fast reading paths
