@@ -285,6 +285,8 @@ def folder_digest(path: str | Path, *, cache: bool = True) -> str:
     ------
     OSError
         If a file cannot be read.
+    InputDataError
+        If the folder or one of its sub-folders cannot be listed (the folder named).
     """
     path = Path(path)
     files = codepoint_folder_files(path)
@@ -311,6 +313,8 @@ def input_digest(path: str | Path, *, cache: bool = True) -> str | None:
     ------
     OSError
         If a file cannot be read.
+    InputDataError
+        If a folder or one of its sub-folders cannot be listed (see :func:`folder_digest`).
     """
     path = Path(path)
     if path.is_file():

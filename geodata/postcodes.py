@@ -193,10 +193,10 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
         If ``path`` or ``headers_path`` does not exist.
     InputDataError
         If ``path`` is a zip archive without ``Data/CSV/*.csv`` files or a folder without
-        area files; if a file cannot be decoded, a required column (postcode, easting,
-        northing) is missing, an easting/northing/quality is not a number (row and column
-        named; in a zip, the area file too) or a postcode appears twice (every duplicate and
-        its rows named).
+        area files, or a folder of which a sub-folder cannot be listed (named); if a file
+        cannot be decoded, a required column (postcode, easting, northing) is missing, an
+        easting/northing/quality is not a number (row and column named; in a zip, the area
+        file too) or a postcode appears twice (every duplicate and its rows named).
     """
     path = Path(path).expanduser()
     members: list[str | None] = [None]
@@ -271,6 +271,11 @@ def codepoint_folder_files(path: str | Path) -> list[str]:
     -------
     list of str
         Empty when the folder holds no area files.
+
+    Raises
+    ------
+    InputDataError
+        If the folder or one of its sub-folders cannot be listed (the folder named).
     """
     areas, headers = _codepoint_folder(Path(path))
     return sorted([*areas, *([headers] if headers is not None else [])])
@@ -285,10 +290,20 @@ def _codepoint_folder(path: Path) -> tuple[list[str], str | None]:
 def _folder_names(path: Path) -> list[str]:
     """Every file of the folder ``path``, at any depth, as sorted relative paths with ``/``.
 
-    Symbolic links to folders are not followed, and folders that cannot be listed are
-    skipped.
+    Symbolic links to folders are not followed; a folder that cannot be listed is an error
+    naming it, never skipped (its area files would go unread without a word).
     """
-    return sorted(Path(top, name).relative_to(path).as_posix() for top, _, names in os.walk(path) for name in names)
+
+    def refuse(exc: OSError) -> None:
+        where = exc.filename if exc.filename is not None else path
+        problem = f"a folder of Code-Point Open that cannot be listed ({exc.strerror or exc})"
+        raise InputDataError([DataProblem(str(where), problem)]) from None
+
+    return sorted(
+        Path(top, name).relative_to(path).as_posix()
+        for top, _, names in os.walk(path, onerror=refuse)
+        for name in names
+    )
 
 
 def _folder_areas(names: list[str]) -> list[str]:

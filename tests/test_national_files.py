@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -216,6 +217,33 @@ def test_a_codepoint_folder_is_read_and_recorded_by_its_digest(real_data, tmp_pa
     national = national_subproblems(real_data, ccgs=[REDBRIDGE], files={"codepoint": folder})
     assert national.data_files["codepoint"] == str(folder)
     assert national.input_files[str(folder)] == folder_digest(folder)
+
+
+def test_a_codepoint_folder_that_cannot_be_listed_exits_2_naming_it(real_data, tmp_path, monkeypatch, capsys):
+    """A sub-folder that could not be listed was skipped (the folder refused for having no area files).
+
+    Tests run as root, whom file permissions do not stop, so the listing is made to fail
+    with the PermissionError that ``os.scandir`` raises for a folder without read access.
+    """
+    folder = tmp_path / "codepo_gb"
+    (folder / "Data/CSV").mkdir(parents=True)
+    (folder / "Data/CSV/london.csv").write_bytes(
+        gzip.decompress((real_data / NATIONAL_FILES["codepoint"]).read_bytes())
+    )
+    real_scandir = os.scandir
+
+    def scandir(path=".", *args):
+        if Path(path) == folder / "Data/CSV":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path, *args)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    out = tmp_path / "out"
+    argv = ["national", "--ccg", REDBRIDGE, "--serial", "--out", str(out), "--data-dir", str(real_data), "-q"]
+    assert optimise.main([*argv, "--file", f"codepoint={folder}"]) == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"{folder / 'Data/CSV'}: a folder of Code-Point Open that cannot be listed (Permission denied)" in err
+    assert "Traceback" not in err and not out.exists()
 
 
 def test_a_pcn_mapping_without_compare_exits_2(tmp_path, capsys):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import re
 import shutil
 import zipfile
@@ -23,9 +24,10 @@ from catchment import build as build_module
 from catchment.build import build_from_scenario
 from catchment.scenario import REGISTRATIONS_FILE, Scenario, read_scenario
 from geodata.boundaries import lsoa_vintage
+from geodata.cache import folder_digest
 from geodata.errors import InputDataError
 from geodata.ons import LSOA_FILES, read_lad_boundaries, read_lsoa_centroids
-from geodata.postcodes import read_codepoint
+from geodata.postcodes import codepoint_folder_files, read_codepoint
 from geodata.practices import PRACTICE_FILES, load_practices
 from geodata.settings import BNG
 
@@ -142,6 +144,31 @@ def test_codepoint_folder_as_unpacked(codepoint_zip, tmp_path, caplog):
     shutil.copy(unpacked / "Doc/Code-Point_Open_Column_Headers.csv", flat)
     from_flat = pd.DataFrame(read_codepoint(flat)).sort_values("postcode", ignore_index=True)
     pd.testing.assert_frame_equal(from_flat, from_zip)
+
+
+def test_a_codepoint_folder_that_cannot_be_listed_is_an_error(codepoint_zip, tmp_path, monkeypatch):
+    """A sub-folder that could not be listed was skipped: its area files went unread without a
+    word (here, only the stray area file at the top of the folder was read).
+
+    Tests run as root, whom file permissions do not stop, so the listing is made to fail
+    with the PermissionError that ``os.scandir`` raises for a folder without read access.
+    """
+    unpacked = _unpack(codepoint_zip, tmp_path / "codepo_gb")
+    data = unpacked / "Data/CSV"
+    shutil.copy(data / "br.csv", unpacked)
+    real_scandir = os.scandir
+
+    def scandir(path=".", *args):
+        if Path(path) == data:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path, *args)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    for read in (read_codepoint, codepoint_folder_files, folder_digest):
+        with pytest.raises(InputDataError) as info:
+            read(unpacked)
+        [problem] = info.value.problems
+        assert str(problem) == f"{data}: a folder of Code-Point Open that cannot be listed (Permission denied)"
 
 
 def test_changed_area_file_of_the_folder_is_read_again(tmp_path, real_data, codepoint_zip, monkeypatch):
