@@ -286,7 +286,8 @@ def folder_digest(path: str | Path, *, cache: bool = True) -> str:
     OSError
         If a file cannot be read.
     InputDataError
-        If the folder or one of its sub-folders cannot be listed (the folder named).
+        If the folder or one of its sub-folders cannot be listed, or its files are not
+        what the reader accepts (see :func:`geodata.postcodes.codepoint_folder_files`).
     """
     path = Path(path)
     files = codepoint_folder_files(path)
@@ -314,7 +315,8 @@ def input_digest(path: str | Path, *, cache: bool = True) -> str | None:
     OSError
         If a file cannot be read.
     InputDataError
-        If a folder or one of its sub-folders cannot be listed (see :func:`folder_digest`).
+        If a folder cannot be listed, or its files are not what its reader accepts
+        (see :func:`folder_digest`).
     """
     path = Path(path)
     if path.is_file():

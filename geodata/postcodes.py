@@ -81,6 +81,10 @@ _HEADERS_NAME = "code-point_open_column_headers.csv"
 #: relative paths with ``/``, case ignored, under any top folder).
 _AREA_FILE = re.compile(r"(?:[^/]+/)*data/csv/[^/]+\.csv", re.IGNORECASE)
 _HEADERS_FILE = re.compile(rf"(?:[^/]+/)*doc/{re.escape(_HEADERS_NAME)}", re.IGNORECASE)
+#: The endings of the area files of a folder (case ignored): as published, or gzipped.
+_FOLDER_AREA_ENDINGS = (".csv", ".csv.gz")
+#: The area files of the unpacked folder: those of the zip, gzipped or not.
+_FOLDER_AREA_FILE = re.compile(rf"{_AREA_FILE.pattern}(?:\.gz)?", re.IGNORECASE)
 #: What the Code-Point Open role accepts, as messages say it.
 _ACCEPTED = (
     "name the Code-Point Open zip as downloaded (codepo_gb.zip) or the folder it unpacks to, or one CSV file "
@@ -162,10 +166,11 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
     ----------
     path
         The Code-Point Open zip archive as downloaded (``codepo_gb.zip``: every area file
-        of its ``Data/CSV`` folder is read); the folder it unpacks to (the same files), or a
-        folder holding area files directly (its ``*.csv`` files but the headers file); or
-        one CSV file (an area file, or a concatenation), optionally gzipped. Of a folder,
-        only the files of :func:`codepoint_folder_files` are read.
+        of its ``Data/CSV`` folder is read); the folder it unpacks to (the same files, each
+        may be gzipped), or a folder holding area files directly (its ``*.csv`` and
+        ``*.csv.gz`` files but the headers file); or one CSV file (an area file, or a
+        concatenation), optionally gzipped. Of a folder, only the files of
+        :func:`codepoint_folder_files` are read.
     headers_path
         ``Code-Point_Open_Column_Headers.csv``; either its row of long names or of short
         codes is understood. When ``None``, the zip's or the folder's own
@@ -193,8 +198,9 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
         If ``path`` or ``headers_path`` does not exist.
     InputDataError
         If ``path`` is a zip archive without ``Data/CSV/*.csv`` files or a folder without
-        area files, or a folder of which a sub-folder cannot be listed (named); if a file
-        cannot be decoded, a required column (postcode, easting, northing) is missing, an
+        area files, a folder of which a sub-folder cannot be listed (named), or one holding
+        an area as both ``.csv`` and ``.csv.gz`` (both named); if a file cannot be decoded,
+        a required column (postcode, easting, northing) is missing, an
         easting/northing/quality is not a number (row and column named; in a zip, the area
         file too) or a postcode appears twice (every duplicate and its rows named).
     """
@@ -204,7 +210,9 @@ def read_codepoint(path: str | Path, *, headers_path: str | Path | None = None) 
     if path.is_dir():
         areas, headers = _codepoint_folder(path)
         if not areas:
-            problem = f"a folder without Code-Point Open area files (Data/CSV/*.csv, or *.csv in it): {_ACCEPTED}"
+            problem = (
+                f"a folder without Code-Point Open area files (Data/CSV/*.csv, or *.csv or *.csv.gz in it): {_ACCEPTED}"
+            )
             raise InputDataError([DataProblem(str(path), problem)])
         if headers_path is None:
             headers_path = path / headers if headers is not None else None
@@ -275,7 +283,8 @@ def codepoint_folder_files(path: str | Path) -> list[str]:
     Raises
     ------
     InputDataError
-        If the folder or one of its sub-folders cannot be listed (the folder named).
+        If the folder or one of its sub-folders cannot be listed (the folder named), or it
+        holds one area both as ``.csv`` and ``.csv.gz`` (both named).
     """
     areas, headers = _codepoint_folder(Path(path))
     return sorted([*areas, *([headers] if headers is not None else [])])
@@ -284,7 +293,9 @@ def codepoint_folder_files(path: str | Path) -> list[str]:
 def _codepoint_folder(path: Path) -> tuple[list[str], str | None]:
     """The area files of the folder ``path`` and its column headers file, as relative paths with ``/``."""
     names = _folder_names(path)
-    return _folder_areas(names), _folder_headers(names)
+    areas = _folder_areas(names)
+    _check_one_file_per_area(path, areas)
+    return areas, _folder_headers(names)
 
 
 def _folder_names(path: Path) -> list[str]:
@@ -306,15 +317,17 @@ def _folder_names(path: Path) -> list[str]:
     )
 
 
+def _is_folder_area_file(name: str) -> bool:
+    """Whether ``name``, a file at the top of a folder, is an area file: ``*.csv`` or ``*.csv.gz``, not the headers."""
+    lower = name.lower()
+    return lower.endswith(_FOLDER_AREA_ENDINGS) and lower.removesuffix(".gz") != _HEADERS_NAME
+
+
 def _folder_areas(names: list[str]) -> list[str]:
-    """The area files among a folder's ``names``: ``Data/CSV/*.csv``, else the CSV files at its top."""
-    areas = [name for name in names if _AREA_FILE.fullmatch(name)]
+    """The area files among a folder's ``names``: ``Data/CSV/*.csv``, else the CSV files at its top (or ``.csv.gz``)."""
+    areas = [name for name in names if _FOLDER_AREA_FILE.fullmatch(name)]
     if not areas:
-        areas = [
-            name
-            for name in names
-            if "/" not in name and name.lower().endswith(".csv") and name.lower() != _HEADERS_NAME
-        ]
+        areas = [name for name in names if "/" not in name and _is_folder_area_file(name)]
     return sorted(areas, key=str.lower)
 
 
@@ -322,6 +335,18 @@ def _folder_headers(names: list[str]) -> str | None:
     """The column headers file among a folder's ``names``: ``Doc/...``, else the one at its top."""
     in_doc = sorted(name for name in names if _HEADERS_FILE.fullmatch(name))
     return next(iter(in_doc), None) or next((name for name in names if name.lower() == _HEADERS_NAME), None)
+
+
+def _check_one_file_per_area(path: Path, areas: list[str]) -> None:
+    """Raise naming both files when the folder ``path`` holds one area as ``ab.csv`` and ``ab.csv.gz``."""
+    by_area: dict[str, list[str]] = {}
+    for area in areas:
+        by_area.setdefault(area.lower().removesuffix(".gz"), []).append(area)
+    problems = ProblemCollector(path)
+    for files in by_area.values():
+        if len(files) > 1:
+            problems.add(f"{' and '.join(files)} hold the same area: keep one of them")
+    problems.raise_if_any()
 
 
 def _read_area_file(

@@ -146,6 +146,35 @@ def test_codepoint_folder_as_unpacked(codepoint_zip, tmp_path, caplog):
     pd.testing.assert_frame_equal(from_flat, from_zip)
 
 
+def test_codepoint_folder_of_gzipped_area_files(codepoint_zip, tmp_path):
+    """A folder of area files kept as .csv.gz was refused ("a folder without Code-Point Open area files")."""
+    from_zip = pd.DataFrame(read_codepoint(codepoint_zip)).sort_values("postcode", ignore_index=True)
+    unpacked = _unpack(codepoint_zip, tmp_path / "codepo_gb")
+    flat = tmp_path / "areas"  # half the areas gzipped, half not, the headers file beside them
+    flat.mkdir()
+    for i, area in enumerate(sorted((unpacked / "Data/CSV").iterdir())):
+        if i % 2:
+            shutil.copy(area, flat / area.name)
+        else:
+            (flat / f"{area.name}.gz").write_bytes(gzip.compress(area.read_bytes()))
+    shutil.copy(unpacked / "Doc/Code-Point_Open_Column_Headers.csv", flat)
+    assert "br.csv.gz" in codepoint_folder_files(flat)
+    from_flat = pd.DataFrame(read_codepoint(flat)).sort_values("postcode", ignore_index=True)
+    pd.testing.assert_frame_equal(from_flat, from_zip)
+
+    shutil.copy(unpacked / "Data/CSV/br.csv", flat)  # the same area twice
+    with pytest.raises(InputDataError) as info:
+        read_codepoint(flat)
+    [problem] = info.value.problems
+    assert problem.file == str(flat)
+    assert problem.message == "br.csv and br.csv.gz hold the same area: keep one of them"
+
+    gzipped = unpacked / "Data/CSV/br.csv.gz"  # in the unpacked layout too
+    gzipped.write_bytes(gzip.compress((unpacked / "Data/CSV/br.csv").read_bytes()))
+    (unpacked / "Data/CSV/br.csv").unlink()
+    assert "Data/CSV/br.csv.gz" in codepoint_folder_files(unpacked)
+
+
 def test_a_codepoint_folder_that_cannot_be_listed_is_an_error(codepoint_zip, tmp_path, monkeypatch):
     """A sub-folder that could not be listed was skipped: its area files went unread without a
     word (here, only the stray area file at the top of the folder was read).
