@@ -14,8 +14,8 @@ their rules are checked again; changes of the set of hubs renumber the polysyste
 check them all. The verdict is exactly the validator's on the same configuration
 (:meth:`EditSession.full_check` runs the validator itself, for tests).
 
-Bad edits raise :class:`~geodata.errors.EditError` naming the id; the configuration is
-then unchanged.
+Bad edits raise :class:`~geodata.errors.EditError` naming the id (cut by
+:func:`~geodata.errors.shown_value`); the configuration is then unchanged.
 
 Example::
 
@@ -56,7 +56,7 @@ from catchment.validate import (
     travel_violation,
     validate_plan,
 )
-from geodata.errors import EditError
+from geodata.errors import EditError, shown_value
 
 __all__ = ["FEASIBLE", "BREAKS_RULES", "UnitMove", "Verdict", "EditSession"]
 
@@ -376,7 +376,9 @@ class EditSession:
         if new_site_id == hub_id:
             return self._verdict
         if new_site_id in self._hub_options:
-            raise EditError(f"site {new_site_id!r} is already the hub of a polysystem; move units to it instead")
+            raise EditError(
+                f"site {shown_value(new_site_id)} is already the hub of a polysystem; move units to it instead"
+            )
         current = self._hub_options[hub_id]
         offered = [o.option for o in self.problem.options_of(new_site_id)]
         chosen = option if option is not None else (current if current in offered else None)
@@ -399,7 +401,7 @@ class EditSession:
         """Open a hub (an empty polysystem) at a site; ``option`` defaults to its cheapest."""
         self._site(site_id)
         if site_id in self._hub_options:
-            raise EditError(f"site {site_id!r} is already an open hub")
+            raise EditError(f"site {shown_value(site_id)} is already an open hub")
         chosen = self._offered(site_id, option)
         return self._do(_Edit(f"open a hub at {site_id} ({chosen})", (_Hub(site_id, None, chosen),)))
 
@@ -410,9 +412,11 @@ class EditSession:
         ops: list[_Op] = []
         if len(members):
             if to is None:
-                raise EditError(f"hub {hub_id!r} serves {len(members)} unit(s): say which open hub takes them (to=)")
+                raise EditError(
+                    f"hub {shown_value(hub_id)} serves {len(members)} unit(s): say which open hub takes them (to=)"
+                )
             if to == hub_id:
-                raise EditError(f"hub {hub_id!r} cannot take its own units when it closes")
+                raise EditError(f"hub {shown_value(hub_id)} cannot take its own units when it closes")
             k = self._open_hub(to)
             ops += [_Assign(int(i), j, k) for i in members]
         ops.append(_Hub(hub_id, self._hub_options[hub_id], None))
@@ -490,28 +494,31 @@ class EditSession:
         try:
             return self.problem.unit_index(unit_id)
         except KeyError:
-            raise EditError(f"unknown unit {unit_id!r}: not a unit of this problem") from None
+            raise EditError(f"unknown unit {shown_value(unit_id)}: not a unit of this problem") from None
 
     def _site(self, site_id: str) -> int:
         try:
             return self.problem.site_index(site_id)
         except KeyError:
-            raise EditError(f"unknown site {site_id!r}: not a candidate hub site of this problem") from None
+            raise EditError(f"unknown site {shown_value(site_id)}: not a candidate hub site of this problem") from None
 
     def _open_hub(self, hub_id: str) -> int:
         j = self._site(hub_id)
         if hub_id not in self._hub_options:
-            raise EditError(f"site {hub_id!r} is not an open hub; open a hub there first")
+            raise EditError(f"site {shown_value(hub_id)} is not an open hub; open a hub there first")
         return j
 
     def _offered(self, site_id: str, option: str | None) -> str:
         offered = [o.option for o in self.problem.options_of(site_id)]
         if not offered:
-            raise EditError(f"site {site_id!r} offers no hub option")
+            raise EditError(f"site {shown_value(site_id)} offers no hub option")
         if option is None:
             return offered[0]
         if option not in offered:
-            raise EditError(f"site {site_id!r} does not offer option {option!r}; it offers {', '.join(offered)}")
+            raise EditError(
+                f"site {shown_value(site_id)} does not offer option {shown_value(option)}; "
+                f"it offers {', '.join(offered)}"
+            )
         return option
 
 

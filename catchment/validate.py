@@ -68,7 +68,7 @@ from scipy.sparse.csgraph import connected_components
 
 from catchment.plan import Plan
 from catchment.problem import HubOption, Problem
-from geodata.errors import PlanInvalidError
+from geodata.errors import PlanInvalidError, shown_value
 
 __all__ = [
     "RULES",
@@ -239,22 +239,22 @@ def check_plan(problem: Problem, plan: Plan) -> None:
 
 # ---------------------------------------------------------------------------- wording
 def few(items: Iterable[object], limit: int = 10) -> str:
-    """``'a', 'b', 'c' and 12 more``: a short, quoted listing."""
+    """``'a', 'b', 'c' and 12 more``: a short, quoted listing (each cut by :func:`~geodata.errors.shown_value`)."""
     items = list(items)
-    shown = ", ".join(repr(str(i)) for i in items[:limit])
+    shown = ", ".join(shown_value(str(i)) for i in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def unit_label(problem: Problem, i: int | np.integer) -> str:
     """``'E01000001' (Camden 001A)``, or the quoted id when the name is the id."""
     uid, name = problem.unit_ids[i], (problem.unit_names or problem.unit_ids)[i]
-    return f"{uid!r}" if name == uid else f"{uid!r} ({name})"
+    return shown_value(uid) if name == uid else f"{shown_value(uid)} ({name})"
 
 
 def site_label(problem: Problem, j: int) -> str:
     """``'RF4QH' (King George Hospital)``, or the quoted id when the name is the id."""
     sid, name = problem.site_ids[j], problem.site_names[j]
-    return f"{sid!r}" if name == sid else f"{sid!r} ({name})"
+    return shown_value(sid) if name == sid else f"{shown_value(sid)} ({name})"
 
 
 def people(x: float) -> str:
@@ -272,7 +272,7 @@ def polysystem_label(problem: Problem, site: str, ps_id: str | None) -> str:
     try:
         hub = site_label(problem, problem.site_index(site))
     except KeyError:
-        hub = repr(site)
+        hub = shown_value(site)
     return f"polysystem {ps_id or '?'} (hub {hub})"
 
 

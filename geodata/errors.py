@@ -16,6 +16,8 @@ from pathlib import Path
 
 __all__ = [
     "shown_limit",
+    "SHOWN_CHARS",
+    "shown_value",
     "close_codes",
     "did_you_mean",
     "CatchmentError",
@@ -46,6 +48,30 @@ __all__ = [
 def shown_limit(value: float) -> str:
     """A limit as a message shows it: ``100,000,000`` for a whole number, else ``0.5``."""
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+#: Characters of a value's ``repr`` a message shows before cutting it (:func:`shown_value`).
+SHOWN_CHARS = 80
+
+
+def shown_value(value: object, *, limit: int = SHOWN_CHARS) -> str:
+    """A value as a message shows it: its ``repr``, cut after ``limit`` characters.
+
+    Parameters
+    ----------
+    value
+        An id, an option, a value a caller or a page sent.
+    limit
+        Characters of the ``repr`` shown.
+
+    Returns
+    -------
+    str
+        ``'F86007'``; a longer ``repr`` is its first ``limit`` characters, then its length:
+        ``'XX...XX... (5,002 characters)``, so a 5,000-character id makes a short message.
+    """
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 class CatchmentError(Exception):
@@ -238,7 +264,7 @@ class PlanInvalidError(CatchmentError):
 class EditError(CatchmentError, ValueError):
     """An edit of a plan cannot be made (unknown unit or site, option not offered, hub not open).
 
-    The message names the id; the plan being edited is unchanged.
+    The message names the id (cut by :func:`shown_value`); the plan being edited is unchanged.
     """
 
 

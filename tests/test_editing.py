@@ -17,7 +17,7 @@ from catchment.metrics import capital_cost, objective_terms, polysystems_frame
 from catchment.plan import Plan
 from catchment.problem import Problem
 from catchment.scenario import read_scenario
-from catchment.validate import validate_plan
+from catchment.validate import polysystem_label, validate_plan
 from geodata.errors import EditError
 from solvers.heuristic import solve_heuristic
 
@@ -157,6 +157,29 @@ def test_bad_edits_name_the_id_and_change_nothing(practices):
             edit()
     assert (session.assignment(), dict(session.hub_options)) == before
     assert not session.can_undo
+
+
+def test_a_long_id_is_cut_in_an_edit_error(practices):
+    problem, plan = practices
+    session = EditSession(problem, plan)
+    hub, unit = session.hubs[0], problem.unit_ids[0]
+    long = "X" * 5000
+    for edit, words in [
+        (lambda: session.move(long, hub), "unknown unit 'XXX"),
+        (lambda: session.move(unit, long), "unknown site 'XXX"),
+        (lambda: session.set_option(hub, long), "does not offer option 'XXX"),
+        (lambda: session.close_hub(long), "unknown site 'XXX"),
+        (
+            lambda: EditSession(problem, dataclasses.replace(plan, assignment={**plan.assignment, long: hub})),
+            "units the problem does not have: 'XXX",
+        ),
+    ]:
+        with pytest.raises(EditError, match=words) as refused:
+            edit()
+        message = str(refused.value)
+        assert "... (5,002 characters)" in message and len(message) < 250, message
+    assert not session.can_undo
+    assert polysystem_label(problem, long, "PS01") == f"polysystem PS01 (hub '{long[:79]}... (5,002 characters))"
 
 
 def test_with_problem_keeps_the_edits_and_checks_the_new_rules(practices):

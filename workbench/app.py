@@ -26,7 +26,7 @@ from catchment.metrics import capital_costs_label, travel_times_label
 from catchment.objective import OBJECTIVE_TERMS
 from catchment.plan import gap_words
 from catchment.problem import OPTION_KINDS, PLACEHOLDER_COSTS_NOTE
-from geodata.errors import CatchmentError
+from geodata.errors import CatchmentError, shown_value
 from maps.palette import POLYSYSTEM_COLOURS
 from workbench.mapdata import bounds, hub_colours, outline_layer, static_layers, styles
 from workbench.state import AREA_KINDS, Session, area_choices, error_lines, export_error, finite, rules_form
@@ -1047,7 +1047,7 @@ def callback_request_problem(body: Any, callbacks: Mapping[str, Mapping[str, Any
         return f"'changedPropIds' must be a list of texts, got {_json_words(changed)}"
     unknown = [c for c in changed if c not in {f"{i}.{p}" for i, p in inputs}]
     if unknown:
-        return f"'changedPropIds' names {_json_words(unknown[0])}, not an input of callback {_shown(output)}"
+        return f"'changedPropIds' names {_json_words(unknown[0])}, not an input of callback {shown_value(output)}"
     return None
 
 
@@ -1073,18 +1073,12 @@ def _json_words(value: Any) -> str:
     if value is None:
         return "null"
     kind = {dict: "object", list: "list", str: "text", bool: "boolean"}.get(type(value), "number")
-    return f"{kind} {_shown(value)}"
-
-
-def _shown(value: Any, limit: int = 80) -> str:
-    """A value the page sent, for a message: its ``repr``, cut after ``limit`` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+    return f"{kind} {shown_value(value)}"
 
 
 def _wrong_type(field: str, expected: str, value: Any) -> CatchmentError:
     """The error for a value of the page that is not of the field's kind (names the field)."""
-    return CatchmentError(f"{field}: expected {expected}, got {type(value).__name__} {_shown(value)}")
+    return CatchmentError(f"{field}: expected {expected}, got {type(value).__name__} {shown_value(value)}")
 
 
 def _text_field(value: Any, field: str) -> str | None:
@@ -1146,7 +1140,7 @@ def _selectable(session: Session, value: str | None, field: str, *, unit: bool) 
     ids = () if session.built is None else session.problem.unit_ids if unit else session.problem.site_ids
     if value not in ids:
         what = "a unit" if unit else "a candidate site"
-        raise CatchmentError(f"{field}: {_shown(value)} is not {what} of the open problem")
+        raise CatchmentError(f"{field}: {shown_value(value)} is not {what} of the open problem")
     return value
 
 
@@ -1160,7 +1154,7 @@ def _option_field(value: str | None, field: str) -> str | None:
     """
     if value is None or value in OPTION_KINDS:
         return value
-    raise CatchmentError(f"{field}: {_shown(value)} is not a hub option ({', '.join(OPTION_KINDS)})")
+    raise CatchmentError(f"{field}: {shown_value(value)} is not a hub option ({', '.join(OPTION_KINDS)})")
 
 
 def _error_messages(exc: BaseException) -> list[html.Div]:
