@@ -15,7 +15,9 @@ check them all. The verdict is exactly the validator's on the same configuration
 (:meth:`EditSession.full_check` runs the validator itself, for tests).
 
 Bad edits raise :class:`~geodata.errors.EditError` naming the id (cut by
-:func:`~geodata.errors.shown_value`); the configuration is then unchanged.
+:func:`~geodata.errors.shown_value`); an edit that would change nothing (a unit moved to the
+polysystem it is in, Undo with nothing to undo) raises its subclass
+:class:`~geodata.errors.NoChange` and is not recorded. The configuration is then unchanged.
 
 Example::
 
@@ -56,7 +58,7 @@ from catchment.validate import (
     travel_violation,
     validate_plan,
 )
-from geodata.errors import EditError, shown_value
+from geodata.errors import EditError, NoChange, shown_value
 
 __all__ = ["FEASIBLE", "BREAKS_RULES", "UnitMove", "Verdict", "EditSession"]
 
@@ -219,9 +221,10 @@ class _Edit:
 class EditSession:
     """An editable configuration with its verdict, undo and redo.
 
-    Every edit returns the new :class:`Verdict` (an edit that changes nothing returns the
-    current one and is not recorded); a bad edit raises :class:`~geodata.errors.EditError`
-    naming the id and changes nothing.
+    Every edit returns the new :class:`Verdict`; a bad edit raises
+    :class:`~geodata.errors.EditError` naming the id and changes nothing; an edit that would
+    change nothing raises :class:`~geodata.errors.NoChange` (an ``EditError``) saying so, and
+    records no undo step.
 
     Parameters
     ----------
@@ -345,41 +348,83 @@ class EditSession:
 
     # ------------------------------------------------------------ edits
     def move(self, unit_id: str, hub_id: str) -> Verdict:
-        """Move a unit into the polysystem of hub ``hub_id`` (an open hub)."""
+        """Move a unit into the polysystem of hub ``hub_id`` (an open hub).
+
+        Raises
+        ------
+        NoChange
+            If the unit is already in that polysystem.
+        EditError
+            If the unit is unknown or ``hub_id`` is not an open hub.
+        """
         i = self._unit(unit_id)
         j = self._open_hub(hub_id)
         old = int(self._site_of[i])
         if old == j:
-            return self._verdict
+            raise NoChange(
+                f"unit {shown_value(unit_id)} is already in {self._polysystem(hub_id)}: "
+                "nothing to move; choose another polysystem"
+            )
         return self._do(_Edit(f"move {unit_id} from {self.problem.site_ids[old]} to {hub_id}", (_Assign(i, old, j),)))
 
     def move_units(self, unit_ids: Iterable[str], hub_id: str) -> Verdict:
-        """Move several units into the polysystem of hub ``hub_id`` in one edit."""
+        """Move several units into the polysystem of hub ``hub_id`` in one edit.
+
+        Units already in it stay where they are.
+
+        Raises
+        ------
+        NoChange
+            If no unit is given, or every one is already in that polysystem.
+        EditError
+            If a unit is unknown or ``hub_id`` is not an open hub.
+        """
         j = self._open_hub(hub_id)
         ops = []
+        given = 0
         for unit_id in unit_ids:
             i = self._unit(unit_id)
+            given += 1
             if int(self._site_of[i]) != j:
                 ops.append(_Assign(i, int(self._site_of[i]), j))
         if not ops:
-            return self._verdict
+            where = self._polysystem(hub_id)
+            raise NoChange(
+                f"every unit given is already in {where}: nothing to move; choose other units"
+                if given
+                else f"no unit given to move to {where}: nothing to move; choose units"
+            )
         return self._do(_Edit(f"move {len(ops)} unit(s) to {hub_id}", tuple(ops)))
 
     def set_hub(self, hub_id: str, new_site_id: str, *, option: str | None = None) -> Verdict:
         """Move the hub of a polysystem to another site (its units follow).
 
         ``option``: the new hub's option; by default the current one if the new site
-        offers it, else the new site's cheapest.
+        offers it, else the new site's cheapest. On the hub's own site, another ``option``
+        is :meth:`set_option`.
+
+        Raises
+        ------
+        NoChange
+            If the hub is already on ``new_site_id`` (with ``option``, when given).
+        EditError
+            If ``hub_id`` is not an open hub, ``new_site_id`` is unknown or already a hub, or
+            does not offer ``option``.
         """
         j = self._open_hub(hub_id)
         k = self._site(new_site_id)
+        current = self._hub_options[hub_id]
         if new_site_id == hub_id:
-            return self._verdict
+            if option is not None and option != current:
+                return self.set_option(hub_id, option)
+            raise NoChange(
+                f"{self._polysystem(hub_id)} already has its hub on site {shown_value(new_site_id)}: "
+                "nothing to move; choose another site"
+            )
         if new_site_id in self._hub_options:
             raise EditError(
                 f"site {shown_value(new_site_id)} is already the hub of a polysystem; move units to it instead"
             )
-        current = self._hub_options[hub_id]
         offered = [o.option for o in self.problem.options_of(new_site_id)]
         chosen = option if option is not None else (current if current in offered else None)
         chosen = self._offered(new_site_id, chosen)
@@ -389,19 +434,43 @@ class EditSession:
         return self._do(_Edit(f"move the hub of {hub_id} to {new_site_id}", tuple(ops)))
 
     def set_option(self, hub_id: str, option: str) -> Verdict:
-        """Change the option (reuse, refurbish, new build) of an open hub."""
+        """Change the option (reuse, refurbish, new build) of an open hub.
+
+        Raises
+        ------
+        NoChange
+            If the hub already has ``option``.
+        EditError
+            If ``hub_id`` is not an open hub or its site does not offer ``option``.
+        """
         self._open_hub(hub_id)
-        chosen = self._offered(hub_id, option)
         current = self._hub_options[hub_id]
-        if chosen == current:
-            return self._verdict
+        if option == current:
+            raise NoChange(
+                f"{self._polysystem(hub_id)} already has option {shown_value(option)}: "
+                "nothing to change; choose another option"
+            )
+        chosen = self._offered(hub_id, option)
         return self._do(_Edit(f"option of {hub_id}: {current} -> {chosen}", (_Hub(hub_id, current, chosen),)))
 
     def open_hub(self, site_id: str, *, option: str | None = None) -> Verdict:
-        """Open a hub (an empty polysystem) at a site; ``option`` defaults to its cheapest."""
+        """Open a hub (an empty polysystem) at a site; ``option`` defaults to its cheapest.
+
+        Raises
+        ------
+        NoChange
+            If the site is already an open hub (with ``option``, when given).
+        EditError
+            If the site is unknown, offers no option or not ``option``, or is already an open
+            hub with another option (change its option instead).
+        """
         self._site(site_id)
-        if site_id in self._hub_options:
-            raise EditError(f"site {shown_value(site_id)} is already an open hub")
+        current = self._hub_options.get(site_id)
+        if current is not None:
+            where = f"site {shown_value(site_id)} is already an open hub ({self._polysystem(site_id)}"
+            if option is not None and option != current:
+                raise EditError(f"{where}, option {shown_value(current)}); change its option instead")
+            raise NoChange(f"{where}): nothing to open; choose another site")
         chosen = self._offered(site_id, option)
         return self._do(_Edit(f"open a hub at {site_id} ({chosen})", (_Hub(site_id, None, chosen),)))
 
@@ -424,18 +493,30 @@ class EditSession:
         return self._do(_Edit(f"close the hub at {hub_id}{where}", tuple(ops)))
 
     def undo(self) -> Verdict:
-        """Undo the last edit."""
+        """Undo the last edit.
+
+        Raises
+        ------
+        NoChange
+            If there is nothing to undo.
+        """
         if not self._undo:
-            raise EditError("nothing to undo")
+            raise NoChange("nothing to undo")
         edit = self._undo.pop()
         self._apply(edit.inverse())
         self._redo.append(edit)
         return self._refresh(edit.inverse())
 
     def redo(self) -> Verdict:
-        """Redo the last undone edit."""
+        """Redo the last undone edit.
+
+        Raises
+        ------
+        NoChange
+            If there is nothing to redo.
+        """
         if not self._redo:
-            raise EditError("nothing to redo")
+            raise NoChange("nothing to redo")
         edit = self._redo.pop()
         self._apply(edit)
         self._undo.append(edit)
@@ -507,6 +588,10 @@ class EditSession:
         if hub_id not in self._hub_options:
             raise EditError(f"site {shown_value(hub_id)} is not an open hub; open a hub there first")
         return j
+
+    def _polysystem(self, hub_id: str) -> str:
+        """The polysystem of open hub ``hub_id`` as every message names it (:func:`polysystem_label`)."""
+        return polysystem_label(self.problem, hub_id, self._tracker.ps_ids.get(hub_id))
 
     def _offered(self, site_id: str, option: str | None) -> str:
         offered = [o.option for o in self.problem.options_of(site_id)]

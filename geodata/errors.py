@@ -42,6 +42,7 @@ __all__ = [
     "SchedulerAddressError",
     "AssetError",
     "EditError",
+    "NoChange",
 ]
 
 
@@ -265,6 +266,18 @@ class EditError(CatchmentError, ValueError):
     """An edit of a plan cannot be made (unknown unit or site, option not offered, hub not open).
 
     The message names the id (cut by :func:`shown_value`); the plan being edited is unchanged.
+    """
+
+
+class NoChange(EditError):
+    """An edit that would change nothing, refused: an edit that changes nothing is not an edit.
+
+    Raised by every edit of :class:`catchment.editing.EditSession` that would leave the
+    configuration as it is: a unit moved to the polysystem it is in, a hub given the option it
+    has or moved to the site it is on, a hub opened where one is open, Undo or Redo with nothing
+    to undo or redo. Nothing is changed or recorded (no undo step, the redo stack kept). The
+    message says what is already so and what to choose instead; a caller that only wants the
+    configuration changed can catch this class and go on.
     """
 
 

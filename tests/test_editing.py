@@ -4,6 +4,7 @@ equal to a full run of the independent validator."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from catchment.plan import Plan
 from catchment.problem import Problem
 from catchment.scenario import read_scenario
 from catchment.validate import polysystem_label, validate_plan
-from geodata.errors import EditError
+from geodata.errors import EditError, NoChange
 from solvers.heuristic import solve_heuristic
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -157,6 +158,107 @@ def test_bad_edits_name_the_id_and_change_nothing(practices):
             edit()
     assert (session.assignment(), dict(session.hub_options)) == before
     assert not session.can_undo
+
+
+def _no_change_cases(session: EditSession) -> dict[str, tuple[Callable[[], object], str]]:
+    """Each kind of edit that changes nothing, with the words it is refused in."""
+    problem = session.problem
+    hub = session.hubs[0]
+    unit = session.units_of(hub)[0]
+    option = session.hub_options[hub]
+    where = polysystem_label(problem, hub, session.plan().polysystem_ids()[hub])
+    assert where.startswith("polysystem PS") and f"(hub {hub!r}" in where
+    return {
+        "move": (
+            lambda: session.move(unit, hub),
+            f"unit {unit!r} is already in {where}: nothing to move; choose another polysystem",
+        ),
+        "move_units": (
+            lambda: session.move_units(session.units_of(hub), hub),
+            f"every unit given is already in {where}: nothing to move; choose other units",
+        ),
+        "move_no_units": (
+            lambda: session.move_units([], hub),
+            f"no unit given to move to {where}: nothing to move; choose units",
+        ),
+        "set_option": (
+            lambda: session.set_option(hub, option),
+            f"{where} already has option {option!r}: nothing to change; choose another option",
+        ),
+        "set_hub": (
+            lambda: session.set_hub(hub, hub),
+            f"{where} already has its hub on site {hub!r}: nothing to move; choose another site",
+        ),
+        "set_hub_same_option": (
+            lambda: session.set_hub(hub, hub, option=option),
+            f"{where} already has its hub on site {hub!r}: nothing to move; choose another site",
+        ),
+        "open_hub": (
+            lambda: session.open_hub(hub),
+            f"site {hub!r} is already an open hub ({where}): nothing to open; choose another site",
+        ),
+        "open_hub_same_option": (
+            lambda: session.open_hub(hub, option=option),
+            f"site {hub!r} is already an open hub ({where}): nothing to open; choose another site",
+        ),
+    }
+
+
+_NO_CHANGE_KINDS = (
+    "move",
+    "move_units",
+    "move_no_units",
+    "set_option",
+    "set_hub",
+    "set_hub_same_option",
+    "open_hub",
+    "open_hub_same_option",
+    "undo",
+    "redo",
+)
+
+
+@pytest.mark.parametrize("kind", _NO_CHANGE_KINDS)
+def test_an_edit_that_changes_nothing_raises_no_change_and_records_nothing(practices, kind):
+    problem, plan = practices
+    session = EditSession(problem, plan)
+    hub = session.hubs[0]
+    unit = session.units_of(session.hubs[1])[0]
+    session.move(unit, hub)
+    if kind != "redo":
+        session.undo()  # something to redo, which the refused edit must not lose
+    verdict, history, can_redo, state = (
+        session.verdict,
+        session.history,
+        session.can_redo,
+        (session.assignment(), dict(session.hub_options)),
+    )
+    edit: Callable[[], object]
+    if kind == "undo":
+        edit, words = session.undo, "nothing to undo"
+    elif kind == "redo":
+        edit, words = session.redo, "nothing to redo"
+    else:
+        edit, words = _no_change_cases(session)[kind]
+    with pytest.raises(NoChange) as refused:
+        edit()
+    assert str(refused.value) == words
+    assert isinstance(refused.value, EditError)
+    assert session.verdict is verdict and session.history == history and session.can_redo == can_redo
+    assert (session.assignment(), dict(session.hub_options)) == state
+
+
+def test_the_hub_s_own_site_or_an_open_hub_with_another_option_is_not_a_no_change(practices):
+    problem, plan = practices
+    session = EditSession(problem, plan)
+    hub = next(h for h in session.hubs if len(problem.options_of(h)) > 1)
+    option = session.hub_options[hub]
+    other = next(o.option for o in problem.options_of(hub) if o.option != option)
+    with pytest.raises(EditError, match="change its option instead") as refused:
+        session.open_hub(hub, option=other)
+    assert not isinstance(refused.value, NoChange)
+    session.set_hub(hub, hub, option=other)  # on its own site: a change of option
+    assert session.hub_options[hub] == other and session.history == (f"option of {hub}: {option} -> {other}",)
 
 
 def test_a_long_id_is_cut_in_an_edit_error(practices):

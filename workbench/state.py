@@ -38,8 +38,8 @@ from catchment.editing import EditSession
 from catchment.metrics import polysystems_frame
 from catchment.plan import Plan
 from catchment.scenario import Scenario, parse_scenario, read_scenario, read_toml
-from catchment.validate import Violation, polysystem_label
-from geodata.errors import CatchmentError, EditError, ProblemDefinitionError, ScenarioError
+from catchment.validate import Violation
+from geodata.errors import CatchmentError, ProblemDefinitionError, ScenarioError
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.shortlist import Shortlist, forced_problem, shortlist_sites
 
@@ -658,25 +658,17 @@ class Session:
     def _edit(self, change: Callable[[EditSession], Any], *, new: bool = True) -> Verdict | None:
         """Apply an edit (:class:`~geodata.errors.EditError` names the id; nothing changes).
 
-        ``new``: an edit of the planner's (not an undo or redo), after which Redo cannot take up
-        again a solve's plan that Undo left.
+        An edit that would change nothing raises :class:`~geodata.errors.NoChange` (the
+        library's rule and words) and is not counted. ``new``: an edit of the planner's (not an
+        undo or redo), after which Redo cannot take up again a solve's plan that Undo left.
         """
         with self.lock:
             if self.editor is None:
                 raise ProblemDefinitionError(["no configuration to edit yet: solve, or open today's PCNs"])
-            before = self.editor.history
             change(self.editor)
-            if new and self.editor.history != before:
+            if new:
                 self.restored = []
             return self._score()
-
-    def _edited_plan(self) -> Plan | None:
-        """The edited configuration as it is now (``None``: nothing to edit yet)."""
-        return self.verdict.plan if self.verdict is not None else None
-
-    def _polysystem_words(self, plan: Plan, hub_site_id: str) -> str:
-        """A polysystem of ``plan`` as every message names it (:func:`catchment.validate.polysystem_label`)."""
-        return polysystem_label(self.problem, hub_site_id, plan.polysystem_ids()[hub_site_id])
 
     def _switch(self, take: list[tuple[EditSession, str]], keep: list[tuple[EditSession, str]]) -> Verdict | None:
         """Make the last configuration of ``take`` the edited one (over the problem as it is now)."""
@@ -696,17 +688,11 @@ class Session:
         Raises
         ------
         EditError
-            If the unit is already in that polysystem (nothing is changed or recorded), or as
-            :meth:`catchment.editing.EditSession.move` (an unknown unit, a site that is not an open hub).
+            As :meth:`catchment.editing.EditSession.move`: :class:`~geodata.errors.NoChange` if
+            the unit is already in that polysystem (nothing is changed or counted), an unknown
+            unit, a site that is not an open hub.
         """
-        with self.lock:
-            plan = self._edited_plan()
-            if plan is not None and plan.assignment.get(unit_id) == hub_site_id:
-                raise EditError(
-                    f"unit {unit_id!r} is already in {self._polysystem_words(plan, hub_site_id)}: "
-                    "nothing to move; choose another polysystem"
-                )
-            return self._edit(lambda e: e.move(unit_id, hub_site_id))
+        return self._edit(lambda e: e.move(unit_id, hub_site_id))
 
     def set_option(self, hub_site_id: str, option: str) -> Verdict | None:
         """Change the option (reuse, refurbish, new build) of a polysystem's hub.
@@ -714,18 +700,11 @@ class Session:
         Raises
         ------
         EditError
-            If the hub already has that option (nothing is changed or recorded), or as
-            :meth:`catchment.editing.EditSession.set_option` (a site that is not an open hub, an
-            option the site does not offer).
+            As :meth:`catchment.editing.EditSession.set_option`: :class:`~geodata.errors.NoChange`
+            if the hub already has that option (nothing is changed or counted), a site that is not
+            an open hub, an option the site does not offer.
         """
-        with self.lock:
-            plan = self._edited_plan()
-            if plan is not None and plan.hub_options.get(hub_site_id) == option:
-                raise EditError(
-                    f"{self._polysystem_words(plan, hub_site_id)} already has option {option!r}: "
-                    "nothing to change; choose another option"
-                )
-            return self._edit(lambda e: e.set_option(hub_site_id, option))
+        return self._edit(lambda e: e.set_option(hub_site_id, option))
 
     def set_hub(self, hub_site_id: str, site_id: str) -> Verdict | None:
         """Move a polysystem's hub to another site (its units follow).
@@ -733,18 +712,11 @@ class Session:
         Raises
         ------
         EditError
-            If the hub is already on that site (nothing is changed or recorded), or as
-            :meth:`catchment.editing.EditSession.set_hub` (a hub that is not open, an unknown site,
-            a site that is already a hub).
+            As :meth:`catchment.editing.EditSession.set_hub`: :class:`~geodata.errors.NoChange` if
+            the hub is already on that site (nothing is changed or counted), a hub that is not
+            open, an unknown site, a site that is already a hub.
         """
-        with self.lock:
-            plan = self._edited_plan()
-            if plan is not None and site_id == hub_site_id and hub_site_id in plan.hub_options:
-                raise EditError(
-                    f"{self._polysystem_words(plan, hub_site_id)} already has its hub on site {site_id!r}: "
-                    "nothing to move; choose another site"
-                )
-            return self._edit(lambda e: e.set_hub(hub_site_id, site_id))
+        return self._edit(lambda e: e.set_hub(hub_site_id, site_id))
 
     def open_hub(self, site_id: str, option: str | None = None) -> Verdict | None:
         """Open a new polysystem with its hub at ``site_id`` (no units yet: move some to it)."""
@@ -761,7 +733,7 @@ class Session:
 
         Raises
         ------
-        EditError
+        NoChange
             If there is nothing to undo (nothing is changed or counted).
         """
         with self.lock:
@@ -774,7 +746,7 @@ class Session:
 
         Raises
         ------
-        EditError
+        NoChange
             If there is nothing to redo (nothing is changed or counted).
         """
         with self.lock:
