@@ -295,7 +295,8 @@ def site_violations(
     if option not in offered:
         choices = ", ".join(offered) or "no option at all"
         where = polysystem_label(problem, site, ps_id)
-        found.append(Violation("hub_option", f"{where} has option {option!r}, but the site offers {choices}", (site,)))
+        words = f"{where} has option {shown_value(option)}, but the site offers {choices}"
+        found.append(Violation("hub_option", words, (site,)))
     return found
 
 
@@ -343,9 +344,8 @@ def travel_violation(
     problem: Problem, rule: str, where: str, j: int, units: Sequence[int], limit: float | None
 ) -> Violation:
     """``unreachable`` or ``max_travel``: ``units`` (positions, ascending) of site position ``j``."""
-    listed = ", ".join(f"{problem.unit_ids[i]!r} ({minutes(problem.travel_min[i, j])})" for i in units[:10]) + (
-        f" and {len(units) - 10} more" if len(units) > 10 else ""
-    )
+    shown = (f"{shown_value(problem.unit_ids[i])} ({minutes(problem.travel_min[i, j])})" for i in units[:10])
+    listed = ", ".join(shown) + (f" and {len(units) - 10} more" if len(units) > 10 else "")
     if rule == "unreachable":
         message = f"{len(units)} unit(s) cannot reach the hub of {where} at all: {listed}"
     else:
@@ -515,11 +515,12 @@ class _Checker:
                 roles.append("opened as a hub")
             if units_at.get(site):
                 roles.append(f"{len(units_at[site])} unit(s) assigned to it")
-            self.add("unknown_site", f"site {site!r} is not a site of the problem ({'; '.join(roles)})", [site])
+            words = f"site {shown_value(site)} is not a site of the problem ({'; '.join(roles)})"
+            self.add("unknown_site", words, [site])
         for site in sorted(set(units_at) - set(plan.hub_options)):
             units = sorted(units_at[site])
             j = self.site_pos.get(site)
-            where = site_label(problem, j) if j is not None else repr(site)
+            where = site_label(problem, j) if j is not None else shown_value(site)
             self.add(
                 "hub_not_open",
                 f"{len(units)} unit(s) are assigned to site {where}, which is not an open hub: {few(units)}",

@@ -124,6 +124,17 @@ def test_unknown_site():
     assert "opened as a hub; 1 unit(s) assigned to it" in v.message
 
 
+def test_long_ids_and_options_from_a_plan_are_cut_in_the_messages():
+    """A 5,000-character site id or option a plan names makes a short message, not a 5,000-character one."""
+    long = "X" * 5000
+    cut = "... (5,002 characters)"
+    plan = make_plan(moved(U6=long), {"S1": "reuse", "S2": "reuse", long: "reuse"})
+    v = only(validate_plan(make_problem(), plan), "unknown_site")
+    assert cut in v.message and len(v.message) < 250, v.message
+    v = only(validate_plan(make_problem(), make_plan(hub_options={"S1": "reuse", "S2": long})), "hub_option")
+    assert cut in v.message and len(v.message) < 250, v.message
+
+
 def test_unit_assigned_to_a_site_that_is_not_open():
     v = only(validate_plan(make_problem(), make_plan(moved(U6="S3"))), "hub_not_open")
     assert v.ids == ("S3", "U6")
