@@ -16,6 +16,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from catchment.national import CCG_WORDS, AreaWords
+from catchment.plan import NOT_PROVEN_OPTIMAL
 from maps.charts import STYLE, figure_svg
 from maps.html import escape
 
@@ -51,6 +52,29 @@ def improvement_chart(frame: pd.DataFrame, *, area: AreaWords = CCG_WORDS) -> st
     return figure_svg(fig, name="improvement in mean travel")
 
 
+def _not_proven(frame: pd.DataFrame) -> list[str]:
+    """Codes of the areas whose optimised plan (compared) was not proven optimal."""
+    compared = frame["optimised_polysystems"].notna() & frame["optimised_status"].ne("optimal")
+    return [str(c) for c in frame.loc[compared, "ccg_code"]]
+
+
+def _engine_words(frame: pd.DataFrame, area: AreaWords) -> str:
+    """What the plans compared are: the engine's optimum only when every one was proven optimal."""
+    codes = _not_proven(frame)
+    if not codes:
+        return "the engine's optimum under the same rules"
+    which = area.one if len(codes) == 1 else area.many
+    return f"the engine's plan under the same rules ({NOT_PROVEN_OPTIMAL} for the {which} {', '.join(codes)})"
+
+
+def _shown_columns(frame: pd.DataFrame) -> list[str]:
+    """The table's columns, the status in words beside the status (the CSV appends it)."""
+    columns = [c for c in frame.columns if c != "optimised_status_label"]
+    if "optimised_status_label" in frame.columns:
+        columns.insert(columns.index("optimised_status") + 1, "optimised_status_label")
+    return columns
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return "" if not np.isfinite(value) else f"{value:,.2f}"
@@ -66,6 +90,10 @@ def pcn_comparison_html(
     area: AreaWords = CCG_WORDS,
 ) -> str:
     """The board page of the national comparison.
+
+    The plans are called the engine's optimum only when every plan compared was proven
+    optimal; otherwise the page names the areas whose plan is "feasible, not proven optimal"
+    (:data:`catchment.plan.NOT_PROVEN_OPTIMAL`), as their rows do (``optimised_status_label``).
 
     Parameters
     ----------
@@ -96,17 +124,18 @@ def pcn_comparison_html(
         (f"Middle half of the {area.many}", f"{q['p25']:.1f}% to {q['p75']:.1f}%" if "p25" in q else "n/a"),
         ("Practices that would move", f"{summary.get('practices_moved', 0):,}"),
     ]
-    head = "".join(f"<th>{escape(c)}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in frame.itertuples(False))
+    table = frame[_shown_columns(frame)]
+    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in table.itertuples(False))
     files = "".join(f"<li>{escape(role)}: {escape(path)}</li>" for role, path in (data_files or {}).items())
     files_read = f"<h2>Data files read</h2><ul>{files}</ul>" if files else ""
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Today's PCNs against the optimum</title>
+<html lang="en"><head><meta charset="utf-8"><title>Today's PCNs against the optimised plans</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}th{{background:#eee}}</style></head><body>
 <h1>Today's Primary Care Networks against the optimised plans, by {escape(area.one)}</h1>
-<p>The practices of each {escape(area.one)}, grouped as today (the practice-to-PCN mapping) and as the
-engine's optimum under the same rules; travel times: {escape(travel_label)}.</p>
+<p>The practices of each {escape(area.one)}, grouped as today (the practice-to-PCN mapping) and as
+{escape(_engine_words(frame, area))}; travel times: {escape(travel_label)}.</p>
 <table>{"".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)}</table>
 {improvement_chart(frame, area=area)}
 <table><tr>{head}</tr>{body}</table>

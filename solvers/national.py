@@ -64,7 +64,7 @@ CCG_SUMMARY_COLUMNS = (
 PCN_COMPARISON_COLUMNS = (
     "ccg_code", "practices", "population", "pcns", "pcn_rules_broken", "pcn_mean_travel_min",
     "optimised_status", "optimised_polysystems", "optimised_mean_travel_min", "improvement_pct",
-    "adjusted_rand_index", "practices_moved", "patients_moved", "practices_without_pcn",
+    "adjusted_rand_index", "practices_moved", "patients_moved", "practices_without_pcn", "optimised_status_label",
 )  # fmt: skip
 #: Columns of :meth:`NationalResult.coverage` (``coverage.csv``).
 COVERAGE_COLUMNS = ("practice_code", "ccg_code", "list_size", "status", "polysystem_id", "reason")
@@ -83,6 +83,11 @@ class CcgOutcome:
     def status(self) -> str:
         """The solve's status, or ``below_floor`` for a CCG too small to solve."""
         return "below_floor" if self.record is None else self.record.status
+
+    @property
+    def status_label(self) -> str:
+        """Honest words for :attr:`status` (:attr:`catchment.plan.Plan.status_label` of a solve)."""
+        return status_words(self.status) if self.record is None else self.record.plan.status_label
 
     @property
     def planned(self) -> bool:
@@ -181,7 +186,7 @@ class NationalResult:
                     "validated": None if r is None else r.validated,
                     "runtime_s": None if r is None else r.runtime_s,
                     "registrations_covered": s.registrations_covered,
-                    "status_label": status_words(o.status) if r is None else r.plan.status_label,
+                    "status_label": o.status_label,
                     "capital_cost_source": None if s.problem is None else s.problem.capital_costs_source,
                 }
             )
@@ -392,7 +397,8 @@ def compare_national(result: NationalResult, configurations: Mapping[str, PcnCon
     pandas.DataFrame
         One row per CCG with a problem, columns :data:`PCN_COMPARISON_COLUMNS`: the current
         configuration scored with the same metrics and validator (its rules broken, mean
-        travel), the optimised plan's status and mean travel, the improvement in percent,
+        travel), the optimised plan's status (``optimised_status_label`` in words: "feasible,
+        not proven optimal" when its solve stopped before proof) and mean travel, the improvement in percent,
         the adjusted Rand index and the practices and patients that move. CCGs without a
         valid optimised plan (below the floor, infeasible) keep the current side only.
     """
@@ -414,6 +420,7 @@ def compare_national(result: NationalResult, configurations: Mapping[str, PcnCon
             "pcn_rules_broken": len(current.violations),
             "pcn_mean_travel_min": side_summary(problem, current)["mean_travel_min"],
             "optimised_status": outcome.status,
+            "optimised_status_label": outcome.status_label,
             "practices_without_pcn": without,
         }
         if outcome.planned and outcome.record is not None:

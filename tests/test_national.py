@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +17,7 @@ from catchment.metrics import ASSIGNMENT_COLUMNS, POLYSYSTEM_COLUMNS
 from catchment.national import NationalInput, ccg_subproblem, default_largest, registrations_by_ccg
 from catchment.validate import validate_plan
 from geodata.settings import BNG
+from maps.html import escape
 from solvers.batch import SolveOptions
 from solvers.distributed import dask_client
 from solvers.national import CCG_SUMMARY_COLUMNS, COVERAGE_COLUMNS, NATIONAL_TABLES, solve_national, solve_order
@@ -304,3 +306,55 @@ def test_a_ccg_not_proven_optimal_and_placeholder_costs_are_labelled(real_data, 
     summary = json.loads((out / "national.json").read_text())
     assert summary["ccgs_not_proven_optimal"] == ["08N"]
     assert summary["capital_costs_source"] == "placeholder" and summary["capital_costs_note"] == PLACEHOLDER_COSTS_NOTE
+
+
+@pytest.fixture(scope="module")
+def not_proven_comparison(real_data, tmp_path_factory):
+    """``national --compare pcn`` on one real CCG whose solve stops before proof (what a time
+    limit does; made so, so that the outcome does not depend on how fast the machine is)."""
+    import dataclasses
+
+    import solvers.national as solvers_national
+
+    solve = solvers_national.solve_and_check
+
+    def not_proven(problem, options):
+        record = solve(problem, options)
+        plan = dataclasses.replace(record.plan, status="feasible", gap=0.0123)
+        return dataclasses.replace(record, status="feasible", gap=0.0123, plan=plan)
+
+    out = tmp_path_factory.mktemp("national") / "out"
+    argv = ["national", "--ccg", "08N", "--serial", "--compare", "pcn", "--out", str(out)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(solvers_national, "solve_and_check", not_proven)
+        assert optimise.main([*argv, "--data-dir", str(real_data), "--quiet"]) == optimise.EXIT_OK
+    return out
+
+
+def test_a_comparison_with_a_plan_not_proven_optimal_does_not_call_it_the_optimum(not_proven_comparison):
+    from catchment.plan import NOT_PROVEN_OPTIMAL
+    from solvers.national import PCN_COMPARISON_COLUMNS
+
+    table = pd.read_csv(not_proven_comparison / "pcn_comparison.csv")
+    assert list(table.columns) == list(PCN_COMPARISON_COLUMNS)
+    assert table["optimised_status"].tolist() == ["feasible"]  # the machine column is kept
+    assert table["optimised_status_label"].tolist() == [NOT_PROVEN_OPTIMAL]
+    page = (not_proven_comparison / "pcn_comparison.html").read_text(encoding="utf-8")
+    assert "optimum" not in page
+    assert escape(f"the engine's plan under the same rules ({NOT_PROVEN_OPTIMAL} for the CCG 08N)") in page
+    assert f"<td>feasible</td><td>{NOT_PROVEN_OPTIMAL}</td>" in page  # the row says it beside the status
+
+
+def test_the_comparison_page_calls_plans_all_proven_optimal_the_optimum_and_words_each_status():
+    from maps.national import pcn_comparison_html
+    from solvers.national import PCN_COMPARISON_COLUMNS
+
+    row = dict.fromkeys(PCN_COMPARISON_COLUMNS, math.nan) | {
+        "ccg_code": "AAA",
+        "optimised_status": "optimal",
+        "optimised_polysystems": 2,
+        "optimised_status_label": "optimal (proven)",
+    }
+    page = pcn_comparison_html(pd.DataFrame([row]), {}, travel_label="estimate")
+    assert escape("the engine's optimum under the same rules") in page and "not proven" not in page
+    assert "<td>optimal</td><td>optimal (proven)</td>" in page  # the status in words beside the status
