@@ -41,6 +41,7 @@ __all__ = [
     "objective_estimate_label",
     "plan_bounds_label",
     "travel_times_label",
+    "estimate_label_of",
 ]
 
 #: Leading columns of :func:`assignments_frame`, in order (an output contract).
@@ -464,6 +465,18 @@ def coverage_text(coverage: float, selection_population: float, dropped_reasons:
 def travel_times_label(problem: Problem) -> str:
     """``" (estimate)"`` after a travel figure whose times are the crow-fly estimate, else ``""``."""
     return ESTIMATE_LABEL if problem.travel_source == "estimate" else ""
+
+
+def estimate_label_of(rows: Any) -> str:
+    """:func:`travel_times_label` read from rows: a row or table whose ``travel_source`` is the estimate.
+
+    ``rows`` is a row (its ``travel_source`` attribute) or a table (its ``travel_source``
+    column: any row of the estimate labels the table); ``""`` without a ``travel_source``.
+    """
+    source = getattr(rows, "travel_source", None)
+    if isinstance(source, pd.Series):
+        return ESTIMATE_LABEL if bool((source == "estimate").any()) else ""
+    return ESTIMATE_LABEL if source == "estimate" else ""
 
 
 def objective_estimate_label(problem: Problem) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
+from catchment.metrics import estimate_label_of
 from catchment.national import CCG_WORDS, AreaWords
 from catchment.plan import NOT_PROVEN_OPTIMAL
 from maps.charts import STYLE, figure_svg
@@ -46,7 +47,7 @@ def improvement_chart(frame: pd.DataFrame, *, area: AreaWords = CCG_WORDS) -> st
             ax.hist(values, bins=min(30, max(5, len(values) // 4)), color="#3a6ea5", edgecolor="white")
             ax.axvline(float(np.median(values)), color="#c0392b", linestyle="--", label="median")
             ax.legend(frameon=False)
-        ax.set_xlabel("improvement in mean travel over today's PCNs (%)")
+        ax.set_xlabel("improvement in mean travel over today's PCNs (%)" + estimate_label_of(frame))
         ax.set_ylabel(area.many)
         ax.spines[["top", "right"]].set_visible(False)
     return figure_svg(fig, name="improvement in mean travel")
@@ -65,6 +66,10 @@ def _engine_words(frame: pd.DataFrame, area: AreaWords) -> str:
         return "the engine's optimum under the same rules"
     which = area.one if len(codes) == 1 else area.many
     return f"the engine's plan under the same rules ({NOT_PROVEN_OPTIMAL} for the {which} {', '.join(codes)})"
+
+
+#: The table's columns of travel figures: their headings say when the times are the estimate.
+_TRAVEL_COLUMNS = ("pcn_mean_travel_min", "optimised_mean_travel_min", "improvement_pct")
 
 
 def _shown_columns(frame: pd.DataFrame) -> list[str]:
@@ -91,6 +96,9 @@ def pcn_comparison_html(
 ) -> str:
     """The board page of the national comparison.
 
+    The headings of the travel figures add :data:`catchment.problem.ESTIMATE_LABEL` when the
+    table's ``travel_source`` is the estimate.
+
     The plans are called the engine's optimum only when every plan compared was proven
     optimal; otherwise the page names the areas whose plan is "feasible, not proven optimal"
     (:data:`catchment.plan.NOT_PROVEN_OPTIMAL`), as their rows do (``optimised_status_label``).
@@ -116,16 +124,17 @@ def pcn_comparison_html(
         A complete HTML page (no external resources).
     """
     q = summary.get("improvement_pct_quantiles") or {}
+    estimate = estimate_label_of(frame)  # " (estimate)" when the travel times are the crow-fly estimate
     facts = [
         (area.many, f"{summary.get('ccgs', 0):,}"),
         (f"{area.many} compared with an optimised plan", f"{summary.get('ccgs_compared', 0):,}"),
         (f"{area.many} whose PCNs break a rule", f"{summary.get('ccgs_where_pcns_break_rules', 0):,}"),
-        ("Median improvement in mean travel", f"{q['p50']:.1f}%" if "p50" in q else "n/a"),
+        ("Median improvement in mean travel" + estimate, f"{q['p50']:.1f}%" if "p50" in q else "n/a"),
         (f"Middle half of the {area.many}", f"{q['p25']:.1f}% to {q['p75']:.1f}%" if "p25" in q else "n/a"),
         ("Practices that would move", f"{summary.get('practices_moved', 0):,}"),
     ]
     table = frame[_shown_columns(frame)]
-    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
+    head = "".join(f"<th>{escape(c + estimate if c in _TRAVEL_COLUMNS else c)}</th>" for c in table.columns)
     body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in table.itertuples(False))
     files = "".join(f"<li>{escape(role)}: {escape(path)}</li>" for role, path in (data_files or {}).items())
     files_read = f"<h2>Data files read</h2><ul>{files}</ul>" if files else ""

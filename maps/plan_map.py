@@ -32,6 +32,7 @@ from catchment.build import BuiltProblem
 from catchment.metrics import (
     assignments_frame,
     capital_costs_label,
+    estimate_label_of,
     plan_bounds_label,
     plan_summary,
     polysystems_frame,
@@ -39,7 +40,7 @@ from catchment.metrics import (
 )
 from catchment.objective import extra_reported_terms
 from catchment.plan import Plan, gap_words
-from catchment.problem import ESTIMATE_LABEL, PLACEHOLDER_LABEL
+from catchment.problem import PLACEHOLDER_LABEL
 from geodata.settings import BNG
 from maps.areas import PlanGeometry, plan_geometry, to_wgs84, touching_pairs
 from maps.assets import HtmlPopup, LayerLegend, MapControl, OfflineMap, text_tooltip
@@ -609,7 +610,7 @@ def _polysystem_layer(
         style_function=style,
         tooltip=folium.GeoJsonTooltip(
             fields=["polysystem_id", "hub", "population", "n_units", "mean_travel_min"],
-            aliases=["Polysystem", "Hub", "Population", "Units", "Mean travel (min)" + _estimate_of(table)],
+            aliases=["Polysystem", "Hub", "Population", "Units", "Mean travel (min)" + estimate_label_of(table)],
             sticky=True,
         ),
     )
@@ -642,7 +643,7 @@ def _practice_layer(
                     ("Registered patients", f"{row.population:,.0f}"),
                     ("Polysystem", _e(row.polysystem_id or "none")),
                     ("Hub", _e(row.hub_site_name or "none")),
-                    ("Travel to hub", _minutes(row.travel_min) + _estimate_of(row)),
+                    ("Travel to hub", _minutes(row.travel_min) + estimate_label_of(row)),
                 ]
             )
         ).add_to(marker)
@@ -732,8 +733,8 @@ def _hub_layer(
                         + (PLACEHOLDER_LABEL if row.capital_cost_source == "placeholder" else ""),
                     ),
                     ("Population", f"{row.population:,.0f}" + (" (below the floor)" if row.below_floor else "")),
-                    ("Mean travel", _minutes(row.mean_travel_min) + _estimate_of(row)),
-                    ("Longest travel", _minutes(row.max_travel_min) + _estimate_of(row)),
+                    ("Mean travel", _minutes(row.mean_travel_min) + estimate_label_of(row)),
+                    ("Longest travel", _minutes(row.max_travel_min) + estimate_label_of(row)),
                     (
                         f"{unit_word} ({len(names)})",
                         '<div class="names">' + "<br>".join(_e(n) for n in names) + "</div>",
@@ -822,14 +823,6 @@ def _pct(value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     return f"{float(value):.1%}"
-
-
-def _estimate_of(rows: Any) -> str:
-    """:data:`~catchment.problem.ESTIMATE_LABEL` for a row or table whose ``travel_source`` is the estimate."""
-    source = getattr(rows, "travel_source", None)
-    if isinstance(source, pd.Series):
-        return ESTIMATE_LABEL if bool((source == "estimate").any()) else ""
-    return ESTIMATE_LABEL if source == "estimate" else ""
 
 
 def format_gap(value: float | None) -> str:

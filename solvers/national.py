@@ -10,7 +10,8 @@ national tables:
   (``08N-PS01``) so that they are unique nationally; a hospital site that hosts hubs in
   two CCGs' plans (they are planned independently) is flagged in ``hub_shared_with``;
 * :meth:`~NationalResult.ccg_summary` — one row per CCG: practices, population,
-  polysystems, status, gap, shortfall and reason;
+  polysystems, status, gap, shortfall and reason, and where its travel times come from
+  (``travel_source``: ``estimate``, as ``run``'s CSV files say it);
 * :meth:`~NationalResult.coverage` — one row per practice of the published files: assigned,
   or why not (CCG below the floor, infeasible, unsolved, left out without coordinates).
 """
@@ -58,13 +59,14 @@ logger = logging.getLogger(__name__)
 CCG_SUMMARY_COLUMNS = (
     "ccg_code", "practices", "population", "polysystems", "status", "gap", "shortfall", "reason",
     "hospital_sites", "practice_sites", "mean_travel_min", "capital_cost", "validated", "runtime_s",
-    "registrations_covered", "status_label", "capital_cost_source",
+    "registrations_covered", "status_label", "capital_cost_source", "travel_source",
 )  # fmt: skip
 #: Columns of :func:`compare_national` (``pcn_comparison.csv``).
 PCN_COMPARISON_COLUMNS = (
     "ccg_code", "practices", "population", "pcns", "pcn_rules_broken", "pcn_mean_travel_min",
     "optimised_status", "optimised_polysystems", "optimised_mean_travel_min", "improvement_pct",
     "adjusted_rand_index", "practices_moved", "patients_moved", "practices_without_pcn", "optimised_status_label",
+    "travel_source",
 )  # fmt: skip
 #: Columns of :meth:`NationalResult.coverage` (``coverage.csv``).
 COVERAGE_COLUMNS = ("practice_code", "ccg_code", "list_size", "status", "polysystem_id", "reason")
@@ -188,6 +190,7 @@ class NationalResult:
                     "registrations_covered": s.registrations_covered,
                     "status_label": o.status_label,
                     "capital_cost_source": None if s.problem is None else s.problem.capital_costs_source,
+                    "travel_source": None if s.problem is None else s.problem.travel_source,
                 }
             )
         frame = pd.DataFrame.from_records(rows, columns=list(CCG_SUMMARY_COLUMNS))
@@ -399,7 +402,8 @@ def compare_national(result: NationalResult, configurations: Mapping[str, PcnCon
         configuration scored with the same metrics and validator (its rules broken, mean
         travel), the optimised plan's status (``optimised_status_label`` in words: "feasible,
         not proven optimal" when its solve stopped before proof) and mean travel, the improvement in percent,
-        the adjusted Rand index and the practices and patients that move. CCGs without a
+        the adjusted Rand index and the practices and patients that move, and where the travel
+        times come from (``travel_source``: ``estimate``). CCGs without a
         valid optimised plan (below the floor, infeasible) keep the current side only.
     """
     rows = []
@@ -422,6 +426,7 @@ def compare_national(result: NationalResult, configurations: Mapping[str, PcnCon
             "optimised_status": outcome.status,
             "optimised_status_label": outcome.status_label,
             "practices_without_pcn": without,
+            "travel_source": problem.travel_source,
         }
         if outcome.planned and outcome.record is not None:
             comparison = compare_plans(problem, current, outcome.record.plan)

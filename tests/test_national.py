@@ -358,3 +358,31 @@ def test_the_comparison_page_calls_plans_all_proven_optimal_the_optimum_and_word
     page = pcn_comparison_html(pd.DataFrame([row]), {}, travel_label="estimate")
     assert escape("the engine's optimum under the same rules") in page and "not proven" not in page
     assert "<td>optimal</td><td>optimal (proven)</td>" in page  # the status in words beside the status
+
+
+def test_the_national_tables_say_the_travel_times_are_the_estimate(not_proven_comparison):
+    """ccg_summary.csv and pcn_comparison.csv carry travel_source, as run's CSV files do, and the
+    comparison page's travel headings say "(estimate)"."""
+    from catchment.problem import ESTIMATE_LABEL
+
+    ccgs = pd.read_csv(not_proven_comparison / "ccg_summary.csv")
+    assert list(ccgs.columns) == list(CCG_SUMMARY_COLUMNS) and ccgs["travel_source"].tolist() == ["estimate"]
+    table = pd.read_csv(not_proven_comparison / "pcn_comparison.csv")
+    assert table["travel_source"].tolist() == ["estimate"]
+    page = (not_proven_comparison / "pcn_comparison.html").read_text(encoding="utf-8")
+    for column in ("pcn_mean_travel_min", "optimised_mean_travel_min", "improvement_pct"):
+        assert f"<th>{column}{ESTIMATE_LABEL}</th>" in page
+    assert f"<th>Median improvement in mean travel{ESTIMATE_LABEL}</th>" in page
+
+
+def test_the_comparison_page_labels_travel_headings_only_for_the_estimate():
+    from maps.national import pcn_comparison_html
+    from solvers.national import PCN_COMPARISON_COLUMNS
+
+    def page(source: str) -> str:
+        row = dict.fromkeys(PCN_COMPARISON_COLUMNS, math.nan) | {"ccg_code": "AAA", "travel_source": source}
+        return pcn_comparison_html(pd.DataFrame([row]), {}, travel_label=source)
+
+    assert "<th>pcn_mean_travel_min (estimate)</th>" in page("estimate")
+    network = page("network")
+    assert "<th>pcn_mean_travel_min</th>" in network and "(estimate)" not in network
