@@ -1233,11 +1233,14 @@ def _national(args: argparse.Namespace) -> int:
     if summary["capital_costs_note"]:
         print(f"note: {summary['capital_costs_note']}")
     if comparison is not None:
+        from catchment.metrics import estimate_label_of
+
         pcn = summary["pcn_comparison"]
         q = {k: pcn["improvement_pct_quantiles"].get(k, math.nan) for k in ("p25", "p50", "p75")}
         print(
             f"today's PCNs: {pcn['ccgs_where_pcns_break_rules']} of {pcn['ccgs']} {national.area.many} break a rule; "
-            f"the optimised plans improve mean travel by {q['p50']:.1f}% (median; middle half "
+            f"the optimised plans improve mean travel{estimate_label_of(comparison)} by {q['p50']:.1f}% "
+            "(median; middle half "
             f"{q['p25']:.1f}% to {q['p75']:.1f}%) over {pcn['ccgs_compared']} {national.area.many}; "
             f"{pcn['practices_moved']:,} practices move"
         )

@@ -130,7 +130,7 @@ def pcn_comparison_html(
         (f"{area.many} compared with an optimised plan", f"{summary.get('ccgs_compared', 0):,}"),
         (f"{area.many} whose PCNs break a rule", f"{summary.get('ccgs_where_pcns_break_rules', 0):,}"),
         ("Median improvement in mean travel" + estimate, f"{q['p50']:.1f}%" if "p50" in q else "n/a"),
-        (f"Middle half of the {area.many}", f"{q['p25']:.1f}% to {q['p75']:.1f}%" if "p25" in q else "n/a"),
+        (f"Middle half of the {area.many}" + estimate, f"{q['p25']:.1f}% to {q['p75']:.1f}%" if "p25" in q else "n/a"),
         ("Practices that would move", f"{summary.get('practices_moved', 0):,}"),
     ]
     table = frame[_shown_columns(frame)]

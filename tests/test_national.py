@@ -323,11 +323,16 @@ def not_proven_comparison(real_data, tmp_path_factory):
         plan = dataclasses.replace(record.plan, status="feasible", gap=0.0123)
         return dataclasses.replace(record, status="feasible", gap=0.0123, plan=plan)
 
+    import contextlib
+    import io
+
     out = tmp_path_factory.mktemp("national") / "out"
     argv = ["national", "--ccg", "08N", "--serial", "--compare", "pcn", "--out", str(out)]
-    with pytest.MonkeyPatch.context() as mp:
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
         mp.setattr(solvers_national, "solve_and_check", not_proven)
         assert optimise.main([*argv, "--data-dir", str(real_data), "--quiet"]) == optimise.EXIT_OK
+    (out.parent / "terminal.txt").write_text(printed.getvalue(), encoding="utf-8")  # what the command printed
     return out
 
 
@@ -373,6 +378,9 @@ def test_the_national_tables_say_the_travel_times_are_the_estimate(not_proven_co
     for column in ("pcn_mean_travel_min", "optimised_mean_travel_min", "improvement_pct"):
         assert f"<th>{column}{ESTIMATE_LABEL}</th>" in page
     assert f"<th>Median improvement in mean travel{ESTIMATE_LABEL}</th>" in page
+    assert f"<th>Middle half of the CCGs{ESTIMATE_LABEL}</th>" in page
+    printed = (not_proven_comparison.parent / "terminal.txt").read_text(encoding="utf-8")
+    assert f"the optimised plans improve mean travel{ESTIMATE_LABEL} by " in printed
 
 
 def test_the_comparison_page_labels_travel_headings_only_for_the_estimate():
