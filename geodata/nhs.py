@@ -38,6 +38,7 @@ __all__ = [
     "read_list_sizes",
     "sub_icb_layout",
     "read_practice_lsoa",
+    "PUBLISHED_PRACTICE",
     "read_nhs_choices_gp",
     "read_nhs_choices_hospitals",
 ]
@@ -101,7 +102,8 @@ def read_epraccur(path: str | Path, *, gp_only: bool = True, active_only: bool =
     pandas.DataFrame
         One row per organisation:
 
-        ``practice_code`` (str, unique), ``name`` (str), ``postcode`` (str, normalised),
+        ``practice_code`` (str, unique, upper case: :func:`geodata.tables.normalise_codes`),
+        ``name`` (str), ``postcode`` (str, normalised),
         ``open_date`` and ``close_date`` (datetime64, ``NaT`` when blank), ``status``
         (str: A/C/D/P), ``ccg_code`` (str: commissioner), ``prescribing_setting`` (int).
 
@@ -128,6 +130,7 @@ def read_epraccur(path: str | Path, *, gp_only: bool = True, active_only: bool =
 
     out = table[list(EPRACCUR_COLUMNS)].rename(columns=EPRACCUR_COLUMNS)
     out = out.apply(lambda s: s.str.strip())
+    out["practice_code"] = v.normalise_codes(out["practice_code"])
     for row in out.index[out["practice_code"] == ""]:
         problems.add("missing organisation code", row=int(row), column=_label(1))
     bad_status = ~out["status"].isin(list(_STATUS))
@@ -212,7 +215,8 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per practice: ``practice_code`` (str, unique), ``ccg_code`` (str),
+        One row per practice: ``practice_code`` (str, unique, upper case:
+        :func:`geodata.tables.normalise_codes`), ``ccg_code`` (str),
         ``ons_ccg_code`` (str), ``postcode`` (str, normalised), ``list_size`` (int64),
         ``extract_date`` (datetime64); ``attrs[PUBLISHED_COMMISSIONER]`` names the
         commissioner code column as published (:func:`sub_icb_layout`).
@@ -244,6 +248,7 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
         )
     out = table.loc[total, list(columns)].rename(columns=columns)
     out = out.apply(lambda s: s.str.strip())
+    out["practice_code"] = v.normalise_codes(out["practice_code"])
     problems = ProblemCollector(path)
     sizes = v.parse_numbers(
         out,
@@ -271,6 +276,11 @@ def read_list_sizes(path: str | Path) -> pd.DataFrame:
     return out
 
 
+#: Key of the ``attrs`` of :func:`read_practice_lsoa`'s frame naming its practice code column
+#: as published (``OrganisationCode``, ``PRACTICE_CODE``...), for messages about its codes.
+PUBLISHED_PRACTICE = "published_practice_column"
+
+
 def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     """Read "Patients registered at a GP practice" by LSOA of residence.
 
@@ -289,16 +299,23 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     pandas.DataFrame
         One row per (practice, LSOA) pair: ``practice_code`` (str), ``lsoa_code`` (str),
         ``patients`` (int64); ``attrs[PUBLISHED_CODE]`` names the LSOA code column as
-        published (its vintage: :func:`geodata.boundaries.lsoa_vintage`).
+        published (its vintage: :func:`geodata.boundaries.lsoa_vintage`), and
+        ``attrs[PUBLISHED_PRACTICE]`` the practice code column.
 
     Raises
     ------
     MissingFileError
         If the file does not exist.
     InputDataError
-        If a column is missing, a patient count is not a non-negative whole number, or a
-        (practice, LSOA) pair appears twice (in a file by sex: twice for one sex). Rows of
-        a Parquet file are record numbers.
+        If a column is missing, a practice code, LSOA code or sex is blank, a patient count
+        is not a non-negative whole number (every such cell named at once, before the sexes
+        are looked at), or a (practice, LSOA) pair appears twice (in a file by sex: twice for
+        one sex). Rows of a Parquet file are record numbers.
+
+    Notes
+    -----
+    Practice and LSOA codes are read as they are defined, upper case without surrounding
+    spaces (:func:`geodata.tables.normalise_codes`): ``" f86007"`` is practice ``F86007``.
     """
     path = Path(path)
     spec = {
@@ -318,6 +335,24 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
     published = v.matched_columns(table, {**spec, **optional})
     table = v.rename_columns(table, {**spec, **optional}, file=path, required=spec)
     v.require_rows(table, file=path, what="registrations")
+    problems = ProblemCollector(path)
+    pair = ["practice_code", "lsoa_code"]
+    for column in pair:  # a blank code is no practice or LSOA (never one called "nan")
+        v.check_filled(table, column, problems=problems, label=published[column], need="a code")
+    if "sex" in table.columns:
+        v.check_filled(table, "sex", problems=problems, label=published["sex"], need="a sex")
+    patients = v.parse_numbers(
+        table,
+        "patients",
+        problems=problems,
+        label=published["patients"],
+        integer=True,
+        minimum=0,
+        maximum=MAX_POPULATION,
+        thousands=True,
+    )
+    problems.raise_if_any()  # a row cut short is missing values, before any check of the rows' sexes
+    out = pd.DataFrame({column: v.normalise_codes(table[column]) for column in pair}, index=table.index)
     by_sex = None
     if "sex" in table.columns:  # one row per sex, or one for all patients (SEX = ALL)
         sex = table["sex"].astype(str).str.strip().str.upper()
@@ -325,9 +360,7 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
         if by_all.any():
             alone = np.empty(0, dtype=np.int64)
             if not by_all.all():  # NHS Digital's file of all patients has no other row: nothing to look for
-                pairs = (
-                    table["practice_code"].astype(str).str.strip() + "|" + table["lsoa_code"].astype(str).str.strip()
-                )
+                pairs = out["practice_code"] + "|" + out["lsoa_code"]
                 alone = np.flatnonzero(~by_all & ~v.isin(pairs, pairs[by_all]).to_numpy())
             if alone.size:  # rows by sex that no ALL row counts: a mix of two files
                 row = table.index[alone[0]]
@@ -350,24 +383,10 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
                     f"{int((sex != 'ALL').sum()):,}",
                     published["sex"],
                 )
-            table = table.loc[by_all]
+            out = out.loc[by_all]
+            patients = patients.loc[by_all]
         else:  # e.g. MALE and FEMALE: each pair's patients are their sum
             by_sex = sex
-    out = table[list(spec)].copy()
-    problems = ProblemCollector(path)
-    patients = v.parse_numbers(
-        out,
-        "patients",
-        problems=problems,
-        label=published["patients"],
-        integer=True,
-        minimum=0,
-        maximum=MAX_POPULATION,
-        thousands=True,
-    )
-    out["practice_code"] = out["practice_code"].astype(str).str.strip()
-    out["lsoa_code"] = out["lsoa_code"].astype(str).str.strip()
-    pair = ["practice_code", "lsoa_code"]
     if by_sex is not None:
         out["sex"] = by_sex
     v.check_unique(
@@ -384,6 +403,7 @@ def read_practice_lsoa(path: str | Path) -> pd.DataFrame:
         out = out.groupby(pair, sort=False, as_index=False).agg(patients=("patients", "sum"))
     out = out.reset_index(drop=True)
     out.attrs[PUBLISHED_CODE] = published["lsoa_code"]
+    out.attrs[PUBLISHED_PRACTICE] = published["practice_code"]
     logger.info(
         "%s: %s practices, %s LSOAs, %s patients; %s",
         path.name,
@@ -532,6 +552,7 @@ def read_nhs_choices_gp(
     v.check_columns(table, [*columns, "Latitude", "Longitude"], file=path)
     v.require_rows(table, file=path, what="practices")
     table = table.apply(lambda s: s.str.strip())
+    table["OrganisationCode"] = v.normalise_codes(table["OrganisationCode"])
     problems = ProblemCollector(path)
     v.check_unique(table, "OrganisationCode", problems=problems, what="practice code")
     points = _choices_points(

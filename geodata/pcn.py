@@ -76,7 +76,8 @@ def read_pcn_mapping(path: str | Path) -> pd.DataFrame:
     pandas.DataFrame
         One row per practice: ``practice_code`` (str, unique), ``practice_name``,
         ``pcn_code``, ``pcn_name``, ``ccg_code``, ``ccg_name``, ``stp_code``,
-        ``stp_name``, ``region_code``, ``region_name`` (str, stripped) and ``allocated``
+        ``stp_name``, ``region_code``, ``region_name`` (str, stripped; the practice code
+        upper case too: :func:`geodata.tables.normalise_codes`) and ``allocated``
         (bool: false for the PCN code :data:`UNALLOCATED_PCN`).
 
     Raises
@@ -94,6 +95,7 @@ def read_pcn_mapping(path: str | Path) -> pd.DataFrame:
     v.require_rows(table, file=path, what="practices (PCN mapping)")
     out = table[list(columns)].rename(columns=columns)
     out = out.apply(lambda column: column.astype(str).str.strip())
+    out["practice_code"] = v.normalise_codes(out["practice_code"])
     problems = ProblemCollector(path)
     for tidy in ("practice_code", "pcn_code", "stp_code"):
         published = next(k for k, t in columns.items() if t == tidy)

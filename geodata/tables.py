@@ -63,6 +63,9 @@ __all__ = [
     "isin",
     "parse_numbers",
     "parse_dates",
+    "normalise_codes",
+    "missing_value",
+    "check_filled",
     "snake_case",
     "to_bng",
     "few",
@@ -865,7 +868,7 @@ def parse_numbers(
     bad = bad | infinite
     if not allow_blank:
         for row in frame.index[blank]:
-            problems.add("missing value (a number is required)", row=int(row), column=shown)
+            problems.add(missing_value("a number"), row=int(row), column=shown)
     ok = ~bad & ~blank
     if integer:
         for row in frame.index[ok & (numbers % 1 != 0)]:
@@ -888,6 +891,64 @@ def parse_numbers(
         whole = numbers.where(ok & (numbers % 1 == 0))
         return whole.round().astype("Int64")
     return numbers.where(ok).astype("float64")
+
+
+def normalise_codes(values: pd.Series) -> pd.Series:
+    """Published codes (ODS practice codes, ONS LSOA codes) as they are defined: upper case, no spaces around.
+
+    ``" f86007 "`` -> ``"F86007"``. Missing cells stay missing (never the text ``"nan"``);
+    a blank cell stays ``""`` (:func:`check_filled` reports both).
+
+    Parameters
+    ----------
+    values
+        Codes as read (text, or numbers from a Parquet file).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed like ``values``.
+    """
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.map(str, na_action="ignore")
+    return values.str.strip().str.upper()
+
+
+def missing_value(need: str) -> str:
+    """The problem said of a blank cell where ``need`` (``"a number"``, ``"a code"``) is required."""
+    return f"missing value ({need} is required)"
+
+
+def check_filled(
+    frame: pd.DataFrame, column: str, *, problems: ProblemCollector, label: str | None = None, need: str = "a value"
+) -> pd.Series:
+    """Add one problem per blank cell of ``column`` (empty, spaces only or missing).
+
+    Parameters
+    ----------
+    frame
+        Table indexed by editor line number.
+    column
+        Column that must be filled.
+    problems
+        Collector receiving the problems (row = index label, column = ``label``).
+    label
+        Column name shown in messages (defaults to ``column``).
+    need
+        What the cell must hold, as :func:`missing_value` says it.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean mask of the blank cells, indexed like ``frame``.
+    """
+    values = frame[column]
+    text = values if isinstance(values.dtype, pd.StringDtype) else values.map(str, na_action="ignore")
+    blank = (text.isna() | (text.str.strip() == "")).fillna(True).astype(bool)
+    shown = label if label is not None else str(column)
+    for row in frame.index[blank]:
+        problems.add(missing_value(need), row=int(row), column=shown)
+    return blank
 
 
 def parse_dates(

@@ -329,3 +329,86 @@ def test_practice_lsoa_by_sex_names_a_repeated_row(england, tmp_path):
     published.to_csv(path, index=False)
     with pytest.raises(InputDataError, match="PRACTICE_CODE, LSOA_CODE, SEX"):
         read_practice_lsoa(path)
+
+
+def test_practice_lsoa_blank_codes_are_missing_values_all_named(england, tmp_path):
+    """A blank practice or LSOA code is no practice or LSOA called 'nan': every one is named at once."""
+    published, _ = _nhs_digital_layout(england, sexes={"ALL": 1.0})
+    published["NUMBER_OF_PATIENTS"] = published["NUMBER_OF_PATIENTS"].astype(str)
+    published.loc[0, "PRACTICE_CODE"] = ""
+    published.loc[1, "LSOA_CODE"] = "  "
+    published.loc[2, "NUMBER_OF_PATIENTS"] = ""
+    path = tmp_path / "blank.csv"
+    published.to_csv(path, index=False)
+    with pytest.raises(InputDataError) as info:
+        read_practice_lsoa(path)
+    assert sorted((p.row, p.column) for p in info.value.problems) == [
+        (2, "PRACTICE_CODE"),
+        (3, "LSOA_CODE"),
+        (4, "NUMBER_OF_PATIENTS"),
+    ]
+    text = str(info.value)
+    assert "row 2, column 'PRACTICE_CODE': missing value (a code is required)" in text
+    assert "row 3, column 'LSOA_CODE': missing value (a code is required)" in text
+    assert "row 4, column 'NUMBER_OF_PATIENTS': missing value (a number is required)" in text
+
+
+def test_practice_lsoa_cut_short_is_missing_values_not_a_mix_of_sexes(england, tmp_path):
+    """A file cut mid-row: its last row's SEX and count are missing, not rows by sex without ALL."""
+    published, _ = _nhs_digital_layout(england, sexes={"ALL": 1.0})
+    path = tmp_path / "cut.csv"
+    published.head(50).to_csv(path, index=False)
+    last = f"{published.at[50, 'PUBLICATION']},{published.at[50, 'EXTRACT_DATE']},{published.at[50, 'PRACTICE_CODE']}"
+    path.write_text(path.read_text() + f"{last},A SURGERY,E0102176")
+    with pytest.raises(InputDataError) as info:
+        read_practice_lsoa(path)
+    text = str(info.value)
+    assert [(p.row, p.column) for p in info.value.problems] == [(52, "SEX"), (52, "NUMBER_OF_PATIENTS")], text
+    assert "row 52, column 'SEX': missing value" in text
+    assert "mixes rows" not in text
+
+
+def _upset(codes: pd.Series) -> pd.Series:
+    """Codes as a careless re-save could leave them: lower case, spaces around."""
+    return " " + codes.str.lower() + " "
+
+
+def test_codes_are_read_upper_case_without_spaces(england, tmp_path):
+    """ODS practice codes and ONS LSOA codes are upper case by definition: a lower-case copy reads the same."""
+    from geodata.pcn import read_pcn_mapping
+
+    published, _ = _nhs_digital_layout(england, sexes={"ALL": 1.0})
+    original, upset = tmp_path / "reg.csv", tmp_path / "reg_lower.csv"
+    published.to_csv(original, index=False)
+    published.assign(PRACTICE_CODE=_upset(published["PRACTICE_CODE"]), LSOA_CODE=_upset(published["LSOA_CODE"])).to_csv(
+        upset, index=False
+    )
+    pd.testing.assert_frame_equal(read_practice_lsoa(upset), read_practice_lsoa(original))
+
+    sizes = pd.read_csv(england / "gp-reg-pat-prac-all_2021-01.csv", dtype=str, keep_default_na=False)
+    sizes.assign(CODE=_upset(sizes["CODE"])).to_csv(tmp_path / "sizes.csv", index=False)
+    pd.testing.assert_frame_equal(
+        read_list_sizes(tmp_path / "sizes.csv"), read_list_sizes(england / "gp-reg-pat-prac-all_2021-01.csv")
+    )
+
+    mapping = pd.read_csv(england / "gp-reg-pat-prac-map_2022-01.csv", dtype=str, keep_default_na=False)
+    mapping.assign(PRACTICE_CODE=_upset(mapping["PRACTICE_CODE"])).to_csv(tmp_path / "map.csv", index=False)
+    pd.testing.assert_frame_equal(
+        read_pcn_mapping(tmp_path / "map.csv"), read_pcn_mapping(england / "gp-reg-pat-prac-map_2022-01.csv")
+    )
+
+    epraccur = pd.read_csv(england / "epraccur_2019-12.csv", dtype=str, header=None, keep_default_na=False)
+    epraccur[0] = _upset(epraccur[0])
+    epraccur.to_csv(tmp_path / "epraccur.csv", index=False, header=False)
+    pd.testing.assert_frame_equal(
+        read_epraccur(tmp_path / "epraccur.csv"), read_epraccur(england / "epraccur_2019-12.csv")
+    )
+
+
+def test_nhs_choices_practice_codes_are_read_upper_case(england, tmp_path):
+    source = england / "nhs-choices-gp_2019.csv"
+    lines = source.read_bytes().split(b"\n")
+    rows = [line.split(b"\xac") for line in lines[1:] if line]
+    lowered = [lines[0]] + [b"\xac".join([first, b" " + code.lower() + b" ", *rest]) for first, code, *rest in rows]
+    (tmp_path / "GP.csv").write_bytes(b"\n".join(lowered) + b"\n")
+    pd.testing.assert_frame_equal(read_nhs_choices_gp(tmp_path / "GP.csv"), read_nhs_choices_gp(source))
