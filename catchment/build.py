@@ -42,6 +42,7 @@ from catchment.travel import check_matrix_covers_practices, practice_travel, sce
 from geodata import tables as v
 from geodata.boundaries import LSOA_CODE_FORM, VINTAGE_NOTE, Vintage, lsoa21_codes, lsoa_vintage
 from geodata.errors import DataProblem, InputDataError, ProblemDefinitionError, ScenarioError, UnknownCodeError
+from geodata.nhs import PUBLISHED_PRACTICE
 from geodata.settings import BNG
 from geodata.tables import isin
 
@@ -315,6 +316,7 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
             units = units.reset_index(drop=True)
             reg_path = role("registrations", REGISTRATIONS_FILE)
             every_registration = read_practice_lsoa(reg_path)
+            require_registrations(every_registration, units["unit_id"], file=reg_path)
             every_centroid = ons.read_lsoa_centroids(lsoa_paths["centroids"], land=land)
             imd = ons.read_imd(lsoa_paths["imd"])
             if LSOA_LOOKUP_ROLE in scenario.data:
@@ -543,6 +545,44 @@ _LSOA_FILE_USE: dict[str, tuple[str, str]] = {
     "boundaries": ("boundary", "the map's areas and contiguity territories"),
     "imd": ("IMD score", "the practices' IMD scores and shares aged 60 and over"),
 }
+
+
+def require_registrations(every: pd.DataFrame, practice_codes: pd.Series, *, file: Path) -> None:
+    """Raise when no selected practice has a row in the registrations.
+
+    A practice without registration rows has its travel from its own location (see the
+    README); when none has any, the file is not of these practices (another area's, say) and
+    every travel time, IMD score and share aged 60 and over would rest on nothing.
+
+    Parameters
+    ----------
+    every
+        The registrations as read (:func:`geodata.nhs.read_practice_lsoa`).
+    practice_codes
+        The selected practices.
+    file
+        The registrations file.
+
+    Raises
+    ------
+    InputDataError
+        Naming the file, its practice code column, and a few codes of each side.
+    """
+    if isin(practice_codes, every["practice_code"]).any():
+        return
+    selected = sorted(set(practice_codes.astype(str)))
+    theirs = sorted(set(every["practice_code"]))
+    raise InputDataError(
+        [
+            DataProblem(
+                str(file),
+                f"none of the {len(selected):,} selected practices appear in it; selected: {v.few(selected, 5)}; "
+                f"in the file ({len(theirs):,} practice code(s)): {v.few(theirs, 5)}; give the registrations of "
+                "the selected practices",
+                column=every.attrs.get(PUBLISHED_PRACTICE, "practice code"),
+            )
+        ]
+    )
 
 
 def check_registration_lsoas(

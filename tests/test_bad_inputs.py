@@ -1085,3 +1085,54 @@ def test_practices_at_the_edge_of_a_road_network_are_planned_and_the_share_repre
     (record,) = [r for r in caplog.records if "registered patients represented" in r.getMessage()]
     assert record.levelname == "WARNING"
     assert "59.2% of registered patients represented (the others" in record.getMessage()
+
+
+# --------------------------------------------------------------------------- registrations
+def _registrations(real_data: Path, path: Path, *, prefix: str, lower: bool = False) -> Path:
+    """The published registrations of the practices whose codes start with ``prefix``, as CSV."""
+    table = pd.read_parquet(_data(real_data, "england", "gp-reg-pat-prac-lsoa_2022.parquet"))
+    table = table.loc[table["OrganisationCode"].str.startswith(prefix)]
+    out = pd.DataFrame(
+        {
+            "PRACTICE_CODE": table["OrganisationCode"],
+            "LSOA_CODE": table["LSOA11CD"],
+            "SEX": "ALL",
+            "NUMBER_OF_PATIENTS": table["Patient"],
+        }
+    )
+    if lower:  # as a careless re-save could leave them: lower case, spaces around
+        out = out.assign(**{c: " " + out[c].str.lower() + " " for c in ("PRACTICE_CODE", "LSOA_CODE")})
+    out.to_csv(path, index=False)
+    return path
+
+
+def test_registrations_of_none_of_the_selected_practices_are_named(tmp_path, capsys, real_data):
+    """Another area's registrations: an error naming the file and its column, not a traceback."""
+    reg = _registrations(real_data, tmp_path / "reg_other.csv", prefix="A81001")
+    path = _scenario(tmp_path, append=f'[data]\nregistrations = "{reg}"\n')
+    err = _fails(
+        tmp_path,
+        capsys,
+        ["run", str(path), "--data-dir", str(real_data)],
+        f"{reg}, column 'PRACTICE_CODE': none of the 42 selected practices appear in it; selected: F86",
+        "in the file (1 practice code(s)): A81001",
+    )
+    assert "TypeError" not in err
+
+
+def test_lower_case_codes_give_the_same_plan(tmp_path, real_data):
+    """Registrations and list sizes with lower-case, space-padded codes plan as the published ones."""
+    sizes = pd.read_csv(_data(real_data, "england", "gp-reg-pat-prac-all_2021-01.csv"), dtype=str)
+    lower_sizes = tmp_path / "sizes_lower.csv"
+    sizes.assign(CODE=" " + sizes["CODE"].str.lower()).to_csv(lower_sizes, index=False)
+    plans = {}
+    for name, reg, list_sizes in [
+        ("published", _registrations(real_data, tmp_path / "reg.csv", prefix="F86"), None),
+        ("lower", _registrations(real_data, tmp_path / "reg_lower.csv", prefix="F86", lower=True), lower_sizes),
+    ]:
+        given = f'registrations = "{reg}"\n' + (f'list_sizes = "{list_sizes}"\n' if list_sizes else "")
+        out = tmp_path / f"out_{name}"
+        scenario = _scenario(tmp_path, append=f"[data]\n{given}", name=f"{name}.toml")
+        solution = _run_ok(["run", str(scenario), "--data-dir", str(real_data), "--no-exports"], out)
+        plans[name] = (solution["objective"], (out / "assignments.csv").read_text())
+    assert plans["lower"] == plans["published"]
