@@ -62,7 +62,7 @@ from geodata.ons import LSOA_FILES
 from geodata.pcn import PCN_MAPPING_FILE
 from geodata.practices import PRACTICE_FILES
 from geodata.settings import BNG
-from geodata.tables import isin, require_file
+from geodata.tables import few, isin, require_file
 
 __all__ = [
     "NATIONAL_FILES",
@@ -82,6 +82,7 @@ __all__ = [
     "unknown_roles",
     "default_largest",
     "registrations_by_ccg",
+    "national_travel_label",
 ]
 
 logger = logging.getLogger(__name__)
@@ -524,6 +525,49 @@ def ccg_subproblem(
     )
 
 
+def national_travel_label(
+    subproblems: Iterable[CcgSubproblem],
+    unregistered: Iterable[str],
+    *,
+    detour_factor: float,
+    speed_kph: float,
+    area: AreaWords = CCG_WORDS,
+) -> str:
+    """Where a national run's travel times come from, in words (:attr:`NationalInput.travel_label`).
+
+    Patient-weighted over LSOAs when every area's practices have registration rows; when
+    some have none, the label says so, names them and gives the share of the registered
+    patients of the planned areas whose LSOA entered the means.
+
+    Parameters
+    ----------
+    subproblems
+        Every area's subproblem (their ``registrations_covered``).
+    unregistered
+        Codes of the areas none of whose practices has a registration row.
+    detour_factor, speed_kph
+        The crow-fly estimate.
+    area
+        How to name the areas.
+
+    Returns
+    -------
+    str
+    """
+    label = f"estimate: crow-fly x{detour_factor:g} at {speed_kph:g} km/h"
+    codes = list(unregistered)
+    if not codes:
+        return f"{label}, patient-weighted over LSOAs"
+    planned = [s for s in subproblems if not math.isnan(s.registrations_covered)]
+    population = sum(s.population for s in planned)
+    covered = sum(s.registrations_covered * s.population for s in planned) / population if population > 0 else 0.0
+    return (
+        f"{label}, patient-weighted over LSOAs for {covered:.1%} of the registered patients; from each practice's "
+        f"own location for the practices of {len(codes)} {area.one if len(codes) == 1 else area.many} without "
+        f"registration rows: {few(codes)}"
+    )
+
+
 def national_subproblems(
     data_dir: str | Path | None = None,
     *,
@@ -662,6 +706,16 @@ def national_subproblems(
                 area=area,
             )
         )
+    unregistered = [s.ccg_code for s in subproblems if len(by_ccg.get(s.ccg_code, no_rows)) == 0]
+    if unregistered:  # each of their practices from its own location: said, not a failure of the run
+        logger.warning(
+            "%s: no row for any practice of %d %s: %s; their practices' travel times are from each practice's own "
+            "location, not patient-weighted over LSOAs",
+            paths["registrations"],
+            len(unregistered),
+            area.one if len(unregistered) == 1 else area.many,
+            few(unregistered),
+        )
     small = sum(1 for s in subproblems if not s.solvable)
     logger.info(
         "%d %s, %d practice(s); %d below the floor; %d practice(s) left out (no coordinates)",
@@ -678,7 +732,9 @@ def national_subproblems(
         ),
         left_out=left_out[["practice_code", "name", "ccg_code", "list_size", "reason"]].reset_index(drop=True),
         floor=float(floor),
-        travel_label=f"estimate: crow-fly x{detour_factor:g} at {speed_kph:g} km/h, patient-weighted over LSOAs",
+        travel_label=national_travel_label(
+            subproblems, unregistered, detour_factor=detour_factor, speed_kph=speed_kph, area=area
+        ),
         input_files={str(p): d for p in paths.values() if (d := input_digest(p, cache=False)) is not None},
         load_s=time.perf_counter() - started,
         data_files={role: str(p) for role, p in paths.items()},

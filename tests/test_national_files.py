@@ -500,3 +500,33 @@ def test_an_unknown_ccg_names_the_column_and_the_areas_of_the_list_sizes_read(
     err = capsys.readouterr().err
     assert f"ERROR: --ccg: {said}{list_sizes} (" in err and "ccg_code" not in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_a_ccg_whose_practices_have_no_registration_rows_is_named_and_not_called_patient_weighted(
+    real_data, tmp_path, caplog
+):
+    """Registrations of another area: the run goes on, but says which CCG's travel is from the practices' sites."""
+    other = "16C"  # A81001's CCG (Jan 2021)
+    table = pd.read_parquet(real_data / NATIONAL_FILES["registrations"])
+    path = tmp_path / "reg_other.csv"
+    table.loc[table["OrganisationCode"] == "A81001"].to_csv(path, index=False)
+    with caplog.at_level(logging.INFO):
+        national = national_subproblems(real_data, ccgs=[REDBRIDGE, other], files={"registrations": path})
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert f"{path}: no row for any practice of 1 CCG: {REDBRIDGE}; their practices' travel times are from" in (
+        " ".join(warned)
+    )
+    covered = {s.ccg_code: s.registrations_covered for s in national.subproblems}
+    assert covered[REDBRIDGE] == 0.0 and 0.0 < covered[other] < 1.0
+    assert not national.travel_label.endswith("patient-weighted over LSOAs")
+    assert f"from each practice's own location for the practices of 1 CCG without registration rows: {REDBRIDGE}" in (
+        national.travel_label
+    )
+    assert "patient-weighted over LSOAs for 0." in national.travel_label  # A81001's share of the two CCGs
+
+
+def test_the_travel_label_is_patient_weighted_when_every_ccg_has_registrations(real_data, caplog):
+    with caplog.at_level(logging.INFO):
+        national = national_subproblems(real_data, ccgs=[REDBRIDGE])
+    assert national.travel_label == "estimate: crow-fly x1.3 at 25 km/h, patient-weighted over LSOAs"
+    assert not [r for r in caplog.records if "no row for any practice" in r.getMessage()]
