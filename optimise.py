@@ -1159,7 +1159,7 @@ def _national(args: argparse.Namespace) -> int:
 
     from catchment import outputs
     from catchment.national import national_subproblems
-    from catchment.plan import gap_words, status_words
+    from catchment.plan import gap_words, share_words, status_words
     from geodata.errors import UnknownCcgError
     from solvers.national import comparison_summary, solve_national
 
@@ -1216,8 +1216,8 @@ def _national(args: argparse.Namespace) -> int:
     print(
         "practices: "
         + ", ".join(f"{k} {v:,}" for k, v in summary["practice_status"].items())
-        + f"; {summary['practices_assigned_share']:.2%} assigned, "
-        f"{summary['practices_accounted_share']:.2%} assigned or listed with a reason"
+        + f"; {share_words(summary['practices_assigned_share'], 2)} assigned, "
+        f"{share_words(summary['practices_accounted_share'], 2)} assigned or listed with a reason"
     )
     for row in unplanned.itertuples(index=False):
         print(f"  {row.ccg_code}: {row.status}: {row.reason}")

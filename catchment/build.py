@@ -34,6 +34,7 @@ from catchment.adjacency import area_links, lsoa_adjacency
 from catchment.build_cache import BUILD_CACHE_NAMESPACE, BuiltData, build_and_store, build_cache_key, load_built_data
 from catchment.demo import build_demo
 from catchment.frames import BuiltProblem, default_options, problem_from_frames
+from catchment.plan import share_words
 from catchment.problem import DroppedUnit
 from catchment.readers import SITE_COLUMNS, read_options_file, read_sites_file, read_units_file
 from catchment.scenario import LSOA_LOOKUP_ROLE, REGISTRATIONS_FILE, Scenario, UnitsSpec
@@ -404,9 +405,9 @@ def _build_data(scenario: Scenario, root: Path, *, cache: bool) -> BuiltData:
         represented = float((covered * units["population"]).sum() / units["population"].sum())
         logger.log(
             logging.INFO if represented >= REPRESENTED_SHARE else logging.WARNING,
-            "practice travel: patient-weighted over %d LSOAs; %.1f%% of registered patients represented%s",
+            "practice travel: patient-weighted over %d LSOAs; %s of registered patients represented%s",
             len(origin_ids),
-            100 * represented,
+            share_words(represented),
             ""
             if represented >= REPRESENTED_SHARE
             else " (the others live in LSOAs without a centroid, beyond [travel] max_snap_m of the road network or "
@@ -518,7 +519,7 @@ def carry_registrations(
     total = float(out.loc[mine, "patients"].sum())
     estimated = carried.apportioned.loc[mine]
     logger.info(
-        "%s: registrations of %s carried to LSOA %d with %s: of the selected practices' %s patients, %s (%.1f%%) "
+        "%s: registrations of %s carried to LSOA %d with %s: of the selected practices' %s patients, %s (%s) "
         "live in %d LSOAs that the lookup maps to several %d LSOAs (merged, split or redrawn) and are apportioned "
         "among %s of them %s (an estimate); the others map exactly",
         file.name,
@@ -527,7 +528,7 @@ def carry_registrations(
         lookup_file.name,
         f"{total:,.0f}",
         f"{float(estimated.sum()):,.0f}",
-        100 * float(estimated.sum()) / max(total, 1.0),
+        share_words(float(estimated.sum()) / max(total, 1.0)),
         ours.year,
         theirs.year,
         f"{out.loc[mine].loc[(estimated > 0).to_numpy(), 'lsoa_code'].nunique():,}",
@@ -655,7 +656,7 @@ def check_registration_lsoas(
         lacking = _and([f"no {_LSOA_FILE_USE[r][0]} in {lsoa_files[r][0].name}" for r in roles])
         parts.append(
             f"{len(gap):,} LSOA code(s) where {int(gap.sum()):,} of the selected practices' {int(total):,} patients "
-            f"({gap.sum() / max(total, 1.0):.1%}) live have {lacking}, so those patients are left out "
+            f"({share_words(float(gap.sum()) / max(total, 1.0))}) live have {lacking}, so those patients are left out "
             f"{_and([f'of {_LSOA_FILE_USE[r][1]}' for r in roles])}: {v.few(gap.index, 5)}"
         )
     advice = ""

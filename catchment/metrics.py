@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from catchment.objective import TERM, TERMS
-from catchment.plan import Plan
+from catchment.plan import Plan, share_words
 from catchment.problem import ESTIMATE_LABEL, PLACEHOLDER_COSTS_NOTE, PLACEHOLDER_LABEL, Problem
 from catchment.validate import unit_hub_index
 
@@ -453,8 +453,7 @@ def coverage_text(coverage: float, selection_population: float, dropped_reasons:
     dropped_reasons
         Reason -> number of units of the selection left out of the problem.
     """
-    share = "n/a" if not math.isfinite(coverage) else f"{coverage:.1%}"
-    text = f"{share} of the population of the selection ({selection_population:,.0f} people"
+    text = f"{share_words(coverage)} of the population of the selection ({selection_population:,.0f} people"
     n = sum(dropped_reasons.values())
     if n:
         why = "; ".join(f"{k}: {c}" for k, c in dropped_reasons.items())

@@ -16,7 +16,7 @@ from typing import Any
 
 from catchment.problem import Picklable
 
-__all__ = ["Plan", "PLAN_STATUSES", "NOT_PROVEN_OPTIMAL", "gap_words", "status_words"]
+__all__ = ["Plan", "PLAN_STATUSES", "NOT_PROVEN_OPTIMAL", "gap_words", "share_words", "status_words"]
 
 #: ``optimal``: proven optimal within the requested relative gap; ``feasible``: valid but not
 #: proven optimal (time limit, heuristic); ``infeasible``: proven that no plan exists;
@@ -29,16 +29,33 @@ PLAN_STATUSES = ("optimal", "feasible", "infeasible", "unsolved", "breaks_rules"
 NOT_PROVEN_OPTIMAL = "feasible, not proven optimal"
 
 
+def share_words(share: float, places: int = 1) -> str:
+    """A share (0-1) for people, never rounded to ``0.0%`` or ``100.0%`` when it is neither.
+
+    A share above zero but below the last place shown is ``< 0.1%``; one below 1 but within
+    the last place of it is ``> 99.9%`` (``places`` decimals of a percent); ``n/a`` when it is
+    not finite. Exactly 0 and 1 are ``0.0%`` and ``100.0%``.
+    """
+    if not math.isfinite(share):
+        return "n/a"
+    last = 10.0 ** -(places + 2)  # the last place shown, as a share
+    if 0.0 < share < last:
+        return f"< {last:.{places}%}"
+    if 1.0 - last < share < 1.0:
+        return f"> {1.0 - last:.{places}%}"
+    return f"{share:.{places}%}"
+
+
 def gap_words(gap: float | None, places: int = 2) -> str:
     """A relative gap for people, never rounded to zero: ``< 0.01%`` when below the last place shown.
 
-    ``n/a (no bound)`` without a (finite) gap; ``places`` decimals of a percent.
+    ``n/a (no bound)`` without a (finite) gap; ``places`` decimals of a percent. A gap of zero
+    is ``< 0.01%`` too (the solver proves a plan only within its tolerance); otherwise as
+    :func:`share_words`.
     """
     if gap is None or not math.isfinite(gap):
         return "n/a (no bound)"
-    gap = max(float(gap), 0.0)
-    smallest = 10.0 ** -(places + 2)
-    return f"< {smallest:.{places}%}" if gap < smallest else f"{gap:.{places}%}"
+    return share_words(max(float(gap), math.ulp(0.0)), places)
 
 
 def status_words(status: str, *, mip_gap: float | None = None, n_violations: int = 0) -> str:

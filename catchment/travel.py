@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from catchment.plan import share_words
 from catchment.scenario import Scenario
 from geodata import tables as v
 from geodata.errors import DataProblem, InputDataError, ScenarioError
@@ -89,7 +90,7 @@ def check_network_covers(
         weight = np.ones(far.size) if weights is None else np.asarray(weights, dtype=float)
         share = float(weight[far].sum() / weight.sum()) if weight.sum() > 0 else float(far.mean())
         if share > UNCOVERED_SHARE:
-            held = "" if weights is None else f", where {share:.0%} of the practices' patients live"
+            held = "" if weights is None else f", where {share_words(share, 0)} of the practices' patients live"
             problems.append(
                 DataProblem(
                     str(path),

@@ -26,7 +26,7 @@ import shapely
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame
 from catchment.outputs import MIN_PATIENTS, drawn_areas, majority_areas, polysystem_areas
-from catchment.plan import Plan
+from catchment.plan import Plan, share_words
 from catchment.territories import TERRITORY_COLUMN
 from geodata.settings import BNG, WGS84
 
@@ -150,7 +150,7 @@ def _majority_geometry(
         share = dropped / registered.sum()
         method += (
             f" (LSOAs with fewer than {min_patients:,.0f} patients registered at these practices are not "
-            f"drawn: {share:.1%} of patients)"
+            f"drawn: {share_words(share)} of patients)"
         )
     polysystems = _dissolve(areas, plan, assignments, method)
     return PlanGeometry(

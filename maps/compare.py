@@ -21,7 +21,7 @@ from catchment.build import BuiltProblem
 from catchment.compare import adjusted_rand_index, polysystem_changes
 from catchment.metrics import capital_costs_label, plan_summary, travel_times_label
 from catchment.objective import extra_reported_terms
-from catchment.plan import Plan
+from catchment.plan import Plan, share_words
 from maps.areas import plan_geometry, to_wgs84
 from maps.assets import HtmlPopup, MapControl, text_tooltip
 from maps.html import escape as _e
@@ -161,7 +161,7 @@ def _comparison_box(
         ("Status", _e(plan_a.status_label), _e(plan_b.status_label)),
         ("Rules broken", str(len(plan_a.violations)), str(len(plan_b.violations))),
         ("Polysystems", str(sa["n_polysystems"]), str(sb["n_polysystems"])),
-        ("Coverage", f"{sa['coverage']:.1%}", f"{sb['coverage']:.1%}"),
+        ("Coverage", share_words(sa["coverage"]), share_words(sb["coverage"])),
         (
             "Mean travel" + _e(travel_times_label(problem)),
             _minutes(ta.get("mean_travel")),
@@ -188,7 +188,8 @@ def _comparison_box(
     total = float(changes["population"].sum())
     share = float(moved["population"].sum()) / total if total > 0 else math.nan
     moved_text = (
-        f"{len(moved)} of {len(changes)} units change polysystem ({moved['population'].sum():,.0f} people, {share:.1%})"
+        f"{len(moved)} of {len(changes)} units change polysystem "
+        f"({moved['population'].sum():,.0f} people, {share_words(share)})"
     )
     ari = adjusted_rand_index(changes)
     ari_text = "" if ari is None else f"Adjusted Rand index of the two groupings: {ari:.3f} (1 = the same grouping)"

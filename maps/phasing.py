@@ -26,7 +26,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from catchment.outputs import json_safe
-from catchment.plan import status_words
+from catchment.plan import share_words, status_words
 from catchment.problem import PLACEHOLDER_COSTS_NOTE
 from maps.charts import STYLE, figure_svg
 from maps.html import chart_text, escape
@@ -197,7 +197,7 @@ def _table_html(frame: pd.DataFrame, formats: Mapping[str, str]) -> str:
             elif kind == "people":
                 text = f"{float(value):,.0f}"
             elif kind == "share":
-                text = f"{float(value):.1%}"
+                text = share_words(float(value))
             else:
                 text = escape(str(value))
             cells.append(f'<td class="{"text" if kind == "text" else ""}">{text}</td>')
@@ -250,7 +250,9 @@ def phasing_report_html(
         ("person-years served", f"{float(summary.get('person_years', 0.0)):,.0f}"),
         (
             "of the most possible",
-            f"{float(summary.get('person_years', 0.0)) / (total * horizon):.1%}" if total > 0 and horizon else "n/a",
+            share_words(float(summary.get("person_years", 0.0)) / (total * horizon))
+            if total > 0 and horizon
+            else "n/a",
         ),
     ]
     notes = "".join(f"<li>{escape(str(n))}</li>" for n in summary.get("notes", []))

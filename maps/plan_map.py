@@ -39,7 +39,7 @@ from catchment.metrics import (
     travel_times_label,
 )
 from catchment.objective import extra_reported_terms
-from catchment.plan import Plan, gap_words
+from catchment.plan import Plan, gap_words, share_words
 from catchment.problem import PLACEHOLDER_LABEL
 from geodata.settings import BNG
 from maps.areas import PlanGeometry, plan_geometry, to_wgs84, touching_pairs
@@ -759,7 +759,7 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
             continue
         clean = {key: _json_value(value) for key, value in props.items()}
         if "share" in clean:
-            clean["share_pct"] = None if clean["share"] is None else f"{clean['share']:.0%}"
+            clean["share_pct"] = None if clean["share"] is None else share_words(clean["share"], 0)
         if "travel_min" in clean and clean["travel_min"] is not None:
             clean["travel_min"] = round(clean["travel_min"], 1)
         if "mean_travel_min" in clean and clean["mean_travel_min"] is not None:
@@ -822,7 +822,7 @@ def _minutes(value: Any) -> str:
 def _pct(value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    return f"{float(value):.1%}"
+    return share_words(float(value))
 
 
 def format_gap(value: float | None) -> str:

@@ -28,7 +28,7 @@ from catchment.metrics import (
     travel_times_label,
 )
 from catchment.objective import extra_reported_terms
-from catchment.plan import Plan, gap_words
+from catchment.plan import Plan, gap_words, share_words
 from catchment.problem import ESTIMATE_LABEL, PLACEHOLDER_LABEL
 from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
@@ -348,7 +348,7 @@ def _num(value: Any, *, label: str = "") -> str:
 def _pct(value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    return f"{float(value):.1%}"
+    return share_words(float(value))
 
 
 def _minutes(value: Any) -> str:

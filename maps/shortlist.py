@@ -30,7 +30,7 @@ from branca.element import Element
 from catchment.build import BuiltProblem
 from catchment.metrics import objective_estimate_label
 from catchment.outputs import json_safe
-from catchment.plan import NOT_PROVEN_OPTIMAL, status_words
+from catchment.plan import NOT_PROVEN_OPTIMAL, share_words, status_words
 from catchment.problem import PLACEHOLDER_COSTS_NOTE
 from geodata.settings import BNG
 from maps.areas import to_wgs84
@@ -245,7 +245,7 @@ def shortlist_map(
                 if not pd.isna(row.value_of_keeping)
                 else _e(row.forced_closed_status),
             ),
-            ("In near-optimal plans", f"{int(row.near_optimal_plans)} ({row.near_optimal_share:.0%})"),
+            ("In near-optimal plans", f"{int(row.near_optimal_plans)} ({share_words(row.near_optimal_share, 0)})"),
         ]
         if isinstance(row.note, str) and row.note:
             rows.append(("Note", _e(row.note)))

@@ -26,7 +26,7 @@ from matplotlib.patches import Patch
 
 from catchment.build import BuiltProblem
 from catchment.metrics import assignments_frame, plan_summary, polysystems_frame
-from catchment.plan import Plan
+from catchment.plan import Plan, share_words
 from geodata.settings import BNG
 from maps.areas import PlanGeometry, plan_geometry
 from maps.html import chart_text
@@ -101,7 +101,7 @@ def plan_figure(
             alignment="left",
         )
         status = plan.status_label
-        covered = f"{summary['coverage']:.1%} of the population of the selection covered"
+        covered = f"{share_words(summary['coverage'])} of the population of the selection covered"
         heading = title or f"{summary['n_polysystems']} polysystems, {covered}"
         ax.set_title(chart_text(heading), loc="left", fontsize=12, fontweight="bold")
         gap = "" if plan.gap is None else f", gap {format_gap(plan.gap)}"

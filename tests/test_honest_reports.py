@@ -469,6 +469,43 @@ def test_gap_words_never_round_an_open_gap_to_zero():
     assert gap_words(None) == gap_words(float("nan")) == "n/a (no bound)"
 
 
+# ---------------------------------------------------------------------------- a share is never rounded to 0% or 100%
+def test_share_words_never_round_a_share_to_none_or_all():
+    from catchment.plan import share_words
+
+    assert share_words(0.0) == "0.0%" and share_words(1.0) == "100.0%" and share_words(0.953) == "95.3%"
+    assert share_words(4e-5) == "< 0.1%" and share_words(0.9995) == "> 99.9%" and share_words(0.99991) == "> 99.9%"
+    assert share_words(0.999) == "99.9%" and share_words(0.001) == "0.1%"
+    assert share_words(0.9998, 2) == "99.98%" and share_words(0.99999, 2) == "> 99.99%"
+    assert share_words(0.996, 0) == "> 99%" and share_words(0.004, 0) == "< 1%"
+    assert share_words(float("nan")) == "n/a"
+
+
+def test_a_coverage_short_of_everyone_never_says_100_percent():
+    """South East London's practices without one of 2,016,131 people (coverage 0.99991): not "100.0%"."""
+    from catchment.metrics import coverage_text
+
+    text = coverage_text(0.9999146880832644, 2_016_131, {"no coordinates": 1})
+    assert text == "> 99.9% of the population of the selection (2,016,131 people; 1 unit dropped: no coordinates: 1)"
+
+
+def test_the_patients_left_out_of_travel_are_never_said_to_be_none_or_all(caplog):
+    """9 of 100,000 patients without a centroid are "< 0.1%" of them (before "0.0%"), 99,991 "> 99.9%"."""
+    from catchment.build import check_registration_lsoas
+
+    registrations = pd.DataFrame(
+        {"practice_code": ["A1", "A1"], "lsoa_code": ["E01000001", "E01000002"], "patients": [9, 99_991]}
+    )
+    for located in ("E01000002", "E01000001"):
+        centroids = pd.DataFrame({"lsoa_code": [located]})
+        check_registration_lsoas(
+            registrations, registrations, file=Path("r.csv"), lsoa_files={"centroids": (Path("c.csv"), centroids)}
+        )
+    few, most = [r.getMessage() for r in caplog.records if "live have no centroid in c.csv" in r.getMessage()]
+    assert "9 of the selected practices' 100,000 patients (< 0.1%) live" in few
+    assert "99,991 of the selected practices' 100,000 patients (> 99.9%) live" in most
+
+
 def test_a_plan_not_proven_optimal_never_shows_a_zero_gap(tmp_path, capsys):
     """A time-limited plan whose gap rounds to zero (mip_gap set lower) says "< 0.01%", never "0.00%"."""
     from maps import report_html

@@ -24,7 +24,7 @@ from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html
 
 from catchment.metrics import capital_costs_label, travel_times_label
 from catchment.objective import OBJECTIVE_TERMS
-from catchment.plan import gap_words
+from catchment.plan import gap_words, share_words
 from catchment.problem import OPTION_KINDS, PLACEHOLDER_COSTS_NOTE
 from geodata.errors import CatchmentError, shown_value
 from maps.palette import POLYSYSTEM_COLOURS
@@ -163,6 +163,11 @@ def _text(id_: str, label: str, *, placeholder: str = "") -> html.Div:
 def _fmt(value: Any, pattern: str = "{:,.2f}", missing: str = "n/a") -> str:
     number = finite(value)
     return missing if number is None else pattern.format(number)
+
+
+def _share(value: Any) -> str:
+    number = finite(value)
+    return "n/a" if number is None else share_words(number, 0)
 
 
 def layout(session: Session, *, scenario_path: str = "") -> html.Div:
@@ -553,7 +558,7 @@ def shortlist_block(session: Session) -> Any:
                     else "≥ " + _fmt(r.regret_bound_pct)
                 ),
                 html.Td(_fmt(r.value_pct, missing="essential")),
-                html.Td(_fmt(r.near_optimal_share, "{:.0%}")),
+                html.Td(_share(r.near_optimal_share)),
             ]
         )
         for r in table.itertuples(index=False)
