@@ -110,6 +110,11 @@ _IMD_PUBLISHED: dict[str, str] = {
     ),
 }
 
+#: The IMD file's age bands of ``population_total``, none of which may exceed it. Not
+#: ``population_working``, the employment domain's denominator from another source: IMD 2019
+#: publishes more working-age people than people in 10 LSOAs (E01005128 ...).
+_IMD_AGE_BANDS = ("population_0_15", "population_16_59", "population_60_plus")
+
 # Code / name columns of the ONS geography files: :data:`geodata.boundaries.CODE_COLUMNS`.
 #: How far an LSOA's population-weighted centroid may lie from its own boundary (metres).
 #: All 4,835 London centroids lie within 16 m of their 20-m-generalised boundaries; a
@@ -343,8 +348,9 @@ def read_imd(path: str | Path) -> pd.DataFrame:
     MissingFileError
         If the file does not exist.
     InputDataError
-        Missing LSOA code or IMD column, non-numeric values (row and column), duplicate
-        LSOA codes. Rows of a Parquet file are record numbers.
+        Missing LSOA code or IMD column, non-numeric values or negative counts (row and
+        column), an age band (0-15, 16-59, 60 and over) above the row's total population,
+        duplicate LSOA codes. Rows of a Parquet file are record numbers.
     """
     path = Path(path)
     if path.suffix.lower() == ".parquet":
@@ -363,10 +369,12 @@ def read_imd(path: str | Path) -> pd.DataFrame:
         published = {}
     problems = ProblemCollector(path)
     out = pd.DataFrame({"lsoa_code": table[code].astype(str).str.strip()}, index=table.index)
+    labels: dict[str, str] = {}
     for column in table.columns:
         if column == code:
             continue
         tidy = published.get(column) or _IMD_NAMES.get(column, v.snake_case(column))
+        labels[tidy] = str(column)
         is_count = tidy.startswith("population")
         out[tidy] = v.parse_numbers(
             table,
@@ -376,6 +384,9 @@ def read_imd(path: str | Path) -> pd.DataFrame:
             minimum=0 if is_count else None,
             maximum=MAX_POPULATION if is_count else None,
         )
+    if "population_total" in out:
+        bands = [c for c in _IMD_AGE_BANDS if c in out]
+        v.check_parts(out, bands, "population_total", problems=problems, labels=labels)
     v.check_unique(out, "lsoa_code", problems=problems, label=code, what="LSOA code")
     problems.raise_if_any()
     counts = [c for c in out.columns if c.startswith("population")]

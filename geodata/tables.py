@@ -57,6 +57,7 @@ __all__ = [
     "check_columns",
     "published_columns",
     "check_unique",
+    "check_parts",
     "require_rows",
     "outside_gb",
     "GB_BNG_EXTENT",
@@ -724,6 +725,43 @@ def check_unique(
         value = key if isinstance(key, tuple) and len(columns) > 1 else (key[0] if isinstance(key, tuple) else key)
         rows = ", ".join(str(r) for r in group.index)
         problems.add(f"duplicate {what} {value!r} (rows {rows})", row=int(group.index[0]), column=shown)
+
+
+def check_parts(
+    frame: pd.DataFrame,
+    parts: Iterable[str],
+    whole: str,
+    *,
+    problems: ProblemCollector,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """Add one problem per cell of a ``parts`` column greater than its row's ``whole`` (a band of a total).
+
+    Parameters
+    ----------
+    frame
+        Table of numbers (as :func:`parse_numbers` returns them) indexed by editor line number;
+        missing cells (already reported) are not compared.
+    parts
+        Columns each of which is a part of ``whole`` (e.g. an age band of a population).
+    whole
+        Column of the total.
+    problems
+        Collector receiving the problems (row = index label, column = the part's label).
+    labels
+        Column -> name shown in messages (defaults to the column).
+    """
+    shown = dict(labels or {})
+    total = frame[whole].astype("float64")
+    for part in parts:
+        values = frame[part].astype("float64")
+        for row in frame.index[(values > total).to_numpy(dtype=bool)]:
+            problems.add(
+                f"{_cell(frame[part].loc[row])} is above {_cell(frame[whole].loc[row])}, the row's "
+                f"{shown.get(whole, whole)!r}, of which it is a part",
+                row=int(row),
+                column=shown.get(part, part),
+            )
 
 
 def isin(values: pd.Series, candidates: Iterable[object]) -> pd.Series:

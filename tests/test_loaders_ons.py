@@ -262,6 +262,37 @@ def test_imd_as_published(england, tmp_path, year):
         read_imd(path)
 
 
+def test_imd_refuses_an_age_band_above_the_total_or_negative(england, tmp_path):
+    """r8: a File 7 whose 60-and-over population was five times the total was read as it was.
+
+    Each row's bands (0-15, 16-59, 60 and over) are parts of its total; all problems are named
+    at once. The working-age denominator is not a band of the total (IMD 2019 publishes more
+    working-age people than people in 10 LSOAs), so the real file still reads.
+    """
+    prepared = pd.read_parquet(england / "lsoa11-imd2019.parquet").iloc[:6]
+    published = prepared.rename(columns=_FILE_7).reset_index(names="LSOA code (2011)")
+    total, older, children = (_FILE_7[c] for c in ("Population (Total)", "Population (60+)", "Population (0-15)"))
+    published.loc[1, older] = published.loc[1, total] * 5
+    published.loc[2, children] = published.loc[2, total] + 1
+    published.loc[3, older] = -7
+    path = tmp_path / "imd.csv"
+    published.to_csv(path, index=False)
+    with pytest.raises(InputDataError) as err:
+        read_imd(path)
+    text = str(err.value)
+    assert len(err.value.problems) == 3
+    big = published.loc[1, older]
+    assert f"row 3, column '{older}': {big} is above {published.loc[1, total]}, the row's '{total}'" in text
+    assert f"row 4, column '{children}': {published.loc[2, total] + 1} is above" in text
+    assert f"row 5, column '{older}': '-7' is below the minimum 0" in text
+
+    own = prepared.copy()  # the prepared layout: rows are record numbers
+    own.iloc[4, own.columns.get_loc("Population (60+)")] = own["Population (Total)"].iloc[4] + 1
+    own.to_parquet(tmp_path / "imd.parquet")
+    with pytest.raises(InputDataError, match=r"row 5, column 'Population \(60\+\)': \d+ is above \d+, the row's"):
+        read_imd(tmp_path / "imd.parquet")
+
+
 def test_lsoa_population_as_ons_publishes_lsoa_2021(london, tmp_path):
     """A sheet of ONS's mid-year estimates by LSOA 2021, saved as CSV, reads as the prepared file."""
     prepared = read_lsoa_population(london / "lsoa11-mid2020-population.csv")
