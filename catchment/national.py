@@ -53,6 +53,7 @@ from catchment.build import (
     practice_travel,
     problem_from_frames,
 )
+from catchment.plan import share_words
 from catchment.problem import DEFAULT_FLOOR, Objective, Problem, Rules
 from catchment.scenario import LSOA_LOOKUP_ROLE, REGISTRATIONS_FILE
 from geodata.cache import input_digest
@@ -562,9 +563,9 @@ def national_travel_label(
     population = sum(s.population for s in planned)
     covered = sum(s.registrations_covered * s.population for s in planned) / population if population > 0 else 0.0
     return (
-        f"{label}, patient-weighted over LSOAs for {covered:.1%} of the registered patients; from each practice's "
-        f"own location for the practices of {len(codes)} {area.one if len(codes) == 1 else area.many} without "
-        f"registration rows: {few(codes)}"
+        f"{label}, patient-weighted over LSOAs for {share_words(covered)} of the registered patients; "
+        f"from each practice's own location for the practices of {len(codes)} "
+        f"{area.one if len(codes) == 1 else area.many} without registration rows: {few(codes)}"
     )
 
 

@@ -32,7 +32,7 @@ from catchment.build import BuiltProblem
 from catchment.exports import write_exports
 from catchment.metrics import objective_estimate_label, travel_times_label
 from catchment.outputs import write_outputs
-from catchment.plan import Plan
+from catchment.plan import Plan, gap_words
 from catchment.problem import PLACEHOLDER_LABEL
 from catchment.sweep import SweepPoint, apply_point
 from maps.charts import STYLE, figure_svg
@@ -181,7 +181,7 @@ def _cell(value: Any, kind: str) -> str:
     if kind == "min":
         return f"{float(value):.2f}"
     if kind == "gap":
-        return "&lt; 0.01%" if float(value) < 1e-4 else f"{float(value):.2%}"
+        return escape(gap_words(float(value)))
     if kind == "bool":
         return "yes" if bool(value) else "no"
     return escape(str(value))
