@@ -420,13 +420,17 @@ def main(argv: list[str] | None = None) -> int:
     _check_args(parser, args)
     args.started = clock
     levels = {name: logging.getLogger(name).level for name in (*_NOISY_LOGGERS, *_PER_CCG_LOGGERS)}
+    show, words = warnings.showwarning, warnings.formatwarning
     try:
         return _main(args)
     except KeyboardInterrupt:
         return _interrupted(args, started)
-    finally:  # the loggers a command quietens are as they were: a process may run several commands
+    finally:  # what a command changes in logging and warnings is as it was: a process may run several commands
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+        if warnings.showwarning is not show:  # warnings were routed to logging by this command
+            logging.captureWarnings(False)
+        warnings.formatwarning = words
 
 
 #: Loggers of other libraries that say too much at INFO: every command sets them to WARNING.

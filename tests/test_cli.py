@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -171,3 +172,14 @@ def test_batch_commands_name_the_scenario_workers_they_do_not_use(tmp_path, capl
         assert bool(messages) == warned, (command, messages)
         if warned:
             assert messages[0].startswith(f"{path}: [solver] workers is not used by {command}")
+
+
+def test_a_command_leaves_the_processs_warnings_as_it_found_them(tmp_path, capsys):
+    """A command routes warnings through logging while it runs, then puts Python's handling back.
+
+    Otherwise the first command of a process changed how every later warning in it is shown
+    (a test's ``pytest.warns`` around a command then passed or failed by the order the tests ran).
+    """
+    show, words = warnings.showwarning, warnings.formatwarning
+    assert _run("run", str(tmp_path / "missing.toml")) == optimise.EXIT_INPUT  # a command that went through _main
+    assert warnings.showwarning is show and warnings.formatwarning is words
