@@ -912,7 +912,7 @@ def _shortlist(args: argparse.Namespace) -> int:
     from catchment.metrics import objective_estimate_label
     from maps.shortlist import write_shortlist_outputs
     from solvers.batch import solve_and_check
-    from solvers.shortlist import shortlist_sites
+    from solvers.shortlist import FIGURE_LABELS, shortlist_sites
 
     log = logging.getLogger("optimise")
     started = time.perf_counter()
@@ -924,7 +924,7 @@ def _shortlist(args: argparse.Namespace) -> int:
     code = _base_exit(base)
     if code is not None:
         return code
-    log.info("optimum %.4f (%s); forcing each site open and closed", base.objective, base.plan.status_label)
+    log.info("base plan %.4f (%s); forcing each site open and closed", base.objective, base.plan.status_label)
     with _cluster(args) as client:
         shortlist = shortlist_sites(
             built.problem,
@@ -937,10 +937,14 @@ def _shortlist(args: argparse.Namespace) -> int:
             progress=_progress(args, "shortlist"),
         )
     table = shortlist.frame()
+    best = shortlist.best
     summary = {
         "scenario": record,
         "optimum": shortlist.optimum,
         "base_status": base.status,
+        "base_objective": base.objective,
+        "best_status": best.status,
+        "best_plan_source": shortlist.best_source,
         "tolerance": shortlist.tolerance,
         "sites": len(table),
         "forced_solves": shortlist.n_solves,
@@ -954,25 +958,36 @@ def _shortlist(args: argparse.Namespace) -> int:
     with outputs.atomic_output_dir(out) as staging:
         write_shortlist_outputs(staging, built, table, summary=summary)
         (staging / "optimum").mkdir()
-        outputs.write_outputs(staging / "optimum", built, base.plan, scenario=record, provenance=prov)
-        _write_plan(args, staging / "optimum", built, base.plan, reference=_todays_pcns(args, built, scenario))
+        outputs.write_outputs(staging / "optimum", built, best.plan, scenario=record, provenance=prov)
+        _write_plan(args, staging / "optimum", built, best.plan, reference=_todays_pcns(args, built, scenario))
     cols = [
         "rank", "site_id", "site_name", "in_optimum", "regret_pct", "regret_bound_pct", "value_pct", "essential",
         "near_optimal_share",
     ]  # fmt: skip
     estimate = objective_estimate_label(built.problem)  # the optimum, and so each regret, of estimated travel
+    found_by = (
+        f"; found by {shortlist.best_source}, the base solve's plan: {base.objective:.4f}{estimate}"
+        if shortlist.best_forcing is not None
+        else ""
+    )
     print(
         f"\nSHORTLIST of {len(table)} sites: "
         + (
             f"optimum {shortlist.optimum:.4f}{estimate}"
-            if base.status == "optimal"
-            else f"best plan found {shortlist.optimum:.4f}{estimate} ({base.plan.status_label})"
+            if best.status == "optimal"
+            else f"best plan found {shortlist.optimum:.4f}{estimate} ({best.plan.status_label}{found_by})"
         )
         + f", {shortlist.n_solves} forced solves, "
         f"{shortlist.n_near_optimal} near-optimal hub set(s) (within {shortlist.tolerance:.0%}), "
         f"{time.perf_counter() - started:.1f} s"
     )
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    labels = set(table["regret_label"]) | set(table["value_label"])
+    if labels - {"", FIGURE_LABELS["proven"]}:
+        print(
+            "regret_pct and value_pct are not all proven: regret_label and value_label in shortlist.csv say "
+            "which are at least, at most or an estimate; regret_bound_pct is a proven lower bound"
+        )
     print(f"\noutputs in {out}/ (shortlist.csv, shortlist.html, optimum/)")
     return EXIT_OK
 

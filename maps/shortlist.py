@@ -111,11 +111,10 @@ def _num(value: Any, fmt: str, *, missing: str = "n/a") -> str:
     return format(float(value), fmt)
 
 
-def _unproven(status: Any, proven_base: bool) -> str:
-    """What follows a regret or value whose forced solve, or base plan, was not proven optimal."""
-    if status != "optimal":
-        return f" (the forced solve: {_e(NOT_PROVEN_OPTIMAL)})"
-    return "" if proven_base else f" (against the best plan found: {_e(NOT_PROVEN_OPTIMAL)})"
+def _figure(value: Any, pct: Any, label: Any) -> str:
+    """A regret or value, its percent and what it is (``regret_label``/``value_label``: proven, at least, ...)."""
+    words = f"; {_e(label)}" if isinstance(label, str) and label else ""
+    return f"{_num(value, '.3f')} ({_num(pct, '.1f')}%){words}"
 
 
 def shortlist_map(
@@ -128,6 +127,8 @@ def shortlist_map(
     tiles: bool = True,
     title: str = "Hub-site shortlist",
     base_status: str = "optimal",
+    best_source: str = "",
+    base_objective: float | None = None,
 ) -> folium.Map:
     """Interactive map of a shortlist.
 
@@ -138,7 +139,7 @@ def shortlist_map(
     table
         The shortlist (:data:`solvers.shortlist.SHORTLIST_COLUMNS`).
     optimum
-        Objective of the optimal plan.
+        Objective of the best plan (the optimum when ``base_status`` is ``optimal``).
     tolerance
         Relative tolerance of a near-optimal plan (0.02 = 2%).
     objective_label
@@ -148,8 +149,14 @@ def shortlist_map(
     title
         Heading of the key box.
     base_status
-        Status of the base plan (:data:`catchment.plan.PLAN_STATUSES`): unless ``optimal``,
-        the base plan is called "the best plan found" and said to be not proven optimal.
+        Status of the best plan (:data:`catchment.plan.PLAN_STATUSES`): unless ``optimal``,
+        it is called "the best plan found" and said to be not proven optimal.
+    best_source
+        Which solve found the best plan, in words
+        (:attr:`solvers.shortlist.Shortlist.best_source`); said in the key when
+        ``base_objective`` is given.
+    base_objective
+        The base solve's objective, when a forced solve found a better plan.
 
     Returns
     -------
@@ -224,8 +231,7 @@ def shortlist_map(
             (in_base, "yes" if row.in_optimum else "no"),
             (
                 "Regret (forced open)",
-                f"{_num(row.regret, '.3f')} ({_num(row.regret_pct, '.1f')}%)"
-                + _unproven(row.forced_open_status, proven)
+                _figure(row.regret, row.regret_pct, row.regret_label)
                 if not pd.isna(row.regret)
                 else _e(row.forced_open_status),
             ),
@@ -240,8 +246,7 @@ def shortlist_map(
                 "Value of keeping (forced closed)",
                 "essential: no plan without it"
                 if row.essential
-                else f"{_num(row.value_of_keeping, '.3f')} ({_num(row.value_pct, '.1f')}%)"
-                + _unproven(row.forced_closed_status, proven)
+                else _figure(row.value_of_keeping, row.value_pct, row.value_label)
                 if not pd.isna(row.value_of_keeping)
                 else _e(row.forced_closed_status),
             ),
@@ -279,6 +284,18 @@ def shortlist_map(
             else f"<div>Best plan found: {optimum:.4f}{estimate} ({_e(objective_label)}), "
             f"<b>{_e(status_words(base_status))}</b></div>"
         )
+        + (
+            f"<div>Found by {_e(best_source)} (the base solve's plan: {base_objective:.4f}{estimate})</div>"
+            if base_objective is not None and best_source
+            else ""
+        )
+        + (
+            ""
+            if proven
+            else "<div>Regrets and values against a plan not proven optimal are not exact: each one says "
+            "whether it is at least, at most or an estimate; the proven lower bound on the regret is "
+            "beside it.</div>"
+        )
         + f"<div>{len(table)} sites assessed, {int(table['in_optimum'].sum())} {_e(in_base_words)}, "
         f"{n_essential} essential</div>"
         f"<div>Near-optimal: within {tolerance:.0%} of the {'optimum' if proven else 'best plan found'}</div>"
@@ -315,7 +332,9 @@ def write_shortlist_outputs(
         The shortlist table.
     summary
         Plain figures (``optimum``, ``tolerance``, solves, timings, definitions) for
-        ``shortlist.json``; ``optimum`` and ``tolerance`` are required.
+        ``shortlist.json``; ``optimum`` and ``tolerance`` are required. ``best_status``
+        (else ``base_status``) is the best plan's status, ``best_plan_source`` and
+        ``base_objective`` say where it came from when a forced solve found it.
     tiles
         Background tiles on the map.
 
@@ -337,7 +356,9 @@ def write_shortlist_outputs(
             tolerance=float(summary["tolerance"]),
             objective_label=label,
             tiles=tiles,
-            base_status=str(summary.get("base_status", "optimal")),
+            base_status=str(summary.get("best_status", summary.get("base_status", "optimal"))),
+            best_source=str(summary.get("best_plan_source", "")),
+            base_objective=None if summary.get("base_objective") is None else float(summary["base_objective"]),
         ),
         paths["shortlist.html"],
     )
@@ -345,6 +366,11 @@ def write_shortlist_outputs(
     record = {
         **summary,
         "base_status_label": status_words(str(summary.get("base_status", "optimal"))),
+        **(
+            {"best_status_label": status_words(str(summary["best_status"]))}
+            if summary.get("best_status") is not None
+            else {}
+        ),
         "capital_costs_source": costs,
         "capital_costs_note": PLACEHOLDER_COSTS_NOTE if costs == "placeholder" else None,
     }

@@ -277,3 +277,146 @@ def test_a_base_plan_not_proven_optimal_is_not_called_the_optimum(tmp_path, monk
     assert "Best plan found" in page and "Optimum:" not in page
     assert "the optimal plan" not in page and "In the optimal plan" not in page
     assert page.count(NOT_PROVEN_OPTIMAL) > len(pd.read_csv(out / "shortlist.csv"))  # key, legend, every popup
+
+
+# ---------------------------------------------------------------------------- solves not proven optimal
+def _unproven(record):
+    """A record as a time limit leaves it: the same plan, not proven optimal."""
+    import dataclasses
+
+    return dataclasses.replace(record, status="feasible", plan=dataclasses.replace(record.plan, status="feasible"))
+
+
+@pytest.fixture(scope="module")
+def unproven_line():
+    """The line problem's shortlist from a worse base plan ({B, C}) and forced solves not proven optimal.
+
+    Forcing A open finds the best plan ({A, C}); forcing C open (which the best plan satisfies)
+    returns only the base plan, and forcing B closed only the plan with C alone: what solves
+    stopped by a time limit may return, made so, so that the outcome does not depend on speed.
+    """
+    import solvers.shortlist
+    from solvers.batch import solve_and_check
+
+    problem = _line_problem(floor=50_000)
+    optimum = solve_and_check(problem, OPTIONS)
+    worse = _unproven(solve_and_check(forced_problem(problem, "B", "open"), OPTIONS))
+    only_c = _unproven(solve_and_check(forced_problem(forced_problem(problem, "A", "closed"), "B", "closed"), OPTIONS))
+    assert optimum.status == "optimal" and optimum.hubs == {"A", "C"}
+    assert worse.hubs == {"B", "C"} and only_c.hubs == {"C"} and worse.objective > optimum.objective
+
+    def forced(forced_problem, options):
+        status = dict(zip(forced_problem.site_ids, forced_problem.site_status, strict=True))
+        if status["C"] == "required":
+            return worse
+        if status["B"] == "excluded":
+            return only_c
+        return _unproven(solve_and_check(forced_problem, options))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(solvers.shortlist, "solve_and_check", forced)
+        short = shortlist_sites(problem, options=OPTIONS, base=worse)
+    return short, optimum, worse
+
+
+def test_a_forced_solve_that_beats_the_base_plan_gives_the_best_plan(unproven_line):
+    """Each forced solve's plan is a plan of the whole model: the best of them all is the shortlist's best plan."""
+    short, optimum, worse = unproven_line
+    assert short.optimum == pytest.approx(optimum.objective) and short.optimum < worse.objective
+    assert short.best_forcing == ("A", "open") and short.best_source == "the solve with A forced open"
+    assert short.best.hubs == {"A", "C"} and short.best.status == short.best.plan.status == "feasible"
+    assert short.best.plan.bound == worse.plan.bound  # the forced problem's bound is no bound of the whole model
+    rows = {s.site_id: s for s in short.sites}
+    assert {s for s, row in rows.items() if row.in_optimum} == {"A", "C"}
+    assert "forced open: found the best plan of all solves" in rows["A"].note
+    # regrets and values are measured against the best plan
+    assert rows["B"].regret == pytest.approx(worse.objective - optimum.objective)
+    frame = short.frame()
+    assert frame.loc[frame["site_id"] == "B", "regret_pct"].item() == pytest.approx(
+        100 * (worse.objective - optimum.objective) / optimum.objective
+    )
+
+
+def test_a_forcing_the_best_plan_satisfies_costs_nothing(unproven_line):
+    """Forcing open a site of the best plan, or closed one it leaves unused, is answered by the best plan: 0."""
+    short, _, _ = unproven_line
+    rows = {s.site_id: s for s in short.sites}
+    assert rows["C"].regret == 0.0 and rows["C"].open_objective is not None and rows["C"].open_objective > short.optimum
+    assert (
+        rows["B"].value == 0.0 and rows["B"].closed_objective is not None and rows["B"].closed_objective > short.optimum
+    )
+    assert "forced open: 0 against the best plan found, which opens it" in rows["C"].note
+    assert "forced closed: 0 against the best plan found, which leaves it closed" in rows["B"].note
+    # the best plan is not proven optimal: the forced optimum may lie below it, so 0 is a lower bound
+    assert rows["C"].regret_kind == rows["B"].value_kind == "at_least"
+
+
+def test_figures_from_two_unproven_solves_are_labelled_estimates(unproven_line):
+    from solvers.shortlist import FIGURE_LABELS
+
+    short, _, _ = unproven_line
+    rows = {s.site_id: s for s in short.sites}
+    assert rows["B"].regret_kind == "estimate" and rows["A"].value_kind == "estimate"
+    frame = short.frame().set_index("site_id")
+    assert frame.loc["B", "regret_label"] == FIGURE_LABELS["estimate"]
+    assert frame.loc["C", "regret_label"] == FIGURE_LABELS["at_least"]
+    assert frame.loc["C", "value_label"] == ""  # essential: no figure, nothing to label
+    assert "estimate" in FIGURE_LABELS["estimate"] and "not proven optimal" in FIGURE_LABELS["estimate"]
+
+
+def test_figure_kinds_say_what_was_proven():
+    from solvers.shortlist import _figure_kind
+
+    assert _figure_kind(forced_proven=True, best_proven=True) == "proven"
+    assert _figure_kind(forced_proven=True, best_proven=False) == "at_least"  # the optimum may lie below the best plan
+    assert _figure_kind(forced_proven=False, best_proven=True) == "at_most"  # the forced optimum may lie below
+    assert _figure_kind(forced_proven=False, best_proven=False) == "estimate"
+
+
+def test_the_page_says_where_the_best_plan_came_from_and_what_each_figure_is(demo, tmp_path):
+    from maps.shortlist import write_shortlist_outputs
+    from solvers.shortlist import FIGURE_LABELS
+
+    problem = demo.problem
+    usable = [s for s, st in zip(problem.site_ids, problem.site_status, strict=True) if st != "excluded"]
+    rows = []
+    for k, site in enumerate(usable):
+        row = dict.fromkeys(SHORTLIST_COLUMNS, math.nan) | {
+            "rank": k + 1,
+            "site_id": site,
+            "site_name": site,
+            "site_type": problem.site_types[problem.site_index(site)],
+            "base_status": "candidate",
+            "in_optimum": k == 0,
+            "regret": 0.1 * k,
+            "regret_pct": 1.0 * k,
+            "regret_label": FIGURE_LABELS["estimate"] if k else FIGURE_LABELS["at_least"],
+            "value_of_keeping": 0.0,
+            "value_pct": 0.0,
+            "value_label": FIGURE_LABELS["at_most"],
+            "essential": False,
+            "forced_open_status": "feasible",
+            "forced_closed_status": "feasible",
+            "near_optimal_plans": 1,
+            "near_optimal_share": 1.0,
+            "note": "",
+        }
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=list(SHORTLIST_COLUMNS))
+    summary = {
+        "optimum": 5.0,
+        "tolerance": 0.02,
+        "base_status": "feasible",
+        "base_objective": 5.5,
+        "best_status": "feasible",
+        "best_plan_source": f"the solve with {usable[1]} forced closed",
+    }
+    paths = write_shortlist_outputs(tmp_path, demo, table, summary=summary, tiles=False)
+    page = paths["shortlist.html"].read_text(encoding="utf-8")
+    assert f"Found by the solve with {usable[1]} forced closed (the base solve" in page  # the key, a JSON text
+    assert "plan: 5.5000)" in page
+    assert "Best plan found: 5.0000" in page and "Optimum:" not in page
+    # every popup says what its regret and value are (popups are JSON text: compare up to an apostrophe)
+    assert page.count(FIGURE_LABELS["estimate"]) == len(usable) - 1
+    assert page.count(FIGURE_LABELS["at_most"].split("'")[0]) == len(usable)
+    assert json.loads(paths["shortlist.json"].read_text())["best_status_label"] == "feasible, not proven optimal"
