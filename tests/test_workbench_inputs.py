@@ -520,3 +520,33 @@ def test_a_site_the_rules_exclude_cannot_be_forced_open(opened):
         session.force_site(site, "closed")
     session.set_rules(form)
     assert session.problem.site_status[session.problem.site_index(site)] == "candidate"
+
+
+def _comparison(app, client, a: str, b: str, **page) -> tuple[list[str], str]:
+    """Compare ``a`` and ``b`` as the page does: its messages and the comparison block's text."""
+    shown = _outputs(
+        _post(app, client, "compare.n_clicks", {"compare.n_clicks": 1, "cmp-a.value": a, "cmp-b.value": b})
+    )
+    return [m["props"]["children"] for m in shown["messages.children"]], json.dumps(shown.get("comparison.children"))
+
+
+def test_compare_shows_the_figures_and_the_moves(opened, monkeypatch):
+    """The moves table has a column ``from`` (a Python keyword): each move is listed with it."""
+    session, app, client = opened
+    plan = session.verdict.plan
+    unit = session.problem.unit_ids[0]
+    target = next(h for h in plan.hubs if h != plan.assignment[unit])
+    ids = plan.polysystem_ids()
+    moved = f"{unit}: {ids[plan.assignment[unit]]} -> {ids[target]} ("
+    session.move(unit, target)
+    try:
+        messages, block = _comparison(app, client, "today", "edited")
+        assert messages == [] and moved in block and "1 units" in block and "mean travel (min)" in block, messages
+        # today against an optimum that moved the same unit
+        optimum = SimpleNamespace(plan=session.verdict.plan, objective=None, gap=None, validated=False, usable=True)
+        monkeypatch.setattr(session, "optimum", optimum)
+        messages, block = _comparison(app, client, "today", "optimum")
+        assert messages == [] and moved in block and "1 units" in block, messages
+    finally:
+        session.undo()
+    assert session.verdict.plan == plan

@@ -596,9 +596,9 @@ def comparison_block(session: Session, a: str, b: str) -> tuple[Any, frozenset[s
     ari = comparison.adjusted_rand_index
     moves = comparison.moves
     moved = frozenset(str(u) for u in moves["unit_id"])
-    listing = [
-        html.Li(f"{r.unit_id}: {getattr(r, 'from')} -> {r.to} ({_fmt(r.population, '{:,.0f}')} people)")
-        for r in moves.head(50).itertuples(index=False)
+    listing = [  # records, not itertuples: itertuples renames the column "from" (a Python keyword) to _2
+        html.Li(f"{r['unit_id']}: {r['from']} -> {r['to']} ({_fmt(r['population'], '{:,.0f}')} people)")
+        for r in moves.head(50).to_dict("records")
     ]
     more = [html.Div(f"... and {len(moves) - 50} more", className="wb-note")] if len(moves) > 50 else []
     block = [
