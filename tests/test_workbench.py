@@ -229,3 +229,18 @@ def test_verdict_labels_placeholder_costs_and_estimated_travel(session):
     assert f"capital cost (GBP){PLACEHOLDER_LABEL}" in panel and f"note: {PLACEHOLDER_COSTS_NOTE}" in panel
     assert f"mean travel (min){ESTIMATE_LABEL}" in panel and f"longest travel (min){ESTIMATE_LABEL}" in panel
     assert f"mean min{ESTIMATE_LABEL}" in str(polysystem_table(session))
+
+
+def test_comparison_labels_estimated_travel_as_the_verdict_does(session):
+    """redbridge.toml travels crow-fly: the comparison's travel figures say "(estimate)"."""
+    from catchment.problem import ESTIMATE_LABEL
+    from workbench.app import comparison_block
+
+    block, _ = comparison_block(session, "today", "edited")
+    labels = [str(row.children[0].children) for row in block[0].children[1:]]
+    assert labels == [
+        "polysystems",
+        f"mean travel (min){ESTIMATE_LABEL}",
+        f"longest travel (min){ESTIMATE_LABEL}",
+        "rules broken",
+    ]

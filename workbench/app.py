@@ -585,10 +585,11 @@ def comparison_block(session: Session, a: str, b: str) -> tuple[Any, frozenset[s
     """Figures of two plans side by side and their moves; the moved unit ids."""
     comparison = session.compare(a, b)
     sides = (comparison.current, comparison.proposed)
+    estimate = travel_times_label(session.problem)
     keys = [
         ("polysystems", "polysystems", "{:,.0f}"),
-        ("mean_travel_min", "mean travel (min)", "{:,.2f}"),
-        ("max_travel_min", "longest travel (min)", "{:,.2f}"),
+        ("mean_travel_min", "mean travel (min)" + estimate, "{:,.2f}"),
+        ("max_travel_min", "longest travel (min)" + estimate, "{:,.2f}"),
         ("rules_broken", "rules broken", "{:,.0f}"),
     ]
     rows = [html.Tr([html.Th(""), html.Th(a), html.Th(b)])]
