@@ -550,3 +550,55 @@ def test_compare_shows_the_figures_and_the_moves(opened, monkeypatch):
     finally:
         session.undo()
     assert session.verdict.plan == plan
+
+
+class _ShortlistJob:
+    """A shortlist job, running until ``finish`` is set (what the session and the page read of a job)."""
+
+    kind = "shortlist"
+    errors: list[str] = []
+    progress: dict[str, str] = {}
+    replaced = False
+    elapsed_s = 1.0
+
+    def __init__(self, result) -> None:
+        self.state = "running"
+        self.finish = False
+        self.result = result
+
+    def poll(self) -> str:
+        if self.finish:
+            self.state = "done"
+        return self.state
+
+    def cancel(self) -> None:
+        pass
+
+
+def test_a_finished_shortlist_is_sent_to_the_page_once(opened, monkeypatch):
+    import pandas as pd
+
+    session, app, client = opened
+    site = session.problem.site_ids[0]
+    row = {"rank": 1, "site_id": site, "site_name": "A site", "in_optimum": True, "regret_pct": 1.5}
+    row |= {"forced_open_status": "optimal", "regret_bound_pct": None, "value_pct": 2.0, "near_optimal_share": 0.5}
+    job = _ShortlistJob(SimpleNamespace(frame=lambda: pd.DataFrame([row])))
+    monkeypatch.setattr(session, "job", job)
+    page = {"version.data": session.version, "edit-seq.data": session.edits}
+
+    def tick() -> dict:
+        return _outputs(_post(app, client, "tick.n_intervals", {"tick.n_intervals": 1, **page}))
+
+    before = session.shortlist
+    try:
+        tick()  # the page as it is now (whatever it was sent before)
+        running = tick()
+        assert sorted(running) == ["progress.children", "tick.disabled"] and not running["tick.disabled"]
+        job.finish = True
+        done = tick()
+        assert done["tick.disabled"] and "shortlist: done in 1.0 s" in json.dumps(done["progress.children"])
+        assert f"A site ({site})" in json.dumps(done["shortlist-table.children"])
+        again = tick()  # not sent again on every tick
+        assert sorted(again) == ["progress.children", "tick.disabled"]
+    finally:
+        session.shortlist = before

@@ -79,6 +79,8 @@ class View:
         self.outlines: dict[str, Any] = {"type": "FeatureCollection", "features": []}
         self.highlight_extra: frozenset[str] = frozenset()
         self.sent_hubs: tuple[str, ...] | None = None
+        #: The session's shortlist the page was last sent (a finished shortlist is sent once).
+        self.sent_shortlist: Any = None
 
     def refresh(self) -> bool:
         """Rebuild the map's data after something new was opened or solved; True when rebuilt."""
@@ -836,6 +838,8 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         plans = [{"label": k, "value": k} for k in session.plans()]
         hubs = hub_options(session)
         unchanged = trigger == "tick" and session.edits == page_edits and session.version == page_version
+        new_shortlist = session.shortlist is not view.sent_shortlist  # e.g. the shortlist job just finished
+        view.sent_shortlist = session.shortlist
         if unchanged:
             return (
                 dash.no_update,
@@ -845,7 +849,9 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
                 dash.no_update,
                 progress_text(session),
                 not running,
-                *[dash.no_update] * 9,
+                *[dash.no_update] * 7,
+                shortlist_block(session) if new_shortlist else dash.no_update,
+                dash.no_update,
             )
         opened = f"{session.scenario.name} ({session.source})" if session.scenario is not None else "nothing open"
         hubs_key = tuple(o["value"] for o in hubs)
