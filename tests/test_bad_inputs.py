@@ -173,6 +173,26 @@ def test_missing_plan_file_is_named_before_any_data_is_read(tmp_path, capsys, co
     _option_fails(tmp_path, capsys, argv, "--plan", "nowhere.csv", "not found")
 
 
+def test_app_on_a_port_in_use_exits_2_naming_it_before_loading(capsys, monkeypatch):
+    import socket
+
+    import workbench.app
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the scenario was loaded before the port was checked")
+
+    monkeypatch.setattr(workbench.app, "Session", no_loading)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))  # a free port, now in use
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = optimise.main(["app", str(REDBRIDGE), "--port", str(port), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == optimise.EXIT_INPUT
+    assert f"ERROR: --port {port}: the port is in use by another program on 127.0.0.1" in err, err
+    assert "give another --port" in err and "Traceback" not in err
+
+
 # --------------------------------------------------------------------------- scenario keys
 @pytest.mark.parametrize(
     ("append", "expected"),

@@ -31,7 +31,7 @@ from maps.palette import POLYSYSTEM_COLOURS
 from workbench.mapdata import bounds, hub_colours, outline_layer, static_layers, styles
 from workbench.state import AREA_KINDS, Session, area_choices, error_lines, export_error, finite, rules_form
 
-__all__ = ["create_app", "View", "run", "serve_in_background"]
+__all__ = ["check_listen", "create_app", "View", "run", "serve_in_background"]
 
 logger = logging.getLogger(__name__)
 
@@ -1234,7 +1234,14 @@ def run(
         Where to listen (``127.0.0.1``: this machine only).
     data_dir
         The data folder (default ``$CATCHMENT_DATA_DIR``).
+
+    Raises
+    ------
+    CatchmentError
+        If ``host``:``port`` cannot be listened on (:func:`check_listen`), before anything is
+        loaded; a bad scenario file.
     """
+    check_listen(host, port)  # before the scenario is loaded (seconds)
     session = Session(data_dir)
     if scenario is not None:
         session.open_file(scenario)  # bad input: the command line's message and exit code 2
@@ -1244,6 +1251,37 @@ def run(
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logger.info("workbench on http://%s:%d/ (Ctrl-C stops it)", host, port)
     app.run(host=host, port=port, debug=False)
+
+
+def check_listen(host: str, port: int) -> None:
+    """Check that the server can listen on ``host``:``port`` (as werkzeug binds it), and free it again.
+
+    Raises
+    ------
+    CatchmentError
+        If it cannot: the port is in use (naming ``--port`` and the port), or the address is
+        unusable (naming ``--host`` and ``--port``).
+    """
+    import errno
+    import socket
+
+    from werkzeug.serving import get_sockaddr, select_address_family
+
+    family = select_address_family(host, port)
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's server does
+            probe.bind(get_sockaddr(host, port, family))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            raise CatchmentError(
+                f"--port {port}: the port is in use by another program on {host} ({reason}); stop that "
+                "program or give another --port"
+            ) from None
+        raise CatchmentError(
+            f"--host {shown_value(host)} --port {port}: the workbench cannot listen there ({reason})"
+        ) from None
 
 
 def serve_in_background(app: dash.Dash, *, host: str = "127.0.0.1", port: int = 0) -> Any:
