@@ -603,3 +603,87 @@ def test_a_finished_shortlist_is_sent_to_the_page_once(opened, monkeypatch):
         assert sorted(again) == ["progress.children", "tick.disabled"]
     finally:
         session.shortlist = before
+
+
+def _area_request(kind, choices) -> dict:
+    return {
+        "output": "area-code.options",
+        "outputs": {"id": "area-code", "property": "options"},
+        "inputs": [{"id": "area-kind", "property": "value", "value": kind}],
+        "state": [{"id": "area-choices", "property": "data", "value": choices}],
+        "changedPropIds": ["area-kind.value"],
+    }
+
+
+CLIENTSIDE = {
+    "output": "..map-seq.children...map-changed.children..",
+    "outputs": [{"id": "map-seq", "property": "children"}, {"id": "map-changed", "property": "children"}],
+    "inputs": [{"id": "styles", "property": "data", "value": {}}],
+    "changedPropIds": ["styles.data"],
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (_area_request("ccg", "x"), "area lists: expected lists of areas by kind ({kind: [[code, name], ...]}), got"),
+        (_area_request("ccg", {"ccg": [1, 2]}), "area lists: expected lists of areas by kind"),
+        (_area_request("ccg", {"ccg": [["07T", 5]]}), "area lists: expected lists of areas by kind"),
+        (_area_request("ccg", [["07T", "07T"]]), "area lists: expected lists of areas by kind"),
+        (_area_request([1, 2], {"ccg": []}), "area kind: expected text, got list [1, 2]"),
+        (_area_request({"ccg": 1}, {"ccg": []}), "area kind: expected text, got dict"),
+        (CLIENTSIDE, "a callback the page runs itself, not one of the server"),
+    ],
+)
+def test_a_bad_value_of_a_callback_without_messages_gets_http_400(opened, caplog, body, expected):
+    session, app, client = opened
+    plan = session.verdict.plan
+    with caplog.at_level(logging.WARNING):
+        response = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    error = response.get_json()["error"]
+    assert error.startswith("malformed callback request: ") and expected in error and "\n" not in error, error
+    assert not any(r.exc_info for r in caplog.records)  # no traceback
+    assert session.verdict.plan == plan
+    sound = _area_request("lad", {"lad": [["E09000026", "Redbridge"]], "ccg": []})
+    response = client.post("/_dash-update-component", data=json.dumps(sound), content_type="application/json")
+    assert response.get_json()["response"]["area-code"]["options"] == [{"label": "Redbridge", "value": "E09000026"}]
+
+
+#: Triggers that change nothing (the action callback's Cancel; an export that writes no file).
+HARMLESS = {ACTION: "cancel.n_clicks", EXPORT: "export-geojson.n_clicks"}
+
+
+def test_no_value_of_any_callback_is_a_server_error(opened, caplog):
+    """Every input and state of every callback, sent as a list, an object or a long text: a
+    message in the page (HTTP 200), no update (204) or a malformed request (400); never 500."""
+    session, app, client = opened
+    plan, seq, version = session.verdict.plan, session.edits, session.version
+    for key, spec in app.callback_map.items():
+        if "callback" not in spec:  # clientside: refused (see above)
+            continue
+        harmless = next((v for k, v in HARMLESS.items() if key.startswith(k)), None)
+        many = isinstance(spec["output"], (list, tuple))
+        outputs = [{"id": o.component_id, "property": o.component_property} for o in spec["output"]] if many else None
+        single = None if many else {"id": spec["output"].component_id, "property": spec["output"].component_property}
+        fields = [("inputs", n, d) for n, d in enumerate(spec["inputs"])]
+        fields += [("state", n, d) for n, d in enumerate(spec["state"])]
+        for where, n, d in fields:
+            for odd in ([1, 2], {"ccg": [1, 2]}, LONG):
+                body = {
+                    "output": key,
+                    "outputs": outputs if many else single,
+                    "inputs": [{"id": x["id"], "property": x["property"]} for x in spec["inputs"]],
+                    "state": [{"id": x["id"], "property": x["property"]} for x in spec["state"]],
+                    "changedPropIds": [harmless or f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"],
+                }
+                body[where][n]["value"] = odd
+                if where == "inputs" and harmless is None:
+                    body["changedPropIds"] = [f"{d['id']}.{d['property']}"]
+                with caplog.at_level(logging.WARNING):
+                    response = client.post(
+                        "/_dash-update-component", data=json.dumps(body), content_type="application/json"
+                    )
+                assert response.status_code in (200, 204, 400), (key[:40], d, str(odd)[:40], response.status_code)
+    assert not any(r.exc_info for r in caplog.records)
+    assert session.edits == seq and session.version == version and session.verdict.plan == plan

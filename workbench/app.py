@@ -14,7 +14,7 @@ import base64
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -644,7 +644,7 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
             problem: str | None = f"the body is not JSON ({exc})"
         else:
             problem = (
-                callback_request_problem(body, app.callback_map)
+                callback_request_problem(body, app.callback_map, checks=REQUEST_CHECKS)
                 if request.is_json
                 else "the body must be JSON (Content-Type: application/json)"
             )
@@ -665,8 +665,9 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
         Input("area-kind", "value"),
         State("area-choices", "data"),
     )
-    def _area_codes(kind: str, choices: Mapping[str, Any]) -> list[dict[str, str]]:
-        return [{"label": n, "value": c} for c, n in (choices or {}).get(kind, [])]
+    def _area_codes(kind: str | None, choices: Mapping[str, Any] | None) -> list[dict[str, str]]:
+        # the values were checked before (REQUEST_CHECKS): this callback has no messages to show
+        return [{"label": n, "value": c} for c, n in (choices or {}).get(kind or "", [])]
 
     action_inputs = [
         "open-file",
@@ -1024,7 +1025,12 @@ def create_app(session: Session, *, scenario_path: str | None = None) -> dash.Da
     return app
 
 
-def callback_request_problem(body: Any, callbacks: Mapping[str, Mapping[str, Any]]) -> str | None:
+def callback_request_problem(
+    body: Any,
+    callbacks: Mapping[str, Mapping[str, Any]],
+    *,
+    checks: Mapping[str, Callable[..., Any]] | None = None,
+) -> str | None:
     """What makes a request to Dash's callback dispatcher unreadable by Dash, or ``None``.
 
     The page sends a JSON object naming one of ``callbacks`` (``app.callback_map``) in
@@ -1033,7 +1039,12 @@ def callback_request_problem(body: Any, callbacks: Mapping[str, Mapping[str, Any
     ``state`` (left out when there is none), and the inputs that changed as ``id.property``
     texts in ``changedPropIds``. Dash reads that shape without checking it (anything else
     raised a KeyError, AttributeError, TypeError or CallbackException: HTTP 500). The values
-    are the callbacks' to check. (The page has no pattern-matching callbacks: every id is text.)
+    are the callbacks' to check, and the page's messages show what is wrong with them; a
+    callback without messages to show has its values checked here by its function in
+    ``checks`` (keyed as ``callbacks``; it takes the values of the inputs, then of the states,
+    and raises :class:`~geodata.errors.CatchmentError` naming the field). A request naming a
+    callback the page runs itself (clientside) is refused: the server has no function for it.
+    (The page has no pattern-matching callbacks: every id is text.)
     """
     if not isinstance(body, Mapping):
         return f"the body must be a JSON object, got {_json_words(body)}"
@@ -1041,6 +1052,8 @@ def callback_request_problem(body: Any, callbacks: Mapping[str, Mapping[str, Any
     if not isinstance(output, str) or output not in callbacks:
         return f"'output' must name a callback of this page, got {_json_words(output)}"
     spec = callbacks[output]
+    if "callback" not in spec:
+        return f"'output' names {shown_value(output)}, a callback the page runs itself, not one of the server"
     declared = spec["output"]
     many = isinstance(declared, (list, tuple))
     outputs = [(o.component_id, o.component_property) for o in (declared if many else [declared])]
@@ -1060,6 +1073,12 @@ def callback_request_problem(body: Any, callbacks: Mapping[str, Mapping[str, Any
     unknown = [c for c in changed if c not in {f"{i}.{p}" for i, p in inputs}]
     if unknown:
         return f"'changedPropIds' names {_json_words(unknown[0])}, not an input of callback {shown_value(output)}"
+    check = (checks or {}).get(output)
+    if check is not None:
+        try:
+            check(*[item.get("value") for item in [*body["inputs"], *body.get("state", [])]])
+        except CatchmentError as exc:
+            return " ".join(error_lines(exc))
     return None
 
 
@@ -1137,6 +1156,41 @@ def _clicked_id(click: Any, field: str) -> str | None:
     if not isinstance(click, Mapping) or not isinstance(props if props is not None else {}, Mapping):
         raise _wrong_type(field, "a map feature", click)
     return _text_field((props or {}).get("id"), field)
+
+
+def _area_lists(value: Any, field: str) -> Mapping[str, Any] | None:
+    """The page's lists of areas (``{kind: [[code, name], ...]}``), or ``None``.
+
+    They are :func:`workbench.state.area_choices`, kept in the page's store ``area-choices``.
+
+    Raises
+    ------
+    CatchmentError
+        If the page sent something else (naming the field).
+    """
+    if value is None:
+        return None
+    pairs_ok = isinstance(value, Mapping) and all(
+        isinstance(k, str)
+        and isinstance(areas, list)
+        and all(isinstance(a, list) and len(a) == 2 and all(isinstance(x, str) for x in a) for a in areas)
+        for k, areas in value.items()
+    )
+    if not pairs_ok:
+        raise _wrong_type(field, "lists of areas by kind ({kind: [[code, name], ...]})", value)
+    return value
+
+
+def _area_codes_request(kind: Any, choices: Any) -> None:
+    """The values of the area list's callback (``area-kind``, ``area-choices``): raises naming a bad one."""
+    _text_field(kind, "area kind")
+    _area_lists(choices, "area lists")
+
+
+#: The value checks of the callbacks that have no messages to show (their key in
+#: ``app.callback_map`` -> the check, see :func:`callback_request_problem`): a bad value is a
+#: malformed request (HTTP 400).
+REQUEST_CHECKS: dict[str, Callable[..., None]] = {"area-code.options": _area_codes_request}
 
 
 def _selectable(session: Session, value: str | None, field: str, *, unit: bool) -> str | None:
