@@ -583,7 +583,8 @@ def test_a_finished_shortlist_is_sent_to_the_page_once(opened, monkeypatch):
     site = session.problem.site_ids[0]
     row = {"rank": 1, "site_id": site, "site_name": "A site", "in_optimum": True, "regret_pct": 1.5}
     row |= {"forced_open_status": "optimal", "regret_bound_pct": None, "value_pct": 2.0, "near_optimal_share": 0.5}
-    job = _ShortlistJob(SimpleNamespace(frame=lambda: pd.DataFrame([row])))
+    row |= {"regret_label": "proven", "value_label": "proven"}
+    job = _ShortlistJob(SimpleNamespace(frame=lambda: pd.DataFrame([row]), best=SimpleNamespace(status="optimal")))
     monkeypatch.setattr(session, "job", job)
     page = {"version.data": session.version, "edit-seq.data": session.edits}
 
@@ -603,6 +604,33 @@ def test_a_finished_shortlist_is_sent_to_the_page_once(opened, monkeypatch):
         assert sorted(again) == ["progress.children", "tick.disabled"]
     finally:
         session.shortlist = before
+
+
+def test_a_shortlist_whose_best_plan_is_not_proven_does_not_call_it_the_optimum():
+    """The table's heading says "best plan found" and a line says what it is; each figure says what was proven."""
+    import pandas as pd
+
+    from catchment.plan import NOT_PROVEN_OPTIMAL
+    from solvers.shortlist import FIGURE_LABELS
+    from workbench.app import shortlist_block
+
+    row = {"rank": 1, "site_id": "S1", "site_name": "A site", "in_optimum": True, "regret_pct": 0.0}
+    row |= {"forced_open_status": "base", "regret_bound_pct": None, "value_pct": 2.0, "near_optimal_share": 0.5}
+    row |= {"regret_label": FIGURE_LABELS["at_least"], "value_label": FIGURE_LABELS["estimate"]}
+
+    def shown(status: str) -> str:
+        best = SimpleNamespace(status=status, plan=SimpleNamespace(status_label=NOT_PROVEN_OPTIMAL))
+        shortlist = SimpleNamespace(
+            frame=lambda: pd.DataFrame([row]), best=best, best_source="the solve with S2 forced closed"
+        )
+        return json.dumps(shortlist_block(SimpleNamespace(shortlist=shortlist)).to_plotly_json(), default=str)
+
+    unproven = shown("feasible")
+    assert "in best plan found" in unproven and "in optimum" not in unproven
+    assert f"best plan found: {NOT_PROVEN_OPTIMAL}, by the solve with S2 forced closed" in unproven
+    assert FIGURE_LABELS["at_least"] in unproven and FIGURE_LABELS["estimate"] in unproven
+    proven = shown("optimal")
+    assert "in optimum" in proven and "best plan found:" not in proven
 
 
 def _area_request(kind, choices) -> dict:

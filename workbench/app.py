@@ -543,11 +543,19 @@ def progress_text(session: Session) -> list[Any]:
 
 
 def shortlist_block(session: Session) -> Any:
-    """The ranked sites (regret and value of keeping in percent of the optimum)."""
-    if session.shortlist is None:
+    """The ranked sites (regret and value of keeping in percent of the best plan found).
+
+    The best plan is "the optimum" only when proven; otherwise a line above the table says
+    what it is and which solve found it, and each regret and value says what was proven
+    (``regret_label``/``value_label`` of the shortlist, shown when the pointer rests on it).
+    """
+    shortlist = session.shortlist
+    if shortlist is None:
         return ""
-    table = session.shortlist.frame()
-    head = html.Tr([html.Th(c) for c in ("rank", "site", "in optimum", "regret %", "value %", "near-opt.")])
+    proven = shortlist.best.status == "optimal"
+    table = shortlist.frame()
+    plan_words = "in optimum" if proven else "in best plan found"
+    head = html.Tr([html.Th(c) for c in ("rank", "site", plan_words, "regret %", "value %", "near-opt.")])
     rows = [
         html.Tr(
             [
@@ -557,15 +565,23 @@ def shortlist_block(session: Session) -> Any:
                 html.Td(
                     _fmt(r.regret_pct, missing="infeasible")
                     if r.forced_open_status != "screened"
-                    else "≥ " + _fmt(r.regret_bound_pct)
+                    else "≥ " + _fmt(r.regret_bound_pct),
+                    title=r.regret_label,
                 ),
-                html.Td(_fmt(r.value_pct, missing="essential")),
+                html.Td(_fmt(r.value_pct, missing="essential"), title=r.value_label),
                 html.Td(_share(r.near_optimal_share)),
             ]
         )
         for r in table.itertuples(index=False)
     ]
-    return html.Table([head, *rows], className="wb-table", id="shortlist-rows")
+    rows_table = html.Table([head, *rows], className="wb-table", id="shortlist-rows")
+    if proven:
+        return rows_table
+    words = (
+        f"best plan found: {shortlist.best.plan.status_label}, by {shortlist.best_source}; regret and value "
+        "are against it, and each says what was proven when the pointer rests on it"
+    )
+    return html.Div([html.Div(words, className="wb-note"), rows_table])
 
 
 def _site_label(session: Session, site: str) -> str:
