@@ -566,9 +566,9 @@ def shortlist_block(session: Session) -> Any:
                     _fmt(r.regret_pct, missing="infeasible")
                     if r.forced_open_status != "screened"
                     else "≥ " + _fmt(r.regret_bound_pct),
-                    title=r.regret_label,
+                    title=str(r.regret_label),
                 ),
-                html.Td(_fmt(r.value_pct, missing="essential"), title=r.value_label),
+                html.Td(_fmt(r.value_pct, missing="essential"), title=str(r.value_label)),
                 html.Td(_share(r.near_optimal_share)),
             ]
         )
