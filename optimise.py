@@ -24,7 +24,9 @@ validator (nothing written);
 
 --out replaces only a folder the engine wrote itself (it holds .catchment-output) or an
 empty one; any other existing folder is an error (exit 2) and is left untouched. It may not
-be the current folder, a folder holding it, or a mount point (use a folder inside it).
+be the current folder, a folder holding it, or a mount point (use a folder inside it), nor
+hold an input of the command (the scenario or sweep file, --plan, --against, --data-dir,
+--file): replacing it would delete them.
 
 --time-limit covers the whole of run and demo (build, solve, validate, write): they end
 within the limit plus 5 % + 10 s.
@@ -39,6 +41,7 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 from catchment.settings import (
@@ -458,13 +461,34 @@ def _interrupted(args: argparse.Namespace, started: float) -> int:
     return EXIT_INTERRUPTED
 
 
-def _output(args: argparse.Namespace, name: str) -> Path:
-    """The output folder (``--out``, else ``out/NAME``), checked before any long work."""
+def _output(args: argparse.Namespace, name: str, *, inputs: Mapping[str, Path] | None = None) -> Path:
+    """The output folder (``--out``, else ``out/NAME``), checked before any long work.
+
+    It may not hold a file or folder the command reads (:func:`_inputs`, and ``inputs``:
+    those named inside an input file): replacing the folder would delete it.
+    """
     from catchment.outputs import check_output_dir
 
     out = args.out or Path("out") / name
-    args.out_dir = check_output_dir(out)
+    args.out_dir = check_output_dir(out, inputs={**_inputs(args), **(inputs or {})})
     return out
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Path]:
+    """The files and folders the command line gives a command to read, each under the words that name it."""
+    inputs: dict[str, Path] = {}
+    if getattr(args, "scenario", None) is not None and not _is_demo(args):
+        inputs["the scenario file"] = Path(args.scenario)
+    if getattr(args, "sweep", None) is not None:
+        inputs["the sweep file"] = Path(args.sweep)
+    for option in ("plan", "against"):
+        if isinstance(value := getattr(args, option, None), Path):
+            inputs[f"--{option}"] = value
+    if getattr(args, "data_dir", None) is not None:
+        inputs["--data-dir"] = Path(args.data_dir)
+    for role, path in getattr(args, "files", ()):
+        inputs[f"{NATIONAL_FILE_OPTION} {role}"] = path
+    return inputs
 
 
 def _format_warning(
@@ -1008,6 +1032,8 @@ def _sweep(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out = _output(args, args.sweep.stem)
     spec = read_sweep(args.sweep)
+    if not spec.base_is_demo:  # the base the sweep file names is an input too
+        _output(args, args.sweep.stem, inputs={"the sweep's base scenario": Path(spec.base)})
     if args.time_limit is not None:  # the command line wins over the sweep file
         spec = dataclasses.replace(spec, time_limit=args.time_limit)
     scenario = None if spec.base_is_demo else read_scenario(spec.base)

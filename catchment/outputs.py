@@ -61,6 +61,7 @@ from geodata.settings import BNG
 __all__ = [
     "atomic_output_dir",
     "check_output_dir",
+    "inputs_inside",
     "written_by_this_process",
     "MARKER",
     "LEFTOVER_WARNING",
@@ -142,11 +143,12 @@ def atomic_output_dir(target: str | Path) -> Iterator[Path]:
         _leftovers_named.difference_update([p for p in _leftovers_named if p.parent == target.parent])
 
 
-def check_output_dir(target: str | Path) -> Path:
+def check_output_dir(target: str | Path, *, inputs: Mapping[str, str | Path] | None = None) -> Path:
     """Check that the engine may write its results to ``target`` (before any long work).
 
     The engine replaces only a folder it wrote itself (it holds :data:`MARKER`) or an
-    empty one. Folders a killed run of the engine left beside ``target`` are tidied first:
+    empty one, and never one holding an input of the command (replacing the folder would
+    delete it). Folders a killed run of the engine left beside ``target`` are tidied first:
     a staging folder ``.NAME.<pid>.tmp`` of a process that no longer runs is deleted, and
     earlier results ``.NAME.old-<pid>`` moved aside by a run killed during its final swap
     are put back when ``NAME`` is missing (deleted otherwise). Only folders holding the
@@ -156,6 +158,9 @@ def check_output_dir(target: str | Path) -> Path:
     ----------
     target
         The output folder (it need not exist).
+    inputs
+        The files (or folders) the command reads, each under the words that name it to the
+        user (e.g. ``"--plan"``, ``"the scenario file"``).
 
     Returns
     -------
@@ -165,17 +170,47 @@ def check_output_dir(target: str | Path) -> Path:
     Raises
     ------
     OutputLocationError
-        If ``target`` is a file, a folder holding anything the engine did not write, or
-        lies where no folder can be created (a parent is a file, or is not writable).
+        If ``target`` is a file, a folder holding anything the engine did not write, or an
+        input (:func:`inputs_inside`), or lies where no folder can be created (a parent is
+        a file, or is not writable).
     """
     target = Path(target).expanduser().resolve()
     if target.parent == target:
         raise OutputLocationError(target, "the root of the filesystem cannot be an output folder")
+    inside = inputs_inside(target, inputs or {})
+    if inside:
+        named = "; ".join(f"{words} {path}" for words, path in inside.items())
+        raise OutputLocationError(
+            target,
+            f"holds an input of this command ({named}): the engine replaces the output folder as a whole, "
+            "which would delete it. Nothing was written; choose another --out, or move the input out of the folder",
+        )
     try:
         _check(target)
     except OSError as exc:  # e.g. a parent folder that cannot be searched
         raise OutputLocationError(target, f"cannot be used ({exc.strerror or exc}); nothing was written") from exc
     return target
+
+
+def inputs_inside(target: str | Path, inputs: Mapping[str, str | Path]) -> dict[str, Path]:
+    """The ``inputs`` (words -> path) that are the folder ``target`` or lie inside it.
+
+    A path counts as inside when it does so as written (with its folders' symbolic links
+    followed: the link itself would be deleted) or once fully resolved (its target would).
+
+    Returns
+    -------
+    dict
+        The words of each such input -> its path as given, in the order of ``inputs``.
+    """
+    target = Path(target).expanduser().resolve()
+    found = {}
+    for words, given in inputs.items():
+        path = Path(os.path.abspath(Path(given).expanduser()))
+        places = {path.resolve(), path.parent.resolve() / path.name}
+        if any(place == target or target in place.parents for place in places):
+            found[words] = Path(given)
+    return found
 
 
 def _check(target: Path) -> None:

@@ -176,6 +176,79 @@ def test_every_command_checks_the_output_folder_before_any_work(notes, monkeypat
     assert snapshot(notes) == before
 
 
+def _inputs_inside_out(out: Path, tmp_path: Path) -> dict[str, list[str]]:
+    """Command lines whose input (named by the value) sits inside the engine-written folder ``out``."""
+    (out / "my_plan.csv").write_text("unit_id,polysystem_id\n")
+    shutil.copy(ROOT / "scenarios" / "redbridge.toml", out / "redbridge.toml")
+    (out / "data").mkdir()
+    (out / "demo-sweep.toml").write_text('[sweep]\nbase = "demo"\n[grid]\nfloor = [1000]\n')
+    outside = tmp_path / "sweep.toml"  # a sweep file outside whose base is inside
+    outside.write_text(f'[sweep]\nbase = "{out / "redbridge.toml"}"\n[grid]\nfloor = [50000]\n')
+    scenario = str(ROOT / "scenarios" / "redbridge.toml")
+    return {
+        "evaluate --plan": ["evaluate", scenario, "--plan", str(out / "my_plan.csv")],
+        "compare --plan": ["compare", scenario, "--plan", str(out / "my_plan.csv"), "--against", "pcn"],
+        "compare --against": ["compare", scenario, "--plan", "pcn", "--against", str(out / "my_plan.csv")],
+        "phase --plan": ["phase", "demo", "--annual-budget", "1e6", "--plan", str(out / "my_plan.csv")],
+        "run scenario": ["run", str(out / "redbridge.toml")],
+        "shortlist scenario": ["shortlist", str(out / "redbridge.toml"), "--serial"],
+        "run --data-dir": ["run", scenario, "--data-dir", str(out / "data")],
+        "sweep file": ["sweep", str(out / "demo-sweep.toml"), "--serial"],
+        "sweep base": ["sweep", str(outside), "--serial"],
+        "national --file": ["national", "--serial", "--file", f"list_sizes={out / 'my_plan.csv'}"],
+    }
+
+
+_WORK = {  # what each command does first after checking the output folder
+    "evaluate --plan": "catchment.scenario.read_scenario",
+    "compare --plan": "catchment.scenario.read_scenario",
+    "compare --against": "catchment.scenario.read_scenario",
+    "phase --plan": "catchment.build.build_demo",
+    "run scenario": "catchment.scenario.read_scenario",
+    "shortlist scenario": "catchment.scenario.read_scenario",
+    "run --data-dir": "catchment.scenario.read_scenario",
+    "sweep file": "catchment.sweep.sweep_bases",
+    "sweep base": "catchment.scenario.read_scenario",
+    "national --file": "catchment.national.national_subproblems",
+}
+
+
+@pytest.mark.parametrize("case", list(_WORK))
+def test_an_input_inside_the_output_folder_is_refused_before_any_work(out, tmp_path, monkeypatch, capsys, case):
+    """Replacing ``--out`` would delete a file the command reads (a plan saved into an earlier run's folder)."""
+    argv = _inputs_inside_out(out, tmp_path)[case]
+    monkeypatch.setattr(_WORK[case], _refuse)
+    before = snapshot(out)
+    assert optimise.main([*argv, "--out", str(out), "--quiet"]) == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "holds an input of this command" in err and str(out) in err and "Traceback" not in err
+    assert snapshot(out) == before
+
+
+def test_inputs_inside_the_output_folder(tmp_path):
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    outputs._write_marker(out)
+    (tmp_path / "out2").mkdir()
+    (tmp_path / "elsewhere.csv").write_text("x\n")
+    (out / "link.csv").symlink_to(tmp_path / "elsewhere.csv")  # deleting out deletes the link
+    (tmp_path / "into").symlink_to(out / "sub")  # a path through a link into out
+    inputs = {
+        "a": out / "sub" / "plan.csv",
+        "b": tmp_path / "out2" / "plan.csv",
+        "c": out,
+        "d": out / "link.csv",
+        "e": tmp_path / "into" / "plan.csv",
+        "f": tmp_path / "elsewhere.csv",
+        "g": out / ".." / "out2",
+    }
+    assert outputs.inputs_inside(out, inputs) == {k: inputs[k] for k in "acde"}
+    with pytest.raises(OutputLocationError, match=r"holds an input of this command \(--plan ") as info:
+        outputs.check_output_dir(out, inputs={"--plan": inputs["a"], "--against": inputs["b"]})
+    assert str(inputs["a"]) in str(info.value) and str(inputs["b"]) not in str(info.value)
+    assert outputs.check_output_dir(out, inputs={"--against": inputs["b"]}) == out.resolve()
+
+
 # ---------------------------------------------------------------------------- faults while writing
 def _enospc() -> Exception:
     return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
