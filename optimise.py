@@ -779,6 +779,7 @@ def _solve_limit(time_limit: float | None, deadline: float | None, n_units: int)
 
 def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
     from catchment.metrics import (
+        CONFIGURED_ID_COLUMN,
         capital_costs_label,
         objective_estimate_label,
         plan_bounds_label,
@@ -804,6 +805,7 @@ def _report(built, plan, out: Path) -> None:  # noqa: ANN001 - thin CLI glue
         print(f"note: {note}")
     cols = [
         "polysystem_id",
+        *([CONFIGURED_ID_COLUMN] if CONFIGURED_ID_COLUMN in table else []),
         "hub_site_id",
         "hub_site_name",
         "hub_option",

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from catchment.metrics import objective_terms
-from catchment.plan import Plan
+from catchment.plan import CONFIGURED_POLYSYSTEMS, Plan
 from catchment.problem import OPTION_KINDS, Problem
 from catchment.settings import CONFIGURATION_COLUMNS
 from catchment.validate import few, validate_plan
@@ -71,8 +71,9 @@ def plan_from_configuration(
         :func:`catchment.metrics.objective_terms`; ``status="breaks_rules"`` with
         ``violations`` (:func:`catchment.validate.validate_plan`) when the configuration
         breaks a rule, else ``status="feasible"``; ``notes`` say which hubs were chosen
-        automatically and ``stats["configuration_polysystems"]`` maps each hub site to the
-        configuration's polysystem label.
+        automatically (and the engine's id of each such polysystem) and
+        ``stats[CONFIGURED_POLYSYSTEMS]`` maps each hub site to the configuration's polysystem
+        label (:meth:`Plan.configured_ids`).
 
     Raises
     ------
@@ -94,12 +95,11 @@ def plan_from_configuration(
     problems.raise_if_any()
 
     hub_of = {ps: next(iter(given)) for ps, given in hubs_given.items() if given}
-    notes = []
-    for ps, site in _choose_missing_hubs(problem, members, hub_of, problems).items():
-        hub_of[ps] = site
-        notes.append(f"hub of polysystem {ps!r} chosen automatically: {_site_label(problem, site)}")
+    chosen = _choose_missing_hubs(problem, members, hub_of, problems)
+    hub_of.update(chosen)
     problems.raise_if_any()
 
+    notes = []
     hub_options = {}
     for ps, site in hub_of.items():
         if options_given.get(ps):
@@ -117,8 +117,15 @@ def plan_from_configuration(
         hub_options=hub_options,
         status="feasible",
         solver="evaluate",
-        notes=("configuration evaluated as given; the rules are checked by the validator", *notes),
-        stats={"configuration_polysystems": {site: ps for ps, site in hub_of.items()}},
+        stats={CONFIGURED_POLYSYSTEMS: {site: ps for ps, site in hub_of.items()}},
+    )
+    ids = plan.polysystem_ids()
+    automatic = [
+        f"hub of polysystem {ps!r} chosen automatically: {_site_label(problem, site)}; the outputs call it {ids[site]}"
+        for ps, site in chosen.items()
+    ]
+    plan = dataclasses.replace(
+        plan, notes=("configuration evaluated as given; the rules are checked by the validator", *automatic, *notes)
     )
     objective = objective_terms(problem, plan)["objective"]
     violations = tuple(validate_plan(problem, plan))

@@ -40,8 +40,10 @@ from catchment.build import BuiltProblem
 from catchment.compare import compare_plans
 from catchment.current import PCN_SOLVER
 from catchment.metrics import (
+    CONFIGURED_ID_COLUMN,
     assignments_frame,
     capital_costs_label,
+    configured_polysystems,
     objective_estimate_label,
     polysystems_frame,
     travel_times_label,
@@ -77,6 +79,7 @@ GEOJSON_CRS = "EPSG:4326"
 #: Column of :func:`catchment.metrics.polysystems_frame` -> heading in the workbook.
 _POLYSYSTEM_HEADINGS = {
     "polysystem_id": "Polysystem",
+    CONFIGURED_ID_COLUMN: "Polysystem (as configured)",
     "hub_site_id": "Hub site id",
     "hub_site_name": "Hub site",
     "hub_type": "Site type",
@@ -100,6 +103,7 @@ _ASSIGNMENT_HEADINGS = {
     "unit_name": "Unit",
     "unit_type": "Unit type",
     "polysystem_id": "Polysystem",
+    CONFIGURED_ID_COLUMN: "Polysystem (as configured)",
     "hub_site_id": "Hub site id",
     "hub_site_name": "Hub site",
     "population": "Population",
@@ -269,9 +273,8 @@ def _moves_sheet(
         label = "today's PCNs" if reference.solver == PCN_SOLVER else "the comparison configuration"
     comparison = compare_plans(built.problem, reference, plan)
     moves = comparison.moves.copy()
-    configured = reference.stats.get("configuration_polysystems")
-    if isinstance(configured, Mapping) and configured:
-        by_id = {ps: configured.get(hub) for hub, ps in reference.polysystem_ids().items()}
+    by_id = configured_polysystems(reference)
+    if by_id:
         moves.insert(list(moves.columns).index("from") + 1, "from_label", moves["from"].map(by_id))
     if len(moves):
         estimate = travel_times_label(built.problem)

@@ -28,6 +28,7 @@ from catchment.validate import unit_hub_index
 __all__ = [
     "ASSIGNMENT_COLUMNS",
     "POLYSYSTEM_COLUMNS",
+    "CONFIGURED_ID_COLUMN",
     "objective_terms",
     "objective_terms_of",
     "option_amounts",
@@ -36,6 +37,7 @@ __all__ = [
     "polysystems_frame",
     "waived_polysystems",
     "plan_summary",
+    "configured_polysystems",
     "coverage_text",
     "capital_costs_label",
     "objective_estimate_label",
@@ -46,6 +48,9 @@ __all__ = [
 
 #: Leading columns of :func:`assignments_frame`, in order (an output contract).
 ASSIGNMENT_COLUMNS = ("unit_id", "unit_type", "polysystem_id", "hub_site_id", "population", "travel_min")
+#: Column of :func:`assignments_frame` and :func:`polysystems_frame` naming, for the plan of a
+#: planner's configuration, the polysystem id the configuration gave (:meth:`Plan.configured_ids`).
+CONFIGURED_ID_COLUMN = "configured_polysystem_id"
 #: Leading columns of :func:`polysystems_frame`, in order (an output contract).
 POLYSYSTEM_COLUMNS = (
     "polysystem_id",
@@ -198,9 +203,10 @@ def assignments_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
         Columns :data:`ASSIGNMENT_COLUMNS` (``unit_id``, ``unit_type``, ``polysystem_id``,
         ``hub_site_id``, ``population``, ``travel_min``), then ``unit_name``,
         ``hub_site_name``, ``waiver_reason``, ``travel_source`` (``network`` / ``matrix`` /
-        ``estimate``) and, when the problem has them, ``group`` and ``imd_score``. An
-        unassigned unit has no polysystem, hub or travel time (missing values); a unit
-        assigned to a site that is not an open hub has no polysystem id.
+        ``estimate``), when the problem has them, ``group`` and ``imd_score`` and, for the
+        plan of a configuration, :data:`CONFIGURED_ID_COLUMN` (the configuration's own
+        polysystem id). An unassigned unit has no polysystem, hub or travel time (missing
+        values); a unit assigned to a site that is not an open hub has no polysystem id.
     """
     site = unit_hub_index(problem, plan)
     ps_ids = plan.polysystem_ids()
@@ -229,6 +235,9 @@ def assignments_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
         frame["group"] = list(problem.groups)
     if problem.deprivation is not None:
         frame["imd_score"] = problem.deprivation
+    configured = plan.configured_ids()
+    if configured:
+        frame[CONFIGURED_ID_COLUMN] = [configured.get(s) if s is not None else None for s in hub_ids]
     return frame
 
 
@@ -291,8 +300,9 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
         (of the chosen option; NaN = unlimited), ``site_status``, ``capital_cost_source``
         (``"placeholder"`` for a built-in placeholder cost, ``"scenario"`` for a supplied
         one), ``travel_source`` (``network`` / ``matrix`` / ``estimate``: an estimate's travel
-        figures are labelled as such) and, when the problem has boundary groups, ``groups``
-        (distinct groups joined by ``"; "``).
+        figures are labelled as such), when the problem has boundary groups, ``groups``
+        (distinct groups joined by ``"; "``) and, for the plan of a configuration,
+        :data:`CONFIGURED_ID_COLUMN` (the configuration's own polysystem id).
     """
     hubs = list(plan.hubs)
     ps_ids = plan.polysystem_ids()
@@ -367,7 +377,11 @@ def polysystems_frame(problem: Problem, plan: Plan) -> pd.DataFrame:
     ]
     if problem.groups is not None:
         columns.append("groups")
-    return pd.DataFrame.from_records(records, columns=columns)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    configured = plan.configured_ids()
+    if configured:
+        frame[CONFIGURED_ID_COLUMN] = [configured.get(hub) for hub in hubs]
+    return frame
 
 
 def plan_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
@@ -386,7 +400,9 @@ def plan_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
         ``status``, ``status_label``, ``proven_optimal``, ``solver``, ``objective`` (as the
         solver reported it), ``bound``, ``gap``, ``mip_gap``, ``runtime_s``, ``n_units``,
         ``n_units_assigned``, ``total_population`` (of the units planned),
-        ``population_assigned``, ``selection_population`` (the units planned and the units
+        ``population_assigned``, ``configured_polysystems`` (for the plan of a
+        configuration: the engine's polysystem id -> the configuration's own, else empty),
+        ``selection_population`` (the units planned and the units
         of the selection left out, ``Problem.dropped``), ``coverage`` (share of the
         selection's population assigned to an open hub), ``n_units_dropped``,
         ``population_dropped``, ``dropped_reasons`` (reason -> number of units),
@@ -422,6 +438,7 @@ def plan_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
         "n_units_assigned": int(in_open_hub.sum()),
         "total_population": problem.total_population,
         "population_assigned": assigned_pop,
+        "configured_polysystems": configured_polysystems(plan),
         "selection_population": total,
         "coverage": assigned_pop / total if total > 0 else math.nan,
         "n_units_dropped": len(problem.dropped),
@@ -439,6 +456,12 @@ def plan_summary(problem: Problem, plan: Plan) -> dict[str, Any]:
         "travel_label": label,
         "notes": list(plan.notes),
     }
+
+
+def configured_polysystems(plan: Plan) -> dict[str, str]:
+    """The engine's polysystem id -> the configuration's own, in the engine's order (empty for a solved plan)."""
+    configured = plan.configured_ids()
+    return {ps: configured[hub] for hub, ps in plan.polysystem_ids().items() if hub in configured}
 
 
 def coverage_text(coverage: float, selection_population: float, dropped_reasons: dict[str, int]) -> str:

@@ -7,6 +7,8 @@ Files (names and leading columns are fixed; more columns may follow):
   population, n_units, mean_travel_min, max_travel_min, capital_cost
 * ``solution.json`` — status, proven_optimal, objective, bound, bounds (the LP and
   Lagrangian bounds and which certified the gap, when recorded), gap, solver, runtime_s,
+  configured_polysystems (for a configuration's plan: each polysystem id -> the id the
+  configuration gave it; the CSVs' ``configured_polysystem_id`` column),
   load_s, travel_source, the scenario parameters, a SHA-256 of every input file, and the
   provenance (:func:`provenance`: engine version, git commit, scenario file's SHA-256)
 * ``polysystems.gpkg`` — layers ``units``, ``polysystems`` (areas), ``hubs``, ``sites``
@@ -766,6 +768,7 @@ def solution_record(
             "travel_label": built.problem.travel_label,
             "objective_terms": objective_terms(built.problem, plan),
             "violations": [{"rule": v.rule, "message": v.message, "ids": list(v.ids)} for v in plan.violations],
+            "configured_polysystems": summary["configured_polysystems"],
             "coverage": summary["coverage"],
             "coverage_text": summary["coverage_text"],
             "capital_costs_source": summary["capital_costs_source"],

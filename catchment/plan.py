@@ -16,7 +16,15 @@ from typing import Any
 
 from catchment.problem import Picklable
 
-__all__ = ["Plan", "PLAN_STATUSES", "NOT_PROVEN_OPTIMAL", "gap_words", "share_words", "status_words"]
+__all__ = [
+    "Plan",
+    "PLAN_STATUSES",
+    "NOT_PROVEN_OPTIMAL",
+    "CONFIGURED_POLYSYSTEMS",
+    "gap_words",
+    "share_words",
+    "status_words",
+]
 
 #: ``optimal``: proven optimal within the requested relative gap; ``feasible``: valid but not
 #: proven optimal (time limit, heuristic); ``infeasible``: proven that no plan exists;
@@ -27,6 +35,10 @@ PLAN_STATUSES = ("optimal", "feasible", "infeasible", "unsolved", "breaks_rules"
 
 #: The words for a plan that satisfies the rules but whose optimality was not proven.
 NOT_PROVEN_OPTIMAL = "feasible, not proven optimal"
+
+#: Key of ``Plan.stats`` in the plan of a planner's configuration (``evaluate``): hub site id
+#: -> the polysystem id the configuration gave (:meth:`Plan.configured_ids`).
+CONFIGURED_POLYSYSTEMS = "configuration_polysystems"
 
 
 def share_words(share: float, places: int = 1) -> str:
@@ -196,6 +208,18 @@ class Plan(Picklable):
         """Hub site id -> polysystem id (``PS01``, ``PS02``, ... by hub site id)."""
         width = max(2, len(str(len(self.hub_options))))
         return {site: f"PS{k:0{width}d}" for k, site in enumerate(self.hubs, start=1)}
+
+    def configured_ids(self) -> dict[str, str]:
+        """Hub site id -> the planner's own polysystem id, for the plan of a configuration.
+
+        Read from ``stats`` (:data:`CONFIGURED_POLYSYSTEMS`); empty for a plan that was
+        solved. The engine's ids (:meth:`polysystem_ids`) number the polysystems afresh, so
+        every output of a configuration names the planner's id beside them.
+        """
+        given = self.stats.get(CONFIGURED_POLYSYSTEMS)
+        if not isinstance(given, Mapping):
+            return {}
+        return {str(site): str(ps) for site, ps in given.items() if site in self.hub_options}
 
     def units_of(self, site_id: str) -> tuple[str, ...]:
         """Units assigned to the hub at ``site_id``."""

@@ -267,46 +267,65 @@ def minutes(x: float) -> str:
     return f"{x:.1f} min" if math.isfinite(x) else "unreachable"
 
 
-def polysystem_label(problem: Problem, site: str, ps_id: str | None) -> str:
-    """``polysystem PS03 (hub 'S1' (name))``: how every message names a polysystem."""
+def polysystem_label(problem: Problem, site: str, ps_id: str | None, *, configured: str | None = None) -> str:
+    """``polysystem PS03 (hub 'S1' (name))``: how every message names a polysystem.
+
+    ``configured``: the id the planner's configuration gave it (:meth:`Plan.configured_ids`),
+    named too: ``polysystem PS03 (your 'north', hub 'S1' (name))``.
+    """
     try:
         hub = site_label(problem, problem.site_index(site))
     except KeyError:
         hub = shown_value(site)
-    return f"polysystem {ps_id or '?'} (hub {hub})"
+    yours = "" if configured is None else f"your {shown_value(configured)}, "
+    return f"polysystem {ps_id or '?'} ({yours}hub {hub})"
 
 
 # ---------------------------------------------------------------------------- one polysystem's rules
 # The checks of one polysystem, given its members: the validator runs them on every
 # polysystem, an edit session (catchment.editing) on the polysystems an edit touched.
 def site_violations(
-    problem: Problem, site: str, ps_id: str | None, *, n_units: int, option: str, offered: Sequence[str]
+    problem: Problem,
+    site: str,
+    ps_id: str | None,
+    *,
+    n_units: int,
+    option: str,
+    offered: Sequence[str],
+    configured: str | None = None,
 ) -> list[Violation]:
     """``empty_hub``, ``excluded_site`` and ``hub_option`` of the polysystem ``ps_id`` of hub ``site``.
 
-    ``offered``: the options the site offers, in the problem's order.
+    ``offered``: the options the site offers, in the problem's order; ``configured``: the
+    planner's id of the polysystem (:func:`polysystem_label`).
     """
     found = []
+    where = polysystem_label(problem, site, ps_id, configured=configured)
     if n_units == 0:
-        found.append(Violation("empty_hub", f"{polysystem_label(problem, site, ps_id)} serves no unit", (site,)))
+        found.append(Violation("empty_hub", f"{where} serves no unit", (site,)))
     if problem.site_status[problem.site_index(site)] == "excluded":
-        where = polysystem_label(problem, site, ps_id)
         found.append(Violation("excluded_site", f"{where} opens on an excluded site", (site,)))
     if option not in offered:
         choices = ", ".join(offered) or "no option at all"
-        where = polysystem_label(problem, site, ps_id)
         words = f"{where} has option {shown_value(option)}, but the site offers {choices}"
         found.append(Violation("hub_option", words, (site,)))
     return found
 
 
 def population_violations(
-    problem: Problem, site: str, ps_id: str | None, population: float, *, waived: bool, option: HubOption | None
+    problem: Problem,
+    site: str,
+    ps_id: str | None,
+    population: float,
+    *,
+    waived: bool,
+    option: HubOption | None,
+    configured: str | None = None,
 ) -> list[Violation]:
     """``floor``, ``ceiling`` and ``capacity`` of a polysystem that serves at least one unit.
 
     ``waived``: the polysystem holds a waived unit; ``option``: its hub's option if the site
-    offers it.
+    offers it; ``configured``: the planner's id of the polysystem (:func:`polysystem_label`).
     """
     rules = problem.rules
     pop = float(population)
@@ -319,7 +338,7 @@ def population_violations(
         broken.append(("capacity", f"above the capacity of its {option.option} option ({people(option.capacity)})"))
     if not broken:
         return []
-    where = polysystem_label(problem, site, ps_id)
+    where = polysystem_label(problem, site, ps_id, configured=configured)
     return [Violation(rule, f"{where} has {people(pop)} people, {limit}", (site,)) for rule, limit in broken]
 
 
@@ -451,6 +470,7 @@ class _Checker:
         self.assigned = np.array([u in plan.assignment for u in problem.unit_ids], dtype=bool)
         self.site_of = unit_hub_index(problem, plan)
         self.ps_ids = plan.polysystem_ids()
+        self.configured = plan.configured_ids()
         # open hubs on known sites, in polysystem-id order; label of each unit = its position
         self.hubs = [s for s in plan.hubs if s in self.site_pos]
         hub_k = {self.site_pos[s]: k for k, s in enumerate(self.hubs)}
@@ -483,8 +503,8 @@ class _Checker:
         return self.violations
 
     def ps(self, site: str) -> str:
-        """``polysystem PS03 (hub 'S1' (name))``."""
-        return polysystem_label(self.problem, site, self.ps_ids.get(site))
+        """``polysystem PS03 (hub 'S1' (name))``, with the planner's id of a configuration's polysystem."""
+        return polysystem_label(self.problem, site, self.ps_ids.get(site), configured=self.configured.get(site))
 
     # -------------------------------------------------------------- units and sites
     def check_membership(self) -> None:
@@ -537,6 +557,7 @@ class _Checker:
                 n_units=int(self.ps_n[k]),
                 option=plan.hub_options[site],
                 offered=offered[site],
+                configured=self.configured.get(site),
             )
 
     # -------------------------------------------------------------- polysystem sizes
@@ -551,6 +572,7 @@ class _Checker:
                 float(self.ps_pop[k]),
                 waived=k in self.waived_k,
                 option=self._option(site),
+                configured=self.configured.get(site),
             )
 
     def _option(self, site: str) -> HubOption | None:

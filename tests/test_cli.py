@@ -99,6 +99,34 @@ def test_redbridge_practices_proven_optimal(tmp_path, capsys):
     assert "breaks" in capsys.readouterr().out
 
 
+def test_evaluate_names_the_configurations_own_polysystem_ids(tmp_path, capsys):
+    """A split polysystem renumbers the engine's ids: messages and outputs name the planner's too."""
+    scenario = str(ROOT / "scenarios" / "redbridge.toml")
+    base = tmp_path / "base"
+    assert _run("run", scenario, "--out", str(base), "--no-exports") == optimise.EXIT_OK
+    split = pd.read_csv(base / "assignments.csv", dtype={"unit_id": str})[["unit_id", "polysystem_id"]]
+    fourth = split.index[split["polysystem_id"] == "PS04"][1::2]
+    split.loc[fourth, "polysystem_id"] = "PS04b"
+    config = tmp_path / "split.csv"
+    split.to_csv(config, index=False)
+    out = tmp_path / "ev"
+    capsys.readouterr()
+    code = _run("evaluate", scenario, "--plan", str(config), "--out", str(out), "--no-exports")
+    assert code == optimise.EXIT_BREAKS_RULES
+    printed = capsys.readouterr().out
+    units = pd.read_csv(out / "assignments.csv", dtype={"unit_id": str})
+    polysystems = pd.read_csv(out / "polysystems.csv")
+    assert units["configured_polysystem_id"].tolist() == split["polysystem_id"].tolist()
+    mapping = dict(zip(polysystems["polysystem_id"], polysystems["configured_polysystem_id"], strict=True))
+    assert json.loads((out / "solution.json").read_text())["configured_polysystems"] == mapping
+    engine_id = next(ps for ps, yours in mapping.items() if yours == "PS04b")
+    assert engine_id != "PS04b" and mapping.get("PS06") != "PS06"  # the engine renumbered them
+    violations = (out / "violations.txt").read_text()
+    assert f"polysystem {engine_id} (your 'PS04b', hub " in violations
+    assert f"polysystem {engine_id} (your 'PS04b', hub " in printed
+    assert f"the outputs call it {engine_id}" in printed
+
+
 def _scenario(tmp_path: Path, extra_rules: str) -> Path:
     text = (ROOT / "scenarios" / "redbridge.toml").read_text().replace("floor = 50000", extra_rules)
     path = tmp_path / "s.toml"

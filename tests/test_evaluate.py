@@ -6,7 +6,15 @@ import pandas as pd
 import pytest
 
 from catchment.evaluate import plan_from_configuration
-from catchment.metrics import objective_terms
+from catchment.metrics import (
+    CONFIGURED_ID_COLUMN,
+    assignments_frame,
+    configured_polysystems,
+    objective_terms,
+    plan_summary,
+    polysystems_frame,
+)
+from catchment.plan import Plan
 from catchment.problem import HubOption, Objective, Problem, Rules
 from catchment.validate import validate_plan
 from geodata.errors import InputDataError
@@ -75,7 +83,34 @@ def test_missing_hubs_minimise_weighted_travel_and_options_default_to_the_cheape
     assert dict(plan.assignment) == {"P1": "S1", "P2": "S1", "P3": "S2", "P4": "S2", "P5": "S2"}
     assert dict(plan.hub_options) == {"S1": "refurbish", "S2": "new_build"}
     assert dict(plan.stats["configuration_polysystems"]) == {"S1": "1", "S2": "2"}
-    assert "hub of polysystem '2' chosen automatically: 'S2' (South)" in plan.notes
+    assert "hub of polysystem '2' chosen automatically: 'S2' (South); the outputs call it PS02" in plan.notes
+
+
+def test_broken_rules_and_tables_name_the_configurations_own_polysystem_ids():
+    """The engine numbers polysystems by hub site id; the planner's ids are named beside them."""
+    frame = config([("P1", "B", "S1"), ("P2", "B", None), ("P3", "A", None), ("P4", "A", None), ("P5", "A", None)])
+    problem = make_problem(rules=Rules(floor=60_000))
+    plan = plan_from_configuration(problem, frame)
+    assert plan.polysystem_ids() == {"S1": "PS01", "S2": "PS02"}  # 'B' is PS01, 'A' (S2 chosen) PS02
+    assert plan.configured_ids() == {"S1": "B", "S2": "A"}
+    assert [v.message for v in plan.violations] == [
+        "polysystem PS01 (your 'B', hub 'S1' (North)) has 30,000 people, below the floor of 60,000"
+    ]
+    assert "hub of polysystem 'A' chosen automatically: 'S2' (South); the outputs call it PS02" in plan.notes
+    assert configured_polysystems(plan) == {"PS01": "B", "PS02": "A"}
+    assert plan_summary(problem, plan)["configured_polysystems"] == {"PS01": "B", "PS02": "A"}
+    table = polysystems_frame(problem, plan)
+    assert table[["polysystem_id", CONFIGURED_ID_COLUMN]].values.tolist() == [["PS01", "B"], ["PS02", "A"]]
+    units = assignments_frame(problem, plan)
+    assert units[CONFIGURED_ID_COLUMN].tolist() == frame["polysystem_id"].tolist()
+    # a solved plan has no configuration: no such column, no mapping, the usual words
+    solved = Plan(assignment=dict(plan.assignment), hub_options=dict(plan.hub_options), status="feasible")
+    assert CONFIGURED_ID_COLUMN not in polysystems_frame(problem, solved)
+    assert CONFIGURED_ID_COLUMN not in assignments_frame(problem, solved)
+    assert configured_polysystems(solved) == {}
+    assert [v.message for v in validate_plan(problem, solved)] == [
+        "polysystem PS01 (hub 'S1' (North)) has 30,000 people, below the floor of 60,000"
+    ]
 
 
 def test_a_taken_site_is_not_chosen_twice():
