@@ -22,6 +22,7 @@ __all__ = [
     "NOT_PROVEN_OPTIMAL",
     "CONFIGURED_POLYSYSTEMS",
     "gap_words",
+    "money_words",
     "share_words",
     "status_words",
 ]
@@ -68,6 +69,25 @@ def gap_words(gap: float | None, places: int = 2) -> str:
     if gap is None or not math.isfinite(gap):
         return "n/a (no bound)"
     return share_words(max(float(gap), math.ulp(0.0)), places)
+
+
+#: Amounts (GBP) from this size up are shown in millions (:func:`money_words`).
+MILLIONS_FROM_GBP = 100_000.0
+
+
+def money_words(amount: float | None) -> str:
+    """An amount of money (GBP) for people, never rounded to ``£0.00m`` when it is not zero.
+
+    From :data:`MILLIONS_FROM_GBP` up in millions to two places (``£1.75m``), below it in
+    whole pounds (``£99,999``, ``£100``), below one pound in pence (``£0.30``); ``n/a``
+    when missing or not finite.
+    """
+    if amount is None or not math.isfinite(float(amount)):
+        return "n/a"
+    value = float(amount) + 0.0  # -0.0 is 0
+    if abs(value) >= MILLIONS_FROM_GBP:
+        return f"£{value / 1e6:,.2f}m"
+    return f"£{value:,.2f}" if 0 < abs(value) < 1 else f"£{value:,.0f}"
 
 
 def status_words(status: str, *, mip_gap: float | None = None, n_violations: int = 0) -> str:

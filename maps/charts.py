@@ -21,7 +21,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from catchment.metrics import assignments_frame, capital_costs_label, polysystems_frame, travel_times_label
-from catchment.plan import Plan
+from catchment.plan import Plan, money_words
 from catchment.problem import Problem
 from maps.html import chart_text, escape
 from maps.palette import (
@@ -178,7 +178,7 @@ def capital_chart(problem: Problem, plan: Plan) -> str:
             y, [t / 1e6 for t in totals], color=[OPTION_COLOURS[o] for o in options], edgecolor="#222222", linewidth=0.6
         )
         for yy, total, n in zip(y, totals, counts, strict=True):
-            ax.text(total / 1e6, yy, f" £{total / 1e6:,.2f}m ({n} hub{'s' if n != 1 else ''})", va="center", fontsize=8)
+            ax.text(total / 1e6, yy, f" {money_words(total)} ({n} hub{'s' if n != 1 else ''})", va="center", fontsize=8)
         ax.set_yticks(y, [f"{OPTION_LABELS[o]} ({OPTION_LETTERS[o]})" for o in options])
         top = max(totals) / 1e6 if totals else 0.0
         ax.set_xlim(0, top * 1.45 if top > 0 else 1.0)
@@ -186,7 +186,7 @@ def capital_chart(problem: Problem, plan: Plan) -> str:
         ax.set_xlabel(f"capital cost (£ million){placeholder}")
         total = sum(totals)
         ax.set_title(
-            f"Capital by hub option (total £{total / 1e6:,.2f}m){placeholder}"
+            f"Capital by hub option (total {money_words(total)}){placeholder}"
             if math.isfinite(total)
             else f"Capital by hub option{placeholder}",
             loc="left",

@@ -21,7 +21,7 @@ from catchment.build import BuiltProblem
 from catchment.compare import adjusted_rand_index, polysystem_changes
 from catchment.metrics import capital_costs_label, plan_summary, travel_times_label
 from catchment.objective import extra_reported_terms
-from catchment.plan import Plan, share_words
+from catchment.plan import Plan, money_words, share_words
 from maps.areas import plan_geometry, to_wgs84
 from maps.assets import HtmlPopup, MapControl, text_tooltip
 from maps.html import escape as _e
@@ -174,8 +174,8 @@ def _comparison_box(
         ),
         (
             "Capital" + _e(capital_costs_label(problem)),
-            f"£{sa['capital_cost'] / 1e6:,.2f}m",
-            f"£{sb['capital_cost'] / 1e6:,.2f}m",
+            money_words(sa["capital_cost"]),
+            money_words(sb["capital_cost"]),
         ),
         *(
             (_e(t.label), _e(t.text(ta.get(t.name))), _e(t.text(tb.get(t.name))))

@@ -26,7 +26,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from catchment.outputs import json_safe
-from catchment.plan import share_words, status_words
+from catchment.plan import money_words, share_words, status_words
 from catchment.problem import PLACEHOLDER_COSTS_NOTE
 from maps.charts import STYLE, figure_svg
 from maps.html import chart_text, escape
@@ -89,7 +89,7 @@ def phasing_figure(
         y = np.arange(len(order))[::-1]
         row: Any  # a row of the order (named tuple)
         for k, (row, yy) in enumerate(zip(order.itertuples(index=False), y, strict=True)):
-            label = f"£{row.capital_cost / 1e6:,.2f}m, {row.population:,.0f} people"
+            label = f"{money_words(row.capital_cost)}, {row.population:,.0f} people"
             if pd.isna(row.open_year):
                 top.text(0.55, yy, f"not within {horizon} year(s): {label}", va="center", fontsize=8, color="#777777")
                 continue

@@ -39,7 +39,7 @@ from catchment.metrics import (
     travel_times_label,
 )
 from catchment.objective import extra_reported_terms
-from catchment.plan import Plan, gap_words, share_words
+from catchment.plan import Plan, gap_words, money_words, share_words
 from catchment.problem import PLACEHOLDER_LABEL
 from geodata.settings import BNG
 from maps.areas import PlanGeometry, plan_geometry, to_wgs84, touching_pairs
@@ -387,7 +387,7 @@ def key_figures_html(built: BuiltProblem, plan: Plan, geometry: PlanGeometry, *,
         ("Coverage", _e(summary["coverage_text"])),
         ("Mean travel", _minutes(terms.get("mean_travel")) + _e(travel_times_label(built.problem))),
         ("Longest travel", _minutes(terms.get("max_travel")) + _e(travel_times_label(built.problem))),
-        ("Capital", _money(summary["capital_cost"]) + _e(placeholder)),
+        ("Capital", money_words(summary["capital_cost"]) + _e(placeholder)),
         *((_e(t.label), _e(t.text(terms.get(t.name)))) for t in extra_reported_terms(built.problem.objective.terms)),
         ("Travel times", _e(summary["travel_label"])),
         ("Areas", _e(geometry.method)),
@@ -661,7 +661,7 @@ def _candidate_layer(built: BuiltProblem, plan: Plan, *, name: str) -> folium.Fe
     for option in built.problem.options:
         offered.setdefault(option.site_id, []).append(
             f"{OPTION_LABELS.get(option.option, option.option)} "
-            f"{_money(option.capital_cost)}"
+            f"{money_words(option.capital_cost)}"
             f"{PLACEHOLDER_LABEL if option.placeholder else ''}"
         )
     for row in sites.itertuples(index=False):
@@ -729,7 +729,7 @@ def _hub_layer(
                     ("Option", _e(OPTION_LABELS.get(row.hub_option, row.hub_option))),
                     (
                         "Capital cost",
-                        _money(row.capital_cost)
+                        money_words(row.capital_cost)
                         + (PLACEHOLDER_LABEL if row.capital_cost_source == "placeholder" else ""),
                     ),
                     ("Population", f"{row.population:,.0f}" + (" (below the floor)" if row.below_floor else "")),
@@ -804,13 +804,6 @@ def _popup(rows: list[tuple[str, str]]) -> str:
 def _short(text: Any, width: int = 28) -> str:
     text = "" if text is None else str(text)
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _money(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    value = float(value)
-    return f"£{value / 1e6:,.2f}m" if abs(value) >= 1e5 else f"£{value:,.0f}"
 
 
 def _minutes(value: Any) -> str:

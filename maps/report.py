@@ -28,7 +28,7 @@ from catchment.metrics import (
     travel_times_label,
 )
 from catchment.objective import extra_reported_terms
-from catchment.plan import Plan, gap_words, share_words
+from catchment.plan import Plan, gap_words, money_words, share_words
 from catchment.problem import ESTIMATE_LABEL, PLACEHOLDER_LABEL
 from maps.areas import PlanGeometry, plan_geometry
 from maps.charts import capital_chart, population_chart, travel_chart
@@ -203,7 +203,7 @@ def _cards(summary: dict[str, Any], used: tuple[str, ...]) -> str:
         ("Longest travel to hub" + _estimate(summary), _minutes(terms.get("max_travel"))),
         (
             "Total capital" + (PLACEHOLDER_LABEL if summary["capital_costs_note"] else ""),
-            _money(summary["capital_cost"]),
+            money_words(summary["capital_cost"]),
         ),
         *((t.label, _e(t.text(terms.get(t.name)))) for t in extra_reported_terms(used)),
     ]
@@ -289,14 +289,14 @@ def _polysystem_table(
             f"<td>{_e(OPTION_LABELS.get(row.hub_option, row.hub_option))}</td>"
             f"<td class='n'>{row.population:,.0f}</td><td class='n'>{row.n_units}</td>"
             f"<td class='n'>{_minutes(row.mean_travel_min)}</td><td class='n'>{_minutes(row.max_travel_min)}</td>"
-            f"<td class='n'>{_money(row.capital_cost)}</td><td>{_e('; '.join(notes))}</td></tr>"
+            f"<td class='n'>{money_words(row.capital_cost)}</td><td>{_e('; '.join(notes))}</td></tr>"
         )
     total_pop = table["population"].sum()
     total_cap = table["capital_cost"].fillna(0).sum()
     rows.append(
         f"<tr><th>Total</th><th></th><th></th><th></th><th class='n'>{total_pop:,.0f}</th>"
         f"<th class='n'>{int(table['n_units'].sum())}</th><th></th><th></th>"
-        f"<th class='n'>{_money(total_cap)}</th><th></th></tr>"
+        f"<th class='n'>{money_words(total_cap)}</th><th></th></tr>"
     )
     return f"<table class='data polysystems'>{head}{''.join(rows)}</table>"
 
@@ -355,9 +355,3 @@ def _minutes(value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     return f"{float(value):.1f} min"
-
-
-def _money(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"£{float(value) / 1e6:,.2f}m"

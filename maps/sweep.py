@@ -32,7 +32,7 @@ from catchment.build import BuiltProblem
 from catchment.exports import write_exports
 from catchment.metrics import objective_estimate_label, travel_times_label
 from catchment.outputs import write_outputs
-from catchment.plan import Plan, gap_words
+from catchment.plan import Plan, gap_words, money_words
 from catchment.problem import PLACEHOLDER_LABEL
 from catchment.sweep import SweepPoint, apply_point
 from maps.charts import STYLE, figure_svg
@@ -175,7 +175,7 @@ def _cell(value: Any, kind: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
     if kind == "money":
-        return f"£{float(value) / 1e6:,.2f}m"
+        return escape(money_words(float(value)))
     if kind == "people":
         return f"{float(value):,.0f}"
     if kind == "min":

@@ -484,6 +484,26 @@ def test_share_words_never_round_a_share_to_none_or_all():
     assert share_words(float("nan")) == "n/a"
 
 
+# ---------------------------------------------------------------------------- an amount is never rounded to £0.00m
+def test_money_words_never_round_an_amount_to_zero():
+    from catchment.plan import money_words
+
+    assert money_words(1_750_000) == "£1.75m" and money_words(100_000) == "£0.10m"
+    assert money_words(99_999) == "£99,999" and money_words(100) == "£100" and money_words(0.3) == "£0.30"
+    assert money_words(0) == money_words(-0.0) == "£0"
+    assert money_words(None) == money_words(float("nan")) == money_words(float("inf")) == "n/a"
+
+
+def test_the_sweep_page_shows_a_small_budget_in_pounds(tmp_path):
+    """A GBP 100 budget (no hub costs so little: infeasible) was shown as "£0.00m"."""
+    sweep = tmp_path / "budget.toml"
+    sweep.write_text('[sweep]\nname = "budget"\nbase = "demo"\nmaps = false\n[grid]\nbudget = ["none", 100]\n')
+    assert _run("sweep", str(sweep), "--serial", "--out", str(tmp_path / "out")) == optimise.EXIT_OK
+    page = (tmp_path / "out" / "sweep.html").read_text()
+    assert ">£100</td>" in page
+    assert "£0.00m" not in page
+
+
 def test_a_coverage_short_of_everyone_never_says_100_percent():
     """South East London's practices without one of 2,016,131 people (coverage 0.99991): not "100.0%"."""
     from catchment.metrics import coverage_text
