@@ -41,7 +41,7 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from catchment.settings import (
@@ -881,8 +881,24 @@ def _load(args: argparse.Namespace):  # noqa: ANN202 - thin CLI glue
     scenario = read_scenario(Path(args.scenario))
     log.info("scenario %s: %s", args.scenario, scenario.name)
     built = build.build_from_scenario(scenario, data_dir=args.data_dir)
+    _check_files_read(args, built.input_files)
     record = {"name": scenario.name, "file": str(args.scenario), **dict(scenario.raw)}
     return built, record, scenario
+
+
+def _check_files_read(args: argparse.Namespace, files: Iterable[str]) -> None:
+    """The files a scenario names may not lie in --out either: checked once the build knows them."""
+    from catchment.outputs import check_output_dir, inputs_inside
+
+    if getattr(args, "out_dir", None) is None:
+        return
+    inside = list(inputs_inside(args.out_dir, {path: Path(path) for path in files}).values())
+    words = (
+        [f"file {k} the scenario reads" for k in range(1, len(inside) + 1)]
+        if len(inside) > 1
+        else ["a file the scenario reads"]
+    )
+    check_output_dir(args.out_dir, inputs=dict(zip(words, inside, strict=True)))
 
 
 def _progress(args: argparse.Namespace, what: str):  # noqa: ANN202 - thin CLI glue
@@ -1040,6 +1056,7 @@ def _sweep(args: argparse.Namespace) -> int:
         spec = dataclasses.replace(spec, time_limit=args.time_limit)
     scenario = None if spec.base_is_demo else read_scenario(spec.base)
     bases, not_applicable, record = sweep_bases(spec, scenario, data_dir=args.data_dir)
+    _check_files_read(args, {path for base in bases.values() for path in base.input_files})
     record = {**record, "sweep_file": str(args.sweep)}  # solution.json of each plan: the sweep file's hash
     options = _options(args, scenario)
     with _cluster(args) as client:

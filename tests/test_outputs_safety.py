@@ -582,3 +582,21 @@ def test_earlier_results_that_cannot_be_deleted_are_named_once_per_run(tmp_path,
     with caplog.at_level("WARNING", logger="catchment.outputs"):
         _run(out, "last\n")
     assert _leftover_warnings(caplog) == [] and staging_left(tmp_path) == []
+
+
+def test_a_file_the_scenario_reads_inside_the_output_folder_is_refused(out, tmp_path, real_data, monkeypatch, capsys):
+    """A ``[data]`` file saved into an earlier run's folder: replacing ``--out`` would delete it.
+
+    Known only once the scenario is built, so it is checked then, before any solve.
+    """
+    registrations = out / "registrations.parquet"
+    shutil.copy(real_data / "england" / "gp-reg-pat-prac-lsoa_2022.parquet", registrations)
+    scenario = tmp_path / "redbridge.toml"
+    text = (ROOT / "scenarios" / "redbridge.toml").read_text(encoding="utf-8")
+    scenario.write_text(f'{text}\n[data]\nregistrations = "{registrations}"\n', encoding="utf-8")
+    monkeypatch.setattr("solvers.batch.solve_and_check", _refuse)
+    before = snapshot(out)
+    assert optimise.main(["run", str(scenario), "--out", str(out), "--quiet"]) == optimise.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"holds an input of this command (a file the scenario reads {registrations})" in err
+    assert "Traceback" not in err and snapshot(out) == before
