@@ -26,7 +26,7 @@ validator (nothing written);
 empty one; any other existing folder is an error (exit 2) and is left untouched. It may not
 be the current folder, a folder holding it, or a mount point (use a folder inside it), nor
 hold an input of the command (the scenario or sweep file, --plan, --against, --data-dir,
---file): replacing it would delete them.
+--file, a file the scenario names): replacing it would delete them.
 
 --time-limit covers the whole of run and demo (build, solve, validate, write): they end
 within the limit plus 5 % + 10 s.
