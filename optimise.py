@@ -893,6 +893,8 @@ def _check_files_read(args: argparse.Namespace, files: Iterable[str]) -> None:
     if getattr(args, "out_dir", None) is None:
         return
     inside = list(inputs_inside(args.out_dir, {path: Path(path) for path in files}).values())
+    if not inside:
+        return
     words = (
         [f"file {k} the scenario reads" for k in range(1, len(inside) + 1)]
         if len(inside) > 1

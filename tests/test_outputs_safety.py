@@ -600,3 +600,12 @@ def test_a_file_the_scenario_reads_inside_the_output_folder_is_refused(out, tmp_
     err = capsys.readouterr().err
     assert f"holds an input of this command (a file the scenario reads {registrations})" in err
     assert "Traceback" not in err and snapshot(out) == before
+
+
+def test_a_scenario_whose_files_lie_outside_the_output_folder_runs(out, tmp_path, real_data, capsys):
+    """The check of the files a scenario reads lets a scenario whose files lie elsewhere run (the usual case)."""
+    scenario = tmp_path / "redbridge.toml"
+    scenario.write_text((ROOT / "scenarios" / "redbridge.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    code = optimise.main(["run", str(scenario), "--out", str(out), "--data-dir", str(real_data), "--quiet"])
+    assert code == optimise.EXIT_OK, capsys.readouterr().err
+    assert (out / "solution.json").exists()
