@@ -42,14 +42,14 @@ NOT_PROVEN_OPTIMAL = "feasible, not proven optimal"
 CONFIGURED_POLYSYSTEMS = "configuration_polysystems"
 
 
-def share_words(share: float, places: int = 1) -> str:
+def share_words(share: float | None, places: int = 1) -> str:
     """A share (0-1) for people, never rounded to ``0.0%`` or ``100.0%`` when it is neither.
 
     A share above zero but below the last place shown is ``< 0.1%``; one below 1 but within
     the last place of it is ``> 99.9%`` (``places`` decimals of a percent); ``n/a`` when it is
-    not finite. Exactly 0 and 1 are ``0.0%`` and ``100.0%``.
+    missing or not finite. Exactly 0 and 1 are ``0.0%`` and ``100.0%``.
     """
-    if not math.isfinite(share):
+    if share is None or not math.isfinite(share := float(share)):
         return "n/a"
     last = 10.0 ** -(places + 2)  # the last place shown, as a share
     if 0.0 < share < last:

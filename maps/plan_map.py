@@ -812,12 +812,6 @@ def _minutes(value: Any) -> str:
     return f"{float(value):.1f} min"
 
 
-def _pct(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return share_words(float(value))
-
-
 def format_gap(value: float | None) -> str:
     """A relative gap in words for people: ``< 0.01%`` when (nearly) closed (:func:`catchment.plan.gap_words`)."""
     return gap_words(value)

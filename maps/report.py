@@ -197,7 +197,7 @@ def _cards(summary: dict[str, Any], used: tuple[str, ...]) -> str:
     terms = summary.get("objective_terms") or {}
     cards = [
         ("Polysystems", f"{summary['n_polysystems']}"),
-        ("Coverage of the selection", _pct(summary["coverage"])),
+        ("Coverage of the selection", share_words(summary["coverage"])),
         ("Population covered", f"{summary['population_assigned']:,.0f}"),
         ("Mean travel to hub" + _estimate(summary), _minutes(terms.get("mean_travel"))),
         ("Longest travel to hub" + _estimate(summary), _minutes(terms.get("max_travel"))),
@@ -343,12 +343,6 @@ def _num(value: Any, *, label: str = "") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     return f"{float(value):,.4f}{label}"
-
-
-def _pct(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return share_words(float(value))
 
 
 def _minutes(value: Any) -> str:
