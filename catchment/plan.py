@@ -22,6 +22,7 @@ __all__ = [
     "NOT_PROVEN_OPTIMAL",
     "CONFIGURED_POLYSYSTEMS",
     "gap_words",
+    "relative_gap",
     "money_words",
     "share_words",
     "status_words",
@@ -57,6 +58,14 @@ def share_words(share: float | None, places: int = 1) -> str:
     if 1.0 - last < share < 1.0:
         return f"> {1.0 - last:.{places}%}"
     return f"{share:.{places}%}"
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """The relative gap of a plan of value ``objective`` above a lower ``bound``: :attr:`Plan.gap`.
+
+    ``(objective - bound) / max(|objective|, 1e-9)``, never below 0.
+    """
+    return max(0.0, objective - bound) / max(abs(objective), 1e-9)
 
 
 def gap_words(gap: float | None, places: int = 2) -> str:
@@ -128,7 +137,7 @@ class Plan(Picklable):
     bound : float or None
         Best proven lower bound on the objective.
     gap : float or None
-        Relative gap ``(objective - bound) / max(|objective|, 1e-9)``.
+        Relative gap ``(objective - bound) / max(|objective|, 1e-9)`` (:func:`relative_gap`).
     solver : str
         Solver that produced the plan (``highs``, ``cbc``, ``heuristic``, ``evaluate``).
     runtime_s : float

@@ -83,7 +83,7 @@ import numpy as np
 from scipy import sparse
 
 from catchment.objective import TERMS, travel_terms
-from catchment.plan import NOT_PROVEN_OPTIMAL, Plan, gap_words
+from catchment.plan import NOT_PROVEN_OPTIMAL, Plan, gap_words, relative_gap
 from catchment.problem import Objective, Problem
 from catchment.settings import DEFAULTS
 from catchment.timing import STOPPED_BY_TIME_LIMIT
@@ -1238,7 +1238,7 @@ def _subproblem(
 def _gap(objective: float, bound: float | None) -> float:
     if bound is None:
         return math.inf
-    return max(0.0, objective - bound) / max(abs(objective), 1e-9)
+    return relative_gap(objective, bound)
 
 
 def _plan_of(problem: Problem, site_of: np.ndarray, options: dict[int, str], objective: float) -> Plan:

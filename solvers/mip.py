@@ -20,7 +20,7 @@ from typing import Any, cast
 import numpy as np
 import pulp
 
-from catchment.plan import NOT_PROVEN_OPTIMAL, Plan, gap_words
+from catchment.plan import NOT_PROVEN_OPTIMAL, Plan, gap_words, relative_gap
 from catchment.problem import Objective, Problem, Rules
 from catchment.settings import DEFAULTS, METHODS, check_solver_options
 from catchment.timing import STOPPED_BY_TIME_LIMIT
@@ -944,7 +944,7 @@ def _prove_whole_model(
         )
         kept = form.cand.mask(problem.n_units, problem.n_sites)
         bound = _whole_bound(lp, reduced, kept, restricted)
-        gap = max(0.0, z - bound) / max(abs(z), 1e-9)
+        gap = relative_gap(z, bound)
         if gap > mip_gap and lagrangian is None:
             # the LP's reduced costs leave pairs that could be in a better plan: the Lagrangian
             # bound and its reduced costs (the same argument, a stronger L) may rule them out
@@ -960,7 +960,7 @@ def _prove_whole_model(
         if strong:
             assert lagrangian is not None and lagrangian.bound is not None and lagrangian.reduced is not None
             bound = max(bound, _whole_bound(lagrangian.bound, lagrangian.reduced, kept, restricted))
-            gap = max(0.0, z - bound) / max(abs(z), 1e-9)
+            gap = relative_gap(z, bound)
         proof.bound = bound
         if last.status == "optimal" and gap <= mip_gap:
             proof.status = "optimal"

@@ -89,7 +89,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from catchment.plan import NOT_PROVEN_OPTIMAL
+from catchment.plan import NOT_PROVEN_OPTIMAL, relative_gap
 from catchment.problem import Problem
 from solvers.batch import SolveOptions, SolveRecord, solve_and_check
 from solvers.common import candidate_pairs
@@ -678,9 +678,7 @@ def _as_whole_model_plan(record: SolveRecord, base: SolveRecord, forcing: tuple[
     """
     bound = base.plan.bound
     objective = record.plan.objective
-    gap = None  # as Plan.gap: (objective - bound) / max(|objective|, 1e-9)
-    if bound is not None and objective is not None:
-        gap = max(0.0, objective - bound) / max(abs(objective), 1e-9)
+    gap = None if bound is None or objective is None else relative_gap(objective, bound)
     stats = {key: value for key, value in record.plan.stats.items() if key != "bounds"}
     if "bounds" in base.plan.stats:
         stats["bounds"] = base.plan.stats["bounds"]
